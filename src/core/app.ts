@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CloudportError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { LocalBlobStore, type BlobStore } from '../store/blobs.js';
+import type { Store } from '../store/types.js';
+import { JobEngine } from '../jobs/engine.js';
+import { KEY_CHECK_META, SecretBox, loadMasterKey } from './secrets.js';
+import { ProviderPool } from './providers.js';
+import { ConnectorService } from './connectors.js';
+import { ImportService } from './imports.js';
+import { IndexService } from './indexes.js';
+import { browse, type BrowseInput } from './browse.js';
+
+export interface AppConfig {
+  dataDir: string;
+  readOnly: boolean;
+  /** Files downloaded at once by this process (0: this process runs no import work). */
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  idleTimeoutMs: number;
+  browseBudgetMs: number;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+/** The organization every stdio call belongs to (HTTP mode maps API keys to organizations). */
+export const DEFAULT_ORG = 'org_default';
+
+/** Everything the tools need, built once per process. */
+export class App {
+  private constructor(
+    readonly config: AppConfig,
+    readonly store: Store,
+    readonly blobs: BlobStore,
+    readonly connectors: ConnectorService,
+    readonly imports: ImportService,
+    readonly indexes: IndexService,
+    readonly engine: JobEngine,
+    private readonly pool: ProviderPool,
+  ) {}
+
+  static async open(config: AppConfig): Promise<App> {
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const store = new SqliteStore(path.join(config.dataDir, 'cloudport.db'));
+    try {
+      const check = await store.getMeta(KEY_CHECK_META);
+      const hasSecrets = check !== null || (await store.countConnectors()) > 0;
+      const { key } = loadMasterKey(config.dataDir, config.env.CLOUDPORT_MASTER_KEY, !hasSecrets);
+      const box = new SecretBox(key);
+      const stored = check ?? (await store.setMetaOnce(KEY_CHECK_META, box.keyCheck()));
+      if (!box.verifyKeyCheck(stored)) {
+        throw new CloudportError('config_invalid', `the master key does not match the key that encrypted the credentials in ${config.dataDir}`, {
+          field: 'CLOUDPORT_MASTER_KEY',
+          fix: 'Start cloudport with the original CLOUDPORT_MASTER_KEY (or restore master.key). Nothing was changed.',
+        });
+      }
+      const blobs = new LocalBlobStore(config.dataDir);
+      await blobs.cleanTemp();
+      const pool = new ProviderPool(box, config.env, Math.max(16, config.concurrency * 2));
+      const connectors = new ConnectorService(store, box, pool, config.readOnly);
+      const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log });
+      const engine = new JobEngine(store, imports, { concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
+      imports.attach(engine);
+      return new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  async browse(org: string, connectorId: string, input: BrowseInput) {
+    const c = await this.connectors.get(org, connectorId);
+    return browse(this.pool.get(c), input, this.config.browseBudgetMs);
+  }
+
+  start(): void {
+    this.engine.start();
+  }
+
+  async close(): Promise<void> {
+    await this.engine.stop();
+    this.pool.close();
+    await this.store.close();
+  }
+}

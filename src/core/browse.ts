@@ -1,0 +1,74 @@
+import type { ObjectInfo, StorageProvider } from '../providers/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { compileFilter, isFolderMarker } from './filter.js';
+
+export interface BrowseInput {
+  prefix?: string;
+  pattern?: string;
+  folders?: boolean;
+  page_size: number;
+  cursor?: string;
+}
+
+export interface BrowseResult {
+  objects: { key: string; size: number; last_modified: string | null; etag: string | null; storage_class?: string }[];
+  folders?: string[];
+  next_cursor: string | null;
+  scanned: number;
+  matched: number;
+  /** Why the page ended before page_size matches (time budget), when it did. */
+  stopped?: 'time_budget';
+}
+
+interface BrowseCursor extends Record<string, unknown> {
+  /** Provider token of the page to read next (null: the first page). */
+  t: string | null;
+  /** Entries of that page already consumed. */
+  s: number;
+}
+
+/**
+ * One page of a glob browse. Reads provider pages until `page_size` objects matched, the listing
+ * ends, or the time budget is spent; the cursor resumes inside a provider page, so no entry is
+ * skipped or repeated and nothing beyond one provider page is held in memory.
+ */
+export async function browse(provider: StorageProvider, input: BrowseInput, budgetMs: number): Promise<BrowseResult> {
+  const filter = compileFilter(input.prefix ?? '', input.pattern);
+  const query = { p: input.prefix ?? '', g: input.pattern ?? null, f: !!input.folders };
+  let state = decodeCursor<BrowseCursor>(input.cursor, query) ?? { t: null, s: 0 };
+  const deadline = Date.now() + budgetMs;
+  const objects: BrowseResult['objects'] = [];
+  const folders: string[] = [];
+  let scanned = 0;
+  const useDelimiter = !!input.folders && provider.capabilities.delimiter;
+  const pageSize = Math.min(provider.capabilities.maxPageSize, 1000);
+
+  for (;;) {
+    const page = await provider.list({ prefix: filter.listPrefix, delimiter: useDelimiter ? '/' : undefined, token: state.t, maxKeys: pageSize });
+    if (state.s === 0 && useDelimiter) folders.push(...page.folders);
+    const entries: ObjectInfo[] = page.objects;
+    for (let i = state.s; i < entries.length; i++) {
+      const o = entries[i]!;
+      scanned++;
+      if (isFolderMarker(o.key, o.size) || !filter.matches(o.key)) continue;
+      const out: BrowseResult['objects'][number] = { key: o.key, size: o.size, last_modified: o.last_modified, etag: o.etag };
+      if (o.storage_class) out.storage_class = o.storage_class;
+      objects.push(out);
+      if (objects.length >= input.page_size) {
+        const more = i + 1 < entries.length || page.nextToken !== null;
+        const next = i + 1 < entries.length ? { t: state.t, s: i + 1 } : { t: page.nextToken, s: 0 };
+        return finish(more ? encodeCursor(next, query) : null);
+      }
+    }
+    if (page.nextToken === null) return finish(null);
+    state = { t: page.nextToken, s: 0 };
+    if (Date.now() >= deadline) return finish(encodeCursor(state, query), 'time_budget');
+  }
+
+  function finish(next: string | null, stopped?: 'time_budget'): BrowseResult {
+    const r: BrowseResult = { objects, next_cursor: next, scanned, matched: objects.length };
+    if (input.folders) r.folders = folders;
+    if (stopped) r.stopped = stopped;
+    return r;
+  }
+}

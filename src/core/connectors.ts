@@ -1,0 +1,345 @@
+import { CloudportError, invalid, notFound } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { redact } from '../shared/redact.js';
+import { getProvider, PROVIDER_NAMES } from '../providers/index.js';
+import type { Check, LocationConfig } from '../providers/types.js';
+import type { ConnectorRow, Store, NewConnector } from '../store/types.js';
+import type { SecretBox, SecretInput } from './secrets.js';
+import { secretRefs } from './secrets.js';
+import type { ProviderPool } from './providers.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export const CONNECTOR_STATUSES = ['ACTIVE', 'SUSPENDED', 'FAILED', 'ARCHIVED'] as const;
+export type ConnectorStatus = (typeof CONNECTOR_STATUSES)[number];
+export const SCOPES = ['import', 'export'] as const;
+export const IMPORT_MODES = ['all', 'new_only'] as const;
+/** Consecutive failures (tests or failed imports) after which a connector becomes FAILED. */
+export const FAIL_AFTER = 5;
+
+export type CredentialsInput = { type: string } & Record<string, SecretInput | string | undefined>;
+
+export interface ConnectorInput {
+  name: string;
+  provider: string;
+  bucket: string;
+  region?: string;
+  endpoint?: string;
+  credentials: CredentialsInput;
+  scopes?: string[];
+  import_mode?: string;
+  export_base_path?: string;
+  description?: string;
+  metadata?: Record<string, unknown>;
+  validate?: boolean;
+}
+
+export type ConnectorPatch = Partial<Omit<ConnectorInput, 'provider'>> & { provider?: string; status?: string };
+
+export interface ConnectorView {
+  id: string;
+  name: string;
+  provider: string;
+  bucket: string;
+  region: string | null;
+  endpoint: string | null;
+  scopes: string[];
+  import_mode: string;
+  export_base_path: string;
+  description: string;
+  metadata: Record<string, unknown>;
+  status: ConnectorStatus;
+  is_active: boolean;
+  last_sync_at: string | null;
+  last_error: string | null;
+  consecutive_failures: number;
+  created_at: string;
+  updated_at: string;
+  credentials: { type: string; hint?: string; refs?: { field: string; env?: string; file?: string }[] };
+}
+
+export interface TestResult {
+  success: boolean;
+  message: string;
+  checks: { name: Check['name']; ok: boolean; status: Check['status']; detail?: string; fix?: string }[];
+}
+
+export function toView(c: ConnectorRow): ConnectorView {
+  const cfg = JSON.parse(c.config) as LocationConfig;
+  return {
+    id: c.id,
+    name: c.name,
+    provider: c.provider,
+    bucket: cfg.bucket,
+    region: cfg.region ?? null,
+    endpoint: cfg.endpoint ?? null,
+    scopes: JSON.parse(c.scopes) as string[],
+    import_mode: c.import_mode,
+    export_base_path: c.export_base_path,
+    description: c.description,
+    metadata: JSON.parse(c.metadata) as Record<string, unknown>,
+    status: c.status as ConnectorStatus,
+    is_active: c.status === 'ACTIVE',
+    last_sync_at: c.last_sync_at,
+    last_error: c.last_error,
+    consecutive_failures: c.consecutive_failures,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+    credentials: JSON.parse(c.credentials_info) as ConnectorView['credentials'],
+  };
+}
+
+function checkEndpoint(endpoint: string | undefined): string | null {
+  if (endpoint === undefined || endpoint === '') return null;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw invalid('endpoint', `endpoint ${JSON.stringify(endpoint)} is not a URL`, 'Give a full URL such as "https://s3.example.com" or "http://127.0.0.1:9000".');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('endpoint', 'endpoint must use http or https', 'Use "https://host[:port]".');
+  if (url.username || url.password) throw invalid('endpoint', 'endpoint must not contain credentials', 'Put credentials in the credentials field, never in the URL.');
+  if (url.search || url.hash) throw invalid('endpoint', 'endpoint must not have a query string or fragment', 'Give only scheme, host, port and (optionally) a path.');
+  return url.toString().replace(/\/$/, '');
+}
+
+/** A prefix under which exports are written: relative, "/"-separated, no "." or ".." segments, ends with "/". */
+export function normalizeBasePath(p: string | undefined): string {
+  if (!p) return '';
+  if (p.startsWith('/')) throw invalid('export_base_path', 'export_base_path must be relative (no leading "/")', 'Use e.g. "exports/cloudport/".');
+  const segs = p.split('/');
+  if (segs[segs.length - 1] === '') segs.pop();
+  for (const s of segs) {
+    if (s === '' || s === '.' || s === '..') throw invalid('export_base_path', 'export_base_path must not contain empty, "." or ".." segments', 'Use e.g. "exports/cloudport/".');
+    if (/[\u0000-\u001f\u007f]/.test(s)) throw invalid('export_base_path', 'export_base_path must not contain control characters');
+  }
+  return segs.join('/') + '/';
+}
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (n.length < 1 || n.length > 100) throw invalid('name', 'name must be 1-100 characters', 'Choose a short, unique name such as "media-bucket".');
+  if (/[\u0000-\u001f\u007f]/.test(n)) throw invalid('name', 'name must not contain control characters');
+  return n;
+}
+
+function checkScopes(scopes: string[] | undefined): string[] {
+  const s = [...new Set(scopes && scopes.length ? scopes : ['import'])];
+  for (const x of s) if (!(SCOPES as readonly string[]).includes(x)) throw invalid('scopes', `unknown scope ${JSON.stringify(x)}`, 'Allowed: "import", "export".');
+  return s.sort();
+}
+
+function checkMetadata(m: Record<string, unknown> | undefined): Record<string, unknown> {
+  const meta = m ?? {};
+  if (JSON.stringify(meta).length > 8192) throw invalid('metadata', 'metadata is larger than 8 KiB of JSON', 'Keep metadata small: labels and ids, not documents.');
+  return meta;
+}
+
+function checkCredentials(provider: string, creds: CredentialsInput): void {
+  const def = getProvider(provider);
+  if (!def.credentialTypes.includes(creds.type)) {
+    throw invalid('credentials.type', `credentials type ${JSON.stringify(creds.type)} is not supported for provider ${provider}`, `Allowed: ${def.credentialTypes.join(', ')}.`);
+  }
+}
+
+function failedCheckError(checks: Check[], intro: string): CloudportError {
+  const failed = checks.find((c) => c.status === 'failed')!;
+  return new CloudportError(failed.kind ?? 'permission_denied', `${intro}: ${failed.name} check failed: ${failed.detail ?? 'failed'}`, {
+    fix: failed.fix,
+    details: { checks: checks.map(publicCheck) },
+  });
+}
+
+function publicCheck(c: Check): TestResult['checks'][number] {
+  const out: TestResult['checks'][number] = { name: c.name, ok: c.status === 'passed', status: c.status };
+  if (c.detail) out.detail = redact(c.detail);
+  if (c.fix) out.fix = c.fix;
+  return out;
+}
+
+export class ConnectorService {
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+    private readonly pool: ProviderPool,
+    private readonly readOnly: boolean,
+  ) {}
+
+  async get(org: string, id: string): Promise<ConnectorRow> {
+    const c = await this.store.getConnector(org, id);
+    if (!c) throw notFound('connector', id, 'list_connectors shows the connectors that exist.');
+    return c;
+  }
+
+  private async runChecks(provider: string, loc: LocationConfig, creds: Record<string, unknown>, scopes: string[], basePath: string): Promise<Check[]> {
+    const p = this.pool.openFresh(provider, loc, creds);
+    try {
+      return await this.checksFor(p, scopes, basePath);
+    } finally {
+      p.close();
+    }
+  }
+
+  private checksFor(p: import('../providers/types.js').StorageProvider, scopes: string[], basePath: string): Promise<Check[]> {
+    const wantsWrite = scopes.includes('export');
+    return p.check({
+      write: wantsWrite && !this.readOnly,
+      writeSkippedReason: wantsWrite ? 'skipped: server is in read-only mode' : undefined,
+      exportBasePath: basePath,
+    });
+  }
+
+  async create(org: string, input: ConnectorInput): Promise<ConnectorView> {
+    if (!(PROVIDER_NAMES as readonly string[]).includes(input.provider)) throw invalid('provider', `unknown provider ${JSON.stringify(input.provider)}`, `Allowed: ${PROVIDER_NAMES.join(', ')}.`);
+    const def = getProvider(input.provider);
+    const name = checkName(input.name);
+    const loc = def.validateLocation({ bucket: input.bucket, region: input.region || null, endpoint: checkEndpoint(input.endpoint) });
+    checkCredentials(input.provider, input.credentials);
+    const scopes = checkScopes(input.scopes);
+    const basePath = normalizeBasePath(input.export_base_path);
+    if (input.description && input.description.length > 500) throw invalid('description', 'description must be at most 500 characters');
+    const metadata = checkMetadata(input.metadata);
+    if (await this.store.findConnectorByName(org, name)) {
+      throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name', fix: 'Choose another name, or update the existing connector.' });
+    }
+    if (input.validate !== false) {
+      const checks = await this.runChecks(input.provider, loc, input.credentials, scopes, basePath);
+      if (checks.some((c) => c.status === 'failed')) throw failedCheckError(checks, 'connector not saved');
+    }
+    const id = newId('conn');
+    const now = new Date().toISOString();
+    const hint = def.credentialHint(input.credentials);
+    const refs = secretRefs(input.credentials);
+    const row: NewConnector = {
+      id,
+      org_id: org,
+      name,
+      provider: input.provider,
+      config: JSON.stringify(loc),
+      credentials_enc: this.box.seal(JSON.stringify(input.credentials), id),
+      key_version: this.box.version,
+      credentials_info: JSON.stringify({ type: input.credentials.type, ...(hint ? { hint } : {}), ...(refs.length ? { refs } : {}) }),
+      scopes: JSON.stringify(scopes),
+      import_mode: input.import_mode ?? 'all',
+      export_base_path: basePath,
+      description: input.description ?? '',
+      metadata: JSON.stringify(metadata),
+      status: 'ACTIVE',
+      last_sync_at: null,
+      last_error: null,
+      consecutive_failures: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.store.insertConnector(row);
+    } catch (e) {
+      if (String((e as Error).message).includes('UNIQUE')) throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      throw e;
+    }
+    return toView((await this.store.getConnector(org, id))!);
+  }
+
+  async list(org: string, opts: { status?: string; cursor?: string; limit: number }): Promise<{ connectors: ConnectorView[]; next_cursor: string | null }> {
+    const q = { status: opts.status ?? null };
+    const cur = decodeCursor<{ after: string }>(opts.cursor, q);
+    const page = await this.store.listConnectors(org, { status: opts.status, after: cur?.after, limit: opts.limit });
+    return { connectors: page.rows.map(toView), next_cursor: page.next ? encodeCursor({ after: page.next }, q) : null };
+  }
+
+  async update(org: string, id: string, patch: ConnectorPatch): Promise<ConnectorView> {
+    const c = await this.get(org, id);
+    if (c.status === 'ARCHIVED') throw new CloudportError('conflict', `connector ${id} is ARCHIVED, which is final`, { field: 'status', fix: 'Create a new connector instead.' });
+    if (patch.provider !== undefined && patch.provider !== c.provider) {
+      throw invalid('provider', 'a connector cannot change provider', 'Create a new connector for the other provider.');
+    }
+    const def = getProvider(c.provider);
+    const old = JSON.parse(c.config) as LocationConfig;
+    const out: Partial<NewConnector> = {};
+    const locChanged = patch.bucket !== undefined || patch.region !== undefined || patch.endpoint !== undefined;
+    const loc = locChanged
+      ? def.validateLocation({
+          ...old,
+          bucket: patch.bucket ?? old.bucket,
+          region: patch.region !== undefined ? patch.region || null : old.region,
+          endpoint: patch.endpoint !== undefined ? checkEndpoint(patch.endpoint) : old.endpoint,
+        })
+      : old;
+    if (locChanged) out.config = JSON.stringify(loc);
+    let creds = JSON.parse(this.box.open(c.credentials_enc, c.id)) as CredentialsInput;
+    if (patch.credentials) {
+      checkCredentials(c.provider, patch.credentials);
+      creds = patch.credentials;
+      const hint = def.credentialHint(creds);
+      const refs = secretRefs(creds);
+      out.credentials_enc = this.box.seal(JSON.stringify(creds), c.id);
+      out.key_version = this.box.version;
+      out.credentials_info = JSON.stringify({ type: creds.type, ...(hint ? { hint } : {}), ...(refs.length ? { refs } : {}) });
+    }
+    if (patch.name !== undefined) {
+      const name = checkName(patch.name);
+      const other = await this.store.findConnectorByName(org, name);
+      if (other && other.id !== id) throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      out.name = name;
+    }
+    const scopes = patch.scopes !== undefined ? checkScopes(patch.scopes) : (JSON.parse(c.scopes) as string[]);
+    if (patch.scopes !== undefined) out.scopes = JSON.stringify(scopes);
+    if (patch.import_mode !== undefined) out.import_mode = patch.import_mode;
+    const basePath = patch.export_base_path !== undefined ? normalizeBasePath(patch.export_base_path) : c.export_base_path;
+    if (patch.export_base_path !== undefined) out.export_base_path = basePath;
+    if (patch.description !== undefined) {
+      if (patch.description.length > 500) throw invalid('description', 'description must be at most 500 characters');
+      out.description = patch.description;
+    }
+    if (patch.metadata !== undefined) out.metadata = JSON.stringify(checkMetadata(patch.metadata));
+    if (patch.status !== undefined && patch.status !== c.status) {
+      if (!['ACTIVE', 'SUSPENDED', 'ARCHIVED'].includes(patch.status)) throw invalid('status', `status ${patch.status} cannot be set`, 'Set ACTIVE, SUSPENDED or ARCHIVED; FAILED is set by health checks.');
+      out.status = patch.status;
+      if (patch.status === 'ACTIVE') {
+        out.consecutive_failures = 0;
+      }
+    }
+    const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export'))) && patch.validate !== false;
+    if (needsCheck) {
+      const checks = await this.runChecks(c.provider, loc, creds, scopes, basePath);
+      if (checks.some((x) => x.status === 'failed')) throw failedCheckError(checks, 'connector not updated');
+    }
+    out.updated_at = new Date().toISOString();
+    const row = await this.store.updateConnector(org, id, out);
+    return toView(row!);
+  }
+
+  async delete(org: string, id: string): Promise<void> {
+    await this.get(org, id);
+    const active = await this.store.countActiveJobs(org, id);
+    if (active > 0) {
+      throw new CloudportError('conflict', `connector ${id} has ${active} import(s) still queued or running`, {
+        fix: 'Wait for them to finish or cancel them with cancel_import, then delete.',
+      });
+    }
+    await this.store.deleteConnector(org, id);
+  }
+
+  async test(org: string, id: string): Promise<{ result: TestResult; connector: ConnectorView }> {
+    const c = await this.get(org, id);
+    const scopes = JSON.parse(c.scopes) as string[];
+    let checks: Check[];
+    try {
+      checks = await this.checksFor(this.pool.get(c), scopes, c.export_base_path);
+    } catch (e) {
+      // Credentials that cannot be resolved (missing env var or file) fail the auth check.
+      const err = e instanceof CloudportError ? e : new CloudportError('unexpected', String(e));
+      checks = [
+        { name: 'auth', status: 'failed', detail: err.message, fix: err.fix },
+        { name: 'list', status: 'skipped', detail: 'skipped: auth failed' },
+        { name: 'read', status: 'skipped', detail: 'skipped: auth failed' },
+      ];
+    }
+    const failed = checks.filter((x) => x.status === 'failed');
+    const success = failed.length === 0;
+    const message = success
+      ? `all checks passed${checks.some((x) => x.status === 'skipped') ? ' (some skipped)' : ''}`
+      : `${failed.map((x) => x.name).join(', ')} failed: ${redact(failed[0]!.detail ?? '')}`;
+    const row = await this.store.recordHealth(org, id, { ok: success, error: message, failAfter: FAIL_AFTER, now: new Date().toISOString() });
+    return { result: { success, message, checks: checks.map(publicCheck) }, connector: toView(row ?? c) };
+  }
+}

@@ -1,0 +1,85 @@
+import { CloudportError, invalid, notFound } from '../shared/errors.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { Store } from '../store/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { checkIndexName } from './imports.js';
+
+export interface ItemView {
+  key: string;
+  connector_id: string;
+  size: number;
+  sha256: string;
+  content_type: string;
+  imported_at: string;
+}
+
+export const MAX_READ = 256 * 1024;
+
+const TEXT_TYPES = /^(text\/|application\/(json|xml|x-ndjson|yaml|x-yaml|javascript|csv|x-sh|toml|sql|graphql|ld\+json)\b)|\+(json|xml)\b/;
+
+export class IndexService {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  private async requireIndex(org: string, index: string) {
+    checkIndexName(index);
+    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'Indexes are created by start_import; check the name.');
+  }
+
+  async listItems(org: string, index: string, opts: { prefix?: string; cursor?: string; limit: number }): Promise<{ items: ItemView[]; next_cursor: string | null }> {
+    await this.requireIndex(org, index);
+    const q = { i: index, p: opts.prefix ?? '' };
+    const cur = decodeCursor<{ after: string }>(opts.cursor, q);
+    const rows = await this.store.listItems(org, index, { prefix: opts.prefix, after: cur?.after, limit: opts.limit + 1 });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    return {
+      items: rows.map((r) => ({ key: r.key, connector_id: r.connector_id, size: r.size, sha256: r.sha256, content_type: r.content_type, imported_at: r.imported_at })),
+      next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.key }, q) : null,
+    };
+  }
+
+  async readItem(
+    org: string,
+    index: string,
+    key: string,
+    offset = 0,
+    length = MAX_READ,
+  ): Promise<{ key: string; size: number; content_type: string; offset: number; text?: string; truncated?: boolean; note?: string }> {
+    await this.requireIndex(org, index);
+    if (length > MAX_READ) throw invalid('length', `length may be at most ${MAX_READ} bytes`, 'Read large items in several calls with offset.');
+    const item = await this.store.getItem(org, index, key);
+    if (!item) throw notFound('item', key, 'list_index_items shows the keys in this index.');
+    if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`);
+    const base = { key: item.key, size: item.size, content_type: item.content_type, offset };
+    let buf: Buffer;
+    try {
+      buf = await this.blobs.read(item.sha256, offset, Math.min(length, item.size - offset));
+    } catch {
+      throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing`, { fix: 'Import the item again.' });
+    }
+    const looksText = TEXT_TYPES.test(item.content_type) || isUtf8Text(buf);
+    if (!looksText) return { ...base, note: `binary content (${item.content_type}); not shown as text` };
+    // Never cut a UTF-8 sequence in half at the end of the window.
+    let end = buf.length;
+    if (offset + end < item.size) while (end > 0 && end > buf.length - 4 && (buf[end - 1]! & 0xc0) === 0x80) end--;
+    if (offset + end < item.size && end > 0 && buf[end - 1]! >= 0xc0) end--;
+    const text = buf.subarray(0, end).toString('utf8');
+    const out: { key: string; size: number; content_type: string; offset: number; text: string; truncated?: boolean } = { ...base, text };
+    if (offset + end < item.size) out.truncated = true;
+    return out;
+  }
+}
+
+function isUtf8Text(buf: Buffer): boolean {
+  const sample = buf.subarray(0, 4096);
+  if (sample.includes(0)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(sample.length < buf.length ? sample.subarray(0, Math.max(0, sample.length - 4)) : sample);
+    return true;
+  } catch {
+    return false;
+  }
+}

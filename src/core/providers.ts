@@ -1,0 +1,59 @@
+import { getProvider, type StorageProvider } from '../providers/index.js';
+import type { ConnectorRow } from '../store/types.js';
+import type { SecretBox } from './secrets.js';
+import { resolveAll } from './secrets.js';
+import type { LocationConfig } from '../providers/types.js';
+
+/**
+ * Opens providers for stored connectors. Secret references are resolved when a provider is opened;
+ * an opened provider is reused for a short while (keyed by the connector's updated_at, so any
+ * update opens a fresh one) and then closed, so a rotated key file is picked up within minutes.
+ */
+export class ProviderPool {
+  private readonly open = new Map<string, { provider: StorageProvider; version: string; expires: number; users: number }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly box: SecretBox,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly maxSockets: number,
+    private readonly ttlMs = 5 * 60_000,
+  ) {
+    this.timer = setInterval(() => this.sweep(), 30_000);
+    this.timer.unref();
+  }
+
+  /** Opens a provider from decrypted, resolved credentials without caching (validation before save). */
+  openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>): StorageProvider {
+    const def = getProvider(provider);
+    return def.open(loc, resolveAll(credentials, this.env), { maxSockets: this.maxSockets, connectTimeoutMs: 10_000 });
+  }
+
+  get(c: ConnectorRow): StorageProvider {
+    const hit = this.open.get(c.id);
+    if (hit && hit.version === c.updated_at && hit.expires > Date.now()) return hit.provider;
+    if (hit) this.retire(c.id);
+    const creds = JSON.parse(this.box.open(c.credentials_enc, c.id)) as Record<string, unknown>;
+    const provider = this.openFresh(c.provider, JSON.parse(c.config) as LocationConfig, creds);
+    this.open.set(c.id, { provider, version: c.updated_at, expires: Date.now() + this.ttlMs, users: 0 });
+    return provider;
+  }
+
+  private retire(id: string) {
+    const hit = this.open.get(id);
+    this.open.delete(id);
+    // Let in-flight requests finish before closing sockets.
+    if (hit) setTimeout(() => hit.provider.close(), 60_000).unref();
+  }
+
+  private sweep() {
+    const now = Date.now();
+    for (const [id, hit] of this.open) if (hit.expires <= now) this.retire(id);
+  }
+
+  close() {
+    clearInterval(this.timer);
+    for (const hit of this.open.values()) hit.provider.close();
+    this.open.clear();
+  }
+}

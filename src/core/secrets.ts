@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { CloudportError } from '../shared/errors.js';
+import { registerSecret } from '../shared/redact.js';
+
+/**
+ * Credentials at rest: AES-256-GCM, the connector id bound as associated data (a row copied onto
+ * another connector does not decrypt), and a key version stored with each row for rotation.
+ */
+export const KEY_VERSION = 1;
+const KEY_CHECK_PLAINTEXT = 'cloudport-key-check';
+const KEY_CHECK_AAD = 'key-check';
+export const KEY_CHECK_META = 'master_key_check';
+
+export class SecretBox {
+  constructor(
+    private readonly key: Buffer,
+    readonly version = KEY_VERSION,
+  ) {}
+
+  seal(plaintext: string, aad: string): string {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.key, iv);
+    c.setAAD(Buffer.from(aad));
+    const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
+    return ['v1', iv.toString('base64'), c.getAuthTag().toString('base64'), ct.toString('base64')].join(':');
+  }
+
+  open(sealed: string, aad: string): string {
+    const [v, iv, tag, ct] = sealed.split(':');
+    if (v !== 'v1' || !iv || !tag || ct === undefined) throw new CloudportError('unexpected', 'stored credentials are in an unknown format');
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
+      d.setAAD(Buffer.from(aad));
+      d.setAuthTag(Buffer.from(tag, 'base64'));
+      return Buffer.concat([d.update(Buffer.from(ct, 'base64')), d.final()]).toString('utf8');
+    } catch {
+      throw new CloudportError('unexpected', 'stored credentials cannot be decrypted with the current master key', {
+        fix: 'Start cloudport with the CLOUDPORT_MASTER_KEY (or master.key) that encrypted this data dir.',
+      });
+    }
+  }
+
+  keyCheck(): string {
+    return this.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD);
+  }
+
+  verifyKeyCheck(sealed: string): boolean {
+    try {
+      return this.open(sealed, KEY_CHECK_AAD) === KEY_CHECK_PLAINTEXT;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function decodeKey(text: string, source: string): Buffer {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) {
+    throw new CloudportError('config_invalid', `${source} must be 32 random bytes, base64-encoded (got ${key.length} bytes)`, {
+      field: source,
+      fix: 'Generate one with: openssl rand -base64 32',
+    });
+  }
+  return key;
+}
+
+/**
+ * The master key: CLOUDPORT_MASTER_KEY, else <data-dir>/master.key, else a new key written there
+ * with mode 0600 — but only while the store holds nothing encrypted (`mayGenerate`).
+ */
+export function loadMasterKey(dataDir: string, envValue: string | undefined, mayGenerate: boolean): { key: Buffer; source: 'env' | 'file' | 'generated' } {
+  if (envValue) return { key: decodeKey(envValue, 'CLOUDPORT_MASTER_KEY'), source: 'env' };
+  const file = path.join(dataDir, 'master.key');
+  if (fs.existsSync(file)) return { key: decodeKey(fs.readFileSync(file, 'utf8'), file), source: 'file' };
+  if (!mayGenerate) {
+    throw new CloudportError('config_invalid', `no master key: ${file} is missing and CLOUDPORT_MASTER_KEY is not set, but this data dir holds encrypted credentials`, {
+      field: 'CLOUDPORT_MASTER_KEY',
+      fix: 'Restore master.key or set CLOUDPORT_MASTER_KEY to the key that encrypted this data dir.',
+    });
+  }
+  const key = randomBytes(32);
+  fs.writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  return { key, source: 'generated' };
+}
+
+/** A secret given literally, or as a reference resolved at each use so it never passes through chat. */
+export type SecretInput = string | { env: string } | { file: string };
+
+export interface SecretRef {
+  field: string;
+  env?: string;
+  file?: string;
+}
+
+export function resolveSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv): string {
+  if (typeof value === 'string') {
+    registerSecret(value);
+    return value;
+  }
+  if ('env' in value) {
+    const v = env[value.env];
+    if (v === undefined || v === '') {
+      throw new CloudportError('config_invalid', `${field}: environment variable ${value.env} is not set in the cloudport server's environment`, {
+        field,
+        fix: `Set ${value.env} where cloudport runs (e.g. in the MCP client's "env" settings) and restart it, or give another reference.`,
+      });
+    }
+    registerSecret(v);
+    return v;
+  }
+  let text: string;
+  try {
+    text = fs.readFileSync(value.file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new CloudportError('config_invalid', `${field}: file ${value.file} cannot be read (${code})`, {
+      field,
+      fix: 'Give an absolute path to a file readable by the cloudport server process.',
+    });
+  }
+  const v = text.replace(/\r?\n$/, '');
+  if (!v) throw new CloudportError('config_invalid', `${field}: file ${value.file} is empty`, { field });
+  registerSecret(v);
+  return v;
+}
+
+/** The env/file names used by a credentials object (never the values). */
+export function secretRefs(creds: Record<string, unknown>, prefix = 'credentials'): SecretRef[] {
+  const refs: SecretRef[] = [];
+  for (const [k, v] of Object.entries(creds)) {
+    if (v && typeof v === 'object') {
+      if ('env' in v) refs.push({ field: `${prefix}.${k}`, env: String((v as { env: string }).env) });
+      else if ('file' in v) refs.push({ field: `${prefix}.${k}`, file: String((v as { file: string }).file) });
+    }
+  }
+  return refs;
+}
+
+export function resolveAll(creds: Record<string, unknown>, env: NodeJS.ProcessEnv): { type: string } & Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(creds)) {
+    if (k === 'type') out[k] = String(v);
+    else if (v !== undefined && v !== null) out[k] = resolveSecret(v as SecretInput, `credentials.${k}`, env);
+  }
+  return out as { type: string } & Record<string, string | undefined>;
+}

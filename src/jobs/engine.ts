@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { ClaimedFile, JobRow, Store } from '../store/types.js';
+import type { Logger } from '../shared/log.js';
+
+/**
+ * The durable job engine. All state lives in the store; this process only holds leases.
+ * Work units (a job's listing, one file) are claimed with a lease, kept alive by a heartbeat,
+ * and taken over by any process once a lease expires, so a crash or restart loses nothing
+ * and two processes never work the same unit at once.
+ */
+export interface JobHandlers {
+  /** Lists the next page of a job whose listing is incomplete (the engine holds its lease). */
+  listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void>;
+  /** Brings one claimed file to a final state (or back to pending for a later retry). */
+  processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void>;
+  /** Called exactly once (across all processes) when a job reaches a final state. */
+  onFinalized(job: JobRow): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** Files worked at once by this process. 0 disables the engine's workers. */
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  log: Logger;
+}
+
+export class JobEngine {
+  readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly files = new Map<number, { job: string; ctl: AbortController }>();
+  private readonly listings = new Map<string, AbortController>();
+  private running = false;
+  private wakeUp: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly listeners = new Set<(jobId: string) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly handlers: JobHandlers,
+    private readonly opts: EngineOptions,
+  ) {}
+
+  start(): void {
+    if (this.running || this.opts.concurrency <= 0) return;
+    this.running = true;
+    this.loop = this.run();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
+  }
+
+  /** Look for work now instead of at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Subscribe to "something changed in job X" (a file finished, the job finalized). */
+  onChange(fn: (jobId: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  notify(jobId: string): void {
+    for (const fn of this.listeners) fn(jobId);
+  }
+
+  /** Aborts this process's in-flight work for a job (after it was canceled in the store). */
+  abortJob(jobId: string): void {
+    for (const w of this.files.values()) if (w.job === jobId) w.ctl.abort(new Error('canceled'));
+    this.listings.get(jobId)?.abort(new Error('canceled'));
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.tick();
+      } catch (e) {
+        this.opts.log.error('job engine tick failed', { error: (e as Error).message });
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.opts.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    const now = new Date().toISOString();
+    for (const job of await this.store.finalizeJobs(now)) {
+      this.opts.log.info('job finished', { job_id: job.id, status: job.status });
+      await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
+      this.notify(job.id);
+    }
+    if (this.listings.size < 2) {
+      const job = await this.store.claimListing(this.owner, this.opts.leaseMs);
+      if (job) {
+        const ctl = new AbortController();
+        this.listings.set(job.id, ctl);
+        void this.handlers
+          .listNext(job, this.owner, ctl.signal)
+          .catch((e) => this.opts.log.error('listing failed', { job_id: job.id, error: (e as Error).message }))
+          .finally(() => {
+            this.listings.delete(job.id);
+            this.notify(job.id);
+            this.wake();
+          });
+      }
+    }
+    const free = this.opts.concurrency - this.files.size;
+    if (free <= 0) return;
+    for (const file of await this.store.claimFiles(this.owner, free, this.opts.leaseMs, now)) {
+      const ctl = new AbortController();
+      this.files.set(file.id, { job: file.job_id, ctl });
+      void this.handlers
+        .processFile(file, this.owner, ctl.signal)
+        .catch((e) => this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
+        .finally(() => {
+          this.files.delete(file.id);
+          this.notify(file.job_id);
+          this.wake();
+        });
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.files.size && !this.listings.size) return;
+    try {
+      const { lostFiles } = await this.store.heartbeat(this.owner, [...this.files.keys()], [...this.listings.keys()], this.opts.leaseMs);
+      for (const id of lostFiles) this.files.get(id)?.ctl.abort(new Error('lease lost'));
+    } catch (e) {
+      this.opts.log.warn('heartbeat failed', { error: (e as Error).message });
+    }
+  }
+
+  /** Stops claiming, aborts in-flight work and hands its leases back so another process (or the next start) resumes at once. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const w of this.files.values()) w.ctl.abort(new Error('shutting down'));
+    for (const c of this.listings.values()) c.abort(new Error('shutting down'));
+    await this.loop;
+    const deadline = Date.now() + 5000;
+    while ((this.files.size || this.listings.size) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.store.releaseLeases(this.owner);
+  }
+}

@@ -1,0 +1,22 @@
+import { CloudportError } from '../shared/errors.js';
+import type { ProviderDefinition } from './types.js';
+import { s3Provider } from './s3/index.js';
+
+export type { ProviderDefinition, StorageProvider, ObjectInfo, Check, ResolvedCredentials, LocationConfig } from './types.js';
+
+/** Every provider name the connector schema accepts; each is one folder under providers/. */
+export const PROVIDER_NAMES = ['s3', 'gcs', 'azure_blob'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+const registry = new Map<string, ProviderDefinition>([[s3Provider.name, s3Provider]]);
+
+export function getProvider(name: string): ProviderDefinition {
+  const def = registry.get(name);
+  if (!def) {
+    throw new CloudportError('unsupported', `provider ${JSON.stringify(name)} is not supported yet`, {
+      field: 'provider',
+      fix: `Supported now: ${[...registry.keys()].join(', ')}.`,
+    });
+  }
+  return def;
+}

@@ -1,0 +1,261 @@
+import http from 'node:http';
+import https from 'node:https';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  S3Client,
+  ListObjectsV2Command,
+  HeadObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  DeleteObjectCommand,
+  type _Object,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { CloudportError } from '../../shared/errors.js';
+import type {
+  Check,
+  CheckOptions,
+  ListPage,
+  ListRequest,
+  LocationConfig,
+  ObjectInfo,
+  ProviderContext,
+  ReadRequest,
+  ReadResult,
+  ResolvedCredentials,
+  StorageProvider,
+} from '../types.js';
+import { mapS3Error } from './errors.js';
+
+const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
+/** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
+const versionOf = (etag: string | null, size: number) => `${etag ?? ''}:${size}`;
+
+export class S3Provider implements StorageProvider {
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(
+    private readonly loc: LocationConfig,
+    creds: ResolvedCredentials,
+    ctx: ProviderContext,
+  ) {
+    this.bucket = loc.bucket;
+    const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets };
+    this.client = new S3Client({
+      region: loc.region ?? 'us-east-1',
+      ...(loc.endpoint ? { endpoint: loc.endpoint, forcePathStyle: loc.force_path_style !== false } : {}),
+      credentials: {
+        accessKeyId: creds.access_key_id ?? '',
+        secretAccessKey: creds.secret_access_key ?? '',
+        ...(creds.session_token ? { sessionToken: creds.session_token } : {}),
+      },
+      // cloudport's own retry layer retries (with Retry-After and resume); the SDK must not multiply attempts.
+      maxAttempts: 1,
+      // We hash every byte ourselves (SHA-256); skip the SDK's extra checksum work on reads.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: ctx.connectTimeoutMs,
+        httpAgent: new http.Agent(agentOpts),
+        httpsAgent: new https.Agent(agentOpts),
+      }),
+    });
+  }
+
+  private ctx(extra: { key?: string; action?: string } = {}) {
+    return { bucket: this.bucket, region: this.loc.region, endpoint: this.loc.endpoint, ...extra };
+  }
+
+  private toInfo(o: _Object): ObjectInfo {
+    const size = Number(o.Size ?? 0);
+    const etag = unquote(o.ETag);
+    const info: ObjectInfo = {
+      key: o.Key ?? '',
+      size,
+      last_modified: o.LastModified ? o.LastModified.toISOString() : null,
+      etag,
+      version: versionOf(etag, size),
+    };
+    if (o.StorageClass && o.StorageClass !== 'STANDARD') info.storage_class = o.StorageClass;
+    return info;
+  }
+
+  async list(req: ListRequest): Promise<ListPage> {
+    try {
+      const out = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: req.prefix || undefined,
+          Delimiter: req.delimiter,
+          ContinuationToken: req.token ?? undefined,
+          MaxKeys: Math.min(req.maxKeys ?? 1000, 1000),
+          // Keys may hold characters XML 1.0 cannot carry; ask for URL-encoding and decode when honoured.
+          EncodingType: 'url',
+        }),
+        { abortSignal: req.signal },
+      );
+      const encoded = out.EncodingType === 'url';
+      const dec = (s: string | undefined) => (s === undefined ? undefined : encoded ? decodeURIComponent(s.replace(/\+/g, ' ')) : s);
+      return {
+        objects: (out.Contents ?? []).map((o) => this.toInfo({ ...o, Key: dec(o.Key) })),
+        folders: (out.CommonPrefixes ?? []).map((p) => dec(p.Prefix) ?? '').filter(Boolean),
+        nextToken: out.IsTruncated ? (out.NextContinuationToken ?? null) : null,
+      };
+    } catch (e) {
+      throw mapS3Error(e, this.ctx({ action: 's3:ListBucket' }));
+    }
+  }
+
+  async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      const size = Number(out.ContentLength ?? 0);
+      const etag = unquote(out.ETag);
+      const info: ObjectInfo = { key, size, last_modified: out.LastModified?.toISOString() ?? null, etag, version: versionOf(etag, size) };
+      if (out.StorageClass && out.StorageClass !== 'STANDARD') info.storage_class = out.StorageClass;
+      return info;
+    } catch (e) {
+      throw mapS3Error(e, this.ctx({ key, action: 's3:GetObject' }));
+    }
+  }
+
+  async read(key: string, req: ReadRequest = {}): Promise<ReadResult> {
+    const offset = req.offset ?? 0;
+    const ifMatch = req.ifVersion ? req.ifVersion.slice(0, req.ifVersion.lastIndexOf(':')) : '';
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}),
+          ...(ifMatch ? { IfMatch: `"${ifMatch}"` } : {}),
+        }),
+        { abortSignal: req.signal },
+      );
+      const length = Number(out.ContentLength ?? 0);
+      let size = offset + length;
+      const range = out.ContentRange && /\/(\d+)$/.exec(out.ContentRange);
+      if (range) size = Number(range[1]);
+      const etag = unquote(out.ETag);
+      return {
+        body: out.Body as Readable,
+        length,
+        size,
+        content_type: out.ContentType,
+        etag,
+        version: versionOf(etag, size),
+      };
+    } catch (e) {
+      throw mapS3Error(e, this.ctx({ key, action: 's3:GetObject' }));
+    }
+  }
+
+  async write(key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<void> {
+    try {
+      if (Buffer.isBuffer(body) && body.length < 8 * 1024 * 1024) {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: opts.contentType }));
+      } else {
+        await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: body, ContentType: opts.contentType } }).done();
+      }
+    } catch (e) {
+      throw mapS3Error(e, this.ctx({ key, action: 's3:PutObject' }));
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (e) {
+      throw mapS3Error(e, this.ctx({ key, action: 's3:DeleteObject' }));
+    }
+  }
+
+  async check(opts: CheckOptions): Promise<Check[]> {
+    const checks: Check[] = [];
+    const arn = `arn:aws:s3:::${this.bucket}`;
+    // auth + list: one ListObjectsV2 tells both (a signature error fails auth; AccessDenied means auth passed).
+    let first: ObjectInfo | undefined;
+    try {
+      const page = await this.list({ prefix: '', maxKeys: 20 });
+      first = page.objects.find((o) => o.size > 0 && !o.key.endsWith('/')) ?? page.objects[0];
+      checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
+      checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} objects` : 'bucket is empty' });
+    } catch (e) {
+      const err = e as CloudportError;
+      const authFailed = err.kind === 'permission_denied' && err.field?.startsWith('credentials');
+      if (authFailed || err.kind === 'unexpected' || err.field === 'region') {
+        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+        checks.push({ name: 'list', status: 'skipped', detail: 'skipped: auth failed' });
+      } else {
+        checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
+        checks.push({
+          name: 'list',
+          status: 'failed',
+          kind: err.kind,
+          detail: err.message,
+          fix: err.kind === 'permission_denied' ? `Grant s3:ListBucket on ${arn} to these credentials.` : err.fix,
+        });
+      }
+      checks.push({ name: 'read', status: 'skipped', detail: 'skipped: listing failed' });
+      if (opts.write) checks.push({ name: 'write', status: 'skipped', detail: 'skipped: listing failed' });
+      return checks;
+    }
+    if (!first) {
+      checks.push({ name: 'read', status: 'skipped', detail: 'skipped: no object to read' });
+    } else {
+      try {
+        const r = await this.read(first.key, { offset: first.size > 1 ? first.size - 1 : 0 });
+        r.body.destroy();
+        checks.push({ name: 'read', status: 'passed', detail: 'read one object' });
+      } catch (e) {
+        const err = e as CloudportError;
+        checks.push({
+          name: 'read',
+          status: 'failed',
+          kind: err.kind,
+          detail: err.message,
+          fix: err.kind === 'permission_denied' ? `Grant s3:GetObject on ${arn}/* to these credentials.` : err.fix,
+        });
+      }
+    }
+    if (!opts.write) {
+      if (opts.writeSkippedReason) checks.push({ name: 'write', status: 'skipped', detail: opts.writeSkippedReason });
+      return checks;
+    }
+    const probe = `${opts.exportBasePath}.cloudport-probe-${randomBytes(6).toString('hex')}`;
+    try {
+      await this.write(probe, Buffer.from('cloudport write probe\n'), { contentType: 'text/plain' });
+    } catch (e) {
+      const err = e as CloudportError;
+      checks.push({
+        name: 'write',
+        status: 'failed',
+        kind: err.kind,
+        detail: err.message,
+        fix: err.kind === 'permission_denied' ? `Grant s3:PutObject and s3:DeleteObject on ${arn}/${opts.exportBasePath}* to these credentials.` : err.fix,
+      });
+      return checks;
+    }
+    try {
+      await this.delete(probe);
+      checks.push({ name: 'write', status: 'passed', detail: 'wrote and deleted a probe object' });
+    } catch (e) {
+      const err = e as CloudportError;
+      checks.push({
+        name: 'write',
+        status: 'failed',
+        detail: `wrote a probe object but could not delete it (${JSON.stringify(probe)})`,
+        fix: err.kind === 'permission_denied' ? `Grant s3:DeleteObject on ${arn}/${opts.exportBasePath}* to these credentials.` : err.fix,
+      });
+    }
+    return checks;
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}

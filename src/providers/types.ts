@@ -1,0 +1,121 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The one interface every storage backend implements (one folder per backend under providers/).
+ * Callers ask `capabilities`, never the provider's name.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  last_modified: string | null;
+  etag: string | null;
+  /** The provider's change marker (S3: etag+size, GCS: generation, Azure: etag). */
+  version: string;
+  storage_class?: string;
+}
+
+export interface ListRequest {
+  prefix: string;
+  delimiter?: string;
+  /** Opaque continuation token from a previous page; null or undefined for the first page. */
+  token?: string | null;
+  maxKeys?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  /** Common prefixes (full, ending in the delimiter) when a delimiter was given. */
+  folders: string[];
+  nextToken: string | null;
+}
+
+export interface ReadRequest {
+  /** Start reading at this byte (a Range request). */
+  offset?: number;
+  /** Fail unless the object still has this version marker, so a resumed read never mixes two versions. */
+  ifVersion?: string;
+  signal?: AbortSignal;
+}
+
+export interface ReadResult {
+  body: Readable;
+  /** Bytes this response will deliver. */
+  length: number;
+  /** The object's whole size. */
+  size: number;
+  content_type?: string;
+  version: string;
+  etag: string | null;
+}
+
+export type CheckName = 'auth' | 'list' | 'read' | 'write';
+export type CheckStatus = 'passed' | 'failed' | 'skipped';
+export interface Check {
+  name: CheckName;
+  status: CheckStatus;
+  detail?: string;
+  fix?: string;
+  /** The error kind behind a failed check (internal: decides the error kind of a failed validation). */
+  kind?: import('../shared/errors.js').ErrorKind;
+}
+
+export interface CheckOptions {
+  /** Run the write check (export scope) unless the server is read-only. */
+  write: boolean;
+  writeSkippedReason?: string;
+  exportBasePath: string;
+  signal?: AbortSignal;
+}
+
+export interface ProviderCapabilities {
+  /** list() honours a delimiter and returns folders. */
+  delimiter: boolean;
+  /** read() honours offset (ranged reads), used to resume cut downloads. */
+  rangedRead: boolean;
+  /** write() and delete() exist (export scope). */
+  write: boolean;
+  /** Most keys one list() call returns. */
+  maxPageSize: number;
+}
+
+export interface StorageProvider {
+  readonly capabilities: ProviderCapabilities;
+  list(req: ListRequest): Promise<ListPage>;
+  stat(key: string, signal?: AbortSignal): Promise<ObjectInfo>;
+  read(key: string, req?: ReadRequest): Promise<ReadResult>;
+  write(key: string, body: Buffer | Readable, opts?: { contentType?: string; size?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** The permission checks behind test_connector, in order: auth, list, read, write. */
+  check(opts: CheckOptions): Promise<Check[]>;
+  close(): void;
+}
+
+/** Connector settings a provider reads (non-secret). */
+export interface LocationConfig {
+  bucket: string;
+  region: string | null;
+  endpoint: string | null;
+  [extra: string]: unknown;
+}
+
+/** Credentials after secret references were resolved: plain strings, never stored or returned. */
+export type ResolvedCredentials = { type: string } & Record<string, string | undefined>;
+
+export interface ProviderContext {
+  /** Sockets per connector client (at least the download concurrency). */
+  maxSockets: number;
+  /** Abort a connect attempt after this long. */
+  connectTimeoutMs: number;
+}
+
+export interface ProviderDefinition {
+  name: string;
+  /** Credential types this provider accepts, e.g. ["access_key"]. */
+  credentialTypes: readonly string[];
+  /** Checks provider-specific location settings; throws config_invalid naming the field. */
+  validateLocation(loc: LocationConfig): LocationConfig;
+  /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */
+  credentialHint(creds: Record<string, unknown>): string | undefined;
+  open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): StorageProvider;
+}

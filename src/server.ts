@@ -1,0 +1,140 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { App } from './core/app.js';
+import { CloudportError, asCloudportError } from './shared/errors.js';
+import { redact, redactValue } from './shared/redact.js';
+import { escapeText } from './shared/text.js';
+import type { Logger } from './shared/log.js';
+import { TOOLS } from './tools/index.js';
+import type { ToolDef } from './tools/define.js';
+
+export const SERVER_NAME = 'cloudport';
+
+const INSTRUCTIONS =
+  'cloudport connects cloud storage buckets and imports files into local indexes. Typical flow: create_connector → test_connector → browse_connector → start_import → import_status (until final) → list_index_items / read_item. Secrets can be given as {env:"VAR"} or {file:"/path"} so they never pass through chat.';
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string' },
+    message: { type: 'string' },
+    field: { type: 'string' },
+    fix: { type: 'string' },
+    temporary: { type: 'boolean' },
+  },
+  required: ['kind', 'message', 'temporary'],
+};
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const s = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete s.$schema;
+  return s;
+}
+
+/** Drops validation-only detail (nested required lists, closed objects) from output schemas: agents pay for every token. */
+function compact(node: unknown, root = true): unknown {
+  if (Array.isArray(node)) return node.map((n) => compact(n, false));
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'additionalProperties' || k === 'propertyNames') continue;
+    if (k === 'required' && !root) continue;
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, compact(pv, false)])) : compact(v, false);
+  }
+  return out;
+}
+
+/** The output schema admits the error shape too: the SDK client validates structuredContent of error results as well. */
+function outputSchema(tool: ToolDef): Tool['outputSchema'] {
+  const s = compact(jsonSchema(tool.output, 'output')) as Record<string, unknown>;
+  const required = (s.required as string[] | undefined) ?? [];
+  const props = { ...(s.properties as Record<string, unknown>), error: ERROR_SCHEMA };
+  const { required: _r, ...rest } = s;
+  return { ...rest, type: 'object', properties: props, anyOf: [{ required }, { required: ['error'] }] } as Tool['outputSchema'];
+}
+
+/** The tool definitions as advertised in tools/list (also written to tool-schemas/ and the README). */
+export function toolDefinitions(readOnly = false): Tool[] {
+  return TOOLS.filter((t) => !readOnly || t.annotations.readOnlyHint).map((t) => ({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: jsonSchema(t.input.strict(), 'input') as Tool['inputSchema'],
+    outputSchema: outputSchema(t),
+    annotations: { ...t.annotations },
+  }));
+}
+
+function fieldPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+}
+
+export function errorResult(e: unknown): CallToolResult {
+  const err = asCloudportError(e);
+  const info = err.toInfo();
+  info.message = redact(info.message);
+  const text = `${info.kind}: ${escapeText(info.message)}${info.field ? ` [${info.field}]` : ''}${info.fix ? ` Fix: ${escapeText(info.fix)}` : ''}`;
+  return {
+    isError: true,
+    content: [{ type: 'text', text }],
+    structuredContent: { error: info, ...((err.details ? redactValue(err.details) : {}) as Record<string, unknown>) },
+  };
+}
+
+function validationError(issues: z.core.$ZodIssue[]): CloudportError {
+  const issue = issues[0]!;
+  const field = fieldPath(issue.path);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys;
+    const where = field ? `${field}.` : '';
+    return new CloudportError('config_invalid', `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => where + k).join(', ')}`, {
+      field: where + keys[0],
+      fix: 'Remove it; tools/list shows the accepted fields.',
+    });
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'required';
+  return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix: issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined });
+}
+
+export interface ServerOptions {
+  org: string;
+  readOnly: boolean;
+  version: string;
+  log: Logger;
+}
+
+/** Builds the MCP server from its parts; it does not know which transport it will get. */
+export function createServer(app: App, opts: ServerOptions): Server {
+  const server = new Server({ name: SERVER_NAME, version: opts.version }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
+  const byName = new Map(TOOLS.map((t) => [t.name, t]));
+  const definitions = toolDefinitions(opts.readOnly);
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const tool = byName.get(req.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(req.params.name)}`);
+    const started = Date.now();
+    if (opts.readOnly && !tool.annotations.readOnlyHint) {
+      return errorResult(
+        new CloudportError('permission_denied', `${tool.name} is not available: the server runs with --read-only`, {
+          fix: 'Restart cloudport without --read-only to change anything.',
+        }),
+      );
+    }
+    const parsed = tool.input.strict().safeParse(req.params.arguments ?? {});
+    if (!parsed.success) return errorResult(validationError(parsed.error.issues));
+    try {
+      const { data, summary } = await tool.handler(parsed.data, { app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal });
+      opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
+      return { content: [{ type: 'text', text: escapeText(summary) }], structuredContent: data as Record<string, unknown> };
+    } catch (e) {
+      const err = asCloudportError(e);
+      if (err.kind === 'unexpected' && !err.temporary) opts.log.error('tool failed', { tool: tool.name, error: err.message, stack: (e as Error).stack });
+      return errorResult(err);
+    }
+  });
+  return server;
+}

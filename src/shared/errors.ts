@@ -1,0 +1,82 @@
+/**
+ * The one error type of cloudport. Every layer throws CloudportError (or lets a provider's
+ * error mapper turn its native errors into one); tools turn it into an `isError` result.
+ */
+export const ERROR_KINDS = [
+  'not_found',
+  'permission_denied',
+  'config_invalid',
+  'rate_limited',
+  'unsupported',
+  'conflict',
+  'unexpected',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export interface ErrorInfo {
+  kind: ErrorKind;
+  message: string;
+  /** A path into the tool input, such as `credentials.secret_access_key` or `keys[3]`. */
+  field?: string;
+  /** What the user should do about it. */
+  fix?: string;
+  /** True when the same call may succeed later without any change. */
+  temporary: boolean;
+}
+
+export class CloudportError extends Error {
+  readonly kind: ErrorKind;
+  readonly field?: string;
+  readonly fix?: string;
+  readonly temporary: boolean;
+  /** Seconds the server asked us to wait (Retry-After), if any. */
+  readonly retryAfter?: number;
+  /** Extra structured data a tool may return beside the error (e.g. failed test checks). */
+  readonly details?: Record<string, unknown>;
+
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    opts: {
+      field?: string;
+      fix?: string;
+      temporary?: boolean;
+      retryAfter?: number;
+      details?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'CloudportError';
+    this.kind = kind;
+    this.field = opts.field;
+    this.fix = opts.fix;
+    this.temporary = opts.temporary ?? (kind === 'rate_limited');
+    this.retryAfter = opts.retryAfter;
+    this.details = opts.details;
+  }
+
+  toInfo(): ErrorInfo {
+    const info: ErrorInfo = { kind: this.kind, message: this.message, temporary: this.temporary };
+    if (this.field !== undefined) info.field = this.field;
+    if (this.fix !== undefined) info.fix = this.fix;
+    return info;
+  }
+}
+
+export const notFound = (what: string, id: string, fix?: string) =>
+  new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found`, { fix });
+
+export const invalid = (field: string, message: string, fix?: string) =>
+  new CloudportError('config_invalid', message, { field, fix });
+
+export function isCloudportError(e: unknown): e is CloudportError {
+  return e instanceof CloudportError;
+}
+
+/** Any thrown value as a CloudportError; unknown errors become `unexpected` without leaking internals. */
+export function asCloudportError(e: unknown): CloudportError {
+  if (e instanceof CloudportError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new CloudportError('unexpected', message || 'unexpected error', { cause: e });
+}

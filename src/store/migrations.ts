@@ -1,0 +1,125 @@
+import { sql, type Kysely, type Compilable } from 'kysely';
+import type { DB } from './schema.js';
+
+/**
+ * Versioned migrations, written with Kysely's schema builder so that each dialect compiles them
+ * itself. Append new versions; never edit an applied one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Kysely<DB>): Compilable[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    up: (db) => [
+      db.schema.createTable('meta').addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()),
+      db.schema
+        .createTable('connectors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('credentials_enc', 'text', (c) => c.notNull())
+        .addColumn('key_version', 'integer', (c) => c.notNull())
+        .addColumn('credentials_info', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('import_mode', 'text', (c) => c.notNull())
+        .addColumn('export_base_path', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('last_sync_at', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('consecutive_failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('connectors_org_name', ['org_id', 'name']),
+      db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('index_name', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('listing_state', 'text')
+        .addColumn('listing_complete', 'integer', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text'),
+      db.schema.createIndex('jobs_org_status').on('jobs').columns(['org_id', 'status']),
+      db.schema.createIndex('jobs_connector').on('jobs').columns(['connector_id', 'status']),
+      db.schema
+        .createTable('job_files')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint')
+        .addColumn('etag', 'text')
+        .addColumn('version', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('duplicate_of', 'text')
+        .addColumn('sha256', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addUniqueConstraint('job_files_job_key', ['job_id', 'key']),
+      db.schema.createIndex('job_files_claim').on('job_files').columns(['status', 'lease_expires']),
+      db.schema.createIndex('job_files_job_status').on('job_files').columns(['job_id', 'status', 'id']),
+      db.schema
+        .createTable('indexes')
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('indexes_pk', ['org_id', 'name']),
+      db.schema
+        .createTable('items')
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('index_name', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text')
+        .addColumn('imported_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('items_pk', ['org_id', 'index_name', 'key']),
+      db.schema.createIndex('items_sha').on('items').columns(['org_id', 'index_name', 'sha256']),
+      db.schema.createIndex('items_blob').on('items').columns(['sha256']),
+      db.schema
+        .createTable('import_seen')
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('index_name', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('import_seen_pk', ['org_id', 'connector_id', 'index_name', 'key']),
+      db.schema
+        .createTable('job_logs')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('key', 'text')
+        .addColumn('message', 'text', (c) => c.notNull()),
+      db.schema.createIndex('job_logs_job').on('job_logs').columns(['job_id', 'id']),
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export { sql };

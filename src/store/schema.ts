@@ -1,0 +1,83 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes shared by every Store implementation. JSON columns are TEXT. Times: ISO strings; leases: epoch ms. */
+export interface DB {
+  meta: { key: string; value: string };
+  schema_migrations: { version: number; name: string; applied_at: string };
+  connectors: {
+    id: string;
+    org_id: string;
+    name: string;
+    provider: string;
+    config: string;
+    credentials_enc: string;
+    key_version: number;
+    credentials_info: string;
+    scopes: string;
+    import_mode: string;
+    export_base_path: string;
+    description: string;
+    metadata: string;
+    status: string;
+    last_sync_at: string | null;
+    last_error: string | null;
+    consecutive_failures: number;
+    created_at: string;
+    updated_at: string;
+  };
+  jobs: {
+    id: string;
+    org_id: string;
+    kind: string;
+    connector_id: string;
+    index_name: string;
+    params: string;
+    status: string;
+    listing_state: string | null;
+    listing_complete: number;
+    lease_owner: string | null;
+    lease_expires: number;
+    error: string | null;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+  };
+  job_files: {
+    id: Generated<number>;
+    job_id: string;
+    key: string;
+    size: number | null;
+    etag: string | null;
+    version: string | null;
+    status: string;
+    error: string | null;
+    duplicate_of: string | null;
+    sha256: string | null;
+    attempts: number;
+    lease_owner: string | null;
+    lease_expires: number;
+  };
+  indexes: { org_id: string; name: string; created_at: string; updated_at: string };
+  items: {
+    org_id: string;
+    index_name: string;
+    key: string;
+    connector_id: string;
+    size: number;
+    sha256: string;
+    content_type: string;
+    etag: string | null;
+    imported_at: string;
+  };
+  import_seen: { org_id: string; connector_id: string; index_name: string; key: string; version: string; updated_at: string };
+  job_logs: {
+    id: Generated<number>;
+    org_id: string;
+    job_id: string;
+    connector_id: string;
+    time: string;
+    level: string;
+    key: string | null;
+    message: string;
+  };
+}

@@ -1,0 +1,528 @@
+import Database from 'better-sqlite3';
+import {
+  Kysely,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  DummyDriver,
+  sql,
+  type Compilable,
+} from 'kysely';
+import type { DB } from './schema.js';
+import { MIGRATIONS } from './migrations.js';
+import type {
+  ClaimedFile,
+  CommitFile,
+  ConnectorRow,
+  FileState,
+  HealthOutcome,
+  ItemRow,
+  JobFileRow,
+  JobProgress,
+  JobRow,
+  ListedFile,
+  LogEntry,
+  NewConnector,
+  NewJob,
+  Page,
+  Store,
+} from './types.js';
+
+const ACTIVE_JOB = ['queued', 'running'] as const;
+
+/**
+ * The embedded store: SQLite through better-sqlite3. Kysely builds the SQL (shared with other
+ * dialects); statements run synchronously inside `BEGIN IMMEDIATE` transactions, so several
+ * processes on one data dir serialize their writes and never claim the same file twice.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly qb: Kysely<DB>;
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('synchronous = NORMAL');
+    this.qb = new Kysely<DB>({
+      dialect: {
+        createAdapter: () => new SqliteAdapter(),
+        createDriver: () => new DummyDriver(),
+        createIntrospector: (db) => new SqliteIntrospector(db),
+        createQueryCompiler: () => new SqliteQueryCompiler(),
+      },
+    });
+    this.migrate();
+  }
+
+  private stmt(sqlText: string): Database.Statement {
+    let s = this.cache.get(sqlText);
+    if (!s) {
+      s = this.db.prepare(sqlText);
+      this.cache.set(sqlText, s);
+    }
+    return s;
+  }
+
+  private params(q: Compilable): unknown[] {
+    return q.compile().parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
+  }
+
+  private all<T>(q: Compilable<T>): T[] {
+    const c = q.compile();
+    const s = this.stmt(c.sql);
+    return (s.reader ? s.all(...this.params(q)) : (s.run(...this.params(q)), [])) as T[];
+  }
+
+  private one<T>(q: Compilable<T>): T | null {
+    return this.all(q)[0] ?? null;
+  }
+
+  private run(q: Compilable): number {
+    const c = q.compile();
+    return this.stmt(c.sql).run(...this.params(q)).changes;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    this.tx(() => {
+      const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+      const current = row.v ?? 0;
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        for (const q of m.up(this.qb)) this.db.exec(q.compile().sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      }
+    });
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    return this.one(this.qb.selectFrom('meta').select('value').where('key', '=', key))?.value ?? null;
+  }
+
+  async setMetaOnce(key: string, value: string): Promise<string> {
+    return this.tx(() => {
+      this.run(this.qb.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()));
+      return this.one(this.qb.selectFrom('meta').select('value').where('key', '=', key))!.value;
+    });
+  }
+
+  async countConnectors(): Promise<number> {
+    return Number(this.one(this.qb.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n')))?.n ?? 0);
+  }
+
+  async insertConnector(row: NewConnector): Promise<void> {
+    this.run(this.qb.insertInto('connectors').values(row));
+  }
+
+  async getConnector(org: string, id: string): Promise<ConnectorRow | null> {
+    return this.one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('id', '=', id));
+  }
+
+  async findConnectorByName(org: string, name: string): Promise<ConnectorRow | null> {
+    return this.one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('name', '=', name));
+  }
+
+  async listConnectors(org: string, opts: { status?: string; after?: string; limit: number }): Promise<Page<ConnectorRow>> {
+    let q = this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.after) q = q.where('id', '>', opts.after);
+    const rows = this.all(q.orderBy('id').limit(opts.limit + 1));
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    return { rows, next: more ? rows[rows.length - 1]!.id : null };
+  }
+
+  async updateConnector(org: string, id: string, patch: Partial<NewConnector>): Promise<ConnectorRow | null> {
+    return this.tx(() => {
+      this.run(this.qb.updateTable('connectors').set(patch).where('org_id', '=', org).where('id', '=', id));
+      return this.one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('id', '=', id));
+    });
+  }
+
+  async deleteConnector(org: string, id: string): Promise<boolean> {
+    return this.tx(() => {
+      const n = this.run(this.qb.deleteFrom('connectors').where('org_id', '=', org).where('id', '=', id));
+      this.run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('connector_id', '=', id));
+      return n > 0;
+    });
+  }
+
+  async recordHealth(org: string, id: string, o: HealthOutcome): Promise<ConnectorRow | null> {
+    return this.tx(() => {
+      const c = this.one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('id', '=', id));
+      if (!c) return null;
+      const patch: Partial<NewConnector> = { updated_at: o.now };
+      if (o.ok) {
+        patch.consecutive_failures = 0;
+        patch.last_error = null;
+        if (o.synced) patch.last_sync_at = o.now;
+        if (c.status === 'FAILED') patch.status = 'ACTIVE';
+      } else {
+        const n = c.consecutive_failures + 1;
+        patch.consecutive_failures = n;
+        patch.last_error = (o.error ?? 'failed').slice(0, 1000);
+        if (n >= o.failAfter && c.status === 'ACTIVE') patch.status = 'FAILED';
+      }
+      this.run(this.qb.updateTable('connectors').set(patch).where('id', '=', id));
+      return { ...c, ...patch } as ConnectorRow;
+    });
+  }
+
+  private insertFiles(jobId: string, files: ListedFile[]): void {
+    for (let i = 0; i < files.length; i += 200) {
+      const chunk = files.slice(i, i + 200).map((f) => ({
+        job_id: jobId,
+        key: f.key,
+        size: f.size,
+        etag: f.etag,
+        version: f.version,
+        status: f.status ?? 'pending',
+        error: f.error ?? null,
+        attempts: 0,
+        lease_expires: 0,
+      }));
+      if (chunk.length) this.run(this.qb.insertInto('job_files').values(chunk).onConflict((oc) => oc.columns(['job_id', 'key']).doNothing()));
+    }
+  }
+
+  async createJob(job: NewJob, files: ListedFile[]): Promise<void> {
+    this.tx(() => {
+      this.run(this.qb.insertInto('jobs').values(job));
+      this.insertFiles(job.id, files);
+    });
+  }
+
+  async getJob(org: string, id: string): Promise<JobRow | null> {
+    return this.one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('id', '=', id));
+  }
+
+  async countActiveJobs(org: string, connectorId: string): Promise<number> {
+    const r = this.one(
+      this.qb
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', org)
+        .where('connector_id', '=', connectorId)
+        .where('status', 'in', ACTIVE_JOB),
+    );
+    return Number(r?.n ?? 0);
+  }
+
+  async jobProgress(jobId: string): Promise<JobProgress> {
+    const rows = this.all(
+      this.qb
+        .selectFrom('job_files')
+        .select((eb) => ['status', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size').as('bytes')])
+        .where('job_id', '=', jobId)
+        .groupBy('status'),
+    );
+    const counts = { pending: 0, ready: 0, deduped: 0, skipped: 0, failed: 0, canceled: 0 };
+    let bytesDone = 0;
+    let bytesTotal = 0;
+    for (const r of rows) {
+      const st = r.status as FileState;
+      counts[st] = Number(r.n);
+      const b = Number(r.bytes ?? 0);
+      if (st === 'ready' || st === 'deduped') bytesDone += b;
+      if (st === 'ready' || st === 'deduped' || st === 'pending') bytesTotal += b;
+    }
+    return { counts, bytes_done: bytesDone, bytes_total: bytesTotal };
+  }
+
+  async listJobFiles(jobId: string, opts: { status?: FileState; afterId?: number; limit: number }): Promise<JobFileRow[]> {
+    let q = this.qb.selectFrom('job_files').selectAll().where('job_id', '=', jobId);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.afterId) q = q.where('id', '>', opts.afterId);
+    return this.all(q.orderBy('id').limit(opts.limit));
+  }
+
+  async appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean> {
+    return this.tx(() => {
+      const job = this.one(this.qb.selectFrom('jobs').select(['lease_owner', 'status']).where('id', '=', jobId));
+      if (!job || job.lease_owner !== owner || !ACTIVE_JOB.includes(job.status as never)) return false;
+      this.insertFiles(jobId, files);
+      this.run(
+        this.qb
+          .updateTable('jobs')
+          .set({ listing_state: state, listing_complete: complete ? 1 : 0, lease_expires: complete ? 0 : Date.now() + leaseMs, lease_owner: complete ? null : owner })
+          .where('id', '=', jobId),
+      );
+      return true;
+    });
+  }
+
+  async claimListing(owner: string, leaseMs: number): Promise<JobRow | null> {
+    const now = Date.now();
+    return this.tx(() => {
+      const job = this.one(
+        this.qb
+          .selectFrom('jobs')
+          .selectAll()
+          .where('listing_complete', '=', 0)
+          .where('status', 'in', ACTIVE_JOB)
+          .where('lease_expires', '<', now)
+          .orderBy('created_at')
+          .limit(1),
+      );
+      if (!job) return null;
+      const started = job.started_at ?? new Date(now).toISOString();
+      this.run(this.qb.updateTable('jobs').set({ lease_owner: owner, lease_expires: now + leaseMs, status: 'running', started_at: started }).where('id', '=', job.id));
+      return { ...job, lease_owner: owner, lease_expires: now + leaseMs, status: 'running', started_at: started };
+    });
+  }
+
+  async failListing(jobId: string, owner: string, error: string, now: string): Promise<void> {
+    this.run(
+      this.qb
+        .updateTable('jobs')
+        .set({ error: error.slice(0, 1000), listing_complete: 1, lease_owner: null, lease_expires: 0 })
+        .where('id', '=', jobId)
+        .where('lease_owner', '=', owner),
+    );
+    void now;
+  }
+
+  async claimFiles(owner: string, limit: number, leaseMs: number, now: string): Promise<ClaimedFile[]> {
+    if (limit <= 0) return [];
+    const t = Date.now();
+    return this.tx(() => {
+      const ids = this.all(
+        this.qb
+          .selectFrom('job_files as f')
+          .innerJoin('jobs as j', 'j.id', 'f.job_id')
+          .select('f.id')
+          .where('f.status', '=', 'pending')
+          .where('f.lease_expires', '<', t)
+          .where('j.status', 'in', ACTIVE_JOB)
+          .orderBy('f.id')
+          .limit(limit),
+      ).map((r) => r.id);
+      if (!ids.length) return [];
+      const files = this.all(
+        this.qb
+          .updateTable('job_files')
+          .set((eb) => ({ lease_owner: owner, lease_expires: t + leaseMs, attempts: eb('attempts', '+', 1) }))
+          .where('id', 'in', ids)
+          .returningAll(),
+      );
+      const jobIds = [...new Set(files.map((f) => f.job_id))];
+      const jobs = this.all(this.qb.selectFrom('jobs').select(['id', 'org_id', 'connector_id', 'index_name', 'params', 'status']).where('id', 'in', jobIds));
+      this.run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('id', 'in', jobIds).where('status', '=', 'queued'));
+      const byId = new Map(jobs.map((j) => [j.id, j]));
+      return files.map((f) => {
+        const j = byId.get(f.job_id)!;
+        return { ...f, org_id: j.org_id, connector_id: j.connector_id, index_name: j.index_name, params: j.params };
+      });
+    });
+  }
+
+  async heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }> {
+    const until = Date.now() + leaseMs;
+    return this.tx(() => {
+      let lost: number[] = [];
+      if (fileIds.length) {
+        this.run(
+          this.qb.updateTable('job_files').set({ lease_expires: until }).where('id', 'in', fileIds).where('lease_owner', '=', owner).where('status', '=', 'pending'),
+        );
+        const held = new Set(
+          this.all(this.qb.selectFrom('job_files').select('id').where('id', 'in', fileIds).where('lease_owner', '=', owner).where('status', '=', 'pending')).map(
+            (r) => r.id,
+          ),
+        );
+        lost = fileIds.filter((id) => !held.has(id));
+      }
+      if (jobIds.length) {
+        this.run(this.qb.updateTable('jobs').set({ lease_expires: until }).where('id', 'in', jobIds).where('lease_owner', '=', owner));
+      }
+      return { lostFiles: lost };
+    });
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    this.tx(() => {
+      this.run(this.qb.updateTable('job_files').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner).where('status', '=', 'pending'));
+      this.run(this.qb.updateTable('jobs').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner));
+    });
+  }
+
+  async commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
+    return this.tx(() => {
+      const f = this.one(this.qb.selectFrom('job_files').select(['status', 'lease_owner']).where('id', '=', c.fileId));
+      if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
+      this.run(
+        this.qb
+          .insertInto('indexes')
+          .values({ org_id: c.orgId, name: c.index, created_at: c.now, updated_at: c.now })
+          .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: c.now })),
+      );
+      const existing = this.one(this.qb.selectFrom('items').select(['sha256']).where('org_id', '=', c.orgId).where('index_name', '=', c.index).where('key', '=', c.key));
+      let status: 'ready' | 'deduped' = 'ready';
+      let duplicateOf: string | null = null;
+      if (existing && existing.sha256 === c.sha256) {
+        // Same key, same content: already in the index.
+        status = 'deduped';
+        duplicateOf = c.key;
+      } else if (!existing && c.dedupe) {
+        const twin = this.one(
+          this.qb.selectFrom('items').select('key').where('org_id', '=', c.orgId).where('index_name', '=', c.index).where('sha256', '=', c.sha256).orderBy('key').limit(1),
+        );
+        if (twin) {
+          status = 'deduped';
+          duplicateOf = twin.key;
+        }
+      }
+      if (status === 'ready') {
+        const item = {
+          org_id: c.orgId,
+          index_name: c.index,
+          key: c.key,
+          connector_id: c.connectorId,
+          size: c.size,
+          sha256: c.sha256,
+          content_type: c.contentType,
+          etag: c.etag,
+          imported_at: c.now,
+        };
+        this.run(
+          this.qb
+            .insertInto('items')
+            .values(item)
+            .onConflict((oc) => oc.columns(['org_id', 'index_name', 'key']).doUpdateSet({ ...item })),
+        );
+      }
+      this.run(
+        this.qb
+          .updateTable('job_files')
+          .set({ status, duplicate_of: duplicateOf, sha256: c.sha256, size: c.size, etag: c.etag, version: c.version, error: null, lease_owner: null, lease_expires: 0 })
+          .where('id', '=', c.fileId),
+      );
+      this.run(
+        this.qb
+          .insertInto('import_seen')
+          .values({ org_id: c.orgId, connector_id: c.connectorId, index_name: c.index, key: c.key, version: c.version, updated_at: c.now })
+          .onConflict((oc) => oc.columns(['org_id', 'connector_id', 'index_name', 'key']).doUpdateSet({ version: c.version, updated_at: c.now })),
+      );
+      return { status, duplicate_of: duplicateOf };
+    });
+  }
+
+  async failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void> {
+    const set =
+      retryAt !== null
+        ? { error: error.slice(0, 1000), lease_owner: null, lease_expires: retryAt }
+        : { status: 'failed', error: error.slice(0, 1000), lease_owner: null, lease_expires: 0 };
+    this.run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending'));
+  }
+
+  async cancelJob(org: string, id: string, now: string): Promise<JobRow | null> {
+    return this.tx(() => {
+      const job = this.one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('id', '=', id));
+      if (!job || !ACTIVE_JOB.includes(job.status as never)) return job;
+      this.run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, lease_owner: null, lease_expires: 0, listing_complete: 1 }).where('id', '=', id));
+      this.run(
+        this.qb.updateTable('job_files').set({ status: 'canceled', lease_owner: null, lease_expires: 0 }).where('job_id', '=', id).where('status', '=', 'pending'),
+      );
+      return { ...job, status: 'canceled', finished_at: now };
+    });
+  }
+
+  async finalizeJobs(now: string): Promise<JobRow[]> {
+    return this.tx(() => {
+      const done = this.all(
+        this.qb
+          .selectFrom('jobs')
+          .selectAll()
+          .where('status', 'in', ACTIVE_JOB)
+          .where('listing_complete', '=', 1)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('job_files').select(sql`1`.as('x')).whereRef('job_files.job_id', '=', 'jobs.id').where('job_files.status', '=', 'pending'))),
+          ),
+      );
+      const out: JobRow[] = [];
+      for (const job of done) {
+        const rows = this.all(
+          this.qb
+            .selectFrom('job_files')
+            .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+            .where('job_id', '=', job.id)
+            .groupBy('status'),
+        );
+        const n = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
+        const ok = n('ready') + n('deduped') + n('skipped');
+        const failed = n('failed');
+        const status = job.error ? 'failed' : failed > 0 && ok === 0 ? 'failed' : failed > 0 ? 'completed_with_errors' : 'completed';
+        const error = job.error ?? (status === 'failed' ? `all ${failed} files failed` : null);
+        this.run(
+          this.qb
+            .updateTable('jobs')
+            .set({ status, finished_at: now, error, started_at: job.started_at ?? now, lease_owner: null, lease_expires: 0 })
+            .where('id', '=', job.id),
+        );
+        out.push({ ...job, status, finished_at: now, error });
+      }
+      return out;
+    });
+  }
+
+  async startJobs(now: string): Promise<void> {
+    this.run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('status', '=', 'queued'));
+  }
+
+  async seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = this.all(
+        this.qb
+          .selectFrom('import_seen')
+          .select(['key', 'version'])
+          .where('org_id', '=', org)
+          .where('connector_id', '=', connectorId)
+          .where('index_name', '=', index)
+          .where('key', 'in', keys.slice(i, i + 500)),
+      );
+      for (const r of rows) out.set(r.key, r.version);
+    }
+    return out;
+  }
+
+  async addLog(e: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void> {
+    this.run(this.qb.insertInto('job_logs').values({ ...e, key: e.key ?? null, message: e.message.slice(0, 2000) }));
+  }
+
+  async listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]> {
+    let q = this.qb.selectFrom('job_logs').select(['id', 'time', 'level', 'job_id', 'key', 'message']).where('org_id', '=', org);
+    if (opts.jobId) q = q.where('job_id', '=', opts.jobId);
+    if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
+    if (opts.afterId) q = q.where('id', '>', opts.afterId);
+    return this.all(q.orderBy('id').limit(opts.limit));
+  }
+
+  async listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]> {
+    let q = this.qb.selectFrom('items').selectAll().where('org_id', '=', org).where('index_name', '=', index);
+    if (opts.prefix) q = q.where(sql<boolean>`substr(key, 1, length(${opts.prefix})) = ${opts.prefix}`);
+    if (opts.after !== undefined) q = q.where('key', '>', opts.after);
+    return this.all(q.orderBy('key').limit(opts.limit));
+  }
+
+  async getItem(org: string, index: string, key: string): Promise<ItemRow | null> {
+    return this.one(this.qb.selectFrom('items').selectAll().where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
+  }
+
+  async indexExists(org: string, index: string): Promise<boolean> {
+    return !!this.one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index));
+  }
+
+  async blobReferenced(sha256: string): Promise<boolean> {
+    return !!this.one(this.qb.selectFrom('items').select('key').where('sha256', '=', sha256).limit(1));
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,147 @@
+import type { Selectable, Insertable } from 'kysely';
+import type { DB } from './schema.js';
+
+export type ConnectorRow = Selectable<DB['connectors']>;
+export type JobRow = Selectable<DB['jobs']>;
+export type JobFileRow = Selectable<DB['job_files']>;
+export type ItemRow = Selectable<DB['items']>;
+export type NewConnector = Insertable<DB['connectors']>;
+export type NewJob = Insertable<DB['jobs']>;
+
+export const FILE_STATES = ['pending', 'ready', 'deduped', 'skipped', 'failed', 'canceled'] as const;
+export type FileState = (typeof FILE_STATES)[number];
+export const JOB_STATES = ['queued', 'running', 'completed', 'completed_with_errors', 'failed', 'canceled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const FINAL_JOB_STATES: readonly JobState[] = ['completed', 'completed_with_errors', 'failed', 'canceled'];
+
+export interface FileCounts {
+  pending: number;
+  ready: number;
+  deduped: number;
+  skipped: number;
+  failed: number;
+  canceled: number;
+}
+
+export interface JobProgress {
+  counts: FileCounts;
+  bytes_done: number;
+  bytes_total: number;
+}
+
+/** A file listed for a job (before it is stored). */
+export interface ListedFile {
+  key: string;
+  size: number | null;
+  etag: string | null;
+  version: string | null;
+  /** Set when the file's final state is known at listing time (skipped, or failed with error). */
+  status?: FileState;
+  error?: string | null;
+}
+
+export interface ClaimedFile extends JobFileRow {
+  org_id: string;
+  connector_id: string;
+  index_name: string;
+  params: string;
+}
+
+export interface CommitFile {
+  fileId: number;
+  owner: string;
+  orgId: string;
+  connectorId: string;
+  index: string;
+  key: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+  etag: string | null;
+  version: string;
+  dedupe: boolean;
+  now: string;
+}
+
+export interface HealthOutcome {
+  ok: boolean;
+  error?: string;
+  /** Consecutive failures after which an ACTIVE connector becomes FAILED. */
+  failAfter: number;
+  /** Set last_sync_at (a successful import). */
+  synced?: boolean;
+  now: string;
+}
+
+export interface Page<T> {
+  rows: T[];
+  /** The sort key of the last row, when there may be more. */
+  next: string | null;
+}
+
+export interface LogEntry {
+  id: number;
+  time: string;
+  level: string;
+  job_id: string;
+  key: string | null;
+  message: string;
+}
+
+/**
+ * Persistence for connectors, jobs, items and logs. Methods are domain operations, each atomic,
+ * so that every implementation (SQLite embedded, PostgreSQL for scale-out) can use its own
+ * transaction and locking model. Every row carries an organization id.
+ */
+export interface Store {
+  getMeta(key: string): Promise<string | null>;
+  /** Sets key to value unless it is already set; returns the value now stored. */
+  setMetaOnce(key: string, value: string): Promise<string>;
+  countConnectors(): Promise<number>;
+
+  insertConnector(row: NewConnector): Promise<void>;
+  getConnector(org: string, id: string): Promise<ConnectorRow | null>;
+  findConnectorByName(org: string, name: string): Promise<ConnectorRow | null>;
+  listConnectors(org: string, opts: { status?: string; after?: string; limit: number }): Promise<Page<ConnectorRow>>;
+  updateConnector(org: string, id: string, patch: Partial<NewConnector>): Promise<ConnectorRow | null>;
+  deleteConnector(org: string, id: string): Promise<boolean>;
+  recordHealth(org: string, id: string, outcome: HealthOutcome): Promise<ConnectorRow | null>;
+
+  /** Creates a job with its first listed files in one transaction. */
+  createJob(job: NewJob, files: ListedFile[]): Promise<void>;
+  getJob(org: string, id: string): Promise<JobRow | null>;
+  /** Jobs of a connector that are not final. */
+  countActiveJobs(org: string, connectorId: string): Promise<number>;
+  jobProgress(jobId: string): Promise<JobProgress>;
+  listJobFiles(jobId: string, opts: { status?: FileState; afterId?: number; limit: number }): Promise<JobFileRow[]>;
+  /** Appends one listing page and moves the listing cursor, atomically, if `owner` still holds the listing lease. */
+  appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean>;
+  /** Claims the listing of one job whose listing is incomplete and unleased. */
+  claimListing(owner: string, leaseMs: number): Promise<JobRow | null>;
+  failListing(jobId: string, owner: string, error: string, now: string): Promise<void>;
+  claimFiles(owner: string, limit: number, leaseMs: number, now: string): Promise<ClaimedFile[]>;
+  /** Extends the leases `owner` holds; returns ids of files no longer pending (canceled meanwhile). */
+  heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }>;
+  releaseLeases(owner: string): Promise<void>;
+  /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
+  commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
+  /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
+  failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void>;
+  cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;
+  /** Moves jobs whose work is done to their final state; returns the jobs it finalized. */
+  finalizeJobs(now: string): Promise<JobRow[]>;
+  /** Marks queued jobs that have work as running. */
+  startJobs(now: string): Promise<void>;
+  seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>>;
+
+  addLog(entry: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void>;
+  listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]>;
+
+  listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]>;
+  getItem(org: string, index: string, key: string): Promise<ItemRow | null>;
+  indexExists(org: string, index: string): Promise<boolean>;
+  /** True when some item still references this blob. */
+  blobReferenced(sha256: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import type { App } from '../core/app.js';
+
+export interface ToolContext {
+  app: App;
+  org: string;
+  readOnly: boolean;
+  signal: AbortSignal;
+}
+
+export interface ToolResultData<O> {
+  data: O;
+  /** One line for the text block; keys in it must go through escapeText/brief. */
+  summary: string;
+}
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** One tool: its schema, annotations and a thin handler that calls core. */
+export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  handler(args: z.output<I>, ctx: ToolContext): Promise<ToolResultData<z.input<O>>>;
+}
+
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef<I, O> {
+  return def;
+}
+
+export const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };

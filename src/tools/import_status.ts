@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { formatBytes } from '../shared/text.js';
+import { READ, defineTool } from './define.js';
+import { counts, cursor, fileState, jobStatus, limit } from './schemas.js';
+
+export const importStatus = defineTool({
+  name: 'import_status',
+  title: 'Import status',
+  description: 'Status, counts and bytes of an import job; with files_status, also its files in that state (e.g. "failed" for per-file errors).',
+  input: z.object({
+    job_id: z.string().min(1).max(100),
+    files_status: z.union([fileState, z.literal('all')]).optional(),
+    cursor,
+    limit,
+  }),
+  output: z.object({
+    job_id: z.string(),
+    connector_id: z.string(),
+    index: z.string(),
+    status: jobStatus,
+    counts,
+    bytes_done: z.number(),
+    bytes_total: z.number(),
+    listing_complete: z.boolean(),
+    error: z.string().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    files: z
+      .array(z.object({ key: z.string(), status: fileState, size: z.number().optional(), error: z.string().optional(), duplicate_of: z.string().optional() }))
+      .optional(),
+    next_cursor: z.string().nullable().optional(),
+  }),
+  annotations: READ,
+  async handler(args, { app, org }) {
+    const r = await app.imports.status(org, args.job_id, args);
+    const c = r.counts;
+    return {
+      data: r,
+      summary:
+        `${r.job_id} ${r.status}: ${c.ready} ready, ${c.deduped} deduped, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending` +
+        (c.canceled ? `, ${c.canceled} canceled` : '') +
+        `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
+        (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : ''),
+    };
+  },
+});

@@ -1,0 +1,29 @@
+import type { ToolDef } from './define.js';
+import { createConnector } from './create_connector.js';
+import { listConnectors } from './list_connectors.js';
+import { getConnector } from './get_connector.js';
+import { updateConnector } from './update_connector.js';
+import { deleteConnector } from './delete_connector.js';
+import { testConnector } from './test_connector.js';
+import { browseConnector } from './browse_connector.js';
+import { startImport } from './start_import.js';
+import { importStatus } from './import_status.js';
+import { cancelImport } from './cancel_import.js';
+import { listIndexItems } from './list_index_items.js';
+import { readItem } from './read_item.js';
+
+/** Every tool, in the order tools/list shows them. */
+export const TOOLS = [
+  createConnector,
+  listConnectors,
+  getConnector,
+  updateConnector,
+  deleteConnector,
+  testConnector,
+  browseConnector,
+  startImport,
+  importStatus,
+  cancelImport,
+  listIndexItems,
+  readItem,
+] as unknown as ToolDef[];

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { READ, defineTool } from './define.js';
+import { checkOut, connectorId } from './schemas.js';
+
+export const testConnector = defineTool({
+  name: 'test_connector',
+  title: 'Test connector',
+  description:
+    'Check credentials and permissions (auth, list, read; write for export scope) and update the connector\'s health. Each failed check says which permission is missing and how to fix it.',
+  input: z.object({ connector_id: connectorId }),
+  output: z.object({ success: z.boolean(), message: z.string(), status: z.string(), checks: z.array(checkOut) }),
+  // Read-only apart from health bookkeeping; the write probe is skipped in --read-only mode.
+  annotations: { ...READ, idempotentHint: false },
+  async handler(args, { app, org }) {
+    const { result, connector } = await app.connectors.test(org, args.connector_id);
+    const line = result.checks.map((c) => `${c.name} ${c.status}`).join(', ');
+    return {
+      data: { ...result, status: connector.status },
+      summary: `${result.success ? 'test passed' : 'test failed'}: ${line}; connector ${connector.status}`,
+    };
+  },
+});
