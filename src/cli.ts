@@ -15,6 +15,9 @@ async function main(): Promise<void> {
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
   if (cfg.version) return void process.stdout.write(VERSION + '\n');
   const log = createLogger(cfg.logLevel, { pid: process.pid });
+  // Process warnings (e.g. the AWS SDK's Node version notice) go through the JSON log, not as free text on stderr.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
   const app = await App.open({
     dataDir: cfg.dataDir,
     readOnly: cfg.readOnly,

@@ -49,6 +49,7 @@ function compact(node: unknown, root = true): unknown {
 function outputSchema(tool: ToolDef): Tool['outputSchema'] {
   const s = compact(jsonSchema(tool.output, 'output')) as Record<string, unknown>;
   const required = (s.required as string[] | undefined) ?? [];
+  if ((s.properties as Record<string, unknown>).error) throw new Error(`${tool.name}: output field "error" is reserved for error results`);
   const props = { ...(s.properties as Record<string, unknown>), error: ERROR_SCHEMA };
   const { required: _r, ...rest } = s;
   return { ...rest, type: 'object', properties: props, anyOf: [{ required }, { required: ['error'] }] } as Tool['outputSchema'];
@@ -82,7 +83,13 @@ export function errorResult(e: unknown): CallToolResult {
   };
 }
 
-function validationError(issues: z.core.$ZodIssue[]): CloudportError {
+function valueAt(args: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = args;
+  for (const p of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+function validationError(issues: z.core.$ZodIssue[], args: unknown): CloudportError {
   const issue = issues[0]!;
   const field = fieldPath(issue.path);
   let message = issue.message;
@@ -94,7 +101,7 @@ function validationError(issues: z.core.$ZodIssue[]): CloudportError {
       fix: 'Remove it; tools/list shows the accepted fields.',
     });
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'required';
+  if (issue.path.length && valueAt(args, issue.path) === undefined) message = 'required';
   return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix: issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined });
 }
 
@@ -125,7 +132,7 @@ export function createServer(app: App, opts: ServerOptions): Server {
       );
     }
     const parsed = tool.input.strict().safeParse(req.params.arguments ?? {});
-    if (!parsed.success) return errorResult(validationError(parsed.error.issues));
+    if (!parsed.success) return errorResult(validationError(parsed.error.issues, req.params.arguments));
     try {
       const { data, summary } = await tool.handler(parsed.data, { app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal });
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });

@@ -50,7 +50,8 @@ export interface ImportStatus {
   bytes_done: number;
   bytes_total: number;
   listing_complete: boolean;
-  error: string | null;
+  /** Why the job failed (listing error, or no file succeeded); null otherwise. */
+  reason: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -252,7 +253,7 @@ export class ImportService implements JobHandlers {
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
-      error: job.error,
+      reason: job.error,
       created_at: job.created_at,
       started_at: job.started_at,
       finished_at: job.finished_at,

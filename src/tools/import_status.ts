@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatBytes } from '../shared/text.js';
+import { brief, formatBytes } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { counts, cursor, fileState, jobStatus, limit } from './schemas.js';
 
@@ -22,7 +22,7 @@ export const importStatus = defineTool({
     bytes_done: z.number(),
     bytes_total: z.number(),
     listing_complete: z.boolean(),
-    error: z.string().nullable(),
+    reason: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
@@ -41,7 +41,15 @@ export const importStatus = defineTool({
         `${r.job_id} ${r.status}: ${c.ready} ready, ${c.deduped} deduped, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending` +
         (c.canceled ? `, ${c.canceled} canceled` : '') +
         `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
-        (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : ''),
+        (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : '') +
+        (r.files?.length
+          ? `; ${r.files.length} ${args.files_status} file(s): ` +
+            r.files
+              .slice(0, 3)
+              .map((f) => `${brief(f.key, 50)}${f.duplicate_of ? ` = ${brief(f.duplicate_of, 50)}` : ''}${f.error ? ` (${brief(f.error, 60)})` : ''}`)
+              .join(', ') +
+            (r.files.length > 3 ? ', …' : '')
+          : ''),
     };
   },
 });

@@ -29,7 +29,7 @@ export const readItem = defineTool({
       data: r,
       summary:
         r.text !== undefined
-          ? `${brief(r.key, 60)}: ${r.text.length} characters of ${formatBytes(r.size)} text${r.truncated ? ' (more from a later offset)' : ''}`
+          ? `${brief(r.key, 60)}: ${r.text.length} characters of ${formatBytes(r.size)} text${r.truncated ? ' (more from a later offset)' : ''}: "${brief(r.text, 80)}"`
           : `${brief(r.key, 60)}: ${r.note}`,
     };
   },

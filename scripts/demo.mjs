@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// cloudport demo: a loopback S3 server with a sample bucket, the built cloudport server over stdio,
+// and an agent's walk through it with the MCP SDK Client. Leaves nothing running; temp data dir.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { startS3 } from '../test/support/fauxqs.mjs';
+
+// Keep the demo's own output clean of the AWS SDK's Node-version notice (it is about future SDK releases).
+process.removeAllListeners('warning');
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const color = process.stdout.isTTY ? (c, s) => `\x1b[${c}m${s}\x1b[0m` : (_c, s) => s;
+
+if (!fs.existsSync(cli)) {
+  console.error('dist/cli.js is missing: run `npm install` (it builds) or `npm run build` first.');
+  process.exit(1);
+}
+
+/** ~50 objects in a few folders, some duplicates by content. */
+function sampleObjects() {
+  const objects = [];
+  const pdf = (n) => Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2048 + n * 97, n)]);
+  for (let i = 1; i <= 12; i++) objects.push([`contracts/2025/contract-${String(i).padStart(3, '0')}.pdf`, pdf(i), 'application/pdf']);
+  // Duplicates by content: the same PDFs filed again under another folder.
+  for (const i of [1, 2, 3]) objects.push([`contracts/archive/copy-of-contract-${String(i).padStart(3, '0')}.pdf`, pdf(i), 'application/pdf']);
+  for (let m = 1; m <= 12; m++) {
+    const csv = `month,region,revenue\n2025-${String(m).padStart(2, '0')},emea,${1000 + m * 37}\n2025-${String(m).padStart(2, '0')},amer,${2000 + m * 53}\n`;
+    objects.push([`reports/2025/${String(m).padStart(2, '0')}/revenue.csv`, Buffer.from(csv), 'text/csv']);
+  }
+  for (let i = 1; i <= 10; i++) objects.push([`notes/meeting-${i}.md`, Buffer.from(`# Meeting ${i}\n\nDecisions: ship cloudport ${i}.0\n`), 'text/markdown']);
+  objects.push(['notes/meeting-1 (copy).md', Buffer.from('# Meeting 1\n\nDecisions: ship cloudport 1.0\n'), 'text/markdown']);
+  for (let i = 1; i <= 10; i++) objects.push([`images/photo-${i}.png`, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(4096, i)]), 'image/png']);
+  objects.push(['images/', Buffer.alloc(0), 'application/x-directory']);
+  objects.push(['README.txt', Buffer.from('Sample bucket for the cloudport demo.\n'), 'text/plain']);
+  return objects;
+}
+
+function show(name, args, result) {
+  const printable = JSON.stringify(args);
+  console.log(color('36', `\n→ ${name} `) + (printable.length > 240 ? printable.slice(0, 239) + '…' : printable));
+  const text = result.content.map((c) => c.text).join(' ');
+  console.log((result.isError ? color('31', '← error: ') : color('32', '← ')) + text);
+}
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-demo-'));
+let s3;
+let client;
+try {
+  s3 = await startS3({ buckets: ['demo-media'] });
+  const objects = sampleObjects();
+  for (const [key, body, type] of objects) await s3.put('demo-media', key, body, { contentType: type });
+  console.log(color('1', `cloudport demo`) + ` — loopback S3 at ${s3.endpoint} with bucket demo-media (${objects.length} objects); data dir ${dataDir}`);
+
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [cli, '--data-dir', dataDir, '--log-level', 'warn'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? os.homedir(),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      // The secret is handed to the server through its environment, never through the chat.
+      DEMO_S3_SECRET: 'demo-secret-key-never-shown',
+    },
+    stderr: 'inherit',
+  });
+  client = new Client({ name: 'cloudport-demo', version: '1.0.0' });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  console.log(`connected over stdio: ${tools.length} tools (${tools.map((t) => t.name).join(', ')})`);
+
+  const call = async (name, args) => {
+    const r = await client.callTool({ name, arguments: args });
+    show(name, args, r);
+    if (r.isError) throw new Error(`${name} failed`);
+    return r.structuredContent;
+  };
+
+  const { connector } = await call('create_connector', {
+    name: 'demo-media',
+    provider: 's3',
+    bucket: 'demo-media',
+    endpoint: s3.endpoint,
+    credentials: { type: 'access_key', access_key_id: 'AKIADEMO0000EXAMPLE', secret_access_key: { env: 'DEMO_S3_SECRET' } },
+    description: 'Sample bucket served by a loopback S3 server',
+  });
+  await call('test_connector', { connector_id: connector.id });
+  await call('browse_connector', { connector_id: connector.id, folders: true });
+  await call('browse_connector', { connector_id: connector.id, pattern: 'contracts/**/*.pdf', page_size: 5 });
+  const job = await call('start_import', { connector_id: connector.id, index: 'demo' });
+  let status;
+  for (;;) {
+    status = await client.callTool({ name: 'import_status', arguments: { job_id: job.job_id } });
+    const st = status.structuredContent.status;
+    if (['completed', 'completed_with_errors', 'failed', 'canceled'].includes(st)) break;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  show('import_status', { job_id: job.job_id }, status);
+  await call('import_status', { job_id: job.job_id, files_status: 'deduped', limit: 5 });
+  const items = await call('list_index_items', { index: 'demo', limit: 5 });
+  await call('read_item', { index: 'demo', key: 'reports/2025/01/revenue.csv' });
+  const again = await call('start_import', { connector_id: connector.id, index: 'demo', import_mode: 'new_only' });
+  console.log(
+    `\n${color('1', 'done')}: ${status.structuredContent.counts.ready} items imported, ${status.structuredContent.counts.deduped} duplicates by content, ` +
+      `${again.skipped} skipped by new_only on re-import; first item ${items.items[0]?.key}.`,
+  );
+  if (status.structuredContent.status !== 'completed') process.exitCode = 1;
+} catch (e) {
+  console.error(color('31', `demo failed: ${e.message}`));
+  process.exitCode = 1;
+} finally {
+  await client?.close().catch(() => {});
+  await s3?.stop().catch(() => {});
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+export const CLI = path.resolve(import.meta.dirname, '../../dist/cli.js');
+
+/** Environment for every spawned server: no metadata probes, nothing inherited that could reach the network. */
+export function safeEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
+  const env: Record<string, string> = {};
+  for (const k of keep) if (process.env[k]) env[k] = process.env[k]!;
+  return {
+    ...env,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    METADATA_SERVER_DETECTION: 'none',
+    GCE_METADATA_HOST: '127.0.0.1:1',
+    CLOUDPORT_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export function tempDir(prefix = 'cloudport-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface CallResult<T = Record<string, any>> {
+  isError: boolean;
+  text: string;
+  data: T;
+}
+
+export interface Running {
+  client: Client;
+  stderr: () => string;
+  call<T = Record<string, any>>(name: string, args?: Record<string, unknown>): Promise<CallResult<T>>;
+  /** Calls a tool and fails the test with the error text unless it succeeded. */
+  ok<T = Record<string, any>>(name: string, args?: Record<string, unknown>): Promise<T>;
+  close(): Promise<void>;
+  pid: number | null;
+}
+
+export async function startCloudport(opts: { dataDir: string; args?: string[]; env?: Record<string, string> }): Promise<Running> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, '--data-dir', opts.dataDir, ...(opts.args ?? [])],
+    env: safeEnv(opts.env),
+    stderr: 'pipe',
+  });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const client = new Client({ name: 'cloudport-test', version: '1.0.0' });
+  await client.connect(transport);
+  const call = async <T>(name: string, args: Record<string, unknown> = {}): Promise<CallResult<T>> => {
+    const r = await client.callTool({ name, arguments: args });
+    const content = r.content as { type: string; text: string }[];
+    return { isError: !!r.isError, text: content.map((c) => c.text).join('\n'), data: (r.structuredContent ?? {}) as T };
+  };
+  return {
+    client,
+    stderr: () => err,
+    call,
+    async ok<T>(name: string, args: Record<string, unknown> = {}) {
+      const r = await call<T>(name, args);
+      if (r.isError) throw new Error(`${name} failed: ${r.text}`);
+      return r.data;
+    },
+    async close() {
+      await client.close();
+    },
+    pid: transport.pid,
+  };
+}
+
+/** Polls import_status until the job is final (no wall-clock assertions: only a generous safety limit). */
+export async function waitForJob(cp: Running, jobId: string, limitMs = 60_000): Promise<Record<string, any>> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const s = await cp.ok('import_status', { job_id: jobId });
+    if (['completed', 'completed_with_errors', 'failed', 'canceled'].includes(s.status)) return s;
+    if (Date.now() > until) throw new Error(`job ${jobId} still ${s.status} after ${limitMs} ms: ${JSON.stringify(s.counts)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs the CLI to completion (for startup failures) and returns its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: safeEnv(env) });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(stdin);
+  });
+}

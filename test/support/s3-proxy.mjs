@@ -1,0 +1,118 @@
+// A loopback reverse proxy of ours in front of a storage server: counts requests by S3 operation and
+// injects faults (S3-style error answers, cut bodies, stalled bodies) for chosen requests.
+import http from 'node:http';
+import { forceLoopbackListen } from './loopback.mjs';
+
+/** Classifies a path-style S3 request. */
+export function s3Op(method, url) {
+  const u = new URL(url, 'http://x');
+  const parts = u.pathname.split('/').filter((p, i) => i > 0);
+  const hasKey = parts.length > 1 && parts.slice(1).join('/') !== '';
+  const key = hasKey ? decodeURIComponent(u.pathname.slice(parts[0].length + 2)) : null;
+  let op = 'other';
+  if (!hasKey) {
+    if (method === 'GET' && (u.searchParams.has('list-type') || u.searchParams.size === 0 || u.searchParams.has('prefix'))) op = 'ListObjects';
+    else if (method === 'HEAD') op = 'HeadBucket';
+  } else if (method === 'GET') op = 'GetObject';
+  else if (method === 'HEAD') op = 'HeadObject';
+  else if (method === 'PUT' || method === 'POST') op = 'PutObject';
+  else if (method === 'DELETE') op = 'DeleteObject';
+  return { op, key, bucket: parts[0] ?? null };
+}
+
+const xmlError = (code, message) =>
+  `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>proxy</RequestId></Error>`;
+
+/**
+ * @param {{ upstream: string }} opts  e.g. 'http://127.0.0.1:PORT'
+ * fault rule: { match: { method?, op?, keyIncludes? }, times?: number (default 1; Infinity for all),
+ *   action: { type: 'status', status, code, message?, headers? } | { type: 'cut', afterBytes } | { type: 'stall', afterBytes, ms } }
+ */
+export async function startProxy({ upstream }) {
+  forceLoopbackListen();
+  const target = new URL(upstream);
+  const counts = {};
+  const resetCounts = () => {
+    for (const k of Object.keys(counts)) delete counts[k];
+    Object.assign(counts, { total: 0, GetObject: 0, HeadObject: 0, ListObjects: 0, PutObject: 0, DeleteObject: 0, HeadBucket: 0, other: 0 });
+  };
+  resetCounts();
+  /** Keys of every GetObject seen, in order. */
+  const gets = [];
+  let faults = [];
+  const sockets = new Set();
+
+  const server = http.createServer((req, res) => {
+    const { op, key } = s3Op(req.method, req.url);
+    counts.total++;
+    counts[op] = (counts[op] ?? 0) + 1;
+    if (op === 'GetObject') gets.push(key);
+    const rule = faults.find(
+      (f) =>
+        f.times > 0 &&
+        (!f.match.method || f.match.method === req.method) &&
+        (!f.match.op || f.match.op === op) &&
+        (!f.match.keyIncludes || (key ?? '').includes(f.match.keyIncludes)),
+    );
+    if (rule) rule.times--;
+    const action = rule?.action;
+    if (action?.type === 'status') {
+      req.resume();
+      const body = req.method === 'HEAD' ? '' : xmlError(action.code, action.message ?? action.code);
+      res.writeHead(action.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...(action.headers ?? {}) });
+      res.end(body);
+      return;
+    }
+    const up = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        if (!action) return void upRes.pipe(res);
+        let sent = 0;
+        upRes.on('data', (chunk) => {
+          if (sent >= action.afterBytes) return;
+          const room = action.afterBytes - sent;
+          const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+          sent += part.length;
+          res.write(part);
+          if (sent >= action.afterBytes) {
+            upRes.destroy();
+            if (action.type === 'cut') res.socket?.destroy();
+            else setTimeout(() => res.socket?.destroy(), action.ms ?? 60_000).unref();
+          }
+        });
+        upRes.on('end', () => {
+          if (sent < action.afterBytes) res.end();
+        });
+      },
+    );
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    counts,
+    gets,
+    resetCounts() {
+      resetCounts();
+      gets.length = 0;
+    },
+    addFault(rule) {
+      faults.push({ times: 1, ...rule });
+    },
+    clearFaults() {
+      faults = [];
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
