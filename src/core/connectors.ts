@@ -2,7 +2,7 @@ import { CloudportError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { redact } from '../shared/redact.js';
 import { getProvider, PROVIDER_NAMES } from '../providers/index.js';
-import type { Check, LocationConfig } from '../providers/types.js';
+import type { Check, LocationConfig, ProviderDefinition } from '../providers/types.js';
 import type { ConnectorRow, Store, NewConnector } from '../store/types.js';
 import type { SecretBox, SecretInput } from './secrets.js';
 import { secretRefs } from './secrets.js';
@@ -21,7 +21,8 @@ export type CredentialsInput = { type: string } & Record<string, SecretInput | s
 export interface ConnectorInput {
   name: string;
   provider: string;
-  bucket: string;
+  /** Location fields (bucket, region, endpoint, and any a provider adds); each provider reads its own. */
+  bucket?: string;
   region?: string;
   endpoint?: string;
   credentials: CredentialsInput;
@@ -42,6 +43,8 @@ export interface ConnectorView {
   bucket: string;
   region: string | null;
   endpoint: string | null;
+  /** Provider-specific location settings beyond bucket/region/endpoint (e.g. an Azure account name). */
+  location?: Record<string, unknown>;
   scopes: string[];
   import_mode: string;
   export_base_path: string;
@@ -63,8 +66,11 @@ export interface TestResult {
   checks: { name: Check['name']; ok: boolean; status: Check['status']; detail?: string; fix?: string }[];
 }
 
+const BASE_LOCATION = new Set(['bucket', 'region', 'endpoint']);
+
 export function toView(c: ConnectorRow): ConnectorView {
   const cfg = JSON.parse(c.config) as LocationConfig;
+  const extra = Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !BASE_LOCATION.has(k) && v !== null && v !== undefined));
   return {
     id: c.id,
     name: c.name,
@@ -72,6 +78,7 @@ export function toView(c: ConnectorRow): ConnectorView {
     bucket: cfg.bucket,
     region: cfg.region ?? null,
     endpoint: cfg.endpoint ?? null,
+    ...(Object.keys(extra).length ? { location: extra } : {}),
     scopes: JSON.parse(c.scopes) as string[],
     import_mode: c.import_mode,
     export_base_path: c.export_base_path,
@@ -88,11 +95,19 @@ export function toView(c: ConnectorRow): ConnectorView {
   };
 }
 
-function checkEndpoint(endpoint: string | undefined): string | null {
-  if (endpoint === undefined || endpoint === '') return null;
+/** The location fields a provider declares, taken from a create or update input. */
+function locationInput(def: ProviderDefinition, input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(def.locationFields)) if (input[k] !== undefined) out[k] = input[k];
+  return out;
+}
+
+function checkEndpoint(endpoint: unknown): string | null {
+  if (endpoint !== undefined && endpoint !== null && typeof endpoint !== 'string') throw invalid('endpoint', 'endpoint must be a string URL');
+  if (endpoint === undefined || endpoint === null || endpoint === '') return null;
   let url: URL;
   try {
-    url = new URL(endpoint);
+    url = new URL(endpoint as string);
   } catch {
     throw invalid('endpoint', `endpoint ${JSON.stringify(endpoint)} is not a URL`, 'Give a full URL such as "https://s3.example.com" or "http://127.0.0.1:9000".');
   }
@@ -192,7 +207,7 @@ export class ConnectorService {
     if (!(PROVIDER_NAMES as readonly string[]).includes(input.provider)) throw invalid('provider', `unknown provider ${JSON.stringify(input.provider)}`, `Allowed: ${PROVIDER_NAMES.join(', ')}.`);
     const def = getProvider(input.provider);
     const name = checkName(input.name);
-    const loc = def.validateLocation({ bucket: input.bucket, region: input.region || null, endpoint: checkEndpoint(input.endpoint) });
+    const loc = def.validateLocation({ ...locationInput(def, input as unknown as Record<string, unknown>), endpoint: checkEndpoint(input.endpoint) });
     checkCredentials(input.provider, input.credentials);
     const scopes = checkScopes(input.scopes);
     const basePath = normalizeBasePath(input.export_base_path);
@@ -255,14 +270,10 @@ export class ConnectorService {
     const def = getProvider(c.provider);
     const old = JSON.parse(c.config) as LocationConfig;
     const out: Partial<NewConnector> = {};
-    const locChanged = patch.bucket !== undefined || patch.region !== undefined || patch.endpoint !== undefined;
+    const changes = locationInput(def, patch as unknown as Record<string, unknown>);
+    const locChanged = Object.keys(changes).length > 0;
     const loc = locChanged
-      ? def.validateLocation({
-          ...old,
-          bucket: patch.bucket ?? old.bucket,
-          region: patch.region !== undefined ? patch.region || null : old.region,
-          endpoint: patch.endpoint !== undefined ? checkEndpoint(patch.endpoint) : old.endpoint,
-        })
+      ? def.validateLocation({ ...old, ...changes, endpoint: patch.endpoint !== undefined ? checkEndpoint(patch.endpoint) : old.endpoint })
       : old;
     if (locChanged) out.config = JSON.stringify(loc);
     let creds = JSON.parse(this.box.open(c.credentials_enc, c.id)) as CredentialsInput;

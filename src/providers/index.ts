@@ -8,7 +8,12 @@ export type { ProviderDefinition, StorageProvider, ObjectInfo, Check, ResolvedCr
 export const PROVIDER_NAMES = ['s3', 'gcs', 'azure_blob'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
+/** The registered providers. Adding one is a folder under providers/ and a line here. */
 const registry = new Map<string, ProviderDefinition>([[s3Provider.name, s3Provider]]);
+
+export function registeredProviders(): ProviderDefinition[] {
+  return [...registry.values()];
+}
 
 export function getProvider(name: string): ProviderDefinition {
   const def = registry.get(name);

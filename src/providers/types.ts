@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { z } from 'zod';
 
 /**
  * The one interface every storage backend implements (one folder per backend under providers/).
@@ -111,10 +112,18 @@ export interface ProviderContext {
 
 export interface ProviderDefinition {
   name: string;
+  /** Connector input fields that say where the data is (bucket, region, endpoint, container, …). */
+  locationFields: Record<string, z.ZodType>;
+  /** One zod object per credential type, each with `type: z.literal(...)`; secret fields use `secretValue`. */
+  credentialSchemas: readonly z.ZodObject[];
   /** Credential types this provider accepts, e.g. ["access_key"]. */
   credentialTypes: readonly string[];
-  /** Checks provider-specific location settings; throws config_invalid naming the field. */
-  validateLocation(loc: LocationConfig): LocationConfig;
+  /**
+   * Builds the stored location from the connector input (only this provider's fields are read;
+   * `endpoint` arrives already checked as a URL). Throws config_invalid naming the field.
+   * `bucket` holds the bucket or container name.
+   */
+  validateLocation(input: Record<string, unknown>): LocationConfig;
   /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */
   credentialHint(creds: Record<string, unknown>): string | undefined;
   open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): StorageProvider;

@@ -1,28 +1,19 @@
 import { z } from 'zod';
 import { CONNECTOR_STATUSES, IMPORT_MODES, SCOPES } from '../core/connectors.js';
-import { PROVIDER_NAMES } from '../providers/index.js';
+import { PROVIDER_NAMES, registeredProviders } from '../providers/index.js';
 import { FILE_STATES, JOB_STATES } from '../store/types.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */
 
-export const secretValue = z.union([
-  z.string().min(1),
-  z.object({ env: z.string().min(1) }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]).meta({ id: 'secret' });
-
+/** Every registered provider's credential types, as one discriminated union. */
+const credentialSchemas = registeredProviders().flatMap((p) => p.credentialSchemas);
 export const credentialsInput = z
-  .discriminatedUnion('type', [
-    z
-      .object({
-        type: z.literal('access_key'),
-        access_key_id: secretValue,
-        secret_access_key: secretValue,
-        session_token: secretValue.optional(),
-      })
-      .strict(),
-  ])
+  .discriminatedUnion('type', credentialSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]])
   .describe('Each secret may be a literal or {env:"VAR"} / {file:"/path"} resolved by the server, so it never passes through chat.');
+
+/** Location fields of every registered provider; each provider checks which of them it needs. */
+const locationFields = Object.assign({}, ...registeredProviders().map((p) => p.locationFields)) as Record<string, z.ZodType>;
+const optionalLocation = Object.fromEntries(Object.entries(locationFields).map(([k, v]) => [k, v.optional()]));
 
 export const connectorId = z.string().min(1).max(100).describe('Connector id (conn_…).');
 export const limit = z.number().int().min(1).max(1000).default(100);
@@ -31,9 +22,7 @@ export const cursor = z.string().max(4096).optional().describe('next_cursor from
 export const connectorFields = {
   name: z.string().min(1).max(100).describe('Unique name.'),
   provider: z.enum(PROVIDER_NAMES),
-  bucket: z.string().min(1).max(255),
-  region: z.string().max(40).optional().describe('Default us-east-1.'),
-  endpoint: z.string().max(2048).optional().describe('S3-compatible server URL; path-style addressing.'),
+  ...(optionalLocation as { bucket: z.ZodOptional<z.ZodString>; region: z.ZodOptional<z.ZodString>; endpoint: z.ZodOptional<z.ZodString> }),
   credentials: credentialsInput,
   scopes: z.array(z.enum(SCOPES)).min(1).max(2).optional().describe('Default ["import"].'),
   import_mode: z.enum(IMPORT_MODES).optional().describe('all (default) or new_only: skip keys already imported unchanged.'),
@@ -50,6 +39,7 @@ export const connectorOut = z.object({
   bucket: z.string(),
   region: z.string().nullable(),
   endpoint: z.string().nullable(),
+  location: z.record(z.string(), z.unknown()).optional(),
   scopes: z.array(z.string()),
   import_mode: z.string(),
   export_base_path: z.string(),
