@@ -1,6 +1,7 @@
 import type { ObjectInfo, StorageProvider } from '../providers/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { compileFilter, isFolderMarker } from './filter.js';
+import { withRetry } from './retry.js';
 
 export interface BrowseInput {
   prefix?: string;
@@ -44,7 +45,8 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
   const pageSize = Math.min(provider.capabilities.maxPageSize, 1000);
 
   for (;;) {
-    const page = await provider.list({ prefix: filter.listPrefix, delimiter: useDelimiter ? '/' : undefined, token: state.t, maxKeys: pageSize });
+    const token = state.t;
+    const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, delimiter: useDelimiter ? '/' : undefined, token, maxKeys: pageSize }));
     if (state.s === 0 && useDelimiter) folders.push(...page.folders);
     const entries: ObjectInfo[] = page.objects;
     for (let i = state.s; i < entries.length; i++) {
