@@ -61,6 +61,7 @@ export const MIGRATIONS: Migration[] = [
       db.schema
         .createTable('job_files')
         .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('org_id', 'text', (c) => c.notNull())
         .addColumn('job_id', 'text', (c) => c.notNull())
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('size', 'bigint')

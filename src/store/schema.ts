@@ -44,6 +44,7 @@ export interface DB {
   };
   job_files: {
     id: Generated<number>;
+    org_id: string;
     job_id: string;
     key: string;
     size: number | null;

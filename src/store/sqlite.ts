@@ -174,9 +174,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  private insertFiles(jobId: string, files: ListedFile[]): void {
+  private insertFiles(org: string, jobId: string, files: ListedFile[]): void {
     for (let i = 0; i < files.length; i += 200) {
       const chunk = files.slice(i, i + 200).map((f) => ({
+        org_id: org,
         job_id: jobId,
         key: f.key,
         size: f.size,
@@ -194,7 +195,7 @@ export class SqliteStore implements Store {
   async createJob(job: NewJob, files: ListedFile[]): Promise<void> {
     this.tx(() => {
       this.run(this.qb.insertInto('jobs').values(job));
-      this.insertFiles(job.id, files);
+      this.insertFiles(job.org_id, job.id, files);
     });
   }
 
@@ -244,9 +245,9 @@ export class SqliteStore implements Store {
 
   async appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean> {
     return this.tx(() => {
-      const job = this.one(this.qb.selectFrom('jobs').select(['lease_owner', 'status']).where('id', '=', jobId));
+      const job = this.one(this.qb.selectFrom('jobs').select(['lease_owner', 'status', 'org_id']).where('id', '=', jobId));
       if (!job || job.lease_owner !== owner || !ACTIVE_JOB.includes(job.status as never)) return false;
-      this.insertFiles(jobId, files);
+      this.insertFiles(job.org_id, jobId, files);
       this.run(
         this.qb
           .updateTable('jobs')
@@ -317,7 +318,7 @@ export class SqliteStore implements Store {
       const byId = new Map(jobs.map((j) => [j.id, j]));
       return files.map((f) => {
         const j = byId.get(f.job_id)!;
-        return { ...f, org_id: j.org_id, connector_id: j.connector_id, index_name: j.index_name, params: j.params };
+        return { ...f, connector_id: j.connector_id, index_name: j.index_name, params: j.params };
       });
     });
   }

@@ -41,7 +41,6 @@ export interface ListedFile {
 }
 
 export interface ClaimedFile extends JobFileRow {
-  org_id: string;
   connector_id: string;
   index_name: string;
   params: string;
