@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,
     browseBudgetMs: cfg.browseBudgetMs,
+    retentionDays: cfg.retentionDays,
     env: process.env,
     log,
   });

@@ -14,6 +14,7 @@ export const SETTINGS = [
   { flag: '(env only)', env: 'CLOUDPORT_LEASE_MS', default: '30000', help: 'Lease on a unit of import work; a crashed process\'s work is taken over after it.' },
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
+  { flag: '(env only)', env: 'CLOUDPORT_RETENTION_DAYS', default: '30', help: 'Finished imports and their logs are pruned after this many days.' },
 ] as const;
 
 export interface CliConfig {
@@ -24,6 +25,7 @@ export interface CliConfig {
   leaseMs: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
+  retentionDays: number;
   help: boolean;
   version: boolean;
 }
@@ -34,6 +36,13 @@ function int(name: string, value: string | undefined, def: number, min: number, 
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new CloudportError('config_invalid', `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`, { field: name });
   }
+  return n;
+}
+
+function num(name: string, value: string | undefined, def: number, min: number, max: number): number {
+  if (value === undefined || value === '') return def;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new CloudportError('config_invalid', `${name} must be a number from ${min} to ${max} (got ${JSON.stringify(value)})`, { field: name });
   return n;
 }
 
@@ -65,6 +74,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 10, 600_000),
+    retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -12,22 +12,21 @@ import type { ToolDef } from './tools/define.js';
 export const SERVER_NAME = 'cloudport';
 
 const INSTRUCTIONS =
-  'cloudport connects cloud storage buckets and imports files into local indexes. Typical flow: create_connector → test_connector → browse_connector → start_import → import_status (until final) → list_index_items / read_item. Secrets can be given as {env:"VAR"} or {file:"/path"} so they never pass through chat.';
+  'cloudport connects cloud storage buckets and imports files into local indexes. Typical flow: create_connector → test_connector → browse_connector → start_import → import_status (until final) → list_index_items / read_item. Secrets can be given as {env:"VAR"} or {file:"/path"} so they never pass through chat. Failed calls return isError with structuredContent.error = {kind, message, field?, fix?, temporary}.';
 
-const ERROR_SCHEMA = {
-  type: 'object',
-  properties: {
-    kind: { type: 'string' },
-    message: { type: 'string' },
-    field: { type: 'string' },
-    fix: { type: 'string' },
-    temporary: { type: 'boolean' },
-  },
-  required: ['kind', 'message', 'temporary'],
-};
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const s = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const s = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    // A shape documented in full by another tool is advertised as a one-line reference (see tools/schemas.ts `seeAlso`).
+    override: (ctx) => {
+      const see = (z.globalRegistry.get(ctx.zodSchema) as { seeAlso?: string } | undefined)?.seeAlso;
+      if (!see) return;
+      for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[k];
+      Object.assign(ctx.jsonSchema, { type: 'object', description: see });
+    },
+  }) as Record<string, unknown>;
   delete s.$schema;
   return s;
 }
@@ -50,9 +49,9 @@ function outputSchema(tool: ToolDef): Tool['outputSchema'] {
   const s = compact(jsonSchema(tool.output, 'output')) as Record<string, unknown>;
   const required = (s.required as string[] | undefined) ?? [];
   if ((s.properties as Record<string, unknown>).error) throw new Error(`${tool.name}: output field "error" is reserved for error results`);
-  const props = { ...(s.properties as Record<string, unknown>), error: ERROR_SCHEMA };
   const { required: _r, ...rest } = s;
-  return { ...rest, type: 'object', properties: props, anyOf: [{ required }, { required: ['error'] }] } as Tool['outputSchema'];
+  // Error results carry {error: {kind, message, field?, fix?, temporary}} (described once, in the server instructions).
+  return { ...rest, type: 'object', anyOf: [{ required }, { required: ['error'] }] } as Tool['outputSchema'];
 }
 
 /** The tool definitions as advertised in tools/list (also written to tool-schemas/ and the README). */
@@ -134,7 +133,15 @@ export function createServer(app: App, opts: ServerOptions): Server {
     const parsed = tool.input.strict().safeParse(req.params.arguments ?? {});
     if (!parsed.success) return errorResult(validationError(parsed.error.issues, req.params.arguments));
     try {
-      const { data, summary } = await tool.handler(parsed.data, { app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal });
+      const token = req.params._meta?.progressToken;
+      const progress =
+        token !== undefined
+          ? (p: number, total: number | undefined, message: string) =>
+              void extra
+                .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p, ...(total !== undefined ? { total } : {}), message } })
+                .catch(() => undefined)
+          : undefined;
+      const { data, summary } = await tool.handler(parsed.data, { app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal, progress });
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
       return { content: [{ type: 'text', text: escapeText(summary) }], structuredContent: data as Record<string, unknown> };
     } catch (e) {

@@ -22,6 +22,8 @@ export interface AppConfig {
   pollMs: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
+  /** Finished jobs and their logs are pruned after this many days. */
+  retentionDays: number;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -76,11 +78,22 @@ export class App {
     return browse(this.pool.get(c), input, this.config.browseBudgetMs);
   }
 
+  private maintenanceTimer: NodeJS.Timeout | null = null;
+
   start(): void {
     this.engine.start();
+    const run = () =>
+      this.indexes
+        .maintain(this.config.retentionDays)
+        .then((r) => (r.jobs_pruned || r.blobs_removed) && this.config.log.info('maintenance', r))
+        .catch((e) => this.config.log.warn('maintenance failed', { error: (e as Error).message }));
+    void run();
+    this.maintenanceTimer = setInterval(run, 6 * 3600_000);
+    this.maintenanceTimer.unref();
   }
 
   async close(): Promise<void> {
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.engine.stop();
     this.pool.close();
     await this.store.close();

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { CloudportError, asCloudportError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import { redact } from '../shared/redact.js';
 import type { ObjectInfo, StorageProvider } from '../providers/types.js';
 import type { BlobStore } from '../store/blobs.js';
-import type { ClaimedFile, FileCounts, FileState, JobRow, JobState, ListedFile, Store } from '../store/types.js';
+import type { ClaimedFile, ConnectorRow, FileCounts, FileState, JobRow, JobState, ListedFile, Store } from '../store/types.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
 import { FAIL_AFTER, type ConnectorService } from './connectors.js';
 import type { ProviderPool } from './providers.js';
@@ -14,13 +15,20 @@ import { downloadObject } from './download.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 
 export interface StartImportInput {
-  connector_id: string;
-  index: string;
+  connector_id?: string;
+  index?: string;
   prefix?: string;
   pattern?: string;
   keys?: string[];
   import_mode?: 'all' | 'new_only';
   dedupe?: boolean;
+  exclude?: string[];
+  min_size?: number;
+  max_size?: number;
+  modified_after?: string;
+  idempotency_key?: string;
+  dry_run?: boolean;
+  retry_of?: string;
 }
 
 interface JobParams {
@@ -29,16 +37,36 @@ interface JobParams {
   explicit: boolean;
   mode: 'all' | 'new_only';
   dedupe: boolean;
+  exclude?: string[];
+  min_size?: number;
+  max_size?: number;
+  modified_after?: string;
+  retry_of?: string;
 }
 
 export interface StartImportResult {
-  job_id: string;
-  status: JobState;
+  /** null for a dry run. */
+  job_id: string | null;
+  status: JobState | null;
   accepted: number;
+  /** Bytes of the accepted files (so far, while the listing continues). */
+  bytes: number;
   skipped: number;
   sample: string[];
   failed_files: { key: string; error: string }[];
   listing_complete: boolean;
+  /** True when an earlier call with the same idempotency_key created this job. */
+  replayed?: boolean;
+}
+
+export interface ImportSummary {
+  job_id: string;
+  connector_id: string;
+  index: string;
+  status: JobState;
+  counts: FileCounts;
+  created_at: string;
+  finished_at: string | null;
 }
 
 export interface ImportStatus {
@@ -60,6 +88,14 @@ export interface ImportStatus {
 }
 
 const INDEX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const FINAL_STATES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'failed', 'canceled']);
+
+/** What makes two start_import calls "the same" for an idempotency key. */
+function idempotencyHash(input: StartImportInput): string {
+  const { idempotency_key: _k, dry_run: _d, ...args } = input;
+  const canonical = JSON.stringify(Object.keys(args).sort().map((k) => [k, (args as Record<string, unknown>)[k]]));
+  return createHash('sha256').update(canonical).digest('hex');
+}
 const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 /** How long start_import lists before it answers (the rest of the listing continues in the background). */
 const FIRST_LISTING_MS = 2000;
@@ -98,6 +134,14 @@ export class ImportService implements JobHandlers {
   }
 
   async start(org: string, input: StartImportInput): Promise<StartImportResult> {
+    if (input.retry_of) return this.retryFailed(org, input);
+    if (!input.connector_id) throw invalid('connector_id', 'connector_id is required', 'Give the connector to import from (list_connectors shows them).');
+    if (!input.index) throw invalid('index', 'index is required', 'Name the local index to import into, e.g. "contracts".');
+    const hash = idempotencyHash(input);
+    if (input.idempotency_key && !input.dry_run) {
+      const earlier = await this.store.findJobByIdempotencyKey(org, input.idempotency_key);
+      if (earlier) return this.replay(earlier, hash);
+    }
     const c = await this.connectors.get(org, input.connector_id);
     if (c.status !== 'ACTIVE') {
       const fix =
@@ -116,14 +160,86 @@ export class ImportService implements JobHandlers {
     }
     const index = checkIndexName(input.index);
     if (input.keys && (input.prefix || input.pattern)) throw invalid('keys', 'give either keys or prefix/pattern, not both', 'Use keys for an explicit list, or prefix + pattern to select by listing.');
+    if (input.keys && (input.exclude || input.min_size !== undefined || input.max_size !== undefined || input.modified_after)) {
+      throw invalid('keys', 'exclude, min_size, max_size and modified_after filter a listing; they do not apply to explicit keys', 'Drop the filters, or select by prefix/pattern instead of keys.');
+    }
+    if (input.min_size !== undefined && input.max_size !== undefined && input.min_size > input.max_size) throw invalid('min_size', 'min_size is larger than max_size');
+    if (input.modified_after !== undefined && Number.isNaN(Date.parse(input.modified_after))) {
+      throw invalid('modified_after', `modified_after ${JSON.stringify(input.modified_after)} is not a date`, 'Use ISO 8601, e.g. "2025-01-31" or "2025-01-31T12:00:00Z".');
+    }
     const params: JobParams = {
       prefix: input.prefix ?? '',
       pattern: input.pattern ?? null,
       explicit: !!input.keys,
       mode: input.import_mode ?? (c.import_mode as 'all' | 'new_only'),
       dedupe: input.dedupe ?? true,
+      ...(input.exclude?.length ? { exclude: input.exclude } : {}),
+      ...(input.min_size !== undefined ? { min_size: input.min_size } : {}),
+      ...(input.max_size !== undefined ? { max_size: input.max_size } : {}),
+      ...(input.modified_after ? { modified_after: new Date(input.modified_after).toISOString() } : {}),
     };
-    const filter = compileFilter(params.prefix, params.pattern ?? undefined);
+    return this.create(org, c, index, params, input.keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash });
+  }
+
+  /** retry_of: a new job over the failed files of an earlier one (same connector and index unless given). */
+  private async retryFailed(org: string, input: StartImportInput): Promise<StartImportResult> {
+    if (input.keys || input.prefix || input.pattern) throw invalid('retry_of', 'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it');
+    const old = await this.getJob(org, input.retry_of!);
+    if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
+    if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`);
+    const keys: string[] = [];
+    for (let after = 0; ; ) {
+      const rows = await this.store.listJobFiles(old.id, { status: 'failed', afterId: after, limit: 1000 });
+      keys.push(...rows.map((r) => r.key));
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    if (!keys.length) throw new CloudportError('conflict', `job ${old.id} has no failed files to retry`, { field: 'retry_of' });
+    const params = { ...(JSON.parse(old.params) as JobParams), explicit: true, retry_of: old.id };
+    const hash = idempotencyHash(input);
+    if (input.idempotency_key && !input.dry_run) {
+      const earlier = await this.store.findJobByIdempotencyKey(org, input.idempotency_key);
+      if (earlier) return this.replay(earlier, hash);
+    }
+    const c = await this.connectors.get(org, old.connector_id);
+    if (c.status !== 'ACTIVE') throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start imports`, { field: 'retry_of' });
+    const index = input.index ? checkIndexName(input.index) : old.index_name;
+    return this.create(org, c, index, params, keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash });
+  }
+
+  private async replay(job: JobRow, hash: string): Promise<StartImportResult> {
+    if (job.idempotency_hash !== hash) {
+      throw new CloudportError('conflict', `idempotency_key was already used for job ${job.id} with other arguments`, {
+        field: 'idempotency_key',
+        fix: 'Use a new key for a different import, or repeat the original arguments to get the same job.',
+      });
+    }
+    const p = await this.store.jobProgress(job.id);
+    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
+    const sample = await this.store.listJobFiles(job.id, { limit: 5 });
+    const c = p.counts;
+    return {
+      job_id: job.id,
+      status: job.status as JobState,
+      accepted: c.pending + c.ready + c.deduped + c.failed + c.canceled,
+      bytes: p.bytes_total,
+      skipped: c.skipped,
+      sample: sample.filter((f) => f.status !== 'skipped').map((f) => f.key),
+      failed_files: failed.map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      listing_complete: job.listing_complete === 1,
+      replayed: true,
+    };
+  }
+
+  private async create(
+    org: string,
+    c: ConnectorRow,
+    index: string,
+    params: JobParams,
+    keys: string[] | undefined,
+    opts: { dryRun: boolean; idempotencyKey?: string; hash: string },
+  ): Promise<StartImportResult> {
+    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
     const provider = this.pool.get(c);
     const id = newId('imp');
     const now = new Date().toISOString();
@@ -131,15 +247,15 @@ export class ImportService implements JobHandlers {
     let state: string | null = null;
     let complete = true;
     try {
-      if (input.keys) {
-        files = await this.statKeys(provider, input.keys);
+      if (keys) {
+        files = await this.statKeys(provider, keys);
       } else {
         files = [];
         let token: string | null = null;
         const deadline = Date.now() + FIRST_LISTING_MS;
         do {
           const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000 }), this.retry);
-          files.push(...this.select(page.objects, filter));
+          files.push(...this.select(page.objects, filter, params));
           token = page.nextToken;
         } while (token && Date.now() < deadline && files.length < FIRST_LISTING_FILES);
         complete = token === null;
@@ -148,36 +264,15 @@ export class ImportService implements JobHandlers {
       files = await this.applyMode(files, params, org, c.id, index);
     } catch (e) {
       const err = asCloudportError(e);
-      await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
+      if (!opts.dryRun) await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
       throw err;
     }
-    await this.store.createJob(
-      {
-        id,
-        org_id: org,
-        kind: 'import',
-        connector_id: c.id,
-        index_name: index,
-        params: JSON.stringify(params),
-        status: 'queued',
-        listing_state: state,
-        listing_complete: complete ? 1 : 0,
-        lease_owner: null,
-        lease_expires: 0,
-        error: null,
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-      },
-      files,
-    );
-    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${files.filter((f) => !f.status).length} files queued${complete ? '' : ' so far (listing continues)'}`);
-    this.engine?.wake();
     const accepted = files.filter((f) => !f.status);
-    return {
-      job_id: id,
-      status: 'queued',
+    const result: StartImportResult = {
+      job_id: opts.dryRun ? null : id,
+      status: opts.dryRun ? null : 'queued',
       accepted: accepted.length,
+      bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       skipped: files.filter((f) => f.status === 'skipped').length,
       sample: accepted.slice(0, 5).map((f) => f.key),
       failed_files: files
@@ -186,6 +281,39 @@ export class ImportService implements JobHandlers {
         .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: complete,
     };
+    if (opts.dryRun) return result;
+    try {
+      await this.store.createJob(
+        {
+          id,
+          org_id: org,
+          kind: 'import',
+          connector_id: c.id,
+          index_name: index,
+          params: JSON.stringify(params),
+          status: 'queued',
+          listing_state: state,
+          listing_complete: complete ? 1 : 0,
+          lease_owner: null,
+          lease_expires: 0,
+          error: null,
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+          idempotency_key: opts.idempotencyKey ?? null,
+          idempotency_hash: opts.idempotencyKey ? opts.hash : null,
+        },
+        files,
+      );
+    } catch (e) {
+      // Two calls with one idempotency key raced: the other one created the job.
+      const earlier = opts.idempotencyKey ? await this.store.findJobByIdempotencyKey(org, opts.idempotencyKey) : null;
+      if (earlier) return this.replay(earlier, opts.hash);
+      throw e;
+    }
+    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}`);
+    this.engine?.wake();
+    return result;
   }
 
   /** Explicit keys: one HEAD each (bounded concurrency) for size and version; missing keys fail at once. */
@@ -224,10 +352,13 @@ export class ImportService implements JobHandlers {
     return f;
   }
 
-  private select(objects: ObjectInfo[], filter: KeyFilter): ListedFile[] {
+  private select(objects: ObjectInfo[], filter: KeyFilter, params: JobParams): ListedFile[] {
     const out: ListedFile[] = [];
     for (const o of objects) {
       if (!filter.matches(o.key)) continue;
+      if (params.min_size !== undefined && o.size < params.min_size) continue;
+      if (params.max_size !== undefined && o.size > params.max_size) continue;
+      if (params.modified_after && (!o.last_modified || o.last_modified <= params.modified_after)) continue;
       const f = this.selectOne(o);
       if (f) out.push(f);
     }
@@ -277,6 +408,102 @@ export class ImportService implements JobHandlers {
     return out;
   }
 
+  /**
+   * Long poll: answers as soon as the job's status or counts differ from when the call started, or
+   * when `seconds` pass, or when the caller goes away. Changes made by other processes are seen by
+   * polling the store; changes in this process wake it at once.
+   */
+  async waitForChange(
+    org: string,
+    jobId: string,
+    seconds: number,
+    opts: { files_status?: string; cursor?: string; limit: number },
+    signal: AbortSignal,
+    onProgress?: (s: ImportStatus) => void,
+  ): Promise<ImportStatus> {
+    const first = await this.status(org, jobId, opts);
+    if (seconds <= 0 || FINAL_STATES.has(first.status)) return first;
+    const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}`;
+    const before = snapshot(first);
+    onProgress?.(first);
+    return new Promise<ImportStatus>((resolve) => {
+      let done = false;
+      let checking = false;
+      const finish = (s: ImportStatus) => {
+        if (done) return;
+        done = true;
+        clearInterval(poll);
+        clearTimeout(limit);
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+        resolve(s);
+      };
+      const check = async (force = false) => {
+        if (done || checking) return;
+        checking = true;
+        try {
+          const s = await this.status(org, jobId, opts);
+          if (force || snapshot(s) !== before) finish(s);
+          else onProgress?.(s);
+        } catch {
+          finish(first);
+        } finally {
+          checking = false;
+        }
+      };
+      const poll = setInterval(() => void check(), 500);
+      const limit = setTimeout(() => void check(true), seconds * 1000);
+      const unsubscribe = this.engine?.onChange((id) => id === jobId && void check()) ?? (() => true);
+      const onAbort = () => void check(true);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async list(
+    org: string,
+    opts: { connector_id?: string; index?: string; status?: string; cursor?: string; limit: number },
+  ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
+    const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null };
+    const cur = decodeCursor<{ before: string }>(opts.cursor, q);
+    const rows = await this.store.listJobs(org, { connectorId: opts.connector_id, index: opts.index, status: opts.status, beforeId: cur?.before, limit: opts.limit + 1 });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    const progress = await this.store.jobsProgress(rows.map((r) => r.id));
+    return {
+      imports: rows.map((r) => ({
+        job_id: r.id,
+        connector_id: r.connector_id,
+        index: r.index_name,
+        status: r.status as JobState,
+        counts: progress.get(r.id)!.counts,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+      })),
+      next_cursor: more ? encodeCursor({ before: rows[rows.length - 1]!.id }, q) : null,
+    };
+  }
+
+  async logs(
+    org: string,
+    opts: { connector_id?: string; job_id?: string; cursor?: string; limit: number },
+  ): Promise<{ entries: { time: string; level: string; job_id: string; key?: string; message: string }[]; next_cursor: string | null }> {
+    if (opts.job_id) await this.getJob(org, opts.job_id);
+    if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) {
+      // Logs outlive a deleted connector: only complain when there is nothing at all.
+      const any = await this.store.listLogs(org, { connectorId: opts.connector_id, limit: 1 });
+      if (!any.length) throw notFound('connector', opts.connector_id, 'list_connectors shows the connectors that exist.');
+    }
+    const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
+    const cur = decodeCursor<{ after: number }>(opts.cursor, q);
+    const rows = await this.store.listLogs(org, { connectorId: opts.connector_id, jobId: opts.job_id, afterId: cur?.after, limit: opts.limit + 1 });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    return {
+      entries: rows.map((r) => ({ time: r.time, level: r.level, job_id: r.job_id, ...(r.key !== null ? { key: r.key } : {}), message: r.message })),
+      next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null,
+    };
+  }
+
   async cancel(org: string, jobId: string): Promise<ImportStatus> {
     await this.getJob(org, jobId);
     await this.store.cancelJob(org, jobId, new Date().toISOString());
@@ -299,14 +526,14 @@ export class ImportService implements JobHandlers {
 
   async listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void> {
     const params = JSON.parse(job.params) as JobParams;
-    const filter = compileFilter(params.prefix, params.pattern ?? undefined);
+    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
     let token = (JSON.parse(job.listing_state ?? '{"t":null}') as { t: string | null }).t;
     try {
       const c = await this.connectors.get(job.org_id, job.connector_id);
       const provider = this.pool.get(c);
       for (;;) {
         const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
-        const files = await this.applyMode(this.select(page.objects, filter), params, job.org_id, job.connector_id, job.index_name);
+        const files = await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name);
         token = page.nextToken;
         const kept = await this.store.appendListing(job.id, owner, files, JSON.stringify({ t: token }), token === null, this.opts.leaseMs);
         this.engine?.wake();
@@ -335,6 +562,10 @@ export class ImportService implements JobHandlers {
         signal,
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
       });
+      if (!(await this.store.markHashed(file.id, owner, d.sha256))) {
+        await this.blobs.discard(d.tempPath);
+        return; // canceled or lease lost meanwhile
+      }
       await this.blobs.commit(d.tempPath, d.sha256);
       const res = await this.store.commitFile({
         fileId: file.id,
@@ -351,7 +582,7 @@ export class ImportService implements JobHandlers {
         dedupe: params.dedupe,
         now: new Date().toISOString(),
       });
-      if (!res && !(await this.store.blobReferenced(d.sha256))) await this.blobs.remove(d.sha256);
+      if (!res) await this.store.gcBlobs([d.sha256], (sha) => this.blobs.removeSync(sha));
     } catch (e) {
       if (signal.aborted) return;
       const err = asCloudportError(e);

@@ -1,6 +1,6 @@
 import { CloudportError, invalid, notFound } from '../shared/errors.js';
 import type { BlobStore } from '../store/blobs.js';
-import type { Store } from '../store/types.js';
+import type { IndexSummary, Store } from '../store/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkIndexName } from './imports.js';
 
@@ -26,6 +26,61 @@ export class IndexService {
   private async requireIndex(org: string, index: string) {
     checkIndexName(index);
     if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'Indexes are created by start_import; check the name.');
+  }
+
+  async list(org: string, opts: { cursor?: string; limit: number }): Promise<{ indexes: IndexSummary[]; next_cursor: string | null }> {
+    const cur = decodeCursor<{ after: string }>(opts.cursor, 'indexes');
+    const rows = await this.store.listIndexes(org, { after: cur?.after, limit: opts.limit + 1 });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    return { indexes: rows, next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.name }, 'indexes') : null };
+  }
+
+  private async refuseWhileImporting(org: string, index: string) {
+    const active = await this.store.countActiveJobsForIndex(org, index);
+    if (active > 0) {
+      throw new CloudportError('conflict', `index ${JSON.stringify(index)} has ${active} import(s) queued or running`, {
+        field: 'index',
+        fix: 'Wait for them to finish or cancel them with cancel_import first.',
+      });
+    }
+  }
+
+  /** Removes blobs that no item references any more (inside the store's lock, see Store.gcBlobs). */
+  private gc(shas: string[]): Promise<number> {
+    return this.store.gcBlobs(shas, (sha) => this.blobs.removeSync(sha));
+  }
+
+  async deleteIndex(org: string, index: string): Promise<{ index: string; items_deleted: number; blobs_removed: number }> {
+    await this.requireIndex(org, index);
+    await this.refuseWhileImporting(org, index);
+    const before = (await this.store.listIndexes(org, { after: undefined, limit: 100000 })).find((i) => i.name === index)?.items ?? 0;
+    const shas = (await this.store.deleteIndex(org, index)) ?? [];
+    return { index, items_deleted: before, blobs_removed: await this.gc(shas) };
+  }
+
+  async deleteItem(org: string, index: string, key: string): Promise<{ index: string; key: string; blob_removed: boolean }> {
+    await this.requireIndex(org, index);
+    const sha = await this.store.deleteItem(org, index, key);
+    if (sha === null) throw notFound('item', key, 'list_index_items shows the keys in this index.');
+    return { index, key, blob_removed: (await this.gc([sha])) > 0 };
+  }
+
+  /** Housekeeping: prune finished jobs past retention and sweep unreferenced blobs. */
+  async maintain(retentionDays: number): Promise<{ jobs_pruned: number; blobs_removed: number }> {
+    const before = new Date(Date.now() - retentionDays * 86_400_000).toISOString();
+    const jobs = await this.store.pruneJobs(before);
+    let removed = 0;
+    let batch: string[] = [];
+    for await (const sha of this.blobs.list()) {
+      batch.push(sha);
+      if (batch.length >= 500) {
+        removed += await this.gc(batch);
+        batch = [];
+      }
+    }
+    if (batch.length) removed += await this.gc(batch);
+    return { jobs_pruned: jobs, blobs_removed: removed };
   }
 
   async listItems(org: string, index: string, opts: { prefix?: string; cursor?: string; limit: number }): Promise<{ items: ItemView[]; next_cursor: string | null }> {

@@ -17,6 +17,10 @@ export interface BlobStore {
   read(sha256: string, offset: number, length: number): Promise<Buffer>;
   stream(sha256: string): Readable;
   remove(sha256: string): Promise<void>;
+  /** Synchronous remove, for use inside the store's write lock (blob GC). */
+  removeSync(sha256: string): void;
+  /** Every stored blob id (for a full GC sweep). */
+  list(): AsyncIterable<string>;
   /** Deletes temp files left by processes that are gone. */
   cleanTemp(): Promise<number>;
 }
@@ -79,6 +83,18 @@ export class LocalBlobStore implements BlobStore {
 
   async remove(sha256: string): Promise<void> {
     await fsp.rm(this.blobPath(sha256), { force: true });
+  }
+
+  removeSync(sha256: string): void {
+    fs.rmSync(this.blobPath(sha256), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const a of await fsp.readdir(this.blobs)) {
+      for (const b of await fsp.readdir(path.join(this.blobs, a)).catch(() => [])) {
+        for (const name of await fsp.readdir(path.join(this.blobs, a, b)).catch(() => [])) if (/^[0-9a-f]{64}$/.test(name)) yield name;
+      }
+    }
   }
 
   async cleanTemp(): Promise<number> {

@@ -120,6 +120,17 @@ export const MIGRATIONS: Migration[] = [
       db.schema.createIndex('job_logs_job').on('job_logs').columns(['job_id', 'id']),
     ],
   },
+  {
+    version: 2,
+    name: 'idempotency keys',
+    up: (db) => [
+      db.schema.alterTable('jobs').addColumn('idempotency_key', 'text'),
+      db.schema.alterTable('jobs').addColumn('idempotency_hash', 'text'),
+      db.schema.createIndex('jobs_idempotency').on('jobs').columns(['org_id', 'idempotency_key']).unique(),
+      db.schema.createIndex('jobs_org_created').on('jobs').columns(['org_id', 'id']),
+      db.schema.createIndex('job_files_sha').on('job_files').columns(['sha256']),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -41,6 +41,8 @@ export interface DB {
     created_at: string;
     started_at: string | null;
     finished_at: string | null;
+    idempotency_key: string | null;
+    idempotency_hash: string | null;
   };
   job_files: {
     id: Generated<number>;

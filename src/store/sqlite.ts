@@ -16,6 +16,7 @@ import type {
   ConnectorRow,
   FileState,
   HealthOutcome,
+  IndexSummary,
   ItemRow,
   JobFileRow,
   JobProgress,
@@ -29,6 +30,13 @@ import type {
 } from './types.js';
 
 const ACTIVE_JOB = ['queued', 'running'] as const;
+
+/** Adds one (status, count, bytes) group to a job's progress. Bytes count for files that are or will be stored. */
+function addProgress(p: JobProgress, status: FileState, n: number, bytes: number): void {
+  p.counts[status] = n;
+  if (status === 'ready' || status === 'deduped') p.bytes_done += bytes;
+  if (status === 'ready' || status === 'deduped' || status === 'pending') p.bytes_total += bytes;
+}
 
 /**
  * The embedded store: SQLite through better-sqlite3. Kysely builds the SQL (shared with other
@@ -223,17 +231,9 @@ export class SqliteStore implements Store {
         .where('job_id', '=', jobId)
         .groupBy('status'),
     );
-    const counts = { pending: 0, ready: 0, deduped: 0, skipped: 0, failed: 0, canceled: 0 };
-    let bytesDone = 0;
-    let bytesTotal = 0;
-    for (const r of rows) {
-      const st = r.status as FileState;
-      counts[st] = Number(r.n);
-      const b = Number(r.bytes ?? 0);
-      if (st === 'ready' || st === 'deduped') bytesDone += b;
-      if (st === 'ready' || st === 'deduped' || st === 'pending') bytesTotal += b;
-    }
-    return { counts, bytes_done: bytesDone, bytes_total: bytesTotal };
+    const p: JobProgress = { counts: { pending: 0, ready: 0, deduped: 0, skipped: 0, failed: 0, canceled: 0 }, bytes_done: 0, bytes_total: 0 };
+    for (const r of rows) addProgress(p, r.status as FileState, Number(r.n), Number(r.bytes ?? 0));
+    return p;
   }
 
   async listJobFiles(jobId: string, opts: { status?: FileState; afterId?: number; limit: number }): Promise<JobFileRow[]> {
@@ -502,6 +502,122 @@ export class SqliteStore implements Store {
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     if (opts.afterId) q = q.where('id', '>', opts.afterId);
     return this.all(q.orderBy('id').limit(opts.limit));
+  }
+
+  async findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null> {
+    return this.one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('idempotency_key', '=', key));
+  }
+
+  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
+    let q = this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org);
+    if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
+    if (opts.index) q = q.where('index_name', '=', opts.index);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
+    return this.all(q.orderBy('id', 'desc').limit(opts.limit));
+  }
+
+  async jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>> {
+    const out = new Map<string, JobProgress>();
+    for (const id of jobIds) out.set(id, { counts: { pending: 0, ready: 0, deduped: 0, skipped: 0, failed: 0, canceled: 0 }, bytes_done: 0, bytes_total: 0 });
+    if (!jobIds.length) return out;
+    const rows = this.all(
+      this.qb
+        .selectFrom('job_files')
+        .select((eb) => ['job_id', 'status', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size').as('bytes')])
+        .where('job_id', 'in', jobIds)
+        .groupBy(['job_id', 'status']),
+    );
+    for (const r of rows) addProgress(out.get(r.job_id)!, r.status as FileState, Number(r.n), Number(r.bytes ?? 0));
+    return out;
+  }
+
+  async countActiveJobsForIndex(org: string, index: string): Promise<number> {
+    const r = this.one(
+      this.qb
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', org)
+        .where('index_name', '=', index)
+        .where('status', 'in', ACTIVE_JOB),
+    );
+    return Number(r?.n ?? 0);
+  }
+
+  async markHashed(fileId: number, owner: string, sha256: string): Promise<boolean> {
+    return this.tx(() => this.run(this.qb.updateTable('job_files').set({ sha256 }).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')) > 0);
+  }
+
+  async gcBlobs(candidates: string[], unlink: (sha256: string) => void): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < candidates.length; i += 200) {
+      const batch = [...new Set(candidates.slice(i, i + 200))];
+      removed += this.tx(() => {
+        const used = new Set([
+          ...this.all(this.qb.selectFrom('items').select('sha256').where('sha256', 'in', batch)).map((r) => r.sha256),
+          ...this.all(this.qb.selectFrom('job_files').select('sha256').where('sha256', 'in', batch).where('status', '=', 'pending')).map((r) => r.sha256!),
+        ]);
+        let n = 0;
+        for (const sha of batch) {
+          if (used.has(sha)) continue;
+          unlink(sha);
+          n++;
+        }
+        return n;
+      });
+    }
+    return removed;
+  }
+
+  async pruneJobs(before: string): Promise<number> {
+    return this.tx(() => {
+      const ids = this.all(this.qb.selectFrom('jobs').select('id').where('status', 'not in', ACTIVE_JOB).where('finished_at', '<', before)).map((r) => r.id);
+      for (let i = 0; i < ids.length; i += 200) {
+        const batch = ids.slice(i, i + 200);
+        this.run(this.qb.deleteFrom('job_files').where('job_id', 'in', batch));
+        this.run(this.qb.deleteFrom('job_logs').where('job_id', 'in', batch));
+        this.run(this.qb.deleteFrom('jobs').where('id', 'in', batch));
+      }
+      return ids.length;
+    });
+  }
+
+  async listIndexes(org: string, opts: { after?: string; limit: number }): Promise<IndexSummary[]> {
+    let q = this.qb
+      .selectFrom('indexes as x')
+      .leftJoin('items as i', (j) => j.onRef('i.org_id', '=', 'x.org_id').onRef('i.index_name', '=', 'x.name'))
+      .select((eb) => ['x.name', 'x.updated_at', eb.fn.count<number>('i.key').as('items'), eb.fn.coalesce(eb.fn.sum<number>('i.size'), sql<number>`0`).as('bytes')])
+      .where('x.org_id', '=', org);
+    if (opts.after) q = q.where('x.name', '>', opts.after);
+    return this.all(q.groupBy(['x.name', 'x.updated_at']).orderBy('x.name').limit(opts.limit)).map((r) => ({
+      name: r.name,
+      items: Number(r.items),
+      bytes: Number(r.bytes),
+      updated_at: r.updated_at,
+    }));
+  }
+
+  async deleteIndex(org: string, index: string): Promise<string[] | null> {
+    return this.tx(() => {
+      const exists = this.one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index));
+      if (!exists) return null;
+      const shas = this.all(this.qb.selectFrom('items').select('sha256').distinct().where('org_id', '=', org).where('index_name', '=', index)).map((r) => r.sha256);
+      this.run(this.qb.deleteFrom('items').where('org_id', '=', org).where('index_name', '=', index));
+      this.run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('index_name', '=', index));
+      this.run(this.qb.deleteFrom('indexes').where('org_id', '=', org).where('name', '=', index));
+      return shas;
+    });
+  }
+
+  async deleteItem(org: string, index: string, key: string): Promise<string | null> {
+    return this.tx(() => {
+      const item = this.one(this.qb.selectFrom('items').select('sha256').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
+      if (!item) return null;
+      this.run(this.qb.deleteFrom('items').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
+      this.run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
+      this.run(this.qb.updateTable('indexes').set({ updated_at: new Date().toISOString() }).where('org_id', '=', org).where('name', '=', index));
+      return item.sha256;
+    });
   }
 
   async listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]> {

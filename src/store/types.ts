@@ -78,6 +78,13 @@ export interface Page<T> {
   next: string | null;
 }
 
+export interface IndexSummary {
+  name: string;
+  items: number;
+  bytes: number;
+  updated_at: string;
+}
+
 export interface LogEntry {
   id: number;
   time: string;
@@ -136,6 +143,26 @@ export interface Store {
   addLog(entry: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void>;
   listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]>;
 
+  findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
+  /** Jobs newest first, optionally filtered. */
+  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; beforeId?: string; limit: number }): Promise<JobRow[]>;
+  jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>>;
+  countActiveJobsForIndex(org: string, index: string): Promise<number>;
+  /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */
+  markHashed(fileId: number, owner: string, sha256: string): Promise<boolean>;
+  /**
+   * Calls `unlink` for each candidate blob that no item and no in-flight file references, inside
+   * the store's write lock, so no import can commit a reference to a blob while it is removed.
+   */
+  gcBlobs(candidates: string[], unlink: (sha256: string) => void): Promise<number>;
+  /** Deletes finished jobs (with their files and logs) that finished before `before`. */
+  pruneJobs(before: string): Promise<number>;
+
+  listIndexes(org: string, opts: { after?: string; limit: number }): Promise<IndexSummary[]>;
+  /** Deletes an index with its items; returns the blob ids its items referenced. */
+  deleteIndex(org: string, index: string): Promise<string[] | null>;
+  /** Deletes one item; returns its blob id, or null when there was no such item. */
+  deleteItem(org: string, index: string, key: string): Promise<string | null>;
   listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]>;
   getItem(org: string, index: string, key: string): Promise<ItemRow | null>;
   indexExists(org: string, index: string): Promise<boolean>;

@@ -5,7 +5,10 @@ export interface ToolContext {
   app: App;
   org: string;
   readOnly: boolean;
+  /** Aborted when the client cancels the request (notifications/cancelled) or goes away. */
   signal: AbortSignal;
+  /** Sends notifications/progress when the client asked for them with a progressToken. */
+  progress?: (progress: number, total: number | undefined, message: string) => void;
 }
 
 export interface ToolResultData<O> {

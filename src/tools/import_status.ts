@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { brief, formatBytes } from '../shared/text.js';
+import type { ImportStatus } from '../core/imports.js';
 import { READ, defineTool } from './define.js';
 import { counts, cursor, fileState, jobStatus, limit } from './schemas.js';
 
 export const importStatus = defineTool({
   name: 'import_status',
   title: 'Import status',
-  description: 'Status, counts and bytes of an import job; with files_status, also its files in that state (e.g. "failed" for per-file errors).',
+  description:
+    'Status, counts and bytes of an import job; with files_status, its files in that state (e.g. "failed" for errors). wait_seconds long-polls: it answers as soon as something changes.',
   input: z.object({
     job_id: z.string().min(1).max(100),
+    wait_seconds: z.number().min(0).max(30).optional().describe('Wait up to this long for a change (no busy polling).'),
     files_status: z.union([fileState, z.literal('all')]).optional(),
     cursor,
     limit,
@@ -32,8 +35,15 @@ export const importStatus = defineTool({
     next_cursor: z.string().nullable().optional(),
   }),
   annotations: READ,
-  async handler(args, { app, org }) {
-    const r = await app.imports.status(org, args.job_id, args);
+  async handler(args, { app, org, signal, progress }) {
+    const report = progress && ((s: ImportStatus) => {
+      const c = s.counts;
+      const done = c.ready + c.deduped + c.skipped + c.failed + c.canceled;
+      progress(done, done + c.pending, `${s.status}: ${done} of ${done + c.pending} files done`);
+    });
+    const r = args.wait_seconds
+      ? await app.imports.waitForChange(org, args.job_id, args.wait_seconds, args, signal, report || undefined)
+      : await app.imports.status(org, args.job_id, args);
     const c = r.counts;
     return {
       data: r,

@@ -11,6 +11,11 @@ import { importStatus } from './import_status.js';
 import { cancelImport } from './cancel_import.js';
 import { listIndexItems } from './list_index_items.js';
 import { readItem } from './read_item.js';
+import { listImports } from './list_imports.js';
+import { importLogs } from './import_logs.js';
+import { listIndexes } from './list_indexes.js';
+import { deleteIndex } from './delete_index.js';
+import { deleteItem } from './delete_item.js';
 
 /** Every tool, in the order tools/list shows them. */
 export const TOOLS = [
@@ -23,7 +28,12 @@ export const TOOLS = [
   browseConnector,
   startImport,
   importStatus,
+  listImports,
+  importLogs,
   cancelImport,
+  listIndexes,
   listIndexItems,
   readItem,
+  deleteItem,
+  deleteIndex,
 ] as unknown as ToolDef[];

@@ -15,9 +15,17 @@ export const credentialsInput = z
 const locationFields = Object.assign({}, ...registeredProviders().map((p) => p.locationFields)) as Record<string, z.ZodType>;
 const optionalLocation = Object.fromEntries(Object.entries(locationFields).map(([k, v]) => [k, v.optional()]));
 
-export const connectorId = z.string().min(1).max(100).describe('Connector id (conn_…).');
+/**
+ * Validates with the full schema but advertises `{type: "object", description: text}`: for a shape
+ * that another tool's schema documents in full. Agents pay for every token of tools/list.
+ */
+export function seeAlso<T extends z.ZodType>(schema: T, text: string): T {
+  return schema.meta({ seeAlso: text }) as T;
+}
+
+export const connectorId = z.string().min(1).max(100);
 export const limit = z.number().int().min(1).max(1000).default(100);
-export const cursor = z.string().max(4096).optional().describe('next_cursor from the previous page.');
+export const cursor = z.string().max(4096).optional();
 
 export const connectorFields = {
   name: z.string().min(1).max(100).describe('Unique name.'),
@@ -58,6 +66,12 @@ export const connectorOut = z.object({
     refs: z.array(z.object({ field: z.string(), env: z.string().optional(), file: z.string().optional() })).optional(),
   }),
 });
+
+/** The connector in results of create/update: documented in full by get_connector's output schema. */
+export const connectorRef = seeAlso(connectorOut, 'The connector, as get_connector returns it.');
+
+/** A connector row in list results: what an agent needs to pick one. */
+export const connectorSummary = connectorOut.pick({ id: true, name: true, provider: true, bucket: true, status: true, last_sync_at: true, last_error: true });
 
 export const checkOut = z.object({
   name: z.enum(['auth', 'list', 'read', 'write']),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IMPORT_MODES } from '../core/connectors.js';
-import { brief } from '../shared/text.js';
+import { brief, formatBytes } from '../shared/text.js';
 import { defineTool } from './define.js';
 import { connectorId, jobStatus } from './schemas.js';
 
@@ -8,32 +8,42 @@ export const startImport = defineTool({
   name: 'start_import',
   title: 'Start import',
   description:
-    'Import objects (by prefix + glob, or explicit keys) into a local index, created on first use. Answers at once with a job id; follow it with import_status.',
+    'Import objects (prefix + glob, or explicit keys) into a local index, created on first use. Answers at once with a job_id; follow it with import_status wait_seconds. dry_run previews; idempotency_key makes retries safe.',
   input: z.object({
-    connector_id: connectorId,
-    index: z.string().min(1).max(100).describe('Index name: letters, digits, ".", "_", "-".'),
+    connector_id: connectorId.optional(),
+    index: z.string().min(1).max(100).optional().describe('Index name: letters, digits, ".", "_", "-". Required unless retry_of.'),
     prefix: z.string().max(1024).optional(),
     pattern: z.string().max(1024).optional().describe('Glob matched after prefix, as in browse_connector.'),
-    keys: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional().describe('Explicit keys instead of prefix/pattern.'),
-    import_mode: z.enum(IMPORT_MODES).optional().describe("Overrides the connector's import_mode."),
+    exclude: z.array(z.string().min(1).max(1024)).max(50).optional().describe('Globs to leave out.'),
+    min_size: z.number().int().min(0).optional(),
+    max_size: z.number().int().min(0).optional(),
+    modified_after: z.string().max(40).optional().describe('ISO date/time.'),
+    keys: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional().describe('Explicit keys instead of a listing.'),
+    import_mode: z.enum(IMPORT_MODES).optional().describe("Overrides the connector's."),
     dedupe: z.boolean().optional().describe('Skip content already in the index under another key (default true).'),
+    idempotency_key: z.string().min(1).max(200).optional().describe('Same key, same arguments: same job.'),
+    dry_run: z.boolean().optional().describe('Count what would be imported; no job.'),
+    retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files."),
   }),
   output: z.object({
-    job_id: z.string(),
-    status: jobStatus,
+    job_id: z.string().nullable(),
+    status: jobStatus.nullable(),
     accepted: z.number().int(),
+    bytes: z.number(),
     skipped: z.number().int(),
     sample: z.array(z.string()),
     failed_files: z.array(z.object({ key: z.string(), error: z.string() })),
     listing_complete: z.boolean(),
+    replayed: z.boolean().optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, { app, org }) {
     const r = await app.imports.start(org, args);
+    const head = r.job_id ? `import ${r.job_id} ${r.status}${r.replayed ? ' (same idempotency_key: existing job)' : ''}` : 'dry run (no job created)';
     return {
       data: r,
       summary:
-        `import ${r.job_id} ${r.status}: ${r.accepted} file(s) accepted${r.listing_complete ? '' : ' so far (listing continues)'}` +
+        `${head}: ${r.accepted} file(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : ' so far (listing continues)'}` +
         (r.skipped ? `, ${r.skipped} skipped (unchanged)` : '') +
         (r.failed_files.length ? `, ${r.failed_files.length} failed (first: ${brief(r.failed_files[0]!.key, 60)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((k) => brief(k, 50)).join(', ')}` : ''),

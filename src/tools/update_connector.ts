@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { brief } from '../shared/text.js';
 import { defineTool } from './define.js';
-import { connectorFields, connectorId, connectorOut, checkOut } from './schemas.js';
+import { connectorFields, connectorId, connectorRef, checkOut, seeAlso } from './schemas.js';
 
 const { provider: _provider, ...fields } = connectorFields;
 
@@ -12,13 +12,13 @@ export const updateConnector = defineTool({
     'Change a connector\'s settings or status (ACTIVE, SUSPENDED, ARCHIVED; ARCHIVED is final). Changed location or credentials are tested before saving.',
   input: z.object({
     connector_id: connectorId,
-    ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])),
+    ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, (k === 'credentials' ? seeAlso(v, 'New credentials, as in create_connector.') : v).optional()])),
     status: z.enum(['ACTIVE', 'SUSPENDED', 'ARCHIVED']).optional(),
   }) as unknown as z.ZodObject<{
     connector_id: typeof connectorId;
     status: z.ZodOptional<z.ZodEnum<{ ACTIVE: 'ACTIVE'; SUSPENDED: 'SUSPENDED'; ARCHIVED: 'ARCHIVED' }>>;
   } & { [K in keyof typeof fields]: z.ZodOptional<(typeof fields)[K]> }>,
-  output: z.object({ connector: connectorOut, checks: z.array(checkOut).optional() }),
+  output: z.object({ connector: connectorRef, checks: z.array(checkOut).optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler(args, { app, org }) {
     const { connector_id, ...patch } = args;

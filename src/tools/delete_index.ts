@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { brief } from '../shared/text.js';
+import { defineTool } from './define.js';
+
+export const deleteIndex = defineTool({
+  name: 'delete_index',
+  title: 'Delete index',
+  description: 'Delete a local index and all its items; stored content no other index uses is removed. Refused while an import into it runs.',
+  input: z.object({ index: z.string().min(1).max(100) }),
+  output: z.object({ index: z.string(), items_deleted: z.number(), blobs_removed: z.number() }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  async handler(args, { app, org }) {
+    const r = await app.indexes.deleteIndex(org, args.index);
+    return { data: r, summary: `deleted index ${brief(r.index)}: ${r.items_deleted} item(s), ${r.blobs_removed} stored blob(s) removed` };
+  },
+});
