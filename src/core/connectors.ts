@@ -154,6 +154,15 @@ function checkCredentials(provider: string, creds: CredentialsInput): void {
   if (!def.credentialTypes.includes(creds.type)) {
     throw invalid('credentials.type', `credentials type ${JSON.stringify(creds.type)} is not supported for provider ${provider}`, `Allowed: ${def.credentialTypes.join(', ')}.`);
   }
+  // Each provider's credential schemas are strict: a field another provider's type would take is refused here.
+  const schema = def.credentialSchemas.find((s) => (s.shape as { type?: { value?: unknown } }).type?.value === creds.type);
+  const parsed = schema?.safeParse(creds);
+  if (parsed && !parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = ['credentials', ...issue.path.map(String)].join('.');
+    throw invalid(issue.code === 'unrecognized_keys' ? `credentials.${(issue as { keys: string[] }).keys[0]}` : field, `${field}: ${issue.message} (for ${provider} ${creds.type} credentials)`);
+  }
+  def.validateCredentials?.(creds);
 }
 
 function failedCheckError(checks: Check[], intro: string): CloudportError {
@@ -194,6 +203,18 @@ export class ConnectorService {
     }
   }
 
+  /** Asks the bucket for its region when the connector gives none (providers that can tell). */
+  private async detectRegion(provider: string, loc: LocationConfig, creds: Record<string, unknown>): Promise<string | null> {
+    const p = this.pool.openFresh(provider, loc, creds);
+    try {
+      return p.detectRegion ? await p.detectRegion() : null;
+    } catch {
+      return null;
+    } finally {
+      p.close();
+    }
+  }
+
   private checksFor(p: import('../providers/types.js').StorageProvider, scopes: string[], basePath: string): Promise<Check[]> {
     const wantsWrite = scopes.includes('export');
     return p.check({
@@ -217,6 +238,7 @@ export class ConnectorService {
       throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name', fix: 'Choose another name, or update the existing connector.' });
     }
     if (input.validate !== false) {
+      if (loc.region === null) loc.region = await this.detectRegion(input.provider, loc, input.credentials);
       const checks = await this.runChecks(input.provider, loc, input.credentials, scopes, basePath);
       if (checks.some((c) => c.status === 'failed')) throw failedCheckError(checks, 'connector not saved');
     }

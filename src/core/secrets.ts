@@ -126,23 +126,26 @@ export function resolveSecret(value: SecretInput, field: string, env: NodeJS.Pro
   return v;
 }
 
-/** The env/file names used by a credentials object (never the values). */
+const isRef = (v: unknown): v is { env: string } | { file: string } => !!v && typeof v === 'object' && ('env' in v || 'file' in v);
+
+/** The env/file names used by a credentials object, nested ones included (never the values). */
 export function secretRefs(creds: Record<string, unknown>, prefix = 'credentials'): SecretRef[] {
   const refs: SecretRef[] = [];
   for (const [k, v] of Object.entries(creds)) {
-    if (v && typeof v === 'object') {
-      if ('env' in v) refs.push({ field: `${prefix}.${k}`, env: String((v as { env: string }).env) });
-      else if ('file' in v) refs.push({ field: `${prefix}.${k}`, file: String((v as { file: string }).file) });
-    }
+    if (isRef(v)) refs.push({ field: `${prefix}.${k}`, ...('env' in v ? { env: String(v.env) } : { file: String(v.file) }) });
+    else if (v && typeof v === 'object') refs.push(...secretRefs(v as Record<string, unknown>, `${prefix}.${k}`));
   }
   return refs;
 }
 
-export function resolveAll(creds: Record<string, unknown>, env: NodeJS.ProcessEnv): { type: string } & Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
+/** Resolves every secret (literal or reference) in a credentials object; nested objects (e.g. base credentials) too. */
+export function resolveAll(creds: Record<string, unknown>, env: NodeJS.ProcessEnv, prefix = 'credentials'): { type: string } & Record<string, any> {
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(creds)) {
-    if (k === 'type') out[k] = String(v);
-    else if (v !== undefined && v !== null) out[k] = resolveSecret(v as SecretInput, `credentials.${k}`, env);
+    if (v === undefined || v === null) continue;
+    if (k === 'type' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (typeof v === 'string' || isRef(v)) out[k] = resolveSecret(v as SecretInput, `${prefix}.${k}`, env);
+    else if (typeof v === 'object') out[k] = resolveAll(v as Record<string, unknown>, env, `${prefix}.${k}`);
   }
-  return out as { type: string } & Record<string, string | undefined>;
+  return out as { type: string } & Record<string, any>;
 }

@@ -89,6 +89,8 @@ export interface StorageProvider {
   delete(key: string): Promise<void>;
   /** The permission checks behind test_connector, in order: auth, list, read, write. */
   check(opts: CheckOptions): Promise<Check[]>;
+  /** Where the provider can tell a bucket's region itself: used when a connector gives none. */
+  detectRegion?(): Promise<string | null>;
   close(): void;
 }
 
@@ -100,8 +102,8 @@ export interface LocationConfig {
   [extra: string]: unknown;
 }
 
-/** Credentials after secret references were resolved: plain strings, never stored or returned. */
-export type ResolvedCredentials = { type: string } & Record<string, string | undefined>;
+/** Credentials after secret references were resolved (plain values, nested objects for base credentials); never stored or returned. */
+export type ResolvedCredentials = { type: string } & Record<string, any>;
 
 export interface ProviderContext {
   /** Sockets per connector client (at least the download concurrency). */
@@ -124,6 +126,8 @@ export interface ProviderDefinition {
    * `bucket` holds the bucket or container name.
    */
   validateLocation(input: Record<string, unknown>): LocationConfig;
+  /** Semantic checks of credentials beyond their schema (e.g. an ARN's form); throws config_invalid naming the field. */
+  validateCredentials?(creds: Record<string, unknown>): void;
   /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */
   credentialHint(creds: Record<string, unknown>): string | undefined;
   open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): StorageProvider;

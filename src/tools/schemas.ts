@@ -5,8 +5,17 @@ import { FILE_STATES, JOB_STATES } from '../store/types.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */
 
-/** Every registered provider's credential types, as one discriminated union. */
-const credentialSchemas = registeredProviders().flatMap((p) => p.credentialSchemas);
+/**
+ * Every registered provider's credential types as one discriminated union. Providers may share a
+ * type (e.g. "default"): their shapes are merged here, and each provider checks its own strictly.
+ */
+const byType = new Map<string, z.ZodObject>();
+for (const schema of registeredProviders().flatMap((p) => p.credentialSchemas)) {
+  const type = String((schema.shape as { type: z.ZodLiteral<string> }).type.value);
+  const seen = byType.get(type);
+  byType.set(type, seen ? z.object({ ...seen.shape, ...schema.shape }).strict().describe([seen.description, schema.description].filter(Boolean).join(' ')) : schema);
+}
+const credentialSchemas = [...byType.values()];
 export const credentialsInput = z
   .discriminatedUnion('type', credentialSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]])
   .describe('Each secret may be a literal or {env:"VAR"} / {file:"/path"} resolved by the server, so it never passes through chat.');

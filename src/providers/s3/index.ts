@@ -8,15 +8,33 @@ import { S3Provider } from './provider.js';
 const BUCKET = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,253}[a-zA-Z0-9]$/;
 const REGION = /^[a-z0-9-]{2,40}$/;
 
-const accessKey = z
-  .object({ type: z.literal('access_key'), access_key_id: secretValue, secret_access_key: secretValue, session_token: secretValue.optional() })
+const keyFields = { access_key_id: secretValue, secret_access_key: secretValue, session_token: secretValue.optional() };
+const accessKey = z.object({ type: z.literal('access_key'), ...keyFields }).strict();
+const defaultChain = z
+  .object({ type: z.literal('default'), profile: z.string().min(1).max(128).optional().describe('s3: shared-config profile.') })
+  .strict()
+  .describe("The host's own identity (env, profile, instance/workload role).");
+const assumeRole = z
+  .object({
+    type: z.literal('assume_role'),
+    role_arn: z.string().min(20).max(2048),
+    external_id: secretValue.optional(),
+    session_name: z.string().min(2).max(64).optional(),
+    duration_seconds: z.number().int().min(900).max(43200).optional(),
+    base: z.object(keyFields).strict().optional().describe('Access keys that assume the role (default: the default chain).'),
+  })
   .strict();
+
+const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
 
 export const s3Provider: ProviderDefinition = {
   name: 's3',
-  locationFields: commonLocationFields,
-  credentialSchemas: [accessKey],
-  credentialTypes: ['access_key'],
+  locationFields: {
+    ...commonLocationFields,
+    sts_endpoint: z.string().max(2048).optional().describe('s3 assume_role: STS endpoint URL (default: regional STS).'),
+  },
+  credentialSchemas: [accessKey, assumeRole, defaultChain],
+  credentialTypes: ['access_key', 'assume_role', 'default'],
   validateLocation(input): LocationConfig {
     const loc = {
       bucket: typeof input.bucket === 'string' ? input.bucket : '',
@@ -27,9 +45,19 @@ export const s3Provider: ProviderDefinition = {
     if (loc.bucket.startsWith('s3://')) throw invalid('bucket', 'bucket must be a bare name, not a URL', `Use "${loc.bucket.slice(5).split('/')[0]}" and put any path in prefix.`);
     if (!BUCKET.test(loc.bucket)) throw invalid('bucket', `bucket ${JSON.stringify(loc.bucket)} is not a valid bucket name`, '3-255 characters: letters, digits, ".", "-", "_".');
     if (loc.region !== null && !REGION.test(loc.region)) throw invalid('region', `region ${JSON.stringify(loc.region)} is not a valid region name`, 'Use a region code such as "us-east-1" or "eu-west-3".');
-    return { ...loc, region: loc.region ?? 'us-east-1' };
+    const sts = typeof input.sts_endpoint === 'string' && input.sts_endpoint ? input.sts_endpoint : null;
+    if (sts !== null && !/^https?:\/\/[^/@?#\s]+(\/[^?#\s]*)?$/.test(sts)) throw invalid('sts_endpoint', 'sts_endpoint must be an http(s) URL without credentials or query', 'E.g. "https://sts.eu-west-1.amazonaws.com".');
+    // region stays null when not given: create_connector detects it from the bucket.
+    return { ...loc, ...(sts ? { sts_endpoint: sts } : {}) };
+  },
+  validateCredentials(creds) {
+    if (creds.type === 'assume_role' && typeof creds.role_arn === 'string' && !ROLE_ARN.test(creds.role_arn)) {
+      throw invalid('credentials.role_arn', `role_arn ${JSON.stringify(creds.role_arn)} is not an IAM role ARN`, 'Use arn:aws:iam::<12-digit account>:role/<name>.');
+    }
   },
   credentialHint(creds) {
+    if (creds.type === 'assume_role' && typeof creds.role_arn === 'string') return creds.role_arn.split(':').pop();
+    if (creds.type === 'default') return typeof creds.profile === 'string' ? `profile ${creds.profile}` : 'default chain';
     const id = creds.access_key_id;
     return typeof id === 'string' && id.length >= 8 ? `…${id.slice(-4)}` : undefined;
   },

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   S3Client,
+  HeadBucketCommand,
   ListObjectsV2Command,
   HeadObjectCommand,
   GetObjectCommand,
@@ -28,6 +29,7 @@ import type {
   StorageProvider,
 } from '../types.js';
 import { mapS3Error } from './errors.js';
+import { s3Identity, type S3Identity } from './credentials.js';
 
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
@@ -37,6 +39,7 @@ export class S3Provider implements StorageProvider {
   readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
   private readonly client: S3Client;
   private readonly bucket: string;
+  private readonly identity: S3Identity;
 
   constructor(
     private readonly loc: LocationConfig,
@@ -44,15 +47,12 @@ export class S3Provider implements StorageProvider {
     ctx: ProviderContext,
   ) {
     this.bucket = loc.bucket;
+    this.identity = s3Identity(creds, loc);
     const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets };
     this.client = new S3Client({
       region: loc.region ?? 'us-east-1',
       ...(loc.endpoint ? { endpoint: loc.endpoint, forcePathStyle: loc.force_path_style !== false } : {}),
-      credentials: {
-        accessKeyId: creds.access_key_id ?? '',
-        secretAccessKey: creds.secret_access_key ?? '',
-        ...(creds.session_token ? { sessionToken: creds.session_token } : {}),
-      },
+      credentials: this.identity.provider,
       // cloudport's own retry layer retries (with Retry-After and resume); the SDK must not multiply attempts.
       maxAttempts: 1,
       // We hash every byte ourselves (SHA-256); skip the SDK's extra checksum work on reads.
@@ -174,15 +174,39 @@ export class S3Provider implements StorageProvider {
     }
   }
 
+  async detectRegion(): Promise<string | null> {
+    try {
+      const out = await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return out.BucketRegion ?? null;
+    } catch (e) {
+      // A bucket in another region answers 301 with its region in a header.
+      const region = (e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['x-amz-bucket-region'];
+      return region ?? null;
+    }
+  }
+
   async check(opts: CheckOptions): Promise<Check[]> {
     const checks: Check[] = [];
     const arn = `arn:aws:s3:::${this.bucket}`;
+    let assumed: string | undefined;
+    if (this.identity.whoAmI) {
+      // Role assumption: prove the assumed identity first, so a trust-policy problem is named as such.
+      try {
+        assumed = await this.identity.whoAmI();
+      } catch (e) {
+        const err = e instanceof CloudportError ? e : mapS3Error(e, this.ctx());
+        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+        for (const name of ['list', 'read'] as const) checks.push({ name, status: 'skipped', detail: 'skipped: auth failed' });
+        if (opts.write) checks.push({ name: 'write', status: 'skipped', detail: 'skipped: auth failed' });
+        return checks;
+      }
+    }
     // auth + list: one ListObjectsV2 tells both (a signature error fails auth; AccessDenied means auth passed).
     let first: ObjectInfo | undefined;
     try {
       const page = await this.list({ prefix: '', maxKeys: 20 });
       first = page.objects.find((o) => o.size > 0 && !o.key.endsWith('/')) ?? page.objects[0];
-      checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
+      checks.push({ name: 'auth', status: 'passed', detail: assumed ? `assumed ${assumed}` : 'credentials accepted' });
       checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} objects` : 'bucket is empty' });
     } catch (e) {
       const err = e as CloudportError;
@@ -191,7 +215,7 @@ export class S3Provider implements StorageProvider {
         checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
         checks.push({ name: 'list', status: 'skipped', detail: 'skipped: auth failed' });
       } else {
-        checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
+        checks.push({ name: 'auth', status: 'passed', detail: assumed ? `assumed ${assumed}` : 'credentials accepted' });
         checks.push({
           name: 'list',
           status: 'failed',

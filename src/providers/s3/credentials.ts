@@ -1,0 +1,112 @@
+import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { CloudportError } from '../../shared/errors.js';
+import { registerSecret } from '../../shared/redact.js';
+import type { LocationConfig, ResolvedCredentials } from '../types.js';
+
+/**
+ * S3 credentials: static access keys, the SDK's default chain (env, shared profile, web identity,
+ * container and instance roles), or an assumed role (STS AssumeRole on top of either), refreshed
+ * before expiry by the SDK's identity cache (it renews credentials that expire within 5 minutes).
+ */
+export interface S3Identity {
+  provider: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** For the auth check: who we are (assumed-role ARN), when STS can say. */
+  whoAmI?: () => Promise<string>;
+}
+
+function staticKeys(c: Record<string, string | undefined>): AwsCredentialIdentity {
+  return {
+    accessKeyId: c.access_key_id ?? '',
+    secretAccessKey: c.secret_access_key ?? '',
+    ...(c.session_token ? { sessionToken: c.session_token } : {}),
+  };
+}
+
+function stsClient(loc: LocationConfig, credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider): STSClient {
+  const endpoint = typeof loc.sts_endpoint === 'string' && loc.sts_endpoint ? loc.sts_endpoint : undefined;
+  return new STSClient({ region: loc.region ?? 'us-east-1', credentials, maxAttempts: 3, ...(endpoint ? { endpoint } : {}) });
+}
+
+function assumeRoleError(e: unknown, roleArn: string, externalId: string | undefined): CloudportError {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  if (err.name === 'AccessDenied' || err.$metadata?.httpStatusCode === 403) {
+    return new CloudportError('permission_denied', `assuming role ${roleArn} was denied`, {
+      field: 'credentials.role_arn',
+      fix:
+        `Allow sts:AssumeRole for the base credentials in the trust policy of ${roleArn}` +
+        (externalId ? ' and check that its sts:ExternalId condition matches external_id.' : '; if the policy requires sts:ExternalId, give external_id.'),
+    });
+  }
+  if (err.name === 'ValidationError' || err.name === 'MalformedPolicyDocument') {
+    return new CloudportError('config_invalid', `STS rejected the role assumption: ${err.message ?? err.name}`, { field: 'credentials' });
+  }
+  if (err.name === 'CredentialsProviderError') {
+    return new CloudportError('permission_denied', 'no base credentials found for role assumption (default chain is empty)', {
+      field: 'credentials.base',
+      fix: 'Give base access keys, or run cloudport where the default AWS credential chain finds credentials.',
+    });
+  }
+  const status = err.$metadata?.httpStatusCode;
+  return new CloudportError('unexpected', `role assumption failed: ${err.name ?? 'error'}`, { temporary: status === undefined || status >= 500 });
+}
+
+export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig): S3Identity {
+  switch (creds.type) {
+    case 'access_key':
+      return { provider: staticKeys(creds) };
+    case 'default': {
+      const chain = defaultProvider(creds.profile ? { profile: creds.profile as string } : {});
+      const provider: AwsCredentialIdentityProvider = async () => {
+        try {
+          const id = await chain();
+          registerSecret(id.secretAccessKey);
+          registerSecret(id.sessionToken);
+          return id;
+        } catch (e) {
+          throw new CloudportError('permission_denied', `the default AWS credential chain found no credentials${creds.profile ? ` for profile ${creds.profile}` : ''}`, {
+            field: 'credentials',
+            fix: 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE where cloudport runs (or a web identity / instance role), or give access keys.',
+            cause: e,
+          });
+        }
+      };
+      return { provider };
+    }
+    case 'assume_role': {
+      const roleArn = String(creds.role_arn);
+      const externalId = creds.external_id as string | undefined;
+      const base = creds.base ? staticKeys(creds.base as Record<string, string>) : defaultProvider({});
+      const sts = stsClient(loc, base);
+      const provider: AwsCredentialIdentityProvider = async () => {
+        try {
+          const out = await sts.send(
+            new AssumeRoleCommand({
+              RoleArn: roleArn,
+              RoleSessionName: (creds.session_name as string | undefined) ?? 'cloudport',
+              ...(externalId ? { ExternalId: externalId } : {}),
+              ...(creds.duration_seconds ? { DurationSeconds: Number(creds.duration_seconds) } : {}),
+            }),
+          );
+          const c = out.Credentials;
+          if (!c?.AccessKeyId || !c.SecretAccessKey) throw new CloudportError('unexpected', 'STS answered without credentials', { temporary: true });
+          registerSecret(c.SecretAccessKey);
+          registerSecret(c.SessionToken);
+          return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+        } catch (e) {
+          throw e instanceof CloudportError ? e : assumeRoleError(e, roleArn, externalId);
+        }
+      };
+      return {
+        provider,
+        whoAmI: async () => {
+          const who = await stsClient(loc, provider).send(new GetCallerIdentityCommand({}));
+          return who.Arn ?? 'unknown identity';
+        },
+      };
+    }
+    default:
+      throw new CloudportError('config_invalid', `credentials type ${JSON.stringify(creds.type)} is not supported for s3`, { field: 'credentials.type' });
+  }
+}
