@@ -186,6 +186,23 @@ describe('agent workflow over stdio', () => {
     expect(scanned).toBe(2100);
   });
 
+  it('shows Glacier objects with their storage class and fails them with "needs restore" without a GET', async () => {
+    await env.s3.put('wfb', 'cold/archived.bin', 'frozen');
+    await env.s3.put('wfb', 'cold/warm.bin', 'warm');
+    // fauxqs keeps no storage class: the proxy answers the listing as AWS does for a Glacier object.
+    const glacier = (xml: string) =>
+      xml.replace(/(<Key>cold\/archived\.bin<\/Key>[\s\S]*?<StorageClass>)STANDARD(<\/StorageClass>)/, '$1GLACIER$2');
+    env.proxy.addFault({ match: { op: 'ListObjects' }, times: 2, action: { type: 'transform', fn: glacier } });
+    const b = await cp.ok('browse_connector', { connector_id: conn, prefix: 'cold/' });
+    expect(b.objects.find((o: { key: string }) => o.key === 'cold/archived.bin').storage_class).toBe('GLACIER');
+    env.proxy.resetCounts();
+    const job = await cp.ok('start_import', { connector_id: conn, index: 'cold', prefix: 'cold/' });
+    expect(job.failed_files).toEqual([{ key: 'cold/archived.bin', error: expect.stringMatching(/^needs restore/) }]);
+    const s = await waitForJob(cp, job.job_id);
+    expect(s).toMatchObject({ status: 'completed_with_errors', counts: { ready: 1, failed: 1 } });
+    expect(env.proxy.gets).toEqual(['cold/warm.bin']);
+  });
+
   it('prunes finished jobs and their logs after the retention period', async () => {
     const job = (await cp.ok('list_imports', { limit: 1 })).imports[0].job_id;
     await cp.close();

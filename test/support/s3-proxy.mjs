@@ -26,7 +26,8 @@ const xmlError = (code, message) =>
 /**
  * @param {{ upstream: string }} opts  e.g. 'http://127.0.0.1:PORT'
  * fault rule: { match: { method?, op?, keyIncludes? }, times?: number (default 1; Infinity for all),
- *   action: { type: 'status', status, code, message?, headers? } | { type: 'cut', afterBytes } | { type: 'stall', afterBytes, ms } }
+ *   action: { type: 'status', status, code, message?, headers? } | { type: 'cut', afterBytes } | { type: 'stall', afterBytes, ms }
+ *     | { type: 'transform', fn: (body: string) => string } (rewrites a small upstream response) }
  */
 export async function startProxy({ upstream }) {
   forceLoopbackListen();
@@ -66,6 +67,17 @@ export async function startProxy({ upstream }) {
     const up = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
+        if (action?.type === 'transform') {
+          // Small responses only: buffer, rewrite, send with the new length.
+          const chunks = [];
+          upRes.on('data', (c) => chunks.push(c));
+          upRes.on('end', () => {
+            const body = Buffer.from(action.fn(Buffer.concat(chunks).toString('utf8')));
+            res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, 'content-length': body.length });
+            res.end(body);
+          });
+          return;
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         if (!action) return void upRes.pipe(res);
         let sent = 0;
