@@ -67,6 +67,24 @@ describe('S3 credentials: role assumption, default chain, region detection', () 
     expect(bad.data.error).toMatchObject({ kind: 'config_invalid', field: 'credentials.role_arn' });
   });
 
+  it('assume_role: credentials about to expire are renewed (AssumeRole is called again)', async () => {
+    const shortSts = await startSts({ lifetimeSeconds: 120 });
+    try {
+      const r = await cp.ok('create_connector', {
+        ...base(),
+        sts_endpoint: shortSts.endpoint,
+        credentials: { type: 'assume_role', role_arn: ROLE, base: { access_key_id: KEY_ID, secret_access_key: SECRET } },
+      });
+      const before = shortSts.calls.AssumeRole;
+      // Each of these requests finds credentials within the SDK's 5-minute refresh window and renews them.
+      await cp.ok('browse_connector', { connector_id: r.connector.id });
+      await cp.ok('browse_connector', { connector_id: r.connector.id });
+      expect(shortSts.calls.AssumeRole).toBeGreaterThan(before);
+    } finally {
+      await shortSts.stop();
+    }
+  });
+
   it('default: the chain finds environment credentials, or a named shared profile', async () => {
     const viaEnv = await cp.ok('create_connector', { ...base(), credentials: { type: 'default' } });
     expect(viaEnv.connector.credentials).toEqual({ type: 'default', hint: 'default chain' });

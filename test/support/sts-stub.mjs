@@ -9,8 +9,11 @@ const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const error = (code, message) =>
   `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>stub</RequestId></ErrorResponse>`;
 
-/** @param {{ externalIds?: Record<string, string> }} [opts] role ARN → required external id */
-export async function startSts({ externalIds = {} } = {}) {
+/**
+ * @param {{ externalIds?: Record<string, string>, lifetimeSeconds?: number }} [opts] externalIds: role ARN → required
+ *   external id; lifetimeSeconds: overrides DurationSeconds (short lifetimes make clients refresh).
+ */
+export async function startSts({ externalIds = {}, lifetimeSeconds } = {}) {
   forceLoopbackListen();
   const calls = { AssumeRole: 0, GetCallerIdentity: 0 };
   /** temporary key id → assumed role ARN */
@@ -36,7 +39,7 @@ export async function startSts({ externalIds = {} } = {}) {
         const account = arn.split(':')[4];
         const session = p.get('RoleSessionName') ?? 'session';
         issued.set(key, `arn:aws:sts::${account}:assumed-role/${arn.split('/').pop()}/${session}`);
-        const exp = new Date(Date.now() + Number(p.get('DurationSeconds') ?? 3600) * 1000).toISOString();
+        const exp = new Date(Date.now() + (lifetimeSeconds ?? Number(p.get('DurationSeconds') ?? 3600)) * 1000).toISOString();
         return send(
           200,
           `<AssumeRoleResponse xmlns="${NS}"><AssumeRoleResult><Credentials><AccessKeyId>${key}</AccessKeyId><SecretAccessKey>${randomBytes(20).toString('base64')}</SecretAccessKey><SessionToken>${randomBytes(32).toString('base64')}</SessionToken><Expiration>${exp}</Expiration></Credentials><AssumedRoleUser><Arn>${issued.get(key)}</Arn><AssumedRoleId>AROA:${session}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></AssumeRoleResponse>`,
