@@ -1,27 +1,22 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { App, DEFAULT_ORG } from './core/app.js';
-import { helpText, parseConfig } from './config.js';
+import { App, DEFAULT_ORG, type AppConfig } from './core/app.js';
+import { helpText, parseConfig, type CliConfig } from './config.js';
+import { serveHttp } from './http.js';
 import { createServer } from './server.js';
-import { asCloudportError } from './shared/errors.js';
-import { createLogger } from './shared/log.js';
+import { CloudportError, asCloudportError } from './shared/errors.js';
+import { createLogger, type Logger } from './shared/log.js';
 import { redact } from './shared/redact.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-async function main(): Promise<void> {
-  const cfg = parseConfig(process.argv.slice(2), process.env);
-  if (cfg.help) return void process.stdout.write(helpText(VERSION));
-  if (cfg.version) return void process.stdout.write(VERSION + '\n');
-  const log = createLogger(cfg.logLevel, { pid: process.pid });
-  // Process warnings (e.g. the AWS SDK's Node version notice) go through the JSON log, not as free text on stderr.
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
-  const app = await App.open({
+function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): AppConfig {
+  const h = cfg.http;
+  return {
     dataDir: cfg.dataDir,
     readOnly: cfg.readOnly,
-    concurrency: cfg.concurrency,
+    concurrency,
     leaseMs: cfg.leaseMs,
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,
@@ -29,8 +24,71 @@ async function main(): Promise<void> {
     retentionDays: cfg.retentionDays,
     env: process.env,
     log,
-  });
-  const server = createServer(app, { org: DEFAULT_ORG, readOnly: cfg.readOnly, version: VERSION, log });
+    // stdio serves the machine's own user; HTTP serves tenants and is strict unless the operator opts in.
+    ...(h
+      ? {
+          policy: {
+            envRefs: h.envRefs,
+            fileRefs: h.fileRefs,
+            ambientCredentials: h.ambientCredentials,
+            privateEndpoints: h.privateEndpoints,
+            endpointCidrs: h.endpointCidrs,
+          },
+        }
+      : {}),
+  };
+}
+
+/** `cloudport keys create|list|revoke`: API keys for the HTTP front door. */
+async function keysCommand(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const flags: Record<string, string | boolean> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (!a.startsWith('--')) {
+      flags._ = a;
+      continue;
+    }
+    const name = a.slice(2);
+    if (name === 'read-only') flags[name] = true;
+    else flags[name] = rest[++i] ?? '';
+  }
+  const cfg = parseConfig(typeof flags['data-dir'] === 'string' ? ['--data-dir', flags['data-dir']] : [], process.env);
+  const app = await App.open(appConfig(cfg, createLogger('warn'), 0));
+  try {
+    if (action === 'create') {
+      if (typeof flags.org !== 'string' || !flags.org) throw new CloudportError('config_invalid', 'keys create needs --org NAME', { field: '--org' });
+      const k = await app.keys.create(flags.org, { readOnly: flags['read-only'] === true, name: typeof flags.name === 'string' ? flags.name : undefined });
+      process.stdout.write(`created key ${k.id} for organization ${k.org}${k.read_only ? ' (read-only)' : ''}; it is shown only once:\n${k.key}\n`);
+    } else if (action === 'list') {
+      for (const k of await app.keys.list()) {
+        process.stdout.write(`${k.id}\t${k.org}\t${k.prefix}…\t${k.read_only ? 'read-only' : 'read-write'}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}${k.name ? `\t${k.name}` : ''}\n`);
+      }
+    } else if (action === 'revoke') {
+      if (typeof flags._ !== 'string') throw new CloudportError('config_invalid', 'keys revoke needs a key id (see keys list)', { field: 'ID' });
+      await app.keys.revoke(flags._);
+      process.stdout.write(`revoked ${flags._}\n`);
+    } else {
+      throw new CloudportError('config_invalid', `unknown keys command ${JSON.stringify(action ?? '')}`, { fix: 'Use keys create --org NAME, keys list, or keys revoke ID.' });
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'keys') return keysCommand(argv.slice(1));
+  const cfg = parseConfig(argv, process.env);
+  if (cfg.help) return void process.stdout.write(helpText(VERSION));
+  if (cfg.version) return void process.stdout.write(VERSION + '\n');
+  const log = createLogger(cfg.logLevel, { pid: process.pid });
+  // Process warnings (e.g. the AWS SDK's Node version notice) go through the JSON log, not as free text on stderr.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
+  const app = await App.open(appConfig(cfg, log));
+
+  let stopFrontDoor: () => Promise<unknown> = async () => undefined;
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;
@@ -39,14 +97,36 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(0), 10_000);
     force.unref();
     try {
-      await server.close();
-      await app.close();
+      await stopFrontDoor(); // stop taking requests first
+      await app.close(); // then hand back leased import work
     } finally {
       process.exit(0);
     }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  if (cfg.http) {
+    const h = cfg.http;
+    const served = await serveHttp(app, {
+      host: h.host,
+      port: h.port,
+      allowedHosts: h.allowedHosts,
+      allowedOrigins: h.allowedOrigins,
+      stateless: h.stateless,
+      maxBodyBytes: h.maxBodyBytes,
+      rateLimit: h.rateLimit,
+      readOnly: cfg.readOnly,
+      version: VERSION,
+      log,
+    });
+    stopFrontDoor = served.close;
+    app.start();
+    log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, transport: 'http', url: served.url, stateless: h.stateless, read_only: cfg.readOnly });
+    return;
+  }
+  const server = createServer(app, { org: DEFAULT_ORG, readOnly: cfg.readOnly, version: VERSION, log });
+  stopFrontDoor = () => server.close();
   process.stdin.on('end', () => void shutdown('stdin closed'));
   await server.connect(new StdioServerTransport());
   app.start();

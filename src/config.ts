@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
 import { CloudportError } from './shared/errors.js';
 import { LOG_LEVELS, type LogLevel } from './shared/log.js';
 
@@ -10,6 +11,19 @@ export const SETTINGS = [
   { flag: '--read-only', env: 'CLOUDPORT_READ_ONLY', default: 'off', help: 'List only read-only tools and refuse any other call.' },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
   { flag: '--concurrency', env: 'CLOUDPORT_CONCURRENCY', default: '8', help: 'Downloads at once in this process (0: run no import work here).' },
+  { flag: '--http', env: 'CLOUDPORT_HTTP', default: 'off', help: 'Serve MCP over Streamable HTTP at /mcp (API keys, organizations) instead of stdio.' },
+  { flag: '--host', env: 'CLOUDPORT_HOST', default: '127.0.0.1', help: 'HTTP: address to bind.' },
+  { flag: '--port', env: 'CLOUDPORT_PORT', default: '8787', help: 'HTTP: port (0 picks a free one).' },
+  { flag: '--stateless', env: 'CLOUDPORT_STATELESS', default: 'off', help: 'HTTP: no MCP sessions (every request stands alone).' },
+  { flag: '--allowed-hosts', env: 'CLOUDPORT_ALLOWED_HOSTS', default: 'bound host, localhost forms', help: 'HTTP: Host headers accepted (comma-separated host:port); others get 403.' },
+  { flag: '--allowed-origins', env: 'CLOUDPORT_ALLOWED_ORIGINS', default: 'the same, as http(s) origins', help: 'HTTP: Origin headers accepted; others get 403.' },
+  { flag: '--allow-env-refs', env: 'CLOUDPORT_ALLOW_ENV_REFS', default: 'none over HTTP', help: 'HTTP: environment variables {env} references may name (comma-separated, * wildcards).' },
+  { flag: '--allow-file-refs', env: 'CLOUDPORT_ALLOW_FILE_REFS', default: 'none over HTTP', help: 'HTTP: directories {file} references may read (comma-separated).' },
+  { flag: '--allow-ambient-credentials', env: 'CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS', default: 'off over HTTP', help: "HTTP: allow the host's own cloud identity (default chains, roles without base keys)." },
+  { flag: '--allow-private-endpoints', env: 'CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS', default: 'off over HTTP', help: 'HTTP: allow endpoints on loopback/private/link-local addresses.' },
+  { flag: '--allow-endpoint-cidr', env: 'CLOUDPORT_ALLOW_ENDPOINT_CIDR', default: 'none', help: 'HTTP: private ranges allowed anyway (comma-separated CIDRs, e.g. 10.1.2.0/24 for MinIO).' },
+  { flag: '--max-body-bytes', env: 'CLOUDPORT_MAX_BODY_BYTES', default: '1048576', help: 'HTTP: larger request bodies get 413.' },
+  { flag: '--rate-limit', env: 'CLOUDPORT_RATE_LIMIT', default: '600', help: 'HTTP: requests per minute per key; beyond it 429 with Retry-After.' },
   { flag: '(env only)', env: 'CLOUDPORT_MASTER_KEY', default: 'generated', help: '32 bytes, base64: encrypts stored credentials. Default: generated once into <data-dir>/master.key (0600).' },
   { flag: '(env only)', env: 'CLOUDPORT_LEASE_MS', default: '30000', help: 'Lease on a unit of import work; a crashed process\'s work is taken over after it.' },
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
@@ -26,9 +40,27 @@ export interface CliConfig {
   idleTimeoutMs: number;
   browseBudgetMs: number;
   retentionDays: number;
+  http: HttpConfig | null;
   help: boolean;
   version: boolean;
 }
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  stateless: boolean;
+  allowedHosts: string[] | null;
+  allowedOrigins: string[] | null;
+  envRefs: string[];
+  fileRefs: string[];
+  ambientCredentials: boolean;
+  privateEndpoints: boolean;
+  endpointCidrs: string[];
+  maxBodyBytes: number;
+  rateLimit: number;
+}
+
+const list = (v: string | undefined): string[] | null => (v === undefined ? null : v.split(',').map((s) => s.trim()).filter(Boolean));
 
 function int(name: string, value: string | undefined, def: number, min: number, max: number): number {
   if (value === undefined || value === '') return def;
@@ -46,6 +78,18 @@ function num(name: string, value: string | undefined, def: number, min: number, 
   return n;
 }
 
+function checkCidrs(cidrs: string[]): string[] {
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    const family = isIP(addr ?? '');
+    const max = family === 6 ? 128 : 32;
+    if (!family || (bits !== undefined && !(Number.isInteger(Number(bits)) && Number(bits) >= 0 && Number(bits) <= max))) {
+      throw new CloudportError('config_invalid', `--allow-endpoint-cidr: ${JSON.stringify(c)} is not a CIDR`, { field: '--allow-endpoint-cidr', fix: 'E.g. 10.1.2.0/24 or fd00::/8.' });
+    }
+  }
+  return cidrs;
+}
+
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
@@ -56,6 +100,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       'read-only': { type: 'boolean' },
       'log-level': { type: 'string' },
       concurrency: { type: 'string' },
+      http: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      stateless: { type: 'boolean' },
+      'allowed-hosts': { type: 'string' },
+      'allowed-origins': { type: 'string' },
+      'allow-env-refs': { type: 'string' },
+      'allow-file-refs': { type: 'string' },
+      'allow-ambient-credentials': { type: 'boolean' },
+      'allow-private-endpoints': { type: 'boolean' },
+      'allow-endpoint-cidr': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'rate-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -75,6 +132,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
     retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),
+    http:
+      (values.http ?? truthy(env.CLOUDPORT_HTTP))
+        ? {
+            host: values.host ?? env.CLOUDPORT_HOST ?? '127.0.0.1',
+            port: int('--port', values.port ?? env.CLOUDPORT_PORT, 8787, 0, 65535),
+            stateless: values.stateless ?? truthy(env.CLOUDPORT_STATELESS),
+            allowedHosts: list(values['allowed-hosts'] ?? env.CLOUDPORT_ALLOWED_HOSTS),
+            allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),
+            envRefs: list(values['allow-env-refs'] ?? env.CLOUDPORT_ALLOW_ENV_REFS) ?? [],
+            fileRefs: list(values['allow-file-refs'] ?? env.CLOUDPORT_ALLOW_FILE_REFS) ?? [],
+            ambientCredentials: values['allow-ambient-credentials'] ?? truthy(env.CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS),
+            privateEndpoints: values['allow-private-endpoints'] ?? truthy(env.CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS),
+            endpointCidrs: checkCidrs(list(values['allow-endpoint-cidr'] ?? env.CLOUDPORT_ALLOW_ENDPOINT_CIDR) ?? []),
+            maxBodyBytes: int('--max-body-bytes', values['max-body-bytes'] ?? env.CLOUDPORT_MAX_BODY_BYTES, 1024 * 1024, 1024, 64 * 1024 * 1024),
+            rateLimit: int('--rate-limit', values['rate-limit'] ?? env.CLOUDPORT_RATE_LIMIT, 600, 1, 1_000_000),
+          }
+        : null,
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -82,5 +156,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
 
 export function helpText(version: string): string {
   const rows = SETTINGS.map((s) => `  ${s.flag.padEnd(16)} ${s.env.padEnd(28)} ${s.help} (default: ${s.default})`);
-  return `cloudport ${version}: MCP server that connects cloud storage and imports files into local indexes.\n\nUsage: cloudport [flags]   (serves MCP over stdio)\n\n${rows.join('\n')}\n`;
+  return (
+    `cloudport ${version}: MCP server that connects cloud storage and imports files into local indexes.\n\n` +
+    `Usage:\n  cloudport [flags]                 serve MCP over stdio\n  cloudport --http [flags]          serve MCP over Streamable HTTP (team mode)\n` +
+    `  cloudport keys create --org NAME [--read-only] [--name LABEL]   print a new API key (last line of stdout)\n` +
+    `  cloudport keys list | keys revoke ID\n\n${rows.join('\n')}\n`
+  );
 }

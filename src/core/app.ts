@@ -8,10 +8,12 @@ import type { Store } from '../store/types.js';
 import { JobEngine } from '../jobs/engine.js';
 import { KEY_CHECK_META, SecretBox, loadMasterKey } from './secrets.js';
 import { ProviderPool } from './providers.js';
+import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './policy.js';
 import { ConnectorService } from './connectors.js';
 import { ImportService } from './imports.js';
 import { IndexService } from './indexes.js';
 import { browse, type BrowseInput } from './browse.js';
+import { KeyService } from './keys.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -24,6 +26,8 @@ export interface AppConfig {
   browseBudgetMs: number;
   /** Finished jobs and their logs are pruned after this many days. */
   retentionDays: number;
+  /** What tenants may make the server do (stdio: permissive; HTTP: strict unless the operator opts in). */
+  policy?: Omit<PolicyOptions, 'dataDir'>;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -42,7 +46,11 @@ export class App {
     readonly indexes: IndexService,
     readonly engine: JobEngine,
     private readonly pool: ProviderPool,
-  ) {}
+  ) {
+    this.keys = new KeyService(store);
+  }
+
+  readonly keys: KeyService;
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -61,8 +69,9 @@ export class App {
       }
       const blobs = new LocalBlobStore(config.dataDir);
       await blobs.cleanTemp();
-      const pool = new ProviderPool(box, config.env, Math.max(16, config.concurrency * 2));
-      const connectors = new ConnectorService(store, box, pool, config.readOnly);
+      const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
+      const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2));
+      const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log });
       const engine = new JobEngine(store, imports, { concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
       imports.attach(engine);
@@ -76,6 +85,16 @@ export class App {
   async browse(org: string, connectorId: string, input: BrowseInput) {
     const c = await this.connectors.get(org, connectorId);
     return browse(this.pool.get(c), input, this.config.browseBudgetMs);
+  }
+
+  /** For GET /healthz: store reachable, workers running. No secrets, no counts per tenant. */
+  async health(): Promise<{ ok: boolean; store: string; workers: { concurrency: number } }> {
+    try {
+      await this.store.getMeta('master_key_check');
+      return { ok: true, store: 'ok', workers: { concurrency: this.config.concurrency } };
+    } catch {
+      return { ok: false, store: 'unavailable', workers: { concurrency: this.config.concurrency } };
+    }
   }
 
   private maintenanceTimer: NodeJS.Timeout | null = null;

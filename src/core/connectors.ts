@@ -7,6 +7,7 @@ import type { ConnectorRow, Store, NewConnector } from '../store/types.js';
 import type { SecretBox, SecretInput } from './secrets.js';
 import { secretRefs } from './secrets.js';
 import type { ProviderPool } from './providers.js';
+import type { SecurityPolicy } from './policy.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export const CONNECTOR_STATUSES = ['ACTIVE', 'SUSPENDED', 'FAILED', 'ARCHIVED'] as const;
@@ -186,7 +187,18 @@ export class ConnectorService {
     private readonly box: SecretBox,
     private readonly pool: ProviderPool,
     private readonly readOnly: boolean,
+    private readonly policy: SecurityPolicy,
   ) {}
+
+  /** The security policy applies even with validate: false (nothing is resolved or contacted then). */
+  private checkPolicy(provider: string, loc: LocationConfig, creds: CredentialsInput): void {
+    this.policy.checkLocation(loc);
+    for (const ref of secretRefs(creds)) {
+      if (ref.env !== undefined) this.policy.checkEnvRef(ref.env, ref.field);
+      if (ref.file !== undefined) this.policy.checkFileRef(ref.file, ref.field);
+    }
+    if (getProvider(provider).usesAmbientIdentity?.(creds)) this.policy.checkAmbient('credentials.type');
+  }
 
   async get(org: string, id: string): Promise<ConnectorRow> {
     const c = await this.store.getConnector(org, id);
@@ -234,6 +246,7 @@ export class ConnectorService {
     const basePath = normalizeBasePath(input.export_base_path);
     if (input.description && input.description.length > 500) throw invalid('description', 'description must be at most 500 characters');
     const metadata = checkMetadata(input.metadata);
+    this.checkPolicy(input.provider, loc, input.credentials);
     if (await this.store.findConnectorByName(org, name)) {
       throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name', fix: 'Choose another name, or update the existing connector.' });
     }
@@ -331,6 +344,7 @@ export class ConnectorService {
         out.consecutive_failures = 0;
       }
     }
+    if (locChanged || patch.credentials) this.checkPolicy(c.provider, loc, creds);
     const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export'))) && patch.validate !== false;
     if (needsCheck) {
       const checks = await this.runChecks(c.provider, loc, creds, scopes, basePath);

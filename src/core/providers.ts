@@ -3,6 +3,7 @@ import type { ConnectorRow } from '../store/types.js';
 import type { SecretBox } from './secrets.js';
 import { resolveAll } from './secrets.js';
 import type { LocationConfig } from '../providers/types.js';
+import type { SecurityPolicy } from './policy.js';
 
 /**
  * Opens providers for stored connectors. Secret references are resolved when a provider is opened;
@@ -16,6 +17,7 @@ export class ProviderPool {
   constructor(
     private readonly box: SecretBox,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly policy: SecurityPolicy,
     private readonly maxSockets: number,
     private readonly ttlMs = 5 * 60_000,
   ) {
@@ -26,7 +28,14 @@ export class ProviderPool {
   /** Opens a provider from decrypted, resolved credentials without caching (validation before save). */
   openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>): StorageProvider {
     const def = getProvider(provider);
-    return def.open(loc, resolveAll(credentials, this.env), { maxSockets: this.maxSockets, connectTimeoutMs: 10_000 });
+    // The policy may be stricter than when the connector was saved: check again at each open.
+    this.policy.checkLocation(loc);
+    if (def.usesAmbientIdentity?.(credentials)) this.policy.checkAmbient('credentials.type');
+    return def.open(loc, resolveAll(credentials, this.env, this.policy), {
+      maxSockets: this.maxSockets,
+      connectTimeoutMs: 10_000,
+      ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup }),
+    });
   }
 
   get(c: ConnectorRow): StorageProvider {

@@ -94,11 +94,19 @@ export interface SecretRef {
   file?: string;
 }
 
-export function resolveSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv): string {
+/** The checks a reference must pass before it is read (see core/policy.ts). */
+export interface RefPolicy {
+  checkEnvRef(name: string, field: string): void;
+  checkFileRef(file: string, field: string): void;
+}
+
+export function resolveSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, policy?: RefPolicy): string {
   if (typeof value === 'string') {
     registerSecret(value);
     return value;
   }
+  if ('env' in value) policy?.checkEnvRef(value.env, field);
+  else policy?.checkFileRef(value.file, field);
   if ('env' in value) {
     const v = env[value.env];
     if (v === undefined || v === '') {
@@ -139,13 +147,13 @@ export function secretRefs(creds: Record<string, unknown>, prefix = 'credentials
 }
 
 /** Resolves every secret (literal or reference) in a credentials object; nested objects (e.g. base credentials) too. */
-export function resolveAll(creds: Record<string, unknown>, env: NodeJS.ProcessEnv, prefix = 'credentials'): { type: string } & Record<string, any> {
+export function resolveAll(creds: Record<string, unknown>, env: NodeJS.ProcessEnv, policy?: RefPolicy, prefix = 'credentials'): { type: string } & Record<string, any> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(creds)) {
     if (v === undefined || v === null) continue;
     if (k === 'type' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (typeof v === 'string' || isRef(v)) out[k] = resolveSecret(v as SecretInput, `${prefix}.${k}`, env);
-    else if (typeof v === 'object') out[k] = resolveAll(v as Record<string, unknown>, env, `${prefix}.${k}`);
+    else if (typeof v === 'string' || isRef(v)) out[k] = resolveSecret(v as SecretInput, `${prefix}.${k}`, env, policy);
+    else if (typeof v === 'object') out[k] = resolveAll(v as Record<string, unknown>, env, policy, `${prefix}.${k}`);
   }
   return out as { type: string } & Record<string, any>;
 }

@@ -94,7 +94,10 @@ export interface StorageProvider {
   close(): void;
 }
 
-/** Connector settings a provider reads (non-secret). */
+/**
+ * Connector settings a provider reads (non-secret). Keys named `endpoint`, `*_endpoint` or `*_uri`
+ * hold URLs the provider will contact (also ones found inside credentials): the endpoint policy checks them.
+ */
 export interface LocationConfig {
   bucket: string;
   region: string | null;
@@ -110,6 +113,11 @@ export interface ProviderContext {
   maxSockets: number;
   /** Abort a connect attempt after this long. */
   connectTimeoutMs: number;
+  /**
+   * DNS lookup for every socket the provider opens (its HTTP agents must use it): it enforces the
+   * endpoint policy on resolved addresses at connect time. Providers must not follow redirects.
+   */
+  lookup?: import('node:net').LookupFunction;
 }
 
 export interface ProviderDefinition {
@@ -126,6 +134,8 @@ export interface ProviderDefinition {
    * `bucket` holds the bucket or container name.
    */
   validateLocation(input: Record<string, unknown>): LocationConfig;
+  /** True when these credentials use the server host's own identity (default chains, roles without base keys). */
+  usesAmbientIdentity?(creds: Record<string, unknown>): boolean;
   /** Semantic checks of credentials beyond their schema (e.g. an ARN's form); throws config_invalid naming the field. */
   validateCredentials?(creds: Record<string, unknown>): void;
   /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */

@@ -3,6 +3,8 @@ import type { Generated } from 'kysely';
 /** Table shapes shared by every Store implementation. JSON columns are TEXT. Times: ISO strings; leases: epoch ms. */
 export interface DB {
   meta: { key: string; value: string };
+  orgs: { id: string; name: string; created_at: string };
+  api_keys: { id: string; org_id: string; name: string; hash: string; prefix: string; read_only: number; created_at: string; revoked_at: string | null };
   schema_migrations: { version: number; name: string; applied_at: string };
   connectors: {
     id: string;

@@ -10,7 +10,9 @@ import {
 } from 'kysely';
 import type { DB } from './schema.js';
 import { MIGRATIONS } from './migrations.js';
+import type { Insertable } from 'kysely';
 import type {
+  ApiKeyRow,
   ClaimedFile,
   CommitFile,
   ConnectorRow,
@@ -637,6 +639,33 @@ export class SqliteStore implements Store {
 
   async blobReferenced(sha256: string): Promise<boolean> {
     return !!this.one(this.qb.selectFrom('items').select('key').where('sha256', '=', sha256).limit(1));
+  }
+
+  async ensureOrg(name: string, id: string, now: string): Promise<{ id: string; name: string }> {
+    return this.tx(() => {
+      this.run(this.qb.insertInto('orgs').values({ id, name, created_at: now }).onConflict((oc) => oc.column('name').doNothing()));
+      return this.one(this.qb.selectFrom('orgs').select(['id', 'name']).where('name', '=', name))!;
+    });
+  }
+
+  async insertApiKey(row: Insertable<DB['api_keys']>): Promise<void> {
+    this.run(this.qb.insertInto('api_keys').values(row));
+  }
+
+  private keysQuery() {
+    return this.qb.selectFrom('api_keys as k').innerJoin('orgs as o', 'o.id', 'k.org_id').selectAll('k').select('o.name as org_name');
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRow | null> {
+    return this.one(this.keysQuery().where('k.hash', '=', hash));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRow[]> {
+    return this.all(this.keysQuery().orderBy('k.created_at'));
+  }
+
+  async revokeApiKey(id: string, now: string): Promise<boolean> {
+    return this.run(this.qb.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null)) > 0;
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { Selectable, Insertable } from 'kysely';
 import type { DB } from './schema.js';
 
 export type ConnectorRow = Selectable<DB['connectors']>;
+export type ApiKeyRow = Selectable<DB['api_keys']> & { org_name: string };
 export type JobRow = Selectable<DB['jobs']>;
 export type JobFileRow = Selectable<DB['job_files']>;
 export type ItemRow = Selectable<DB['items']>;
@@ -168,6 +169,14 @@ export interface Store {
   indexExists(org: string, index: string): Promise<boolean>;
   /** True when some item still references this blob. */
   blobReferenced(sha256: string): Promise<boolean>;
+
+  /** The organization with this name, created on first use. */
+  ensureOrg(name: string, id: string, now: string): Promise<{ id: string; name: string }>;
+  insertApiKey(row: Insertable<DB['api_keys']>): Promise<void>;
+  /** The key with this hash (revoked or not), with its organization's name. */
+  findApiKey(hash: string): Promise<ApiKeyRow | null>;
+  listApiKeys(): Promise<ApiKeyRow[]>;
+  revokeApiKey(id: string, now: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CloudportError } from '../../shared/errors.js';
 import { registerSecret } from '../../shared/redact.js';
 import type { LocationConfig, ResolvedCredentials } from '../types.js';
@@ -24,9 +25,11 @@ function staticKeys(c: Record<string, string | undefined>): AwsCredentialIdentit
   };
 }
 
-function stsClient(loc: LocationConfig, credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider): STSClient {
+type HandlerFactory = () => NodeHttpHandler;
+
+function stsClient(loc: LocationConfig, credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider, handler: HandlerFactory): STSClient {
   const endpoint = typeof loc.sts_endpoint === 'string' && loc.sts_endpoint ? loc.sts_endpoint : undefined;
-  return new STSClient({ region: loc.region ?? 'us-east-1', credentials, maxAttempts: 3, ...(endpoint ? { endpoint } : {}) });
+  return new STSClient({ region: loc.region ?? 'us-east-1', credentials, maxAttempts: 3, requestHandler: handler(), ...(endpoint ? { endpoint } : {}) });
 }
 
 function assumeRoleError(e: unknown, roleArn: string, externalId: string | undefined): CloudportError {
@@ -52,7 +55,7 @@ function assumeRoleError(e: unknown, roleArn: string, externalId: string | undef
   return new CloudportError('unexpected', `role assumption failed: ${err.name ?? 'error'}`, { temporary: status === undefined || status >= 500 });
 }
 
-export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig): S3Identity {
+export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, handler: HandlerFactory): S3Identity {
   switch (creds.type) {
     case 'access_key':
       return { provider: staticKeys(creds) };
@@ -78,7 +81,7 @@ export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig): S3I
       const roleArn = String(creds.role_arn);
       const externalId = creds.external_id as string | undefined;
       const base = creds.base ? staticKeys(creds.base as Record<string, string>) : defaultProvider({});
-      const sts = stsClient(loc, base);
+      const sts = stsClient(loc, base, handler);
       const provider: AwsCredentialIdentityProvider = async () => {
         try {
           const out = await sts.send(
@@ -101,7 +104,7 @@ export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig): S3I
       return {
         provider,
         whoAmI: async () => {
-          const who = await stsClient(loc, provider).send(new GetCallerIdentityCommand({}));
+          const who = await stsClient(loc, provider, handler).send(new GetCallerIdentityCommand({}));
           return who.Arn ?? 'unknown identity';
         },
       };

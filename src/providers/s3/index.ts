@@ -50,6 +50,7 @@ export const s3Provider: ProviderDefinition = {
     // region stays null when not given: create_connector detects it from the bucket.
     return { ...loc, ...(sts ? { sts_endpoint: sts } : {}) };
   },
+  usesAmbientIdentity: (creds) => creds.type === 'default' || (creds.type === 'assume_role' && !creds.base),
   validateCredentials(creds) {
     if (creds.type === 'assume_role' && typeof creds.role_arn === 'string' && !ROLE_ARN.test(creds.role_arn)) {
       throw invalid('credentials.role_arn', `role_arn ${JSON.stringify(creds.role_arn)} is not an IAM role ARN`, 'Use arn:aws:iam::<12-digit account>:role/<name>.');

@@ -47,8 +47,10 @@ export class S3Provider implements StorageProvider {
     ctx: ProviderContext,
   ) {
     this.bucket = loc.bucket;
-    this.identity = s3Identity(creds, loc);
-    const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets };
+    const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) };
+    const requestHandler = () =>
+      new NodeHttpHandler({ connectionTimeout: ctx.connectTimeoutMs, httpAgent: new http.Agent(agentOpts), httpsAgent: new https.Agent(agentOpts) });
+    this.identity = s3Identity(creds, loc, requestHandler);
     this.client = new S3Client({
       region: loc.region ?? 'us-east-1',
       ...(loc.endpoint ? { endpoint: loc.endpoint, forcePathStyle: loc.force_path_style !== false } : {}),
@@ -58,11 +60,7 @@ export class S3Provider implements StorageProvider {
       // We hash every byte ourselves (SHA-256); skip the SDK's extra checksum work on reads.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: new NodeHttpHandler({
-        connectionTimeout: ctx.connectTimeoutMs,
-        httpAgent: new http.Agent(agentOpts),
-        httpsAgent: new https.Agent(agentOpts),
-      }),
+      requestHandler: requestHandler(),
     });
   }
 
@@ -211,7 +209,8 @@ export class S3Provider implements StorageProvider {
     } catch (e) {
       const err = e as CloudportError;
       const authFailed = err.kind === 'permission_denied' && err.field?.startsWith('credentials');
-      if (authFailed || err.kind === 'unexpected' || err.field === 'region') {
+      // Unreachable, refused by the endpoint policy, wrong region or bad keys: nothing was proven about permissions.
+      if (authFailed || err.kind === 'unexpected' || err.field === 'region' || err.field === 'endpoint') {
         checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
         checks.push({ name: 'list', status: 'skipped', detail: 'skipped: auth failed' });
       } else {

@@ -1,0 +1,203 @@
+import dns from 'node:dns';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { CloudportError } from '../shared/errors.js';
+
+/**
+ * What a tenant may make the server do on its behalf. stdio serves the machine's own user and is
+ * permissive; HTTP serves many tenants and refuses, unless the operator opts in: reading the
+ * server's environment or files through secret references, borrowing the host's cloud identity,
+ * and reaching loopback / private / link-local addresses (SSRF).
+ */
+export interface PolicyOptions {
+  /** Environment variable patterns a `{env}` reference may name ("*" wildcards); null: any. */
+  envRefs: string[] | null;
+  /** Directories a `{file}` reference may point into; null: anywhere. */
+  fileRefs: string[] | null;
+  /** `{type: "default"}` and role assumption from the host's own credentials. */
+  ambientCredentials: boolean;
+  /** Endpoints on loopback, private, link-local or unique-local addresses. */
+  privateEndpoints: boolean;
+  /** CIDRs allowed even when private endpoints are not. */
+  endpointCidrs: string[];
+  /** Never readable through a reference, whatever the options: the data dir (master.key, database). */
+  dataDir: string;
+}
+
+export const PERMISSIVE = (dataDir: string): PolicyOptions => ({
+  envRefs: null,
+  fileRefs: null,
+  ambientCredentials: true,
+  privateEndpoints: true,
+  endpointCidrs: [],
+  dataDir,
+});
+
+const BLOCKED_V4: [string, number, string][] = [
+  ['0.0.0.0', 8, 'unspecified'],
+  ['10.0.0.0', 8, 'private'],
+  ['100.64.0.0', 10, 'shared (CGNAT)'],
+  ['127.0.0.0', 8, 'loopback'],
+  ['169.254.0.0', 16, 'link-local (cloud metadata)'],
+  ['172.16.0.0', 12, 'private'],
+  ['192.0.0.0', 24, 'IETF protocol'],
+  ['192.168.0.0', 16, 'private'],
+  ['198.18.0.0', 15, 'benchmarking'],
+  ['224.0.0.0', 4, 'multicast'],
+  ['240.0.0.0', 4, 'reserved'],
+];
+const BLOCKED_V6: [string, number, string][] = [
+  ['::', 128, 'unspecified'],
+  ['::1', 128, 'loopback'],
+  ['fc00::', 7, 'unique-local'],
+  ['fe80::', 10, 'link-local'],
+  ['ff00::', 8, 'multicast'],
+];
+
+/** The reason an address is not public, or null. IPv4-mapped and NAT64 IPv6 forms are judged by their IPv4 part. */
+export function privateAddressReason(address: string): string | null {
+  let a = address.replace(/^\[|\]$/g, '');
+  const mapped = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  if (mapped) a = mapped[1]!;
+  else if (/^(::ffff:|64:ff9b::)[0-9a-f]{1,4}:[0-9a-f]{1,4}$/i.test(a)) {
+    const [hi, lo] = a.split(':').slice(-2).map((h) => parseInt(h, 16)) as [number, number];
+    a = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  const family = net.isIP(a);
+  if (family === 4) {
+    for (const [net4, bits, why] of BLOCKED_V4) if (inSubnet(a, net4, bits, 'ipv4')) return why;
+    return null;
+  }
+  if (family === 6) {
+    for (const [net6, bits, why] of BLOCKED_V6) if (inSubnet(a, net6, bits, 'ipv6')) return why;
+    return null;
+  }
+  return null;
+}
+
+function inSubnet(address: string, network: string, prefix: number, type: 'ipv4' | 'ipv6'): boolean {
+  const list = new net.BlockList();
+  list.addSubnet(network, prefix, type);
+  return list.check(address, type);
+}
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+}
+
+/** Location keys that hold endpoints: `endpoint`, `*_endpoint`, `*_uri` (a provider convention, see providers/types.ts). */
+export const isEndpointKey = (k: string) => k === 'endpoint' || k.endsWith('_endpoint') || k.endsWith('_uri');
+
+export class SecurityPolicy {
+  private readonly envPatterns: RegExp[] | null;
+  private readonly allowed: net.BlockList;
+  private readonly dataDirReal: string;
+
+  constructor(readonly options: PolicyOptions) {
+    this.envPatterns = options.envRefs ? options.envRefs.map(wildcard) : null;
+    this.allowed = new net.BlockList();
+    for (const cidr of options.endpointCidrs) {
+      const [addr, bits] = cidr.split('/');
+      const type = net.isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
+      this.allowed.addSubnet(addr!, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
+    }
+    this.dataDirReal = realpathOr(options.dataDir);
+  }
+
+  checkEnvRef(name: string, field: string): void {
+    if (/^CLOUDPORT_/i.test(name)) {
+      throw new CloudportError('permission_denied', `${field}: the server's own settings (CLOUDPORT_*) cannot be read through a reference`, { field });
+    }
+    if (this.envPatterns && !this.envPatterns.some((p) => p.test(name))) {
+      throw new CloudportError('permission_denied', `${field}: environment references are not allowed for ${name} on this server (secret-reference policy)`, {
+        field,
+        fix: this.envPatterns.length ? `Allowed patterns: ${this.options.envRefs!.join(', ')}. Give the secret another way.` : 'Give the secret value itself; the operator can allow names with --allow-env-refs PREFIX_*.',
+      });
+    }
+  }
+
+  checkFileRef(file: string, field: string): void {
+    if (!path.isAbsolute(file)) throw new CloudportError('config_invalid', `${field}: file references need an absolute path`, { field });
+    const real = realpathOr(file);
+    const inside = (dir: string) => real === dir || real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+    if (inside(this.dataDirReal)) {
+      throw new CloudportError('permission_denied', `${field}: files in the server's data dir cannot be read through a reference`, { field });
+    }
+    if (this.options.fileRefs && !this.options.fileRefs.map(realpathOr).some(inside)) {
+      throw new CloudportError('permission_denied', `${field}: file references are not allowed for ${file} on this server (secret-reference policy)`, {
+        field,
+        fix: this.options.fileRefs.length ? `Allowed directories: ${this.options.fileRefs.join(', ')}.` : 'Give the secret value itself; the operator can allow a directory with --allow-file-refs DIR.',
+      });
+    }
+  }
+
+  checkAmbient(field: string): void {
+    if (!this.options.ambientCredentials) {
+      throw new CloudportError('permission_denied', `${field}: using the server host's own cloud identity is not allowed on this server (ambient-credentials policy)`, {
+        field,
+        fix: 'Give explicit credentials (e.g. access keys, or base keys for role assumption); the operator can allow it with --allow-ambient-credentials.',
+      });
+    }
+  }
+
+  /** Why an address may not be reached, or null when it may. */
+  addressRefusal(address: string): string | null {
+    if (this.options.privateEndpoints) return null;
+    const why = privateAddressReason(address);
+    if (!why) return null;
+    const a = address.replace(/^\[|\]$/g, '');
+    const type = net.isIP(a) === 6 ? 'ipv6' : 'ipv4';
+    if (this.allowed.check(a, type)) return null;
+    return why;
+  }
+
+  private refused(host: string, address: string, why: string, field: string): CloudportError {
+    return new CloudportError(
+      'permission_denied',
+      `${field}: ${host}${address !== host ? ` (${address})` : ''} is a ${why} address, refused by the endpoint policy (no loopback, private, link-local or unique-local endpoints in HTTP mode)`,
+      { field, fix: 'Use a public endpoint; the operator can allow private ones with --allow-private-endpoints or --allow-endpoint-cidr CIDR.' },
+    );
+  }
+
+  /** Literal addresses (in any spelling the URL parser accepts) are refused up front; names are checked when resolved. */
+  checkEndpointUrl(url: string, field: string): void {
+    let host: string;
+    try {
+      host = new URL(url).hostname;
+    } catch {
+      return; // not a URL: the field's own validation reports it
+    }
+    const bare = host.replace(/^\[|\]$/g, '');
+    if (net.isIP(bare)) {
+      const why = this.addressRefusal(bare);
+      if (why) throw this.refused(host, bare, why, field);
+    }
+  }
+
+  checkLocation(loc: Record<string, unknown>): void {
+    for (const [k, v] of Object.entries(loc)) if (typeof v === 'string' && v && isEndpointKey(k)) this.checkEndpointUrl(v, k);
+  }
+
+  /** A `lookup` for sockets: every resolved address is checked at connect time, so a name that rebinds to 127.0.0.1 is refused. */
+  readonly lookup: net.LookupFunction = (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 4);
+      const list = addresses as dns.LookupAddress[];
+      for (const a of list) {
+        const why = this.addressRefusal(a.address);
+        if (why) return callback(this.refused(hostname, a.address, why, 'endpoint'), '', 4);
+      }
+      if ((options as dns.LookupOptions).all) (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      else callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+function realpathOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
