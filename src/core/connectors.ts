@@ -190,14 +190,21 @@ export class ConnectorService {
     private readonly policy: SecurityPolicy,
   ) {}
 
-  /** The security policy applies even with validate: false (nothing is resolved or contacted then). */
+  /**
+   * Merges endpoints found inside literal credentials into the location (so get_connector shows
+   * them), then applies the security policy, even with validate: false (nothing is resolved or
+   * contacted then; referenced credentials are checked when resolved).
+   */
   private checkPolicy(provider: string, loc: LocationConfig, creds: CredentialsInput): void {
+    const def = getProvider(provider);
+    for (const k of Object.keys(loc)) if (k !== 'endpoint' && k.endsWith('_uri')) delete loc[k];
+    Object.assign(loc, def.credentialEndpoints?.(creds) ?? {});
     this.policy.checkLocation(loc);
     for (const ref of secretRefs(creds)) {
       if (ref.env !== undefined) this.policy.checkEnvRef(ref.env, ref.field);
       if (ref.file !== undefined) this.policy.checkFileRef(ref.file, ref.field);
     }
-    if (getProvider(provider).usesAmbientIdentity?.(creds)) this.policy.checkAmbient('credentials.type');
+    if (def.usesAmbientIdentity?.(creds)) this.policy.checkAmbient('credentials.type');
   }
 
   async get(org: string, id: string): Promise<ConnectorRow> {
@@ -344,7 +351,10 @@ export class ConnectorService {
         out.consecutive_failures = 0;
       }
     }
-    if (locChanged || patch.credentials) this.checkPolicy(c.provider, loc, creds);
+    if (locChanged || patch.credentials) {
+      this.checkPolicy(c.provider, loc, creds);
+      out.config = JSON.stringify(loc);
+    }
     const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export'))) && patch.validate !== false;
     if (needsCheck) {
       const checks = await this.runChecks(c.provider, loc, creds, scopes, basePath);

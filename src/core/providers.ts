@@ -31,7 +31,10 @@ export class ProviderPool {
     // The policy may be stricter than when the connector was saved: check again at each open.
     this.policy.checkLocation(loc);
     if (def.usesAmbientIdentity?.(credentials)) this.policy.checkAmbient('credentials.type');
-    return def.open(loc, resolveAll(credentials, this.env, this.policy), {
+    const resolved = resolveAll(credentials, this.env, this.policy);
+    // Endpoints inside credentials (read from a file or env var) are checked once resolved.
+    this.policy.checkLocation(def.credentialEndpoints?.(resolved) ?? {});
+    return def.open(loc, resolved, {
       maxSockets: this.maxSockets,
       connectTimeoutMs: 10_000,
       ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup }),

@@ -134,6 +134,12 @@ export interface ProviderDefinition {
    * `bucket` holds the bucket or container name.
    */
   validateLocation(input: Record<string, unknown>): LocationConfig;
+  /**
+   * Endpoints hidden inside credentials (a service account's token_uri, a connection string's
+   * BlobEndpoint, a SAS URL's host), as location keys: shown by get_connector and checked by the
+   * endpoint policy like `endpoint`. Given resolved or literal credentials; never returns secrets.
+   */
+  credentialEndpoints?(creds: Record<string, unknown>): Record<string, string>;
   /** True when these credentials use the server host's own identity (default chains, roles without base keys). */
   usesAmbientIdentity?(creds: Record<string, unknown>): boolean;
   /** Semantic checks of credentials beyond their schema (e.g. an ARN's form); throws config_invalid naming the field. */

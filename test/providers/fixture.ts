@@ -45,4 +45,12 @@ export interface ProviderFixture {
   hostileKeys: string[];
   /** Largest page the provider's list call returns (used to force multi-page listings). */
   maxPageSize: number;
+  /**
+   * Makes `bucket` refuse one permission to the credentials of the returned connector input, the
+   * way the service would (S3: AccessDenied answers, GCS: IAM without the permission, Azure: a SAS
+   * without that right).
+   */
+  withoutPermission(bucket: string, permission: 'list' | 'read'): Promise<Record<string, unknown>>;
+  /** Words the failed check's fix must contain for that permission (e.g. "s3:ListBucket"). */
+  permissionName(permission: 'list' | 'read'): string;
 }

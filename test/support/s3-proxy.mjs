@@ -23,13 +23,42 @@ export function s3Op(method, url) {
 const xmlError = (code, message) =>
   `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>proxy</RequestId></Error>`;
 
+/** Classifies a GCS JSON-API request (as the @google-cloud/storage client sends them). */
+export function gcsOp(method, url) {
+  const u = new URL(url, 'http://x');
+  const path = u.pathname;
+  let m;
+  if ((m = /^\/(?:storage\/v1|upload\/storage\/v1)\/b\/([^/]+)\/o\/(.+)$/.exec(path))) {
+    const key = decodeURIComponent(m[2]);
+    if (method === 'DELETE') return { op: 'DeleteObject', key, bucket: m[1] };
+    return { op: u.searchParams.get('alt') === 'media' ? 'GetObject' : 'HeadObject', key, bucket: m[1] };
+  }
+  if ((m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)) && method === 'GET') return { op: 'ListObjects', key: null, bucket: m[1] };
+  if (/^\/upload\//.test(path)) return { op: 'PutObject', key: u.searchParams.get('name'), bucket: null };
+  return { op: 'other', key: null, bucket: null };
+}
+
+/** Classifies an Azure Blob request (path-style, as against azurite: /account/container/blob). */
+export function azureOp(method, url) {
+  const u = new URL(url, 'http://x');
+  const parts = u.pathname.split('/');
+  const key = parts.length > 3 ? decodeURIComponent(parts.slice(3).join('/')) : null;
+  const comp = u.searchParams.get('comp');
+  if (!key) return { op: comp === 'list' ? 'ListObjects' : 'other', key: null, bucket: parts[2] ?? null };
+  if (method === 'GET' && !comp) return { op: 'GetObject', key, bucket: parts[2] };
+  if (method === 'HEAD') return { op: 'HeadObject', key, bucket: parts[2] };
+  if (method === 'PUT') return { op: 'PutObject', key, bucket: parts[2] };
+  if (method === 'DELETE') return { op: 'DeleteObject', key, bucket: parts[2] };
+  return { op: 'other', key, bucket: parts[2] };
+}
+
 /**
- * @param {{ upstream: string }} opts  e.g. 'http://127.0.0.1:PORT'
+ * @param {{ upstream: string, classify?: typeof s3Op }} opts  e.g. 'http://127.0.0.1:PORT'
  * fault rule: { match: { method?, op?, keyIncludes? }, times?: number (default 1; Infinity for all),
  *   action: { type: 'status', status, code, message?, headers? } | { type: 'cut', afterBytes } | { type: 'stall', afterBytes, ms }
  *     | { type: 'transform', fn: (body: string) => string } (rewrites a small upstream response) }
  */
-export async function startProxy({ upstream }) {
+export async function startProxy({ upstream, classify = s3Op }) {
   forceLoopbackListen();
   const target = new URL(upstream);
   const counts = {};
@@ -44,7 +73,7 @@ export async function startProxy({ upstream }) {
   const sockets = new Set();
 
   const server = http.createServer((req, res) => {
-    const { op, key } = s3Op(req.method, req.url);
+    const { op, key } = classify(req.method, req.url);
     counts.total++;
     counts[op] = (counts[op] ?? 0) + 1;
     if (op === 'GetObject') gets.push(key);
@@ -59,8 +88,9 @@ export async function startProxy({ upstream }) {
     const action = rule?.action;
     if (action?.type === 'status') {
       req.resume();
-      const body = req.method === 'HEAD' ? '' : xmlError(action.code, action.message ?? action.code);
-      res.writeHead(action.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...(action.headers ?? {}) });
+      // An action may carry its own body (GCS JSON, Azure XML); the default is S3's XML error.
+      const body = req.method === 'HEAD' ? '' : (action.body ?? xmlError(action.code, action.message ?? action.code));
+      res.writeHead(action.status, { 'content-type': action.body ? 'application/json' : 'application/xml', 'content-length': Buffer.byteLength(body), ...(action.headers ?? {}) });
       res.end(body);
       return;
     }

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { invalid } from '../../shared/errors.js';
+import { commonLocationFields, secretValue } from '../fields.js';
+import type { LocationConfig, ProviderDefinition } from '../types.js';
+import { GcsProvider, parseServiceAccount } from './provider.js';
+
+const serviceAccount = z
+  .object({ type: z.literal('service_account'), json: secretValue.describe("gcs: the key file's JSON (or {file})") })
+  .strict();
+const adc = z.object({ type: z.literal('default') }).strict();
+
+/** https://cloud.google.com/storage/docs/buckets#naming */
+const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
+
+export const gcsProvider: ProviderDefinition = {
+  name: 'gcs',
+  locationFields: { ...commonLocationFields, project_id: z.string().min(1).max(100).optional().describe('gcs: project id.') },
+  credentialSchemas: [serviceAccount, adc],
+  credentialTypes: ['service_account', 'default'],
+  validateLocation(input): LocationConfig {
+    const bucket = typeof input.bucket === 'string' ? input.bucket : '';
+    if (!bucket) throw invalid('bucket', 'bucket is required for provider gcs', 'Give the bucket name without gs://.');
+    if (bucket.startsWith('gs://')) throw invalid('bucket', 'bucket must be a bare name, not a URL', `Use "${bucket.slice(5).split('/')[0]}" and put any path in prefix.`);
+    if (!BUCKET.test(bucket)) throw invalid('bucket', `bucket ${JSON.stringify(bucket)} is not a valid GCS bucket name`, '3-222 characters: lowercase letters, digits, ".", "-", "_".');
+    return {
+      bucket,
+      region: null,
+      endpoint: typeof input.endpoint === 'string' ? input.endpoint : null,
+      ...(typeof input.project_id === 'string' ? { project_id: input.project_id } : {}),
+    };
+  },
+  usesAmbientIdentity: (creds) => creds.type === 'default',
+  credentialEndpoints(creds): Record<string, string> {
+    if (creds.type !== 'service_account' || typeof creds.json !== 'string') return {};
+    const uri = parseServiceAccount(creds.json).token_uri;
+    return uri && uri !== DEFAULT_TOKEN_URI ? { token_uri: uri } : {};
+  },
+  validateCredentials(creds) {
+    if (creds.type === 'service_account' && typeof creds.json === 'string') parseServiceAccount(creds.json);
+  },
+  credentialHint(creds) {
+    if (creds.type === 'default') return 'application default credentials';
+    if (typeof creds.json !== 'string') return undefined;
+    try {
+      return parseServiceAccount(creds.json).client_email;
+    } catch {
+      return undefined;
+    }
+  },
+  open: (loc, creds) => new GcsProvider(loc, creds),
+};

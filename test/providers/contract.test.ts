@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getProvider } from '../../src/providers/index.js';
+import type { StorageProvider } from '../../src/providers/types.js';
+import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { bytes, sha256, uniqueName } from '../helpers/s3env.js';
+import type { ProviderFixture } from './fixture.js';
+import { s3Fixture } from './s3.fixture.js';
+import { gcsFixture } from './gcs.fixture.js';
+
+/**
+ * The provider contract: the same cases against every provider's loopback server, at two levels:
+ * the StorageProvider interface itself, and end to end through the built server over stdio.
+ */
+const fixtures: [string, () => ProviderFixture][] = [
+  ['s3', s3Fixture],
+  ['gcs', gcsFixture],
+];
+
+async function readAll(p: StorageProvider, key: string, offset = 0): Promise<Buffer> {
+  const r = await p.read(key, { offset });
+  const chunks: Buffer[] = [];
+  for await (const c of r.body as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+describe.each(fixtures)('provider contract: %s', (_name, make) => {
+  const fx = make();
+  let cp: Running;
+  let bucket: string;
+  let provider: StorageProvider;
+
+  const open = (input: Record<string, unknown>) => {
+    const def = getProvider(String(input.provider));
+    const loc = def.validateLocation({ ...input });
+    return def.open(loc, input.credentials as never, { maxSockets: 8, connectTimeoutMs: 5000 });
+  };
+
+  beforeAll(async () => {
+    await fx.start();
+    bucket = await fx.createBucket();
+    for (let i = 0; i < 7; i++) await fx.put(bucket, `page/k${i}.txt`, `v${i}`, 'text/plain');
+    await fx.put(bucket, 'tree/a.mp4', 'a');
+    await fx.put(bucket, 'tree/b.txt', 'b');
+    await fx.put(bucket, 'tree/sub/c.mp4', 'c');
+    provider = open(fx.connectorInput(bucket));
+    cp = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_IDLE_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(async () => {
+    provider?.close();
+    await cp?.close();
+    await fx.stop();
+  });
+
+  it('lists across pages with continuation tokens, each key once', async () => {
+    const seen: string[] = [];
+    let token: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<StorageProvider['list']>> = await provider.list({ prefix: 'page/', token, maxKeys: 2 });
+      expect(page.objects.length).toBeLessThanOrEqual(2);
+      seen.push(...page.objects.map((o) => o.key));
+      token = page.nextToken;
+      pages++;
+    } while (token);
+    expect(pages).toBe(4);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `page/k${i}.txt`));
+    const one = (await provider.list({ prefix: 'page/k3' })).objects[0]!;
+    expect(one).toMatchObject({ key: 'page/k3.txt', size: 2 });
+    expect(one.version).toBeTruthy();
+  });
+
+  it('lists folders with a delimiter', async () => {
+    const page = await provider.list({ prefix: 'tree/', delimiter: '/' });
+    expect(page.objects.map((o) => o.key)).toEqual(['tree/a.mp4', 'tree/b.txt']);
+    expect(page.folders).toEqual(['tree/sub/']);
+  });
+
+  it('stores, lists and reads hostile keys byte-exact', async () => {
+    const b = await fx.createBucket();
+    for (const [i, k] of fx.hostileKeys.entries()) await fx.put(b, k, `content ${i}`);
+    const p = open(fx.connectorInput(b));
+    const listed = (await p.list({ prefix: '', maxKeys: 1000 })).objects.map((o) => o.key);
+    expect([...listed].sort()).toEqual([...fx.hostileKeys].sort());
+    for (const [i, k] of fx.hostileKeys.entries()) expect((await readAll(p, k)).toString()).toBe(`content ${i}`);
+    p.close();
+  });
+
+  it('reads a range, and a read pinned to a version that changed is a conflict', async () => {
+    await fx.put(bucket, 'range.bin', 'abcdefghij');
+    expect((await readAll(provider, 'range.bin', 4)).toString()).toBe('efghij');
+    const r = await provider.read('range.bin', { offset: 3 });
+    expect(r).toMatchObject({ length: 7, size: 10 });
+    r.body.destroy();
+    const v = (await provider.stat('range.bin')).version;
+    await fx.put(bucket, 'range.bin', 'changed!!!');
+    await expect(provider.read('range.bin', { offset: 2, ifVersion: v })).rejects.toMatchObject({ kind: 'conflict', temporary: true });
+  });
+
+  it('names a missing bucket and a missing object as not_found', async () => {
+    const p = open(fx.connectorInput(fx.missingBucket()));
+    await expect(p.list({ prefix: '' })).rejects.toMatchObject({ kind: 'not_found', field: 'bucket' });
+    p.close();
+    await expect(provider.stat('no/such/key')).rejects.toMatchObject({ kind: 'not_found' });
+  });
+
+  it('maps throttling to rate_limited (temporary) and writes and deletes', async () => {
+    fx.addFault({ op: 'list', action: { type: 'throttle', retryAfterSeconds: 1 } });
+    await expect(provider.list({ prefix: '' })).rejects.toMatchObject({ kind: 'rate_limited', temporary: true });
+    fx.clearFaults();
+    await provider.write('out/probe.txt', Buffer.from('hello'), { contentType: 'text/plain' });
+    expect((await readAll(provider, 'out/probe.txt')).toString()).toBe('hello');
+    await provider.delete('out/probe.txt');
+    await expect(provider.stat('out/probe.txt')).rejects.toMatchObject({ kind: 'not_found' });
+  });
+
+  // ---- end to end through the built server over stdio ----
+
+  it('create → test → browse (glob, folders) → import → status over stdio', async () => {
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) });
+    expect(connector.provider).toBe(fx.provider);
+    const t = await cp.ok('test_connector', { connector_id: connector.id });
+    expect(t.checks.map((c: { name: string; status: string }) => `${c.name}:${c.status}`)).toEqual(['auth:passed', 'list:passed', 'read:passed']);
+    const b = await cp.ok('browse_connector', { connector_id: connector.id, pattern: 'tree/**/*.mp4' });
+    expect(b.objects.map((o: { key: string }) => o.key)).toEqual(['tree/a.mp4', 'tree/sub/c.mp4']);
+    const f = await cp.ok('browse_connector', { connector_id: connector.id, prefix: 'tree/', folders: true });
+    expect(f.folders).toEqual(['tree/sub/']);
+    const j = await cp.ok('start_import', { connector_id: connector.id, index: `c-${fx.provider}`, prefix: 'tree/' });
+    const s = await waitForJob(cp, j.job_id);
+    expect(s).toMatchObject({ status: 'completed', counts: { ready: 3 } });
+  });
+
+  it('an empty bucket browses and imports to an empty, completed job', async () => {
+    const empty = await fx.createBucket();
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(empty) });
+    const t = await cp.ok('test_connector', { connector_id: connector.id });
+    expect(t.checks.find((c: { name: string }) => c.name === 'read').status).toBe('skipped');
+    expect((await cp.ok('browse_connector', { connector_id: connector.id })).objects).toEqual([]);
+    const j = await cp.ok('start_import', { connector_id: connector.id, index: 'empty' });
+    expect(j.accepted).toBe(0);
+    expect((await waitForJob(cp, j.job_id)).status).toBe('completed');
+  });
+
+  it('a missing bucket, bad credentials, and a missing permission are refused with fixes', async () => {
+    let r = await cp.call('create_connector', { name: uniqueName(), ...fx.connectorInput(fx.missingBucket()) });
+    expect(r.data.error.kind).toBe('not_found');
+    fx.addFault({ op: 'any', times: 20, action: { type: 'bad_credentials' } });
+    r = await cp.call('create_connector', { name: uniqueName(), ...fx.badCredentialsInput(bucket) });
+    fx.clearFaults();
+    expect(r.data.error.kind).toBe('permission_denied');
+    expect(r.data.checks[0]).toMatchObject({ name: 'auth', status: 'failed' });
+    for (const perm of ['list', 'read'] as const) {
+      const b = await fx.createBucket();
+      await fx.put(b, 'x.txt', 'x');
+      r = await cp.call('create_connector', { name: uniqueName(), ...(await fx.withoutPermission(b, perm)) });
+      fx.clearFaults();
+      expect(r.data.error.kind, perm).toBe('permission_denied');
+      const check = r.data.checks.find((c: { name: string }) => c.name === perm);
+      expect(check.status, perm).toBe('failed');
+      expect(check.fix, perm).toContain(fx.permissionName(perm));
+    }
+  });
+
+  it('imports through a throttled request and a cut body (resumed), byte-exact; dedupes; new_only makes no GET', async () => {
+    const b = await fx.createBucket();
+    const big = bytes(1024 * 1024 + 3, 9);
+    await fx.put(b, 'data/big.bin', big);
+    await fx.put(b, 'data/one.txt', 'same');
+    await fx.put(b, 'data/two.txt', 'same');
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(b) });
+    fx.resetCounts();
+    fx.addFault({ op: 'get', keyIncludes: 'one.txt', action: { type: 'throttle', retryAfterSeconds: 0 } });
+    fx.addFault({ op: 'get', keyIncludes: 'big.bin', action: { type: 'cut', afterBytes: 300_000 } });
+    const j = await cp.ok('start_import', { connector_id: connector.id, index: `faults-${fx.provider}` });
+    const s = await waitForJob(cp, j.job_id);
+    fx.clearFaults();
+    expect(s).toMatchObject({ status: 'completed', counts: { ready: 2, deduped: 1, failed: 0 } });
+    const items = (await cp.ok('list_index_items', { index: `faults-${fx.provider}` })).items;
+    expect(items.find((i: { key: string }) => i.key === 'data/big.bin').sha256).toBe(sha256(big));
+    fx.resetCounts();
+    const again = await cp.ok('start_import', { connector_id: connector.id, index: `faults-${fx.provider}`, import_mode: 'new_only' });
+    expect(again).toMatchObject({ accepted: 0, skipped: 3 });
+    await waitForJob(cp, again.job_id);
+    expect(fx.counts().get).toBe(0);
+  });
+});
