@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startS3 } from '../test/support/fauxqs.mjs';
+import { startGcsServer } from '../test/support/gcs-server.mjs';
+import { startAzurite } from '../test/support/azurite.mjs';
 
 // Keep the demo's own output clean of the AWS SDK's Node-version notice (it is about future SDK releases).
 process.removeAllListeners('warning');
@@ -47,14 +49,54 @@ function show(name, args, result) {
   console.log((result.isError ? color('31', '← error: ') : color('32', '← ')) + text);
 }
 
+const providerArg = process.argv.indexOf('--provider');
+const provider = providerArg > 0 ? process.argv[providerArg + 1] : 's3';
+if (!['s3', 'gcs', 'azure_blob'].includes(provider)) {
+  console.error('usage: npm run demo [-- --provider s3|gcs|azure_blob]');
+  process.exit(2);
+}
+
+/** A loopback storage server for the chosen provider, with the sample bucket, and the connector fields that reach it. */
+async function startStorage(objects) {
+  if (provider === 'gcs') {
+    const gcs = await startGcsServer();
+    for (const [key, body, type] of objects) await gcs.put('demo-media', key, body, type);
+    const sa = { type: 'service_account', project_id: 'demo', client_email: 'importer@demo.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\n(demo)\n-----END PRIVATE KEY-----\n' };
+    return {
+      label: `loopback GCS JSON API at ${gcs.endpoint}`,
+      stop: () => gcs.stop(),
+      fields: { provider: 'gcs', bucket: 'demo-media', endpoint: gcs.endpoint, project_id: 'demo', credentials: { type: 'service_account', json: { env: 'DEMO_GCS_KEY_JSON' } } },
+      env: { DEMO_GCS_KEY_JSON: JSON.stringify(sa) },
+    };
+  }
+  if (provider === 'azure_blob') {
+    const az = await startAzurite();
+    await az.createContainer('demo-media');
+    for (const [key, body, type] of objects) if (!key.endsWith('/')) await az.put('demo-media', key, body, type);
+    return {
+      label: `azurite at ${az.endpoint}`,
+      stop: () => az.stop(),
+      fields: { provider: 'azure_blob', container: 'demo-media', endpoint: az.endpoint, credentials: { type: 'account_key', account_key: { env: 'DEMO_AZURE_KEY' } } },
+      env: { DEMO_AZURE_KEY: az.accountKey },
+    };
+  }
+  const s3 = await startS3({ buckets: ['demo-media'] });
+  for (const [key, body, type] of objects) await s3.put('demo-media', key, body, { contentType: type });
+  return {
+    label: `loopback S3 at ${s3.endpoint}`,
+    stop: () => s3.stop(),
+    fields: { provider: 's3', bucket: 'demo-media', endpoint: s3.endpoint, credentials: { type: 'access_key', access_key_id: 'AKIADEMO0000EXAMPLE', secret_access_key: { env: 'DEMO_S3_SECRET' } } },
+    env: { DEMO_S3_SECRET: 'demo-secret-key-never-shown' },
+  };
+}
+
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-demo-'));
-let s3;
+let storage;
 let client;
 try {
-  s3 = await startS3({ buckets: ['demo-media'] });
   const objects = sampleObjects();
-  for (const [key, body, type] of objects) await s3.put('demo-media', key, body, { contentType: type });
-  console.log(color('1', `cloudport demo`) + ` — loopback S3 at ${s3.endpoint} with bucket demo-media (${objects.length} objects); data dir ${dataDir}`);
+  storage = await startStorage(objects);
+  console.log(color('1', `cloudport demo`) + ` — ${storage.label} with bucket demo-media (${objects.length} objects); data dir ${dataDir}`);
 
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -63,8 +105,9 @@ try {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? os.homedir(),
       AWS_EC2_METADATA_DISABLED: 'true',
+      METADATA_SERVER_DETECTION: 'none',
       // The secret is handed to the server through its environment, never through the chat.
-      DEMO_S3_SECRET: 'demo-secret-key-never-shown',
+      ...storage.env,
     },
     stderr: 'inherit',
   });
@@ -80,14 +123,7 @@ try {
     return r.structuredContent;
   };
 
-  const { connector } = await call('create_connector', {
-    name: 'demo-media',
-    provider: 's3',
-    bucket: 'demo-media',
-    endpoint: s3.endpoint,
-    credentials: { type: 'access_key', access_key_id: 'AKIADEMO0000EXAMPLE', secret_access_key: { env: 'DEMO_S3_SECRET' } },
-    description: 'Sample bucket served by a loopback S3 server',
-  });
+  const { connector } = await call('create_connector', { name: 'demo-media', ...storage.fields, description: `Sample bucket (${provider}) on loopback` });
   await call('test_connector', { connector_id: connector.id });
   await call('browse_connector', { connector_id: connector.id, folders: true });
   await call('browse_connector', { connector_id: connector.id, pattern: 'contracts/**/*.pdf', page_size: 5 });
@@ -104,6 +140,7 @@ try {
   const items = await call('list_index_items', { index: 'demo', limit: 5 });
   await call('read_item', { index: 'demo', key: 'reports/2025/01/revenue.csv' });
   const again = await call('start_import', { connector_id: connector.id, index: 'demo', import_mode: 'new_only' });
+  await client.callTool({ name: 'import_status', arguments: { job_id: again.job_id, wait_seconds: 10 } });
   console.log(
     `\n${color('1', 'done')}: ${status.structuredContent.counts.ready} items imported, ${status.structuredContent.counts.deduped} duplicates by content, ` +
       `${again.skipped} skipped by new_only on re-import; first item ${items.items[0]?.key}.`,
@@ -114,6 +151,6 @@ try {
   process.exitCode = 1;
 } finally {
   await client?.close().catch(() => {});
-  await s3?.stop().catch(() => {});
+  await storage?.stop().catch(() => {});
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

@@ -2,6 +2,7 @@ import { CloudportError } from '../shared/errors.js';
 import type { ProviderDefinition } from './types.js';
 import { s3Provider } from './s3/index.js';
 import { gcsProvider } from './gcs/index.js';
+import { azureBlobProvider } from './azure-blob/index.js';
 
 export type { ProviderDefinition, StorageProvider, ObjectInfo, Check, ResolvedCredentials, LocationConfig } from './types.js';
 
@@ -10,7 +11,7 @@ export const PROVIDER_NAMES = ['s3', 'gcs', 'azure_blob'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** The registered providers. Adding one is a folder under providers/ and a line here. */
-const registry = new Map<string, ProviderDefinition>([s3Provider, gcsProvider].map((p) => [p.name, p]));
+const registry = new Map<string, ProviderDefinition>([s3Provider, gcsProvider, azureBlobProvider].map((p) => [p.name, p]));
 
 export function registeredProviders(): ProviderDefinition[] {
   return [...registry.values()];

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
+import { connectHttp, createKey, startHttpServer, type HttpServer } from '../helpers/http.js';
+// @ts-expect-error plain JS test support
+import { startAzurite } from '../support/azurite.mjs';
+
+const SA = (tokenUri: string) =>
+  JSON.stringify({ type: 'service_account', project_id: 'p', client_email: 'svc@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n', token_uri: tokenUri });
+
+describe('endpoints hidden inside credentials', () => {
+  let az: any;
+  let cp: Running;
+  let http: HttpServer;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    az = await startAzurite();
+    await az.createContainer('embedded');
+    await az.put('embedded', 'a.txt', 'a');
+    dataDir = tempDir();
+    cp = await startCloudport({ dataDir });
+  });
+  afterAll(async () => {
+    await cp?.close();
+    await http?.stop();
+    await az?.stop();
+  });
+
+  it('shows a connection string BlobEndpoint and a token_uri in get_connector, never the secret parts', async () => {
+    const { connector } = await cp.ok('create_connector', { name: 'cs', provider: 'azure_blob', container: 'embedded', credentials: { type: 'connection_string', connection_string: az.connectionString } });
+    expect(connector.location).toMatchObject({ container: 'embedded', blob_endpoint: az.endpoint });
+    expect(connector.credentials).toEqual({ type: 'connection_string', hint: 'account devstoreaccount1' });
+    expect(JSON.stringify(connector)).not.toContain(az.accountKey);
+    const g = await cp.ok('create_connector', { name: 'sa', provider: 'gcs', bucket: 'some-bucket', validate: false, credentials: { type: 'service_account', json: SA('https://oauth.example.com/token') } });
+    expect(g.connector.location).toMatchObject({ token_uri: 'https://oauth.example.com/token' });
+    expect(g.connector.credentials.hint).toBe('svc@p.iam.gserviceaccount.com');
+    expect(JSON.stringify(g.connector)).not.toContain('secret-key-material');
+  });
+
+  it('applies the endpoint policy to them in HTTP mode', async () => {
+    http = await startHttpServer(dataDir, []);
+    const c = await connectHttp(http.url, await createKey(dataDir, 'acme'));
+    let r = await c.call('create_connector', {
+      name: 'x1',
+      provider: 'azure_blob',
+      container: 'embedded',
+      validate: false,
+      credentials: { type: 'connection_string', connection_string: `DefaultEndpointsProtocol=http;AccountName=a;AccountKey=${az.accountKey};BlobEndpoint=http://169.254.169.254/a;` },
+    });
+    expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'blob_endpoint' });
+    r = await c.call('create_connector', { name: 'x2', provider: 'gcs', bucket: 'some-bucket', validate: false, credentials: { type: 'service_account', json: SA('http://10.0.0.7/token') } });
+    expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'token_uri' });
+    r = await c.call('create_connector', { name: 'x3', provider: 'azure_blob', container: 'embedded', validate: false, credentials: { type: 'sas', sas_url: 'http://[::1]:10000/a/embedded?sv=2024&sp=rl&sig=abc' } });
+    expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'blob_endpoint' });
+    expect(JSON.stringify(r.data)).not.toContain('sig=abc');
+    await c.close();
+  });
+});

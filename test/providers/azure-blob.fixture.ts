@@ -1,0 +1,83 @@
+import { ContainerSASPermissions, generateBlobSASQueryParameters } from '@azure/storage-blob';
+import type { FaultRule, ProviderFixture } from './fixture.js';
+// @ts-expect-error plain JS test support
+import { startAzurite } from '../support/azurite.mjs';
+// @ts-expect-error plain JS test support
+import { startProxy, azureOp } from '../support/s3-proxy.mjs';
+
+const OPS: Record<FaultRule['op'], string | undefined> = { list: 'ListObjects', get: 'GetObject', head: 'HeadObject', put: 'PutObject', delete: 'DeleteObject', any: undefined };
+const azureError = (code: string, message: string) => `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+let n = 0;
+
+/** Azure Blob through azurite 3.37.0 behind the fault proxy; requests are signed for the proxy's address. */
+export function azureFixture(): ProviderFixture {
+  let az: any;
+  let proxy: any;
+  const endpoint = () => `${proxy.endpoint}/${az.accountName}`;
+  return {
+    provider: 'azure_blob',
+    maxPageSize: 5000,
+    // Azure resolves "." and ".." path segments in blob URLs (a/../b.txt is stored as b.txt), so such
+    // names cannot exist there; azurite answers 500 to listings of names holding ESC (testing.md), and
+    // XML cannot carry CR. The rest are names Azure allows.
+    hostileKeys: ['..a/b..c/..txt', '100%.txt', '%2F%00.txt', 'spaces in name .txt', 'tab\tname.txt', 'bidi\u202egnp.exe', 'cafe\u0301.txt', 'café.txt', 'x/' + 'long'.repeat(200) + '.txt'],
+    async start() {
+      az = await startAzurite();
+      proxy = await startProxy({ upstream: `http://127.0.0.1:${az.port}`, classify: azureOp });
+    },
+    async stop() {
+      await proxy.stop();
+      await az.stop();
+    },
+    async createBucket() {
+      const name = `contract-${process.pid}-${++n}`;
+      await az.createContainer(name);
+      return name;
+    },
+    missingBucket: () => 'no-such-container',
+    put: (bucket, key, body, contentType) => az.put(bucket, key, body, contentType),
+    connectorInput: (bucket) => ({ provider: 'azure_blob', container: bucket, endpoint: endpoint(), credentials: { type: 'account_key', account_key: az.accountKey } }),
+    badCredentialsInput: (bucket) => ({
+      provider: 'azure_blob',
+      container: bucket,
+      endpoint: endpoint(),
+      credentials: { type: 'account_key', account_key: Buffer.from('not-the-account-key-at-all-0123456789').toString('base64') },
+    }),
+    addFault(rule) {
+      const a = rule.action;
+      const status = (code: number, errorCode: string, message: string, headers: Record<string, string> = {}) => ({
+        type: 'status',
+        status: code,
+        body: azureError(errorCode, message),
+        headers: { 'content-type': 'application/xml', 'x-ms-error-code': errorCode, ...headers },
+      });
+      const action =
+        a.type === 'throttle'
+          ? status(503, 'ServerBusy', 'The server is busy.', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {})
+          : a.type === 'server_error'
+            ? status(500, 'InternalError', 'The server encountered an internal error.')
+            : a.type === 'deny'
+              ? status(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.')
+              : a.type === 'bad_credentials'
+                ? status(403, 'AuthenticationFailed', 'Server failed to authenticate the request.')
+                : a;
+      proxy.addFault({ match: { op: OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
+    },
+    clearFaults: () => proxy.clearFaults(),
+    counts: () => {
+      const c = proxy.counts;
+      return { list: c.ListObjects ?? 0, get: c.GetObject ?? 0, head: c.HeadObject ?? 0, put: c.PutObject ?? 0, delete: c.DeleteObject ?? 0, total: c.total ?? 0 };
+    },
+    resetCounts: () => proxy.resetCounts(),
+    async withoutPermission(bucket, permission) {
+      // A container SAS that lacks the right, as a user would hand one out.
+      const rights = permission === 'list' ? 'r' : 'l';
+      const token = generateBlobSASQueryParameters(
+        { containerName: bucket, permissions: ContainerSASPermissions.parse(rights), expiresOn: new Date(Date.now() + 3600_000) },
+        az.credential,
+      ).toString();
+      return { provider: 'azure_blob', container: bucket, endpoint: endpoint(), credentials: { type: 'sas', sas_token: token } };
+    },
+    permissionName: (p) => (p === 'list' ? 'list right' : 'read right'),
+  };
+}
