@@ -21,10 +21,10 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
     unrepresentable: 'any',
     // A shape documented in full by another tool is advertised as a one-line reference (see tools/schemas.ts `seeAlso`).
     override: (ctx) => {
-      const see = (z.globalRegistry.get(ctx.zodSchema) as { seeAlso?: string } | undefined)?.seeAlso;
-      if (!see) return;
+      const shown = (z.globalRegistry.get(ctx.zodSchema) as { advertise?: Record<string, unknown> } | undefined)?.advertise;
+      if (!shown) return;
       for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[k];
-      Object.assign(ctx.jsonSchema, { type: 'object', description: see });
+      Object.assign(ctx.jsonSchema, structuredClone(shown));
     },
   }) as Record<string, unknown>;
   delete s.$schema;
@@ -44,6 +44,13 @@ function compact(node: unknown, root = true): unknown {
   return out;
 }
 
+/** Drops per-field descriptions (for tools whose fields another tool documents). */
+function terse(schema: Record<string, unknown>): Record<string, unknown> {
+  const props = schema.properties as Record<string, Record<string, unknown>>;
+  for (const p of Object.values(props)) if (p.type !== 'object') delete p.description;
+  return schema;
+}
+
 /** The output schema admits the error shape too: the SDK client validates structuredContent of error results as well. */
 function outputSchema(tool: ToolDef): Tool['outputSchema'] {
   const s = compact(jsonSchema(tool.output, 'output')) as Record<string, unknown>;
@@ -60,7 +67,7 @@ export function toolDefinitions(readOnly = false): Tool[] {
     name: t.name,
     title: t.title,
     description: t.description,
-    inputSchema: jsonSchema(t.input.strict(), 'input') as Tool['inputSchema'],
+    inputSchema: (t.terseInputs ? terse(jsonSchema(t.input.strict(), 'input')) : jsonSchema(t.input.strict(), 'input')) as Tool['inputSchema'],
     outputSchema: outputSchema(t),
     annotations: { ...t.annotations },
   }));

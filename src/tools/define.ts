@@ -32,6 +32,8 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   input: I;
   output: O;
   annotations: ToolAnnotations;
+  /** Advertise inputs without per-field descriptions (their meaning is documented by another tool). */
+  terseInputs?: boolean;
   handler(args: z.output<I>, ctx: ToolContext): Promise<ToolResultData<z.input<O>>>;
 }
 

@@ -5,6 +5,19 @@ import { FILE_STATES, JOB_STATES } from '../store/types.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */
 
+/** Validates with the full schema but advertises `json` in tools/list (see server.ts). */
+export function advertise<T extends z.ZodType>(schema: T, json: Record<string, unknown>): T {
+  return schema.meta({ advertise: json }) as T;
+}
+
+/**
+ * Validates with the full schema but advertises `{type: "object", description: text}`: for a shape
+ * that another tool's schema documents in full. Agents pay for every token of tools/list.
+ */
+export function seeAlso<T extends z.ZodType>(schema: T, text: string): T {
+  return advertise(schema, { type: 'object', description: text });
+}
+
 /**
  * Every registered provider's credential types as one discriminated union. Providers may share a
  * type (e.g. "default"): their shapes are merged here, and each provider checks its own strictly.
@@ -16,21 +29,48 @@ for (const schema of registeredProviders().flatMap((p) => p.credentialSchemas)) 
   byType.set(type, seen ? z.object({ ...seen.shape, ...schema.shape }).strict().describe([seen.description, schema.description].filter(Boolean).join(' ')) : schema);
 }
 const credentialSchemas = [...byType.values()];
-export const credentialsInput = z
-  .discriminatedUnion('type', credentialSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]])
-  .describe('Each secret may be a literal or {env:"VAR"} / {file:"/path"} resolved by the server, so it never passes through chat.');
+
+/**
+ * The credentials union is advertised as one flat object (a `type` enum, every field once, and a
+ * line saying which fields each type takes): the same contract at a fraction of the tokens. The
+ * full discriminated union still validates every call.
+ */
+function flatCredentialsSchema(): Record<string, unknown> {
+  const properties: Record<string, unknown> = { type: { type: 'string', enum: [...byType.keys()] } };
+  const perType: string[] = [];
+  for (const [type, schema] of byType) {
+    const fields: string[] = [];
+    for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      if (name === 'type') continue;
+      const optional = field.safeParse(undefined).success;
+      fields.push(optional ? `${name}?` : name);
+      if (!properties[name]) {
+        const js = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+        delete js.$schema;
+        const isSecret = JSON.stringify(js).includes('"env"');
+        const isObject = (js as { type?: string }).type === 'object';
+        // A secret (string or reference) is described once, in the object's description.
+        properties[name] = isObject ? { type: 'object', description: js.description } : isSecret ? {} : js;
+      }
+    }
+    perType.push(`${type}: ${fields.join(', ') || '(no fields)'}`);
+  }
+  return {
+    type: 'object',
+    properties,
+    required: ['type'],
+    description: `Fields by type: ${perType.join('; ')}. Secret fields (keys, tokens, json, base's keys) take a string or an {env: "VAR"} / {file: "/path"} reference resolved by the server, so secrets never pass through chat.`,
+  };
+}
+
+export const credentialsInput = advertise(
+  z.discriminatedUnion('type', credentialSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]]),
+  flatCredentialsSchema(),
+);
 
 /** Location fields of every registered provider; each provider checks which of them it needs. */
 const locationFields = Object.assign({}, ...registeredProviders().map((p) => p.locationFields)) as Record<string, z.ZodType>;
 const optionalLocation = Object.fromEntries(Object.entries(locationFields).map(([k, v]) => [k, v.optional()]));
-
-/**
- * Validates with the full schema but advertises `{type: "object", description: text}`: for a shape
- * that another tool's schema documents in full. Agents pay for every token of tools/list.
- */
-export function seeAlso<T extends z.ZodType>(schema: T, text: string): T {
-  return schema.meta({ seeAlso: text }) as T;
-}
 
 export const connectorId = z.string().min(1).max(100);
 export const limit = z.number().int().min(1).max(1000).default(100);

@@ -9,7 +9,8 @@ export const updateConnector = defineTool({
   name: 'update_connector',
   title: 'Update connector',
   description:
-    'Change a connector\'s settings or status (ACTIVE, SUSPENDED, ARCHIVED; ARCHIVED is final). Changed location or credentials are tested before saving.',
+    "Change a connector's settings or status (ACTIVE, SUSPENDED, ARCHIVED; ARCHIVED is final); fields as in create_connector. Changed location or credentials are tested before saving.",
+  terseInputs: true,
   input: z.object({
     connector_id: connectorId,
     ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, (k === 'credentials' ? seeAlso(v, 'New credentials, as in create_connector.') : v).optional()])),
