@@ -84,7 +84,7 @@ export class App {
 
   async browse(org: string, connectorId: string, input: BrowseInput) {
     const c = await this.connectors.get(org, connectorId);
-    return browse(this.pool.get(c), input, this.config.browseBudgetMs);
+    return browse(await this.pool.get(c), input, this.config.browseBudgetMs);
   }
 
   /** For GET /healthz: store reachable, workers running. No secrets, no counts per tenant. */

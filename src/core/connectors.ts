@@ -214,7 +214,7 @@ export class ConnectorService {
   }
 
   private async runChecks(provider: string, loc: LocationConfig, creds: Record<string, unknown>, scopes: string[], basePath: string): Promise<Check[]> {
-    const p = this.pool.openFresh(provider, loc, creds);
+    const p = await this.pool.openFresh(provider, loc, creds);
     try {
       return await this.checksFor(p, scopes, basePath);
     } finally {
@@ -224,7 +224,7 @@ export class ConnectorService {
 
   /** Asks the bucket for its region when the connector gives none (providers that can tell). */
   private async detectRegion(provider: string, loc: LocationConfig, creds: Record<string, unknown>): Promise<string | null> {
-    const p = this.pool.openFresh(provider, loc, creds);
+    const p = await this.pool.openFresh(provider, loc, creds);
     try {
       return p.detectRegion ? await p.detectRegion() : null;
     } catch {
@@ -381,7 +381,7 @@ export class ConnectorService {
     const scopes = JSON.parse(c.scopes) as string[];
     let checks: Check[];
     try {
-      checks = await this.checksFor(this.pool.get(c), scopes, c.export_base_path);
+      checks = await this.checksFor(await this.pool.get(c), scopes, c.export_base_path);
     } catch (e) {
       // Credentials that cannot be resolved (missing env var or file) fail the auth check.
       const err = e instanceof CloudportError ? e : new CloudportError('unexpected', String(e));

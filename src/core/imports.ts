@@ -240,7 +240,7 @@ export class ImportService implements JobHandlers {
     opts: { dryRun: boolean; idempotencyKey?: string; hash: string },
   ): Promise<StartImportResult> {
     const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
-    const provider = this.pool.get(c);
+    const provider = await this.pool.get(c);
     const id = newId('imp');
     const now = new Date().toISOString();
     let files: ListedFile[];
@@ -530,7 +530,7 @@ export class ImportService implements JobHandlers {
     let token = (JSON.parse(job.listing_state ?? '{"t":null}') as { t: string | null }).t;
     try {
       const c = await this.connectors.get(job.org_id, job.connector_id);
-      const provider = this.pool.get(c);
+      const provider = await this.pool.get(c);
       for (;;) {
         const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
         const files = await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name);
@@ -555,7 +555,7 @@ export class ImportService implements JobHandlers {
       return;
     }
     try {
-      const provider = this.pool.get(c);
+      const provider = await this.pool.get(c);
       const d = await downloadObject(provider, this.blobs, file.key, {
         retry: this.retry,
         idleTimeoutMs: this.opts.idleTimeoutMs,

@@ -26,7 +26,7 @@ export class ProviderPool {
   }
 
   /** Opens a provider from decrypted, resolved credentials without caching (validation before save). */
-  openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>): StorageProvider {
+  async openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>): Promise<StorageProvider> {
     const def = getProvider(provider);
     // The policy may be stricter than when the connector was saved: check again at each open.
     this.policy.checkLocation(loc);
@@ -41,15 +41,30 @@ export class ProviderPool {
     });
   }
 
-  get(c: ConnectorRow): StorageProvider {
+  async get(c: ConnectorRow): Promise<StorageProvider> {
     const hit = this.open.get(c.id);
     if (hit && hit.version === c.updated_at && hit.expires > Date.now()) return hit.provider;
+    // Concurrent callers share one opening.
+    const pending = this.opening.get(c.id);
+    if (pending && pending.version === c.updated_at) return pending.promise;
     if (hit) this.retire(c.id);
     const creds = JSON.parse(this.box.open(c.credentials_enc, c.id)) as Record<string, unknown>;
-    const provider = this.openFresh(c.provider, JSON.parse(c.config) as LocationConfig, creds);
-    this.open.set(c.id, { provider, version: c.updated_at, expires: Date.now() + this.ttlMs, users: 0 });
-    return provider;
+    const promise = this.openFresh(c.provider, JSON.parse(c.config) as LocationConfig, creds).then(
+      (provider) => {
+        this.opening.delete(c.id);
+        this.open.set(c.id, { provider, version: c.updated_at, expires: Date.now() + this.ttlMs, users: 0 });
+        return provider;
+      },
+      (e) => {
+        this.opening.delete(c.id);
+        throw e;
+      },
+    );
+    this.opening.set(c.id, { version: c.updated_at, promise });
+    return promise;
   }
+
+  private readonly opening = new Map<string, { version: string; promise: Promise<StorageProvider> }>();
 
   private retire(id: string) {
     const hit = this.open.get(id);

@@ -32,6 +32,8 @@ export class JobEngine {
   private readonly listings = new Map<string, AbortController>();
   private running = false;
   private wakeUp: (() => void) | null = null;
+  /** Set by wake() while a tick runs, so the wake-up is not lost: the loop ticks again at once. */
+  private dirty = false;
   private loop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(jobId: string) => void>();
@@ -51,6 +53,7 @@ export class JobEngine {
 
   /** Look for work now instead of at the next poll. */
   wake(): void {
+    this.dirty = true;
     this.wakeUp?.();
   }
 
@@ -72,12 +75,14 @@ export class JobEngine {
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.dirty = false;
       try {
         await this.tick();
       } catch (e) {
         this.opts.log.error('job engine tick failed', { error: (e as Error).message });
       }
       if (!this.running) break;
+      if (this.dirty) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.opts.pollMs);
         this.wakeUp = () => {

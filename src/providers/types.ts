@@ -146,5 +146,6 @@ export interface ProviderDefinition {
   validateCredentials?(creds: Record<string, unknown>): void;
   /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */
   credentialHint(creds: Record<string, unknown>): string | undefined;
-  open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): StorageProvider;
+  /** Opens a client. Implementations import their SDK here (lazily), so an unused provider costs no start-up time or memory. */
+  open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): Promise<StorageProvider>;
 }

@@ -31,7 +31,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
   let bucket: string;
   let provider: StorageProvider;
 
-  const open = (input: Record<string, unknown>) => {
+  const open = async (input: Record<string, unknown>) => {
     const def = getProvider(String(input.provider));
     const loc = def.validateLocation({ ...input });
     return def.open(loc, input.credentials as never, { maxSockets: 8, connectTimeoutMs: 5000 });
@@ -44,7 +44,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
     await fx.put(bucket, 'tree/a.mp4', 'a');
     await fx.put(bucket, 'tree/b.txt', 'b');
     await fx.put(bucket, 'tree/sub/c.mp4', 'c');
-    provider = open(fx.connectorInput(bucket));
+    provider = await open(fx.connectorInput(bucket));
     cp = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_IDLE_TIMEOUT_MS: '1000' } });
   });
   afterAll(async () => {
@@ -80,7 +80,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
   it('stores, lists and reads hostile keys byte-exact', async () => {
     const b = await fx.createBucket();
     for (const [i, k] of fx.hostileKeys.entries()) await fx.put(b, k, `content ${i}`);
-    const p = open(fx.connectorInput(b));
+    const p = await open(fx.connectorInput(b));
     const listed = (await p.list({ prefix: '', maxKeys: 1000 })).objects.map((o) => o.key);
     expect([...listed].sort()).toEqual([...fx.hostileKeys].sort());
     for (const [i, k] of fx.hostileKeys.entries()) expect((await readAll(p, k)).toString()).toBe(`content ${i}`);
@@ -99,7 +99,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
   });
 
   it('names a missing bucket and a missing object as not_found', async () => {
-    const p = open(fx.connectorInput(fx.missingBucket()));
+    const p = await open(fx.connectorInput(fx.missingBucket()));
     const err = await p.list({ prefix: '' }).catch((e) => e);
     expect(err).toMatchObject({ kind: 'not_found' });
     expect(['bucket', 'container']).toContain(err.field);

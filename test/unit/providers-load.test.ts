@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PROVIDER_NAMES, getProvider, registeredProviders } from '../../src/providers/index.js';
 
 describe('providers on this Node version', () => {
-  it('every provider (and its SDK) loads and opens a client on Node 20+', () => {
+  it('every provider (and its SDK) loads and opens a client on Node 20+', async () => {
     expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
     expect(registeredProviders().map((p) => p.name).sort()).toEqual([...PROVIDER_NAMES].sort());
     const inputs: Record<string, [Record<string, unknown>, Record<string, unknown>]> = {
@@ -13,7 +13,7 @@ describe('providers on this Node version', () => {
     for (const name of PROVIDER_NAMES) {
       const def = getProvider(name);
       const [loc, creds] = inputs[name]!;
-      const p = def.open(def.validateLocation(loc), creds as never, { maxSockets: 1, connectTimeoutMs: 100 });
+      const p = await def.open(def.validateLocation(loc), creds as never, { maxSockets: 1, connectTimeoutMs: 100 });
       expect(p.capabilities.rangedRead).toBe(true);
       p.close();
     }

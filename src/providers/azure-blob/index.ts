@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
 import { commonLocationFields, secretValue } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
-import { AzureBlobProvider } from './provider.js';
 
 const accountKey = z.object({ type: z.literal('account_key'), account_key: secretValue }).strict();
 const connectionString = z.object({ type: z.literal('connection_string'), connection_string: secretValue }).strict();
@@ -78,5 +77,5 @@ export const azureBlobProvider: ProviderDefinition = {
     }
     return undefined;
   },
-  open: (loc, creds) => new AzureBlobProvider(loc, creds),
+  open: async (loc, creds) => new (await import('./provider.js')).AzureBlobProvider(loc, creds),
 };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
 import { commonLocationFields, secretValue } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
-import { GcsProvider, parseServiceAccount } from './provider.js';
+import { parseServiceAccount } from './service-account.js';
 
 const serviceAccount = z
   .object({ type: z.literal('service_account'), json: secretValue.describe("gcs: the key file's JSON (or {file})") })
@@ -48,5 +48,5 @@ export const gcsProvider: ProviderDefinition = {
       return undefined;
     }
   },
-  open: (loc, creds) => new GcsProvider(loc, creds),
+  open: async (loc, creds) => new (await import('./provider.js')).GcsProvider(loc, creds),
 };

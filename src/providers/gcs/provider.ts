@@ -4,6 +4,7 @@ import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
 import { ROLE_FOR, mapGcsError } from './errors.js';
+import { parseServiceAccount } from './service-account.js';
 
 interface GcsMeta {
   name?: string;
@@ -12,19 +13,6 @@ interface GcsMeta {
   etag?: string;
   generation?: string | number;
   storageClass?: string;
-}
-
-export function parseServiceAccount(json: string): { client_email: string; private_key: string; project_id?: string; token_uri?: string } {
-  let sa: Record<string, unknown>;
-  try {
-    sa = JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    throw new CloudportError('config_invalid', 'credentials.json is not JSON', { field: 'credentials.json', fix: 'Give the service account key file (JSON) as downloaded, or {file: "/path/key.json"}.' });
-  }
-  if (sa.type !== 'service_account' || typeof sa.client_email !== 'string' || typeof sa.private_key !== 'string') {
-    throw new CloudportError('config_invalid', 'credentials.json is not a service account key (needs type "service_account", client_email, private_key)', { field: 'credentials.json' });
-  }
-  return sa as { client_email: string; private_key: string; project_id?: string; token_uri?: string };
 }
 
 export class GcsProvider implements StorageProvider {

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { ProviderDefinition, LocationConfig } from '../types.js';
 import { invalid } from '../../shared/errors.js';
 import { commonLocationFields, secretValue } from '../fields.js';
-import { S3Provider } from './provider.js';
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (relaxed for S3-compatible servers). */
 const BUCKET = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,253}[a-zA-Z0-9]$/;
@@ -62,5 +61,5 @@ export const s3Provider: ProviderDefinition = {
     const id = creds.access_key_id;
     return typeof id === 'string' && id.length >= 8 ? `…${id.slice(-4)}` : undefined;
   },
-  open: (loc, creds, ctx) => new S3Provider(loc, creds, ctx),
+  open: async (loc, creds, ctx) => new (await import('./provider.js')).S3Provider(loc, creds, ctx),
 };
