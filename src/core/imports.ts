@@ -88,6 +88,8 @@ export interface ImportStatus {
 }
 
 const INDEX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** How long a long poll waits after the first change before it answers (coalesces bursts). */
+const SETTLE_MS = 150;
 const FINAL_STATES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'failed', 'canceled']);
 
 /** What makes two start_import calls "the same" for an idempotency key. */
@@ -434,17 +436,23 @@ export class ImportService implements JobHandlers {
         done = true;
         clearInterval(poll);
         clearTimeout(limit);
+        if (settling) clearTimeout(settling);
         unsubscribe();
         signal.removeEventListener('abort', onAbort);
         resolve(s);
       };
+      let settling: NodeJS.Timeout | null = null;
       const check = async (force = false) => {
         if (done || checking) return;
         checking = true;
         try {
           const s = await this.status(org, jobId, opts);
-          if (force || snapshot(s) !== before) finish(s);
-          else onProgress?.(s);
+          if (force || FINAL_STATES.has(s.status)) finish(s);
+          else if (snapshot(s) !== before) {
+            // Something changed: answer after a short settle, so a burst of small files is one answer, not one per file.
+            onProgress?.(s);
+            settling ??= setTimeout(() => void check(true), SETTLE_MS);
+          } else onProgress?.(s);
         } catch {
           finish(first);
         } finally {
@@ -547,9 +555,20 @@ export class ImportService implements JobHandlers {
     }
   }
 
+  /** Connector rows for the import workers, kept for a second (updates change updated_at, which the pool keys on). */
+  private readonly connectorCache = new Map<string, { row: ConnectorRow | null; until: number }>();
+
+  private async connectorFor(org: string, id: string): Promise<ConnectorRow | null> {
+    const hit = this.connectorCache.get(id);
+    if (hit && hit.until > Date.now()) return hit.row;
+    const row = await this.store.getConnector(org, id);
+    this.connectorCache.set(id, { row, until: Date.now() + 1000 });
+    return row;
+  }
+
   async processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
     const params = JSON.parse(file.params) as JobParams;
-    const c = await this.store.getConnector(file.org_id, file.connector_id);
+    const c = await this.connectorFor(file.org_id, file.connector_id);
     if (!c) {
       await this.store.failFile(file.id, owner, 'the connector was deleted', null);
       return;

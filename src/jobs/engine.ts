@@ -29,11 +29,15 @@ export interface EngineOptions {
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly files = new Map<number, { job: string; ctl: AbortController }>();
+  /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
+  private queue: ClaimedFile[] = [];
   private readonly listings = new Map<string, AbortController>();
   private running = false;
   private wakeUp: (() => void) | null = null;
   /** Set by wake() while a tick runs, so the wake-up is not lost: the loop ticks again at once. */
   private dirty = false;
+  /** Whether the next tick also looks for new listings (not needed when only a file finished). */
+  private full = true;
   private loop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(jobId: string) => void>();
@@ -52,8 +56,9 @@ export class JobEngine {
   }
 
   /** Look for work now instead of at the next poll. */
-  wake(): void {
+  wake(full = true): void {
     this.dirty = true;
+    if (full) this.full = true;
     this.wakeUp?.();
   }
 
@@ -69,6 +74,7 @@ export class JobEngine {
 
   /** Aborts this process's in-flight work for a job (after it was canceled in the store). */
   abortJob(jobId: string): void {
+    this.queue = this.queue.filter((f) => f.job_id !== jobId);
     for (const w of this.files.values()) if (w.job === jobId) w.ctl.abort(new Error('canceled'));
     this.listings.get(jobId)?.abort(new Error('canceled'));
   }
@@ -76,15 +82,20 @@ export class JobEngine {
   private async run(): Promise<void> {
     while (this.running) {
       this.dirty = false;
+      const full = this.full;
+      this.full = false;
       try {
-        await this.tick();
+        await this.tick(full);
       } catch (e) {
         this.opts.log.error('job engine tick failed', { error: (e as Error).message });
       }
       if (!this.running) break;
       if (this.dirty) continue;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.opts.pollMs);
+        const t = setTimeout(() => {
+          this.full = true;
+          resolve();
+        }, this.opts.pollMs);
         this.wakeUp = () => {
           clearTimeout(t);
           resolve();
@@ -94,14 +105,14 @@ export class JobEngine {
     }
   }
 
-  private async tick(): Promise<void> {
+  private async tick(full: boolean): Promise<void> {
     const now = new Date().toISOString();
     for (const job of await this.store.finalizeJobs(now)) {
       this.opts.log.info('job finished', { job_id: job.id, status: job.status });
       await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
       this.notify(job.id);
     }
-    if (this.listings.size < 2) {
+    if (full && this.listings.size < 2) {
       const job = await this.store.claimListing(this.owner, this.opts.leaseMs);
       if (job) {
         const ctl = new AbortController();
@@ -116,9 +127,13 @@ export class JobEngine {
           });
       }
     }
-    const free = this.opts.concurrency - this.files.size;
-    if (free <= 0) return;
-    for (const file of await this.store.claimFiles(this.owner, free, this.opts.leaseMs, now)) {
+    // Keep up to one batch claimed ahead of the workers.
+    if (this.queue.length < this.opts.concurrency) {
+      const want = 2 * this.opts.concurrency - this.files.size - this.queue.length;
+      if (want > 0) this.queue.push(...(await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now)));
+    }
+    while (this.files.size < this.opts.concurrency && this.queue.length) {
+      const file = this.queue.shift()!;
       const ctl = new AbortController();
       this.files.set(file.id, { job: file.job_id, ctl });
       void this.handlers
@@ -127,15 +142,18 @@ export class JobEngine {
         .finally(() => {
           this.files.delete(file.id);
           this.notify(file.job_id);
-          this.wake();
+          this.wake(false);
         });
     }
   }
 
   private async heartbeat(): Promise<void> {
-    if (!this.files.size && !this.listings.size) return;
+    if (!this.files.size && !this.listings.size && !this.queue.length) return;
     try {
-      const { lostFiles } = await this.store.heartbeat(this.owner, [...this.files.keys()], [...this.listings.keys()], this.opts.leaseMs);
+      const ids = [...this.files.keys(), ...this.queue.map((f) => f.id)];
+      const { lostFiles } = await this.store.heartbeat(this.owner, ids, [...this.listings.keys()], this.opts.leaseMs);
+      const lost = new Set(lostFiles);
+      this.queue = this.queue.filter((f) => !lost.has(f.id));
       for (const id of lostFiles) this.files.get(id)?.ctl.abort(new Error('lease lost'));
     } catch (e) {
       this.opts.log.warn('heartbeat failed', { error: (e as Error).message });
@@ -148,6 +166,7 @@ export class JobEngine {
     this.running = false;
     this.wake();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.queue = [];
     for (const w of this.files.values()) w.ctl.abort(new Error('shutting down'));
     for (const c of this.listings.values()) c.abort(new Error('shutting down'));
     await this.loop;

@@ -38,7 +38,7 @@ export class LocalBlobStore implements BlobStore {
 
   private blobPath(sha: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error('invalid blob id');
-    return path.join(this.blobs, sha.slice(0, 2), sha.slice(2, 4), sha);
+    return path.join(this.blobs, sha.slice(0, 2), sha);
   }
 
   async createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {
@@ -51,15 +51,17 @@ export class LocalBlobStore implements BlobStore {
     return { path: p, stream };
   }
 
+  private readonly shards = new Set<string>();
+
   async commit(tempPath: string, sha256: string): Promise<void> {
     const dest = this.blobPath(sha256);
-    await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
-    try {
-      await fsp.access(dest);
-      await fsp.rm(tempPath, { force: true });
-    } catch {
-      await fsp.rename(tempPath, dest);
+    const dir = path.dirname(dest);
+    if (!this.shards.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+      this.shards.add(dir);
     }
+    // rename is atomic and replaces an existing blob, which has the same content by construction.
+    await fsp.rename(tempPath, dest);
   }
 
   async discard(tempPath: string): Promise<void> {
@@ -90,10 +92,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async *list(): AsyncIterable<string> {
-    for (const a of await fsp.readdir(this.blobs)) {
-      for (const b of await fsp.readdir(path.join(this.blobs, a)).catch(() => [])) {
-        for (const name of await fsp.readdir(path.join(this.blobs, a, b)).catch(() => [])) if (/^[0-9a-f]{64}$/.test(name)) yield name;
-      }
+    for (const shard of await fsp.readdir(this.blobs)) {
+      for (const name of await fsp.readdir(path.join(this.blobs, shard)).catch(() => [])) if (/^[0-9a-f]{64}$/.test(name)) yield name;
     }
   }
 

@@ -75,14 +75,15 @@ export class SqliteStore implements Store {
     return s;
   }
 
-  private params(q: Compilable): unknown[] {
-    return q.compile().parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
+  private params(parameters: readonly unknown[]): unknown[] {
+    return parameters.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
   }
 
   private all<T>(q: Compilable<T>): T[] {
     const c = q.compile();
     const s = this.stmt(c.sql);
-    return (s.reader ? s.all(...this.params(q)) : (s.run(...this.params(q)), [])) as T[];
+    const params = this.params(c.parameters);
+    return (s.reader ? s.all(...params) : (s.run(...params), [])) as T[];
   }
 
   private one<T>(q: Compilable<T>): T | null {
@@ -91,7 +92,7 @@ export class SqliteStore implements Store {
 
   private run(q: Compilable): number {
     const c = q.compile();
-    return this.stmt(c.sql).run(...this.params(q)).changes;
+    return this.stmt(c.sql).run(...this.params(c.parameters)).changes;
   }
 
   private tx<T>(fn: () => T): T {
