@@ -110,6 +110,12 @@ const rcloneEnv = (endpoint) => ({
 const awsEnv = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
 
 async function main() {
+  const from = process.argv.indexOf('--from');
+  if (from > 0) {
+    // Rewrites docs/benchmarks.md from a saved results file (no measuring).
+    writeDoc(JSON.parse(fs.readFileSync(process.argv[from + 1], 'utf8')));
+    return;
+  }
   const results = { date: new Date().toISOString(), quick, machine: machine(), params: P, scenarios: [] };
   log(`cloudport bench (${quick ? 'quick' : 'full'}), ${RUNS} run(s) per scenario`);
   const s3 = await startS3({ buckets: ['small', 'large', 'list'] });
@@ -340,8 +346,8 @@ function machine() {
 
 function writeDoc(results) {
   const m = results.machine;
-  const doc = `# Benchmarks
-
+  const docPath = path.join(root, 'docs', 'benchmarks.md');
+  const generated = `<!-- bench:start (written by npm run bench) -->
 Measured by \`npm run bench\` (\`bench/run.mjs\`) on ${results.date.slice(0, 10)}: every scenario runs ${RUNS}
 times per tool, side by side, in one run, against the same loopback S3 server. cloudport is driven as an
 agent drives it: the built server over stdio through the MCP SDK client (start_import, then import_status
@@ -354,11 +360,16 @@ Machine: ${m.cpus}, ${m.memory_gb} GB, Node ${m.node}; ${m.rclone}; ${m.aws}; S3
 
 ${table(results)}
 
-## Notes
+### Against the targets
 
 ${notes(results)}
-`;
-  fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), doc);
+<!-- bench:end -->`;
+  // The analysis below the table is written by hand and kept across runs.
+  const old = fs.existsSync(docPath) ? fs.readFileSync(docPath, 'utf8') : '';
+  const doc = /<!-- bench:start[\s\S]*?<!-- bench:end -->/.test(old)
+    ? old.replace(/<!-- bench:start[\s\S]*?<!-- bench:end -->/, generated)
+    : `# Benchmarks\n\n${generated}\n`;
+  fs.writeFileSync(docPath, doc);
 }
 
 function notes(results) {

@@ -1,11 +1,11 @@
 import { ContainerSASPermissions, generateBlobSASQueryParameters } from '@azure/storage-blob';
-import type { FaultRule, ProviderFixture } from './fixture.js';
+import type { ProviderFixture } from './fixture.js';
+import { PROXY_OPS, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startAzurite } from '../support/azurite.mjs';
 // @ts-expect-error plain JS test support
 import { startProxy, azureOp } from '../support/s3-proxy.mjs';
 
-const OPS: Record<FaultRule['op'], string | undefined> = { list: 'ListObjects', get: 'GetObject', head: 'HeadObject', put: 'PutObject', delete: 'DeleteObject', any: undefined };
 const azureError = (code: string, message: string) => `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 let n = 0;
 
@@ -61,14 +61,9 @@ export function azureFixture(): ProviderFixture {
               : a.type === 'bad_credentials'
                 ? status(403, 'AuthenticationFailed', 'Server failed to authenticate the request.')
                 : a;
-      proxy.addFault({ match: { op: OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
+      proxy.addFault({ match: { op: PROXY_OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
     },
-    clearFaults: () => proxy.clearFaults(),
-    counts: () => {
-      const c = proxy.counts;
-      return { list: c.ListObjects ?? 0, get: c.GetObject ?? 0, head: c.HeadObject ?? 0, put: c.PutObject ?? 0, delete: c.DeleteObject ?? 0, total: c.total ?? 0 };
-    },
-    resetCounts: () => proxy.resetCounts(),
+    ...proxyParts(() => proxy),
     async withoutPermission(bucket, permission) {
       // A container SAS that lacks the right, as a user would hand one out.
       const rights = permission === 'list' ? 'r' : 'l';

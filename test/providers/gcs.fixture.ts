@@ -1,10 +1,10 @@
-import type { FaultRule, ProviderFixture } from './fixture.js';
+import type { ProviderFixture } from './fixture.js';
+import { PROXY_OPS, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startGcsServer } from '../support/gcs-server.mjs';
 // @ts-expect-error plain JS test support
 import { startProxy, gcsOp } from '../support/s3-proxy.mjs';
 
-const OPS: Record<FaultRule['op'], string | undefined> = { list: 'ListObjects', get: 'GetObject', head: 'HeadObject', put: 'PutObject', delete: 'DeleteObject', any: undefined };
 const SA = JSON.stringify({
   type: 'service_account',
   project_id: 'contract-test',
@@ -56,14 +56,9 @@ export function gcsFixture(): ProviderFixture {
               : a.type === 'bad_credentials'
                 ? status(401, 'authError', 'Invalid Credentials')
                 : a;
-      proxy.addFault({ match: { op: OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
+      proxy.addFault({ match: { op: PROXY_OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
     },
-    clearFaults: () => proxy.clearFaults(),
-    counts: () => {
-      const c = proxy.counts;
-      return { list: c.ListObjects ?? 0, get: c.GetObject ?? 0, head: c.HeadObject ?? 0, put: c.PutObject ?? 0, delete: c.DeleteObject ?? 0, total: c.total ?? 0 };
-    },
-    resetCounts: () => proxy.resetCounts(),
+    ...proxyParts(() => proxy),
     async withoutPermission(bucket, permission) {
       const all = ['storage.objects.list', 'storage.objects.get', 'storage.objects.create', 'storage.objects.delete', 'storage.buckets.get'];
       gcs.setPermissions(bucket, all.filter((p) => p !== (permission === 'list' ? 'storage.objects.list' : 'storage.objects.get')));

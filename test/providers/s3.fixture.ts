@@ -1,7 +1,7 @@
-import type { FaultRule, ProviderFixture } from './fixture.js';
+import type { ProviderFixture } from './fixture.js';
+import { PROXY_OPS, proxyParts } from './proxy-parts.js';
 import { KEY_ID, SECRET, startS3Env, type S3Env } from '../helpers/s3env.js';
 
-const OPS: Record<FaultRule['op'], string | undefined> = { list: 'ListObjects', get: 'GetObject', head: 'HeadObject', put: 'PutObject', delete: 'DeleteObject', any: undefined };
 let n = 0;
 
 /** S3 through fauxqs 1.9.2 behind our fault proxy. */
@@ -38,14 +38,9 @@ export function s3Fixture(): ProviderFixture {
               : a.type === 'bad_credentials'
                 ? { type: 'status', status: 403, code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match the signature you provided.' }
                 : a;
-      env.proxy.addFault({ match: { op: OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
+      env.proxy.addFault({ match: { op: PROXY_OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
     },
-    clearFaults: () => env.proxy.clearFaults(),
-    counts: () => {
-      const c = env.proxy.counts;
-      return { list: c.ListObjects ?? 0, get: c.GetObject ?? 0, head: c.HeadObject ?? 0, put: c.PutObject ?? 0, delete: c.DeleteObject ?? 0, total: c.total ?? 0 };
-    },
-    resetCounts: () => env.proxy.resetCounts(),
+    ...proxyParts(() => env.proxy),
     async withoutPermission(bucket, permission) {
       env.proxy.addFault({ match: { op: permission === 'list' ? 'ListObjects' : 'GetObject' }, times: 1000, action: { type: 'status', status: 403, code: 'AccessDenied', message: 'Access Denied' } });
       return this.connectorInput(bucket);

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential, type BlobItem, type StoragePipelineOptions } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
 import { mapAzureError } from './errors.js';
+import { writeProbeCheck, writeSkipped } from '../checks.js';
 
 const unquote = (etag: string | undefined) => (etag ? etag.replace(/^"|"$/g, '') : null);
 
@@ -184,19 +184,8 @@ export class AzureBlobProvider implements StorageProvider {
         checks.push({ name: 'read', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
       }
     }
-    if (!opts.write) {
-      if (opts.writeSkippedReason) checks.push({ name: 'write', status: 'skipped', detail: opts.writeSkippedReason });
-      return checks;
-    }
-    const probe = `${opts.exportBasePath}.cloudport-probe-${randomBytes(6).toString('hex')}`;
-    try {
-      await this.write(probe, Buffer.from('cloudport write probe\n'), { contentType: 'text/plain' });
-      await this.delete(probe);
-      checks.push({ name: 'write', status: 'passed', detail: 'wrote and deleted a probe blob' });
-    } catch (e) {
-      const err = e as CloudportError;
-      checks.push({ name: 'write', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
-    }
+    if (!opts.write) return [...checks, ...writeSkipped(opts)];
+    checks.push(await writeProbeCheck(this, opts, (err) => err.fix));
     return checks;
   }
 

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
 import { ROLE_FOR, mapGcsError } from './errors.js';
 import { parseServiceAccount } from './service-account.js';
+import { writeProbeCheck, writeSkipped } from '../checks.js';
 
 interface GcsMeta {
   name?: string;
@@ -181,25 +181,14 @@ export class GcsProvider implements StorageProvider {
         checks.push({ name: 'read', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
       }
     }
-    if (!opts.write) {
-      if (opts.writeSkippedReason) checks.push({ name: 'write', status: 'skipped', detail: opts.writeSkippedReason });
-      return checks;
-    }
+    if (!opts.write) return [...checks, ...writeSkipped(opts)];
     for (const perm of ['storage.objects.create', 'storage.objects.delete']) {
       if (!granted.has(perm)) {
         checks.push({ name: 'write', status: 'failed', ...missing(perm) });
         return checks;
       }
     }
-    const probe = `${opts.exportBasePath}.cloudport-probe-${randomBytes(6).toString('hex')}`;
-    try {
-      await this.write(probe, Buffer.from('cloudport write probe\n'), { contentType: 'text/plain' });
-      await this.delete(probe);
-      checks.push({ name: 'write', status: 'passed', detail: 'wrote and deleted a probe object' });
-    } catch (e) {
-      const err = mapGcsError(e, this.ctx({ permission: 'storage.objects.create' }));
-      checks.push({ name: 'write', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
-    }
+    checks.push(await writeProbeCheck(this, opts, (err) => err.fix));
     return checks;
   }
 

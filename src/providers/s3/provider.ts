@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   S3Client,
@@ -30,6 +29,7 @@ import type {
 } from '../types.js';
 import { mapS3Error } from './errors.js';
 import { s3Identity, type S3Identity } from './credentials.js';
+import { writeProbeCheck, writeSkipped } from '../checks.js';
 
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
@@ -245,36 +245,14 @@ export class S3Provider implements StorageProvider {
         });
       }
     }
-    if (!opts.write) {
-      if (opts.writeSkippedReason) checks.push({ name: 'write', status: 'skipped', detail: opts.writeSkippedReason });
-      return checks;
-    }
-    const probe = `${opts.exportBasePath}.cloudport-probe-${randomBytes(6).toString('hex')}`;
-    try {
-      await this.write(probe, Buffer.from('cloudport write probe\n'), { contentType: 'text/plain' });
-    } catch (e) {
-      const err = e as CloudportError;
-      checks.push({
-        name: 'write',
-        status: 'failed',
-        kind: err.kind,
-        detail: err.message,
-        fix: err.kind === 'permission_denied' ? `Grant s3:PutObject and s3:DeleteObject on ${arn}/${opts.exportBasePath}* to these credentials.` : err.fix,
-      });
-      return checks;
-    }
-    try {
-      await this.delete(probe);
-      checks.push({ name: 'write', status: 'passed', detail: 'wrote and deleted a probe object' });
-    } catch (e) {
-      const err = e as CloudportError;
-      checks.push({
-        name: 'write',
-        status: 'failed',
-        detail: `wrote a probe object but could not delete it (${JSON.stringify(probe)})`,
-        fix: err.kind === 'permission_denied' ? `Grant s3:DeleteObject on ${arn}/${opts.exportBasePath}* to these credentials.` : err.fix,
-      });
-    }
+    if (!opts.write) return [...checks, ...writeSkipped(opts)];
+    checks.push(
+      await writeProbeCheck(this, opts, (err, step) =>
+        err.kind === 'permission_denied'
+          ? `Grant ${step === 'write' ? 's3:PutObject and s3:DeleteObject' : 's3:DeleteObject'} on ${arn}/${opts.exportBasePath}* to these credentials.`
+          : err.fix,
+      ),
+    );
     return checks;
   }
 
