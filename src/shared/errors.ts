@@ -80,3 +80,23 @@ export function asCloudportError(e: unknown): CloudportError {
   const message = e instanceof Error ? e.message : String(e);
   return new CloudportError('unexpected', message || 'unexpected error', { cause: e });
 }
+
+const POLICY_REFUSAL = /(\S+: .* refused by the endpoint policy[^\n]*)/;
+
+/**
+ * A CloudportError that an SDK wrapped on its way out (as `cause`, or only as text inside its own
+ * message, as node-fetch does): our own refusals (the endpoint policy) must surface as themselves.
+ */
+export function unwrapCloudportError(e: unknown): CloudportError | null {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    if (cur instanceof CloudportError) return cur;
+  }
+  const m = e instanceof Error ? POLICY_REFUSAL.exec(e.message) : null;
+  if (m) {
+    return new CloudportError('permission_denied', m[1]!, {
+      field: 'endpoint',
+      fix: 'Use a public endpoint; the operator can allow private ones with --allow-private-endpoints or --allow-endpoint-cidr CIDR.',
+    });
+  }
+  return null;
+}

@@ -3,6 +3,10 @@ import { startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
 import { connectHttp, createKey, startHttpServer, type HttpServer } from '../helpers/http.js';
 // @ts-expect-error plain JS test support
 import { startAzurite } from '../support/azurite.mjs';
+// @ts-expect-error plain JS test support
+import { startGcsServer } from '../support/gcs-server.mjs';
+// @ts-expect-error plain JS test support
+import { azureOp, gcsOp, startProxy } from '../support/s3-proxy.mjs';
 
 const SA = (tokenUri: string) =>
   JSON.stringify({ type: 'service_account', project_id: 'p', client_email: 'svc@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n', token_uri: tokenUri });
@@ -54,5 +58,29 @@ describe('endpoints hidden inside credentials', () => {
     expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'blob_endpoint' });
     expect(JSON.stringify(r.data)).not.toContain('sig=abc');
     await c.close();
+  });
+
+  it('checks names at connect time for GCS and Azure sockets too (a name resolving to loopback is refused, nothing is sent)', async () => {
+    const gcs = await startGcsServer();
+    gcs.createBucket('named');
+    const gcsProxy = await startProxy({ upstream: gcs.endpoint, classify: gcsOp });
+    const azProxy = await startProxy({ upstream: `http://127.0.0.1:${az.port}`, classify: azureOp });
+    try {
+      const c = await connectHttp(http.url, await createKey(dataDir, 'acme'));
+      const g = await c.ok('create_connector', { name: 'g-named', provider: 'gcs', bucket: 'named', endpoint: `http://localhost:${gcsProxy.port}`, validate: false, credentials: { type: 'service_account', json: SA('https://oauth2.googleapis.com/token') } });
+      const a = await c.ok('create_connector', { name: 'a-named', provider: 'azure_blob', container: 'embedded', endpoint: `http://localhost:${azProxy.port}/devstoreaccount1`, validate: false, credentials: { type: 'account_key', account_key: az.accountKey } });
+      for (const id of [g.connector.id, a.connector.id]) {
+        const t = await c.ok('test_connector', { connector_id: id });
+        expect(t.success).toBe(false);
+        expect(JSON.stringify(t.checks), JSON.stringify(t.checks)).toMatch(/loopback.*endpoint policy/);
+      }
+      expect(gcsProxy.counts.total).toBe(0);
+      expect(azProxy.counts.total).toBe(0);
+      await c.close();
+    } finally {
+      await gcsProxy.stop();
+      await azProxy.stop();
+      await gcs.stop();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface AzureErrorContext {
   container: string;
@@ -13,7 +13,8 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EN
 
 /** Maps an @azure/storage-blob RestError or network error into a CloudportError (never the raw XML, never the SAS). */
 export function mapAzureError(e: unknown, ctx: AzureErrorContext): CloudportError {
-  if (e instanceof CloudportError) return e;
+  const ours = unwrapCloudportError(e);
+  if (ours) return ours;
   const err = e as { statusCode?: number; code?: string; details?: { errorCode?: string }; response?: { headers?: { get(n: string): string | undefined } }; message?: string };
   const status = err.statusCode;
   const code = err.details?.errorCode ?? err.code ?? '';

@@ -77,5 +77,5 @@ export const azureBlobProvider: ProviderDefinition = {
     }
     return undefined;
   },
-  open: async (loc, creds) => new (await import('./provider.js')).AzureBlobProvider(loc, creds),
+  open: async (loc, creds, ctx) => new (await import('./provider.js')).AzureBlobProvider(loc, creds, ctx),
 };

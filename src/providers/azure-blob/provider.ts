@@ -1,8 +1,12 @@
 import type { Readable } from 'node:stream';
-import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential, type BlobItem, type StoragePipelineOptions } from '@azure/storage-blob';
+import http from 'node:http';
+import https from 'node:https';
+import { AnonymousCredential, BlobServiceClient, ContainerClient, StorageSharedKeyCredential, newPipeline, type BlobItem, type Pipeline } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
+import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
+import type { TokenCredential } from '@azure/core-auth';
 import { CloudportError } from '../../shared/errors.js';
-import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
+import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
 import { mapAzureError } from './errors.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 
@@ -24,30 +28,67 @@ export function accountName(loc: LocationConfig): string | undefined {
   return seg ?? u.hostname.split('.')[0];
 }
 
-function containerClient(loc: LocationConfig, creds: ResolvedCredentials): ContainerClient {
-  const options: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
+function parseConnectionString(cs: string): Record<string, string> {
+  return Object.fromEntries(
+    cs
+      .split(';')
+      .filter(Boolean)
+      .map((p) => [p.slice(0, p.indexOf('=')).toLowerCase(), p.slice(p.indexOf('=') + 1)]),
+  );
+}
+
+/**
+ * Every client is built on an explicit pipeline whose HTTP client attaches our agent to each
+ * request, so the endpoint policy's DNS check (ProviderContext.lookup) applies to Azure's sockets too.
+ */
+function pipelineFor(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, ctx: ProviderContext): Pipeline {
+  const pipeline = newPipeline(credential, { retryOptions: { maxTries: 1 } });
+  if (ctx.lookup) {
+    const agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, lookup: ctx.lookup }),
+      https: new https.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, lookup: ctx.lookup }),
+    };
+    const inner = createDefaultHttpClient();
+    const client: HttpClient = {
+      sendRequest: (request: PipelineRequest) => {
+        request.agent = request.url.startsWith('https:') ? agents.https : agents.http;
+        return inner.sendRequest(request);
+      },
+    };
+    (pipeline as unknown as { _coreHttpClient: HttpClient })._coreHttpClient = client;
+  }
+  return pipeline;
+}
+
+function containerClient(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): ContainerClient {
   const container = loc.bucket;
+  const service = (url: string, credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential) =>
+    new BlobServiceClient(url, pipelineFor(credential, ctx)).getContainerClient(container);
   switch (creds.type) {
-    case 'connection_string':
-      return BlobServiceClient.fromConnectionString(String(creds.connection_string), options).getContainerClient(container);
+    case 'connection_string': {
+      const cs = parseConnectionString(String(creds.connection_string));
+      const url = (cs.blobendpoint ?? `${cs.defaultendpointsprotocol ?? 'https'}://${cs.accountname}.blob.${cs.endpointsuffix ?? 'core.windows.net'}`).replace(/\/$/, '');
+      if (cs.sharedaccesssignature) return service(`${url}?${cs.sharedaccesssignature.replace(/^\?/, '')}`, new AnonymousCredential());
+      if (!cs.accountname || !cs.accountkey) throw new CloudportError('config_invalid', 'the connection string needs AccountName and AccountKey (or SharedAccessSignature)', { field: 'credentials.connection_string' });
+      return service(url, new StorageSharedKeyCredential(cs.accountname, cs.accountkey));
+    }
     case 'account_key': {
       const name = accountName(loc);
       if (!name) throw new CloudportError('config_invalid', 'account_key credentials need account_name', { field: 'account_name' });
-      return new BlobServiceClient(accountUrl(loc), new StorageSharedKeyCredential(name, String(creds.account_key)), options).getContainerClient(container);
+      return service(accountUrl(loc), new StorageSharedKeyCredential(name, String(creds.account_key)));
     }
     case 'sas': {
       if (creds.sas_url) {
         const u = new URL(String(creds.sas_url));
         const path = u.pathname.split('/').filter(Boolean);
         // A container SAS URL points at the container itself; a service SAS URL at the account.
-        const isContainerUrl = path[path.length - 1] === container;
-        return isContainerUrl ? new ContainerClient(u.toString(), undefined, options) : new BlobServiceClient(u.toString(), undefined, options).getContainerClient(container);
+        if (path[path.length - 1] === container) return new ContainerClient(u.toString(), pipelineFor(new AnonymousCredential(), ctx));
+        return service(u.toString(), new AnonymousCredential());
       }
-      const token = String(creds.sas_token).replace(/^\?/, '');
-      return new BlobServiceClient(`${accountUrl(loc)}?${token}`, undefined, options).getContainerClient(container);
+      return service(`${accountUrl(loc)}?${String(creds.sas_token).replace(/^\?/, '')}`, new AnonymousCredential());
     }
     case 'default':
-      return new BlobServiceClient(accountUrl(loc), new DefaultAzureCredential(), options).getContainerClient(container);
+      return service(accountUrl(loc), new DefaultAzureCredential());
     default:
       throw new CloudportError('config_invalid', `credentials type ${JSON.stringify(creds.type)} is not supported for azure_blob`, { field: 'credentials.type' });
   }
@@ -60,8 +101,9 @@ export class AzureBlobProvider implements StorageProvider {
   constructor(
     private readonly loc: LocationConfig,
     creds: ResolvedCredentials,
+    ctx: ProviderContext,
   ) {
-    this.container = containerClient(loc, creds);
+    this.container = containerClient(loc, creds, ctx);
   }
 
   private ctx(extra: { key?: string; right?: 'l' | 'r' | 'w' | 'd' } = {}) {

@@ -1,4 +1,4 @@
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface GcsErrorContext {
   bucket: string;
@@ -18,7 +18,8 @@ export const ROLE_FOR: Record<string, string> = {
 
 /** Maps a @google-cloud/storage ApiError or network error into a CloudportError (never the raw body). */
 export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
-  if (e instanceof CloudportError) return e;
+  const ours = unwrapCloudportError(e);
+  if (ours) return ours;
   const err = e as { code?: number | string; message?: string; errors?: { reason?: string }[]; response?: { headers?: Record<string, string> } };
   const status = typeof err.code === 'number' ? err.code : undefined;
   const reason = err.errors?.[0]?.reason ?? '';

@@ -48,5 +48,5 @@ export const gcsProvider: ProviderDefinition = {
       return undefined;
     }
   },
-  open: async (loc, creds) => new (await import('./provider.js')).GcsProvider(loc, creds),
+  open: async (loc, creds, ctx) => new (await import('./provider.js')).GcsProvider(loc, creds, ctx),
 };

@@ -1,7 +1,10 @@
+import http from 'node:http';
+import https from 'node:https';
+import { createRequire } from 'node:module';
 import { PassThrough, type Readable } from 'node:stream';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
-import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
+import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
 import { ROLE_FOR, mapGcsError } from './errors.js';
 import { parseServiceAccount } from './service-account.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
@@ -15,6 +18,24 @@ interface GcsMeta {
   storageClass?: string;
 }
 
+/**
+ * @google-cloud/storage 7 sends its requests through teeny-request, which takes agents from a
+ * module-level pool. When the endpoint policy supplies a lookup (HTTP mode, one policy per process),
+ * the pool is seeded with agents that use it, so GCS sockets get the same connect-time DNS check.
+ */
+let seededLookup: ProviderContext['lookup'] | null = null;
+function seedAgentPool(lookup: NonNullable<ProviderContext['lookup']>, maxSockets: number): void {
+  if (seededLookup === lookup) return;
+  // Resolved from @google-cloud/storage's own location, so it is the very module instance the client uses.
+  const fromStorage = createRequire(createRequire(import.meta.url).resolve('@google-cloud/storage'));
+  const { pool } = fromStorage('teeny-request/build/src/agents.js') as { pool: Map<string, http.Agent> };
+  pool.set('http', new http.Agent({ lookup, maxSockets }));
+  pool.set('https', new https.Agent({ lookup, maxSockets }));
+  pool.set('http:forever', new http.Agent({ keepAlive: true, lookup, maxSockets }));
+  pool.set('https:forever', new https.Agent({ keepAlive: true, lookup, maxSockets }));
+  seededLookup = lookup;
+}
+
 export class GcsProvider implements StorageProvider {
   readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
   private readonly storage: Storage;
@@ -23,7 +44,9 @@ export class GcsProvider implements StorageProvider {
   constructor(
     private readonly loc: LocationConfig,
     creds: ResolvedCredentials,
+    ctx: ProviderContext,
   ) {
+    if (ctx.lookup) seedAgentPool(ctx.lookup, ctx.maxSockets);
     const sa = creds.type === 'service_account' ? parseServiceAccount(String(creds.json)) : null;
     const projectId = (loc.project_id as string | undefined) ?? sa?.project_id;
     this.storage = new Storage({

@@ -1,5 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface S3ErrorContext {
   bucket: string;
@@ -14,7 +14,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 
 /** Maps an S3 SDK or network error into a CloudportError: never the raw XML, never a secret. */
 export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
-  if (e instanceof CloudportError) return e;
+  const ours = unwrapCloudportError(e);
+  if (ours) return ours;
   const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
   const status = err.$metadata?.httpStatusCode;
   const code = err.name ?? err.code ?? '';
