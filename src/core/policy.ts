@@ -1,5 +1,7 @@
 import dns from 'node:dns';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { CloudportError } from '../shared/errors.js';
@@ -177,6 +179,34 @@ export class SecurityPolicy {
 
   checkLocation(loc: Record<string, unknown>): void {
     for (const [k, v] of Object.entries(loc)) if (typeof v === 'string' && v && isEndpointKey(k)) this.checkEndpointUrl(v, k);
+  }
+
+  /**
+   * HTTP(S) agents for providers: names are checked on resolution (lookup) and literal addresses
+   * when the socket is created, so a redirect to http://169.254.169.254/ is refused as well.
+   */
+  agents(maxSockets: number): { http: http.Agent; https: https.Agent } {
+    const refusal = (options: { host?: string | null; hostname?: string | null }): Error | null => {
+      const host = String(options.hostname ?? options.host ?? '').replace(/^\[|\]$/g, '');
+      const why = net.isIP(host) ? this.addressRefusal(host) : null;
+      return why ? this.refused(host, host, why, 'endpoint') : null;
+    };
+    // Node's agent takes a creation error through the callback: it becomes the request's error.
+    type Create = (options: net.NetConnectOpts, cb?: (err: Error | null, socket?: net.Socket) => void) => net.Socket | undefined;
+    const opts = { keepAlive: true, maxSockets, lookup: this.lookup };
+    const guardAgent = <A extends http.Agent>(agent: A): A => {
+      const inner = (agent as unknown as { createConnection: Create }).createConnection.bind(agent);
+      (agent as unknown as { createConnection: Create }).createConnection = (options, cb) => {
+        const err = refusal(options as { host?: string });
+        if (err) {
+          cb?.(err);
+          return undefined;
+        }
+        return inner(options, cb);
+      };
+      return agent;
+    };
+    return { http: guardAgent(new http.Agent(opts)), https: guardAgent(new https.Agent(opts)) };
   }
 
   /** A `lookup` for sockets: every resolved address is checked at connect time, so a name that rebinds to 127.0.0.1 is refused. */

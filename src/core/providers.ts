@@ -37,7 +37,7 @@ export class ProviderPool {
     return def.open(loc, resolved, {
       maxSockets: this.maxSockets,
       connectTimeoutMs: 10_000,
-      ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup }),
+      ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup, agents: (this.agents ??= this.policy.agents(this.maxSockets)) }),
     });
   }
 
@@ -63,6 +63,9 @@ export class ProviderPool {
     this.opening.set(c.id, { version: c.updated_at, promise });
     return promise;
   }
+
+  /** Guarded agents shared by all providers of this process (only under a strict endpoint policy). */
+  private agents: { http: import('node:http').Agent; https: import('node:https').Agent } | undefined;
 
   private readonly opening = new Map<string, { version: string; promise: Promise<StorageProvider> }>();
 

@@ -118,6 +118,11 @@ export interface ProviderContext {
    * endpoint policy on resolved addresses at connect time. Providers must not follow redirects.
    */
   lookup?: import('node:net').LookupFunction;
+  /**
+   * Agents that enforce the endpoint policy on names (at resolution) and on literal addresses (at
+   * connect, so redirects cannot reach a refused address). When given, providers must use them.
+   */
+  agents?: { http: import('node:http').Agent; https: import('node:https').Agent };
 }
 
 export interface ProviderDefinition {

@@ -83,4 +83,40 @@ describe('endpoints hidden inside credentials', () => {
       await gcs.stop();
     }
   });
+
+  it('a redirect to a refused literal address is not followed into it (GCS and Azure)', async () => {
+    const netMod = await import('node:net');
+    let trapped = 0;
+    const trap = netMod.createServer((sock) => {
+      trapped++;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.2', () => r()));
+    const trapUrl = `http://127.0.0.2:${(trap.address() as { port: number }).port}/steal`;
+    const gcs = await startGcsServer();
+    gcs.createBucket('redir');
+    const gcsProxy = await startProxy({ upstream: gcs.endpoint, classify: gcsOp });
+    const azProxy = await startProxy({ upstream: `http://127.0.0.1:${az.port}`, classify: azureOp });
+    const only127 = await startHttpServer(dataDir, ['--allow-endpoint-cidr', '127.0.0.1/32']);
+    try {
+      const c = await connectHttp(only127.url, await createKey(dataDir, 'acme'));
+      const g = await c.ok('create_connector', { name: 'g-redir', provider: 'gcs', bucket: 'redir', endpoint: gcsProxy.endpoint, validate: false, credentials: { type: 'service_account', json: SA('https://oauth2.googleapis.com/token') } });
+      const a = await c.ok('create_connector', { name: 'a-redir', provider: 'azure_blob', container: 'embedded', endpoint: `${azProxy.endpoint}/devstoreaccount1`, validate: false, credentials: { type: 'account_key', account_key: az.accountKey } });
+      const redirect = { type: 'status', status: 307, body: '', headers: { location: trapUrl, 'content-type': 'text/plain' } };
+      gcsProxy.addFault({ match: {}, times: 100, action: redirect });
+      azProxy.addFault({ match: {}, times: 100, action: redirect });
+      for (const id of [g.connector.id, a.connector.id]) {
+        const t = await c.ok('test_connector', { connector_id: id });
+        expect(t.success, JSON.stringify(t.checks)).toBe(false);
+      }
+      expect(trapped).toBe(0);
+      await c.close();
+    } finally {
+      await only127.stop();
+      await gcsProxy.stop();
+      await azProxy.stop();
+      await gcs.stop();
+      trap.close();
+    }
+  });
 });

@@ -43,8 +43,8 @@ function parseConnectionString(cs: string): Record<string, string> {
  */
 function pipelineFor(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, ctx: ProviderContext): Pipeline {
   const pipeline = newPipeline(credential, { retryOptions: { maxTries: 1 } });
-  if (ctx.lookup) {
-    const agents = {
+  if (ctx.agents || ctx.lookup) {
+    const agents = ctx.agents ?? {
       http: new http.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, lookup: ctx.lookup }),
       https: new https.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, lookup: ctx.lookup }),
     };

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { createRequire } from 'node:module';
 import { PassThrough, type Readable } from 'node:stream';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
@@ -23,17 +22,17 @@ interface GcsMeta {
  * module-level pool. When the endpoint policy supplies a lookup (HTTP mode, one policy per process),
  * the pool is seeded with agents that use it, so GCS sockets get the same connect-time DNS check.
  */
-let seededLookup: ProviderContext['lookup'] | null = null;
-function seedAgentPool(lookup: NonNullable<ProviderContext['lookup']>, maxSockets: number): void {
-  if (seededLookup === lookup) return;
+let seeded: ProviderContext['agents'] | null = null;
+function seedAgentPool(agents: NonNullable<ProviderContext['agents']>): void {
+  if (seeded === agents) return;
   // Resolved from @google-cloud/storage's own location, so it is the very module instance the client uses.
   const fromStorage = createRequire(createRequire(import.meta.url).resolve('@google-cloud/storage'));
   const { pool } = fromStorage('teeny-request/build/src/agents.js') as { pool: Map<string, http.Agent> };
-  pool.set('http', new http.Agent({ lookup, maxSockets }));
-  pool.set('https', new https.Agent({ lookup, maxSockets }));
-  pool.set('http:forever', new http.Agent({ keepAlive: true, lookup, maxSockets }));
-  pool.set('https:forever', new https.Agent({ keepAlive: true, lookup, maxSockets }));
-  seededLookup = lookup;
+  pool.set('http', agents.http);
+  pool.set('https', agents.https);
+  pool.set('http:forever', agents.http);
+  pool.set('https:forever', agents.https);
+  seeded = agents;
 }
 
 export class GcsProvider implements StorageProvider {
@@ -46,7 +45,7 @@ export class GcsProvider implements StorageProvider {
     creds: ResolvedCredentials,
     ctx: ProviderContext,
   ) {
-    if (ctx.lookup) seedAgentPool(ctx.lookup, ctx.maxSockets);
+    if (ctx.agents) seedAgentPool(ctx.agents);
     const sa = creds.type === 'service_account' ? parseServiceAccount(String(creds.json)) : null;
     const projectId = (loc.project_id as string | undefined) ?? sa?.project_id;
     this.storage = new Storage({

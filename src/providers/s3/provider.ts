@@ -49,7 +49,11 @@ export class S3Provider implements StorageProvider {
     this.bucket = loc.bucket;
     const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) };
     const requestHandler = () =>
-      new NodeHttpHandler({ connectionTimeout: ctx.connectTimeoutMs, httpAgent: new http.Agent(agentOpts), httpsAgent: new https.Agent(agentOpts) });
+      new NodeHttpHandler({
+        connectionTimeout: ctx.connectTimeoutMs,
+        httpAgent: ctx.agents?.http ?? new http.Agent(agentOpts),
+        httpsAgent: ctx.agents?.https ?? new https.Agent(agentOpts),
+      });
     this.identity = s3Identity(creds, loc, requestHandler);
     this.client = new S3Client({
       region: loc.region ?? 'us-east-1',
