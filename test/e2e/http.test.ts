@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../helpers/cloudport.js';
 import { INIT, connectHttp, createKey, raw, startHttpServer, type HttpClient, type HttpServer } from '../helpers/http.js';
 import { KEY_ID, SECRET, bytes, startS3Env, uniqueName, type S3Env } from '../helpers/s3env.js';
@@ -135,15 +135,19 @@ describe('team server over Streamable HTTP', () => {
 
   it('works in stateless mode too', async () => {
     const s = await startHttpServer(dataDir, ['--stateless', '--allow-endpoint-cidr', '127.0.0.1/32']);
-    const c = await connectHttp(s.url, keyA);
-    const list = await c.ok('list_connectors');
-    expect(list.connectors.length).toBeGreaterThan(0);
-    await c.close();
-    expect(await s.stop()).toBe(0);
+    try {
+      const c = await connectHttp(s.url, keyA);
+      const list = await c.ok('list_connectors');
+      expect(list.connectors.length).toBeGreaterThan(0);
+      await c.close();
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
   });
 
   it('rate-limits per key with 429 and Retry-After', async () => {
     const s = await startHttpServer(dataDir, ['--rate-limit', '3']);
+    onTestFinished(() => void s.stop());
     const statuses: number[] = [];
     let retry: string | undefined;
     for (let i = 0; i < 6; i++) {
@@ -178,6 +182,7 @@ describe('team server over Streamable HTTP', () => {
 
   it('refuses private, loopback and link-local endpoints in every spelling (SSRF), and names resolving to them at connect time', async () => {
     const strict = await startHttpServer(dataDir, []);
+    onTestFinished(() => void strict.stop());
     const c = await connectHttp(strict.url, keyA);
     const literals = [
       'http://127.0.0.1:9000',
@@ -256,6 +261,7 @@ describe('team server over Streamable HTTP', () => {
     const key = await createKey(dir, 'acme');
     for (let i = 0; i < 20; i++) await env.s3.put('slow', `f/${i}.bin`, bytes(64 * 1024, 500 + i));
     const s = await startHttpServer(dir, ['--allow-endpoint-cidr', '127.0.0.1/32', '--concurrency', '2']);
+    onTestFinished(() => void s.stop());
     const c = await connectHttp(s.url, key);
     const { connector: conn } = await c.ok('create_connector', connector('slow'));
     env.proxy.addFault({ match: { op: 'GetObject' }, times: 1000, action: { type: 'stall', afterBytes: 32 * 1024, ms: 200 } });
@@ -268,6 +274,7 @@ describe('team server over Streamable HTTP', () => {
     expect(await s.stop('SIGTERM')).toBe(0);
     env.proxy.clearFaults();
     const s2 = await startHttpServer(dir, ['--allow-endpoint-cidr', '127.0.0.1/32']);
+    onTestFinished(() => void s2.stop());
     const c2 = await connectHttp(s2.url, key);
     // A client that lost the answer repeats start_import with its idempotency key and gets the same job.
     expect((await c2.ok('start_import', { connector_id: conn.id, index: 'shutdown', idempotency_key: 'shutdown-1' })).job_id).toBe(job.job_id);
