@@ -11,6 +11,8 @@ import type { Readable } from 'node:stream';
 export interface BlobStore {
   /** A new temp file to stream a download into. */
   createTemp(): Promise<{ path: string; stream: fs.WriteStream }>;
+  /** A fresh temp file name (not created) for content written in one call. */
+  tempPath(): string;
   /** Moves a verified temp file to its content address (a no-op if that blob already exists). */
   commit(tempPath: string, sha256: string): Promise<void>;
   discard(tempPath: string): Promise<void>;
@@ -41,8 +43,12 @@ export class LocalBlobStore implements BlobStore {
     return path.join(this.blobs, sha.slice(0, 2), sha);
   }
 
+  tempPath(): string {
+    return path.join(this.tmp, `${process.pid}-${randomBytes(8).toString('hex')}.part`);
+  }
+
   async createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {
-    const p = path.join(this.tmp, `${process.pid}-${randomBytes(8).toString('hex')}.part`);
+    const p = this.tempPath();
     const stream = fs.createWriteStream(p, { flags: 'wx', mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
