@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { App, DEFAULT_ORG, type AppConfig } from './core/app.js';
 import { helpText, parseConfig, type CliConfig } from './config.js';
-import { serveHttp } from './http.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/log.js';
@@ -108,6 +107,8 @@ async function main(): Promise<void> {
 
   if (cfg.http) {
     const h = cfg.http;
+    // Loaded only in HTTP mode: stdio start-up does not pay for the HTTP transport.
+    const { serveHttp } = await import('./http.js');
     const served = await serveHttp(app, {
       host: h.host,
       port: h.port,
