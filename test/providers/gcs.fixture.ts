@@ -1,38 +1,104 @@
-import type { ProviderFixture } from './fixture.js';
+import type { FaultRule, ProviderFixture } from './fixture.js';
 import { PROXY_OPS, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startGcsServer } from '../support/gcs-server.mjs';
 // @ts-expect-error plain JS test support
 import { startProxy, gcsOp } from '../support/s3-proxy.mjs';
 
-const SA = JSON.stringify({
+/**
+ * A service account key as the connector takes it. With an http endpoint the client sends no
+ * credentials at all (see sendsCredentials in src/providers/gcs/provider.ts), so the private key
+ * is never used to sign anything and need not be a real key.
+ */
+export const FIXTURE_SA = JSON.stringify({
   type: 'service_account',
   project_id: 'contract-test',
   private_key_id: 'k1',
-  // A syntactically valid key is not needed: with an http apiEndpoint the client sends no auth.
   private_key: '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----\n',
   client_email: 'importer@contract-test.iam.gserviceaccount.com',
   client_id: '1',
+  token_uri: 'https://oauth2.googleapis.com/token',
 });
-const gcsError = (code: number, reason: string, message: string) => JSON.stringify({ error: { code, message, errors: [{ reason, message, domain: 'global' }] } });
+
+/** A GCS error answer as the JSON API sends it. */
+export const gcsError = (code: number, reason: string, message: string) => JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }] } });
+
+/** The fault proxy's answer for each fixture fault, the way GCS answers it. */
+function gcsFault(a: FaultRule['action']): Record<string, unknown> {
+  const status = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => ({
+    type: 'status',
+    status: code,
+    body: gcsError(code, reason, message),
+    headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
+  });
+  switch (a.type) {
+    case 'throttle':
+      return status(429, 'rateLimitExceeded', 'The rate of change requests to the object is too high. Please slow down.', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {});
+    case 'server_error':
+      return status(500, 'backendError', 'Backend Error');
+    case 'deny':
+      return status(403, 'forbidden', 'importer@contract-test.iam.gserviceaccount.com does not have storage.objects.get access to the Google Cloud Storage object.');
+    case 'bad_credentials':
+      return status(401, 'authError', 'Invalid Credentials', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
+    default:
+      return a;
+  }
+}
+
+export interface GcsFixture extends ProviderFixture {
+  /** The loopback GCS server (see test/support/gcs-server.mjs for its API). */
+  server(): any;
+  /** The fault proxy in front of it (see test/support/s3-proxy.mjs). */
+  proxy(): any;
+}
+
 let n = 0;
 
-/** GCS through our loopback JSON-API server behind the fault proxy, driven by the real client. */
-export function gcsFixture(): ProviderFixture {
+/**
+ * GCS through our loopback JSON-API server behind the fault proxy, driven by the real client.
+ *
+ * Bad credentials: over an http endpoint the client sends no Authorization header, so no server
+ * can tell a revoked key from a good one. `badCredentialsInput` therefore names a different
+ * (revoked) service account, and the 401 that GCS would send for it comes from the fault proxy:
+ * callers add `{op: 'any', action: {type: 'bad_credentials'}}` (a 401 `authError` JSON answer with
+ * `WWW-Authenticate`, as GCS sends it). The server itself answers 401 to a bearer token holding
+ * REVOKED_TOKEN_MARKER, which test/providers/gcs.test.ts exercises over TLS with a real token.
+ */
+export function gcsFixture(): GcsFixture {
   let gcs: any;
   let proxy: any;
   return {
     provider: 'gcs',
     maxPageSize: 1000,
-    // GCS forbids CR and LF in object names; everything else here is allowed, ESC included.
-    hostileKeys: ['../../etc/passwd', 'a/../b.txt', '100%.txt', '%2F%00.txt', 'spaces in name .txt', 'tab\tname.txt', 'esc\u001b[31mred.txt', 'bidi\u202egnp.exe', 'cafe\u0301.txt', 'café.txt', 'x/' + 'long'.repeat(200) + '.txt'],
+    // GCS object names: 1-1024 bytes of UTF-8 without CR or LF; everything else here is allowed
+    // (ESC, TAB, bidi overrides, "%", "../" segments, both Unicode normal forms as distinct names).
+    hostileKeys: [
+      '../../etc/passwd',
+      'a/../b.txt',
+      './x/./y.txt',
+      '100%.txt',
+      '%2F%00.txt',
+      'spaces in name .txt',
+      ' leading-space.txt',
+      'tab\tname.txt',
+      'esc\u001b[31mred.txt',
+      'bidi\u202egnp.exe',
+      'cafe\u0301.txt',
+      'café.txt',
+      'quote"and\'apos?#&=+.txt',
+      'dir//double-slash.txt',
+      '日本語/ファイル.txt',
+      'emoji-\u{1F600}.txt',
+      'x/' + 'long'.repeat(200) + '.txt',
+      'utf8-long/' + 'é'.repeat(500) + '.txt', // 1014 bytes of UTF-8 (the limit is 1024)
+    ],
     async start() {
       gcs = await startGcsServer();
       proxy = await startProxy({ upstream: gcs.endpoint, classify: gcsOp });
     },
     async stop() {
-      await proxy.stop();
-      await gcs.stop();
+      await proxy?.stop();
+      await gcs?.stop();
     },
     async createBucket() {
       const name = `contract-${process.pid}-${++n}`;
@@ -41,22 +107,16 @@ export function gcsFixture(): ProviderFixture {
     },
     missingBucket: () => 'no-such-bucket-here',
     put: (bucket, key, body, contentType) => gcs.put(bucket, key, body, contentType),
-    connectorInput: (bucket) => ({ provider: 'gcs', bucket, endpoint: proxy.endpoint, project_id: 'contract-test', credentials: { type: 'service_account', json: SA } }),
-    badCredentialsInput: (bucket) => ({ provider: 'gcs', bucket, endpoint: proxy.endpoint, project_id: 'contract-test', credentials: { type: 'service_account', json: SA.replace('importer@', 'revoked@') } }),
+    connectorInput: (bucket) => ({ provider: 'gcs', bucket, endpoint: proxy.endpoint, project_id: 'contract-test', credentials: { type: 'service_account', json: FIXTURE_SA } }),
+    badCredentialsInput: (bucket) => ({
+      provider: 'gcs',
+      bucket,
+      endpoint: proxy.endpoint,
+      project_id: 'contract-test',
+      credentials: { type: 'service_account', json: FIXTURE_SA.replace('importer@', 'revoked@') },
+    }),
     addFault(rule) {
-      const a = rule.action;
-      const status = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => ({ type: 'status', status: code, body: gcsError(code, reason, message), headers });
-      const action =
-        a.type === 'throttle'
-          ? status(429, 'rateLimitExceeded', 'The rate of change requests to the object is too high.', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {})
-          : a.type === 'server_error'
-            ? status(500, 'backendError', 'Backend Error')
-            : a.type === 'deny'
-              ? status(403, 'forbidden', 'caller does not have storage.objects.get access to the Google Cloud Storage object.')
-              : a.type === 'bad_credentials'
-                ? status(401, 'authError', 'Invalid Credentials')
-                : a;
-      proxy.addFault({ match: { op: PROXY_OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action });
+      proxy.addFault({ match: { op: PROXY_OPS[rule.op], keyIncludes: rule.keyIncludes }, times: rule.times ?? 1, action: gcsFault(rule.action) });
     },
     ...proxyParts(() => proxy),
     async withoutPermission(bucket, permission) {
@@ -65,5 +125,7 @@ export function gcsFixture(): ProviderFixture {
       return this.connectorInput(bucket);
     },
     permissionName: (p) => (p === 'list' ? 'storage.objects.list' : 'storage.objects.get'),
-  } as ProviderFixture;
+    server: () => gcs,
+    proxy: () => proxy,
+  };
 }

@@ -1,21 +1,45 @@
-// An in-memory S3 server (fauxqs 1.9.2) on 127.0.0.1 for tests and the demo.
+// An in-memory S3 server (fauxqs 1.9.2, in-process) on 127.0.0.1 for tests, the demo and the bench.
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { forceLoopbackListen } from './loopback.mjs';
 
+/** fauxqs caps a request body at 11 MiB; bigger objects go up as multipart (5 MiB is S3's minimum part). */
+const PART_SIZE = 5 * 1024 * 1024;
+
 /**
+ * @typedef {Buffer | Uint8Array | string | import('node:stream').Readable} S3Body
+ * @typedef {{ contentType?: string, metadata?: Record<string, string> }} PutOptions
+ * @typedef {object} S3Server
+ * @property {string} endpoint        'http://127.0.0.1:PORT'
+ * @property {number} port
+ * @property {() => S3Client} client  a new path-style client for this server (destroyed by stop())
+ * @property {(bucket: string, key: string, body: S3Body, opts?: PutOptions) => Promise<void>} put
+ *   stores an object; bodies over 5 MiB (and streams) go up with lib-storage's multipart Upload
+ * @property {(name: string) => void} createBucket
+ * @property {(name: string) => void} emptyBucket
+ * @property {() => Promise<void>} stop  closes the server and every connection; idempotent
+ */
+
+/**
+ * Starts fauxqs in this process on 127.0.0.1 and a random port, with the named buckets.
+ * Nothing is written to stdout (fastify's logger is off).
  * @param {{ buckets?: string[] }} [opts]
- * @returns {Promise<{ endpoint: string, port: number, client: () => S3Client,
- *   put: (bucket: string, key: string, body: Buffer | string | import('node:stream').Readable, opts?: { contentType?: string }) => Promise<void>,
- *   createBucket: (name: string) => void, stop: () => Promise<void> }>}
+ * @returns {Promise<S3Server>}
  */
 export async function startS3({ buckets = [] } = {}) {
   forceLoopbackListen();
+  // Our own clients use static credentials, but never let a default chain reach 169.254.169.254.
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // Loaded lazily: fauxqs pulls in fastify and the SNS/SQS clients, which the callers may never need.
   const { startFauxqs } = await import('fauxqs');
-  const server = await startFauxqs({ port: 0, logger: false });
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  // logger: false keeps fastify silent. init: '' (not undefined) so a stray FAUXQS_INIT in the
+  // environment cannot load someone's queue/bucket setup into the test server.
+  const server = await startFauxqs({ port: 0, logger: false, init: '' });
+  const port = server.port;
+  const endpoint = `http://127.0.0.1:${port}`;
   for (const b of buckets) server.createBucket(b);
+
+  /** @type {S3Client[]} */
   const clients = [];
   const client = () => {
     const c = new S3Client({
@@ -23,6 +47,7 @@ export async function startS3({ buckets = [] } = {}) {
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      // fauxqs handles the SDK's default CRC32 checksums too; WHEN_REQUIRED keeps setup traffic minimal.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
@@ -30,22 +55,32 @@ export async function startS3({ buckets = [] } = {}) {
     return c;
   };
   const s3 = client();
+
+  /** @type {Promise<void> | undefined} */
+  let stopping;
   return {
     endpoint,
-    port: server.port,
+    port,
     client,
-    createBucket: (name) => server.createBucket(name),
+    createBucket: (name) => void server.createBucket(name),
+    emptyBucket: (name) => server.emptyBucket(name),
     async put(bucket, key, body, opts = {}) {
-      const big = typeof body !== 'string' && !Buffer.isBuffer(body) ? true : Buffer.byteLength(body) > 5 * 1024 * 1024;
-      if (big) {
-        await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: opts.contentType }, partSize: 5 * 1024 * 1024 }).done();
+      const params = { Bucket: bucket, Key: key, Body: body, ContentType: opts.contentType, Metadata: opts.metadata };
+      const size = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : Infinity;
+      if (size > PART_SIZE) {
+        await new Upload({ client: s3, params, partSize: PART_SIZE, queueSize: 4 }).done();
       } else {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: opts.contentType }));
+        await s3.send(new PutObjectCommand(params));
       }
     },
-    async stop() {
-      for (const c of clients) c.destroy();
-      await server.stop();
+    stop() {
+      stopping ??= (async () => {
+        for (const c of clients) c.destroy(); // closes the clients' keep-alive sockets
+        // fauxqs builds fastify with forceCloseConnections: true, so close() also ends idle and
+        // in-flight connections and resolves once the listening socket is closed.
+        await server.stop();
+      })();
+      return stopping;
     },
   };
 }

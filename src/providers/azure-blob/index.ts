@@ -2,32 +2,31 @@ import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
 import { commonLocationFields, secretValue } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
+import { accountFromEndpoint, cleanEndpoint, parseConnectionString, sasInfo, sasTextOf, splitSasUrl } from './locate.js';
 
 const accountKey = z.object({ type: z.literal('account_key'), account_key: secretValue }).strict();
 const connectionString = z.object({ type: z.literal('connection_string'), connection_string: secretValue }).strict();
 const sas = z.object({ type: z.literal('sas'), sas_token: secretValue.optional(), sas_url: secretValue.optional() }).strict();
 const defaultCredential = z.object({ type: z.literal('default') }).strict();
 
-/** https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata */
-const CONTAINER = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/**
+ * https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata
+ * 3-63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or
+ * digit; plus the special containers $root, $web and $logs.
+ */
+const CONTAINER = /^(?:(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]|\$root|\$web|\$logs)$/;
 const ACCOUNT = /^[a-z0-9]{3,24}$/;
 
-/** BlobEndpoint from a connection string, or the account URL of a SAS URL: never the key or signature. */
+/**
+ * The account endpoint hidden in credentials: a connection string's BlobEndpoint (or the one its
+ * AccountName and EndpointSuffix make), a SAS URL's account URL. Never the key, the SAS or a query.
+ */
 function embeddedEndpoint(creds: Record<string, unknown>): string | null {
   if (creds.type === 'connection_string' && typeof creds.connection_string === 'string') {
-    const parts = Object.fromEntries(creds.connection_string.split(';').filter(Boolean).map((p) => [p.slice(0, p.indexOf('=')).toLowerCase(), p.slice(p.indexOf('=') + 1)]));
-    if (parts.blobendpoint) return parts.blobendpoint.replace(/\/$/, '');
-    if (parts.accountname) return `${parts.defaultendpointsprotocol ?? 'https'}://${parts.accountname}.blob.${parts.endpointsuffix ?? 'core.windows.net'}`;
-    return null;
+    const cs = parseConnectionString(creds.connection_string);
+    return cs.blobEndpoint ? cleanEndpoint(cs.blobEndpoint, 'credentials.connection_string') : null;
   }
-  if (creds.type === 'sas' && typeof creds.sas_url === 'string') {
-    try {
-      const u = new URL(creds.sas_url);
-      return `${u.protocol}//${u.host}`;
-    } catch {
-      return null;
-    }
-  }
+  if (creds.type === 'sas' && typeof creds.sas_url === 'string') return splitSasUrl(creds.sas_url).accountUrl;
   return null;
 }
 
@@ -42,17 +41,17 @@ export const azureBlobProvider: ProviderDefinition = {
   credentialTypes: ['account_key', 'connection_string', 'sas', 'default'],
   validateLocation(input): LocationConfig {
     const container = typeof input.container === 'string' ? input.container : typeof input.bucket === 'string' ? input.bucket : '';
-    if (!container) throw invalid('container', 'container is required for provider azure_blob', 'Give the container name, e.g. "media".');
-    if (!CONTAINER.test(container)) throw invalid('container', `container ${JSON.stringify(container)} is not a valid container name`, '3-63 characters: lowercase letters, digits and single hyphens.');
-    const account = typeof input.account_name === 'string' ? input.account_name : undefined;
+    if (!container) throw invalid('container', 'container is required for provider azure_blob', 'Give the container name in `container`, e.g. "media" (azure_blob does not use `bucket`).');
+    if (!CONTAINER.test(container)) throw invalid('container', `container ${JSON.stringify(container)} is not a valid container name`, '3-63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit.');
+    const account = typeof input.account_name === 'string' && input.account_name ? input.account_name : undefined;
     if (account !== undefined && !ACCOUNT.test(account)) throw invalid('account_name', `account_name ${JSON.stringify(account)} is not a valid storage account name`, '3-24 lowercase letters and digits.');
-    return {
-      bucket: container,
-      region: null,
-      endpoint: typeof input.endpoint === 'string' ? input.endpoint : null,
-      container,
-      ...(account ? { account_name: account } : {}),
-    };
+    const endpoint = typeof input.endpoint === 'string' && input.endpoint ? input.endpoint.replace(/\/+$/, '') : null;
+    if (endpoint && account) {
+      const named = accountFromEndpoint(endpoint);
+      if (named && named !== account) throw invalid('account_name', `account_name ${JSON.stringify(account)} does not match the endpoint's account ${JSON.stringify(named)}`, 'Give one of them, or make them agree.');
+    }
+    // The account may also come from a connection string or SAS URL: open() names account_name when nothing locates it.
+    return { bucket: container, region: null, endpoint, container, ...(account ? { account_name: account } : {}) };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
   credentialEndpoints(creds): Record<string, string> {
@@ -60,22 +59,40 @@ export const azureBlobProvider: ProviderDefinition = {
     return e ? { blob_endpoint: e } : {};
   },
   validateCredentials(creds) {
-    if (creds.type === 'sas' && (creds.sas_token === undefined) === (creds.sas_url === undefined)) {
-      throw invalid('credentials.sas_token', 'sas credentials need exactly one of sas_token and sas_url');
+    if (creds.type === 'sas') {
+      if ((creds.sas_token === undefined) === (creds.sas_url === undefined)) {
+        throw invalid(creds.sas_url === undefined ? 'credentials.sas_token' : 'credentials.sas_url', 'sas credentials need exactly one of sas_token and sas_url', 'Give the SAS token (sv=...&sig=...) or the whole SAS URL, not both.');
+      }
+      if (typeof creds.sas_url === 'string') splitSasUrl(creds.sas_url);
+      if (typeof creds.sas_token === 'string') {
+        if (/^https?:/i.test(creds.sas_token)) throw invalid('credentials.sas_token', 'sas_token holds a URL', 'Give a URL as sas_url, or only its query string as sas_token.');
+        if (!/(^|[?&])sig=/.test(creds.sas_token)) throw invalid('credentials.sas_token', 'sas_token carries no signature (sig)', 'Copy the whole SAS token, e.g. "sv=...&sp=rl&se=...&sig=...".');
+      }
+    }
+    if (creds.type === 'connection_string' && typeof creds.connection_string === 'string') {
+      const cs = parseConnectionString(creds.connection_string);
+      if (!cs.accountKey && !cs.sas) throw invalid('credentials.connection_string', 'the connection string has neither AccountKey nor SharedAccessSignature', 'Copy the whole connection string from the storage account\'s "Access keys" page.');
+      if (!cs.blobEndpoint) throw invalid('credentials.connection_string', 'the connection string names no blob endpoint (BlobEndpoint or AccountName)');
+      cleanEndpoint(cs.blobEndpoint, 'credentials.connection_string');
+      if (cs.accountKey && !cs.sas && !cs.accountName && !accountFromEndpoint(cs.blobEndpoint)) throw invalid('credentials.connection_string', 'the connection string has an AccountKey but no AccountName');
     }
   },
   credentialHint(creds) {
     if (creds.type === 'default') return 'DefaultAzureCredential';
-    const sasText = typeof creds.sas_token === 'string' ? creds.sas_token : typeof creds.sas_url === 'string' ? (creds.sas_url.split('?')[1] ?? '') : null;
-    if (sasText !== null) {
-      const q = new URLSearchParams(sasText.replace(/^\?/, ''));
-      return `SAS sp=${q.get('sp') ?? '?'}${q.get('se') ? ` until ${q.get('se')}` : ''}`;
-    }
+    const sasText = sasTextOf(creds);
     if (creds.type === 'connection_string' && typeof creds.connection_string === 'string') {
-      const m = /AccountName=([^;]+)/i.exec(creds.connection_string);
-      return m ? `account ${m[1]}` : undefined;
+      const name = parseConnectionString(creds.connection_string).accountName;
+      const parts = [name ? `account ${name}` : undefined, sasText !== undefined ? sasHint(sasText) : undefined].filter(Boolean);
+      return parts.length ? parts.join(', ') : undefined;
     }
+    if (sasText !== undefined) return sasHint(sasText);
     return undefined;
   },
   open: async (loc, creds, ctx) => new (await import('./provider.js')).AzureBlobProvider(loc, creds, ctx),
 };
+
+/** "SAS sp=rl until 2026-01-01T00:00:00Z": the rights and expiry, never the signature. */
+function sasHint(text: string): string {
+  const { sp, se } = sasInfo(text);
+  return `SAS sp=${sp ?? '?'}${se ? ` until ${se}` : ''}`;
+}

@@ -1,155 +1,188 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { AnonymousCredential, BlobServiceClient, ContainerClient, StorageSharedKeyCredential, newPipeline, type BlobItem, type Pipeline } from '@azure/storage-blob';
+import type { Readable } from 'node:stream';
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  ContainerClient,
+  StorageSharedKeyCredential,
+  newPipeline,
+  type BlobItem,
+  type Pipeline,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
 import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
-import { mapAzureError } from './errors.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
+import { mapAzureError, type AzureErrorContext, type SasRight } from './errors.js';
+import { accountFromEndpoint, cleanEndpoint, parseConnectionString, sasInfo, splitSasUrl } from './locate.js';
+
+const MAX_PAGE = 5000;
+/** Streams of a known size up to this go in one Put Blob; larger ones (and unknown sizes) as blocks. */
+const SINGLE_PUT_MAX = 256 * 1024 * 1024;
+const BLOCK_SIZE = 8 * 1024 * 1024;
 
 const unquote = (etag: string | undefined) => (etag ? etag.replace(/^"|"$/g, '') : null);
 
-/** The account's blob endpoint: explicit, or https://<account>.blob.core.windows.net. */
-export function accountUrl(loc: LocationConfig): string {
-  if (loc.endpoint) return loc.endpoint.replace(/\/$/, '');
-  if (typeof loc.account_name === 'string') return `https://${loc.account_name}.blob.core.windows.net`;
-  throw new CloudportError('config_invalid', 'azure_blob needs account_name or endpoint (or a connection string / SAS URL that carries it)', { field: 'account_name' });
+/** The account's blob endpoint from the location: explicit, or https://<account>.blob.core.windows.net. */
+export function accountUrl(loc: LocationConfig): { url: string; field: string } {
+  if (loc.endpoint) return { url: loc.endpoint.replace(/\/+$/, ''), field: 'endpoint' };
+  if (typeof loc.account_name === 'string') return { url: `https://${loc.account_name}.blob.core.windows.net`, field: 'account_name' };
+  throw new CloudportError('config_invalid', 'azure_blob needs account_name or endpoint (or a connection string / SAS URL that carries the account)', {
+    field: 'account_name',
+    fix: 'Give account_name (e.g. "mystorageacct") or endpoint (e.g. "https://mystorageacct.blob.core.windows.net").',
+  });
 }
 
-/** The account name: explicit, or the first path segment of an emulator-style endpoint, or the host's first label. */
-export function accountName(loc: LocationConfig): string | undefined {
-  if (typeof loc.account_name === 'string') return loc.account_name;
-  if (!loc.endpoint) return undefined;
-  const u = new URL(loc.endpoint);
-  const seg = u.pathname.split('/').filter(Boolean)[0];
-  return seg ?? u.hostname.split('.')[0];
+/** The account name: explicit, or the one the endpoint names. */
+export function accountName(loc: LocationConfig, url: string): string | undefined {
+  return typeof loc.account_name === 'string' ? loc.account_name : accountFromEndpoint(url);
 }
 
-function parseConnectionString(cs: string): Record<string, string> {
-  return Object.fromEntries(
-    cs
-      .split(';')
-      .filter(Boolean)
-      .map((p) => [p.slice(0, p.indexOf('=')).toLowerCase(), p.slice(p.indexOf('=') + 1)]),
-  );
+/** How the client reaches and authenticates to the container. */
+interface Target {
+  container: ContainerClient;
+  errorCtx: Omit<AzureErrorContext, 'container' | 'key' | 'right'>;
 }
 
-/**
- * Every client is built on an explicit pipeline whose HTTP client attaches our agent to each
- * request, so the endpoint policy's DNS check (ProviderContext.lookup) applies to Azure's sockets too.
- */
-function pipelineFor(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, ctx: ProviderContext): Pipeline {
-  const pipeline = newPipeline(credential, { retryOptions: { maxTries: 1 } });
-  if (ctx.agents || ctx.lookup) {
-    const agents = ctx.agents ?? {
-      http: new http.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, lookup: ctx.lookup }),
-      https: new https.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, lookup: ctx.lookup }),
-    };
-    const inner = createDefaultHttpClient();
-    const client: HttpClient = {
-      sendRequest: (request: PipelineRequest) => {
-        request.agent = request.url.startsWith('https:') ? agents.https : agents.http;
-        return inner.sendRequest(request);
-      },
-    };
-    (pipeline as unknown as { _coreHttpClient: HttpClient })._coreHttpClient = client;
+type Credential = StorageSharedKeyCredential | AnonymousCredential | TokenCredential;
+
+class AzureClients {
+  private ownAgents?: { http: http.Agent; https: https.Agent };
+  constructor(private readonly ctx: ProviderContext) {}
+
+  /**
+   * Every client is built on an explicit pipeline: no SDK retries (cloudport retries itself), no
+   * redirects followed, and an HTTP client that puts the endpoint policy's agents on each request.
+   */
+  pipeline(credential: Credential): Pipeline {
+    const options = { retryOptions: { maxTries: 1 }, redirectOptions: { maxRetries: 0 } };
+    const pipeline = newPipeline(credential, options as StoragePipelineOptions);
+    if (this.ctx.agents || this.ctx.lookup) {
+      const agents =
+        this.ctx.agents ??
+        (this.ownAgents ??= {
+          http: new http.Agent({ keepAlive: true, maxSockets: this.ctx.maxSockets, lookup: this.ctx.lookup }),
+          https: new https.Agent({ keepAlive: true, maxSockets: this.ctx.maxSockets, lookup: this.ctx.lookup }),
+        });
+      const inner = createDefaultHttpClient();
+      const client: HttpClient = {
+        sendRequest: (request: PipelineRequest) => {
+          request.agent = request.url.startsWith('https:') ? agents.https : agents.http;
+          return inner.sendRequest(request);
+        },
+      };
+      // The SDK reads its core HTTP client from here (storage-blob 12.x Pipeline.getCoreClientOptions).
+      (pipeline as unknown as { _coreHttpClient: HttpClient })._coreHttpClient = client;
+    }
+    return pipeline;
   }
-  return pipeline;
+
+  close(): void {
+    this.ownAgents?.http.destroy();
+    this.ownAgents?.https.destroy();
+  }
 }
 
-function containerClient(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): ContainerClient {
+function target(loc: LocationConfig, creds: ResolvedCredentials, clients: AzureClients): Target {
   const container = loc.bucket;
-  const service = (url: string, credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential) =>
-    new BlobServiceClient(url, pipelineFor(credential, ctx)).getContainerClient(container);
+  const open = (url: string, query: string, credential: Credential) =>
+    new BlobServiceClient(query ? `${url}?${query}` : url, clients.pipeline(credential)).getContainerClient(container);
   switch (creds.type) {
     case 'connection_string': {
       const cs = parseConnectionString(String(creds.connection_string));
-      const url = (cs.blobendpoint ?? `${cs.defaultendpointsprotocol ?? 'https'}://${cs.accountname}.blob.${cs.endpointsuffix ?? 'core.windows.net'}`).replace(/\/$/, '');
-      if (cs.sharedaccesssignature) return service(`${url}?${cs.sharedaccesssignature.replace(/^\?/, '')}`, new AnonymousCredential());
-      if (!cs.accountname || !cs.accountkey) throw new CloudportError('config_invalid', 'the connection string needs AccountName and AccountKey (or SharedAccessSignature)', { field: 'credentials.connection_string' });
-      return service(url, new StorageSharedKeyCredential(cs.accountname, cs.accountkey));
+      // An explicit endpoint wins (a private endpoint or proxy): signatures do not cover the host.
+      const from = loc.endpoint ? { url: loc.endpoint.replace(/\/+$/, ''), field: 'endpoint' } : cs.blobEndpoint ? { url: cleanEndpoint(cs.blobEndpoint, 'credentials.connection_string'), field: 'credentials.connection_string' } : null;
+      if (!from) throw new CloudportError('config_invalid', 'the connection string names no blob endpoint (BlobEndpoint or AccountName)', { field: 'credentials.connection_string' });
+      const base = { endpoint: from.url, endpointField: from.field };
+      if (cs.sas) return { container: open(from.url, cs.sas, new AnonymousCredential()), errorCtx: { ...base, auth: 'sas', sas: sasInfo(cs.sas) } };
+      const name = cs.accountName ?? accountName(loc, from.url);
+      if (!name || !cs.accountKey) throw new CloudportError('config_invalid', 'the connection string needs AccountName and AccountKey (or SharedAccessSignature)', { field: 'credentials.connection_string' });
+      return { container: open(from.url, '', new StorageSharedKeyCredential(name, cs.accountKey)), errorCtx: { ...base, auth: 'key' } };
     }
     case 'account_key': {
-      const name = accountName(loc);
-      if (!name) throw new CloudportError('config_invalid', 'account_key credentials need account_name', { field: 'account_name' });
-      return service(accountUrl(loc), new StorageSharedKeyCredential(name, String(creds.account_key)));
+      const from = accountUrl(loc);
+      const name = accountName(loc, from.url);
+      if (!name) throw new CloudportError('config_invalid', 'account_key credentials need account_name (the endpoint does not name the account)', { field: 'account_name', fix: 'Give account_name, the storage account the key belongs to.' });
+      return { container: open(from.url, '', new StorageSharedKeyCredential(name, String(creds.account_key))), errorCtx: { endpoint: from.url, endpointField: from.field, auth: 'key' } };
     }
     case 'sas': {
-      if (creds.sas_url) {
-        const u = new URL(String(creds.sas_url));
-        const path = u.pathname.split('/').filter(Boolean);
-        // A container SAS URL points at the container itself; a service SAS URL at the account.
-        if (path[path.length - 1] === container) return new ContainerClient(u.toString(), pipelineFor(new AnonymousCredential(), ctx));
-        return service(u.toString(), new AnonymousCredential());
+      if (typeof creds.sas_url === 'string') {
+        const sas = splitSasUrl(creds.sas_url);
+        if (sas.container !== undefined && sas.container !== container) {
+          throw new CloudportError('config_invalid', `the SAS URL is for container ${JSON.stringify(sas.container)}, not ${JSON.stringify(container)}`, { field: 'container', fix: 'Give the container the SAS URL points at, or a SAS URL for this container.' });
+        }
+        const from = loc.endpoint ? { url: loc.endpoint.replace(/\/+$/, ''), field: 'endpoint' } : { url: sas.accountUrl, field: 'credentials.sas_url' };
+        return { container: open(from.url, sas.token, new AnonymousCredential()), errorCtx: { endpoint: from.url, endpointField: from.field, auth: 'sas', sas: sasInfo(sas.token) } };
       }
-      return service(`${accountUrl(loc)}?${String(creds.sas_token).replace(/^\?/, '')}`, new AnonymousCredential());
+      const token = String(creds.sas_token ?? '').replace(/^\?/, '');
+      const from = accountUrl(loc);
+      return { container: open(from.url, token, new AnonymousCredential()), errorCtx: { endpoint: from.url, endpointField: from.field, auth: 'sas', sas: sasInfo(token) } };
     }
-    case 'default':
-      return service(accountUrl(loc), new DefaultAzureCredential());
+    case 'default': {
+      const from = accountUrl(loc);
+      // Bearer tokens never travel in clear text.
+      if (!from.url.startsWith('https:')) throw new CloudportError('config_invalid', 'default (Entra ID) credentials need an https endpoint', { field: from.field, fix: 'Use an https endpoint, or account_key / connection_string / sas credentials.' });
+      return { container: open(from.url, '', new DefaultAzureCredential()), errorCtx: { endpoint: from.url, endpointField: from.field, auth: 'token' } };
+    }
     default:
       throw new CloudportError('config_invalid', `credentials type ${JSON.stringify(creds.type)} is not supported for azure_blob`, { field: 'credentials.type' });
   }
 }
 
 export class AzureBlobProvider implements StorageProvider {
-  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 5000 };
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: MAX_PAGE };
   private readonly container: ContainerClient;
+  private readonly errorCtx: Target['errorCtx'];
+  private readonly clients: AzureClients;
 
   constructor(
     private readonly loc: LocationConfig,
     creds: ResolvedCredentials,
     ctx: ProviderContext,
   ) {
-    this.container = containerClient(loc, creds, ctx);
+    this.clients = new AzureClients(ctx);
+    ({ container: this.container, errorCtx: this.errorCtx } = target(loc, creds, this.clients));
   }
 
-  private ctx(extra: { key?: string; right?: 'l' | 'r' | 'w' | 'd' } = {}) {
-    return { container: this.loc.bucket, endpoint: this.loc.endpoint, ...extra };
+  private ctx(extra: { key?: string; right?: SasRight } = {}): AzureErrorContext {
+    return { container: this.loc.bucket, ...this.errorCtx, ...extra };
   }
 
-  private toInfo(b: BlobItem): ObjectInfo {
-    const etag = unquote(b.properties.etag);
-    const info: ObjectInfo = {
-      key: b.name,
-      size: Number(b.properties.contentLength ?? 0),
-      last_modified: b.properties.lastModified?.toISOString() ?? null,
-      etag,
-      version: etag ?? '',
-    };
-    if (b.properties.accessTier === 'Archive') info.storage_class = 'ARCHIVE';
+  private info(key: string, p: { etag?: string; contentLength?: number; lastModified?: Date; accessTier?: string }): ObjectInfo {
+    const etag = unquote(p.etag);
+    const info: ObjectInfo = { key, size: Number(p.contentLength ?? 0), last_modified: p.lastModified?.toISOString() ?? null, etag, version: etag ?? '' };
+    // Archive-tier blobs cannot be read until rehydrated: say so, so imports can fail them up front.
+    if (p.accessTier === 'Archive') info.storage_class = 'Archive';
     return info;
   }
 
   async list(req: ListRequest): Promise<ListPage> {
-    const settings = { maxPageSize: Math.min(req.maxKeys ?? 1000, 5000), ...(req.token ? { continuationToken: req.token } : {}) };
+    const settings = { maxPageSize: Math.max(1, Math.min(req.maxKeys ?? MAX_PAGE, MAX_PAGE)), ...(req.token ? { continuationToken: req.token } : {}) };
+    const options = { prefix: req.prefix || undefined, abortSignal: req.signal };
     try {
       if (req.delimiter) {
-        const it = this.container.listBlobsByHierarchy(req.delimiter, { prefix: req.prefix || undefined }).byPage(settings);
-        const page = (await it.next()).value;
+        const page = (await this.container.listBlobsByHierarchy(req.delimiter, options).byPage(settings).next()).value;
         return {
-          objects: (page?.segment.blobItems ?? []).map((b: BlobItem) => this.toInfo(b)),
+          objects: (page?.segment.blobItems ?? []).map((b: BlobItem) => this.info(b.name, b.properties)),
           folders: (page?.segment.blobPrefixes ?? []).map((p: { name: string }) => p.name),
           nextToken: page?.continuationToken || null,
         };
       }
-      const it = this.container.listBlobsFlat({ prefix: req.prefix || undefined }).byPage(settings);
-      const page = (await it.next()).value;
-      return { objects: (page?.segment.blobItems ?? []).map((b: BlobItem) => this.toInfo(b)), folders: [], nextToken: page?.continuationToken || null };
+      const page = (await this.container.listBlobsFlat(options).byPage(settings).next()).value;
+      return { objects: (page?.segment.blobItems ?? []).map((b: BlobItem) => this.info(b.name, b.properties)), folders: [], nextToken: page?.continuationToken || null };
     } catch (e) {
       throw mapAzureError(e, this.ctx({ right: 'l' }));
     }
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
     try {
-      const p = await this.container.getBlobClient(key).getProperties();
-      const etag = unquote(p.etag);
-      const info: ObjectInfo = { key, size: Number(p.contentLength ?? 0), last_modified: p.lastModified?.toISOString() ?? null, etag, version: etag ?? '' };
-      if (p.accessTier === 'Archive') info.storage_class = 'ARCHIVE';
-      return info;
+      return this.info(key, await this.container.getBlobClient(key).getProperties({ abortSignal: signal }));
     } catch (e) {
       throw mapAzureError(e, this.ctx({ key, right: 'r' }));
     }
@@ -169,18 +202,28 @@ export class AzureBlobProvider implements StorageProvider {
       const etag = unquote(r.etag);
       const body = r.readableStreamBody as Readable;
       body.on('error', () => undefined); // errors reach the consumer through iteration
-      return { body, length, size: range ? Number(range[1]) : offset + length, content_type: r.contentType, etag, version: etag ?? '' };
+      return { body, length, size: range ? Number(range[1]) : offset + length, ...(r.contentType ? { content_type: r.contentType } : {}), etag, version: etag ?? '' };
     } catch (e) {
       throw mapAzureError(e, this.ctx({ key, right: 'r' }));
     }
   }
 
-  async write(key: string, body: Buffer | Readable, opts: { contentType?: string } = {}): Promise<void> {
+  async write(key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<void> {
+    const blob = this.container.getBlockBlobClient(key);
     try {
-      const blob = this.container.getBlockBlobClient(key);
-      const headers = opts.contentType ? { blobContentType: opts.contentType } : undefined;
-      if (Buffer.isBuffer(body)) await blob.uploadData(body, { blobHTTPHeaders: headers });
-      else await blob.uploadStream(body, 8 * 1024 * 1024, 4, { blobHTTPHeaders: headers });
+      if (Buffer.isBuffer(body)) {
+        // Content-MD5: the service checks it on a single Put Blob and keeps it as the blob's MD5.
+        const blobHTTPHeaders = { blobContentMD5: createHash('md5').update(body).digest(), ...(opts.contentType ? { blobContentType: opts.contentType } : {}) };
+        await blob.uploadData(body, { blobHTTPHeaders, maxSingleShotSize: SINGLE_PUT_MAX, blockSize: BLOCK_SIZE, concurrency: 4 });
+        return;
+      }
+      const blobHTTPHeaders = opts.contentType ? { blobContentType: opts.contentType } : undefined;
+      if (opts.size !== undefined && opts.size <= SINGLE_PUT_MAX) {
+        // A stream of known size: one request, streamed (never buffered whole).
+        await blob.upload(() => body, opts.size, { blobHTTPHeaders });
+      } else {
+        await blob.uploadStream(body, BLOCK_SIZE, 4, { blobHTTPHeaders });
+      }
     } catch (e) {
       throw mapAzureError(e, this.ctx({ key, right: 'w' }));
     }
@@ -188,50 +231,77 @@ export class AzureBlobProvider implements StorageProvider {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.container.getBlobClient(key).delete();
+      await this.container.getBlobClient(key).delete({ deleteSnapshots: 'include' });
     } catch (e) {
       throw mapAzureError(e, this.ctx({ key, right: 'd' }));
     }
   }
 
+  /** The read check: the blob's properties, then its first bytes (at most 64). */
+  private async readProbe(o: ObjectInfo, signal?: AbortSignal): Promise<string> {
+    const props = await this.stat(o.key, signal);
+    if (props.storage_class === 'Archive') return `read the properties of ${JSON.stringify(o.key)} (its bytes are in the Archive tier)`;
+    try {
+      const r = await this.container.getBlobClient(o.key).download(0, props.size > 0 ? Math.min(props.size, 64) : undefined, { abortSignal: signal, maxRetryRequests: 0 });
+      let got = 0;
+      for await (const c of r.readableStreamBody as AsyncIterable<Buffer>) got += c.length;
+      return `read the properties and first ${got} bytes of one blob`;
+    } catch (e) {
+      throw mapAzureError(e, this.ctx({ key: o.key, right: 'r' }));
+    }
+  }
+
   async check(opts: CheckOptions): Promise<Check[]> {
     const checks: Check[] = [];
-    let first: ObjectInfo | undefined;
+    const failed = (name: Check['name'], err: CloudportError): Check => ({ name, status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+    const writeStep = async () => {
+      if (!opts.write) return writeSkipped(opts);
+      return [await writeProbeCheck(this, opts, (err) => err.fix)];
+    };
+    // auth + list: one page of the listing tells both (a rejected key or SAS fails auth; a missing right fails list).
+    let objects: ObjectInfo[];
     try {
-      const page = await this.list({ prefix: '', maxKeys: 20 });
-      first = page.objects.find((o) => o.size > 0);
+      const page = await this.list({ prefix: '', maxKeys: 20, signal: opts.signal });
+      objects = page.objects;
       checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
-      checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} blobs` : 'container is empty' });
+      checks.push({ name: 'list', status: 'passed', detail: objects.length ? `listed ${objects.length}${page.nextToken ? '+' : ''} blobs` : 'container is empty' });
     } catch (e) {
       const err = e as CloudportError;
-      if (err.field === 'credentials' || err.field === 'endpoint' || err.kind === 'unexpected') {
-        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+      // Rejected credentials, an unreachable endpoint or throttling: nothing was proven about rights.
+      if (err.field?.startsWith('credentials') || err.field === this.errorCtx.endpointField || err.kind === 'unexpected' || err.kind === 'rate_limited') {
+        checks.push(failed('auth', err));
         checks.push({ name: 'list', status: 'skipped', detail: 'skipped: auth failed' });
-      } else {
-        checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
-        checks.push({ name: 'list', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+        checks.push({ name: 'read', status: 'skipped', detail: 'skipped: auth failed' });
+        if (opts.write) checks.push({ name: 'write', status: 'skipped', detail: 'skipped: auth failed' });
+        else checks.push(...writeSkipped(opts));
+        return checks;
       }
-      checks.push({ name: 'read', status: 'skipped', detail: 'skipped: listing failed' });
-      if (opts.write) checks.push({ name: 'write', status: 'skipped', detail: 'skipped: listing failed' });
+      checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
+      checks.push(failed('list', err));
+      checks.push({ name: 'read', status: 'skipped', detail: 'skipped: listing failed (no blob to read is known)' });
+      // A write-only SAS (export) still gets its write check.
+      checks.push(...(err.kind === 'not_found' ? (opts.write ? [{ name: 'write' as const, status: 'skipped' as const, detail: 'skipped: the container does not exist' }] : writeSkipped(opts)) : await writeStep()));
       return checks;
     }
-    if (!first) checks.push({ name: 'read', status: 'skipped', detail: 'skipped: no blob to read' });
-    else {
+    const readable = objects.filter((o) => o.storage_class !== 'Archive');
+    const first = readable.find((o) => o.size > 0) ?? readable[0] ?? objects[0];
+    if (first) {
       try {
-        const r = await this.read(first.key, { offset: first.size - 1 });
-        r.body.destroy();
-        checks.push({ name: 'read', status: 'passed', detail: 'read one blob' });
+        checks.push({ name: 'read', status: 'passed', detail: await this.readProbe(first, opts.signal) });
       } catch (e) {
-        const err = e as CloudportError;
-        checks.push({ name: 'read', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+        checks.push(failed('read', e as CloudportError));
       }
+    } else if (this.errorCtx.auth === 'sas' && this.errorCtx.sas?.sp && !this.errorCtx.sas.sp.includes('r')) {
+      // Nothing to read, but the SAS itself says it cannot read.
+      checks.push({ name: 'read', status: 'failed', kind: 'permission_denied', detail: `the SAS lacks the read right ("r"; it grants sp=${this.errorCtx.sas.sp})`, fix: 'Issue a SAS whose permissions (sp) include "r": the read right.' });
+    } else {
+      checks.push({ name: 'read', status: 'skipped', detail: 'skipped: no blob to read (the container is empty)' });
     }
-    if (!opts.write) return [...checks, ...writeSkipped(opts)];
-    checks.push(await writeProbeCheck(this, opts, (err) => err.fix));
+    checks.push(...(await writeStep()));
     return checks;
   }
 
   close(): void {
-    // The SDK's pipeline keeps no per-client sockets to release.
+    this.clients.close();
   }
 }

@@ -1,10 +1,11 @@
 import type http from 'node:http';
 import { createRequire } from 'node:module';
 import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
-import { ROLE_FOR, mapGcsError } from './errors.js';
+import { grantFix, mapGcsError } from './errors.js';
 import { parseServiceAccount } from './service-account.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 
@@ -17,10 +18,32 @@ interface GcsMeta {
   storageClass?: string;
 }
 
+/** Below this a Buffer goes up in one multipart request; from it on, a resumable upload. */
+const RESUMABLE_FROM = 8 * 1024 * 1024;
+/** Storage classes that are GCS's standard tier (the legacy names included): not reported. */
+const STANDARD_CLASSES = new Set(['STANDARD', 'MULTI_REGIONAL', 'REGIONAL', 'DURABLE_REDUCED_AVAILABILITY']);
+const PERMISSIONS = { list: 'storage.objects.list', get: 'storage.objects.get', create: 'storage.objects.create', delete: 'storage.objects.delete' } as const;
+
+/**
+ * Whether the client sends credentials (an OAuth bearer token) to `endpoint`. The default endpoint
+ * and https endpoints on googleapis.com (Private Service Connect, restricted/private.googleapis.com)
+ * get them; plain http (emulators, our loopback test server) and other hosts never do: a bearer
+ * token is usable by whoever receives it, so it must not go over plain text or to a third party.
+ */
+export function sendsCredentials(endpoint: string | null | undefined): boolean {
+  if (!endpoint) return true;
+  try {
+    const u = new URL(endpoint);
+    return u.protocol === 'https:' && /(^|\.)googleapis\.com$/i.test(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * @google-cloud/storage 7 sends its requests through teeny-request, which takes agents from a
- * module-level pool. When the endpoint policy supplies a lookup (HTTP mode, one policy per process),
- * the pool is seeded with agents that use it, so GCS sockets get the same connect-time DNS check.
+ * module-level pool. When the endpoint policy supplies agents (HTTP mode, one policy per process),
+ * the pool is seeded with them, so GCS sockets get the same connect-time checks.
  */
 let seeded: ProviderContext['agents'] | null = null;
 function seedAgentPool(agents: NonNullable<ProviderContext['agents']>): void {
@@ -35,10 +58,25 @@ function seedAgentPool(agents: NonNullable<ProviderContext['agents']>): void {
   seeded = agents;
 }
 
+type Interceptor = File['interceptors'][number];
+/** A request interceptor that edits the client's request options in place (its d.ts types them loosely). */
+function interceptor(edit: (opts: Record<string, unknown>) => void): Interceptor {
+  return {
+    request: (o) => {
+      edit(o as unknown as Record<string, unknown>);
+      return o as unknown as ReturnType<Interceptor['request']>;
+    },
+  };
+}
+
+const abortError = (signal: AbortSignal) =>
+  signal.reason instanceof Error ? signal.reason : new CloudportError('unexpected', 'the request was aborted', { temporary: true });
+
 export class GcsProvider implements StorageProvider {
   readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
   private readonly storage: Storage;
   private readonly bucket: Bucket;
+  private readonly authenticated: boolean;
 
   constructor(
     private readonly loc: LocationConfig,
@@ -46,20 +84,30 @@ export class GcsProvider implements StorageProvider {
     ctx: ProviderContext,
   ) {
     if (ctx.agents) seedAgentPool(ctx.agents);
-    const sa = creds.type === 'service_account' ? parseServiceAccount(String(creds.json)) : null;
+    // Throws config_invalid naming credentials.json when the text is not a service account key.
+    const sa = creds.type === 'service_account' ? parseServiceAccount(typeof creds.json === 'string' ? creds.json : '') : null;
     const projectId = (loc.project_id as string | undefined) ?? sa?.project_id;
+    this.authenticated = sendsCredentials(loc.endpoint);
     this.storage = new Storage({
       ...(projectId ? { projectId } : {}),
-      ...(loc.endpoint ? { apiEndpoint: loc.endpoint } : {}),
+      ...(loc.endpoint ? { apiEndpoint: loc.endpoint, useAuthWithCustomEndpoint: this.authenticated } : {}),
+      // Only client_email and private_key: the auth library signs its own token request and never
+      // contacts a token_uri from the key file (that one is shown and policy-checked regardless).
       ...(sa ? { credentials: { client_email: sa.client_email, private_key: sa.private_key } } : {}),
-      // cloudport's own retry layer retries (with backoff and ranged resume).
+      // cloudport's own retry layer retries (with backoff, Retry-After and ranged resume).
       retryOptions: { autoRetry: false, maxRetries: 0 },
     });
+    if (ctx.agents) {
+      // Resumable uploads go through the auth library's gaxios, which ignores teeny-request's pool but
+      // takes the request interceptors' output as its options: give it the same guarded agents.
+      const { http: httpAgent, https: httpsAgent } = ctx.agents;
+      this.storage.interceptors.push(interceptor((o) => (o.agent = (u: URL) => (u.protocol === 'http:' ? httpAgent : httpsAgent))));
+    }
     this.bucket = this.storage.bucket(loc.bucket);
   }
 
   private ctx(extra: { key?: string; permission?: string } = {}) {
-    return { bucket: this.loc.bucket, endpoint: this.loc.endpoint, ...extra };
+    return { bucket: this.loc.bucket, endpoint: this.loc.endpoint, authenticated: this.authenticated, ...extra };
   }
 
   private toInfo(m: GcsMeta): ObjectInfo {
@@ -70,16 +118,17 @@ export class GcsProvider implements StorageProvider {
       etag: m.etag ?? null,
       version: String(m.generation ?? ''),
     };
-    if (m.storageClass && !['STANDARD', 'MULTI_REGIONAL', 'REGIONAL'].includes(m.storageClass)) info.storage_class = m.storageClass;
+    if (m.storageClass && !STANDARD_CLASSES.has(m.storageClass)) info.storage_class = m.storageClass;
     return info;
   }
 
   async list(req: ListRequest): Promise<ListPage> {
+    if (req.signal?.aborted) throw abortError(req.signal);
     try {
       const [files, next, raw] = await this.bucket.getFiles({
         prefix: req.prefix || undefined,
-        delimiter: req.delimiter,
-        maxResults: Math.min(req.maxKeys ?? 1000, 1000),
+        delimiter: req.delimiter || undefined,
+        maxResults: Math.max(1, Math.min(req.maxKeys ?? 1000, 1000)),
         pageToken: req.token ?? undefined,
         autoPaginate: false,
       });
@@ -90,65 +139,84 @@ export class GcsProvider implements StorageProvider {
         nextToken: (next as { pageToken?: string } | null)?.pageToken ?? null,
       };
     } catch (e) {
-      throw mapGcsError(e, this.ctx({ permission: 'storage.objects.list' }));
+      throw mapGcsError(e, this.ctx({ permission: PERMISSIONS.list }));
     }
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
+    if (signal?.aborted) throw abortError(signal);
     try {
       const [m] = await this.bucket.file(key).getMetadata();
       return this.toInfo(m as GcsMeta);
     } catch (e) {
-      throw mapGcsError(e, this.ctx({ key, permission: 'storage.objects.get' }));
+      throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.get }));
     }
   }
 
   async read(key: string, req: ReadRequest = {}): Promise<ReadResult> {
     const offset = req.offset ?? 0;
-    // Pinning the generation makes a resumed read fail (404) rather than mix two versions.
-    const file = this.bucket.file(key, req.ifVersion ? { generation: Number(req.ifVersion) } : {});
-    const stream = file.createReadStream({ ...(offset > 0 ? { start: offset } : {}), validation: false });
+    const signal = req.signal;
+    if (signal?.aborted) throw abortError(signal);
+    const file = this.bucket.file(key);
+    if (req.ifVersion) {
+      // Fail (412) unless the live object is still this generation, so a resumed read never mixes two
+      // versions (a pinned `generation` would instead read an old version on a versioned bucket).
+      const ifGenerationMatch = req.ifVersion;
+      file.interceptors.push(interceptor((o) => (o.qs = { ...(o.qs as object | undefined), ifGenerationMatch })));
+    }
+    // decompress: false delivers the stored bytes, so lengths, sizes and offsets all count the same
+    // bytes (a gzip-encoded object would otherwise grow past its listed size while being read).
+    const stream = file.createReadStream({ ...(offset > 0 ? { start: offset } : {}), validation: false, decompress: false });
     // The client sends its request on the first read: piping starts it, with backpressure kept.
     const body = new PassThrough();
     // Consumers see errors through iteration; this listener keeps an unread failure from crashing the process.
     body.on('error', () => undefined);
+    const onAbort = () => stream.destroy(abortError(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    body.once('close', () => signal?.removeEventListener('abort', onAbort));
     stream.on('error', (e) => body.destroy(e));
     stream.pipe(body);
     try {
-      const res = await new Promise<{ headers: Record<string, string> }>((resolve, reject) => {
+      const res = await new Promise<{ statusCode?: number; headers: Record<string, string> }>((resolve, reject) => {
         // Error answers also emit 'response'; their error event follows and rejects.
         stream.once('response', (r: { statusCode?: number; headers: Record<string, string> }) => {
           if ((r.statusCode ?? 200) < 300) resolve(r);
         });
         stream.once('error', reject);
-        req.signal?.addEventListener('abort', () => stream.destroy(new Error('aborted')), { once: true });
       });
       const h = res.headers;
-      const length = Number(h['content-length'] ?? 0);
+      if (offset > 0 && res.statusCode === 200) {
+        throw new CloudportError('conflict', `object ${JSON.stringify(key)}: the server ignored the byte range`, { temporary: true });
+      }
+      const contentLength = h['content-length'] !== undefined ? Number(h['content-length']) : undefined;
       const range = /\/(\d+)$/.exec(h['content-range'] ?? '');
-      const size = range ? Number(range[1]) : Number(h['x-goog-stored-content-length'] ?? offset + length);
+      const stored = h['x-goog-stored-content-length'] !== undefined ? Number(h['x-goog-stored-content-length']) : undefined;
+      const size = range ? Number(range[1]) : (stored ?? offset + (contentLength ?? 0));
+      const length = contentLength ?? size - offset;
       const version = String(h['x-goog-generation'] ?? req.ifVersion ?? '');
-      return { body, length, size, content_type: h['content-type'], version, etag: h.etag ?? null };
+      const out: ReadResult = { body, length, size, version, etag: h.etag ?? null };
+      if (h['content-type']) out.content_type = h['content-type'];
+      return out;
     } catch (e) {
       stream.destroy();
       body.destroy();
-      if (req.ifVersion && (e as { code?: number }).code === 404) {
-        throw new CloudportError('conflict', `object ${JSON.stringify(key)} changed while it was being read`, { temporary: true });
-      }
-      throw mapGcsError(e, this.ctx({ key, permission: 'storage.objects.get' }));
+      if (signal?.aborted) throw abortError(signal);
+      throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.get }));
     }
   }
 
-  async write(key: string, body: Buffer | Readable, opts: { contentType?: string } = {}): Promise<void> {
+  async write(key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<void> {
+    const file = this.bucket.file(key);
+    const contentType = opts.contentType ?? 'application/octet-stream';
     try {
-      const file = this.bucket.file(key);
-      if (Buffer.isBuffer(body)) await file.save(body, { resumable: false, contentType: opts.contentType, validation: 'crc32c' });
-      else
-        await new Promise<void>((resolve, reject) => {
-          body.pipe(file.createWriteStream({ resumable: true, contentType: opts.contentType, validation: 'crc32c' })).on('finish', resolve).on('error', reject);
-        });
+      if (Buffer.isBuffer(body)) {
+        // The client checks the crc32c the service reports against the bytes it sent.
+        await file.save(body, { resumable: body.length >= RESUMABLE_FROM, contentType, validation: 'crc32c' });
+      } else {
+        await pipeline(body, file.createWriteStream({ resumable: true, contentType, validation: 'crc32c' }));
+      }
     } catch (e) {
-      throw mapGcsError(e, this.ctx({ key, permission: 'storage.objects.create' }));
+      throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.create }));
     }
   }
 
@@ -156,61 +224,93 @@ export class GcsProvider implements StorageProvider {
     try {
       await this.bucket.file(key).delete();
     } catch (e) {
-      throw mapGcsError(e, this.ctx({ key, permission: 'storage.objects.delete' }));
+      throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.delete }));
     }
   }
 
+  /**
+   * auth: testIamPermissions on the bucket (a rejected credential fails it; it also tells which of
+   * list / get / create / delete are granted); list: one page; read: the last byte of one object;
+   * write: a probe written and deleted under the export base path.
+   */
   async check(opts: CheckOptions): Promise<Check[]> {
     const checks: Check[] = [];
-    const skipRest = (why: string) => {
-      for (const name of ['list', 'read'] as const) if (!checks.some((c) => c.name === name)) checks.push({ name, status: 'skipped', detail: `skipped: ${why}` });
-      if (opts.write && !checks.some((c) => c.name === 'write')) checks.push({ name: 'write', status: 'skipped', detail: `skipped: ${why}` });
+    const failed = (name: Check['name'], err: CloudportError, fix = err.fix): Check => ({ name, status: 'failed', detail: err.message, ...(fix ? { fix } : {}), kind: err.kind });
+    const missing = (name: Check['name'], perm: string): Check => ({ name, status: 'failed', detail: `missing permission ${perm}`, fix: grantFix(perm, this.loc.bucket), kind: 'permission_denied' });
+    const skip = (name: Check['name'], why: string): Check => ({ name, status: 'skipped', detail: `skipped: ${why}` });
+    const rest = (why: string) => {
+      checks.push(skip('list', why), skip('read', why));
+      checks.push(...(opts.write ? [skip('write', why)] : writeSkipped(opts)));
       return checks;
     };
-    const wanted = ['storage.objects.list', 'storage.objects.get', 'storage.objects.create', 'storage.objects.delete'];
-    let granted: Set<string>;
+
+    // null: the permissions could not be asked for (then the list / read calls themselves tell).
+    let granted: Set<string> | null = null;
     try {
-      const [perms] = await this.bucket.iam.testPermissions(wanted);
+      const [perms] = await this.bucket.iam.testPermissions(Object.values(PERMISSIONS));
       granted = new Set(Object.entries(perms).filter(([, ok]) => ok).map(([p]) => p));
       checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
     } catch (e) {
       const err = mapGcsError(e, this.ctx());
-      checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
-      return skipRest('auth failed');
-    }
-    const missing = (perm: string) => ({ detail: `missing permission ${perm}`, fix: `Grant ${perm} (role ${ROLE_FOR[perm]}) on bucket ${this.loc.bucket} to these credentials.`, kind: 'permission_denied' as const });
-    let first: ObjectInfo | undefined;
-    if (!granted.has('storage.objects.list')) checks.push({ name: 'list', status: 'failed', ...missing('storage.objects.list') });
-    else {
-      try {
-        const page = await this.list({ prefix: '', maxKeys: 20 });
-        first = page.objects.find((o) => o.size > 0);
-        checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} objects` : 'bucket is empty' });
-      } catch (e) {
-        const err = mapGcsError(e, this.ctx({ permission: 'storage.objects.list' }));
-        checks.push({ name: 'list', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+      const authFailed = err.kind === 'unexpected' || err.kind === 'config_invalid' || err.kind === 'rate_limited' || err.field === 'endpoint' || !!err.field?.startsWith('credentials');
+      if (authFailed) {
+        checks.push(failed('auth', err));
+        return rest('auth failed');
       }
-    }
-    if (!granted.has('storage.objects.get')) checks.push({ name: 'read', status: 'failed', ...missing('storage.objects.get') });
-    else if (!first) checks.push({ name: 'read', status: 'skipped', detail: checks.some((c) => c.status === 'failed') ? 'skipped: listing failed' : 'skipped: no object to read' });
-    else {
-      try {
-        const r = await this.read(first.key, { offset: first.size - 1 });
-        r.body.destroy();
-        checks.push({ name: 'read', status: 'passed', detail: 'read one object' });
-      } catch (e) {
-        const err = mapGcsError(e, this.ctx({ permission: 'storage.objects.get' }));
-        checks.push({ name: 'read', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
-      }
-    }
-    if (!opts.write) return [...checks, ...writeSkipped(opts)];
-    for (const perm of ['storage.objects.create', 'storage.objects.delete']) {
-      if (!granted.has(perm)) {
-        checks.push({ name: 'write', status: 'failed', ...missing(perm) });
+      // An authenticated answer (a missing bucket, a refusal): the credentials themselves were accepted.
+      checks.push({ name: 'auth', status: 'passed', detail: 'credentials accepted' });
+      if (err.kind === 'not_found') {
+        checks.push(failed('list', err));
+        checks.push(skip('read', 'listing failed'));
+        checks.push(...(opts.write ? [skip('write', 'bucket not found')] : writeSkipped(opts)));
         return checks;
       }
     }
-    checks.push(await writeProbeCheck(this, opts, (err) => err.fix));
+
+    let first: ObjectInfo | undefined;
+    let listed = false;
+    if (granted && !granted.has(PERMISSIONS.list)) checks.push(missing('list', PERMISSIONS.list));
+    else {
+      try {
+        const page = await this.list({ prefix: '', maxKeys: 20, signal: opts.signal });
+        listed = true;
+        first = page.objects.find((o) => o.size > 0);
+        checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} objects` : 'bucket is empty' });
+      } catch (e) {
+        const err = e as CloudportError;
+        checks.push(failed('list', err, err.kind === 'permission_denied' && !err.field ? grantFix(PERMISSIONS.list, this.loc.bucket) : err.fix));
+      }
+    }
+
+    // A missing read permission is known without a listing; reading one object needs one.
+    if (granted && !granted.has(PERMISSIONS.get)) checks.push(missing('read', PERMISSIONS.get));
+    else if (!listed) checks.push(skip('read', 'listing failed'));
+    else if (!first) checks.push(skip('read', 'no object to read'));
+    else {
+      try {
+        const r = await this.read(first.key, { offset: first.size - 1, signal: opts.signal });
+        r.body.destroy();
+        checks.push({ name: 'read', status: 'passed', detail: 'read one object' });
+      } catch (e) {
+        const err = e as CloudportError;
+        checks.push(failed('read', err, err.kind === 'permission_denied' && !err.field ? grantFix(PERMISSIONS.get, this.loc.bucket) : err.fix));
+      }
+    }
+
+    if (!opts.write) return [...checks, ...writeSkipped(opts)];
+    if (granted) {
+      for (const perm of [PERMISSIONS.create, PERMISSIONS.delete]) {
+        if (!granted.has(perm)) {
+          checks.push(missing('write', perm));
+          return checks;
+        }
+      }
+    }
+    checks.push(
+      await writeProbeCheck(this, opts, (err, step) =>
+        err.kind === 'permission_denied' && !err.field ? grantFix(step === 'write' ? PERMISSIONS.create : PERMISSIONS.delete, this.loc.bucket) : err.fix,
+      ),
+    );
     return checks;
   }
 
