@@ -152,6 +152,36 @@ export const MIGRATIONS: Migration[] = [
         .addColumn('revoked_at', 'text'),
     ],
   },
+  {
+    version: 4,
+    name: 'automations',
+    up: (db) => [
+      db.schema
+        .createTable('automations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('index_name', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('schedule', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('next_run_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_run_at', 'text')
+        .addColumn('last_job_id', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('runs', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('skipped', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('automations_org_name', ['org_id', 'name']),
+      db.schema.createIndex('automations_due').on('automations').columns(['enabled', 'next_run_at']),
+      db.schema.createIndex('automations_connector').on('automations').columns(['org_id', 'connector_id']),
+      db.schema.alterTable('jobs').addColumn('automation_id', 'text'),
+      db.schema.createIndex('jobs_automation').on('jobs').columns(['org_id', 'automation_id', 'id']),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -45,6 +45,7 @@ export interface DB {
     finished_at: string | null;
     idempotency_key: string | null;
     idempotency_hash: string | null;
+    automation_id: string | null;
   };
   job_files: {
     id: Generated<number>;
@@ -73,6 +74,26 @@ export interface DB {
     content_type: string;
     etag: string | null;
     imported_at: string;
+  };
+  automations: {
+    id: string;
+    org_id: string;
+    name: string;
+    kind: string;
+    connector_id: string;
+    index_name: string;
+    params: string;
+    schedule: string;
+    enabled: number;
+    /** Epoch ms of the next run; the scheduler claims a run by compare-and-set on it. */
+    next_run_at: number;
+    last_run_at: string | null;
+    last_job_id: string | null;
+    last_error: string | null;
+    runs: number;
+    skipped: number;
+    created_at: string;
+    updated_at: string;
   };
   import_seen: { org_id: string; connector_id: string; index_name: string; key: string; version: string; updated_at: string };
   job_logs: {

@@ -13,6 +13,7 @@ import { MIGRATIONS } from './migrations.js';
 import type { Insertable } from 'kysely';
 import type {
   ApiKeyRow,
+  AutomationRow,
   ClaimedFile,
   CommitFile,
   ConnectorRow,
@@ -25,6 +26,7 @@ import type {
   JobRow,
   ListedFile,
   LogEntry,
+  NewAutomation,
   NewConnector,
   NewJob,
   Page,
@@ -292,21 +294,20 @@ export class SqliteStore implements Store {
     void now;
   }
 
-  async claimFiles(owner: string, limit: number, leaseMs: number, now: string): Promise<ClaimedFile[]> {
+  async claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: { excludeConnectors?: string[] }): Promise<ClaimedFile[]> {
     if (limit <= 0) return [];
     const t = Date.now();
+    const exclude = opts?.excludeConnectors ?? [];
     return this.tx(() => {
-      const ids = this.all(
-        this.qb
-          .selectFrom('job_files as f')
-          .innerJoin('jobs as j', 'j.id', 'f.job_id')
-          .select('f.id')
-          .where('f.status', '=', 'pending')
-          .where('f.lease_expires', '<', t)
-          .where('j.status', 'in', ACTIVE_JOB)
-          .orderBy('f.id')
-          .limit(limit),
-      ).map((r) => r.id);
+      let q = this.qb
+        .selectFrom('job_files as f')
+        .innerJoin('jobs as j', 'j.id', 'f.job_id')
+        .select('f.id')
+        .where('f.status', '=', 'pending')
+        .where('f.lease_expires', '<', t)
+        .where('j.status', 'in', ACTIVE_JOB);
+      if (exclude.length) q = q.where('j.connector_id', 'not in', exclude);
+      const ids = this.all(q.orderBy('f.id').limit(limit)).map((r) => r.id);
       if (!ids.length) return [];
       const files = this.all(
         this.qb
@@ -511,11 +512,12 @@ export class SqliteStore implements Store {
     return this.one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('idempotency_key', '=', key));
   }
 
-  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
+  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
     let q = this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org);
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     if (opts.index) q = q.where('index_name', '=', opts.index);
     if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.automationId) q = q.where('automation_id', '=', opts.automationId);
     if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
     return this.all(q.orderBy('id', 'desc').limit(opts.limit));
   }
@@ -667,6 +669,53 @@ export class SqliteStore implements Store {
 
   async revokeApiKey(id: string, now: string): Promise<boolean> {
     return this.run(this.qb.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null)) > 0;
+  }
+
+  async insertAutomation(row: NewAutomation): Promise<void> {
+    this.run(this.qb.insertInto('automations').values(row));
+  }
+
+  async getAutomation(org: string, id: string): Promise<AutomationRow | null> {
+    return this.one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('id', '=', id));
+  }
+
+  async findAutomationByName(org: string, name: string): Promise<AutomationRow | null> {
+    return this.one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('name', '=', name));
+  }
+
+  async listAutomations(org: string, opts: { connectorId?: string; after?: string; limit: number }): Promise<AutomationRow[]> {
+    let q = this.qb.selectFrom('automations').selectAll().where('org_id', '=', org);
+    if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
+    if (opts.after) q = q.where('id', '>', opts.after);
+    return this.all(q.orderBy('id').limit(opts.limit));
+  }
+
+  async updateAutomation(org: string, id: string, patch: Partial<NewAutomation>): Promise<AutomationRow | null> {
+    return this.tx(() => {
+      this.run(this.qb.updateTable('automations').set(patch).where('org_id', '=', org).where('id', '=', id));
+      return this.one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('id', '=', id));
+    });
+  }
+
+  async deleteAutomation(org: string, id: string): Promise<boolean> {
+    return this.run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('id', '=', id)) > 0;
+  }
+
+  async deleteConnectorAutomations(org: string, connectorId: string): Promise<number> {
+    return this.run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('connector_id', '=', connectorId));
+  }
+
+  async nextAutomationRun(): Promise<number | null> {
+    const r = this.one(this.qb.selectFrom('automations').select((eb) => eb.fn.min<number>('next_run_at').as('t')).where('enabled', '=', 1));
+    return r?.t === null || r?.t === undefined ? null : Number(r.t);
+  }
+
+  async dueAutomations(now: number, limit: number): Promise<AutomationRow[]> {
+    return this.all(this.qb.selectFrom('automations').selectAll().where('enabled', '=', 1).where('next_run_at', '<=', now).orderBy('next_run_at').limit(limit));
+  }
+
+  async casAutomation(id: string, expected: number, patch: Partial<NewAutomation>): Promise<boolean> {
+    return this.run(this.qb.updateTable('automations').set(patch).where('id', '=', id).where('next_run_at', '=', expected)) > 0;
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,8 @@ export type JobFileRow = Selectable<DB['job_files']>;
 export type ItemRow = Selectable<DB['items']>;
 export type NewConnector = Insertable<DB['connectors']>;
 export type NewJob = Insertable<DB['jobs']>;
+export type AutomationRow = Selectable<DB['automations']>;
+export type NewAutomation = Insertable<DB['automations']>;
 
 export const FILE_STATES = ['pending', 'ready', 'deduped', 'skipped', 'failed', 'canceled'] as const;
 export type FileState = (typeof FILE_STATES)[number];
@@ -126,7 +128,8 @@ export interface Store {
   /** Claims the listing of one job whose listing is incomplete and unleased. */
   claimListing(owner: string, leaseMs: number): Promise<JobRow | null>;
   failListing(jobId: string, owner: string, error: string, now: string): Promise<void>;
-  claimFiles(owner: string, limit: number, leaseMs: number, now: string): Promise<ClaimedFile[]>;
+  /** Leases up to `limit` pending files (oldest first), leaving out files of `excludeConnectors` (a worker's per-connector limit). */
+  claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: { excludeConnectors?: string[] }): Promise<ClaimedFile[]>;
   /** Extends the leases `owner` holds; returns ids of files no longer pending (canceled meanwhile). */
   heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }>;
   releaseLeases(owner: string): Promise<void>;
@@ -146,7 +149,7 @@ export interface Store {
 
   findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
   /** Jobs newest first, optionally filtered. */
-  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; beforeId?: string; limit: number }): Promise<JobRow[]>;
+  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; beforeId?: string; limit: number }): Promise<JobRow[]>;
   jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>>;
   countActiveJobsForIndex(org: string, index: string): Promise<number>;
   /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */
@@ -177,6 +180,25 @@ export interface Store {
   findApiKey(hash: string): Promise<ApiKeyRow | null>;
   listApiKeys(): Promise<ApiKeyRow[]>;
   revokeApiKey(id: string, now: string): Promise<boolean>;
+
+  insertAutomation(row: NewAutomation): Promise<void>;
+  getAutomation(org: string, id: string): Promise<AutomationRow | null>;
+  findAutomationByName(org: string, name: string): Promise<AutomationRow | null>;
+  /** Automations by id, optionally of one connector. */
+  listAutomations(org: string, opts: { connectorId?: string; after?: string; limit: number }): Promise<AutomationRow[]>;
+  updateAutomation(org: string, id: string, patch: Partial<NewAutomation>): Promise<AutomationRow | null>;
+  deleteAutomation(org: string, id: string): Promise<boolean>;
+  /** Deletes a connector's automations (when the connector is deleted); returns how many. */
+  deleteConnectorAutomations(org: string, connectorId: string): Promise<number>;
+  /** The earliest next_run_at of any enabled automation (every organization), or null. */
+  nextAutomationRun(): Promise<number | null>;
+  /** Enabled automations (every organization) whose next_run_at is at or before `now` (epoch ms), earliest first. */
+  dueAutomations(now: number, limit: number): Promise<AutomationRow[]>;
+  /**
+   * Compare-and-set: applies `patch` only if the automation's next_run_at still equals `expected`
+   * (one UPDATE … WHERE next_run_at = ?), so among processes sharing a store exactly one wins a run.
+   */
+  casAutomation(id: string, expected: number, patch: Partial<NewAutomation>): Promise<boolean>;
 
   close(): Promise<void>;
 }
