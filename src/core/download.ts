@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { StorageProvider } from '../providers/types.js';
 import type { BlobStore } from '../store/blobs.js';
 import { CloudportError, asCloudportError } from '../shared/errors.js';
 import { backoffMs, sleep, type RetryPolicy } from './retry.js';
+import { ChecksumVerifier } from './checksum.js';
 
 export interface Downloaded {
   sha256: string;
@@ -34,17 +36,66 @@ interface Sink {
   discard(): Promise<void>;
 }
 
+/**
+ * A local write failed (disk full, read-only, quota): not the storage service's fault and not
+ * worth retrying; the message names the cause and the folder.
+ */
+export function diskError(e: unknown, file: string): CloudportError {
+  if (e instanceof CloudportError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const dir = path.dirname(file);
+  const cause =
+    err.code === 'ENOSPC'
+      ? 'ENOSPC: no space left on device'
+      : err.code === 'EDQUOT'
+        ? 'EDQUOT: disk quota exceeded'
+        : err.code === 'EROFS'
+          ? 'EROFS: read-only file system'
+          : `${err.code ?? 'error'}: ${err.message}`;
+  return new CloudportError('unexpected', `cannot write the download to the data dir (${dir}): ${cause}`, {
+    temporary: false,
+    cause: e,
+    fix: 'Free space on the disk that holds the data dir (or give --data-dir on a larger disk), then import the failed files again with start_import {retry_of}.',
+  });
+}
+
 async function fileSink(blobs: BlobStore): Promise<Sink> {
-  const t = await blobs.createTemp();
+  const t = await blobs.createTemp().catch((e) => {
+    throw diskError(e, blobs.tempPath());
+  });
+  const stream = t.stream;
+  // A write error (ENOSPC, EIO) is emitted once, on the stream: keep it, and fail the next write or finish.
+  let failed: Error | null = null;
+  stream.on('error', (e) => (failed ??= e));
+  const check = () => {
+    if (failed) throw diskError(failed, t.path);
+  };
   return {
     path: t.path,
-    write: (chunk) => (t.stream.write(chunk) ? undefined : once(t.stream, 'drain').then(() => undefined)),
+    write(chunk) {
+      check();
+      if (stream.write(chunk)) return;
+      return new Promise<void>((resolve, reject) => {
+        const done = () => {
+          stream.off('drain', done);
+          stream.off('close', done);
+          if (failed) reject(diskError(failed, t.path));
+          else resolve();
+        };
+        stream.on('drain', done);
+        stream.on('close', done);
+      });
+    },
     async finish() {
-      t.stream.end();
-      await once(t.stream, 'close');
+      check();
+      stream.end();
+      await finished(stream).catch((e) => {
+        throw diskError(failed ?? e, t.path);
+      });
+      check();
     },
     async discard() {
-      t.stream.destroy();
+      stream.destroy();
       await blobs.discard(t.path);
     },
   };
@@ -52,40 +103,67 @@ async function fileSink(blobs: BlobStore): Promise<Sink> {
 
 /** Bounded: a body that grows past `limit` is a changed object (conflict), and the download restarts. */
 function memorySink(blobs: BlobStore, limit: number): Sink {
-  const path = blobs.tempPath();
+  const file = blobs.tempPath();
   const chunks: Buffer[] = [];
   let n = 0;
   return {
-    path,
+    path: file,
     write(chunk) {
       n += chunk.length;
       if (n > limit) throw new CloudportError('conflict', 'the object grew while it was being read', { temporary: true });
       chunks.push(chunk);
     },
-    finish: () => fsp.writeFile(path, Buffer.concat(chunks, n), { flag: 'wx', mode: 0o600 }),
-    discard: () => blobs.discard(path),
+    finish: () =>
+      fsp.writeFile(file, Buffer.concat(chunks, n), { flag: 'wx', mode: 0o600 }).catch((e) => {
+        throw diskError(e, file);
+      }),
+    discard: () => blobs.discard(file),
   };
 }
+
+/** Marks a whole-object checksum that did not match: the download starts again from byte 0. */
+const CHECKSUM_MISMATCH = Symbol('checksum mismatch');
+
+/**
+ * Throttling is a signal about the connector, not about one file: while one download waits out a
+ * 429/503 (and its Retry-After), the other downloads through the same client wait too, so a job
+ * slows down as a whole instead of hammering the service. Keyed by the pooled provider instance.
+ */
+const throttledUntil = new WeakMap<StorageProvider, number>();
+
+async function waitThrottle(provider: StorageProvider, signal: AbortSignal): Promise<void> {
+  const until = throttledUntil.get(provider) ?? 0;
+  const ms = until - Date.now();
+  if (ms > 0) await sleep(ms, signal);
+}
+
+/** Throttled answers may repeat this many times more than other temporary errors before a file fails. */
+const THROTTLE_FACTOR = 3;
 
 /**
  * Streams one object into a temp file while hashing it (bounded memory: one chunk at a time with
  * backpressure; objects up to 1 MiB are gathered and written in one call). A cut or stalled body is
  * resumed with a ranged read pinned to the same version; a changed object restarts from byte 0; the
- * length is verified before the caller commits.
+ * length is verified, and so are the provider's checksums of the whole object (MD5 or CRC32C, fed
+ * across resumes): a mismatch restarts from byte 0 and, if it persists, fails with "checksum
+ * mismatch". Throttling backs off (honouring Retry-After) for every download of the connector.
  */
 export async function downloadObject(provider: StorageProvider, blobs: BlobStore, key: string, opts: DownloadOptions): Promise<Downloaded> {
   let sink: Sink | null = null;
   let hash = createHash('sha256');
+  let verifier: ChecksumVerifier | null = null;
   let written = 0;
   let size = -1;
   let version = '';
   let etag: string | null = null;
   let contentType = 'application/octet-stream';
   let failures = 0;
+  let throttles = 0;
   const restart = async () => {
     await sink?.discard();
     sink = null;
     hash = createHash('sha256');
+    verifier = null;
     written = 0;
     size = -1;
   };
@@ -94,32 +172,58 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
       try {
         const resuming = written > 0 && provider.capabilities.rangedRead;
         if (written > 0 && !resuming) await restart();
+        await waitThrottle(provider, opts.signal);
         const r = await provider.read(key, { offset: written, ifVersion: resuming ? version : undefined, signal: opts.signal });
         if (!resuming) {
           size = r.size;
           version = r.version;
           etag = r.etag;
+          verifier = ChecksumVerifier.for(r.checksums);
           if (r.content_type) contentType = r.content_type;
         }
         sink ??= size <= SMALL_OBJECT ? memorySink(blobs, size) : await fileSink(blobs);
         const copied = { n: 0 };
+        const v = verifier as ChecksumVerifier | null;
+        const h = hash;
         try {
-          await pump(r.body, sink, hash, opts.idleTimeoutMs, opts.signal, copied);
+          await pump(r.body, sink, (chunk) => (h.update(chunk), v?.update(chunk)), opts.idleTimeoutMs, opts.signal, copied);
         } finally {
           written += copied.n;
         }
-        if (written === size) break;
+        if (written === size) {
+          const bad = v?.mismatch();
+          if (!bad) break;
+          throw Object.assign(
+            new CloudportError('unexpected', `checksum mismatch: object ${JSON.stringify(key)} arrived with the right length but wrong content (${bad})`, {
+              temporary: true,
+              fix: 'The bytes were damaged on the way (or by the service); retrying reads the object again from the start. If it persists, check the network path (proxies, middleboxes) and the object itself.',
+            }),
+            { [CHECKSUM_MISMATCH]: true },
+          );
+        }
         if (written > size) throw new CloudportError('conflict', `object ${JSON.stringify(key)} delivered more bytes than its size (${written} > ${size})`, { temporary: true });
         throw new CloudportError('unexpected', `download of ${JSON.stringify(key)} ended at ${written} of ${size} bytes`, { temporary: true });
       } catch (e) {
         if (opts.signal.aborted) throw opts.signal.reason ?? e;
         const err = asCloudportError(e);
-        // The object changed (or lied about its size): start again from byte 0 with a fresh hash.
-        if (err.kind === 'conflict' || written > size) await restart();
-        failures++;
-        if (!err.temporary || failures >= opts.retry.attempts) throw err;
-        opts.onRetry?.(err, failures);
-        await sleep(backoffMs(failures - 1, opts.retry, err.retryAfter), opts.signal);
+        // The object changed, lied about its size, or its bytes did not match its checksum: start
+        // again from byte 0 with fresh hashes.
+        if (err.kind === 'conflict' || written > size || (err as unknown as Record<symbol, unknown>)[CHECKSUM_MISMATCH]) await restart();
+        if (!err.temporary) throw err;
+        let wait: number;
+        if (err.kind === 'rate_limited') {
+          throttles++;
+          if (throttles >= opts.retry.attempts * THROTTLE_FACTOR) throw err;
+          wait = backoffMs(Math.min(throttles - 1, 16), opts.retry, err.retryAfter);
+          throttledUntil.set(provider, Math.max(throttledUntil.get(provider) ?? 0, Date.now() + wait));
+          opts.onRetry?.(err, failures + throttles);
+        } else {
+          failures++;
+          if (failures >= opts.retry.attempts) throw err;
+          wait = backoffMs(failures - 1, opts.retry, err.retryAfter);
+          opts.onRetry?.(err, failures + throttles);
+        }
+        await sleep(wait, opts.signal);
       }
     }
     const done = sink as Sink | null;
@@ -136,7 +240,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
 async function pump(
   body: NodeJS.ReadableStream & { destroy(e?: Error): void },
   out: Sink,
-  hash: ReturnType<typeof createHash>,
+  onChunk: (chunk: Buffer) => void,
   idleMs: number,
   signal: AbortSignal,
   copied: { n: number },
@@ -152,7 +256,7 @@ async function pump(
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       arm();
-      hash.update(chunk);
+      onChunk(chunk);
       copied.n += chunk.length;
       const wait = out.write(chunk);
       if (wait) await wait;

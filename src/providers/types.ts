@@ -48,6 +48,18 @@ export interface ReadResult {
   content_type?: string;
   version: string;
   etag: string | null;
+  /**
+   * Checksums of the whole object (not of this response's range), when the provider reports them:
+   * downloads verify every byte against them (S3: a single-part ETag's MD5; GCS: md5Hash / crc32c;
+   * Azure: Content-MD5).
+   */
+  checksums?: ObjectChecksums;
+}
+
+/** Checksums of a whole object, base64 (MD5: the 16 bytes; CRC32C: the 4 bytes big-endian). */
+export interface ObjectChecksums {
+  md5?: string;
+  crc32c?: string;
 }
 
 export type CheckName = 'auth' | 'list' | 'read' | 'write';

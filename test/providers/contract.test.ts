@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProvider } from '../../src/providers/index.js';
 import type { StorageProvider } from '../../src/providers/types.js';
@@ -117,6 +118,18 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
     await expect(provider.stat('out/probe.txt')).rejects.toMatchObject({ kind: 'not_found' });
   });
 
+  it('reports the whole object\'s checksums on full and ranged reads', async () => {
+    const body = bytes(70_000, 5);
+    await fx.put(bucket, 'sums/obj.bin', body);
+    const md5 = createHash('md5').update(body).digest('base64');
+    const full = await provider.read('sums/obj.bin');
+    full.body.destroy();
+    expect(full.checksums?.md5).toBe(md5);
+    const ranged = await provider.read('sums/obj.bin', { offset: 1000 });
+    ranged.body.destroy();
+    expect(ranged.checksums?.md5).toBe(md5);
+  });
+
   // ---- end to end through the built server over stdio ----
 
   it('create → test → browse (glob, folders) → import → status over stdio', async () => {
@@ -187,5 +200,75 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
     expect(again).toMatchObject({ accepted: 0, skipped: 3 });
     await waitForJob(cp, again.job_id);
     expect(fx.counts().get).toBe(0);
+  });
+
+  it('a flipped byte (length right) is caught by the checksum and re-read, also across a resume; persistent corruption fails and is never indexed', async () => {
+    const b = await fx.createBucket();
+    const small = bytes(64 * 1024, 21);
+    const big = bytes(1024 * 1024 + 5, 22);
+    const bad = bytes(10_000, 23);
+    await fx.put(b, 'sum/small.bin', small);
+    await fx.put(b, 'sum/big.bin', big);
+    await fx.put(b, 'sum/bad.bin', bad);
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(b) });
+    fx.resetCounts();
+    fx.addFault({ op: 'get', keyIncludes: 'small.bin', action: { type: 'flip', at: 100 } });
+    // Cut, then a resumed (ranged) answer with a flipped byte: only the whole-object checksum sees it.
+    fx.addFault({ op: 'get', keyIncludes: 'big.bin', action: { type: 'cut', afterBytes: 300_000 } });
+    fx.addFault({ op: 'get', keyIncludes: 'big.bin', action: { type: 'flip', at: 10 } });
+    fx.addFault({ op: 'get', keyIncludes: 'bad.bin', times: 100, action: { type: 'flip', at: 0 } });
+    const index = `sums-${fx.provider}`;
+    const j = await cp.ok('start_import', { connector_id: connector.id, index });
+    const s = await waitForJob(cp, j.job_id);
+    fx.clearFaults();
+    expect(s).toMatchObject({ status: 'completed_with_errors', counts: { ready: 2, failed: 1 } });
+    const failed = await cp.ok('import_status', { job_id: j.job_id, files_status: 'failed' });
+    expect(failed.files).toEqual([{ key: 'sum/bad.bin', status: 'failed', size: bad.length, error: expect.stringMatching(/^checksum mismatch: object "sum\/bad.bin"/) }]);
+    const items = (await cp.ok('list_index_items', { index })).items;
+    expect(items.map((i: { key: string }) => i.key).sort()).toEqual(['sum/big.bin', 'sum/small.bin']);
+    expect(items.find((i: { key: string }) => i.key === 'sum/small.bin').sha256).toBe(sha256(small));
+    expect(items.find((i: { key: string }) => i.key === 'sum/big.bin').sha256).toBe(sha256(big));
+    // small: flipped + good; big: cut + resumed-flipped + good from byte 0; bad: every attempt (5).
+    expect(fx.counts().get).toBe(2 + 3 + 5);
+  });
+
+  it('an object overwritten between a cut and its resume is read again whole: the new version, never a mix', async () => {
+    const b = await fx.createBucket();
+    const v1 = bytes(600 * 1024, 31);
+    const v2 = bytes(700 * 1024 + 1, 32);
+    await fx.put(b, 'ow/obj.bin', v1);
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(b) });
+    fx.resetCounts();
+    fx.addFault({ op: 'get', keyIncludes: 'ow/obj.bin', action: { type: 'cut', afterBytes: 200_000 } });
+    fx.addFault({ op: 'get', keyIncludes: 'ow/obj.bin', action: { type: 'before', run: () => fx.put(b, 'ow/obj.bin', v2) } });
+    const index = `overwrite-${fx.provider}`;
+    const j = await cp.ok('start_import', { connector_id: connector.id, index });
+    const s = await waitForJob(cp, j.job_id);
+    fx.clearFaults();
+    expect(s).toMatchObject({ status: 'completed', counts: { ready: 1 } });
+    const item = (await cp.ok('list_index_items', { index })).items[0];
+    expect(item).toMatchObject({ key: 'ow/obj.bin', size: v2.length, sha256: sha256(v2) });
+    // cut (v1) → resume pinned to v1 refused (412) → whole new read of v2.
+    expect(fx.counts().get).toBe(3);
+  });
+
+  it('throttling slows a job down without failing it, 500s are retried, denials and bad credentials fail at once (one GET each)', async () => {
+    const b = await fx.createBucket();
+    for (const k of ['thr/a.txt', 'err/b.txt', 'deny/c.txt', 'cred/d.txt', 'ok/e.txt']) await fx.put(b, k, `content of ${k}`);
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(b) });
+    fx.resetCounts();
+    // More throttled answers in a row than the retry budget of other errors (5 attempts).
+    fx.addFault({ op: 'get', keyIncludes: 'thr/', times: 5, action: { type: 'throttle', retryAfterSeconds: 0 } });
+    fx.addFault({ op: 'get', keyIncludes: 'err/', times: 2, action: { type: 'server_error' } });
+    fx.addFault({ op: 'get', keyIncludes: 'deny/', times: 100, action: { type: 'deny' } });
+    fx.addFault({ op: 'get', keyIncludes: 'cred/', times: 100, action: { type: 'bad_credentials' } });
+    const j = await cp.ok('start_import', { connector_id: connector.id, index: `retries-${fx.provider}` });
+    const s = await waitForJob(cp, j.job_id);
+    fx.clearFaults();
+    expect(s).toMatchObject({ status: 'completed_with_errors', counts: { ready: 3, failed: 2 } });
+    const failed = (await cp.ok('import_status', { job_id: j.job_id, files_status: 'failed' })).files;
+    expect(failed.map((f: { key: string }) => f.key).sort()).toEqual(['cred/d.txt', 'deny/c.txt']);
+    for (const f of failed) expect(f.error).toMatch(/denied|credential|signature|authenticat|key/i);
+    expect(fx.counts().get).toBe(6 + 3 + 1 + 1 + 1);
   });
 });

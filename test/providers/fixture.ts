@@ -15,7 +15,9 @@ export interface FaultRule {
     | { type: 'deny' } // the provider's 403 "permission denied" answer for this operation
     | { type: 'bad_credentials' } // the provider's answer to a wrong key / signature
     | { type: 'cut'; afterBytes: number } // response headers sent, body cut after N bytes
-    | { type: 'stall'; afterBytes: number; ms: number };
+    | { type: 'stall'; afterBytes: number; ms: number }
+    | { type: 'flip'; at: number } // the body with its length kept but one byte (at this offset of the response body) flipped
+    | { type: 'before'; run: () => unknown }; // awaits run() (e.g. an overwrite in the bucket), then forwards unchanged
 }
 
 export interface ProviderFixture {

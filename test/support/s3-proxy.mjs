@@ -25,8 +25,15 @@ import { forceLoopbackListen } from './loopback.mjs';
  *   Like cut, but holds the connection silent for `ms` before destroying it.
  * @typedef {{ type: 'transform', fn: (body: string) => string }} TransformAction
  *   Buffers a (small) upstream answer, rewrites its body and sends it with the new length.
- * @typedef {StatusAction | CutAction | StallAction | TransformAction} FaultAction
- * @typedef {{ method?: string, op?: string, keyIncludes?: string }} FaultMatch
+ * @typedef {{ type: 'flip', at: number }} FlipAction
+ *   Forwards the answer with its length unchanged but one body byte (at offset `at` of this
+ *   response's body, e.g. of a ranged answer) XOR-ed with 0xff: corruption only a checksum catches.
+ * @typedef {{ type: 'before', run: () => unknown }} BeforeAction
+ *   Awaits `run()` (e.g. to overwrite the object in the upstream), then forwards the request unchanged.
+ * @typedef {StatusAction | CutAction | StallAction | TransformAction | FlipAction | BeforeAction} FaultAction
+ * @typedef {{ method?: string, op?: string, keyIncludes?: string, credential?: string }} FaultMatch
+ *   `credential`: only requests whose Authorization names this key id (SigV4 `Credential=<id>/`),
+ *   e.g. to answer an unknown key the way S3 does.
  * @typedef {{ match?: FaultMatch, times?: number, action: FaultAction }} FaultRule
  *   `times`: how many matching requests the rule applies to (default 1; Infinity for all).
  *
@@ -200,10 +207,11 @@ export async function startProxy({ upstream, classify = s3Op }) {
   resetCounts();
 
   /** Finds (and consumes one use of) the first rule matching this request. */
-  const takeFault = (/** @type {string} */ method, /** @type {Classified} */ { op, key }) => {
+  const takeFault = (/** @type {string} */ method, /** @type {Classified} */ { op, key }, /** @type {http.IncomingHttpHeaders} */ headers) => {
     const rule = faults.find(
       ({ match, times }) =>
         times > 0 &&
+        (!match.credential || String(headers.authorization ?? '').includes(`Credential=${match.credential}/`)) &&
         (!match.method || match.method.toUpperCase() === method) &&
         (!match.op || match.op === op) &&
         (match.keyIncludes == null || (key ?? '').includes(match.keyIncludes)),
@@ -229,7 +237,20 @@ export async function startProxy({ upstream, classify = s3Op }) {
     counts.total++;
     counts[classified.op] = (counts[classified.op] ?? 0) + 1;
     if (classified.op === 'GetObject') gets.push(classified.key);
-    const action = takeFault(method, classified);
+    const action = takeFault(method, classified, req.headers);
+    if (action?.type === 'before') {
+      req.pause();
+      Promise.resolve()
+        .then(() => action.run())
+        .then(
+          () => forward(req, res, expectsContinue, method, url, undefined),
+          () => {
+            res.writeHead(502, { 'content-type': 'text/plain', connection: 'close' });
+            res.end('proxy: before-hook failed');
+          },
+        );
+      return;
+    }
 
     if (action?.type === 'status') {
       // Answered here; a client waiting on 100-continue gets the error instead, as from S3.
@@ -246,7 +267,19 @@ export async function startProxy({ upstream, classify = s3Op }) {
       res.end(body);
       return;
     }
+    forward(req, res, expectsContinue, method, url, action);
+  };
 
+  /**
+   * Sends the request upstream and the answer back, applying a cut / stall / transform / flip action.
+   * @param {http.IncomingMessage} req
+   * @param {http.ServerResponse} res
+   * @param {boolean} expectsContinue
+   * @param {string} method
+   * @param {string} url
+   * @param {FaultAction | undefined} action
+   */
+  const forward = (req, res, expectsContinue, method, url, action) => {
     // Expect is answered by us (below), so the upstream never sees it.
     const up = http.request({ host: target.hostname, port: target.port, method, path: url, headers: forwardable(req.headers, ['expect']), agent });
     if (expectsContinue) res.writeContinue();
@@ -288,6 +321,24 @@ export async function startProxy({ upstream, classify = s3Op }) {
         return;
       }
       res.writeHead(status, headers);
+      if (action?.type === 'flip') {
+        // Same length, one byte changed: streamed through, nothing buffered.
+        let seen = 0;
+        upRes.on('data', (/** @type {Buffer} */ chunk) => {
+          const i = action.at - seen;
+          seen += chunk.length;
+          if (i >= 0 && i < chunk.length) {
+            chunk = Buffer.from(chunk);
+            chunk[i] = (chunk[i] ?? 0) ^ 0xff;
+          }
+          if (!res.write(chunk)) {
+            upRes.pause();
+            res.once('drain', () => upRes.resume());
+          }
+        });
+        upRes.on('end', () => res.end());
+        return;
+      }
       if (action?.type !== 'cut' && action?.type !== 'stall') {
         upRes.pipe(res);
         return;

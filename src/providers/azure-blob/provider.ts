@@ -202,7 +202,17 @@ export class AzureBlobProvider implements StorageProvider {
       const etag = unquote(r.etag);
       const body = r.readableStreamBody as Readable;
       body.on('error', () => undefined); // errors reach the consumer through iteration
-      return { body, length, size: range ? Number(range[1]) : offset + length, ...(r.contentType ? { content_type: r.contentType } : {}), etag, version: etag ?? '' };
+      // The blob's Content-MD5: a whole read carries it as Content-MD5, a ranged one as x-ms-blob-content-md5.
+      const md5 = offset === 0 && !range ? (r.contentMD5 ?? r.blobContentMD5) : r.blobContentMD5;
+      return {
+        body,
+        length,
+        size: range ? Number(range[1]) : offset + length,
+        ...(r.contentType ? { content_type: r.contentType } : {}),
+        etag,
+        version: etag ?? '',
+        ...(md5?.length ? { checksums: { md5: Buffer.from(md5).toString('base64') } } : {}),
+      };
     } catch (e) {
       throw mapAzureError(e, this.ctx({ key, right: 'r' }));
     }

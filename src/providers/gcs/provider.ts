@@ -196,6 +196,9 @@ export class GcsProvider implements StorageProvider {
       const version = String(h['x-goog-generation'] ?? req.ifVersion ?? '');
       const out: ReadResult = { body, length, size, version, etag: h.etag ?? null };
       if (h['content-type']) out.content_type = h['content-type'];
+      // x-goog-hash carries the whole object's (stored bytes') crc32c and, unless composite, md5.
+      const checksums = parseGoogHash(h['x-goog-hash']);
+      if (checksums) out.checksums = checksums;
       return out;
     } catch (e) {
       stream.destroy();
@@ -317,4 +320,18 @@ export class GcsProvider implements StorageProvider {
   close(): void {
     // The client keeps no sockets of its own (pooled agents); nothing to release.
   }
+}
+
+/** `x-goog-hash: crc32c=…,md5=…` (possibly several headers, joined) → checksums; undefined when absent. */
+function parseGoogHash(header: string | string[] | undefined): { md5?: string; crc32c?: string } | undefined {
+  const out: { md5?: string; crc32c?: string } = {};
+  for (const part of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim().toLowerCase();
+    const value = part.slice(eq + 1).trim();
+    if (name === 'md5' && value) out.md5 = value;
+    else if (name === 'crc32c' && value) out.crc32c = value;
+  }
+  return out.md5 || out.crc32c ? out : undefined;
 }

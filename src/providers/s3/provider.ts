@@ -34,6 +34,12 @@ import { writeProbeCheck, writeSkipped } from '../checks.js';
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
 const versionOf = (etag: string | null, size: number) => `${etag ?? ''}:${size}`;
+/**
+ * The MD5 (base64) a single-part ETag is: 32 hex digits, no "-N" part count, and not an object
+ * encrypted with SSE-KMS / SSE-C (whose ETags are not the MD5 of the bytes).
+ */
+const md5OfEtag = (etag: string | null, sse: string | undefined, sseC: string | undefined) =>
+  etag && /^[0-9a-f]{32}$/i.test(etag) && !sseC && !(sse ?? '').startsWith('aws:kms') ? Buffer.from(etag, 'hex').toString('base64') : undefined;
 
 export class S3Provider implements StorageProvider {
   readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
@@ -143,6 +149,7 @@ export class S3Provider implements StorageProvider {
       const range = out.ContentRange && /\/(\d+)$/.exec(out.ContentRange);
       if (range) size = Number(range[1]);
       const etag = unquote(out.ETag);
+      const md5 = md5OfEtag(etag, out.ServerSideEncryption, out.SSECustomerAlgorithm);
       return {
         body: out.Body as Readable,
         length,
@@ -150,6 +157,7 @@ export class S3Provider implements StorageProvider {
         content_type: out.ContentType,
         etag,
         version: versionOf(etag, size),
+        ...(md5 ? { checksums: { md5 } } : {}),
       };
     } catch (e) {
       throw mapS3Error(e, this.ctx({ key, action: 's3:GetObject' }));
