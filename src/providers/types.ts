@@ -13,6 +13,8 @@ export interface ObjectInfo {
   /** The provider's change marker (S3: etag+size, GCS: generation, Azure: etag). */
   version: string;
   storage_class?: string;
+  /** Hex SHA-256 kept in the object's metadata (`sha256`) by an export; only stat() reads it. */
+  sha256?: string;
 }
 
 export interface ListRequest {
@@ -62,6 +64,19 @@ export interface ObjectChecksums {
   crc32c?: string;
 }
 
+export interface WriteOptions {
+  contentType?: string;
+  /** Bytes in a Readable body (required for streams). */
+  size?: number;
+  /** Hex SHA-256 of the body: stored as object metadata `sha256` (and as S3's x-amz-checksum-sha256 on a single PUT). */
+  sha256?: string;
+  /** Base64 MD5 of the whole body: a checksum the service verifies before it keeps the object (GCS md5Hash, Azure Content-MD5). */
+  md5?: string;
+  /** Create only: fail with a `conflict` when the object already exists. */
+  ifAbsent?: boolean;
+  signal?: AbortSignal;
+}
+
 export type CheckName = 'auth' | 'list' | 'read' | 'write';
 export type CheckStatus = 'passed' | 'failed' | 'skipped';
 export interface Check {
@@ -97,7 +112,7 @@ export interface StorageProvider {
   list(req: ListRequest): Promise<ListPage>;
   stat(key: string, signal?: AbortSignal): Promise<ObjectInfo>;
   read(key: string, req?: ReadRequest): Promise<ReadResult>;
-  write(key: string, body: Buffer | Readable, opts?: { contentType?: string; size?: number }): Promise<void>;
+  write(key: string, body: Buffer | Readable, opts?: WriteOptions): Promise<void>;
   delete(key: string): Promise<void>;
   /** The permission checks behind test_connector, in order: auth, list, read, write. */
   check(opts: CheckOptions): Promise<Check[]>;

@@ -317,12 +317,12 @@ export class SqliteStore implements Store {
           .returningAll(),
       );
       const jobIds = [...new Set(files.map((f) => f.job_id))];
-      const jobs = this.all(this.qb.selectFrom('jobs').select(['id', 'org_id', 'connector_id', 'index_name', 'params', 'status']).where('id', 'in', jobIds));
+      const jobs = this.all(this.qb.selectFrom('jobs').select(['id', 'org_id', 'connector_id', 'index_name', 'params', 'status', 'kind']).where('id', 'in', jobIds));
       this.run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('id', 'in', jobIds).where('status', '=', 'queued'));
       const byId = new Map(jobs.map((j) => [j.id, j]));
       return files.map((f) => {
         const j = byId.get(f.job_id)!;
-        return { ...f, connector_id: j.connector_id, index_name: j.index_name, params: j.params };
+        return { ...f, connector_id: j.connector_id, index_name: j.index_name, params: j.params, kind: j.kind };
       });
     });
   }
@@ -415,6 +415,11 @@ export class SqliteStore implements Store {
       );
       return { status, duplicate_of: duplicateOf };
     });
+  }
+
+  async completeFile(fileId: number, owner: string, o: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean> {
+    const set = { status: o.status, sha256: o.sha256, size: o.size, error: null, lease_owner: null, lease_expires: 0 };
+    return this.run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')) > 0;
   }
 
   async failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void> {
@@ -512,12 +517,13 @@ export class SqliteStore implements Store {
     return this.one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('idempotency_key', '=', key));
   }
 
-  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
+  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
     let q = this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org);
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     if (opts.index) q = q.where('index_name', '=', opts.index);
     if (opts.status) q = q.where('status', '=', opts.status);
     if (opts.automationId) q = q.where('automation_id', '=', opts.automationId);
+    if (opts.kind) q = q.where('kind', '=', opts.kind);
     if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
     return this.all(q.orderBy('id', 'desc').limit(opts.limit));
   }

@@ -47,6 +47,8 @@ export interface ClaimedFile extends JobFileRow {
   connector_id: string;
   index_name: string;
   params: string;
+  /** The job's kind ("import" or "export"): which handler works the file. */
+  kind: string;
 }
 
 export interface CommitFile {
@@ -135,6 +137,8 @@ export interface Store {
   releaseLeases(owner: string): Promise<void>;
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
   commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
+  /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
+  completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
   /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
   failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void>;
   cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;
@@ -149,7 +153,7 @@ export interface Store {
 
   findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
   /** Jobs newest first, optionally filtered. */
-  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; beforeId?: string; limit: number }): Promise<JobRow[]>;
+  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; beforeId?: string; limit: number }): Promise<JobRow[]>;
   jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>>;
   countActiveJobsForIndex(org: string, index: string): Promise<number>;
   /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */

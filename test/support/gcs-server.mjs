@@ -1,6 +1,6 @@
 // A small in-memory GCS JSON-API server on 127.0.0.1 that the real @google-cloud/storage client
 // works with (apiEndpoint: 'http://127.0.0.1:PORT'): buckets, listing with prefix/delimiter/paging,
-// metadata, media downloads with Range and generation preconditions, multipart and resumable
+// metadata (custom metadata kept), media downloads with Range and generation preconditions, multipart and resumable
 // uploads (with correct crc32c and md5), deletes, testIamPermissions, per-bucket IAM, bearer-token
 // checks, and GCS-style error bodies. Plain ESM JavaScript: runs under plain node (scripts/demo.mjs).
 import http from 'node:http';
@@ -93,6 +93,7 @@ export async function startGcsServer(opts = {}) {
     metageneration: '1',
     contentType: o.contentType,
     ...(o.contentEncoding ? { contentEncoding: o.contentEncoding } : {}),
+    ...(o.metadata ? { metadata: o.metadata } : {}),
     size: String(o.data.length),
     md5Hash: md5(o.data),
     crc32c: crc32c(o.data),
@@ -150,7 +151,8 @@ export async function startGcsServer(opts = {}) {
     }
     const bad = hashMismatch(data, hashHeader, u.md);
     if (bad) return error(res, 400, 'invalid', bad);
-    return json(res, meta(u.bucket, store(u.bucket, u.name, data, u.contentType, u.contentEncoding ? { contentEncoding: u.contentEncoding } : {})));
+    const extra = { ...(u.contentEncoding ? { contentEncoding: u.contentEncoding } : {}), ...(u.md?.metadata ? { metadata: u.md.metadata } : {}) };
+    return json(res, meta(u.bucket, store(u.bucket, u.name, data, u.contentType, extra)));
   };
 
   const handler = async (req, res) => {
@@ -410,7 +412,7 @@ export async function startGcsServer(opts = {}) {
     },
     get(bucket, key) {
       const o = buckets.get(bucket)?.get(key);
-      return o ? { data: o.data, generation: String(o.generation), contentType: o.contentType } : undefined;
+      return o ? { data: o.data, generation: String(o.generation), contentType: o.contentType, ...(o.metadata ? { metadata: o.metadata } : {}) } : undefined;
     },
     keys(bucket) {
       return [...(buckets.get(bucket)?.keys() ?? [])].sort((a, c) => (a < c ? -1 : a > c ? 1 : 0));

@@ -16,7 +16,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
 import { CloudportError } from '../../shared/errors.js';
-import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
+import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 import { mapAzureError, type AzureErrorContext, type SasRight } from './errors.js';
 import { accountFromEndpoint, cleanEndpoint, parseConnectionString, sasInfo, splitSasUrl } from './locate.js';
@@ -182,7 +182,10 @@ export class AzureBlobProvider implements StorageProvider {
 
   async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
     try {
-      return this.info(key, await this.container.getBlobClient(key).getProperties({ abortSignal: signal }));
+      const props = await this.container.getBlobClient(key).getProperties({ abortSignal: signal });
+      const info = this.info(key, props);
+      if (props.metadata?.sha256) info.sha256 = props.metadata.sha256;
+      return info;
     } catch (e) {
       throw mapAzureError(e, this.ctx({ key, right: 'r' }));
     }
@@ -218,25 +221,76 @@ export class AzureBlobProvider implements StorageProvider {
     }
   }
 
-  async write(key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<void> {
+  async write(key: string, body: Buffer | Readable, opts: WriteOptions = {}): Promise<void> {
     const blob = this.container.getBlockBlobClient(key);
+    // x-ms-blob-content-md5 on a Put Blob: the service checks it before it keeps the blob (and keeps it as the blob's MD5).
+    const md5 = opts.md5 ? Buffer.from(opts.md5, 'base64') : Buffer.isBuffer(body) ? createHash('md5').update(body).digest() : undefined;
+    const blobHTTPHeaders = { ...(md5 ? { blobContentMD5: md5 } : {}), ...(opts.contentType ? { blobContentType: opts.contentType } : {}) };
+    const common = {
+      blobHTTPHeaders,
+      abortSignal: opts.signal,
+      ...(opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {}),
+      ...(opts.ifAbsent ? { conditions: { ifNoneMatch: '*' } } : {}),
+    };
     try {
-      if (Buffer.isBuffer(body)) {
-        // Content-MD5: the service checks it on a single Put Blob and keeps it as the blob's MD5.
-        const blobHTTPHeaders = { blobContentMD5: createHash('md5').update(body).digest(), ...(opts.contentType ? { blobContentType: opts.contentType } : {}) };
-        await blob.uploadData(body, { blobHTTPHeaders, maxSingleShotSize: SINGLE_PUT_MAX, blockSize: BLOCK_SIZE, concurrency: 4 });
-        return;
-      }
-      const blobHTTPHeaders = opts.contentType ? { blobContentType: opts.contentType } : undefined;
-      if (opts.size !== undefined && opts.size <= SINGLE_PUT_MAX) {
-        // A stream of known size: one request, streamed (never buffered whole).
-        await blob.upload(() => body, opts.size, { blobHTTPHeaders });
+      if (Buffer.isBuffer(body) && body.length <= SINGLE_PUT_MAX) {
+        await blob.upload(body, body.length, common);
+      } else if (!Buffer.isBuffer(body) && opts.size !== undefined && opts.size <= BLOCK_SIZE) {
+        // A small stream of known size: one request, streamed (never buffered whole).
+        await blob.upload(() => body, opts.size, common);
       } else {
-        await blob.uploadStream(body, BLOCK_SIZE, 4, { blobHTTPHeaders });
+        await this.uploadBlocks(blob, body, common);
       }
     } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      if (opts.ifAbsent && (status === 409 || status === 412)) throw new CloudportError('conflict', `blob ${JSON.stringify(key)} already exists`, { temporary: false });
       throw mapAzureError(e, this.ctx({ key, right: 'w' }));
     }
+  }
+
+  /** Block upload: each block carries a Content-MD5 the service verifies; the commit sets headers, metadata and conditions. */
+  private async uploadBlocks(
+    blob: ReturnType<ContainerClient['getBlockBlobClient']>,
+    body: Buffer | Readable,
+    common: { blobHTTPHeaders: Record<string, unknown>; abortSignal?: AbortSignal; metadata?: Record<string, string>; conditions?: { ifNoneMatch: string } },
+  ): Promise<void> {
+    const ids: string[] = [];
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown = null;
+    const stage = (chunk: Buffer) => {
+      const id = Buffer.from(String(ids.length).padStart(6, '0')).toString('base64');
+      ids.push(id);
+      const p: Promise<void> = blob
+        .stageBlock(id, chunk, chunk.length, { transactionalContentMD5: createHash('md5').update(chunk).digest(), abortSignal: common.abortSignal })
+        .then(
+          () => void inflight.delete(p),
+          (e) => {
+            inflight.delete(p);
+            failure ??= e;
+          },
+        );
+      inflight.add(p);
+    };
+    let pending: Buffer[] = [];
+    let have = 0;
+    const source: AsyncIterable<Buffer> = Buffer.isBuffer(body) ? [body] as unknown as AsyncIterable<Buffer> : (body as AsyncIterable<Buffer>);
+    for await (const c of source) {
+      pending.push(c);
+      have += c.length;
+      while (have >= BLOCK_SIZE) {
+        const all = Buffer.concat(pending);
+        stage(all.subarray(0, BLOCK_SIZE));
+        pending = [all.subarray(BLOCK_SIZE)];
+        have = all.length - BLOCK_SIZE;
+        while (inflight.size >= 4 && !failure) await Promise.race(inflight);
+        if (failure) throw failure;
+      }
+    }
+    if (have > 0 || !ids.length) stage(Buffer.concat(pending));
+    await Promise.all(inflight);
+    if (failure) throw failure;
+    const { blobHTTPHeaders, abortSignal, metadata, conditions } = common;
+    await blob.commitBlockList(ids, { blobHTTPHeaders, abortSignal, ...(metadata ? { metadata } : {}), ...(conditions ? { conditions } : {}) });
   }
 
   async delete(key: string): Promise<void> {

@@ -4,7 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
-import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider } from '../types.js';
+import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { grantFix, mapGcsError } from './errors.js';
 import { parseServiceAccount } from './service-account.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
@@ -16,6 +16,7 @@ interface GcsMeta {
   etag?: string;
   generation?: string | number;
   storageClass?: string;
+  metadata?: Record<string, unknown> | null;
 }
 
 /** Below this a Buffer goes up in one multipart request; from it on, a resumable upload. */
@@ -119,6 +120,7 @@ export class GcsProvider implements StorageProvider {
       version: String(m.generation ?? ''),
     };
     if (m.storageClass && !STANDARD_CLASSES.has(m.storageClass)) info.storage_class = m.storageClass;
+    if (typeof m.metadata?.sha256 === 'string') info.sha256 = m.metadata.sha256;
     return info;
   }
 
@@ -208,17 +210,22 @@ export class GcsProvider implements StorageProvider {
     }
   }
 
-  async write(key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<void> {
+  async write(key: string, body: Buffer | Readable, opts: WriteOptions = {}): Promise<void> {
     const file = this.bucket.file(key);
     const contentType = opts.contentType ?? 'application/octet-stream';
+    // md5Hash in the upload's metadata: GCS creates the object only if the bytes match it. The
+    // sha256 is kept as custom metadata; ifGenerationMatch: 0 makes "create only" atomic.
+    const metadata = { contentType, ...(opts.md5 ? { md5Hash: opts.md5 } : {}), ...(opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {}) };
+    const preconditionOpts = opts.ifAbsent ? { preconditionOpts: { ifGenerationMatch: 0 } } : {};
     try {
       if (Buffer.isBuffer(body)) {
-        // The client checks the crc32c the service reports against the bytes it sent.
-        await file.save(body, { resumable: body.length >= RESUMABLE_FROM, contentType, validation: 'crc32c' });
+        // The client also checks the crc32c the service reports against the bytes it sent.
+        await file.save(body, { resumable: body.length >= RESUMABLE_FROM, contentType, metadata, validation: 'crc32c', ...preconditionOpts });
       } else {
-        await pipeline(body, file.createWriteStream({ resumable: true, contentType, validation: 'crc32c' }));
+        await pipeline(body, file.createWriteStream({ resumable: true, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       }
     } catch (e) {
+      if (opts.ifAbsent && (e as { code?: unknown }).code === 412) throw new CloudportError('conflict', `object ${JSON.stringify(key)} already exists`, { temporary: false });
       throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.create }));
     }
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -26,6 +27,7 @@ import type {
   ReadResult,
   ResolvedCredentials,
   StorageProvider,
+  WriteOptions,
 } from '../types.js';
 import { mapS3Error } from './errors.js';
 import { s3Identity, type S3Identity } from './credentials.js';
@@ -34,6 +36,8 @@ import { writeProbeCheck, writeSkipped } from '../checks.js';
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
 const versionOf = (etag: string | null, size: number) => `${etag ?? ''}:${size}`;
+/** Multipart part size for large writes (S3's minimum is 5 MiB). */
+const PART_SIZE = 8 * 1024 * 1024;
 /**
  * The MD5 (base64) a single-part ETag is: 32 hex digits, no "-N" part count, and not an object
  * encrypted with SSE-KMS / SSE-C (whose ETags are not the MD5 of the bytes).
@@ -125,6 +129,7 @@ export class S3Provider implements StorageProvider {
       const etag = unquote(out.ETag);
       const info: ObjectInfo = { key, size, last_modified: out.LastModified?.toISOString() ?? null, etag, version: versionOf(etag, size) };
       if (out.StorageClass && out.StorageClass !== 'STANDARD') info.storage_class = out.StorageClass;
+      if (out.Metadata?.sha256) info.sha256 = out.Metadata.sha256;
       return info;
     } catch (e) {
       throw mapS3Error(e, this.ctx({ key, action: 's3:GetObject' }));
@@ -164,14 +169,34 @@ export class S3Provider implements StorageProvider {
     }
   }
 
-  async write(key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<void> {
+  async write(key: string, body: Buffer | Readable, opts: WriteOptions = {}): Promise<void> {
+    // The sha256 rides along as metadata (if_changed compares it without a download); IfNoneMatch makes "create only" atomic.
+    const params = {
+      Bucket: this.bucket,
+      Key: key,
+      ContentType: opts.contentType,
+      ...(opts.sha256 ? { Metadata: { sha256: opts.sha256 } } : {}),
+      ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {}),
+    };
     try {
       if (Buffer.isBuffer(body) && body.length < 8 * 1024 * 1024) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: opts.contentType }));
+        // One PUT with a checksum S3 verifies before it keeps the object: the SHA-256 we already know, else Content-MD5.
+        const checksum = opts.sha256 ? { ChecksumSHA256: Buffer.from(opts.sha256, 'hex').toString('base64') } : { ContentMD5: opts.md5 ?? createHash('md5').update(body).digest('base64') };
+        await this.client.send(new PutObjectCommand({ ...params, Body: body, ...checksum }), { abortSignal: opts.signal });
       } else {
-        await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: body, ContentType: opts.contentType } }).done();
+        // Multipart: every part carries its own SHA-256 (x-amz-checksum-sha256), which S3 verifies part by part.
+        const abortController = new AbortController();
+        const onAbort = () => abortController.abort();
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          await new Upload({ client: this.client, params: { ...params, Body: body, ChecksumAlgorithm: 'SHA256' }, partSize: PART_SIZE, queueSize: 4, abortController }).done();
+        } finally {
+          opts.signal?.removeEventListener('abort', onAbort);
+        }
       }
     } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (opts.ifAbsent && (status === 412 || status === 409)) throw new CloudportError('conflict', `object ${JSON.stringify(key)} already exists`, { temporary: false });
       throw mapS3Error(e, this.ctx({ key, action: 's3:PutObject' }));
     }
   }
