@@ -16,6 +16,8 @@ function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): 
     dataDir: cfg.dataDir,
     readOnly: cfg.readOnly,
     concurrency,
+    connectorConcurrency: cfg.connectorConcurrency,
+    blobStore: cfg.blobStore,
     leaseMs: cfg.leaseMs,
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,
@@ -75,9 +77,43 @@ async function keysCommand(args: string[]): Promise<void> {
   }
 }
 
+/**
+ * `cloudport worker`: import work only (the job engine and maintenance), no MCP transport. Several
+ * workers (and MCP servers, which run workers too) on one store divide the work with leases.
+ * SIGTERM / SIGINT hand the leases back at once and exit 0.
+ */
+async function workerCommand(args: string[]): Promise<void> {
+  const cfg = parseConfig(args, process.env);
+  if (cfg.help) return void process.stdout.write(helpText(VERSION));
+  if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
+  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more (default 8).' });
+  const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
+  const app = await App.open(appConfig(cfg, log));
+  let closing = false;
+  const shutdown = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log.info('shutting down', { reason: why });
+    const force = setTimeout(() => process.exit(0), 10_000);
+    force.unref();
+    try {
+      await app.close(); // hands back leased import work
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  app.start();
+  log.info('cloudport worker ready', { version: VERSION, data_dir: cfg.dataDir, workers: cfg.concurrency, connector_concurrency: cfg.connectorConcurrency, blob_store: app.blobs.location });
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'keys') return keysCommand(argv.slice(1));
+  if (argv[0] === 'worker') return workerCommand(argv.slice(1));
   const cfg = parseConfig(argv, process.env);
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
   if (cfg.version) return void process.stdout.write(VERSION + '\n');

@@ -10,7 +10,11 @@ export const SETTINGS = [
   { flag: '--data-dir', env: 'CLOUDPORT_DATA_DIR', default: '~/.cloudport', help: 'Where the SQLite store, master.key and imported content live.' },
   { flag: '--read-only', env: 'CLOUDPORT_READ_ONLY', default: 'off', help: 'List only read-only tools and refuse any other call.' },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
-  { flag: '--concurrency', env: 'CLOUDPORT_CONCURRENCY', default: '8', help: 'Downloads at once in this process (0: run no import work here).' },
+  { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: '8', help: 'Files this process imports at once (0: run no import work here). --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
+  { flag: '--connector-concurrency', env: 'CLOUDPORT_CONNECTOR_CONCURRENCY', default: '= --workers', help: 'At most this many of those files from one connector at once, so one connector cannot take every slot.' },
+  { flag: '--blob-store', env: 'CLOUDPORT_BLOB_STORE', default: '<data-dir>/blobs', help: 'Where imported content lives: a local directory, or s3://bucket/prefix shared by workers on several hosts.' },
+  { flag: '--blob-store-endpoint', env: 'CLOUDPORT_BLOB_STORE_ENDPOINT', default: 'AWS', help: 'S3 blob store: endpoint of an S3-compatible server (MinIO, R2, …; path-style).' },
+  { flag: '--blob-store-region', env: 'CLOUDPORT_BLOB_STORE_REGION', default: 'us-east-1', help: 'S3 blob store: region. Credentials: CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, else the AWS default chain.' },
   { flag: '--http', env: 'CLOUDPORT_HTTP', default: 'off', help: 'Serve MCP over Streamable HTTP at /mcp (API keys, organizations) instead of stdio.' },
   { flag: '--host', env: 'CLOUDPORT_HOST', default: '127.0.0.1', help: 'HTTP: address to bind.' },
   { flag: '--port', env: 'CLOUDPORT_PORT', default: '8787', help: 'HTTP: port (0 picks a free one).' },
@@ -35,7 +39,11 @@ export interface CliConfig {
   dataDir: string;
   readOnly: boolean;
   logLevel: LogLevel;
+  /** Files worked at once by this process (--workers; --concurrency is the older name). */
   concurrency: number;
+  /** At most this many files of one connector at once in this process. */
+  connectorConcurrency: number;
+  blobStore: BlobStoreConfig;
   leaseMs: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
@@ -44,6 +52,11 @@ export interface CliConfig {
   help: boolean;
   version: boolean;
 }
+
+/** Where imported content lives. Credentials of an S3 blob store are read from the environment on use, never kept here. */
+export type BlobStoreConfig =
+  | { kind: 'local'; dir: string | null }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint: string | null; region: string };
 
 export interface HttpConfig {
   host: string;
@@ -90,6 +103,52 @@ function checkCidrs(cidrs: string[]): string[] {
   return cidrs;
 }
 
+/**
+ * --workers N (CLOUDPORT_WORKERS) is the number of files this process works at once; --concurrency
+ * (CLOUDPORT_CONCURRENCY) is its older name and still works. A flag beats the environment; giving both
+ * flags with different values is an error rather than a silent pick.
+ */
+function parseWorkers(workersFlag: string | undefined, concurrencyFlag: string | undefined, env: NodeJS.ProcessEnv): number {
+  if (workersFlag !== undefined && concurrencyFlag !== undefined && workersFlag !== concurrencyFlag) {
+    throw new CloudportError('config_invalid', '--workers and --concurrency are the same setting; give one of them', { field: '--workers', fix: 'Drop --concurrency (the older name).' });
+  }
+  const flag = workersFlag ?? concurrencyFlag;
+  if (flag !== undefined) return int(workersFlag !== undefined ? '--workers' : '--concurrency', flag, 8, 0, 256);
+  if (env.CLOUDPORT_WORKERS !== undefined && env.CLOUDPORT_WORKERS !== '') return int('CLOUDPORT_WORKERS', env.CLOUDPORT_WORKERS, 8, 0, 256);
+  return int('CLOUDPORT_CONCURRENCY', env.CLOUDPORT_CONCURRENCY, 8, 0, 256);
+}
+
+function parseBlobStore(spec: string | undefined, endpoint: string | undefined, region: string | undefined): BlobStoreConfig {
+  if (!spec) {
+    if (endpoint) throw new CloudportError('config_invalid', '--blob-store-endpoint needs --blob-store s3://bucket/prefix', { field: '--blob-store-endpoint' });
+    return { kind: 'local', dir: null };
+  }
+  if (!/^s3:\/\//i.test(spec)) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
+      throw new CloudportError('config_invalid', `--blob-store: only local directories and s3://bucket/prefix are supported (got ${JSON.stringify(spec.split('://')[0] + '://…')})`, { field: '--blob-store' });
+    }
+    return { kind: 'local', dir: path.resolve(spec.startsWith('~/') ? path.join(os.homedir(), spec.slice(2)) : spec) };
+  }
+  const rest = spec.slice(5);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new CloudportError('config_invalid', `--blob-store: ${JSON.stringify(bucket)} is not an S3 bucket name`, { field: '--blob-store', fix: 'Use s3://bucket/prefix, e.g. s3://acme-cloudport/blobs.' });
+  }
+  if (endpoint !== undefined && endpoint !== '') {
+    let u: URL;
+    try {
+      u = new URL(endpoint);
+    } catch {
+      throw new CloudportError('config_invalid', '--blob-store-endpoint is not a URL', { field: '--blob-store-endpoint', fix: 'E.g. http://127.0.0.1:9000 for MinIO.' });
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CloudportError('config_invalid', '--blob-store-endpoint must be http(s)', { field: '--blob-store-endpoint' });
+    if (u.username || u.password) throw new CloudportError('config_invalid', '--blob-store-endpoint must not carry credentials', { field: '--blob-store-endpoint', fix: 'Use CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID / CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY.' });
+  }
+  return { kind: 's3', bucket, prefix, endpoint: endpoint || null, region: region || 'us-east-1' };
+}
+
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
@@ -100,6 +159,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       'read-only': { type: 'boolean' },
       'log-level': { type: 'string' },
       concurrency: { type: 'string' },
+      workers: { type: 'string' },
+      'connector-concurrency': { type: 'string' },
+      'blob-store': { type: 'string' },
+      'blob-store-endpoint': { type: 'string' },
+      'blob-store-region': { type: 'string' },
       http: { type: 'boolean' },
       host: { type: 'string' },
       port: { type: 'string' },
@@ -123,11 +187,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const dataDir = path.resolve(rawDir.startsWith('~/') ? path.join(os.homedir(), rawDir.slice(2)) : rawDir);
   const logLevel = (values['log-level'] ?? env.CLOUDPORT_LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new CloudportError('config_invalid', `--log-level must be one of ${LOG_LEVELS.join(', ')}`, { field: '--log-level' });
+  const workers = parseWorkers(values.workers, values.concurrency, env);
   return {
     dataDir,
     readOnly: values['read-only'] ?? truthy(env.CLOUDPORT_READ_ONLY),
     logLevel,
-    concurrency: int('--concurrency', values.concurrency ?? env.CLOUDPORT_CONCURRENCY, 8, 0, 256),
+    concurrency: workers,
+    connectorConcurrency: int('--connector-concurrency', values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY, Math.max(1, workers), 1, 256),
+    blobStore: parseBlobStore(values['blob-store'] ?? env.CLOUDPORT_BLOB_STORE, values['blob-store-endpoint'] ?? env.CLOUDPORT_BLOB_STORE_ENDPOINT, values['blob-store-region'] ?? env.CLOUDPORT_BLOB_STORE_REGION),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
@@ -155,10 +222,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
 }
 
 export function helpText(version: string): string {
-  const rows = SETTINGS.map((s) => `  ${s.flag.padEnd(16)} ${s.env.padEnd(28)} ${s.help} (default: ${s.default})`);
+  const rows = SETTINGS.map((s) => `  ${s.flag.padEnd(24)} ${s.env.padEnd(32)} ${s.help} (default: ${s.default})`);
   return (
     `cloudport ${version}: MCP server that connects cloud storage and imports files into local indexes.\n\n` +
     `Usage:\n  cloudport [flags]                 serve MCP over stdio\n  cloudport --http [flags]          serve MCP over Streamable HTTP (team mode)\n` +
+    `  cloudport worker [flags]          run import work only (job engine and maintenance), no MCP\n` +
     `  cloudport keys create --org NAME [--read-only] [--name LABEL]   print a new API key (last line of stdout)\n` +
     `  cloudport keys list | keys revoke ID\n\n${rows.join('\n')}\n`
   );

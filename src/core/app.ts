@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { LocalBlobStore, type BlobStore } from '../store/blobs.js';
+import { openBlobStore, type BlobStore, type BlobStoreSpec } from '../store/blobs.js';
 import type { Store } from '../store/types.js';
 import { JobEngine } from '../jobs/engine.js';
 import { KEY_CHECK_META, SecretBox, loadMasterKey } from './secrets.js';
@@ -20,6 +20,10 @@ export interface AppConfig {
   readOnly: boolean;
   /** Files downloaded at once by this process (0: this process runs no import work). */
   concurrency: number;
+  /** At most this many files of one connector at once in this process (default: concurrency). */
+  connectorConcurrency?: number;
+  /** Where imported content lives (default: <dataDir>/blobs). */
+  blobStore?: BlobStoreSpec;
   leaseMs: number;
   pollMs: number;
   idleTimeoutMs: number;
@@ -67,13 +71,13 @@ export class App {
           fix: 'Start cloudport with the original CLOUDPORT_MASTER_KEY (or restore master.key). Nothing was changed.',
         });
       }
-      const blobs = new LocalBlobStore(config.dataDir);
+      const blobs = await openBlobStore(config.blobStore, config.dataDir, config.env, config.log);
       await blobs.cleanTemp();
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
       const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2));
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, imports, { concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
+      const engine = new JobEngine(store, imports, { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
       imports.attach(engine);
       return new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
     } catch (e) {
@@ -91,16 +95,24 @@ export class App {
   async health(): Promise<{ ok: boolean; store: string; workers: { concurrency: number } }> {
     try {
       await this.store.getMeta('master_key_check');
-      return { ok: true, store: 'ok', workers: { concurrency: this.config.concurrency } };
+      return { ok: true, store: 'ok', workers: this.engine.stats() };
     } catch {
       return { ok: false, store: 'unavailable', workers: { concurrency: this.config.concurrency } };
     }
   }
 
   private maintenanceTimer: NodeJS.Timeout | null = null;
+  private tempTimer: NodeJS.Timeout | null = null;
 
   start(): void {
     this.engine.start();
+    // Temp files of processes that died (kill -9) on this host are swept soon after their leases expire.
+    const sweepMs = Math.min(60_000, Math.max(2_000, 2 * this.config.leaseMs));
+    this.tempTimer = setInterval(
+      () => void this.blobs.cleanTemp().then((n) => n && this.config.log.info('removed temp files of stopped processes', { files: n }), (e) => this.config.log.warn('temp sweep failed', { error: (e as Error).message })),
+      sweepMs,
+    );
+    this.tempTimer.unref();
     const run = () =>
       this.indexes
         .maintain(this.config.retentionDays)
@@ -113,8 +125,10 @@ export class App {
 
   async close(): Promise<void> {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    if (this.tempTimer) clearInterval(this.tempTimer);
     await this.engine.stop();
     this.pool.close();
+    this.blobs.close?.();
     await this.store.close();
   }
 }

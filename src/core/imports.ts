@@ -4,7 +4,7 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/log.js';
 import { redact } from '../shared/redact.js';
 import type { ObjectInfo, StorageProvider } from '../providers/types.js';
-import type { BlobStore } from '../store/blobs.js';
+import { gcUnlink, type BlobStore } from '../store/blobs.js';
 import type { ClaimedFile, ConnectorRow, FileCounts, FileState, JobRow, JobState, ListedFile, Store } from '../store/types.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
 import { FAIL_AFTER, type ConnectorService } from './connectors.js';
@@ -601,7 +601,7 @@ export class ImportService implements JobHandlers {
         dedupe: params.dedupe,
         now: new Date().toISOString(),
       });
-      if (!res) await this.store.gcBlobs([d.sha256], (sha) => this.blobs.removeSync(sha));
+      if (!res) await this.store.gcBlobs([d.sha256], gcUnlink(this.blobs));
     } catch (e) {
       if (signal.aborted) return;
       const err = asCloudportError(e);

@@ -1,5 +1,5 @@
 import { CloudportError, invalid, notFound } from '../shared/errors.js';
-import type { BlobStore } from '../store/blobs.js';
+import { gcUnlink, type BlobStore } from '../store/blobs.js';
 import type { IndexSummary, Store } from '../store/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkIndexName } from './imports.js';
@@ -48,7 +48,7 @@ export class IndexService {
 
   /** Removes blobs that no item references any more (inside the store's lock, see Store.gcBlobs). */
   private gc(shas: string[]): Promise<number> {
-    return this.store.gcBlobs(shas, (sha) => this.blobs.removeSync(sha));
+    return this.store.gcBlobs(shas, gcUnlink(this.blobs));
   }
 
   async deleteIndex(org: string, index: string): Promise<{ index: string; items_deleted: number; blobs_removed: number }> {

@@ -21,6 +21,8 @@ export interface JobHandlers {
 export interface EngineOptions {
   /** Files worked at once by this process. 0 disables the engine's workers. */
   concurrency: number;
+  /** At most this many files of one connector worked at once by this process (default: concurrency). */
+  connectorConcurrency?: number;
   leaseMs: number;
   pollMs: number;
   log: Logger;
@@ -28,7 +30,9 @@ export interface EngineOptions {
 
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  private readonly files = new Map<number, { job: string; ctl: AbortController }>();
+  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController }>();
+  /** Files in flight per connector (for the per-connector limit). */
+  private readonly perConnector = new Map<string, number>();
   /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
   private queue: ClaimedFile[] = [];
   private readonly listings = new Map<string, AbortController>();
@@ -127,24 +131,50 @@ export class JobEngine {
           });
       }
     }
-    // Keep up to one batch claimed ahead of the workers.
-    if (this.queue.length < this.opts.concurrency) {
-      const want = 2 * this.opts.concurrency - this.files.size - this.queue.length;
-      if (want > 0) this.queue.push(...(await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now)));
+    // Keep up to one batch claimed ahead of the workers. Files of a connector at its limit wait in the
+    // queue and do not count as work ahead; such a connector is left out of further claims once it has
+    // a full batch of its own in flight and queued, so other connectors' files get the free slots.
+    const cap = this.cap();
+    const queued = new Map<string, number>();
+    for (const f of this.queue) queued.set(f.connector_id, (queued.get(f.connector_id) ?? 0) + 1);
+    const ready = this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
+    if (ready < this.opts.concurrency) {
+      const want = 2 * this.opts.concurrency - this.files.size - ready;
+      const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
+      if (want > 0) this.queue.push(...(await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, exclude.length ? { excludeConnectors: exclude } : undefined)));
     }
-    while (this.files.size < this.opts.concurrency && this.queue.length) {
-      const file = this.queue.shift()!;
+    for (let i = 0; i < this.queue.length && this.files.size < this.opts.concurrency; ) {
+      const file = this.queue[i]!;
+      const busy = this.perConnector.get(file.connector_id) ?? 0;
+      if (busy >= cap) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
       const ctl = new AbortController();
-      this.files.set(file.id, { job: file.job_id, ctl });
+      this.files.set(file.id, { job: file.job_id, connector: file.connector_id, ctl });
+      this.perConnector.set(file.connector_id, busy + 1);
       void this.handlers
         .processFile(file, this.owner, ctl.signal)
         .catch((e) => this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
         .finally(() => {
           this.files.delete(file.id);
+          const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
+          if (n > 0) this.perConnector.set(file.connector_id, n);
+          else this.perConnector.delete(file.connector_id);
           this.notify(file.job_id);
           this.wake(false);
         });
     }
+  }
+
+  private cap(): number {
+    return Math.max(1, Math.min(this.opts.connectorConcurrency ?? this.opts.concurrency, this.opts.concurrency));
+  }
+
+  /** What this process is working on (for health checks and tests). */
+  stats(): { concurrency: number; connector_concurrency: number; in_flight: number; queued: number; listings: number } {
+    return { concurrency: this.opts.concurrency, connector_concurrency: this.cap(), in_flight: this.files.size, queued: this.queue.length, listings: this.listings.size };
   }
 
   private async heartbeat(): Promise<void> {

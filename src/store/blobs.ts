@@ -1,50 +1,81 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { Logger } from '../shared/log.js';
 
 /**
  * Content-addressed storage for imported bytes. Object keys never become paths: a blob's name is
- * its SHA-256. Writes go to a temp file first and are renamed into place once hashed and verified.
+ * its SHA-256. Writes go to a local temp file first and are moved into place (renamed, or uploaded
+ * for the S3 blob store) once hashed and verified. Temp files always stay on the local disk.
  */
 export interface BlobStore {
+  /** Where the blobs live, for logs and health (never credentials): a directory or s3://bucket/prefix. */
+  readonly location: string;
   /** A new temp file to stream a download into. */
   createTemp(): Promise<{ path: string; stream: fs.WriteStream }>;
   /** A fresh temp file name (not created) for content written in one call. */
   tempPath(): string;
-  /** Moves a verified temp file to its content address (a no-op if that blob already exists). */
+  /**
+   * Moves a verified temp file to its content address; the temp file is gone afterwards. Idempotent:
+   * the same address always holds the same content, so committing an existing blob changes nothing.
+   */
   commit(tempPath: string, sha256: string): Promise<void>;
   discard(tempPath: string): Promise<void>;
   read(sha256: string, offset: number, length: number): Promise<Buffer>;
   stream(sha256: string): Readable;
+  /** Idempotent: removing a missing blob is not an error. */
   remove(sha256: string): Promise<void>;
-  /** Synchronous remove, for use inside the store's write lock (blob GC). */
-  removeSync(sha256: string): void;
+  /** Synchronous remove (local stores only), for a store whose write lock cannot await. */
+  removeSync?(sha256: string): void;
   /** Every stored blob id (for a full GC sweep). */
   list(): AsyncIterable<string>;
   /** Deletes temp files left by processes that are gone. */
   cleanTemp(): Promise<number>;
+  /** Fails with a clear error when the blob store cannot be used (checked at start-up). */
+  check?(): Promise<void>;
+  close?(): void;
 }
 
-export class LocalBlobStore implements BlobStore {
-  private readonly blobs: string;
-  private readonly tmp: string;
+export const BLOB_ID = /^[0-9a-f]{64}$/;
 
-  constructor(root: string) {
-    this.blobs = path.join(root, 'blobs');
-    this.tmp = path.join(root, 'tmp');
-    fs.mkdirSync(this.blobs, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
-  }
+/**
+ * The unlink callback for Store.gcBlobs: synchronous for a local store, a promise for a remote one
+ * (a store that awaits it removes the blob inside its lock). The promise's rejection is also observed
+ * here, so a caller that does not await it cannot crash the process with an unhandled rejection.
+ */
+export function gcUnlink(blobs: BlobStore): (sha256: string) => void | Promise<void> {
+  if (blobs.removeSync) return (sha) => blobs.removeSync!(sha);
+  return (sha) => {
+    const p = blobs.remove(sha);
+    p.catch(() => undefined);
+    return p;
+  };
+}
 
-  private blobPath(sha: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error('invalid blob id');
-    return path.join(this.blobs, sha.slice(0, 2), sha);
+export function checkBlobId(sha: string): string {
+  if (!BLOB_ID.test(sha)) throw new Error('invalid blob id');
+  return sha;
+}
+
+/** Temp files older than this whose writer ran on another host (a shared data dir) are removed anyway. */
+const FOREIGN_TEMP_MAX_AGE_MS = 24 * 3600_000;
+/** Names this host in temp file names, so a data dir shared by several hosts never loses a live writer's file. */
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/**
+ * Local temp files for downloads: `<pid>-<random>.<host>.part` in one directory. Files of processes
+ * that are gone (same host, pid not alive) are removed at start-up and by the periodic sweep.
+ */
+export class TempFiles {
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
   tempPath(): string {
-    return path.join(this.tmp, `${process.pid}-${randomBytes(8).toString('hex')}.part`);
+    return path.join(this.dir, `${process.pid}-${randomBytes(8).toString('hex')}.${HOST_TAG}.part`);
   }
 
   async createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {
@@ -55,6 +86,92 @@ export class LocalBlobStore implements BlobStore {
       stream.once('error', reject);
     });
     return { path: p, stream };
+  }
+
+  async discard(tempPath: string): Promise<void> {
+    await fsp.rm(tempPath, { force: true });
+  }
+
+  async cleanTemp(): Promise<number> {
+    let n = 0;
+    for (const name of await fsp.readdir(this.dir).catch(() => [] as string[])) {
+      const pid = Number(name.split('-')[0]);
+      const host = /\.([0-9a-f]{8})\.part$/.exec(name)?.[1];
+      const file = path.join(this.dir, name);
+      if (host && host !== HOST_TAG) {
+        const st = await fsp.stat(file).catch(() => null);
+        if (!st || Date.now() - st.mtimeMs < FOREIGN_TEMP_MAX_AGE_MS) continue;
+      } else {
+        if (pid === process.pid) continue;
+        if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      }
+      await fsp.rm(file, { force: true });
+      n++;
+    }
+    return n;
+  }
+}
+
+export interface BlobStoreSpec {
+  kind: 'local' | 's3';
+  /** local: the blobs directory (default <data-dir>/blobs). */
+  dir?: string | null;
+  bucket?: string;
+  prefix?: string;
+  endpoint?: string | null;
+  region?: string;
+}
+
+/**
+ * Opens the configured blob store. Temp files live in <data-dir>/tmp either way. The S3 blob store
+ * (and its SDK) is loaded only when configured; its credentials come from
+ * CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID / CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY or the AWS default chain.
+ */
+export async function openBlobStore(spec: BlobStoreSpec | undefined, dataDir: string, env: NodeJS.ProcessEnv, log?: Logger): Promise<BlobStore> {
+  if (!spec || spec.kind === 'local') return new LocalBlobStore(dataDir, spec?.dir ?? undefined);
+  const { S3BlobStore } = await import('./s3-blobs.js');
+  const store = new S3BlobStore({
+    bucket: spec.bucket!,
+    prefix: spec.prefix ?? '',
+    endpoint: spec.endpoint ?? null,
+    region: spec.region ?? 'us-east-1',
+    tempDir: path.join(dataDir, 'tmp'),
+    env,
+    log,
+  });
+  try {
+    await store.check();
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  return store;
+}
+
+export class LocalBlobStore implements BlobStore {
+  private readonly blobs: string;
+  private readonly temp: TempFiles;
+  readonly location: string;
+
+  /** Blobs in `blobsDir` (default <root>/blobs), temp files in <root>/tmp. */
+  constructor(root: string, blobsDir?: string) {
+    this.blobs = blobsDir ?? path.join(root, 'blobs');
+    this.location = this.blobs;
+    this.temp = new TempFiles(path.join(root, 'tmp'));
+    fs.mkdirSync(this.blobs, { recursive: true, mode: 0o700 });
+  }
+
+  private blobPath(sha: string): string {
+    checkBlobId(sha);
+    return path.join(this.blobs, sha.slice(0, 2), sha);
+  }
+
+  tempPath(): string {
+    return this.temp.tempPath();
+  }
+
+  createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {
+    return this.temp.createTemp();
   }
 
   private readonly shards = new Set<string>();
@@ -70,8 +187,8 @@ export class LocalBlobStore implements BlobStore {
     await fsp.rename(tempPath, dest);
   }
 
-  async discard(tempPath: string): Promise<void> {
-    await fsp.rm(tempPath, { force: true });
+  discard(tempPath: string): Promise<void> {
+    return this.temp.discard(tempPath);
   }
 
   async read(sha256: string, offset: number, length: number): Promise<Buffer> {
@@ -99,20 +216,12 @@ export class LocalBlobStore implements BlobStore {
 
   async *list(): AsyncIterable<string> {
     for (const shard of await fsp.readdir(this.blobs)) {
-      for (const name of await fsp.readdir(path.join(this.blobs, shard)).catch(() => [])) if (/^[0-9a-f]{64}$/.test(name)) yield name;
+      for (const name of await fsp.readdir(path.join(this.blobs, shard)).catch(() => [])) if (BLOB_ID.test(name)) yield name;
     }
   }
 
-  async cleanTemp(): Promise<number> {
-    let n = 0;
-    for (const name of await fsp.readdir(this.tmp)) {
-      const pid = Number(name.split('-')[0]);
-      if (pid === process.pid) continue;
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
-      await fsp.rm(path.join(this.tmp, name), { force: true });
-      n++;
-    }
-    return n;
+  cleanTemp(): Promise<number> {
+    return this.temp.cleanTemp();
   }
 }
 
