@@ -14,6 +14,7 @@ import { ImportService } from './imports.js';
 import { IndexService } from './indexes.js';
 import { browse, type BrowseInput } from './browse.js';
 import { KeyService } from './keys.js';
+import { AutomationService, MIN_INTERVAL_MS, type ExportStarter } from './automations.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -55,6 +56,8 @@ export class App {
   }
 
   readonly keys: KeyService;
+  /** Scheduled imports and exports; their scheduler runs wherever the job engine runs. */
+  automations!: AutomationService;
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -79,7 +82,16 @@ export class App {
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log });
       const engine = new JobEngine(store, imports, { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
       imports.attach(engine);
-      return new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
+      const app = new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
+      const minInterval = Number(config.env.CLOUDPORT_MIN_INTERVAL_MS);
+      app.automations = new AutomationService(store, imports, {
+        minIntervalMs: Number.isFinite(minInterval) && minInterval > 0 ? minInterval : MIN_INTERVAL_MS,
+        claimMs: Math.max(config.leaseMs, 1000),
+        pollMs: 5000,
+        log: config.log,
+      });
+      app.automations.attachExports(() => (app as unknown as { exports?: ExportStarter }).exports);
+      return app;
     } catch (e) {
       await store.close();
       throw e;
@@ -106,6 +118,7 @@ export class App {
 
   start(): void {
     this.engine.start();
+    if (this.config.concurrency > 0) this.automations.start();
     // Temp files of processes that died (kill -9) on this host are swept soon after their leases expire.
     const sweepMs = Math.min(60_000, Math.max(2_000, 2 * this.config.leaseMs));
     this.tempTimer = setInterval(
@@ -125,6 +138,7 @@ export class App {
 
   async close(): Promise<void> {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    await this.automations.stop();
     if (this.tempTimer) clearInterval(this.tempTimer);
     await this.engine.stop();
     this.pool.close();

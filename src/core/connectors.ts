@@ -374,6 +374,8 @@ export class ConnectorService {
       });
     }
     await this.store.deleteConnector(org, id);
+    // Its automations go with it (their jobs stay).
+    await this.store.deleteConnectorAutomations(org, id);
   }
 
   async test(org: string, id: string): Promise<{ result: TestResult; connector: ConnectorView }> {

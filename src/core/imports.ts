@@ -29,6 +29,8 @@ export interface StartImportInput {
   idempotency_key?: string;
   dry_run?: boolean;
   retry_of?: string;
+  /** Set by the automation scheduler (not a tool input): the job belongs to this automation. */
+  automation_id?: string;
 }
 
 interface JobParams {
@@ -63,6 +65,7 @@ export interface ImportSummary {
   job_id: string;
   connector_id: string;
   index: string;
+  automation_id: string | null;
   status: JobState;
   counts: FileCounts;
   created_at: string;
@@ -73,6 +76,7 @@ export interface ImportStatus {
   job_id: string;
   connector_id: string;
   index: string;
+  automation_id: string | null;
   status: JobState;
   counts: FileCounts;
   bytes_done: number;
@@ -180,7 +184,7 @@ export class ImportService implements JobHandlers {
       ...(input.max_size !== undefined ? { max_size: input.max_size } : {}),
       ...(input.modified_after ? { modified_after: new Date(input.modified_after).toISOString() } : {}),
     };
-    return this.create(org, c, index, params, input.keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash });
+    return this.create(org, c, index, params, input.keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash, automationId: input.automation_id });
   }
 
   /** retry_of: a new job over the failed files of an earlier one (same connector and index unless given). */
@@ -239,7 +243,7 @@ export class ImportService implements JobHandlers {
     index: string,
     params: JobParams,
     keys: string[] | undefined,
-    opts: { dryRun: boolean; idempotencyKey?: string; hash: string },
+    opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string },
   ): Promise<StartImportResult> {
     const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
     const provider = await this.pool.get(c);
@@ -304,6 +308,7 @@ export class ImportService implements JobHandlers {
           finished_at: null,
           idempotency_key: opts.idempotencyKey ?? null,
           idempotency_hash: opts.idempotencyKey ? opts.hash : null,
+          automation_id: opts.automationId ?? null,
         },
         files,
       );
@@ -313,7 +318,7 @@ export class ImportService implements JobHandlers {
       if (earlier) return this.replay(earlier, opts.hash);
       throw e;
     }
-    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}`);
+    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}`);
     this.engine?.wake();
     return result;
   }
@@ -381,6 +386,7 @@ export class ImportService implements JobHandlers {
       job_id: job.id,
       connector_id: job.connector_id,
       index: job.index_name,
+      automation_id: job.automation_id ?? null,
       status: job.status as JobState,
       counts: progress.counts,
       bytes_done: progress.bytes_done,
@@ -469,11 +475,18 @@ export class ImportService implements JobHandlers {
 
   async list(
     org: string,
-    opts: { connector_id?: string; index?: string; status?: string; cursor?: string; limit: number },
+    opts: { connector_id?: string; index?: string; status?: string; automation_id?: string; cursor?: string; limit: number },
   ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
-    const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null };
+    const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}) };
     const cur = decodeCursor<{ before: string }>(opts.cursor, q);
-    const rows = await this.store.listJobs(org, { connectorId: opts.connector_id, index: opts.index, status: opts.status, beforeId: cur?.before, limit: opts.limit + 1 });
+    const rows = await this.store.listJobs(org, {
+      connectorId: opts.connector_id,
+      index: opts.index,
+      status: opts.status,
+      automationId: opts.automation_id,
+      beforeId: cur?.before,
+      limit: opts.limit + 1,
+    });
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const progress = await this.store.jobsProgress(rows.map((r) => r.id));
@@ -482,6 +495,7 @@ export class ImportService implements JobHandlers {
         job_id: r.id,
         connector_id: r.connector_id,
         index: r.index_name,
+        automation_id: r.automation_id ?? null,
         status: r.status as JobState,
         counts: progress.get(r.id)!.counts,
         created_at: r.created_at,

@@ -20,6 +20,7 @@ export const importStatus = defineTool({
     job_id: z.string(),
     connector_id: z.string(),
     index: z.string(),
+    automation_id: z.string().nullable(),
     status: jobStatus,
     counts,
     bytes_done: z.number(),

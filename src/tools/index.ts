@@ -16,6 +16,11 @@ import { importLogs } from './import_logs.js';
 import { listIndexes } from './list_indexes.js';
 import { deleteIndex } from './delete_index.js';
 import { deleteItem } from './delete_item.js';
+import { createAutomation } from './create_automation.js';
+import { listAutomations } from './list_automations.js';
+import { updateAutomation } from './update_automation.js';
+import { deleteAutomation } from './delete_automation.js';
+import { runAutomationNow } from './run_automation_now.js';
 
 /** Every tool, in the order tools/list shows them. */
 export const TOOLS = [
@@ -36,4 +41,9 @@ export const TOOLS = [
   readItem,
   deleteItem,
   deleteIndex,
+  createAutomation,
+  listAutomations,
+  updateAutomation,
+  deleteAutomation,
+  runAutomationNow,
 ] as unknown as ToolDef[];

@@ -5,11 +5,11 @@ import { connectorId, counts, cursor, jobStatus, limit } from './schemas.js';
 export const listImports = defineTool({
   name: 'list_imports',
   title: 'List imports',
-  description: 'List import jobs, newest first, by connector, index or status: finds a lost job_id again.',
-  input: z.object({ connector_id: connectorId.optional(), index: z.string().min(1).max(100).optional(), status: jobStatus.optional(), cursor, limit }),
+  description: 'List import jobs, newest first, by connector, index, status or automation: finds a lost job_id again.',
+  input: z.object({ connector_id: connectorId.optional(), index: z.string().min(1).max(100).optional(), status: jobStatus.optional(), automation_id: z.string().min(1).max(100).optional(), cursor, limit }),
   output: z.object({
     imports: z.array(
-      z.object({ job_id: z.string(), connector_id: z.string(), index: z.string(), status: jobStatus, counts, created_at: z.string(), finished_at: z.string().nullable() }),
+      z.object({ job_id: z.string(), connector_id: z.string(), index: z.string(), automation_id: z.string().nullable(), status: jobStatus, counts, created_at: z.string(), finished_at: z.string().nullable() }),
     ),
     next_cursor: z.string().nullable(),
   }),

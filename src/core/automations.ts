@@ -1,0 +1,526 @@
+import { Cron } from 'croner';
+import { CloudportError, asCloudportError, invalid, notFound } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/log.js';
+import { redact } from '../shared/redact.js';
+import type { AutomationRow, ConnectorRow, JobState, NewAutomation, Store } from '../store/types.js';
+import { FINAL_JOB_STATES } from '../store/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { compileFilter } from './filter.js';
+import { checkIndexName, type ImportService } from './imports.js';
+
+/**
+ * Automations keep an index fed on a schedule: each run is an ordinary job (an import through
+ * ImportService.start, an export through the export service), tagged with the automation's id.
+ *
+ * Scheduling rules, all enforced through the store so that any number of processes may run the
+ * scheduler at once:
+ * - A run is claimed by compare-and-set on next_run_at (UPDATE … WHERE id = ? AND next_run_at = ?):
+ *   exactly one process wins each tick. The claim is a lease (next_run_at = now + lease): a process
+ *   that dies between claim and record leaves the run to be retried after the lease, and the retry
+ *   reuses the idempotency key `automation:<id>:<run number>`, so it finds the job if one was made.
+ * - No overlap: a tick that comes while the previous run's job is not final is skipped (counted in
+ *   `skipped` and logged on that job); the next tick runs as usual. Ticks are not queued.
+ * - Missed ticks (every process down) collapse into one run at start: the next tick is computed
+ *   from the time of the run, never from the missed tick.
+ * - A connector that is not ACTIVE (SUSPENDED / FAILED / ARCHIVED) or lacks the needed scope pauses
+ *   its automations (their ticks pass without a run); they resume by themselves when it is ACTIVE.
+ * - Deleting a connector deletes its automations; their jobs stay.
+ */
+
+export const AUTOMATION_KINDS = ['import', 'export'] as const;
+export type AutomationKind = (typeof AUTOMATION_KINDS)[number];
+
+export interface AutomationInput {
+  kind: AutomationKind;
+  connector_id: string;
+  index: string;
+  prefix?: string;
+  pattern?: string;
+  schedule: string;
+  import_mode?: 'all' | 'new_only';
+  enabled?: boolean;
+  name?: string;
+}
+
+export type AutomationPatch = Partial<Omit<AutomationInput, 'kind' | 'connector_id'>>;
+
+interface AutomationParams {
+  prefix?: string;
+  pattern?: string;
+  import_mode?: 'all' | 'new_only';
+}
+
+export interface AutomationView {
+  id: string;
+  name: string;
+  kind: AutomationKind;
+  connector_id: string;
+  index: string;
+  prefix: string | null;
+  pattern: string | null;
+  import_mode: string | null;
+  schedule: string;
+  enabled: boolean;
+  state: 'active' | 'paused' | 'disabled';
+  paused_reason: string | null;
+  next_run_at: string | null;
+  last_run_at: string | null;
+  last_job_id: string | null;
+  /** The last run's job status (null when it was pruned or there was none). */
+  last_status: JobState | null;
+  last_error: string | null;
+  runs: number;
+  skipped: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What an export automation needs from the export service (src/core/exports.ts). */
+export interface ExportStarter {
+  start(org: string, input: Record<string, unknown>): Promise<{ job_id: string | null }>;
+}
+
+export interface AutomationOptions {
+  /** Smallest allowed gap between runs (default 1 minute; CLOUDPORT_MIN_INTERVAL_MS lowers it for tests). */
+  minIntervalMs: number;
+  /** How long a claimed run may take to be recorded before another process retries it. */
+  claimMs: number;
+  /** Longest sleep between two looks at the store (catches changes made by other processes). */
+  pollMs: number;
+  log: Logger;
+}
+
+export const MIN_INTERVAL_MS = 60_000;
+const INTERVAL = /^(\d{1,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const FINAL: ReadonlySet<string> = new Set(FINAL_JOB_STATES);
+const SCHEDULE_FIX = 'Use an interval such as "15m", "1h", "1d", or a cron expression (UTC) such as "*/15 * * * *" (minute hour day-of-month month day-of-week).';
+
+export interface Schedule {
+  /** The first run time strictly after `from` (epoch ms). */
+  next(from: number): number;
+}
+
+/** Parses an interval ("90s", "15m", "1h", "1d") or a cron expression (croner, UTC); `schedule` errors name the field. */
+export function parseSchedule(text: string, minMs = MIN_INTERVAL_MS): Schedule {
+  const s = text.trim();
+  const human = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} minute(s)` : `${ms / 1000} second(s)`);
+  const m = INTERVAL.exec(s);
+  if (m) {
+    const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    if (ms < minMs) throw invalid('schedule', `schedule ${JSON.stringify(text)} is shorter than the minimum interval of ${human(minMs)}`, SCHEDULE_FIX);
+    if (ms > 366 * UNIT_MS.d) throw invalid('schedule', `schedule ${JSON.stringify(text)} is longer than a year`, SCHEDULE_FIX);
+    return { next: (from) => from + ms };
+  }
+  let cron: Cron;
+  try {
+    cron = new Cron(s, { timezone: 'UTC' });
+  } catch (e) {
+    throw invalid('schedule', `schedule ${JSON.stringify(text)} is neither an interval nor a valid cron expression (${(e as Error).message})`, SCHEDULE_FIX);
+  }
+  const runs = cron.nextRuns(4);
+  if (runs.length === 0) throw invalid('schedule', `cron expression ${JSON.stringify(text)} never runs`, SCHEDULE_FIX);
+  for (let i = 1; i < runs.length; i++) {
+    if (runs[i]!.getTime() - runs[i - 1]!.getTime() < minMs) {
+      throw invalid('schedule', `cron expression ${JSON.stringify(text)} runs more often than the minimum interval of ${human(minMs)}`, SCHEDULE_FIX);
+    }
+  }
+  return {
+    next: (from) => {
+      const d = cron.nextRun(new Date(from));
+      // A cron that ends (e.g. a year field in the past) runs no more: park it a year ahead.
+      return d ? Math.max(d.getTime(), from + 1) : from + 366 * UNIT_MS.d;
+    },
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Numbers as numbers whatever the driver returns for BIGINT (PostgreSQL gives strings). */
+function norm(a: AutomationRow): AutomationRow {
+  return { ...a, next_run_at: Number(a.next_run_at), enabled: Number(a.enabled), runs: Number(a.runs), skipped: Number(a.skipped) };
+}
+
+export class AutomationService {
+  private exportsSource: (() => ExportStarter | undefined) | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private dirty = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly imports: ImportService,
+    private readonly opts: AutomationOptions,
+  ) {}
+
+  /** Export automations run through the export service once one is attached. */
+  attachExports(source: () => ExportStarter | undefined): void {
+    this.exportsSource = source;
+  }
+
+  private exporter(): ExportStarter | undefined {
+    return this.exportsSource?.() ?? undefined;
+  }
+
+  // ---- tools ----
+
+  async create(org: string, input: AutomationInput): Promise<AutomationView> {
+    const kind = input.kind;
+    if (!AUTOMATION_KINDS.includes(kind)) throw invalid('kind', `kind must be "import" or "export"`);
+    if (kind === 'export' && !this.exporter()) {
+      throw new CloudportError('unsupported', 'export automations are not available in this version', { field: 'kind', fix: 'Use kind "import".' });
+    }
+    const c = await this.connector(org, input.connector_id);
+    this.checkConnector(c, kind);
+    const index = checkIndexName(input.index);
+    const params = this.checkParams(kind, input, c);
+    const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
+    const name = (input.name ?? `${kind} ${c.name} → ${index}`).trim();
+    if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters');
+    if (await this.store.findAutomationByName(org, name)) {
+      throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, {
+        field: 'name',
+        fix: 'Give another name, or change the existing one with update_automation (list_automations shows it).',
+      });
+    }
+    const now = Date.now();
+    const row: NewAutomation = {
+      id: newId('auto'),
+      org_id: org,
+      name,
+      kind,
+      connector_id: c.id,
+      index_name: index,
+      params: JSON.stringify(params),
+      schedule: input.schedule.trim(),
+      enabled: input.enabled === false ? 0 : 1,
+      next_run_at: schedule.next(now),
+      last_run_at: null,
+      last_job_id: null,
+      last_error: null,
+      runs: 0,
+      skipped: 0,
+      created_at: iso(now),
+      updated_at: iso(now),
+    };
+    try {
+      await this.store.insertAutomation(row);
+    } catch (e) {
+      if (await this.store.findAutomationByName(org, name)) throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      throw e;
+    }
+    this.wake();
+    return this.view((await this.store.getAutomation(org, row.id))!, c);
+  }
+
+  async list(org: string, opts: { connector_id?: string; cursor?: string; limit: number }): Promise<{ automations: AutomationView[]; next_cursor: string | null }> {
+    const q = { c: opts.connector_id ?? null };
+    const cur = decodeCursor<{ after: string }>(opts.cursor, q);
+    const rows = await this.store.listAutomations(org, { connectorId: opts.connector_id, after: cur?.after, limit: opts.limit + 1 });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    const connectors = new Map<string, ConnectorRow | null>();
+    const out: AutomationView[] = [];
+    for (const r of rows) {
+      if (!connectors.has(r.connector_id)) connectors.set(r.connector_id, await this.store.getConnector(org, r.connector_id));
+      out.push(await this.view(r, connectors.get(r.connector_id) ?? null));
+    }
+    return { automations: out, next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null };
+  }
+
+  async get(org: string, id: string): Promise<AutomationView> {
+    const a = await this.row(org, id);
+    return this.view(a, await this.store.getConnector(org, a.connector_id));
+  }
+
+  async update(org: string, id: string, patch: AutomationPatch): Promise<AutomationView> {
+    const a = await this.row(org, id);
+    const c = await this.connector(org, a.connector_id);
+    const kind = a.kind as AutomationKind;
+    const out: Partial<NewAutomation> = {};
+    const old = JSON.parse(a.params) as AutomationParams;
+    if (patch.index !== undefined) out.index_name = checkIndexName(patch.index);
+    if (patch.prefix !== undefined || patch.pattern !== undefined || patch.import_mode !== undefined) {
+      const merged = { ...old, ...Object.fromEntries(Object.entries({ prefix: patch.prefix, pattern: patch.pattern, import_mode: patch.import_mode }).filter(([, v]) => v !== undefined)) };
+      out.params = JSON.stringify(this.checkParams(kind, merged, c));
+    }
+    if (patch.name !== undefined) {
+      const name = patch.name.trim();
+      if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters');
+      const other = await this.store.findAutomationByName(org, name);
+      if (other && other.id !== id) throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      out.name = name;
+    }
+    const now = Date.now();
+    let reschedule = false;
+    if (patch.schedule !== undefined) {
+      parseSchedule(patch.schedule, this.opts.minIntervalMs);
+      out.schedule = patch.schedule.trim();
+      reschedule = out.schedule !== a.schedule;
+    }
+    if (patch.enabled !== undefined) {
+      out.enabled = patch.enabled ? 1 : 0;
+      if (patch.enabled && !a.enabled) reschedule = true;
+    }
+    // A new schedule (or re-enabling) starts counting from now: no burst of runs for the time it was off.
+    if (reschedule) out.next_run_at = parseSchedule(out.schedule ?? a.schedule, this.opts.minIntervalMs).next(now);
+    out.updated_at = iso(now);
+    const row = await this.store.updateAutomation(org, id, out);
+    if (!row) throw notFound('automation', id, 'list_automations shows the automations that exist.');
+    this.wake();
+    return this.view(row, c);
+  }
+
+  async delete(org: string, id: string): Promise<AutomationView> {
+    const v = await this.get(org, id);
+    await this.store.deleteAutomation(org, id);
+    this.wake();
+    return v;
+  }
+
+  /** Starts a run now (outside the schedule, which stays as it was). Refused while the previous run is not final or the connector is paused. */
+  async runNow(org: string, id: string): Promise<{ job_id: string; automation: AutomationView }> {
+    const a = await this.row(org, id);
+    const c = await this.connector(org, a.connector_id);
+    const reason = this.pauseReason(a, c);
+    if (reason) throw new CloudportError('conflict', `automation ${a.id} is paused: ${reason}`, { field: 'automation_id', fix: this.resumeFix(c) });
+    const prev = a.last_job_id ? await this.store.getJob(org, a.last_job_id) : null;
+    if (prev && !FINAL.has(prev.status)) {
+      throw new CloudportError('conflict', `automation ${a.id}'s previous run ${prev.id} is still ${prev.status}`, {
+        field: 'automation_id',
+        fix: 'Wait for it (import_status job_id, wait_seconds) or cancel it, then run again.',
+      });
+    }
+    const claim = Date.now() + this.opts.claimMs;
+    if (!(await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: claim }))) {
+      throw new CloudportError('conflict', `automation ${a.id} is starting a run right now`, { field: 'automation_id', fix: 'list_automations shows its last_job_id in a moment.', temporary: true });
+    }
+    // The schedule stays; +1 ms so that no process holding the old value as its expected next_run_at can win a stale compare-and-set.
+    const jobId = await this.execute(a, claim, a.next_run_at + 1, true);
+    return { job_id: jobId, automation: await this.get(org, id) };
+  }
+
+  // ---- scheduler ----
+
+  /** Starts the scheduler loop (in every process that runs the job engine). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Look at the store now (after an automation changed in this process). */
+  wake(): void {
+    this.dirty = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.dirty = false;
+      let delay = this.opts.pollMs;
+      try {
+        await this.tick();
+        // Cheap: one indexed MIN(next_run_at); sleep until then, but look again at least every pollMs.
+        const next = await this.store.nextAutomationRun();
+        if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
+      } catch (e) {
+        this.opts.log.error('automation scheduler tick failed', { error: (e as Error).message });
+      }
+      if (!this.running) break;
+      if (this.dirty) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    for (const row of await this.store.dueAutomations(now, 50)) {
+      const a = norm(row);
+      if (!this.running) return;
+      await this.fire(a, now).catch((e) => this.opts.log.error('automation run failed', { automation_id: a.id, error: (e as Error).message }));
+    }
+  }
+
+  /** One due tick of one automation: skip (previous run busy), pass (paused), or claim and run. */
+  private async fire(a: AutomationRow, now: number): Promise<void> {
+    let next: number;
+    try {
+      next = parseSchedule(a.schedule, this.opts.minIntervalMs).next(now);
+    } catch (e) {
+      // The schedule no longer passes (e.g. the minimum interval was raised): disable rather than spin.
+      await this.store.casAutomation(a.id, a.next_run_at, { enabled: 0, last_error: asCloudportError(e).message, updated_at: iso(now) });
+      return;
+    }
+    const prev = a.last_job_id ? await this.store.getJob(a.org_id, a.last_job_id) : null;
+    if (prev && !FINAL.has(prev.status)) {
+      if (await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: next, skipped: a.skipped + 1, updated_at: iso(now) })) {
+        const message = `automation ${a.id}: tick skipped, the previous run ${prev.id} is still ${prev.status}; next run at ${iso(next)}`;
+        this.opts.log.info('automation tick skipped', { automation_id: a.id, job_id: prev.id, status: prev.status });
+        await this.store.addLog({ org_id: a.org_id, job_id: prev.id, connector_id: a.connector_id, level: 'info', message, time: iso(now) });
+      }
+      return;
+    }
+    const c = await this.store.getConnector(a.org_id, a.connector_id);
+    if (!c) {
+      // Its connector is gone (deleted by another path): the automation goes with it.
+      await this.store.deleteAutomation(a.org_id, a.id);
+      return;
+    }
+    const reason = this.pauseReason(a, c);
+    if (reason) {
+      if (await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: next })) this.opts.log.debug('automation paused', { automation_id: a.id, reason });
+      return;
+    }
+    const claim = now + this.opts.claimMs;
+    if (!(await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: claim }))) return; // another process won this tick
+    await this.execute(a, claim, next, false).catch(() => undefined);
+  }
+
+  /**
+   * Runs a claimed automation: starts its job, then records the run and moves next_run_at from the
+   * claim to `next`. If the record's compare-and-set loses (the automation was changed meanwhile),
+   * the run is still recorded, without touching next_run_at.
+   */
+  private async execute(a: AutomationRow, claim: number, next: number, manual: boolean): Promise<string> {
+    const startedAt = iso(Date.now());
+    let jobId: string | null = null;
+    let error: CloudportError | null = null;
+    try {
+      jobId = await this.startJob(a);
+    } catch (e) {
+      error = asCloudportError(e);
+    }
+    const record: Partial<NewAutomation> = jobId
+      ? { last_run_at: startedAt, last_job_id: jobId, last_error: null, runs: a.runs + 1, updated_at: startedAt }
+      : { last_run_at: startedAt, last_error: redact(error!.message).slice(0, 1000), updated_at: startedAt };
+    if (!(await this.store.casAutomation(a.id, claim, { ...record, next_run_at: next }))) await this.store.updateAutomation(a.org_id, a.id, record);
+    if (jobId) this.opts.log.info('automation run started', { automation_id: a.id, job_id: jobId, manual });
+    else this.opts.log.warn('automation run not started', { automation_id: a.id, error: record.last_error });
+    this.wake();
+    if (error) throw error;
+    return jobId!;
+  }
+
+  private async startJob(a: AutomationRow): Promise<string> {
+    const params = JSON.parse(a.params) as AutomationParams;
+    // The run number makes the key: a run retried after a lost claim finds the job the first attempt made.
+    const idempotency_key = `automation:${a.id}:${a.runs + 1}`;
+    if (a.kind === 'export') {
+      const ex = this.exporter();
+      if (!ex) throw new CloudportError('unsupported', 'export automations are not available in this version', { field: 'kind' });
+      const r = await ex.start(a.org_id, { connector_id: a.connector_id, index: a.index_name, ...(params.prefix ? { prefix: params.prefix } : {}), idempotency_key, automation_id: a.id });
+      if (!r.job_id) throw new CloudportError('unexpected', 'the export service started no job');
+      return r.job_id;
+    }
+    const r = await this.imports.start(a.org_id, {
+      connector_id: a.connector_id,
+      index: a.index_name,
+      ...(params.prefix ? { prefix: params.prefix } : {}),
+      ...(params.pattern ? { pattern: params.pattern } : {}),
+      import_mode: params.import_mode ?? 'new_only',
+      idempotency_key,
+      automation_id: a.id,
+    });
+    return r.job_id!;
+  }
+
+  // ---- helpers ----
+
+  private async row(org: string, id: string): Promise<AutomationRow> {
+    const a = await this.store.getAutomation(org, id);
+    if (!a) throw notFound('automation', id, 'list_automations shows the automations that exist.');
+    return norm(a);
+  }
+
+  private async connector(org: string, id: string): Promise<ConnectorRow> {
+    const c = await this.store.getConnector(org, id);
+    if (!c) throw notFound('connector', id, 'list_connectors shows the connectors that exist.');
+    return c;
+  }
+
+  private checkConnector(c: ConnectorRow, kind: AutomationKind): void {
+    if (c.status === 'ARCHIVED') throw new CloudportError('conflict', `connector ${c.id} is ARCHIVED, which is final`, { field: 'connector_id', fix: 'Use an ACTIVE connector.' });
+    if (!(JSON.parse(c.scopes) as string[]).includes(kind)) {
+      throw new CloudportError('permission_denied', `connector ${c.id} lacks the ${kind} scope`, { field: 'connector_id', fix: `Add it with update_connector {scopes: [..., "${kind}"]}.` });
+    }
+  }
+
+  private checkParams(kind: AutomationKind, input: AutomationParams, c: ConnectorRow): AutomationParams {
+    if (kind === 'export') {
+      if (input.pattern) throw invalid('pattern', 'pattern applies to import automations only');
+      if (input.import_mode) throw invalid('import_mode', 'import_mode applies to import automations only');
+      return input.prefix ? { prefix: input.prefix } : {};
+    }
+    compileFilter(input.prefix ?? '', input.pattern || undefined);
+    void c;
+    return {
+      ...(input.prefix ? { prefix: input.prefix } : {}),
+      ...(input.pattern ? { pattern: input.pattern } : {}),
+      import_mode: input.import_mode ?? 'new_only',
+    };
+  }
+
+  private pauseReason(a: AutomationRow, c: ConnectorRow | null): string | null {
+    if (!c) return 'its connector was deleted';
+    if (c.status !== 'ACTIVE') return `connector ${c.id} is ${c.status}`;
+    if (!(JSON.parse(c.scopes) as string[]).includes(a.kind)) return `connector ${c.id} lacks the ${a.kind} scope`;
+    return null;
+  }
+
+  private resumeFix(c: ConnectorRow): string {
+    if (c.status === 'SUSPENDED') return 'Resume the connector with update_connector {status: "ACTIVE"}; the automation resumes with it.';
+    if (c.status === 'FAILED') return `Fix the cause (${c.last_error ?? 'see last_error'}) and run test_connector; a passing test makes it ACTIVE and the automation resumes.`;
+    if (c.status === 'ARCHIVED') return 'ARCHIVED is final: delete this automation and create one on an ACTIVE connector.';
+    return 'Add the scope with update_connector.';
+  }
+
+  private async view(row: AutomationRow, c: ConnectorRow | null): Promise<AutomationView> {
+    const a = norm(row);
+    const p = JSON.parse(a.params) as AutomationParams;
+    const reason = this.pauseReason(a, c);
+    const enabled = a.enabled === 1;
+    const last = a.last_job_id ? await this.store.getJob(a.org_id, a.last_job_id) : null;
+    return {
+      id: a.id,
+      name: a.name,
+      kind: a.kind as AutomationKind,
+      connector_id: a.connector_id,
+      index: a.index_name,
+      prefix: p.prefix ?? null,
+      pattern: p.pattern ?? null,
+      import_mode: a.kind === 'import' ? (p.import_mode ?? 'new_only') : null,
+      schedule: a.schedule,
+      enabled,
+      state: !enabled ? 'disabled' : reason ? 'paused' : 'active',
+      paused_reason: enabled ? reason : null,
+      next_run_at: enabled ? iso(a.next_run_at) : null,
+      last_run_at: a.last_run_at,
+      last_job_id: a.last_job_id,
+      last_status: (last?.status as JobState | undefined) ?? null,
+      last_error: a.last_error,
+      runs: a.runs,
+      skipped: a.skipped,
+      created_at: a.created_at,
+      updated_at: a.updated_at,
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { AUTOMATION_KINDS, type AutomationView } from '../core/automations.js';
+import { IMPORT_MODES } from '../core/connectors.js';
+import { brief } from '../shared/text.js';
+import { jobStatus, seeAlso } from './schemas.js';
+
+/** Zod pieces shared by the automation tools. */
+
+export const automationId = z.string().min(1).max(100);
+
+export const automationFields = {
+  index: z.string().min(1).max(100),
+  prefix: z.string().max(1024).optional(),
+  pattern: z.string().max(1024).optional().describe('Glob after prefix, as in browse_connector.'),
+  schedule: z.string().min(1).max(100).describe('Interval ("15m", "1h", "1d"; at least 1m) or cron in UTC ("*/15 * * * *").'),
+  import_mode: z.enum(IMPORT_MODES).optional().describe('Default new_only.'),
+  enabled: z.boolean().optional().describe('Default true.'),
+  name: z.string().min(1).max(100).optional().describe('Unique; default from kind, connector and index.'),
+};
+
+export const automationOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(AUTOMATION_KINDS),
+  connector_id: z.string(),
+  index: z.string(),
+  prefix: z.string().nullable(),
+  pattern: z.string().nullable(),
+  import_mode: z.string().nullable(),
+  schedule: z.string(),
+  enabled: z.boolean(),
+  state: z.enum(['active', 'paused', 'disabled']),
+  paused_reason: z.string().nullable(),
+  next_run_at: z.string().nullable(),
+  last_run_at: z.string().nullable(),
+  last_job_id: z.string().nullable(),
+  last_status: jobStatus.nullable(),
+  last_error: z.string().nullable(),
+  runs: z.number().int(),
+  skipped: z.number().int().describe('Ticks skipped because the previous run was still going.'),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+/** The automation in results of create/update/run: documented in full by list_automations' output schema. */
+export const automationRef = seeAlso(automationOut, 'The automation, as list_automations returns it.');
+
+/** One line about an automation for a summary. */
+export function automationLine(a: AutomationView): string {
+  const state = a.state === 'paused' ? `paused: ${a.paused_reason}` : a.state === 'active' ? `next run ${a.next_run_at}` : 'disabled';
+  return `${a.id} "${brief(a.name, 50)}" ${a.kind} → ${brief(a.index, 40)} every ${brief(a.schedule, 30)} (${state})`;
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { AUTOMATION_KINDS } from '../core/automations.js';
+import { defineTool } from './define.js';
+import { connectorId } from './schemas.js';
+import { automationFields, automationLine, automationRef } from './automation_schemas.js';
+
+export const createAutomation = defineTool({
+  name: 'create_automation',
+  title: 'Create automation',
+  description:
+    'Run an import (or export) on a schedule. Each run is an ordinary job (import_status; list_imports automation_id); a tick that finds the previous run still going is skipped.',
+  input: z.object({ kind: z.enum(AUTOMATION_KINDS), connector_id: connectorId, ...automationFields }),
+  output: z.object({ automation: automationRef }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(args, { app, org }) {
+    const automation = await app.automations.create(org, args);
+    return { data: { automation }, summary: `created automation ${automationLine(automation)}` };
+  },
+});

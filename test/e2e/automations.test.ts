@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { uniqueName } from '../helpers/s3env.js';
+import type { ProviderFixture } from '../providers/fixture.js';
+import { s3Fixture } from '../providers/s3.fixture.js';
+import { gcsFixture } from '../providers/gcs.fixture.js';
+import { azureFixture } from '../providers/azure-blob.fixture.js';
+
+/**
+ * Automations end to end through the built server over stdio. Sub-minute intervals are allowed only
+ * through CLOUDPORT_MIN_INTERVAL_MS. No wall-clock assertions: the test waits for states (with a
+ * safety limit) and compares the server's own timestamps with each other.
+ */
+const FAST = { CLOUDPORT_MIN_INTERVAL_MS: '500' };
+const FINAL = ['completed', 'completed_with_errors', 'failed', 'canceled'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 30_000): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function automation(cp: Running, id: string): Promise<Record<string, any>> {
+  const all = (await cp.ok('list_automations', { limit: 1000 })).automations as Record<string, any>[];
+  return all.find((a) => a.id === id)!;
+}
+
+async function jobsOf(cp: Running, id: string): Promise<Record<string, any>[]> {
+  return ((await cp.ok('list_imports', { automation_id: id, limit: 1000 })).imports as Record<string, any>[]).reverse(); // oldest first
+}
+
+async function keys(cp: Running, index: string): Promise<string[]> {
+  return ((await cp.ok('list_index_items', { index, limit: 1000 })).items as { key: string }[]).map((i) => i.key).sort();
+}
+
+describe('automations (s3)', () => {
+  const fx = s3Fixture();
+  let cp: Running;
+  let bucket: string;
+  let conn: string;
+
+  beforeAll(async () => {
+    await fx.start();
+    bucket = await fx.createBucket();
+    cp = await startCloudport({ dataDir: tempDir(), env: { ...FAST, CLOUDPORT_IDLE_TIMEOUT_MS: '20000' } });
+    conn = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+  });
+  afterAll(async () => {
+    await cp?.close();
+    await fx.stop();
+  });
+
+  it('validates schedules with a clear error naming schedule; the real minimum is one minute', async () => {
+    for (const schedule of ['every 5 minutes', '*/61 * * * *', '5x', '0s']) {
+      const r = await cp.call('create_automation', { kind: 'import', connector_id: conn, index: 'v', schedule });
+      expect(r.isError, schedule).toBe(true);
+      expect(r.data.error).toMatchObject({ kind: 'config_invalid', field: 'schedule' });
+      expect(r.text).toContain('[schedule]');
+    }
+    const plain = await startCloudport({ dataDir: tempDir() });
+    try {
+      const c = (await plain.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+      for (const schedule of ['30s', '* * * * * *']) {
+        const r = await plain.call('create_automation', { kind: 'import', connector_id: c, index: 'v', schedule });
+        expect(r.data.error, schedule).toMatchObject({ kind: 'config_invalid', field: 'schedule' });
+        expect(r.data.error.message).toContain('1 minute');
+      }
+      const a = (await plain.ok('create_automation', { kind: 'import', connector_id: c, index: 'v', schedule: '*/15 * * * *' })).automation;
+      expect(a).toMatchObject({ state: 'active', enabled: true, import_mode: 'new_only', runs: 0 });
+      expect(new Date(a.next_run_at).getUTCMinutes() % 15).toBe(0);
+      const b = (await plain.ok('create_automation', { kind: 'import', connector_id: c, index: 'v2', schedule: '15m', enabled: false })).automation;
+      expect(b).toMatchObject({ state: 'disabled', next_run_at: null });
+      const dup = await plain.call('create_automation', { kind: 'import', connector_id: c, index: 'v', schedule: '1h' });
+      expect(dup.data.error).toMatchObject({ kind: 'conflict', field: 'name' });
+      expect((await plain.call('create_automation', { kind: 'import', connector_id: 'conn_nope', index: 'v', schedule: '1h' })).data.error.kind).toBe('not_found');
+      // Deleting the connector deletes its automations.
+      await plain.ok('delete_connector', { connector_id: c });
+      expect((await plain.ok('list_automations')).automations).toEqual([]);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('an interval automation imports on its own, then only new files; its jobs carry automation_id', async () => {
+    await fx.put(bucket, 'in/a.pdf', 'pdf a');
+    await fx.put(bucket, 'in/b.pdf', 'pdf b');
+    await fx.put(bucket, 'in/notes.txt', 'not a pdf');
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'auto', prefix: 'in/', pattern: '*.pdf', schedule: '1s' })).automation;
+    const first = await until('a first run', async () => (await jobsOf(cp, a.id))[0]);
+    expect(first.automation_id).toBe(a.id);
+    const s1 = await waitForJob(cp, first.job_id);
+    expect(s1).toMatchObject({ status: 'completed', automation_id: a.id, counts: { ready: 2, skipped: 0 } });
+    expect(await keys(cp, 'auto')).toEqual(['in/a.pdf', 'in/b.pdf']);
+
+    fx.resetCounts();
+    await fx.put(bucket, 'in/c.pdf', 'pdf c');
+    const later = await until('a run that imports the new file', async () => {
+      for (const j of await jobsOf(cp, a.id)) if (j.job_id !== first.job_id && j.counts.ready === 1 && FINAL.includes(j.status)) return j;
+      return null;
+    });
+    expect(later.counts).toMatchObject({ ready: 1, skipped: 2, failed: 0 });
+    expect(fx.counts().get).toBe(1); // only the new file was read
+    expect(await keys(cp, 'auto')).toEqual(['in/a.pdf', 'in/b.pdf', 'in/c.pdf']);
+    const logs = (await cp.ok('import_logs', { job_id: later.job_id })).entries as { message: string }[];
+    expect(logs[0]!.message).toContain(`by automation ${a.id}`);
+    const after = await automation(cp, a.id);
+    expect(after.runs).toBeGreaterThanOrEqual(2);
+    expect(after).toMatchObject({ state: 'active', last_error: null });
+    await cp.ok('delete_automation', { automation_id: a.id });
+    expect((await cp.call('run_automation_now', { automation_id: a.id })).data.error.kind).toBe('not_found');
+  });
+
+  it('run_automation_now starts a run at once; no overlap: ticks during a slow run are skipped and logged', async () => {
+    await fx.put(bucket, 'slow/x.bin', 'x'.repeat(1000));
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'slow', prefix: 'slow/', schedule: '1h', import_mode: 'all' })).automation;
+    // The first run's GET stalls for a while (the proxy drops it after 6 s; the download then resumes).
+    fx.addFault({ op: 'get', keyIncludes: 'slow/x.bin', times: 1, action: { type: 'stall', afterBytes: 10, ms: 6000 } });
+    const run = await cp.ok('run_automation_now', { automation_id: a.id });
+    expect(run.automation).toMatchObject({ last_job_id: run.job_id, runs: 1 });
+    expect((await cp.ok('import_status', { job_id: run.job_id })).automation_id).toBe(a.id);
+    const again = await cp.call('run_automation_now', { automation_id: a.id });
+    expect(again.data.error).toMatchObject({ kind: 'conflict' });
+    expect(again.text).toContain(run.job_id);
+    // Now tick every second while the run is still going.
+    await cp.ok('update_automation', { automation_id: a.id, schedule: '1s' });
+    const skipped = await until('a skipped tick', async () => {
+      const x = await automation(cp, a.id);
+      return x.skipped >= 2 ? x : null;
+    });
+    const status = await cp.ok('import_status', { job_id: run.job_id });
+    expect(FINAL).not.toContain(status.status); // the skips happened while the run was going
+    expect((await jobsOf(cp, a.id)).map((j) => j.job_id)).toEqual([run.job_id]);
+    expect(skipped.last_job_id).toBe(run.job_id);
+    const logs = (await cp.ok('import_logs', { job_id: run.job_id })).entries as { message: string }[];
+    expect(logs.some((l) => l.message.includes('tick skipped'))).toBe(true);
+    expect((await waitForJob(cp, run.job_id)).status).toBe('completed');
+    // After it ends, the next tick runs again.
+    await until('a run after the slow one', async () => (await jobsOf(cp, a.id)).length >= 2);
+    fx.clearFaults();
+    await cp.ok('update_automation', { automation_id: a.id, enabled: false });
+    const n = (await jobsOf(cp, a.id)).length;
+    await sleep(2500);
+    // Disabled: no more runs (at most one that was already being claimed).
+    expect((await jobsOf(cp, a.id)).length).toBeLessThanOrEqual(n + 1);
+    expect((await automation(cp, a.id)).state).toBe('disabled');
+  });
+
+  it('pauses while the connector is SUSPENDED and resumes when it is ACTIVE again', async () => {
+    const c = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: c, index: 'paused', prefix: 'in/', schedule: '1s' })).automation;
+    await until('a first run', async () => (await jobsOf(cp, a.id)).length >= 1);
+    await cp.ok('update_connector', { connector_id: c, status: 'SUSPENDED' });
+    const p = await automation(cp, a.id);
+    expect(p).toMatchObject({ state: 'paused', enabled: true });
+    expect(p.paused_reason).toContain('SUSPENDED');
+    const paused = await cp.call('run_automation_now', { automation_id: a.id });
+    expect(paused.data.error).toMatchObject({ kind: 'conflict' });
+    expect(paused.data.error.fix).toContain('ACTIVE');
+    await sleep(500); // a run claimed just before the suspension may still be starting
+    const n = (await jobsOf(cp, a.id)).length;
+    await sleep(3000); // three ticks pass
+    expect((await jobsOf(cp, a.id)).length).toBe(n);
+    await cp.ok('update_connector', { connector_id: c, status: 'ACTIVE' });
+    expect((await automation(cp, a.id)).state).toBe('active');
+    await until('a run after resuming', async () => (await jobsOf(cp, a.id)).length > n);
+    await cp.ok('delete_automation', { automation_id: a.id });
+  });
+});
+
+describe('automations across restarts and processes (s3)', () => {
+  const fx = s3Fixture();
+  let bucket: string;
+
+  beforeAll(async () => {
+    await fx.start();
+    bucket = await fx.createBucket();
+    await fx.put(bucket, 'k/1.txt', 'one');
+  });
+  afterAll(async () => fx.stop());
+
+  it('ticks missed while the server was down make exactly one run at start', async () => {
+    const dataDir = tempDir();
+    let cp = await startCloudport({ dataDir, env: FAST });
+    const conn = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'missed', schedule: '2s' })).automation;
+    await until('a first run', async () => (await jobsOf(cp, a.id)).length >= 1);
+    await cp.close();
+    const before = (await startCloudport({ dataDir, args: ['--concurrency', '0'] }).then(async (ro) => {
+      // A process that runs no job engine runs no scheduler either.
+      try {
+        const x = await automation(ro, a.id);
+        await sleep(2500);
+        expect((await automation(ro, a.id)).runs).toBe(x.runs);
+        return x;
+      } finally {
+        await ro.close();
+      }
+    }))!;
+    await sleep(2000); // with the time above: two or more ticks missed
+    cp = await startCloudport({ dataDir, env: FAST });
+    try {
+      const jobs = await until('runs after the restart', async () => {
+        const j = (await jobsOf(cp, a.id)).slice(before.runs);
+        return j.length >= 2 ? j : null;
+      });
+      // One run for all the missed ticks, then the schedule counts from it: the next run is a whole interval later.
+      expect(Date.parse(jobs[1]!.created_at) - Date.parse(jobs[0]!.created_at)).toBeGreaterThanOrEqual(1500);
+      const now = await automation(cp, a.id);
+      expect(now.skipped).toBe(before.skipped);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('two server processes on one data dir start exactly one job per tick', async () => {
+    const dataDir = tempDir();
+    const one = await startCloudport({ dataDir, env: FAST });
+    const two = await startCloudport({ dataDir, env: FAST });
+    try {
+      const conn = (await one.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+      const a = (await one.ok('create_automation', { kind: 'import', connector_id: conn, index: 'shared', schedule: '1s' })).automation;
+      const jobs = await until('six runs', async () => {
+        const j = await jobsOf(two, a.id);
+        return j.length >= 6 ? j : null;
+      });
+      await one.ok('update_automation', { automation_id: a.id, enabled: false });
+      await sleep(300);
+      const all = await jobsOf(two, a.id);
+      const x = await automation(two, a.id);
+      expect(all.length).toBe(x.runs); // every run is one job, none started twice
+      const created = all.map((j) => Date.parse(j.created_at));
+      for (let i = 1; i < created.length; i++) expect(created[i]! - created[i - 1]!, `runs ${i - 1} and ${i}`).toBeGreaterThanOrEqual(700);
+      expect(jobs.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});
+
+describe.each([
+  ['gcs', gcsFixture],
+  ['azure_blob', azureFixture],
+] as [string, () => ProviderFixture][])('automations (%s)', (_name, make) => {
+  const fx = make();
+  let cp: Running;
+
+  beforeAll(async () => {
+    await fx.start();
+    cp = await startCloudport({ dataDir: tempDir(), env: FAST });
+  });
+  afterAll(async () => {
+    await cp?.close();
+    await fx.stop();
+  });
+
+  it('imports new files on a schedule, and only new ones on the next run', async () => {
+    const bucket = await fx.createBucket();
+    await fx.put(bucket, 'docs/1.pdf', 'one');
+    await fx.put(bucket, 'docs/2.pdf', 'two');
+    const conn = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'feed', prefix: 'docs/', pattern: '*.pdf', schedule: '1s' })).automation;
+    const first = await until('a first run', async () => (await jobsOf(cp, a.id))[0]);
+    expect((await waitForJob(cp, first.job_id)).counts).toMatchObject({ ready: 2 });
+    await fx.put(bucket, 'docs/3.pdf', 'three');
+    const later = await until('a run with the new file', async () => (await jobsOf(cp, a.id)).find((j) => j.counts.ready === 1 && FINAL.includes(j.status)));
+    expect(later.counts).toMatchObject({ ready: 1, skipped: 2 });
+    expect(await keys(cp, 'feed')).toEqual(['docs/1.pdf', 'docs/2.pdf', 'docs/3.pdf']);
+    await cp.ok('delete_automation', { automation_id: a.id });
+  });
+});
