@@ -107,6 +107,17 @@ const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 const FIRST_LISTING_MS = 2000;
 const FIRST_LISTING_FILES = 1000;
 
+/** Why a connector that is not ACTIVE does no more import work: "connector FAILED: <last_error>". */
+function inactiveReason(c: ConnectorRow): string {
+  const why = c.last_error ?? (c.status === 'SUSPENDED' ? 'suspended with update_connector' : c.status === 'ARCHIVED' ? 'archived' : 'see get_connector');
+  return `connector ${c.status}: ${why}`.slice(0, 1000);
+}
+
+/** Failures that say the connector's credentials or rights are wrong, not this one file. */
+function isCredentialFailure(e: CloudportError): boolean {
+  return e.kind === 'permission_denied' || (e.field?.startsWith('credentials') ?? false);
+}
+
 export function checkIndexName(index: string): string {
   if (!INDEX_NAME.test(index)) {
     throw invalid('index', `index name ${JSON.stringify(index)} is not valid`, '1-100 characters: letters, digits, ".", "_", "-", starting with a letter or digit.');
@@ -552,6 +563,7 @@ export class ImportService implements JobHandlers {
     let token = (JSON.parse(job.listing_state ?? '{"t":null}') as { t: string | null }).t;
     try {
       const c = await this.connectors.get(job.org_id, job.connector_id);
+      if (c.status !== 'ACTIVE') throw new CloudportError('conflict', inactiveReason(c));
       const provider = await this.pool.get(c);
       for (;;) {
         const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
@@ -582,11 +594,22 @@ export class ImportService implements JobHandlers {
 
   async processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
     const params = JSON.parse(file.params) as JobParams;
-    const c = await this.connectorFor(file.org_id, file.connector_id);
+    let c = await this.connectorFor(file.org_id, file.connector_id);
+    if (c && c.status !== 'ACTIVE') {
+      // Before failing work on a cached status, make sure it still holds (a fixed connector is ACTIVE again).
+      c = await this.store.getConnector(file.org_id, file.connector_id);
+      this.connectorCache.set(file.connector_id, { row: c, until: Date.now() + 1000 });
+    }
     if (!c) {
       await this.store.failFile(file.id, owner, 'the connector was deleted', null);
       return;
     }
+    // A FAILED / SUSPENDED / ARCHIVED connector's pending files end at once, without a request.
+    if (c.status !== 'ACTIVE') {
+      await this.store.failFile(file.id, owner, inactiveReason(c), null);
+      return;
+    }
+    let temp: string | null = null;
     try {
       const provider = await this.pool.get(c);
       const d = await downloadObject(provider, this.blobs, file.key, {
@@ -595,11 +618,13 @@ export class ImportService implements JobHandlers {
         signal,
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
       });
+      temp = d.tempPath;
       if (!(await this.store.markHashed(file.id, owner, d.sha256))) {
         await this.blobs.discard(d.tempPath);
         return; // canceled or lease lost meanwhile
       }
       await this.blobs.commit(d.tempPath, d.sha256);
+      temp = null;
       const res = await this.store.commitFile({
         fileId: file.id,
         owner,
@@ -616,12 +641,34 @@ export class ImportService implements JobHandlers {
         now: new Date().toISOString(),
       });
       if (!res) await this.store.gcBlobs([d.sha256], gcUnlink(this.blobs));
+      // A success ends a run of credential failures (it does not revive a FAILED connector).
+      else if (c.consecutive_failures > 0) await this.connectorHealth(file, c, { ok: true });
     } catch (e) {
+      if (temp) await this.blobs.discard(temp).catch(() => undefined);
       if (signal.aborted) return;
       const err = asCloudportError(e);
       const message = redact(err.message);
       await this.store.failFile(file.id, owner, message, null);
       await this.log(file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
+      if (isCredentialFailure(err)) await this.connectorHealth(file, c, { ok: false, error: `import ${file.job_id}: ${message}` });
+    }
+  }
+
+  /**
+   * Credential-level failures (rejected keys or signatures, expired tokens, clock skew, permission
+   * denied) count toward the connector's consecutive_failures as they happen, so a connector whose
+   * credentials broke goes FAILED after FAIL_AFTER of them and its pending work stops.
+   */
+  private async connectorHealth(file: ClaimedFile, c: ConnectorRow, o: { ok: boolean; error?: string }): Promise<void> {
+    const fresh = await this.store.getConnector(file.org_id, file.connector_id);
+    if (!fresh || fresh.status !== 'ACTIVE' || (o.ok && fresh.consecutive_failures === 0)) {
+      this.connectorCache.set(file.connector_id, { row: fresh, until: Date.now() + 1000 });
+      return;
+    }
+    const row = await this.store.recordHealth(file.org_id, file.connector_id, { ...o, failAfter: FAIL_AFTER, now: new Date().toISOString() });
+    this.connectorCache.set(file.connector_id, { row, until: Date.now() + 1000 });
+    if (row && row.status === 'FAILED' && c.status === 'ACTIVE') {
+      await this.log(file.org_id, file.job_id, file.connector_id, 'error', null, `connector ${row.id} is FAILED after ${row.consecutive_failures} consecutive failures; its pending files fail: ${row.last_error ?? ''}`);
     }
   }
 
@@ -637,6 +684,10 @@ export class ImportService implements JobHandlers {
       null,
       `import ${job.status}: ${c.ready} ready, ${c.deduped} deduped, ${c.skipped} skipped, ${c.failed} failed${c.canceled ? `, ${c.canceled} canceled` : ''}${job.error ? ` (${job.error})` : ''}`,
     );
+    const conn = await this.store.getConnector(job.org_id, job.connector_id);
+    // Credential failures of this job's files were counted as they happened; the job does not count
+    // them again. A job that ends while its connector is not ACTIVE does not revive it either.
+    if (!conn || conn.status !== 'ACTIVE' || conn.last_error?.startsWith(`import ${job.id}: `)) return;
     if (job.status === 'failed') {
       await this.store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `import ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
     } else if (job.status === 'completed' || job.status === 'completed_with_errors') {
