@@ -225,6 +225,8 @@ describe('gcs provider against the loopback GCS server', () => {
       const listed = (await provider.list({ prefix: 'enc/' })).objects[0]!;
       const r = await provider.read('enc/page.html');
       expect(r).toMatchObject({ length: gz.length, size: gz.length });
+      // The checksums describe the stored (gzip) bytes, which is what is delivered.
+      expect(r.checksums?.md5).toBe(createHash('md5').update(gz).digest('base64'));
       r.body.destroy();
       expect(listed.size).toBe(gz.length);
       expect((await readAll(provider, 'enc/page.html')).equals(gz)).toBe(true);

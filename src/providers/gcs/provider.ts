@@ -198,8 +198,10 @@ export class GcsProvider implements StorageProvider {
       const version = String(h['x-goog-generation'] ?? req.ifVersion ?? '');
       const out: ReadResult = { body, length, size, version, etag: h.etag ?? null };
       if (h['content-type']) out.content_type = h['content-type'];
-      // x-goog-hash carries the whole object's (stored bytes') crc32c and, unless composite, md5.
-      const checksums = parseGoogHash(h['x-goog-hash']);
+      // x-goog-hash carries the whole object's (stored bytes') crc32c and, unless composite, md5;
+      // they do not describe a body the service decompressed on the way (transcoding).
+      const storedEncoding = h['x-goog-stored-content-encoding'] ?? 'identity';
+      const checksums = storedEncoding === 'identity' || h['content-encoding'] === storedEncoding ? parseGoogHash(h['x-goog-hash']) : undefined;
       if (checksums) out.checksums = checksums;
       return out;
     } catch (e) {

@@ -40,10 +40,11 @@ const versionOf = (etag: string | null, size: number) => `${etag ?? ''}:${size}`
 const PART_SIZE = 8 * 1024 * 1024;
 /**
  * The MD5 (base64) a single-part ETag is: 32 hex digits, no "-N" part count, and not an object
- * encrypted with SSE-KMS / SSE-C (whose ETags are not the MD5 of the bytes).
+ * encrypted with SSE-KMS / SSE-C (whose ETags are not the MD5 of the bytes). On S3-compatible
+ * servers an encrypted object's ETag is not trusted either (MinIO's SSE ETags are not MD5s).
  */
-const md5OfEtag = (etag: string | null, sse: string | undefined, sseC: string | undefined) =>
-  etag && /^[0-9a-f]{32}$/i.test(etag) && !sseC && !(sse ?? '').startsWith('aws:kms') ? Buffer.from(etag, 'hex').toString('base64') : undefined;
+const md5OfEtag = (etag: string | null, sse: string | undefined, sseC: string | undefined, customEndpoint: boolean) =>
+  etag && /^[0-9a-f]{32}$/i.test(etag) && !sseC && !(sse ?? '').startsWith('aws:kms') && !(sse && customEndpoint) ? Buffer.from(etag, 'hex').toString('base64') : undefined;
 
 export class S3Provider implements StorageProvider {
   readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
@@ -154,7 +155,7 @@ export class S3Provider implements StorageProvider {
       const range = out.ContentRange && /\/(\d+)$/.exec(out.ContentRange);
       if (range) size = Number(range[1]);
       const etag = unquote(out.ETag);
-      const md5 = md5OfEtag(etag, out.ServerSideEncryption, out.SSECustomerAlgorithm);
+      const md5 = md5OfEtag(etag, out.ServerSideEncryption, out.SSECustomerAlgorithm, !!this.loc.endpoint);
       return {
         body: out.Body as Readable,
         length,
