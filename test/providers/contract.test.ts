@@ -110,7 +110,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
 
   it('maps throttling to rate_limited (temporary) and writes and deletes', async () => {
     fx.addFault({ op: 'list', action: { type: 'throttle', retryAfterSeconds: 1 } });
-    await expect(provider.list({ prefix: '' })).rejects.toMatchObject({ kind: 'rate_limited', temporary: true });
+    await expect(provider.list({ prefix: '' })).rejects.toMatchObject({ kind: 'rate_limited', temporary: true, retryAfter: 1 });
     fx.clearFaults();
     await provider.write('out/probe.txt', Buffer.from('hello'), { contentType: 'text/plain' });
     expect((await readAll(provider, 'out/probe.txt')).toString()).toBe('hello');
