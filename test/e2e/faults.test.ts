@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
-import { bytes, KEY_ID, SECRET, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
+import { bytes, KEY_ID, SECRET, sha256, startS3Env, uniqueName, type S3Env } from '../helpers/s3env.js';
+import { azureFixture } from '../providers/azure-blob.fixture.js';
 
 /**
  * Fault cases beyond the provider contract suite (which runs corruption, overwrite-during-resume,
@@ -168,5 +169,41 @@ describe('import faults over stdio against S3 (fauxqs behind the fault proxy)', 
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('credentials that break mid-import against azurite (which checks the account key itself)', () => {
+  const fx = azureFixture();
+  let cp: Running;
+  beforeAll(async () => {
+    await fx.start();
+    cp = await startCloudport({ dataDir: tempDir(), args: ['--concurrency', '1'] });
+  });
+  afterAll(async () => {
+    await cp?.close();
+    await fx.stop();
+  });
+
+  it('a wrong account key: 5 real AuthenticationFailed answers, then the connector is FAILED and the rest of the job stops', async () => {
+    const b = await fx.createBucket();
+    for (let i = 0; i < 10; i++) await fx.put(b, `f${i}.txt`, `blob ${i}`);
+    const input = fx.connectorInput(b);
+    const conn = (await cp.ok('create_connector', { name: uniqueName(), ...input })).connector.id;
+    fx.resetCounts();
+    // Hold the first GET past the worker's 1 s connector cache, so the next files use the new key.
+    fx.addFault({ op: 'get', times: 1, action: { type: 'before', run: () => new Promise((r) => setTimeout(r, 1500)) } });
+    const j = await cp.ok('start_import', { connector_id: conn, index: 'az-auth' });
+    expect(j.accepted).toBe(10);
+    const wrong = Buffer.from('not-the-account-key-at-all-0123456789').toString('base64');
+    await cp.ok('update_connector', { connector_id: conn, validate: false, credentials: { type: 'account_key', account_key: wrong } });
+    const s = await waitForJob(cp, j.job_id);
+    const c = (await cp.ok('get_connector', { connector_id: conn })).connector;
+    expect(c).toMatchObject({ status: 'FAILED', consecutive_failures: 5 });
+    expect(s).toMatchObject({ status: 'completed_with_errors', counts: { ready: 1, failed: 9, pending: 0 } });
+    const failed = (await cp.ok('import_status', { job_id: j.job_id, files_status: 'failed' })).files;
+    expect(failed.filter((f: { error: string }) => !f.error.startsWith('connector FAILED: '))).toHaveLength(5);
+    expect(failed.filter((f: { error: string }) => f.error === `connector FAILED: ${c.last_error}`)).toHaveLength(4);
+    expect(fx.counts().get).toBe(1 + 5);
+    expect(JSON.stringify(c)).not.toContain(wrong);
   });
 });
