@@ -1,14 +1,20 @@
 import { sql, type Kysely, type Compilable } from 'kysely';
 import type { DB } from './schema.js';
+import type { Dialect } from './ops.js';
 
 /**
  * Versioned migrations, written with Kysely's schema builder so that each dialect compiles them
  * itself. Append new versions; never edit an applied one.
+ *
+ * One list serves SQLite and PostgreSQL. PostgreSQL's compiler (store/postgres.ts) turns
+ * `autoIncrement()` ids into bigint identities and gives text columns COLLATE "C" (byte order, as in
+ * SQLite); `bigint` columns read back as JS numbers on both. Where a migration needs something else per
+ * dialect, branch on `dialect`.
  */
 export interface Migration {
   version: number;
   name: string;
-  up(db: Kysely<DB>): Compilable[];
+  up(db: Kysely<DB>, dialect: Dialect): Compilable[];
 }
 
 export const MIGRATIONS: Migration[] = [

@@ -159,10 +159,11 @@ export interface Store {
   /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */
   markHashed(fileId: number, owner: string, sha256: string): Promise<boolean>;
   /**
-   * Calls `unlink` for each candidate blob that no item and no in-flight file references, inside
-   * the store's write lock, so no import can commit a reference to a blob while it is removed.
+   * Calls `unlink` for each candidate blob that no item and no in-flight file references, under a
+   * lock that markHashed respects, so no import can record a reference to a blob while it is removed.
+   * `unlink` may be synchronous or return a promise (an object store's DELETE); see KyselyStore.gcBlobs.
    */
-  gcBlobs(candidates: string[], unlink: (sha256: string) => void): Promise<number>;
+  gcBlobs(candidates: string[], unlink: (sha256: string) => void | Promise<void>): Promise<number>;
   /** Deletes finished jobs (with their files and logs) that finished before `before`. */
   pruneJobs(before: string): Promise<number>;
 

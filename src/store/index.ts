@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Store } from './types.js';
+
+export type { Store } from './types.js';
+
+export interface StoreOptions {
+  /** The data dir: holds the SQLite database when no database URL is given. */
+  dataDir: string;
+  /** postgres://… selects the PostgreSQL store (a `schema` query parameter picks the schema); null or empty: SQLite in the data dir. */
+  databaseUrl?: string | null;
+  /** PostgreSQL pool size (default 10). */
+  poolMax?: number;
+}
+
+/** Opens the store the configuration asks for; pending migrations run before it returns. Drivers load only when used. */
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  if (opts.databaseUrl) {
+    const { PostgresStore } = await import('./postgres.js');
+    return PostgresStore.open(opts.databaseUrl, { max: opts.poolMax });
+  }
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const { SqliteStore } = await import('./sqlite.js');
+  return new SqliteStore(path.join(opts.dataDir, 'cloudport.db'));
+}
+
+/** Where the store lives, for messages (never the URL's password). */
+export function describeStore(opts: StoreOptions): string {
+  if (!opts.databaseUrl) return path.join(opts.dataDir, 'cloudport.db');
+  try {
+    const u = new URL(opts.databaseUrl);
+    const schema = u.searchParams.get('schema');
+    return `PostgreSQL ${u.hostname}${u.port ? ':' + u.port : ''}${u.pathname}${schema ? ` (schema ${schema})` : ''}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
