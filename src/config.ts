@@ -33,6 +33,7 @@ export const SETTINGS = [
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
   { flag: '(env only)', env: 'CLOUDPORT_RETENTION_DAYS', default: '30', help: 'Finished imports and their logs are pruned after this many days.' },
+  { flag: '(env only)', env: 'CLOUDPORT_MIN_INTERVAL_MS', default: '60000', help: 'Shortest allowed gap between automation runs (lower it only for tests).' },
 ] as const;
 
 export interface CliConfig {

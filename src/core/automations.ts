@@ -72,7 +72,6 @@ export interface AutomationView {
   last_error: string | null;
   runs: number;
   skipped: number;
-  created_at: string;
   updated_at: string;
 }
 
@@ -427,7 +426,15 @@ export class AutomationService {
     if (a.kind === 'export') {
       const ex = this.exporter();
       if (!ex) throw new CloudportError('unsupported', 'export automations are not available in this version', { field: 'kind' });
-      const r = await ex.start(a.org_id, { connector_id: a.connector_id, index: a.index_name, ...(params.prefix ? { prefix: params.prefix } : {}), idempotency_key, automation_id: a.id });
+      // if_changed: each run writes items that are new or changed since the last run and skips the rest.
+      const r = await ex.start(a.org_id, {
+        connector_id: a.connector_id,
+        index: a.index_name,
+        ...(params.prefix ? { prefix: params.prefix } : {}),
+        overwrite: 'if_changed',
+        idempotency_key,
+        automation_id: a.id,
+      });
       if (!r.job_id) throw new CloudportError('unexpected', 'the export service started no job');
       return r.job_id;
     }
@@ -519,7 +526,6 @@ export class AutomationService {
       last_error: a.last_error,
       runs: a.runs,
       skipped: a.skipped,
-      created_at: a.created_at,
       updated_at: a.updated_at,
     };
   }

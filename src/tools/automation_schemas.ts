@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { AUTOMATION_KINDS, type AutomationView } from '../core/automations.js';
+import type { AutomationView } from '../core/automations.js';
 import { IMPORT_MODES } from '../core/connectors.js';
 import { brief } from '../shared/text.js';
-import { jobStatus, seeAlso } from './schemas.js';
+import { seeAlso } from './schemas.js';
 
 /** Zod pieces shared by the automation tools. */
 
@@ -15,13 +15,13 @@ export const automationFields = {
   schedule: z.string().min(1).max(100).describe('Interval ("15m", "1h", "1d"; at least 1m) or cron in UTC ("*/15 * * * *").'),
   import_mode: z.enum(IMPORT_MODES).optional().describe('Default new_only.'),
   enabled: z.boolean().optional().describe('Default true.'),
-  name: z.string().min(1).max(100).optional().describe('Unique; default from kind, connector and index.'),
+  name: z.string().min(1).max(100).optional(),
 };
 
 export const automationOut = z.object({
   id: z.string(),
   name: z.string(),
-  kind: z.enum(AUTOMATION_KINDS),
+  kind: z.string(),
   connector_id: z.string(),
   index: z.string(),
   prefix: z.string().nullable(),
@@ -34,11 +34,10 @@ export const automationOut = z.object({
   next_run_at: z.string().nullable(),
   last_run_at: z.string().nullable(),
   last_job_id: z.string().nullable(),
-  last_status: jobStatus.nullable(),
+  last_status: z.string().nullable().describe('Of the last job.'),
   last_error: z.string().nullable(),
-  runs: z.number().int(),
-  skipped: z.number().int().describe('Ticks skipped because the previous run was still going.'),
-  created_at: z.string(),
+  runs: z.number(),
+  skipped: z.number().describe('Ticks skipped: the previous run was still going.'),
   updated_at: z.string(),
 });
 

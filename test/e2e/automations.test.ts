@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { connectHttp, createKey, startHttpServer } from '../helpers/http.js';
 import { uniqueName } from '../helpers/s3env.js';
 import type { ProviderFixture } from '../providers/fixture.js';
 import { s3Fixture } from '../providers/s3.fixture.js';
@@ -118,8 +119,8 @@ describe('automations (s3)', () => {
   it('run_automation_now starts a run at once; no overlap: ticks during a slow run are skipped and logged', async () => {
     await fx.put(bucket, 'slow/x.bin', 'x'.repeat(1000));
     const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'slow', prefix: 'slow/', schedule: '1h', import_mode: 'all' })).automation;
-    // The first run's GET stalls for a while (the proxy drops it after 6 s; the download then resumes).
-    fx.addFault({ op: 'get', keyIncludes: 'slow/x.bin', times: 1, action: { type: 'stall', afterBytes: 10, ms: 6000 } });
+    // The first run's GET stalls for a while (the proxy drops it after 4.5 s; the download then resumes).
+    fx.addFault({ op: 'get', keyIncludes: 'slow/x.bin', times: 1, action: { type: 'stall', afterBytes: 10, ms: 4500 } });
     const run = await cp.ok('run_automation_now', { automation_id: a.id });
     expect(run.automation).toMatchObject({ last_job_id: run.job_id, runs: 1 });
     expect((await cp.ok('import_status', { job_id: run.job_id })).automation_id).toBe(a.id);
@@ -148,6 +149,40 @@ describe('automations (s3)', () => {
     // Disabled: no more runs (at most one that was already being claimed).
     expect((await jobsOf(cp, a.id)).length).toBeLessThanOrEqual(n + 1);
     expect((await automation(cp, a.id)).state).toBe('disabled');
+  });
+
+  it('isolates organizations: a foreign automation answers exactly like an unknown one', async () => {
+    const dataDir = tempDir();
+    const keyA = await createKey(dataDir, 'acme');
+    const keyB = await createKey(dataDir, 'globex');
+    const srv = await startHttpServer(dataDir, ['--allow-endpoint-cidr', '127.0.0.1/32'], FAST);
+    const a = await connectHttp(srv.url, keyA);
+    const b = await connectHttp(srv.url, keyB);
+    try {
+      const c = (await a.ok('create_connector', { name: 'team', ...fx.connectorInput(bucket) })).connector.id;
+      const auto = (await a.ok('create_automation', { kind: 'import', connector_id: c, index: 'mine', schedule: '1h', name: 'feed' })).automation;
+      expect((await b.ok('list_automations')).automations).toEqual([]);
+      expect((await b.ok('create_automation', { kind: 'import', connector_id: (await b.ok('create_connector', { name: 'team', ...fx.connectorInput(bucket) })).connector.id, index: 'mine', schedule: '1h', name: 'feed' })).automation.name).toBe('feed');
+      const unknown = 'auto_0000000000000000000000000';
+      for (const [tool, args] of [
+        ['update_automation', { enabled: false }],
+        ['delete_automation', {}],
+        ['run_automation_now', {}],
+      ] as const) {
+        const f = await b.call(tool, { automation_id: auto.id, ...args });
+        const u = await b.call(tool, { automation_id: unknown, ...args });
+        expect(f.isError, tool).toBe(true);
+        expect(f.text.split(auto.id).join('ID'), tool).toBe(u.text.split(unknown).join('ID'));
+      }
+      const f = await b.call('create_automation', { kind: 'import', connector_id: c, index: 'x', schedule: '1h' });
+      expect(f.data.error.kind).toBe('not_found');
+      expect((await b.ok('list_imports', { automation_id: auto.id })).imports).toEqual([]);
+      expect((await a.ok('list_automations')).automations.map((x: { id: string }) => x.id)).toEqual([auto.id]);
+    } finally {
+      await a.close();
+      await b.close();
+      await srv.stop();
+    }
   });
 
   it('pauses while the connector is SUSPENDED and resumes when it is ACTIVE again', async () => {
