@@ -11,6 +11,8 @@ import { ProviderPool } from './providers.js';
 import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './policy.js';
 import { ConnectorService } from './connectors.js';
 import { ImportService } from './imports.js';
+import { ExportService } from './exports.js';
+import { JobRouter } from './jobs.js';
 import { IndexService } from './indexes.js';
 import { browse, type BrowseInput } from './browse.js';
 import { KeyService } from './keys.js';
@@ -58,6 +60,8 @@ export class App {
   readonly keys: KeyService;
   /** Scheduled imports and exports; their scheduler runs wherever the job engine runs. */
   automations!: AutomationService;
+  /** Exports from indexes to buckets: jobs of kind "export" in the same engine. */
+  exports!: ExportService;
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -80,9 +84,12 @@ export class App {
       const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2));
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, imports, { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
+      const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
+      const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
       imports.attach(engine);
+      exportService.attach(engine);
       const app = new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
+      app.exports = exportService;
       const minInterval = Number(config.env.CLOUDPORT_MIN_INTERVAL_MS);
       app.automations = new AutomationService(store, imports, {
         minIntervalMs: Number.isFinite(minInterval) && minInterval > 0 ? minInterval : MIN_INTERVAL_MS,

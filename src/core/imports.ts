@@ -13,6 +13,7 @@ import { compileFilter, isFolderMarker, type KeyFilter } from './filter.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { downloadObject } from './download.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { exportCounts, exportPathOf, shownFileState, storeFileState, type JobCounts, type JobKind } from './exports.js';
 
 export interface StartImportInput {
   connector_id?: string;
@@ -63,22 +64,25 @@ export interface StartImportResult {
 
 export interface ImportSummary {
   job_id: string;
+  /** "import" or "export": these views serve both kinds. */
+  kind: JobKind;
   connector_id: string;
   index: string;
   automation_id: string | null;
   status: JobState;
-  counts: FileCounts;
+  counts: JobCounts;
   created_at: string;
   finished_at: string | null;
 }
 
 export interface ImportStatus {
   job_id: string;
+  kind: JobKind;
   connector_id: string;
   index: string;
   automation_id: string | null;
   status: JobState;
-  counts: FileCounts;
+  counts: JobCounts;
   bytes_done: number;
   bytes_total: number;
   listing_complete: boolean;
@@ -87,7 +91,7 @@ export interface ImportStatus {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  files?: { key: string; status: FileState; size?: number; error?: string; duplicate_of?: string }[];
+  files?: { key: string; status: FileState | 'exported'; size?: number; error?: string; duplicate_of?: string; path?: string }[];
   next_cursor?: string | null;
 }
 
@@ -395,11 +399,12 @@ export class ImportService implements JobHandlers {
     const progress = await this.store.jobProgress(job.id);
     const out: ImportStatus = {
       job_id: job.id,
+      kind: job.kind as JobKind,
       connector_id: job.connector_id,
       index: job.index_name,
       automation_id: job.automation_id ?? null,
       status: job.status as JobState,
-      counts: progress.counts,
+      counts: job.kind === 'export' ? exportCounts(progress.counts) : progress.counts,
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
@@ -411,13 +416,15 @@ export class ImportService implements JobHandlers {
     if (opts.files_status) {
       const q = { j: job.id, s: opts.files_status };
       const cur = decodeCursor<{ after: number }>(opts.cursor, q);
-      const status = opts.files_status === 'all' ? undefined : (opts.files_status as FileState);
+      const status = opts.files_status === 'all' ? undefined : (storeFileState(job.kind, opts.files_status) as FileState);
       const rows = await this.store.listJobFiles(job.id, { status, afterId: cur?.after, limit: opts.limit + 1 });
       const more = rows.length > opts.limit;
       if (more) rows.pop();
       out.files = rows.map((r) => {
-        const f: NonNullable<ImportStatus['files']>[number] = { key: r.key, status: r.status as FileState };
+        const f: NonNullable<ImportStatus['files']>[number] = { key: r.key, status: shownFileState(job.kind, r.status) as FileState };
         if (r.size !== null) f.size = r.size;
+        const path = exportPathOf(job, r.key, r.sha256 ?? r.version);
+        if (path && r.status !== 'failed') f.path = path;
         if (r.error && r.status !== 'ready' && r.status !== 'deduped') f.error = r.error;
         if (r.duplicate_of !== null) f.duplicate_of = r.duplicate_of;
         return f;
@@ -486,15 +493,16 @@ export class ImportService implements JobHandlers {
 
   async list(
     org: string,
-    opts: { connector_id?: string; index?: string; status?: string; automation_id?: string; cursor?: string; limit: number },
+    opts: { connector_id?: string; index?: string; status?: string; automation_id?: string; kind?: string; cursor?: string; limit: number },
   ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
-    const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}) };
+    const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}), ...(opts.kind ? { k: opts.kind } : {}) };
     const cur = decodeCursor<{ before: string }>(opts.cursor, q);
     const rows = await this.store.listJobs(org, {
       connectorId: opts.connector_id,
       index: opts.index,
       status: opts.status,
       automationId: opts.automation_id,
+      kind: opts.kind,
       beforeId: cur?.before,
       limit: opts.limit + 1,
     });
@@ -504,11 +512,12 @@ export class ImportService implements JobHandlers {
     return {
       imports: rows.map((r) => ({
         job_id: r.id,
+        kind: r.kind as JobKind,
         connector_id: r.connector_id,
         index: r.index_name,
         automation_id: r.automation_id ?? null,
         status: r.status as JobState,
-        counts: progress.get(r.id)!.counts,
+        counts: r.kind === 'export' ? exportCounts(progress.get(r.id)!.counts) : progress.get(r.id)!.counts,
         created_at: r.created_at,
         finished_at: r.finished_at,
       })),
@@ -547,7 +556,7 @@ export class ImportService implements JobHandlers {
 
   private async getJob(org: string, jobId: string): Promise<JobRow> {
     const job = await this.store.getJob(org, jobId);
-    if (!job) throw notFound('import job', jobId, 'Check the job_id returned by start_import.');
+    if (!job) throw notFound('job', jobId, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
     return job;
   }
 

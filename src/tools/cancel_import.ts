@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { counts, jobStatus } from './schemas.js';
+import { counts, jobKind, jobStatus } from './schemas.js';
 
 export const cancelImport = defineTool({
   name: 'cancel_import',
   title: 'Cancel import',
-  description: 'Cancel a queued or running import. Files already imported stay; pending files become canceled.',
+  description: 'Cancel a queued or running import or export. Files already done stay; pending files become canceled.',
   input: z.object({ job_id: z.string().min(1).max(100) }),
-  output: z.object({ job_id: z.string(), status: jobStatus, counts }),
+  output: z.object({ job_id: z.string(), kind: jobKind, status: jobStatus, counts }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { app, org }) {
     const r = await app.imports.cancel(org, args.job_id);
-    return { data: { job_id: r.job_id, status: r.status as never, counts: r.counts }, summary: `${r.job_id} ${r.status}: ${r.counts.ready} ready, ${r.counts.canceled} canceled` };
+    const done = r.kind === 'export' ? `${r.counts.exported} exported` : `${r.counts.ready} ready`;
+    return { data: { job_id: r.job_id, kind: r.kind, status: r.status as never, counts: r.counts }, summary: `${r.job_id} ${r.status}: ${done}, ${r.counts.canceled} canceled` };
   },
 });

@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { brief, formatBytes } from '../shared/text.js';
 import type { ImportStatus } from '../core/imports.js';
 import { READ, defineTool } from './define.js';
-import { counts, cursor, fileState, jobStatus, limit } from './schemas.js';
+import { counts, cursor, fileState, jobKind, jobStatus, limit } from './schemas.js';
 
 export const importStatus = defineTool({
   name: 'import_status',
   title: 'Import status',
   description:
-    'Status, counts and bytes of an import job; with files_status, its files in that state (e.g. "failed" for errors). wait_seconds long-polls: it answers as soon as something changes.',
+    'Status, counts and bytes of an import or export job; with files_status, its files in that state (e.g. "failed" for errors). wait_seconds long-polls: it answers as soon as something changes.',
   input: z.object({
     job_id: z.string().min(1).max(100),
     wait_seconds: z.number().min(0).max(30).optional().describe('Wait up to this long for a change (no busy polling).'),
@@ -18,6 +18,7 @@ export const importStatus = defineTool({
   }),
   output: z.object({
     job_id: z.string(),
+    kind: jobKind,
     connector_id: z.string(),
     index: z.string(),
     automation_id: z.string().nullable(),
@@ -31,7 +32,7 @@ export const importStatus = defineTool({
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     files: z
-      .array(z.object({ key: z.string(), status: fileState, size: z.number().optional(), error: z.string().optional(), duplicate_of: z.string().optional() }))
+      .array(z.object({ key: z.string(), status: fileState, size: z.number().optional(), error: z.string().optional(), duplicate_of: z.string().optional(), path: z.string().optional() }))
       .optional(),
     next_cursor: z.string().nullable().optional(),
   }),
@@ -39,17 +40,18 @@ export const importStatus = defineTool({
   async handler(args, { app, org, signal, progress }) {
     const report = progress && ((s: ImportStatus) => {
       const c = s.counts;
-      const done = c.ready + c.deduped + c.skipped + c.failed + c.canceled;
+      const done = (c.ready ?? 0) + (c.deduped ?? 0) + (c.exported ?? 0) + c.skipped + c.failed + c.canceled;
       progress(done, done + c.pending, `${s.status}: ${done} of ${done + c.pending} files done`);
     });
     const r = args.wait_seconds
       ? await app.imports.waitForChange(org, args.job_id, args.wait_seconds, args, signal, report || undefined)
       : await app.imports.status(org, args.job_id, args);
     const c = r.counts;
+    const done = r.kind === 'export' ? `${c.exported} exported` : `${c.ready} ready, ${c.deduped} deduped`;
     return {
       data: r,
       summary:
-        `${r.job_id} ${r.status}: ${c.ready} ready, ${c.deduped} deduped, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending` +
+        `${r.job_id} ${r.status}: ${done}, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending` +
         (c.canceled ? `, ${c.canceled} canceled` : '') +
         `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
         (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : '') +
@@ -57,7 +59,7 @@ export const importStatus = defineTool({
           ? `; ${r.files.length} ${args.files_status} file(s): ` +
             r.files
               .slice(0, 3)
-              .map((f) => `${brief(f.key, 50)}${f.duplicate_of ? ` = ${brief(f.duplicate_of, 50)}` : ''}${f.error ? ` (${brief(f.error, 60)})` : ''}`)
+              .map((f) => `${brief(f.key, 50)}${f.path ? ` → ${brief(f.path, 50)}` : ''}${f.duplicate_of ? ` = ${brief(f.duplicate_of, 50)}` : ''}${f.error ? ` (${brief(f.error, 60)})` : ''}`)
               .join(', ') +
             (r.files.length > 3 ? ', …' : '')
           : ''),

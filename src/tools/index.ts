@@ -7,6 +7,7 @@ import { deleteConnector } from './delete_connector.js';
 import { testConnector } from './test_connector.js';
 import { browseConnector } from './browse_connector.js';
 import { startImport } from './start_import.js';
+import { startExport } from './start_export.js';
 import { importStatus } from './import_status.js';
 import { cancelImport } from './cancel_import.js';
 import { listIndexItems } from './list_index_items.js';
@@ -41,6 +42,7 @@ export const TOOLS = [
   readItem,
   deleteItem,
   deleteIndex,
+  startExport,
   createAutomation,
   listAutomations,
   updateAutomation,

@@ -131,11 +131,15 @@ export const checkOut = z.object({
 });
 
 export const jobStatus = z.enum(JOB_STATES);
-export const fileState = z.enum(FILE_STATES);
+/** File states as agents see them: an export's files end in "exported" (the store's "ready"). */
+export const fileState = z.enum([...FILE_STATES, 'exported']);
+export const jobKind = z.enum(['import', 'export']);
+/** Imports count ready and deduped files, exports count exported ones. */
 export const counts = z.object({
   pending: z.number(),
-  ready: z.number(),
-  deduped: z.number(),
+  ready: z.number().optional(),
+  deduped: z.number().optional(),
+  exported: z.number().optional(),
   skipped: z.number(),
   failed: z.number(),
   canceled: z.number(),

@@ -1,0 +1,491 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { CloudportError, asCloudportError, invalid, notFound } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/log.js';
+import { redact } from '../shared/redact.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { ClaimedFile, ConnectorRow, FileCounts, ItemRow, JobRow, JobState, ListedFile, Store } from '../store/types.js';
+import type { JobEngine, JobHandlers } from '../jobs/engine.js';
+import { FAIL_AFTER, type ConnectorService } from './connectors.js';
+import type { ProviderPool } from './providers.js';
+import { checkIndexName } from './imports.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+
+/**
+ * Exports: index content written back to a bucket under the connector's export_base_path, as
+ * durable jobs (kind "export") of the same engine and state model as imports. A file ends in the
+ * store state `ready` (shown as "exported"), `skipped` (the object exists and the overwrite rule
+ * keeps it), `failed` or `canceled`. Target paths are checked before anything is written.
+ */
+export const OVERWRITE_MODES = ['never', 'if_changed', 'always'] as const;
+export type OverwriteMode = (typeof OVERWRITE_MODES)[number];
+export const DEFAULT_TEMPLATE = '{key}';
+const PLACEHOLDERS = ['key', 'name', 'ext', 'index', 'sha256'] as const;
+type Placeholder = (typeof PLACEHOLDERS)[number];
+/** Provider key limit (S3, GCS: 1024 bytes of UTF-8; Azure: 1024 characters). */
+const MAX_PATH_BYTES = 1024;
+/** Bodies up to this size are read into memory and sent in one request; larger ones stream (multipart / blocks). */
+const SINGLE_WRITE_MAX = 8 * 1024 * 1024;
+const FIRST_LISTING_MS = 2000;
+const FIRST_LISTING_FILES = 1000;
+
+export interface StartExportInput {
+  index?: string;
+  connector_id?: string;
+  keys?: string[];
+  prefix?: string;
+  path_template?: string;
+  overwrite?: OverwriteMode;
+  dry_run?: boolean;
+  idempotency_key?: string;
+  /** Set by the automation scheduler (not a tool input). */
+  automation_id?: string;
+}
+
+interface ExportParams {
+  kind: 'export';
+  prefix: string;
+  explicit: boolean;
+  template: string;
+  overwrite: OverwriteMode;
+  /** The connector's export_base_path when the job started (normalized: "" or ending in "/"). */
+  base: string;
+}
+
+export interface StartExportResult {
+  job_id: string | null;
+  status: JobState | null;
+  accepted: number;
+  bytes: number;
+  sample: { key: string; path: string }[];
+  failed_files: { key: string; error: string }[];
+  listing_complete: boolean;
+  replayed?: boolean;
+}
+
+/** Counts of an export job: the store's `ready` is shown as `exported`; imports' `deduped` does not occur. */
+export interface ExportCounts {
+  pending: number;
+  exported: number;
+  skipped: number;
+  failed: number;
+  canceled: number;
+}
+
+export type JobKind = 'import' | 'export';
+/** Counts as the job views show them: imports have ready and deduped, exports exported. */
+export interface JobCounts {
+  pending: number;
+  ready?: number;
+  deduped?: number;
+  exported?: number;
+  skipped: number;
+  failed: number;
+  canceled: number;
+}
+
+export function exportCounts(c: FileCounts): ExportCounts {
+  return { pending: c.pending, exported: c.ready, skipped: c.skipped, failed: c.failed, canceled: c.canceled };
+}
+
+/** The file state an agent asks for (files_status) as the store keeps it, per job kind. */
+export function storeFileState(kind: string, state: string): string {
+  return kind === 'export' && state === 'exported' ? 'ready' : state;
+}
+
+/** The store's file state as an agent sees it for this job kind. */
+export function shownFileState(kind: string, state: string): string {
+  return kind === 'export' && state === 'ready' ? 'exported' : state;
+}
+
+// ---- target paths ----
+
+const FIELD = /\{([^{}]*)\}/g;
+
+/**
+ * Checks a path template: known placeholders only, one that names each file ({key}, {name} or
+ * {sha256}), and literal parts that cannot make a path escape (rendered with safe values).
+ */
+export function checkTemplate(template: string): string {
+  const used = new Set<string>();
+  for (const m of template.matchAll(FIELD)) {
+    if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
+      throw invalid('path_template', `unknown placeholder {${m[1]}} in path_template`, `Use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}.`);
+    }
+    used.add(m[1]!);
+  }
+  if (/[{}]/.test(template.replace(FIELD, ''))) throw invalid('path_template', 'path_template has an unmatched "{" or "}"');
+  if (!used.has('key') && !used.has('name') && !used.has('sha256')) {
+    throw invalid('path_template', 'path_template must contain {key}, {name} or {sha256}, so that each item gets its own path', 'E.g. "{key}", "{index}/{key}" or "{sha256}{ext}".');
+  }
+  const problem = pathProblem(render(template, { key: 'k', name: 'k', ext: '', index: 'i', sha256: '0'.repeat(64) }));
+  if (problem) throw invalid('path_template', `path_template would write outside export_base_path: ${problem}`, 'Use a relative template such as "{key}" or "{index}/{key}", without "..", "//" or a leading "/".');
+  return template;
+}
+
+function render(template: string, v: Record<Placeholder, string>): string {
+  return template.replace(FIELD, (_, p: Placeholder) => v[p]);
+}
+
+function varsFor(key: string, index: string, sha256: string): Record<Placeholder, string> {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return { key, name, ext: dot > 0 ? name.slice(dot) : '', index, sha256 };
+}
+
+/** Why a rendered path (relative to the base path) is refused, or null when it stays under the base. */
+export function pathProblem(rel: string): string | null {
+  if (!rel) return 'the path is empty';
+  if (rel.startsWith('/')) return 'the path is absolute';
+  if (rel.includes('\\')) return 'the path contains a backslash';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(rel)) return 'the path contains control characters';
+  for (const seg of rel.split('/')) {
+    if (seg === '') return 'the path has an empty segment ("//" or a trailing "/")';
+    if (seg === '.' || seg === '..') return `the path has a "${seg}" segment`;
+    // URL parsers resolve percent-encoded dot segments too (%2e%2e), and %2f / %5c are separators in disguise.
+    let decoded = seg;
+    try {
+      decoded = decodeURIComponent(seg);
+    } catch {
+      /* not an escape sequence: kept as written */
+    }
+    if (decoded === '.' || decoded === '..' || /[/\\]/.test(decoded)) return 'the path has an encoded "." / ".." segment or separator';
+  }
+  return null;
+}
+
+/** The full object key for an item, or the reason it is refused. */
+export function targetFor(p: Pick<ExportParams, 'base' | 'template'>, key: string, index: string, sha256: string): { path: string } | { error: string } {
+  const rel = render(p.template, varsFor(key, index, sha256));
+  const problem = pathProblem(rel);
+  if (problem) return { error: `refused: ${problem}, which would leave export_base_path` };
+  const path = p.base + rel;
+  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return { error: `refused: the path is longer than ${MAX_PATH_BYTES} bytes` };
+  return { path };
+}
+
+/** The target path of an export job's file (for status views); undefined for imports. */
+export function exportPathOf(job: JobRow, key: string, sha256: string | null): string | undefined {
+  if (job.kind !== 'export' || !sha256) return undefined;
+  const t = targetFor(JSON.parse(job.params) as ExportParams, key, job.index_name, sha256);
+  return 'path' in t ? t.path : undefined;
+}
+
+function idempotencyHash(input: StartExportInput): string {
+  const { idempotency_key: _k, dry_run: _d, automation_id: _a, ...args } = input;
+  const canonical = JSON.stringify(['export', ...Object.keys(args).sort().map((k) => [k, (args as Record<string, unknown>)[k]])]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Thrown inside the retried write when a create-only write finds the object already there. */
+class Exists extends Error {}
+
+export interface ExportOptions {
+  retry?: RetryPolicy;
+  leaseMs: number;
+  log: Logger;
+}
+
+export class ExportService implements JobHandlers {
+  private engine?: JobEngine;
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly pool: ProviderPool,
+    private readonly connectors: ConnectorService,
+    private readonly opts: ExportOptions,
+  ) {
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  attach(engine: JobEngine): void {
+    this.engine = engine;
+  }
+
+  async start(org: string, input: StartExportInput): Promise<StartExportResult> {
+    if (!input.connector_id) throw invalid('connector_id', 'connector_id is required', 'Give a connector with the export scope (list_connectors shows them).');
+    if (!input.index) throw invalid('index', 'index is required', 'Name the local index to export (list_indexes shows them).');
+    const hash = idempotencyHash(input);
+    if (input.idempotency_key && !input.dry_run) {
+      const earlier = await this.store.findJobByIdempotencyKey(org, input.idempotency_key);
+      if (earlier) return this.replay(earlier, hash);
+    }
+    const c = await this.connectors.get(org, input.connector_id);
+    if (c.status !== 'ACTIVE') {
+      const fix =
+        c.status === 'SUSPENDED'
+          ? 'Resume it with update_connector {status: "ACTIVE"}.'
+          : c.status === 'FAILED'
+            ? `Fix the cause (${c.last_error ?? 'see last_error'}), then run test_connector; a passing test makes it ACTIVE again.`
+            : 'ARCHIVED is final: create a new connector.';
+      throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start exports`, { field: 'connector_id', fix });
+    }
+    if (!(JSON.parse(c.scopes) as string[]).includes('export')) {
+      throw new CloudportError('permission_denied', `connector ${c.id} lacks the export scope`, {
+        field: 'connector_id',
+        fix: 'Add it with update_connector {scopes: [..., "export"]} (test_connector then checks the write permission).',
+      });
+    }
+    const provider = await this.pool.get(c);
+    if (!provider.capabilities.write) throw new CloudportError('unsupported', `provider ${c.provider} cannot write`, { field: 'connector_id' });
+    const index = checkIndexName(input.index);
+    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'list_indexes shows the indexes that exist.');
+    if (input.keys && input.prefix) throw invalid('keys', 'give either keys or prefix, not both');
+    const params: ExportParams = {
+      kind: 'export',
+      prefix: input.prefix ?? '',
+      explicit: !!input.keys,
+      template: checkTemplate(input.path_template ?? DEFAULT_TEMPLATE),
+      overwrite: input.overwrite ?? 'never',
+      base: c.export_base_path,
+    };
+
+    let files: ListedFile[];
+    let complete = true;
+    let after: string | null = null;
+    if (input.keys) {
+      files = [];
+      for (const key of new Set(input.keys)) {
+        const item = await this.store.getItem(org, index, key);
+        files.push(item ? this.listed(params, index, item) : { key, size: null, etag: null, version: null, status: 'failed', error: `not in index ${index}` });
+      }
+    } else {
+      files = [];
+      const deadline = Date.now() + FIRST_LISTING_MS;
+      for (;;) {
+        const rows = await this.store.listItems(org, index, { prefix: params.prefix || undefined, ...(after !== null ? { after } : {}), limit: 1000 });
+        files.push(...rows.map((r) => this.listed(params, index, r)));
+        after = rows.length ? rows[rows.length - 1]!.key : after;
+        if (rows.length < 1000) break;
+        if (Date.now() >= deadline || files.length >= FIRST_LISTING_FILES) {
+          complete = false;
+          break;
+        }
+      }
+    }
+    const accepted = files.filter((f) => !f.status);
+    const result: StartExportResult = {
+      job_id: input.dry_run ? null : newId('exp'),
+      status: input.dry_run ? null : 'queued',
+      accepted: accepted.length,
+      bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
+      sample: accepted.slice(0, 5).map((f) => ({ key: f.key, path: (targetFor(params, f.key, index, f.version!) as { path: string }).path })),
+      failed_files: files
+        .filter((f) => f.status === 'failed')
+        .slice(0, 20)
+        .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      listing_complete: complete,
+    };
+    if (input.dry_run) return result;
+    const now = new Date().toISOString();
+    try {
+      await this.store.createJob(
+        {
+          id: result.job_id!,
+          org_id: org,
+          kind: 'export',
+          connector_id: c.id,
+          index_name: index,
+          params: JSON.stringify(params),
+          status: 'queued',
+          listing_state: complete ? null : JSON.stringify({ after }),
+          listing_complete: complete ? 1 : 0,
+          lease_owner: null,
+          lease_expires: 0,
+          error: null,
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+          idempotency_key: input.idempotency_key ?? null,
+          idempotency_hash: input.idempotency_key ? hash : null,
+          ...(input.automation_id ? { automation_id: input.automation_id } : {}),
+        },
+        files,
+      );
+    } catch (e) {
+      const earlier = input.idempotency_key ? await this.store.findJobByIdempotencyKey(org, input.idempotency_key) : null;
+      if (earlier) return this.replay(earlier, hash);
+      throw e;
+    }
+    await this.log(org, result.job_id!, c.id, 'info', null, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}`);
+    this.engine?.wake();
+    return result;
+  }
+
+  /** An index item as a job file; its path is checked now, so a refused path fails before any write. */
+  private listed(params: ExportParams, index: string, item: ItemRow): ListedFile {
+    const t = targetFor(params, item.key, index, item.sha256);
+    const f: ListedFile = { key: item.key, size: item.size, etag: null, version: item.sha256 };
+    if ('error' in t) {
+      f.status = 'failed';
+      f.error = t.error;
+    }
+    return f;
+  }
+
+  private async replay(job: JobRow, hash: string): Promise<StartExportResult> {
+    if (job.idempotency_hash !== hash) {
+      throw new CloudportError('conflict', `idempotency_key was already used for job ${job.id} with other arguments`, {
+        field: 'idempotency_key',
+        fix: 'Use a new key for a different export, or repeat the original arguments to get the same job.',
+      });
+    }
+    const p = await this.store.jobProgress(job.id);
+    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
+    const sample = await this.store.listJobFiles(job.id, { limit: 5 });
+    const c = p.counts;
+    return {
+      job_id: job.id,
+      status: job.status as JobState,
+      accepted: c.pending + c.ready + c.skipped + c.failed + c.canceled - failed.filter((f) => f.attempts === 0).length,
+      bytes: p.bytes_total,
+      sample: sample.filter((f) => f.status !== 'failed').map((f) => ({ key: f.key, path: exportPathOf(job, f.key, f.sha256 ?? f.version) ?? '' })),
+      failed_files: failed.map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      listing_complete: job.listing_complete === 1,
+      replayed: true,
+    };
+  }
+
+  private async log(org: string, jobId: string, connectorId: string, level: string, key: string | null, message: string) {
+    await this.store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message), time: new Date().toISOString() });
+  }
+
+  // ---- job handlers (run by the engine in the background) ----
+
+  async listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void> {
+    const params = JSON.parse(job.params) as ExportParams;
+    let after = (JSON.parse(job.listing_state ?? '{"after":null}') as { after: string | null }).after;
+    try {
+      for (;;) {
+        const rows = await this.store.listItems(job.org_id, job.index_name, { prefix: params.prefix || undefined, ...(after !== null ? { after } : {}), limit: 1000 });
+        after = rows.length ? rows[rows.length - 1]!.key : after;
+        const done = rows.length < 1000;
+        const kept = await this.store.appendListing(job.id, owner, rows.map((r) => this.listed(params, job.index_name, r)), JSON.stringify({ after }), done, this.opts.leaseMs);
+        this.engine?.wake();
+        if (!kept || done || signal.aborted) return;
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      const err = asCloudportError(e);
+      await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message)}`, new Date().toISOString());
+      await this.log(job.org_id, job.id, job.connector_id, 'error', null, `listing the index failed: ${err.message}`);
+    }
+  }
+
+  private readonly connectorCache = new Map<string, { row: ConnectorRow | null; until: number }>();
+
+  private async connectorFor(org: string, id: string): Promise<ConnectorRow | null> {
+    const hit = this.connectorCache.get(id);
+    if (hit && hit.until > Date.now()) return hit.row;
+    const row = await this.store.getConnector(org, id);
+    this.connectorCache.set(id, { row, until: Date.now() + 1000 });
+    return row;
+  }
+
+  async processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
+    const params = JSON.parse(file.params) as ExportParams;
+    const fail = async (message: string) => {
+      await this.store.failFile(file.id, owner, message, null);
+      await this.log(file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
+    };
+    const c = await this.connectorFor(file.org_id, file.connector_id);
+    if (!c) return fail('the connector was deleted');
+    const item = await this.store.getItem(file.org_id, file.index_name, file.key);
+    if (!item) return fail(`the item is no longer in index ${file.index_name}`);
+    const t = targetFor(params, item.key, file.index_name, item.sha256);
+    if ('error' in t) return fail(t.error);
+    // Recording the hash on the pending file keeps blob GC away from this content while it is sent.
+    if (!(await this.store.markHashed(file.id, owner, item.sha256))) return;
+    try {
+      const provider = await this.pool.get(c);
+      if (params.overwrite !== 'always') {
+        const existing = await withRetry(() => provider.stat(t.path, signal), this.retry, signal).catch((e) => {
+          if (asCloudportError(e).kind === 'not_found') return null;
+          throw e;
+        });
+        if (existing && (params.overwrite === 'never' || existing.sha256 === item.sha256)) {
+          await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: item.sha256, size: item.size });
+          return;
+        }
+      }
+      const small = item.size <= SINGLE_WRITE_MAX;
+      const whole = small ? await this.blobs.read(item.sha256, 0, item.size) : null;
+      // The content is checked against its SHA-256 before it leaves (and its MD5 computed for the provider's check).
+      const md5 = whole ? this.digest([whole], item.sha256) : await this.digestStream(this.blobs.stream(item.sha256), item.sha256);
+      try {
+        await withRetry(
+          async () => {
+            try {
+              await provider.write(t.path, whole ?? this.blobs.stream(item.sha256), {
+                contentType: item.content_type,
+                size: item.size,
+                sha256: item.sha256,
+                md5,
+                ifAbsent: params.overwrite === 'never',
+                signal,
+              });
+            } catch (e) {
+              const err = asCloudportError(e);
+              if (params.overwrite === 'never' && err.kind === 'conflict' && !err.temporary) throw new Exists();
+              throw e;
+            }
+          },
+          this.retry,
+          signal,
+          (err, attempt) => this.opts.log.debug('retrying export write', { job_id: file.job_id, attempt, error: err.message }),
+        );
+      } catch (e) {
+        if (!(e instanceof Exists)) throw e;
+        await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: item.sha256, size: item.size });
+        return;
+      }
+      await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
+    } catch (e) {
+      if (signal.aborted) return;
+      await fail(redact(asCloudportError(e).message));
+    }
+  }
+
+  private digest(chunks: Buffer[], sha256: string): string {
+    const sha = createHash('sha256');
+    const md5 = createHash('md5');
+    for (const c of chunks) {
+      sha.update(c);
+      md5.update(c);
+    }
+    if (sha.digest('hex') !== sha256) throw new CloudportError('unexpected', 'the stored content does not match its SHA-256 (local corruption); import it again');
+    return md5.digest('base64');
+  }
+
+  private async digestStream(stream: Readable, sha256: string): Promise<string> {
+    const sha = createHash('sha256');
+    const md5 = createHash('md5');
+    for await (const c of stream as AsyncIterable<Buffer>) {
+      sha.update(c);
+      md5.update(c);
+    }
+    if (sha.digest('hex') !== sha256) throw new CloudportError('unexpected', 'the stored content does not match its SHA-256 (local corruption); import it again');
+    return md5.digest('base64');
+  }
+
+  async onFinalized(job: JobRow): Promise<void> {
+    const now = new Date().toISOString();
+    const c = exportCounts((await this.store.jobProgress(job.id)).counts);
+    await this.log(
+      job.org_id,
+      job.id,
+      job.connector_id,
+      job.status === 'failed' ? 'error' : 'info',
+      null,
+      `export ${job.status}: ${c.exported} exported, ${c.skipped} skipped, ${c.failed} failed${c.canceled ? `, ${c.canceled} canceled` : ''}${job.error ? ` (${job.error})` : ''}`,
+    );
+    if (job.status === 'failed') {
+      await this.store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `export ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
+    } else if (job.status === 'completed' || job.status === 'completed_with_errors') {
+      await this.store.recordHealth(job.org_id, job.connector_id, { ok: true, failAfter: FAIL_AFTER, now });
+    }
+  }
+}
