@@ -1,0 +1,594 @@
+/**
+ * Store contract suite: the same cases against SQLite (a temp dir) and PostgreSQL (127.0.0.1:5432,
+ * user postgres, database `test`, one fresh schema per case, all dropped afterwards). PostgreSQL
+ * being unreachable fails the suite; it never skips.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { PostgresStore } from '../../src/store/postgres.js';
+import { openStore } from '../../src/store/index.js';
+import { LATEST_VERSION } from '../../src/store/migrations.js';
+import type { ListedFile, NewConnector, NewJob, Store } from '../../src/store/types.js';
+import { App } from '../../src/core/app.js';
+import { createLogger } from '../../src/shared/log.js';
+
+const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = `cps_${process.pid}_${randomBytes(3).toString('hex')}`;
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-store-'));
+const schemas: string[] = [];
+let admin: pg.Client;
+let seq = 0;
+
+interface Db {
+  /** Another store instance (its own connection / pool) on the same database. */
+  open(): Promise<Store>;
+  url?: string;
+}
+
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** A fresh, empty database. */
+  fresh(): Db;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    fresh() {
+      const dir = path.join(tmpRoot, `db${++seq}`);
+      fs.mkdirSync(dir);
+      return { open: async () => new SqliteStore(path.join(dir, 'cloudport.db')) };
+    },
+  },
+  {
+    name: 'postgres',
+    fresh() {
+      const schema = `${RUN}_${++seq}`;
+      schemas.push(schema);
+      const url = `${PG_BASE}?schema=${schema}`;
+      return { url, open: () => PostgresStore.open(url) };
+    },
+  },
+];
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: PG_BASE, connectionTimeoutMillis: 5000 });
+  // No skip: a store suite without PostgreSQL is a failed suite.
+  await admin.connect();
+});
+
+afterAll(async () => {
+  for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  await admin?.end();
+  fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+const NOW = '2026-01-01T00:00:00.000Z';
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function connector(id: string, over: Partial<NewConnector> = {}): NewConnector {
+  return {
+    id,
+    org_id: 'org_a',
+    name: id,
+    provider: 's3',
+    config: '{}',
+    credentials_enc: 'x',
+    key_version: 1,
+    credentials_info: '{}',
+    scopes: '["import"]',
+    import_mode: 'full',
+    export_base_path: '',
+    description: '',
+    metadata: '{}',
+    status: 'ACTIVE',
+    last_sync_at: null,
+    last_error: null,
+    consecutive_failures: 0,
+    created_at: NOW,
+    updated_at: NOW,
+    ...over,
+  };
+}
+
+function job(id: string, over: Partial<NewJob> = {}): NewJob {
+  return {
+    id,
+    org_id: 'org_a',
+    kind: 'import',
+    connector_id: 'conn_1',
+    index_name: 'idx',
+    params: '{}',
+    status: 'queued',
+    listing_state: null,
+    listing_complete: 1,
+    lease_owner: null,
+    lease_expires: 0,
+    error: null,
+    created_at: NOW,
+    ...over,
+  };
+}
+
+const files = (n: number, prefix = 'f'): ListedFile[] => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${String(i).padStart(5, '0')}`, size: 10, etag: `e${i}`, version: `v${i}` }));
+
+function commit(s: Store, f: { id: number; key: string; org_id?: string; index_name?: string }, owner: string, content: string, over: { dedupe?: boolean } = {}) {
+  return s.commitFile({
+    fileId: f.id,
+    owner,
+    orgId: f.org_id ?? 'org_a',
+    connectorId: 'conn_1',
+    index: f.index_name ?? 'idx',
+    key: f.key,
+    sha256: sha(content),
+    size: content.length,
+    contentType: 'text/plain',
+    etag: null,
+    version: 'v',
+    dedupe: over.dedupe ?? true,
+    now: new Date().toISOString(),
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withStores<T>(db: Db, n: number, fn: (...stores: Store[]) => Promise<T>): Promise<T> {
+  const stores: Store[] = [];
+  try {
+    for (let i = 0; i < n; i++) stores.push(await db.open());
+    return await fn(...stores);
+  } finally {
+    for (const s of stores) await s.close();
+  }
+}
+
+describe.each(backends)('store contract: $name', (b) => {
+  it('connectors: CRUD, organizations isolated, names unique per organization', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      await s.insertConnector(connector('conn_1', { name: 'media' }));
+      await s.insertConnector(connector('conn_2', { name: 'media', org_id: 'org_b' }));
+      await expect(s.insertConnector(connector('conn_3', { name: 'media' }))).rejects.toThrow(/UNIQUE/);
+      expect((await s.getConnector('org_a', 'conn_1'))?.name).toBe('media');
+      expect(await s.getConnector('org_b', 'conn_1')).toBeNull();
+      expect((await s.findConnectorByName('org_b', 'media'))?.id).toBe('conn_2');
+      expect(await s.countConnectors()).toBe(2);
+      for (let i = 0; i < 5; i++) await s.insertConnector(connector(`conn_p${i}`, { name: `p${i}`, status: i % 2 ? 'SUSPENDED' : 'ACTIVE' }));
+      const page1 = await s.listConnectors('org_a', { limit: 4 });
+      expect(page1.rows.map((r) => r.id)).toEqual(['conn_1', 'conn_p0', 'conn_p1', 'conn_p2']);
+      const page2 = await s.listConnectors('org_a', { limit: 4, after: page1.next! });
+      expect(page2).toEqual({ rows: [expect.objectContaining({ id: 'conn_p3' }), expect.objectContaining({ id: 'conn_p4' })], next: null });
+      expect((await s.listConnectors('org_a', { status: 'SUSPENDED', limit: 10 })).rows.map((r) => r.id)).toEqual(['conn_p1', 'conn_p3']);
+      expect(await s.updateConnector('org_b', 'conn_1', { description: 'x' })).toBeNull();
+      expect((await s.updateConnector('org_a', 'conn_1', { description: 'hello' }))?.description).toBe('hello');
+      expect(await s.deleteConnector('org_b', 'conn_1')).toBe(false);
+      expect(await s.deleteConnector('org_a', 'conn_1')).toBe(true);
+      expect(await s.getConnector('org_a', 'conn_1')).toBeNull();
+    });
+  });
+
+  it('health: FAILED after 5 failures in a row, ACTIVE again after a success; concurrent outcomes all count', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      await s.insertConnector(connector('conn_1'));
+      for (let i = 1; i <= 4; i++) expect((await s.recordHealth('org_a', 'conn_1', { ok: false, error: 'denied', failAfter: 5, now: NOW }))?.status).toBe('ACTIVE');
+      const failed = await s.recordHealth('org_a', 'conn_1', { ok: false, error: 'denied', failAfter: 5, now: NOW });
+      expect(failed).toMatchObject({ status: 'FAILED', consecutive_failures: 5, last_error: 'denied' });
+      const ok = await s.recordHealth('org_a', 'conn_1', { ok: true, synced: true, failAfter: 5, now: NOW });
+      expect(ok).toMatchObject({ status: 'ACTIVE', consecutive_failures: 0, last_error: null, last_sync_at: NOW });
+      expect(await s.recordHealth('org_b', 'conn_1', { ok: false, failAfter: 5, now: NOW })).toBeNull();
+      await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? s : t).recordHealth('org_a', 'conn_1', { ok: false, error: 'e', failAfter: 100, now: NOW })));
+      expect((await s.getConnector('org_a', 'conn_1'))?.consecutive_failures).toBe(8);
+    });
+  });
+
+  it('jobs: createJob, listing lease, appendListing, takeover after the lease expires', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      await s.createJob(job('imp_1', { listing_complete: 0, listing_state: 'p1' }), files(3));
+      expect((await s.getJob('org_a', 'imp_1'))?.status).toBe('queued');
+      expect(await s.getJob('org_b', 'imp_1')).toBeNull();
+      const l = await s.claimListing('A', 60_000);
+      expect(l).toMatchObject({ id: 'imp_1', lease_owner: 'A', status: 'running', listing_state: 'p1' });
+      expect(await t.claimListing('B', 60_000)).toBeNull();
+      expect(await t.appendListing('imp_1', 'B', files(2, 'b'), 'x', false, 60_000)).toBe(false);
+      expect(await s.appendListing('imp_1', 'A', files(2, 'g'), 'p2', false, 60_000)).toBe(true);
+      expect((await s.jobProgress('imp_1')).counts.pending).toBe(5);
+      // The lease runs out: another process takes the listing over and finishes it.
+      expect(await s.appendListing('imp_1', 'A', [], 'p3', false, 1)).toBe(true);
+      await sleep(10);
+      expect(await t.claimListing('B', 60_000)).toMatchObject({ id: 'imp_1', listing_state: 'p3', lease_owner: 'B' });
+      expect(await s.appendListing('imp_1', 'A', files(1, 'late'), null, true, 60_000)).toBe(false);
+      expect(await t.appendListing('imp_1', 'B', [...files(1, 'h'), { key: 'skip', size: 1, etag: null, version: null, status: 'skipped' }], null, true, 60_000)).toBe(true);
+      const j = (await s.getJob('org_a', 'imp_1'))!;
+      expect(j).toMatchObject({ listing_complete: 1, lease_owner: null, lease_expires: 0 });
+      expect(await s.jobProgress('imp_1')).toEqual({ counts: { pending: 6, ready: 0, deduped: 0, skipped: 1, failed: 0, canceled: 0 }, bytes_done: 0, bytes_total: 60 });
+      expect(await s.claimListing('A', 60_000)).toBeNull();
+      // A failed listing ends the listing and records the error.
+      await s.createJob(job('imp_2', { listing_complete: 0 }), []);
+      expect((await s.claimListing('A', 60_000))?.id).toBe('imp_2');
+      await s.failListing('imp_2', 'A', 'access denied', NOW);
+      expect(await s.getJob('org_a', 'imp_2')).toMatchObject({ error: 'access denied', listing_complete: 1 });
+      expect(await s.countActiveJobs('org_a', 'conn_1')).toBe(2);
+      expect(await s.countActiveJobsForIndex('org_a', 'idx')).toBe(2);
+      const listed = await s.listJobFiles('imp_1', { limit: 3 });
+      expect(listed.map((f) => f.key)).toEqual(['f00000', 'f00001', 'f00002']);
+      expect((await s.listJobFiles('imp_1', { limit: 10, afterId: listed[2]!.id, status: 'skipped' })).map((f) => f.key)).toEqual(['skip']);
+    });
+  });
+
+  it('claimFiles: several store instances claiming 2,000 files at once never overlap', async () => {
+    const n = b.name === 'postgres' ? 3 : 2;
+    await withStores(b.fresh(), n, async (...stores) => {
+      await stores[0]!.createJob(job('imp_1'), files(1200));
+      await stores[0]!.createJob(job('imp_2', { connector_id: 'conn_2' }), files(800));
+      const claimed = await Promise.all(
+        stores.map(async (s, i) => {
+          const mine: number[] = [];
+          for (;;) {
+            const got = await s.claimFiles(`owner${i}`, 16, 60_000, new Date().toISOString());
+            if (!got.length) return mine;
+            for (const f of got) expect(f).toMatchObject({ lease_owner: `owner${i}`, attempts: 1, index_name: 'idx', kind: 'import' });
+            mine.push(...got.map((f) => f.id));
+          }
+        }),
+      );
+      const all = claimed.flat();
+      expect(all).toHaveLength(2000);
+      expect(new Set(all).size).toBe(2000);
+      if (b.name === 'postgres') for (const c of claimed) expect(c.length).toBeGreaterThan(0);
+      expect((await stores[0]!.getJob('org_a', 'imp_1'))?.status).toBe('running');
+      // excludeConnectors leaves a connector's files alone.
+      await stores[0]!.createJob(job('imp_3', { connector_id: 'conn_3' }), files(2));
+      await stores[0]!.createJob(job('imp_4', { connector_id: 'conn_4' }), files(2));
+      const some = await stores[0]!.claimFiles('x', 10, 60_000, NOW, { excludeConnectors: ['conn_3'] });
+      expect(some.map((f) => f.connector_id)).toEqual(['conn_4', 'conn_4']);
+    });
+  });
+
+  it('leases: an expired file lease is taken over; the old owner can no longer commit; heartbeat reports lost files', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      await s.createJob(job('imp_1'), files(3));
+      const a = await s.claimFiles('A', 3, 1, NOW);
+      expect(a).toHaveLength(3);
+      await sleep(10);
+      const bfiles = await t.claimFiles('B', 1, 60_000, NOW);
+      expect(bfiles).toMatchObject([{ id: a[0]!.id, lease_owner: 'B', attempts: 2 }]);
+      expect(await commit(s, a[0]!, 'A', 'x')).toBeNull();
+      expect(await s.markHashed(a[0]!.id, 'A', sha('x'))).toBe(false);
+      const hb = await s.heartbeat('A', a.map((f) => f.id), [], 60_000);
+      expect(hb.lostFiles).toEqual([a[0]!.id]);
+      // A renewed the other two: B cannot take them.
+      expect(await t.claimFiles('B', 5, 60_000, NOW)).toEqual([]);
+      await s.failFile(a[1]!.id, 'A', 'boom', null);
+      await s.failFile(a[2]!.id, 'A', 'later', Date.now() + 60_000); // retry later: still pending, unleased
+      expect((await s.heartbeat('A', [a[1]!.id, a[2]!.id], [], 60_000)).lostFiles).toEqual([a[1]!.id, a[2]!.id]);
+      expect((await s.jobProgress('imp_1')).counts).toMatchObject({ pending: 2, failed: 1 });
+      // releaseLeases hands B's file back at once.
+      await t.releaseLeases('B');
+      expect((await s.claimFiles('A', 5, 60_000, NOW)).map((f) => f.id)).toEqual([a[0]!.id]);
+    });
+  });
+
+  it('commitFile: dedupe by content per index, dedupe: false, replace under the same key', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      await s.createJob(job('imp_1'), [...files(4), { key: 'other', size: 1, etag: null, version: null }]);
+      const f = await s.claimFiles('A', 10, 60_000, NOW);
+      expect(await commit(s, f[0]!, 'A', 'same')).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await commit(s, f[1]!, 'A', 'same')).toEqual({ status: 'deduped', duplicate_of: 'f00000' });
+      expect(await commit(s, f[2]!, 'A', 'same', { dedupe: false })).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await commit(s, f[3]!, 'A', 'same', { dedupe: true })).toEqual({ status: 'deduped', duplicate_of: 'f00000' });
+      expect(await commit(s, f[3]!, 'A', 'same')).toBeNull(); // no longer pending
+      // Another index does not dedupe against this one.
+      expect(await commit(s, { ...f[4]!, index_name: 'idx2' }, 'A', 'same')).toEqual({ status: 'ready', duplicate_of: null });
+      // Same key again: same content is deduped against itself, new content replaces the item.
+      await s.createJob(job('imp_2'), [{ key: 'f00000', size: 1, etag: null, version: null }, { key: 'f00002', size: 1, etag: null, version: null }]);
+      const g = await s.claimFiles('A', 10, 60_000, NOW);
+      expect(await commit(s, g[0]!, 'A', 'same')).toEqual({ status: 'deduped', duplicate_of: 'f00000' });
+      expect(await commit(s, g[1]!, 'A', 'new content')).toEqual({ status: 'ready', duplicate_of: null });
+      expect((await s.getItem('org_a', 'idx', 'f00002'))?.sha256).toBe(sha('new content'));
+      expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['f00000', 'f00001', 'nope'])).toEqual(new Map([['f00000', 'v'], ['f00001', 'v']]));
+      expect(await s.jobProgress('imp_1')).toEqual({ counts: { pending: 0, ready: 3, deduped: 2, skipped: 0, failed: 0, canceled: 0 }, bytes_done: 20, bytes_total: 20 });
+    });
+  });
+
+  it('commitFile: files with the same content committed at once by several instances make exactly one item "ready"', async () => {
+    await withStores(b.fresh(), 3, async (...stores) => {
+      await stores[0]!.createJob(job('imp_1'), files(60));
+      const claimed = await Promise.all(stores.map((s, i) => s.claimFiles(`o${i}`, 20, 60_000, NOW)));
+      const results = await Promise.all(claimed.flatMap((fs, i) => fs.map((f) => commit(stores[i]!, f, `o${i}`, 'twin'))));
+      expect(results.filter((r) => r?.status === 'ready')).toHaveLength(1);
+      expect(results.filter((r) => r?.status === 'deduped')).toHaveLength(59);
+    });
+  });
+
+  it('cancel: pending files become canceled, the job is final, a late commit is refused', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      await s.createJob(job('imp_1'), files(3));
+      const f = await s.claimFiles('A', 3, 60_000, NOW);
+      expect(await commit(s, f[0]!, 'A', 'one')).toMatchObject({ status: 'ready' });
+      expect(await s.cancelJob('org_b', 'imp_1', NOW)).toBeNull();
+      expect(await s.cancelJob('org_a', 'imp_1', NOW)).toMatchObject({ status: 'canceled', finished_at: NOW });
+      expect(await commit(s, f[1]!, 'A', 'two')).toBeNull();
+      expect((await s.jobProgress('imp_1')).counts).toMatchObject({ ready: 1, canceled: 2, pending: 0 });
+      expect((await s.heartbeat('A', [f[1]!.id], [], 60_000)).lostFiles).toEqual([f[1]!.id]);
+      expect(await s.finalizeJobs(NOW)).toEqual([]);
+      expect((await s.cancelJob('org_a', 'imp_1', 'later'))?.finished_at).toBe(NOW); // already final: unchanged
+      expect(await s.claimFiles('A', 3, 60_000, NOW)).toEqual([]);
+    });
+  });
+
+  it('finalizeJobs: each job is finalized exactly once across concurrent finalizers, with the right status', async () => {
+    await withStores(b.fresh(), 3, async (...stores) => {
+      const skipped = (n: number): ListedFile[] => files(n).map((f) => ({ ...f, status: 'skipped' as const }));
+      for (let i = 0; i < 30; i++) await stores[0]!.createJob(job(`imp_${String(i).padStart(2, '0')}`), skipped(3));
+      await stores[0]!.createJob(job('imp_err', { error: 'listing failed' }), []);
+      await stores[0]!.createJob(job('imp_fail'), [{ key: 'a', size: 1, etag: null, version: null, status: 'failed', error: 'x' }]);
+      await stores[0]!.createJob(job('imp_mixed'), [
+        { key: 'a', size: 1, etag: null, version: null, status: 'failed', error: 'x' },
+        { key: 'b', size: 1, etag: null, version: null, status: 'skipped' },
+      ]);
+      await stores[0]!.createJob(job('imp_pending'), files(1));
+      await stores[0]!.createJob(job('imp_listing', { listing_complete: 0 }), []);
+      const rounds = await Promise.all(stores.flatMap((s) => [s.finalizeJobs(NOW), s.finalizeJobs(NOW)]));
+      const ids = rounds.flat().map((j) => j.id);
+      expect(ids).toHaveLength(33);
+      expect(new Set(ids).size).toBe(33);
+      expect(await stores[1]!.finalizeJobs(NOW)).toEqual([]);
+      const get = (id: string) => stores[0]!.getJob('org_a', id);
+      expect(await get('imp_00')).toMatchObject({ status: 'completed', finished_at: NOW, started_at: NOW });
+      expect(await get('imp_err')).toMatchObject({ status: 'failed', error: 'listing failed' });
+      expect(await get('imp_fail')).toMatchObject({ status: 'failed', error: 'all 1 files failed' });
+      expect(await get('imp_mixed')).toMatchObject({ status: 'completed_with_errors', error: null });
+      expect(await get('imp_pending')).toMatchObject({ status: 'queued' });
+      await stores[0]!.startJobs(NOW);
+      expect(await get('imp_pending')).toMatchObject({ status: 'running' });
+    });
+  });
+
+  it('gcBlobs: never removes a blob an item or an in-flight file references; an async unlink holds off markHashed', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      await s.createJob(job('imp_1'), files(3));
+      const f = await s.claimFiles('A', 3, 60_000, NOW);
+      const removed: string[] = [];
+      const unlink = (x: string) => void removed.push(x);
+      expect(await s.markHashed(f[0]!.id, 'A', sha('a'))).toBe(true);
+      expect(await t.gcBlobs([sha('a'), sha('zzz')], unlink)).toBe(1);
+      expect(removed).toEqual([sha('zzz')]);
+      await commit(s, f[0]!, 'A', 'a');
+      expect(await t.gcBlobs([sha('a')], unlink)).toBe(0);
+      expect(await s.blobReferenced(sha('a'))).toBe(true);
+      expect(await s.deleteItem('org_a', 'idx', 'f00000')).toBe(sha('a'));
+      expect(await s.blobReferenced(sha('a'))).toBe(false);
+      expect(await t.gcBlobs([sha('a'), sha('a')], unlink)).toBe(1);
+      expect(removed).toEqual([sha('zzz'), sha('a')]);
+      expect(await s.getMeta('blob_gc_gate')).toBeNull();
+
+      // Async unlink (an object store): markHashed of that hash waits until the removal has settled.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const events: string[] = [];
+      const gc = t.gcBlobs([sha('b')], async (x) => {
+        events.push('unlink started');
+        await gate;
+        events.push(`unlinked ${x.slice(0, 4)}`);
+      });
+      while (!events.length) await sleep(5);
+      const mark = s.markHashed(f[1]!.id, 'A', sha('b')).then((r) => (events.push('marked'), r));
+      await sleep(150);
+      expect(events).toEqual(['unlink started']);
+      release();
+      expect(await gc).toBe(1);
+      expect(await mark).toBe(true);
+      expect(events).toEqual(['unlink started', `unlinked ${sha('b').slice(0, 4)}`, 'marked']);
+      // Now the hash is in flight: GC keeps the blob.
+      expect(await t.gcBlobs([sha('b')], async () => void events.push('wrong'))).toBe(0);
+      expect(await s.getMeta('blob_gc_gate')).toBeNull();
+      // A failing unlink reports its error and releases the lock.
+      await expect(t.gcBlobs([sha('c')], async () => Promise.reject(new Error('delete failed')))).rejects.toThrow(/delete failed/);
+      expect(await s.markHashed(f[2]!.id, 'A', sha('c'))).toBe(true);
+    });
+  });
+
+  it('pruneJobs: deletes finished jobs older than the cutoff with their files and logs, nothing else', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const skipped = files(2).map((f) => ({ ...f, status: 'skipped' as const }));
+      await s.createJob(job('imp_old'), skipped);
+      await s.finalizeJobs('2025-01-01T00:00:00.000Z');
+      await s.createJob(job('imp_new'), skipped);
+      await s.finalizeJobs('2026-06-01T00:00:00.000Z');
+      await s.createJob(job('imp_active'), files(2));
+      for (const id of ['imp_old', 'imp_new', 'imp_active']) await s.addLog({ org_id: 'org_a', job_id: id, connector_id: 'conn_1', level: 'info', message: `log of ${id}`, time: NOW });
+      expect(await s.pruneJobs('2026-01-01T00:00:00.000Z')).toBe(1);
+      expect(await s.getJob('org_a', 'imp_old')).toBeNull();
+      expect(await s.listJobFiles('imp_old', { limit: 10 })).toEqual([]);
+      expect((await s.listLogs('org_a', { limit: 10 })).map((l) => l.job_id)).toEqual(['imp_new', 'imp_active']);
+      expect((await s.listJobs('org_a', { limit: 10 })).map((j) => j.id)).toEqual(['imp_new', 'imp_active']);
+      expect(await s.pruneJobs('2030-01-01T00:00:00.000Z')).toBe(1);
+      expect((await s.listJobs('org_a', { limit: 10 })).map((j) => j.id)).toEqual(['imp_active']);
+    });
+  });
+
+  it('logs and job lists: filters, paging, idempotency keys, progress of several jobs', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      await s.createJob(job('imp_1', { idempotency_key: 'k1', idempotency_hash: 'h' }), files(2));
+      await s.createJob(job('imp_2', { connector_id: 'conn_2', index_name: 'other' }), [{ key: 'x', size: 5, etag: null, version: null, status: 'skipped' }]);
+      await s.createJob(job('imp_3', { org_id: 'org_b' }), []);
+      await expect(s.createJob(job('imp_4', { idempotency_key: 'k1' }), [])).rejects.toThrow(/UNIQUE/);
+      expect(await s.getJob('org_a', 'imp_4')).toBeNull(); // the whole transaction rolled back
+      expect((await s.findJobByIdempotencyKey('org_a', 'k1'))?.id).toBe('imp_1');
+      expect(await s.findJobByIdempotencyKey('org_b', 'k1')).toBeNull();
+      expect((await s.listJobs('org_a', { limit: 10 })).map((j) => j.id)).toEqual(['imp_2', 'imp_1']);
+      expect((await s.listJobs('org_a', { limit: 10, beforeId: 'imp_2' })).map((j) => j.id)).toEqual(['imp_1']);
+      expect((await s.listJobs('org_a', { limit: 10, connectorId: 'conn_2' })).map((j) => j.id)).toEqual(['imp_2']);
+      expect((await s.listJobs('org_a', { limit: 10, index: 'idx', status: 'queued', kind: 'import' })).map((j) => j.id)).toEqual(['imp_1']);
+      const p = await s.jobsProgress(['imp_1', 'imp_2', 'nope']);
+      expect(p.get('imp_1')).toEqual({ counts: { pending: 2, ready: 0, deduped: 0, skipped: 0, failed: 0, canceled: 0 }, bytes_done: 0, bytes_total: 20 });
+      expect(p.get('imp_2')?.counts.skipped).toBe(1);
+      expect(p.get('nope')?.counts.pending).toBe(0);
+      for (let i = 0; i < 5; i++) await s.addLog({ org_id: 'org_a', job_id: i % 2 ? 'imp_1' : 'imp_2', connector_id: i % 2 ? 'conn_1' : 'conn_2', level: 'info', key: i === 0 ? 'k' : null, message: `m${i}`.padEnd(3000, '.'), time: NOW });
+      const logs = await s.listLogs('org_a', { limit: 2 });
+      expect(logs.map((l) => l.message.slice(0, 2))).toEqual(['m0', 'm1']);
+      expect(logs[0]).toMatchObject({ key: 'k', level: 'info', job_id: 'imp_2', time: NOW });
+      expect(logs[0]!.message).toHaveLength(2000);
+      expect((await s.listLogs('org_a', { limit: 10, afterId: logs[1]!.id, jobId: 'imp_1' })).map((l) => l.message.slice(0, 2))).toEqual(['m3']);
+      expect((await s.listLogs('org_a', { limit: 10, connectorId: 'conn_2' })).map((l) => l.message.slice(0, 2))).toEqual(['m0', 'm2', 'm4']);
+      expect(await s.listLogs('org_b', { limit: 10 })).toEqual([]);
+    });
+  });
+
+  it('items and indexes: counts, paging by key, prefixes taken literally, delete item and index', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const keys = ['a/1', 'a/2', 'a%/x', 'a_/y', 'b', 'B', 'é', 'z/ü'];
+      await s.createJob(job('imp_1'), keys.map((key) => ({ key, size: 1, etag: null, version: null })));
+      await s.createJob(job('imp_2', { org_id: 'org_b' }), [{ key: 'a/1', size: 1, etag: null, version: null }]);
+      for (const f of await s.claimFiles('A', 20, 60_000, NOW)) await commit(s, f, 'A', `content of ${f.key}`);
+      expect(await s.indexExists('org_a', 'idx')).toBe(true);
+      expect(await s.indexExists('org_a', 'nope')).toBe(false);
+      const idx = await s.listIndexes('org_a', { limit: 10 });
+      expect(idx).toEqual([{ name: 'idx', items: 8, bytes: keys.reduce((n, k) => n + `content of ${k}`.length, 0), updated_at: expect.any(String) }]);
+      expect((await s.listIndexes('org_b', { limit: 10 }))[0]?.items).toBe(1);
+      expect(await s.listIndexes('org_a', { limit: 10, after: 'idx' })).toEqual([]);
+      // Byte order, as SQLite compares: upper case before lower case, ASCII before accented letters.
+      const all = (await s.listItems('org_a', 'idx', { limit: 100 })).map((i) => i.key);
+      expect(all).toEqual(['B', 'a%/x', 'a/1', 'a/2', 'a_/y', 'b', 'z/ü', 'é']);
+      const page = await s.listItems('org_a', 'idx', { limit: 3 });
+      expect((await s.listItems('org_a', 'idx', { limit: 3, after: page[2]!.key })).map((i) => i.key)).toEqual(['a/2', 'a_/y', 'b']);
+      expect((await s.listItems('org_a', 'idx', { prefix: 'a/', limit: 10 })).map((i) => i.key)).toEqual(['a/1', 'a/2']);
+      expect((await s.listItems('org_a', 'idx', { prefix: 'a%', limit: 10 })).map((i) => i.key)).toEqual(['a%/x']);
+      expect((await s.listItems('org_a', 'idx', { prefix: 'a_', limit: 10 })).map((i) => i.key)).toEqual(['a_/y']);
+      expect((await s.listItems('org_a', 'idx', { prefix: 'z/ü', limit: 10 })).map((i) => i.key)).toEqual(['z/ü']);
+      expect(await s.getItem('org_a', 'idx', 'a/1')).toMatchObject({ size: 14, sha256: sha('content of a/1'), connector_id: 'conn_1', content_type: 'text/plain' });
+      expect(await s.getItem('org_b', 'idx', 'b')).toBeNull();
+      expect(await s.deleteItem('org_a', 'idx', 'b')).toBe(sha('content of b'));
+      expect(await s.deleteItem('org_a', 'idx', 'b')).toBeNull();
+      expect((await s.seenVersions('org_a', 'conn_1', 'idx', ['b', 'B'])).has('b')).toBe(false);
+      const shas = await s.deleteIndex('org_a', 'idx');
+      expect(shas?.sort()).toEqual(keys.filter((k) => k !== 'b').map((k) => sha(`content of ${k}`)).sort());
+      expect(await s.deleteIndex('org_a', 'idx')).toBeNull();
+      expect(await s.indexExists('org_a', 'idx')).toBe(false);
+      expect(await s.getItem('org_b', 'idx', 'a/1')).not.toBeNull();
+    });
+  });
+
+  it('organizations, API keys and meta', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      const [o1, o2] = await Promise.all([s.ensureOrg('acme', 'org_1', NOW), t.ensureOrg('acme', 'org_2', NOW)]);
+      expect(o1).toEqual(o2);
+      expect((await s.ensureOrg('acme', 'org_3', NOW)).id).toBe(o1.id);
+      await s.insertApiKey({ id: 'key_1', org_id: o1.id, name: 'ci', hash: 'h1', prefix: 'cp_1', read_only: 1, created_at: NOW, revoked_at: null });
+      await s.insertApiKey({ id: 'key_2', org_id: o1.id, name: 'dev', hash: 'h2', prefix: 'cp_2', read_only: 0, created_at: '2026-02-01T00:00:00.000Z', revoked_at: null });
+      await expect(s.insertApiKey({ id: 'key_3', org_id: o1.id, name: 'x', hash: 'h1', prefix: 'cp_3', read_only: 0, created_at: NOW, revoked_at: null })).rejects.toThrow(/UNIQUE/);
+      expect(await t.findApiKey('h1')).toMatchObject({ id: 'key_1', org_name: 'acme', read_only: 1, revoked_at: null });
+      expect(await t.findApiKey('nope')).toBeNull();
+      expect((await s.listApiKeys()).map((k) => k.id)).toEqual(['key_1', 'key_2']);
+      expect(await s.revokeApiKey('key_1', NOW)).toBe(true);
+      expect(await s.revokeApiKey('key_1', NOW)).toBe(false);
+      expect((await t.findApiKey('h1'))?.revoked_at).toBe(NOW);
+      expect(await s.getMeta('canary')).toBeNull();
+      const [m1, m2] = await Promise.all([s.setMetaOnce('canary', 'one'), t.setMetaOnce('canary', 'two')]);
+      expect(m1).toBe(m2);
+      expect(await s.getMeta('canary')).toBe(m1);
+    });
+  });
+
+  it('automations: CRUD and compare-and-set, exactly one instance wins a run', async () => {
+    await withStores(b.fresh(), 3, async (...stores) => {
+      const s = stores[0]!;
+      const row = { id: 'aut_1', org_id: 'org_a', name: 'nightly', kind: 'import', connector_id: 'conn_1', index_name: 'idx', params: '{}', schedule: '0 3 * * *', enabled: 1, next_run_at: 1000, last_run_at: null, last_job_id: null, last_error: null, runs: 0, skipped: 0, created_at: NOW, updated_at: NOW };
+      await s.insertAutomation(row);
+      await s.insertAutomation({ ...row, id: 'aut_2', name: 'off', enabled: 0, next_run_at: 10 });
+      await expect(s.insertAutomation({ ...row, id: 'aut_3' })).rejects.toThrow(/UNIQUE/);
+      expect(await s.nextAutomationRun()).toBe(1000);
+      expect((await s.dueAutomations(999, 10)).map((a) => a.id)).toEqual([]);
+      expect((await s.dueAutomations(1000, 10)).map((a) => a.id)).toEqual(['aut_1']);
+      expect((await s.findAutomationByName('org_a', 'off'))?.id).toBe('aut_2');
+      expect((await s.listAutomations('org_a', { limit: 10, connectorId: 'conn_1' })).map((a) => a.id)).toEqual(['aut_1', 'aut_2']);
+      const wins = await Promise.all(stores.flatMap((x) => [x.casAutomation('aut_1', 1000, { next_run_at: 2000, runs: 1 }), x.casAutomation('aut_1', 1000, { next_run_at: 2000, runs: 1 })]));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      expect((await s.updateAutomation('org_a', 'aut_1', { enabled: 0 }))?.runs).toBe(1);
+      expect(await s.updateAutomation('org_b', 'aut_1', { enabled: 1 })).toBeNull();
+      expect(await s.nextAutomationRun()).toBeNull();
+      expect(await s.deleteAutomation('org_a', 'aut_2')).toBe(true);
+      expect(await s.deleteConnectorAutomations('org_a', 'conn_1')).toBe(1);
+      expect(await s.getAutomation('org_a', 'aut_1')).toBeNull();
+    });
+  });
+
+  it('migrations: three stores opening one fresh database at once apply each version exactly once', async () => {
+    const db = b.fresh();
+    const stores = b.name === 'postgres' ? await Promise.all([db.open(), db.open(), db.open()]) : [await db.open(), await db.open(), await db.open()];
+    try {
+      await stores[1]!.insertConnector(connector('conn_1'));
+      expect(await stores[2]!.countConnectors()).toBe(1);
+    } finally {
+      for (const s of stores) await s.close();
+    }
+    if (b.name === 'postgres') {
+      const schema = new URL(db.url!).searchParams.get('schema');
+      const r = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+      expect(r.rows.map((x) => x.version)).toEqual(Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
+      // bigint columns read back as numbers, ids are identities.
+      const s = await db.open();
+      try {
+        await s.createJob(job('imp_1', { lease_expires: 2 ** 50 }), files(2));
+        const j = await s.getJob('org_a', 'imp_1');
+        expect(j?.lease_expires).toBe(2 ** 50);
+        const f = await s.listJobFiles('imp_1', { limit: 5 });
+        expect(typeof f[0]!.id).toBe('number');
+        expect(f[1]!.id).toBeGreaterThan(f[0]!.id);
+        expect(f[0]!.size).toBe(10);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+});
+
+describe('PostgreSQL store selection and master key', () => {
+  it('openStore picks PostgreSQL for a postgres:// URL and SQLite otherwise', async () => {
+    const db = backends[1]!.fresh();
+    const p = await openStore({ dataDir: path.join(tmpRoot, 'unused'), databaseUrl: db.url });
+    expect(p).toBeInstanceOf(PostgresStore);
+    await p.close();
+    expect(fs.existsSync(path.join(tmpRoot, 'unused'))).toBe(false);
+    const dir = path.join(tmpRoot, 'sel');
+    const q = await openStore({ dataDir: dir, databaseUrl: null });
+    expect(q).toBeInstanceOf(SqliteStore);
+    await q.close();
+    expect(fs.existsSync(path.join(dir, 'cloudport.db'))).toBe(true);
+    await expect(openStore({ dataDir: dir, databaseUrl: 'postgres://postgres@127.0.0.1:1/test' })).rejects.toMatchObject({ kind: 'config_invalid' });
+  });
+
+  it('a process with a different CLOUDPORT_MASTER_KEY refuses to start on a shared database', async () => {
+    const db = backends[1]!.fresh();
+    const config = (dataDir: string, key: string) => ({
+      dataDir,
+      databaseUrl: db.url,
+      readOnly: false,
+      concurrency: 0,
+      leaseMs: 30_000,
+      pollMs: 250,
+      idleTimeoutMs: 30_000,
+      browseBudgetMs: 10_000,
+      retentionDays: 30,
+      env: { CLOUDPORT_MASTER_KEY: key },
+      log: createLogger('silent'),
+    });
+    const key = randomBytes(32).toString('base64');
+    const first = await App.open(config(path.join(tmpRoot, 'host1'), key));
+    await first.close();
+    // Another host (its own data dir) with the same key starts; one with another key does not.
+    const same = await App.open(config(path.join(tmpRoot, 'host2'), key));
+    await same.close();
+    const err = await App.open(config(path.join(tmpRoot, 'host3'), randomBytes(32).toString('base64'))).catch((e) => e);
+    expect(err).toMatchObject({ kind: 'config_invalid', field: 'CLOUDPORT_MASTER_KEY' });
+    expect(String(err.message)).toMatch(/master key does not match.*PostgreSQL 127\.0\.0\.1:5432\/test/);
+    expect(String(err.message)).not.toContain('postgres://');
+    // Without any key, a fresh host cannot generate one for a database that holds a canary.
+    const none = await App.open({ ...config(path.join(tmpRoot, 'host4'), ''), env: {} }).catch((e) => e);
+    expect(none).toMatchObject({ kind: 'config_invalid', field: 'CLOUDPORT_MASTER_KEY' });
+  });
+});
