@@ -14,6 +14,7 @@ function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): 
   const h = cfg.http;
   return {
     dataDir: cfg.dataDir,
+    databaseUrl: cfg.databaseUrl,
     readOnly: cfg.readOnly,
     concurrency,
     connectorConcurrency: cfg.connectorConcurrency,
@@ -54,7 +55,8 @@ async function keysCommand(args: string[]): Promise<void> {
     if (name === 'read-only') flags[name] = true;
     else flags[name] = rest[++i] ?? '';
   }
-  const cfg = parseConfig(typeof flags['data-dir'] === 'string' ? ['--data-dir', flags['data-dir']] : [], process.env);
+  const passed = (['data-dir', 'database-url'] as const).flatMap((f) => (typeof flags[f] === 'string' ? [`--${f}`, flags[f] as string] : []));
+  const cfg = parseConfig(passed, process.env);
   const app = await App.open(appConfig(cfg, createLogger('warn'), 0));
   try {
     if (action === 'create') {

@@ -8,6 +8,7 @@ import { LOG_LEVELS, type LogLevel } from './shared/log.js';
 /** Every setting: a flag, its environment variable, its default. The README's configuration table mirrors this list. */
 export const SETTINGS = [
   { flag: '--data-dir', env: 'CLOUDPORT_DATA_DIR', default: '~/.cloudport', help: 'Where the SQLite store, master.key and imported content live.' },
+  { flag: '--database-url', env: 'CLOUDPORT_DATABASE_URL', default: 'SQLite in the data dir', help: 'postgres://user@host:5432/db[?schema=name]: PostgreSQL store shared by processes on several hosts.' },
   { flag: '--read-only', env: 'CLOUDPORT_READ_ONLY', default: 'off', help: 'List only read-only tools and refuse any other call.' },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
   { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: '8', help: 'Files this process imports at once (0: run no import work here). --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
@@ -38,6 +39,8 @@ export const SETTINGS = [
 
 export interface CliConfig {
   dataDir: string;
+  /** postgres://… for the PostgreSQL store; null: SQLite in dataDir. */
+  databaseUrl: string | null;
   readOnly: boolean;
   logLevel: LogLevel;
   /** Files worked at once by this process (--workers; --concurrency is the older name). */
@@ -150,6 +153,15 @@ function parseBlobStore(spec: string | undefined, endpoint: string | undefined, 
   return { kind: 's3', bucket, prefix, endpoint: endpoint || null, region: region || 'us-east-1' };
 }
 
+/** Only the scheme is checked here (the PostgreSQL driver loads when the store opens); the URL itself never appears in an error. */
+function parseDatabaseUrl(v: string | undefined): string | null {
+  if (v === undefined || v === '') return null;
+  if (!/^postgres(ql)?:\/\/[^/]/i.test(v)) {
+    throw new CloudportError('config_invalid', '--database-url must be a postgres:// URL', { field: '--database-url', fix: 'E.g. postgres://cloudport@db.internal:5432/cloudport (password in PGPASSWORD or the URL).' });
+  }
+  return v;
+}
+
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
@@ -157,6 +169,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     args: argv,
     options: {
       'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
       'read-only': { type: 'boolean' },
       'log-level': { type: 'string' },
       concurrency: { type: 'string' },
@@ -191,6 +204,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const workers = parseWorkers(values.workers, values.concurrency, env);
   return {
     dataDir,
+    databaseUrl: parseDatabaseUrl(values['database-url'] ?? env.CLOUDPORT_DATABASE_URL),
     readOnly: values['read-only'] ?? truthy(env.CLOUDPORT_READ_ONLY),
     logLevel,
     concurrency: workers,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { describeStore, openStore } from '../store/index.js';
 import { openBlobStore, type BlobStore, type BlobStoreSpec } from '../store/blobs.js';
 import type { Store } from '../store/types.js';
 import { JobEngine } from '../jobs/engine.js';
@@ -20,6 +20,8 @@ import { AutomationService, MIN_INTERVAL_MS, type ExportStarter } from './automa
 
 export interface AppConfig {
   dataDir: string;
+  /** postgres://… selects the PostgreSQL store (several processes and hosts share it); unset: SQLite in dataDir. */
+  databaseUrl?: string | null;
   readOnly: boolean;
   /** Files downloaded at once by this process (0: this process runs no import work). */
   concurrency: number;
@@ -65,7 +67,8 @@ export class App {
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const store = new SqliteStore(path.join(config.dataDir, 'cloudport.db'));
+    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, config.concurrency + 4) };
+    const store = await openStore(storeOpts);
     try {
       const check = await store.getMeta(KEY_CHECK_META);
       const hasSecrets = check !== null || (await store.countConnectors()) > 0;
@@ -73,7 +76,7 @@ export class App {
       const box = new SecretBox(key);
       const stored = check ?? (await store.setMetaOnce(KEY_CHECK_META, box.keyCheck()));
       if (!box.verifyKeyCheck(stored)) {
-        throw new CloudportError('config_invalid', `the master key does not match the key that encrypted the credentials in ${config.dataDir}`, {
+        throw new CloudportError('config_invalid', `the master key does not match the key that encrypted the credentials in ${config.databaseUrl ? describeStore(storeOpts) : config.dataDir}`, {
           field: 'CLOUDPORT_MASTER_KEY',
           fix: 'Start cloudport with the original CLOUDPORT_MASTER_KEY (or restore master.key). Nothing was changed.',
         });
