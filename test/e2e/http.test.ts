@@ -108,6 +108,7 @@ describe('team server over Streamable HTTP', () => {
       await same(tool, { connector_id: c.id }, c.id, unknownConn);
     }
     await same('start_import', { connector_id: c.id, index: 'x' }, c.id, unknownConn);
+    await same('start_export', { connector_id: c.id, index: 'private' }, c.id, unknownConn);
     await same('import_logs', { connector_id: c.id }, c.id, unknownConn);
     const unknownJob = 'imp_0000000000000000000000000';
     for (const tool of ['import_status', 'cancel_import', 'import_logs']) await same(tool, { job_id: job.job_id }, job.job_id, unknownJob);
