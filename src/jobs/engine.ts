@@ -141,7 +141,12 @@ export class JobEngine {
     if (ready < this.opts.concurrency) {
       const want = 2 * this.opts.concurrency - this.files.size - ready;
       const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
-      if (want > 0) this.queue.push(...(await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, exclude.length ? { excludeConnectors: exclude } : undefined)));
+      if (want > 0) {
+        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, exclude.length ? { excludeConnectors: exclude } : undefined);
+        // A late heartbeat can let one of our own leases lapse; re-claiming it renewed the lease, but it must not run twice here.
+        const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
+        this.queue.push(...claimed.filter((f) => !mine.has(f.id)));
+      }
     }
     for (let i = 0; i < this.queue.length && this.files.size < this.opts.concurrency; ) {
       const file = this.queue[i]!;
