@@ -16,7 +16,7 @@ import { JobRouter } from './jobs.js';
 import { IndexService } from './indexes.js';
 import { browse, type BrowseInput } from './browse.js';
 import { KeyService } from './keys.js';
-import { AutomationService, MIN_INTERVAL_MS, type ExportStarter } from './automations.js';
+import { AutomationService, MIN_INTERVAL_MS } from './automations.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -100,7 +100,7 @@ export class App {
         pollMs: 5000,
         log: config.log,
       });
-      app.automations.attachExports(() => (app as unknown as { exports?: ExportStarter }).exports);
+      app.automations.attachExports(() => app.exports);
       return app;
     } catch (e) {
       await store.close();

@@ -8,6 +8,7 @@ import { FINAL_JOB_STATES } from '../store/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { compileFilter } from './filter.js';
 import { checkIndexName, type ImportService } from './imports.js';
+import type { ExportService } from './exports.js';
 
 /**
  * Automations keep an index fed on a schedule: each run is an ordinary job (an import through
@@ -76,9 +77,7 @@ export interface AutomationView {
 }
 
 /** What an export automation needs from the export service (src/core/exports.ts). */
-export interface ExportStarter {
-  start(org: string, input: Record<string, unknown>): Promise<{ job_id: string | null }>;
-}
+export type ExportStarter = Pick<ExportService, 'start'>;
 
 export interface AutomationOptions {
   /** Smallest allowed gap between runs (default 1 minute; CLOUDPORT_MIN_INTERVAL_MS lowers it for tests). */
@@ -176,7 +175,7 @@ export class AutomationService {
     const c = await this.connector(org, input.connector_id);
     this.checkConnector(c, kind);
     const index = checkIndexName(input.index);
-    const params = this.checkParams(kind, input, c);
+    const params = this.checkParams(kind, input);
     const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
     const name = (input.name ?? `${kind} ${c.name} → ${index}`).trim();
     if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters');
@@ -245,7 +244,7 @@ export class AutomationService {
     if (patch.index !== undefined) out.index_name = checkIndexName(patch.index);
     if (patch.prefix !== undefined || patch.pattern !== undefined || patch.import_mode !== undefined) {
       const merged = { ...old, ...Object.fromEntries(Object.entries({ prefix: patch.prefix, pattern: patch.pattern, import_mode: patch.import_mode }).filter(([, v]) => v !== undefined)) };
-      out.params = JSON.stringify(this.checkParams(kind, merged, c));
+      out.params = JSON.stringify(this.checkParams(kind, merged));
     }
     if (patch.name !== undefined) {
       const name = patch.name.trim();
@@ -471,14 +470,13 @@ export class AutomationService {
     }
   }
 
-  private checkParams(kind: AutomationKind, input: AutomationParams, c: ConnectorRow): AutomationParams {
+  private checkParams(kind: AutomationKind, input: AutomationParams): AutomationParams {
     if (kind === 'export') {
       if (input.pattern) throw invalid('pattern', 'pattern applies to import automations only');
       if (input.import_mode) throw invalid('import_mode', 'import_mode applies to import automations only');
       return input.prefix ? { prefix: input.prefix } : {};
     }
     compileFilter(input.prefix ?? '', input.pattern || undefined);
-    void c;
     return {
       ...(input.prefix ? { prefix: input.prefix } : {}),
       ...(input.pattern ? { pattern: input.pattern } : {}),
