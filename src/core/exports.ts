@@ -334,16 +334,18 @@ export class ExportService implements JobHandlers {
       });
     }
     const p = await this.store.jobProgress(job.id);
-    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
+    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 1000 });
     const sample = await this.store.listJobFiles(job.id, { limit: 5 });
     const c = p.counts;
+    // Files refused at listing (never claimed) were not accepted; files that failed later were.
+    const refused = failed.filter((f) => f.attempts === 0).length;
     return {
       job_id: job.id,
       status: job.status as JobState,
-      accepted: c.pending + c.ready + c.skipped + c.failed + c.canceled - failed.filter((f) => f.attempts === 0).length,
+      accepted: c.pending + c.ready + c.skipped + c.failed + c.canceled - refused,
       bytes: p.bytes_total,
       sample: sample.filter((f) => f.status !== 'failed').map((f) => ({ key: f.key, path: exportPathOf(job, f.key, f.sha256 ?? f.version) ?? '' })),
-      failed_files: failed.map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      failed_files: failed.slice(0, 20).map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: job.listing_complete === 1,
       replayed: true,
     };

@@ -13,7 +13,7 @@ export interface ObjectInfo {
   /** The provider's change marker (S3: etag+size, GCS: generation, Azure: etag). */
   version: string;
   storage_class?: string;
-  /** Hex SHA-256 kept in the object's metadata (`sha256`) by an export; only stat() reads it. */
+  /** Hex SHA-256 kept in the object's metadata (`sha256`) by an export (stat() reads it; GCS listings carry it too). */
   sha256?: string;
 }
 

@@ -44,6 +44,8 @@ async function allKeys(p: StorageProvider): Promise<string[]> {
 describe.each(fixtures)('exports: %s', (_name, make) => {
   const fx = make();
   let cp: Running;
+  let dataDir: string;
+  let serverEnv: Record<string, string>;
   let dst: StorageProvider;
   let srcConn: string;
   let dstConn: string;
@@ -74,7 +76,11 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
     for (const [k, f] of Object.entries(files)) await fx.put(src, k, f.body, f.type);
     for (const k of escapes) await fx.put(src, k, `escape ${k}`, 'text/plain');
     dst = await open(fx.connectorInput(dstBucket));
-    cp = await startCloudport({ dataDir: tempDir() });
+    // EXPORTS_TEST_DATABASE_URL=postgres://…?schema=name runs the same cases on the PostgreSQL store (schema name_<provider>).
+    const pg = process.env.EXPORTS_TEST_DATABASE_URL;
+    dataDir = tempDir();
+    serverEnv = pg ? { CLOUDPORT_DATABASE_URL: `${pg}_${_name}` } : {};
+    cp = await startCloudport({ dataDir, env: serverEnv });
     srcConn = (await cp.ok('create_connector', { name: uniqueName('src'), ...fx.connectorInput(src) })).connector.id;
     dstConn = (await cp.ok('create_connector', { name: uniqueName('dst'), ...fx.connectorInput(dstBucket), scopes: ['import', 'export'], export_base_path: 'out' })).connector.id;
     const imp = await cp.ok('start_import', { connector_id: srcConn, index: 'src' });
@@ -204,6 +210,17 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
     expect(listed.imports.map((j: { job_id: string }) => j.job_id)).toContain(r.job_id);
     expect(listed.imports.every((j: { kind: string }) => j.kind === 'export')).toBe(true);
     expect((await cp.ok('list_imports', { kind: 'import' })).imports.every((j: { kind: string }) => j.kind === 'import')).toBe(true);
+  });
+
+  it('an export survives a restart: the next server finishes it', async () => {
+    fx.addFault({ op: 'put', times: 1000, action: { type: 'throttle', retryAfterSeconds: 30 } });
+    const r = await cp.ok('start_export', { index: 'src', connector_id: dstConn, prefix: 'docs/', path_template: 'restart/{key}' });
+    for (let i = 0; i < 100 && fx.counts().put === 0; i++) await new Promise((res) => setTimeout(res, 50));
+    await cp.close();
+    fx.clearFaults();
+    cp = await startCloudport({ dataDir, env: serverEnv });
+    expect(await waitForJob(cp, r.job_id)).toMatchObject({ status: 'completed', counts: { exported: 3, failed: 0, pending: 0 } });
+    expect((await allKeys(dst)).filter((k) => k.startsWith('out/restart/'))).toEqual(['out/restart/docs/a.txt', 'out/restart/docs/b.json', 'out/restart/docs/sub/c.bin']);
   });
 });
 
