@@ -59,7 +59,7 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> => !!v && typeof (v a
 
 /**
  * Every Store method, written once for SQLite and PostgreSQL. Each method is a generator of ops
- * (see ops.ts) that a subclass runs: `exec('write', …)` in one transaction, `exec('read', …)`
+ * (see ops.ts) that a subclass runs: `exec('tx', …)` in one transaction, `exec('auto', …)`
  * without one (each statement stands alone). Dialect differences are explicit `this.pg` branches:
  * row locks (FOR UPDATE [SKIP LOCKED]) and advisory locks, which SQLite does not need because a
  * write transaction holds the database's only write lock.
@@ -67,18 +67,18 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> => !!v && typeof (v a
 export abstract class KyselyStore implements Store {
   abstract readonly dialect: Dialect;
   protected abstract readonly qb: Kysely<DB>;
-  protected abstract exec<T>(mode: 'read' | 'write', body: () => Tx<T>): Promise<T>;
+  protected abstract exec<T>(mode: 'tx' | 'auto', body: () => Tx<T>): Promise<T>;
 
   protected get pg(): boolean {
     return this.dialect === 'postgres';
   }
 
   async getMeta(key: string): Promise<string | null> {
-    return (await this.exec('read', () => one(this.qb.selectFrom('meta').select('value').where('key', '=', key))))?.value ?? null;
+    return (await this.exec('auto', () => one(this.qb.selectFrom('meta').select('value').where('key', '=', key))))?.value ?? null;
   }
 
   async setMetaOnce(key: string, value: string): Promise<string> {
-    return this.exec('write', () => this.setMetaOnceTx(key, value));
+    return this.exec('tx', () => this.setMetaOnceTx(key, value));
   }
 
   private *setMetaOnceTx(key: string, value: string): Tx<string> {
@@ -87,34 +87,34 @@ export abstract class KyselyStore implements Store {
   }
 
   async countConnectors(): Promise<number> {
-    const r = await this.exec('read', () => one(this.qb.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n'))));
+    const r = await this.exec('auto', () => one(this.qb.selectFrom('connectors').select((eb) => eb.fn.countAll<number>().as('n'))));
     return Number(r?.n ?? 0);
   }
 
   async insertConnector(row: NewConnector): Promise<void> {
-    await this.exec('write', () => run(this.qb.insertInto('connectors').values(row)));
+    await this.exec('auto', () => run(this.qb.insertInto('connectors').values(row)));
   }
 
   async getConnector(org: string, id: string): Promise<ConnectorRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('id', '=', id)));
+    return this.exec('auto', () => one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('id', '=', id)));
   }
 
   async findConnectorByName(org: string, name: string): Promise<ConnectorRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('name', '=', name)));
+    return this.exec('auto', () => one(this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org).where('name', '=', name)));
   }
 
   async listConnectors(org: string, opts: { status?: string; after?: string; limit: number }): Promise<Page<ConnectorRow>> {
     let q = this.qb.selectFrom('connectors').selectAll().where('org_id', '=', org);
     if (opts.status) q = q.where('status', '=', opts.status);
     if (opts.after) q = q.where('id', '>', opts.after);
-    const rows = await this.exec('read', () => all(q.orderBy('id').limit(opts.limit + 1)));
+    const rows = await this.exec('auto', () => all(q.orderBy('id').limit(opts.limit + 1)));
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     return { rows, next: more ? rows[rows.length - 1]!.id : null };
   }
 
   async updateConnector(org: string, id: string, patch: Partial<NewConnector>): Promise<ConnectorRow | null> {
-    return this.exec('write', () => this.updateConnectorTx(org, id, patch));
+    return this.exec('tx', () => this.updateConnectorTx(org, id, patch));
   }
 
   private *updateConnectorTx(org: string, id: string, patch: Partial<NewConnector>): Tx<ConnectorRow | null> {
@@ -123,7 +123,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async deleteConnector(org: string, id: string): Promise<boolean> {
-    return this.exec('write', () => this.deleteConnectorTx(org, id));
+    return this.exec('tx', () => this.deleteConnectorTx(org, id));
   }
 
   private *deleteConnectorTx(org: string, id: string): Tx<boolean> {
@@ -133,7 +133,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async recordHealth(org: string, id: string, o: HealthOutcome): Promise<ConnectorRow | null> {
-    return this.exec('write', () => this.recordHealthTx(org, id, o));
+    return this.exec('tx', () => this.recordHealthTx(org, id, o));
   }
 
   private *recordHealthTx(org: string, id: string, o: HealthOutcome): Tx<ConnectorRow | null> {
@@ -176,7 +176,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async createJob(job: NewJob, files: ListedFile[]): Promise<void> {
-    await this.exec('write', () => this.createJobTx(job, files));
+    await this.exec('tx', () => this.createJobTx(job, files));
   }
 
   private *createJobTx(job: NewJob, files: ListedFile[]): Tx<void> {
@@ -185,11 +185,11 @@ export abstract class KyselyStore implements Store {
   }
 
   async getJob(org: string, id: string): Promise<JobRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('id', '=', id)));
+    return this.exec('auto', () => one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('id', '=', id)));
   }
 
   async countActiveJobs(org: string, connectorId: string): Promise<number> {
-    const r = await this.exec('read', () =>
+    const r = await this.exec('auto', () =>
       one(
         this.qb
           .selectFrom('jobs')
@@ -203,7 +203,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async jobProgress(jobId: string): Promise<JobProgress> {
-    const rows = await this.exec('read', () =>
+    const rows = await this.exec('auto', () =>
       all(
         this.qb
           .selectFrom('job_files')
@@ -221,11 +221,11 @@ export abstract class KyselyStore implements Store {
     let q = this.qb.selectFrom('job_files').selectAll().where('job_id', '=', jobId);
     if (opts.status) q = q.where('status', '=', opts.status);
     if (opts.afterId) q = q.where('id', '>', opts.afterId);
-    return this.exec('read', () => all(q.orderBy('id').limit(opts.limit)));
+    return this.exec('auto', () => all(q.orderBy('id').limit(opts.limit)));
   }
 
   async appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean> {
-    return this.exec('write', () => this.appendListingTx(jobId, owner, files, state, complete, leaseMs));
+    return this.exec('tx', () => this.appendListingTx(jobId, owner, files, state, complete, leaseMs));
   }
 
   private *appendListingTx(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Tx<boolean> {
@@ -244,7 +244,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async claimListing(owner: string, leaseMs: number): Promise<JobRow | null> {
-    return this.exec('write', () => this.claimListingTx(owner, leaseMs));
+    return this.exec('tx', () => this.claimListingTx(owner, leaseMs));
   }
 
   private *claimListingTx(owner: string, leaseMs: number): Tx<JobRow | null> {
@@ -267,7 +267,7 @@ export abstract class KyselyStore implements Store {
 
   async failListing(jobId: string, owner: string, error: string, now: string): Promise<void> {
     void now;
-    await this.exec('write', () =>
+    await this.exec('auto', () =>
       run(
         this.qb
           .updateTable('jobs')
@@ -280,7 +280,7 @@ export abstract class KyselyStore implements Store {
 
   async claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: { excludeConnectors?: string[] }): Promise<ClaimedFile[]> {
     if (limit <= 0) return [];
-    return this.exec('write', () => this.claimFilesTx(owner, limit, leaseMs, now, opts?.excludeConnectors ?? []));
+    return this.exec('tx', () => this.claimFilesTx(owner, limit, leaseMs, now, opts?.excludeConnectors ?? []));
   }
 
   private *claimFilesTx(owner: string, limit: number, leaseMs: number, now: string, exclude: string[]): Tx<ClaimedFile[]> {
@@ -317,7 +317,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }> {
-    return this.exec('write', () => this.heartbeatTx(owner, fileIds, jobIds, leaseMs));
+    return this.exec('tx', () => this.heartbeatTx(owner, fileIds, jobIds, leaseMs));
   }
 
   private *heartbeatTx(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Tx<{ lostFiles: number[] }> {
@@ -343,7 +343,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async releaseLeases(owner: string): Promise<void> {
-    await this.exec('write', () => this.releaseLeasesTx(owner));
+    await this.exec('tx', () => this.releaseLeasesTx(owner));
   }
 
   private *releaseLeasesTx(owner: string): Tx<void> {
@@ -352,7 +352,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
-    return this.exec('write', () => this.commitFileTx(c));
+    return this.exec('tx', () => this.commitFileTx(c));
   }
 
   private *commitFileTx(c: CommitFile): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
@@ -423,18 +423,18 @@ export abstract class KyselyStore implements Store {
       retryAt !== null
         ? { error: error.slice(0, 1000), lease_owner: null, lease_expires: retryAt }
         : { status: 'failed', error: error.slice(0, 1000), lease_owner: null, lease_expires: 0 };
-    await this.exec('write', () =>
+    await this.exec('auto', () =>
       run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')),
     );
   }
 
   async completeFile(fileId: number, owner: string, o: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean> {
     const set = { status: o.status, sha256: o.sha256, size: o.size, error: null, lease_owner: null, lease_expires: 0 };
-    return (await this.exec('write', () => run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')))) > 0;
+    return (await this.exec('auto', () => run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')))) > 0;
   }
 
   async cancelJob(org: string, id: string, now: string): Promise<JobRow | null> {
-    return this.exec('write', () => this.cancelJobTx(org, id, now));
+    return this.exec('tx', () => this.cancelJobTx(org, id, now));
   }
 
   private *cancelJobTx(org: string, id: string, now: string): Tx<JobRow | null> {
@@ -448,7 +448,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async finalizeJobs(now: string): Promise<JobRow[]> {
-    return this.exec('write', () => this.finalizeJobsTx(now));
+    return this.exec('tx', () => this.finalizeJobsTx(now));
   }
 
   private *finalizeJobsTx(now: string): Tx<JobRow[]> {
@@ -490,13 +490,13 @@ export abstract class KyselyStore implements Store {
   }
 
   async startJobs(now: string): Promise<void> {
-    await this.exec('write', () => run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('status', '=', 'queued')));
+    await this.exec('auto', () => run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('status', '=', 'queued')));
   }
 
   async seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < keys.length; i += 500) {
-      const rows = await this.exec('read', () =>
+      const rows = await this.exec('auto', () =>
         all(
           this.qb
             .selectFrom('import_seen')
@@ -513,7 +513,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async addLog(e: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void> {
-    await this.exec('write', () => run(this.qb.insertInto('job_logs').values({ ...e, key: e.key ?? null, message: e.message.slice(0, 2000) })));
+    await this.exec('auto', () => run(this.qb.insertInto('job_logs').values({ ...e, key: e.key ?? null, message: e.message.slice(0, 2000) })));
   }
 
   async listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]> {
@@ -521,11 +521,11 @@ export abstract class KyselyStore implements Store {
     if (opts.jobId) q = q.where('job_id', '=', opts.jobId);
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     if (opts.afterId) q = q.where('id', '>', opts.afterId);
-    return this.exec('read', () => all(q.orderBy('id').limit(opts.limit)));
+    return this.exec('auto', () => all(q.orderBy('id').limit(opts.limit)));
   }
 
   async findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('idempotency_key', '=', key)));
+    return this.exec('auto', () => one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('idempotency_key', '=', key)));
   }
 
   async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
@@ -536,14 +536,14 @@ export abstract class KyselyStore implements Store {
     if (opts.automationId) q = q.where('automation_id', '=', opts.automationId);
     if (opts.kind) q = q.where('kind', '=', opts.kind);
     if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
-    return this.exec('read', () => all(q.orderBy('id', 'desc').limit(opts.limit)));
+    return this.exec('auto', () => all(q.orderBy('id', 'desc').limit(opts.limit)));
   }
 
   async jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>> {
     const out = new Map<string, JobProgress>();
     for (const id of jobIds) out.set(id, emptyProgress());
     if (!jobIds.length) return out;
-    const rows = await this.exec('read', () =>
+    const rows = await this.exec('auto', () =>
       all(
         this.qb
           .selectFrom('job_files')
@@ -557,7 +557,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async countActiveJobsForIndex(org: string, index: string): Promise<number> {
-    const r = await this.exec('read', () =>
+    const r = await this.exec('auto', () =>
       one(
         this.qb
           .selectFrom('jobs')
@@ -572,7 +572,7 @@ export abstract class KyselyStore implements Store {
 
   async markHashed(fileId: number, owner: string, sha256: string): Promise<boolean> {
     for (;;) {
-      const r = await this.exec('write', () => this.markHashedTx(fileId, owner, sha256));
+      const r = await this.exec('tx', () => this.markHashedTx(fileId, owner, sha256));
       if (r !== 'wait') return r;
       await new Promise((resolve) => setTimeout(resolve, 20)); // SQLite: blob GC is removing blobs (see gcBlobs)
     }
@@ -617,7 +617,7 @@ export abstract class KyselyStore implements Store {
     let removed = 0;
     for (let i = 0; i < unique.length; i += 200) {
       const batch = unique.slice(i, i + 200);
-      removed += this.pg ? await this.exec('write', () => this.gcBatchPg(batch, unlink)) : await this.gcBatchSqlite(batch, unlink);
+      removed += this.pg ? await this.exec('tx', () => this.gcBatchPg(batch, unlink)) : await this.gcBatchSqlite(batch, unlink);
     }
     return removed;
   }
@@ -635,12 +635,12 @@ export abstract class KyselyStore implements Store {
     const token = `${process.pid} ${randomBytes(6).toString('hex')} ${Date.now() + GC_GATE_MS}`;
     const pending: Promise<unknown>[] = [];
     const errors: unknown[] = [];
-    const n = await this.exec('write', () => this.gcBatchSqliteTx(batch, unlink, token, pending, errors));
+    const n = await this.exec('tx', () => this.gcBatchSqliteTx(batch, unlink, token, pending, errors));
     if (pending.length) {
       try {
         for (const r of await Promise.allSettled(pending)) if (r.status === 'rejected') errors.push(r.reason);
       } finally {
-        await this.exec('write', () => run(this.qb.deleteFrom('meta').where('key', '=', GC_GATE).where('value', '=', token)));
+        await this.exec('tx', () => run(this.qb.deleteFrom('meta').where('key', '=', GC_GATE).where('value', '=', token)));
       }
     }
     if (errors.length) throw errors[0];
@@ -665,7 +665,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async pruneJobs(before: string): Promise<number> {
-    return this.exec('write', () => this.pruneJobsTx(before));
+    return this.exec('tx', () => this.pruneJobsTx(before));
   }
 
   private *pruneJobsTx(before: string): Tx<number> {
@@ -686,12 +686,12 @@ export abstract class KyselyStore implements Store {
       .select((eb) => ['x.name', 'x.updated_at', eb.fn.count<number>('i.key').as('items'), eb.fn.coalesce(eb.fn.sum<number>('i.size'), sql<number>`0`).as('bytes')])
       .where('x.org_id', '=', org);
     if (opts.after) q = q.where('x.name', '>', opts.after);
-    const rows = await this.exec('read', () => all(q.groupBy(['x.name', 'x.updated_at']).orderBy('x.name').limit(opts.limit)));
+    const rows = await this.exec('auto', () => all(q.groupBy(['x.name', 'x.updated_at']).orderBy('x.name').limit(opts.limit)));
     return rows.map((r) => ({ name: r.name, items: Number(r.items), bytes: Number(r.bytes), updated_at: r.updated_at }));
   }
 
   async deleteIndex(org: string, index: string): Promise<string[] | null> {
-    return this.exec('write', () => this.deleteIndexTx(org, index));
+    return this.exec('tx', () => this.deleteIndexTx(org, index));
   }
 
   private *deleteIndexTx(org: string, index: string): Tx<string[] | null> {
@@ -706,7 +706,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async deleteItem(org: string, index: string, key: string): Promise<string | null> {
-    return this.exec('write', () => this.deleteItemTx(org, index, key));
+    return this.exec('tx', () => this.deleteItemTx(org, index, key));
   }
 
   private *deleteItemTx(org: string, index: string, key: string): Tx<string | null> {
@@ -723,23 +723,23 @@ export abstract class KyselyStore implements Store {
     // cast: PostgreSQL cannot pick length() for an untyped parameter.
     if (opts.prefix) q = q.where(sql<boolean>`substr(key, 1, length(cast(${opts.prefix} as text))) = ${opts.prefix}`);
     if (opts.after !== undefined) q = q.where('key', '>', opts.after);
-    return this.exec('read', () => all(q.orderBy('key').limit(opts.limit)));
+    return this.exec('auto', () => all(q.orderBy('key').limit(opts.limit)));
   }
 
   async getItem(org: string, index: string, key: string): Promise<ItemRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('items').selectAll().where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key)));
+    return this.exec('auto', () => one(this.qb.selectFrom('items').selectAll().where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key)));
   }
 
   async indexExists(org: string, index: string): Promise<boolean> {
-    return !!(await this.exec('read', () => one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index))));
+    return !!(await this.exec('auto', () => one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index))));
   }
 
   async blobReferenced(sha256: string): Promise<boolean> {
-    return !!(await this.exec('read', () => one(this.qb.selectFrom('items').select('key').where('sha256', '=', sha256).limit(1))));
+    return !!(await this.exec('auto', () => one(this.qb.selectFrom('items').select('key').where('sha256', '=', sha256).limit(1))));
   }
 
   async ensureOrg(name: string, id: string, now: string): Promise<{ id: string; name: string }> {
-    return this.exec('write', () => this.ensureOrgTx(name, id, now));
+    return this.exec('tx', () => this.ensureOrgTx(name, id, now));
   }
 
   private *ensureOrgTx(name: string, id: string, now: string): Tx<{ id: string; name: string }> {
@@ -748,7 +748,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async insertApiKey(row: Insertable<DB['api_keys']>): Promise<void> {
-    await this.exec('write', () => run(this.qb.insertInto('api_keys').values(row)));
+    await this.exec('auto', () => run(this.qb.insertInto('api_keys').values(row)));
   }
 
   private keysQuery() {
@@ -756,40 +756,40 @@ export abstract class KyselyStore implements Store {
   }
 
   async findApiKey(hash: string): Promise<ApiKeyRow | null> {
-    return this.exec('read', () => one(this.keysQuery().where('k.hash', '=', hash)));
+    return this.exec('auto', () => one(this.keysQuery().where('k.hash', '=', hash)));
   }
 
   async listApiKeys(): Promise<ApiKeyRow[]> {
-    return this.exec('read', () => all(this.keysQuery().orderBy('k.created_at')));
+    return this.exec('auto', () => all(this.keysQuery().orderBy('k.created_at')));
   }
 
   async revokeApiKey(id: string, now: string): Promise<boolean> {
-    return (await this.exec('write', () => run(this.qb.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null)))) > 0;
+    return (await this.exec('auto', () => run(this.qb.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null)))) > 0;
   }
 
   // Automations (schedules that start imports).
 
   async insertAutomation(row: NewAutomation): Promise<void> {
-    await this.exec('write', () => run(this.qb.insertInto('automations').values(row)));
+    await this.exec('auto', () => run(this.qb.insertInto('automations').values(row)));
   }
 
   async getAutomation(org: string, id: string): Promise<AutomationRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('id', '=', id)));
+    return this.exec('auto', () => one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('id', '=', id)));
   }
 
   async findAutomationByName(org: string, name: string): Promise<AutomationRow | null> {
-    return this.exec('read', () => one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('name', '=', name)));
+    return this.exec('auto', () => one(this.qb.selectFrom('automations').selectAll().where('org_id', '=', org).where('name', '=', name)));
   }
 
   async listAutomations(org: string, opts: { connectorId?: string; after?: string; limit: number }): Promise<AutomationRow[]> {
     let q = this.qb.selectFrom('automations').selectAll().where('org_id', '=', org);
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     if (opts.after) q = q.where('id', '>', opts.after);
-    return this.exec('read', () => all(q.orderBy('id').limit(opts.limit)));
+    return this.exec('auto', () => all(q.orderBy('id').limit(opts.limit)));
   }
 
   async updateAutomation(org: string, id: string, patch: Partial<NewAutomation>): Promise<AutomationRow | null> {
-    return this.exec('write', () => this.updateAutomationTx(org, id, patch));
+    return this.exec('tx', () => this.updateAutomationTx(org, id, patch));
   }
 
   private *updateAutomationTx(org: string, id: string, patch: Partial<NewAutomation>): Tx<AutomationRow | null> {
@@ -798,27 +798,27 @@ export abstract class KyselyStore implements Store {
   }
 
   async deleteAutomation(org: string, id: string): Promise<boolean> {
-    return (await this.exec('write', () => run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('id', '=', id)))) > 0;
+    return (await this.exec('auto', () => run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('id', '=', id)))) > 0;
   }
 
   async deleteConnectorAutomations(org: string, connectorId: string): Promise<number> {
-    return this.exec('write', () => run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('connector_id', '=', connectorId)));
+    return this.exec('auto', () => run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('connector_id', '=', connectorId)));
   }
 
   async nextAutomationRun(): Promise<number | null> {
-    const r = await this.exec('read', () => one(this.qb.selectFrom('automations').select((eb) => eb.fn.min<number>('next_run_at').as('t')).where('enabled', '=', 1)));
+    const r = await this.exec('auto', () => one(this.qb.selectFrom('automations').select((eb) => eb.fn.min<number>('next_run_at').as('t')).where('enabled', '=', 1)));
     return r?.t === null || r?.t === undefined ? null : Number(r.t);
   }
 
   async dueAutomations(now: number, limit: number): Promise<AutomationRow[]> {
-    return this.exec('read', () =>
+    return this.exec('auto', () =>
       all(this.qb.selectFrom('automations').selectAll().where('enabled', '=', 1).where('next_run_at', '<=', now).orderBy('next_run_at').limit(limit)),
     );
   }
 
   /** One UPDATE … WHERE next_run_at = expected: on PostgreSQL a concurrent second UPDATE re-checks the row after the first commits, so exactly one wins. */
   async casAutomation(id: string, expected: number, patch: Partial<NewAutomation>): Promise<boolean> {
-    return (await this.exec('write', () => run(this.qb.updateTable('automations').set(patch).where('id', '=', id).where('next_run_at', '=', expected)))) > 0;
+    return (await this.exec('auto', () => run(this.qb.updateTable('automations').set(patch).where('id', '=', id).where('next_run_at', '=', expected)))) > 0;
   }
 
   abstract close(): Promise<void>;

@@ -208,8 +208,8 @@ export class PostgresStore extends KyselyStore {
     return r.value;
   }
 
-  protected async exec<T>(mode: 'read' | 'write', body: () => Tx<T>): Promise<T> {
-    if (mode === 'read') return this.drive(body(), this.pool);
+  protected async exec<T>(mode: 'tx' | 'auto', body: () => Tx<T>): Promise<T> {
+    if (mode === 'auto') return this.drive(body(), this.pool);
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;

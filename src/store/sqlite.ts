@@ -79,9 +79,9 @@ export class SqliteStore extends KyselyStore {
     return r.value;
   }
 
-  protected exec<T>(mode: 'read' | 'write', body: () => Tx<T>): Promise<T> {
+  protected exec<T>(mode: 'tx' | 'auto', body: () => Tx<T>): Promise<T> {
     try {
-      return Promise.resolve(mode === 'write' ? (this.writeTx.immediate(body()) as T) : this.drive(body()));
+      return Promise.resolve(mode === 'tx' ? (this.writeTx.immediate(body()) as T) : this.drive(body()));
     } catch (e) {
       return Promise.reject(e);
     }
