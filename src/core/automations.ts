@@ -349,13 +349,18 @@ export class AutomationService {
     }
   }
 
+  /** Due automations, a few at a time (starting a run lists the bucket for up to a couple of seconds). */
   private async tick(): Promise<void> {
     const now = Date.now();
-    for (const row of await this.store.dueAutomations(now, 50)) {
-      const a = norm(row);
-      if (!this.running) return;
-      await this.fire(a, now).catch((e) => this.opts.log.error('automation run failed', { automation_id: a.id, error: (e as Error).message }));
-    }
+    const due = (await this.store.dueAutomations(now, 50)).map(norm);
+    let next = 0;
+    const worker = async () => {
+      while (this.running && next < due.length) {
+        const a = due[next++]!;
+        await this.fire(a, now).catch((e) => this.opts.log.error('automation run failed', { automation_id: a.id, error: (e as Error).message }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, due.length) }, worker));
   }
 
   /** One due tick of one automation: skip (previous run busy), pass (paused), or claim and run. */
