@@ -420,6 +420,7 @@ export class ExportService implements JobHandlers {
       try {
         await withRetry(
           async () => {
+            if (signal.aborted) throw signal.reason;
             try {
               await provider.write(t.path, whole ?? this.blobs.stream(item.sha256), {
                 contentType: item.content_type,

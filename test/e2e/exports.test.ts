@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProvider } from '../../src/providers/index.js';
 import type { StorageProvider } from '../../src/providers/types.js';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
-import { bytes, sha256, uniqueName } from '../helpers/s3env.js';
+import { bytes, sha256, startS3Env, uniqueName } from '../helpers/s3env.js';
 import type { ProviderFixture } from '../providers/fixture.js';
 import { s3Fixture } from '../providers/s3.fixture.js';
 import { gcsFixture } from '../providers/gcs.fixture.js';
@@ -198,8 +200,10 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
 
   it('cancel_import cancels an export: pending files become canceled and nothing more is written', async () => {
     fx.addFault({ op: 'put', times: 1000, action: { type: 'throttle', retryAfterSeconds: 30 } });
+    fx.resetCounts();
     const r = await cp.ok('start_export', { index: 'src', connector_id: dstConn, prefix: 'docs/', overwrite: 'always', path_template: 'cancel/{key}' });
-    for (let i = 0; i < 100 && fx.counts().put === 0; i++) await new Promise((res) => setTimeout(res, 50));
+    // Every file has had its write throttled and waits to retry.
+    for (let i = 0; i < 200 && fx.counts().put < 3; i++) await new Promise((res) => setTimeout(res, 50));
     const c = await cp.ok('cancel_import', { job_id: r.job_id });
     expect(c).toMatchObject({ job_id: r.job_id, kind: 'export', status: 'canceled', counts: { exported: 0, canceled: 3 } });
     fx.clearFaults();
@@ -214,8 +218,9 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
 
   it('an export survives a restart: the next server finishes it', async () => {
     fx.addFault({ op: 'put', times: 1000, action: { type: 'throttle', retryAfterSeconds: 30 } });
+    fx.resetCounts();
     const r = await cp.ok('start_export', { index: 'src', connector_id: dstConn, prefix: 'docs/', path_template: 'restart/{key}' });
-    for (let i = 0; i < 100 && fx.counts().put === 0; i++) await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 200 && fx.counts().put < 3; i++) await new Promise((res) => setTimeout(res, 50));
     await cp.close();
     fx.clearFaults();
     cp = await startCloudport({ dataDir, env: serverEnv });
@@ -243,6 +248,94 @@ describe('export checksums are verified by the service', () => {
       } finally {
         await fx.stop();
       }
+    }
+  });
+});
+
+/**
+ * fauxqs keeps whatever it is sent, so this loopback shim in front of it does what S3 does with a
+ * checksum header: every request that carries object bytes (PutObject, UploadPart) must have an
+ * x-amz-checksum-sha256 (or Content-MD5) that matches them, or it is answered 400 BadDigest.
+ */
+describe('S3 exports carry checksums S3 verifies (single PUT and every part)', () => {
+  it('sends x-amz-checksum-sha256 matching the bytes of each PUT and part', async () => {
+    const env = await startS3Env(['ck-src', 'ck-dst']);
+    const seen: { url: string; ok: boolean }[] = [];
+    let corruptNext = false;
+    const upstream = new URL(env.s3.endpoint);
+    const shim = http.createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const url = req.url ?? '';
+      const carriesObject = req.method === 'PUT' && !url.includes('x-id=CreateMultipart') && /\/ck-dst\//.test(url);
+      if (carriesObject) {
+        let payload = body;
+        if (corruptNext) {
+          // A byte flipped on the way: the checksum no longer matches.
+          corruptNext = false;
+          payload = Buffer.from(body);
+          payload[payload.length >> 1]! ^= 0xff;
+        }
+        let sent = req.headers['x-amz-checksum-sha256'] as string | undefined;
+        if (String(req.headers['content-encoding'] ?? '').includes('aws-chunked') && payload === body) {
+          const parts: Buffer[] = [];
+          let off = 0;
+          for (;;) {
+            const eol = body.indexOf('\r\n', off);
+            const size = parseInt(body.subarray(off, eol).toString('ascii').split(';')[0]!, 16);
+            if (!size) {
+              sent ??= /x-amz-checksum-sha256:(\S+)/.exec(body.subarray(eol).toString('ascii'))?.[1];
+              break;
+            }
+            parts.push(body.subarray(eol + 2, eol + 2 + size));
+            off = eol + 2 + size + 2;
+          }
+          payload = Buffer.concat(parts);
+        }
+        const md5 = req.headers['content-md5'] as string | undefined;
+        const ok = sent ? createHash('sha256').update(payload).digest('base64') === sent : !!md5 && createHash('md5').update(payload).digest('base64') === md5;
+        seen.push({ url, ok });
+        if (!ok) {
+          res.writeHead(400, { 'content-type': 'application/xml' });
+          return res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code><Message>The checksum you specified did not match what we received.</Message></Error>');
+        }
+      }
+      const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 500, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+    await new Promise<void>((r) => shim.listen(0, '127.0.0.1', () => r()));
+    const shimUrl = `http://127.0.0.1:${(shim.address() as { port: number }).port}`;
+    const cp = await startCloudport({ dataDir: tempDir() });
+    try {
+      await env.s3.put('ck-src', 'small.txt', 'small body', { contentType: 'text/plain' });
+      await env.s3.put('ck-src', 'big.bin', bytes(BIG, 5));
+      const src = (await cp.ok('create_connector', env.connector('ck-src'))).connector.id;
+      const dstConn = (await cp.ok('create_connector', { ...env.connector('ck-dst'), endpoint: shimUrl, scopes: ['export'], export_base_path: 'x/' })).connector.id;
+      await waitForJob(cp, (await cp.ok('start_import', { connector_id: src, index: 'ck' })).job_id);
+      expect(seen.length).toBe(1); // the write probe of create_connector, with Content-MD5
+      seen.length = 0;
+      const job = await cp.ok('start_export', { index: 'ck', connector_id: dstConn });
+      expect((await waitForJob(cp, job.job_id)).counts).toMatchObject({ exported: 2, failed: 0 });
+      expect(seen.length).toBeGreaterThanOrEqual(3); // one PUT, two parts at least
+      expect(seen.filter((r) => /partNumber=/.test(r.url)).length).toBeGreaterThanOrEqual(2);
+      expect(seen.every((r) => r.ok)).toBe(true);
+      // Bytes damaged in transit are refused by the checksum, never stored.
+      corruptNext = true;
+      const bad = await cp.ok('start_export', { index: 'ck', connector_id: dstConn, keys: ['small.txt'], path_template: 'bad/{key}' });
+      const s = await waitForJob(cp, bad.job_id);
+      expect(s).toMatchObject({ status: 'failed', counts: { exported: 0, failed: 1 } });
+      expect((await cp.ok('import_status', { job_id: bad.job_id, files_status: 'failed' })).files[0].error).toMatch(/BadDigest/);
+      const keys = (await (env.s3 as unknown as { client(): S3Client }).client().send(new ListObjectsV2Command({ Bucket: 'ck-dst' }))).Contents?.map((o) => o.Key);
+      expect(keys).toEqual(['x/big.bin', 'x/small.txt']);
+    } finally {
+      await cp.close();
+      await new Promise((r) => shim.close(r));
+      await env.stop();
     }
   });
 });

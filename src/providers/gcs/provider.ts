@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { createRequire } from 'node:module';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
@@ -220,9 +220,14 @@ export class GcsProvider implements StorageProvider {
     const metadata = { contentType, ...(opts.md5 ? { md5Hash: opts.md5 } : {}), ...(opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {}) };
     const preconditionOpts = opts.ifAbsent ? { preconditionOpts: { ifGenerationMatch: 0 } } : {};
     try {
-      if (Buffer.isBuffer(body)) {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      if (Buffer.isBuffer(body) && !opts.signal) {
         // The client also checks the crc32c the service reports against the bytes it sent.
         await file.save(body, { resumable: body.length >= RESUMABLE_FROM, contentType, metadata, validation: 'crc32c', ...preconditionOpts });
+      } else if (Buffer.isBuffer(body)) {
+        // The same upload as a stream, so that the signal can abort it.
+        const resumable = body.length >= RESUMABLE_FROM;
+        await pipeline(Readable.from([body]), file.createWriteStream({ resumable, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), { signal: opts.signal! });
       } else {
         await pipeline(body, file.createWriteStream({ resumable: true, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       }
