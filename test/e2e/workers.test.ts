@@ -200,6 +200,8 @@ describe('workers: crashes', () => {
         expect((wrong as Error).message).toMatch(/exited 1/);
         expect((wrong as Error).message).toMatch(/master key does not match/);
         expect((wrong as Error).message).not.toContain('cas-secret-value-1234');
+        // The blob store's secret never reaches a log line of any process.
+        for (const text of [mcp.stderr(), ...workers.map((w) => w.stderr())]) expect(text).not.toContain('cas-secret-value-1234');
         // SIGTERM: the live workers hand back their leases and exit 0.
         for (const w of workers.slice(1)) {
           w.proc.kill('SIGTERM');
