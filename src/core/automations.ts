@@ -27,6 +27,8 @@ import type { ExportService } from './exports.js';
  * - A connector that is not ACTIVE (SUSPENDED / FAILED / ARCHIVED) or lacks the needed scope pauses
  *   its automations (their ticks pass without a run); they resume by themselves when it is ACTIVE.
  * - Deleting a connector deletes its automations; their jobs stay.
+ * - Runs that found nothing to do (completed, every file skipped) are pruned when the next run
+ *   starts: only runs that did something stay in list_imports (until the usual retention).
  */
 
 export const AUTOMATION_KINDS = ['import', 'export'] as const;
@@ -416,7 +418,12 @@ export class AutomationService {
       ? { last_run_at: startedAt, last_job_id: jobId, last_error: null, runs: a.runs + 1, updated_at: startedAt }
       : { last_run_at: startedAt, last_error: redact(error!.message).slice(0, 1000), updated_at: startedAt };
     if (!(await this.store.casAutomation(a.id, claim, { ...record, next_run_at: next }))) await this.store.updateAutomation(a.org_id, a.id, record);
-    if (jobId) this.opts.log.info('automation run started', { automation_id: a.id, job_id: jobId, manual });
+    if (jobId) {
+      this.opts.log.info('automation run started', { automation_id: a.id, job_id: jobId, manual, claimed_at: iso(claim - this.opts.claimMs) });
+      // Runs that found nothing new leave no trail beyond the latest (a 15-minute schedule would
+      // otherwise add 96 empty jobs a day, each with one skipped row per unchanged file).
+      await this.store.pruneIdleAutomationRuns(a.org_id, a.id, jobId).catch((e) => this.opts.log.warn('pruning idle automation runs failed', { automation_id: a.id, error: (e as Error).message }));
+    }
     else this.opts.log.warn('automation run not started', { automation_id: a.id, error: record.last_error });
     this.wake();
     if (error) throw error;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type Insertable, type Kysely } from 'kysely';
+import { sql, type Compilable, type CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import type { DB } from './schema.js';
 import { all, lock, one, run, wait, type Dialect, type Tx } from './ops.js';
 import type {
@@ -55,6 +55,10 @@ function gateLive(value: string): boolean {
   }
 }
 
+/** Placeholder arguments of a prepared query (see KyselyStore.prep); only ever compiled, never stored. */
+const ARG = (i: number) => `\u0000arg${i}\u0000`;
+const ARG_RE = /^\u0000arg(\d+)\u0000$/;
+
 const isThenable = (v: unknown): v is PromiseLike<unknown> => !!v && typeof (v as { then?: unknown }).then === 'function';
 
 /**
@@ -71,6 +75,32 @@ export abstract class KyselyStore implements Store {
 
   protected get pg(): boolean {
     return this.dialect === 'postgres';
+  }
+
+  private readonly prepared = new Map<string, CompiledQuery>();
+
+  /**
+   * A query on the per-file hot path, built and compiled once: `build` receives placeholders, and each
+   * call substitutes its `args` for them. Only arguments vary; the query's shape must not depend on them.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  protected prep<O>(name: string, build: (...args: any[]) => Compilable<O>, args: unknown[]): Compilable<O> {
+    let c = this.prepared.get(name);
+    if (!c) {
+      c = build(...args.map((_, i) => ARG(i))).compile();
+      this.prepared.set(name, c);
+    }
+    const base = c;
+    return {
+      compile: () =>
+        ({
+          ...base,
+          parameters: base.parameters.map((p) => {
+            const m = typeof p === 'string' ? ARG_RE.exec(p) : null;
+            return m ? args[Number(m[1])] : p;
+          }),
+        }) as CompiledQuery<O>,
+    };
   }
 
   async getMeta(key: string): Promise<string | null> {
@@ -356,19 +386,37 @@ export abstract class KyselyStore implements Store {
   }
 
   private *commitFileTx(c: CommitFile): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
-    let fq = this.qb.selectFrom('job_files').select(['status', 'lease_owner']).where('id', '=', c.fileId);
-    if (this.pg) fq = fq.forUpdate(); // a concurrent cancel or takeover waits for this commit
-    const f = yield* one(fq);
+    const f = yield* one(
+      this.prep(
+        'commit.file',
+        (id) => {
+          const q = this.qb.selectFrom('job_files').select(['status', 'lease_owner']).where('id', '=', id);
+          return this.pg ? q.forUpdate() : q; // a concurrent cancel or takeover waits for this commit
+        },
+        [c.fileId],
+      ),
+    );
     if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
     // Two files with the same content committed at once must not both become "ready".
     yield* lock({ kind: 'index', org: c.orgId, index: c.index });
     yield* run(
-      this.qb
-        .insertInto('indexes')
-        .values({ org_id: c.orgId, name: c.index, created_at: c.now, updated_at: c.now })
-        .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: c.now })),
+      this.prep(
+        'commit.index',
+        (org, index, now) =>
+          this.qb
+            .insertInto('indexes')
+            .values({ org_id: org, name: index, created_at: now, updated_at: now })
+            .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: now })),
+        [c.orgId, c.index, c.now],
+      ),
     );
-    const existing = yield* one(this.qb.selectFrom('items').select(['sha256']).where('org_id', '=', c.orgId).where('index_name', '=', c.index).where('key', '=', c.key));
+    const existing = yield* one(
+      this.prep('commit.existing', (org, index, key) => this.qb.selectFrom('items').select(['sha256']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key), [
+        c.orgId,
+        c.index,
+        c.key,
+      ]),
+    );
     let status: 'ready' | 'deduped' = 'ready';
     let duplicateOf: string | null = null;
     if (existing && existing.sha256 === c.sha256) {
@@ -377,7 +425,11 @@ export abstract class KyselyStore implements Store {
       duplicateOf = c.key;
     } else if (!existing && c.dedupe) {
       const twin = yield* one(
-        this.qb.selectFrom('items').select('key').where('org_id', '=', c.orgId).where('index_name', '=', c.index).where('sha256', '=', c.sha256).orderBy('key').limit(1),
+        this.prep(
+          'commit.twin',
+          (org, index, sha) => this.qb.selectFrom('items').select('key').where('org_id', '=', org).where('index_name', '=', index).where('sha256', '=', sha).orderBy('key').limit(1),
+          [c.orgId, c.index, c.sha256],
+        ),
       );
       if (twin) {
         status = 'deduped';
@@ -385,35 +437,41 @@ export abstract class KyselyStore implements Store {
       }
     }
     if (status === 'ready') {
-      const item = {
-        org_id: c.orgId,
-        index_name: c.index,
-        key: c.key,
-        connector_id: c.connectorId,
-        size: c.size,
-        sha256: c.sha256,
-        content_type: c.contentType,
-        etag: c.etag,
-        imported_at: c.now,
-      };
       yield* run(
-        this.qb
-          .insertInto('items')
-          .values(item)
-          .onConflict((oc) => oc.columns(['org_id', 'index_name', 'key']).doUpdateSet({ ...item })),
+        this.prep(
+          'commit.item',
+          (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at) => {
+            const item = { org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at };
+            return this.qb
+              .insertInto('items')
+              .values(item)
+              .onConflict((oc) => oc.columns(['org_id', 'index_name', 'key']).doUpdateSet({ ...item }));
+          },
+          [c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now],
+        ),
       );
     }
     yield* run(
-      this.qb
-        .updateTable('job_files')
-        .set({ status, duplicate_of: duplicateOf, sha256: c.sha256, size: c.size, etag: c.etag, version: c.version, error: null, lease_owner: null, lease_expires: 0 })
-        .where('id', '=', c.fileId),
+      this.prep(
+        'commit.done',
+        (status, duplicate_of, sha256, size, etag, version, id) =>
+          this.qb
+            .updateTable('job_files')
+            .set({ status, duplicate_of, sha256, size, etag, version, error: null, lease_owner: null, lease_expires: 0 })
+            .where('id', '=', id),
+        [status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId],
+      ),
     );
     yield* run(
-      this.qb
-        .insertInto('import_seen')
-        .values({ org_id: c.orgId, connector_id: c.connectorId, index_name: c.index, key: c.key, version: c.version, updated_at: c.now })
-        .onConflict((oc) => oc.columns(['org_id', 'connector_id', 'index_name', 'key']).doUpdateSet({ version: c.version, updated_at: c.now })),
+      this.prep(
+        'commit.seen',
+        (org_id, connector_id, index_name, key, version, updated_at) =>
+          this.qb
+            .insertInto('import_seen')
+            .values({ org_id, connector_id, index_name, key, version, updated_at })
+            .onConflict((oc) => oc.columns(['org_id', 'connector_id', 'index_name', 'key']).doUpdateSet({ version, updated_at })),
+        [c.orgId, c.connectorId, c.index, c.key, c.version, c.now],
+      ),
     );
     return { status, duplicate_of: duplicateOf };
   }
@@ -579,19 +637,25 @@ export abstract class KyselyStore implements Store {
   }
 
   private *markHashedTx(fileId: number, owner: string, sha256: string): Tx<boolean | 'wait'> {
-    const update = this.qb.updateTable('job_files').set({ sha256 }).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending');
+    const build = (sha: string, id: number, by: string) => this.qb.updateTable('job_files').set({ sha256: sha }).where('id', '=', id).where('lease_owner', '=', by).where('status', '=', 'pending');
+    const update = () => this.prep('hashed', build, [sha256, fileId, owner]);
     if (this.pg) {
       yield* lock({ kind: 'blobs', mode: 'shared' });
-      return (yield* run(update)) > 0;
+      return (yield* run(update())) > 0;
     }
     // SQLite: one statement while no GC gate is set; only when it changes nothing, look at the gate.
-    const gated = update.where(({ not, exists, selectFrom }) => not(exists(selectFrom('meta').select(sql`1`.as('x')).where('meta.key', '=', GC_GATE))));
+    const gated = this.prep(
+      'hashed.gated',
+      (sha: string, id: number, by: string) =>
+        build(sha, id, by).where(({ not, exists, selectFrom }) => not(exists(selectFrom('meta').select(sql`1`.as('x')).where('meta.key', '=', GC_GATE)))),
+      [sha256, fileId, owner],
+    );
     if ((yield* run(gated)) > 0) return true;
     const gate = yield* one(this.qb.selectFrom('meta').select('value').where('key', '=', GC_GATE));
     if (!gate) return false; // canceled or lease lost
     if (gateLive(gate.value)) return 'wait';
     yield* run(this.qb.deleteFrom('meta').where('key', '=', GC_GATE).where('value', '=', gate.value)); // its process died
-    return (yield* run(update)) > 0;
+    return (yield* run(update())) > 0;
   }
 
   /** Candidates that no item and no pending file (hashed, not yet committed) references. */
@@ -819,6 +883,35 @@ export abstract class KyselyStore implements Store {
   /** One UPDATE … WHERE next_run_at = expected: on PostgreSQL a concurrent second UPDATE re-checks the row after the first commits, so exactly one wins. */
   async casAutomation(id: string, expected: number, patch: Partial<NewAutomation>): Promise<boolean> {
     return (await this.exec('auto', () => run(this.qb.updateTable('automations').set(patch).where('id', '=', id).where('next_run_at', '=', expected)))) > 0;
+  }
+
+  async pruneIdleAutomationRuns(org: string, automationId: string, keepJobId: string): Promise<number> {
+    return this.exec('tx', () => this.pruneIdleAutomationRunsTx(org, automationId, keepJobId));
+  }
+
+  private *pruneIdleAutomationRunsTx(org: string, automationId: string, keepJobId: string): Tx<number> {
+    const ids = (
+      yield* all(
+        this.qb
+          .selectFrom('jobs')
+          .select('id')
+          .where('org_id', '=', org)
+          .where('automation_id', '=', automationId)
+          .where('status', '=', 'completed')
+          .where('id', '!=', keepJobId)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('job_files').select(sql`1`.as('x')).whereRef('job_files.job_id', '=', 'jobs.id').where('job_files.status', '!=', 'skipped'))),
+          )
+          .limit(1000),
+      )
+    ).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 200) {
+      const batch = ids.slice(i, i + 200);
+      yield* run(this.qb.deleteFrom('job_files').where('job_id', 'in', batch));
+      yield* run(this.qb.deleteFrom('job_logs').where('job_id', 'in', batch));
+      yield* run(this.qb.deleteFrom('jobs').where('id', 'in', batch));
+    }
+    return ids.length;
   }
 
   abstract close(): Promise<void>;

@@ -204,6 +204,11 @@ export interface Store {
    * (one UPDATE … WHERE next_run_at = ?), so among processes sharing a store exactly one wins a run.
    */
   casAutomation(id: string, expected: number, patch: Partial<NewAutomation>): Promise<boolean>;
+  /**
+   * Deletes an automation's finished runs that found nothing to do (completed, every file skipped or
+   * none), with their files and logs, except `keepJobId`: idle runs leave no trail beyond the latest.
+   */
+  pruneIdleAutomationRuns(org: string, automationId: string, keepJobId: string): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -28,9 +28,17 @@ async function automation(cp: Running, id: string): Promise<Record<string, any>>
   return all.find((a) => a.id === id)!;
 }
 
-async function jobsOf(cp: Running, id: string): Promise<Record<string, any>[]> {
-  return ((await cp.ok('list_imports', { automation_id: id, limit: 1000 })).imports as Record<string, any>[]).reverse(); // oldest first
+/** The runs a process's log says it started (when each was claimed), oldest first; idle runs' jobs are pruned, their log lines stay. */
+function started(cp: Running, id: string): { time: number; job_id: string }[] {
+  return cp
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('"automation run started"') && l.includes(id))
+    .map((l) => JSON.parse(l) as { claimed_at: string; job_id: string })
+    .map((r) => ({ time: Date.parse(r.claimed_at), job_id: r.job_id }));
 }
+
+const LOGS = { CLOUDPORT_LOG_LEVEL: 'info' };
 
 describe('automations across restarts and processes (s3)', () => {
   const fx = s3Fixture();
@@ -48,7 +56,7 @@ describe('automations across restarts and processes (s3)', () => {
     let cp = await startCloudport({ dataDir, env: FAST });
     const conn = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
     const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'missed', schedule: '2s' })).automation;
-    await until('a first run', async () => (await jobsOf(cp, a.id)).length >= 1);
+    await until('a first run', async () => (await automation(cp, a.id)).runs >= 1);
     await cp.close();
     const before = (await startCloudport({ dataDir, args: ['--concurrency', '0'] }).then(async (ro) => {
       // A process that runs no job engine runs no scheduler either.
@@ -62,16 +70,17 @@ describe('automations across restarts and processes (s3)', () => {
       }
     }))!;
     await sleep(2000); // with the time above: two or more ticks missed
-    cp = await startCloudport({ dataDir, env: FAST });
+    cp = await startCloudport({ dataDir, env: { ...FAST, ...LOGS } });
     try {
-      const jobs = await until('runs after the restart', async () => {
-        const j = (await jobsOf(cp, a.id)).slice(before.runs);
-        return j.length >= 2 ? j : null;
+      const runs = await until('two runs after the restart', async () => {
+        const r = started(cp, a.id);
+        return r.length >= 2 ? r : null;
       });
       // One run for all the missed ticks, then the schedule counts from it: the next run is a whole interval later.
-      expect(Date.parse(jobs[1]!.created_at) - Date.parse(jobs[0]!.created_at)).toBeGreaterThanOrEqual(1500);
+      expect(runs[1]!.time - runs[0]!.time).toBeGreaterThanOrEqual(1500);
       const now = await automation(cp, a.id);
       expect(now.skipped).toBe(before.skipped);
+      expect(now.runs).toBeGreaterThanOrEqual(before.runs + 2);
     } finally {
       await cp.close();
     }
@@ -79,22 +88,24 @@ describe('automations across restarts and processes (s3)', () => {
 
   async function twoProcesses(env: Record<string, string>): Promise<void> {
     const dataDir = tempDir();
-    const one = await startCloudport({ dataDir, env: { ...FAST, CLOUDPORT_LOG_LEVEL: 'info', ...env } });
-    const two = await startCloudport({ dataDir, env: { ...FAST, CLOUDPORT_LOG_LEVEL: 'info', ...env } });
+    const one = await startCloudport({ dataDir, env: { ...FAST, ...LOGS, ...env } });
+    const two = await startCloudport({ dataDir, env: { ...FAST, ...LOGS, ...env } });
     try {
       const conn = (await one.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
       const a = (await one.ok('create_automation', { kind: 'import', connector_id: conn, index: 'shared', schedule: '1s' })).automation;
-      await until('five runs', async () => (await jobsOf(two, a.id)).length >= 5);
+      await until('five runs', async () => (await automation(two, a.id)).runs >= 5);
       await one.ok('update_automation', { automation_id: a.id, enabled: false });
-      await sleep(300);
-      const all = await jobsOf(two, a.id);
+      await sleep(500);
       const x = await automation(two, a.id);
-      expect(all.length).toBe(x.runs); // every run is one job, none started twice
-      // Each run was started by exactly one of the two processes (a lost compare-and-set starts nothing).
-      const started = (text: string) => text.split('\n').filter((l) => l.includes('"automation run started"') && l.includes(a.id)).length;
-      expect(started(one.stderr()) + started(two.stderr())).toBe(x.runs);
-      const created = all.map((j) => Date.parse(j.created_at));
-      for (let i = 1; i < created.length; i++) expect(created[i]! - created[i - 1]!, `runs ${i - 1} and ${i}`).toBeGreaterThanOrEqual(700);
+      // Each run was started by exactly one of the two processes (a lost compare-and-set starts nothing), as one job of its own.
+      const runs = [...started(one, a.id), ...started(two, a.id)].sort((p, q) => p.time - q.time);
+      expect(runs).toHaveLength(x.runs);
+      expect(new Set(runs.map((r) => r.job_id)).size).toBe(x.runs);
+      for (let i = 1; i < runs.length; i++) expect(runs[i]!.time - runs[i - 1]!.time, `runs ${i - 1} and ${i}`).toBeGreaterThanOrEqual(700);
+      // Idle runs were pruned as the next one started: the first run (it imported the file) and the latest one are left.
+      const left = (await two.ok('list_imports', { automation_id: a.id })).imports as { job_id: string; counts: { ready: number } }[];
+      expect(left.map((j) => j.job_id)).toEqual([x.last_job_id, runs[0]!.job_id]);
+      expect(left[1]!.counts.ready).toBe(1);
     } finally {
       await one.close();
       await two.close();
@@ -111,7 +122,8 @@ describe('automations across restarts and processes (s3)', () => {
       await twoProcesses({ CLOUDPORT_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/test?schema=${schema}` });
       const r = await admin.query(`SELECT a.runs, (SELECT COUNT(*)::int FROM ${schema}.jobs j WHERE j.automation_id = a.id) AS jobs FROM ${schema}.automations a`);
       expect(r.rows).toHaveLength(1);
-      expect(r.rows[0].jobs).toBe(r.rows[0].runs);
+      expect(r.rows[0].runs).toBeGreaterThanOrEqual(5);
+      expect(r.rows[0].jobs).toBe(2); // idle runs pruned
     } finally {
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
       await admin.end();
