@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProvider } from '../../src/providers/index.js';
 import type { StorageProvider } from '../../src/providers/types.js';
@@ -230,7 +230,7 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
 });
 
 describe('export checksums are verified by the service', () => {
-  it('a body whose MD5 does not match is refused (GCS md5Hash, Azure Content-MD5)', async () => {
+  it('a body whose MD5 does not match is refused as damaged (GCS md5Hash, Azure Content-MD5)', async () => {
     for (const make of [gcsFixture, azureFixture]) {
       const fx = make();
       await fx.start();
@@ -240,7 +240,8 @@ describe('export checksums are verified by the service', () => {
         const def = getProvider(String(input.provider));
         const p = await def.open(def.validateLocation({ ...input }), input.credentials as never, { maxSockets: 4, connectTimeoutMs: 5000 });
         const wrong = createHash('md5').update('other bytes').digest('base64');
-        await expect(p.write('bad.txt', Buffer.from('hello'), { md5: wrong }), fx.provider).rejects.toThrow();
+        // Refused by the service, as damaged bytes (temporary: the export sends them again).
+        await expect(p.write('bad.txt', Buffer.from('hello'), { md5: wrong }), fx.provider).rejects.toMatchObject({ kind: 'unexpected', temporary: true, message: expect.stringMatching(/checksum mismatch/) });
         await expect(p.stat('bad.txt'), fx.provider).rejects.toMatchObject({ kind: 'not_found' });
         await p.write('good.txt', Buffer.from('hello'), { md5: createHash('md5').update('hello').digest('base64'), sha256: sha256('hello') });
         expect((await p.stat('good.txt')).sha256).toBe(sha256('hello'));
@@ -255,7 +256,8 @@ describe('export checksums are verified by the service', () => {
 /**
  * fauxqs keeps whatever it is sent, so this loopback shim in front of it does what S3 does with a
  * checksum header: every request that carries object bytes (PutObject, UploadPart) must have an
- * x-amz-checksum-sha256 (or Content-MD5) that matches them, or it is answered 400 BadDigest.
+ * x-amz-checksum-sha256 (or Content-MD5) that matches them, or it is answered 400 BadDigest (which
+ * cloudport treats as bytes damaged on the way: sent again).
  */
 describe('S3 exports carry checksums S3 verifies (single PUT and every part)', () => {
   it('sends x-amz-checksum-sha256 matching the bytes of each PUT and part', async () => {
@@ -324,14 +326,16 @@ describe('S3 exports carry checksums S3 verifies (single PUT and every part)', (
       expect(seen.length).toBeGreaterThanOrEqual(3); // one PUT, two parts at least
       expect(seen.filter((r) => /partNumber=/.test(r.url)).length).toBeGreaterThanOrEqual(2);
       expect(seen.every((r) => r.ok)).toBe(true);
-      // Bytes damaged in transit are refused by the checksum, never stored.
+      // Bytes damaged in transit are refused by the checksum (never stored) and sent again.
       corruptNext = true;
-      const bad = await cp.ok('start_export', { index: 'ck', connector_id: dstConn, keys: ['small.txt'], path_template: 'bad/{key}' });
-      const s = await waitForJob(cp, bad.job_id);
-      expect(s).toMatchObject({ status: 'failed', counts: { exported: 0, failed: 1 } });
-      expect((await cp.ok('import_status', { job_id: bad.job_id, files_status: 'failed' })).files[0].error).toMatch(/BadDigest/);
-      const keys = (await (env.s3 as unknown as { client(): S3Client }).client().send(new ListObjectsV2Command({ Bucket: 'ck-dst' }))).Contents?.map((o) => o.Key);
-      expect(keys).toEqual(['x/big.bin', 'x/small.txt']);
+      seen.length = 0;
+      const again = await cp.ok('start_export', { index: 'ck', connector_id: dstConn, keys: ['small.txt'], path_template: 'again/{key}' });
+      expect((await waitForJob(cp, again.job_id)).counts).toMatchObject({ exported: 1, failed: 0 });
+      expect(seen.map((r) => r.ok)).toEqual([false, true]);
+      const s3 = (env.s3 as unknown as { client(): S3Client }).client();
+      expect((await s3.send(new ListObjectsV2Command({ Bucket: 'ck-dst' }))).Contents?.map((o) => o.Key)).toEqual(['x/again/small.txt', 'x/big.bin', 'x/small.txt']);
+      const body = await (await s3.send(new GetObjectCommand({ Bucket: 'ck-dst', Key: 'x/again/small.txt' }))).Body!.transformToString();
+      expect(body).toBe('small body');
     } finally {
       await cp.close();
       await new Promise((r) => shim.close(r));

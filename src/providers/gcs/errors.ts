@@ -125,6 +125,10 @@ export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
     if (/requester pays|user project/i.test(message)) {
       return new CloudportError('unsupported', `bucket ${JSON.stringify(ctx.bucket)} is a Requester Pays bucket`, { fix: 'Requester Pays buckets are not supported yet; turn it off or copy the data to another bucket.' });
     }
+    if (/(MD5|CRC32C).*doesn't match calculated/i.test(message)) {
+      // An upload's md5Hash / crc32c did not match what arrived: bytes damaged on the way; sending again helps.
+      return new CloudportError('unexpected', `the bytes sent for ${what} were corrupted on the way (checksum mismatch)`, { temporary: true });
+    }
     return new CloudportError('config_invalid', `the storage service rejected the request (${reason || 'bad request'})`, { fix: 'Check the bucket name and endpoint.' });
   }
   if (err.name === 'AbortError' || /aborted/i.test(message)) return new CloudportError('unexpected', 'the request was aborted', { temporary: true });

@@ -76,6 +76,10 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
       case 'TooManyRequestsException':
       case 'RequestLimitExceeded':
         return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter, fix: 'Retry later or lower the import concurrency.' });
+      case 'BadDigest':
+      case 'XAmzContentSHA256Mismatch':
+        // A write's checksum did not match what arrived: bytes damaged on the way; sending again helps.
+        return new CloudportError('unexpected', `the bytes sent for ${what} were corrupted on the way (checksum mismatch: ${code})`, { temporary: true });
       case 'PreconditionFailed':
         return new CloudportError('conflict', `${what} changed while it was being read`, { temporary: true, fix: 'Retry: the object will be read again from the start.' });
       case 'InvalidObjectState':
