@@ -206,6 +206,7 @@ export class ImportService implements JobHandlers {
   private async retryFailed(org: string, input: StartImportInput): Promise<StartImportResult> {
     if (input.keys || input.prefix || input.pattern) throw invalid('retry_of', 'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it');
     const old = await this.getJob(org, input.retry_of!);
+    if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
     if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`);
     const keys: string[] = [];

@@ -141,6 +141,7 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
     expect(fx.counts().put).toBeGreaterThan(exportable.length);
     const exported = await cp.ok('import_status', { job_id: start.job_id, files_status: 'exported' });
     expect(exported.files).toContainEqual({ key: 'docs/a.txt', status: 'exported', size: files['docs/a.txt']!.body.length, path: 'out/docs/a.txt' });
+    expect((await cp.call('start_import', { retry_of: start.job_id })).data.error).toMatchObject({ kind: 'config_invalid', field: 'retry_of' });
     const failed = await cp.ok('import_status', { job_id: start.job_id, files_status: 'failed' });
     expect(failed.files.map((f: { key: string }) => f.key).sort()).toEqual([...escapes].sort());
     const logs = await cp.ok('import_logs', { job_id: start.job_id });
