@@ -66,7 +66,7 @@ describe('advertised tool definitions', () => {
     expect(readme.match(re)?.[0], 'README tool table is stale: run npm run schemas:update').toBe(table);
   });
 
-  it('stays small: the whole tools/list under 32 KiB of JSON (31,791 bytes measured with the export and automation tools), one or two sentences each', () => {
+  it('stays small: the whole tools/list under 32 KiB of JSON (31,632 bytes measured with the export and automation tools), one or two sentences each', () => {
     expect(JSON.stringify(tools).length).toBeLessThan(32 * 1024);
     for (const t of tools) {
       expect(t.description.length, t.name).toBeLessThan(260);
