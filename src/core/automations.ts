@@ -431,9 +431,22 @@ export class AutomationService {
   }
 
   private async startJob(a: AutomationRow): Promise<string> {
-    const params = JSON.parse(a.params) as AutomationParams;
     // The run number makes the key: a run retried after a lost claim finds the job the first attempt made.
-    const idempotency_key = `automation:${a.id}:${a.runs + 1}`;
+    const key = `automation:${a.id}:${a.runs + 1}`;
+    try {
+      return await this.startWithKey(a, key);
+    } catch (e) {
+      // The first attempt made its job with the settings before an update_automation: that job is this run.
+      const earlier = e instanceof CloudportError && e.field === 'idempotency_key' ? await this.store.findJobByIdempotencyKey(a.org_id, key) : null;
+      if (!earlier) throw e;
+      if (earlier.automation_id === a.id) return earlier.id;
+      // Someone used this key for a start_import of their own: this run takes another one.
+      return this.startWithKey(a, `${key}:${newId('k')}`);
+    }
+  }
+
+  private async startWithKey(a: AutomationRow, idempotency_key: string): Promise<string> {
+    const params = JSON.parse(a.params) as AutomationParams;
     if (a.kind === 'export') {
       const ex = this.exporter();
       if (!ex) throw new CloudportError('unsupported', 'export automations are not available in this version', { field: 'kind' });

@@ -156,6 +156,15 @@ describe('automations (s3)', () => {
     expect((await automation(cp, a.id)).state).toBe('disabled');
   });
 
+  it('a run whose idempotency key another start_import took still starts a job of its own', async () => {
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'keyed', prefix: 'in/', schedule: '1h' })).automation;
+    const foreign = await cp.ok('start_import', { connector_id: conn, index: 'other', prefix: 'in/', idempotency_key: `automation:${a.id}:1` });
+    const run = await cp.ok('run_automation_now', { automation_id: a.id });
+    expect(run.job_id).not.toBe(foreign.job_id);
+    expect((await waitForJob(cp, run.job_id)).automation_id).toBe(a.id);
+    await cp.ok('delete_automation', { automation_id: a.id });
+  });
+
   it('an export automation writes new and changed items of an index on a schedule', async () => {
     const c = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket), scopes: ['import', 'export'], export_base_path: 'out/' })).connector.id;
     await fx.put(bucket, 'ex/1.txt', 'one');
