@@ -86,6 +86,35 @@ describe('automations across restarts and processes (s3)', () => {
     }
   });
 
+  it('a run whose process is killed while starting it is retried once, after the claim lease, by the next process', async () => {
+    const dataDir = tempDir();
+    const env = { ...FAST, ...LOGS, CLOUDPORT_LEASE_MS: '2000' };
+    const victim = await startCloudport({ dataDir, env });
+    const conn = (await victim.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
+    fx.resetCounts();
+    // The run's first listing hangs, so the process dies between claiming the run and recording it.
+    fx.addFault({ op: 'list', times: 1, action: { type: 'stall', afterBytes: 0, ms: 60_000 } });
+    const a = (await victim.ok('create_automation', { kind: 'import', connector_id: conn, index: 'killed', schedule: '1h' })).automation;
+    void victim.call('run_automation_now', { automation_id: a.id }).catch(() => undefined);
+    await until('the run listing', async () => fx.counts().list >= 1);
+    process.kill(victim.pid!, 'SIGKILL');
+    await victim.close().catch(() => undefined);
+    fx.clearFaults();
+    const next = await startCloudport({ dataDir, env });
+    try {
+      const x = await until('the retried run', async () => {
+        const r = await automation(next, a.id);
+        return r.runs >= 1 ? r : null;
+      });
+      expect(x.runs).toBe(1);
+      expect(started(next, a.id).map((r) => r.job_id)).toEqual([x.last_job_id]);
+      const jobs = (await next.ok('list_imports', { automation_id: a.id })).imports as { job_id: string }[];
+      expect(jobs.map((j) => j.job_id)).toEqual([x.last_job_id]);
+    } finally {
+      await next.close();
+    }
+  });
+
   async function twoProcesses(env: Record<string, string>): Promise<void> {
     const dataDir = tempDir();
     const one = await startCloudport({ dataDir, env: { ...FAST, ...LOGS, ...env } });
