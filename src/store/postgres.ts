@@ -117,6 +117,7 @@ export class PostgresStore extends KyselyStore {
     const pool = new pg.Pool({
       connectionString,
       max: opts.max ?? 10,
+      connectionTimeoutMillis: 10_000,
       types,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
       application_name: 'cloudport',
@@ -145,7 +146,8 @@ export class PostgresStore extends KyselyStore {
     try {
       await client.query('SELECT pg_advisory_lock($1, $2)', [...LOCK_MIGRATE]);
       try {
-        if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        // Create the schema only when missing: CREATE SCHEMA needs a privilege a pre-provisioned schema does not.
+        if (schema && !(await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
         const current = Number((await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
         for (const m of MIGRATIONS) {
