@@ -56,16 +56,22 @@ const backends: Backend[] = [
   },
 ];
 
+let adminError: unknown = null;
+
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: PG_BASE, connectionTimeoutMillis: 5000 });
-  // No skip: a store suite without PostgreSQL is a failed suite.
-  await admin.connect();
+  // No skip: without PostgreSQL the reachability case and every PostgreSQL case fail (they are not skipped).
+  await admin.connect().catch((e) => (adminError = e));
 });
 
 afterAll(async () => {
-  for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  await admin?.end();
+  if (!adminError) for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  await admin?.end().catch(() => {});
   fs.rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+it('PostgreSQL is reachable at 127.0.0.1:5432 (user postgres, database test)', () => {
+  if (adminError) throw adminError;
 });
 
 const NOW = '2026-01-01T00:00:00.000Z';
