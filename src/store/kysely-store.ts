@@ -77,6 +77,14 @@ export abstract class KyselyStore implements Store {
     return this.dialect === 'postgres';
   }
 
+  /** Milliseconds from this host's clock to the store's clock (PostgreSQL: the server's), so leases of processes on several hosts compare on one clock. */
+  protected clockOffset = 0;
+
+  /** Epoch ms on the store's clock: what leases are written and compared in. */
+  clock(): number {
+    return Date.now() + this.clockOffset;
+  }
+
   private readonly prepared = new Map<string, CompiledQuery>();
 
   /**
@@ -267,7 +275,7 @@ export abstract class KyselyStore implements Store {
     yield* run(
       this.qb
         .updateTable('jobs')
-        .set({ listing_state: state, listing_complete: complete ? 1 : 0, lease_expires: complete ? 0 : Date.now() + leaseMs, lease_owner: complete ? null : owner })
+        .set({ listing_state: state, listing_complete: complete ? 1 : 0, lease_expires: complete ? 0 : this.clock() + leaseMs, lease_owner: complete ? null : owner })
         .where('id', '=', jobId),
     );
     return true;
@@ -278,7 +286,7 @@ export abstract class KyselyStore implements Store {
   }
 
   private *claimListingTx(owner: string, leaseMs: number): Tx<JobRow | null> {
-    const now = Date.now();
+    const now = this.clock();
     let q = this.qb
       .selectFrom('jobs')
       .selectAll()
@@ -314,7 +322,7 @@ export abstract class KyselyStore implements Store {
   }
 
   private *claimFilesTx(owner: string, limit: number, leaseMs: number, now: string, exclude: string[]): Tx<ClaimedFile[]> {
-    const t = Date.now();
+    const t = this.clock();
     let q = this.qb
       .selectFrom('job_files as f')
       .innerJoin('jobs as j', 'j.id', 'f.job_id')
@@ -351,7 +359,7 @@ export abstract class KyselyStore implements Store {
   }
 
   private *heartbeatTx(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Tx<{ lostFiles: number[] }> {
-    const until = Date.now() + leaseMs;
+    const until = this.clock() + leaseMs;
     let lost: number[] = [];
     if (fileIds.length) {
       const held = yield* all(

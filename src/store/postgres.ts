@@ -127,6 +127,9 @@ export class PostgresStore extends KyselyStore {
     const store = new PostgresStore(pool);
     try {
       await store.migrate(schema);
+      await store.syncClock();
+      store.clockTimer = setInterval(() => void store.syncClock().catch(() => {}), 5 * 60_000);
+      store.clockTimer.unref();
     } catch (e) {
       await pool.end().catch(() => {});
       const err = e as { code?: string; message?: string };
@@ -138,6 +141,16 @@ export class PostgresStore extends KyselyStore {
       });
     }
     return store;
+  }
+
+  private clockTimer: NodeJS.Timeout | null = null;
+
+  /** Measures the offset of the server's clock (half the round trip counted on each side). */
+  private async syncClock(): Promise<void> {
+    const t0 = Date.now();
+    const r = await this.pool.query<{ t: number }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS t');
+    const t1 = Date.now();
+    this.clockOffset = Math.round(Number(r.rows[0]!.t) - (t0 + t1) / 2);
   }
 
   private async migrate(schema: string | null): Promise<void> {
@@ -235,6 +248,7 @@ export class PostgresStore extends KyselyStore {
   }
 
   async close(): Promise<void> {
+    if (this.clockTimer) clearInterval(this.clockTimer);
     await this.pool.end();
   }
 }
