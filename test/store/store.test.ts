@@ -527,6 +527,28 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('automations: idle runs (completed, every file skipped) are pruned with their files and logs, others kept', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const skipped = (n: number) => files(n).map((f) => ({ ...f, status: 'skipped' as const }));
+      const done = { status: 'completed', finished_at: NOW };
+      await s.createJob(job('imp_idle', { ...done, automation_id: 'aut_1' }), skipped(3));
+      await s.createJob(job('imp_empty', { ...done, automation_id: 'aut_1' }), []);
+      await s.createJob(job('imp_busy', { ...done, automation_id: 'aut_1' }), [...skipped(2), { key: 'new', size: 1, etag: null, version: 'v', status: 'ready' }]);
+      await s.createJob(job('imp_errors', { status: 'completed_with_errors', finished_at: NOW, automation_id: 'aut_1' }), [{ key: 'bad', size: 1, etag: null, version: 'v', status: 'failed', error: 'x' }]);
+      await s.createJob(job('imp_running', { status: 'running', automation_id: 'aut_1' }), skipped(1));
+      await s.createJob(job('imp_latest', { ...done, automation_id: 'aut_1' }), skipped(1));
+      await s.createJob(job('imp_other', { ...done, automation_id: 'aut_2' }), skipped(1));
+      await s.createJob(job('imp_manual', done), skipped(1));
+      await s.addLog({ org_id: 'org_a', job_id: 'imp_idle', connector_id: 'conn_1', level: 'info', message: 'm', time: NOW });
+      expect(await s.pruneIdleAutomationRuns('org_b', 'aut_1', 'imp_latest')).toBe(0);
+      expect(await s.pruneIdleAutomationRuns('org_a', 'aut_1', 'imp_latest')).toBe(2);
+      const left = (await s.listJobs('org_a', { limit: 100 })).map((j) => j.id).sort();
+      expect(left).toEqual(['imp_busy', 'imp_errors', 'imp_latest', 'imp_manual', 'imp_other', 'imp_running']);
+      expect(await s.listJobFiles('imp_idle', { limit: 10 })).toEqual([]);
+      expect(await s.listLogs('org_a', { jobId: 'imp_idle', limit: 10 })).toEqual([]);
+    });
+  });
+
   it('migrations: three stores opening one fresh database at once apply each version exactly once', async () => {
     const db = b.fresh();
     const stores = b.name === 'postgres' ? await Promise.all([db.open(), db.open(), db.open()]) : [await db.open(), await db.open(), await db.open()];
