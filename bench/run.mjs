@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // cloudport benchmarks, side by side with peers in the same run on the same loopback S3 server
 // (fauxqs). `npm run bench` (full) or `npm run bench -- --quick` (about a minute, for CI).
+// `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout);
+// scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
+// postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise.
 // Writes bench/results/<date>.json and the table in docs/benchmarks.md.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { startS3 } from '../test/support/fauxqs.mjs';
 import { startProxy } from '../test/support/s3-proxy.mjs';
 
@@ -17,7 +21,13 @@ process.removeAllListeners('warning');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'dist', 'cli.js');
 const quick = process.argv.includes('--quick');
-const RUNS = quick ? 1 : 3;
+const argValue = (name) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const ONLY = argValue('--only')?.split(',').map((x) => x.trim().replace(/-/g, '')) ?? null;
+const wants = (name) => !ONLY || ONLY.includes(name);
+const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || (quick ? 1 : 3);
 const P = quick
   ? { smallFiles: 200, largeFiles: 2, largeMiB: 32, listObjects: 2000, coldRuns: 3, overheadCalls: 200 }
   : { smallFiles: 2000, largeFiles: 4, largeMiB: 256, listObjects: 10000, coldRuns: 10, overheadCalls: 1000 };
@@ -127,7 +137,7 @@ async function main() {
   log(`seeding ${P.smallFiles} × 64 KiB, ${P.largeFiles} × ${P.largeMiB} MiB, ${P.listObjects} tiny objects…`);
   const small = Buffer.alloc(64 * 1024);
   const puts = [];
-  for (let i = 0; i < P.smallFiles; i++) {
+  for (let i = 0; i < (wants('small') || wants('overhead') || wants('scaleout') ? P.smallFiles : 0); i++) {
     const body = Buffer.from(small);
     body.writeUInt32LE(i, 0);
     puts.push(client.send(new PutObjectCommand({ Bucket: 'small', Key: `s/${String(i).padStart(5, '0')}.bin`, Body: body })));
@@ -135,20 +145,20 @@ async function main() {
   }
   await Promise.all(puts.splice(0));
   const largeKeys = [];
-  for (let i = 0; i < P.largeFiles; i++) {
+  for (let i = 0; i < (wants('large') ? P.largeFiles : 0); i++) {
     const body = Buffer.alloc(P.largeMiB * 1024 * 1024, i + 1);
     body.writeUInt32LE(i, 0);
     largeKeys.push(`l/${i}.bin`);
     await s3.put('large', `l/${i}.bin`, body);
   }
-  for (let i = 0; i < P.listObjects; i++) {
+  for (let i = 0; i < (wants('list') ? P.listObjects : 0); i++) {
     puts.push(client.send(new PutObjectCommand({ Bucket: 'list', Key: `d${i % 100}/f${String(i).padStart(6, '0')}.${i % 10 === 0 ? 'pdf' : 'txt'}`, Body: `x${i}` })));
     if (puts.length >= 128) await Promise.all(puts.splice(0));
   }
   await Promise.all(puts.splice(0));
 
   // ---- 1. many small files ----
-  {
+  if (wants('small')) {
     const cp = [];
     const rc = [];
     const aw = [];
@@ -167,7 +177,7 @@ async function main() {
   }
 
   // ---- 2. large files ----
-  {
+  if (wants('large')) {
     const total = P.largeFiles * P.largeMiB * 1024 * 1024;
     const cp = [];
     const raw = [];
@@ -189,7 +199,7 @@ async function main() {
   }
 
   // ---- 3. listing, 4. re-import unchanged (both through the counting proxy, peers too) ----
-  {
+  if (wants('list')) {
     const cpList = [];
     const rcList = [];
     const reimport = [];
@@ -223,7 +233,7 @@ async function main() {
   }
 
   // ---- 5. cold start ----
-  {
+  if (wants('cold')) {
     const coldCp = [];
     const coldFs = [];
     const fsDir = fs.mkdtempSync(path.join(tmp, 'fs-'));
@@ -246,7 +256,7 @@ async function main() {
   }
 
   // ---- 6. tool overhead ----
-  {
+  if (wants('overhead')) {
     const c = await cloudport();
     const { connector } = await c.call('create_connector', connectorArgs('small'));
     const cpLat = [];
@@ -277,14 +287,131 @@ async function main() {
     });
   }
 
+  // ---- 7. scale-out: 1 vs 3 worker processes on one PostgreSQL database (scenario 1's data) ----
+  if (wants('scaleout')) {
+    const url = await databaseUrl();
+    if (!url) log('scenario 7 skipped: no PostgreSQL (give --database-url postgres://…)');
+    else {
+      const one = [];
+      const three = [];
+      const sqlite = [];
+      for (let r = 0; r < RUNS; r++) {
+        one.push(await scaleOut(url, 1, connectorArgs('small')));
+        three.push(await scaleOut(url, 3, connectorArgs('small')));
+        if (!wants('small')) {
+          // Context: the single stdio process on SQLite (scenario 1's setup), in this same run.
+          const c = await cloudport();
+          const { connector } = await c.call('create_connector', connectorArgs('small'));
+          const t0 = performance.now();
+          const st = await c.importAll(connector.id, { index: 'small', prefix: 's/' });
+          if (st.counts.ready !== P.smallFiles) throw new Error(`small: ${JSON.stringify(st.counts)}`);
+          sqlite.push({ ms: performance.now() - t0, rss: await c.close() });
+        }
+      }
+      const peers = [['1 worker process (PostgreSQL)', one]];
+      if (sqlite.length) peers.push(['one stdio server on SQLite (scenario 1 setup)', sqlite]);
+      const e = entry('7. scale-out (3 worker processes, PostgreSQL)', `${P.smallFiles} × 64 KiB, --workers 8 each, MCP server with --workers 0`, three, peers, 'time', '3 workers ≤ 0.5× one worker (needs ≥ 4 cores)');
+      e.files_per_s = { three: P.smallFiles / (median(three.map((x) => x.ms)) / 1000), one: P.smallFiles / (median(one.map((x) => x.ms)) / 1000) };
+      e.worker_cpu_ms_per_file = { three: median(three.map((x) => x.cpuMs)) / P.smallFiles, one: median(one.map((x) => x.cpuMs)) / P.smallFiles };
+      e.load_average = os.loadavg();
+      results.scenarios.push(e);
+    }
+  }
+
   await proxy.stop();
   await s3.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
-  const file = path.join(root, 'bench', 'results', `${results.date.slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  const suffix = ONLY ? `-${ONLY.join('-')}` : quick ? '-quick' : '';
+  const file = path.join(root, 'bench', 'results', `${results.date.slice(0, 10)}${suffix}.json`);
   fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  if (!quick) writeDoc(results);
+  // A partial run (--only) would drop the other scenarios from the table: only full runs rewrite the doc.
+  if (!quick && !ONLY) writeDoc(results);
   log(table(results));
-  log(`wrote ${path.relative(root, file)}${quick ? '' : ' and docs/benchmarks.md'}`);
+  log(`wrote ${path.relative(root, file)}${quick || ONLY ? '' : ' and docs/benchmarks.md'}`);
+}
+
+/** --database-url, or the loopback PostgreSQL of the test setup when it answers; null without one. */
+async function databaseUrl() {
+  const url = argValue('--database-url') ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return url;
+  } catch {
+    return null;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+function procCpuMs(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (100/s)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Starts `cloudport worker` and resolves once it is ready. */
+function startWorker(args, env) {
+  const p = spawn(process.execPath, [CLI, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    p.stderr.on('data', (d) => {
+      err += d;
+      if (err.includes('cloudport worker ready')) resolve({ proc: p, exited });
+    });
+    exited.then((code) => reject(new Error(`worker exited ${code}: ${err.slice(-500)}`)));
+  });
+}
+
+/**
+ * One scale-out run: a fresh schema, an MCP server that only takes requests (--workers 0) and `n`
+ * worker processes on one data dir (this host's shared blob directory); timed from start_import to
+ * the final status, with every process already up.
+ */
+async function scaleOut(url, n, connector) {
+  const schema = `bench_scaleout_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const u = new URL(url);
+  u.searchParams.set('schema', schema);
+  const dataDir = fs.mkdtempSync(path.join(tmp, 'scale-'));
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true', CLOUDPORT_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), CLOUDPORT_LOG_LEVEL: 'info' };
+  const common = ['--data-dir', dataDir, '--database-url', u.toString()];
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...common, '--workers', '0', '--log-level', 'error'], env, stderr: 'ignore' });
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(transport);
+  const call = async (name, a) => {
+    const r = await client.callTool({ name, arguments: a }, undefined, { timeout: 600_000 });
+    if (r.isError) throw new Error(`${name}: ${r.content[0].text}`);
+    return r.structuredContent;
+  };
+  const workers = [];
+  try {
+    for (let i = 0; i < n; i++) workers.push(await startWorker([...common, '--workers', '8'], env));
+    const { connector: c } = await call('create_connector', connector);
+    const t0 = performance.now();
+    const j = await call('start_import', { connector_id: c.id, index: 'small', prefix: 's/' });
+    let st;
+    do st = await call('import_status', { job_id: j.job_id, wait_seconds: 30 });
+    while (!['completed', 'completed_with_errors', 'failed', 'canceled'].includes(st.status));
+    const ms = performance.now() - t0;
+    if (st.counts.ready !== P.smallFiles) throw new Error(`scale-out ${n}: ${JSON.stringify(st.counts)}`);
+    // CPU the worker processes used (start-up included), from /proc: user + system.
+    const cpuMs = workers.reduce((sum, w) => sum + procCpuMs(w.proc.pid), 0);
+    log(`scale-out: ${n} worker(s) ${ms.toFixed(0)} ms, workers' CPU ${cpuMs.toFixed(0)} ms`);
+    return { ms, cpuMs };
+  } finally {
+    for (const w of workers) w.proc.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
+    await client.close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  }
 }
 
 function entry(name, detail, cp, peers, unit, target) {
@@ -320,7 +447,13 @@ function table(results) {
     }
     const peers = s.peers.map((p) => `${p.name}: ${f0(p.median)} ms (${f0(p.spread[0])}–${f0(p.spread[1])})`).join('<br>') || 'peer not installed';
     const rss = `${f0(s.cloudport.rss_mb)} MB / ${s.peers.map((p) => `${f0(p.rss_mb)} MB`).join(', ') || '–'}`;
-    const extra = s.throughput_mb_s ? `<br>${f0(s.throughput_mb_s.cloudport)} MB/s vs raw ${f0(s.throughput_mb_s.raw_sdk)} MB/s` : s.object_gets !== undefined ? `<br>object GETs: ${s.object_gets}` : '';
+    const extra = s.throughput_mb_s
+      ? `<br>${f0(s.throughput_mb_s.cloudport)} MB/s vs raw ${f0(s.throughput_mb_s.raw_sdk)} MB/s`
+      : s.object_gets !== undefined
+        ? `<br>object GETs: ${s.object_gets}`
+        : s.files_per_s
+          ? `<br>${f0(s.files_per_s.three)} vs ${f0(s.files_per_s.one)} files/s`
+          : '';
     rows.push(`| ${s.name} (${s.detail}) | ${f0(s.cloudport.median)} ms (${f0(s.cloudport.spread[0])}–${f0(s.cloudport.spread[1])}) | ${peers} | ${s.ratio ? s.ratio.toFixed(2) + '×' : '–'}${extra} | ${rss} | ${s.target} |`);
   }
   return rows.join('\n');
@@ -384,6 +517,7 @@ function notes(results) {
     if (s.name.startsWith('4.')) out.push(`- Re-import unchanged: ${s.ratio.toFixed(2)}× the listing alone, ${s.object_gets} object GETs (target ≤ 1.2×, 0 GETs).`);
     if (s.name.startsWith('5.') && s.ratio > 1.5) out.push(`- Cold start: ${s.ratio.toFixed(2)}× server-filesystem (target ≤ 1.5×).`);
     if (s.name.startsWith('6.')) out.push(`- Tool overhead: p50 ${s.ratio.toFixed(2)}× the minimal server (target ≤ 2×).`);
+    if (s.name.startsWith('7.')) out.push(`- Scale-out: 3 workers take ${s.ratio.toFixed(2)}× the time of one (target ≤ 0.5× with ≥ 4 cores; this machine has ${os.cpus().length}).`);
   }
   return out.join('\n');
 }
