@@ -47,5 +47,6 @@ export const automationRef = seeAlso(automationOut, 'The automation, as list_aut
 /** One line about an automation for a summary. */
 export function automationLine(a: AutomationView): string {
   const state = a.state === 'paused' ? `paused: ${a.paused_reason}` : a.state === 'active' ? `next run ${a.next_run_at}` : 'disabled';
-  return `${a.id} "${brief(a.name, 50)}" ${a.kind} → ${brief(a.index, 40)} every ${brief(a.schedule, 30)} (${state})`;
+  const when = /^\d+[smhd]$/.test(a.schedule) ? `every ${a.schedule}` : `cron "${brief(a.schedule, 40)}"`;
+  return `${a.id} "${brief(a.name, 50)}" ${a.kind} → ${brief(a.index, 40)} ${when} (${state})`;
 }
