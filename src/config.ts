@@ -30,6 +30,7 @@ export const SETTINGS = [
   { flag: '--max-body-bytes', env: 'CLOUDPORT_MAX_BODY_BYTES', default: '1048576', help: 'HTTP: larger request bodies get 413.' },
   { flag: '--rate-limit', env: 'CLOUDPORT_RATE_LIMIT', default: '600', help: 'HTTP: requests per minute per key; beyond it 429 with Retry-After.' },
   { flag: '(env only)', env: 'CLOUDPORT_MASTER_KEY', default: 'generated', help: '32 bytes, base64: encrypts stored credentials. Default: generated once into <data-dir>/master.key (0600).' },
+  { flag: '(env only)', env: 'CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID', default: 'AWS default chain', help: 'S3 blob store: access key id, with CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY (and optionally _SESSION_TOKEN). Never logged.' },
   { flag: '(env only)', env: 'CLOUDPORT_LEASE_MS', default: '30000', help: 'Lease on a unit of import work; a crashed process\'s work is taken over after it.' },
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
