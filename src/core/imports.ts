@@ -107,6 +107,8 @@ function idempotencyHash(input: StartImportInput): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+/** Claims of one file after which a temporary blob store failure fails it for good. */
+const BLOB_STORE_TRIES = 5;
 /** How long start_import lists before it answers (the rest of the listing continues in the background). */
 const FIRST_LISTING_MS = 2000;
 const FIRST_LISTING_FILES = 1000;
@@ -633,7 +635,20 @@ export class ImportService implements JobHandlers {
         await this.blobs.discard(d.tempPath);
         return; // canceled or lease lost meanwhile
       }
-      await this.blobs.commit(d.tempPath, d.sha256);
+      try {
+        await this.blobs.commit(d.tempPath, d.sha256);
+      } catch (e) {
+        // The blob store's trouble is not the connector's: it never counts against its credentials, and
+        // a temporary one (a shared S3 blob store briefly unreachable) sends the file back for a later try.
+        const err = asCloudportError(e);
+        if (err.temporary && !signal.aborted && file.attempts < BLOB_STORE_TRIES) {
+          await this.blobs.discard(d.tempPath).catch(() => undefined);
+          await this.store.failFile(file.id, owner, `blob store: ${redact(err.message)}`, Date.now() + 2000 * file.attempts);
+          this.opts.log.warn('storing the content failed; the file is tried again later', { job_id: file.job_id, attempt: file.attempts, error: redact(err.message) });
+          return;
+        }
+        throw new CloudportError('unexpected', `storing the content failed: ${err.message}`, { field: 'blob_store', fix: err.fix ?? 'Check the blob store (--blob-store) and import again (start_import retry_of).' });
+      }
       temp = null;
       const res = await this.store.commitFile({
         fileId: file.id,

@@ -4,6 +4,8 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCloudport, tempDir, waitForJob } from '../helpers/cloudport.js';
 import { sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
+// @ts-expect-error plain JS test support
+import { startProxy } from '../support/s3-proxy.mjs';
 
 const BLOB_ENV = { CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID: 'AKIABLOB000000000000', CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY: 'blob-e2e-secret-value-42' };
 
@@ -57,6 +59,41 @@ describe('the built server with --blob-store s3://bucket/prefix', () => {
       expect(cp.stderr()).not.toContain(BLOB_ENV.CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY);
     } finally {
       await cp.close();
+    }
+  });
+
+  it('a blob store failing for a while: temporary errors send files back for a later try; a refusal fails them without blaming the connector', async () => {
+    // The blob store behind its own fault proxy (the connector's reads are not affected).
+    const proxy = await startProxy({ upstream: env.s3.endpoint });
+    const args = ['--blob-store', 's3://cas-e2e/flaky', '--blob-store-endpoint', proxy.endpoint];
+    const cp = await startCloudport({ dataDir: tempDir(), args, env: BLOB_ENV });
+    try {
+      const connector = (await cp.ok('create_connector', env.connector('src-e2e'))).connector.id;
+      // 503 SlowDown for the first 5 PUTs: more than the SDK's own 4 attempts, so one file goes back to pending once.
+      proxy.addFault({ match: { op: 'PutObject' }, times: 5, action: { type: 'status', status: 503, code: 'SlowDown', message: 'Reduce your request rate.' } });
+      const job = await cp.ok('start_import', { connector_id: connector, index: 'flaky', prefix: 'docs/', dedupe: false });
+      const s = await waitForJob(cp, job.job_id);
+      expect(s.counts).toMatchObject({ ready: 3, failed: 0, pending: 0 });
+      expect(proxy.counts.PutObject).toBeGreaterThanOrEqual(6);
+      expect((await cp.ok('read_item', { index: 'flaky', key: 'docs/b.txt' })).text).toBe('bravo text');
+
+      // Refused (403): the files fail and say why. Six files refused would make the connector FAILED if they
+      // counted as its credential failures (5 in a row); only the failed job itself counts, once.
+      proxy.clearFaults();
+      proxy.addFault({ match: { op: 'PutObject' }, times: Infinity, action: { type: 'status', status: 403, code: 'AccessDenied', message: 'Access Denied' } });
+      for (let i = 0; i < 6; i++) await env.s3.put('src-e2e', `more/d${i}.txt`, `delta text ${i}`);
+      const job2 = await cp.ok('start_import', { connector_id: connector, index: 'refused', prefix: 'more/' });
+      const s2 = await waitForJob(cp, job2.job_id);
+      expect(s2.counts).toMatchObject({ ready: 0, failed: 6 });
+      const failed = await cp.ok('import_status', { job_id: job2.job_id, files_status: 'failed' });
+      expect(failed.files[0].error).toMatch(/storing the content failed: blob store s3:\/\/cas-e2e\/flaky: upload failed \(HTTP 403/);
+      const c = (await cp.ok('get_connector', { connector_id: connector })).connector;
+      expect(c.status).toBe('ACTIVE');
+      expect(c.health?.consecutive_failures ?? c.consecutive_failures).toBe(1);
+      expect(cp.stderr()).not.toContain(BLOB_ENV.CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY);
+    } finally {
+      await cp.close();
+      await proxy.stop();
     }
   });
 
