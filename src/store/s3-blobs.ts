@@ -139,7 +139,9 @@ export class S3BlobStore implements BlobStore {
       if (size >= HEAD_FIRST_MIN && (await this.size(Key)) === size) return;
       if (size <= SINGLE_PUT_MAX) {
         const Body = await fsp.readFile(tempPath);
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body, ContentLength: size, ContentType: 'application/octet-stream' }));
+        // The server checks the body against our SHA-256: a blob is never stored with bytes other than its name says.
+        const ChecksumSHA256 = Buffer.from(sha256, 'hex').toString('base64');
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body, ContentLength: size, ContentType: 'application/octet-stream', ChecksumSHA256 }));
       } else {
         await new Upload({
           client: this.client,
