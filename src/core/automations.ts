@@ -28,7 +28,8 @@ import type { ExportService } from './exports.js';
  *   its automations (their ticks pass without a run); they resume by themselves when it is ACTIVE.
  * - Deleting a connector deletes its automations; their jobs stay.
  * - Runs that found nothing to do (completed, every file skipped) are pruned when the next run
- *   starts: only runs that did something stay in list_imports (until the usual retention).
+ *   starts: only runs that did something stay in list_imports (until the usual retention), and
+ *   those keep the number of their skipped files rather than one row per unchanged file.
  */
 
 export const AUTOMATION_KINDS = ['import', 'export'] as const;
@@ -422,7 +423,11 @@ export class AutomationService {
       this.opts.log.info('automation run started', { automation_id: a.id, job_id: jobId, manual, claimed_at: iso(claim - this.opts.claimMs) });
       // Runs that found nothing new leave no trail beyond the latest (a 15-minute schedule would
       // otherwise add 96 empty jobs a day, each with one skipped row per unchanged file).
-      await this.store.pruneIdleAutomationRuns(a.org_id, a.id, jobId).catch((e) => this.opts.log.warn('pruning idle automation runs failed', { automation_id: a.id, error: (e as Error).message }));
+      // Earlier runs that did something keep a count of their skipped files instead of one row each.
+      await this.store
+        .pruneIdleAutomationRuns(a.org_id, a.id, jobId)
+        .then(() => this.store.compactAutomationRuns(a.org_id, a.id, jobId))
+        .catch((e) => this.opts.log.warn('pruning automation runs failed', { automation_id: a.id, error: (e as Error).message }));
     }
     else this.opts.log.warn('automation run not started', { automation_id: a.id, error: record.last_error });
     this.wake();

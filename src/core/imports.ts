@@ -124,6 +124,18 @@ function isCredentialFailure(e: CloudportError): boolean {
   return e.kind === 'permission_denied' || (e.field?.startsWith('credentials') ?? false);
 }
 
+/** Counts with the skipped files an automation run keeps as a number rather than one row each (see compactAutomationRuns). */
+function withCompacted(job: JobRow, counts: FileCounts): FileCounts {
+  if (!job.automation_id || !job.listing_state) return counts;
+  let n = 0;
+  try {
+    n = Number((JSON.parse(job.listing_state) as { compacted?: number }).compacted ?? 0);
+  } catch {
+    return counts;
+  }
+  return n ? { ...counts, skipped: counts.skipped + n } : counts;
+}
+
 export function checkIndexName(index: string): string {
   if (!INDEX_NAME.test(index)) {
     throw invalid('index', `index name ${JSON.stringify(index)} is not valid`, '1-100 characters: letters, digits, ".", "_", "-", starting with a letter or digit.');
@@ -407,7 +419,7 @@ export class ImportService implements JobHandlers {
       index: job.index_name,
       automation_id: job.automation_id ?? null,
       status: job.status as JobState,
-      counts: job.kind === 'export' ? exportCounts(progress.counts) : progress.counts,
+      counts: job.kind === 'export' ? exportCounts(withCompacted(job, progress.counts)) : withCompacted(job, progress.counts),
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
@@ -520,7 +532,7 @@ export class ImportService implements JobHandlers {
         index: r.index_name,
         automation_id: r.automation_id ?? null,
         status: r.status as JobState,
-        counts: r.kind === 'export' ? exportCounts(progress.get(r.id)!.counts) : progress.get(r.id)!.counts,
+        counts: r.kind === 'export' ? exportCounts(withCompacted(r, progress.get(r.id)!.counts)) : withCompacted(r, progress.get(r.id)!.counts),
         created_at: r.created_at,
         finished_at: r.finished_at,
       })),

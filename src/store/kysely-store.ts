@@ -897,6 +897,35 @@ export abstract class KyselyStore implements Store {
     return this.exec('tx', () => this.pruneIdleAutomationRunsTx(org, automationId, keepJobId));
   }
 
+  async compactAutomationRuns(org: string, automationId: string, keepJobId: string): Promise<number> {
+    return this.exec('tx', () => this.compactAutomationRunsTx(org, automationId, keepJobId));
+  }
+
+  private *compactAutomationRunsTx(org: string, automationId: string, keepJobId: string): Tx<number> {
+    const jobs = yield* all(
+      this.qb
+        .selectFrom('jobs')
+        .select(['id', 'listing_state'])
+        .where('org_id', '=', org)
+        .where('automation_id', '=', automationId)
+        .where('status', 'not in', ACTIVE_JOB)
+        .where('id', '!=', keepJobId)
+        .where(({ exists, selectFrom }) => exists(selectFrom('job_files').select(sql`1`.as('x')).whereRef('job_files.job_id', '=', 'jobs.id').where('job_files.status', '=', 'skipped')))
+        .limit(50),
+    );
+    for (const j of jobs) {
+      const n = yield* run(this.qb.deleteFrom('job_files').where('job_id', '=', j.id).where('status', '=', 'skipped'));
+      let state: Record<string, unknown> = {};
+      try {
+        state = (JSON.parse(j.listing_state ?? '{}') as Record<string, unknown>) ?? {};
+      } catch {
+        state = {};
+      }
+      yield* run(this.qb.updateTable('jobs').set({ listing_state: JSON.stringify({ ...state, compacted: Number(state.compacted ?? 0) + n }) }).where('id', '=', j.id));
+    }
+    return jobs.length;
+  }
+
   private *pruneIdleAutomationRunsTx(org: string, automationId: string, keepJobId: string): Tx<number> {
     const ids = (
       yield* all(

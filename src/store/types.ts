@@ -209,6 +209,11 @@ export interface Store {
    * none), with their files and logs, except `keepJobId`: idle runs leave no trail beyond the latest.
    */
   pruneIdleAutomationRuns(org: string, automationId: string, keepJobId: string): Promise<number>;
+  /**
+   * Finished runs of an automation (but `keepJobId`) keep a count of their skipped files instead of
+   * one row each: deletes those rows and adds their number to `compacted` in the job's listing_state.
+   */
+  compactAutomationRuns(org: string, automationId: string, keepJobId: string): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -115,6 +115,11 @@ describe('automations (s3)', () => {
     const jobs = await jobsOf(cp, a.id);
     expect(jobs.slice(0, 2).map((j) => j.job_id)).toEqual([first.job_id, later.job_id]);
     expect(jobs.length).toBeLessThanOrEqual(4); // + the latest idle run, + one that may be running
+    // Those earlier runs keep the number of their skipped files, not one row per unchanged file.
+    const old = await cp.ok('import_status', { job_id: later.job_id, files_status: 'all' });
+    expect(old.counts).toMatchObject({ ready: 1, skipped: 2, failed: 0 });
+    expect(old.files.map((f: { key: string }) => f.key)).toEqual(['in/c.pdf']);
+    expect(jobs[1]!.counts).toMatchObject({ ready: 1, skipped: 2 });
     const after = await automation(cp, a.id);
     expect(after).toMatchObject({ state: 'active', last_error: null });
     await cp.ok('delete_automation', { automation_id: a.id });

@@ -527,7 +527,7 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
-  it('automations: idle runs (completed, every file skipped) are pruned with their files and logs, others kept', async () => {
+  it('automations: idle runs (completed, every file skipped) are pruned with their files and logs; other finished runs compact their skipped rows into a count', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       const skipped = (n: number) => files(n).map((f) => ({ ...f, status: 'skipped' as const }));
       const done = { status: 'completed', finished_at: NOW };
@@ -546,6 +546,13 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(left).toEqual(['imp_busy', 'imp_errors', 'imp_latest', 'imp_manual', 'imp_other', 'imp_running']);
       expect(await s.listJobFiles('imp_idle', { limit: 10 })).toEqual([]);
       expect(await s.listLogs('org_a', { jobId: 'imp_idle', limit: 10 })).toEqual([]);
+      // Finished runs that did something keep a count of their skipped files instead of the rows.
+      expect(await s.compactAutomationRuns('org_a', 'aut_1', 'imp_latest')).toBe(1);
+      expect((await s.listJobFiles('imp_busy', { limit: 10 })).map((f) => f.key)).toEqual(['new']);
+      expect(JSON.parse((await s.getJob('org_a', 'imp_busy'))!.listing_state!)).toMatchObject({ compacted: 2 });
+      expect(await s.listJobFiles('imp_running', { limit: 10 })).toHaveLength(1);
+      expect(await s.listJobFiles('imp_latest', { limit: 10 })).toHaveLength(1);
+      expect(await s.compactAutomationRuns('org_a', 'aut_1', 'imp_latest')).toBe(0);
     });
   });
 
