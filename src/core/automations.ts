@@ -180,7 +180,7 @@ export class AutomationService {
     const index = checkIndexName(input.index);
     const params = this.checkParams(kind, input);
     const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
-    const name = (input.name ?? `${kind} ${c.name} → ${index}`).trim();
+    const name = (input.name ?? `${kind} ${c.name} → ${index}`.slice(0, 100)).trim();
     if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters');
     if (await this.store.findAutomationByName(org, name)) {
       throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, {
