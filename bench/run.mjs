@@ -3,7 +3,8 @@
 // (fauxqs). `npm run bench` (full) or `npm run bench -- --quick` (about a minute, for CI).
 // `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout);
 // scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
-// postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise.
+// postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise;
+// BENCH_PROF=/some/dir writes a CPU profile of each scale-out worker there (node --cpu-prof).
 // Writes bench/results/<date>.json and the table in docs/benchmarks.md.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -356,7 +357,7 @@ function procCpuMs(pid) {
 
 /** Starts `cloudport worker` and resolves once it is ready. */
 function startWorker(args, env) {
-  const p = spawn(process.execPath, [CLI, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), CLI, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise((resolve) => p.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
