@@ -184,7 +184,20 @@ export class LocalBlobStore implements BlobStore {
       this.shards.add(dir);
     }
     // rename is atomic and replaces an existing blob, which has the same content by construction.
-    await fsp.rename(tempPath, dest);
+    try {
+      await fsp.rename(tempPath, dest);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      // --blob-store on another file system than the data dir's tmp: copy next to the blob, then rename there.
+      const part = `${dest}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+      try {
+        await fsp.copyFile(tempPath, part);
+        await fsp.rename(part, dest);
+      } finally {
+        await fsp.rm(part, { force: true });
+        await fsp.rm(tempPath, { force: true });
+      }
+    }
   }
 
   discard(tempPath: string): Promise<void> {

@@ -153,6 +153,25 @@ describe.each(fixtures)('blob store: $name', (fx) => {
   });
 });
 
+describe('local blob store specifics', () => {
+  const otherFs = fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').dev !== fs.statSync(tempDir('cloudport-blobs-')).dev;
+  it.skipIf(!otherFs)('--blob-store on another file system than the data dir: commit copies across (EXDEV), no part file stays', async () => {
+    const dataDir = tempDir('cloudport-blobs-');
+    const dir = fs.mkdtempSync('/dev/shm/cloudport-blobs-');
+    try {
+      const blobs = new LocalBlobStore(dataDir, dir);
+      const content = bytes(50_000, 3);
+      const { sha, temp } = await put(blobs, content);
+      expect(fs.existsSync(temp)).toBe(false);
+      expect(fs.readdirSync(path.join(dir, sha.slice(0, 2)))).toEqual([sha]);
+      expect(await blobs.read(sha, 0, content.length)).toEqual(content);
+      expect(await listAll(blobs)).toEqual([sha]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('S3 blob store specifics', () => {
   it('keeps to its prefix: <prefix>/<sha[0:2]>/<sha>; other objects in the bucket are not blobs', async () => {
     const dataDir = tempDir('cloudport-blobs-');
