@@ -15,7 +15,7 @@ import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
  */
 const OBJECTS = 2000;
 const SIZE = 16 * 1024;
-const LEASE = { CLOUDPORT_LEASE_MS: '1500' };
+const LEASE = { CLOUDPORT_LEASE_MS: '3000' }; // short, so a killed process's work is taken over soon; long enough for a loaded 2-core machine's heartbeats
 const FINAL = new Set(['ready', 'deduped', 'skipped', 'failed', 'canceled']);
 const MASTER_KEY = randomBytes(32).toString('base64');
 
