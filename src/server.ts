@@ -1,5 +1,6 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolRequest, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import type { App } from './core/app.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
@@ -116,17 +117,27 @@ export interface ServerOptions {
   readOnly: boolean;
   version: string;
   log: Logger;
+  /** Sees every tool call's promise (stdio waits for those in flight when its input ends). */
+  track?: (call: Promise<unknown>) => void;
 }
 
-/** Builds the MCP server from its parts; it does not know which transport it will get. */
-export function createServer(app: App, opts: ServerOptions): Server {
+/**
+ * Builds the MCP server from its parts; it does not know which transport it will get. `app` may still be
+ * opening (stdio answers the handshake meanwhile): tool calls wait for it.
+ */
+export function createServer(app: App | Promise<App>, opts: ServerOptions): Server {
   const server = new Server({ name: SERVER_NAME, version: opts.version }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
   const definitions = toolDefinitions(opts.readOnly);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
+    const call = callTool(req, extra);
+    opts.track?.(call);
+    return call;
+  });
+  const callTool = async (req: CallToolRequest, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
     const tool = byName.get(req.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(req.params.name)}`);
     const started = Date.now();
@@ -148,7 +159,7 @@ export function createServer(app: App, opts: ServerOptions): Server {
                 .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p, ...(total !== undefined ? { total } : {}), message } })
                 .catch(() => undefined)
           : undefined;
-      const { data, summary } = await tool.handler(parsed.data, { app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal, progress });
+      const { data, summary } = await tool.handler(parsed.data, { app: await app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal, progress });
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
       return { content: [{ type: 'text', text: escapeText(summary) }], structuredContent: data as Record<string, unknown> };
     } catch (e) {
@@ -156,6 +167,6 @@ export function createServer(app: App, opts: ServerOptions): Server {
       if (err.kind === 'unexpected' && !err.temporary) opts.log.error('tool failed', { tool: tool.name, error: err.message, stack: (e as Error).stack });
       return errorResult(err);
     }
-  });
+  };
   return server;
 }

@@ -42,7 +42,7 @@ export interface AppConfig {
 }
 
 /** The organization every stdio call belongs to (HTTP mode maps API keys to organizations). */
-export const DEFAULT_ORG = 'org_default';
+export { DEFAULT_ORG } from './org.js';
 
 /** Everything the tools need, built once per process. */
 export class App {
