@@ -4,7 +4,7 @@
 // `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout);
 // scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
 // postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise;
-// BENCH_PROF=/some/dir writes a CPU profile of each scale-out worker there (node --cpu-prof).
+// BENCH_PROF=/some/dir writes a CPU profile of each cloudport process (stdio servers, scale-out workers) there (node --cpu-prof).
 // Writes bench/results/<date>.json and the table in docs/benchmarks.md.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -76,7 +76,8 @@ function timed(cmd, args, env = {}) {
 async function cloudport(extraEnv = {}) {
   const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
   const rssFile = path.join(tmp, `cp-rss-${Math.random().toString(36).slice(2)}`);
-  const args = [CLI, '--data-dir', dataDir, '--log-level', 'error'];
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const args = [...prof, CLI, '--data-dir', dataDir, '--log-level', 'error'];
   const transport = new StdioClientTransport({
     command: TIME ?? process.execPath,
     args: TIME ? ['-f', '%M', '-o', rssFile, process.execPath, ...args] : args,

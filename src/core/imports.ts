@@ -482,7 +482,8 @@ export class ImportService implements JobHandlers {
       };
       let settling: NodeJS.Timeout | null = null;
       const check = async (force = false) => {
-        if (done || checking) return;
+        // Once a change is seen, the settle timer answers: no more queries per finished file until then.
+        if (done || checking || (settling && !force)) return;
         checking = true;
         try {
           const s = await this.status(org, jobId, opts);

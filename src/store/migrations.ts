@@ -188,6 +188,16 @@ export const MIGRATIONS: Migration[] = [
       db.schema.createIndex('jobs_automation').on('jobs').columns(['org_id', 'automation_id', 'id']),
     ],
   },
+  {
+    version: 5,
+    name: 'dedupe lookup index',
+    // commitFile looks for the first key with the same content (WHERE org, index, sha256 ORDER BY key):
+    // with (org, index, sha256) alone SQLite scanned the primary key instead, a cost that grew with the index.
+    up: (db) => [
+      db.schema.createIndex('items_sha_key').on('items').columns(['org_id', 'index_name', 'sha256', 'key']),
+      db.schema.dropIndex('items_sha'),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
