@@ -185,7 +185,7 @@ export class LocalBlobStore implements BlobStore {
     }
     // rename is atomic and replaces an existing blob, which has the same content by construction.
     try {
-      await fsp.rename(tempPath, dest);
+      fs.renameSync(tempPath, dest); // a metadata operation: no thread-pool round trip
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
       // --blob-store on another file system than the data dir's tmp: copy next to the blob, then rename there.
