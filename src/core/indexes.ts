@@ -39,9 +39,9 @@ export class IndexService {
   private async refuseWhileImporting(org: string, index: string) {
     const active = await this.store.countActiveJobsForIndex(org, index);
     if (active > 0) {
-      throw new CloudportError('conflict', `index ${JSON.stringify(index)} has ${active} import(s) queued or running`, {
+      throw new CloudportError('conflict', `index ${JSON.stringify(index)} has ${active} import or export job(s) queued or running`, {
         field: 'index',
-        fix: 'Wait for them to finish or cancel them with cancel_import first.',
+        fix: 'Wait for them to finish (list_imports {index, status: "running"}) or cancel them with cancel_import first.',
       });
     }
   }
