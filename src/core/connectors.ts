@@ -119,6 +119,31 @@ function checkEndpoint(endpoint: unknown): string | null {
 }
 
 /** A prefix under which exports are written: relative, "/"-separated, no "." or ".." segments, ends with "/". */
+/**
+ * Refuses to start work of `scope` on a connector that is not ACTIVE or lacks the scope, saying why and
+ * how to fix it (shared by imports, exports and automation runs).
+ */
+export function requireUsable(c: ConnectorRow, scope: 'import' | 'export'): void {
+  if (c.status !== 'ACTIVE') {
+    const fix =
+      c.status === 'SUSPENDED'
+        ? 'Resume it with update_connector {status: "ACTIVE"}.'
+        : c.status === 'FAILED'
+          ? `Fix the cause (${c.last_error ?? 'see last_error'}), then run test_connector; a passing test makes it ACTIVE again.`
+          : 'ARCHIVED is final: create a new connector.';
+    throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start ${scope}s`, { field: 'connector_id', fix });
+  }
+  if (!(JSON.parse(c.scopes) as string[]).includes(scope)) {
+    throw new CloudportError('permission_denied', `connector ${c.id} lacks the ${scope} scope`, {
+      field: 'connector_id',
+      fix:
+        scope === 'import'
+          ? 'Add it with update_connector {scopes: ["import", ...]}.'
+          : 'Add it with update_connector {scopes: [..., "export"]} (test_connector then checks the write permission).',
+    });
+  }
+}
+
 export function normalizeBasePath(p: string | undefined): string {
   if (!p) return '';
   if (p.startsWith('/')) throw invalid('export_base_path', 'export_base_path must be relative (no leading "/")', 'Use e.g. "exports/cloudport/".');

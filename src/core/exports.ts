@@ -7,7 +7,7 @@ import { redact } from '../shared/redact.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { ClaimedFile, ConnectorRow, FileCounts, ItemRow, JobRow, JobState, ListedFile, Store } from '../store/types.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
-import { FAIL_AFTER, type ConnectorService } from './connectors.js';
+import { FAIL_AFTER, requireUsable, type ConnectorService } from './connectors.js';
 import type { ProviderPool } from './providers.js';
 import { checkIndexName } from './imports.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
@@ -214,21 +214,7 @@ export class ExportService implements JobHandlers {
       if (earlier) return this.replay(earlier, hash);
     }
     const c = await this.connectors.get(org, input.connector_id);
-    if (c.status !== 'ACTIVE') {
-      const fix =
-        c.status === 'SUSPENDED'
-          ? 'Resume it with update_connector {status: "ACTIVE"}.'
-          : c.status === 'FAILED'
-            ? `Fix the cause (${c.last_error ?? 'see last_error'}), then run test_connector; a passing test makes it ACTIVE again.`
-            : 'ARCHIVED is final: create a new connector.';
-      throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start exports`, { field: 'connector_id', fix });
-    }
-    if (!(JSON.parse(c.scopes) as string[]).includes('export')) {
-      throw new CloudportError('permission_denied', `connector ${c.id} lacks the export scope`, {
-        field: 'connector_id',
-        fix: 'Add it with update_connector {scopes: [..., "export"]} (test_connector then checks the write permission).',
-      });
-    }
+    requireUsable(c, 'export');
     const provider = await this.pool.get(c);
     if (!provider.capabilities.write) throw new CloudportError('unsupported', `provider ${c.provider} cannot write`, { field: 'connector_id' });
     const index = checkIndexName(input.index);

@@ -7,7 +7,7 @@ import type { ObjectInfo, StorageProvider } from '../providers/types.js';
 import { gcUnlink, type BlobStore } from '../store/blobs.js';
 import type { ClaimedFile, ConnectorRow, FileCounts, FileState, JobRow, JobState, ListedFile, Store } from '../store/types.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
-import { FAIL_AFTER, type ConnectorService } from './connectors.js';
+import { FAIL_AFTER, requireUsable, type ConnectorService } from './connectors.js';
 import type { ProviderPool } from './providers.js';
 import { compileFilter, isFolderMarker, type KeyFilter } from './filter.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -178,21 +178,7 @@ export class ImportService implements JobHandlers {
       if (earlier) return this.replay(earlier, hash);
     }
     const c = await this.connectors.get(org, input.connector_id);
-    if (c.status !== 'ACTIVE') {
-      const fix =
-        c.status === 'SUSPENDED'
-          ? 'Resume it with update_connector {status: "ACTIVE"}.'
-          : c.status === 'FAILED'
-            ? `Fix the cause (${c.last_error ?? 'see last_error'}), then run test_connector; a passing test makes it ACTIVE again.`
-            : 'ARCHIVED is final: create a new connector.';
-      throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start imports`, { field: 'connector_id', fix });
-    }
-    if (!(JSON.parse(c.scopes) as string[]).includes('import')) {
-      throw new CloudportError('permission_denied', `connector ${c.id} lacks the import scope`, {
-        field: 'connector_id',
-        fix: 'Add it with update_connector {scopes: ["import", ...]}.',
-      });
-    }
+    requireUsable(c, 'import');
     const index = checkIndexName(input.index);
     if (input.keys && (input.prefix || input.pattern)) throw invalid('keys', 'give either keys or prefix/pattern, not both', 'Use keys for an explicit list, or prefix + pattern to select by listing.');
     if (input.keys && (input.exclude || input.min_size !== undefined || input.max_size !== undefined || input.modified_after)) {
