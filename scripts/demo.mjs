@@ -141,11 +141,29 @@ try {
   await call('read_item', { index: 'demo', key: 'reports/2025/01/revenue.csv' });
   const again = await call('start_import', { connector_id: connector.id, index: 'demo', import_mode: 'new_only' });
   await client.callTool({ name: 'import_status', arguments: { job_id: again.job_id, wait_seconds: 10 } });
+
+  // Export: send the index's contracts back to the bucket under exports/, then look at what was written.
+  await call('update_connector', { connector_id: connector.id, scopes: ['import', 'export'], export_base_path: 'exports/' });
+  const exp = await call('start_export', { index: 'demo', connector_id: connector.id, prefix: 'contracts/2025/', path_template: '{index}/{key}' });
+  let exported;
+  for (;;) {
+    exported = await client.callTool({ name: 'import_status', arguments: { job_id: exp.job_id, wait_seconds: 10 } });
+    if (['completed', 'completed_with_errors', 'failed', 'canceled'].includes(exported.structuredContent.status)) break;
+  }
+  show('import_status', { job_id: exp.job_id, wait_seconds: 10 }, exported);
+  await call('browse_connector', { connector_id: connector.id, prefix: 'exports/', page_size: 3 });
+
+  // Automation: keep the index fed with new PDFs every 15 minutes; run it once now.
+  const { automation } = await call('create_automation', { kind: 'import', connector_id: connector.id, index: 'demo', prefix: 'contracts/', pattern: '**/*.pdf', schedule: '15m', name: 'new-pdfs' });
+  const run = await call('run_automation_now', { automation_id: automation.id });
+  await client.callTool({ name: 'import_status', arguments: { job_id: run.job_id, wait_seconds: 10 } });
+  await call('list_automations', {});
   console.log(
     `\n${color('1', 'done')}: ${status.structuredContent.counts.ready} items imported, ${status.structuredContent.counts.deduped} duplicates by content, ` +
-      `${again.skipped} skipped by new_only on re-import; first item ${items.items[0]?.key}.`,
+      `${again.skipped} skipped by new_only on re-import; first item ${items.items[0]?.key}; ` +
+      `${exported.structuredContent.counts.exported} exported to exports/demo/; automation ${automation.id} every 15m.`,
   );
-  if (status.structuredContent.status !== 'completed') process.exitCode = 1;
+  if (status.structuredContent.status !== 'completed' || exported.structuredContent.status !== 'completed') process.exitCode = 1;
 } catch (e) {
   console.error(color('31', `demo failed: ${e.message}`));
   process.exitCode = 1;
