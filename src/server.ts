@@ -122,6 +122,17 @@ export interface ServerOptions {
 }
 
 /**
+ * Each tool's input schema with unknown fields refused, built once per process: zod compiles a schema on
+ * its first parse, so a fresh `.strict()` per call cost more than the rest of a small tool call.
+ */
+const strictInputs = new Map<string, z.ZodObject>();
+function strictInput(tool: ToolDef): z.ZodObject {
+  let schema = strictInputs.get(tool.name);
+  if (!schema) strictInputs.set(tool.name, (schema = tool.input.strict()));
+  return schema;
+}
+
+/**
  * Builds the MCP server from its parts; it does not know which transport it will get. `app` may still be
  * opening (stdio answers the handshake meanwhile): tool calls wait for it.
  */
@@ -148,7 +159,7 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
         }),
       );
     }
-    const parsed = tool.input.strict().safeParse(req.params.arguments ?? {});
+    const parsed = strictInput(tool).safeParse(req.params.arguments ?? {});
     if (!parsed.success) return errorResult(validationError(parsed.error.issues, req.params.arguments));
     try {
       const token = req.params._meta?.progressToken;
