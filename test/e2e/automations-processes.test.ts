@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
+import { automation, sleep, startCloudport, tempDir, until, type Running } from '../helpers/cloudport.js';
 import { uniqueName } from '../helpers/s3env.js';
 import { s3Fixture } from '../providers/s3.fixture.js';
 
@@ -11,22 +11,6 @@ import { s3Fixture } from '../providers/s3.fixture.js';
  * safety limit) and compares the server's own timestamps with each other.
  */
 const FAST = { CLOUDPORT_MIN_INTERVAL_MS: '500' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function automation(cp: Running, id: string): Promise<Record<string, any>> {
-  const all = (await cp.ok('list_automations', { limit: 1000 })).automations as Record<string, any>[];
-  return all.find((a) => a.id === id)!;
-}
 
 /** The runs a process's log says it started (when each was claimed), oldest first; idle runs' jobs are pruned, their log lines stay. */
 function started(cp: Running, id: string): { time: number; job_id: string }[] {

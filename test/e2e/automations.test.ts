@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { automation, sleep, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
 import { connectHttp, createKey, startHttpServer } from '../helpers/http.js';
 import { uniqueName } from '../helpers/s3env.js';
 import type { ProviderFixture } from '../providers/fixture.js';
@@ -14,22 +14,6 @@ import { azureFixture } from '../providers/azure-blob.fixture.js';
  */
 const FAST = { CLOUDPORT_MIN_INTERVAL_MS: '500' };
 const FINAL = ['completed', 'completed_with_errors', 'failed', 'canceled'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function automation(cp: Running, id: string): Promise<Record<string, any>> {
-  const all = (await cp.ok('list_automations', { limit: 1000 })).automations as Record<string, any>[];
-  return all.find((a) => a.id === id)!;
-}
 
 async function jobsOf(cp: Running, id: string): Promise<Record<string, any>[]> {
   return ((await cp.ok('list_imports', { automation_id: id, limit: 1000 })).imports as Record<string, any>[]).reverse(); // oldest first

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { allFiles, sleep, startCloudport, tempDir, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
 import { startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -11,28 +11,6 @@ import { startS3Env, type S3Env } from '../helpers/s3env.js';
  */
 const LEASE = { CLOUDPORT_LEASE_MS: '1500' };
 const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(cp: Running, jobId: string, pred: (s: Record<string, any>) => boolean, what: string) {
-  let s: Record<string, any> = {};
-  for (let i = 0; i < 600; i++) {
-    s = await cp.ok('import_status', { job_id: jobId });
-    if (pred(s)) return s;
-    await sleep(50);
-  }
-  throw new Error(`not reached: ${what}; last status ${JSON.stringify(s)}`);
-}
-
-async function allFiles(cp: Running, jobId: string): Promise<{ key: string; status: string }[]> {
-  const out: { key: string; status: string }[] = [];
-  let cursor: string | undefined;
-  do {
-    const s = await cp.ok('import_status', { job_id: jobId, files_status: 'all', limit: 1000, ...(cursor ? { cursor } : {}) });
-    out.push(...s.files);
-    cursor = s.next_cursor ?? undefined;
-  } while (cursor);
-  return out;
-}
 
 describe('resumable listings', () => {
   let env: S3Env;

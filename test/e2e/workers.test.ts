@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, safeEnv, startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { allFiles, CLI, safeEnv, sleep, startCloudport, tempDir, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
 import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -20,30 +20,6 @@ const FINAL = new Set(['ready', 'deduped', 'skipped', 'failed', 'canceled']);
 const MASTER_KEY = randomBytes(32).toString('base64');
 
 const hasPostgresStore = fs.existsSync(path.join(path.dirname(CLI), 'store', 'postgres.js')) && fs.readFileSync(path.join(path.dirname(CLI), 'config.js'), 'utf8').includes('--database-url');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(cp: Running, jobId: string, pred: (s: Record<string, any>) => boolean, what: string) {
-  let s: Record<string, any> = {};
-  for (let i = 0; i < 600; i++) {
-    s = await cp.ok('import_status', { job_id: jobId });
-    if (pred(s)) return s;
-    await sleep(50);
-  }
-  throw new Error(`not reached: ${what}; last status ${JSON.stringify(s)}; server log: ${cp.stderr().slice(-2000)}`);
-}
-
-/** Every file of a job, through import_status pages. */
-async function allFiles(cp: Running, jobId: string): Promise<{ key: string; status: string }[]> {
-  const out: { key: string; status: string }[] = [];
-  let cursor: string | undefined;
-  do {
-    const s = await cp.ok('import_status', { job_id: jobId, files_status: 'all', limit: 1000, ...(cursor ? { cursor } : {}) });
-    out.push(...s.files);
-    cursor = s.next_cursor ?? undefined;
-  } while (cursor);
-  return out;
-}
 
 async function allItems(cp: Running, index: string): Promise<{ key: string; sha256: string }[]> {
   const out: { key: string; sha256: string }[] = [];

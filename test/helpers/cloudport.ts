@@ -97,3 +97,45 @@ export async function runCli(args: string[], env: Record<string, string> = {}, s
     p.stdin.end(stdin);
   });
 }
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns something truthy (a safety limit, not a timing assertion). */
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, limitMs = 30_000): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Polls import_status until `pred` holds; the error carries the last status and the server's log tail. */
+export async function waitUntil(cp: Running, jobId: string, pred: (s: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> {
+  let s: Record<string, any> = {};
+  for (let i = 0; i < 600; i++) {
+    s = await cp.ok('import_status', { job_id: jobId });
+    if (pred(s)) return s;
+    await sleep(50);
+  }
+  throw new Error(`not reached: ${what}; last status ${JSON.stringify(s)}; server log: ${cp.stderr().slice(-2000)}`);
+}
+
+/** Every file of a job, through import_status pages. */
+export async function allFiles(cp: Running, jobId: string): Promise<{ key: string; status: string }[]> {
+  const out: { key: string; status: string }[] = [];
+  let cursor: string | undefined;
+  do {
+    const s = await cp.ok('import_status', { job_id: jobId, files_status: 'all', limit: 1000, ...(cursor ? { cursor } : {}) });
+    out.push(...s.files);
+    cursor = s.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/** One automation as list_automations shows it. */
+export async function automation(cp: Running, id: string): Promise<Record<string, any>> {
+  const all = (await cp.ok('list_automations', { limit: 1000 })).automations as Record<string, any>[];
+  return all.find((a) => a.id === id)!;
+}
