@@ -9,6 +9,7 @@ import type { Check, StorageProvider } from '../../src/providers/types.js';
 import { startAzurite } from '../support/azurite.mjs';
 // @ts-expect-error plain JS test support
 import { azureOp, startProxy } from '../support/s3-proxy.mjs';
+import { listAllPages } from './paging.js';
 
 /**
  * The azure_blob provider driven directly (no server), against azurite 3.37.0 behind our fault
@@ -142,16 +143,7 @@ describe('azure_blob provider against azurite', () => {
 
   it('lists across pages with continuation tokens, each blob once, with size, time, unquoted etag = version', async () => {
     proxy.resetCounts();
-    const seen: string[] = [];
-    let token: string | null = null;
-    let pages = 0;
-    do {
-      const page: Awaited<ReturnType<StorageProvider['list']>> = await p.list({ prefix: 'page/', token, maxKeys: 2 });
-      expect(page.objects.length).toBeLessThanOrEqual(2);
-      seen.push(...page.objects.map((o) => o.key));
-      token = page.nextToken;
-      pages++;
-    } while (token);
+    const { seen, pages } = await listAllPages(p, 'page/', 2);
     expect(pages).toBe(4);
     expect(proxy.counts.ListObjects).toBe(4);
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `page/k${i}.txt`));

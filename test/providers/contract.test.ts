@@ -8,6 +8,7 @@ import type { ProviderFixture } from './fixture.js';
 import { s3Fixture } from './s3.fixture.js';
 import { gcsFixture } from './gcs.fixture.js';
 import { azureFixture } from './azure-blob.fixture.js';
+import { listAllPages } from './paging.js';
 
 /**
  * The provider contract: the same cases against every provider's loopback server, at two levels:
@@ -55,16 +56,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
   });
 
   it('lists across pages with continuation tokens, each key once', async () => {
-    const seen: string[] = [];
-    let token: string | null = null;
-    let pages = 0;
-    do {
-      const page: Awaited<ReturnType<StorageProvider['list']>> = await provider.list({ prefix: 'page/', token, maxKeys: 2 });
-      expect(page.objects.length).toBeLessThanOrEqual(2);
-      seen.push(...page.objects.map((o) => o.key));
-      token = page.nextToken;
-      pages++;
-    } while (token);
+    const { seen, pages } = await listAllPages(provider, 'page/', 2);
     expect(pages).toBe(4);
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `page/k${i}.txt`));
     const one = (await provider.list({ prefix: 'page/k3' })).objects[0]!;

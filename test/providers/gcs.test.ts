@@ -15,6 +15,7 @@ import { sendsCredentials } from '../../src/providers/gcs/provider.js';
 import { FIXTURE_SA, gcsError, gcsFixture } from './gcs.fixture.js';
 // @ts-expect-error plain JS test support
 import { crc32c, startGcsServer } from '../support/gcs-server.mjs';
+import { listAllPages } from './paging.js';
 
 /**
  * The gcs provider against our loopback GCS JSON-API server (behind the fault proxy), driven by the
@@ -84,16 +85,7 @@ describe('gcs provider against the loopback GCS server', () => {
 
   describe('list', () => {
     it('pages with small maxKeys, each key once and in order, with size / etag / generation', async () => {
-      const seen: string[] = [];
-      let token: string | null = null;
-      let pages = 0;
-      do {
-        const page: Awaited<ReturnType<StorageProvider['list']>> = await provider.list({ prefix: 'page/', token, maxKeys: 2 });
-        expect(page.objects.length).toBeLessThanOrEqual(2);
-        seen.push(...page.objects.map((o) => o.key));
-        token = page.nextToken;
-        pages++;
-      } while (token);
+      const { seen, pages } = await listAllPages(provider, 'page/', 2);
       expect(pages).toBe(4);
       expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `page/k${i}.txt`));
       const [one] = (await provider.list({ prefix: 'page/k3' })).objects;
