@@ -227,13 +227,18 @@ export abstract class KyselyStore implements Store {
   }
 
   async countActiveJobs(org: string, connectorId: string): Promise<number> {
+    return this.countActive(org, 'connector_id', connectorId);
+  }
+
+  /** Jobs of an organization that are queued or running, by connector or by index. */
+  private async countActive(org: string, column: 'connector_id' | 'index_name', value: string): Promise<number> {
     const r = await this.exec('auto', () =>
       one(
         this.qb
           .selectFrom('jobs')
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('org_id', '=', org)
-          .where('connector_id', '=', connectorId)
+          .where(column, '=', value)
           .where('status', 'in', ACTIVE_JOB),
       ),
     );
@@ -623,17 +628,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async countActiveJobsForIndex(org: string, index: string): Promise<number> {
-    const r = await this.exec('auto', () =>
-      one(
-        this.qb
-          .selectFrom('jobs')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('org_id', '=', org)
-          .where('index_name', '=', index)
-          .where('status', 'in', ACTIVE_JOB),
-      ),
-    );
-    return Number(r?.n ?? 0);
+    return this.countActive(org, 'index_name', index);
   }
 
   async markHashed(fileId: number, owner: string, sha256: string): Promise<boolean> {
