@@ -32,6 +32,7 @@ import type {
 import { mapS3Error } from './errors.js';
 import { s3Identity, type S3Identity } from './credentials.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
+import { FastGet, type FastGetResult } from './fast-get.js';
 
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
@@ -51,6 +52,7 @@ export class S3Provider implements StorageProvider {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly identity: S3Identity;
+  private readonly fast: FastGet;
 
   constructor(
     private readonly loc: LocationConfig,
@@ -59,12 +61,9 @@ export class S3Provider implements StorageProvider {
   ) {
     this.bucket = loc.bucket;
     const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) };
-    const requestHandler = () =>
-      new NodeHttpHandler({
-        connectionTimeout: ctx.connectTimeoutMs,
-        httpAgent: ctx.agents?.http ?? new http.Agent(agentOpts),
-        httpsAgent: ctx.agents?.https ?? new https.Agent(agentOpts),
-      });
+    // One pair of agents for the SDK client, STS and the fast GET path (the endpoint policy lives in them).
+    const agents = ctx.agents ?? { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) };
+    const requestHandler = () => new NodeHttpHandler({ connectionTimeout: ctx.connectTimeoutMs, httpAgent: agents.http, httpsAgent: agents.https });
     this.identity = s3Identity(creds, loc, requestHandler);
     this.client = new S3Client({
       region: loc.region ?? 'us-east-1',
@@ -77,6 +76,7 @@ export class S3Provider implements StorageProvider {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: requestHandler(),
     });
+    this.fast = new FastGet(this.client, this.bucket, agents, ctx.connectTimeoutMs);
   }
 
   private ctx(extra: { key?: string; action?: string } = {}) {
@@ -141,6 +141,8 @@ export class S3Provider implements StorageProvider {
     const offset = req.offset ?? 0;
     const ifMatch = req.ifVersion ? req.ifVersion.slice(0, req.ifVersion.lastIndexOf(':')) : '';
     try {
+      const fast = await this.fast.get(key, { ...(offset > 0 ? { range: `bytes=${offset}-` } : {}), ...(ifMatch ? { 'if-match': `"${ifMatch}"` } : {}) }, req.signal);
+      if (fast) return this.readResult(fast, offset);
       const out = await this.client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
@@ -150,24 +152,51 @@ export class S3Provider implements StorageProvider {
         }),
         { abortSignal: req.signal },
       );
-      const length = Number(out.ContentLength ?? 0);
-      let size = offset + length;
-      const range = out.ContentRange && /\/(\d+)$/.exec(out.ContentRange);
-      if (range) size = Number(range[1]);
-      const etag = unquote(out.ETag);
-      const md5 = md5OfEtag(etag, out.ServerSideEncryption, out.SSECustomerAlgorithm, !!this.loc.endpoint);
-      return {
-        body: out.Body as Readable,
-        length,
-        size,
-        content_type: out.ContentType,
-        etag,
-        version: versionOf(etag, size),
-        ...(md5 ? { checksums: { md5 } } : {}),
-      };
+      return this.readResult(
+        {
+          body: out.Body as Readable,
+          length: out.ContentLength,
+          range: out.ContentRange,
+          etag: out.ETag,
+          type: out.ContentType,
+          sse: out.ServerSideEncryption,
+          sseC: out.SSECustomerAlgorithm,
+        },
+        offset,
+      );
     } catch (e) {
       throw mapS3Error(e, this.ctx({ key, action: 's3:GetObject' }));
     }
+  }
+
+  private readResult(r: FastGetResult | { body: Readable; length?: number; range?: string; etag?: string; type?: string; sse?: string; sseC?: string }, offset: number): ReadResult {
+    const o =
+      'headers' in r
+        ? {
+            body: r.body as Readable,
+            length: r.headers['content-length'] === undefined ? undefined : Number(r.headers['content-length']),
+            range: r.headers['content-range'],
+            etag: r.headers.etag,
+            type: r.headers['content-type'],
+            sse: r.headers['x-amz-server-side-encryption'] as string | undefined,
+            sseC: r.headers['x-amz-server-side-encryption-customer-algorithm'] as string | undefined,
+          }
+        : r;
+    const length = Number(o.length ?? 0);
+    let size = offset + length;
+    const range = o.range && /\/(\d+)$/.exec(o.range);
+    if (range) size = Number(range[1]);
+    const etag = unquote(o.etag);
+    const md5 = md5OfEtag(etag, o.sse, o.sseC, !!this.loc.endpoint);
+    return {
+      body: o.body,
+      length,
+      size,
+      content_type: o.type,
+      etag,
+      version: versionOf(etag, size),
+      ...(md5 ? { checksums: { md5 } } : {}),
+    };
   }
 
   async write(key: string, body: Buffer | Readable, opts: WriteOptions = {}): Promise<void> {
