@@ -5,13 +5,14 @@ import type { Logger } from '../shared/log.js';
 import { redact } from '../shared/redact.js';
 import type { ObjectInfo, StorageProvider } from '../providers/types.js';
 import { gcUnlink, type BlobStore } from '../store/blobs.js';
-import type { ClaimedFile, ConnectorRow, FileCounts, FileState, JobRow, JobState, ListedFile, Store } from '../store/types.js';
+import type { ClaimedFile, CommitFile, ConnectorRow, FileCounts, FileState, JobRow, JobState, ListedFile, Store } from '../store/types.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
 import { FAIL_AFTER, requireUsable, type ConnectorService } from './connectors.js';
 import type { ProviderPool } from './providers.js';
 import { compileFilter, isFolderMarker, type KeyFilter } from './filter.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { downloadObject } from './download.js';
+import { downloadObject, type Downloaded } from './download.js';
+import { Batcher } from '../shared/batch.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { exportCounts, exportPathOf, shownFileState, storeFileState, type JobCounts, type JobKind } from './exports.js';
 
@@ -109,6 +110,19 @@ function idempotencyHash(input: StartImportInput): string {
 const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 /** Claims of one file after which a temporary blob store failure fails it for good. */
 const BLOB_STORE_TRIES = 5;
+
+/** A downloaded file on its way into the index (see Imports.landBatch). */
+interface Landing {
+  file: ClaimedFile;
+  owner: string;
+  d: Downloaded;
+  dedupe: boolean;
+}
+type Landed =
+  | { lost: true } // canceled or the lease was lost before the hash was recorded: the temp file is discarded
+  | { blobError: unknown } // storing the content failed: the temp file is still there
+  | { committed: { status: 'ready' | 'deduped'; duplicate_of: string | null } | null }
+  | { commitError: Error };
 /** How long start_import lists before it answers (the rest of the listing continues in the background). */
 const FIRST_LISTING_MS = 2000;
 const FIRST_LISTING_FILES = 1000;
@@ -162,6 +176,68 @@ export class ImportService implements JobHandlers {
     private readonly opts: ImportOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  /**
+   * Downloads that finish together land together: their hashes are recorded in one store
+   * transaction, their blobs committed, and their items in one more (a store transaction per batch
+   * rather than two per file; small files finish many per millisecond).
+   */
+  private readonly landings = new Batcher<Landing, Landed>((b) => this.landBatch(b), { max: 64, delayMs: 2 });
+
+  private async landBatch(batch: Landing[]): Promise<Landed[]> {
+    const out: Landed[] = new Array(batch.length);
+    const marked: boolean[] = new Array(batch.length).fill(false);
+    for (const owner of new Set(batch.map((l) => l.owner))) {
+      const idx = batch.flatMap((l, i) => (l.owner === owner ? [i] : []));
+      const r = await this.store.markHashedMany(
+        idx.map((i) => ({ fileId: batch[i]!.file.id, sha256: batch[i]!.d.sha256 })),
+        owner,
+      );
+      idx.forEach((i, j) => (marked[i] = r[j]!));
+    }
+    const stored: number[] = [];
+    await Promise.all(
+      batch.map(async (l, i) => {
+        if (!marked[i]) {
+          out[i] = { lost: true };
+          await this.blobs.discard(l.d.tempPath).catch(() => undefined);
+          return;
+        }
+        try {
+          await this.blobs.commit(l.d.tempPath, l.d.sha256);
+          stored.push(i);
+        } catch (e) {
+          out[i] = { blobError: e };
+        }
+      }),
+    );
+    stored.sort((a, b) => a - b);
+    const now = new Date().toISOString();
+    const commits: CommitFile[] = stored.map((i) => {
+      const { file, owner, d, dedupe } = batch[i]!;
+      return {
+        fileId: file.id,
+        owner,
+        orgId: file.org_id,
+        connectorId: file.connector_id,
+        index: file.index_name,
+        key: file.key,
+        sha256: d.sha256,
+        size: d.size,
+        contentType: d.content_type,
+        etag: d.etag,
+        version: d.version,
+        dedupe,
+        now,
+      };
+    });
+    const results = await this.store.commitFiles(commits);
+    stored.forEach((i, j) => {
+      const r = results[j];
+      out[i] = r instanceof Error ? { commitError: r } : { committed: r ?? null };
+    });
+    return out;
   }
 
   attach(engine: JobEngine): void {
@@ -630,16 +706,15 @@ export class ImportService implements JobHandlers {
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
       });
       temp = d.tempPath;
-      if (!(await this.store.markHashed(file.id, owner, d.sha256))) {
-        await this.blobs.discard(d.tempPath);
+      const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe });
+      if ('lost' in landed) {
+        temp = null;
         return; // canceled or lease lost meanwhile
       }
-      try {
-        await this.blobs.commit(d.tempPath, d.sha256);
-      } catch (e) {
+      if ('blobError' in landed) {
         // The blob store's trouble is not the connector's: it never counts against its credentials, and
         // a temporary one (a shared S3 blob store briefly unreachable) sends the file back for a later try.
-        const err = asCloudportError(e);
+        const err = asCloudportError(landed.blobError);
         if (err.temporary && !signal.aborted && file.attempts < BLOB_STORE_TRIES) {
           await this.blobs.discard(d.tempPath).catch(() => undefined);
           await this.store.failFile(file.id, owner, `blob store: ${redact(err.message)}`, Date.now() + 2000 * file.attempts);
@@ -649,21 +724,8 @@ export class ImportService implements JobHandlers {
         throw new CloudportError('unexpected', `storing the content failed: ${err.message}`, { field: 'blob_store', fix: err.fix ?? 'Check the blob store (--blob-store) and import again (start_import retry_of).' });
       }
       temp = null;
-      const res = await this.store.commitFile({
-        fileId: file.id,
-        owner,
-        orgId: file.org_id,
-        connectorId: file.connector_id,
-        index: file.index_name,
-        key: file.key,
-        sha256: d.sha256,
-        size: d.size,
-        contentType: d.content_type,
-        etag: d.etag,
-        version: d.version,
-        dedupe: params.dedupe,
-        now: new Date().toISOString(),
-      });
+      if ('commitError' in landed) throw landed.commitError;
+      const res = landed.committed;
       if (!res) await this.store.gcBlobs([d.sha256], gcUnlink(this.blobs));
       // A success ends a run of credential failures (it does not revive a FAILED connector).
       else if (c.consecutive_failures > 0) await this.connectorHealth(file, c, { ok: true });

@@ -398,6 +398,20 @@ export abstract class KyselyStore implements Store {
     return this.exec('tx', () => this.commitFileTx(c));
   }
 
+  async commitFiles(cs: CommitFile[]): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]> {
+    const alone = () => Promise.all(cs.map((c) => this.commitFile(c).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    if (this.pg || cs.length < 2) return alone();
+    try {
+      return await this.exec('tx', function* (this: KyselyStore) {
+        const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null)[] = [];
+        for (const c of cs) out.push(yield* this.commitFileTx(c));
+        return out;
+      }.bind(this));
+    } catch {
+      return alone(); // the batch rolled back: each file on its own, so only the failing one fails
+    }
+  }
+
   private *commitFileTx(c: CommitFile): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
     const f = yield* one(
       this.prep(
@@ -634,6 +648,25 @@ export abstract class KyselyStore implements Store {
   async markHashed(fileId: number, owner: string, sha256: string): Promise<boolean> {
     for (;;) {
       const r = await this.exec('tx', () => this.markHashedTx(fileId, owner, sha256));
+      if (r !== 'wait') return r;
+      await new Promise((resolve) => setTimeout(resolve, 20)); // SQLite: blob GC is removing blobs (see gcBlobs)
+    }
+  }
+
+  async markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]> {
+    // PostgreSQL: one transaction per file, so no transaction holds several files' row locks (no lock-order deadlocks with a cancel).
+    if (this.pg || files.length < 2) return Promise.all(files.map((f) => this.markHashed(f.fileId, owner, f.sha256)));
+    for (;;) {
+      const r = await this.exec('tx', function* (this: KyselyStore): Tx<boolean[] | 'wait'> {
+        const out: boolean[] = [];
+        for (const f of files) {
+          const one = yield* this.markHashedTx(f.fileId, owner, f.sha256);
+          // A live GC gate holds for the whole transaction, so nothing was marked before it either.
+          if (one === 'wait') return 'wait';
+          out.push(one);
+        }
+        return out;
+      }.bind(this));
       if (r !== 'wait') return r;
       await new Promise((resolve) => setTimeout(resolve, 20)); // SQLite: blob GC is removing blobs (see gcBlobs)
     }

@@ -137,6 +137,13 @@ export interface Store {
   releaseLeases(owner: string): Promise<void>;
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
   commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
+  /**
+   * commitFile for several files, in order: on SQLite in one transaction (when one of them fails,
+   * each is committed alone, so one file's error never takes the others with it); on PostgreSQL one
+   * transaction per file (its row and index locks are then never held across files).
+   * Each entry is a commitFile result, or the Error that file's commit threw.
+   */
+  commitFiles(cs: CommitFile[]): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
   /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
   completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
   /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
@@ -158,6 +165,8 @@ export interface Store {
   countActiveJobsForIndex(org: string, index: string): Promise<number>;
   /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */
   markHashed(fileId: number, owner: string, sha256: string): Promise<boolean>;
+  /** markHashed for several files of one owner in one transaction; true where the mark was taken. */
+  markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]>;
   /**
    * Calls `unlink` for each candidate blob that no item and no in-flight file references, under a
    * lock that markHashed respects, so no import can record a reference to a blob while it is removed.
