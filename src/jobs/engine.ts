@@ -145,10 +145,10 @@ export class JobEngine {
     const queued = new Map<string, number>();
     for (const f of this.queue) queued.set(f.connector_id, (queued.get(f.connector_id) ?? 0) + 1);
     const ready = this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
-    // Claim again once the ready queue is down to half a batch: in steady state one claim brings several
-    // files (a store transaction every few files, not one per file).
-    if (ready <= Math.floor(this.opts.concurrency / 2) || this.files.size + ready < this.opts.concurrency) {
-      const want = 2 * this.opts.concurrency - this.files.size - ready;
+    // Claim again once the ready queue is down to one round of work: in steady state one claim brings
+    // a few rounds of files (a store transaction every 10–20 small files, not one per file).
+    if (ready <= this.opts.concurrency || this.files.size + ready < this.opts.concurrency) {
+      const want = 3 * this.opts.concurrency - this.files.size - ready;
       const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
         const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, exclude.length ? { excludeConnectors: exclude } : undefined);

@@ -198,6 +198,17 @@ export const MIGRATIONS: Migration[] = [
       db.schema.dropIndex('items_sha'),
     ],
   },
+  {
+    version: 6,
+    name: 'claim order index',
+    // claimFiles takes the oldest claimable files (WHERE status = 'pending' AND lease_expires < now
+    // ORDER BY id LIMIT n): with (status, lease_expires) SQLite sorted every pending file of every job
+    // on each claim; (status, id, lease_expires) walks the pending files in id order and stops at n.
+    up: (db) => [
+      db.schema.createIndex('job_files_claim_order').on('job_files').columns(['status', 'id', 'lease_expires']),
+      db.schema.dropIndex('job_files_claim'),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
