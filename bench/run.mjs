@@ -20,7 +20,9 @@ import { startProxy } from '../test/support/s3-proxy.mjs';
 
 process.removeAllListeners('warning');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(root, 'dist', 'cli.js');
+// --cli path/to/cli.js measures another build (A/B comparisons); --no-peers skips rclone and the AWS CLI.
+const CLI = process.argv.includes('--cli') ? path.resolve(process.argv[process.argv.indexOf('--cli') + 1]) : path.join(root, 'dist', 'cli.js');
+const NO_PEERS = process.argv.includes('--no-peers');
 const quick = process.argv.includes('--quick');
 const argValue = (name) => {
   const i = process.argv.indexOf(name);
@@ -43,10 +45,10 @@ function which(cmd) {
   }
   return null;
 }
-const RCLONE = which('rclone');
+const RCLONE = NO_PEERS ? null : which('rclone');
 // Debian's AWS CLI v2 (a pyenv shim may shadow it on PATH with an old v1).
-const AWS = fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : which('aws');
-if (!RCLONE || !AWS) log('peers missing: install them with `apt-get update && apt-get install -y rclone awscli`; cloudport figures are still measured.');
+const AWS = NO_PEERS ? null : fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : which('aws');
+if (!NO_PEERS && (!RCLONE || !AWS)) log('peers missing: install them with `apt-get update && apt-get install -y rclone awscli`; cloudport figures are still measured.');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const spread = (xs) => [Math.min(...xs), Math.max(...xs)];

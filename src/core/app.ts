@@ -17,6 +17,7 @@ import { IndexService } from './indexes.js';
 import { browse, type BrowseInput } from './browse.js';
 import { KeyService } from './keys.js';
 import { AutomationService, MIN_INTERVAL_MS } from './automations.js';
+import { HashWorkers } from './hash-workers.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -86,7 +87,10 @@ export class App {
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
       const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2));
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
-      const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log });
+      // Downloads are hashed and written on worker threads (CLOUDPORT_HASH_THREADS, default: cores - 1, at most 4; 0: on the main thread).
+      const threads = config.env.CLOUDPORT_HASH_THREADS === undefined || config.env.CLOUDPORT_HASH_THREADS === '' ? undefined : Number(config.env.CLOUDPORT_HASH_THREADS);
+      const hashers = threads === 0 ? undefined : new HashWorkers(threads !== undefined && Number.isInteger(threads) && threads > 0 ? Math.min(threads, 16) : undefined);
+      const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
       const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
       imports.attach(engine);
@@ -153,6 +157,7 @@ export class App {
     await this.engine.stop();
     this.pool.close();
     this.blobs.close?.();
+    await this.imports.closeHashers();
     await this.store.close();
   }
 }

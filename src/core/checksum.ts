@@ -37,17 +37,26 @@ export class ChecksumVerifier {
   private md5: Hash | null = null;
   private crc: Crc32c | null = null;
 
-  constructor(private readonly want: ObjectChecksums) {
+  /** `md5Outside`: the MD5 is computed by whoever writes the bytes (a hash worker) and given to mismatch(). */
+  constructor(
+    private readonly want: ObjectChecksums,
+    private readonly md5Outside = false,
+  ) {
     this.reset();
   }
 
   /** Null when the provider reported nothing to verify. */
-  static for(want: ObjectChecksums | undefined): ChecksumVerifier | null {
-    return want && (want.md5 || want.crc32c) ? new ChecksumVerifier(want) : null;
+  static for(want: ObjectChecksums | undefined, md5Outside = false): ChecksumVerifier | null {
+    return want && (want.md5 || want.crc32c) ? new ChecksumVerifier(want, md5Outside) : null;
+  }
+
+  /** Whether mismatch() needs the MD5 of the bytes from outside. */
+  get needsMd5(): boolean {
+    return !!this.want.md5 && this.md5Outside;
   }
 
   reset(): void {
-    this.md5 = this.want.md5 ? createHash('md5') : null;
+    this.md5 = this.want.md5 && !this.md5Outside ? createHash('md5') : null;
     this.crc = !this.want.md5 && this.want.crc32c ? new Crc32c() : null;
   }
 
@@ -57,9 +66,9 @@ export class ChecksumVerifier {
   }
 
   /** A description of the mismatch, or null when the bytes match. Call once, after the last byte. */
-  mismatch(): string | null {
-    if (this.md5) {
-      const got = this.md5.digest('base64');
+  mismatch(md5?: string): string | null {
+    if (this.want.md5) {
+      const got = this.md5 ? this.md5.digest('base64') : md5;
       return got === this.want.md5 ? null : `MD5 of the received bytes is ${got}, the provider's is ${this.want.md5}`;
     }
     if (this.crc) {

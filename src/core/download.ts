@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -8,6 +7,7 @@ import type { BlobStore } from '../store/blobs.js';
 import { CloudportError, asCloudportError } from '../shared/errors.js';
 import { backoffMs, sleep, type RetryPolicy } from './retry.js';
 import { ChecksumVerifier } from './checksum.js';
+import { SinkError, type Digests, type HashWorkers } from './hash-workers.js';
 
 export interface Downloaded {
   sha256: string;
@@ -24,16 +24,19 @@ export interface DownloadOptions {
   idleTimeoutMs: number;
   signal: AbortSignal;
   onRetry?: (e: CloudportError, attempt: number) => void;
+  /** Hash and write on these worker threads (else on the main thread). */
+  hashers?: HashWorkers;
 }
 
 /** Objects up to this size are collected in memory and written with one call (no write stream). */
 const SMALL_OBJECT = 1024 * 1024;
 
-/** Where downloaded bytes go before the blob is committed. */
+/** Where downloaded bytes go before the blob is committed; it hashes them too (SHA-256, and MD5 when asked). */
 interface Sink {
   path: string;
   write(chunk: Buffer): void | Promise<void>;
-  finish(): Promise<void>;
+  /** Closes the temp file: the digests of every byte written. */
+  finish(): Promise<Digests>;
   discard(): Promise<void>;
 }
 
@@ -60,11 +63,47 @@ export function diskError(e: unknown, file: string): CloudportError {
   });
 }
 
-async function fileSink(blobs: BlobStore): Promise<Sink> {
+/** Hashes on the main thread (no hash workers). */
+function inlineHashes(md5: boolean) {
+  const sha = createHash('sha256');
+  const m = md5 ? createHash('md5') : null;
+  let size = 0;
+  return {
+    update(b: Buffer) {
+      sha.update(b);
+      m?.update(b);
+      size += b.length;
+    },
+    digests: (): Digests => ({ sha256: sha.digest('hex'), ...(m ? { md5: m.digest('base64') } : {}), size }),
+  };
+}
+
+async function fileSink(blobs: BlobStore, md5: boolean, hashers?: HashWorkers): Promise<Sink> {
+  if (hashers) {
+    // Hashed and written on a worker, chunk by chunk (the main thread only copies the bytes there).
+    const file = blobs.tempPath();
+    const s = hashers.stream(file, md5);
+    return {
+      path: file,
+      write(chunk) {
+        try {
+          return s.write(chunk);
+        } catch (e) {
+          throw diskError(e, file);
+        }
+      },
+      finish: () =>
+        s.finish().catch((e) => {
+          throw diskError(e, file);
+        }),
+      discard: () => s.discard(),
+    };
+  }
   const t = await blobs.createTemp().catch((e) => {
     throw diskError(e, blobs.tempPath());
   });
   const stream = t.stream;
+  const h = inlineHashes(md5);
   // A write error (ENOSPC, EIO) is emitted once, on the stream: keep it, and fail the next write or finish.
   let failed: Error | null = null;
   stream.on('error', (e) => (failed ??= e));
@@ -75,6 +114,7 @@ async function fileSink(blobs: BlobStore): Promise<Sink> {
     path: t.path,
     write(chunk) {
       check();
+      h.update(chunk);
       if (stream.write(chunk)) return;
       return new Promise<void>((resolve, reject) => {
         const done = () => {
@@ -94,6 +134,7 @@ async function fileSink(blobs: BlobStore): Promise<Sink> {
         throw diskError(failed ?? e, t.path);
       });
       check();
+      return h.digests();
     },
     async discard() {
       stream.destroy();
@@ -103,10 +144,11 @@ async function fileSink(blobs: BlobStore): Promise<Sink> {
 }
 
 /** Bounded: a body that grows past `limit` is a changed object (conflict), and the download restarts. */
-function memorySink(blobs: BlobStore, limit: number): Sink {
+function memorySink(blobs: BlobStore, limit: number, md5: boolean, hashers?: HashWorkers): Sink {
   const file = blobs.tempPath();
   const chunks: Buffer[] = [];
   let n = 0;
+  let written = false;
   return {
     path: file,
     write(chunk) {
@@ -114,15 +156,22 @@ function memorySink(blobs: BlobStore, limit: number): Sink {
       if (n > limit) throw new CloudportError('conflict', 'the object grew while it was being read', { temporary: true });
       chunks.push(chunk);
     },
-    // One synchronous write of at most 1 MiB: cheaper than the thread-pool round trips of open, write, close.
+    // Hashed and written in one call of at most 1 MiB: on a hash worker, or on the thread pool (a
+    // synchronous write would stall every other download whenever the disk is slow to open a file).
     finish: async () => {
+      written = true;
       try {
-        fs.writeFileSync(file, Buffer.concat(chunks, n), { flag: 'wx', mode: 0o600 });
+        if (hashers) return await hashers.whole(file, chunks.splice(0), n, md5);
+        const bytes = Buffer.concat(chunks.splice(0), n);
+        const h = inlineHashes(md5);
+        h.update(bytes);
+        await fsp.writeFile(file, bytes, { flag: 'wx', mode: 0o600 });
+        return h.digests();
       } catch (e) {
         throw diskError(e, file);
       }
     },
-    discard: () => blobs.discard(file),
+    discard: () => (written ? blobs.discard(file) : Promise.resolve()),
   };
 }
 
@@ -155,8 +204,8 @@ const THROTTLE_FACTOR = 3;
  */
 export async function downloadObject(provider: StorageProvider, blobs: BlobStore, key: string, opts: DownloadOptions): Promise<Downloaded> {
   let sink: Sink | null = null;
-  let hash = createHash('sha256');
   let verifier: ChecksumVerifier | null = null;
+  let digests: Digests | null = null;
   let written = 0;
   let size = -1;
   let version = '';
@@ -167,7 +216,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
   const restart = async () => {
     await sink?.discard();
     sink = null;
-    hash = createHash('sha256');
+    digests = null;
     verifier = null;
     written = 0;
     size = -1;
@@ -183,20 +232,22 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
           size = r.size;
           version = r.version;
           etag = r.etag;
-          verifier = ChecksumVerifier.for(r.checksums);
+          // The sink computes the MD5 with the SHA-256 (one pass, off the main thread with hash workers).
+          verifier = ChecksumVerifier.for(r.checksums, true);
           if (r.content_type) contentType = r.content_type;
         }
-        sink ??= size <= SMALL_OBJECT ? memorySink(blobs, size) : await fileSink(blobs);
-        const copied = { n: 0 };
         const v = verifier as ChecksumVerifier | null;
-        const h = hash;
+        const wantMd5 = v?.needsMd5 ?? false;
+        sink ??= size <= SMALL_OBJECT ? memorySink(blobs, size, wantMd5, opts.hashers) : await fileSink(blobs, wantMd5, opts.hashers);
+        const copied = { n: 0 };
         try {
-          await pump(r.body, sink, (chunk) => (h.update(chunk), v?.update(chunk)), opts.idleTimeoutMs, opts.signal, copied);
+          await pump(r.body, sink, (chunk) => v?.update(chunk), opts.idleTimeoutMs, opts.signal, copied);
         } finally {
           written += copied.n;
         }
         if (written === size) {
-          const bad = v?.mismatch();
+          digests = await (sink as Sink).finish();
+          const bad = v?.mismatch(digests.md5);
           if (!bad) break;
           throw Object.assign(
             new CloudportError('unexpected', `checksum mismatch: object ${JSON.stringify(key)} arrived with the right length but wrong content (${bad})`, {
@@ -232,9 +283,9 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
       }
     }
     const done = sink as Sink | null;
-    if (!done) throw new CloudportError('unexpected', 'download finished without data');
-    await done.finish();
-    return { sha256: hash.digest('hex'), size, content_type: contentType, etag, version, tempPath: done.path };
+    const d = digests as Digests | null;
+    if (!done || !d) throw new CloudportError('unexpected', 'download finished without data');
+    return { sha256: d.sha256, size, content_type: contentType, etag, version, tempPath: done.path };
   } catch (e) {
     await (sink as Sink | null)?.discard();
     throw e;

@@ -13,6 +13,7 @@ import { compileFilter, isFolderMarker, type KeyFilter } from './filter.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { downloadObject, type Downloaded } from './download.js';
 import { Batcher } from '../shared/batch.js';
+import type { HashWorkers } from './hash-workers.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { exportCounts, exportPathOf, shownFileState, storeFileState, type JobCounts, type JobKind } from './exports.js';
 
@@ -162,6 +163,8 @@ export interface ImportOptions {
   idleTimeoutMs: number;
   leaseMs: number;
   log: Logger;
+  /** Worker threads that hash and write downloads (none: the main thread does). */
+  hashers?: HashWorkers;
 }
 
 export class ImportService implements JobHandlers {
@@ -186,7 +189,55 @@ export class ImportService implements JobHandlers {
   private readonly landings = new Batcher<Landing, Landed>((b) => this.landBatch(b), { max: 64, delayMs: 2 });
 
   private async landBatch(batch: Landing[]): Promise<Landed[]> {
+    const now = new Date().toISOString();
+    const toCommit = (l: Landing): CommitFile => ({
+      fileId: l.file.id,
+      owner: l.owner,
+      orgId: l.file.org_id,
+      connectorId: l.file.connector_id,
+      index: l.file.index_name,
+      key: l.file.key,
+      sha256: l.d.sha256,
+      size: l.d.size,
+      contentType: l.d.content_type,
+      etag: l.d.etag,
+      version: l.d.version,
+      dedupe: l.dedupe,
+      now,
+    });
     const out: Landed[] = new Array(batch.length);
+    const place = this.store.dialect === 'sqlite' ? this.blobs.commitSync?.bind(this.blobs) : undefined;
+    if (place) {
+      // SQLite with local blobs: each blob is renamed into place inside the transaction that writes
+      // its item, so blob GC (which also runs inside a write transaction) never sees one without the other.
+      const placed = new Set<number>();
+      const failed = new Map<number, unknown>();
+      const tempOf = new Map(batch.map((l) => [l.file.id, l.d.tempPath]));
+      const results = await this.store.commitFiles(batch.map(toCommit), (c) => {
+        try {
+          place(tempOf.get(c.fileId)!, c.sha256);
+          placed.add(c.fileId);
+        } catch (e) {
+          failed.set(c.fileId, e);
+          throw e;
+        }
+      });
+      await Promise.all(
+        batch.map(async (l, i) => {
+          const r = results[i];
+          const id = l.file.id;
+          if (failed.has(id)) out[i] = { blobError: failed.get(id) };
+          else if (r instanceof Error) out[i] = { commitError: r };
+          else if (r) out[i] = { committed: r };
+          else if (placed.has(id)) out[i] = { committed: null }; // placed, then the rows were not written: GC decides
+          else {
+            out[i] = { lost: true };
+            await this.blobs.discard(l.d.tempPath).catch(() => undefined);
+          }
+        }),
+      );
+      return out;
+    }
     const marked: boolean[] = new Array(batch.length).fill(false);
     for (const owner of new Set(batch.map((l) => l.owner))) {
       const idx = batch.flatMap((l, i) => (l.owner === owner ? [i] : []));
@@ -213,31 +264,16 @@ export class ImportService implements JobHandlers {
       }),
     );
     stored.sort((a, b) => a - b);
-    const now = new Date().toISOString();
-    const commits: CommitFile[] = stored.map((i) => {
-      const { file, owner, d, dedupe } = batch[i]!;
-      return {
-        fileId: file.id,
-        owner,
-        orgId: file.org_id,
-        connectorId: file.connector_id,
-        index: file.index_name,
-        key: file.key,
-        sha256: d.sha256,
-        size: d.size,
-        contentType: d.content_type,
-        etag: d.etag,
-        version: d.version,
-        dedupe,
-        now,
-      };
-    });
-    const results = await this.store.commitFiles(commits);
+    const results = await this.store.commitFiles(stored.map((i) => toCommit(batch[i]!)));
     stored.forEach((i, j) => {
       const r = results[j];
       out[i] = r instanceof Error ? { commitError: r } : { committed: r ?? null };
     });
     return out;
+  }
+
+  async closeHashers(): Promise<void> {
+    await this.opts.hashers?.close();
   }
 
   attach(engine: JobEngine): void {
@@ -703,6 +739,7 @@ export class ImportService implements JobHandlers {
         retry: this.retry,
         idleTimeoutMs: this.opts.idleTimeoutMs,
         signal,
+        hashers: this.opts.hashers,
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
       });
       temp = d.tempPath;

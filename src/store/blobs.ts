@@ -23,6 +23,12 @@ export interface BlobStore {
    * the same address always holds the same content, so committing an existing blob changes nothing.
    */
   commit(tempPath: string, sha256: string): Promise<void>;
+  /**
+   * commit, synchronously (a rename), for a store whose write transaction cannot await: only where
+   * the temp dir and the blobs are on one file system. Placing a blob that is already there (an
+   * earlier try moved the temp file) is no error.
+   */
+  commitSync?(tempPath: string, sha256: string): void;
   discard(tempPath: string): Promise<void>;
   read(sha256: string, offset: number, length: number): Promise<Buffer>;
   stream(sha256: string): Readable;
@@ -159,7 +165,24 @@ export class LocalBlobStore implements BlobStore {
     this.location = this.blobs;
     this.temp = new TempFiles(path.join(root, 'tmp'));
     fs.mkdirSync(this.blobs, { recursive: true, mode: 0o700 });
+    // A rename cannot cross file systems: a --blob-store dir elsewhere commits by copying (async only).
+    if (fs.statSync(this.blobs).dev !== fs.statSync(this.temp.dir).dev) this.commitSync = undefined;
   }
+
+  commitSync?: (tempPath: string, sha256: string) => void = (tempPath, sha256) => {
+    const dest = this.blobPath(sha256);
+    const dir = path.dirname(dest);
+    if (!this.shards.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.shards.add(dir);
+    }
+    try {
+      fs.renameSync(tempPath, dest);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(dest) && !fs.existsSync(tempPath)) return;
+      throw e;
+    }
+  };
 
   private blobPath(sha: string): string {
     checkBlobId(sha);

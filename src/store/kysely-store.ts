@@ -395,24 +395,31 @@ export abstract class KyselyStore implements Store {
   }
 
   async commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
-    return this.exec('tx', () => this.commitFileTx(c));
+    const r = await this.exec('tx', () => this.commitFileTx(c));
+    if (r instanceof Error) throw r;
+    return r;
   }
 
-  async commitFiles(cs: CommitFile[]): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]> {
-    const alone = () => Promise.all(cs.map((c) => this.commitFile(c).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
-    if (this.pg || cs.length < 2) return alone();
+  async commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]> {
+    if (place && this.pg) throw new Error('commitFiles: place runs inside a synchronous (SQLite) transaction only');
+    const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+    const one = (c: CommitFile) => this.exec('tx', () => this.commitFileTx(c, place)).catch(asError);
+    if (this.pg || cs.length < 2) return Promise.all(cs.map(one));
     try {
-      return await this.exec('tx', function* (this: KyselyStore) {
-        const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null)[] = [];
-        for (const c of cs) out.push(yield* this.commitFileTx(c));
-        return out;
-      }.bind(this));
+      return await this.exec(
+        'tx',
+        function* (this: KyselyStore) {
+          const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = [];
+          for (const c of cs) out.push(yield* this.commitFileTx(c, place));
+          return out;
+        }.bind(this),
+      );
     } catch {
-      return alone(); // the batch rolled back: each file on its own, so only the failing one fails
+      return Promise.all(cs.map(one)); // the batch rolled back: each file on its own, so only the failing one fails
     }
   }
 
-  private *commitFileTx(c: CommitFile): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
+  private *commitFileTx(c: CommitFile, place?: (c: CommitFile) => void): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
     const f = yield* one(
       this.prep(
         'commit.file',
@@ -424,6 +431,13 @@ export abstract class KyselyStore implements Store {
       ),
     );
     if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
+    if (place) {
+      try {
+        place(c);
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      }
+    }
     // Two files with the same content committed at once must not both become "ready".
     yield* lock({ kind: 'index', org: c.orgId, index: c.index });
     yield* run(

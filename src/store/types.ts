@@ -105,6 +105,8 @@ export interface LogEntry {
  * transaction and locking model. Every row carries an organization id.
  */
 export interface Store {
+  /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
+  readonly dialect: 'sqlite' | 'postgres';
   getMeta(key: string): Promise<string | null>;
   /** Sets key to value unless it is already set; returns the value now stored. */
   setMetaOnce(key: string, value: string): Promise<string>;
@@ -142,8 +144,12 @@ export interface Store {
    * each is committed alone, so one file's error never takes the others with it); on PostgreSQL one
    * transaction per file (its row and index locks are then never held across files).
    * Each entry is a commitFile result, or the Error that file's commit threw.
+   * `place` (SQLite only) runs inside the transaction for each file whose lease still holds, before
+   * its rows are written: it puts the file's blob in place (a rename). Blob GC removes blobs inside a
+   * write transaction too, so it can never see the blob without its item; when `place` throws, that
+   * file's entry is the error and it gets no rows.
    */
-  commitFiles(cs: CommitFile[]): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
+  commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
   /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
   completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
   /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
