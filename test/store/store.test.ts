@@ -304,6 +304,48 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('commitFiles: a batch gives each file what commitFile would, in order; a lost lease or a failed place touches only that file', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      await s.createJob(job('imp_1'), files(5));
+      const f = await s.claimFiles('A', 10, 60_000, NOW);
+      const c = (i: number, content: string) => ({
+        fileId: f[i]!.id,
+        owner: 'A',
+        orgId: 'org_a',
+        connectorId: 'conn_1',
+        index: 'idx',
+        key: f[i]!.key,
+        sha256: sha(content),
+        size: content.length,
+        contentType: 'text/plain',
+        etag: null,
+        version: 'v',
+        dedupe: true,
+        now: NOW,
+      });
+      await s.failFile(f[3]!.id, 'A', 'gone', null); // its lease is over before the batch commits
+      const placed: string[] = [];
+      const place =
+        b.name === 'sqlite'
+          ? (x: { key: string }) => {
+              if (x.key === f[4]!.key) throw new Error('EXDEV: cannot place');
+              placed.push(x.key);
+            }
+          : undefined;
+      const out = await s.commitFiles([c(0, 'one'), c(1, 'one'), c(2, 'two'), c(3, 'three'), c(4, 'four')], place);
+      expect(out.slice(0, 4)).toEqual([{ status: 'ready', duplicate_of: null }, { status: 'deduped', duplicate_of: 'f00000' }, { status: 'ready', duplicate_of: null }, null]);
+      if (place) {
+        expect((out[4] as Error).message).toBe('EXDEV: cannot place');
+        expect(placed).toEqual(['f00000', 'f00001', 'f00002']); // never for a file whose lease was lost
+        expect(await s.getItem('org_a', 'idx', 'f00004')).toBeNull();
+        expect((await s.jobProgress('imp_1')).counts).toMatchObject({ pending: 1, ready: 2, deduped: 1, failed: 1 });
+      } else {
+        expect(out[4]).toEqual({ status: 'ready', duplicate_of: null });
+        await expect(s.commitFiles([c(0, 'x')], () => undefined)).rejects.toThrow(/SQLite/);
+      }
+    });
+  });
+
   it('commitFile: files with the same content committed at once by several instances make exactly one item "ready"', async () => {
     await withStores(b.fresh(), 3, async (...stores) => {
       await stores[0]!.createJob(job('imp_1'), files(60));
