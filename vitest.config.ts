@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-tmp.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     // Suites spawn servers and loopback storage; two at a time fits a 2-core machine.

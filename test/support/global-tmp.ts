@@ -1,0 +1,14 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Every temp dir a test makes (data dirs, downloads, blob stores: several GB per run) lives under one
+ * root per run, removed when the run ends, so runs on a shared machine leave nothing behind.
+ * TMPDIR is inherited by the test workers (os.tmpdir() follows it).
+ */
+export default function setup(): () => void {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-run-'));
+  process.env.TMPDIR = root;
+  return () => fs.rmSync(root, { recursive: true, force: true });
+}
