@@ -140,9 +140,10 @@ export interface Store {
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
   commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
   /**
-   * commitFile for several files, in order: on SQLite in one transaction (when one of them fails,
-   * each is committed alone, so one file's error never takes the others with it); on PostgreSQL one
-   * transaction per file (its row and index locks are then never held across files).
+   * commitFile for several files: on SQLite in order, in one transaction (when one of them fails,
+   * each is committed alone, so one file's error never takes the others with it); on PostgreSQL
+   * concurrently, one transaction per file (its row and index locks are then never held across
+   * files), so of two files with the same content either may be the one that becomes ready.
    * Each entry is a commitFile result, or the Error that file's commit threw.
    * `place` (SQLite only) runs inside the transaction for each file whose lease still holds, before
    * its rows are written: it puts the file's blob in place (a rename). Blob GC removes blobs inside a

@@ -343,6 +343,35 @@ describe.each(backends)('store contract: $name', (b) => {
         expect(out[4]).toEqual({ status: 'ready', duplicate_of: null });
         await expect(s.commitFiles([c(0, 'x')], () => undefined)).rejects.toThrow(/SQLite/);
       }
+      // A later batch: the same key with the same content, new content under an existing key, a twin
+      // under a new key that sorts first, and one of its own content twice.
+      await s.createJob(job('imp_2'), [
+        { key: 'f00000', size: 1, etag: null, version: null },
+        { key: 'f00002', size: 1, etag: null, version: null },
+        { key: 'a-first', size: 1, etag: null, version: null },
+        { key: 'z1', size: 1, etag: null, version: null },
+        { key: 'z0', size: 1, etag: null, version: null },
+      ]);
+      const g = await s.claimFiles('B', 10, 60_000, NOW);
+      const d = (i: number, content: string) => ({ ...c(0, content), fileId: g[i]!.id, owner: 'B', key: g[i]!.key });
+      const second = await s.commitFiles([d(0, 'one'), d(1, 'two, changed'), d(2, 'one'), d(3, 'zed'), d(4, 'zed')]);
+      expect(second.slice(0, 3)).toEqual([{ status: 'deduped', duplicate_of: 'f00000' }, { status: 'ready', duplicate_of: null }, { status: 'deduped', duplicate_of: 'f00000' }]);
+      if (b.name === 'sqlite') expect(second.slice(3)).toEqual([{ status: 'ready', duplicate_of: null }, { status: 'deduped', duplicate_of: 'z1' }]);
+      else expect(second.slice(3).map((r) => (r as { status: string }).status).sort()).toEqual(['deduped', 'ready']);
+      expect((await s.getItem('org_a', 'idx', 'f00002'))?.sha256).toBe(sha('two, changed'));
+      await s.createJob(job('imp_3'), [
+        { key: 'y1', size: 1, etag: null, version: null },
+        { key: 'y0', size: 1, etag: null, version: null },
+        { key: 'z0', size: 1, etag: null, version: null },
+      ]);
+      const h = await s.claimFiles('C', 10, 60_000, NOW);
+      const e = (i: number, content: string) => ({ ...c(0, content), fileId: h[i]!.id, owner: 'C', key: h[i]!.key });
+      const third = await s.commitFiles([e(0, 'why'), e(1, 'why'), e(2, 'zed')]);
+      expect(third[2]).toEqual({ status: 'deduped', duplicate_of: b.name === 'sqlite' ? 'z1' : expect.stringMatching(/^z[01]$/) });
+      // SQLite commits a batch in order; PostgreSQL commits its files concurrently (either twin may win).
+      if (b.name === 'sqlite') expect(third.slice(0, 2)).toEqual([{ status: 'ready', duplicate_of: null }, { status: 'deduped', duplicate_of: 'y1' }]);
+      else expect(third.slice(0, 2).map((r) => (r as { status: string }).status).sort()).toEqual(['deduped', 'ready']);
+      expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['y0', 'y1', 'z0'])).toEqual(new Map([['y0', 'v'], ['y1', 'v'], ['z0', 'v']]));
     });
   });
 
