@@ -92,7 +92,7 @@ async function workerCommand(args: string[]): Promise<void> {
   const cfg = parseConfig(args, process.env);
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
   if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
-  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more (default 8).' });
+  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more (default 16).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));

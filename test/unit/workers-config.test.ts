@@ -5,7 +5,7 @@ const parse = (argv: string[], env: Record<string, string> = {}) => parseConfig(
 
 describe('worker settings', () => {
   it('--workers / CLOUDPORT_WORKERS set the files worked at once; --concurrency / CLOUDPORT_CONCURRENCY still work', () => {
-    expect(parse([]).concurrency).toBe(8);
+    expect(parse([]).concurrency).toBe(16);
     expect(parse(['--workers', '3']).concurrency).toBe(3);
     expect(parse(['--concurrency', '5']).concurrency).toBe(5);
     expect(parse([], { CLOUDPORT_WORKERS: '4' }).concurrency).toBe(4);
