@@ -196,20 +196,22 @@ export abstract class KyselyStore implements Store {
   }
 
   private *insertFiles(org: string, jobId: string, files: ListedFile[]): Tx<void> {
+    // Prepared once per chunk size: building a 200-row Kysely insert anew costs more than running it.
+    const cols = ['org_id', 'job_id', 'key', 'size', 'etag', 'version', 'status', 'error', 'attempts', 'lease_expires'] as const;
     for (let i = 0; i < files.length; i += 200) {
-      const chunk = files.slice(i, i + 200).map((f) => ({
-        org_id: org,
-        job_id: jobId,
-        key: f.key,
-        size: f.size,
-        etag: f.etag,
-        version: f.version,
-        status: f.status ?? 'pending',
-        error: f.error ?? null,
-        attempts: 0,
-        lease_expires: 0,
-      }));
-      if (chunk.length) yield* run(this.qb.insertInto('job_files').values(chunk).onConflict((oc) => oc.columns(['job_id', 'key']).doNothing()));
+      const chunk = files.slice(i, i + 200);
+      if (!chunk.length) continue;
+      yield* run(
+        this.prep(
+          `files.insert.${chunk.length}`,
+          (...v: unknown[]) =>
+            this.qb
+              .insertInto('job_files')
+              .values(chunk.map((_, r) => Object.fromEntries(cols.map((c, j) => [c, v[r * cols.length + j]])) as never))
+              .onConflict((oc) => oc.columns(['job_id', 'key']).doNothing()),
+          chunk.flatMap((f) => [org, jobId, f.key, f.size, f.etag, f.version, f.status ?? 'pending', f.error ?? null, 0, 0]),
+        ),
+      );
     }
   }
 
@@ -595,15 +597,15 @@ export abstract class KyselyStore implements Store {
   async seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < keys.length; i += 500) {
+      const part = keys.slice(i, i + 500);
       const rows = await this.exec('auto', () =>
         all(
-          this.qb
-            .selectFrom('import_seen')
-            .select(['key', 'version'])
-            .where('org_id', '=', org)
-            .where('connector_id', '=', connectorId)
-            .where('index_name', '=', index)
-            .where('key', 'in', keys.slice(i, i + 500)),
+          this.prep(
+            `seen.${part.length}`,
+            (o: string, c: string, x: string, ...ks: string[]) =>
+              this.qb.selectFrom('import_seen').select(['key', 'version']).where('org_id', '=', o).where('connector_id', '=', c).where('index_name', '=', x).where('key', 'in', ks),
+            [org, connectorId, index, ...part],
+          ),
         ),
       );
       for (const r of rows) out.set(r.key, r.version);

@@ -19,7 +19,8 @@ describe('connectors over stdio against S3 (fauxqs)', () => {
   let secretFile: string;
 
   beforeAll(async () => {
-    env = await startS3Env(['media', 'health']);
+    // (not 'health': fauxqs answers GET /health itself)
+    env = await startS3Env(['media', 'healthy']);
     await env.s3.put('media', 'a.txt', 'hello');
     dataDir = tempDir();
     secretFile = path.join(tempDir(), 'secret.txt');
@@ -157,7 +158,7 @@ describe('connectors over stdio against S3 (fauxqs)', () => {
   });
 
   it('keeps health: failures count up, 5 in a row make it FAILED, a success makes it ACTIVE again', async () => {
-    const { connector } = await cp.ok('create_connector', { ...env.connector('health'), validate: false });
+    const { connector } = await cp.ok('create_connector', { ...env.connector('healthy'), validate: false });
     env.proxy.addFault({ match: { op: 'ListObjects' }, times: 5, action: { type: 'status', status: 403, code: 'AccessDenied', message: 'denied' } });
     let t = await cp.ok('test_connector', { connector_id: connector.id });
     expect(t.success).toBe(false);

@@ -62,6 +62,19 @@ describe('S3 lean GetObject', () => {
         res.end('<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>no</Message></Error>');
         return;
       }
+      if ((req.url ?? '').includes('list-type=2')) {
+        // A page as S3 writes it: URL-encoded keys (encoding-type=url), an ETag with entities, a folder, a token.
+        const q = new URLSearchParams((req.url ?? '').split('?')[1]);
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>${q.get('prefix') ?? ''}</Prefix>` +
+            `<KeyCount>2</KeyCount><MaxKeys>${q.get('max-keys')}</MaxKeys><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>` +
+            `<Contents><Key>a/b+c%26d%3Ce%C3%BC</Key><LastModified>2026-11-30T10:00:00.000Z</LastModified><ETag>&quot;0123456789abcdef0123456789abcdef&quot;</ETag><Size>42</Size><StorageClass>GLACIER</StorageClass></Contents>` +
+            `<Contents><Key>plain</Key><LastModified>2026-11-30T10:00:01.000Z</LastModified><ETag>&quot;abc-2&quot;</ETag><Size>7</Size><StorageClass>STANDARD</StorageClass></Contents>` +
+            `<CommonPrefixes><Prefix>dir%20one/</Prefix></CommonPrefixes><NextContinuationToken>tok&amp;en/+=</NextContinuationToken></ListBucketResult>`,
+        );
+        return;
+      }
       const body = Buffer.from(`body of ${decodeURIComponent((req.url ?? '').replace(/\?x-id=GetObject$/, ''))}`);
       res.writeHead(200, { 'content-length': body.length, etag: `"${createHash('md5').update(body).digest('hex')}"`, 'content-type': 'text/plain' });
       res.end(body);
@@ -101,6 +114,19 @@ describe('S3 lean GetObject', () => {
       expect(seen[0]!.valid).toBe(true);
       expect(seen[0]!.headers.range).toBe('bytes=2-');
       expect(seen[0]!.headers['if-match']).toBe('"abc"');
+      // Listing: the query is signed too (an independent check accepts it) and the page is read back exactly.
+      seen.length = 0;
+      const page = await provider.list({ prefix: 'a b/ü', delimiter: '/', token: 'prev&token+/=', maxKeys: 500 });
+      expect(seen[0]!.valid).toBe(true);
+      expect(new URLSearchParams(seen[0]!.url.split('?')[1]).get('continuation-token')).toBe('prev&token+/=');
+      expect(page).toEqual({
+        objects: [
+          { key: 'a/b c&d<eü', size: 42, last_modified: '2026-11-30T10:00:00.000Z', etag: '0123456789abcdef0123456789abcdef', version: '0123456789abcdef0123456789abcdef:42', storage_class: 'GLACIER' },
+          { key: 'plain', size: 7, last_modified: '2026-11-30T10:00:01.000Z', etag: 'abc-2', version: 'abc-2:7' },
+        ],
+        folders: ['dir one/'],
+        nextToken: 'tok&en/+=',
+      });
       // The wrong secret: the server's own check refuses it, and the error is the SDK's mapping.
       const wrong = new S3Provider({ bucket: 'bkt', endpoint, region: 'eu-west-1' } as never, { type: 'access_key', access_key_id: ACCESS, secret_access_key: 'not-it' } as never, ctx);
       await expect(wrong.read('plain.txt')).rejects.toMatchObject({ kind: 'permission_denied', field: 'credentials.secret_access_key' });

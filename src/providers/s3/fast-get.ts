@@ -110,9 +110,19 @@ async function resolveTarget(client: S3Client, bucket: string): Promise<{ url: U
   return { url: new URL(ep.url.href), signer };
 }
 
-/** Builds a signed GET of one key (exported for tests). */
-export async function signedGet(url: URL, signer: SignatureV4, key: string, extra: Record<string, string>, signingDate?: Date): Promise<{ path: string; headers: Record<string, string> }> {
-  const path = `${url.pathname.replace(/\/$/, '')}/${encodeKeyPath(key)}`;
+/** RFC 3986 escaping, as SigV4 canonicalizes query values (so the URL sent and the one signed agree). */
+const escape = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** Builds a signed GET of one key, or of the bucket with `query` when `key` is null (exported for tests). */
+export async function signedGet(
+  url: URL,
+  signer: SignatureV4,
+  key: string | null,
+  extra: Record<string, string>,
+  signingDate?: Date,
+  query: Record<string, string> = {},
+): Promise<{ path: string; headers: Record<string, string> }> {
+  const path = key === null ? url.pathname || '/' : `${url.pathname.replace(/\/$/, '')}/${encodeKeyPath(key)}`;
   const signed = await signer.sign(
     {
       method: 'GET',
@@ -120,12 +130,54 @@ export async function signedGet(url: URL, signer: SignatureV4, key: string, extr
       hostname: url.hostname,
       port: url.port ? Number(url.port) : undefined,
       path,
-      query: {},
+      query,
       headers: { host: url.host, 'x-amz-content-sha256': EMPTY_SHA256, ...extra },
     },
     signingDate ? { signingDate } : {},
   );
-  return { path, headers: signed.headers as Record<string, string> };
+  const qs = Object.keys(query)
+    .sort()
+    .map((k) => `${escape(k)}=${escape(query[k]!)}`)
+    .join('&');
+  return { path: qs ? `${path}?${qs}` : path, headers: signed.headers as Record<string, string> };
+}
+
+export interface ListedPage {
+  objects: { key: string; size: number; lastModified: string | null; etag: string | null; storageClass: string | null }[];
+  prefixes: string[];
+  nextToken: string | null;
+}
+
+const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+/** XML text: entities and character references decoded. */
+const text = (v: string) =>
+  v.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) =>
+    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : (ENTITIES[e] ?? m),
+  );
+
+/**
+ * A ListObjectsV2 answer, read with a few regular expressions over its flat XML (the SDK's generic
+ * XML parser costs more CPU than the rest of a listing). Keys come URL-encoded (encoding-type=url),
+ * so no key can carry markup; anything that does not look like a ListBucketResult is an error.
+ */
+export function parseListV2(xml: string): ListedPage {
+  if (!/<ListBucketResult[\s>]/.test(xml)) throw new Error('not a ListBucketResult');
+  const encoded = tag(xml, 'EncodingType') === 'url';
+  const dec = (v: string) => (encoded ? decodeURIComponent(text(v).replace(/\+/g, ' ')) : text(v));
+  const objects: ListedPage['objects'] = [];
+  for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    const c = m[1]!;
+    const key = tag(c, 'Key');
+    if (key === undefined) throw new Error('an entry without a Key');
+    const etag = tag(c, 'ETag');
+    const lm = tag(c, 'LastModified');
+    const sc = tag(c, 'StorageClass');
+    objects.push({ key: dec(key), size: Number(tag(c, 'Size') ?? 0), lastModified: lm ? new Date(text(lm)).toISOString() : null, etag: etag === undefined ? null : text(etag), storageClass: sc === undefined ? null : text(sc) });
+  }
+  const prefixes = [...xml.matchAll(/<CommonPrefixes>\s*<Prefix>([^<]*)<\/Prefix>\s*<\/CommonPrefixes>/g)].map((m) => dec(m[1]!));
+  const truncated = tag(xml, 'IsTruncated') === 'true';
+  const token = tag(xml, 'NextContinuationToken');
+  return { objects, prefixes, nextToken: truncated && token ? text(token) : null };
 }
 
 export class FastGet {
@@ -145,6 +197,31 @@ export class FastGet {
     if (!t) return null;
     const { path, headers } = await signedGet(t.url, t.signer, key, extra);
     return send(t.url, path, headers, t.url.protocol === 'https:' ? this.agents.https : this.agents.http, this.connectTimeoutMs, signal);
+  }
+
+  /** One ListObjectsV2 page (URL-encoded keys), or null when the SDK must do it. */
+  async list(q: { prefix?: string; delimiter?: string; token?: string | null; maxKeys: number }, signal?: AbortSignal): Promise<ListedPage | null> {
+    this.target ??= resolveTarget(this.client, this.bucket).catch(() => null);
+    const t = await this.target;
+    if (!t) return null;
+    const query: Record<string, string> = { 'list-type': '2', 'encoding-type': 'url', 'max-keys': String(q.maxKeys) };
+    if (q.prefix) query.prefix = q.prefix;
+    if (q.delimiter) query.delimiter = q.delimiter;
+    if (q.token) query['continuation-token'] = q.token;
+    const { path, headers } = await signedGet(t.url, t.signer, null, {}, undefined, query);
+    const r = await send(t.url, path, headers, t.url.protocol === 'https:' ? this.agents.https : this.agents.http, this.connectTimeoutMs, signal);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of r.body as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > 64 * 1024 * 1024) throw Object.assign(new Error('listing answer over 64 MiB'), { name: 'ResponseTooLarge' });
+      chunks.push(c);
+    }
+    try {
+      return parseListV2(Buffer.concat(chunks).toString('utf8'));
+    } catch (e) {
+      throw Object.assign(new Error(`unreadable listing answer: ${(e as Error).message}`), { name: 'InvalidListAnswer', $metadata: { httpStatusCode: 502 } });
+    }
   }
 }
 

@@ -99,6 +99,15 @@ export class S3Provider implements StorageProvider {
 
   async list(req: ListRequest): Promise<ListPage> {
     try {
+      const maxKeys = Math.min(req.maxKeys ?? 1000, 1000);
+      const fast = await this.fast.list({ prefix: req.prefix || undefined, delimiter: req.delimiter, token: req.token, maxKeys }, req.signal);
+      if (fast) {
+        return {
+          objects: fast.objects.map((o) => this.toInfo({ Key: o.key, Size: o.size, ETag: o.etag ?? undefined, LastModified: o.lastModified ? new Date(o.lastModified) : undefined, StorageClass: (o.storageClass ?? undefined) as never })),
+          folders: fast.prefixes.filter(Boolean),
+          nextToken: fast.nextToken,
+        };
+      }
       const out = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
