@@ -7,7 +7,7 @@ import type { BlobStore } from '../store/blobs.js';
 import { CloudportError, asCloudportError } from '../shared/errors.js';
 import { backoffMs, sleep, type RetryPolicy } from './retry.js';
 import { ChecksumVerifier } from './checksum.js';
-import { SinkError, type Digests, type HashWorkers } from './hash-workers.js';
+import type { Digests, HashWorkers } from './hash-workers.js';
 
 export interface Downloaded {
   sha256: string;

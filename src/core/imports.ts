@@ -112,7 +112,7 @@ const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 /** Claims of one file after which a temporary blob store failure fails it for good. */
 const BLOB_STORE_TRIES = 5;
 
-/** A downloaded file on its way into the index (see Imports.landBatch). */
+/** A downloaded file on its way into the index (see ImportService.landBatch). */
 interface Landing {
   file: ClaimedFile;
   owner: string;
@@ -182,9 +182,9 @@ export class ImportService implements JobHandlers {
   }
 
   /**
-   * Downloads that finish together land together: their hashes are recorded in one store
-   * transaction, their blobs committed, and their items in one more (a store transaction per batch
-   * rather than two per file; small files finish many per millisecond).
+   * Downloads that finish within 2 ms of each other land together (small files finish many per
+   * millisecond): on SQLite with local blobs in one store transaction per batch, elsewhere in two
+   * (the hash marks, then the items); it was two per file.
    */
   private readonly landings = new Batcher<Landing, Landed>((b) => this.landBatch(b), { max: 64, delayMs: 2 });
 
