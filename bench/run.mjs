@@ -54,6 +54,20 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 const spread = (xs) => [Math.min(...xs), Math.max(...xs)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
+/**
+ * Between scenarios: remove what the last one downloaded and flush the page cache's dirty pages, so
+ * a scenario never pays for the previous one's writeback (4 × 256 MiB per tool and run): without it
+ * the re-import's WAL checkpoint (an fsync) waited behind gigabytes of another scenario's files.
+ */
+function settle() {
+  for (const name of fs.readdirSync(tmp)) if (/^(rc|rc8|aws)-|^data-/.test(name)) fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+  try {
+    execFileSync('sync');
+  } catch {
+    // no sync(1): the next scenario may pay for some writeback
+  }
+}
+
 /** Runs a command under /usr/bin/time: wall ms and peak RSS (MB). */
 function timed(cmd, args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -183,6 +197,7 @@ async function main() {
     results.scenarios.push(entry('1. many small files', `${P.smallFiles} × 64 KiB`, cp, [['rclone copy (16 transfers, as cloudport --workers 16)', rc], ['rclone copy (8 transfers)', rc8], ['aws s3 cp --recursive', aw]], 'time', '≤ 1.0× rclone'));
   }
 
+  settle();
   // ---- 2. large files ----
   if (wants('large')) {
     const total = P.largeFiles * P.largeMiB * 1024 * 1024;
@@ -205,6 +220,7 @@ async function main() {
     results.scenarios.push(e);
   }
 
+  settle();
   // ---- 3. listing, 4. re-import unchanged (both through the counting proxy, peers too) ----
   if (wants('list')) {
     const cpList = [];
@@ -239,6 +255,7 @@ async function main() {
     results.scenarios.push(e);
   }
 
+  settle();
   // ---- 5. cold start ----
   if (wants('cold')) {
     const coldCp = [];
@@ -262,6 +279,7 @@ async function main() {
     results.scenarios.push(entry('5. cold start (spawn → initialize → tools/list)', `${P.coldRuns} spawns`, coldCp, [['@modelcontextprotocol/server-filesystem', coldFs]], 'time', '≤ 1.5× server-filesystem'));
   }
 
+  settle();
   // ---- 6. tool overhead ----
   if (wants('overhead')) {
     const c = await cloudport();
@@ -294,6 +312,7 @@ async function main() {
     });
   }
 
+  settle();
   // ---- 7. scale-out: 1 vs 3 worker processes on one PostgreSQL database (scenario 1's data) ----
   if (wants('scaleout')) {
     const url = await databaseUrl();
