@@ -88,6 +88,13 @@ function timed(cmd, args, env = {}) {
   });
 }
 
+/** Calls a tool through the MCP client; its structured result, or an error with the tool's text. */
+const caller = (client) => async (name, a) => {
+  const r = await client.callTool({ name, arguments: a }, undefined, { timeout: 600_000 });
+  if (r.isError) throw new Error(`${name}: ${r.content[0].text}`);
+  return r.structuredContent;
+};
+
 /** A cloudport server over stdio (under /usr/bin/time for its peak RSS). */
 async function cloudport(extraEnv = {}) {
   const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
@@ -102,11 +109,7 @@ async function cloudport(extraEnv = {}) {
   });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
-  const call = async (name, a) => {
-    const r = await client.callTool({ name, arguments: a }, undefined, { timeout: 600_000 });
-    if (r.isError) throw new Error(`${name}: ${r.content[0].text}`);
-    return r.structuredContent;
-  };
+  const call = caller(client);
   return {
     call,
     async importAll(connectorId, args) {
@@ -409,11 +412,7 @@ async function scaleOut(url, n, connector) {
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...common, '--workers', '0', '--log-level', 'error'], env, stderr: 'ignore' });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
-  const call = async (name, a) => {
-    const r = await client.callTool({ name, arguments: a }, undefined, { timeout: 600_000 });
-    if (r.isError) throw new Error(`${name}: ${r.content[0].text}`);
-    return r.structuredContent;
-  };
+  const call = caller(client);
   const workers = [];
   try {
     for (let i = 0; i < n; i++) workers.push(await startWorker([...common, '--workers', '8'], env));
