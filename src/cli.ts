@@ -23,6 +23,7 @@ function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): 
     concurrency,
     connectorConcurrency: cfg.connectorConcurrency,
     blobStore: cfg.blobStore,
+    hashThreads: cfg.hashThreads,
     leaseMs: cfg.leaseMs,
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,

@@ -37,6 +37,7 @@ export const SETTINGS = [
   { flag: '--rate-limit', env: 'CLOUDPORT_RATE_LIMIT', default: '600', help: 'HTTP: requests per minute per key; beyond it 429 with Retry-After.' },
   { flag: '(env only)', env: 'CLOUDPORT_MASTER_KEY', default: 'generated', help: '32 bytes, base64: encrypts stored credentials. Default: generated once into <data-dir>/master.key (0600).' },
   { flag: '(env only)', env: 'CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID', default: 'AWS default chain', help: 'S3 blob store: access key id, with CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY (and optionally _SESSION_TOKEN). Never logged.' },
+  { flag: '(env only)', env: 'CLOUDPORT_HASH_THREADS', default: 'cores - 1 (1 to 4)', help: 'Threads that hash and write downloads (0: on the main thread).' },
   { flag: '(env only)', env: 'CLOUDPORT_LEASE_MS', default: '30000', help: 'Lease on a unit of import work; a crashed process\'s work is taken over after it.' },
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
@@ -55,6 +56,8 @@ export interface CliConfig {
   /** At most this many files of one connector at once in this process. */
   connectorConcurrency: number;
   blobStore: BlobStoreConfig;
+  /** Threads that hash and write downloads; 0: the main thread does. */
+  hashThreads: number;
   leaseMs: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
@@ -217,6 +220,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     concurrency: workers,
     connectorConcurrency: int('--connector-concurrency', values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY, Math.max(1, workers), 1, 256),
     blobStore: parseBlobStore(values['blob-store'] ?? env.CLOUDPORT_BLOB_STORE, values['blob-store-endpoint'] ?? env.CLOUDPORT_BLOB_STORE_ENDPOINT, values['blob-store-region'] ?? env.CLOUDPORT_BLOB_STORE_REGION),
+    hashThreads: int('CLOUDPORT_HASH_THREADS', env.CLOUDPORT_HASH_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 16),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),

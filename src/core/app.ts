@@ -36,6 +36,8 @@ export interface AppConfig {
   browseBudgetMs: number;
   /** Finished jobs and their logs are pruned after this many days. */
   retentionDays: number;
+  /** Threads that hash and write downloads (0: the main thread does; default: cores - 1, 1 to 4). */
+  hashThreads?: number;
   /** What tenants may make the server do (stdio: permissive; HTTP: strict unless the operator opts in). */
   policy?: Omit<PolicyOptions, 'dataDir'>;
   env: NodeJS.ProcessEnv;
@@ -87,9 +89,8 @@ export class App {
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
       const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2));
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
-      // Downloads are hashed and written on worker threads (CLOUDPORT_HASH_THREADS, default: cores - 1, at most 4; 0: on the main thread).
-      const threads = config.env.CLOUDPORT_HASH_THREADS === undefined || config.env.CLOUDPORT_HASH_THREADS === '' ? undefined : Number(config.env.CLOUDPORT_HASH_THREADS);
-      const hashers = threads === 0 ? undefined : new HashWorkers(threads !== undefined && Number.isInteger(threads) && threads > 0 ? Math.min(threads, 16) : undefined);
+      // Downloads are hashed and written on worker threads (none: on the main thread).
+      const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
       const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });

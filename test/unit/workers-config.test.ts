@@ -18,6 +18,14 @@ describe('worker settings', () => {
     expect(() => parse(['--workers=-1'])).toThrow(/--workers must be an integer/);
   });
 
+  it('CLOUDPORT_HASH_THREADS: cores - 1 (1 to 4) by default, 0 for the main thread, anything else is a clear error', () => {
+    expect(parse([]).hashThreads).toBeGreaterThanOrEqual(1);
+    expect(parse([]).hashThreads).toBeLessThanOrEqual(4);
+    expect(parse([], { CLOUDPORT_HASH_THREADS: '0' }).hashThreads).toBe(0);
+    expect(parse([], { CLOUDPORT_HASH_THREADS: '3' }).hashThreads).toBe(3);
+    expect(() => parse([], { CLOUDPORT_HASH_THREADS: 'many' })).toThrow(/CLOUDPORT_HASH_THREADS must be an integer from 0 to 16/);
+  });
+
   it('--connector-concurrency defaults to the workers and is at least 1', () => {
     expect(parse(['--workers', '6']).connectorConcurrency).toBe(6);
     expect(parse(['--workers', '0']).connectorConcurrency).toBe(1);
