@@ -176,10 +176,14 @@ export class LocalBlobStore implements BlobStore {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.shards.add(dir);
     }
+    // rename is atomic and replaces an existing blob, which has the same content by construction.
     try {
       fs.renameSync(tempPath, dest);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(dest) && !fs.existsSync(tempPath)) return;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && fs.existsSync(dest) && !fs.existsSync(tempPath)) return;
+      // Two mounts of one file system (same device, still no rename across them): copy from now on.
+      if (code === 'EXDEV') this.commitSync = undefined;
       throw e;
     }
   };
@@ -200,26 +204,23 @@ export class LocalBlobStore implements BlobStore {
   private readonly shards = new Set<string>();
 
   async commit(tempPath: string, sha256: string): Promise<void> {
-    const dest = this.blobPath(sha256);
-    const dir = path.dirname(dest);
-    if (!this.shards.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-      this.shards.add(dir);
-    }
-    // rename is atomic and replaces an existing blob, which has the same content by construction.
-    try {
-      fs.renameSync(tempPath, dest); // a metadata operation: no thread-pool round trip
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-      // --blob-store on another file system than the data dir's tmp: copy next to the blob, then rename there.
-      const part = `${dest}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+    if (this.commitSync) {
       try {
-        await fsp.copyFile(tempPath, part);
-        await fsp.rename(part, dest);
-      } finally {
-        await fsp.rm(part, { force: true });
-        await fsp.rm(tempPath, { force: true });
+        return this.commitSync(tempPath, sha256); // a metadata operation: no thread-pool round trip
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
       }
+    }
+    // --blob-store on another file system than the data dir's tmp: copy next to the blob, then rename there.
+    const dest = this.blobPath(sha256);
+    await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+    const part = `${dest}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+    try {
+      await fsp.copyFile(tempPath, part);
+      await fsp.rename(part, dest);
+    } finally {
+      await fsp.rm(part, { force: true });
+      await fsp.rm(tempPath, { force: true });
     }
   }
 
