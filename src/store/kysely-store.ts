@@ -662,16 +662,13 @@ export abstract class KyselyStore implements Store {
   }
 
   async markHashed(fileId: number, owner: string, sha256: string): Promise<boolean> {
-    for (;;) {
-      const r = await this.exec('tx', () => this.markHashedTx(fileId, owner, sha256));
-      if (r !== 'wait') return r;
-      await new Promise((resolve) => setTimeout(resolve, 20)); // SQLite: blob GC is removing blobs (see gcBlobs)
-    }
+    return (await this.markHashedMany([{ fileId, sha256 }], owner))[0]!;
   }
 
   async markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]> {
-    // PostgreSQL: one transaction per file, so no transaction holds several files' row locks (no lock-order deadlocks with a cancel).
-    if (this.pg || files.length < 2) return Promise.all(files.map((f) => this.markHashed(f.fileId, owner, f.sha256)));
+    // PostgreSQL: one transaction per file, so no transaction holds several files' row locks (no lock-order
+    // deadlocks with a cancel); its blob lock makes GC wait instead, so it never answers 'wait'.
+    if (this.pg) return Promise.all(files.map((f) => this.exec('tx', () => this.markHashedTx(f.fileId, owner, f.sha256)) as Promise<boolean>));
     for (;;) {
       const r = await this.exec('tx', function* (this: KyselyStore): Tx<boolean[] | 'wait'> {
         const out: boolean[] = [];
