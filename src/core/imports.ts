@@ -139,9 +139,49 @@ function isCredentialFailure(e: CloudportError): boolean {
   return e.kind === 'permission_denied' || (e.field?.startsWith('credentials') ?? false);
 }
 
-/** Counts with the skipped files an automation run keeps as a number rather than one row each (see compactAutomationRuns). */
+/**
+ * Unchanged files (new_only) a job keeps one row each for, so import_status {files_status: "skipped"}
+ * shows examples; the rest are only counted, in the job's listing state (a re-import of 100,000
+ * unchanged objects writes 100,000 fewer rows). An automation's finished runs are compacted the same way.
+ */
+const SKIPPED_ROWS_KEPT = 100;
+
+/** What the listing of a job carries from page to page: the next token, and the skipped files kept and counted. */
+interface ListingState {
+  t: string | null;
+  /** Skipped files stored as rows so far (up to SKIPPED_ROWS_KEPT). */
+  k?: number;
+  /** Skipped files counted, not stored. */
+  compacted?: number;
+}
+
+function parseListingState(s: string | null): ListingState {
+  try {
+    const v = JSON.parse(s ?? '{"t":null}') as ListingState;
+    return v && typeof v === 'object' ? v : { t: null };
+  } catch {
+    return { t: null };
+  }
+}
+
+/** Drops the skipped files past the first SKIPPED_ROWS_KEPT of the job, counting them in `state`. */
+function countSkipped(files: ListedFile[], state: ListingState): ListedFile[] {
+  let kept = state.k ?? 0;
+  let counted = 0;
+  const out = files.filter((f) => {
+    if (f.status !== 'skipped') return true;
+    if (kept < SKIPPED_ROWS_KEPT) return ++kept > 0;
+    counted++;
+    return false;
+  });
+  state.k = kept;
+  if (counted) state.compacted = (state.compacted ?? 0) + counted;
+  return out;
+}
+
+/** Counts with the skipped files a job keeps as a number rather than one row each (countSkipped, compactAutomationRuns). */
 function withCompacted(job: JobRow, counts: FileCounts): FileCounts {
-  if (!job.automation_id || !job.listing_state) return counts;
+  if (!job.listing_state) return counts;
   let n = 0;
   try {
     n = Number((JSON.parse(job.listing_state) as { compacted?: number }).compacted ?? 0);
@@ -378,14 +418,16 @@ export class ImportService implements JobHandlers {
     const id = newId('imp');
     const now = new Date().toISOString();
     let files: ListedFile[];
+    /** Every file the first listing found, with the skipped ones countSkipped leaves out of `files`. */
+    let listed: ListedFile[] | null = null;
     let state: string | null = null;
     let complete = true;
+    let token: string | null = null;
     try {
       if (keys) {
         files = await this.statKeys(provider, keys);
       } else {
         files = [];
-        let token: string | null = null;
         const deadline = Date.now() + FIRST_LISTING_MS;
         do {
           const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000 }), this.retry);
@@ -393,9 +435,14 @@ export class ImportService implements JobHandlers {
           token = page.nextToken;
         } while (token && Date.now() < deadline && files.length < FIRST_LISTING_FILES);
         complete = token === null;
-        state = JSON.stringify({ t: token });
       }
       files = await this.applyMode(files, params, org, c.id, index);
+      if (!keys) {
+        const st: ListingState = { t: token };
+        listed = files;
+        files = countSkipped(files, st);
+        state = JSON.stringify(st);
+      }
     } catch (e) {
       const err = asCloudportError(e);
       if (!opts.dryRun) await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
@@ -407,7 +454,7 @@ export class ImportService implements JobHandlers {
       status: opts.dryRun ? null : 'queued',
       accepted: accepted.length,
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
-      skipped: files.filter((f) => f.status === 'skipped').length,
+      skipped: (listed ?? files).filter((f) => f.status === 'skipped').length,
       sample: accepted.slice(0, 5).map((f) => f.key),
       failed_files: files
         .filter((f) => f.status === 'failed')
@@ -683,16 +730,18 @@ export class ImportService implements JobHandlers {
   async listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void> {
     const params = JSON.parse(job.params) as JobParams;
     const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
-    let token = (JSON.parse(job.listing_state ?? '{"t":null}') as { t: string | null }).t;
+    const st = parseListingState(job.listing_state);
+    let token = st.t;
     try {
       const c = await this.connectors.get(job.org_id, job.connector_id);
       if (c.status !== 'ACTIVE') throw new CloudportError('conflict', inactiveReason(c));
       const provider = await this.pool.get(c);
       for (;;) {
         const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
-        const files = await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name);
+        const files = countSkipped(await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name), st);
         token = page.nextToken;
-        const kept = await this.store.appendListing(job.id, owner, files, JSON.stringify({ t: token }), token === null, this.opts.leaseMs);
+        st.t = token;
+        const kept = await this.store.appendListing(job.id, owner, files, JSON.stringify(st), token === null, this.opts.leaseMs);
         this.engine?.wake();
         if (!kept || token === null || signal.aborted) return;
       }

@@ -8,7 +8,7 @@ export const importStatus = defineTool({
   name: 'import_status',
   title: 'Import status',
   description:
-    'Status, counts and bytes of an import or export job; with files_status, its files in that state (e.g. "failed" for errors). wait_seconds long-polls: it answers as soon as something changes.',
+    'Status, counts and bytes of an import or export job; with files_status, its files in that state (e.g. "failed" for errors; "skipped" lists the first 100 unchanged files, counts has them all). wait_seconds long-polls: it answers as soon as something changes.',
   input: z.object({
     job_id: z.string().min(1).max(100),
     wait_seconds: z.number().min(0).max(30).optional().describe('Wait up to this long for a change (no busy polling).'),

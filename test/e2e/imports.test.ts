@@ -90,6 +90,25 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     await env.s3.put('lib', 'docs/d01.txt', docs['docs/d01.txt']!);
   });
 
+  it('a new_only re-import of many unchanged files counts them all and keeps 100 of them as rows (past the first listing too)', async () => {
+    const keys = Array.from({ length: 1150 }, (_, i) => `many/${String(i).padStart(4, '0')}.txt`);
+    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => env.s3.put('lib', k, k)));
+    const first = await waitForJob(cp, (await cp.ok('start_import', { connector_id: conn, index: 'many', prefix: 'many/' })).job_id);
+    expect(first.counts.ready).toBe(1150);
+    env.proxy.resetCounts();
+    const again = await cp.ok('start_import', { connector_id: conn, index: 'many', prefix: 'many/', import_mode: 'new_only' });
+    // The first listing answers with its first 1,000 files; the rest is listed in the background.
+    expect(again).toMatchObject({ accepted: 0, skipped: 1000, listing_complete: false });
+    const s = await waitForJob(cp, again.job_id);
+    expect(s).toMatchObject({ status: 'completed', counts: { skipped: 1150, ready: 0, pending: 0 } });
+    expect(env.proxy.counts.GetObject).toBe(0);
+    const rows = await cp.ok('import_status', { job_id: again.job_id, files_status: 'skipped', limit: 1000 });
+    expect(rows.files).toHaveLength(100);
+    expect(rows.files[0]).toEqual({ key: 'many/0000.txt', status: 'skipped', size: 13 });
+    const listed = (await cp.ok('list_imports', { index: 'many' })).imports.find((j: { job_id: string }) => j.job_id === again.job_id);
+    expect(listed.counts.skipped).toBe(1150);
+  });
+
   it('dedupe: false stores duplicates as their own items; an index is created on first use', async () => {
     const j = await cp.ok('start_import', { connector_id: conn, index: 'nodedupe', prefix: 'docs/', pattern: 'd0*.txt', dedupe: false });
     const s = await waitForJob(cp, j.job_id);
