@@ -18,17 +18,20 @@ describe('bounded memory', () => {
     body = Buffer.alloc(SIZE);
     for (let i = 0; i < SIZE; i += 4096) body.writeUInt32LE((i ^ 0x9e3779b9) >>> 0, i);
     await env.s3.put('mem', 'huge.bin', body);
+    await env.s3.put('mem', 'warm/small.txt', 'warm');
   });
   afterAll(async () => env?.stop());
 
   it(`streams a ${SIZE / 1024 / 1024} MiB object with a small, bounded rise in the server's RSS`, async () => {
     const cp = await startCloudport({ dataDir: tempDir() });
     const { connector } = await cp.ok('create_connector', env.connector('mem'));
-    await cp.ok('browse_connector', { connector_id: connector.id });
+    // A first small import starts the hash worker thread (a V8 isolate of its own): the rise below is the stream's.
+    const warm = await cp.ok('start_import', { connector_id: connector.id, index: 'warm', prefix: 'warm/' });
+    expect((await waitForJob(cp, warm.job_id)).status).toBe('completed');
     const baseline = rssBytes(cp.pid!);
     let peak = baseline;
     const timer = setInterval(() => (peak = Math.max(peak, rssBytes(cp.pid!))), 20);
-    const job = await cp.ok('start_import', { connector_id: connector.id, index: 'mem' });
+    const job = await cp.ok('start_import', { connector_id: connector.id, index: 'mem', keys: ['huge.bin'] });
     const s = await waitForJob(cp, job.job_id, 120_000);
     clearInterval(timer);
     expect(s.status).toBe('completed');
@@ -36,9 +39,9 @@ describe('bounded memory', () => {
     expect(item.sha256).toBe(sha256(body));
     const riseMb = (peak - baseline) / 1024 / 1024;
     process.stderr.write(`memory: baseline ${(baseline / 1048576).toFixed(1)} MB, peak ${(peak / 1048576).toFixed(1)} MB, rise ${riseMb.toFixed(1)} MB for a ${SIZE / 1048576} MiB object\n`);
-    // The first download also starts the hash worker thread (a V8 isolate of its own, about 10 MB);
-    // the rest is the bytes in flight (2 MiB), the reused transfer buffers and socket chunks awaiting GC.
-    expect(riseMb).toBeLessThan(64);
+    // The bytes in flight (2 MiB), the reused transfer buffers, and socket chunks awaiting GC (V8
+    // collects young array buffers once about 32 MB of them are outstanding).
+    expect(riseMb).toBeLessThan(60);
     await cp.close();
   });
 });
