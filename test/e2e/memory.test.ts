@@ -41,7 +41,7 @@ describe('bounded memory', () => {
     process.stderr.write(`memory: baseline ${(baseline / 1048576).toFixed(1)} MB, peak ${(peak / 1048576).toFixed(1)} MB, rise ${riseMb.toFixed(1)} MB for a ${SIZE / 1048576} MiB object\n`);
     // The bytes in flight (2 MiB), the reused transfer buffers, and socket chunks awaiting GC (V8
     // collects young array buffers once about 32 MB of them are outstanding).
-    expect(riseMb).toBeLessThan(60);
+    expect(riseMb).toBeLessThan(64);
     await cp.close();
   });
 });
