@@ -391,7 +391,7 @@ export class ImportService implements JobHandlers {
     const p = await this.store.jobProgress(job.id);
     const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
     const sample = await this.store.listJobFiles(job.id, { limit: 5 });
-    const c = p.counts;
+    const c = withCompacted(job, p.counts);
     return {
       job_id: job.id,
       status: job.status as JobState,

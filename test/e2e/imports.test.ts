@@ -96,7 +96,8 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     const first = await waitForJob(cp, (await cp.ok('start_import', { connector_id: conn, index: 'many', prefix: 'many/' })).job_id);
     expect(first.counts.ready).toBe(1150);
     env.proxy.resetCounts();
-    const again = await cp.ok('start_import', { connector_id: conn, index: 'many', prefix: 'many/', import_mode: 'new_only' });
+    const args = { connector_id: conn, index: 'many', prefix: 'many/', import_mode: 'new_only', idempotency_key: 'many-again' };
+    const again = await cp.ok('start_import', args);
     // The first listing answers with its first 1,000 files; the rest is listed in the background.
     expect(again).toMatchObject({ accepted: 0, skipped: 1000, listing_complete: false });
     const s = await waitForJob(cp, again.job_id);
@@ -107,6 +108,7 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     expect(rows.files[0]).toEqual({ key: 'many/0000.txt', status: 'skipped', size: 13 });
     const listed = (await cp.ok('list_imports', { index: 'many' })).imports.find((j: { job_id: string }) => j.job_id === again.job_id);
     expect(listed.counts.skipped).toBe(1150);
+    expect(await cp.ok('start_import', args)).toMatchObject({ job_id: again.job_id, replayed: true, skipped: 1150, accepted: 0 });
   });
 
   it('dedupe: false stores duplicates as their own items; an index is created on first use', async () => {
