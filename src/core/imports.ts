@@ -170,7 +170,10 @@ function countSkipped(files: ListedFile[], state: ListingState): ListedFile[] {
   let counted = 0;
   const out = files.filter((f) => {
     if (f.status !== 'skipped') return true;
-    if (kept < SKIPPED_ROWS_KEPT) return ++kept > 0;
+    if (kept < SKIPPED_ROWS_KEPT) {
+      kept++;
+      return true;
+    }
     counted++;
     return false;
   });
@@ -181,14 +184,8 @@ function countSkipped(files: ListedFile[], state: ListingState): ListedFile[] {
 
 /** Counts with the skipped files a job keeps as a number rather than one row each (countSkipped, compactAutomationRuns). */
 function withCompacted(job: JobRow, counts: FileCounts): FileCounts {
-  if (!job.listing_state) return counts;
-  let n = 0;
-  try {
-    n = Number((JSON.parse(job.listing_state) as { compacted?: number }).compacted ?? 0);
-  } catch {
-    return counts;
-  }
-  return n ? { ...counts, skipped: counts.skipped + n } : counts;
+  const n = Number(parseListingState(job.listing_state).compacted ?? 0);
+  return n > 0 ? { ...counts, skipped: counts.skipped + n } : counts;
 }
 
 export function checkIndexName(index: string): string {
