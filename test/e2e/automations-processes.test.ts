@@ -12,23 +12,23 @@ import { s3Fixture } from '../providers/s3.fixture.js';
  */
 const FAST = { CLOUDPORT_MIN_INTERVAL_MS: '500' };
 
-/** The runs a process's log says it started (when each was claimed), oldest first; idle runs' jobs are pruned, their log lines stay. */
-function started(cp: Running, id: string): { time: number; job_id: string }[] {
+/** A process's log lines with this message about automation `id`, parsed, oldest first. */
+function logged<T>(cp: Running, msg: string, id: string): T[] {
   return cp
     .stderr()
     .split('\n')
-    .filter((l) => l.includes('"automation run started"') && l.includes(id))
-    .map((l) => JSON.parse(l) as { claimed_at: string; job_id: string })
-    .map((r) => ({ time: Date.parse(r.claimed_at), job_id: r.job_id }));
+    .filter((l) => l.includes(`"${msg}"`) && l.includes(id))
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** The runs a process's log says it started (when each was claimed), oldest first; idle runs' jobs are pruned, their log lines stay. */
+function started(cp: Running, id: string): { time: number; job_id: string }[] {
+  return logged<{ claimed_at: string; job_id: string }>(cp, 'automation run started', id).map((r) => ({ time: Date.parse(r.claimed_at), job_id: r.job_id }));
 }
 
 /** The runs a process's log says a tick was skipped for (the run still busy), in order. */
 function skips(cp: Running, id: string): string[] {
-  return cp
-    .stderr()
-    .split('\n')
-    .filter((l) => l.includes('"automation tick skipped"') && l.includes(id))
-    .map((l) => (JSON.parse(l) as { job_id: string }).job_id);
+  return logged<{ job_id: string }>(cp, 'automation tick skipped', id).map((r) => r.job_id);
 }
 
 const LOGS = { CLOUDPORT_LOG_LEVEL: 'info' };
