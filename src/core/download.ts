@@ -8,6 +8,7 @@ import { CloudportError, asCloudportError } from '../shared/errors.js';
 import { backoffMs, sleep, type RetryPolicy } from './retry.js';
 import { ChecksumVerifier } from './checksum.js';
 import type { Digests, HashWorkers } from './hash-workers.js';
+import { reclaimAfter } from '../shared/young-gc.js';
 
 export interface Downloaded {
   sha256: string;
@@ -161,7 +162,7 @@ function memorySink(blobs: BlobStore, limit: number, md5: boolean, hashers?: Has
     finish: async () => {
       written = true;
       try {
-        if (hashers) return await hashers.whole(file, chunks.splice(0), n, md5);
+        if (hashers) return await hashers.whole(file, chunks.splice(0), md5);
         const bytes = Buffer.concat(chunks.splice(0), n);
         const h = inlineHashes(md5);
         h.update(bytes);
@@ -314,6 +315,7 @@ async function pump(
       arm();
       onChunk(chunk);
       copied.n += chunk.length;
+      reclaimAfter(chunk.length);
       const wait = out.write(chunk);
       if (wait) await wait;
     }

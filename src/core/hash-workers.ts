@@ -6,7 +6,9 @@ import { Worker } from 'node:worker_threads';
  * Hashing and writing downloads on worker threads: the SHA-256 (and MD5, when the provider's ETag
  * is one) of every byte and the temp-file writes run beside the main thread, which keeps only the
  * HTTP and the store. On a small file that moves the hashes and three file-system calls off the
- * event loop; on a large one it lets hashing and disk writes overlap the network.
+ * event loop; on a large one it lets hashing and disk writes overlap the network. The bytes are
+ * not copied on the way: a body chunk's ArrayBuffer moves to the worker (batched, up to 256 KiB a
+ * message), so the main thread keeps no chunk garbage either.
  */
 
 export interface Digests {
@@ -26,32 +28,79 @@ export class SinkError extends Error {
   }
 }
 
-type Reply = { id: number; ack?: number; digests?: Digests; error?: { message: string; code?: string }; buf?: ArrayBuffer };
+type Reply = { id: number; ack?: number; digests?: Digests; error?: { message: string; code?: string } };
+type Msg = { op: string; id: number; path?: string; md5?: boolean; bufs?: ArrayBuffer[] };
 
 /** The worker's code: plain JavaScript run with `eval` (CommonJS), so it works from src/ (tests) and dist/ alike. */
 function workerMain(req: (m: string) => unknown): void {
   const { parentPort } = req('node:worker_threads') as typeof import('node:worker_threads');
   const crypto = req('node:crypto') as typeof import('node:crypto');
   const fs = req('node:fs') as typeof import('node:fs');
+  const v8 = req('node:v8') as typeof import('node:v8');
+  const vm = req('node:vm') as typeof import('node:vm');
   type Open = { fd: number; path: string; sha: import('node:crypto').Hash; md5: import('node:crypto').Hash | null; size: number; error: { message: string; code?: string } | null };
   const open = new Map<number, Open>();
   const fail = (e: unknown) => ({ message: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
-  const writeAll = (fd: number, b: Uint8Array) => {
-    for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+  // The bytes arrive as ArrayBuffers moved here from the main thread; V8 frees them only when a
+  // young-generation GC finds them dead, which it starts late (after tens of MB of them). A minor GC
+  // of this small isolate every few MiB keeps that garbage to a few MiB (as shared/young-gc.ts does
+  // on the main thread; this code runs from a string and cannot import it).
+  type Gc = (o: { type: string }) => void;
+  let gc: Gc | null = null;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as Gc;
+  } catch {
+    gc = null;
+  }
+  let sinceGc = 0;
+  const received = (n: number) => {
+    sinceGc += n;
+    if (gc && sinceGc >= 4 * 1024 * 1024) {
+      sinceGc = 0;
+      gc({ type: 'minor' });
+    }
   };
-  parentPort!.on('message', (m: { op: string; id: number; path?: string; md5?: boolean; buf?: ArrayBuffer; len?: number }) => {
+  const views = (bufs: ArrayBuffer[]) => bufs.map((b) => new Uint8Array(b));
+  const writeAll = (fd: number, vs: Uint8Array[]) => {
+    let rest = vs.filter((v) => v.length);
+    while (rest.length) {
+      let n = fs.writevSync(fd, rest);
+      const next: Uint8Array[] = [];
+      for (const v of rest) {
+        if (n >= v.length) n -= v.length;
+        else {
+          next.push(n ? v.subarray(n) : v);
+          n = 0;
+        }
+      }
+      rest = next;
+    }
+  };
+  parentPort!.on('message', (m: Msg) => {
     try {
       if (m.op === 'whole') {
-        const b = new Uint8Array(m.buf!, 0, m.len);
+        const vs = views(m.bufs!);
+        let size = 0;
         try {
-          const sha = crypto.createHash('sha256').update(b).digest('hex');
-          const md5 = m.md5 ? crypto.createHash('md5').update(b).digest('base64') : undefined;
-          fs.writeFileSync(m.path!, b, { flag: 'wx', mode: 0o600 });
-          // The buffer goes back with the answer, to be filled again (no garbage piles up here).
-          parentPort!.postMessage({ id: m.id, digests: { sha256: sha, md5, size: b.length }, buf: m.buf }, [m.buf!]);
+          const sha = crypto.createHash('sha256');
+          const md5 = m.md5 ? crypto.createHash('md5') : null;
+          for (const v of vs) {
+            sha.update(v);
+            md5?.update(v);
+            size += v.length;
+          }
+          const fd = fs.openSync(m.path!, 'wx', 0o600);
+          try {
+            writeAll(fd, vs);
+          } finally {
+            fs.closeSync(fd);
+          }
+          parentPort!.postMessage({ id: m.id, digests: { sha256: sha.digest('hex'), md5: md5?.digest('base64'), size } });
         } catch (e) {
-          parentPort!.postMessage({ id: m.id, error: fail(e), buf: m.buf }, [m.buf!]);
+          parentPort!.postMessage({ id: m.id, error: fail(e) });
         }
+        received(size);
       } else if (m.op === 'open') {
         const s: Open = { fd: -1, path: m.path ?? '', sha: crypto.createHash('sha256'), md5: m.md5 ? crypto.createHash('md5') : null, size: 0, error: null };
         open.set(m.id, s);
@@ -62,19 +111,24 @@ function workerMain(req: (m: string) => unknown): void {
         }
       } else if (m.op === 'chunk') {
         const s = open.get(m.id)!;
-        const b = new Uint8Array(m.buf!, 0, m.len);
+        const vs = views(m.bufs!);
+        let n = 0;
+        for (const v of vs) n += v.length;
         if (!s.error) {
-          s.sha.update(b);
-          s.md5?.update(b);
-          s.size += b.length;
+          for (const v of vs) {
+            s.sha.update(v);
+            s.md5?.update(v);
+          }
+          s.size += n;
           try {
-            writeAll(s.fd, b);
+            writeAll(s.fd, vs);
           } catch (e) {
             s.error = fail(e);
           }
         }
         // The first write error rides on the acks, so the download stops early instead of at finish.
-        parentPort!.postMessage(s.error ? { id: m.id, ack: b.length, error: s.error, buf: m.buf } : { id: m.id, ack: b.length, buf: m.buf }, [m.buf!]);
+        parentPort!.postMessage(s.error ? { id: m.id, ack: n, error: s.error } : { id: m.id, ack: n });
+        received(n);
       } else if (m.op === 'finish') {
         const s = open.get(m.id)!;
         open.delete(m.id);
@@ -95,38 +149,23 @@ function workerMain(req: (m: string) => unknown): void {
 }
 
 /**
- * Transfer buffers, reused: a chunk is copied into one (a socket's chunk may share memory with
- * Node's internals and is never detached), the worker hands it back with its answer, and it is
- * filled again. Sizes are powers of two from 64 KiB; a few of each are kept.
+ * A chunk's bytes as an ArrayBuffer that can be moved to a worker. Node's HTTP bodies deliver each
+ * chunk in an ArrayBuffer of its own (a copy the parser made), which moves as it is: no copy, and
+ * no garbage left on the main thread. Any other chunk (a slice of a larger buffer, or memory Node
+ * shares) is copied first.
  */
-class BufferPool {
-  private readonly free = new Map<number, ArrayBuffer[]>();
-  take(n: number): ArrayBuffer {
-    let size = 64 * 1024;
-    while (size < n) size *= 2;
-    return this.free.get(size)?.pop() ?? new ArrayBuffer(size);
-  }
-  give(b: ArrayBuffer | undefined): void {
-    if (!b || b.byteLength === 0) return;
-    const list = this.free.get(b.byteLength) ?? [];
-    if (list.length < (b.byteLength <= 64 * 1024 ? 64 : 4)) list.push(b);
-    this.free.set(b.byteLength, list);
-  }
-  /** The chunks' bytes in one pooled buffer. */
-  fill(chunks: readonly Buffer[], n: number): ArrayBuffer {
-    const ab = this.take(n);
-    const view = new Uint8Array(ab);
-    let off = 0;
-    for (const c of chunks) {
-      view.set(c, off);
-      off += c.length;
-    }
-    return ab;
-  }
+function movable(chunk: Buffer): ArrayBuffer {
+  const b = chunk.buffer;
+  if (b instanceof ArrayBuffer && chunk.byteOffset === 0 && b.byteLength === chunk.length && chunk.length > 0) return b;
+  const copy = new ArrayBuffer(chunk.length);
+  new Uint8Array(copy).set(chunk);
+  return copy;
 }
 
 /** Bytes sent to a worker but not yet written, per stream, above which write() waits. */
 const HIGH_WATER = 2 * 1024 * 1024;
+/** Chunks of a stream gathered into one message (one postMessage and one writev per batch). */
+const BATCH = 256 * 1024;
 
 class HashWorker {
   private readonly worker: Worker;
@@ -136,11 +175,10 @@ class HashWorker {
   /** Streams and whole writes in flight (the pool picks the least busy worker). */
   load = 0;
 
-  constructor(private readonly buffers: BufferPool) {
+  constructor() {
     this.worker = new Worker(`(${workerMain.toString()})(require)`, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     this.worker.unref();
     this.worker.on('message', (r: Reply) => {
-      this.buffers.give(r.buf);
       if (r.ack !== undefined) return this.acks.get(r.id)?.(r.ack, r.error ? new SinkError(r.error.message, r.error.code) : undefined);
       const w = this.waiting.get(r.id);
       if (!w) return;
@@ -162,16 +200,16 @@ class HashWorker {
     return !this.dead;
   }
 
-  request(msg: { op: string; id: number; path?: string; md5?: boolean; buf?: ArrayBuffer; len?: number }, transfer: ArrayBuffer[] = []): Promise<Digests> {
+  request(msg: Msg): Promise<Digests> {
     if (this.dead) return Promise.reject(new SinkError(`hash worker stopped: ${this.dead.message}`, undefined));
     return new Promise<Digests>((resolve, reject) => {
       this.waiting.set(msg.id, { resolve, reject });
-      this.worker.postMessage(msg, transfer);
+      this.worker.postMessage(msg, msg.bufs ?? []);
     });
   }
 
-  post(msg: { op: string; id: number; path?: string; md5?: boolean; buf?: ArrayBuffer; len?: number }, transfer: ArrayBuffer[] = []): void {
-    if (!this.dead) this.worker.postMessage(msg, transfer);
+  post(msg: Msg): void {
+    if (!this.dead) this.worker.postMessage(msg, msg.bufs ?? []);
   }
 
   onAck(id: number, fn: ((n: number, error?: SinkError) => void) | null): void {
@@ -184,7 +222,11 @@ class HashWorker {
   }
 }
 
-/** A temp file being written and hashed on a worker, chunk by chunk (with backpressure). */
+/**
+ * A temp file being written and hashed on a worker, chunk by chunk (with backpressure). Chunks are
+ * handed over: one that owns its whole ArrayBuffer moves to the worker, so the caller must not read
+ * it after write() (a download's body chunks are read once, before).
+ */
 export interface HashedStream {
   write(chunk: Buffer): void | Promise<void>;
   /** Closes the file; its digests. A write error (ENOSPC…) surfaces here as a SinkError. */
@@ -195,27 +237,26 @@ export interface HashedStream {
 export class HashWorkers {
   private workers: HashWorker[] = [];
   private nextId = 1;
-  private readonly buffers = new BufferPool();
 
   constructor(private readonly size = Math.max(1, Math.min(4, (os.availableParallelism?.() ?? os.cpus().length) - 1))) {}
 
   private pick(): HashWorker {
     this.workers = this.workers.filter((w) => w.alive);
     if (this.workers.length < this.size) {
-      const w = new HashWorker(this.buffers);
+      const w = new HashWorker();
       this.workers.push(w);
       return w;
     }
     return this.workers.reduce((a, b) => (b.load < a.load ? b : a));
   }
 
-  /** Hashes the chunks' bytes (`n` in all) and writes them to `path` (created, never overwritten) in one message. */
-  async whole(path: string, chunks: readonly Buffer[], n: number, md5: boolean): Promise<Digests> {
+  /** Hashes the chunks' bytes and writes them to `path` (created, never overwritten) in one message; the chunks are handed over. */
+  async whole(path: string, chunks: readonly Buffer[], md5: boolean): Promise<Digests> {
     const w = this.pick();
-    const buf = this.buffers.fill(chunks, n);
+    const bufs = chunks.filter((c) => c.length).map(movable);
     w.load++;
     try {
-      return await w.request({ op: 'whole', id: this.nextId++, path, md5, buf, len: n }, [buf]);
+      return await w.request({ op: 'whole', id: this.nextId++, path, md5, bufs });
     } finally {
       w.load--;
     }
@@ -225,12 +266,19 @@ export class HashWorkers {
   stream(path: string, md5: boolean): HashedStream {
     const w = this.pick();
     const id = this.nextId++;
-    const buffers = this.buffers;
     w.load++;
     let inflight = 0;
     let resume: (() => void) | null = null;
     let ended = false;
     let broken: SinkError | null = null;
+    let batch: ArrayBuffer[] = [];
+    let batched = 0;
+    const flush = () => {
+      if (!batch.length) return;
+      w.post({ op: 'chunk', id, bufs: batch });
+      batch = [];
+      batched = 0;
+    };
     w.onAck(id, (n, error) => {
       inflight -= n;
       if (error) broken ??= error;
@@ -251,18 +299,23 @@ export class HashWorkers {
     return {
       write(chunk) {
         if (broken) throw broken;
-        const buf = buffers.fill([chunk], chunk.length);
+        if (!chunk.length) return;
         inflight += chunk.length;
-        w.post({ op: 'chunk', id, buf, len: chunk.length }, [buf]);
+        batched += chunk.length;
+        batch.push(movable(chunk));
+        if (batched >= BATCH) flush();
         if (inflight < HIGH_WATER) return;
+        flush();
         return new Promise<void>((r) => (resume = r));
       },
       async finish() {
+        flush();
         const done = w.request({ op: 'finish', id });
         end();
         return done;
       },
       async discard() {
+        batch = [];
         // Before finish the worker closes and removes the file (in order after its writes); after it, remove it here.
         if (end()) await w.request({ op: 'discard', id, path }).catch(() => undefined);
         else await fsp.rm(path, { force: true });

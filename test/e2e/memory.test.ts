@@ -39,9 +39,10 @@ describe('bounded memory', () => {
     expect(item.sha256).toBe(sha256(body));
     const riseMb = (peak - baseline) / 1024 / 1024;
     process.stderr.write(`memory: baseline ${(baseline / 1048576).toFixed(1)} MB, peak ${(peak / 1048576).toFixed(1)} MB, rise ${riseMb.toFixed(1)} MB for a ${SIZE / 1048576} MiB object\n`);
-    // The bytes in flight (2 MiB), the reused transfer buffers, and socket chunks awaiting GC (V8
-    // collects young array buffers once about 32 MB of them are outstanding).
-    expect(riseMb).toBeLessThan(64);
+    // The bytes in flight (2 MiB) and dead socket chunks awaiting a minor GC, which runs every 8 MiB
+    // of body bytes on the main thread (shared/young-gc.ts) and every 4 MiB on the hash worker.
+    // Measured: 21–24 MB; 42–45 MB before those GCs (V8 then waited for about 32 MB of dead chunks).
+    expect(riseMb).toBeLessThan(36);
     await cp.close();
   });
 });

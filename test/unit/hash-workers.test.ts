@@ -20,10 +20,10 @@ describe('hash workers', () => {
   it('whole: hashes and writes in one message (never over an existing file); stream: chunk by chunk with backpressure', async () => {
     const data = bytes(300_000, 9);
     const a = path.join(dir, 'a');
-    expect(await pool.whole(a, [data.subarray(0, 1000), data.subarray(1000)], data.length, true)).toEqual({ sha256: sha(data), md5: md5(data), size: data.length });
+    expect(await pool.whole(a, [data.subarray(0, 1000), data.subarray(1000)], true)).toEqual({ sha256: sha(data), md5: md5(data), size: data.length });
     expect(fs.readFileSync(a).equals(data)).toBe(true);
     expect((fs.statSync(a).mode & 0o777).toString(8)).toBe('600');
-    await expect(pool.whole(a, [Buffer.from('x')], 1, false)).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(pool.whole(a, [Buffer.from('x')], false)).rejects.toMatchObject({ code: 'EEXIST' });
 
     const big = bytes(9 * 1024 * 1024 + 17, 5); // more than the high-water mark in flight
     const b = path.join(dir, 'b');
@@ -31,12 +31,42 @@ describe('hash workers', () => {
     for (let i = 0; i < big.length; i += 65_536) await s.write(big.subarray(i, i + 65_536));
     expect(await s.finish()).toEqual({ sha256: sha(big), size: big.length });
     expect(fs.readFileSync(b).equals(big)).toBe(true);
-    // The caller's chunks are copied, never detached.
+    // A slice of a larger buffer (or pooled memory) is copied and stays the caller's; a chunk that
+    // owns its whole ArrayBuffer (as HTTP body chunks do) moves to the worker without a copy.
     const chunk = Buffer.from('still mine');
+    const own = Buffer.from(new Uint8Array(bytes(100_000, 3)).buffer);
+    const ownCopy = Buffer.from(own);
     const c = pool.stream(path.join(dir, 'c'), true);
     await c.write(chunk);
+    await c.write(own);
+    const both = Buffer.concat([Buffer.from('still mine'), ownCopy]);
+    expect(await c.finish()).toEqual({ sha256: sha(both), md5: md5(both), size: both.length });
     expect(chunk.toString()).toBe('still mine');
-    expect((await c.finish()).md5).toBe(md5(chunk));
+    expect(own.length).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'c')).equals(both)).toBe(true);
+  });
+
+  it('many streams at once on one worker, with batches and empty chunks, each file intact', async () => {
+    const one = new HashWorkers(1);
+    try {
+      const files = Array.from({ length: 6 }, (_, i) => bytes(700_000 + i * 4097, i + 1));
+      const out = await Promise.all(
+        files.map(async (f, i) => {
+          const s = one.stream(path.join(dir, `m${i}`), i % 2 === 0);
+          for (let o = 0; o < f.length; o += 30_000 + i) {
+            await s.write(Buffer.from(new Uint8Array(f.subarray(o, o + 30_000 + i)).buffer));
+            await s.write(Buffer.alloc(0));
+          }
+          return s.finish();
+        }),
+      );
+      out.forEach((d, i) => {
+        expect(d).toEqual({ sha256: sha(files[i]!), ...(i % 2 === 0 ? { md5: md5(files[i]!) } : {}), size: files[i]!.length });
+        expect(fs.readFileSync(path.join(dir, `m${i}`)).equals(files[i]!)).toBe(true);
+      });
+    } finally {
+      await one.close();
+    }
   });
 
   it('a write error (here: no such folder) stops the stream at the next write and names its errno; discard removes a temp file', async () => {
