@@ -55,16 +55,20 @@ const spread = (xs) => [Math.min(...xs), Math.max(...xs)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 /**
- * Between scenarios: remove what the last one downloaded and flush the page cache's dirty pages, so
- * a scenario never pays for the previous one's writeback (4 × 256 MiB per tool and run): without it
- * the re-import's WAL checkpoint (an fsync) waited behind gigabytes of another scenario's files.
+ * Before every measured copy and between scenarios: flush the page cache's dirty pages, so no tool
+ * pays for the writeback of the tool measured before it (1 GiB per tool and run of scenario 2,
+ * 128 MB of scenario 1); without it the re-import's WAL checkpoint (an fsync) also waited behind
+ * gigabytes of another scenario's files. What was downloaded is kept until the bench ends: on a disk
+ * mounted with `discard` (as this VM's root is) deleting a gigabyte queues TRIMs that stall file
+ * creation for seconds afterwards (2,000 empty files took 2 s instead of 0.2 s), which would bill
+ * the next tool for the previous one's cleanup. Every tool gets the same treatment; what a tool
+ * writes itself still counts.
  */
 function settle() {
-  for (const name of fs.readdirSync(tmp)) if (/^(rc|rc8|aws)-|^data-/.test(name)) fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
   try {
     execFileSync('sync');
   } catch {
-    // no sync(1): the next scenario may pay for some writeback
+    // no sync(1): the next run may pay for some writeback
   }
 }
 
@@ -185,6 +189,7 @@ async function main() {
     const rc8 = [];
     const aw = [];
     for (let r = 0; r < RUNS; r++) {
+      settle();
       const c = await cloudport();
       const { connector } = await c.call('create_connector', connectorArgs('small'));
       const t0 = performance.now();
@@ -193,9 +198,9 @@ async function main() {
       if (st.counts.ready !== P.smallFiles) throw new Error(`small: ${JSON.stringify(st.counts)}`);
       cp.push({ ms, rss: await c.close() });
       // rclone at cloudport's default concurrency (16 files at once) is the peer; at 8 for context.
-      if (RCLONE) rc.push(await timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc-small-${r}`), '--transfers', '16', '--checkers', '16'], rcloneEnv(s3.endpoint)));
-      if (RCLONE) rc8.push(await timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc8-small-${r}`), '--transfers', '8', '--checkers', '16'], rcloneEnv(s3.endpoint)));
-      if (AWS) aw.push(await timed(AWS, ['s3', 'cp', 's3://small/s', path.join(tmp, `aws-small-${r}`), '--recursive', '--endpoint-url', s3.endpoint, '--only-show-errors'], awsEnv));
+      if (RCLONE) rc.push((settle(), await timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc-small-${r}`), '--transfers', '16', '--checkers', '16'], rcloneEnv(s3.endpoint))));
+      if (RCLONE) rc8.push((settle(), await timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc8-small-${r}`), '--transfers', '8', '--checkers', '16'], rcloneEnv(s3.endpoint))));
+      if (AWS) aw.push((settle(), await timed(AWS, ['s3', 'cp', 's3://small/s', path.join(tmp, `aws-small-${r}`), '--recursive', '--endpoint-url', s3.endpoint, '--only-show-errors'], awsEnv)));
     }
     results.scenarios.push(entry('1. many small files', `${P.smallFiles} × 64 KiB`, cp, [['rclone copy (16 transfers, as cloudport --workers 16)', rc], ['rclone copy (8 transfers)', rc8], ['aws s3 cp --recursive', aw]], 'time', '≤ 1.0× rclone'));
   }
@@ -208,6 +213,7 @@ async function main() {
     const raw = [];
     const rc = [];
     for (let r = 0; r < RUNS; r++) {
+      settle();
       const c = await cloudport();
       const { connector } = await c.call('create_connector', connectorArgs('large'));
       const t0 = performance.now();
@@ -215,8 +221,8 @@ async function main() {
       const ms = performance.now() - t0;
       if (st.counts.ready !== P.largeFiles) throw new Error(`large: ${JSON.stringify(st.counts)}`);
       cp.push({ ms, rss: await c.close() });
-      raw.push(await timed(process.execPath, [path.join(root, 'bench', 'raw-get.mjs'), s3.endpoint, 'large', ...largeKeys]));
-      if (RCLONE) rc.push(await timed(RCLONE, ['copy', ':s3:large/l', path.join(tmp, `rc-large-${r}`), '--transfers', '8', '--multi-thread-streams', '0'], rcloneEnv(s3.endpoint)));
+      raw.push((settle(), await timed(process.execPath, [path.join(root, 'bench', 'raw-get.mjs'), s3.endpoint, 'large', ...largeKeys])));
+      if (RCLONE) rc.push((settle(), await timed(RCLONE, ['copy', ':s3:large/l', path.join(tmp, `rc-large-${r}`), '--transfers', '8', '--multi-thread-streams', '0'], rcloneEnv(s3.endpoint))));
     }
     const e = entry('2. large files', `${P.largeFiles} × ${P.largeMiB} MiB (hashing SHA-256)`, cp, [['raw SDK GET loop (no hashing)', raw], ['rclone copy', rc]], 'time', '≥ 90% of raw SDK throughput; RSS ≤ 150 MB');
     e.throughput_mb_s = { cloudport: total / 1048576 / (median(cp.map((x) => x.ms)) / 1000), raw_sdk: total / 1048576 / (median(raw.map((x) => x.ms)) / 1000) };

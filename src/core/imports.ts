@@ -623,9 +623,17 @@ export class ImportService implements JobHandlers {
         resolve(s);
       };
       let settling: NodeJS.Timeout | null = null;
-      const check = async (force = false) => {
+      // A forced check (settle timer, final job, time limit, abort) that arrives while a query runs
+      // runs right after it: dropped, it would leave the call waiting until its time limit.
+      let forceNext = false;
+      const check = async (force = false): Promise<void> => {
+        if (done) return;
+        if (checking) {
+          forceNext ||= force;
+          return;
+        }
         // Once a change is seen, the settle timer answers: no more queries per finished file until then.
-        if (done || checking || (settling && !force)) return;
+        if (settling && !force) return;
         checking = true;
         try {
           const s = await this.status(org, jobId, opts);
@@ -639,11 +647,16 @@ export class ImportService implements JobHandlers {
           finish(first);
         } finally {
           checking = false;
+          if (forceNext && !done) {
+            forceNext = false;
+            void check(true);
+          }
         }
       };
       const poll = setInterval(() => void check(), 500);
       const limit = setTimeout(() => void check(true), seconds * 1000);
-      const unsubscribe = this.engine?.onChange((id) => id === jobId && void check()) ?? (() => true);
+      // A job that became final answers at once, even inside a settle window.
+      const unsubscribe = this.engine?.onChange((id, final) => id === jobId && void check(final)) ?? (() => true);
       const onAbort = () => void check(true);
       signal.addEventListener('abort', onAbort, { once: true });
     });

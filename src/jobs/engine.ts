@@ -46,7 +46,7 @@ export class JobEngine {
   private finalizeSoon = true;
   private loop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly listeners = new Set<(jobId: string) => void>();
+  private readonly listeners = new Set<(jobId: string, final: boolean) => void>();
 
   constructor(
     private readonly store: Store,
@@ -68,14 +68,14 @@ export class JobEngine {
     this.wakeUp?.();
   }
 
-  /** Subscribe to "something changed in job X" (a file finished, the job finalized). */
-  onChange(fn: (jobId: string) => void): () => void {
+  /** Subscribe to "something changed in job X" (a file finished; `final`: the job finalized). */
+  onChange(fn: (jobId: string, final: boolean) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  notify(jobId: string): void {
-    for (const fn of this.listeners) fn(jobId);
+  notify(jobId: string, final = false): void {
+    for (const fn of this.listeners) fn(jobId, final);
   }
 
   /** Aborts this process's in-flight work for a job (after it was canceled in the store). */
@@ -120,7 +120,7 @@ export class JobEngine {
       for (const job of await this.store.finalizeJobs(now)) {
         this.opts.log.info('job finished', { job_id: job.id, status: job.status });
         await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
-        this.notify(job.id);
+        this.notify(job.id, true);
       }
     }
     if (full && this.listings.size < 2) {
