@@ -517,7 +517,9 @@ times per tool, side by side, in one run, against the same loopback S3 server. c
 agent drives it: the built server over stdio through the MCP SDK client (start_import, then import_status
 with wait_seconds until the job is final), so the figures include the whole path. Times are medians (with
 the spread); a ratio is cloudport / first peer (below 1.00× cloudport is faster). Peak RSS is each process's
-maximum resident set size (GNU time). Raw results: \`bench/results/${results.date.slice(0, 10)}.json\`.
+maximum resident set size (GNU time). Before every measured copy the bench flushes dirty pages (\`sync\`) and
+keeps earlier downloads until it ends, so no tool pays for another's writeback or deletions. Raw results:
+\`bench/results/${results.date.slice(0, 10)}.json\`.
 
 Machine: ${m.cpus}, ${m.memory_gb} GB, Node ${m.node}; ${m.rclone}; ${m.aws}; S3: ${m.s3_server} (it shares the
 2 cores with the tool measured, the same for every tool).

@@ -623,13 +623,14 @@ export class ImportService implements JobHandlers {
         resolve(s);
       };
       let settling: NodeJS.Timeout | null = null;
-      // A forced check (settle timer, final job, time limit, abort) that arrives while a query runs
-      // runs right after it: dropped, it would leave the call waiting until its time limit.
-      let forceNext = false;
+      // A check asked for while a query runs runs right after it (null: none; true: forced by the
+      // settle timer, a final job, the time limit or an abort). Dropped, a forced one would leave the
+      // call waiting until its time limit, and a change could go unseen until the next poll.
+      let queued: boolean | null = null;
       const check = async (force = false): Promise<void> => {
         if (done) return;
         if (checking) {
-          forceNext ||= force;
+          queued = (queued ?? false) || force;
           return;
         }
         // Once a change is seen, the settle timer answers: no more queries per finished file until then.
@@ -647,9 +648,10 @@ export class ImportService implements JobHandlers {
           finish(first);
         } finally {
           checking = false;
-          if (forceNext && !done) {
-            forceNext = false;
-            void check(true);
+          if (queued !== null && !done) {
+            const force = queued;
+            queued = null;
+            void check(force);
           }
         }
       };
