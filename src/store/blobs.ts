@@ -80,8 +80,12 @@ export class TempFiles {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
+  /** A random prefix per instance and a counter: unique without a random draw per file (files open with `wx` anyway). */
+  private readonly tag = randomBytes(4).toString('hex');
+  private seq = 0;
+
   tempPath(): string {
-    return path.join(this.dir, `${process.pid}-${randomBytes(8).toString('hex')}.${HOST_TAG}.part`);
+    return path.join(this.dir, `${process.pid}-${this.tag}${(this.seq++).toString(16).padStart(8, '0')}.${HOST_TAG}.part`);
   }
 
   async createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {

@@ -412,7 +412,8 @@ export abstract class KyselyStore implements Store {
         'tx',
         function* (this: KyselyStore) {
           const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = [];
-          for (const c of cs) out.push(yield* this.commitFileTx(c, place));
+          const touched = new Set<string>();
+          for (const c of cs) out.push(yield* this.commitFileTx(c, place, touched));
           return out;
         }.bind(this),
       );
@@ -421,7 +422,8 @@ export abstract class KyselyStore implements Store {
     }
   }
 
-  private *commitFileTx(c: CommitFile, place?: (c: CommitFile) => void): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
+  /** `touched`: the indexes whose row this transaction has already written (a batch writes each once). */
+  private *commitFileTx(c: CommitFile, place?: (c: CommitFile) => void, touched?: Set<string>): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
     const f = yield* one(
       this.prep(
         'commit.file',
@@ -442,17 +444,21 @@ export abstract class KyselyStore implements Store {
     }
     // Two files with the same content committed at once must not both become "ready".
     yield* lock({ kind: 'index', org: c.orgId, index: c.index });
-    yield* run(
-      this.prep(
-        'commit.index',
-        (org, index, now) =>
-          this.qb
-            .insertInto('indexes')
-            .values({ org_id: org, name: index, created_at: now, updated_at: now })
-            .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: now })),
-        [c.orgId, c.index, c.now],
-      ),
-    );
+    const ix = `${c.orgId}\0${c.index}`;
+    if (!touched?.has(ix)) {
+      touched?.add(ix);
+      yield* run(
+        this.prep(
+          'commit.index',
+          (org, index, now) =>
+            this.qb
+              .insertInto('indexes')
+              .values({ org_id: org, name: index, created_at: now, updated_at: now })
+              .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: now })),
+          [c.orgId, c.index, c.now],
+        ),
+      );
+    }
     const existing = yield* one(
       this.prep('commit.existing', (org, index, key) => this.qb.selectFrom('items').select(['sha256']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key), [
         c.orgId,
