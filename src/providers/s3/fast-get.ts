@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { leanGet } from '../../shared/lean-get.js';
 import { canonicalQuery, escapeRfc3986, SigV4Signer } from './sigv4.js';
 
 /**
@@ -21,8 +23,8 @@ export interface S3HttpError extends Error {
 
 export interface FastGetResult {
   status: number;
-  headers: http.IncomingHttpHeaders;
-  body: http.IncomingMessage;
+  headers: Record<string, string>;
+  body: Readable;
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -152,7 +154,11 @@ export class FastGet {
     const t = await this.target;
     if (!t) return null;
     const { path, headers } = await signedGet(t.url, t.signer, key, extra);
-    return send(t.url, path, headers, t.url.protocol === 'https:' ? this.agents.https : this.agents.http, this.connectTimeoutMs, signal);
+    const https = t.url.protocol === 'https:';
+    const target = { protocol: https ? ('https:' as const) : ('http:' as const), hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: Number(t.url.port) || (https ? 443 : 80) };
+    const r = await leanGet(https ? this.agents.https : this.agents.http, target, path, headers, { connectTimeoutMs: this.connectTimeoutMs, signal });
+    if (r.status === 200 || r.status === 206) return r;
+    throw s3HttpError(r.status, r.headers, await smallBody(r.body));
   }
 
   /** One ListObjectsV2 page (URL-encoded keys), or null when the SDK must do it. */
@@ -181,9 +187,10 @@ export class FastGet {
   }
 }
 
-function send(url: URL, path: string, headers: Record<string, string>, agent: http.Agent, connectTimeoutMs: number, signal?: AbortSignal): Promise<FastGetResult> {
+/** A GET through Node's http client (the listing's path: its answers are few and large). */
+function send(url: URL, path: string, headers: Record<string, string>, agent: http.Agent, connectTimeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: http.IncomingMessage }> {
   const lib = url.protocol === 'https:' ? https : http;
-  return new Promise<FastGetResult>((resolve, reject) => {
+  return new Promise<{ status: number; body: http.IncomingMessage }>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const req = lib.request(
       {
@@ -199,7 +206,7 @@ function send(url: URL, path: string, headers: Record<string, string>, agent: ht
       (res) => {
         clearTimeout(timer);
         const status = res.statusCode ?? 0;
-        if (status === 200 || status === 206) return resolve({ status, headers: res.headers, body: res });
+        if (status === 200 || status === 206) return resolve({ status, body: res });
         // An error answer: read its (small) XML body for the code, as the SDK would.
         const chunks: Buffer[] = [];
         let n = 0;
@@ -223,6 +230,21 @@ function send(url: URL, path: string, headers: Record<string, string>, agent: ht
     });
     req.end();
   });
+}
+
+/** An error answer's body (its XML names the S3 error code), up to 64 KiB. */
+async function smallBody(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of body as AsyncIterable<Buffer>) {
+      if (n < 64 * 1024) chunks.push(c);
+      n += c.length;
+    }
+  } catch {
+    // a cut error body: the status still says what happened
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function tag(xml: string, name: string): string | undefined {
