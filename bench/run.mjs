@@ -72,11 +72,18 @@ function settle() {
   }
 }
 
-/** Runs a command under /usr/bin/time: wall ms and peak RSS (MB). */
+/** GNU time's output: peak RSS (MB) and CPU time (user + system, ms) of the process and its children. */
+const TIME_FORMAT = '%M %U %S';
+function readTime(file) {
+  const [kb, user, sys] = fs.readFileSync(file, 'utf8').trim().split('\n').pop().trim().split(/\s+/).map(Number);
+  return { rss: kb / 1024, cpu: { user_ms: Math.round(user * 1000), sys_ms: Math.round(sys * 1000) } };
+}
+
+/** Runs a command under /usr/bin/time: wall ms, peak RSS (MB) and CPU time. */
 function timed(cmd, args, env = {}) {
   return new Promise((resolve, reject) => {
     const rssFile = path.join(tmp, `rss-${Math.random().toString(36).slice(2)}`);
-    const [c, a] = TIME ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+    const [c, a] = TIME ? [TIME, ['-f', TIME_FORMAT, '-o', rssFile, cmd, ...args]] : [cmd, args];
     const t0 = performance.now();
     const p = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -86,8 +93,8 @@ function timed(cmd, args, env = {}) {
     p.on('exit', (code) => {
       const ms = performance.now() - t0;
       if (code !== 0) return reject(new Error(`${cmd} exited ${code}: ${err.slice(-500)}`));
-      const rss = TIME ? Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : null;
-      resolve({ ms, rss, out });
+      const t = TIME ? readTime(rssFile) : { rss: null, cpu: null };
+      resolve({ ms, rss: t.rss, cpu: t.cpu, out });
     });
   });
 }
@@ -107,15 +114,17 @@ async function cloudport(extraEnv = {}) {
   const args = [...prof, CLI, '--data-dir', dataDir, '--log-level', 'error'];
   const transport = new StdioClientTransport({
     command: TIME ?? process.execPath,
-    args: TIME ? ['-f', '%M', '-o', rssFile, process.execPath, ...args] : args,
+    args: TIME ? ['-f', TIME_FORMAT, '-o', rssFile, process.execPath, ...args] : args,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true', ...extraEnv },
     stderr: 'ignore',
   });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   const call = caller(client);
-  return {
+  const self = {
     call,
+    /** The server's CPU time over its whole life (set by close()). */
+    cpu: null,
     async importAll(connectorId, args) {
       const j = await call('start_import', { connector_id: connectorId, ...args });
       for (;;) {
@@ -127,9 +136,13 @@ async function cloudport(extraEnv = {}) {
       await client.close();
       for (let i = 0; i < 100 && TIME && !fs.existsSync(rssFile); i++) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 100));
-      return TIME && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : null;
+      if (!TIME || !fs.existsSync(rssFile)) return null;
+      const t = readTime(rssFile);
+      self.cpu = t.cpu;
+      return t.rss;
     },
   };
+  return self;
 }
 
 const rcloneEnv = (endpoint) => ({
@@ -196,7 +209,7 @@ async function main() {
       const st = await c.importAll(connector.id, { index: 'small', prefix: 's/' });
       const ms = performance.now() - t0;
       if (st.counts.ready !== P.smallFiles) throw new Error(`small: ${JSON.stringify(st.counts)}`);
-      cp.push({ ms, rss: await c.close() });
+      cp.push({ ms, rss: await c.close(), cpu: c.cpu });
       // rclone at cloudport's default concurrency (16 files at once) is the peer; at 8 for context.
       if (RCLONE) rc.push((settle(), await timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc-small-${r}`), '--transfers', '16', '--checkers', '16'], rcloneEnv(s3.endpoint))));
       if (RCLONE) rc8.push((settle(), await timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc8-small-${r}`), '--transfers', '8', '--checkers', '16'], rcloneEnv(s3.endpoint))));
@@ -211,6 +224,7 @@ async function main() {
     const total = P.largeFiles * P.largeMiB * 1024 * 1024;
     const cp = [];
     const raw = [];
+    const rawWrite = [];
     const rc = [];
     for (let r = 0; r < RUNS; r++) {
       settle();
@@ -220,11 +234,15 @@ async function main() {
       const st = await c.importAll(connector.id, { index: 'large', prefix: 'l/' });
       const ms = performance.now() - t0;
       if (st.counts.ready !== P.largeFiles) throw new Error(`large: ${JSON.stringify(st.counts)}`);
-      cp.push({ ms, rss: await c.close() });
+      cp.push({ ms, rss: await c.close(), cpu: c.cpu });
       raw.push((settle(), await timed(process.execPath, [path.join(root, 'bench', 'raw-get.mjs'), s3.endpoint, 'large', ...largeKeys])));
+      // The same loop writing each body to a file: what the disk adds, without any hashing.
+      const rawDir = path.join(tmp, `raw-large-${r}`);
+      fs.mkdirSync(rawDir);
+      rawWrite.push((settle(), await timed(process.execPath, [path.join(root, 'bench', 'raw-get.mjs'), '--out', rawDir, s3.endpoint, 'large', ...largeKeys])));
       if (RCLONE) rc.push((settle(), await timed(RCLONE, ['copy', ':s3:large/l', path.join(tmp, `rc-large-${r}`), '--transfers', '8', '--multi-thread-streams', '0'], rcloneEnv(s3.endpoint))));
     }
-    const e = entry('2. large files', `${P.largeFiles} × ${P.largeMiB} MiB (hashing SHA-256)`, cp, [['raw SDK GET loop (no hashing)', raw], ['rclone copy', rc]], 'time', '≥ 90% of raw SDK throughput; RSS ≤ 150 MB');
+    const e = entry('2. large files', `${P.largeFiles} × ${P.largeMiB} MiB (hashing SHA-256)`, cp, [['raw SDK GET loop (no hashing)', raw], ['rclone copy', rc], ['raw SDK GET loop writing files (no hashing)', rawWrite]], 'time', '≥ 90% of raw SDK throughput; RSS ≤ 150 MB');
     e.throughput_mb_s = { cloudport: total / 1048576 / (median(cp.map((x) => x.ms)) / 1000), raw_sdk: total / 1048576 / (median(raw.map((x) => x.ms)) / 1000) };
     results.scenarios.push(e);
   }
@@ -445,13 +463,20 @@ async function scaleOut(url, n, connector) {
   }
 }
 
+/** Median user and system CPU time of runs that measured it (GNU time), or null. */
+function cpuOf(runs) {
+  const c = runs.map((x) => x.cpu).filter(Boolean);
+  if (!c.length) return null;
+  return { user_ms: median(c.map((x) => x.user_ms)), sys_ms: median(c.map((x) => x.sys_ms)), total_ms: median(c.map((x) => x.user_ms + x.sys_ms)) };
+}
+
 function entry(name, detail, cp, peers, unit, target) {
   const cpMs = cp.map((x) => x.ms);
   const e = {
     name,
     detail,
     unit: 'ms',
-    cloudport: { median: median(cpMs), spread: spread(cpMs), rss_mb: cp.some((x) => x.rss) ? Math.max(...cp.map((x) => x.rss ?? 0)) : null },
+    cloudport: { median: median(cpMs), spread: spread(cpMs), rss_mb: cp.some((x) => x.rss) ? Math.max(...cp.map((x) => x.rss ?? 0)) : null, cpu: cpuOf(cp) },
     peers: peers
       .filter(([, runs]) => runs.length)
       .map(([pname, runs]) => ({
@@ -459,6 +484,7 @@ function entry(name, detail, cp, peers, unit, target) {
         median: median(runs.map((x) => x.ms)),
         spread: spread(runs.map((x) => x.ms)),
         rss_mb: runs.some((x) => x.rss) ? Math.max(...runs.map((x) => x.rss ?? 0)) : null,
+        cpu: cpuOf(runs),
       })),
     target,
   };
@@ -488,6 +514,17 @@ function table(results) {
     rows.push(`| ${s.name} (${s.detail}) | ${f0(s.cloudport.median)} ms (${f0(s.cloudport.spread[0])}–${f0(s.cloudport.spread[1])}) | ${peers} | ${s.ratio ? s.ratio.toFixed(2) + '×' : '–'}${extra} | ${rss} | ${s.target} |`);
   }
   return rows.join('\n');
+}
+
+/** CPU time per process (user + system, medians), for the scenarios that measured it. */
+function cpuTable(results) {
+  const rows = ['| scenario | cloudport (server process) | peers |', '| --- | --- | --- |'];
+  const cell = (c) => (c ? `${c.total_ms} ms (user ${c.user_ms}, sys ${c.sys_ms})` : '–');
+  for (const s of results.scenarios) {
+    if (!s.cloudport.cpu) continue;
+    rows.push(`| ${s.name} | ${cell(s.cloudport.cpu)} | ${s.peers.map((p) => `${p.name}: ${cell(p.cpu)}`).join('<br>')} |`);
+  }
+  return rows.length > 2 ? rows.join('\n') : '';
 }
 
 function machine() {
@@ -525,6 +562,10 @@ Machine: ${m.cpus}, ${m.memory_gb} GB, Node ${m.node}; ${m.rclone}; ${m.aws}; S3
 2 cores with the tool measured, the same for every tool).
 
 ${table(results)}
+
+CPU time of each process over its whole life (GNU time; cloudport's includes its start and the MCP calls):
+
+${cpuTable(results)}
 
 ### Against the targets
 

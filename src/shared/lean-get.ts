@@ -37,6 +37,11 @@ type Create = (options: Record<string, unknown>, cb?: (err: Error | null, socket
 
 const netError = (message: string, code: string) => Object.assign(new Error(message), { code });
 
+/** An idle socket that times out, or that the server sends bytes on (no request is out), is closed. */
+function closeIdle(this: net.Socket): void {
+  this.destroy();
+}
+
 /** Sockets of one agent to one host:port. */
 class Pool {
   private readonly idle: net.Socket[] = [];
@@ -58,7 +63,8 @@ class Pool {
     for (let s = this.idle.pop(); s; s = this.idle.pop()) {
       if (s.destroyed || !s.writable) continue;
       s.setTimeout(0);
-      s.removeAllListeners('timeout');
+      s.off('timeout', closeIdle);
+      s.off('data', closeIdle);
       s.ref();
       return Promise.resolve({ socket: s, reused: true });
     }
@@ -72,9 +78,10 @@ class Pool {
     if (w) return w.resolve({ socket: s, reused: true });
     this.idle.push(s);
     s.unref(); // as Node's agent does: an idle socket does not keep the process alive
-    s.resume(); // an idle socket reads on, so a close by the server is noticed (any bytes it sends are dropped)
+    s.on('data', closeIdle); // reading on, so a close by the server is noticed at once
+    s.resume(); // (a body's backpressure may have left it paused)
     s.setTimeout(IDLE_MS);
-    s.once('timeout', () => s.destroy());
+    s.once('timeout', closeIdle);
   }
 
   /** A socket that cannot be reused (an error, a cut body, `Connection: close`): destroyed, and its place given to a waiter. */
@@ -173,6 +180,10 @@ export async function leanGet(agent: http.Agent, target: LeanTarget, path: strin
   for (let attempt = 0; ; attempt++) {
     opts.signal?.throwIfAborted();
     const { socket, reused } = await pool.acquire();
+    if (opts.signal?.aborted) {
+      pool.release(socket); // aborted while waiting for a socket: the socket is unused, keep it
+      opts.signal.throwIfAborted();
+    }
     try {
       return await exchange(pool, socket, head, opts.signal);
     } catch (e) {
