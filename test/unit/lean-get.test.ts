@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leanGet, type LeanTarget } from '../../src/shared/lean-get.js';
+import { SecurityPolicy } from '../../src/core/policy.js';
 
 /**
  * The lean GET client against real loopback servers: Node's own http server for the ordinary
@@ -151,6 +152,15 @@ describe('lean HTTP/1.1 GET', () => {
       return undefined;
     };
     await expect(leanGet(guarded, target, '/k', host(), { connectTimeoutMs: 2000 })).rejects.toThrow(/endpoint refused/);
+  });
+
+  it("goes through the HTTP front door's endpoint policy: a loopback address, literal or by name, is refused at connect", async () => {
+    const policy = new SecurityPolicy({ envRefs: [], fileRefs: [], ambientCredentials: false, privateEndpoints: false, endpointCidrs: [], dataDir: os.tmpdir() });
+    const agents = policy.agents(4);
+    const before = connections;
+    await expect(leanGet(agents.http, target, '/k', host(), { connectTimeoutMs: 2000 })).rejects.toThrow(/loopback|private|not allowed|refused/i);
+    await expect(leanGet(agents.http, { ...target, hostname: 'localhost' }, '/k', host(), { connectTimeoutMs: 2000 })).rejects.toThrow(/loopback|private|not allowed|refused/i);
+    expect(connections).toBe(before); // nothing reached the server
   });
 
   describe('exact framings (raw TCP server)', () => {
