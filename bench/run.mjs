@@ -244,6 +244,7 @@ async function main() {
     }
     const e = entry('2. large files', `${P.largeFiles} × ${P.largeMiB} MiB (hashing SHA-256)`, cp, [['raw SDK GET loop (no hashing)', raw], ['rclone copy', rc], ['raw SDK GET loop writing files (no hashing)', rawWrite]], 'time', '≥ 90% of raw SDK throughput; RSS ≤ 150 MB');
     e.throughput_mb_s = { cloudport: total / 1048576 / (median(cp.map((x) => x.ms)) / 1000), raw_sdk: total / 1048576 / (median(raw.map((x) => x.ms)) / 1000) };
+    if (rawWrite.length) e.throughput_mb_s.raw_sdk_writing = total / 1048576 / (median(rawWrite.map((x) => x.ms)) / 1000);
     results.scenarios.push(e);
   }
 
@@ -585,7 +586,12 @@ function notes(results) {
     if (s.name.startsWith('1.') && s.ratio > 1) out.push(`- Many small files: ${s.ratio.toFixed(2)}× rclone, ${((s.ratio - 1) * 100).toFixed(0)}% over the target.`);
     if (s.name.startsWith('2.') && s.throughput_mb_s) {
       const share = s.throughput_mb_s.cloudport / s.throughput_mb_s.raw_sdk;
-      out.push(`- Large files: ${(share * 100).toFixed(0)}% of the raw SDK GET throughput while hashing (target ≥ 90%); peak RSS ${f0(s.cloudport.rss_mb)} MB (target ≤ 150 MB).`);
+      const writing = s.throughput_mb_s.raw_sdk_writing ? s.throughput_mb_s.cloudport / s.throughput_mb_s.raw_sdk_writing : null;
+      out.push(
+        `- Large files: ${(share * 100).toFixed(0)}% of the raw SDK GET throughput while hashing (target ≥ 90%)` +
+          (writing ? `; ${(writing * 100).toFixed(0)}% of the same loop when it writes the bytes to files too` : '') +
+          `; peak RSS ${f0(s.cloudport.rss_mb)} MB (target ≤ 150 MB).`,
+      );
     }
     if (s.name.startsWith('3.') && s.ratio > 1.1) out.push(`- Listing: ${s.ratio.toFixed(2)}× rclone lsf (target ≤ 1.1×).`);
     if (s.name.startsWith('4.')) out.push(`- Re-import unchanged: ${s.ratio.toFixed(2)}× the listing alone, ${s.object_gets} object GETs (target ≤ 1.2×, 0 GETs).`);

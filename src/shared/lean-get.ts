@@ -5,9 +5,9 @@ import { Readable } from 'node:stream';
 /**
  * A lean HTTP/1.1 GET client for object downloads: keep-alive sockets taken from the caller's
  * agent (its `createConnection`, so the agent's endpoint policy and TLS options apply to every
- * socket), one request at a time per socket, and a small response parser. Node's http client costs
- * about 290 µs of CPU per 64 KiB GET on loopback (ClientRequest, IncomingMessage and their streams);
- * this costs about 90 µs, which on a small-file import is a seventh of all the CPU the server uses.
+ * socket), one request at a time per socket, and a small response parser. Per 64 KiB GET on loopback
+ * it costs about half the CPU of Node's http client (ClientRequest, IncomingMessage and their streams):
+ * `bench/http-client.mjs` measures both.
  *
  * What it covers: GET with headers the caller built; responses framed by Content-Length, chunked
  * transfer coding, or the connection's end; 1xx answers skipped; `Connection: close` honoured. A

@@ -1,0 +1,98 @@
+// Interleaved A/B of cloudport builds on one scenario, for changes smaller than this machine's drift.
+//
+//   node bench/ab.mjs small|large ROUNDS path/to/a/dist/cli.js path/to/b/dist/cli.js [...]
+//
+// One loopback S3 server (fauxqs, in this process) is seeded once (2,000 × 64 KiB, or 4 × 256 MiB);
+// then every round imports it once with each build, in turn, each into a fresh data dir, driven
+// through the MCP SDK client over stdio as an agent would. Per import it prints the wall time, the
+// server's CPU time (user, system) and minor page faults during the import (from /proc), and the
+// server's peak RSS; at the end the medians per build. Downloads stay on disk until the end (see
+// settle() in run.mjs for why), and `sync` runs before every import.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { startS3 } from '../test/support/fauxqs.mjs';
+
+const [scenario, roundsArg, ...clis] = process.argv.slice(2);
+if (!['small', 'large'].includes(scenario) || !Number(roundsArg) || !clis.length) {
+  process.stderr.write('usage: node bench/ab.mjs small|large ROUNDS cliA.js [cliB.js ...]\n');
+  process.exit(2);
+}
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-ab-'));
+const s3 = await startS3({ buckets: ['ab-bench'] });
+if (scenario === 'small') {
+  const client = s3.client();
+  const puts = [];
+  for (let i = 0; i < 2000; i++) {
+    const body = Buffer.alloc(64 * 1024);
+    body.writeUInt32LE(i, 0);
+    puts.push(client.send(new PutObjectCommand({ Bucket: 'ab-bench', Key: `s/${String(i).padStart(5, '0')}.bin`, Body: body })));
+    if (puts.length >= 64) await Promise.all(puts.splice(0));
+  }
+  await Promise.all(puts);
+} else {
+  for (let i = 0; i < 4; i++) {
+    const body = Buffer.alloc(256 * 1024 * 1024, i + 1);
+    body.writeUInt32LE(i, 0);
+    await s3.put('ab-bench', `s/${i}.bin`, body);
+  }
+}
+
+/** utime, stime (ms) and minor faults of a process, from /proc/PID/stat. */
+function stat(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, faults: Number(f[7]) };
+}
+const peakMb = (pid) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+const results = new Map(clis.map((c) => [c, []]));
+for (let r = 0; r < Number(roundsArg); r++) {
+  for (const cli of clis) {
+    execFileSync('sync');
+    const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, '--data-dir', dataDir, '--log-level', 'error'],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true' },
+      stderr: 'ignore',
+    });
+    const client = new Client({ name: 'ab', version: '1' });
+    await client.connect(transport);
+    const call = async (name, args) => {
+      const out = await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 });
+      if (out.isError) throw new Error(`${name}: ${out.content[0].text}`);
+      return out.structuredContent;
+    };
+    const { connector } = await call('create_connector', {
+      name: `ab-${r}-${Math.random().toString(36).slice(2, 8)}`,
+      provider: 's3',
+      bucket: 'ab-bench',
+      endpoint: s3.endpoint,
+      credentials: { type: 'access_key', access_key_id: 'AKIAABBENCH000000000', secret_access_key: 'ab-bench-secret' },
+    });
+    const pid = transport.pid;
+    const s0 = stat(pid);
+    const t0 = performance.now();
+    const job = await call('start_import', { connector_id: connector.id, index: 'ab', prefix: 's/' });
+    let st;
+    do st = await call('import_status', { job_id: job.job_id, wait_seconds: 30 });
+    while (!['completed', 'completed_with_errors', 'failed', 'canceled'].includes(st.status));
+    const ms = Math.round(performance.now() - t0);
+    const s1 = stat(pid);
+    const row = { ms, user: s1.user - s0.user, sys: s1.sys - s0.sys, faults: s1.faults - s0.faults, peak: peakMb(pid), status: st.status };
+    await client.close();
+    results.get(cli).push(row);
+    console.log(`${cli}: ${row.status} ${row.ms} ms, CPU ${row.user + row.sys} ms (user ${row.user}, sys ${row.sys}), ${row.faults} faults, peak ${row.peak} MB`);
+  }
+}
+for (const [cli, rows] of results) {
+  console.log(`${cli}: median ${median(rows.map((x) => x.ms))} ms [${rows.map((x) => x.ms).join(' ')}], CPU ${median(rows.map((x) => x.user + x.sys))} ms, peak ${median(rows.map((x) => x.peak))} MB`);
+}
+await s3.stop?.();
+fs.rmSync(tmp, { recursive: true, force: true });
+process.exit(0);
