@@ -3,7 +3,8 @@
 //   node bench/ab.mjs small|large ROUNDS path/to/a/dist/cli.js path/to/b/dist/cli.js [...]
 //
 // One loopback S3 server (fauxqs, in this process) is seeded once (2,000 × 64 KiB, or 4 × 256 MiB);
-// then every round imports it once with each build, in turn, each into a fresh data dir, driven
+// then every round imports it once with each build, in turn (the order reversed every other round), each
+// into a fresh data dir, driven
 // through the MCP SDK client over stdio as an agent would. Per import it prints the wall time, the
 // server's CPU time (user, system) and minor page faults during the import (from /proc), and the
 // server's peak RSS; at the end the medians per build. Downloads stay on disk until the end (see
@@ -52,7 +53,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 
 const results = new Map(clis.map((c) => [c, []]));
 for (let r = 0; r < Number(roundsArg); r++) {
-  for (const cli of clis) {
+  // The order turns every round: the first import of a round ran faster than the second in both orders tried.
+  for (const cli of r % 2 ? [...clis].reverse() : clis) {
     execFileSync('sync');
     const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
     const transport = new StdioClientTransport({

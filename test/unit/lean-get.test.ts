@@ -204,6 +204,13 @@ describe('lean HTTP/1.1 GET', () => {
       answers.set('/eof', (s) => s.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end'));
       answers.set('/bad-chunk', (s) => s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n'));
       answers.set('/silent', (s) => s.destroy());
+      answers.set('/split', (s) => {
+        // The head and body in pieces, the head's end across two writes.
+        s.write('HTTP/1.1 200 OK\r\ncontent-len');
+        setTimeout(() => s.write('gth: 3\r\n\r'), 5);
+        setTimeout(() => s.write('\nab'), 10);
+        setTimeout(() => s.write('c'), 15);
+      });
     });
     afterAll(async () => {
       for (const s of rawSockets) s.destroy();
@@ -215,6 +222,7 @@ describe('lean HTTP/1.1 GET', () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       expect((await read(await get(agent, '/interim'))).toString()).toBe('hello');
       expect((await read(await get(agent, '/ext'))).toString()).toBe('abcde');
+      expect((await read(await get(agent, '/split'))).toString()).toBe('abc');
       expect((await read(await get(agent, '/eof'))).toString()).toBe('until the end');
     });
 
