@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,6 +15,7 @@ import { FIXTURE_SA, gcsError, gcsFixture } from './gcs.fixture.js';
 // @ts-expect-error plain JS test support
 import { crc32c, startGcsServer } from '../support/gcs-server.mjs';
 import { listAllPages } from './paging.js';
+import { hasOpenssl, selfSignedCert } from '../helpers/tls.js';
 
 /**
  * The gcs provider against our loopback GCS JSON-API server (behind the fault proxy), driven by the
@@ -497,14 +497,6 @@ describe('gcs provider against the loopback GCS server', () => {
 
 // ---- credentials over TLS to a googleapis.com name (resolved to loopback by the test's lookup) ----
 const HOST = 'storage-loopback.p.googleapis.com';
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.skipIf(!hasOpenssl)('gcs provider with credentials over TLS (Application Default Credentials from a loopback metadata server)', () => {
   let server: any;
@@ -516,10 +508,7 @@ describe.skipIf(!hasOpenssl)('gcs provider with credentials over TLS (Applicatio
   let endpoint: string;
 
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gcs-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`], { stdio: 'ignore' });
-    const key = fs.readFileSync(path.join(dir, 'key.pem'));
-    const cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+    const { key, cert } = selfSignedCert(HOST);
     server = await startGcsServer({ tls: { key, cert } });
     server.createBucket('tls-bucket');
     await server.put('tls-bucket', 'a.txt', 'over tls');

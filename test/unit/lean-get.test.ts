@@ -1,15 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leanGet, type LeanTarget } from '../../src/shared/lean-get.js';
 import { SecurityPolicy } from '../../src/core/policy.js';
+import { hasOpenssl, selfSignedCert } from '../helpers/tls.js';
 
 /**
  * The lean GET client against real loopback servers: Node's own http server for the ordinary
@@ -247,21 +245,8 @@ describe('lean HTTP/1.1 GET', () => {
     });
   });
 
-  const hasOpenssl = (() => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
   it.skipIf(!hasOpenssl)('speaks TLS through the agent: its CA and lookup apply, the name is checked (SNI), a wrong CA is refused', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lean-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=bucket.test', '-addext', 'subjectAltName=DNS:bucket.test'], { stdio: 'ignore' });
-    const key = fs.readFileSync(path.join(dir, 'key.pem'));
-    const cert = fs.readFileSync(path.join(dir, 'cert.pem'));
-    fs.rmSync(dir, { recursive: true, force: true });
+    const { key, cert } = selfSignedCert('bucket.test');
     let sni = '';
     const s = https.createServer({ key, cert }, (req, res) => {
       sni = (req.socket as unknown as { servername?: string }).servername ?? '';
