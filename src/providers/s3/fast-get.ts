@@ -8,7 +8,8 @@ import { canonicalQuery, escapeRfc3986, SigV4Signer } from './sigv4.js';
 /**
  * A lean GetObject and ListObjectsV2: the URL from the SDK's own endpoint rules (resolved once per
  * bucket), the request signed (SigV4, as the SDK's signer signs it) with the client's cached credentials,
- * sent with node:http on the provider's agents. It skips the SDK's middleware stack, which costs
+ * sent on the provider's agents (GetObject through the lean client of shared/lean-get.ts, a listing
+ * through node:http). It skips the SDK's middleware stack, which costs
  * more CPU per request than the whole rest of a small-file import (about 0.8 ms per GET on the bench
  * machine), and its generic XML parser. Whatever the fast path does not cover (SigV4a, S3 Express
  * sessions, unusual endpoint answers) makes `get()` and `list()` answer null, and the provider uses
@@ -154,9 +155,9 @@ export class FastGet {
     const t = await this.target;
     if (!t) return null;
     const { path, headers } = await signedGet(t.url, t.signer, key, extra);
-    const https = t.url.protocol === 'https:';
-    const target = { protocol: https ? ('https:' as const) : ('http:' as const), hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: Number(t.url.port) || (https ? 443 : 80) };
-    const r = await leanGet(https ? this.agents.https : this.agents.http, target, path, headers, { connectTimeoutMs: this.connectTimeoutMs, signal });
+    const secure = t.url.protocol === 'https:';
+    const target = { protocol: secure ? ('https:' as const) : ('http:' as const), hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: Number(t.url.port) || (secure ? 443 : 80) };
+    const r = await leanGet(secure ? this.agents.https : this.agents.http, target, path, headers, { connectTimeoutMs: this.connectTimeoutMs, signal });
     if (r.status === 200 || r.status === 206) return r;
     throw s3HttpError(r.status, r.headers, await smallBody(r.body));
   }
@@ -208,15 +209,7 @@ function send(url: URL, path: string, headers: Record<string, string>, agent: ht
         const status = res.statusCode ?? 0;
         if (status === 200 || status === 206) return resolve({ status, body: res });
         // An error answer: read its (small) XML body for the code, as the SDK would.
-        const chunks: Buffer[] = [];
-        let n = 0;
-        res.on('data', (c: Buffer) => {
-          if (n < 64 * 1024) chunks.push(c);
-          n += c.length;
-        });
-        const fail = () => reject(s3HttpError(status, res.headers, Buffer.concat(chunks).toString('utf8')));
-        res.on('end', fail);
-        res.on('error', fail);
+        void smallBody(res).then((body) => reject(s3HttpError(status, res.headers, body)));
       },
     );
     req.on('socket', (s) => {
