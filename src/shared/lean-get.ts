@@ -160,6 +160,7 @@ function poolFor(agent: http.Agent, t: LeanTarget, connectTimeoutMs: number): Po
 }
 
 const BAD_VALUE = /[\r\n\0]/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PATH = /^\/[\x21-\x7e]*$/;
 
 /** The request's bytes; a path or header that could split the request is refused (as Node's http refuses it). */
@@ -167,7 +168,7 @@ function requestHead(path: string, headers: Record<string, string>): string {
   if (!PATH.test(path)) throw new TypeError('invalid request path');
   let head = `GET ${path} HTTP/1.1\r\n`;
   for (const [k, v] of Object.entries(headers)) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k) || BAD_VALUE.test(v)) throw Object.assign(new TypeError(`invalid character in header ${JSON.stringify(k)}`), { code: 'ERR_INVALID_CHAR' });
+    if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw Object.assign(new TypeError(`invalid character in header ${JSON.stringify(k)}`), { code: 'ERR_INVALID_CHAR' });
     head += `${k}: ${v}\r\n`;
   }
   return `${head}\r\n`;
