@@ -419,7 +419,7 @@ function procCpuMs(pid) {
 
 /** Starts `cloudport worker` and resolves once it is ready. */
 function startWorker(args, env) {
-  const p = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), CLI, 'worker', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), CLI, 'worker', '--allow-private-endpoints', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise((resolve) => p.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

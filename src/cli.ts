@@ -14,8 +14,14 @@ const openApp = async (config: AppConfig): Promise<App> => (await import('./core
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): AppConfig {
-  const h = cfg.http;
+/**
+ * stdio serves the machine's own user and is permissive. The HTTP front door and workers serve tenants:
+ * both apply the strict policy unless the operator opts in, and the store keeps the front door's policy so
+ * a worker started with other --allow-* flags refuses to start instead of downloading under looser rules.
+ */
+type Role = 'stdio' | 'front' | 'worker' | 'admin';
+
+function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.concurrency): AppConfig {
   return {
     dataDir: cfg.dataDir,
     databaseUrl: cfg.databaseUrl,
@@ -31,18 +37,7 @@ function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): 
     retentionDays: cfg.retentionDays,
     env: process.env,
     log,
-    // stdio serves the machine's own user; HTTP serves tenants and is strict unless the operator opts in.
-    ...(h
-      ? {
-          policy: {
-            envRefs: h.envRefs,
-            fileRefs: h.fileRefs,
-            ambientCredentials: h.ambientCredentials,
-            privateEndpoints: h.privateEndpoints,
-            endpointCidrs: h.endpointCidrs,
-          },
-        }
-      : {}),
+    ...(role === 'front' || role === 'worker' ? { policy: cfg.policy, policyRole: role } : {}),
   };
 }
 
@@ -62,7 +57,7 @@ async function keysCommand(args: string[]): Promise<void> {
   }
   const passed = (['data-dir', 'database-url'] as const).flatMap((f) => (typeof flags[f] === 'string' ? [`--${f}`, flags[f] as string] : []));
   const cfg = parseConfig(passed, process.env);
-  const app = await openApp(appConfig(cfg, createLogger('warn'), 0));
+  const app = await openApp(appConfig(cfg, createLogger('warn'), 'admin', 0));
   try {
     if (action === 'create') {
       if (typeof flags.org !== 'string' || !flags.org) throw new CloudportError('config_invalid', 'keys create needs --org NAME', { field: '--org' });
@@ -97,7 +92,7 @@ async function workerCommand(args: string[]): Promise<void> {
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
-  const app = await openApp(appConfig(cfg, log));
+  const app = await openApp(appConfig(cfg, log, 'worker'));
   onShutdown(log, () => app.close()); // hands back leased import work
   app.start();
   log.info('cloudport worker ready', { version: VERSION, data_dir: cfg.dataDir, workers: cfg.concurrency, connector_concurrency: cfg.connectorConcurrency, blob_store: app.blobs.location });
@@ -114,7 +109,7 @@ async function main(): Promise<void> {
   // Process warnings (e.g. the AWS SDK's Node version notice) go through the JSON log, not as free text on stderr.
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
-  if (cfg.http) return serveHttpMode(cfg, log, await openApp(appConfig(cfg, log)));
+  if (cfg.http) return serveHttpMode(cfg, log, await openApp(appConfig(cfg, log, 'front')));
 
   // stdio: the transport connects first and the core (store, engine, providers) opens right after, so the
   // handshake and tools/list never wait for the store; tool calls wait for it. A core that fails to open
@@ -140,7 +135,7 @@ async function main(): Promise<void> {
   });
   process.stdin.on('end', () => void shutdown('stdin closed'));
   await server.connect(new StdioServerTransport());
-  const app = await openApp(appConfig(cfg, log)).catch((e) => {
+  const app = await openApp(appConfig(cfg, log, 'stdio')).catch((e) => {
     rejectApp(e);
     throw e;
   });

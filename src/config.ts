@@ -28,11 +28,11 @@ export const SETTINGS = [
   { flag: '--stateless', env: 'CLOUDPORT_STATELESS', default: 'off', help: 'HTTP: no MCP sessions (every request stands alone).' },
   { flag: '--allowed-hosts', env: 'CLOUDPORT_ALLOWED_HOSTS', default: 'bound host, localhost forms', help: 'HTTP: Host headers accepted (comma-separated host:port); others get 403.' },
   { flag: '--allowed-origins', env: 'CLOUDPORT_ALLOWED_ORIGINS', default: 'the same, as http(s) origins', help: 'HTTP: Origin headers accepted; others get 403.' },
-  { flag: '--allow-env-refs', env: 'CLOUDPORT_ALLOW_ENV_REFS', default: 'none over HTTP', help: 'HTTP: environment variables {env} references may name (comma-separated, * wildcards).' },
-  { flag: '--allow-file-refs', env: 'CLOUDPORT_ALLOW_FILE_REFS', default: 'none over HTTP', help: 'HTTP: directories {file} references may read (comma-separated).' },
-  { flag: '--allow-ambient-credentials', env: 'CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS', default: 'off over HTTP', help: "HTTP: allow the host's own cloud identity (default chains, roles without base keys)." },
-  { flag: '--allow-private-endpoints', env: 'CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS', default: 'off over HTTP', help: 'HTTP: allow endpoints on loopback/private/link-local addresses.' },
-  { flag: '--allow-endpoint-cidr', env: 'CLOUDPORT_ALLOW_ENDPOINT_CIDR', default: 'none', help: 'HTTP: private ranges allowed anyway (comma-separated CIDRs, e.g. 10.1.2.0/24 for MinIO).' },
+  { flag: '--allow-env-refs', env: 'CLOUDPORT_ALLOW_ENV_REFS', default: 'none (HTTP, worker)', help: 'HTTP and worker: environment variables {env} references may name (comma-separated, * wildcards).' },
+  { flag: '--allow-file-refs', env: 'CLOUDPORT_ALLOW_FILE_REFS', default: 'none (HTTP, worker)', help: 'HTTP and worker: directories {file} references may read (comma-separated).' },
+  { flag: '--allow-ambient-credentials', env: 'CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS', default: 'off (HTTP, worker)', help: "HTTP and worker: allow the host's own cloud identity (default chains, roles without base keys)." },
+  { flag: '--allow-private-endpoints', env: 'CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS', default: 'off (HTTP, worker)', help: 'HTTP and worker: allow endpoints on loopback/private/link-local addresses.' },
+  { flag: '--allow-endpoint-cidr', env: 'CLOUDPORT_ALLOW_ENDPOINT_CIDR', default: 'none', help: 'HTTP and worker: private ranges allowed anyway (comma-separated CIDRs, e.g. 10.1.2.0/24 for MinIO).' },
   { flag: '--max-body-bytes', env: 'CLOUDPORT_MAX_BODY_BYTES', default: '1048576', help: 'HTTP: larger request bodies get 413.' },
   { flag: '--rate-limit', env: 'CLOUDPORT_RATE_LIMIT', default: '600', help: 'HTTP: requests per minute per key; beyond it 429 with Retry-After.' },
   { flag: '(env only)', env: 'CLOUDPORT_MASTER_KEY', default: 'generated', help: '32 bytes, base64: encrypts stored credentials. Default: generated once into <data-dir>/master.key (0600).' },
@@ -63,6 +63,8 @@ export interface CliConfig {
   browseBudgetMs: number;
   retentionDays: number;
   http: HttpConfig | null;
+  /** What tenants may make the server do; applied by the HTTP front door and by workers (stdio is permissive). */
+  policy: TenantPolicyConfig;
   help: boolean;
   version: boolean;
 }
@@ -78,13 +80,16 @@ export interface HttpConfig {
   stateless: boolean;
   allowedHosts: string[] | null;
   allowedOrigins: string[] | null;
+  maxBodyBytes: number;
+  rateLimit: number;
+}
+
+export interface TenantPolicyConfig {
   envRefs: string[];
   fileRefs: string[];
   ambientCredentials: boolean;
   privateEndpoints: boolean;
   endpointCidrs: string[];
-  maxBodyBytes: number;
-  rateLimit: number;
 }
 
 const list = (v: string | undefined): string[] | null => (v === undefined ? null : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -233,15 +238,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
             stateless: values.stateless ?? truthy(env.CLOUDPORT_STATELESS),
             allowedHosts: list(values['allowed-hosts'] ?? env.CLOUDPORT_ALLOWED_HOSTS),
             allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),
-            envRefs: list(values['allow-env-refs'] ?? env.CLOUDPORT_ALLOW_ENV_REFS) ?? [],
-            fileRefs: list(values['allow-file-refs'] ?? env.CLOUDPORT_ALLOW_FILE_REFS) ?? [],
-            ambientCredentials: values['allow-ambient-credentials'] ?? truthy(env.CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS),
-            privateEndpoints: values['allow-private-endpoints'] ?? truthy(env.CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS),
-            endpointCidrs: checkCidrs(list(values['allow-endpoint-cidr'] ?? env.CLOUDPORT_ALLOW_ENDPOINT_CIDR) ?? []),
             maxBodyBytes: int('--max-body-bytes', values['max-body-bytes'] ?? env.CLOUDPORT_MAX_BODY_BYTES, 1024 * 1024, 1024, 64 * 1024 * 1024),
             rateLimit: int('--rate-limit', values['rate-limit'] ?? env.CLOUDPORT_RATE_LIMIT, 600, 1, 1_000_000),
           }
         : null,
+    policy: {
+      envRefs: list(values['allow-env-refs'] ?? env.CLOUDPORT_ALLOW_ENV_REFS) ?? [],
+      fileRefs: list(values['allow-file-refs'] ?? env.CLOUDPORT_ALLOW_FILE_REFS) ?? [],
+      ambientCredentials: values['allow-ambient-credentials'] ?? truthy(env.CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS),
+      privateEndpoints: values['allow-private-endpoints'] ?? truthy(env.CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS),
+      endpointCidrs: checkCidrs(list(values['allow-endpoint-cidr'] ?? env.CLOUDPORT_ALLOW_ENDPOINT_CIDR) ?? []),
+    },
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -40,8 +40,44 @@ export interface AppConfig {
   hashThreads?: number;
   /** What tenants may make the server do (stdio: permissive; HTTP: strict unless the operator opts in). */
   policy?: Omit<PolicyOptions, 'dataDir'>;
+  /**
+   * 'front': the HTTP front door records its policy in the store; 'worker': a worker refuses to start
+   * when its policy differs from the recorded one (they serve the same tenants).
+   */
+  policyRole?: 'front' | 'worker';
   env: NodeJS.ProcessEnv;
   log: Logger;
+}
+
+/** The store key under which the HTTP front door records its tenant policy for workers to compare. */
+export const POLICY_META = 'tenant_policy';
+
+/** The policy options that decide what tenants may reach, in a stable order (so equal policies compare equal as text). */
+function policyText(p: Omit<PolicyOptions, 'dataDir'>): string {
+  const sorted = (a: string[] | null) => (a ? [...a].sort() : null);
+  return JSON.stringify({
+    env_refs: sorted(p.envRefs),
+    file_refs: sorted(p.fileRefs),
+    ambient_credentials: p.ambientCredentials,
+    private_endpoints: p.privateEndpoints,
+    endpoint_cidrs: sorted(p.endpointCidrs),
+  });
+}
+
+async function agreePolicy(store: Store, config: AppConfig): Promise<void> {
+  const mine = policyText(config.policy!);
+  const stored = await store.getMeta(POLICY_META);
+  if (config.policyRole === 'front') {
+    if (stored !== null && stored !== mine) config.log.warn('the tenant policy differs from the one recorded by an earlier front door; workers started with the old --allow-* flags will refuse to restart until they match', { recorded: JSON.parse(stored), now: JSON.parse(mine) });
+    if (stored !== mine) await store.setMeta(POLICY_META, mine);
+    return;
+  }
+  if (stored !== null && stored !== mine) {
+    throw new CloudportError('config_invalid', `this worker's tenant policy ${mine} differs from the HTTP front door's ${stored} recorded in the store`, {
+      field: '--allow-*',
+      fix: 'Start the worker with the same --allow-env-refs, --allow-file-refs, --allow-ambient-credentials, --allow-private-endpoints and --allow-endpoint-cidr settings as the front door.',
+    });
+  }
 }
 
 /** The organization every stdio call belongs to (HTTP mode maps API keys to organizations). */
@@ -84,6 +120,7 @@ export class App {
           fix: 'Start cloudport with the original CLOUDPORT_MASTER_KEY (or restore master.key). Nothing was changed.',
         });
       }
+      if (config.policyRole) await agreePolicy(store, config);
       const blobs = await openBlobStore(config.blobStore, config.dataDir, config.env, config.log);
       await blobs.cleanTemp();
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });

@@ -119,6 +119,10 @@ export abstract class KyselyStore implements Store {
     return this.exec('tx', () => this.setMetaOnceTx(key, value));
   }
 
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.exec('auto', () => run(this.qb.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value }))));
+  }
+
   private *setMetaOnceTx(key: string, value: string): Tx<string> {
     yield* run(this.qb.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()));
     return (yield* one(this.qb.selectFrom('meta').select('value').where('key', '=', key)))!.value;

@@ -110,6 +110,8 @@ export interface Store {
   getMeta(key: string): Promise<string | null>;
   /** Sets key to value unless it is already set; returns the value now stored. */
   setMetaOnce(key: string, value: string): Promise<string>;
+  /** Sets key to value, replacing what was there. */
+  setMeta(key: string, value: string): Promise<void>;
   countConnectors(): Promise<number>;
 
   insertConnector(row: NewConnector): Promise<void>;

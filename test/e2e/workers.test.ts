@@ -115,8 +115,9 @@ describe('workers: crashes', () => {
       await admin.end();
     });
 
+    // The buckets are on loopback: workers apply the tenant policy, so the operator's opt-in is given (stdio stores no policy).
     function worker(dataDir: string, extraEnv: Record<string, string> = {}): Promise<{ proc: ChildProcess; stderr: () => string; exited: Promise<number | null> }> {
-      const proc = spawn(process.execPath, [CLI, 'worker', '--data-dir', dataDir, '--workers', '4', '--database-url', url, '--blob-store', 's3://cas/blobs', '--blob-store-endpoint', env.s3.endpoint], {
+      const proc = spawn(process.execPath, [CLI, 'worker', '--data-dir', dataDir, '--workers', '4', '--allow-private-endpoints', '--database-url', url, '--blob-store', 's3://cas/blobs', '--blob-store-endpoint', env.s3.endpoint], {
         env: safeEnv({ CLOUDPORT_LOG_LEVEL: 'info', CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID: 'AKIACAS0000000000000', CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY: 'cas-secret-value-1234', ...LEASE, ...extraEnv }),
         stdio: ['ignore', 'ignore', 'pipe'],
       });

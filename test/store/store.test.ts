@@ -572,6 +572,10 @@ describe.each(backends)('store contract: $name', (b) => {
       const [m1, m2] = await Promise.all([s.setMetaOnce('canary', 'one'), t.setMetaOnce('canary', 'two')]);
       expect(m1).toBe(m2);
       expect(await s.getMeta('canary')).toBe(m1);
+      await s.setMeta('canary', 'three');
+      expect(await t.getMeta('canary')).toBe('three');
+      await t.setMeta('fresh', 'x');
+      expect(await s.getMeta('fresh')).toBe('x');
     });
   });
 
