@@ -88,7 +88,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     return m ? app.keys.authenticate(m[1]!) : null;
   };
 
-  const newServer = (p: Principal) => createServer(app, { org: p.orgId, readOnly: opts.readOnly || p.readOnly, version: opts.version, log: opts.log.child({ org: p.orgName }) });
+  const newServer = (p: Principal) => createServer(app, { org: p.orgId, readOnly: opts.readOnly || p.readOnly, readOnlyKey: p.readOnly && !opts.readOnly, version: opts.version, log: opts.log.child({ org: p.orgName }) });
 
   const handleMcp = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body: unknown;

@@ -78,15 +78,16 @@ function fieldPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
-export function errorResult(e: unknown): CallToolResult {
+/** An error as a tool result, scrubbed of the secrets of `org` (the caller's organization) and the operator's. */
+export function errorResult(e: unknown, org?: string): CallToolResult {
   const err = asCloudportError(e);
   const info = err.toInfo();
-  info.message = redact(info.message);
+  info.message = redact(info.message, org);
   const text = `${info.kind}: ${escapeText(info.message)}${info.field ? ` [${info.field}]` : ''}${info.fix ? ` Fix: ${escapeText(info.fix)}` : ''}`;
   return {
     isError: true,
     content: [{ type: 'text', text }],
-    structuredContent: { error: info, ...((err.details ? redactValue(err.details) : {}) as Record<string, unknown>) },
+    structuredContent: { error: info, ...((err.details ? redactValue(err.details, org) : {}) as Record<string, unknown>) },
   };
 }
 
@@ -115,6 +116,8 @@ function validationError(issues: z.core.$ZodIssue[], args: unknown): CloudportEr
 export interface ServerOptions {
   org: string;
   readOnly: boolean;
+  /** Read-only because of the caller's API key (not the server's --read-only): refusals say so. */
+  readOnlyKey?: boolean;
   version: string;
   log: Logger;
   /** Sees every tool call's promise (stdio waits for those in flight when its input ends). */
@@ -154,9 +157,13 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
     const started = Date.now();
     if (opts.readOnly && !tool.annotations.readOnlyHint) {
       return errorResult(
-        new CloudportError('permission_denied', `${tool.name} is not available: the server runs with --read-only`, {
-          fix: 'Restart cloudport without --read-only to change anything.',
-        }),
+        opts.readOnlyKey
+          ? new CloudportError('permission_denied', `${tool.name} is not available: this API key is read-only`, {
+              fix: 'Use a read-write key (cloudport keys create --org NAME, without --read-only) to change anything.',
+            })
+          : new CloudportError('permission_denied', `${tool.name} is not available: the server runs with --read-only`, {
+              fix: 'Restart cloudport without --read-only to change anything.',
+            }),
       );
     }
     const parsed = strictInput(tool).safeParse(req.params.arguments ?? {});
@@ -176,7 +183,7 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
     } catch (e) {
       const err = asCloudportError(e);
       if (err.kind === 'unexpected' && !err.temporary) opts.log.error('tool failed', { tool: tool.name, error: err.message, stack: (e as Error).stack });
-      return errorResult(err);
+      return errorResult(err, opts.org);
     }
   };
   return server;

@@ -417,7 +417,7 @@ export class AutomationService {
     }
     const record: Partial<NewAutomation> = jobId
       ? { last_run_at: startedAt, last_job_id: jobId, last_error: null, runs: a.runs + 1, updated_at: startedAt }
-      : { last_run_at: startedAt, last_error: redact(error!.message).slice(0, 1000), updated_at: startedAt };
+      : { last_run_at: startedAt, last_error: redact(error!.message, a.org_id).slice(0, 1000), updated_at: startedAt };
     if (!(await this.store.casAutomation(a.id, claim, { ...record, next_run_at: next }))) await this.store.updateAutomation(a.org_id, a.id, record);
     if (jobId) {
       this.opts.log.info('automation run started', { automation_id: a.id, job_id: jobId, manual, claimed_at: iso(claim - this.opts.claimMs) });

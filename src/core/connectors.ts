@@ -1,6 +1,6 @@
 import { CloudportError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { redact } from '../shared/redact.js';
+import { SecretHolder, redact } from '../shared/redact.js';
 import { getProvider, PROVIDER_NAMES } from '../providers/index.js';
 import type { Check, LocationConfig, ProviderDefinition } from '../providers/types.js';
 import type { ConnectorRow, Store, NewConnector } from '../store/types.js';
@@ -9,6 +9,7 @@ import { secretRefs } from './secrets.js';
 import type { ProviderPool } from './providers.js';
 import type { SecurityPolicy } from './policy.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { pathProblem } from './object-path.js';
 
 export const CONNECTOR_STATUSES = ['ACTIVE', 'SUSPENDED', 'FAILED', 'ARCHIVED'] as const;
 export type ConnectorStatus = (typeof CONNECTOR_STATUSES)[number];
@@ -146,14 +147,11 @@ export function requireUsable(c: ConnectorRow, scope: 'import' | 'export'): void
 
 export function normalizeBasePath(p: string | undefined): string {
   if (!p) return '';
-  if (p.startsWith('/')) throw invalid('export_base_path', 'export_base_path must be relative (no leading "/")', 'Use e.g. "exports/cloudport/".');
-  const segs = p.split('/');
-  if (segs[segs.length - 1] === '') segs.pop();
-  for (const s of segs) {
-    if (s === '' || s === '.' || s === '..') throw invalid('export_base_path', 'export_base_path must not contain empty, "." or ".." segments', 'Use e.g. "exports/cloudport/".');
-    if (/[\u0000-\u001f\u007f]/.test(s)) throw invalid('export_base_path', 'export_base_path must not contain control characters');
-  }
-  return segs.join('/') + '/';
+  // One trailing "/" is allowed (it is added anyway); everything else is checked as export paths are.
+  const rel = p.endsWith('/') ? p.slice(0, -1) : p;
+  const problem = pathProblem(rel, { written: true });
+  if (problem) throw invalid('export_base_path', `export_base_path is refused: ${problem}`, 'Use a relative folder such as "exports/cloudport/".');
+  return rel + '/';
 }
 
 function checkName(name: string): string {
@@ -201,7 +199,7 @@ function failedCheckError(checks: Check[], intro: string): CloudportError {
 
 function publicCheck(c: Check): TestResult['checks'][number] {
   const out: TestResult['checks'][number] = { name: c.name, ok: c.status === 'passed', status: c.status };
-  if (c.detail) out.detail = redact(c.detail);
+  if (c.detail) out.detail = c.detail;
   if (c.fix) out.fix = c.fix;
   return out;
 }
@@ -238,32 +236,47 @@ export class ConnectorService {
     return c;
   }
 
-  private async runChecks(provider: string, loc: LocationConfig, creds: Record<string, unknown>, scopes: string[], basePath: string): Promise<Check[]> {
-    const p = await this.pool.openFresh(provider, loc, creds);
+  /**
+   * Runs the checks on a provider opened for this call. Its secrets are held for `org` until the
+   * details are scrubbed of them, then released: a failed validation leaves nothing behind.
+   */
+  private async runChecks(org: string, provider: string, loc: LocationConfig, creds: Record<string, unknown>, scopes: string[], basePath: string): Promise<Check[]> {
+    const secrets = new SecretHolder(org);
     try {
-      return await this.checksFor(p, scopes, basePath);
+      const p = await this.pool.openFresh(provider, loc, creds, secrets);
+      try {
+        const checks = await this.checksFor(p, scopes, basePath);
+        return checks.map((c) => (c.detail ? { ...c, detail: redact(c.detail, org) } : c));
+      } finally {
+        p.close();
+      }
     } finally {
-      p.close();
+      secrets.release();
     }
   }
 
   /** Asks the bucket for its region when the connector gives none (providers that can tell). */
-  private async detectRegion(provider: string, loc: LocationConfig, creds: Record<string, unknown>): Promise<string | null> {
-    const p = await this.pool.openFresh(provider, loc, creds);
+  private async detectRegion(org: string, provider: string, loc: LocationConfig, creds: Record<string, unknown>): Promise<string | null> {
+    const secrets = new SecretHolder(org);
     try {
-      return p.detectRegion ? await p.detectRegion() : null;
-    } catch {
-      return null;
+      const p = await this.pool.openFresh(provider, loc, creds, secrets);
+      try {
+        return p.detectRegion ? await p.detectRegion() : null;
+      } catch {
+        return null;
+      } finally {
+        p.close();
+      }
     } finally {
-      p.close();
+      secrets.release();
     }
   }
 
-  private checksFor(p: import('../providers/types.js').StorageProvider, scopes: string[], basePath: string): Promise<Check[]> {
+  private checksFor(p: import('../providers/types.js').StorageProvider, scopes: string[], basePath: string, readOnlyCaller = false): Promise<Check[]> {
     const wantsWrite = scopes.includes('export');
     return p.check({
-      write: wantsWrite && !this.readOnly,
-      writeSkippedReason: wantsWrite ? 'skipped: server is in read-only mode' : undefined,
+      write: wantsWrite && !this.readOnly && !readOnlyCaller,
+      writeSkippedReason: wantsWrite ? (this.readOnly ? 'skipped: server is in read-only mode' : 'skipped: the API key is read-only') : undefined,
       exportBasePath: basePath,
     });
   }
@@ -283,8 +296,8 @@ export class ConnectorService {
       throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name', fix: 'Choose another name, or update the existing connector.' });
     }
     if (input.validate !== false) {
-      if (loc.region === null) loc.region = await this.detectRegion(input.provider, loc, input.credentials);
-      const checks = await this.runChecks(input.provider, loc, input.credentials, scopes, basePath);
+      if (loc.region === null) loc.region = await this.detectRegion(org, input.provider, loc, input.credentials);
+      const checks = await this.runChecks(org, input.provider, loc, input.credentials, scopes, basePath);
       if (checks.some((c) => c.status === 'failed')) throw failedCheckError(checks, 'connector not saved');
     }
     const id = newId('conn');
@@ -382,7 +395,7 @@ export class ConnectorService {
     }
     const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export'))) && patch.validate !== false;
     if (needsCheck) {
-      const checks = await this.runChecks(c.provider, loc, creds, scopes, basePath);
+      const checks = await this.runChecks(org, c.provider, loc, creds, scopes, basePath);
       if (checks.some((x) => x.status === 'failed')) throw failedCheckError(checks, 'connector not updated');
     }
     out.updated_at = new Date().toISOString();
@@ -403,12 +416,18 @@ export class ConnectorService {
     await this.store.deleteConnectorAutomations(org, id);
   }
 
-  async test(org: string, id: string): Promise<{ result: TestResult; connector: ConnectorView }> {
+  /**
+   * Runs the checks and records the connector's health. A read-only caller (a read-only API key, or
+   * a --read-only server) gets the checks without the write probe, and nothing is recorded: its
+   * call changes neither the bucket nor the connector (a FAILED connector stays FAILED).
+   */
+  async test(org: string, id: string, opts: { readOnly?: boolean } = {}): Promise<{ result: TestResult; connector: ConnectorView }> {
+    const readOnly = this.readOnly || opts.readOnly === true;
     const c = await this.get(org, id);
     const scopes = JSON.parse(c.scopes) as string[];
     let checks: Check[];
     try {
-      checks = await this.checksFor(await this.pool.get(c), scopes, c.export_base_path);
+      checks = await this.checksFor(await this.pool.get(c), scopes, c.export_base_path, readOnly);
     } catch (e) {
       // Credentials that cannot be resolved (missing env var or file) fail the auth check.
       const err = e instanceof CloudportError ? e : new CloudportError('unexpected', String(e));
@@ -418,12 +437,13 @@ export class ConnectorService {
         { name: 'read', status: 'skipped', detail: 'skipped: auth failed' },
       ];
     }
+    checks = checks.map((x) => (x.detail ? { ...x, detail: redact(x.detail, org) } : x));
     const failed = checks.filter((x) => x.status === 'failed');
     const success = failed.length === 0;
     const message = success
       ? `all checks passed${checks.some((x) => x.status === 'skipped') ? ' (some skipped)' : ''}`
-      : `${failed.map((x) => x.name).join(', ')} failed: ${redact(failed[0]!.detail ?? '')}`;
-    const row = await this.store.recordHealth(org, id, { ok: success, error: message, failAfter: FAIL_AFTER, now: new Date().toISOString() });
+      : `${failed.map((x) => x.name).join(', ')} failed: ${failed[0]!.detail ?? ''}`;
+    const row = readOnly ? c : await this.store.recordHealth(org, id, { ok: success, error: message, failAfter: FAIL_AFTER, now: new Date().toISOString() });
     return { result: { success, message, checks: checks.map(publicCheck) }, connector: toView(row ?? c) };
   }
 }

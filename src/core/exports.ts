@@ -11,6 +11,7 @@ import { FAIL_AFTER, requireUsable, type ConnectorService } from './connectors.j
 import type { ProviderPool } from './providers.js';
 import { checkIndexName } from './imports.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { pathProblem } from './object-path.js';
 
 /**
  * Exports: index content written back to a bucket under the connector's export_base_path, as
@@ -119,7 +120,7 @@ export function checkTemplate(template: string): string {
   if (!used.has('key') && !used.has('name') && !used.has('sha256')) {
     throw invalid('path_template', 'path_template must contain {key}, {name} or {sha256}, so that each item gets its own path', 'E.g. "{key}", "{index}/{key}" or "{sha256}{ext}".');
   }
-  const problem = pathProblem(render(template, { key: 'k', name: 'k', ext: '', index: 'i', sha256: '0'.repeat(64) }));
+  const problem = pathProblem(render(template, { key: 'k', name: 'k', ext: '', index: 'i', sha256: '0'.repeat(64) }), { written: true });
   if (problem) throw invalid('path_template', `path_template would write outside export_base_path: ${problem}`, 'Use a relative template such as "{key}" or "{index}/{key}", without "..", "//" or a leading "/".');
   return template;
 }
@@ -132,27 +133,6 @@ function varsFor(key: string, index: string, sha256: string): Record<Placeholder
   const name = key.slice(key.lastIndexOf('/') + 1);
   const dot = name.lastIndexOf('.');
   return { key, name, ext: dot > 0 ? name.slice(dot) : '', index, sha256 };
-}
-
-/** Why a rendered path (relative to the base path) is refused, or null when it stays under the base. */
-export function pathProblem(rel: string): string | null {
-  if (!rel) return 'the path is empty';
-  if (rel.startsWith('/')) return 'the path is absolute';
-  if (rel.includes('\\')) return 'the path contains a backslash';
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(rel)) return 'the path contains control characters';
-  for (const seg of rel.split('/')) {
-    if (seg === '') return 'the path has an empty segment ("//" or a trailing "/")';
-    if (seg === '.' || seg === '..') return `the path has a "${seg}" segment`;
-    // URL parsers resolve percent-encoded dot segments too (%2e%2e), and %2f / %5c are separators in disguise.
-    let decoded = seg;
-    try {
-      decoded = decodeURIComponent(seg);
-    } catch {
-      /* not an escape sequence: kept as written */
-    }
-    if (decoded === '.' || decoded === '..' || /[/\\]/.test(decoded)) return 'the path has an encoded "." / ".." segment or separator';
-  }
-  return null;
 }
 
 /** The full object key for an item, or the reason it is refused. */
@@ -338,7 +318,7 @@ export class ExportService implements JobHandlers {
   }
 
   private async log(org: string, jobId: string, connectorId: string, level: string, key: string | null, message: string) {
-    await this.store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message), time: new Date().toISOString() });
+    await this.store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message, org), time: new Date().toISOString() });
   }
 
   // ---- job handlers (run by the engine in the background) ----
@@ -358,7 +338,7 @@ export class ExportService implements JobHandlers {
     } catch (e) {
       if (signal.aborted) return;
       const err = asCloudportError(e);
-      await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message)}`, new Date().toISOString());
+      await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message, job.org_id)}`, new Date().toISOString());
       await this.log(job.org_id, job.id, job.connector_id, 'error', null, `listing the index failed: ${err.message}`);
     }
   }
@@ -434,7 +414,7 @@ export class ExportService implements JobHandlers {
       await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
     } catch (e) {
       if (signal.aborted) return;
-      await fail(redact(asCloudportError(e).message));
+      await fail(redact(asCloudportError(e).message, file.org_id));
     }
   }
 

@@ -373,7 +373,8 @@ export class ImportService implements JobHandlers {
       if (earlier) return this.replay(earlier, hash);
     }
     const c = await this.connectors.get(org, old.connector_id);
-    if (c.status !== 'ACTIVE') throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start imports`, { field: 'retry_of' });
+    // The same checks as every other start: status (with its fix) and the import scope.
+    requireUsable(c, 'import');
     const index = input.index ? checkIndexName(input.index) : old.index_name;
     return this.create(org, c, index, params, keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash });
   }
@@ -422,7 +423,7 @@ export class ImportService implements JobHandlers {
     let token: string | null = null;
     try {
       if (keys) {
-        files = await this.statKeys(provider, keys);
+        files = await this.statKeys(org, provider, keys);
       } else {
         files = [];
         const deadline = Date.now() + FIRST_LISTING_MS;
@@ -496,7 +497,7 @@ export class ImportService implements JobHandlers {
   }
 
   /** Explicit keys: one HEAD each (bounded concurrency) for size and version; missing keys fail at once. */
-  private async statKeys(provider: StorageProvider, keys: string[]): Promise<ListedFile[]> {
+  private async statKeys(org: string, provider: StorageProvider, keys: string[]): Promise<ListedFile[]> {
     const unique = [...new Set(keys)];
     keys.forEach((k, i) => {
       if (!k) throw invalid(`keys[${i}]`, 'keys must not be empty strings');
@@ -513,7 +514,7 @@ export class ImportService implements JobHandlers {
         } catch (e) {
           const err = asCloudportError(e);
           if (err.kind !== 'not_found' && err.kind !== 'permission_denied') throw err;
-          out[i] = { key, size: null, etag: null, version: null, status: 'failed', error: redact(err.message) };
+          out[i] = { key, size: null, etag: null, version: null, status: 'failed', error: redact(err.message, org) };
         }
       }
     };
@@ -734,7 +735,7 @@ export class ImportService implements JobHandlers {
   }
 
   private async log(org: string, jobId: string, connectorId: string, level: string, key: string | null, message: string) {
-    await this.store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message), time: new Date().toISOString() });
+    await this.store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message, org), time: new Date().toISOString() });
   }
 
   // ---- job handlers (run by the engine in the background) ----
@@ -760,7 +761,7 @@ export class ImportService implements JobHandlers {
     } catch (e) {
       if (signal.aborted) return;
       const err = asCloudportError(e);
-      await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message)}`, new Date().toISOString());
+      await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message, job.org_id)}`, new Date().toISOString());
       await this.log(job.org_id, job.id, job.connector_id, 'error', null, `listing failed: ${err.message}`);
     }
   }
@@ -815,8 +816,8 @@ export class ImportService implements JobHandlers {
         const err = asCloudportError(landed.blobError);
         if (err.temporary && !signal.aborted && file.attempts < BLOB_STORE_TRIES) {
           await this.blobs.discard(d.tempPath).catch(() => undefined);
-          await this.store.failFile(file.id, owner, `blob store: ${redact(err.message)}`, Date.now() + 2000 * file.attempts);
-          this.opts.log.warn('storing the content failed; the file is tried again later', { job_id: file.job_id, attempt: file.attempts, error: redact(err.message) });
+          await this.store.failFile(file.id, owner, `blob store: ${redact(err.message, file.org_id)}`, Date.now() + 2000 * file.attempts);
+          this.opts.log.warn('storing the content failed; the file is tried again later', { job_id: file.job_id, attempt: file.attempts, error: redact(err.message, file.org_id) });
           return;
         }
         throw new CloudportError('unexpected', `storing the content failed: ${err.message}`, { field: 'blob_store', fix: err.fix ?? 'Check the blob store (--blob-store) and import again (start_import retry_of).' });
@@ -831,7 +832,7 @@ export class ImportService implements JobHandlers {
       if (temp) await this.blobs.discard(temp).catch(() => undefined);
       if (signal.aborted) return;
       const err = asCloudportError(e);
-      const message = redact(err.message);
+      const message = redact(err.message, file.org_id);
       await this.store.failFile(file.id, owner, message, null);
       await this.log(file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
       if (isCredentialFailure(err)) await this.connectorHealth(file, c, { ok: false, error: `import ${file.job_id}: ${message}` });

@@ -1,4 +1,6 @@
 import { getProvider, type StorageProvider } from '../providers/index.js';
+import { secretFields } from '../providers/fields.js';
+import { SecretHolder } from '../shared/redact.js';
 import type { ConnectorRow } from '../store/types.js';
 import type { SecretBox } from './secrets.js';
 import { resolveAll } from './secrets.js';
@@ -11,7 +13,7 @@ import type { SecurityPolicy } from './policy.js';
  * update opens a fresh one) and then closed, so a rotated key file is picked up within minutes.
  */
 export class ProviderPool {
-  private readonly open = new Map<string, { provider: StorageProvider; version: string; expires: number; users: number }>();
+  private readonly open = new Map<string, { provider: StorageProvider; version: string; expires: number; secrets: SecretHolder }>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -25,18 +27,24 @@ export class ProviderPool {
     this.timer.unref();
   }
 
-  /** Opens a provider from decrypted, resolved credentials without caching (validation before save). */
-  async openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>): Promise<StorageProvider> {
+  /**
+   * Opens a provider from decrypted, resolved credentials without caching (validation before save).
+   * `secrets` holds the resolved secrets (and any the provider obtains later) for redaction; its owner releases it.
+   */
+  async openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>, secrets: SecretHolder): Promise<StorageProvider> {
     const def = getProvider(provider);
     // The policy may be stricter than when the connector was saved: check again at each open.
     this.policy.checkLocation(loc);
     if (def.usesAmbientIdentity?.(credentials)) this.policy.checkAmbient('credentials.type');
-    const resolved = resolveAll(credentials, this.env, this.policy);
+    const found: string[] = [];
+    const resolved = resolveAll(credentials, this.env, this.policy, secretFields(def.credentialSchemas), found);
+    secrets.hold(...found);
     // Endpoints inside credentials (read from a file or env var) are checked once resolved.
     this.policy.checkLocation(def.credentialEndpoints?.(resolved) ?? {});
     return def.open(loc, resolved, {
       maxSockets: this.maxSockets,
       connectTimeoutMs: 10_000,
+      holdSecrets: secrets.hold,
       ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup, agents: (this.agents ??= this.policy.agents(this.maxSockets)) }),
     });
   }
@@ -49,14 +57,17 @@ export class ProviderPool {
     if (pending && pending.version === c.updated_at) return pending.promise;
     if (hit) this.retire(c.id);
     const creds = JSON.parse(this.box.open(c.credentials_enc, c.id)) as Record<string, unknown>;
-    const promise = this.openFresh(c.provider, JSON.parse(c.config) as LocationConfig, creds).then(
+    // The connector's secrets stay redacted in its organization's output while the provider is open.
+    const secrets = new SecretHolder(c.org_id);
+    const promise = this.openFresh(c.provider, JSON.parse(c.config) as LocationConfig, creds, secrets).then(
       (provider) => {
         this.opening.delete(c.id);
-        this.open.set(c.id, { provider, version: c.updated_at, expires: Date.now() + this.ttlMs, users: 0 });
+        this.open.set(c.id, { provider, version: c.updated_at, expires: Date.now() + this.ttlMs, secrets });
         return provider;
       },
       (e) => {
         this.opening.delete(c.id);
+        secrets.release();
         throw e;
       },
     );
@@ -73,7 +84,11 @@ export class ProviderPool {
     const hit = this.open.get(id);
     this.open.delete(id);
     // Let in-flight requests finish before closing sockets.
-    if (hit) setTimeout(() => hit.provider.close(), 60_000).unref();
+    if (hit)
+      setTimeout(() => {
+        hit.provider.close();
+        hit.secrets.release();
+      }, 60_000).unref();
   }
 
   private sweep() {
@@ -83,7 +98,10 @@ export class ProviderPool {
 
   close() {
     clearInterval(this.timer);
-    for (const hit of this.open.values()) hit.provider.close();
+    for (const hit of this.open.values()) {
+      hit.provider.close();
+      hit.secrets.release();
+    }
     this.open.clear();
   }
 }

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CloudportError } from '../shared/errors.js';
-import { registerSecret } from '../shared/redact.js';
 
 /**
  * Credentials at rest: AES-256-GCM, the connector id bound as associated data (a row copied onto
@@ -100,11 +99,24 @@ export interface RefPolicy {
   checkFileRef(file: string, field: string): void;
 }
 
-export function resolveSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, policy?: RefPolicy): string {
-  if (typeof value === 'string') {
-    registerSecret(value);
-    return value;
+/** Characters a secret may hold once resolved, unless its field says otherwise (a key file holds more). */
+const DEFAULT_SECRET_MAX = 4096;
+const MAX_SECRET_FILE_BYTES = 256 * 1024;
+
+export function resolveSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, policy?: RefPolicy, maxChars = DEFAULT_SECRET_MAX): string {
+  const v = readSecret(value, field, env, policy);
+  // References are bounded too: a large file or variable would otherwise be held and scanned for every output.
+  if (v.length > maxChars) {
+    throw new CloudportError('config_invalid', `${field}: the secret is ${v.length} characters; at most ${maxChars} are accepted`, {
+      field,
+      fix: 'Give the secret itself (an access key, token or key file), not a larger document.',
+    });
   }
+  return v;
+}
+
+function readSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, policy?: RefPolicy): string {
+  if (typeof value === 'string') return value;
   if ('env' in value) policy?.checkEnvRef(value.env, field);
   else policy?.checkFileRef(value.file, field);
   if ('env' in value) {
@@ -115,13 +127,18 @@ export function resolveSecret(value: SecretInput, field: string, env: NodeJS.Pro
         fix: `Set ${value.env} where cloudport runs (e.g. in the MCP client's "env" settings) and restart it, or give another reference.`,
       });
     }
-    registerSecret(v);
     return v;
   }
   let text: string;
   try {
+    // A file far larger than any key file is refused before it is read into memory.
+    const size = fs.statSync(value.file).size;
+    if (size > MAX_SECRET_FILE_BYTES) {
+      throw new CloudportError('config_invalid', `${field}: file ${value.file} holds ${size} bytes, more than a secret or key file (${MAX_SECRET_FILE_BYTES} at most)`, { field });
+    }
     text = fs.readFileSync(value.file, 'utf8');
   } catch (e) {
+    if (e instanceof CloudportError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new CloudportError('config_invalid', `${field}: file ${value.file} cannot be read (${code})`, {
       field,
@@ -130,7 +147,6 @@ export function resolveSecret(value: SecretInput, field: string, env: NodeJS.Pro
   }
   const v = text.replace(/\r?\n$/, '');
   if (!v) throw new CloudportError('config_invalid', `${field}: file ${value.file} is empty`, { field });
-  registerSecret(v);
   return v;
 }
 
@@ -146,14 +162,32 @@ export function secretRefs(creds: Record<string, unknown>, prefix = 'credentials
   return refs;
 }
 
-/** Resolves every secret (literal or reference) in a credentials object; nested objects (e.g. base credentials) too. */
-export function resolveAll(creds: Record<string, unknown>, env: NodeJS.ProcessEnv, policy?: RefPolicy, prefix = 'credentials'): { type: string } & Record<string, any> {
+/**
+ * Resolves the secrets (literal or reference) in a credentials object, nested ones (e.g. base
+ * credentials) included. `secretFields` names the secret fields and their limits (from the provider's
+ * schemas); other strings (role_arn, profile) pass through unregistered. Every resolved secret value
+ * is appended to `found` so its holder can keep it for redaction while it is used.
+ */
+export function resolveAll(
+  creds: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  policy: RefPolicy | undefined,
+  secretFields: ReadonlyMap<string, number>,
+  found: string[] = [],
+  prefix = '',
+): { type: string } & Record<string, any> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(creds)) {
     if (v === undefined || v === null) continue;
+    const path = prefix + k;
+    const limit = secretFields.get(path);
     if (k === 'type' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (typeof v === 'string' || isRef(v)) out[k] = resolveSecret(v as SecretInput, `${prefix}.${k}`, env, policy);
-    else if (typeof v === 'object') out[k] = resolveAll(v as Record<string, unknown>, env, policy, `${prefix}.${k}`);
+    else if (limit !== undefined || isRef(v)) {
+      const value = resolveSecret(v as SecretInput, `credentials.${path}`, env, policy, limit ?? DEFAULT_SECRET_MAX);
+      found.push(value);
+      out[k] = value;
+    } else if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'object') out[k] = resolveAll(v as Record<string, unknown>, env, policy, secretFields, found, `${path}.`);
   }
   return out as { type: string } & Record<string, any>;
 }

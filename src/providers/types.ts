@@ -150,6 +150,8 @@ export interface ProviderContext {
    * connect, so redirects cannot reach a refused address). When given, providers must use them.
    */
   agents?: { http: import('node:http').Agent; https: import('node:https').Agent };
+  /** Keeps secrets the provider obtains later (temporary credentials) redacted while it is open. */
+  holdSecrets?: (...values: (string | undefined)[]) => void;
 }
 
 export interface ProviderDefinition {

@@ -9,10 +9,10 @@ export const testConnector = defineTool({
     'Check credentials and permissions (auth, list, read; write for export scope) and update the connector\'s health. Each failed check says which permission is missing and how to fix it.',
   input: z.object({ connector_id: connectorId }),
   output: z.object({ success: z.boolean(), message: z.string(), status: z.string(), checks: z.array(checkOut) }),
-  // Read-only apart from health bookkeeping; the write probe is skipped in --read-only mode.
+  // Read-only apart from health bookkeeping; read-only callers get no write probe and no bookkeeping.
   annotations: { ...READ, idempotentHint: false },
-  async handler(args, { app, org }) {
-    const { result, connector } = await app.connectors.test(org, args.connector_id);
+  async handler(args, { app, org, readOnly }) {
+    const { result, connector } = await app.connectors.test(org, args.connector_id, { readOnly });
     const line = result.checks.map((c) => `${c.name} ${c.status}`).join(', ');
     return {
       data: { ...result, status: connector.status },

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
-import { commonLocationFields, secretValue } from '../fields.js';
+import { commonLocationFields, secretKeyFile } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
 import { parseServiceAccount } from './service-account.js';
 
 const serviceAccount = z
-  .object({ type: z.literal('service_account'), json: secretValue.describe("gcs: the key file's JSON (or {file})") })
+  .object({ type: z.literal('service_account'), json: secretKeyFile })
   .strict();
 const adc = z.object({ type: z.literal('default') }).strict();
 

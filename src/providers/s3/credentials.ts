@@ -3,7 +3,6 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CloudportError } from '../../shared/errors.js';
-import { registerSecret } from '../../shared/redact.js';
 import type { LocationConfig, ResolvedCredentials } from '../types.js';
 
 /**
@@ -55,7 +54,7 @@ function assumeRoleError(e: unknown, roleArn: string, externalId: string | undef
   return new CloudportError('unexpected', `role assumption failed: ${err.name ?? 'error'}`, { temporary: status === undefined || status >= 500 });
 }
 
-export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, handler: HandlerFactory): S3Identity {
+export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, handler: HandlerFactory, hold: (...values: (string | undefined)[]) => void = () => undefined): S3Identity {
   switch (creds.type) {
     case 'access_key':
       return { provider: staticKeys(creds) };
@@ -64,8 +63,7 @@ export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, hand
       const provider: AwsCredentialIdentityProvider = async () => {
         try {
           const id = await chain();
-          registerSecret(id.secretAccessKey);
-          registerSecret(id.sessionToken);
+          hold(id.secretAccessKey, id.sessionToken);
           return id;
         } catch (e) {
           throw new CloudportError('permission_denied', `the default AWS credential chain found no credentials${creds.profile ? ` for profile ${creds.profile}` : ''}`, {
@@ -94,8 +92,7 @@ export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, hand
           );
           const c = out.Credentials;
           if (!c?.AccessKeyId || !c.SecretAccessKey) throw new CloudportError('unexpected', 'STS answered without credentials', { temporary: true });
-          registerSecret(c.SecretAccessKey);
-          registerSecret(c.SessionToken);
+          hold(c.SecretAccessKey, c.SessionToken);
           return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
         } catch (e) {
           throw e instanceof CloudportError ? e : assumeRoleError(e, roleArn, externalId);

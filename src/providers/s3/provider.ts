@@ -53,6 +53,8 @@ export class S3Provider implements StorageProvider {
   private readonly bucket: string;
   private readonly identity: S3Identity;
   private readonly fast: FastGet;
+  /** Whether the agents are this provider's own: shared ones (the endpoint policy's) serve every connector of the process. */
+  private readonly ownsAgents: boolean;
 
   constructor(
     private readonly loc: LocationConfig,
@@ -63,8 +65,9 @@ export class S3Provider implements StorageProvider {
     const agentOpts = { keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) };
     // One pair of agents for the SDK client, STS and the fast GET path (the endpoint policy lives in them).
     const agents = ctx.agents ?? { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) };
+    this.ownsAgents = !ctx.agents;
     const requestHandler = () => new NodeHttpHandler({ connectionTimeout: ctx.connectTimeoutMs, httpAgent: agents.http, httpsAgent: agents.https });
-    this.identity = s3Identity(creds, loc, requestHandler);
+    this.identity = s3Identity(creds, loc, requestHandler, ctx.holdSecrets);
     this.client = new S3Client({
       region: loc.region ?? 'us-east-1',
       ...(loc.endpoint ? { endpoint: loc.endpoint, forcePathStyle: loc.force_path_style !== false } : {}),
@@ -333,6 +336,7 @@ export class S3Provider implements StorageProvider {
   }
 
   close(): void {
-    this.client.destroy();
+    // The SDK client's destroy() destroys its handler's agents: with shared agents it would cut other connectors' requests.
+    if (this.ownsAgents) this.client.destroy();
   }
 }

@@ -1,0 +1,35 @@
+/**
+ * The one check of object paths that cloudport writes under a connector's export_base_path: the
+ * base path itself, path templates, and each rendered path. A path that passes stays under the
+ * base on every store and URL parser (no absolute paths, no "." / ".." segments, plain or
+ * percent-encoded, no backslash or encoded separators, no control characters).
+ */
+
+/** Bidi controls and invisible characters: refused in paths a person or agent writes (a base path, a template). */
+const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/;
+
+/**
+ * Why a path (relative to the base path) is refused, or null when it stays under the base.
+ * `written`: the path is typed by a person or agent (not rendered from object keys), so invisible
+ * and bidi characters, which make it read differently from what it is, are refused too.
+ */
+export function pathProblem(rel: string, opts: { written?: boolean } = {}): string | null {
+  if (!rel) return 'the path is empty';
+  if (rel.startsWith('/')) return 'the path is absolute';
+  if (rel.includes('\\')) return 'the path contains a backslash';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(rel)) return 'the path contains control characters';
+  if (opts.written && INVISIBLE.test(rel)) return 'the path contains bidi or invisible characters';
+  for (const seg of rel.split('/')) {
+    if (seg === '') return 'the path has an empty segment ("//" or a trailing "/")';
+    if (seg === '.' || seg === '..') return `the path has a "${seg}" segment`;
+    // URL parsers resolve percent-encoded dot segments too (%2e%2e), and %2f / %5c are separators in disguise.
+    let decoded = seg;
+    try {
+      decoded = decodeURIComponent(seg);
+    } catch {
+      /* not an escape sequence: kept as written */
+    }
+    if (decoded === '.' || decoded === '..' || /[/\\]/.test(decoded)) return 'the path has an encoded "." / ".." segment or separator';
+  }
+  return null;
+}
