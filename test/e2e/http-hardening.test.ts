@@ -180,7 +180,7 @@ describe('HTTP front door hardening', () => {
   });
 
   it('limits failed authentications per remote address: 429 with Retry-After beyond, before any key lookup; keys that worked lately still pass', async () => {
-    const s = await startHttpServer(dataDir, [], { CLOUDPORT_AUTH_FAILURE_LIMIT: '5' });
+    const s = await startHttpServer(dataDir, ['--auth-failure-limit', '5']);
     onTestFinished(() => void s.stop());
     expect((await raw(s.port, { headers: headers(s, keyA), body: INIT })).status).toBe(200);
     const statuses: number[] = [];
