@@ -86,8 +86,9 @@ class RateLimiter {
     return this.secondsUntil(b.tokens, n);
   }
 
-  /** Like take, without spending: 0 when a token is there. */
+  /** Like take, without spending: 0 when a token is there. Keeps no bucket for a key that has none. */
   peek(key: string): number {
+    if (!this.buckets.has(key)) return 0;
     const b = this.refill(key);
     return b.tokens >= 1 ? 0 : this.secondsUntil(b.tokens, 1);
   }
