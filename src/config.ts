@@ -34,7 +34,9 @@ export const SETTINGS = [
   { flag: '--allow-private-endpoints', env: 'CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS', default: 'off (HTTP, worker)', help: 'HTTP and worker: allow endpoints on loopback/private/link-local addresses.' },
   { flag: '--allow-endpoint-cidr', env: 'CLOUDPORT_ALLOW_ENDPOINT_CIDR', default: 'none', help: 'HTTP and worker: private ranges allowed anyway (comma-separated CIDRs, e.g. 10.1.2.0/24 for MinIO).' },
   { flag: '--max-body-bytes', env: 'CLOUDPORT_MAX_BODY_BYTES', default: '1048576', help: 'HTTP: larger request bodies get 413.' },
-  { flag: '--rate-limit', env: 'CLOUDPORT_RATE_LIMIT', default: '600', help: 'HTTP: requests per minute per key; beyond it 429 with Retry-After.' },
+  { flag: '--rate-limit', env: 'CLOUDPORT_RATE_LIMIT', default: '600', help: 'HTTP: JSON-RPC requests per minute per key (each request of a batch counts); beyond it 429 with Retry-After.' },
+  { flag: '--auth-failure-limit', env: 'CLOUDPORT_AUTH_FAILURE_LIMIT', default: '20', help: 'HTTP: failed authentications per minute per remote address; beyond it 429 with Retry-After (keys that authenticated recently still pass).' },
+  { flag: '--max-sessions-per-key', env: 'CLOUDPORT_MAX_SESSIONS_PER_KEY', default: '100', help: "HTTP: MCP sessions one key holds; a new one beyond it closes the key's least recently used session." },
   { flag: '(env only)', env: 'CLOUDPORT_MASTER_KEY', default: 'generated', help: '32 bytes, base64: encrypts stored credentials. Default: generated once into <data-dir>/master.key (0600).' },
   { flag: '(env only)', env: 'CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID', default: 'AWS default chain', help: 'S3 blob store: access key id, with CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY (and optionally _SESSION_TOKEN). Never logged.' },
   { flag: '(env only)', env: 'CLOUDPORT_HASH_THREADS', default: 'cores - 1 (1 to 4)', help: 'Threads that hash and write downloads (0: on the main thread).' },
@@ -42,6 +44,8 @@ export const SETTINGS = [
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
   { flag: '(env only)', env: 'CLOUDPORT_RETENTION_DAYS', default: '30', help: 'Finished imports and their logs are pruned after this many days.' },
+  { flag: '(env only)', env: 'CLOUDPORT_BODY_TIMEOUT_MS', default: '30000', help: 'HTTP: an authenticated request body must arrive within this time; else 408 and the connection is closed.' },
+  { flag: '(env only)', env: 'CLOUDPORT_SESSION_IDLE_MS', default: '1800000', help: 'HTTP: an MCP session without a request (and without an open stream) for this long is closed.' },
   { flag: '(env only)', env: 'CLOUDPORT_MIN_INTERVAL_MS', default: '60000', help: 'Shortest allowed gap between automation runs (lower it only for tests).' },
 ] as const;
 
@@ -82,6 +86,10 @@ export interface HttpConfig {
   allowedOrigins: string[] | null;
   maxBodyBytes: number;
   rateLimit: number;
+  authFailureLimit: number;
+  maxSessionsPerKey: number;
+  bodyTimeoutMs: number;
+  sessionIdleMs: number;
 }
 
 export interface TenantPolicyConfig {
@@ -206,6 +214,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       'allow-endpoint-cidr': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'rate-limit': { type: 'string' },
+      'auth-failure-limit': { type: 'string' },
+      'max-sessions-per-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -240,6 +250,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
             allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),
             maxBodyBytes: int('--max-body-bytes', values['max-body-bytes'] ?? env.CLOUDPORT_MAX_BODY_BYTES, 1024 * 1024, 1024, 64 * 1024 * 1024),
             rateLimit: int('--rate-limit', values['rate-limit'] ?? env.CLOUDPORT_RATE_LIMIT, 600, 1, 1_000_000),
+            authFailureLimit: int('--auth-failure-limit', values['auth-failure-limit'] ?? env.CLOUDPORT_AUTH_FAILURE_LIMIT, 20, 1, 1_000_000),
+            maxSessionsPerKey: int('--max-sessions-per-key', values['max-sessions-per-key'] ?? env.CLOUDPORT_MAX_SESSIONS_PER_KEY, 100, 1, 100_000),
+            bodyTimeoutMs: int('CLOUDPORT_BODY_TIMEOUT_MS', env.CLOUDPORT_BODY_TIMEOUT_MS, 30_000, 100, 3_600_000),
+            sessionIdleMs: int('CLOUDPORT_SESSION_IDLE_MS', env.CLOUDPORT_SESSION_IDLE_MS, 30 * 60_000, 100, 7 * 24 * 3600_000),
           }
         : null,
     policy: {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
@@ -9,8 +9,11 @@ import type { Logger } from './shared/log.js';
 
 /**
  * The team front door: MCP over Streamable HTTP at /mcp, GET /healthz. Every /mcp request passes,
- * in order: Host/Origin checks (DNS rebinding), a body size limit, bearer-key auth, and a per-key
- * rate limit; only then does it reach the MCP transport, with a server scoped to the key's organization.
+ * in order: Host/Origin checks (DNS rebinding), bearer-key auth on the headers alone (with a limit on
+ * failed attempts per remote address), a per-key rate limit, the body under a size limit and a deadline,
+ * the rate limit again for every further JSON-RPC request of a batch; only then does it reach the MCP
+ * transport, with a server scoped to the key's organization. Nothing of a body is read before its sender
+ * is authenticated, so an unauthenticated client cannot hold a connection open by trickling bytes.
  */
 export interface HttpOptions {
   host: string;
@@ -20,8 +23,16 @@ export interface HttpOptions {
   allowedOrigins: string[] | null;
   stateless: boolean;
   maxBodyBytes: number;
-  /** Requests per minute per key. */
+  /** JSON-RPC requests per minute per key; each request of a batch counts. */
   rateLimit: number;
+  /** Failed authentications per minute per remote address. */
+  authFailureLimit: number;
+  /** MCP sessions one key holds at once. */
+  maxSessionsPerKey: number;
+  /** An authenticated request's body must arrive within this time. */
+  bodyTimeoutMs: number;
+  /** A session without a request in flight for this long is closed. */
+  sessionIdleMs: number;
   readOnly: boolean;
   version: string;
   log: Logger;
@@ -31,6 +42,11 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   keyId: string;
   close(): Promise<void>;
+  /** Last time a request on it started or ended: the order of eviction. */
+  lastSeen: number;
+  /** Requests in flight, open SSE streams included: a session with one is never idle. */
+  active: number;
+  idleTimer: NodeJS.Timeout | null;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -42,76 +58,227 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
 
-/** Token bucket per key. */
+/** Token bucket per key (an API key's id, or a remote address for failed authentications). */
 class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly perMinute: number) {}
-  /** 0 when allowed, else seconds to wait. */
-  take(key: string): number {
+  constructor(readonly perMinute: number) {}
+
+  private refill(key: string): { tokens: number; at: number } {
     const now = Date.now();
     const b = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
     b.tokens = Math.min(this.perMinute, b.tokens + ((now - b.at) / 60_000) * this.perMinute);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    return b;
+  }
+
+  private secondsUntil(tokens: number, n: number): number {
+    return Math.max(1, Math.ceil(((n - tokens) * 60) / this.perMinute));
+  }
+
+  /** Spends n tokens and returns 0, or spends nothing and returns the seconds until n tokens are there. */
+  take(key: string, n = 1): number {
+    const b = this.refill(key);
+    if (b.tokens >= n) {
+      b.tokens -= n;
       return 0;
     }
-    return Math.max(1, Math.ceil(((1 - b.tokens) * 60) / this.perMinute));
+    return this.secondsUntil(b.tokens, n);
+  }
+
+  /** Like take, without spending: 0 when a token is there. Keeps no bucket for a key that has none. */
+  peek(key: string): number {
+    if (!this.buckets.has(key)) return 0;
+    const b = this.refill(key);
+    return b.tokens >= 1 ? 0 : this.secondsUntil(b.tokens, 1);
+  }
+
+  /** Forgets full buckets: a remembered full bucket says nothing a missing one does not, and the map stays small. */
+  sweep(): void {
+    const now = Date.now();
+    for (const [key, b] of this.buckets) if (b.tokens + ((now - b.at) / 60_000) * this.perMinute >= this.perMinute) this.buckets.delete(key);
   }
 }
 
-async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too_large'> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) return 'too_large';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) return 'too_large';
-    chunks.push(chunk);
+/** Digests of keys that authenticated lately: they pass even while their address is over its failure limit. */
+class RecentKeys {
+  private readonly seen = new Map<string, number>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max: number,
+  ) {}
+  has(digest: string): boolean {
+    const until = this.seen.get(digest);
+    return until !== undefined && until > Date.now();
   }
-  return Buffer.concat(chunks);
+  add(digest: string): void {
+    this.seen.delete(digest); // re-inserted last: the map's order is the order of use
+    this.seen.set(digest, Date.now() + this.ttlMs);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+  }
+  delete(digest: string): void {
+    this.seen.delete(digest);
+  }
 }
+
+type Body = { ok: Buffer } | { fail: 'too_large' | 'timeout' | 'aborted' };
+
+/** Reads a request body of at most `max` bytes that must arrive completely within `timeoutMs`. */
+function readBody(req: http.IncomingMessage, max: number, timeoutMs: number): Promise<Body> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) return Promise.resolve({ fail: 'too_large' });
+  return new Promise<Body>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (r: Body) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      resolve(r);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) return finish({ fail: 'too_large' });
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish({ ok: Buffer.concat(chunks) });
+    const onError = (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    };
+    const onClose = () => finish({ fail: 'aborted' });
+    // A total deadline, not an idle one: a byte every few seconds would keep an idle timer from firing.
+    const timer = setTimeout(() => finish({ fail: 'timeout' }), timeoutMs);
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/** JSON-RPC requests and notifications in a parsed body (responses to the server's own requests are free). */
+function countRequests(body: unknown): number {
+  const isCall = (m: unknown) => typeof m === 'object' && m !== null && 'method' in m;
+  return Array.isArray(body) ? body.filter(isCall).length : isCall(body) ? 1 : 0;
+}
+
+/** Keys that authenticated within this time still pass while their remote address is over its failure limit. */
+const RECENT_KEY_MS = 10 * 60_000;
 
 export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
   const sessions = new Map<string, Session>();
   const limiter = new RateLimiter(opts.rateLimit);
+  const failures = new RateLimiter(opts.authFailureLimit);
+  const recentKeys = new RecentKeys(RECENT_KEY_MS, 10_000);
   const allowedHosts = new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
   const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.toLowerCase()));
   let closing = false;
+  const sweeper = setInterval(() => {
+    limiter.sweep();
+    failures.sweep();
+  }, 60_000);
+  sweeper.unref();
 
-  const authenticate = async (req: http.IncomingMessage): Promise<Principal | null | 'missing'> => {
-    const h = req.headers.authorization;
-    if (!h) return 'missing';
-    const m = /^Bearer\s+(\S+)$/i.exec(h);
-    return m ? app.keys.authenticate(m[1]!) : null;
+  /**
+   * Authenticates on the headers alone, before any byte of the body is read. Answers 401, or 429 for an
+   * address over its failure limit, itself (closing the connection, so an unread body cannot keep it) and
+   * returns null then. Behind a reverse proxy every client shares the proxy's address: keys that worked
+   * lately still pass while it is over the limit, so a flood of bad keys cannot lock out working clients.
+   */
+  const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<Principal | null> => {
+    const addr = req.socket.remoteAddress ?? 'unknown';
+    const header = req.headers.authorization;
+    const token = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+    const digest = token ? createHash('sha256').update(token).digest('base64url') : null;
+    const wait = failures.peek(addr);
+    if (wait && !(digest && recentKeys.has(digest))) {
+      sendJson(res, 429, rpcError(-32000, 'too many failed authentications from this address; retry later'), { 'retry-after': String(wait), connection: 'close' });
+      return null;
+    }
+    const who = token ? await app.keys.authenticate(token) : null;
+    if (!who) {
+      if (failures.take(addr)) opts.log.debug('failed authentication over the limit', { remote: addr });
+      if (digest) recentKeys.delete(digest); // a revoked key loses its pass at once
+      sendJson(res, 401, { error: header ? 'invalid or revoked key' : 'missing bearer key' }, {
+        'www-authenticate': header ? 'Bearer realm="cloudport", error="invalid_token"' : 'Bearer realm="cloudport"',
+        connection: 'close',
+      });
+      return null;
+    }
+    recentKeys.add(digest!);
+    return who;
   };
 
   const newServer = (p: Principal) => createServer(app, { org: p.orgId, readOnly: opts.readOnly || p.readOnly, readOnlyKey: p.readOnly && !opts.readOnly, version: opts.version, log: opts.log.child({ org: p.orgName }) });
 
+  const closeSession = (id: string, reason: string) => {
+    const s = sessions.get(id);
+    if (!s) return;
+    forget(id);
+    opts.log.info('closing MCP session', { reason, key_id: s.keyId });
+    s.close().catch((e) => opts.log.warn('closing MCP session failed', { error: (e as Error).message }));
+  };
+  const forget = (id: string) => {
+    const s = sessions.get(id);
+    if (s?.idleTimer) clearTimeout(s.idleTimer);
+    sessions.delete(id);
+  };
+  /** Counts a request (or stream) on a session while it lasts; the idle clock runs only when none is open. */
+  const track = (id: string, s: Session, res: http.ServerResponse) => {
+    s.active++;
+    s.lastSeen = Date.now();
+    if (s.idleTimer) clearTimeout(s.idleTimer);
+    s.idleTimer = null;
+    res.once('close', () => {
+      s.active--;
+      s.lastSeen = Date.now();
+      if (s.active === 0 && sessions.get(id) === s) {
+        s.idleTimer = setTimeout(() => closeSession(id, 'idle'), opts.sessionIdleMs);
+        s.idleTimer.unref();
+      }
+    });
+  };
+  /**
+   * Makes room for a new session of `keyId`: beyond the limit the key's least recently used session
+   * goes (one without a request in flight first). Evicting rather than refusing keeps a client that
+   * reconnects without DELETE working; a key can only ever close its own sessions.
+   */
+  const makeRoom = (keyId: string) => {
+    const own = [...sessions].filter(([, s]) => s.keyId === keyId);
+    if (own.length < opts.maxSessionsPerKey) return;
+    own.sort(([, a], [, b]) => Number(a.active > 0) - Number(b.active > 0) || a.lastSeen - b.lastSeen);
+    for (const [id] of own.slice(0, own.length - opts.maxSessionsPerKey + 1)) closeSession(id, 'session limit of the key');
+  };
+
   const handleMcp = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const who = await authenticate(req, res);
+    if (!who) return;
+    // The first token is spent before the body is read: a key over its limit costs no body read.
+    const wait = limiter.take(who.keyId);
+    if (wait) return sendJson(res, 429, rpcError(-32000, 'rate limit exceeded'), { 'retry-after': String(wait), connection: 'close' });
+
     let body: unknown;
     if (req.method === 'POST') {
-      const raw = await readBody(req, opts.maxBodyBytes);
-      if (raw === 'too_large') {
-        res.setHeader('connection', 'close');
-        return sendJson(res, 413, rpcError(-32600, `request body larger than ${opts.maxBodyBytes} bytes`));
+      const raw = await readBody(req, opts.maxBodyBytes, opts.bodyTimeoutMs);
+      if ('fail' in raw) {
+        // The rest of the body is never read: the connection is closed rather than kept for the next request.
+        if (raw.fail === 'too_large') return sendJson(res, 413, rpcError(-32600, `request body larger than ${opts.maxBodyBytes} bytes`), { connection: 'close' });
+        if (raw.fail === 'timeout') {
+          opts.log.debug('request body deadline passed', { remote: req.socket.remoteAddress, key_id: who.keyId });
+          return sendJson(res, 408, rpcError(-32000, `request body not received within ${opts.bodyTimeoutMs} ms`), { connection: 'close' });
+        }
+        return void res.destroy();
       }
       try {
-        body = JSON.parse(raw.toString('utf8'));
+        body = JSON.parse(raw.ok.toString('utf8'));
       } catch {
         return sendJson(res, 400, rpcError(-32700, 'Parse error'));
       }
+      // Batches are accepted (clients on protocol 2025-03-26 may send them), but every request in one
+      // spends a token, all or none: a batch never buys more calls than the same requests sent one by one.
+      const n = countRequests(body);
+      if (n > opts.rateLimit) {
+        return sendJson(res, 429, rpcError(-32000, `batch of ${n} requests exceeds the rate limit of ${opts.rateLimit} per minute; send at most ${opts.rateLimit} at once`));
+      }
+      const more = n > 1 ? limiter.take(who.keyId, n - 1) : 0;
+      if (more) return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: too few requests left for a batch of ${n}`), { 'retry-after': String(more) });
     }
-    const who = await authenticate(req);
-    if (who === 'missing' || who === null) {
-      return sendJson(res, 401, { error: who === 'missing' ? 'missing bearer key' : 'invalid or revoked key' }, {
-        'www-authenticate': who === 'missing' ? 'Bearer realm="cloudport"' : 'Bearer realm="cloudport", error="invalid_token"',
-      });
-    }
-    const wait = limiter.take(who.keyId);
-    if (wait) return sendJson(res, 429, rpcError(-32000, 'rate limit exceeded'), { 'retry-after': String(wait) });
 
     if (opts.stateless) {
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -129,6 +296,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       const s = sessions.get(sid);
       // A session is bound to the key that opened it: another key sees "not found", like an unknown id.
       if (!s || s.keyId !== who.keyId) return sendJson(res, 404, rpcError(-32001, 'Session not found'));
+      track(sid, s, res);
       return s.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitializeRequest(body)) return sendJson(res, 400, rpcError(-32000, 'Bad Request: no valid session ID provided'));
@@ -136,14 +304,16 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, keyId: who.keyId, close: async () => void (await server.close()) });
+        // Synchronous from the check to the insert: concurrent initializes cannot overshoot the limit.
+        makeRoom(who.keyId);
+        const s: Session = { transport, keyId: who.keyId, close: async () => void (await server.close()), lastSeen: Date.now(), active: 0, idleTimer: null };
+        sessions.set(id, s);
+        track(id, s, res);
       },
-      onsessionclosed: (id) => {
-        sessions.delete(id);
-      },
+      onsessionclosed: (id) => forget(id),
     });
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
+      if (transport.sessionId) forget(transport.sessionId);
     };
     await server.connect(transport);
     return transport.handleRequest(req, res, body);
@@ -159,9 +329,15 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     }
     if (closing) return sendJson(res, 503, { error: 'shutting down' }, { connection: 'close' });
     if (url.pathname === '/healthz' && req.method === 'GET') {
-      return void app
-        .health()
-        .then((h) => sendJson(res, h.ok ? 200 : 503, h))
+      // Without a key: liveness only (load balancers need no more). With a valid key: the store's state
+      // and this process's configuration, never anything about other tenants' work.
+      const details = req.headers.authorization !== undefined;
+      return void (details ? authenticate(req, res) : Promise.resolve(null))
+        .then(async (who) => {
+          if (details && !who) return;
+          const h = await app.health();
+          sendJson(res, h.ok ? 200 : 503, who ? h : { ok: h.ok });
+        })
         .catch(() => sendJson(res, 503, { ok: false }));
     }
     if (url.pathname !== '/mcp') return sendJson(res, 404, { error: 'not found' });
@@ -171,7 +347,10 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       sendJson(res, 500, rpcError(-32603, 'Internal error'));
     });
   });
-  httpServer.requestTimeout = 0; // long polls and SSE streams stay open
+  // Node's requestTimeout stays off: the body has its own deadline (opts.bodyTimeoutMs), which starts
+  // only after authentication and answers in JSON-RPC; headers have Node's headersTimeout. Once a request
+  // is in, nothing times out its answer: long polls and SSE streams stay open as long as they last.
+  httpServer.requestTimeout = 0;
   httpServer.headersTimeout = 30_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -187,6 +366,8 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     url: `http://${hostPart}:${addr.port}/mcp`,
     async close() {
       closing = true;
+      clearInterval(sweeper);
+      for (const s of sessions.values()) if (s.idleTimer) clearTimeout(s.idleTimer);
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();

@@ -155,11 +155,14 @@ export class App {
     return browse(await this.pool.get(c), input, this.config.browseBudgetMs);
   }
 
-  /** For GET /healthz: store reachable, workers running. No secrets, no counts per tenant. */
+  /**
+   * For GET /healthz: store reachable, and this process's configured worker concurrency. Queue and
+   * in-flight counts stay out: they show other tenants' activity.
+   */
   async health(): Promise<{ ok: boolean; store: string; workers: { concurrency: number } }> {
     try {
       await this.store.getMeta('master_key_check');
-      return { ok: true, store: 'ok', workers: this.engine.stats() };
+      return { ok: true, store: 'ok', workers: { concurrency: this.config.concurrency } };
     } catch {
       return { ok: false, store: 'unavailable', workers: { concurrency: this.config.concurrency } };
     }

@@ -77,7 +77,7 @@ describe('team server over Streamable HTTP', () => {
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body).error.code).toBe(-32700);
     expect(r.body).not.toMatch(/\/work\/|at .*\.js:\d+/);
-    r = await raw(srv.port, { method: 'GET', path: '/healthz', headers: { host: `127.0.0.1:${srv.port}` } });
+    r = await raw(srv.port, { method: 'GET', path: '/healthz', headers: { host: `127.0.0.1:${srv.port}`, ...auth } });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ ok: true, store: 'ok' });
   });
