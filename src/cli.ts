@@ -95,6 +95,7 @@ async function workerCommand(args: string[]): Promise<void> {
   if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
   if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more (default 16).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
+  guardRejections(log);
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
   const app = await openApp(appConfig(cfg, log));
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
   if (cfg.version) return void process.stdout.write(VERSION + '\n');
   const log = createLogger(cfg.logLevel, { pid: process.pid });
+  guardRejections(log);
   // Process warnings (e.g. the AWS SDK's Node version notice) go through the JSON log, not as free text on stderr.
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
@@ -126,7 +128,10 @@ async function main(): Promise<void> {
   const calls = new Set<Promise<unknown>>();
   const track = (call: Promise<unknown>) => {
     calls.add(call);
-    void call.finally(() => calls.delete(call));
+    // The SDK answers the call from its own handle on the promise; this one only forgets it, and must
+    // never turn a rejection into an unhandled one (that would end the process).
+    const forget = () => void calls.delete(call);
+    call.then(forget, forget);
   };
   const server = createServer(ready, { org: DEFAULT_ORG, readOnly: cfg.readOnly, version: VERSION, log, track });
   const shutdown = onShutdown(log, async () => {
@@ -147,6 +152,16 @@ async function main(): Promise<void> {
   resolveApp(app);
   app.start();
   log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, read_only: cfg.readOnly, transport: 'stdio' });
+}
+
+/**
+ * A promise rejected with no handler is a fault of ours, but it concerns one request: it is logged and the
+ * server goes on serving the others, instead of Node ending the process (and every session) for it.
+ */
+function guardRejections(log: Logger): void {
+  process.on('unhandledRejection', (reason) => {
+    log.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined });
+  });
 }
 
 /** Installs SIGTERM / SIGINT handlers that run `stop` once and exit 0 (forced after 10 s); returns the trigger. */
