@@ -109,7 +109,11 @@ function validationError(issues: z.core.$ZodIssue[], args: unknown): CloudportEr
     });
   }
   if (issue.path.length && valueAt(args, issue.path) === undefined) message = 'required';
-  return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix: issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined });
+  // A schema's own check may say how to put it right (params.fix, e.g. metadata's depth limit).
+  const own = issue.code === 'custom' ? (issue as { params?: { fix?: unknown } }).params?.fix : undefined;
+  const more = issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined;
+  const fix = [typeof own === 'string' ? own : undefined, more].filter(Boolean).join(' ') || undefined;
+  return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
 }
 
 /** Edit distance (insertions, deletions, substitutions) between two short names. */
