@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App, AppConfig } from './core/app.js';
 import { DEFAULT_ORG } from './core/org.js';
-import { helpText, parseConfig, type CliConfig } from './config.js';
+import { helpText, keysHelpText, parseCommandLine, type CliConfig, type CommandLine } from './config.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
-import { createLogger, type Logger } from './shared/log.js';
+import { createLogger, type Logger, type LogLevel } from './shared/log.js';
 import { redact } from './shared/redact.js';
 
 /** The core (store, engine, providers) loads on demand: stdio answers the MCP handshake while it opens. */
@@ -42,37 +42,30 @@ function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.co
 }
 
 /** `cloudport keys create|list|revoke`: API keys for the HTTP front door. */
-async function keysCommand(args: string[]): Promise<void> {
-  const [action, ...rest] = args;
-  const flags: Record<string, string | boolean> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (!a.startsWith('--')) {
-      flags._ = a;
-      continue;
-    }
-    const name = a.slice(2);
-    if (name === 'read-only') flags[name] = true;
-    else flags[name] = rest[++i] ?? '';
-  }
-  const passed = (['data-dir', 'database-url'] as const).flatMap((f) => (typeof flags[f] === 'string' ? [`--${f}`, flags[f] as string] : []));
-  const cfg = parseConfig(passed, process.env);
+async function keysCommand({ args, keys: flags, config: cfg }: CommandLine): Promise<void> {
+  const [action, id, ...extra] = args;
+  if (cfg.help) return void process.stdout.write(keysHelpText(VERSION));
+  const usage = 'Use keys create --org NAME, keys list, or keys revoke ID (see cloudport keys --help).';
+  if (action === undefined) throw new CloudportError('config_invalid', 'keys needs a command: create, list or revoke', { fix: usage });
+  if (!['create', 'list', 'revoke'].includes(action)) throw new CloudportError('config_invalid', `unknown keys command ${JSON.stringify(action)}`, { fix: usage });
+  if (action === 'create' && !flags.org) throw new CloudportError('config_invalid', 'keys create needs --org NAME', { field: '--org', fix: 'E.g. cloudport keys create --org acme.' });
+  if (action === 'revoke' && id === undefined) throw new CloudportError('config_invalid', 'keys revoke needs a key id (see keys list)', { field: 'ID' });
+  const surplus = action === 'revoke' ? extra[0] : (id ?? extra[0]);
+  if (surplus !== undefined) throw new CloudportError('config_invalid', `unexpected argument ${JSON.stringify(surplus)} for keys ${action}`, { fix: usage });
   const app = await openApp(appConfig(cfg, createLogger('warn'), 'admin', 0));
   try {
     if (action === 'create') {
-      if (typeof flags.org !== 'string' || !flags.org) throw new CloudportError('config_invalid', 'keys create needs --org NAME', { field: '--org' });
-      const k = await app.keys.create(flags.org, { readOnly: flags['read-only'] === true, name: typeof flags.name === 'string' ? flags.name : undefined });
+      const k = await app.keys.create(flags.org!, { readOnly: flags.readOnly, name: flags.name });
       process.stdout.write(`created key ${k.id} for organization ${k.org}${k.read_only ? ' (read-only)' : ''}; it is shown only once:\n${k.key}\n`);
     } else if (action === 'list') {
-      for (const k of await app.keys.list()) {
+      const all = await app.keys.list();
+      if (!all.length) process.stdout.write('no API keys; create one with: cloudport keys create --org NAME\n');
+      for (const k of all) {
         process.stdout.write(`${k.id}\t${k.org}\t${k.prefix}…\t${k.read_only ? 'read-only' : 'read-write'}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}${k.name ? `\t${k.name}` : ''}\n`);
       }
-    } else if (action === 'revoke') {
-      if (typeof flags._ !== 'string') throw new CloudportError('config_invalid', 'keys revoke needs a key id (see keys list)', { field: 'ID' });
-      await app.keys.revoke(flags._);
-      process.stdout.write(`revoked ${flags._}\n`);
     } else {
-      throw new CloudportError('config_invalid', `unknown keys command ${JSON.stringify(action ?? '')}`, { fix: 'Use keys create --org NAME, keys list, or keys revoke ID.' });
+      await app.keys.revoke(id!);
+      process.stdout.write(`revoked ${id}\n`);
     }
   } finally {
     await app.close();
@@ -84,12 +77,12 @@ async function keysCommand(args: string[]): Promise<void> {
  * workers (and MCP servers, which run workers too) on one store divide the work with leases.
  * SIGTERM / SIGINT hand the leases back at once and exit 0.
  */
-async function workerCommand(args: string[]): Promise<void> {
-  const cfg = parseConfig(args, process.env);
+async function workerCommand(cfg: CliConfig): Promise<void> {
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
   if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
   if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more (default 16).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
+  guardRejections(log);
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
   const app = await openApp(appConfig(cfg, log, 'worker'));
@@ -99,13 +92,16 @@ async function workerCommand(args: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv[0] === 'keys') return keysCommand(argv.slice(1));
-  if (argv[0] === 'worker') return workerCommand(argv.slice(1));
-  const cfg = parseConfig(argv, process.env);
-  if (cfg.help) return void process.stdout.write(helpText(VERSION));
+  const line = parseCommandLine(process.argv.slice(2), process.env);
+  const cfg = line.config;
   if (cfg.version) return void process.stdout.write(VERSION + '\n');
+  if (line.command === 'keys') return keysCommand(line);
+  // The servers' stderr is a JSON log: a startup error is logged there as well (if the level allows).
+  serverLogLevel = cfg.logLevel;
+  if (line.command === 'worker') return workerCommand(cfg);
+  if (cfg.help) return void process.stdout.write(helpText(VERSION));
   const log = createLogger(cfg.logLevel, { pid: process.pid });
+  guardRejections(log);
   // Process warnings (e.g. the AWS SDK's Node version notice) go through the JSON log, not as free text on stderr.
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));
@@ -121,7 +117,10 @@ async function main(): Promise<void> {
   const calls = new Set<Promise<unknown>>();
   const track = (call: Promise<unknown>) => {
     calls.add(call);
-    void call.finally(() => calls.delete(call));
+    // The SDK answers the call from its own handle on the promise; this one only forgets it, and must
+    // never turn a rejection into an unhandled one (that would end the process).
+    const forget = () => void calls.delete(call);
+    call.then(forget, forget);
   };
   const server = createServer(ready, { org: DEFAULT_ORG, readOnly: cfg.readOnly, version: VERSION, log, track });
   const shutdown = onShutdown(log, async () => {
@@ -142,6 +141,16 @@ async function main(): Promise<void> {
   resolveApp(app);
   app.start();
   log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, read_only: cfg.readOnly, transport: 'stdio' });
+}
+
+/**
+ * A promise rejected with no handler is a fault of ours, but it concerns one request: it is logged and the
+ * server goes on serving the others, instead of Node ending the process (and every session) for it.
+ */
+function guardRejections(log: Logger): void {
+  process.on('unhandledRejection', (reason) => {
+    log.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined });
+  });
 }
 
 /** Installs SIGTERM / SIGINT handlers that run `stop` once and exit 0 (forced after 10 s); returns the trigger. */
@@ -194,13 +203,18 @@ async function serveHttpMode(cfg: CliConfig, log: Logger, app: App): Promise<voi
   log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, transport: 'http', url: served.url, stateless: h.stateless, read_only: cfg.readOnly });
 }
 
-/** Ends the process with a clear startup error (never a stack trace, never a secret). */
+/** The log level of a server mode once its settings are read; null for the command-line tools (keys) and flag errors. */
+let serverLogLevel: LogLevel | null = null;
+
+/**
+ * Ends the process with a clear startup error (never a stack trace, never a secret): one line for the
+ * person at the terminal, and for a server, whose stderr is a JSON log, the same error as a log record
+ * if its level allows.
+ */
 function failStartup(e: unknown): never {
   const err = asCloudportError(e);
-  process.stderr.write(
-    JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'cloudport failed to start', kind: err.kind, error: redact(err.message), fix: err.fix }) + '\n',
-  );
-  process.stderr.write(`cloudport: ${redact(err.message)}${err.fix ? `\n  fix: ${err.fix}` : ''}\n`);
+  if (serverLogLevel) createLogger(serverLogLevel).error('cloudport failed to start', { kind: err.kind, error: err.message, fix: err.fix });
+  process.stderr.write(`cloudport: ${redact(err.message)}${err.fix ? ` (fix: ${redact(err.fix)})` : ''}\n`);
   process.exit(1);
 }
 

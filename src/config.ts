@@ -187,41 +187,89 @@ function parseDatabaseUrl(v: string | undefined): string | null {
 
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
+/** The flags every mode takes (the server's settings); subcommands take them too, before or after their name. */
+const GLOBAL_OPTIONS = {
+  'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  concurrency: { type: 'string' },
+  workers: { type: 'string' },
+  'connector-concurrency': { type: 'string' },
+  'blob-store': { type: 'string' },
+  'blob-store-endpoint': { type: 'string' },
+  'blob-store-region': { type: 'string' },
+  http: { type: 'boolean' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  stateless: { type: 'boolean' },
+  'allowed-hosts': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  'allow-env-refs': { type: 'string' },
+  'allow-file-refs': { type: 'string' },
+  'allow-ambient-credentials': { type: 'boolean' },
+  'allow-private-endpoints': { type: 'boolean' },
+  'allow-endpoint-cidr': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'auth-failure-limit': { type: 'string' },
+  'max-sessions-per-key': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+/** Flags of `keys create` (its --read-only is the global flag, read as "a read-only key"). */
+const KEYS_OPTIONS = { org: { type: 'string' }, name: { type: 'string' } } as const;
+
+type GlobalValues = ReturnType<typeof parseArgs<{ options: typeof GLOBAL_OPTIONS; strict: true }>>['values'];
+
+/** parseArgs throws plain errors ("Unknown option '--x'"); they are the user's input errors. */
+function parseFlags<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof CloudportError) throw e;
+    throw new CloudportError('config_invalid', (e as Error).message, { fix: 'See cloudport --help.' });
+  }
+}
+
+export const COMMANDS = ['keys', 'worker'] as const;
+
+export interface CommandLine {
+  /** serve: MCP over stdio or HTTP; keys: API key administration; worker: import work only. */
+  command: 'serve' | (typeof COMMANDS)[number];
+  /** What follows the command's name (e.g. `create`, or `revoke ID`), flags taken out. */
+  args: string[];
+  /** `keys create` flags; readOnly is the --read-only flag itself (CLOUDPORT_READ_ONLY is the server's setting, not a key's). */
+  keys: { org?: string; name?: string; readOnly: boolean };
+  config: CliConfig;
+}
+
+/**
+ * The whole command line: the subcommand is the first word that is not a flag or a flag's value, so
+ * global flags work before or after it (`cloudport --data-dir D keys list`, `cloudport keys list --data-dir D`).
+ */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
+  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...KEYS_OPTIONS }, strict: true, allowPositionals: true }));
+  const [first, ...args] = positionals;
+  if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
+    throw new CloudportError('config_invalid', `unknown command ${JSON.stringify(first)}`, { fix: 'Commands: keys, worker; with none, cloudport serves MCP. See cloudport --help.' });
+  }
+  const command = (first ?? 'serve') as CommandLine['command'];
+  if (command !== 'keys') {
+    if (args.length) throw new CloudportError('config_invalid', `unexpected argument ${JSON.stringify(args[0])}`, { fix: 'See cloudport --help.' });
+    for (const f of Object.keys(KEYS_OPTIONS)) if (f in values) throw new CloudportError('config_invalid', `--${f} applies to cloudport keys create only`, { field: `--${f}` });
+  }
+  const { org, name, ...global } = values;
+  return { command, args, keys: { org, name, readOnly: values['read-only'] === true }, config: configFrom(global, env) };
+}
+
+/** The server's settings from flags (no subcommand) and the environment. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'data-dir': { type: 'string' },
-      'database-url': { type: 'string' },
-      'read-only': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      concurrency: { type: 'string' },
-      workers: { type: 'string' },
-      'connector-concurrency': { type: 'string' },
-      'blob-store': { type: 'string' },
-      'blob-store-endpoint': { type: 'string' },
-      'blob-store-region': { type: 'string' },
-      http: { type: 'boolean' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      stateless: { type: 'boolean' },
-      'allowed-hosts': { type: 'string' },
-      'allowed-origins': { type: 'string' },
-      'allow-env-refs': { type: 'string' },
-      'allow-file-refs': { type: 'string' },
-      'allow-ambient-credentials': { type: 'boolean' },
-      'allow-private-endpoints': { type: 'boolean' },
-      'allow-endpoint-cidr': { type: 'string' },
-      'max-body-bytes': { type: 'string' },
-      'rate-limit': { type: 'string' },
-      'auth-failure-limit': { type: 'string' },
-      'max-sessions-per-key': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  const { values } = parseFlags(() => parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: true, allowPositionals: false }));
+  return configFrom(values, env);
+}
+
+function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
   const rawDir = values['data-dir'] ?? env.CLOUDPORT_DATA_DIR ?? path.join(os.homedir(), '.cloudport');
   const dataDir = path.resolve(rawDir.startsWith('~/') ? path.join(os.homedir(), rawDir.slice(2)) : rawDir);
   const logLevel = (values['log-level'] ?? env.CLOUDPORT_LOG_LEVEL ?? 'info') as LogLevel;
@@ -275,6 +323,19 @@ export function helpText(version: string): string {
     `Usage:\n  cloudport [flags]                 serve MCP over stdio\n  cloudport --http [flags]          serve MCP over Streamable HTTP (team mode)\n` +
     `  cloudport worker [flags]          run import work only (job engine and maintenance), no MCP\n` +
     `  cloudport keys create --org NAME [--read-only] [--name LABEL]   print a new API key (last line of stdout)\n` +
-    `  cloudport keys list | keys revoke ID\n\n${rows.join('\n')}\n`
+    `  cloudport keys list | keys revoke ID\n\nFlags may come before or after a command.\n\n${rows.join('\n')}\n`
+  );
+}
+
+export function keysHelpText(version: string): string {
+  return (
+    `cloudport ${version}: API keys for the HTTP front door (cloudport --http).\n\n` +
+    `Usage:\n` +
+    `  cloudport keys create --org NAME [--read-only] [--name LABEL]   print a new API key (last line of stdout; shown only once)\n` +
+    `  cloudport keys list                                              every key: id, organization, prefix, access, created, state, label\n` +
+    `  cloudport keys revoke ID                                         revoke a key at once (ID from keys list)\n\n` +
+    `The store is chosen as for the server, with flags before or after "keys":\n` +
+    `  --data-dir DIR        CLOUDPORT_DATA_DIR      (default: ~/.cloudport)\n` +
+    `  --database-url URL    CLOUDPORT_DATABASE_URL  (default: SQLite in the data dir)\n`
   );
 }

@@ -1,5 +1,5 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolRequest, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolRequest, type CallToolResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import type { App } from './core/app.js';
@@ -110,7 +110,39 @@ function validationError(issues: z.core.$ZodIssue[], args: unknown): CloudportEr
     });
   }
   if (issue.path.length && valueAt(args, issue.path) === undefined) message = 'required';
-  return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix: issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined });
+  // A schema's own check may say how to put it right (params.fix, e.g. metadata's depth limit).
+  const own = issue.code === 'custom' ? (issue as { params?: { fix?: unknown } }).params?.fix : undefined;
+  const more = issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined;
+  const fix = [typeof own === 'string' ? own : undefined, more].filter(Boolean).join(' ') || undefined;
+  return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two short names. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * An unknown tool is a tool error, not a protocol error: the model reads the result and can retry with
+ * the right name, where a JSON-RPC error often reaches it as a bare failure.
+ */
+function unknownTool(name: unknown, known: string[]): CloudportError {
+  const asked = typeof name === 'string' ? name : String(name);
+  const closest = known
+    .map((k) => ({ k, d: distance(asked.toLowerCase(), k) }))
+    .filter(({ d }) => d <= Math.max(2, Math.floor(asked.length / 3)))
+    .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
+    .slice(0, 3)
+    .map(({ k }) => k);
+  return new CloudportError('config_invalid', `unknown tool ${JSON.stringify(asked.slice(0, 100))}`, {
+    fix: closest.length ? `Did you mean ${closest.join(' or ')}? tools/list shows every tool.` : `Call one of: ${known.join(', ')}.`,
+  });
 }
 
 export interface ServerOptions {
@@ -147,13 +179,17 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
 
   server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
-    const call = callTool(req, extra);
+    // Whatever goes wrong inside a call (even outside the tool's own try) is answered as a tool error.
+    const call = callTool(req, extra).catch((e: unknown) => {
+      opts.log.error('tool call failed', { tool: String(req.params.name).slice(0, 100), error: e instanceof Error ? e.message : String(e), stack: (e as Error)?.stack });
+      return errorResult(e);
+    });
     opts.track?.(call);
     return call;
   });
   const callTool = async (req: CallToolRequest, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
     const tool = byName.get(req.params.name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(req.params.name)}`);
+    if (!tool) return errorResult(unknownTool(req.params.name, definitions.map((d) => d.name)));
     const started = Date.now();
     if (opts.readOnly && !tool.annotations.readOnlyHint) {
       return errorResult(

@@ -1,5 +1,6 @@
 import { CloudportError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { nestedDeeperThan } from '../shared/depth.js';
 import { SecretHolder, redact } from '../shared/redact.js';
 import { getProvider, PROVIDER_NAMES } from '../providers/index.js';
 import type { Check, LocationConfig, ProviderDefinition } from '../providers/types.js';
@@ -167,8 +168,15 @@ function checkScopes(scopes: string[] | undefined): string[] {
   return s.sort();
 }
 
+/** Levels of objects and arrays metadata may nest (metadata itself is the first). */
+export const METADATA_MAX_DEPTH = 10;
+
 function checkMetadata(m: Record<string, unknown> | undefined): Record<string, unknown> {
   const meta = m ?? {};
+  // Depth first: JSON.stringify of a deep enough value overflows the stack before any size is known.
+  if (nestedDeeperThan(meta, METADATA_MAX_DEPTH)) {
+    throw invalid('metadata', `metadata is nested more than ${METADATA_MAX_DEPTH} levels deep (objects and arrays)`, 'Keep metadata flat: labels and ids, e.g. {"team": "data", "ticket": "OPS-12"}.');
+  }
   if (JSON.stringify(meta).length > 8192) throw invalid('metadata', 'metadata is larger than 8 KiB of JSON', 'Keep metadata small: labels and ids, not documents.');
   return meta;
 }

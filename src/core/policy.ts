@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { CloudportError } from '../shared/errors.js';
 
 /**
@@ -56,32 +57,79 @@ const BLOCKED_V6: [string, number, string][] = [
   ['fe80::', 10, 'link-local'],
   ['ff00::', 8, 'multicast'],
 ];
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+const RANGES_V4: [Cidr, string][] = BLOCKED_V4.map(([a, bits, why]) => [[ipaddr.IPv4.parse(a), bits], why]);
+const RANGES_V6: [Cidr, string][] = BLOCKED_V6.map(([a, bits, why]) => [[ipaddr.IPv6.parse(a), bits], why]);
+const TEREDO = 'Teredo tunnel';
 
-/** The reason an address is not public, or null. IPv4-mapped and NAT64 IPv6 forms are judged by their IPv4 part. */
-export function privateAddressReason(address: string): string | null {
-  let a = address.replace(/^\[|\]$/g, '');
-  const mapped = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (mapped) a = mapped[1]!;
-  else if (/^(::ffff:|64:ff9b::)[0-9a-f]{1,4}:[0-9a-f]{1,4}$/i.test(a)) {
-    const [hi, lo] = a.split(':').slice(-2).map((h) => parseInt(h, 16)) as [number, number];
-    a = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
+/**
+ * Parses a literal address (brackets allowed), or null for a name. The trailing dotted quad of an IPv6
+ * literal becomes two hex groups first: ipaddr.js reads `::a.b.c.d` as `::ffff:a.b.c.d`, while the
+ * socket layer connects to the IPv4-compatible `::a.b.c.d`.
+ */
+function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const a = address.replace(/^\[|\]$/g, '');
   const family = net.isIP(a);
-  if (family === 4) {
-    for (const [net4, bits, why] of BLOCKED_V4) if (inSubnet(a, net4, bits, 'ipv4')) return why;
-    return null;
-  }
-  if (family === 6) {
-    for (const [net6, bits, why] of BLOCKED_V6) if (inSubnet(a, net6, bits, 'ipv6')) return why;
-    return null;
-  }
-  return null;
+  if (family === 4) return ipaddr.IPv4.parse(a);
+  if (family !== 6) return null;
+  const hex = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)(?=%|$)/, (_m, b1: string, b2: string, b3: string, b4: string) => {
+    const [x1, x2, x3, x4] = [b1, b2, b3, b4].map(Number) as [number, number, number, number];
+    return `${((x1 << 8) | x2).toString(16)}:${((x3 << 8) | x4).toString(16)}`;
+  });
+  return ipaddr.IPv6.parse(hex);
 }
 
-function inSubnet(address: string, network: string, prefix: number, type: 'ipv4' | 'ipv6'): boolean {
-  const list = new net.BlockList();
-  list.addSubnet(network, prefix, type);
-  return list.check(address, type);
+const v4 = (b: number[]) => new ipaddr.IPv4(b);
+
+/**
+ * The IPv4 addresses an IPv6 form delivers to, most likely first; empty for a native IPv6 address. A
+ * local-use NAT64 prefix (64:ff9b:1::/48) may be any /48 to /96 inside it, and RFC 6052 puts the IPv4 at
+ * a different place for each length (skipping bits 64-71): all readings are returned, as the server
+ * cannot know the translator's prefix.
+ */
+function embeddedIPv4(a: ipaddr.IPv6): ipaddr.IPv4[] {
+  const b = a.toByteArray();
+  if (a.isIPv4MappedAddress()) return [a.toIPv4Address()];
+  const range = a.range();
+  if (range === 'rfc6145') return [v4(b.slice(12))]; // SIIT ::ffff:0:a.b.c.d
+  if (range === 'rfc6052') {
+    if (a.parts[2] !== 1) return [v4(b.slice(12))]; // well-known 64:ff9b::/96
+    return [v4(b.slice(12)), v4(b.slice(9, 13)), v4([b[7]!, ...b.slice(9, 12)]), v4([b[6]!, b[7]!, b[9]!, b[10]!])];
+  }
+  if (range === '6to4') return [v4(b.slice(2, 6))]; // 2002:AABB:CCDD::/48
+  if (a.parts.slice(0, 6).every((p) => p === 0)) return [v4(b.slice(12))]; // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
+  return [];
+}
+
+interface Refusal {
+  why: string;
+  /** The address the reason is about: the embedded IPv4 where there is one, else the address itself. */
+  judged: ipaddr.IPv4 | ipaddr.IPv6;
+}
+
+const matchIn = (a: ipaddr.IPv4 | ipaddr.IPv6, [net6, bits]: Cidr) => a.kind() === net6.kind() && a.match(net6, bits);
+
+/** Every reason an address is not public (several readings of a local-use NAT64 address may each give one). */
+function refusals(a: ipaddr.IPv4 | ipaddr.IPv6): Refusal[] {
+  if (a.kind() === 'ipv4') {
+    const hit = RANGES_V4.find(([cidr]) => matchIn(a, cidr));
+    return hit ? [{ why: hit[1], judged: a }] : [];
+  }
+  const v6 = a as ipaddr.IPv6;
+  const hit = RANGES_V6.find(([cidr]) => matchIn(v6, cidr));
+  if (hit) return [{ why: hit[1], judged: v6 }];
+  // Teredo obfuscates the client address and relays through a server address: nothing public to judge by.
+  if (v6.range() === 'teredo') return [{ why: TEREDO, judged: v6 }];
+  return embeddedIPv4(v6).flatMap(refusals);
+}
+
+/**
+ * The reason an address is not public, or null (also for names, which are judged once resolved). IPv6
+ * forms that carry an IPv4 address (mapped, IPv4-compatible, SIIT, NAT64, 6to4) are judged by it.
+ */
+export function privateAddressReason(address: string): string | null {
+  const a = parseAddress(address);
+  return a ? (refusals(a)[0]?.why ?? null) : null;
 }
 
 function wildcard(pattern: string): RegExp {
@@ -93,17 +141,17 @@ export const isEndpointKey = (k: string) => k === 'endpoint' || k.endsWith('_end
 
 export class SecurityPolicy {
   private readonly envPatterns: RegExp[] | null;
-  private readonly allowed: net.BlockList;
+  private readonly allowed: Cidr[];
   private readonly dataDirReal: string;
 
   constructor(readonly options: PolicyOptions) {
     this.envPatterns = options.envRefs ? options.envRefs.map(wildcard) : null;
-    this.allowed = new net.BlockList();
-    for (const cidr of options.endpointCidrs) {
+    this.allowed = options.endpointCidrs.map((cidr) => {
       const [addr, bits] = cidr.split('/');
-      const type = net.isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
-      this.allowed.addSubnet(addr!, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
-    }
+      const a = parseAddress(addr ?? '');
+      if (!a) throw new CloudportError('config_invalid', `--allow-endpoint-cidr: ${JSON.stringify(cidr)} is not a CIDR`, { field: '--allow-endpoint-cidr' });
+      return [a, bits === undefined ? (a.kind() === 'ipv6' ? 128 : 32) : Number(bits)];
+    });
     this.dataDirReal = realpathOr(options.dataDir);
   }
 
@@ -146,12 +194,13 @@ export class SecurityPolicy {
   /** Why an address may not be reached, or null when it may. */
   addressRefusal(address: string): string | null {
     if (this.options.privateEndpoints) return null;
-    const why = privateAddressReason(address);
-    if (!why) return null;
-    const a = address.replace(/^\[|\]$/g, '');
-    const type = net.isIP(a) === 6 ? 'ipv6' : 'ipv4';
-    if (this.allowed.check(a, type)) return null;
-    return why;
+    const a = parseAddress(address);
+    if (!a) return null;
+    const allowed = (x: ipaddr.IPv4 | ipaddr.IPv6) => this.allowed.some((cidr) => matchIn(x, cidr));
+    // An allowed range admits the address itself, or the IPv4 address an IPv6 form carries (so
+    // 10.1.2.0/24 admits ::ffff:10.1.2.3 and 64:ff9b::10.1.2.3 as well).
+    if (allowed(a)) return null;
+    return refusals(a).find((r) => !allowed(r.judged))?.why ?? null;
   }
 
   private refused(host: string, address: string, why: string, field: string): CloudportError {

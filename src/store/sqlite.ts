@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, DummyDriver, type Compilable } from 'kysely';
 import type { DB } from './schema.js';
@@ -18,6 +19,29 @@ export function sqliteQueryBuilder(): Kysely<DB> {
 }
 
 /**
+ * Makes a file readable by its owner only (0600, like master.key): the database holds encrypted
+ * credentials, API key hashes and every file's metadata. The file is created before SQLite opens it,
+ * since SQLite creates with 0644 less the umask; chmod also tightens a file an earlier version left open.
+ */
+function ownerOnly(file: string, create: boolean): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDONLY, 0o600);
+  } catch (e) {
+    if (!create && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    if ((fs.fstatSync(fd).mode & 0o777) !== 0o600) fs.fchmodSync(fd, 0o600);
+  } catch (e) {
+    // Another user's file (an operator's choice) is used as it is, as before.
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * The embedded store: SQLite through better-sqlite3. The store methods (KyselyStore, shared with
  * PostgreSQL) run synchronously: a write inside one `BEGIN IMMEDIATE` transaction, so several
  * processes on one data dir serialize their writes and never claim the same file twice.
@@ -31,8 +55,11 @@ export class SqliteStore extends KyselyStore {
 
   constructor(path: string) {
     super();
+    ownerOnly(path, true);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
+    // SQLite gives the log and the shared-memory index its database's mode, but only when it creates them.
+    for (const side of [`${path}-wal`, `${path}-shm`]) ownerOnly(side, false);
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('synchronous = NORMAL');
     this.writeTx = this.db.transaction((gen: Tx<unknown>) => this.drive(gen));

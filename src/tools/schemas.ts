@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { CONNECTOR_STATUSES, IMPORT_MODES, SCOPES } from '../core/connectors.js';
+import { CONNECTOR_STATUSES, IMPORT_MODES, METADATA_MAX_DEPTH, SCOPES } from '../core/connectors.js';
 import { PROVIDER_NAMES, registeredProviders } from '../providers/index.js';
 import { FILE_STATES, JOB_STATES } from '../store/types.js';
+import { nestedDeeperThan } from '../shared/depth.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */
 
@@ -76,6 +77,17 @@ export const connectorId = z.string().min(1).max(100);
 export const limit = z.number().int().min(1).max(1000).default(100);
 export const cursor = z.string().max(4096).optional();
 
+/** Free-form labels: bounded in depth here (in size by the connector checks), so no deep value reaches code that recurses. */
+export const metadataInput = z.record(z.string(), z.unknown()).superRefine((m, ctx) => {
+  if (nestedDeeperThan(m, METADATA_MAX_DEPTH)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `nested more than ${METADATA_MAX_DEPTH} levels deep (objects and arrays)`,
+      params: { fix: 'Keep metadata flat: labels and ids, e.g. {"team": "data", "ticket": "OPS-12"}.' },
+    });
+  }
+});
+
 export const connectorFields = {
   name: z.string().min(1).max(100).describe('Unique name.'),
   provider: z.enum(PROVIDER_NAMES),
@@ -85,7 +97,7 @@ export const connectorFields = {
   import_mode: z.enum(IMPORT_MODES).optional().describe('all (default) or new_only: skip keys already imported unchanged.'),
   export_base_path: z.string().max(1024).optional().describe('Prefix for exports and the write probe.'),
   description: z.string().max(500).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataInput.optional(),
   validate: z.boolean().optional().describe('Test before saving (default true).'),
 };
 
