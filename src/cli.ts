@@ -25,6 +25,7 @@ function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): 
     blobStore: cfg.blobStore,
     hashThreads: cfg.hashThreads,
     leaseMs: cfg.leaseMs,
+    maxAttempts: cfg.maxAttempts,
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,
     browseBudgetMs: cfg.browseBudgetMs,

@@ -32,6 +32,8 @@ export interface AppConfig {
   blobStore?: BlobStoreSpec;
   leaseMs: number;
   pollMs: number;
+  /** Claims of one file (its worker died or it was handed back for a retry) before it fails for good (default 5). */
+  maxAttempts?: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
   /** Finished jobs and their logs are pruned after this many days. */
@@ -93,7 +95,7 @@ export class App {
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
+      const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
       exportService.attach(engine);
       const app = new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);

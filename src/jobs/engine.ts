@@ -25,6 +25,8 @@ export interface EngineOptions {
   connectorConcurrency?: number;
   leaseMs: number;
   pollMs: number;
+  /** Claims of one file before it fails for good (default 5). */
+  maxAttempts?: number;
   log: Logger;
 }
 
@@ -151,7 +153,12 @@ export class JobEngine {
       const want = 3 * this.opts.concurrency - this.files.size - ready;
       const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
-        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, exclude.length ? { excludeConnectors: exclude } : undefined);
+        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
+          ...(exclude.length ? { excludeConnectors: exclude } : {}),
+          maxAttempts: this.opts.maxAttempts,
+          // A file whose worker died holding it waits about a lease (doubling per attempt) before its next try.
+          backoffMs: Math.min(this.opts.leaseMs, 30_000),
+        });
         // A late heartbeat can let one of our own leases lapse; re-claiming it renewed the lease, but it must not run twice here.
         const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
         this.queue.push(...claimed.filter((f) => !mine.has(f.id)));

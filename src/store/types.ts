@@ -51,6 +51,14 @@ export interface ClaimedFile extends JobFileRow {
   kind: string;
 }
 
+export interface ClaimOptions {
+  excludeConnectors?: string[];
+  /** Claims of one file before it fails for good (default 5). */
+  maxAttempts?: number;
+  /** Wait before the second retry of a file whose worker died holding it; doubles per attempt (default 1000 ms). */
+  backoffMs?: number;
+}
+
 export interface CommitFile {
   fileId: number;
   owner: string;
@@ -132,10 +140,16 @@ export interface Store {
   /** Claims the listing of one job whose listing is incomplete and unleased. */
   claimListing(owner: string, leaseMs: number): Promise<JobRow | null>;
   failListing(jobId: string, owner: string, error: string, now: string): Promise<void>;
-  /** Leases up to `limit` pending files (oldest first), leaving out files of `excludeConnectors` (a worker's per-connector limit). */
-  claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: { excludeConnectors?: string[] }): Promise<ClaimedFile[]>;
+  /**
+   * Leases up to `limit` pending files (oldest first), leaving out files of `excludeConnectors` (a worker's
+   * per-connector limit). Each claim counts an attempt; a file already claimed `maxAttempts` times fails
+   * instead, with "gave up after N attempts: <last error>" (also in its job's log). A file whose lease ran
+   * out (its worker died) records that as its last error and waits a growing backoff from its second try on.
+   */
+  claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: ClaimOptions): Promise<ClaimedFile[]>;
   /** Extends the leases `owner` holds; returns ids of files no longer pending (canceled meanwhile). */
   heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }>;
+  /** Hands back every lease `owner` holds (a clean stop); the files' claims do not count as attempts. */
   releaseLeases(owner: string): Promise<void>;
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
   commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
