@@ -146,7 +146,7 @@ export class App {
     const run = () =>
       this.indexes
         .maintain(this.config.retentionDays)
-        .then((r) => (r.jobs_pruned || r.blobs_removed) && this.config.log.info('maintenance', r))
+        .then((r) => (r.jobs_pruned || r.blobs_removed || r.orphans_removed) && this.config.log.info('maintenance', r))
         .catch((e) => this.config.log.warn('maintenance failed', { error: (e as Error).message }));
     void run();
     this.maintenanceTimer = setInterval(run, 6 * 3600_000);

@@ -173,10 +173,30 @@ export abstract class KyselyStore implements Store {
     return this.exec('tx', () => this.deleteConnectorTx(org, id));
   }
 
+  /** One transaction: a crash can never leave a deleted connector's automations or seen versions behind. */
   private *deleteConnectorTx(org: string, id: string): Tx<boolean> {
     const n = yield* run(this.qb.deleteFrom('connectors').where('org_id', '=', org).where('id', '=', id));
     yield* run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('connector_id', '=', id));
+    yield* run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('connector_id', '=', id));
     return n > 0;
+  }
+
+  async sweepOrphans(): Promise<number> {
+    return this.exec('tx', () => this.sweepOrphansTx());
+  }
+
+  private *sweepOrphansTx(): Tx<number> {
+    let n = 0;
+    for (const table of ['automations', 'import_seen'] as const) {
+      n += yield* run(
+        this.qb
+          .deleteFrom(table)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('connectors as c').select(sql`1`.as('x')).whereRef('c.org_id', '=', `${table}.org_id`).whereRef('c.id', '=', `${table}.connector_id`))),
+          ),
+      );
+    }
+    return n;
   }
 
   async recordHealth(org: string, id: string, o: HealthOutcome): Promise<ConnectorRow | null> {

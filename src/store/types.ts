@@ -125,7 +125,13 @@ export interface Store {
   findConnectorByName(org: string, name: string): Promise<ConnectorRow | null>;
   listConnectors(org: string, opts: { status?: string; after?: string; limit: number }): Promise<Page<ConnectorRow>>;
   updateConnector(org: string, id: string, patch: Partial<NewConnector>): Promise<ConnectorRow | null>;
+  /** Deletes a connector with its automations and seen versions, in one transaction (its jobs and items stay). */
   deleteConnector(org: string, id: string): Promise<boolean>;
+  /**
+   * Finishes deletes an older version left half-done (it deleted a connector, then its automations, in
+   * separate steps): removes automations and seen versions whose connector is gone. Returns the rows removed.
+   */
+  sweepOrphans(): Promise<number>;
   recordHealth(org: string, id: string, outcome: HealthOutcome): Promise<ConnectorRow | null>;
 
   /** Creates a job with its first listed files in one transaction. */
