@@ -26,6 +26,7 @@ function appConfig(cfg: CliConfig, log: Logger, concurrency = cfg.concurrency): 
     hashThreads: cfg.hashThreads,
     leaseMs: cfg.leaseMs,
     maxAttempts: cfg.maxAttempts,
+    ...(cfg.sqliteMaxPageCount ? { sqliteMaxPageCount: cfg.sqliteMaxPageCount } : {}),
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,
     browseBudgetMs: cfg.browseBudgetMs,

@@ -43,6 +43,7 @@ export const SETTINGS = [
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
   { flag: '(env only)', env: 'CLOUDPORT_RETENTION_DAYS', default: '30', help: 'Finished imports and their logs are pruned after this many days.' },
+  { flag: '(env only)', env: 'CLOUDPORT_SQLITE_MAX_PAGE_COUNT', default: 'none', help: 'Tests only: the SQLite store may not grow past this many pages, so a test sees a full store without filling a disk.' },
   { flag: '(env only)', env: 'CLOUDPORT_MIN_INTERVAL_MS', default: '60000', help: 'Shortest allowed gap between automation runs (lower it only for tests).' },
 ] as const;
 
@@ -62,6 +63,8 @@ export interface CliConfig {
   leaseMs: number;
   /** Claims of one file before it fails for good. */
   maxAttempts: number;
+  /** Tests only: caps the SQLite store's size in pages (0: no cap). */
+  sqliteMaxPageCount: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
   retentionDays: number;
@@ -226,6 +229,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     hashThreads: int('CLOUDPORT_HASH_THREADS', env.CLOUDPORT_HASH_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 16),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
     maxAttempts: int('CLOUDPORT_MAX_ATTEMPTS', env.CLOUDPORT_MAX_ATTEMPTS, 5, 1, 100),
+    sqliteMaxPageCount: int('CLOUDPORT_SQLITE_MAX_PAGE_COUNT', env.CLOUDPORT_SQLITE_MAX_PAGE_COUNT, 0, 0, 2 ** 31 - 2),
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
     retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),

@@ -32,6 +32,8 @@ export interface AppConfig {
   blobStore?: BlobStoreSpec;
   leaseMs: number;
   pollMs: number;
+  /** Tests only: the SQLite store may not grow past this many pages (SQLITE_FULL without a full disk). */
+  sqliteMaxPageCount?: number;
   /** Claims of one file (its worker died or it was handed back for a retry) before it fails for good (default 5). */
   maxAttempts?: number;
   idleTimeoutMs: number;
@@ -72,7 +74,7 @@ export class App {
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, config.concurrency + 4) };
+    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, config.concurrency + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
     const store = await openStore(storeOpts);
     try {
       const check = await store.getMeta(KEY_CHECK_META);

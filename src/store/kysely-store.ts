@@ -124,6 +124,14 @@ export abstract class KyselyStore implements Store {
     return (await this.exec('auto', () => one(this.qb.selectFrom('meta').select('value').where('key', '=', key))))?.value ?? null;
   }
 
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.exec('auto', () => run(this.qb.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value }))));
+  }
+
+  async deleteMeta(key: string): Promise<void> {
+    await this.exec('auto', () => run(this.qb.deleteFrom('meta').where('key', '=', key)));
+  }
+
   async setMetaOnce(key: string, value: string): Promise<string> {
     return this.exec('tx', () => this.setMetaOnceTx(key, value));
   }
@@ -593,6 +601,20 @@ export abstract class KyselyStore implements Store {
       ),
     );
     return { status, duplicate_of: duplicateOf };
+  }
+
+  async deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void> {
+    const refund = sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end`;
+    await this.exec('auto', () =>
+      run(
+        this.qb
+          .updateTable('job_files')
+          .set({ error: note.slice(0, 1000), lease_owner: null, lease_expires: retryAt, attempts: refund })
+          .where('id', '=', fileId)
+          .where('lease_owner', '=', owner)
+          .where('status', '=', 'pending'),
+      ),
+    );
   }
 
   async failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void> {

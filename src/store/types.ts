@@ -116,6 +116,9 @@ export interface Store {
   /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
   readonly dialect: 'sqlite' | 'postgres';
   getMeta(key: string): Promise<string | null>;
+  /** Sets key to value (replacing what is there). */
+  setMeta(key: string, value: string): Promise<void>;
+  deleteMeta(key: string): Promise<void>;
   /** Sets key to value unless it is already set; returns the value now stored. */
   setMetaOnce(key: string, value: string): Promise<string>;
   countConnectors(): Promise<number>;
@@ -173,6 +176,11 @@ export interface Store {
   commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
   /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
   completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
+  /**
+   * Hands a claimed file back to pending until `retryAt` (store clock, epoch ms) with `note` as its error,
+   * without counting the claim as an attempt: the trouble was not the file's (e.g. the store was full).
+   */
+  deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void>;
   /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
   failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void>;
   cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;

@@ -1,5 +1,7 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
+import { sleep, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
 import { sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -71,5 +73,67 @@ describe('a file whose download kills the server each time', () => {
     expect(env.proxy.gets.filter((k) => k === 'z-poison.bin')).toHaveLength(5);
     env.proxy.clearFaults();
     await cp.close();
+  });
+});
+
+describe('a store that runs out of space mid-import (SQLite, SQLITE_FULL)', () => {
+  let env: S3Env;
+  beforeAll(async () => {
+    env = await startS3Env(['full']);
+  });
+  afterAll(async () => env?.stop());
+
+  it('the job stays running and says why in import_status, the condition is logged once (not per attempt), no file fails, and the job completes once there is room', async () => {
+    const N = 40;
+    const key = (i: number) => `documents/quarterly-reports/${'long-directory-name/'.repeat(3)}report-${String(i).padStart(3, '0')}.txt`;
+    for (let i = 0; i < N; i++) await env.s3.put('full', key(i), `report number ${i}\n`.repeat(20));
+    const dataDir = tempDir();
+    // The job is created by a server that does no import work, so it is still all pending when the store fills.
+    const front = await startCloudport({ dataDir, args: ['--workers', '0'] });
+    const conn = (await front.ok('create_connector', env.connector('full'))).connector.id;
+    const job = await front.ok('start_import', { connector_id: conn, index: 'full' });
+    expect(job.accepted).toBe(N);
+    await front.close();
+    // The store may not grow past its present size: committing items (new pages) answers SQLITE_FULL.
+    const db = new Database(path.join(dataDir, 'cloudport.db'), { readonly: true });
+    const pages = Number(db.pragma('page_count', { simple: true }));
+    db.close();
+    const full = await startCloudport({ dataDir, args: ['--workers', '2'], env: { CLOUDPORT_SQLITE_MAX_PAGE_COUNT: String(pages), CLOUDPORT_LEASE_MS: '1000' } });
+    let s = await until(
+      'the job reports the full store',
+      async () => {
+        const r = await full.ok('import_status', { job_id: job.job_id });
+        return typeof r.warning === 'string' && r.warning ? r : null;
+      },
+      60_000,
+    ).catch(async (e) => {
+      const r = await full.ok('import_status', { job_id: job.job_id });
+      throw new Error(`${(e as Error).message}; last status ${JSON.stringify(r)}; server log: ${full.stderr().slice(-1500)}`);
+    });
+    expect(s.warning).toMatch(/^store full: database or disk is full; the job resumes when space is freed/);
+    // Several more tries while the store stays full: still resumable, nothing failed, one log line.
+    const gets = env.proxy.counts.GetObject;
+    await until('more tries', async () => env.proxy.counts.GetObject >= gets + 6, 60_000);
+    s = await full.ok('import_status', { job_id: job.job_id });
+    expect(s.status).toBe('running');
+    expect(s.counts.failed).toBe(0);
+    expect(s.counts.pending).toBeGreaterThan(0);
+    expect(s.warning).toMatch(/^store full/);
+    // The files handed back say so too (and stay pending).
+    const waiting = (await full.ok('import_status', { job_id: job.job_id, files_status: 'pending', limit: 100 })).files;
+    expect(waiting.some((f: { error?: string }) => /^store full: database or disk is full; tried again when space is freed/.test(f.error ?? ''))).toBe(true);
+    const fullLines = full.stderr().split('\n').filter((l) => /database or disk is full/.test(l));
+    expect(fullLines.length).toBeGreaterThanOrEqual(1);
+    expect(fullLines.length).toBeLessThanOrEqual(2);
+    await full.close();
+    // Room again (the same data dir without the cap): the job completes with every file, and the warning is gone.
+    const roomy = await startCloudport({ dataDir, args: ['--workers', '2'], env: { CLOUDPORT_LEASE_MS: '1000' } });
+    s = await waitForJob(roomy, job.job_id);
+    expect(s).toMatchObject({ status: 'completed', counts: { ready: N, failed: 0, pending: 0 } });
+    expect(s.warning ?? null).toBeNull();
+    const items = (await roomy.ok('list_index_items', { index: 'full', limit: 100 })).items;
+    expect(items).toHaveLength(N);
+    for (const it of items) expect(it.sha256).toBe(sha256(`report number ${Number(/report-(\d+)/.exec(it.key)![1])}\n`.repeat(20)));
+    await roomy.close();
   });
 });

@@ -291,6 +291,18 @@ describe.each(backends)('store contract: $name', (b) => {
         expect(await s.claimFiles('A', 2, 60_000, NOW, opts)).toMatchObject([{ key: 'f00000', attempts: 1 }, { key: 'f00001', attempts: 1 }]);
         await s.releaseLeases('A');
       }
+      // deferFile (the store, not the file, was the trouble) hands it back with a note, without counting the claim.
+      for (let i = 0; i < 4; i++) {
+        const [f0] = await s.claimFiles('A', 1, 60_000, NOW, opts);
+        expect(f0).toMatchObject({ key: 'f00000', attempts: 1 });
+        await s.deferFile(f0!.id, 'A', 0, 'store full: database or disk is full');
+        expect((await s.listJobFiles('imp_1', { limit: 1 }))[0]).toMatchObject({ status: 'pending', attempts: 0, lease_owner: null, error: 'store full: database or disk is full' });
+      }
+      await s.setMeta('k', 'one');
+      await s.setMeta('k', 'two');
+      expect(await s.getMeta('k')).toBe('two');
+      await s.deleteMeta('k');
+      expect(await s.getMeta('k')).toBeNull();
       // f00000: each worker dies holding it (its lease runs out); f00001: handed back with an error and a retry time.
       let seen = 0;
       for (let round = 0; seen < 3 && round < 200; round++) {
