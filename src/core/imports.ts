@@ -841,7 +841,7 @@ export class ImportService implements JobHandlers {
         // The store is full, not the file at fault: it goes back to pending (the attempt does not count)
         // and is tried again after a pause; the job says why in import_status, the log once a minute.
         const note = `store full: ${redact((e as Error).message)}; tried again when space is freed`;
-        await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine.health.report(e2));
+        await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine.health.report(e2) || this.opts.log.warn('handing a file back failed; its lease runs out instead', { job_id: file.job_id, error: (e2 as Error).message }));
         return;
       }
       const err = asCloudportError(e);
