@@ -35,11 +35,13 @@ describe('a file whose download kills the server each time', () => {
       times: 1000,
       action: {
         type: 'before',
-        run: () => {
-          if (cp.pid) process.kill(cp.pid, 'SIGKILL');
-          kills++;
+        run: async () => {
+          // A restarted server may fetch it before the test holds its handle: wait for that, then kill it.
+          while (killed) await sleep(20);
           killed = true;
-          return Promise.reject(new Error('server killed'));
+          kills++;
+          process.kill(cp.pid!, 'SIGKILL');
+          throw new Error('server killed');
         },
       },
     });
@@ -50,9 +52,9 @@ describe('a file whose download kills the server each time', () => {
     // Restart the server after each kill, until the job is final (today's code would restart forever: bounded here).
     for (let polls = 0; kills <= 8 && polls < 2000; polls++) {
       if (killed) {
-        killed = false;
         await cp.close().catch(() => undefined);
         cp = await start();
+        killed = false;
         continue;
       }
       const r = await cp.call('import_status', { job_id: job.job_id }).catch(() => null);
