@@ -31,6 +31,8 @@ function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.co
     blobStore: cfg.blobStore,
     hashThreads: cfg.hashThreads,
     leaseMs: cfg.leaseMs,
+    maxAttempts: cfg.maxAttempts,
+    ...(cfg.sqliteMaxPageCount ? { sqliteMaxPageCount: cfg.sqliteMaxPageCount } : {}),
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,
     browseBudgetMs: cfg.browseBudgetMs,

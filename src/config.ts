@@ -41,11 +41,13 @@ export const SETTINGS = [
   { flag: '(env only)', env: 'CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID', default: 'AWS default chain', help: 'S3 blob store: access key id, with CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY (and optionally _SESSION_TOKEN). Never logged.' },
   { flag: '(env only)', env: 'CLOUDPORT_HASH_THREADS', default: 'cores - 1 (1 to 4)', help: 'Threads that hash and write downloads (0: on the main thread).' },
   { flag: '(env only)', env: 'CLOUDPORT_LEASE_MS', default: '30000', help: 'Lease on a unit of import work; a crashed process\'s work is taken over after it.' },
+  { flag: '(env only)', env: 'CLOUDPORT_MAX_ATTEMPTS', default: '5', help: 'Tries of one file (its worker died holding it, or it was handed back for a retry) before it fails with "gave up after N attempts".' },
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
   { flag: '(env only)', env: 'CLOUDPORT_BROWSE_BUDGET_MS', default: '10000', help: 'Time budget of one browse_connector page.' },
   { flag: '(env only)', env: 'CLOUDPORT_RETENTION_DAYS', default: '30', help: 'Finished imports and their logs are pruned after this many days.' },
   { flag: '(env only)', env: 'CLOUDPORT_BODY_TIMEOUT_MS', default: '30000', help: 'HTTP: an authenticated request body must arrive within this time; else 408 and the connection is closed.' },
   { flag: '(env only)', env: 'CLOUDPORT_SESSION_IDLE_MS', default: '1800000', help: 'HTTP: an MCP session without a request (and without an open stream) for this long is closed.' },
+  { flag: '(env only)', env: 'CLOUDPORT_SQLITE_MAX_PAGE_COUNT', default: 'none', help: 'Tests only: the SQLite store may not grow past this many pages, so a test sees a full store without filling a disk.' },
   { flag: '(env only)', env: 'CLOUDPORT_MIN_INTERVAL_MS', default: '60000', help: 'Shortest allowed gap between automation runs (lower it only for tests).' },
 ] as const;
 
@@ -63,6 +65,10 @@ export interface CliConfig {
   /** Threads that hash and write downloads; 0: the main thread does. */
   hashThreads: number;
   leaseMs: number;
+  /** Claims of one file before it fails for good. */
+  maxAttempts: number;
+  /** Tests only: caps the SQLite store's size in pages (0: no cap). */
+  sqliteMaxPageCount: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
   retentionDays: number;
@@ -285,6 +291,8 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     blobStore: parseBlobStore(values['blob-store'] ?? env.CLOUDPORT_BLOB_STORE, values['blob-store-endpoint'] ?? env.CLOUDPORT_BLOB_STORE_ENDPOINT, values['blob-store-region'] ?? env.CLOUDPORT_BLOB_STORE_REGION),
     hashThreads: int('CLOUDPORT_HASH_THREADS', env.CLOUDPORT_HASH_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 16),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
+    maxAttempts: int('CLOUDPORT_MAX_ATTEMPTS', env.CLOUDPORT_MAX_ATTEMPTS, 5, 1, 100),
+    sqliteMaxPageCount: int('CLOUDPORT_SQLITE_MAX_PAGE_COUNT', env.CLOUDPORT_SQLITE_MAX_PAGE_COUNT, 0, 0, 2 ** 31 - 2),
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
     retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),

@@ -32,6 +32,10 @@ export interface AppConfig {
   blobStore?: BlobStoreSpec;
   leaseMs: number;
   pollMs: number;
+  /** Tests only: the SQLite store may not grow past this many pages (SQLITE_FULL without a full disk). */
+  sqliteMaxPageCount?: number;
+  /** Claims of one file (its worker died or it was handed back for a retry) before it fails for good (default 5). */
+  maxAttempts?: number;
   idleTimeoutMs: number;
   browseBudgetMs: number;
   /** Finished jobs and their logs are pruned after this many days. */
@@ -106,7 +110,7 @@ export class App {
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, config.concurrency + 4) };
+    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, config.concurrency + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
     const store = await openStore(storeOpts);
     try {
       const check = await store.getMeta(KEY_CHECK_META);
@@ -130,7 +134,7 @@ export class App {
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
       const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, log: config.log });
+      const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
       exportService.attach(engine);
       const app = new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
@@ -184,7 +188,7 @@ export class App {
     const run = () =>
       this.indexes
         .maintain(this.config.retentionDays)
-        .then((r) => (r.jobs_pruned || r.blobs_removed) && this.config.log.info('maintenance', r))
+        .then((r) => (r.jobs_pruned || r.blobs_removed || r.orphans_removed) && this.config.log.info('maintenance', r))
         .catch((e) => this.config.log.warn('maintenance failed', { error: (e as Error).message }));
     void run();
     this.maintenanceTimer = setInterval(run, 6 * 3600_000);

@@ -419,9 +419,8 @@ export class ConnectorService {
         fix: 'Wait for them to finish or cancel them with cancel_import, then delete.',
       });
     }
+    // Its automations go with it, in the same transaction (their jobs stay).
     await this.store.deleteConnector(org, id);
-    // Its automations go with it (their jobs stay).
-    await this.store.deleteConnectorAutomations(org, id);
   }
 
   /**

@@ -337,6 +337,8 @@ export class ExportService implements JobHandlers {
       }
     } catch (e) {
       if (signal.aborted) return;
+      // A full store is not the listing's fault: its lease runs out and the listing resumes from its cursor later.
+      if (this.engine?.health.report(e)) return;
       const err = asCloudportError(e);
       await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message, job.org_id)}`, new Date().toISOString());
       await this.log(job.org_id, job.id, job.connector_id, 'error', null, `listing the index failed: ${err.message}`);
@@ -414,6 +416,12 @@ export class ExportService implements JobHandlers {
       await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
     } catch (e) {
       if (signal.aborted) return;
+      if (this.engine?.health.report(e)) {
+        // The store is full, not the file at fault: back to pending without counting the attempt (see ImportService.processFile).
+        const note = `store full: ${redact((e as Error).message, file.org_id)}; tried again when space is freed`;
+        await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine?.health.report(e2));
+        return;
+      }
       await fail(redact(asCloudportError(e).message, file.org_id));
     }
   }

@@ -90,6 +90,8 @@ export interface ImportStatus {
   listing_complete: boolean;
   /** Why the job failed (listing error, or no file succeeded); null otherwise. */
   reason: string | null;
+  /** Set while the job is held up by something that is not its files' fault (the store is full); the job resumes on its own. */
+  warning?: string;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -571,6 +573,8 @@ export class ImportService implements JobHandlers {
       started_at: job.started_at,
       finished_at: job.finished_at,
     };
+    const warning = FINAL_STATES.has(job.status) ? null : await this.engine?.health.warning();
+    if (warning) out.warning = warning;
     if (opts.files_status) {
       const q = { j: job.id, s: opts.files_status };
       const cur = decodeCursor<{ after: number }>(opts.cursor, q);
@@ -607,7 +611,7 @@ export class ImportService implements JobHandlers {
   ): Promise<ImportStatus> {
     const first = await this.status(org, jobId, opts);
     if (seconds <= 0 || FINAL_STATES.has(first.status)) return first;
-    const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}`;
+    const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}|${s.warning ?? ''}`;
     const before = snapshot(first);
     onProgress?.(first);
     return new Promise<ImportStatus>((resolve) => {
@@ -760,6 +764,8 @@ export class ImportService implements JobHandlers {
       }
     } catch (e) {
       if (signal.aborted) return;
+      // A full store is not the listing's fault: its lease runs out and the listing resumes from its cursor later.
+      if (this.engine?.health.report(e)) return;
       const err = asCloudportError(e);
       await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message, job.org_id)}`, new Date().toISOString());
       await this.log(job.org_id, job.id, job.connector_id, 'error', null, `listing failed: ${err.message}`);
@@ -825,12 +831,20 @@ export class ImportService implements JobHandlers {
       temp = null;
       if ('commitError' in landed) throw landed.commitError;
       const res = landed.committed;
+      if (res) this.engine?.health.ok();
       if (!res) await this.store.gcBlobs([d.sha256], gcUnlink(this.blobs));
       // A success ends a run of credential failures (it does not revive a FAILED connector).
       else if (c.consecutive_failures > 0) await this.connectorHealth(file, c, { ok: true });
     } catch (e) {
       if (temp) await this.blobs.discard(temp).catch(() => undefined);
       if (signal.aborted) return;
+      if (this.engine?.health.report(e)) {
+        // The store is full, not the file at fault: it goes back to pending (the attempt does not count)
+        // and is tried again after a pause; the job says why in import_status, the log once a minute.
+        const note = `store full: ${redact((e as Error).message, file.org_id)}; tried again when space is freed`;
+        await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine.health.report(e2) || this.opts.log.warn('handing a file back failed; its lease runs out instead', { job_id: file.job_id, error: (e2 as Error).message }));
+        return;
+      }
       const err = asCloudportError(e);
       const message = redact(err.message, file.org_id);
       await this.store.failFile(file.id, owner, message, null);

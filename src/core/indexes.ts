@@ -66,8 +66,13 @@ export class IndexService {
     return { index, key, blob_removed: (await this.gc([sha])) > 0 };
   }
 
-  /** Housekeeping: prune finished jobs past retention and sweep unreferenced blobs. */
-  async maintain(retentionDays: number): Promise<{ jobs_pruned: number; blobs_removed: number }> {
+  /**
+   * Housekeeping (at start, then every few hours): finish half-done connector deletes, prune finished jobs
+   * past retention, and sweep unreferenced blobs (which also finishes a delete_index or delete_item whose
+   * process stopped between its transaction and the blob removal).
+   */
+  async maintain(retentionDays: number): Promise<{ jobs_pruned: number; blobs_removed: number; orphans_removed: number }> {
+    const orphans = await this.store.sweepOrphans();
     const before = new Date(Date.now() - retentionDays * 86_400_000).toISOString();
     const jobs = await this.store.pruneJobs(before);
     let removed = 0;
@@ -80,7 +85,7 @@ export class IndexService {
       }
     }
     if (batch.length) removed += await this.gc(batch);
-    return { jobs_pruned: jobs, blobs_removed: removed };
+    return { jobs_pruned: jobs, blobs_removed: removed, orphans_removed: orphans };
   }
 
   async listItems(org: string, index: string, opts: { prefix?: string; cursor?: string; limit: number }): Promise<{ items: ItemView[]; next_cursor: string | null }> {

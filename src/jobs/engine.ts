@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { ClaimedFile, JobRow, Store } from '../store/types.js';
 import type { Logger } from '../shared/log.js';
+import { StoreHealth } from './store-health.js';
 
 /**
  * The durable job engine. All state lives in the store; this process only holds leases.
@@ -25,6 +26,8 @@ export interface EngineOptions {
   connectorConcurrency?: number;
   leaseMs: number;
   pollMs: number;
+  /** Claims of one file before it fails for good (default 5). */
+  maxAttempts?: number;
   log: Logger;
 }
 
@@ -48,11 +51,16 @@ export class JobEngine {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(jobId: string, final: boolean) => void>();
 
+  /** Whether the store is refusing writes for lack of space (see StoreHealth). */
+  readonly health: StoreHealth;
+
   constructor(
     private readonly store: Store,
     private readonly handlers: JobHandlers,
     private readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.health = new StoreHealth(store, opts.log, Math.min(30_000, Math.max(1000, opts.leaseMs)));
+  }
 
   start(): void {
     if (this.running || this.opts.concurrency <= 0) return;
@@ -93,7 +101,7 @@ export class JobEngine {
       try {
         await this.tick(full);
       } catch (e) {
-        this.opts.log.error('job engine tick failed', { error: (e as Error).message });
+        if (!this.health.report(e)) this.opts.log.error('job engine tick failed', { error: (e as Error).message });
       }
       if (!this.running) break;
       if (this.dirty) continue;
@@ -130,7 +138,7 @@ export class JobEngine {
         this.listings.set(job.id, ctl);
         void this.handlers
           .listNext(job, this.owner, ctl.signal)
-          .catch((e) => this.opts.log.error('listing failed', { job_id: job.id, error: (e as Error).message }))
+          .catch((e) => this.health.report(e) || this.opts.log.error('listing failed', { job_id: job.id, error: (e as Error).message }))
           .finally(() => {
             this.listings.delete(job.id);
             this.notify(job.id);
@@ -147,11 +155,18 @@ export class JobEngine {
     const ready = this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
     // Claim again once the ready queue is down to one round of work: in steady state one claim brings
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
-    if (ready <= this.opts.concurrency || this.files.size + ready < this.opts.concurrency) {
+    // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
+    const storeFull = this.health.pausedUntil() > Date.now();
+    if (!storeFull && (ready <= this.opts.concurrency || this.files.size + ready < this.opts.concurrency)) {
       const want = 3 * this.opts.concurrency - this.files.size - ready;
       const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
-        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, exclude.length ? { excludeConnectors: exclude } : undefined);
+        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
+          ...(exclude.length ? { excludeConnectors: exclude } : {}),
+          maxAttempts: this.opts.maxAttempts,
+          // A file whose worker died holding it waits about a lease (doubling per attempt) before its next try.
+          backoffMs: Math.min(this.opts.leaseMs, 30_000),
+        });
         // A late heartbeat can let one of our own leases lapse; re-claiming it renewed the lease, but it must not run twice here.
         const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
         this.queue.push(...claimed.filter((f) => !mine.has(f.id)));
@@ -170,7 +185,7 @@ export class JobEngine {
       this.perConnector.set(file.connector_id, busy + 1);
       void this.handlers
         .processFile(file, this.owner, ctl.signal)
-        .catch((e) => this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
+        .catch((e) => this.health.report(e) || this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
         .finally(() => {
           this.files.delete(file.id);
           if (!this.holdsJob(file.job_id)) this.finalizeSoon = true;
@@ -206,7 +221,7 @@ export class JobEngine {
       this.queue = this.queue.filter((f) => !lost.has(f.id));
       for (const id of lostFiles) this.files.get(id)?.ctl.abort(new Error('lease lost'));
     } catch (e) {
-      this.opts.log.warn('heartbeat failed', { error: (e as Error).message });
+      if (!this.health.report(e)) this.opts.log.warn('heartbeat failed', { error: (e as Error).message });
     }
   }
 

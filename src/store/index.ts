@@ -11,6 +11,8 @@ export interface StoreOptions {
   databaseUrl?: string | null;
   /** PostgreSQL pool size (default 10). */
   poolMax?: number;
+  /** Tests only (CLOUDPORT_SQLITE_MAX_PAGE_COUNT): the SQLite store may not grow past this many pages. */
+  sqliteMaxPageCount?: number;
 }
 
 /** Opens the store the configuration asks for; pending migrations run before it returns. Drivers load only when used. */
@@ -21,7 +23,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   }
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const { SqliteStore } = await import('./sqlite.js');
-  return new SqliteStore(path.join(opts.dataDir, 'cloudport.db'));
+  return new SqliteStore(path.join(opts.dataDir, 'cloudport.db'), { maxPageCount: opts.sqliteMaxPageCount });
 }
 
 /** Where the store lives, for messages (never the URL's password). */

@@ -5,6 +5,7 @@ import { all, lock, one, run, wait, type Dialect, type Tx } from './ops.js';
 import type {
   ApiKeyRow,
   AutomationRow,
+  ClaimOptions,
   ClaimedFile,
   CommitFile,
   ConnectorRow,
@@ -25,6 +26,14 @@ import type {
 } from './types.js';
 
 export const ACTIVE_JOB = ['queued', 'running'] as const;
+
+/** Claims of one file before it fails for good (CLOUDPORT_MAX_ATTEMPTS). */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** First wait before a file whose worker died holding it twice is claimed again; it doubles with each attempt. */
+export const DEFAULT_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 10 * 60_000;
+/** The last error of a file whose worker stopped (crashed, killed) or stalled past its lease while working on it. */
+export const LEASE_LAPSED = 'its worker stopped or stalled while working on it (the lease ran out)';
 
 /** Adds one (status, count, bytes) group to a job's progress. Bytes count for files that are or will be stored. */
 function addProgress(p: JobProgress, status: FileState, n: number, bytes: number): void {
@@ -115,12 +124,16 @@ export abstract class KyselyStore implements Store {
     return (await this.exec('auto', () => one(this.qb.selectFrom('meta').select('value').where('key', '=', key))))?.value ?? null;
   }
 
-  async setMetaOnce(key: string, value: string): Promise<string> {
-    return this.exec('tx', () => this.setMetaOnceTx(key, value));
-  }
-
   async setMeta(key: string, value: string): Promise<void> {
     await this.exec('auto', () => run(this.qb.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value }))));
+  }
+
+  async deleteMeta(key: string): Promise<void> {
+    await this.exec('auto', () => run(this.qb.deleteFrom('meta').where('key', '=', key)));
+  }
+
+  async setMetaOnce(key: string, value: string): Promise<string> {
+    return this.exec('tx', () => this.setMetaOnceTx(key, value));
   }
 
   private *setMetaOnceTx(key: string, value: string): Tx<string> {
@@ -168,10 +181,30 @@ export abstract class KyselyStore implements Store {
     return this.exec('tx', () => this.deleteConnectorTx(org, id));
   }
 
+  /** One transaction: a crash can never leave a deleted connector's automations or seen versions behind. */
   private *deleteConnectorTx(org: string, id: string): Tx<boolean> {
     const n = yield* run(this.qb.deleteFrom('connectors').where('org_id', '=', org).where('id', '=', id));
     yield* run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('connector_id', '=', id));
+    yield* run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('connector_id', '=', id));
     return n > 0;
+  }
+
+  async sweepOrphans(): Promise<number> {
+    return this.exec('tx', () => this.sweepOrphansTx());
+  }
+
+  private *sweepOrphansTx(): Tx<number> {
+    let n = 0;
+    for (const table of ['automations', 'import_seen'] as const) {
+      n += yield* run(
+        this.qb
+          .deleteFrom(table)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('connectors as c').select(sql`1`.as('x')).whereRef('c.org_id', '=', `${table}.org_id`).whereRef('c.id', '=', `${table}.connector_id`))),
+          ),
+      );
+    }
+    return n;
   }
 
   async recordHealth(org: string, id: string, o: HealthOutcome): Promise<ConnectorRow | null> {
@@ -327,17 +360,25 @@ export abstract class KyselyStore implements Store {
     );
   }
 
-  async claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: { excludeConnectors?: string[] }): Promise<ClaimedFile[]> {
+  async claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: ClaimOptions): Promise<ClaimedFile[]> {
     if (limit <= 0) return [];
-    return this.exec('tx', () => this.claimFilesTx(owner, limit, leaseMs, now, opts?.excludeConnectors ?? []));
+    return this.exec('tx', () =>
+      this.claimFilesTx(owner, limit, leaseMs, now, opts?.excludeConnectors ?? [], Math.max(1, opts?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS), opts?.backoffMs ?? DEFAULT_BACKOFF_MS),
+    );
   }
 
-  private *claimFilesTx(owner: string, limit: number, leaseMs: number, now: string, exclude: string[]): Tx<ClaimedFile[]> {
+  /**
+   * Each claim counts an attempt (a worker that dies holding a file cannot count it later). A file whose
+   * previous lease ran out (its worker died or stalled) records that as its last error and, from its
+   * second such attempt on, waits a backoff that doubles with each attempt before it is claimed again;
+   * a file with maxAttempts behind it fails here, in the claim, with its last error.
+   */
+  private *claimFilesTx(owner: string, limit: number, leaseMs: number, now: string, exclude: string[], maxAttempts: number, backoffMs: number): Tx<ClaimedFile[]> {
     const t = this.clock();
     let q = this.qb
       .selectFrom('job_files as f')
       .innerJoin('jobs as j', 'j.id', 'f.job_id')
-      .select('f.id')
+      .select(['f.id', 'f.attempts', 'f.lease_owner', 'f.error'])
       .where('f.status', '=', 'pending')
       .where('f.lease_expires', '<', t)
       .where('j.status', 'in', ACTIVE_JOB);
@@ -345,12 +386,27 @@ export abstract class KyselyStore implements Store {
     q = q.orderBy('f.id').limit(limit);
     // Concurrent claimers skip each other's rows instead of queueing on them (only the files are locked, not their job).
     if (this.pg) q = q.forUpdate('f').skipLocked();
-    const ids = (yield* all(q)).map((r) => r.id);
+    const rows = yield* all(q);
+    if (!rows.length) return [];
+    const ids: number[] = [];
+    for (const r of rows) {
+      const lapsed = r.lease_owner !== null;
+      if (r.attempts >= maxAttempts) yield* this.giveUp(r.id, r.attempts, lapsed ? LEASE_LAPSED : (r.error ?? 'no error was recorded'), now);
+      else if (lapsed && r.attempts >= 2) {
+        const wait = Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (r.attempts - 2));
+        yield* run(this.qb.updateTable('job_files').set({ lease_owner: null, lease_expires: t + wait, error: LEASE_LAPSED }).where('id', '=', r.id));
+      } else ids.push(r.id);
+    }
     if (!ids.length) return [];
     const files = yield* all(
       this.qb
         .updateTable('job_files')
-        .set((eb) => ({ lease_owner: owner, lease_expires: t + leaseMs, attempts: eb('attempts', '+', 1) }))
+        .set((eb) => ({
+          lease_owner: owner,
+          lease_expires: t + leaseMs,
+          attempts: eb('attempts', '+', 1),
+          error: sql<string | null>`case when ${sql.ref('lease_owner')} is not null then ${LEASE_LAPSED} else ${sql.ref('error')} end`,
+        }))
         .where('id', 'in', ids)
         .returningAll(),
     );
@@ -363,6 +419,17 @@ export abstract class KyselyStore implements Store {
       const j = byId.get(f.job_id)!;
       return { ...f, connector_id: j.connector_id, index_name: j.index_name, params: j.params, kind: j.kind };
     });
+  }
+
+  /** Fails a file that used up its attempts, with its last error, and says so in its job's log. */
+  private *giveUp(fileId: number, attempts: number, lastError: string, now: string): Tx<void> {
+    const message = `gave up after ${attempts} attempts: ${lastError}`.slice(0, 1000);
+    const f = yield* one(
+      this.qb.updateTable('job_files').set({ status: 'failed', error: message, lease_owner: null, lease_expires: 0 }).where('id', '=', fileId).returning(['job_id', 'key', 'org_id']),
+    );
+    if (!f) return;
+    const j = yield* one(this.qb.selectFrom('jobs').select('connector_id').where('id', '=', f.job_id));
+    yield* run(this.qb.insertInto('job_logs').values({ org_id: f.org_id, job_id: f.job_id, connector_id: j?.connector_id ?? '', time: now, level: 'error', key: f.key, message }));
   }
 
   async heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }> {
@@ -396,7 +463,14 @@ export abstract class KyselyStore implements Store {
   }
 
   private *releaseLeasesTx(owner: string): Tx<void> {
-    yield* run(this.qb.updateTable('job_files').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner).where('status', '=', 'pending'));
+    // Work handed back on a clean stop was not tried to its end: its claim does not count as an attempt.
+    yield* run(
+      this.qb
+        .updateTable('job_files')
+        .set({ lease_owner: null, lease_expires: 0, attempts: sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end` })
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending'),
+    );
     yield* run(this.qb.updateTable('jobs').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner));
   }
 
@@ -527,6 +601,20 @@ export abstract class KyselyStore implements Store {
       ),
     );
     return { status, duplicate_of: duplicateOf };
+  }
+
+  async deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void> {
+    const refund = sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end`;
+    await this.exec('auto', () =>
+      run(
+        this.qb
+          .updateTable('job_files')
+          .set({ error: note.slice(0, 1000), lease_owner: null, lease_expires: retryAt, attempts: refund })
+          .where('id', '=', fileId)
+          .where('lease_owner', '=', owner)
+          .where('status', '=', 'pending'),
+      ),
+    );
   }
 
   async failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void> {

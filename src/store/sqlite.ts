@@ -53,7 +53,8 @@ export class SqliteStore extends KyselyStore {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly writeTx: Database.Transaction<(gen: Tx<unknown>) => unknown>;
 
-  constructor(path: string) {
+  /** `maxPageCount` (tests only): caps the database's size on this connection, so a test sees SQLITE_FULL without filling a disk. */
+  constructor(path: string, opts: { maxPageCount?: number } = {}) {
     super();
     ownerOnly(path, true);
     this.db = new Database(path);
@@ -64,6 +65,7 @@ export class SqliteStore extends KyselyStore {
     this.db.pragma('synchronous = NORMAL');
     this.writeTx = this.db.transaction((gen: Tx<unknown>) => this.drive(gen));
     this.migrate();
+    if (opts.maxPageCount) this.db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
   }
 
   private stmt(sqlText: string): Database.Statement {

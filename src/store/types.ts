@@ -51,6 +51,14 @@ export interface ClaimedFile extends JobFileRow {
   kind: string;
 }
 
+export interface ClaimOptions {
+  excludeConnectors?: string[];
+  /** Claims of one file before it fails for good (default 5). */
+  maxAttempts?: number;
+  /** Wait before the second retry of a file whose worker died holding it; doubles per attempt (default 1000 ms). */
+  backoffMs?: number;
+}
+
 export interface CommitFile {
   fileId: number;
   owner: string;
@@ -108,10 +116,11 @@ export interface Store {
   /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
   readonly dialect: 'sqlite' | 'postgres';
   getMeta(key: string): Promise<string | null>;
+  /** Sets key to value (replacing what is there). */
+  setMeta(key: string, value: string): Promise<void>;
+  deleteMeta(key: string): Promise<void>;
   /** Sets key to value unless it is already set; returns the value now stored. */
   setMetaOnce(key: string, value: string): Promise<string>;
-  /** Sets key to value, replacing what was there. */
-  setMeta(key: string, value: string): Promise<void>;
   countConnectors(): Promise<number>;
 
   insertConnector(row: NewConnector): Promise<void>;
@@ -119,7 +128,13 @@ export interface Store {
   findConnectorByName(org: string, name: string): Promise<ConnectorRow | null>;
   listConnectors(org: string, opts: { status?: string; after?: string; limit: number }): Promise<Page<ConnectorRow>>;
   updateConnector(org: string, id: string, patch: Partial<NewConnector>): Promise<ConnectorRow | null>;
+  /** Deletes a connector with its automations and seen versions, in one transaction (its jobs and items stay). */
   deleteConnector(org: string, id: string): Promise<boolean>;
+  /**
+   * Finishes deletes an older version left half-done (it deleted a connector, then its automations, in
+   * separate steps): removes automations and seen versions whose connector is gone. Returns the rows removed.
+   */
+  sweepOrphans(): Promise<number>;
   recordHealth(org: string, id: string, outcome: HealthOutcome): Promise<ConnectorRow | null>;
 
   /** Creates a job with its first listed files in one transaction. */
@@ -134,10 +149,16 @@ export interface Store {
   /** Claims the listing of one job whose listing is incomplete and unleased. */
   claimListing(owner: string, leaseMs: number): Promise<JobRow | null>;
   failListing(jobId: string, owner: string, error: string, now: string): Promise<void>;
-  /** Leases up to `limit` pending files (oldest first), leaving out files of `excludeConnectors` (a worker's per-connector limit). */
-  claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: { excludeConnectors?: string[] }): Promise<ClaimedFile[]>;
+  /**
+   * Leases up to `limit` pending files (oldest first), leaving out files of `excludeConnectors` (a worker's
+   * per-connector limit). Each claim counts an attempt; a file already claimed `maxAttempts` times fails
+   * instead, with "gave up after N attempts: <last error>" (also in its job's log). A file whose lease ran
+   * out (its worker died) records that as its last error and waits a growing backoff from its second try on.
+   */
+  claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: ClaimOptions): Promise<ClaimedFile[]>;
   /** Extends the leases `owner` holds; returns ids of files no longer pending (canceled meanwhile). */
   heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }>;
+  /** Hands back every lease `owner` holds (a clean stop); the files' claims do not count as attempts. */
   releaseLeases(owner: string): Promise<void>;
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
   commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
@@ -155,6 +176,11 @@ export interface Store {
   commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
   /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
   completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
+  /**
+   * Hands a claimed file back to pending until `retryAt` (store clock, epoch ms) with `note` as its error,
+   * without counting the claim as an attempt: the trouble was not the file's (e.g. the store was full).
+   */
+  deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void>;
   /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
   failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void>;
   cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;

@@ -28,6 +28,7 @@ export const importStatus = defineTool({
     bytes_total: z.number(),
     listing_complete: z.boolean(),
     reason: z.string().nullable(),
+    warning: z.string().optional().describe('Set while the job is held up through no fault of its files (e.g. the store is full); it resumes on its own.'),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
@@ -54,6 +55,7 @@ export const importStatus = defineTool({
         `${r.job_id} ${r.status}: ${done}, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending` +
         (c.canceled ? `, ${c.canceled} canceled` : '') +
         `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
+        (r.warning ? `; ${r.warning}` : '') +
         (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : '') +
         (r.files?.length
           ? `; ${r.files.length} ${args.files_status} file(s): ` +

@@ -282,6 +282,63 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('attempts: a file is claimed at most maxAttempts times, then fails with "gave up after N attempts: <last error>"; released leases do not count', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      await s.createJob(job('imp_1'), files(2));
+      const opts = { maxAttempts: 3, backoffMs: 1 };
+      // A clean shutdown hands work back: however often, it never counts as an attempt.
+      for (let i = 0; i < 4; i++) {
+        expect(await s.claimFiles('A', 2, 60_000, NOW, opts)).toMatchObject([{ key: 'f00000', attempts: 1 }, { key: 'f00001', attempts: 1 }]);
+        await s.releaseLeases('A');
+      }
+      // deferFile (the store, not the file, was the trouble) hands it back with a note, without counting the claim.
+      for (let i = 0; i < 4; i++) {
+        const [f0] = await s.claimFiles('A', 1, 60_000, NOW, opts);
+        expect(f0).toMatchObject({ key: 'f00000', attempts: 1 });
+        await s.deferFile(f0!.id, 'A', 0, 'store full: database or disk is full');
+        expect((await s.listJobFiles('imp_1', { limit: 1 }))[0]).toMatchObject({ status: 'pending', attempts: 0, lease_owner: null, error: 'store full: database or disk is full' });
+      }
+      await s.setMeta('k', 'one');
+      await s.setMeta('k', 'two');
+      expect(await s.getMeta('k')).toBe('two');
+      await s.deleteMeta('k');
+      expect(await s.getMeta('k')).toBeNull();
+      // f00000: each worker dies holding it (its lease runs out); f00001: handed back with an error and a retry time.
+      let seen = 0;
+      for (let round = 0; seen < 3 && round < 200; round++) {
+        const got = await (round % 2 ? t : s).claimFiles(`w${round}`, 2, 1, NOW, opts);
+        for (const f of got) {
+          if (f.key === 'f00000') expect(f.attempts).toBe(++seen);
+          else await (round % 2 ? t : s).failFile(f.id, `w${round}`, `timeout talking to S3 (try ${f.attempts})`, 0);
+        }
+        await sleep(5);
+      }
+      expect(seen).toBe(3);
+      await sleep(5);
+      // Past the cap: nothing more to claim; both files failed with their last error.
+      for (let i = 0; i < 50 && (await s.jobProgress('imp_1')).counts.failed < 2; i++) {
+        expect(await s.claimFiles('x', 2, 60_000, NOW, opts)).toEqual([]);
+        await sleep(5);
+      }
+      const byKey = new Map((await s.listJobFiles('imp_1', { limit: 10 })).map((f) => [f.key, f]));
+      expect(byKey.get('f00000')).toMatchObject({ status: 'failed', attempts: 3, lease_owner: null, error: expect.stringMatching(/^gave up after 3 attempts: .*lease (ran out|expired)/) });
+      expect(byKey.get('f00001')).toMatchObject({ status: 'failed', attempts: 3, error: 'gave up after 3 attempts: timeout talking to S3 (try 3)' });
+      expect(await s.claimFiles('x', 2, 60_000, NOW, opts)).toEqual([]);
+      // The job's log says so, and the job ends.
+      const logs = (await s.listLogs('org_a', { jobId: 'imp_1', limit: 10 })).map((l) => l.message);
+      expect(logs.filter((m) => m.startsWith('gave up after 3 attempts'))).toHaveLength(2);
+      expect((await s.finalizeJobs(NOW)).map((j) => [j.id, j.status])).toEqual([['imp_1', 'failed']]);
+      // The default cap is 5.
+      await s.createJob(job('imp_2'), files(1));
+      for (let n = 1; n <= 5; n++) {
+        expect(await s.claimFiles('d', 1, 60_000, NOW)).toMatchObject([{ attempts: n }]);
+        await s.failFile((await s.listJobFiles('imp_2', { limit: 1 }))[0]!.id, 'd', 'nope', 0);
+      }
+      expect(await s.claimFiles('d', 1, 60_000, NOW)).toEqual([]);
+      expect((await s.listJobFiles('imp_2', { limit: 1 }))[0]).toMatchObject({ status: 'failed', error: 'gave up after 5 attempts: nope' });
+    });
+  });
+
   it('commitFile: dedupe by content per index, dedupe: false, replace under the same key', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       await s.createJob(job('imp_1'), [...files(4), { key: 'other', size: 1, etag: null, version: null }]);
@@ -599,6 +656,32 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(await s.deleteAutomation('org_a', 'aut_2')).toBe(true);
       expect(await s.deleteConnectorAutomations('org_a', 'conn_1')).toBe(1);
       expect(await s.getAutomation('org_a', 'aut_1')).toBeNull();
+    });
+  });
+
+  it('deleteConnector: the connector, its automations and its seen versions go in one transaction; sweepOrphans finishes deletes an older version left half-done', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const row = { id: 'aut_1', org_id: 'org_a', name: 'nightly', kind: 'import', connector_id: 'conn_1', index_name: 'idx', params: '{}', schedule: '0 3 * * *', enabled: 1, next_run_at: 1000, last_run_at: null, last_job_id: null, last_error: null, runs: 0, skipped: 0, created_at: NOW, updated_at: NOW };
+      await s.insertConnector(connector('conn_1'));
+      await s.insertConnector(connector('conn_2', { name: 'other' }));
+      await s.insertAutomation(row);
+      await s.insertAutomation({ ...row, id: 'aut_2', name: 'other', connector_id: 'conn_2' });
+      await s.createJob(job('imp_1'), files(1));
+      for (const f of await s.claimFiles('A', 5, 60_000, NOW)) await commit(s, f, 'A', 'content');
+      expect((await s.seenVersions('org_a', 'conn_1', 'idx', ['f00000'])).size).toBe(1);
+      expect(await s.deleteConnector('org_a', 'conn_1')).toBe(true);
+      expect(await s.getConnector('org_a', 'conn_1')).toBeNull();
+      expect(await s.listAutomations('org_a', { connectorId: 'conn_1', limit: 10 })).toEqual([]);
+      expect((await s.seenVersions('org_a', 'conn_1', 'idx', ['f00000'])).size).toBe(0);
+      expect((await s.listAutomations('org_a', { limit: 10 })).map((a) => a.id)).toEqual(['aut_2']);
+      expect(await s.getItem('org_a', 'idx', 'f00000')).not.toBeNull(); // imported items stay
+      // What a crash between the steps of an older delete left behind: automations of a connector that is gone.
+      await s.insertAutomation({ ...row, id: 'aut_3', name: 'orphan', connector_id: 'conn_gone' });
+      await s.insertAutomation({ ...row, id: 'aut_4', name: 'orphan', org_id: 'org_b', connector_id: 'conn_2' }); // conn_2 is org_a's
+      expect(await s.sweepOrphans()).toBe(2);
+      expect((await s.listAutomations('org_a', { limit: 10 })).map((a) => a.id)).toEqual(['aut_2']);
+      expect(await s.listAutomations('org_b', { limit: 10 })).toEqual([]);
+      expect(await s.sweepOrphans()).toBe(0);
     });
   });
 

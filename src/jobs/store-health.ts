@@ -1,0 +1,98 @@
+import type { Store } from '../store/types.js';
+import type { Logger } from '../shared/log.js';
+
+/** True when the store refused a write for lack of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100). */
+export function isStoreFull(e: unknown): boolean {
+  const err = e as { code?: unknown; pgCode?: unknown; message?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  if (err.code === 'SQLITE_FULL' || err.code === '53100' || err.pgCode === '53100') return true;
+  return typeof err.message === 'string' && /database or disk is full/.test(err.message);
+}
+
+/** Meta row through which every process sharing the store sees that one of them found it full (written when it fits). */
+const META_KEY = 'store_full';
+/** A full store is logged at most this often per process, however many writes it refuses meanwhile. */
+const LOG_EVERY_MS = 60_000;
+/** A full store that refused nothing for this long is no longer reported. */
+const FORGET_MS = 2 * 60_000;
+
+/**
+ * What this process knows about the store running out of space. A full store is not any file's fault:
+ * work waits (the engine pauses its claims for `retryMs`, files go back to pending without counting an
+ * attempt), import_status shows one job-level warning, and the log says it once per minute instead of
+ * once per refused write. The first write that succeeds again (a file committed) ends the condition.
+ */
+export class StoreHealth {
+  private since = 0;
+  private lastSeen = 0;
+  private lastLog = 0;
+  private suppressed = 0;
+  private reason = '';
+  /** A meta row may be left from an earlier process: the first recovery deletes it. */
+  private metaMaybeSet = true;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    /** How long work waits before it tries the store again. */
+    readonly retryMs: number,
+  ) {}
+
+  /** Records `e` if it says the store is full (and returns true); other errors are left to the caller. */
+  report(e: unknown): boolean {
+    if (!isStoreFull(e)) return false;
+    const now = Date.now();
+    if (!this.since || now - this.lastSeen > FORGET_MS) this.since = now;
+    this.lastSeen = now;
+    this.reason = String((e as Error).message ?? e).slice(0, 300);
+    if (now - this.lastLog < LOG_EVERY_MS) {
+      this.suppressed++;
+      return true;
+    }
+    this.lastLog = now;
+    this.log.warn(`store full: ${this.reason}; import work waits and resumes when space is freed`, {
+      since: new Date(this.since).toISOString(),
+      refused_writes_since_last_line: this.suppressed,
+    });
+    this.suppressed = 0;
+    this.metaMaybeSet = true;
+    const value = JSON.stringify({ reason: this.reason, since: this.since, at: now });
+    void this.store.setMeta(META_KEY, value).catch(() => undefined); // often refused too: the warning stays in this process then
+    return true;
+  }
+
+  /** Claims wait until then while the store is full. */
+  pausedUntil(): number {
+    return this.lastSeen ? this.lastSeen + this.retryMs : 0;
+  }
+
+  /** A write went through: the store has room again. */
+  ok(): void {
+    if (this.lastSeen) {
+      this.log.info('store has room again; import work resumes', { full_since: new Date(this.since).toISOString() });
+      this.since = this.lastSeen = this.lastLog = this.suppressed = 0;
+    }
+    if (this.metaMaybeSet) {
+      this.metaMaybeSet = false;
+      void this.store.deleteMeta(META_KEY).catch(() => (this.metaMaybeSet = true));
+    }
+  }
+
+  /** The job-level warning for import_status while the store is (or was lately) full, seen by this process or another. */
+  async warning(): Promise<string | null> {
+    const now = Date.now();
+    let reason = this.lastSeen && now - this.lastSeen < FORGET_MS ? this.reason : null;
+    if (!reason) {
+      const raw = await this.store.getMeta(META_KEY).catch(() => null);
+      if (raw) {
+        try {
+          const v = JSON.parse(raw) as { reason?: string; at?: number };
+          if (typeof v.reason === 'string' && Number(v.at) > now - FORGET_MS) reason = v.reason;
+        } catch {
+          reason = null;
+        }
+      }
+    }
+    return reason ? `store full: ${reason}; the job resumes when space is freed` : null;
+  }
+}
