@@ -100,8 +100,6 @@ export interface ImportStatus {
 }
 
 const INDEX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-/** How long a long poll waits after the first change before it answers (coalesces bursts). */
-const SETTLE_MS = 150;
 const FINAL_STATES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'failed', 'canceled']);
 
 /** What makes two start_import calls "the same" for an idempotency key. */
@@ -601,6 +599,11 @@ export class ImportService implements JobHandlers {
    * when `seconds` pass, or when the caller goes away. Changes made by other processes are seen by
    * polling the store; changes in this process wake it at once.
    */
+  /**
+   * The long poll of import_status {wait_seconds}: answers when the job is final, when the wait ends,
+   * or when the request is cancelled, never on a mere count change (an agent pays a turn per answer).
+   * Progress goes out meanwhile through `onProgress` (notifications/progress) whenever it moves.
+   */
   async waitForChange(
     org: string,
     jobId: string,
@@ -610,27 +613,25 @@ export class ImportService implements JobHandlers {
     onProgress?: (s: ImportStatus) => void,
   ): Promise<ImportStatus> {
     const first = await this.status(org, jobId, opts);
-    if (seconds <= 0 || FINAL_STATES.has(first.status)) return first;
+    if (seconds <= 0 || FINAL_STATES.has(first.status) || signal.aborted) return first;
     const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}|${s.warning ?? ''}`;
-    const before = snapshot(first);
+    let reported = snapshot(first);
     onProgress?.(first);
     return new Promise<ImportStatus>((resolve) => {
       let done = false;
       let checking = false;
+      let last = first;
       const finish = (s: ImportStatus) => {
         if (done) return;
         done = true;
         clearInterval(poll);
         clearTimeout(limit);
-        if (settling) clearTimeout(settling);
         unsubscribe();
         signal.removeEventListener('abort', onAbort);
         resolve(s);
       };
-      let settling: NodeJS.Timeout | null = null;
-      // A check asked for while a query runs runs right after it (null: none; true: forced by the
-      // settle timer, a final job, the time limit or an abort). Dropped, a forced one would leave the
-      // call waiting until its time limit, and a change could go unseen until the next poll.
+      // A check asked for while a query runs runs right after it (null: none; true: forced by a final
+      // job, the time limit or an abort). Dropped, a forced one would leave the call waiting until its limit.
       let queued: boolean | null = null;
       const check = async (force = false): Promise<void> => {
         if (done) return;
@@ -638,32 +639,30 @@ export class ImportService implements JobHandlers {
           queued = (queued ?? false) || force;
           return;
         }
-        // Once a change is seen, the settle timer answers: no more queries per finished file until then.
-        if (settling && !force) return;
         checking = true;
         try {
-          const s = await this.status(org, jobId, opts);
+          const s = (last = await this.status(org, jobId, opts));
           if (force || FINAL_STATES.has(s.status)) finish(s);
-          else if (snapshot(s) !== before) {
-            // Something changed: answer after a short settle, so a burst of small files is one answer, not one per file.
+          else if (snapshot(s) !== reported) {
+            reported = snapshot(s);
             onProgress?.(s);
-            settling ??= setTimeout(() => void check(true), SETTLE_MS);
-          } else onProgress?.(s);
+          }
         } catch {
-          finish(first);
+          finish(last);
         } finally {
           checking = false;
           if (queued !== null && !done) {
-            const force = queued;
+            const again = queued;
             queued = null;
-            void check(force);
+            void check(again);
           }
         }
       };
+      // The poll sees jobs finished by other processes and feeds progress; this process's own engine
+      // says at once when a job becomes final.
       const poll = setInterval(() => void check(), 500);
       const limit = setTimeout(() => void check(true), seconds * 1000);
-      // A job that became final answers at once, even inside a settle window.
-      const unsubscribe = this.engine?.onChange((id, final) => id === jobId && void check(final)) ?? (() => true);
+      const unsubscribe = this.engine?.onChange((id, final) => id === jobId && final && void check(true)) ?? (() => true);
       const onAbort = () => void check(true);
       signal.addEventListener('abort', onAbort, { once: true });
     });

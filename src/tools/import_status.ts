@@ -8,10 +8,10 @@ export const importStatus = defineTool({
   name: 'import_status',
   title: 'Import status',
   description:
-    'Status, counts and bytes of an import or export job; with files_status, its files in that state (e.g. "failed" for errors; "skipped" lists the first 100 unchanged files, counts has them all). wait_seconds long-polls: it answers as soon as something changes.',
+    'Status, counts and bytes of an import or export job; with files_status, its files in that state (e.g. "failed" for errors; "skipped" lists the first 100 unchanged files, counts has them all). wait_seconds long-polls: it answers when the job is final or the wait ends (progress goes out as notifications meanwhile).',
   input: z.object({
     job_id: z.string().min(1).max(100),
-    wait_seconds: z.number().min(0).max(30).optional().describe('Wait up to this long for a change (no busy polling).'),
+    wait_seconds: z.number().min(0).max(30).optional().describe('Wait up to this long for the job to end (no busy polling).'),
     files_status: z.union([fileState, z.literal('all')]).optional(),
     cursor,
     limit,
