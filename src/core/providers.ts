@@ -20,6 +20,7 @@ export class ProviderPool {
     private readonly policy: SecurityPolicy,
     private readonly maxSockets: number,
     private readonly ttlMs = 5 * 60_000,
+    private readonly idleTimeoutMs?: number,
   ) {
     this.timer = setInterval(() => this.sweep(), 30_000);
     this.timer.unref();
@@ -37,6 +38,7 @@ export class ProviderPool {
     return def.open(loc, resolved, {
       maxSockets: this.maxSockets,
       connectTimeoutMs: 10_000,
+      ...(this.idleTimeoutMs ? { idleTimeoutMs: this.idleTimeoutMs } : {}),
       ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup, agents: (this.agents ??= this.policy.agents(this.maxSockets)) }),
     });
   }

@@ -1,15 +1,15 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { leanGet } from '../../shared/lean-get.js';
+import { httpGet, type GetResponse } from '../../shared/http-get.js';
 import { canonicalQuery, escapeRfc3986, SigV4Signer } from './sigv4.js';
 
 /**
  * A lean GetObject and ListObjectsV2: the URL from the SDK's own endpoint rules (resolved once per
  * bucket), the request signed (SigV4, as the SDK's signer signs it) with the client's cached credentials,
- * sent on the provider's agents (GetObject through the lean client of shared/lean-get.ts, a listing
- * through node:http). It skips the SDK's middleware stack, which costs
+ * sent through undici on the provider's agents (shared/http-get.ts). It skips the SDK's middleware
+ * stack, which costs
  * more CPU per request than the whole rest of a small-file import (about 0.8 ms per GET on the bench
  * machine), and its generic XML parser. Whatever the fast path does not cover (SigV4a, S3 Express
  * sessions, unusual endpoint answers) makes `get()` and `list()` answer null, and the provider uses
@@ -146,7 +146,7 @@ export class FastGet {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly agents: { http: http.Agent; https: https.Agent },
-    private readonly connectTimeoutMs: number,
+    private readonly timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
   ) {}
 
   /** GETs the key, or answers null when this bucket's endpoint needs the SDK (then the caller uses it). */
@@ -155,9 +155,7 @@ export class FastGet {
     const t = await this.target;
     if (!t) return null;
     const { path, headers } = await signedGet(t.url, t.signer, key, extra);
-    const secure = t.url.protocol === 'https:';
-    const target = { protocol: secure ? ('https:' as const) : ('http:' as const), hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: Number(t.url.port) || (secure ? 443 : 80) };
-    const r = await leanGet(secure ? this.agents.https : this.agents.http, target, path, headers, { connectTimeoutMs: this.connectTimeoutMs, signal });
+    const r = await this.send(t.url, path, headers, signal);
     if (r.status === 200 || r.status === 206) return r;
     throw s3HttpError(r.status, r.headers, await smallBody(r.body));
   }
@@ -172,12 +170,16 @@ export class FastGet {
     if (q.delimiter) query.delimiter = q.delimiter;
     if (q.token) query['continuation-token'] = q.token;
     const { path, headers } = await signedGet(t.url, t.signer, null, {}, undefined, query);
-    const r = await send(t.url, path, headers, t.url.protocol === 'https:' ? this.agents.https : this.agents.http, this.connectTimeoutMs, signal);
+    const r = await this.send(t.url, path, headers, signal);
+    if (r.status !== 200) throw s3HttpError(r.status, r.headers, await smallBody(r.body));
     const chunks: Buffer[] = [];
     let n = 0;
     for await (const c of r.body as AsyncIterable<Buffer>) {
       n += c.length;
-      if (n > 64 * 1024 * 1024) throw Object.assign(new Error('listing answer over 64 MiB'), { name: 'ResponseTooLarge' });
+      if (n > 64 * 1024 * 1024) {
+        r.body.destroy();
+        throw Object.assign(new Error('listing answer over 64 MiB'), { name: 'ResponseTooLarge' });
+      }
       chunks.push(c);
     }
     try {
@@ -186,43 +188,12 @@ export class FastGet {
       throw Object.assign(new Error(`unreadable listing answer: ${(e as Error).message}`), { name: 'InvalidListAnswer', $metadata: { httpStatusCode: 502 } });
     }
   }
-}
 
-/** A GET through Node's http client (the listing's path: its answers are few and large). */
-function send(url: URL, path: string, headers: Record<string, string>, agent: http.Agent, connectTimeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: http.IncomingMessage }> {
-  const lib = url.protocol === 'https:' ? https : http;
-  return new Promise<{ status: number; body: http.IncomingMessage }>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const req = lib.request(
-      {
-        method: 'GET',
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || undefined,
-        path,
-        headers,
-        agent,
-        signal,
-      },
-      (res) => {
-        clearTimeout(timer);
-        const status = res.statusCode ?? 0;
-        if (status === 200 || status === 206) return resolve({ status, body: res });
-        // An error answer: read its (small) XML body for the code, as the SDK would.
-        void smallBody(res).then((body) => reject(s3HttpError(status, res.headers, body)));
-      },
-    );
-    req.on('socket', (s) => {
-      if (!s.connecting) return;
-      timer = setTimeout(() => req.destroy(Object.assign(new Error(`connect timeout after ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' })), connectTimeoutMs);
-      s.once('connect', () => clearTimeout(timer));
-    });
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.end();
-  });
+  private send(url: URL, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {
+    const secure = url.protocol === 'https:';
+    const target = { protocol: secure ? ('https:' as const) : ('http:' as const), hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 443 : 80) };
+    return httpGet(secure ? this.agents.https : this.agents.http, target, path, headers, { ...this.timeouts, signal });
+  }
 }
 
 /** An error answer's body (its XML names the S3 error code), up to 64 KiB. */
