@@ -1,5 +1,7 @@
-// CPU per GET of Node's http client against cloudport's lean client (dist/shared/lean-get.js), on loopback.
-//   node bench/http-client.mjs [GETS]      (run `npm run build` first)
+// CPU per GET of Node's http client against the S3 fast path's client (dist/shared/http-get.js, undici
+// on an http.Agent), on loopback.
+//   node bench/http-client.mjs [GETS] [--lean path/to/old/dist/shared/lean-get.js]   (run `npm run build` first)
+// With --lean, the hand-written client it replaced (from a checkout of 98164cb) runs as a third client.
 // A child process serves 64 KiB answers with S3-like headers; this process makes GETS requests, 16 at
 // once on kept-alive sockets, with each client in turn (twice), and prints its own CPU time per request.
 import { fork } from 'node:child_process';
@@ -17,8 +19,10 @@ if (process.argv[2] === '--serve') {
       process.send(this.address().port);
     });
 } else {
-  const { leanGet } = await import(new URL('../dist/shared/lean-get.js', import.meta.url));
-  const N = Number(process.argv[2] ?? 4000);
+  const { httpGet } = await import(new URL('../dist/shared/http-get.js', import.meta.url));
+  const leanAt = process.argv.indexOf('--lean');
+  const leanGet = leanAt > 0 ? (await import(new URL(process.argv[leanAt + 1], `file://${process.cwd()}/`))).leanGet : null;
+  const N = Number(process.argv[2]?.startsWith('--') ? 4000 : (process.argv[2] ?? 4000));
   const C = 16;
   const server = fork(fileURLToPath(import.meta.url), ['--serve']);
   const port = await new Promise((r) => server.once('message', r));
@@ -33,7 +37,8 @@ if (process.argv[2] === '--serve') {
         req.on('error', reject);
         req.end();
       }),
-    'lean-get': (agent) => (i) => leanGet(agent, { protocol: 'http:', hostname: '127.0.0.1', port }, `/b/k${i}`, headers, { connectTimeoutMs: 5000 }).then((r) => drain(r.body)),
+    'undici (http-get)': (agent) => (i) => httpGet(agent, { protocol: 'http:', hostname: '127.0.0.1', port }, `/b/k${i}`, headers, { connectTimeoutMs: 5000, idleTimeoutMs: 30000 }).then((r) => drain(r.body)),
+    ...(leanGet ? { 'lean-get (old)': (agent) => (i) => leanGet(agent, { protocol: 'http:', hostname: '127.0.0.1', port }, `/b/k${i}`, headers, { connectTimeoutMs: 5000 }).then((r) => drain(r.body)) } : {}),
   };
   for (let round = 0; round < 2; round++) {
     for (const [name, make] of Object.entries(clients)) {

@@ -128,7 +128,7 @@ export class App {
       const blobs = await openBlobStore(config.blobStore, config.dataDir, config.env, config.log);
       await blobs.cleanTemp();
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
-      const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2));
+      const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2), undefined, config.idleTimeoutMs);
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
       // Downloads are hashed and written on worker threads (none: on the main thread).
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);

@@ -22,6 +22,7 @@ export class ProviderPool {
     private readonly policy: SecurityPolicy,
     private readonly maxSockets: number,
     private readonly ttlMs = 5 * 60_000,
+    private readonly idleTimeoutMs?: number,
   ) {
     this.timer = setInterval(() => this.sweep(), 30_000);
     this.timer.unref();
@@ -45,6 +46,7 @@ export class ProviderPool {
       maxSockets: this.maxSockets,
       connectTimeoutMs: 10_000,
       holdSecrets: secrets.hold,
+      ...(this.idleTimeoutMs ? { idleTimeoutMs: this.idleTimeoutMs } : {}),
       ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup, agents: (this.agents ??= this.policy.agents(this.maxSockets)) }),
     });
   }

@@ -141,6 +141,11 @@ export interface ProviderContext {
   /** Abort a connect attempt after this long. */
   connectTimeoutMs: number;
   /**
+   * Fail a request whose response head, or whose next body bytes, do not come within this long (the
+   * server's idle timeout, CLOUDPORT_IDLE_TIMEOUT_MS); providers without their own setting ignore it.
+   */
+  idleTimeoutMs?: number;
+  /**
    * DNS lookup for every socket the provider opens (its HTTP agents must use it): it enforces the
    * endpoint policy on resolved addresses at connect time. Providers must not follow redirects.
    */

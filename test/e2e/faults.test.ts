@@ -37,7 +37,9 @@ describe('import faults over stdio against S3 (fauxqs behind the fault proxy)', 
 
   beforeAll(async () => {
     env = await startS3Env(['skew', 'auth', 'disk']);
-    cp = await startCloudport({ dataDir: tempDir(), args: ['--concurrency', '2'], env: { CLOUDPORT_IDLE_TIMEOUT_MS: '1000' } });
+    // The idle timeout also bounds the wait for a response head: it stays above the 1.5 s the
+    // credentials case holds its first GETs for.
+    cp = await startCloudport({ dataDir: tempDir(), args: ['--concurrency', '2'], env: { CLOUDPORT_IDLE_TIMEOUT_MS: '3000' } });
   });
   afterAll(async () => {
     await cp?.close();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Provider } from '../../src/providers/s3/provider.js';
-import { encodeKeyPath } from '../../src/providers/s3/fast-get.js';
+import { encodeKeyPath, parseListV2 } from '../../src/providers/s3/fast-get.js';
 
 /**
  * The lean GetObject must send what the SDK sends, signed so that S3 accepts it. A loopback server
@@ -63,12 +63,18 @@ describe('S3 lean GetObject', () => {
         return;
       }
       if ((req.url ?? '').includes('list-type=2')) {
-        // A page as S3 writes it: URL-encoded keys (encoding-type=url), an ETag with entities, a folder, a token.
+        // A page as S3 writes it: URL-encoded keys (encoding-type=url), an ETag with entities, a folder, a
+        // token, and a KeyCount that counts the folder too.
         const q = new URLSearchParams((req.url ?? '').split('?')[1]);
         res.writeHead(200, { 'content-type': 'application/xml' });
+        if (q.get('prefix') === 'broken/') {
+          // Truncated, but without the token the next page needs: read as the last page, the listing would end early.
+          res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult ${'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'}><Name>bkt</Name><KeyCount>1</KeyCount><IsTruncated>true</IsTruncated><Contents><Key>broken/a</Key><Size>1</Size></Contents></ListBucketResult>`);
+          return;
+        }
         res.end(
           `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>${q.get('prefix') ?? ''}</Prefix>` +
-            `<KeyCount>2</KeyCount><MaxKeys>${q.get('max-keys')}</MaxKeys><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>` +
+            `<KeyCount>3</KeyCount><MaxKeys>${q.get('max-keys')}</MaxKeys><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>` +
             `<Contents><Key>a/b+c%26d%3Ce%C3%BC</Key><LastModified>2026-11-30T10:00:00.000Z</LastModified><ETag>&quot;0123456789abcdef0123456789abcdef&quot;</ETag><Size>42</Size><StorageClass>GLACIER</StorageClass></Contents>` +
             `<Contents><Key>plain</Key><LastModified>2026-11-30T10:00:01.000Z</LastModified><ETag>&quot;abc-2&quot;</ETag><Size>7</Size><StorageClass>STANDARD</StorageClass></Contents>` +
             `<CommonPrefixes><Prefix>dir%20one/</Prefix></CommonPrefixes><NextContinuationToken>tok&amp;en/+=</NextContinuationToken></ListBucketResult>`,
@@ -127,6 +133,8 @@ describe('S3 lean GetObject', () => {
         folders: ['dir one/'],
         nextToken: 'tok&en/+=',
       });
+      // A page that cannot be trusted fails the listing (temporary: the caller retries), never shortens it.
+      await expect(provider.list({ prefix: 'broken/', maxKeys: 1000 })).rejects.toMatchObject({ kind: 'unexpected', temporary: true, message: expect.stringMatching(/NextContinuationToken/) });
       // The wrong secret: the server's own check refuses it, and the error is the SDK's mapping.
       const wrong = new S3Provider({ bucket: 'bkt', endpoint, region: 'eu-west-1' } as never, { type: 'access_key', access_key_id: ACCESS, secret_access_key: 'not-it' } as never, ctx);
       await expect(wrong.read('plain.txt')).rejects.toMatchObject({ kind: 'permission_denied', field: 'credentials.secret_access_key' });
@@ -134,6 +142,84 @@ describe('S3 lean GetObject', () => {
     } finally {
       provider.close();
       sdk.destroy();
+    }
+  });
+});
+
+/**
+ * ListObjectsV2 pages written by hand: every shape a real S3-compatible server may send must be read
+ * exactly, and a page whose parts disagree (or that is not a listing at all) must fail loudly, never
+ * become a shorter listing that an import would complete from.
+ */
+describe('ListObjectsV2 page parser', () => {
+  const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+  const entry = (key: string, size: string | null = '5') => `<Contents><Key>${key}</Key><LastModified>2026-11-30T10:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag>${size === null ? '' : `<Size>${size}</Size>`}<StorageClass>STANDARD</StorageClass></Contents>`;
+  const page = (body: string, { count, truncated = 'false', token }: { count?: number; truncated?: string; token?: string } = {}) =>
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult ${NS}><Name>bkt</Name><Prefix></Prefix>${count === undefined ? '' : `<KeyCount>${count}</KeyCount>`}<MaxKeys>1000</MaxKeys><IsTruncated>${truncated}</IsTruncated>${token ? `<NextContinuationToken>${token}</NextContinuationToken>` : ''}${body}</ListBucketResult>`;
+  const rejected = { kind: 'unexpected', temporary: true };
+  const keys = (xml: string) => parseListV2(xml).objects.map((o) => o.key);
+
+  it('reads entries whose tags carry whitespace or a namespace prefix', () => {
+    expect(keys(page(`<Contents ><Key>spaced</Key><Size>1</Size></Contents >`, { count: 1 }))).toEqual(['spaced']);
+    const prefixed = `<?xml version="1.0"?><s3:ListBucketResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:KeyCount>2</s3:KeyCount><s3:IsTruncated>false</s3:IsTruncated><s3:Contents><s3:Key>ns</s3:Key><s3:Size>3</s3:Size></s3:Contents><s3:CommonPrefixes><s3:Prefix>dir/</s3:Prefix></s3:CommonPrefixes></s3:ListBucketResult>`;
+    expect(parseListV2(prefixed)).toEqual({ objects: [{ key: 'ns', size: 3, lastModified: null, etag: null, storageClass: null }], prefixes: ['dir/'], nextToken: null });
+  });
+
+  it('reads keys with entities, character references, unicode, CDATA and comments exactly', () => {
+    const xml = page(
+      [
+        entry('a&amp;b&lt;c&gt;d&quot;e&apos;f'),
+        entry('&#x1F600;-&#233;-&#13;-&#x9;'),
+        entry('ünï/cødé ✓ 日本'),
+        entry('<![CDATA[raw <tag> & &amp; stays]]>'),
+        entry('be<!-- a comment -->fore'),
+        entry(' lead and trail '),
+        entry('1e3'),
+      ].join('\n  '),
+      { count: 7 },
+    );
+    expect(keys(xml)).toEqual(['a&b<c>d"e\'f', '😀-é-\r-\t', 'ünï/cødé ✓ 日本', 'raw <tag> & &amp; stays', 'before', ' lead and trail ', '1e3']);
+    expect(parseListV2(xml).objects[0]).toEqual({ key: 'a&b<c>d"e\'f', size: 5, lastModified: '2026-11-30T10:00:00.000Z', etag: '"e"', storageClass: 'STANDARD' });
+  });
+
+  it('decodes URL-encoded keys and prefixes (encoding-type=url) and keeps the continuation token as sent', () => {
+    const xml = page(`<EncodingType>url</EncodingType>${entry('a/b+c%26d%3Ce%C3%BC')}<CommonPrefixes><Prefix>dir%20one/</Prefix></CommonPrefixes>`, { count: 2, truncated: 'true', token: 'tok&amp;en/+=' });
+    expect(parseListV2(xml)).toMatchObject({ objects: [{ key: 'a/b c&d<eü' }], prefixes: ['dir one/'], nextToken: 'tok&en/+=' });
+    expect(() => parseListV2(page(`<EncodingType>url</EncodingType>${entry('bad%E0%A4%A')}`, { count: 1 }))).toThrow(expect.objectContaining(rejected));
+  });
+
+  it('fails a page whose KeyCount disagrees with its entries (Contents + CommonPrefixes)', () => {
+    expect(parseListV2(page(`${entry('a')}<CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes>`, { count: 2 })).objects).toHaveLength(1);
+    expect(() => parseListV2(page(entry('a'), { count: 3 }))).toThrow(expect.objectContaining({ ...rejected, message: expect.stringMatching(/KeyCount 3.*1 entr/) }));
+    // An entry the parser cannot see as one (a misspelt tag) is caught by the count too.
+    expect(() => parseListV2(page(`${entry('a')}<Content><Key>b</Key><Size>1</Size></Content>`, { count: 2 }))).toThrow(expect.objectContaining(rejected));
+  });
+
+  it('fails a truncated page without a continuation token, and an IsTruncated that is neither true nor false', () => {
+    expect(parseListV2(page(entry('a'), { count: 1, truncated: 'true', token: 'next' })).nextToken).toBe('next');
+    expect(() => parseListV2(page(entry('a'), { count: 1, truncated: 'true' }))).toThrow(expect.objectContaining({ ...rejected, message: expect.stringMatching(/NextContinuationToken/) }));
+    expect(() => parseListV2(page(entry('a'), { count: 1, truncated: 'yes' }))).toThrow(expect.objectContaining(rejected));
+  });
+
+  it('fails an entry without a Key or without a numeric Size', () => {
+    expect(() => parseListV2(page(entry('a', null), { count: 1 }))).toThrow(expect.objectContaining({ ...rejected, message: expect.stringMatching(/"a".*Size/) }));
+    expect(() => parseListV2(page(entry('a', '12kb'), { count: 1 }))).toThrow(expect.objectContaining(rejected));
+    expect(() => parseListV2(page(entry('a', ''), { count: 1 }))).toThrow(expect.objectContaining(rejected));
+    expect(() => parseListV2(page('<Contents><Size>1</Size></Contents>', { count: 1 }))).toThrow(expect.objectContaining({ ...rejected, message: expect.stringMatching(/without a Key/) }));
+    expect(() => parseListV2(page('<Contents><Key>a</Key><Key>b</Key><Size>1</Size></Contents>', { count: 1 }))).toThrow(expect.objectContaining(rejected));
+    expect(() => parseListV2(page('<CommonPrefixes></CommonPrefixes>', { count: 1 }))).toThrow(expect.objectContaining(rejected));
+  });
+
+  it('fails what is not a well-formed ListBucketResult', () => {
+    for (const xml of [
+      '<html><body>S3 console</body></html>',
+      '<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>',
+      page(entry('a')).replace('</ListBucketResult>', ''),
+      page(entry('a&nbsp;b'), { count: 1 }),
+      'not xml at all',
+      '',
+    ]) {
+      expect(() => parseListV2(xml), xml).toThrow(expect.objectContaining(rejected));
     }
   });
 });

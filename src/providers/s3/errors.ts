@@ -82,12 +82,6 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
         return new CloudportError('unexpected', `the bytes sent for ${what} were corrupted on the way (checksum mismatch: ${code})`, { temporary: true });
       case 'PreconditionFailed':
         return new CloudportError('conflict', `${what} changed while it was being read`, { temporary: true, fix: 'Retry: the object will be read again from the start.' });
-      case 'InvalidListAnswer':
-        return new CloudportError('unexpected', `the endpoint answered a listing of ${what} with something that is not S3's XML${ctx.endpoint ? ` (${ctx.endpoint})` : ''}`, {
-          field: ctx.endpoint ? 'endpoint' : undefined,
-          temporary: true,
-          fix: 'Check that endpoint is the S3 API of the server (not its console or a health URL).',
-        });
       case 'InvalidObjectState':
         return new CloudportError('unsupported', `${what} is archived (Glacier/Deep Archive) and needs restore before it can be read`, {
           fix: 'Restore the object (aws s3api restore-object) and import it again.',

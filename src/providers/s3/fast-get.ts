@@ -1,15 +1,17 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { leanGet } from '../../shared/lean-get.js';
+import { XMLParser } from 'fast-xml-parser';
+import { CloudportError } from '../../shared/errors.js';
+import { httpGet, type GetResponse } from '../../shared/http-get.js';
 import { canonicalQuery, escapeRfc3986, SigV4Signer } from './sigv4.js';
 
 /**
  * A lean GetObject and ListObjectsV2: the URL from the SDK's own endpoint rules (resolved once per
  * bucket), the request signed (SigV4, as the SDK's signer signs it) with the client's cached credentials,
- * sent on the provider's agents (GetObject through the lean client of shared/lean-get.ts, a listing
- * through node:http). It skips the SDK's middleware stack, which costs
+ * sent through undici on the provider's agents (shared/http-get.ts). It skips the SDK's middleware
+ * stack, which costs
  * more CPU per request than the whole rest of a small-file import (about 0.8 ms per GET on the bench
  * machine), and its generic XML parser. Whatever the fast path does not cover (SigV4a, S3 Express
  * sessions, unusual endpoint answers) makes `get()` and `list()` answer null, and the provider uses
@@ -107,36 +109,122 @@ export interface ListedPage {
   nextToken: string | null;
 }
 
-const ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
-/** XML text: entities and character references decoded. */
-const text = (v: string) =>
-  v.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : (ENTITIES[e] ?? m),
-  );
+const XML_ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+
+/** Why a page is refused: a listing read wrong would let an import complete without some of its files. */
+function badPage(why: string): never {
+  throw new CloudportError('unexpected', `the ListObjectsV2 answer cannot be trusted: ${why}`, {
+    temporary: true,
+    fix: 'Retry; if it persists, check that endpoint is the S3 API of the server (not its console, a health URL, or a proxy that rewrites answers).',
+  });
+}
 
 /**
- * A ListObjectsV2 answer, read with a few regular expressions over its flat XML (the SDK's generic
- * XML parser costs more CPU than the rest of a listing). Keys come URL-encoded (encoding-type=url),
- * so no key can carry markup; anything that does not look like a ListBucketResult is an error.
+ * XML 1.0 text references: the five predefined entities and numeric character references, nothing
+ * else. A listing has no DTD, so any other name is not well-formed XML and the page is refused.
+ */
+const xmlReferences = {
+  setExternalEntities: () => undefined,
+  addInputEntities: () => undefined,
+  reset: () => undefined,
+  setXmlVersion: () => undefined,
+  decode: (v: string): string =>
+    v.indexOf('&') < 0
+      ? v
+      : v.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9._-]*)?(;?)/g, (m, ref: string | undefined, semi: string) => {
+          if (!ref || !semi) badPage(`a bare "&" in ${JSON.stringify(v.slice(0, 80))}`);
+          if (ref[0] !== '#') return XML_ENTITIES[ref] ?? badPage(`an undefined entity ${m}`);
+          const cp = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+          if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) badPage(`a character reference to no character (${m})`);
+          return String.fromCodePoint(cp);
+        }),
+};
+
+/**
+ * Keys stay strings exactly as sent (no number parsing, no trimming), namespace prefixes are dropped
+ * (`<s3:Contents>`), entries are arrays even when there is one, CDATA is text and comments vanish.
+ */
+const listParser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  entityDecoder: xmlReferences,
+  isArray: (_name, jpath) => jpath === 'ListBucketResult.Contents' || jpath === 'ListBucketResult.CommonPrefixes',
+});
+
+type XmlNode = Record<string, unknown>;
+
+/** The text of a child element that may appear once (undefined when absent). */
+function text(node: XmlNode, name: string, where: string): string | undefined {
+  const v = node[name];
+  if (v === undefined || typeof v === 'string') return v;
+  return badPage(`${where}: <${name}> is not a single text element`);
+}
+
+/**
+ * A ListObjectsV2 answer, parsed as XML and checked for consistency: KeyCount (when sent) equals the
+ * entries (Contents plus CommonPrefixes), a truncated page carries its continuation token, and every
+ * entry has a Key and a numeric Size. Anything else fails the listing (a temporary error) rather than
+ * shortening it. Keys come URL-encoded when the server honours encoding-type=url.
  */
 export function parseListV2(xml: string): ListedPage {
-  if (!/<ListBucketResult[\s>]/.test(xml)) throw new Error('not a ListBucketResult');
-  const encoded = tag(xml, 'EncodingType') === 'url';
-  const dec = (v: string) => (encoded ? decodeURIComponent(text(v).replace(/\+/g, ' ')) : text(v));
-  const objects: ListedPage['objects'] = [];
-  for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-    const c = m[1]!;
-    const key = tag(c, 'Key');
-    if (key === undefined) throw new Error('an entry without a Key');
-    const etag = tag(c, 'ETag');
-    const lm = tag(c, 'LastModified');
-    const sc = tag(c, 'StorageClass');
-    objects.push({ key: dec(key), size: Number(tag(c, 'Size') ?? 0), lastModified: lm ? new Date(text(lm)).toISOString() : null, etag: etag === undefined ? null : text(etag), storageClass: sc === undefined ? null : text(sc) });
+  let doc: XmlNode;
+  try {
+    doc = listParser.parse(xml, true) as XmlNode;
+  } catch (e) {
+    if (e instanceof CloudportError) throw e;
+    return badPage(`not well-formed XML (${(e as Error).message})`);
   }
-  const prefixes = [...xml.matchAll(/<CommonPrefixes>\s*<Prefix>([^<]*)<\/Prefix>\s*<\/CommonPrefixes>/g)].map((m) => dec(m[1]!));
-  const truncated = tag(xml, 'IsTruncated') === 'true';
-  const token = tag(xml, 'NextContinuationToken');
-  return { objects, prefixes, nextToken: truncated && token ? text(token) : null };
+  const root = doc.ListBucketResult;
+  if (!root || typeof root !== 'object' || Array.isArray(root)) return badPage(`not a ListBucketResult (root ${Object.keys(doc).join(', ') || 'none'})`);
+  const r = root as XmlNode;
+  const encoded = text(r, 'EncodingType', 'the page')?.trim() === 'url';
+  const dec = (v: string, what: string) => {
+    if (!encoded) return v;
+    try {
+      return decodeURIComponent(v.replace(/\+/g, ' '));
+    } catch {
+      return badPage(`${what} ${JSON.stringify(v)} is not valid URL encoding`);
+    }
+  };
+  const objects: ListedPage['objects'] = [];
+  for (const c of (r.Contents ?? []) as unknown[]) {
+    if (!c || typeof c !== 'object') return badPage('a Contents entry without a Key');
+    const n = c as XmlNode;
+    const raw = text(n, 'Key', 'a Contents entry');
+    if (!raw) return badPage('a Contents entry without a Key');
+    const key = dec(raw, 'the key');
+    const size = text(n, 'Size', `the entry for ${JSON.stringify(key)}`)?.trim();
+    if (!size || !/^\d{1,15}$/.test(size)) return badPage(`the entry for ${JSON.stringify(key)} has no numeric Size (${JSON.stringify(size ?? null)})`);
+    const lm = text(n, 'LastModified', `the entry for ${JSON.stringify(key)}`)?.trim();
+    const when = lm ? new Date(lm) : null;
+    if (when && Number.isNaN(when.getTime())) return badPage(`the entry for ${JSON.stringify(key)} has an invalid LastModified (${JSON.stringify(lm)})`);
+    objects.push({
+      key,
+      size: Number(size),
+      lastModified: when ? when.toISOString() : null,
+      etag: text(n, 'ETag', `the entry for ${JSON.stringify(key)}`) ?? null,
+      storageClass: text(n, 'StorageClass', `the entry for ${JSON.stringify(key)}`)?.trim() ?? null,
+    });
+  }
+  const prefixes: string[] = [];
+  for (const p of (r.CommonPrefixes ?? []) as unknown[]) {
+    const raw = p && typeof p === 'object' ? text(p as XmlNode, 'Prefix', 'a CommonPrefixes entry') : undefined;
+    if (raw === undefined) return badPage('a CommonPrefixes entry without a Prefix');
+    prefixes.push(dec(raw, 'the prefix'));
+  }
+  const count = text(r, 'KeyCount', 'the page')?.trim();
+  if (count !== undefined && (!/^\d{1,9}$/.test(count) || Number(count) !== objects.length + prefixes.length)) {
+    return badPage(`KeyCount ${count} but the page holds ${objects.length + prefixes.length} entries (${objects.length} Contents, ${prefixes.length} CommonPrefixes)`);
+  }
+  const truncated = text(r, 'IsTruncated', 'the page')?.trim();
+  if (truncated !== 'true' && truncated !== 'false') return badPage(`IsTruncated is ${JSON.stringify(truncated ?? null)}, not true or false`);
+  const token = text(r, 'NextContinuationToken', 'the page');
+  if (truncated === 'true' && !token) return badPage('IsTruncated is true but there is no NextContinuationToken');
+  return { objects, prefixes, nextToken: truncated === 'true' ? token! : null };
 }
 
 export class FastGet {
@@ -146,7 +234,7 @@ export class FastGet {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly agents: { http: http.Agent; https: https.Agent },
-    private readonly connectTimeoutMs: number,
+    private readonly timeouts: { connectTimeoutMs: number; idleTimeoutMs: number },
   ) {}
 
   /** GETs the key, or answers null when this bucket's endpoint needs the SDK (then the caller uses it). */
@@ -155,9 +243,7 @@ export class FastGet {
     const t = await this.target;
     if (!t) return null;
     const { path, headers } = await signedGet(t.url, t.signer, key, extra);
-    const secure = t.url.protocol === 'https:';
-    const target = { protocol: secure ? ('https:' as const) : ('http:' as const), hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: Number(t.url.port) || (secure ? 443 : 80) };
-    const r = await leanGet(secure ? this.agents.https : this.agents.http, target, path, headers, { connectTimeoutMs: this.connectTimeoutMs, signal });
+    const r = await this.send(t.url, path, headers, signal);
     if (r.status === 200 || r.status === 206) return r;
     throw s3HttpError(r.status, r.headers, await smallBody(r.body));
   }
@@ -172,57 +258,26 @@ export class FastGet {
     if (q.delimiter) query.delimiter = q.delimiter;
     if (q.token) query['continuation-token'] = q.token;
     const { path, headers } = await signedGet(t.url, t.signer, null, {}, undefined, query);
-    const r = await send(t.url, path, headers, t.url.protocol === 'https:' ? this.agents.https : this.agents.http, this.connectTimeoutMs, signal);
+    const r = await this.send(t.url, path, headers, signal);
+    if (r.status !== 200) throw s3HttpError(r.status, r.headers, await smallBody(r.body));
     const chunks: Buffer[] = [];
     let n = 0;
     for await (const c of r.body as AsyncIterable<Buffer>) {
       n += c.length;
-      if (n > 64 * 1024 * 1024) throw Object.assign(new Error('listing answer over 64 MiB'), { name: 'ResponseTooLarge' });
+      if (n > 64 * 1024 * 1024) {
+        r.body.destroy();
+        throw Object.assign(new Error('listing answer over 64 MiB'), { name: 'ResponseTooLarge' });
+      }
       chunks.push(c);
     }
-    try {
-      return parseListV2(Buffer.concat(chunks).toString('utf8'));
-    } catch (e) {
-      throw Object.assign(new Error(`unreadable listing answer: ${(e as Error).message}`), { name: 'InvalidListAnswer', $metadata: { httpStatusCode: 502 } });
-    }
+    return parseListV2(Buffer.concat(chunks).toString('utf8'));
   }
-}
 
-/** A GET through Node's http client (the listing's path: its answers are few and large). */
-function send(url: URL, path: string, headers: Record<string, string>, agent: http.Agent, connectTimeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: http.IncomingMessage }> {
-  const lib = url.protocol === 'https:' ? https : http;
-  return new Promise<{ status: number; body: http.IncomingMessage }>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const req = lib.request(
-      {
-        method: 'GET',
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || undefined,
-        path,
-        headers,
-        agent,
-        signal,
-      },
-      (res) => {
-        clearTimeout(timer);
-        const status = res.statusCode ?? 0;
-        if (status === 200 || status === 206) return resolve({ status, body: res });
-        // An error answer: read its (small) XML body for the code, as the SDK would.
-        void smallBody(res).then((body) => reject(s3HttpError(status, res.headers, body)));
-      },
-    );
-    req.on('socket', (s) => {
-      if (!s.connecting) return;
-      timer = setTimeout(() => req.destroy(Object.assign(new Error(`connect timeout after ${connectTimeoutMs} ms`), { code: 'ETIMEDOUT' })), connectTimeoutMs);
-      s.once('connect', () => clearTimeout(timer));
-    });
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.end();
-  });
+  private send(url: URL, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {
+    const secure = url.protocol === 'https:';
+    const target = { protocol: secure ? ('https:' as const) : ('http:' as const), hostname: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 443 : 80) };
+    return httpGet(secure ? this.agents.https : this.agents.http, target, path, headers, { ...this.timeouts, signal });
+  }
 }
 
 /** An error answer's body (its XML names the S3 error code), up to 64 KiB. */

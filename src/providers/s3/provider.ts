@@ -37,6 +37,8 @@ import { FastGet, type FastGetResult } from './fast-get.js';
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
 const versionOf = (etag: string | null, size: number) => `${etag ?? ''}:${size}`;
+/** The fast path's response-head and body timeout when the server gives none (the server's own default idle timeout). */
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** Multipart part size for large writes (S3's minimum is 5 MiB). */
 const PART_SIZE = 8 * 1024 * 1024;
 /**
@@ -79,7 +81,7 @@ export class S3Provider implements StorageProvider {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: requestHandler(),
     });
-    this.fast = new FastGet(this.client, this.bucket, agents, ctx.connectTimeoutMs);
+    this.fast = new FastGet(this.client, this.bucket, agents, { connectTimeoutMs: ctx.connectTimeoutMs, idleTimeoutMs: ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
   }
 
   private ctx(extra: { key?: string; action?: string } = {}) {
