@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { App } from './core/app.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { redact, redactValue } from './shared/redact.js';
-import { escapeText } from './shared/text.js';
+import { escapeText, jsonText } from './shared/text.js';
 import type { Logger } from './shared/log.js';
 import { TOOLS } from './tools/index.js';
 import type { ToolDef } from './tools/define.js';
@@ -83,11 +83,13 @@ export function errorResult(e: unknown, org?: string): CallToolResult {
   const err = asCloudportError(e);
   const info = err.toInfo();
   info.message = redact(info.message, org);
-  const text = `${info.kind}: ${escapeText(info.message)}${info.field ? ` [${info.field}]` : ''}${info.fix ? ` Fix: ${escapeText(info.fix)}` : ''}`;
+  const details = err.details ? (redactValue(err.details, org) as Record<string, unknown>) : null;
+  // The error line, then any details (e.g. the checks that failed) as compact JSON.
+  const text = `${info.kind}: ${escapeText(info.message)}${info.field ? ` [${info.field}]` : ''}${info.fix ? ` Fix: ${escapeText(info.fix)}` : ''}${details ? `\n${jsonText(details)}` : ''}`;
   return {
     isError: true,
     content: [{ type: 'text', text }],
-    structuredContent: { error: info, ...((err.details ? redactValue(err.details, org) : {}) as Record<string, unknown>) },
+    structuredContent: { error: info, ...(details ?? {}) },
   };
 }
 
@@ -213,9 +215,9 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
                 .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p, ...(total !== undefined ? { total } : {}), message } })
                 .catch(() => undefined)
           : undefined;
-      const { data, summary } = await tool.handler(parsed.data, { app: await app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal, progress });
+      const { data, summary, text } = await tool.handler(parsed.data, { app: await app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal, progress });
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
-      return { content: [{ type: 'text', text: escapeText(summary) }], structuredContent: data as Record<string, unknown> };
+      return { content: [{ type: 'text', text: text ?? `${escapeText(summary)}\n${jsonText(data)}` }], structuredContent: data as Record<string, unknown> };
     } catch (e) {
       const err = asCloudportError(e);
       if (err.kind === 'unexpected' && !err.temporary) opts.log.error('tool failed', { tool: tool.name, error: err.message, stack: (e as Error).stack });

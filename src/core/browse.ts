@@ -2,6 +2,7 @@ import type { ObjectInfo, StorageProvider } from '../providers/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { compileFilter, isFolderMarker } from './filter.js';
 import { withRetry } from './retry.js';
+import { PAGE_TEXT_BUDGET, entryBytes } from './page-budget.js';
 
 export interface BrowseInput {
   prefix?: string;
@@ -43,6 +44,7 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
   let scanned = 0;
   const useDelimiter = !!input.folders && provider.capabilities.delimiter;
   const pageSize = Math.min(provider.capabilities.maxPageSize, 1000);
+  let textBytes = 0;
 
   for (;;) {
     const token = state.t;
@@ -53,6 +55,10 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
       const o = entries[i]!;
       scanned++;
       if (isFolderMarker(o.key, o.size) || !filter.matches(o.key)) continue;
+      // A page of long keys ends early at the text budget; the cursor resumes at this entry.
+      const bytes = entryBytes(o.key);
+      if (objects.length > 0 && textBytes + bytes > PAGE_TEXT_BUDGET) return finish(encodeCursor({ t: state.t, s: i }, query));
+      textBytes += bytes;
       const out: BrowseResult['objects'][number] = { key: o.key, size: o.size, last_modified: o.last_modified, etag: o.etag };
       if (o.storage_class) out.storage_class = o.storage_class;
       objects.push(out);

@@ -3,6 +3,7 @@ import { gcUnlink, type BlobStore } from '../store/blobs.js';
 import type { IndexSummary, Store } from '../store/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkIndexName } from './imports.js';
+import { PAGE_TEXT_BUDGET, entryBytes } from './page-budget.js';
 
 export interface ItemView {
   key: string;
@@ -14,6 +15,8 @@ export interface ItemView {
 }
 
 export const MAX_READ = 256 * 1024;
+/** What read_item returns without a length: a page an agent can take in one turn. */
+export const DEFAULT_READ = 32 * 1024;
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|x-ndjson|yaml|x-yaml|javascript|csv|x-sh|toml|sql|graphql|ld\+json)\b)|\+(json|xml)\b/;
 
@@ -93,44 +96,62 @@ export class IndexService {
     const q = { i: index, p: opts.prefix ?? '' };
     const cur = decodeCursor<{ after: string }>(opts.cursor, q);
     const rows = await this.store.listItems(org, index, { prefix: opts.prefix, after: cur?.after, limit: opts.limit + 1 });
-    const more = rows.length > opts.limit;
+    let more = rows.length > opts.limit;
     if (more) rows.pop();
+    // Long keys make a shorter page (the cursor resumes after the last one shown), never a cut entry.
+    let bytes = 0;
+    const fits = rows.findIndex((r, i) => (bytes += entryBytes(r.key)) > PAGE_TEXT_BUDGET && i > 0);
+    if (fits > 0) {
+      rows.length = fits;
+      more = true;
+    }
     return {
       items: rows.map((r) => ({ key: r.key, connector_id: r.connector_id, size: r.size, sha256: r.sha256, content_type: r.content_type, imported_at: r.imported_at })),
       next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.key }, q) : null,
     };
   }
 
-  async readItem(
-    org: string,
-    index: string,
-    key: string,
-    offset = 0,
-    length = MAX_READ,
-  ): Promise<{ key: string; size: number; content_type: string; offset: number; text?: string; truncated?: boolean; note?: string }> {
+  /**
+   * A window of an item's text: `offset` and `length` count bytes, and the window is moved to UTF-8
+   * boundaries at both ends (a start inside a character moves forward to the next one), so every call
+   * returns whole characters and `next_offset` continues exactly where it ended (null at the end).
+   */
+  async readItem(org: string, index: string, key: string, offset = 0, length = DEFAULT_READ): Promise<ReadResult> {
     await this.requireIndex(org, index);
-    if (length > MAX_READ) throw invalid('length', `length may be at most ${MAX_READ} bytes`, 'Read large items in several calls with offset.');
+    if (length > MAX_READ) throw invalid('length', `length may be at most ${MAX_READ} bytes`, 'Read large items in several calls with offset (next_offset says where to go on).');
     const item = await this.store.getItem(org, index, key);
     if (!item) throw notFound('item', key, 'list_index_items shows the keys in this index.');
-    if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`);
-    const base = { key: item.key, size: item.size, content_type: item.content_type, offset };
+    if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`, `Give an offset from 0 to ${item.size}.`);
     let buf: Buffer;
     try {
-      buf = await this.blobs.read(item.sha256, offset, Math.min(length, item.size - offset));
+      // Three bytes more than asked: enough to find the next character boundary after the window.
+      buf = await this.blobs.read(item.sha256, offset, Math.min(length + 3, item.size - offset));
     } catch {
       throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing`, { fix: 'Import the item again.' });
     }
     const looksText = TEXT_TYPES.test(item.content_type) || isUtf8Text(buf);
-    if (!looksText) return { ...base, note: `binary content (${item.content_type}); not shown as text` };
-    // Never cut a UTF-8 sequence in half at the end of the window.
-    let end = buf.length;
-    if (offset + end < item.size) while (end > 0 && end > buf.length - 4 && (buf[end - 1]! & 0xc0) === 0x80) end--;
-    if (offset + end < item.size && end > 0 && buf[end - 1]! >= 0xc0) end--;
-    const text = buf.subarray(0, end).toString('utf8');
-    const out: { key: string; size: number; content_type: string; offset: number; text: string; truncated?: boolean } = { ...base, text };
-    if (offset + end < item.size) out.truncated = true;
-    return out;
+    if (!looksText) return { key: item.key, size: item.size, content_type: item.content_type, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
+    let start = 0;
+    while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
+    let end = Math.min(buf.length, start + length);
+    while (end > start && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
+    const text = buf.subarray(start, end).toString('utf8');
+    const next = offset + end < item.size ? offset + end : null;
+    return { key: item.key, size: item.size, content_type: item.content_type, offset: offset + start, next_offset: next, text, ...(next !== null ? { truncated: true } : {}) };
   }
+}
+
+export interface ReadResult {
+  key: string;
+  size: number;
+  content_type: string;
+  /** Where the text starts (the asked offset, moved forward to a character boundary). */
+  offset: number;
+  /** Where the next call continues; null when the text ends here. */
+  next_offset: number | null;
+  text?: string;
+  truncated?: boolean;
+  note?: string;
 }
 
 function isUtf8Text(buf: Buffer): boolean {

@@ -11,6 +11,32 @@ export function escapeText(s: string): string {
   });
 }
 
+/** Characters JSON.stringify leaves as they are but that must not reach a reader raw (DEL, C1, bidi, invisible). */
+const JSON_UNSAFE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * Compact JSON for a tool result's text: what an agent reads when it gets the text alone. Control
+ * characters are escaped by JSON itself; bidi and invisible ones are escaped too (still valid JSON),
+ * so a hostile key cannot reorder or hide what the reader sees.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Escapes a document's text for reading: newlines and tabs stay real, every other unsafe character is escaped. */
+export function escapeContent(s: string): string {
+  return s.replace(UNSAFE, (c) => {
+    if (c === '\n' || c === '\t') return c;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** UTF-8 bytes a string takes once JSON-escaped, for page budgets. */
+export function jsonBytes(s: string): number {
+  return Buffer.byteLength(JSON.stringify(s));
+}
+
 /** Shortens a string for a summary line, keeping it on one line and escaped. */
 export function brief(s: string, max = 80): string {
   const e = escapeText(s);

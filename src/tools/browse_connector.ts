@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brief } from '../shared/text.js';
+import { brief, escapeText, jsonText } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { connectorId, cursor } from './schemas.js';
 
@@ -28,13 +28,21 @@ export const browseConnector = defineTool({
   async handler(args, { app, org }) {
     const r = await app.browse(org, args.connector_id, args);
     const keys = r.objects.slice(0, 3).map((o) => brief(o.key, 60));
-    return {
-      data: r,
-      summary:
-        `${r.matched} object(s) matched of ${r.scanned} scanned` +
-        (r.folders?.length ? `, ${r.folders.length} folder(s)` : '') +
-        (keys.length ? `: ${keys.join(', ')}${r.objects.length > 3 ? ', …' : ''}` : '') +
-        (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : ''),
+    const summary =
+      `${r.matched} object(s) matched of ${r.scanned} scanned` +
+      (r.folders?.length ? `, ${r.folders.length} folder(s)` : '') +
+      (keys.length ? `: ${keys.join(', ')}${r.objects.length > 3 ? ', …' : ''}` : '') +
+      (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : '');
+    // The page as columns (key, size, modified): every entry and the cursor, in few bytes.
+    const page = {
+      columns: ['key', 'size', 'modified'],
+      objects: r.objects.map((o) => [o.key, o.size, o.last_modified]),
+      ...(r.folders ? { folders: r.folders } : {}),
+      next_cursor: r.next_cursor,
+      matched: r.matched,
+      scanned: r.scanned,
+      ...(r.stopped ? { stopped: r.stopped } : {}),
     };
+    return { data: r, summary, text: `${escapeText(summary)}\n${jsonText(page)}` };
   },
 });

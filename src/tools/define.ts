@@ -13,8 +13,14 @@ export interface ToolContext {
 
 export interface ToolResultData<O> {
   data: O;
-  /** One line for the text block; keys in it must go through escapeText/brief. */
+  /** The first line of the text block; keys in it must go through escapeText/brief. */
   summary: string;
+  /**
+   * The whole text block, when the tool renders its own (a page as columns, a document's text).
+   * Default: the summary line, then the structured result as compact JSON (see jsonText): an agent
+   * that reads only the text gets every id, key, cursor and count.
+   */
+  text?: string;
 }
 
 export interface ToolAnnotations {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brief } from '../shared/text.js';
+import { brief, escapeText, jsonText } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { cursor, limit } from './schemas.js';
 
@@ -16,9 +16,9 @@ export const listIndexItems = defineTool({
   async handler(args, { app, org }) {
     const r = await app.indexes.listItems(org, args.index, args);
     const keys = r.items.slice(0, 3).map((i) => brief(i.key, 60));
-    return {
-      data: r,
-      summary: `${r.items.length} item(s) in index ${brief(args.index)}${keys.length ? `: ${keys.join(', ')}${r.items.length > 3 ? ', …' : ''}` : ''}${r.next_cursor ? '; more with next_cursor' : ''}`,
-    };
+    const summary = `${r.items.length} item(s) in index ${brief(args.index)}${keys.length ? `: ${keys.join(', ')}${r.items.length > 3 ? ', …' : ''}` : ''}${r.next_cursor ? '; more with next_cursor' : ''}`;
+    // The page as columns (key, size, type): every item and the cursor; read_item reads one.
+    const page = { columns: ['key', 'size', 'content_type'], items: r.items.map((i) => [i.key, i.size, i.content_type]), next_cursor: r.next_cursor };
+    return { data: r, summary, text: `${escapeText(summary)}\n${jsonText(page)}` };
   },
 });
