@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli, safeEnv, tempDir, until } from '../helpers/cloudport.js';
+import { runCli, spawnReady, tempDir, until } from '../helpers/cloudport.js';
 import { connectHttp } from '../helpers/http.js';
 import { KEY_ID, SECRET, startS3Env, type S3Env } from '../helpers/s3env.js';
 
@@ -59,23 +59,9 @@ describe('worker: the tenant policy of the front door', () => {
     await admin.end();
   });
 
-  /** Starts a cloudport process whose lookup of NAME answers `to`; resolves with its stderr once `ready` shows. */
-  function start(args: string[], to: string, ready: string): Promise<{ proc: ChildProcess; stderr: () => string; exited: Promise<number | null> }> {
-    const proc = spawn(process.execPath, ['-r', PRELOAD, CLI, ...args], {
-      env: safeEnv({ CLOUDPORT_LOG_LEVEL: 'info', CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_LEASE_MS: '3000', REBIND_HOST: NAME, REBIND_TO: to }),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    procs.push(proc);
-    let err = '';
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    return new Promise((resolve, reject) => {
-      proc.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes(ready)) resolve({ proc, stderr: () => err, exited });
-      });
-      void exited.then((code) => reject(new Error(`exited ${code}: ${err}`)));
-    });
-  }
+  /** Starts a cloudport process whose lookup of NAME answers `to`; resolves once `ready` shows on its stderr. */
+  const start = (args: string[], to: string, ready: string) =>
+    spawnReady(args, { CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_LEASE_MS: '3000', REBIND_HOST: NAME, REBIND_TO: to }, ready, { nodeArgs: ['-r', PRELOAD], track: (p) => procs.push(p) });
 
   it('a rebinding name cannot make a worker fetch from a refused address; a worker with other --allow-* flags refuses to start', async () => {
     const dataDir = tempDir();

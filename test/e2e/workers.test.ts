@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFiles, CLI, safeEnv, sleep, startCloudport, tempDir, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
+import { allFiles, CLI, sleep, spawnReady, startCloudport, tempDir, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
 import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -116,21 +116,10 @@ describe('workers: crashes', () => {
     });
 
     // The buckets are on loopback: workers apply the tenant policy, so the operator's opt-in is given (stdio stores no policy).
-    function worker(dataDir: string, extraEnv: Record<string, string> = {}): Promise<{ proc: ChildProcess; stderr: () => string; exited: Promise<number | null> }> {
-      const proc = spawn(process.execPath, [CLI, 'worker', '--data-dir', dataDir, '--workers', '4', '--allow-private-endpoints', '--database-url', url, '--blob-store', 's3://cas/blobs', '--blob-store-endpoint', env.s3.endpoint], {
-        env: safeEnv({ CLOUDPORT_LOG_LEVEL: 'info', CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID: 'AKIACAS0000000000000', CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY: 'cas-secret-value-1234', ...LEASE, ...extraEnv }),
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      procs.push(proc);
-      let err = '';
-      const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-      return new Promise((resolve, reject) => {
-        proc.stderr!.on('data', (d: Buffer) => {
-          err += d.toString();
-          if (err.includes('cloudport worker ready')) resolve({ proc, stderr: () => err, exited });
-        });
-        void exited.then((code) => reject(new Error(`worker exited ${code}: ${err}`)));
-      });
+    function worker(dataDir: string, extraEnv: Record<string, string> = {}) {
+      const args = ['worker', '--data-dir', dataDir, '--workers', '4', '--allow-private-endpoints', '--database-url', url, '--blob-store', 's3://cas/blobs', '--blob-store-endpoint', env.s3.endpoint];
+      const workerEnv = { CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID: 'AKIACAS0000000000000', CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY: 'cas-secret-value-1234', ...LEASE, ...extraEnv };
+      return spawnReady(args, workerEnv, 'cloudport worker ready', { track: (p) => procs.push(p) });
     }
 
     it('three workers and an MCP server on one database and one S3 blob store; one worker killed with SIGKILL; the job completes, nothing stored twice, no orphan blob, no temp file', async () => {

@@ -139,3 +139,28 @@ export async function automation(cp: Running, id: string): Promise<Record<string
   const all = (await cp.ok('list_automations', { limit: 1000 })).automations as Record<string, any>[];
   return all.find((a) => a.id === id)!;
 }
+
+export interface Spawned {
+  proc: import('node:child_process').ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Spawns `node [nodeArgs] dist/cli.js args` and resolves once its stderr shows `ready`; rejects with
+ * the exit code and stderr ("exited N: …") if it ends first. `track` sees the process (to kill it in afterAll).
+ */
+export async function spawnReady(args: string[], env: Record<string, string>, ready: string, opts: { nodeArgs?: string[]; track?: (p: Spawned['proc']) => void } = {}): Promise<Spawned> {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { env: safeEnv({ CLOUDPORT_LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'ignore', 'pipe'] });
+  opts.track?.(proc);
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes(ready)) resolve({ proc, stderr: () => err, exited });
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+}
