@@ -18,6 +18,7 @@ export const readItem = defineTool({
     size: z.number(),
     content_type: z.string(),
     offset: z.number(),
+    duplicate_of: z.string().optional().describe('Set on a duplicate: the key of this index with the same content.'),
     text: z.string().optional(),
     truncated: z.boolean().optional(),
     note: z.string().optional(),
