@@ -113,14 +113,13 @@ export class IndexService {
     key: string,
     offset = 0,
     length = MAX_READ,
-  ): Promise<{ key: string; size: number; content_type: string; offset: number; duplicate_of?: string; text?: string; truncated?: boolean; note?: string }> {
+  ): Promise<{ key: string; size: number; content_type: string; offset: number; text?: string; truncated?: boolean; note?: string }> {
     await this.requireIndex(org, index);
     if (length > MAX_READ) throw invalid('length', `length may be at most ${MAX_READ} bytes`, 'Read large items in several calls with offset.');
     const item = await this.store.getItem(org, index, key);
     if (!item) throw notFound('item', key, 'list_index_items shows the keys in this index.');
     if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`);
-    const base: { key: string; size: number; content_type: string; offset: number; duplicate_of?: string } = { key: item.key, size: item.size, content_type: item.content_type, offset };
-    if (item.duplicate_of !== null) base.duplicate_of = item.duplicate_of;
+    const base = { key: item.key, size: item.size, content_type: item.content_type, offset };
     let buf: Buffer;
     try {
       buf = await this.blobs.read(item.sha256, offset, Math.min(length, item.size - offset));
@@ -134,7 +133,7 @@ export class IndexService {
     if (offset + end < item.size) while (end > 0 && end > buf.length - 4 && (buf[end - 1]! & 0xc0) === 0x80) end--;
     if (offset + end < item.size && end > 0 && buf[end - 1]! >= 0xc0) end--;
     const text = buf.subarray(0, end).toString('utf8');
-    const out: typeof base & { text: string; truncated?: boolean } = { ...base, text };
+    const out: { key: string; size: number; content_type: string; offset: number; text: string; truncated?: boolean } = { ...base, text };
     if (offset + end < item.size) out.truncated = true;
     return out;
   }

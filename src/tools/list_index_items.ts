@@ -6,8 +6,7 @@ import { cursor, limit } from './schemas.js';
 export const listIndexItems = defineTool({
   name: 'list_index_items',
   title: 'List index items',
-  description:
-    'List the items in a local index (one per imported key), optionally under a key prefix. An item whose content another key already holds names that key in duplicate_of (both are readable; the content is stored once).',
+  description: 'List the items in a local index (one per key), optionally under a key prefix.',
   input: z.object({ index: z.string().min(1).max(100), prefix: z.string().max(1024).optional(), cursor, limit }),
   output: z.object({
     items: z.array(
@@ -18,7 +17,7 @@ export const listIndexItems = defineTool({
         sha256: z.string(),
         content_type: z.string(),
         imported_at: z.string(),
-        duplicate_of: z.string().optional().describe('The key of this index whose item holds the same content (stored once); absent on the item that holds it.'),
+        duplicate_of: z.string().optional(),
       }),
     ),
     next_cursor: z.string().nullable(),

@@ -6,7 +6,7 @@ import { READ, defineTool } from './define.js';
 export const readItem = defineTool({
   name: 'read_item',
   title: 'Read item',
-  description: 'Read an imported item\'s text (up to 256 KiB per call, from offset). Binary items return size and type only.',
+  description: 'Read an item\'s text (≤ 256 KiB per call, from offset); binary items give size and type only.',
   input: z.object({
     index: z.string().min(1).max(100),
     key: z.string().min(1).max(4096),
@@ -18,7 +18,6 @@ export const readItem = defineTool({
     size: z.number(),
     content_type: z.string(),
     offset: z.number(),
-    duplicate_of: z.string().optional().describe('Set on a duplicate: the key of this index with the same content.'),
     text: z.string().optional(),
     truncated: z.boolean().optional(),
     note: z.string().optional(),
