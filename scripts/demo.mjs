@@ -159,7 +159,7 @@ try {
   await client.callTool({ name: 'import_status', arguments: { job_id: run.job_id, wait_seconds: 10 } });
   await call('list_automations', {});
   console.log(
-    `\n${color('1', 'done')}: ${status.structuredContent.counts.ready} items imported, ${status.structuredContent.counts.deduped} duplicates by content, ` +
+    `\n${color('1', 'done')}: ${status.structuredContent.counts.ready + status.structuredContent.counts.deduped} items imported (${status.structuredContent.counts.deduped} of them duplicates by content), ` +
       `${again.skipped} skipped by new_only on re-import; first item ${items.items[0]?.key}; ` +
       `${exported.structuredContent.counts.exported} exported to exports/demo/; automation ${automation.id} every 15m.`,
   );

@@ -12,6 +12,8 @@ export interface ItemView {
   sha256: string;
   content_type: string;
   imported_at: string;
+  /** Set on a duplicate: the key of this index whose item holds the same content (they share one blob). */
+  duplicate_of?: string;
 }
 
 export const MAX_READ = 256 * 1024;
@@ -106,7 +108,11 @@ export class IndexService {
       more = true;
     }
     return {
-      items: rows.map((r) => ({ key: r.key, connector_id: r.connector_id, size: r.size, sha256: r.sha256, content_type: r.content_type, imported_at: r.imported_at })),
+      items: rows.map((r) => {
+        const v: ItemView = { key: r.key, connector_id: r.connector_id, size: r.size, sha256: r.sha256, content_type: r.content_type, imported_at: r.imported_at };
+        if (r.duplicate_of !== null) v.duplicate_of = r.duplicate_of;
+        return v;
+      }),
       next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.key }, q) : null,
     };
   }

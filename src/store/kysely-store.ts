@@ -538,7 +538,7 @@ export abstract class KyselyStore implements Store {
       );
     }
     const existing = yield* one(
-      this.prep('commit.existing', (org, index, key) => this.qb.selectFrom('items').select(['sha256']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key), [
+      this.prep('commit.existing', (org, index, key) => this.qb.selectFrom('items').select(['sha256', 'duplicate_of']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key), [
         c.orgId,
         c.index,
         c.key,
@@ -547,34 +547,39 @@ export abstract class KyselyStore implements Store {
     let status: 'ready' | 'deduped' = 'ready';
     let duplicateOf: string | null = null;
     if (existing && existing.sha256 === c.sha256) {
-      // Same key, same content: already in the index.
+      // Same key, same content: already in the index (as itself, or as a duplicate of the key it names).
       status = 'deduped';
-      duplicateOf = c.key;
-    } else if (!existing && c.dedupe) {
-      const twin = yield* one(
-        this.prep(
-          'commit.twin',
-          (org, index, sha) => this.qb.selectFrom('items').select('key').where('org_id', '=', org).where('index_name', '=', index).where('sha256', '=', sha).orderBy('key').limit(1),
-          [c.orgId, c.index, c.sha256],
-        ),
-      );
-      if (twin) {
-        status = 'deduped';
-        duplicateOf = twin.key;
+      duplicateOf = existing.duplicate_of ?? c.key;
+    } else {
+      // New content under this key: items that named it as their original hold other content now.
+      if (existing && existing.duplicate_of === null) yield* this.promoteDuplicates(c.orgId, c.index, c.key);
+      if (c.dedupe) {
+        // The item that holds this content itself (never a duplicate), so duplicates never chain.
+        const twin = yield* one(
+          this.prep(
+            'commit.twin',
+            (org, index, sha) =>
+              this.qb.selectFrom('items').select('key').where('org_id', '=', org).where('index_name', '=', index).where('sha256', '=', sha).where('duplicate_of', 'is', null).orderBy('key').limit(1),
+            [c.orgId, c.index, c.sha256],
+          ),
+        );
+        if (twin) {
+          status = 'deduped';
+          duplicateOf = twin.key;
+        }
       }
-    }
-    if (status === 'ready') {
+      // Every key gets its item: a duplicate shares the blob of the key it names (dedupe saves bytes, not keys).
       yield* run(
         this.prep(
           'commit.item',
-          (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at) => {
-            const item = { org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at };
+          (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of) => {
+            const item = { org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of };
             return this.qb
               .insertInto('items')
               .values(item)
               .onConflict((oc) => oc.columns(['org_id', 'index_name', 'key']).doUpdateSet({ ...item }));
           },
-          [c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now],
+          [c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now, duplicateOf],
         ),
       );
     }
@@ -894,7 +899,7 @@ export abstract class KyselyStore implements Store {
     let q = this.qb
       .selectFrom('indexes as x')
       .leftJoin('items as i', (j) => j.onRef('i.org_id', '=', 'x.org_id').onRef('i.index_name', '=', 'x.name'))
-      .select((eb) => ['x.name', 'x.updated_at', eb.fn.count<number>('i.key').as('items'), eb.fn.coalesce(eb.fn.sum<number>('i.size'), sql<number>`0`).as('bytes')])
+      .select((eb) => ['x.name', 'x.updated_at', eb.fn.count<number>('i.key').as('items'), eb.fn.coalesce(eb.fn.sum<number>(sql<number>`case when ${sql.ref('i.duplicate_of')} is null then ${sql.ref('i.size')} else 0 end`), sql<number>`0`).as('bytes')])
       .where('x.org_id', '=', org);
     if (opts.after) q = q.where('x.name', '>', opts.after);
     const rows = await this.exec('auto', () => all(q.groupBy(['x.name', 'x.updated_at']).orderBy('x.name').limit(opts.limit)));
@@ -921,12 +926,29 @@ export abstract class KyselyStore implements Store {
   }
 
   private *deleteItemTx(org: string, index: string, key: string): Tx<string | null> {
-    const item = yield* one(this.qb.selectFrom('items').select('sha256').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
+    // The same lock as commitFile: no import names this key as an original while its duplicates move.
+    yield* lock({ kind: 'index', org, index });
+    const item = yield* one(this.qb.selectFrom('items').select(['sha256', 'duplicate_of']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
     if (!item) return null;
     yield* run(this.qb.deleteFrom('items').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
+    if (item.duplicate_of === null) yield* this.promoteDuplicates(org, index, key);
     yield* run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
     yield* run(this.qb.updateTable('indexes').set({ updated_at: new Date().toISOString() }).where('org_id', '=', org).where('name', '=', index));
     return item.sha256;
+  }
+
+  /**
+   * `key` no longer holds the content its duplicates name it for (deleted, or new content): the first
+   * of them by key becomes the original (duplicate_of null) and the others name it instead. Their
+   * blob is untouched (it is shared by content), so they stay readable.
+   */
+  private *promoteDuplicates(org: string, index: string, key: string): Tx<void> {
+    const heir = yield* one(
+      this.qb.selectFrom('items').select('key').where('org_id', '=', org).where('index_name', '=', index).where('duplicate_of', '=', key).orderBy('key').limit(1),
+    );
+    if (!heir) return;
+    yield* run(this.qb.updateTable('items').set({ duplicate_of: null }).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', heir.key));
+    yield* run(this.qb.updateTable('items').set({ duplicate_of: heir.key }).where('org_id', '=', org).where('index_name', '=', index).where('duplicate_of', '=', key));
   }
 
   async listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]> {

@@ -209,6 +209,36 @@ export const MIGRATIONS: Migration[] = [
       db.schema.dropIndex('job_files_claim'),
     ],
   },
+  {
+    version: 7,
+    name: 'duplicates are items',
+    // A file whose content another key of the index already holds becomes an item of its own that
+    // names that key in duplicate_of (it used to get no item at all). commitFile looks for the key
+    // holding the content (WHERE org, index, sha256, duplicate_of IS NULL ORDER BY key), and
+    // deleteItem for the items that name a key (WHERE org, index, duplicate_of).
+    // Keys deduped before this version have no item, yet import_seen made new_only imports skip
+    // them: their seen rows go, so the next new_only import brings them in (no parameters: SQLite
+    // runs migrations as plain SQL).
+    up: (db) => [
+      db.schema.alterTable('items').addColumn('duplicate_of', 'text'),
+      db.schema.createIndex('items_sha_original').on('items').columns(['org_id', 'index_name', 'sha256', 'duplicate_of', 'key']),
+      db.schema.dropIndex('items_sha_key'),
+      db.schema.createIndex('items_duplicate_of').on('items').columns(['org_id', 'index_name', 'duplicate_of']),
+      db
+        .deleteFrom('import_seen')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('items')
+                .select(sql`1`.as('x'))
+                .whereRef('items.org_id', '=', 'import_seen.org_id')
+                .whereRef('items.index_name', '=', 'import_seen.index_name')
+                .whereRef('items.key', '=', 'import_seen.key'),
+            ),
+          ),
+        ),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

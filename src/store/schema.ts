@@ -74,6 +74,8 @@ export interface DB {
     content_type: string;
     etag: string | null;
     imported_at: string;
+    /** The key of this index whose item holds the same content (the one first stored), or null. */
+    duplicate_of: string | null;
   };
   automations: {
     id: string;

@@ -5,7 +5,7 @@ import { defineTool } from './define.js';
 export const deleteItem = defineTool({
   name: 'delete_item',
   title: 'Delete item',
-  description: 'Delete one item from an index (a later new_only import brings it back).',
+  description: 'Delete one item (a later new_only import brings it back).',
   input: z.object({ index: z.string().min(1).max(100), key: z.string().min(1).max(4096) }),
   output: z.object({ index: z.string(), key: z.string(), blob_removed: z.boolean() }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

@@ -9,7 +9,17 @@ export const listIndexItems = defineTool({
   description: 'List the items in a local index (one per key), optionally under a key prefix.',
   input: z.object({ index: z.string().min(1).max(100), prefix: z.string().max(1024).optional(), cursor, limit }),
   output: z.object({
-    items: z.array(z.object({ key: z.string(), connector_id: z.string(), size: z.number(), sha256: z.string(), content_type: z.string(), imported_at: z.string() })),
+    items: z.array(
+      z.object({
+        key: z.string(),
+        connector_id: z.string(),
+        size: z.number(),
+        sha256: z.string(),
+        content_type: z.string(),
+        imported_at: z.string(),
+        duplicate_of: z.string().optional(),
+      }),
+    ),
     next_cursor: z.string().nullable(),
   }),
   annotations: { ...READ, openWorldHint: false },

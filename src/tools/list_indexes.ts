@@ -6,7 +6,7 @@ import { cursor, limit } from './schemas.js';
 export const listIndexes = defineTool({
   name: 'list_indexes',
   title: 'List indexes',
-  description: 'List the local indexes with their item counts and sizes.',
+  description: 'List local indexes with item counts and sizes.',
   input: z.object({ cursor, limit }),
   output: z.object({ indexes: z.array(z.object({ name: z.string(), items: z.number(), bytes: z.number(), updated_at: z.string() })), next_cursor: z.string().nullable() }),
   annotations: { ...READ, openWorldHint: false },

@@ -20,7 +20,7 @@ export const startImport = defineTool({
     modified_after: z.string().max(40).optional().describe('ISO date/time.'),
     keys: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional().describe('Explicit keys instead of a listing.'),
     import_mode: z.enum(IMPORT_MODES).optional().describe("Overrides the connector's."),
-    dedupe: z.boolean().optional().describe('Skip content already in the index under another key (default true).'),
+    dedupe: z.boolean().optional().describe('Report content another key holds as duplicate_of (default true).'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key, same arguments: same job.'),
     dry_run: z.boolean().optional().describe('Count what would be imported; no job.'),
     retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files."),

@@ -12,7 +12,7 @@ describe('imports over stdio against S3 (fauxqs)', () => {
   const docs: Record<string, Buffer> = {};
 
   beforeAll(async () => {
-    env = await startS3Env(['lib', 'big', 'hostile', 'browse']);
+    env = await startS3Env(['lib', 'big', 'hostile', 'browse', 'dups']);
     for (let i = 0; i < 12; i++) docs[`docs/d${String(i).padStart(2, '0')}.txt`] = Buffer.from(`document ${i % 8}\n`);
     docs['docs/sub/deep.txt'] = Buffer.from('deep\n');
     docs['docs/image.bin'] = bytes(3000, 7);
@@ -44,13 +44,16 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     expect(dups.files).toHaveLength(4);
     for (const f of dups.files) expect(docs[f.key]!.equals(docs[f.duplicate_of]!)).toBe(true);
 
+    // Every imported key is an item; the 4 deduped ones name the key that holds their content.
     const items = await cp.ok('list_index_items', { index: 'main', limit: 1000 });
-    expect(items.items).toHaveLength(10);
+    expect(items.items).toHaveLength(14);
     for (const it of items.items) {
       expect(it.sha256).toBe(sha256(docs[it.key]!));
       expect(it.size).toBe(docs[it.key]!.length);
       expect(it.connector_id).toBe(conn);
     }
+    const named = Object.fromEntries(dups.files.map((f: { key: string; duplicate_of: string }) => [f.key, f.duplicate_of]));
+    expect(Object.fromEntries(items.items.filter((i: { duplicate_of?: string }) => i.duplicate_of).map((i: { key: string; duplicate_of: string }) => [i.key, i.duplicate_of]))).toEqual(named);
     const sub = await cp.ok('list_index_items', { index: 'main', prefix: 'docs/sub/' });
     expect(sub.items.map((i: { key: string }) => i.key)).toEqual(['docs/sub/deep.txt']);
     const page1 = await cp.ok('list_index_items', { index: 'main', limit: 3 });
@@ -115,6 +118,72 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     const j = await cp.ok('start_import', { connector_id: conn, index: 'nodedupe', prefix: 'docs/', pattern: 'd0*.txt', dedupe: false });
     const s = await waitForJob(cp, j.job_id);
     expect(s.counts).toMatchObject({ ready: 10, deduped: 0 });
+    const items = (await cp.ok('list_index_items', { index: 'nodedupe', limit: 1000 })).items;
+    expect(items).toHaveLength(10);
+    expect(items.filter((i: { duplicate_of?: string }) => i.duplicate_of)).toEqual([]);
+  });
+
+  it('every imported key is readable: identical and empty files are items naming the key that holds their content', async () => {
+    const dconn = (await cp.ok('create_connector', env.connector('dups'))).connector.id;
+    const same = ['same/a.txt', 'same/b.txt', 'same/c.txt'];
+    const empty = ['empty/1.txt', 'empty/2.txt', 'empty/3.txt', 'empty/4.txt', 'empty/5.txt'];
+    const content: Record<string, string> = { 'lone.txt': 'only one of me\n' };
+    for (const k of same) content[k] = 'the same words\n';
+    for (const k of empty) content[k] = '';
+    for (const [k, v] of Object.entries(content)) await env.s3.put('dups', k, v);
+    const keys = Object.keys(content).sort();
+
+    const start = await cp.ok('start_import', { connector_id: dconn, index: 'dups' });
+    expect(start.accepted).toBe(9);
+    const s = await waitForJob(cp, start.job_id);
+    expect(s).toMatchObject({ status: 'completed', counts: { ready: 3, deduped: 6, failed: 0, pending: 0 } });
+    const listed = (await cp.ok('list_imports', { index: 'dups' })).imports.find((j: { job_id: string }) => j.job_id === start.job_id);
+    expect(listed.counts).toMatchObject({ ready: 3, deduped: 6 });
+    const deduped = (await cp.ok('import_status', { job_id: start.job_id, files_status: 'deduped' })).files;
+    expect(deduped).toHaveLength(6);
+
+    const items = async () => (await cp.ok('list_index_items', { index: 'dups', limit: 100 })).items as { key: string; size: number; sha256: string; duplicate_of?: string }[];
+    const first = await items();
+    expect(first.map((i) => i.key)).toEqual(keys);
+    for (const it of first) expect([it.size, it.sha256]).toEqual([Buffer.byteLength(content[it.key]!), sha256(content[it.key]!)]);
+    // Of each group of identical files, one holds the content and the others name it.
+    const byKey = new Map(first.map((i) => [i.key, i]));
+    for (const group of [same, empty]) {
+      const holders = group.filter((k) => !byKey.get(k)!.duplicate_of);
+      expect(holders).toHaveLength(1);
+      for (const k of group) if (k !== holders[0]) expect(byKey.get(k)!.duplicate_of).toBe(holders[0]);
+    }
+    expect(byKey.get('lone.txt')!.duplicate_of).toBeUndefined();
+    // import_status names the same key for each deduped file.
+    for (const f of deduped) expect(f.duplicate_of).toBe(byKey.get(f.key)!.duplicate_of);
+    for (const k of keys) {
+      const r = await cp.ok('read_item', { index: 'dups', key: k });
+      expect(r, k).toMatchObject({ key: k, size: Buffer.byteLength(content[k]!), text: content[k] });
+    }
+    // list_indexes counts every key; bytes count the shared content once.
+    const ix = (await cp.ok('list_indexes', {})).indexes.find((i: { name: string }) => i.name === 'dups');
+    expect(ix).toMatchObject({ items: 9, bytes: Buffer.byteLength(content['same/a.txt']! + content['lone.txt']!) });
+
+    // A new_only re-import skips them all and adds no rows.
+    const again = await cp.ok('start_import', { connector_id: dconn, index: 'dups', import_mode: 'new_only' });
+    expect(again).toMatchObject({ accepted: 0, skipped: 9 });
+    await waitForJob(cp, again.job_id);
+    expect(await items()).toEqual(first);
+
+    // Deleting the key that holds the content keeps the duplicates readable; the first of them by key holds it now.
+    const holder = same.find((k) => !byKey.get(k)!.duplicate_of)!;
+    const rest = same.filter((k) => k !== holder);
+    expect(await cp.ok('delete_item', { index: 'dups', key: holder })).toMatchObject({ key: holder, blob_removed: false });
+    expect((await cp.call('read_item', { index: 'dups', key: holder })).data.error.kind).toBe('not_found');
+    for (const k of rest) expect((await cp.ok('read_item', { index: 'dups', key: k })).text).toBe(content[k]);
+    const after = new Map((await items()).map((i) => [i.key, i]));
+    expect(after.get(rest[0]!)!.duplicate_of).toBeUndefined();
+    expect(after.get(rest[1]!)!.duplicate_of).toBe(rest[0]);
+    expect(after.size).toBe(8);
+
+    // delete_index removes them all, and the shared content with the last item that used it.
+    expect(await cp.ok('delete_index', { index: 'dups' })).toMatchObject({ items_deleted: 8, blobs_removed: 3 });
+    expect((await cp.call('list_index_items', { index: 'dups' })).data.error.kind).toBe('not_found');
   });
 
   it('imports explicit keys; a missing key fails at once and the job completes with errors', async () => {

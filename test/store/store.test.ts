@@ -9,10 +9,11 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { PostgresStore } from '../../src/store/postgres.js';
+import Database from 'better-sqlite3';
+import { SqliteStore, sqliteQueryBuilder } from '../../src/store/sqlite.js';
+import { PostgresStore, postgresQueryBuilder } from '../../src/store/postgres.js';
 import { openStore } from '../../src/store/index.js';
-import { LATEST_VERSION } from '../../src/store/migrations.js';
+import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import type { ListedFile, NewConnector, NewJob, Store } from '../../src/store/types.js';
 import { App } from '../../src/core/app.js';
 import { createLogger } from '../../src/shared/log.js';
@@ -358,6 +359,74 @@ describe.each(backends)('store contract: $name', (b) => {
       expect((await s.getItem('org_a', 'idx', 'f00002'))?.sha256).toBe(sha('new content'));
       expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['f00000', 'f00001', 'nope'])).toEqual(new Map([['f00000', 'v'], ['f00001', 'v']]));
       expect(await s.jobProgress('imp_1')).toEqual({ counts: { pending: 0, ready: 3, deduped: 2, skipped: 0, failed: 0, canceled: 0 }, bytes_done: 20, bytes_total: 20 });
+    });
+  });
+
+  it('duplicates are items: each key readable with duplicate_of naming the key that holds the content; delete and new content promote the next; re-commits add no rows', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const listed = (keys: string[]): ListedFile[] => keys.map((key) => ({ key, size: 1, etag: null, version: null }));
+      await s.createJob(job('imp_1'), listed(['same/1', 'same/2', 'same/3', 'empty/1', 'empty/2', 'empty/3', 'own', 'lone']));
+      const f = new Map((await s.claimFiles('A', 20, 60_000, NOW)).map((x) => [x.key, x]));
+      const put = (key: string, content: string, over: { dedupe?: boolean } = {}) => commit(s, f.get(key)!, 'A', content, over);
+      expect(await put('same/1', 'same')).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await put('same/2', 'same')).toEqual({ status: 'deduped', duplicate_of: 'same/1' });
+      expect(await put('same/3', 'same')).toEqual({ status: 'deduped', duplicate_of: 'same/1' });
+      expect(await put('empty/1', '')).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await put('empty/2', '')).toEqual({ status: 'deduped', duplicate_of: 'empty/1' });
+      expect(await put('empty/3', '')).toEqual({ status: 'deduped', duplicate_of: 'empty/1' });
+      // dedupe: false: its own item (an original), though the blob is the same one.
+      expect(await put('own', 'same', { dedupe: false })).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await put('lone', 'lone')).toEqual({ status: 'ready', duplicate_of: null });
+      const rows = async () => (await s.listItems('org_a', 'idx', { limit: 100 })).map((i) => [i.key, i.duplicate_of, i.sha256, i.size]);
+      expect(await rows()).toEqual([
+        ['empty/1', null, sha(''), 0],
+        ['empty/2', 'empty/1', sha(''), 0],
+        ['empty/3', 'empty/1', sha(''), 0],
+        ['lone', null, sha('lone'), 4],
+        ['own', null, sha('same'), 4],
+        ['same/1', null, sha('same'), 4],
+        ['same/2', 'same/1', sha('same'), 4],
+        ['same/3', 'same/1', sha('same'), 4],
+      ]);
+      expect(await s.getItem('org_a', 'idx', 'same/3')).toMatchObject({ sha256: sha('same'), size: 4, duplicate_of: 'same/1', content_type: 'text/plain' });
+      // Every key is an item; bytes count content a duplicate shares once.
+      expect(await s.listIndexes('org_a', { limit: 10 })).toEqual([{ name: 'idx', items: 8, bytes: 12, updated_at: expect.any(String) }]);
+      expect((await s.jobProgress('imp_1')).counts).toMatchObject({ ready: 4, deduped: 4, pending: 0 });
+
+      // Deleting the key that holds the content: the first duplicate by key holds it now, the others name it.
+      expect(await s.deleteItem('org_a', 'idx', 'same/1')).toBe(sha('same'));
+      expect(await s.blobReferenced(sha('same'))).toBe(true);
+      expect(await s.gcBlobs([sha('same')], () => undefined)).toBe(0);
+      expect((await s.getItem('org_a', 'idx', 'same/2'))?.duplicate_of).toBeNull();
+      expect((await s.getItem('org_a', 'idx', 'same/3'))?.duplicate_of).toBe('same/2');
+      // Deleting a duplicate moves nothing.
+      expect(await s.deleteItem('org_a', 'idx', 'empty/3')).toBe(sha(''));
+      expect((await s.getItem('org_a', 'idx', 'empty/2'))?.duplicate_of).toBe('empty/1');
+
+      // Re-committing a duplicate's key with the same content adds no row and names the same original;
+      // new content under the original promotes its duplicate; a new twin names an original, never a duplicate.
+      await s.createJob(job('imp_2'), listed(['same/3', 'same/2', 'empty/2', 'new']));
+      const g = new Map((await s.claimFiles('B', 20, 60_000, NOW)).map((x) => [x.key, x]));
+      const again = (key: string, content: string) => commit(s, g.get(key)!, 'B', content);
+      expect(await again('same/3', 'same')).toEqual({ status: 'deduped', duplicate_of: 'same/2' });
+      expect(await again('same/2', 'changed')).toEqual({ status: 'ready', duplicate_of: null });
+      expect((await s.getItem('org_a', 'idx', 'same/3'))?.duplicate_of).toBeNull();
+      expect(await again('empty/2', '')).toEqual({ status: 'deduped', duplicate_of: 'empty/1' });
+      expect(await again('new', 'same')).toEqual({ status: 'deduped', duplicate_of: 'own' });
+      expect(await rows()).toEqual([
+        ['empty/1', null, sha(''), 0],
+        ['empty/2', 'empty/1', sha(''), 0],
+        ['lone', null, sha('lone'), 4],
+        ['new', 'own', sha('same'), 4],
+        ['own', null, sha('same'), 4],
+        ['same/2', null, sha('changed'), 7],
+        ['same/3', null, sha('same'), 4],
+      ]);
+      expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['same/1', 'same/3', 'empty/2', 'new'])).toEqual(new Map([['same/3', 'v'], ['empty/2', 'v'], ['new', 'v']]));
+      const shas = await s.deleteIndex('org_a', 'idx');
+      expect(shas?.sort()).toEqual([sha(''), sha('changed'), sha('lone'), sha('same')].sort());
+      expect(await s.listItems('org_a', 'idx', { limit: 100 })).toEqual([]);
+      expect(await s.blobReferenced(sha('same'))).toBe(false);
     });
   });
 
@@ -711,6 +780,45 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(await s.listJobFiles('imp_running', { limit: 10 })).toHaveLength(1);
       expect(await s.listJobFiles('imp_latest', { limit: 10 })).toHaveLength(1);
       expect(await s.compactAutomationRuns('org_a', 'aut_1', 'imp_latest')).toBe(0);
+    });
+  });
+
+  it('migrations: a version-6 database keeps its items, and a key deduped without an item is no longer seen (new_only brings it back)', async () => {
+    const db = b.fresh();
+    const old = MIGRATIONS.filter((m) => m.version <= 6);
+    const rows = [
+      `INSERT INTO items (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at) VALUES ('org_a', 'idx', 'kept', 'conn_1', 4, '${sha('same')}', 'text/plain', NULL, '${NOW}')`,
+      `INSERT INTO import_seen (org_id, connector_id, index_name, key, version, updated_at) VALUES ('org_a', 'conn_1', 'idx', 'kept', 'v', '${NOW}')`,
+      `INSERT INTO import_seen (org_id, connector_id, index_name, key, version, updated_at) VALUES ('org_a', 'conn_1', 'idx', 'deduped-before', 'v', '${NOW}')`,
+    ];
+    const versions = old.map((m) => `INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, 'x', '${NOW}')`);
+    const create = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)';
+    if (b.name === 'sqlite') {
+      const file = path.join(tmpRoot, `v6-${++seq}.db`);
+      const raw = new Database(file);
+      const qb = sqliteQueryBuilder();
+      raw.exec(create);
+      for (const m of old) for (const q of m.up(qb, 'sqlite')) raw.exec(q.compile().sql);
+      for (const sqlText of [...versions, ...rows]) raw.exec(sqlText);
+      raw.close();
+      db.open = async () => new SqliteStore(file);
+    } else {
+      const schema = new URL(db.url!).searchParams.get('schema')!;
+      await admin.query(`CREATE SCHEMA "${schema}"`);
+      const c = new pg.Client({ connectionString: PG_BASE, options: `-c search_path=${schema}` });
+      await c.connect();
+      try {
+        const qb = postgresQueryBuilder();
+        await c.query(create);
+        for (const m of old) for (const q of m.up(qb, 'postgres')) await c.query(q.compile().sql);
+        for (const sqlText of [...versions, ...rows]) await c.query(sqlText);
+      } finally {
+        await c.end();
+      }
+    }
+    await withStores(db, 1, async (s) => {
+      expect(await s.getItem('org_a', 'idx', 'kept')).toMatchObject({ sha256: sha('same'), duplicate_of: null });
+      expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['kept', 'deduped-before'])).toEqual(new Map([['kept', 'v']]));
     });
   });
 
