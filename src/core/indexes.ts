@@ -135,10 +135,10 @@ export class IndexService {
     } catch {
       throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing`, { fix: 'Import the item again.' });
     }
-    const looksText = TEXT_TYPES.test(item.content_type) || isUtf8Text(buf);
-    if (!looksText) return { key: item.key, size: item.size, content_type: item.content_type, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
     let start = 0;
     while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
+    const looksText = TEXT_TYPES.test(item.content_type) || isUtf8Text(buf.subarray(start));
+    if (!looksText) return { key: item.key, size: item.size, content_type: item.content_type, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
     let end = Math.min(buf.length, start + length);
     while (end > start && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
     const text = buf.subarray(start, end).toString('utf8');
@@ -164,7 +164,8 @@ function isUtf8Text(buf: Buffer): boolean {
   const sample = buf.subarray(0, 4096);
   if (sample.includes(0)) return false;
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(sample.length < buf.length ? sample.subarray(0, Math.max(0, sample.length - 4)) : sample);
+    // stream: a character cut by the end of the sample is not an error; the next bytes would finish it.
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: sample.length < buf.length });
     return true;
   } catch {
     return false;
