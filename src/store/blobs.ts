@@ -6,121 +6,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../shared/log.js';
 
-/**
- * Content-addressed storage for imported bytes. Object keys never become paths: a blob's name is
- * its SHA-256. Writes go to a local temp file first and are moved into place (renamed, or uploaded
- * for the S3 blob store) once hashed and verified. Temp files always stay on the local disk.
- */
-export interface BlobStore {
-  /** Where the blobs live, for logs and health (never credentials): a directory or s3://bucket/prefix. */
-  readonly location: string;
-  /** A new temp file to stream a download into. */
-  createTemp(): Promise<{ path: string; stream: fs.WriteStream }>;
-  /** A fresh temp file name (not created) for content written in one call. */
-  tempPath(): string;
-  /**
-   * Moves a verified temp file to its content address; the temp file is gone afterwards. Idempotent:
-   * the same address always holds the same content, so committing an existing blob changes nothing.
-   */
-  commit(tempPath: string, sha256: string): Promise<void>;
-  /**
-   * commit, synchronously (a rename), for a store whose write transaction cannot await: only where
-   * the temp dir and the blobs are on one file system. Placing a blob that is already there (an
-   * earlier try moved the temp file) is no error.
-   */
-  commitSync?(tempPath: string, sha256: string): void;
-  discard(tempPath: string): Promise<void>;
-  read(sha256: string, offset: number, length: number): Promise<Buffer>;
-  stream(sha256: string): Readable;
-  /** Idempotent: removing a missing blob is not an error. */
-  remove(sha256: string): Promise<void>;
-  /** Synchronous remove (local stores only), for a store whose write lock cannot await. */
-  removeSync?(sha256: string): void;
-  /** Every stored blob id (for a full GC sweep). */
-  list(): AsyncIterable<string>;
-  /** Deletes temp files left by processes that are gone. */
-  cleanTemp(): Promise<number>;
-  /** Fails with a clear error when the blob store cannot be used (checked at start-up). */
-  check?(): Promise<void>;
-  close?(): void;
-}
+import { BLOB_ID, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
 
-export const BLOB_ID = /^[0-9a-f]{64}$/;
-
-/**
- * The unlink callback for Store.gcBlobs: synchronous for a local store, a promise for a remote one
- * (a store that awaits it removes the blob inside its lock). The promise's rejection is also observed
- * here, so a caller that does not await it cannot crash the process with an unhandled rejection.
- */
-export function gcUnlink(blobs: BlobStore): (sha256: string) => void | Promise<void> {
-  if (blobs.removeSync) return (sha) => blobs.removeSync!(sha);
-  return (sha) => {
-    const p = blobs.remove(sha);
-    p.catch(() => undefined);
-    return p;
-  };
-}
-
-export function checkBlobId(sha: string): string {
-  if (!BLOB_ID.test(sha)) throw new Error('invalid blob id');
-  return sha;
-}
-
-/** Temp files older than this whose writer ran on another host (a shared data dir) are removed anyway. */
-const FOREIGN_TEMP_MAX_AGE_MS = 24 * 3600_000;
-/** Names this host in temp file names, so a data dir shared by several hosts never loses a live writer's file. */
-const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
-
-/**
- * Local temp files for downloads: `<pid>-<random>.<host>.part` in one directory. Files of processes
- * that are gone (same host, pid not alive) are removed at start-up and by the periodic sweep.
- */
-export class TempFiles {
-  constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  }
-
-  /** A random prefix per instance and a counter: unique without a random draw per file (files open with `wx` anyway). */
-  private readonly tag = randomBytes(4).toString('hex');
-  private seq = 0;
-
-  tempPath(): string {
-    return path.join(this.dir, `${process.pid}-${this.tag}${(this.seq++).toString(16).padStart(8, '0')}.${HOST_TAG}.part`);
-  }
-
-  async createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {
-    const p = this.tempPath();
-    const stream = fs.createWriteStream(p, { flags: 'wx', mode: 0o600 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    return { path: p, stream };
-  }
-
-  async discard(tempPath: string): Promise<void> {
-    await fsp.rm(tempPath, { force: true });
-  }
-
-  async cleanTemp(): Promise<number> {
-    let n = 0;
-    for (const name of await fsp.readdir(this.dir).catch(() => [] as string[])) {
-      const pid = Number(name.split('-')[0]);
-      const host = /\.([0-9a-f]{8})\.part$/.exec(name)?.[1];
-      const file = path.join(this.dir, name);
-      if (host && host !== HOST_TAG) {
-        const st = await fsp.stat(file).catch(() => null);
-        if (!st || Date.now() - st.mtimeMs < FOREIGN_TEMP_MAX_AGE_MS) continue;
-      } else {
-        if (pid === process.pid) continue;
-        if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
-      }
-      await fsp.rm(file, { force: true });
-      n++;
-    }
-    return n;
-  }
-}
+// The contract and its helpers live in blob-store.ts, shared with the S3 blob store (loaded lazily, so no cycle).
+export { BLOB_ID, TempFiles, checkBlobId, gcUnlink, type BlobStore } from './blob-store.js';
 
 export interface BlobStoreSpec {
   kind: 'local' | 's3';
@@ -266,11 +155,3 @@ export class LocalBlobStore implements BlobStore {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -17,7 +17,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { redact, registerSecret } from '../shared/redact.js';
-import { BLOB_ID, TempFiles, checkBlobId, type BlobStore } from './blobs.js';
+import { BLOB_ID, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
