@@ -198,7 +198,7 @@ export class ExportService implements JobHandlers {
     const provider = await this.pool.get(c);
     if (!provider.capabilities.write) throw new CloudportError('unsupported', `provider ${c.provider} cannot write`, { field: 'connector_id' });
     const index = checkIndexName(input.index);
-    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'list_indexes shows the indexes that exist.');
+    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'index', 'list_indexes shows the indexes that exist.');
     if (input.keys && input.prefix) throw invalid('keys', 'give either keys or prefix, not both');
     const params: ExportParams = {
       kind: 'export',

@@ -356,7 +356,7 @@ export class ImportService implements JobHandlers {
   /** retry_of: a new job over the failed files of an earlier one (same connector and index unless given). */
   private async retryFailed(org: string, input: StartImportInput): Promise<StartImportResult> {
     if (input.keys || input.prefix || input.pattern) throw invalid('retry_of', 'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it');
-    const old = await this.getJob(org, input.retry_of!);
+    const old = await this.getJob(org, input.retry_of!, 'retry_of');
     if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
     if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`);
@@ -711,7 +711,7 @@ export class ImportService implements JobHandlers {
     if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) {
       // Logs outlive a deleted connector: only complain when there is nothing at all.
       const any = await this.store.listLogs(org, { connectorId: opts.connector_id, limit: 1 });
-      if (!any.length) throw notFound('connector', opts.connector_id, 'list_connectors shows the connectors that exist.');
+      if (!any.length) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
     }
     const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
     const cur = decodeCursor<{ after: number }>(opts.cursor, q);
@@ -732,9 +732,9 @@ export class ImportService implements JobHandlers {
     return this.status(org, jobId, { limit: 0 });
   }
 
-  private async getJob(org: string, jobId: string): Promise<JobRow> {
+  private async getJob(org: string, jobId: string, field = 'job_id'): Promise<JobRow> {
     const job = await this.store.getJob(org, jobId);
-    if (!job) throw notFound('job', jobId, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
+    if (!job) throw notFound('job', jobId, field, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
     return job;
   }
 
