@@ -674,14 +674,16 @@ export class ImportService implements JobHandlers {
     opts: { connector_id?: string; index?: string; status?: string; automation_id?: string; kind?: string; cursor?: string; limit: number },
   ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
     const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}), ...(opts.kind ? { k: opts.kind } : {}) };
-    const cur = decodeCursor<{ before: string }>(opts.cursor, q);
+    // The cursor holds the last row's (created_at, id): list order is creation time, newest first, across imports and exports.
+    const cur = decodeCursor<{ at: string; before: string }>(opts.cursor, q);
+    if (cur && (typeof cur.at !== 'string' || typeof cur.before !== 'string')) throw invalid('cursor', 'cursor is from an older list order', 'Omit the cursor to start over.');
     const rows = await this.store.listJobs(org, {
       connectorId: opts.connector_id,
       index: opts.index,
       status: opts.status,
       automationId: opts.automation_id,
       kind: opts.kind,
-      beforeId: cur?.before,
+      ...(cur ? { before: { createdAt: cur.at, id: cur.before } } : {}),
       limit: opts.limit + 1,
     });
     const more = rows.length > opts.limit;
@@ -699,7 +701,7 @@ export class ImportService implements JobHandlers {
         created_at: r.created_at,
         finished_at: r.finished_at,
       })),
-      next_cursor: more ? encodeCursor({ before: rows[rows.length - 1]!.id }, q) : null,
+      next_cursor: more ? encodeCursor({ at: rows[rows.length - 1]!.created_at, before: rows[rows.length - 1]!.id }, q) : null,
     };
   }
 
