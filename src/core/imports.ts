@@ -16,6 +16,7 @@ import { Batcher } from '../shared/batch.js';
 import type { HashWorkers } from './hash-workers.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { exportCounts, exportPathOf, shownFileState, storeFileState, type JobCounts, type JobKind } from './exports.js';
+import { NO_MATCH, explainNoMatch, noMatchError, noMatchText, type Selection } from './nomatch.js';
 
 export interface StartImportInput {
   connector_id?: string;
@@ -62,6 +63,8 @@ export interface StartImportResult {
   listing_complete: boolean;
   /** True when an earlier call with the same idempotency_key created this job. */
   replayed?: boolean;
+  /** Set when nothing matched (a dry run, or an automation's run): why, with hints from the listing. */
+  hint?: string;
 }
 
 export interface ImportSummary {
@@ -88,7 +91,7 @@ export interface ImportStatus {
   bytes_done: number;
   bytes_total: number;
   listing_complete: boolean;
-  /** Why the job failed (listing error, or no file succeeded); null otherwise. */
+  /** Why the job failed (listing error, no file succeeded, no object matched), or why it did nothing (an automation's run that matched nothing); null otherwise. */
   reason: string | null;
   /** Set while the job is held up by something that is not its files' fault (the store is full); the job resumes on its own. */
   warning?: string;
@@ -155,6 +158,10 @@ interface ListingState {
   k?: number;
   /** Skipped files counted, not stored. */
   compacted?: number;
+  /** Files the listing selected so far (skipped ones included): 0 once the listing ends means nothing matched. */
+  m?: number;
+  /** Why a job that ended without failing did nothing (an automation's run that matched nothing). */
+  none?: string;
 }
 
 function parseListingState(s: string | null): ListingState {
@@ -188,6 +195,18 @@ function countSkipped(files: ListedFile[], state: ListingState): ListedFile[] {
 function withCompacted(job: JobRow, counts: FileCounts): FileCounts {
   const n = Number(parseListingState(job.listing_state).compacted ?? 0);
   return n > 0 ? { ...counts, skipped: counts.skipped + n } : counts;
+}
+
+/** The parts of a job's parameters that select objects from a listing. */
+function selectionOf(p: JobParams): Selection {
+  return {
+    prefix: p.prefix,
+    pattern: p.pattern,
+    ...(p.exclude ? { exclude: p.exclude } : {}),
+    ...(p.min_size !== undefined ? { min_size: p.min_size } : {}),
+    ...(p.max_size !== undefined ? { max_size: p.max_size } : {}),
+    ...(p.modified_after ? { modified_after: p.modified_after } : {}),
+  };
 }
 
 export function checkIndexName(index: string): string {
@@ -438,7 +457,7 @@ export class ImportService implements JobHandlers {
       }
       files = await this.applyMode(files, params, org, c.id, index);
       if (!keys) {
-        const st: ListingState = { t: token };
+        const st: ListingState = { t: token, m: files.length };
         listed = files;
         files = countSkipped(files, st);
         state = JSON.stringify(st);
@@ -447,6 +466,16 @@ export class ImportService implements JobHandlers {
       const err = asCloudportError(e);
       if (!opts.dryRun) await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
       throw err;
+    }
+    // A complete listing that selected nothing is never a silent success: start_import answers not_found
+    // with hints and creates no job; a dry run says so in `hint`; an automation's run is a job that ends
+    // with the reason (a watched folder that is empty now is not an error of the automation).
+    let none: string | null = null;
+    if (listed && listed.length === 0 && complete) {
+      const why = await explainNoMatch(provider, selectionOf(params));
+      if (!opts.dryRun && !opts.automationId) throw noMatchError(why);
+      none = noMatchText(why);
+      if (!opts.dryRun) state = JSON.stringify({ ...(JSON.parse(state!) as ListingState), none });
     }
     const accepted = files.filter((f) => !f.status);
     const result: StartImportResult = {
@@ -461,6 +490,7 @@ export class ImportService implements JobHandlers {
         .slice(0, 20)
         .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: complete,
+      ...(none ? { hint: none } : {}),
     };
     if (opts.dryRun) return result;
     try {
@@ -493,7 +523,7 @@ export class ImportService implements JobHandlers {
       if (earlier) return this.replay(earlier, opts.hash);
       throw e;
     }
-    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}`);
+    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`);
     this.engine?.wake();
     return result;
   }
@@ -568,7 +598,7 @@ export class ImportService implements JobHandlers {
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
-      reason: job.error,
+      reason: job.error ?? parseListingState(job.listing_state).none ?? null,
       created_at: job.created_at,
       started_at: job.started_at,
       finished_at: job.finished_at,
@@ -757,9 +787,24 @@ export class ImportService implements JobHandlers {
       const provider = await this.pool.get(c);
       for (;;) {
         const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
-        const files = countSkipped(await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name), st);
+        const selected = await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name);
+        if (st.m !== undefined) st.m += selected.length;
+        const files = countSkipped(selected, st);
         token = page.nextToken;
         st.t = token;
+        // The listing ended and nothing matched in all of it (jobs from before `m` was kept are not judged).
+        if (token === null && st.m === 0 && !signal.aborted) {
+          const reason = noMatchText(await explainNoMatch(provider, selectionOf(params), signal));
+          if (job.automation_id) st.none = reason;
+          else {
+            // As start_import answers it when its first look finds nothing: the job fails with the reason.
+            await this.store.failListing(job.id, owner, reason, new Date().toISOString());
+            await this.log(job.org_id, job.id, job.connector_id, 'error', null, reason);
+            this.engine?.wake();
+            return;
+          }
+          await this.log(job.org_id, job.id, job.connector_id, 'info', null, reason);
+        }
         const kept = await this.store.appendListing(job.id, owner, files, JSON.stringify(st), token === null, this.opts.leaseMs);
         this.engine?.wake();
         if (!kept || token === null || signal.aborted) return;
@@ -889,6 +934,8 @@ export class ImportService implements JobHandlers {
     // Credential failures of this job's files were counted as they happened; the job does not count
     // them again. A job that ends while its connector is not ACTIVE does not revive it either.
     if (!conn || conn.status !== 'ACTIVE' || conn.last_error?.startsWith(`import ${job.id}: `)) return;
+    // A selection that matched nothing says nothing about the connector's health.
+    if (job.error?.startsWith(NO_MATCH)) return;
     if (job.status === 'failed') {
       await this.store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `import ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
     } else if (job.status === 'completed' || job.status === 'completed_with_errors') {
