@@ -22,7 +22,7 @@ export const startImport = defineTool({
     import_mode: z.enum(IMPORT_MODES).optional().describe("Overrides the connector's."),
     dedupe: z.boolean().optional().describe('Skip content already in the index under another key (default true).'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key, same arguments: same job.'),
-    dry_run: z.boolean().optional().describe('Count what would be imported; no job. Nothing matched: `hint` says why (not an error).'),
+    dry_run: z.boolean().optional().describe('Count what would be imported; no job.'),
     retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files."),
   }),
   output: z.object({
