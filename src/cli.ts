@@ -151,7 +151,9 @@ async function main(): Promise<void> {
  */
 function guardRejections(log: Logger): void {
   process.on('unhandledRejection', (reason) => {
-    log.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined });
+    log.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    // Stacks go only to the debug log.
+    if (reason instanceof Error) log.debug('unhandled rejection: stack', { stack: reason.stack });
   });
 }
 

@@ -99,7 +99,91 @@ function valueAt(args: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-function validationError(issues: z.core.$ZodIssue[], args: unknown): CloudportError {
+/** The schema of the input field at `path` (through optional, default, nullable and arrays), if the walk finds one. */
+function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
+  let cur: z.ZodType | undefined = root;
+  const unwrap = (t: z.ZodType | undefined): z.ZodType | undefined => {
+    for (let i = 0; t && i < 10; i++) {
+      const def = (t as unknown as { _zod: { def: { type: string; innerType?: z.ZodType } } })._zod.def;
+      if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) t = def.innerType;
+      else break;
+    }
+    return t;
+  };
+  for (const p of path) {
+    cur = unwrap(cur);
+    const def = (cur as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } } } | undefined)?._zod.def;
+    if (def?.type === 'object' && typeof p === 'string') cur = def.shape?.[p];
+    else if (def?.type === 'array' && typeof p === 'number') cur = def.element;
+    else return undefined;
+  }
+  return unwrap(cur);
+}
+
+/** Where an agent finds a valid value for the id fields most tools take. */
+const FINDERS: Record<string, string> = {
+  connector_id: 'list_connectors shows the connectors',
+  job_id: 'list_imports shows the jobs',
+  retry_of: 'list_imports shows the jobs',
+  index: 'list_indexes shows the indexes',
+  automation_id: 'list_automations shows the automations',
+  key: 'list_index_items shows the keys',
+};
+
+const quoteAll = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
+
+/** What to give instead, from the failed zod issue and the field's own schema: every validation error says how to put it right. */
+function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType | undefined, missing: boolean): string {
+  const name = field.replace(/\[\d+\]$/, '');
+  const leaf = name.slice(name.lastIndexOf('.') + 1);
+  const where = FINDERS[leaf] ? ` (${FINDERS[leaf]})` : '';
+  const desc = schema?.description ? ` ${schema.description}` : '';
+  const num = schema as unknown as { minValue?: number | null; maxValue?: number | null; minLength?: number | null; maxLength?: number | null } | undefined;
+  const range = (lo: number | null | undefined, hi: number | null | undefined, unit: string) =>
+    lo !== null && lo !== undefined && Number.isFinite(lo) && hi !== null && hi !== undefined && Number.isFinite(hi)
+      ? `from ${lo} to ${hi}${unit}`
+      : hi !== null && hi !== undefined && Number.isFinite(hi)
+        ? `of at most ${hi}${unit}`
+        : `of at least ${lo ?? 0}${unit}`;
+  const i = issue as z.core.$ZodIssue & { origin?: string; minimum?: number | bigint; maximum?: number | bigint; values?: unknown[]; expected?: string; format?: string; keys?: string[] };
+  switch (i.code) {
+    case 'too_big':
+    case 'too_small': {
+      const bound = Number(i.code === 'too_big' ? i.maximum : i.minimum);
+      if (i.origin === 'number' || i.origin === 'int' || i.origin === 'bigint') {
+        const lo = i.code === 'too_small' ? bound : num?.minValue;
+        const hi = i.code === 'too_big' ? bound : num?.maxValue;
+        return `Give a value ${range(lo, hi, '')}.`;
+      }
+      if (i.origin === 'string') {
+        if (i.code === 'too_small' && bound <= 1) return `Give a non-empty string${where}.`;
+        return `Give a string ${range(i.code === 'too_small' ? bound : num?.minLength, i.code === 'too_big' ? bound : num?.maxLength, ' characters')}.`;
+      }
+      if (i.origin === 'array' || i.origin === 'set') {
+        return i.code === 'too_big' ? `Give at most ${bound} item(s); split the rest into further calls.` : `Give at least ${bound} item(s), or leave ${leaf} out.`;
+      }
+      return i.code === 'too_big' ? `Give at most ${bound}.` : `Give at least ${bound}.`;
+    }
+    case 'invalid_value':
+      return `Use one of: ${quoteAll(i.values ?? [])}.`;
+    case 'invalid_type': {
+      const expected = i.expected === 'int' ? 'a whole number' : i.expected === 'array' ? 'an array' : i.expected === 'object' ? 'an object' : `a ${i.expected ?? 'value'}`;
+      if (missing) return `Give ${leaf}: ${expected}${where}.${desc}`.trim();
+      if (i.expected === 'int') return `Give a whole number${num ? ` ${range(num.minValue, num.maxValue, '')}` : ''}.`;
+      return `Give ${leaf} as ${expected}${i.expected === 'number' ? ' (a JSON number, not a string)' : ''}.`;
+    }
+    case 'invalid_format':
+      return `Give ${leaf} in the ${i.format ?? 'expected'} format.${desc}`.trim();
+    case 'invalid_union':
+      return `Give ${leaf} in one of the shapes tools/list shows for it.${desc}`.trim();
+    case 'not_multiple_of':
+      return `Give a multiple of ${String((i as { divisor?: unknown }).divisor)}.`;
+    default:
+      return `Check ${leaf || 'the arguments'} against the input schema in tools/list.`;
+  }
+}
+
+function validationError(issues: z.core.$ZodIssue[], args: unknown, input?: z.ZodType): CloudportError {
   const issue = issues[0]!;
   const field = fieldPath(issue.path);
   let message = issue.message;
@@ -111,11 +195,13 @@ function validationError(issues: z.core.$ZodIssue[], args: unknown): CloudportEr
       fix: 'Remove it; tools/list shows the accepted fields.',
     });
   }
-  if (issue.path.length && valueAt(args, issue.path) === undefined) message = 'required';
+  const missing = issue.path.length > 0 && valueAt(args, issue.path) === undefined;
+  if (missing) message = 'required';
   // A schema's own check may say how to put it right (params.fix, e.g. metadata's depth limit).
   const own = issue.code === 'custom' ? (issue as { params?: { fix?: unknown } }).params?.fix : undefined;
+  const derived = typeof own === 'string' ? own : validationFix(issue, field, input ? schemaAt(input, issue.path) : undefined, missing);
   const more = issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined;
-  const fix = [typeof own === 'string' ? own : undefined, more].filter(Boolean).join(' ') || undefined;
+  const fix = [derived, more].filter(Boolean).join(' ') || undefined;
   return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
 }
 
@@ -183,7 +269,9 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
   server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
     // Whatever goes wrong inside a call (even outside the tool's own try) is answered as a tool error.
     const call = callTool(req, extra).catch((e: unknown) => {
-      opts.log.error('tool call failed', { tool: String(req.params.name).slice(0, 100), error: e instanceof Error ? e.message : String(e), stack: (e as Error)?.stack });
+      // The stack is for whoever debugs the server (--log-level debug), not for the log an operator reads.
+      opts.log.error('tool call failed', { tool: String(req.params.name).slice(0, 100), error: e instanceof Error ? e.message : String(e) });
+      opts.log.debug('tool call failed: stack', { tool: String(req.params.name).slice(0, 100), stack: (e as Error)?.stack });
       return errorResult(e);
     });
     opts.track?.(call);
@@ -205,7 +293,7 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
       );
     }
     const parsed = strictInput(tool).safeParse(req.params.arguments ?? {});
-    if (!parsed.success) return errorResult(validationError(parsed.error.issues, req.params.arguments));
+    if (!parsed.success) return errorResult(validationError(parsed.error.issues, req.params.arguments, tool.input));
     try {
       const token = req.params._meta?.progressToken;
       const progress =
@@ -220,7 +308,10 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
       return { content: [{ type: 'text', text: text ?? `${escapeText(summary)}\n${jsonText(data)}` }], structuredContent: data as Record<string, unknown> };
     } catch (e) {
       const err = asCloudportError(e);
-      if (err.kind === 'unexpected' && !err.temporary) opts.log.error('tool failed', { tool: tool.name, error: err.message, stack: (e as Error).stack });
+      if (err.kind === 'unexpected' && !err.temporary) {
+        opts.log.error('tool failed', { tool: tool.name, error: err.message });
+        opts.log.debug('tool failed: stack', { tool: tool.name, stack: (e as Error).stack });
+      }
       return errorResult(err, opts.org);
     }
   };

@@ -271,7 +271,7 @@ export class AutomationService {
     if (reschedule) out.next_run_at = parseSchedule(out.schedule ?? a.schedule, this.opts.minIntervalMs).next(now);
     out.updated_at = iso(now);
     const row = await this.store.updateAutomation(org, id, out);
-    if (!row) throw notFound('automation', id, 'list_automations shows the automations that exist.');
+    if (!row) throw notFound('automation', id, 'automation_id', 'list_automations shows the automations that exist.');
     this.wake();
     return this.view(row, c);
   }
@@ -483,13 +483,13 @@ export class AutomationService {
 
   private async row(org: string, id: string): Promise<AutomationRow> {
     const a = await this.store.getAutomation(org, id);
-    if (!a) throw notFound('automation', id, 'list_automations shows the automations that exist.');
+    if (!a) throw notFound('automation', id, 'automation_id', 'list_automations shows the automations that exist.');
     return norm(a);
   }
 
   private async connector(org: string, id: string): Promise<ConnectorRow> {
     const c = await this.store.getConnector(org, id);
-    if (!c) throw notFound('connector', id, 'list_connectors shows the connectors that exist.');
+    if (!c) throw notFound('connector', id, 'connector_id', 'list_connectors shows the connectors that exist.');
     return c;
   }
 

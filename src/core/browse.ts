@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { compileFilter, isFolderMarker } from './filter.js';
 import { withRetry } from './retry.js';
 import { PAGE_TEXT_BUDGET, entryBytes } from './page-budget.js';
+import { explainNoMatch, noMatchText } from './nomatch.js';
 
 export interface BrowseInput {
   prefix?: string;
@@ -20,6 +21,8 @@ export interface BrowseResult {
   matched: number;
   /** Why the page ended before page_size matches (time budget), when it did. */
   stopped?: 'time_budget';
+  /** Set when the whole listing matched nothing: why, with hints (prefix repeated in the pattern, case, a leading "/", what the prefix holds). */
+  hint?: string;
 }
 
 interface BrowseCursor extends Record<string, unknown> {
@@ -68,7 +71,12 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
         return finish(more ? encodeCursor(next, query) : null);
       }
     }
-    if (page.nextToken === null) return finish(null);
+    if (page.nextToken === null) {
+      const r = finish(null);
+      // Nothing at all matched (a first page that is also the last, no folders either): say why, as start_import does.
+      if (!input.cursor && !objects.length && !folders.length) r.hint = noMatchText(await explainNoMatch(provider, { prefix: input.prefix ?? '', pattern: input.pattern ?? null }));
+      return r;
+    }
     state = { t: page.nextToken, s: 0 };
     if (Date.now() >= deadline) return finish(encodeCursor(state, query), 'time_budget');
   }

@@ -197,10 +197,24 @@ function checkCredentials(provider: string, creds: CredentialsInput): void {
   def.validateCredentials?.(creds);
 }
 
+/**
+ * The input a failed check points at when its error named none: a refused auth check is the
+ * credentials; a missing bucket is the bucket; a right the credentials lack is the credentials.
+ */
+function checkField(c: Check): string {
+  if (c.field) return c.field;
+  if (c.kind === 'not_found') return 'bucket';
+  if (c.name === 'write' && c.kind !== 'permission_denied') return 'export_base_path';
+  return 'credentials';
+}
+
 function failedCheckError(checks: Check[], intro: string): CloudportError {
   const failed = checks.find((c) => c.status === 'failed')!;
   return new CloudportError(failed.kind ?? 'permission_denied', `${intro}: ${failed.name} check failed: ${failed.detail ?? 'failed'}`, {
+    field: checkField(failed),
     fix: failed.fix,
+    // An endpoint that could not be reached (or throttling) may pass later without a change.
+    temporary: failed.temporary === true || failed.kind === 'rate_limited',
     details: { checks: checks.map(publicCheck) },
   });
 }
@@ -240,7 +254,7 @@ export class ConnectorService {
 
   async get(org: string, id: string): Promise<ConnectorRow> {
     const c = await this.store.getConnector(org, id);
-    if (!c) throw notFound('connector', id, 'list_connectors shows the connectors that exist.');
+    if (!c) throw notFound('connector', id, 'connector_id', 'list_connectors shows the connectors that exist.');
     return c;
   }
 
@@ -439,7 +453,7 @@ export class ConnectorService {
       // Credentials that cannot be resolved (missing env var or file) fail the auth check.
       const err = e instanceof CloudportError ? e : new CloudportError('unexpected', String(e));
       checks = [
-        { name: 'auth', status: 'failed', detail: err.message, fix: err.fix },
+        { name: 'auth', status: 'failed', detail: err.message, fix: err.fix, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) },
         { name: 'list', status: 'skipped', detail: 'skipped: auth failed' },
         { name: 'read', status: 'skipped', detail: 'skipped: auth failed' },
       ];

@@ -12,6 +12,7 @@ import type { ProviderPool } from './providers.js';
 import { checkIndexName } from './imports.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { pathProblem } from './object-path.js';
+import { explainNoItems, noMatchError, noMatchText } from './nomatch.js';
 
 /**
  * Exports: index content written back to a bucket under the connector's export_base_path, as
@@ -63,6 +64,8 @@ export interface StartExportResult {
   failed_files: { key: string; error: string }[];
   listing_complete: boolean;
   replayed?: boolean;
+  /** Set when the prefix selected no item (a dry run, or an automation's run): why, with hints. */
+  hint?: string;
 }
 
 /** Counts of an export job: the store's `ready` is shown as `exported`; imports' `deduped` does not occur. */
@@ -198,7 +201,7 @@ export class ExportService implements JobHandlers {
     const provider = await this.pool.get(c);
     if (!provider.capabilities.write) throw new CloudportError('unsupported', `provider ${c.provider} cannot write`, { field: 'connector_id' });
     const index = checkIndexName(input.index);
-    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'list_indexes shows the indexes that exist.');
+    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'index', 'list_indexes shows the indexes that exist.');
     if (input.keys && input.prefix) throw invalid('keys', 'give either keys or prefix, not both');
     const params: ExportParams = {
       kind: 'export',
@@ -232,6 +235,15 @@ export class ExportService implements JobHandlers {
         }
       }
     }
+    // A prefix that selects no item is answered as start_import answers an empty selection: not_found with
+    // hints and no job; a dry run says so in `hint`; an automation's run is a job that ends with the reason.
+    // (A listing that continues in the background has found 1000 items already: it never ends empty.)
+    let none: string | null = null;
+    if (!input.keys && files.length === 0) {
+      const why = await explainNoItems(this.store, org, index, params.prefix);
+      if (!input.dry_run && !input.automation_id) throw noMatchError(why);
+      none = noMatchText(why);
+    }
     const accepted = files.filter((f) => !f.status);
     const result: StartExportResult = {
       job_id: input.dry_run ? null : newId('exp'),
@@ -244,6 +256,7 @@ export class ExportService implements JobHandlers {
         .slice(0, 20)
         .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: complete,
+      ...(none ? { hint: none } : {}),
     };
     if (input.dry_run) return result;
     const now = new Date().toISOString();
@@ -257,7 +270,7 @@ export class ExportService implements JobHandlers {
           index_name: index,
           params: JSON.stringify(params),
           status: 'queued',
-          listing_state: complete ? null : JSON.stringify({ after }),
+          listing_state: complete ? (none ? JSON.stringify({ after: null, none }) : null) : JSON.stringify({ after }),
           listing_complete: complete ? 1 : 0,
           lease_owner: null,
           lease_expires: 0,
@@ -276,7 +289,7 @@ export class ExportService implements JobHandlers {
       if (earlier) return this.replay(earlier, hash);
       throw e;
     }
-    await this.log(org, result.job_id!, c.id, 'info', null, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}`);
+    await this.log(org, result.job_id!, c.id, 'info', null, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}${none ? `; ${none}` : ''}`);
     this.engine?.wake();
     return result;
   }

@@ -16,6 +16,7 @@ import { Batcher } from '../shared/batch.js';
 import type { HashWorkers } from './hash-workers.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { exportCounts, exportPathOf, shownFileState, storeFileState, type JobCounts, type JobKind } from './exports.js';
+import { NO_MATCH, explainNoMatch, noMatchError, noMatchText, type Selection } from './nomatch.js';
 
 export interface StartImportInput {
   connector_id?: string;
@@ -62,6 +63,8 @@ export interface StartImportResult {
   listing_complete: boolean;
   /** True when an earlier call with the same idempotency_key created this job. */
   replayed?: boolean;
+  /** Set when nothing matched (a dry run, or an automation's run): why, with hints from the listing. */
+  hint?: string;
 }
 
 export interface ImportSummary {
@@ -88,7 +91,7 @@ export interface ImportStatus {
   bytes_done: number;
   bytes_total: number;
   listing_complete: boolean;
-  /** Why the job failed (listing error, or no file succeeded); null otherwise. */
+  /** Why the job failed (listing error, no file succeeded, no object matched), or why it did nothing (an automation's run that matched nothing); null otherwise. */
   reason: string | null;
   /** Set while the job is held up by something that is not its files' fault (the store is full); the job resumes on its own. */
   warning?: string;
@@ -153,6 +156,10 @@ interface ListingState {
   k?: number;
   /** Skipped files counted, not stored. */
   compacted?: number;
+  /** Files the listing selected so far (skipped ones included): 0 once the listing ends means nothing matched. */
+  m?: number;
+  /** Why a job that ended without failing did nothing (an automation's run that matched nothing). */
+  none?: string;
 }
 
 function parseListingState(s: string | null): ListingState {
@@ -186,6 +193,18 @@ function countSkipped(files: ListedFile[], state: ListingState): ListedFile[] {
 function withCompacted(job: JobRow, counts: FileCounts): FileCounts {
   const n = Number(parseListingState(job.listing_state).compacted ?? 0);
   return n > 0 ? { ...counts, skipped: counts.skipped + n } : counts;
+}
+
+/** The parts of a job's parameters that select objects from a listing. */
+function selectionOf(p: JobParams): Selection {
+  return {
+    prefix: p.prefix,
+    pattern: p.pattern,
+    ...(p.exclude ? { exclude: p.exclude } : {}),
+    ...(p.min_size !== undefined ? { min_size: p.min_size } : {}),
+    ...(p.max_size !== undefined ? { max_size: p.max_size } : {}),
+    ...(p.modified_after ? { modified_after: p.modified_after } : {}),
+  };
 }
 
 export function checkIndexName(index: string): string {
@@ -354,7 +373,7 @@ export class ImportService implements JobHandlers {
   /** retry_of: a new job over the failed files of an earlier one (same connector and index unless given). */
   private async retryFailed(org: string, input: StartImportInput): Promise<StartImportResult> {
     if (input.keys || input.prefix || input.pattern) throw invalid('retry_of', 'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it');
-    const old = await this.getJob(org, input.retry_of!);
+    const old = await this.getJob(org, input.retry_of!, 'retry_of');
     if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
     if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`);
@@ -436,7 +455,7 @@ export class ImportService implements JobHandlers {
       }
       files = await this.applyMode(files, params, org, c.id, index);
       if (!keys) {
-        const st: ListingState = { t: token };
+        const st: ListingState = { t: token, m: files.length };
         listed = files;
         files = countSkipped(files, st);
         state = JSON.stringify(st);
@@ -445,6 +464,16 @@ export class ImportService implements JobHandlers {
       const err = asCloudportError(e);
       if (!opts.dryRun) await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
       throw err;
+    }
+    // A complete listing that selected nothing is never a silent success: start_import answers not_found
+    // with hints and creates no job; a dry run says so in `hint`; an automation's run is a job that ends
+    // with the reason (a watched folder that is empty now is not an error of the automation).
+    let none: string | null = null;
+    if (listed && listed.length === 0 && complete) {
+      const why = await explainNoMatch(provider, selectionOf(params));
+      if (!opts.dryRun && !opts.automationId) throw noMatchError(why);
+      none = noMatchText(why);
+      if (!opts.dryRun) state = JSON.stringify({ ...(JSON.parse(state!) as ListingState), none });
     }
     const accepted = files.filter((f) => !f.status);
     const result: StartImportResult = {
@@ -459,6 +488,7 @@ export class ImportService implements JobHandlers {
         .slice(0, 20)
         .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: complete,
+      ...(none ? { hint: none } : {}),
     };
     if (opts.dryRun) return result;
     try {
@@ -491,7 +521,7 @@ export class ImportService implements JobHandlers {
       if (earlier) return this.replay(earlier, opts.hash);
       throw e;
     }
-    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}`);
+    await this.log(org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`);
     this.engine?.wake();
     return result;
   }
@@ -566,7 +596,7 @@ export class ImportService implements JobHandlers {
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
-      reason: job.error,
+      reason: job.error ?? parseListingState(job.listing_state).none ?? null,
       created_at: job.created_at,
       started_at: job.started_at,
       finished_at: job.finished_at,
@@ -673,14 +703,16 @@ export class ImportService implements JobHandlers {
     opts: { connector_id?: string; index?: string; status?: string; automation_id?: string; kind?: string; cursor?: string; limit: number },
   ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
     const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}), ...(opts.kind ? { k: opts.kind } : {}) };
-    const cur = decodeCursor<{ before: string }>(opts.cursor, q);
+    // The cursor holds the last row's (created_at, id): list order is creation time, newest first, across imports and exports.
+    const cur = decodeCursor<{ at: string; before: string }>(opts.cursor, q);
+    if (cur && (typeof cur.at !== 'string' || typeof cur.before !== 'string')) throw invalid('cursor', 'cursor is from an older list order', 'Omit the cursor to start over.');
     const rows = await this.store.listJobs(org, {
       connectorId: opts.connector_id,
       index: opts.index,
       status: opts.status,
       automationId: opts.automation_id,
       kind: opts.kind,
-      beforeId: cur?.before,
+      ...(cur ? { before: { createdAt: cur.at, id: cur.before } } : {}),
       limit: opts.limit + 1,
     });
     const more = rows.length > opts.limit;
@@ -698,7 +730,7 @@ export class ImportService implements JobHandlers {
         created_at: r.created_at,
         finished_at: r.finished_at,
       })),
-      next_cursor: more ? encodeCursor({ before: rows[rows.length - 1]!.id }, q) : null,
+      next_cursor: more ? encodeCursor({ at: rows[rows.length - 1]!.created_at, before: rows[rows.length - 1]!.id }, q) : null,
     };
   }
 
@@ -710,7 +742,7 @@ export class ImportService implements JobHandlers {
     if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) {
       // Logs outlive a deleted connector: only complain when there is nothing at all.
       const any = await this.store.listLogs(org, { connectorId: opts.connector_id, limit: 1 });
-      if (!any.length) throw notFound('connector', opts.connector_id, 'list_connectors shows the connectors that exist.');
+      if (!any.length) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
     }
     const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
     const cur = decodeCursor<{ after: number }>(opts.cursor, q);
@@ -731,9 +763,9 @@ export class ImportService implements JobHandlers {
     return this.status(org, jobId, { limit: 0 });
   }
 
-  private async getJob(org: string, jobId: string): Promise<JobRow> {
+  private async getJob(org: string, jobId: string, field = 'job_id'): Promise<JobRow> {
     const job = await this.store.getJob(org, jobId);
-    if (!job) throw notFound('job', jobId, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
+    if (!job) throw notFound('job', jobId, field, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
     return job;
   }
 
@@ -754,9 +786,24 @@ export class ImportService implements JobHandlers {
       const provider = await this.pool.get(c);
       for (;;) {
         const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
-        const files = countSkipped(await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name), st);
+        const selected = await this.applyMode(this.select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name);
+        if (st.m !== undefined) st.m += selected.length;
+        const files = countSkipped(selected, st);
         token = page.nextToken;
         st.t = token;
+        // The listing ended and nothing matched in all of it (jobs from before `m` was kept are not judged).
+        if (token === null && st.m === 0 && !signal.aborted) {
+          const reason = noMatchText(await explainNoMatch(provider, selectionOf(params), signal));
+          if (job.automation_id) st.none = reason;
+          else {
+            // As start_import answers it when its first look finds nothing: the job fails with the reason.
+            await this.store.failListing(job.id, owner, reason, new Date().toISOString());
+            await this.log(job.org_id, job.id, job.connector_id, 'error', null, reason);
+            this.engine?.wake();
+            return;
+          }
+          await this.log(job.org_id, job.id, job.connector_id, 'info', null, reason);
+        }
         const kept = await this.store.appendListing(job.id, owner, files, JSON.stringify(st), token === null, this.opts.leaseMs);
         this.engine?.wake();
         if (!kept || token === null || signal.aborted) return;
@@ -886,6 +933,8 @@ export class ImportService implements JobHandlers {
     // Credential failures of this job's files were counted as they happened; the job does not count
     // them again. A job that ends while its connector is not ACTIVE does not revive it either.
     if (!conn || conn.status !== 'ACTIVE' || conn.last_error?.startsWith(`import ${job.id}: `)) return;
+    // A selection that matched nothing says nothing about the connector's health.
+    if (job.error?.startsWith(NO_MATCH)) return;
     if (job.status === 'failed') {
       await this.store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `import ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
     } else if (job.status === 'completed' || job.status === 'completed_with_errors') {

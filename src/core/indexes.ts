@@ -30,7 +30,7 @@ export class IndexService {
 
   private async requireIndex(org: string, index: string) {
     checkIndexName(index);
-    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'Indexes are created by start_import; check the name.');
+    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'index', 'Indexes are created by start_import; check the name.');
   }
 
   async list(org: string, opts: { cursor?: string; limit: number }): Promise<{ indexes: IndexSummary[]; next_cursor: string | null }> {
@@ -67,7 +67,7 @@ export class IndexService {
   async deleteItem(org: string, index: string, key: string): Promise<{ index: string; key: string; blob_removed: boolean }> {
     await this.requireIndex(org, index);
     const sha = await this.store.deleteItem(org, index, key);
-    if (sha === null) throw notFound('item', key, 'list_index_items shows the keys in this index.');
+    if (sha === null) throw notFound('item', key, 'key', 'list_index_items shows the keys in this index.');
     return { index, key, blob_removed: (await this.gc([sha])) > 0 };
   }
 
@@ -126,7 +126,7 @@ export class IndexService {
     await this.requireIndex(org, index);
     if (length > MAX_READ) throw invalid('length', `length may be at most ${MAX_READ} bytes`, 'Read large items in several calls with offset (next_offset says where to go on).');
     const item = await this.store.getItem(org, index, key);
-    if (!item) throw notFound('item', key, 'list_index_items shows the keys in this index.');
+    if (!item) throw notFound('item', key, 'key', 'list_index_items shows the keys in this index.');
     if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`, `Give an offset from 0 to ${item.size}.`);
     let buf: Buffer;
     try {

@@ -60,6 +60,6 @@ export class KeyService {
   }
 
   async revoke(id: string): Promise<void> {
-    if (!(await this.store.revokeApiKey(id, new Date().toISOString()))) throw new CloudportError('not_found', `no active key ${JSON.stringify(id)}`, { fix: 'cloudport keys list shows the keys.' });
+    if (!(await this.store.revokeApiKey(id, new Date().toISOString()))) throw new CloudportError('not_found', `no active key ${JSON.stringify(id)}`, { field: 'id', fix: 'cloudport keys list shows the keys.' });
   }
 }

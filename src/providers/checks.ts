@@ -16,14 +16,14 @@ export async function writeProbeCheck(
     await provider.write(probe, Buffer.from('cloudport write probe\n'), { contentType: 'text/plain' });
   } catch (e) {
     const err = e as CloudportError;
-    return { name: 'write', status: 'failed', detail: err.message, fix: fixFor(err, 'write'), kind: err.kind };
+    return { name: 'write', status: 'failed', detail: err.message, fix: fixFor(err, 'write'), kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) };
   }
   try {
     await provider.delete(probe);
     return { name: 'write', status: 'passed', detail: 'wrote and deleted a probe object' };
   } catch (e) {
     const err = e as CloudportError;
-    return { name: 'write', status: 'failed', detail: `wrote a probe object but could not delete it (${JSON.stringify(probe)})`, fix: fixFor(err, 'delete'), kind: err.kind };
+    return { name: 'write', status: 'failed', detail: `wrote a probe object but could not delete it (${JSON.stringify(probe)})`, fix: fixFor(err, 'delete'), kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) };
   }
 }
 

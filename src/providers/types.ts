@@ -86,6 +86,10 @@ export interface Check {
   fix?: string;
   /** The error kind behind a failed check (internal: decides the error kind of a failed validation). */
   kind?: import('../shared/errors.js').ErrorKind;
+  /** The input field the failure points at (internal: the `field` of a failed validation), e.g. credentials.secret_access_key, bucket, endpoint. */
+  field?: string;
+  /** The failure may pass later without a change (internal: an unreachable endpoint, throttling). */
+  temporary?: boolean;
 }
 
 export interface CheckOptions {

@@ -64,8 +64,23 @@ export class CloudportError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string, fix?: string) =>
-  new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found`, { fix });
+/** `field` names the input that held the id (connector_id, job_id, index, key, automation_id, retry_of…): every not_found says which. */
+export const notFound = (what: string, id: string, field: string, fix?: string) =>
+  new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found`, { field, fix });
+
+/** Error codes that say the endpoint cannot be reached at all (no connection was made), not that a transfer broke. */
+export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * An endpoint that cannot be reached: a setting to check (config_invalid, on the field that set the URL)
+ * that may also pass later without a change (the server is down or starting), hence temporary.
+ */
+export function unreachable(endpoint: string | null | undefined, code: string | undefined, field: string | undefined, fix: string): CloudportError {
+  return new CloudportError('config_invalid', `cannot reach the storage endpoint${endpoint ? ` ${endpoint}` : ''}${code ? ` (${code})` : ''}`, { field, temporary: true, fix });
+}
+
+/** True for the error `unreachable` makes. */
+export const isUnreachable = (e: CloudportError) => e.kind === 'config_invalid' && e.temporary;
 
 export const invalid = (field: string, message: string, fix?: string) =>
   new CloudportError('config_invalid', message, { field, fix });

@@ -732,15 +732,17 @@ export abstract class KyselyStore implements Store {
     return this.exec('auto', () => one(this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('idempotency_key', '=', key)));
   }
 
-  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; beforeId?: string; limit: number }): Promise<JobRow[]> {
+  async listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]> {
     let q = this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org);
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     if (opts.index) q = q.where('index_name', '=', opts.index);
     if (opts.status) q = q.where('status', '=', opts.status);
     if (opts.automationId) q = q.where('automation_id', '=', opts.automationId);
     if (opts.kind) q = q.where('kind', '=', opts.kind);
-    if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
-    return this.exec('auto', () => all(q.orderBy('id', 'desc').limit(opts.limit)));
+    // Newest first across kinds: ids sort by kind prefix first ("imp_" after "exp_"), so creation time leads and the id breaks ties.
+    const before = opts.before;
+    if (before) q = q.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
+    return this.exec('auto', () => all(q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit)));
   }
 
   async jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>> {

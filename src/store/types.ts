@@ -194,8 +194,8 @@ export interface Store {
   listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]>;
 
   findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
-  /** Jobs newest first, optionally filtered. */
-  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; beforeId?: string; limit: number }): Promise<JobRow[]>;
+  /** Jobs newest first (created_at, then id, both descending), optionally filtered; `before` is the last row of the previous page. */
+  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]>;
   jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>>;
   countActiveJobsForIndex(org: string, index: string): Promise<number>;
   /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */

@@ -23,6 +23,7 @@ export const browseConnector = defineTool({
     scanned: z.number(),
     matched: z.number(),
     stopped: z.literal('time_budget').optional(),
+    hint: z.string().optional(),
   }),
   annotations: READ,
   async handler(args, { app, org }) {
@@ -32,7 +33,8 @@ export const browseConnector = defineTool({
       `${r.matched} object(s) matched of ${r.scanned} scanned` +
       (r.folders?.length ? `, ${r.folders.length} folder(s)` : '') +
       (keys.length ? `: ${keys.join(', ')}${r.objects.length > 3 ? ', …' : ''}` : '') +
-      (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : '');
+      (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : '') +
+      (r.hint ? `. ${r.hint}` : '');
     // The page as columns (key, size, modified): every entry and the cursor, in few bytes.
     const page = {
       columns: ['key', 'size', 'modified'],

@@ -56,6 +56,7 @@ export const importStatus = defineTool({
         (c.canceled ? `, ${c.canceled} canceled` : '') +
         `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
         (r.warning ? `; ${r.warning}` : '') +
+        (r.reason ? `; reason: ${brief(r.reason, 600)}` : '') +
         (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : '') +
         (r.files?.length
           ? `; ${r.files.length} ${args.files_status} file(s): ` +

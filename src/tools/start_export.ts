@@ -28,6 +28,7 @@ export const startExport = defineTool({
     failed_files: z.array(z.object({ key: z.string(), error: z.string() })),
     listing_complete: z.boolean(),
     replayed: z.boolean().optional(),
+    hint: z.string().optional(),
   }),
   // Objects in the bucket may be replaced (overwrite: if_changed / always).
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -39,7 +40,8 @@ export const startExport = defineTool({
       summary:
         `${head}: ${r.accepted} item(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : ' so far (listing continues)'}` +
         (r.failed_files.length ? `, ${r.failed_files.length} refused (first: ${brief(r.failed_files[0]!.key, 60)}: ${brief(r.failed_files[0]!.error, 80)})` : '') +
-        (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((s) => `${brief(s.key, 40)} → ${brief(s.path, 60)}`).join(', ')}` : ''),
+        (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((s) => `${brief(s.key, 40)} → ${brief(s.path, 60)}`).join(', ')}` : '') +
+        (r.hint ? `. ${r.hint}` : ''),
     };
   },
 });

@@ -35,6 +35,7 @@ export const startImport = defineTool({
     failed_files: z.array(z.object({ key: z.string(), error: z.string() })),
     listing_complete: z.boolean(),
     replayed: z.boolean().optional(),
+    hint: z.string().optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, { app, org }) {
@@ -46,7 +47,8 @@ export const startImport = defineTool({
         `${head}: ${r.accepted} file(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : ' so far (listing continues)'}` +
         (r.skipped ? `, ${r.skipped} skipped (unchanged)` : '') +
         (r.failed_files.length ? `, ${r.failed_files.length} failed (first: ${brief(r.failed_files[0]!.key, 60)})` : '') +
-        (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((k) => brief(k, 50)).join(', ')}` : ''),
+        (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((k) => brief(k, 50)).join(', ')}` : '') +
+        (r.hint ? `. ${r.hint}` : ''),
     };
   },
 });

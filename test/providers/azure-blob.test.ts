@@ -329,7 +329,7 @@ describe('azure_blob provider against azurite', () => {
     }
   });
 
-  it('an unreachable endpoint is a temporary unexpected error and fails the auth check', async () => {
+  it('an unreachable endpoint is a temporary config_invalid error on endpoint and fails the auth check', async () => {
     const port = await new Promise<number>((r) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
         const { port: free } = s.address() as net.AddressInfo;
@@ -337,7 +337,7 @@ describe('azure_blob provider against azurite', () => {
       });
     });
     const down = await open({ container: bucket, endpoint: `http://127.0.0.1:${port}/devstoreaccount1` }, { type: 'account_key', account_key: az.accountKey });
-    await expect(down.list({ prefix: '' })).rejects.toMatchObject({ kind: 'unexpected', temporary: true, field: 'endpoint' });
+    await expect(down.list({ prefix: '' })).rejects.toMatchObject({ kind: 'config_invalid', temporary: true, field: 'endpoint' });
     const checks = await down.check({ write: true, exportBasePath: 'x/' });
     expect(statuses(checks)).toEqual(['auth:failed', 'list:skipped', 'read:skipped', 'write:skipped']);
     expect(checks[1]!.detail).toMatch(/auth failed/);

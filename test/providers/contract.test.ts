@@ -140,15 +140,18 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
     expect(s).toMatchObject({ status: 'completed', counts: { ready: 3 } });
   });
 
-  it('an empty bucket browses and imports to an empty, completed job', async () => {
+  it('an empty bucket browses with a hint, and an import from it answers not_found (no silent empty job)', async () => {
     const empty = await fx.createBucket();
     const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(empty) });
     const t = await cp.ok('test_connector', { connector_id: connector.id });
     expect(t.checks.find((c: { name: string }) => c.name === 'read').status).toBe('skipped');
-    expect((await cp.ok('browse_connector', { connector_id: connector.id })).objects).toEqual([]);
-    const j = await cp.ok('start_import', { connector_id: connector.id, index: 'empty' });
-    expect(j.accepted).toBe(0);
-    expect((await waitForJob(cp, j.job_id)).status).toBe('completed');
+    const b = await cp.ok('browse_connector', { connector_id: connector.id });
+    expect(b.objects).toEqual([]);
+    expect(b.hint).toContain("The connector's bucket holds no objects.");
+    const before = (await cp.ok('list_imports', { connector_id: connector.id })).imports.length;
+    const j = await cp.call('start_import', { connector_id: connector.id, index: 'empty' });
+    expect(j.data.error).toMatchObject({ kind: 'not_found', field: 'connector_id', fix: "The connector's bucket holds no objects." });
+    expect((await cp.ok('list_imports', { connector_id: connector.id })).imports.length).toBe(before);
   });
 
   it('a missing bucket, bad credentials, and a missing permission are refused with fixes', async () => {

@@ -246,7 +246,7 @@ describe('gcs provider against the loopback GCS server', () => {
   });
 
   describe('errors', () => {
-    it('a missing bucket is not_found naming the bucket field; a missing object is not_found', async () => {
+    it('a missing bucket is not_found naming the bucket field; a missing object is not_found naming the key field', async () => {
       const p = await open(fx.connectorInput(fx.missingBucket()));
       for (const call of [() => p.list({ prefix: '' }), () => p.stat('x'), () => p.read('x')]) {
         await expect(call()).rejects.toMatchObject({ kind: 'not_found', field: 'bucket' });
@@ -254,7 +254,7 @@ describe('gcs provider against the loopback GCS server', () => {
       p.close();
       const err = await provider.stat('no/such/key').catch((e) => e);
       expect(err).toMatchObject({ kind: 'not_found' });
-      expect(err.field).toBeUndefined();
+      expect(err.field).toBe('key');
       await expect(provider.read('no/such/key')).rejects.toMatchObject({ kind: 'not_found' });
       await expect(provider.delete('no/such/key')).rejects.toMatchObject({ kind: 'not_found' });
     });
@@ -302,19 +302,19 @@ describe('gcs provider against the loopback GCS server', () => {
       expect(grant).toMatchObject({ kind: 'permission_denied', field: 'credentials.json' });
       expect(grant.message).not.toMatch(/JWT/);
       expect(mapGcsError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' }, { bucket: 'b', endpoint: 'http://127.0.0.1:9' })).toMatchObject({
-        kind: 'unexpected',
+        kind: 'config_invalid',
         field: 'endpoint',
         temporary: true,
       });
     });
 
-    it('a closed endpoint is unexpected, temporary, naming the endpoint', async () => {
+    it('a closed endpoint is config_invalid, temporary, naming the endpoint', async () => {
       const closed = net.createServer();
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
       const port = (closed.address() as net.AddressInfo).port;
       await new Promise((r) => closed.close(r));
       const p = await open({ ...fx.connectorInput(bucket), endpoint: `http://127.0.0.1:${port}` });
-      await expect(p.list({ prefix: '' })).rejects.toMatchObject({ kind: 'unexpected', field: 'endpoint', temporary: true });
+      await expect(p.list({ prefix: '' })).rejects.toMatchObject({ kind: 'config_invalid', field: 'endpoint', temporary: true });
       p.close();
     });
   });

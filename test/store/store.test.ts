@@ -618,6 +618,31 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('job lists are newest first across imports and exports (creation time, then id), and paging follows that order', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const at = (min: number) => `2026-01-01T00:${String(min).padStart(2, '0')}:00.000Z`;
+      // "imp_" sorts after "exp_": ordered by id alone, every import would come before every export.
+      await s.createJob(job('imp_a', { created_at: at(1) }), []);
+      await s.createJob(job('exp_b', { kind: 'export', created_at: at(2) }), []);
+      await s.createJob(job('imp_c', { created_at: at(3) }), []);
+      await s.createJob(job('exp_d', { kind: 'export', created_at: at(3) }), []); // same time as imp_c: the id breaks the tie
+      await s.createJob(job('exp_e', { kind: 'export', created_at: at(4) }), []);
+      const order = ['exp_e', 'imp_c', 'exp_d', 'exp_b', 'imp_a'];
+      expect((await s.listJobs('org_a', { limit: 10 })).map((j) => j.id)).toEqual(order);
+      const seen: string[] = [];
+      let before: { createdAt: string; id: string } | undefined;
+      for (;;) {
+        const page = await s.listJobs('org_a', { limit: 2, ...(before ? { before } : {}) });
+        if (!page.length) break;
+        seen.push(...page.map((j) => j.id));
+        const last = page[page.length - 1]!;
+        before = { createdAt: last.created_at, id: last.id };
+      }
+      expect(seen).toEqual(order);
+      expect((await s.listJobs('org_a', { limit: 10, kind: 'export', before: { createdAt: at(3), id: 'imp_c' } })).map((j) => j.id)).toEqual(['exp_d', 'exp_b']);
+    });
+  });
+
   it('logs and job lists: filters, paging, idempotency keys, progress of several jobs', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       await s.createJob(job('imp_1', { idempotency_key: 'k1', idempotency_hash: 'h' }), files(2));
@@ -628,7 +653,7 @@ describe.each(backends)('store contract: $name', (b) => {
       expect((await s.findJobByIdempotencyKey('org_a', 'k1'))?.id).toBe('imp_1');
       expect(await s.findJobByIdempotencyKey('org_b', 'k1')).toBeNull();
       expect((await s.listJobs('org_a', { limit: 10 })).map((j) => j.id)).toEqual(['imp_2', 'imp_1']);
-      expect((await s.listJobs('org_a', { limit: 10, beforeId: 'imp_2' })).map((j) => j.id)).toEqual(['imp_1']);
+      expect((await s.listJobs('org_a', { limit: 10, before: { createdAt: NOW, id: 'imp_2' } })).map((j) => j.id)).toEqual(['imp_1']);
       expect((await s.listJobs('org_a', { limit: 10, connectorId: 'conn_2' })).map((j) => j.id)).toEqual(['imp_2']);
       expect((await s.listJobs('org_a', { limit: 10, index: 'idx', status: 'queued', kind: 'import' })).map((j) => j.id)).toEqual(['imp_1']);
       const p = await s.jobsProgress(['imp_1', 'imp_2', 'nope']);

@@ -1,4 +1,4 @@
-import { CloudportError, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, unreachable, unwrapCloudportError } from '../../shared/errors.js';
 
 export type SasRight = 'l' | 'r' | 'w' | 'd';
 
@@ -100,7 +100,7 @@ export function mapAzureError(e: unknown, ctx: AzureErrorContext): CloudportErro
         fix: 'Check the container name (az storage container list) and the account.',
       });
     case 'BlobNotFound':
-      return new CloudportError('not_found', `${what} not found`, { fix: 'Check the key; browse_connector lists what exists.' });
+      return new CloudportError('not_found', `${what} not found`, { field: 'key', fix: 'Check the key; browse_connector lists what exists.' });
     case 'AuthorizationPermissionMismatch':
     case 'AuthorizationFailure':
     case 'AuthorizationResourceTypeMismatch':
@@ -138,7 +138,7 @@ export function mapAzureError(e: unknown, ctx: AzureErrorContext): CloudportErro
     case 'TooManyRequests':
       return throttled();
   }
-  if (status === 404) return new CloudportError('not_found', `${what} not found`);
+  if (status === 404) return new CloudportError('not_found', `${what} not found`, { field: ctx.key !== undefined ? 'key' : 'container' });
   if (status === 403) {
     const m = missingRight(ctx);
     return new CloudportError('permission_denied', `access denied to ${what}`, { fix: m.fix });
@@ -152,6 +152,9 @@ export function mapAzureError(e: unknown, ctx: AzureErrorContext): CloudportErro
   if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage account answered ${status}${code ? ` (${code})` : ''}`, { temporary: true });
   if (status === 400) return new CloudportError('config_invalid', `the storage account rejected the request (${code || 'bad request'})`, { fix: 'Check container, account and endpoint.' });
   const net = NETWORK.has(code) ? code : NETWORK.has(err.cause?.code ?? '') ? err.cause!.code : /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/.exec(err.message ?? '')?.[1];
+  // A send failure (REQUEST_SEND_ERROR) carries the socket's own code in its cause or message.
+  const noConnection = [code, err.cause?.code, /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(err.message ?? '')?.[1]].find((c) => c && UNREACHABLE_CODES.has(c));
+  if (noConnection) return unreachable(ctx.endpoint, noConnection, ctx.endpointField, 'Check that the endpoint (or account name) is right and reachable.');
   if (net) {
     return new CloudportError('unexpected', `cannot reach the storage endpoint${ctx.endpoint ? ` ${ctx.endpoint}` : ''}${net !== 'REQUEST_SEND_ERROR' ? ` (${net})` : ''}`, {
       field: ctx.endpointField,

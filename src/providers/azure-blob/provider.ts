@@ -15,7 +15,7 @@ import {
 import { DefaultAzureCredential } from '@azure/identity';
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, isUnreachable } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 import { mapAzureError, type AzureErrorContext, type SasRight } from './errors.js';
@@ -317,7 +317,7 @@ export class AzureBlobProvider implements StorageProvider {
 
   async check(opts: CheckOptions): Promise<Check[]> {
     const checks: Check[] = [];
-    const failed = (name: Check['name'], err: CloudportError): Check => ({ name, status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+    const failed = (name: Check['name'], err: CloudportError): Check => ({ name, status: 'failed', detail: err.message, fix: err.fix, kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) });
     const writeStep = async () => {
       if (!opts.write) return writeSkipped(opts);
       return [await writeProbeCheck(this, opts, (err) => err.fix)];
@@ -332,7 +332,7 @@ export class AzureBlobProvider implements StorageProvider {
     } catch (e) {
       const err = e as CloudportError;
       // Rejected credentials, an unreachable endpoint or throttling: nothing was proven about rights.
-      if (err.field?.startsWith('credentials') || err.field === this.errorCtx.endpointField || err.kind === 'unexpected' || err.kind === 'rate_limited') {
+      if (err.field?.startsWith('credentials') || err.field === this.errorCtx.endpointField || err.kind === 'unexpected' || isUnreachable(err) || err.kind === 'rate_limited') {
         checks.push(failed('auth', err));
         checks.push({ name: 'list', status: 'skipped', detail: 'skipped: auth failed' });
         checks.push({ name: 'read', status: 'skipped', detail: 'skipped: auth failed' });

@@ -1,4 +1,4 @@
-import { CloudportError, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, unreachable, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface GcsErrorContext {
   bucket: string;
@@ -89,7 +89,7 @@ export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
           field: 'bucket',
           fix: 'Check the bucket name, without gs:// (gcloud storage ls).',
         })
-      : new CloudportError('not_found', `${what} not found`, { fix: 'Check the key; browse_connector lists what exists.' });
+      : new CloudportError('not_found', `${what} not found`, { field: 'key', fix: 'Check the key; browse_connector lists what exists.' });
   }
   if (status === 401) {
     return new CloudportError('permission_denied', 'the storage service rejected the credentials (invalid, expired or revoked)', {
@@ -133,7 +133,11 @@ export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
   }
   if (err.name === 'AbortError' || /aborted/i.test(message)) return new CloudportError('unexpected', 'the request was aborted', { temporary: true });
   const code = typeof err.code === 'string' ? err.code : (e as { cause?: { code?: string } }).cause?.code;
-  if ((code && NETWORK.has(code)) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|socket hang up/.test(message)) {
+  const unreachableCode = code && UNREACHABLE_CODES.has(code) ? code : /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b/.exec(message)?.[1];
+  if (unreachableCode) {
+    return unreachable(ctx.endpoint, unreachableCode, ctx.endpoint ? 'endpoint' : undefined, ctx.endpoint ? 'Check that the endpoint URL is right and the server is up.' : 'Check network access to storage.googleapis.com.');
+  }
+  if ((code && NETWORK.has(code)) || /ECONNRESET|socket hang up/.test(message)) {
     return new CloudportError('unexpected', `cannot reach the storage endpoint${ctx.endpoint ? ` ${ctx.endpoint}` : ''}${code ? ` (${code})` : ''}`, {
       field: ctx.endpoint ? 'endpoint' : undefined,
       temporary: true,

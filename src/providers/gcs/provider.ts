@@ -252,7 +252,7 @@ export class GcsProvider implements StorageProvider {
    */
   async check(opts: CheckOptions): Promise<Check[]> {
     const checks: Check[] = [];
-    const failed = (name: Check['name'], err: CloudportError, fix = err.fix): Check => ({ name, status: 'failed', detail: err.message, ...(fix ? { fix } : {}), kind: err.kind });
+    const failed = (name: Check['name'], err: CloudportError, fix = err.fix): Check => ({ name, status: 'failed', detail: err.message, ...(fix ? { fix } : {}), kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) });
     const missing = (name: Check['name'], perm: string): Check => ({ name, status: 'failed', detail: `missing permission ${perm}`, fix: grantFix(perm, this.loc.bucket), kind: 'permission_denied' });
     const skip = (name: Check['name'], why: string): Check => ({ name, status: 'skipped', detail: `skipped: ${why}` });
     const rest = (why: string) => {

@@ -1,5 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { CloudportError, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, unreachable, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface S3ErrorContext {
   bucket: string;
@@ -34,7 +34,7 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
         });
       case 'NoSuchKey':
       case 'NotFound':
-        return new CloudportError('not_found', `${what} not found`, { fix: 'Check the key; browse_connector lists what exists.' });
+        return new CloudportError('not_found', `${what} not found`, { field: ctx.key !== undefined ? 'key' : 'bucket', fix: 'Check the key; browse_connector lists what exists.' });
       case 'InvalidAccessKeyId':
         return new CloudportError('permission_denied', 'the access key id is not known to the storage service', {
           field: 'credentials.access_key_id',
@@ -87,7 +87,7 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
           fix: 'Restore the object (aws s3api restore-object) and import it again.',
         });
     }
-    if (status === 404) return new CloudportError('not_found', `${what} not found`, { fix: 'Check the bucket and key.' });
+    if (status === 404) return new CloudportError('not_found', `${what} not found`, { field: ctx.key !== undefined ? 'key' : 'bucket', fix: 'Check the bucket and key.' });
     if (status === 403) return new CloudportError('permission_denied', `access denied to ${what}`, { fix: `Grant ${action} on ${arn} to these credentials.` });
     if (status === 429 || status === 503) return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter });
     if (status === 416) return new CloudportError('conflict', `${what} is shorter than expected (it changed while being read)`, { temporary: true });
@@ -95,6 +95,10 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
     if (status === 400) return new CloudportError('config_invalid', `the storage service rejected the request (${code || 'bad request'})`, { fix: 'Check bucket, region and endpoint.' });
   }
   const netCode = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  const fix = ctx.endpoint ? 'Check that the endpoint URL is right and the server is up.' : 'Check network access to the storage service.';
+  if (netCode && UNREACHABLE_CODES.has(netCode)) return unreachable(ctx.endpoint, netCode, ctx.endpoint ? 'endpoint' : undefined, fix);
+  // The SDK's connection timeout: no connection was made within connectionTimeout.
+  if (code === 'TimeoutError' && /establishing a connection/i.test(err.message ?? '')) return unreachable(ctx.endpoint, 'connect timeout', ctx.endpoint ? 'endpoint' : undefined, fix);
   if (netCode && NETWORK_CODES.has(netCode)) {
     return new CloudportError('unexpected', `cannot reach the storage endpoint${ctx.endpoint ? ` ${ctx.endpoint}` : ''} (${netCode})`, {
       field: ctx.endpoint ? 'endpoint' : undefined,

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, isUnreachable } from '../../shared/errors.js';
 import type {
   Check,
   CheckOptions,
@@ -274,7 +274,7 @@ export class S3Provider implements StorageProvider {
         assumed = await this.identity.whoAmI();
       } catch (e) {
         const err = e instanceof CloudportError ? e : mapS3Error(e, this.ctx());
-        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) });
         for (const name of ['list', 'read'] as const) checks.push({ name, status: 'skipped', detail: 'skipped: auth failed' });
         if (opts.write) checks.push({ name: 'write', status: 'skipped', detail: 'skipped: auth failed' });
         return checks;
@@ -291,8 +291,8 @@ export class S3Provider implements StorageProvider {
       const err = e as CloudportError;
       const authFailed = err.kind === 'permission_denied' && err.field?.startsWith('credentials');
       // Unreachable, refused by the endpoint policy, wrong region or bad keys: nothing was proven about permissions.
-      if (authFailed || err.kind === 'unexpected' || err.field === 'region' || err.field === 'endpoint') {
-        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind });
+      if (authFailed || err.kind === 'unexpected' || isUnreachable(err) || err.field === 'region' || err.field === 'endpoint') {
+        checks.push({ name: 'auth', status: 'failed', detail: err.message, fix: err.fix, kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) });
         checks.push({ name: 'list', status: 'skipped', detail: 'skipped: auth failed' });
       } else {
         checks.push({ name: 'auth', status: 'passed', detail: assumed ? `assumed ${assumed}` : 'credentials accepted' });
@@ -300,6 +300,7 @@ export class S3Provider implements StorageProvider {
           name: 'list',
           status: 'failed',
           kind: err.kind,
+          ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}),
           detail: err.message,
           fix: err.kind === 'permission_denied' ? `Grant s3:ListBucket on ${arn} to these credentials.` : err.fix,
         });
@@ -321,6 +322,7 @@ export class S3Provider implements StorageProvider {
           name: 'read',
           status: 'failed',
           kind: err.kind,
+          ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}),
           detail: err.message,
           fix: err.kind === 'permission_denied' ? `Grant s3:GetObject on ${arn}/* to these credentials.` : err.fix,
         });
