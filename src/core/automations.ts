@@ -7,7 +7,8 @@ import type { AutomationRow, ConnectorRow, JobState, NewAutomation, Store } from
 import { FINAL_JOB_STATES } from '../store/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { compileFilter } from './filter.js';
-import { checkIndexName, type ImportService } from './imports.js';
+import { checkIndexName } from './index-names.js';
+import type { ImportService } from './imports.js';
 import type { ExportService } from './exports.js';
 
 /**

@@ -9,7 +9,7 @@ import type { ClaimedFile, ConnectorRow, FileCounts, ItemRow, JobRow, JobState, 
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
 import { FAIL_AFTER, requireUsable, type ConnectorService } from './connectors.js';
 import type { ProviderPool } from './providers.js';
-import { checkIndexName } from './imports.js';
+import { checkIndexName } from './index-names.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { pathProblem } from './object-path.js';
 import { explainNoItems, noMatchError, noMatchText } from './nomatch.js';

@@ -17,6 +17,7 @@ import type { HashWorkers } from './hash-workers.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { exportCounts, exportPathOf, shownFileState, storeFileState, type JobCounts, type JobKind } from './exports.js';
 import { NO_MATCH, explainNoMatch, noMatchError, noMatchText, type Selection } from './nomatch.js';
+import { checkIndexName } from './index-names.js';
 
 export interface StartImportInput {
   connector_id?: string;
@@ -102,7 +103,6 @@ export interface ImportStatus {
   next_cursor?: string | null;
 }
 
-const INDEX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const FINAL_STATES: ReadonlySet<string> = new Set(['completed', 'completed_with_errors', 'failed', 'canceled']);
 
 /** What makes two start_import calls "the same" for an idempotency key. */
@@ -205,13 +205,6 @@ function selectionOf(p: JobParams): Selection {
     ...(p.max_size !== undefined ? { max_size: p.max_size } : {}),
     ...(p.modified_after ? { modified_after: p.modified_after } : {}),
   };
-}
-
-export function checkIndexName(index: string): string {
-  if (!INDEX_NAME.test(index)) {
-    throw invalid('index', `index name ${JSON.stringify(index)} is not valid`, '1-100 characters: letters, digits, ".", "_", "-", starting with a letter or digit.');
-  }
-  return index;
 }
 
 export interface ImportOptions {
