@@ -27,8 +27,12 @@ export const listIndexItems = defineTool({
     const r = await app.indexes.listItems(org, args.index, args);
     const keys = r.items.slice(0, 3).map((i) => brief(i.key, 60));
     const summary = `${r.items.length} item(s) in index ${brief(args.index)}${keys.length ? `: ${keys.join(', ')}${r.items.length > 3 ? ', …' : ''}` : ''}${r.next_cursor ? '; more with next_cursor' : ''}`;
-    // The page as columns (key, size, type): every item and the cursor; read_item reads one.
-    const page = { columns: ['key', 'size', 'content_type'], items: r.items.map((i) => [i.key, i.size, i.content_type]), next_cursor: r.next_cursor };
+    // The page as columns: every item and the cursor; read_item reads any of them, duplicates included.
+    const page = {
+      columns: ['key', 'size', 'content_type', 'duplicate_of'],
+      items: r.items.map((i) => [i.key, i.size, i.content_type, i.duplicate_of ?? null]),
+      next_cursor: r.next_cursor,
+    };
     return { data: r, summary, text: `${escapeText(summary)}\n${jsonText(page)}` };
   },
 });
