@@ -7,7 +7,8 @@ import { CloudportError, asCloudportError } from './shared/errors.js';
 import { redact, redactValue } from './shared/redact.js';
 import { escapeText } from './shared/text.js';
 import type { Logger } from './shared/log.js';
-import { TOOLS } from './tools/index.js';
+import { TOOLS, toolEnabled, toolsetsOf } from './tools/index.js';
+import type { Toolset } from './tools/toolsets.js';
 import type { ToolDef } from './tools/define.js';
 
 export const SERVER_NAME = 'cloudport';
@@ -178,9 +179,12 @@ function advertisedAnnotations(a: ToolDef['annotations']): NonNullable<Tool['ann
   return { destructiveHint: a.destructiveHint, ...(a.idempotentHint ? { idempotentHint: true } : {}), openWorldHint: a.openWorldHint };
 }
 
-/** The tool definitions as advertised in tools/list (also written to tool-schemas/ and the README). */
-export function toolDefinitions(readOnly = false): Tool[] {
-  return TOOLS.filter((t) => !readOnly || t.annotations.readOnlyHint).map((t) => ({
+/**
+ * The tool definitions as advertised in tools/list (also written to tool-schemas/ and the README): every
+ * tool of the enabled toolsets (null: all), only read-only ones on a read-only server.
+ */
+export function toolDefinitions(readOnly = false, toolsets: readonly Toolset[] | null = null): Tool[] {
+  return TOOLS.filter((t) => (!readOnly || t.annotations.readOnlyHint) && toolEnabled(t.name, toolsets)).map((t) => ({
     name: t.name,
     title: t.title,
     description: t.description,
@@ -266,6 +270,8 @@ export interface ServerOptions {
   readOnly: boolean;
   /** Read-only because of the caller's API key (not the server's --read-only): refusals say so. */
   readOnlyKey?: boolean;
+  /** The toolsets this server exposes (--toolsets); null or absent: all. */
+  toolsets?: readonly Toolset[] | null;
   version: string;
   log: Logger;
   /** Sees every tool call's promise (stdio waits for those in flight when its input ends). */
@@ -290,7 +296,8 @@ function strictInput(tool: ToolDef): z.ZodObject {
 export function createServer(app: App | Promise<App>, opts: ServerOptions): Server {
   const server = new Server({ name: SERVER_NAME, version: opts.version }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
-  const definitions = toolDefinitions(opts.readOnly);
+  const toolsets = opts.toolsets ?? null;
+  const definitions = toolDefinitions(opts.readOnly, toolsets);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
 
@@ -307,6 +314,15 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
     const tool = byName.get(req.params.name);
     if (!tool) return errorResult(unknownTool(req.params.name, definitions.map((d) => d.name)));
     const started = Date.now();
+    // A tool outside the enabled toolsets is refused like a read-only refusal: at call time, saying how to enable it.
+    if (!toolEnabled(tool.name, toolsets)) {
+      const needed = toolsetsOf(tool.name);
+      return errorResult(
+        new CloudportError('unsupported', `${tool.name} is not available: the server runs with --toolsets ${toolsets!.join(',') || '""'}`, {
+          fix: `Add ${needed.join(' or ')} to --toolsets (e.g. --toolsets ${[...toolsets!, needed[0]!].join(',')}), or drop --toolsets for every tool.`,
+        }),
+      );
+    }
     if (opts.readOnly && !tool.annotations.readOnlyHint) {
       return errorResult(
         opts.readOnlyKey
