@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const forget = () => void calls.delete(call);
     call.then(forget, forget);
   };
-  const server = createServer(ready, { org: DEFAULT_ORG, readOnly: cfg.readOnly, version: VERSION, log, track });
+  const server = createServer(ready, { org: DEFAULT_ORG, readOnly: cfg.readOnly, toolsets: cfg.toolsets, version: VERSION, log, track });
   const shutdown = onShutdown(log, async () => {
     // Input ended (or a signal): answer what was asked (a piped session sends its requests, then EOF),
     // then stop taking requests and hand back leased import work.
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   });
   resolveApp(app);
   app.start();
-  log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, read_only: cfg.readOnly, transport: 'stdio' });
+  log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, read_only: cfg.readOnly, toolsets: cfg.toolsets ?? 'all', transport: 'stdio' });
 }
 
 /**
@@ -199,12 +199,13 @@ async function serveHttpMode(cfg: CliConfig, log: Logger, app: App): Promise<voi
     bodyTimeoutMs: h.bodyTimeoutMs,
     sessionIdleMs: h.sessionIdleMs,
     readOnly: cfg.readOnly,
+    toolsets: cfg.toolsets,
     version: VERSION,
     log,
   });
   stopFrontDoor = served.close;
   app.start();
-  log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, transport: 'http', url: served.url, stateless: h.stateless, read_only: cfg.readOnly });
+  log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, transport: 'http', url: served.url, stateless: h.stateless, read_only: cfg.readOnly, toolsets: cfg.toolsets ?? 'all' });
 }
 
 /** The log level of a server mode once its settings are read; null for the command-line tools (keys) and flag errors. */

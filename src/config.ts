@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { CloudportError } from './shared/errors.js';
 import { LOG_LEVELS, type LogLevel } from './shared/log.js';
+import { TOOLSET_NAMES, type Toolset } from './tools/toolsets.js';
 
 /**
  * Files one process imports at once. 16: small objects are latency-bound (a request, a hash, a
@@ -16,6 +17,7 @@ export const SETTINGS = [
   { flag: '--data-dir', env: 'CLOUDPORT_DATA_DIR', default: '~/.cloudport', help: 'Where the SQLite store, master.key and imported content live.' },
   { flag: '--database-url', env: 'CLOUDPORT_DATABASE_URL', default: 'SQLite in the data dir', help: 'postgres://user@host:5432/db[?schema=name]: PostgreSQL store shared by processes on several hosts.' },
   { flag: '--read-only', env: 'CLOUDPORT_READ_ONLY', default: 'off', help: 'List only read-only tools and refuse any other call.' },
+  { flag: '--toolsets', env: 'CLOUDPORT_TOOLSETS', default: 'all', help: `Expose only these tool groups (comma-separated): ${TOOLSET_NAMES.join(', ')}. Job tools (import_status, list_imports, import_logs, cancel_import) come with imports or exports; other tools are refused.` },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
   { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: '16', help: 'Files this process imports at once (0: run no import work here). --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
   { flag: '--connector-concurrency', env: 'CLOUDPORT_CONNECTOR_CONCURRENCY', default: '= --workers', help: 'At most this many of those files from one connector at once, so one connector cannot take every slot.' },
@@ -56,6 +58,8 @@ export interface CliConfig {
   /** postgres://… for the PostgreSQL store; null: SQLite in dataDir. */
   databaseUrl: string | null;
   readOnly: boolean;
+  /** The tool groups exposed (--toolsets); null: all. */
+  toolsets: Toolset[] | null;
   logLevel: LogLevel;
   /** Files worked at once by this process (--workers; --concurrency is the older name). */
   concurrency: number;
@@ -191,6 +195,17 @@ function parseDatabaseUrl(v: string | undefined): string | null {
   return v;
 }
 
+/** --toolsets: known names only, so a typo is a startup error rather than a server that quietly lacks tools. */
+function parseToolsets(v: string | undefined): Toolset[] | null {
+  if (v === undefined) return null;
+  const names = [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))];
+  const valid = `Valid toolsets: ${TOOLSET_NAMES.join(', ')} (comma-separated; leave the setting out for all).`;
+  if (!names.length) throw new CloudportError('config_invalid', '--toolsets names no toolset', { field: '--toolsets', fix: valid });
+  const unknown = names.filter((n) => !(TOOLSET_NAMES as readonly string[]).includes(n));
+  if (unknown.length) throw new CloudportError('config_invalid', `--toolsets: unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, { field: '--toolsets', fix: valid });
+  return names as Toolset[];
+}
+
 const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 /** The flags every mode takes (the server's settings); subcommands take them too, before or after their name. */
@@ -198,6 +213,7 @@ const GLOBAL_OPTIONS = {
   'data-dir': { type: 'string' },
   'database-url': { type: 'string' },
   'read-only': { type: 'boolean' },
+  toolsets: { type: 'string' },
   'log-level': { type: 'string' },
   concurrency: { type: 'string' },
   workers: { type: 'string' },
@@ -285,6 +301,7 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     dataDir,
     databaseUrl: parseDatabaseUrl(values['database-url'] ?? env.CLOUDPORT_DATABASE_URL),
     readOnly: values['read-only'] ?? truthy(env.CLOUDPORT_READ_ONLY),
+    toolsets: parseToolsets(values.toolsets ?? (env.CLOUDPORT_TOOLSETS || undefined)),
     logLevel,
     concurrency: workers,
     connectorConcurrency: int('--connector-concurrency', values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY, Math.max(1, workers), 1, 256),

@@ -5,6 +5,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
 import type { Principal } from './core/keys.js';
 import { createServer } from './server.js';
+import type { Toolset } from './tools/toolsets.js';
 import type { Logger } from './shared/log.js';
 
 /**
@@ -34,6 +35,8 @@ export interface HttpOptions {
   /** A session without a request in flight for this long is closed. */
   sessionIdleMs: number;
   readOnly: boolean;
+  /** The toolsets every session exposes (--toolsets); null: all. */
+  toolsets: readonly Toolset[] | null;
   version: string;
   log: Logger;
 }
@@ -205,7 +208,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     return who;
   };
 
-  const newServer = (p: Principal) => createServer(app, { org: p.orgId, readOnly: opts.readOnly || p.readOnly, readOnlyKey: p.readOnly && !opts.readOnly, version: opts.version, log: opts.log.child({ org: p.orgName }) });
+  const newServer = (p: Principal) => createServer(app, { org: p.orgId, readOnly: opts.readOnly || p.readOnly, readOnlyKey: p.readOnly && !opts.readOnly, toolsets: opts.toolsets, version: opts.version, log: opts.log.child({ org: p.orgName }) });
 
   const closeSession = (id: string, reason: string) => {
     const s = sessions.get(id);

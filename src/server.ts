@@ -7,7 +7,8 @@ import { CloudportError, asCloudportError } from './shared/errors.js';
 import { redact, redactValue } from './shared/redact.js';
 import { escapeText, jsonText } from './shared/text.js';
 import type { Logger } from './shared/log.js';
-import { TOOLS } from './tools/index.js';
+import { TOOLS, toolEnabled, toolsetsOf } from './tools/index.js';
+import type { Toolset } from './tools/toolsets.js';
 import type { ToolDef } from './tools/define.js';
 
 export const SERVER_NAME = 'cloudport';
@@ -15,6 +16,74 @@ export const SERVER_NAME = 'cloudport';
 const INSTRUCTIONS =
   'cloudport connects cloud storage buckets and imports files into local indexes. Typical flow: create_connector → test_connector → browse_connector → start_import → import_status (until final) → list_index_items / read_item. start_export writes an index back to a bucket (export scope); import_status, list_imports, import_logs and cancel_import serve export jobs too. Secrets can be given as {env:"VAR"} or {file:"/path"} so they never pass through chat. Failed calls return isError with structuredContent.error = {kind, message, field?, fix?, temporary}.';
 
+
+const SAFE_INT = Number.MAX_SAFE_INTEGER;
+
+/** Bounds zod adds to every integer (±2^53−1) and a record's no-op constraints say nothing an agent needs: they are not advertised. */
+function dropNoise(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(dropNoise);
+  if (!node || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (o.maximum === SAFE_INT) delete o.maximum;
+  if (o.minimum === -SAFE_INT) delete o.minimum;
+  // A record's "keys are strings, values anything" is what an object without them means already.
+  if (o.type === 'object' && JSON.stringify(o.propertyNames) === '{"type":"string"}') delete o.propertyNames;
+  if (o.type === 'object' && JSON.stringify(o.additionalProperties) === '{}') delete o.additionalProperties;
+  for (const v of Object.values(o)) dropNoise(v);
+}
+
+/**
+ * Keeps only the `$defs` something refers to (a shape advertised another way leaves its definitions
+ * behind), and fails loudly on a reference to a definition that is not there.
+ */
+function pruneDefs(schema: Record<string, unknown>): void {
+  const defs = (schema.$defs ?? {}) as Record<string, unknown>;
+  const used = new Set<string>();
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') {
+        const name = v.startsWith('#/$defs/') ? v.slice('#/$defs/'.length) : undefined;
+        if (name === undefined || !(name in defs)) throw new Error(`advertised schema refers to ${v}, which it does not define`);
+        if (!used.has(name)) {
+          used.add(name);
+          visit(defs[name]);
+        }
+      } else if (k !== '$defs') visit(v);
+    }
+  };
+  visit(schema);
+  for (const name of Object.keys(defs)) if (!used.has(name)) delete defs[name];
+  if (!Object.keys(defs).length) delete schema.$defs;
+}
+
+/**
+ * Input length bounds an agent does not reach (100 characters and more: ids, names, keys, paths, URLs,
+ * cursors, secrets) and "not empty" are not advertised: they cost tokens in every tools/list and guide
+ * no call. The server still enforces them, and its error names the field and the limit. A string with a
+ * pattern keeps its bounds: they are part of the rule it states (e.g. bucket names).
+ */
+function dropUnreachableBounds(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(dropUnreachableBounds);
+  if (!node || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (o.pattern === undefined) {
+    if (typeof o.maxLength === 'number' && o.maxLength >= 100) delete o.maxLength;
+    if (o.minLength === 1) delete o.minLength;
+  }
+  for (const v of Object.values(o)) dropUnreachableBounds(v);
+}
+
+/**
+ * An input schema as advertised: unknown fields are refused at call time with an error that names them,
+ * so the closed-object marker is not repeated in every tool.
+ */
+function inputSchema(tool: ToolDef): Tool['inputSchema'] {
+  const s = jsonSchema(tool.input.strict(), 'input');
+  delete s.additionalProperties;
+  return (tool.terseInputs ? terse(s) : s) as Tool['inputSchema'];
+}
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const s = z.toJSONSchema(schema, {
@@ -29,20 +98,53 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
     },
   }) as Record<string, unknown>;
   delete s.$schema;
+  dropNoise(s);
+  if (io === 'input') dropUnreachableBounds(s);
+  pruneDefs(s);
   return s;
 }
 
-/** Drops validation-only detail (nested required lists, closed objects) from output schemas: agents pay for every token. */
-function compact(node: unknown, root = true): unknown {
-  if (Array.isArray(node)) return node.map((n) => compact(n, false));
-  if (!node || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (k === 'additionalProperties' || k === 'propertyNames') continue;
-    if (k === 'required' && !root) continue;
-    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, compact(pv, false)])) : compact(v, false);
-  }
-  return out;
+/** A nested object's fields in one line, "{key, size, error?, sub {a, b}}": optional fields end in "?". */
+function fieldList(s: Record<string, unknown>): string | undefined {
+  const props = s.properties as Record<string, Record<string, unknown>> | undefined;
+  if (!props) return undefined;
+  const required = new Set((s.required as string[] | undefined) ?? []);
+  return `{${Object.entries(props)
+    .map(([k, v]) => {
+      const inner = fieldList(v) ?? (v.items ? fieldList(v.items as Record<string, unknown>) : undefined);
+      return `${k}${required.has(k) ? '' : '?'}${inner ? (v.items ? ` [${inner}]` : ` ${inner}`) : ''}`;
+    })
+    .join(', ')}}`;
+}
+
+/** {anyOf: [X, {type: "null"}]} is X with "null" among its types: the same contract, shorter. */
+function nullable(s: Record<string, unknown>): Record<string, unknown> {
+  const anyOf = s.anyOf as Record<string, unknown>[] | undefined;
+  if (anyOf?.length !== 2 || anyOf[1]!.type !== 'null' || typeof anyOf[0]!.type !== 'string') return s;
+  const { anyOf: _a, ...rest } = s;
+  const x = anyOf[0]!;
+  return { ...rest, ...x, type: [x.type, 'null'], ...(x.enum ? { enum: [...(x.enum as unknown[]), null] } : {}) };
+}
+
+/**
+ * Output schemas say what matters and no more: agents pay for every token, and every result also carries
+ * a text summary. Top-level fields keep their types, enums and descriptions; a nested object (a connector,
+ * counts) is "object" and a list of them "array", with the fields' names in one line ("of {key, size}");
+ * validation-only detail (closed objects, safe-integer bounds) goes.
+ */
+function compact(root: Record<string, unknown>): Record<string, unknown> {
+  const field = (raw: Record<string, unknown>): Record<string, unknown> => {
+    const s = nullable(raw);
+    const { additionalProperties: _a, propertyNames: _p, properties: _pr, required: _r, items, ...rest } = s;
+    const own = fieldList(s);
+    if (own) return { ...rest, ...(rest.description ? {} : { description: own }) };
+    const item = items as Record<string, unknown> | undefined;
+    if (!item) return rest;
+    const rows = fieldList(item);
+    return rows ? { ...rest, ...(rest.description ? {} : { description: `of ${rows}` }) } : { ...rest, items: field(item) };
+  };
+  const { additionalProperties: _a, propertyNames: _p, properties, ...rest } = root;
+  return { ...rest, properties: Object.fromEntries(Object.entries(properties as Record<string, Record<string, unknown>>).map(([k, v]) => [k, field(v)])) };
 }
 
 /** Drops per-field descriptions (for tools whose fields another tool documents). */
@@ -52,25 +154,43 @@ function terse(schema: Record<string, unknown>): Record<string, unknown> {
   return schema;
 }
 
-/** The output schema admits the error shape too: the SDK client validates structuredContent of error results as well. */
+/**
+ * An output schema is an open object of the result's fields, so an error result (structuredContent =
+ * {error: {kind, message, field?, fix?, temporary}}, described once in the server instructions) matches
+ * it too: the SDK client validates the structured content of error results as well. Which fields a
+ * result always carries is not advertised; nullable fields say so in their type.
+ */
 function outputSchema(tool: ToolDef): Tool['outputSchema'] {
-  const s = compact(jsonSchema(tool.output, 'output')) as Record<string, unknown>;
-  const required = (s.required as string[] | undefined) ?? [];
+  const s = compact(jsonSchema(tool.output, 'output'));
   if ((s.properties as Record<string, unknown>).error) throw new Error(`${tool.name}: output field "error" is reserved for error results`);
   const { required: _r, ...rest } = s;
-  // Error results carry {error: {kind, message, field?, fix?, temporary}} (described once, in the server instructions).
-  return { ...rest, type: 'object', anyOf: [{ required }, { required: ['error'] }] } as Tool['outputSchema'];
+  return { ...rest, type: 'object' } as Tool['outputSchema'];
 }
 
-/** The tool definitions as advertised in tools/list (also written to tool-schemas/ and the README). */
-export function toolDefinitions(readOnly = false): Tool[] {
-  return TOOLS.filter((t) => !readOnly || t.annotations.readOnlyHint).map((t) => ({
+/**
+ * Annotations as advertised: a hint is left out where its absence reads the same under the spec's
+ * default and under a plain truthiness check (readOnlyHint and idempotentHint when false), and
+ * destructive/idempotent hints of read-only tools, which the spec calls meaningless there.
+ * destructiveHint (default true) and openWorldHint (default true) stay explicit wherever they apply, so a
+ * client that only checks `=== true` or `=== false` still confirms the same calls.
+ */
+function advertisedAnnotations(a: ToolDef['annotations']): NonNullable<Tool['annotations']> {
+  if (a.readOnlyHint) return { readOnlyHint: true, openWorldHint: a.openWorldHint };
+  return { destructiveHint: a.destructiveHint, ...(a.idempotentHint ? { idempotentHint: true } : {}), openWorldHint: a.openWorldHint };
+}
+
+/**
+ * The tool definitions as advertised in tools/list (also written to tool-schemas/ and the README): every
+ * tool of the enabled toolsets (null: all), only read-only ones on a read-only server.
+ */
+export function toolDefinitions(readOnly = false, toolsets: readonly Toolset[] | null = null): Tool[] {
+  return TOOLS.filter((t) => (!readOnly || t.annotations.readOnlyHint) && toolEnabled(t.name, toolsets)).map((t) => ({
     name: t.name,
     title: t.title,
     description: t.description,
-    inputSchema: (t.terseInputs ? terse(jsonSchema(t.input.strict(), 'input')) : jsonSchema(t.input.strict(), 'input')) as Tool['inputSchema'],
+    inputSchema: inputSchema(t),
     outputSchema: outputSchema(t),
-    annotations: { ...t.annotations },
+    annotations: advertisedAnnotations(t.annotations),
   }));
 }
 
@@ -238,6 +358,8 @@ export interface ServerOptions {
   readOnly: boolean;
   /** Read-only because of the caller's API key (not the server's --read-only): refusals say so. */
   readOnlyKey?: boolean;
+  /** The toolsets this server exposes (--toolsets); null or absent: all. */
+  toolsets?: readonly Toolset[] | null;
   version: string;
   log: Logger;
   /** Sees every tool call's promise (stdio waits for those in flight when its input ends). */
@@ -262,7 +384,8 @@ function strictInput(tool: ToolDef): z.ZodObject {
 export function createServer(app: App | Promise<App>, opts: ServerOptions): Server {
   const server = new Server({ name: SERVER_NAME, version: opts.version }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
-  const definitions = toolDefinitions(opts.readOnly);
+  const toolsets = opts.toolsets ?? null;
+  const definitions = toolDefinitions(opts.readOnly, toolsets);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
 
@@ -281,6 +404,15 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
     const tool = byName.get(req.params.name);
     if (!tool) return errorResult(unknownTool(req.params.name, definitions.map((d) => d.name)));
     const started = Date.now();
+    // A tool outside the enabled toolsets is refused like a read-only refusal: at call time, saying how to enable it.
+    if (!toolEnabled(tool.name, toolsets)) {
+      const needed = toolsetsOf(tool.name);
+      return errorResult(
+        new CloudportError('unsupported', `${tool.name} is not available: the server runs with --toolsets ${toolsets!.join(',') || '""'}`, {
+          fix: `Add ${needed.join(' or ')} to --toolsets (e.g. --toolsets ${[...toolsets!, needed[0]!].join(',')}), or drop --toolsets for every tool.`,
+        }),
+      );
+    }
     if (opts.readOnly && !tool.annotations.readOnlyHint) {
       return errorResult(
         opts.readOnlyKey

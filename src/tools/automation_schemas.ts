@@ -12,7 +12,7 @@ export const automationFields = {
   index: z.string().min(1).max(100),
   prefix: z.string().max(1024).optional(),
   pattern: z.string().max(1024).optional().describe('Glob after prefix, as in browse_connector.'),
-  schedule: z.string().min(1).max(100).describe('Interval ("15m", "1h", "1d"; at least 1m) or cron in UTC ("*/15 * * * *").'),
+  schedule: z.string().min(1).max(100).describe('Interval ("15m", "1h"; at least 1m) or UTC cron ("*/15 * * * *").'),
   import_mode: z.enum(IMPORT_MODES).optional().describe('Default new_only.'),
   enabled: z.boolean().optional().describe('Default true.'),
   name: z.string().min(1).max(100).optional(),
@@ -42,7 +42,7 @@ export const automationOut = z.object({
 });
 
 /** The automation in results of create/update/run: documented in full by list_automations' output schema. */
-export const automationRef = seeAlso(automationOut, 'The automation, as list_automations returns it.');
+export const automationRef = seeAlso(automationOut, 'As list_automations returns it.');
 
 /** One line about an automation for a summary. */
 export function automationLine(a: AutomationView): string {

@@ -1,20 +1,27 @@
 import { z } from 'zod';
 import { brief, escapeText, jsonText } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
-import { connectorId, cursor } from './schemas.js';
+import { advertise, connectorId, cursor } from './schemas.js';
 
 export const browseConnector = defineTool({
   name: 'browse_connector',
   title: 'Browse connector',
   description:
-    'List objects under a prefix, filtered by a glob (matched after the prefix; * stays within a folder, ** crosses folders), one page at a time. Use before start_import to see what it would take.',
+    'List objects under a prefix matching a glob (* stays in a folder, ** crosses folders), a page at a time: what start_import would take.',
   input: z.object({
     connector_id: connectorId,
     prefix: z.string().max(1024).optional().describe('Key prefix, e.g. "incoming/".'),
-    pattern: z.string().max(1024).optional().describe('Glob such as "*.pdf" or "**/*.mp4"; dot files included, case-sensitive.'),
-    folders: z.boolean().optional().describe('Group by "/" one level deep instead of recursing.'),
-    page_size: z.number().int().min(1).max(1000).default(100),
+    pattern: z.string().max(1024).optional().describe('Glob after prefix, e.g. "*.pdf", "**/*.mp4"; case-sensitive, dot files included.'),
+    folders: z.boolean().optional().describe('One level, grouped by "/".'),
+    // No zod default: a limit given next to page_size must be told apart from one filled in.
+    limit: advertise(z.number().int().min(1).max(1000), { type: 'integer', minimum: 1, maximum: 1000, default: 100 }).optional(),
+    page_size: z.number().int().min(1).max(1000).optional().describe('Deprecated name of limit.'),
     cursor,
+  }).superRefine((a, ctx) => {
+    // page_size is limit's name before every list took `limit`; it stays for one release.
+    if (a.limit !== undefined && a.page_size !== undefined && a.limit !== a.page_size) {
+      ctx.addIssue({ code: 'custom', path: ['page_size'], message: 'page_size is the deprecated name of limit; they differ', params: { fix: 'Give limit only.' } });
+    }
   }),
   output: z.object({
     objects: z.array(z.object({ key: z.string(), size: z.number(), last_modified: z.string().nullable(), etag: z.string().nullable(), storage_class: z.string().optional() })),
@@ -27,7 +34,8 @@ export const browseConnector = defineTool({
   }),
   annotations: READ,
   async handler(args, { app, org }) {
-    const r = await app.browse(org, args.connector_id, args);
+    const { limit, page_size, ...rest } = args;
+    const r = await app.browse(org, args.connector_id, { ...rest, page_size: limit ?? page_size ?? 100 });
     const keys = r.objects.slice(0, 3).map((o) => brief(o.key, 60));
     const summary =
       `${r.matched} object(s) matched of ${r.scanned} scanned` +

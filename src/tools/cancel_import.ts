@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { counts, jobKind, jobStatus } from './schemas.js';
+import { counts, jobKindOut, jobStatusOut } from './schemas.js';
 
 export const cancelImport = defineTool({
   name: 'cancel_import',
   title: 'Cancel import',
   description: 'Cancel a queued or running import or export. Files already done stay; pending files become canceled.',
   input: z.object({ job_id: z.string().min(1).max(100) }),
-  output: z.object({ job_id: z.string(), kind: jobKind, status: jobStatus, counts }),
+  output: z.object({ job_id: z.string(), kind: jobKindOut, status: jobStatusOut, counts }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { app, org }) {
     const r = await app.imports.cancel(org, args.job_id);

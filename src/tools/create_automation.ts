@@ -8,7 +8,7 @@ export const createAutomation = defineTool({
   name: 'create_automation',
   title: 'Create automation',
   description:
-    'Run an import (or export) on a schedule. Each run is an ordinary job (import_status; list_imports automation_id); a tick that finds the previous run still going is skipped.',
+    'Run an import or export on a schedule. Each run is a job (import_status; list_imports automation_id); a tick while the previous run goes on is skipped.',
   input: z.object({ kind: z.enum(AUTOMATION_KINDS), connector_id: connectorId, ...automationFields }),
   output: z.object({ automation: automationRef }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { brief } from '../shared/text.js';
 import { defineTool } from './define.js';
-import { checkOut, connectorFields, connectorRef } from './schemas.js';
+import { connectorFields, connectorRef } from './schemas.js';
 
 export const createConnector = defineTool({
   name: 'create_connector',
   title: 'Create connector',
   description:
-    'Connect a storage bucket (s3, incl. S3-compatible endpoints). Tests access first and saves only if the checks pass; a failed test returns the checks with fixes.',
+    'Connect an s3 (AWS or S3-compatible), gcs or azure_blob bucket. Saves only if an access test passes; a failed test returns the checks with fixes. Next: browse_connector.',
   input: z.object(connectorFields),
-  output: z.object({ connector: connectorRef, checks: z.array(checkOut).optional() }),
+  // A failed test is an error result: its checks come with the error (details), never in a saved connector's result.
+  output: z.object({ connector: connectorRef }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, { app, org }) {
     const connector = await app.connectors.create(org, args);

@@ -5,7 +5,7 @@ import { connectorId } from './schemas.js';
 export const deleteConnector = defineTool({
   name: 'delete_connector',
   title: 'Delete connector',
-  description: 'Delete a connector and its stored credentials. Refused while any of its imports is queued or running; imported items stay in their indexes.',
+  description: 'Delete a connector and its stored credentials; imported items stay. Refused while one of its jobs is queued or running.',
   input: z.object({ connector_id: connectorId }),
   output: z.object({ deleted: z.boolean(), connector_id: z.string() }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

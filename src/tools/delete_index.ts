@@ -5,7 +5,7 @@ import { defineTool } from './define.js';
 export const deleteIndex = defineTool({
   name: 'delete_index',
   title: 'Delete index',
-  description: 'Delete a local index and all its items; stored content no other index uses is removed. Refused while an import or export of it runs.',
+  description: 'Delete an index and its items (content no other index uses is removed). Refused while a job on it runs.',
   input: z.object({ index: z.string().min(1).max(100) }),
   output: z.object({ index: z.string(), items_deleted: z.number(), blobs_removed: z.number() }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

@@ -6,7 +6,7 @@ import { connectorId, cursor, limit } from './schemas.js';
 export const importLogs = defineTool({
   name: 'import_logs',
   title: 'Import logs',
-  description: 'Log entries of import and export jobs (starts, ends, per-file errors), oldest first, for one job or connector.',
+  description: 'Log entries (starts, ends, per-file errors) of import and export jobs, oldest first, by job or connector.',
   input: z.object({ connector_id: connectorId.optional(), job_id: z.string().min(1).max(100).optional(), cursor, limit }),
   output: z.object({
     entries: z.array(z.object({ time: z.string(), level: z.string(), job_id: z.string(), key: z.string().optional(), message: z.string() })),

@@ -8,10 +8,10 @@ export const importStatus = defineTool({
   name: 'import_status',
   title: 'Import status',
   description:
-    'Status, counts and bytes of an import or export job; with files_status, its files in that state (e.g. "failed" for errors; "skipped" lists the first 100 unchanged files, counts has them all). wait_seconds long-polls: it answers when the job is final or the wait ends (progress goes out as notifications meanwhile).',
+    'Status, counts and bytes of an import or export job. files_status lists files in that state ("failed": errors; "skipped": the first 100). wait_seconds long-polls until the job is final or the wait ends (progress goes out as notifications).',
   input: z.object({
     job_id: z.string().min(1).max(100),
-    wait_seconds: z.number().min(0).max(30).optional().describe('Wait up to this long for the job to end (no busy polling).'),
+    wait_seconds: z.number().min(0).max(30).optional().describe('Wait this long at most for the job to end.'),
     files_status: z.union([fileState, z.literal('all')]).optional(),
     cursor,
     limit,
@@ -28,7 +28,7 @@ export const importStatus = defineTool({
     bytes_total: z.number(),
     listing_complete: z.boolean(),
     reason: z.string().nullable(),
-    warning: z.string().optional().describe('Set while the job is held up through no fault of its files (e.g. the store is full); it resumes on its own.'),
+    warning: z.string().optional().describe('Held up through no fault of its files (e.g. store full); resumes on its own.'),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),

@@ -1,4 +1,5 @@
 import type { ToolDef } from './define.js';
+import type { Toolset } from './toolsets.js';
 import { createConnector } from './create_connector.js';
 import { listConnectors } from './list_connectors.js';
 import { getConnector } from './get_connector.js';
@@ -49,3 +50,49 @@ export const TOOLS = [
   deleteAutomation,
   runAutomationNow,
 ] as unknown as ToolDef[];
+
+/** The toolset each tool belongs to. */
+export const TOOLSET_OF: Readonly<Record<string, Toolset>> = {
+  create_connector: 'connectors',
+  list_connectors: 'connectors',
+  get_connector: 'connectors',
+  update_connector: 'connectors',
+  delete_connector: 'connectors',
+  test_connector: 'connectors',
+  browse_connector: 'connectors',
+  start_import: 'imports',
+  import_status: 'imports',
+  list_imports: 'imports',
+  import_logs: 'imports',
+  cancel_import: 'imports',
+  list_indexes: 'indexes',
+  list_index_items: 'indexes',
+  read_item: 'indexes',
+  delete_item: 'indexes',
+  delete_index: 'indexes',
+  start_export: 'exports',
+  create_automation: 'automations',
+  list_automations: 'automations',
+  update_automation: 'automations',
+  delete_automation: 'automations',
+  run_automation_now: 'automations',
+};
+
+/** Job tools belong to imports but serve export jobs too: exports alone must still follow, list and cancel its jobs. */
+const ALSO_IN: Readonly<Record<string, readonly Toolset[]>> = {
+  import_status: ['exports'],
+  list_imports: ['exports'],
+  import_logs: ['exports'],
+  cancel_import: ['exports'],
+};
+
+/** The toolsets any of which makes `tool` available. */
+export function toolsetsOf(tool: string): Toolset[] {
+  const own = TOOLSET_OF[tool];
+  return own ? [own, ...(ALSO_IN[tool] ?? [])] : [];
+}
+
+/** Whether `tool` is available with `enabled` toolsets (null: all of them). */
+export function toolEnabled(tool: string, enabled: readonly Toolset[] | null | undefined): boolean {
+  return !enabled || toolsetsOf(tool).some((t) => enabled.includes(t));
+}

@@ -6,7 +6,7 @@ import { automationLine, automationOut } from './automation_schemas.js';
 export const listAutomations = defineTool({
   name: 'list_automations',
   title: 'List automations',
-  description: 'List automations: state (active; paused with paused_reason while the connector is not ACTIVE; disabled), next_run_at and the last run.',
+  description: 'List automations: state (active; paused, with paused_reason, while the connector is not ACTIVE; disabled), next and last run.',
   input: z.object({ connector_id: connectorId.optional(), cursor, limit }),
   output: z.object({ automations: z.array(automationOut), next_cursor: z.string().nullable() }),
   annotations: { ...READ, openWorldHint: false },

@@ -7,7 +7,7 @@ import { connectorSummary, cursor, limit } from './schemas.js';
 export const listConnectors = defineTool({
   name: 'list_connectors',
   title: 'List connectors',
-  description: 'List storage connectors (id, name, status, health), optionally by status; get_connector shows one in full.',
+  description: 'List connectors (id, name, status, health), optionally by status; get_connector shows one in full.',
   input: z.object({ status: z.enum(CONNECTOR_STATUSES).optional(), cursor, limit }),
   output: z.object({ connectors: z.array(connectorSummary), next_cursor: z.string().nullable() }),
   annotations: READ,

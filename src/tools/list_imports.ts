@@ -5,7 +5,7 @@ import { connectorId, counts, cursor, jobKind, jobStatus, limit } from './schema
 export const listImports = defineTool({
   name: 'list_imports',
   title: 'List imports',
-  description: 'List import and export jobs, newest first, by connector, index, kind, status or automation: finds a lost job_id again.',
+  description: 'List import and export jobs, newest first, by connector, index, kind, status or automation: finds a lost job_id.',
   input: z.object({ connector_id: connectorId.optional(), index: z.string().min(1).max(100).optional(), kind: jobKind.optional(), status: jobStatus.optional(), automation_id: z.string().min(1).max(100).optional(), cursor, limit }),
   output: z.object({
     imports: z.array(

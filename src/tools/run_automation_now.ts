@@ -5,7 +5,7 @@ import { automationId, automationRef } from './automation_schemas.js';
 export const runAutomationNow = defineTool({
   name: 'run_automation_now',
   title: 'Run automation now',
-  description: "Start an automation's run now (its schedule stays). Refused while its previous run is queued or running, or while it is paused.",
+  description: "Start an automation's run now (the schedule stays). Refused while its last run is queued or running, or it is paused.",
   input: z.object({ automation_id: automationId }),
   output: z.object({ job_id: z.string(), automation: automationRef }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },

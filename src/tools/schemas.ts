@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CONNECTOR_STATUSES, IMPORT_MODES, METADATA_MAX_DEPTH, SCOPES } from '../core/connectors.js';
 import { PROVIDER_NAMES, registeredProviders } from '../providers/index.js';
+import { secretKeyFile, secretValue } from '../providers/fields.js';
+import { BUCKET as S3_BUCKET } from '../providers/s3/index.js';
 import { FILE_STATES, JOB_STATES } from '../store/types.js';
 import { nestedDeeperThan } from '../shared/depth.js';
 
@@ -31,36 +33,86 @@ for (const schema of registeredProviders().flatMap((p) => p.credentialSchemas)) 
 }
 const credentialSchemas = [...byType.values()];
 
+const SECRET = { $ref: '#/$defs/secret' };
+
+/** A secret: the value, or an {env} / {file} reference (a key file is a longer one, advertised alike). */
+function isSecret(field: z.ZodType): boolean {
+  let f = field;
+  while (f instanceof z.ZodOptional) f = f.unwrap() as z.ZodType;
+  return f === secretValue || f === secretKeyFile;
+}
+
 /**
- * The credentials union is advertised as one flat object (a `type` enum, every field once, and a
- * line saying which fields each type takes): the same contract at a fraction of the tokens. The
- * full discriminated union still validates every call.
+ * A credential field as advertised. Secret fields get no property of their own: every credentials
+ * object takes its secrets as `additionalProperties` of the `secret` definition (the real union of a
+ * string, {env} and {file}), and the description names them; ten identical references would cost more
+ * than the rest of the credentials together.
+ */
+function advertisedField(field: z.ZodType): Record<string, unknown> {
+  let f = field;
+  while (f instanceof z.ZodOptional) f = f.unwrap() as z.ZodType;
+  if (f instanceof z.ZodObject) {
+    const shape = Object.entries(f.shape as Record<string, z.ZodType>).filter(([, v]) => !isSecret(v));
+    return {
+      type: 'object',
+      ...(shape.length ? { properties: Object.fromEntries(shape.map(([k, v]) => [k, advertisedField(v)])) } : {}),
+      additionalProperties: SECRET,
+    };
+  }
+  const js = z.toJSONSchema(f, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete js.$schema;
+  const description = field.description ?? f.description;
+  return description ? { ...js, description } : js;
+}
+
+/**
+ * "field, optional?, object {inner}" for one credential type; an object with the same fields as a sibling
+ * type says so instead of listing them again ("base? {as access_key}").
+ */
+function fieldNames(schema: z.ZodObject, siblings: readonly z.ZodObject[] = []): string {
+  return Object.entries(schema.shape as Record<string, z.ZodType>)
+    .filter(([name]) => name !== 'type')
+    .map(([name, field]) => {
+      let f = field;
+      while (f instanceof z.ZodOptional) f = f.unwrap() as z.ZodType;
+      let inner = '';
+      if (f instanceof z.ZodObject) {
+        const own = fieldNames(f);
+        const same = siblings.find((s) => s !== schema && fieldNames(s) === own);
+        inner = same ? ` {as ${String((same.shape as { type: z.ZodLiteral<string> }).type.value)}}` : ` {${own}}`;
+      }
+      return `${name}${field.safeParse(undefined).success ? '?' : ''}${inner}`;
+    })
+    .join(', ');
+}
+
+/**
+ * The credentials union is advertised as one flat object (a `type` enum, the fields that are not
+ * secrets, secrets as additional properties, and a line saying which types each provider takes with
+ * which fields): the same contract at a fraction of the tokens. The full discriminated union still
+ * validates every call.
  */
 function flatCredentialsSchema(): Record<string, unknown> {
   const properties: Record<string, unknown> = { type: { type: 'string', enum: [...byType.keys()] } };
-  const perType: string[] = [];
-  for (const [type, schema] of byType) {
-    const fields: string[] = [];
+  for (const schema of byType.values()) {
     for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
-      if (name === 'type') continue;
-      const optional = field.safeParse(undefined).success;
-      fields.push(optional ? `${name}?` : name);
-      if (!properties[name]) {
-        const js = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-        delete js.$schema;
-        const isSecret = JSON.stringify(js).includes('"env"');
-        const isObject = (js as { type?: string }).type === 'object';
-        // A secret (string or reference) is described once, in the object's description.
-        properties[name] = isObject ? { type: 'object', description: js.description } : isSecret ? {} : js;
-      }
+      if (name !== 'type' && !properties[name] && !isSecret(field)) properties[name] = advertisedField(field);
     }
-    perType.push(`${type}: ${fields.join(', ') || '(no fields)'}`);
   }
+  const perProvider = registeredProviders().map((p) => {
+    const types = p.credentialSchemas.map((schema) => {
+      const type = String((schema.shape as { type: z.ZodLiteral<string> }).type.value);
+      const fields = fieldNames(schema as z.ZodObject, p.credentialSchemas as z.ZodObject[]);
+      return fields ? `${type} {${fields}}` : type;
+    });
+    return `${p.name}: ${types.join(', ')}`;
+  });
   return {
     type: 'object',
     properties,
+    additionalProperties: SECRET,
     required: ['type'],
-    description: `Fields by type: ${perType.join('; ')}. Secret fields (keys, tokens, json, base's keys) take a string or an {env: "VAR"} / {file: "/path"} reference resolved by the server, so secrets never pass through chat.`,
+    description: `${perProvider.join('; ')}. Other fields are secrets.`,
   };
 }
 
@@ -72,6 +124,18 @@ export const credentialsInput = advertise(
 /** Location fields of every registered provider; each provider checks which of them it needs. */
 const locationFields = Object.assign({}, ...registeredProviders().map((p) => p.locationFields)) as Record<string, z.ZodType>;
 const optionalLocation = Object.fromEntries(Object.entries(locationFields).map(([k, v]) => [k, v.optional()]));
+/**
+ * Each provider checks the bucket name its own way (validateLocation); the rule advertised is s3's, the
+ * loosest (gcs's names are a subset of it, azure_blob names its container in `container`), so the schema
+ * never turns away a name some provider accepts. Validation is the field's own, unchanged.
+ */
+optionalLocation.bucket = advertise(locationFields.bucket!, {
+  type: 'string',
+  minLength: 3,
+  maxLength: 255,
+  pattern: S3_BUCKET.source,
+  description: 's3, gcs (lowercase, at most 222). azure_blob: container.',
+}).optional();
 
 export const connectorId = z.string().min(1).max(100);
 export const limit = z.number().int().min(1).max(1000).default(100);
@@ -89,16 +153,16 @@ export const metadataInput = z.record(z.string(), z.unknown()).superRefine((m, c
 });
 
 export const connectorFields = {
-  name: z.string().min(1).max(100).describe('Unique name.'),
+  name: z.string().min(1).max(100),
   provider: z.enum(PROVIDER_NAMES),
   ...(optionalLocation as { bucket: z.ZodOptional<z.ZodString>; region: z.ZodOptional<z.ZodString>; endpoint: z.ZodOptional<z.ZodString> }),
   credentials: credentialsInput,
-  scopes: z.array(z.enum(SCOPES)).min(1).max(2).optional().describe('Default ["import"].'),
-  import_mode: z.enum(IMPORT_MODES).optional().describe('all (default) or new_only: skip keys already imported unchanged.'),
-  export_base_path: z.string().max(1024).optional().describe('Prefix for exports and the write probe.'),
+  scopes: z.array(z.enum(SCOPES)).min(1).max(2).optional().describe('Default import.'),
+  import_mode: z.enum(IMPORT_MODES).optional().describe('new_only skips keys imported unchanged; default all.'),
+  export_base_path: z.string().max(1024).optional().describe('Export prefix.'),
   description: z.string().max(500).optional(),
   metadata: metadataInput.optional(),
-  validate: z.boolean().optional().describe('Test before saving (default true).'),
+  validate: z.boolean().optional().describe('Test first; default true.'),
 };
 
 export const connectorOut = z.object({
@@ -129,7 +193,7 @@ export const connectorOut = z.object({
 });
 
 /** The connector in results of create/update: documented in full by get_connector's output schema. */
-export const connectorRef = seeAlso(connectorOut, 'The connector, as get_connector returns it.');
+export const connectorRef = seeAlso(connectorOut, 'As get_connector returns it.');
 
 /** A connector row in list results: what an agent needs to pick one. */
 export const connectorSummary = connectorOut.pick({ id: true, name: true, provider: true, bucket: true, status: true, last_sync_at: true, last_error: true });
@@ -143,9 +207,12 @@ export const checkOut = z.object({
 });
 
 export const jobStatus = z.enum(JOB_STATES);
+/** A job's status in results other than import_status: its states are listed once, by import_status and list_imports. */
+export const jobStatusOut = advertise(jobStatus, { type: 'string' });
 /** File states as agents see them: an export's files end in "exported" (the store's "ready"). */
 export const fileState = z.enum([...FILE_STATES, 'exported']);
 export const jobKind = z.enum(['import', 'export']);
+export const jobKindOut = advertise(jobKind, { type: 'string' });
 /** Imports count ready and deduped files, exports count exported ones. */
 export const counts = z.object({
   pending: z.number(),

@@ -8,14 +8,14 @@ export const startExport = defineTool({
   name: 'start_export',
   title: 'Start export',
   description:
-    "Write an index's items (all, a key prefix or keys) to a bucket under the connector's export_base_path. Answers at once with a job_id for import_status. dry_run previews paths; idempotency_key makes retries safe.",
+    "Write an index's items (all, a prefix or keys) under the connector's export_base_path. Answers at once with a job_id for import_status. dry_run previews paths; idempotency_key makes retries safe.",
   input: z.object({
     index: z.string().min(1).max(100),
     connector_id: connectorId.describe('Needs the export scope.'),
     keys: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional(),
     prefix: z.string().max(1024).optional(),
     path_template: z.string().min(1).max(1024).optional().describe('Default "{key}"; also {name} {ext} {index} {sha256}.'),
-    overwrite: z.enum(OVERWRITE_MODES).optional().describe('never (default) skips existing objects; if_changed rewrites when the SHA-256 differs.'),
+    overwrite: z.enum(OVERWRITE_MODES).optional().describe('never (default) skips existing objects; if_changed rewrites on a new SHA-256.'),
     dry_run: z.boolean().optional(),
     idempotency_key: z.string().min(1).max(200).optional(),
   }),

@@ -2,32 +2,32 @@ import { z } from 'zod';
 import { IMPORT_MODES } from '../core/connectors.js';
 import { brief, formatBytes } from '../shared/text.js';
 import { defineTool } from './define.js';
-import { connectorId, jobStatus } from './schemas.js';
+import { connectorId, jobStatusOut } from './schemas.js';
 
 export const startImport = defineTool({
   name: 'start_import',
   title: 'Start import',
   description:
-    'Import objects (prefix + glob, or explicit keys) into a local index, created on first use. Answers at once with a job_id; follow it with import_status wait_seconds. dry_run previews; idempotency_key makes retries safe.',
+    'Import objects (prefix + glob, or keys) into a local index, created on first use. Answers at once with a job_id: follow it with import_status wait_seconds. dry_run previews; idempotency_key makes retries safe.',
   input: z.object({
     connector_id: connectorId.optional(),
-    index: z.string().min(1).max(100).optional().describe('Index name: letters, digits, ".", "_", "-". Required unless retry_of.'),
+    index: z.string().min(1).max(100).optional().describe('Letters, digits, ".", "_", "-". Required unless retry_of.'),
     prefix: z.string().max(1024).optional(),
-    pattern: z.string().max(1024).optional().describe('Glob matched after prefix, as in browse_connector.'),
+    pattern: z.string().max(1024).optional().describe('Glob after prefix, as in browse_connector.'),
     exclude: z.array(z.string().min(1).max(1024)).max(50).optional().describe('Globs to leave out.'),
     min_size: z.number().int().min(0).optional(),
     max_size: z.number().int().min(0).optional(),
     modified_after: z.string().max(40).optional().describe('ISO date/time.'),
-    keys: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional().describe('Explicit keys instead of a listing.'),
+    keys: z.array(z.string().min(1).max(4096)).min(1).max(1000).optional().describe('Instead of a listing.'),
     import_mode: z.enum(IMPORT_MODES).optional().describe("Overrides the connector's."),
-    dedupe: z.boolean().optional().describe('Report content another key holds as duplicate_of (default true).'),
+    dedupe: z.boolean().optional().describe('Link content another key holds as duplicate_of; default true.'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key, same arguments: same job.'),
-    dry_run: z.boolean().optional().describe('Count what would be imported; no job.'),
+    dry_run: z.boolean().optional().describe('Count only; no job.'),
     retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files."),
   }),
   output: z.object({
     job_id: z.string().nullable(),
-    status: jobStatus.nullable(),
+    status: jobStatusOut.nullable(),
     accepted: z.number().int(),
     bytes: z.number(),
     skipped: z.number().int(),

@@ -6,7 +6,7 @@ export const testConnector = defineTool({
   name: 'test_connector',
   title: 'Test connector',
   description:
-    'Check credentials and permissions (auth, list, read; write for export scope) and update the connector\'s health. Each failed check says which permission is missing and how to fix it.',
+    "Check auth, list, read (and write, with the export scope) and update the connector's health. A failed check names the missing permission and the fix.",
   input: z.object({ connector_id: connectorId }),
   output: z.object({ success: z.boolean(), message: z.string(), status: z.string(), checks: z.array(checkOut) }),
   // Read-only apart from health bookkeeping; read-only callers get no write probe and no bookkeeping.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { brief } from '../shared/text.js';
 import { defineTool } from './define.js';
-import { connectorFields, connectorId, connectorRef, checkOut, seeAlso } from './schemas.js';
+import { connectorFields, connectorId, connectorRef, seeAlso } from './schemas.js';
 
 const { provider: _provider, ...fields } = connectorFields;
 
@@ -9,7 +9,7 @@ export const updateConnector = defineTool({
   name: 'update_connector',
   title: 'Update connector',
   description:
-    "Change a connector's settings or status (ACTIVE, SUSPENDED, ARCHIVED; ARCHIVED is final); fields as in create_connector. Changed location or credentials are tested before saving.",
+    "Change a connector's fields (as in create_connector) or status: ACTIVE, SUSPENDED, ARCHIVED (final). Changed location or credentials are tested first.",
   terseInputs: true,
   input: z.object({
     connector_id: connectorId,
@@ -19,7 +19,7 @@ export const updateConnector = defineTool({
     connector_id: typeof connectorId;
     status: z.ZodOptional<z.ZodEnum<{ ACTIVE: 'ACTIVE'; SUSPENDED: 'SUSPENDED'; ARCHIVED: 'ARCHIVED' }>>;
   } & { [K in keyof typeof fields]: z.ZodOptional<(typeof fields)[K]> }>,
-  output: z.object({ connector: connectorRef, checks: z.array(checkOut).optional() }),
+  output: z.object({ connector: connectorRef }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler(args, { app, org }) {
     const { connector_id, ...patch } = args;

@@ -14,7 +14,7 @@ const defaultCredential = z.object({ type: z.literal('default') }).strict();
  * 3-63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or
  * digit; plus the special containers $root, $web and $logs.
  */
-const CONTAINER = /^(?:(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]|\$root|\$web|\$logs)$/;
+export const CONTAINER = /^(?:(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]|\$root|\$web|\$logs)$/;
 const ACCOUNT = /^[a-z0-9]{3,24}$/;
 
 /**
@@ -33,8 +33,8 @@ function embeddedEndpoint(creds: Record<string, unknown>): string | null {
 export const azureBlobProvider: ProviderDefinition = {
   name: 'azure_blob',
   locationFields: {
-    container: z.string().min(3).max(63).optional().describe('azure_blob: container (instead of bucket).'),
-    account_name: z.string().min(3).max(24).optional().describe('azure_blob: storage account (or give endpoint).'),
+    container: z.string().min(3).max(63).optional().describe('azure_blob (not bucket).'),
+    account_name: z.string().min(3).max(24).optional().describe('azure_blob: or give endpoint.'),
     endpoint: commonLocationFields.endpoint,
   },
   credentialSchemas: [accountKey, connectionString, sas, defaultCredential],

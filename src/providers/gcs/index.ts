@@ -10,12 +10,12 @@ const serviceAccount = z
 const adc = z.object({ type: z.literal('default') }).strict();
 
 /** https://cloud.google.com/storage/docs/buckets#naming */
-const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+export const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
 export const gcsProvider: ProviderDefinition = {
   name: 'gcs',
-  locationFields: { ...commonLocationFields, project_id: z.string().min(1).max(100).optional().describe('gcs: project id.') },
+  locationFields: { ...commonLocationFields, project_id: z.string().min(1).max(100).optional().describe('gcs.') },
   credentialSchemas: [serviceAccount, adc],
   credentialTypes: ['service_account', 'default'],
   validateLocation(input): LocationConfig {

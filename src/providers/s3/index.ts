@@ -4,13 +4,13 @@ import { invalid } from '../../shared/errors.js';
 import { commonLocationFields, secretValue } from '../fields.js';
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (relaxed for S3-compatible servers). */
-const BUCKET = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,253}[a-zA-Z0-9]$/;
+export const BUCKET = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,253}[a-zA-Z0-9]$/;
 const REGION = /^[a-z0-9-]{2,40}$/;
 
 const keyFields = { access_key_id: secretValue, secret_access_key: secretValue, session_token: secretValue.optional() };
 const accessKey = z.object({ type: z.literal('access_key'), ...keyFields }).strict();
 const defaultChain = z
-  .object({ type: z.literal('default'), profile: z.string().min(1).max(128).optional().describe('s3: shared-config profile.') })
+  .object({ type: z.literal('default'), profile: z.string().min(1).max(128).optional().describe('AWS profile.') })
   .strict()
   .describe("The host's own identity (env, profile, instance/workload role).");
 const assumeRole = z
@@ -30,7 +30,7 @@ export const s3Provider: ProviderDefinition = {
   name: 's3',
   locationFields: {
     ...commonLocationFields,
-    sts_endpoint: z.string().max(2048).optional().describe('s3 assume_role: STS endpoint URL (default: regional STS).'),
+    sts_endpoint: z.string().max(2048).optional().describe('s3 assume_role: STS URL.'),
   },
   credentialSchemas: [accessKey, assumeRole, defaultChain],
   credentialTypes: ['access_key', 'assume_role', 'default'],
