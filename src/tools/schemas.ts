@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { CONNECTOR_STATUSES, IMPORT_MODES, METADATA_MAX_DEPTH, SCOPES } from '../core/connectors.js';
-import { PROVIDER_NAMES, registeredProviders } from '../providers/index.js';
-import { secretKeyFile, secretValue } from '../providers/fields.js';
-import { BUCKET as S3_BUCKET } from '../providers/s3/index.js';
-import { FILE_STATES, JOB_STATES } from '../store/types.js';
+import { FILE_STATES, JOB_STATES, PROVIDER_NAMES, S3_BUCKET, registeredProviders, secretKeyFile, secretValue } from '../core/vocabulary.js';
 import { nestedDeeperThan } from '../shared/depth.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */
