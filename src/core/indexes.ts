@@ -102,7 +102,7 @@ export class IndexService {
     if (more) rows.pop();
     // Long keys make a shorter page (the cursor resumes after the last one shown), never a cut entry.
     let bytes = 0;
-    const fits = rows.findIndex((r, i) => (bytes += entryBytes(r.key, r.duplicate_of)) > PAGE_TEXT_BUDGET && i > 0);
+    const fits = rows.findIndex((r, i) => (bytes += entryBytes(r.key, r.duplicate_of, r.content_type)) > PAGE_TEXT_BUDGET && i > 0);
     if (fits > 0) {
       rows.length = fits;
       more = true;

@@ -167,6 +167,9 @@ describe('HTTP front door hardening', () => {
     });
 
     it('holds at most CLOUDPORT_MAX_SESSIONS_PER_KEY sessions per key: a new initialize closes the least recently used one', async () => {
+      // A server of its own whose sessions do not idle out: only the cap may close one here, however slow the machine.
+      const s = await startHttpServer(dataDir, [], { CLOUDPORT_MAX_SESSIONS_PER_KEY: '2' });
+      onTestFinished(async () => void (await s.stop()));
       const a1 = await openSession(s, keyA);
       const a2 = await openSession(s, keyA);
       const b1 = await openSession(s, keyB);
