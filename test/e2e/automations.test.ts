@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { automation, sleep, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
+import { automation, logged, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
 import { connectHttp, createKey, startHttpServer } from '../helpers/http.js';
 import { uniqueName } from '../helpers/s3env.js';
 import type { ProviderFixture } from '../providers/fixture.js';
@@ -32,7 +32,8 @@ describe('automations (s3)', () => {
   beforeAll(async () => {
     await fx.start();
     bucket = await fx.createBucket();
-    cp = await startCloudport({ dataDir: tempDir(), env: { ...FAST, CLOUDPORT_IDLE_TIMEOUT_MS: '20000' } });
+    // Debug logs show the ticks of a paused automation (they pass without a run).
+    cp = await startCloudport({ dataDir: tempDir(), env: { ...FAST, CLOUDPORT_IDLE_TIMEOUT_MS: '20000', CLOUDPORT_LOG_LEVEL: 'debug' } });
     conn = (await cp.ok('create_connector', { name: uniqueName(), ...fx.connectorInput(bucket) })).connector.id;
   });
   afterAll(async () => {
@@ -139,10 +140,19 @@ describe('automations (s3)', () => {
     fx.clearFaults();
     await cp.ok('update_automation', { automation_id: a.id, enabled: false });
     const n = (await automation(cp, a.id)).runs;
-    await sleep(1500);
-    // Disabled: no more runs (at most one that was already being claimed).
-    expect((await automation(cp, a.id)).runs).toBeLessThanOrEqual(n + 1);
+    // A disabled automation leaves no trace in the scheduler, so a witness on the same scheduler shows
+    // its ticks going by. Ticks run one after another and the witness is not in the due list of a tick
+    // that began before the change, so once the witness has run, a run claimed just before the change is
+    // recorded; the witness's next two runs are ticks a whole interval apart, when this automation was due.
+    const w = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'witness', prefix: 'witness/', schedule: '1s' })).automation;
+    await until('a witness run', async () => (await automation(cp, w.id)).runs >= 1);
+    const m = (await automation(cp, a.id)).runs;
+    expect(m).toBeLessThanOrEqual(n + 1); // at most one that was already being claimed
+    await until('two more witness runs', async () => (await automation(cp, w.id)).runs >= 3);
+    // Disabled: no more runs.
+    expect((await automation(cp, a.id)).runs).toBe(m);
     expect((await automation(cp, a.id)).state).toBe('disabled');
+    await cp.ok('delete_automation', { automation_id: w.id });
   });
 
   it('a run whose idempotency key another start_import took still starts a job of its own', async () => {
@@ -218,9 +228,12 @@ describe('automations (s3)', () => {
     const paused = await cp.call('run_automation_now', { automation_id: a.id });
     expect(paused.data.error).toMatchObject({ kind: 'conflict' });
     expect(paused.data.error.fix).toContain('ACTIVE');
-    await sleep(500); // a run claimed just before the suspension may still be starting
+    // Each tick that passes without a run is logged. The first comes after a run claimed just before the
+    // suspension is recorded (the claim holds next_run_at until then), so the count is final from it on.
+    const pausedTicks = () => logged(cp, 'automation paused', a.id).length;
+    await until('a paused tick', async () => pausedTicks() >= 1);
     const n = (await automation(cp, a.id)).runs;
-    await sleep(2200); // two ticks pass
+    await until('two more paused ticks', async () => pausedTicks() >= 3);
     expect((await automation(cp, a.id)).runs).toBe(n);
     await cp.ok('update_connector', { connector_id: c, status: 'ACTIVE' });
     expect((await automation(cp, a.id)).state).toBe('active');

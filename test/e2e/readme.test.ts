@@ -69,6 +69,16 @@ describe('README', () => {
     expect(await listToolsWith(command!, args, env)).toContain('start_import');
   });
 
+  it('the npx snippets run this package by its name, whose bin has that name', () => {
+    // npx -y NAME runs the bin called NAME; test/unit/package.test.ts runs that bin from the packed tarball.
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; bin: Record<string, string> };
+    const cfg = jsonBlockAfter('**From npm**').mcpServers.cloudport;
+    expect([cfg.command, ...cfg.args]).toEqual(['npx', '-y', pkg.name]);
+    expect(Object.keys(pkg.bin)).toEqual([pkg.name]);
+    const claude = /`claude mcp add cloudport [^`]* -- (npx [^`]+)`/.exec(README)?.[1];
+    expect(claude).toBe(`npx -y ${pkg.name}`);
+  });
+
   it('MCP Inspector CLI lists and calls tools', async () => {
     const list = await inspector(['--method', 'tools/list']);
     expect(list.code).toBe(0);

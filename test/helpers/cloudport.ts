@@ -134,6 +134,15 @@ export async function allFiles(cp: Running, jobId: string): Promise<{ key: strin
   return out;
 }
 
+/** A process's JSON log lines with this message that mention `id` (an automation, a job), parsed, oldest first. */
+export function logged<T>(cp: Running, msg: string, id: string): T[] {
+  return cp
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes(`"${msg}"`) && l.includes(id))
+    .map((l) => JSON.parse(l) as T);
+}
+
 /** One automation as list_automations shows it. */
 export async function automation(cp: Running, id: string): Promise<Record<string, any>> {
   const all = (await cp.ok('list_automations', { limit: 1000 })).automations as Record<string, any>[];
