@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { CloudportError } from './shared/errors.js';
 import { LOG_LEVELS, type LogLevel } from './shared/log.js';
 import { TOOLSET_NAMES, type Toolset } from './tools/toolsets.js';
+import type { HttpOptions } from './http.js';
 
 /**
  * Files one process imports at once. 16: small objects are latency-bound (a request, a hash, a
@@ -88,19 +89,8 @@ export type BlobStoreConfig =
   | { kind: 'local'; dir: string | null }
   | { kind: 's3'; bucket: string; prefix: string; endpoint: string | null; region: string };
 
-export interface HttpConfig {
-  host: string;
-  port: number;
-  stateless: boolean;
-  allowedHosts: string[] | null;
-  allowedOrigins: string[] | null;
-  maxBodyBytes: number;
-  rateLimit: number;
-  authFailureLimit: number;
-  maxSessionsPerKey: number;
-  bodyTimeoutMs: number;
-  sessionIdleMs: number;
-}
+/** The HTTP front door's settings (documented where they are used, in http.ts). */
+export type HttpConfig = Omit<HttpOptions, 'readOnly' | 'toolsets' | 'version' | 'log'>;
 
 export interface TenantPolicyConfig {
   envRefs: string[];
