@@ -1,5 +1,6 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -153,16 +154,40 @@ function workerMain(req: (m: string) => unknown, YOUNG_MB: number, SCAVENGE_EVER
 
 /**
  * A chunk's bytes as an ArrayBuffer that can be moved to a worker. Node's HTTP bodies deliver each
- * chunk in an ArrayBuffer of its own (a copy the parser made), which moves as it is: no copy, and
- * no garbage left on the main thread. Any other chunk (a slice of a larger buffer, or memory Node
- * shares) is copied first.
+ * chunk in an ArrayBuffer of its own (a socket read, or a copy the parser made), which moves as it
+ * is: no copy, and no garbage left on the main thread. Any other chunk (a slice of a larger buffer,
+ * such as a body's first bytes after the response head, or memory Node shares) is copied first, and
+ * the buffer it was a view of dies here.
  */
 function movable(chunk: Buffer): ArrayBuffer {
   const b = chunk.buffer;
   if (b instanceof ArrayBuffer && chunk.byteOffset === 0 && b.byteLength === chunk.length && chunk.length > 0) return b;
   const copy = new ArrayBuffer(chunk.length);
   new Uint8Array(copy).set(chunk);
+  leftBehind(b.byteLength);
   return copy;
+}
+
+/** Bytes of buffers left to die on the main thread between two scavenges started here. */
+const RECLAIM_EVERY = 8 * 1024 * 1024;
+let left = 0;
+let sink: number[] | null = null;
+
+/**
+ * Buffers that die on the main thread (mostly the socket read that carried a response head and a
+ * small body's first bytes: one per small file) wait, like the worker's, for a GC that V8 starts only
+ * after tens of MB of them. After every RECLAIM_EVERY bytes of them this fills what is left of the
+ * young generation with short-lived arrays, so that V8 runs its scavenge now; it costs that
+ * allocation, and the scavenge it would have run later anyway. Large bodies leave almost nothing
+ * here (their chunks move whole), so this runs about once per 128 small files.
+ */
+function leftBehind(bytes: number): void {
+  left += bytes;
+  if (left < RECLAIM_EVERY) return;
+  left = 0;
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  for (let n = (young?.space_available_size ?? 0) + 32768; n > 0; n -= 32768) sink = new Array<number>(4096).fill(0);
+  sink = null;
 }
 
 /** Bytes sent to a worker but not yet written, per stream, above which write() waits. */
