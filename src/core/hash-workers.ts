@@ -1,5 +1,6 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -31,34 +32,37 @@ export class SinkError extends Error {
 type Reply = { id: number; ack?: number; digests?: Digests; error?: { message: string; code?: string } };
 type Msg = { op: string; id: number; path?: string; md5?: boolean; bufs?: ArrayBuffer[] };
 
+/** A hash worker's young generation (MiB): small, so that filling it (see workerMain) is cheap. */
+const YOUNG_MB = 2;
+/** Body bytes a worker receives between two scavenges (1 GiB: 79 MB of dead buffers without them, about 20 with them). */
+const SCAVENGE_EVERY = 4 * 1024 * 1024;
+
 /** The worker's code: plain JavaScript run with `eval` (CommonJS), so it works from src/ (tests) and dist/ alike. */
-function workerMain(req: (m: string) => unknown): void {
+function workerMain(req: (m: string) => unknown, YOUNG_MB: number, SCAVENGE_EVERY: number): void {
   const { parentPort } = req('node:worker_threads') as typeof import('node:worker_threads');
   const crypto = req('node:crypto') as typeof import('node:crypto');
   const fs = req('node:fs') as typeof import('node:fs');
-  const v8 = req('node:v8') as typeof import('node:v8');
-  const vm = req('node:vm') as typeof import('node:vm');
   type Open = { fd: number; path: string; sha: import('node:crypto').Hash; md5: import('node:crypto').Hash | null; size: number; error: { message: string; code?: string } | null };
   const open = new Map<number, Open>();
   const fail = (e: unknown) => ({ message: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
-  // The bytes arrive as ArrayBuffers moved here from the main thread; V8 frees them only when a
-  // young-generation GC finds them dead, which it starts late (after tens of MB of them). A minor GC
-  // of this small isolate every few MiB keeps that garbage to a few MiB (as shared/young-gc.ts does
-  // on the main thread; this code runs from a string and cannot import it).
-  type Gc = (o: { type: string }) => void;
-  let gc: Gc | null = null;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as Gc;
-  } catch {
-    gc = null;
-  }
-  let sinceGc = 0;
+  // The bytes arrive as ArrayBuffers moved here from the main thread. They die once written, but V8
+  // frees them only in a GC, and as external memory they start one only after tens of MB (about 80
+  // MB for 1 GiB through an isolate of its own). Every few MiB of bytes this fills the isolate's
+  // young generation with short-lived arrays: V8 then runs the scavenge it runs whenever a
+  // semi-space (a third of YOUNG_MB) is full, and frees the dead buffers in it. A scavenge costs
+  // what survives it, which here is little. Each array goes into `sink` (not only into a local), so
+  // that the optimizing compiler cannot drop it as unused.
+  let sinceScavenge = 0;
+  let sink: number[] | null = null;
+  const fillYoung = () => {
+    for (let i = 0; i < (YOUNG_MB * 1024 * 1024) / 2 / 32768; i++) sink = new Array<number>(4096).fill(i);
+    sink = null;
+  };
   const received = (n: number) => {
-    sinceGc += n;
-    if (gc && sinceGc >= 4 * 1024 * 1024) {
-      sinceGc = 0;
-      gc({ type: 'minor' });
+    sinceScavenge += n;
+    if (sinceScavenge >= SCAVENGE_EVERY) {
+      sinceScavenge = 0;
+      fillYoung();
     }
   };
   const views = (bufs: ArrayBuffer[]) => bufs.map((b) => new Uint8Array(b));
@@ -150,16 +154,40 @@ function workerMain(req: (m: string) => unknown): void {
 
 /**
  * A chunk's bytes as an ArrayBuffer that can be moved to a worker. Node's HTTP bodies deliver each
- * chunk in an ArrayBuffer of its own (a copy the parser made), which moves as it is: no copy, and
- * no garbage left on the main thread. Any other chunk (a slice of a larger buffer, or memory Node
- * shares) is copied first.
+ * chunk in an ArrayBuffer of its own (a socket read, or a copy the parser made), which moves as it
+ * is: no copy, and no garbage left on the main thread. Any other chunk (a slice of a larger buffer,
+ * such as a body's first bytes after the response head, or memory Node shares) is copied first, and
+ * the buffer it was a view of dies here.
  */
 function movable(chunk: Buffer): ArrayBuffer {
   const b = chunk.buffer;
   if (b instanceof ArrayBuffer && chunk.byteOffset === 0 && b.byteLength === chunk.length && chunk.length > 0) return b;
   const copy = new ArrayBuffer(chunk.length);
   new Uint8Array(copy).set(chunk);
+  leftBehind(b.byteLength);
   return copy;
+}
+
+/** Bytes of buffers left to die on the main thread between two scavenges started here. */
+const RECLAIM_EVERY = 8 * 1024 * 1024;
+let left = 0;
+let sink: number[] | null = null;
+
+/**
+ * Buffers that die on the main thread (mostly the socket read that carried a response head and a
+ * small body's first bytes: one per small file) wait, like the worker's, for a GC that V8 starts only
+ * after tens of MB of them. After every RECLAIM_EVERY bytes of them this fills what is left of the
+ * young generation with short-lived arrays, so that V8 runs its scavenge now; it costs that
+ * allocation, and the scavenge it would have run later anyway. Large bodies leave almost nothing
+ * here (their chunks move whole), so this runs about once per 128 small files.
+ */
+function leftBehind(bytes: number): void {
+  left += bytes;
+  if (left < RECLAIM_EVERY) return;
+  left = 0;
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  for (let n = (young?.space_available_size ?? 0) + 32768; n > 0; n -= 32768) sink = new Array<number>(4096).fill(0);
+  sink = null;
 }
 
 /** Bytes sent to a worker but not yet written, per stream, above which write() waits. */
@@ -176,7 +204,10 @@ class HashWorker {
   load = 0;
 
   constructor() {
-    this.worker = new Worker(`(${workerMain.toString()})(require)`, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+    this.worker = new Worker(`(${workerMain.toString()})(require, ${YOUNG_MB}, ${SCAVENGE_EVERY})`, {
+      eval: true,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB, maxOldGenerationSizeMb: 32 },
+    });
     this.worker.unref();
     this.worker.on('message', (r: Reply) => {
       if (r.ack !== undefined) return this.acks.get(r.id)?.(r.ack, r.error ? new SinkError(r.error.message, r.error.code) : undefined);

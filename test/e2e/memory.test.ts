@@ -39,9 +39,10 @@ describe('bounded memory', () => {
     expect(item.sha256).toBe(sha256(body));
     const riseMb = (peak - baseline) / 1024 / 1024;
     process.stderr.write(`memory: baseline ${(baseline / 1048576).toFixed(1)} MB, peak ${(peak / 1048576).toFixed(1)} MB, rise ${riseMb.toFixed(1)} MB for a ${SIZE / 1048576} MiB object\n`);
-    // The bytes in flight (2 MiB) and dead socket chunks awaiting a minor GC, which runs every 8 MiB
-    // of body bytes on the main thread (shared/young-gc.ts) and every 4 MiB on the hash worker.
-    // Measured: 21–24 MB; 42–45 MB before those GCs (V8 then waited for about 32 MB of dead chunks).
+    // The bytes in flight (2 MiB) and dead chunks: the main thread moves each socket chunk to the hash
+    // worker as it arrives (almost none dies there), and the worker fills its young generation every 4 MiB,
+    // so that V8 scavenges and frees them (core/hash-workers.ts). Measured: see
+    // docs/decisions/no-runtime-v8-flags.md.
     expect(riseMb).toBeLessThan(36);
     await cp.close();
   });
