@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { finished as streamFinished } from 'node:stream/promises';
-import { finished, type Readable } from 'node:stream';
 import type { StorageProvider } from '../providers/types.js';
 import type { BlobStore } from '../store/blobs.js';
 import { CloudportError, asCloudportError } from '../shared/errors.js';
@@ -293,68 +292,36 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
   }
 }
 
-/**
- * Copies a body into the file and the hash, counting bytes in `copied` (kept when the body fails: the
- * caller resumes after them).
- *
- * Chunks are taken one by one, as 'data' events, with pause() while the sink is full. An async
- * iterator would call read(), which joins every chunk buffered meanwhile into a new Buffer: a copy,
- * and dead socket buffers left on the main thread until V8's next young-generation GC (which it
- * starts only after tens of MB of them). A chunk passed on as it arrives owns its whole ArrayBuffer,
- * so it moves to a hash worker, and the main thread keeps no garbage from the bytes.
- */
-function pump(
-  body: Readable,
+/** Copies a body into the file and the hash, counting bytes in `copied` (kept when the body fails: the caller resumes after them). */
+async function pump(
+  body: NodeJS.ReadableStream & { destroy(e?: Error): void },
   out: Sink,
   onChunk: (chunk: Buffer) => void,
   idleMs: number,
   signal: AbortSignal,
   copied: { n: number },
 ): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => body.destroy(new CloudportError('unexpected', `no data received for ${Math.round(idleMs / 1000)} s`, { temporary: true })), idleMs);
-    };
-    const onAbort = () => body.destroy(new Error('aborted'));
-    const settle = (e?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      body.off('data', onData);
-      stop();
-      if (e === undefined || e === null) return resolve();
-      if (e instanceof CloudportError) return reject(e);
-      reject(new CloudportError('unexpected', `connection lost while downloading (${(e as Error).message})`, { temporary: true }));
-    };
-    const fail = (e: unknown) => {
-      settle(e);
-      body.destroy();
-    };
-    const onData = (chunk: Buffer) => {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => body.destroy(new CloudportError('unexpected', `no data received for ${Math.round(idleMs / 1000)} s`, { temporary: true })), idleMs);
+  };
+  const onAbort = () => body.destroy(new Error('aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  arm();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
       arm();
-      try {
-        onChunk(chunk);
-        copied.n += chunk.length;
-        const wait = out.write(chunk);
-        if (!wait) return;
-        body.pause();
-        wait.then(() => {
-          if (!settled) body.resume();
-        }, fail);
-      } catch (e) {
-        fail(e);
-      }
-    };
-    // The end, an error or an early close, also of a body that ended or failed before this reader came.
-    const stop = finished(body, settle);
-    signal.addEventListener('abort', onAbort, { once: true });
-    arm();
-    body.on('data', onData);
-    // A 'data' listener starts the flow only if nobody paused the body before.
-    body.resume();
-  });
+      onChunk(chunk);
+      copied.n += chunk.length;
+      const wait = out.write(chunk);
+      if (wait) await wait;
+    }
+  } catch (e) {
+    if (e instanceof CloudportError) throw e;
+    throw new CloudportError('unexpected', `connection lost while downloading (${(e as Error).message})`, { temporary: true });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
 }
