@@ -1,7 +1,7 @@
 import { CloudportError, invalid, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { nestedDeeperThan } from '../shared/depth.js';
-import { SecretHolder, redact } from '../shared/redact.js';
+import { SecretHolder, redact, scrubError } from '../shared/redact.js';
 import { getProvider, PROVIDER_NAMES } from '../providers/index.js';
 import type { Check, LocationConfig, ProviderDefinition } from '../providers/types.js';
 import type { ConnectorRow, Store, NewConnector } from '../store/types.js';
@@ -272,6 +272,9 @@ export class ConnectorService {
       } finally {
         p.close();
       }
+    } catch (e) {
+      // Scrubbed while the secrets are still held: released, they would no longer be recognized.
+      throw scrubError(e, org);
     } finally {
       secrets.release();
     }

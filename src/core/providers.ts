@@ -1,6 +1,6 @@
 import { getProvider, type StorageProvider } from '../providers/index.js';
 import { secretFields } from '../providers/fields.js';
-import { SecretHolder } from '../shared/redact.js';
+import { SecretHolder, scrubError } from '../shared/redact.js';
 import type { ConnectorRow } from '../store/types.js';
 import type { SecretBox } from './secrets.js';
 import { resolveAll } from './secrets.js';
@@ -69,6 +69,8 @@ export class ProviderPool {
       },
       (e) => {
         this.opening.delete(c.id);
+        // Scrubbed while its secrets are still held: released, they would no longer be recognized.
+        scrubError(e, c.org_id);
         secrets.release();
         throw e;
       },

@@ -73,6 +73,15 @@ export function redact(text: string, org?: string): string {
   return out;
 }
 
+/**
+ * Scrubs an error's message for `org` in place and returns it: for errors that leave a scope whose
+ * secrets are released right after (a failed provider opening, a validating call).
+ */
+export function scrubError<E>(e: E, org: string): E {
+  if (e instanceof Error) e.message = redact(e.message, org);
+  return e;
+}
+
 /** How many secret values are held in all (operator's and organizations'). */
 export function heldSecretCount(): number {
   let n = operator.size;

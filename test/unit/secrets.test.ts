@@ -7,7 +7,7 @@ import { SecretBox, loadMasterKey, resolveAll, resolveSecret, secretRefs } from 
 import { secretFields } from '../../src/providers/fields.js';
 import { s3Provider } from '../../src/providers/s3/index.js';
 import { gcsProvider } from '../../src/providers/gcs/index.js';
-import { SecretHolder, heldSecretCount, redact } from '../../src/shared/redact.js';
+import { SecretHolder, heldSecretCount, redact, scrubError } from '../../src/shared/redact.js';
 import { escapeText } from '../../src/shared/text.js';
 
 describe('secrets', () => {
@@ -66,6 +66,13 @@ describe('secrets', () => {
     expect(redact('base-secret-value-99', 'org_a')).toBe('[redacted]');
     expect(redact('external-id-from-env', 'org_a')).toBe('external-id-from-env');
     again.release();
+    expect(heldSecretCount()).toBe(before);
+    // An error leaving a call is scrubbed while the call's secrets are still held, then they are released.
+    const call = new SecretHolder('org_a');
+    call.hold('call-secret-value-7');
+    const err = scrubError(new Error('bad key call-secret-value-7 given'), 'org_a');
+    call.release();
+    expect(err.message).toBe('bad key [redacted] given');
     expect(heldSecretCount()).toBe(before);
   });
   it('bounds secrets: 4 KiB a field (64 KiB for a key file), references included', () => {
