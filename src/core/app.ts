@@ -48,7 +48,7 @@ export interface AppConfig {
    * 'front': the HTTP front door records its policy in the store; 'worker': a worker refuses to start
    * when its policy differs from the recorded one (they serve the same tenants).
    */
-  policyRole?: 'front' | 'worker';
+  policyRole?: 'front' | 'worker' | 'stdio';
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -69,8 +69,18 @@ function policyText(p: Omit<PolicyOptions, 'dataDir'>): string {
 }
 
 async function agreePolicy(store: Store, config: AppConfig): Promise<void> {
-  const mine = policyText(config.policy!);
   const stored = await store.getMeta(POLICY_META);
+  if (config.policyRole === 'stdio') {
+    // stdio is permissive: on a store that serves tenants, the import work it picked up would escape their policy.
+    if (stored !== null && config.concurrency > 0) {
+      throw new CloudportError('config_invalid', 'this store is served by an HTTP front door (its tenant policy is recorded there); a stdio server running import work on it would download for those tenants without that policy', {
+        field: '--workers',
+        fix: 'Start the stdio server with --workers 0 (it then runs no import work), run import work with cloudport worker and the front door\'s --allow-* flags, or use another --data-dir / --database-url.',
+      });
+    }
+    return;
+  }
+  const mine = policyText(config.policy!);
   if (config.policyRole === 'front') {
     if (stored !== null && stored !== mine) config.log.warn('the tenant policy differs from the one recorded by an earlier front door; workers started with the old --allow-* flags will refuse to restart until they match', { recorded: JSON.parse(stored), now: JSON.parse(mine) });
     if (stored !== mine) await store.setMeta(POLICY_META, mine);

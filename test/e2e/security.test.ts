@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, until } from '../helpers/cloudport.js';
+import { runCli, tempDir, until } from '../helpers/cloudport.js';
 import { connectHttp, createKey, startHttpServer, type HttpClient, type HttpServer } from '../helpers/http.js';
 import { KEY_ID, SECRET, startS3Env, uniqueName, type S3Env } from '../helpers/s3env.js';
 
@@ -155,5 +155,14 @@ describe('security: tenants over HTTP', () => {
     expect(r.data.error.kind).toBe('permission_denied');
     expect(r.data.error.field).toBe('connector_id');
     expect(r.text).toContain('lacks the import scope');
+  });
+
+  it('a stdio server refuses to run import work on a store that an HTTP front door serves (its permissive policy would apply to tenants\' jobs)', async () => {
+    const refused = await runCli(['--data-dir', dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('served by an HTTP front door');
+    expect(refused.stderr).toContain('--workers 0');
+    const noWork = await runCli(['--data-dir', dataDir, '--workers', '0']);
+    expect(noWork.code, noWork.stderr).toBe(0);
   });
 });
