@@ -12,7 +12,7 @@ const root = resolve(process.argv[2] ?? 'src');
 const LAYERS = [
   ['shared', (f) => f.startsWith('shared/')],
   ['providers, store', (f) => f.startsWith('providers/') || f.startsWith('store/')],
-  ['core', (f) => f.startsWith('core/') || f.startsWith('jobs/')],
+  ['core', (f) => f.startsWith('core/')],
   ['tools', (f) => f.startsWith('tools/')],
   ['MCP layer', (f) => f === 'server.ts' || f === 'http.ts'],
   ['entry', (f) => f === 'cli.ts' || f === 'config.ts'],

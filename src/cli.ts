@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App, AppConfig } from './core/app.js';
-import { DEFAULT_ORG } from './core/org.js';
+import { DEFAULT_ORG } from './core/domain/org.js';
 import { helpText, keysHelpText, parseCommandLine, type CliConfig, type CommandLine } from './config.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';

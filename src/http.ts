@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
-import type { Principal } from './core/keys.js';
+import type { Principal } from './core/orgs/api-keys.js';
 import { createServer } from './server.js';
 import type { Toolset } from './tools/toolsets.js';
 import type { Logger } from './shared/log.js';

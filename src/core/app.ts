@@ -1,23 +1,24 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { describeStore, openStore } from '../store/index.js';
 import { openBlobStore, type BlobStore, type BlobStoreSpec } from '../store/blobs.js';
 import type { Store } from '../store/types.js';
-import { JobEngine } from '../jobs/engine.js';
-import { KEY_CHECK_META, SecretBox, loadMasterKey } from './secrets.js';
-import { ProviderPool } from './providers.js';
-import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './policy.js';
-import { ConnectorService } from './connectors.js';
-import { ImportService } from './imports.js';
-import { ExportService } from './exports.js';
-import { JobRouter } from './jobs.js';
-import { IndexService } from './indexes.js';
-import { browse, type BrowseInput } from './browse.js';
-import { KeyService } from './keys.js';
-import { AutomationService, MIN_INTERVAL_MS } from './automations.js';
-import { HashWorkers } from './hash-workers.js';
+import { JobEngine } from './jobs/engine.js';
+import { KEY_CHECK_META, SecretBox, loadMasterKey } from './connectors/secrets.js';
+import { ProviderPool } from './connectors/provider-pool.js';
+import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './connectors/endpoint-policy.js';
+import { ConnectorService } from './connectors/service.js';
+import { ImportService } from './jobs/import/service.js';
+import { ImportHandler } from './jobs/import/handler.js';
+import { JobViews } from './jobs/views.js';
+import { ExportService } from './jobs/export/service.js';
+import { JobRouter } from './jobs/router.js';
+import { IndexService } from './indexes/service.js';
+import { browse, type BrowseInput } from './connectors/browse.js';
+import { KeyService } from './orgs/api-keys.js';
+import { AutomationService, MIN_INTERVAL_MS } from './automations/service.js';
+import { HashWorkers } from './jobs/import/hash-workers.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -95,7 +96,7 @@ async function agreePolicy(store: Store, config: AppConfig): Promise<void> {
 }
 
 /** The organization every stdio call belongs to (HTTP mode maps API keys to organizations). */
-export { DEFAULT_ORG } from './org.js';
+export { DEFAULT_ORG } from './domain/org.js';
 
 /** Everything the tools need, built once per process. */
 export class App {
@@ -105,6 +106,8 @@ export class App {
     readonly blobs: BlobStore,
     readonly connectors: ConnectorService,
     readonly imports: ImportService,
+    /** Status, long poll, lists, logs and cancel of jobs of either kind. */
+    readonly jobs: JobViews,
     readonly indexes: IndexService,
     readonly engine: JobEngine,
     private readonly pool: ProviderPool,
@@ -117,6 +120,7 @@ export class App {
   automations!: AutomationService;
   /** Exports from indexes to buckets: jobs of kind "export" in the same engine. */
   exports!: ExportService;
+  private hashers?: HashWorkers;
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -142,13 +146,18 @@ export class App {
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
       // Downloads are hashed and written on worker threads (none: on the main thread).
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
-      const imports = new ImportService(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
+      const jobs = new JobViews(store);
+      const imports = new ImportService(store, pool, connectors, jobs);
+      const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, new JobRouter({ import: imports, export: exportService }, imports), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
+      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService }, importHandler), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
+      importHandler.attach(engine);
+      jobs.attach(engine);
       exportService.attach(engine);
-      const app = new App(config, store, blobs, connectors, imports, new IndexService(store, blobs), engine, pool);
+      const app = new App(config, store, blobs, connectors, imports, jobs, new IndexService(store, blobs), engine, pool);
       app.exports = exportService;
+      app.hashers = hashers;
       const minInterval = Number(config.env.CLOUDPORT_MIN_INTERVAL_MS);
       app.automations = new AutomationService(store, imports, {
         minIntervalMs: Number.isFinite(minInterval) && minInterval > 0 ? minInterval : MIN_INTERVAL_MS,
@@ -212,7 +221,7 @@ export class App {
     await this.engine.stop();
     this.pool.close();
     this.blobs.close?.();
-    await this.imports.closeHashers();
+    await this.hashers?.close();
     await this.store.close();
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { AutomationView } from '../core/automations.js';
-import { IMPORT_MODES } from '../core/connectors.js';
+import type { AutomationView } from '../core/automations/service.js';
+import { IMPORT_MODES } from '../core/connectors/service.js';
 import { brief } from '../shared/text.js';
 import { seeAlso } from './schemas.js';
 

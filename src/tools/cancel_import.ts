@@ -10,7 +10,7 @@ export const cancelImport = defineTool({
   output: z.object({ job_id: z.string(), kind: jobKindOut, status: jobStatusOut, counts }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { app, org }) {
-    const r = await app.imports.cancel(org, args.job_id);
+    const r = await app.jobs.cancel(org, args.job_id);
     const done = r.kind === 'export' ? `${r.counts.exported} exported` : `${r.counts.ready} ready`;
     return { data: { job_id: r.job_id, kind: r.kind, status: r.status as never, counts: r.counts }, summary: `${r.job_id} ${r.status}: ${done}, ${r.counts.canceled} canceled` };
   },

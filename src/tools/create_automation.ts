@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTOMATION_KINDS } from '../core/automations.js';
+import { AUTOMATION_KINDS } from '../core/automations/service.js';
 import { defineTool } from './define.js';
 import { connectorId } from './schemas.js';
 import { automationFields, automationLine, automationRef } from './automation_schemas.js';

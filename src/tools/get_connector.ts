@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { toView } from '../core/connectors.js';
+import { toView } from '../core/connectors/service.js';
 import { brief } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { connectorId, connectorOut } from './schemas.js';

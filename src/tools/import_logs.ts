@@ -14,7 +14,7 @@ export const importLogs = defineTool({
   }),
   annotations: { ...READ, openWorldHint: false },
   async handler(args, { app, org }) {
-    const r = await app.imports.logs(org, args);
+    const r = await app.jobs.logs(org, args);
     const errors = r.entries.filter((e) => e.level === 'error').length;
     const last = r.entries[r.entries.length - 1];
     return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { brief, formatBytes } from '../shared/text.js';
-import type { ImportStatus } from '../core/imports.js';
+import type { ImportStatus } from '../core/jobs/views.js';
 import { READ, defineTool } from './define.js';
 import { counts, cursor, fileState, jobKind, jobStatus, limit } from './schemas.js';
 
@@ -45,8 +45,8 @@ export const importStatus = defineTool({
       progress(done, done + c.pending, `${s.status}: ${done} of ${done + c.pending} files done`);
     });
     const r = args.wait_seconds
-      ? await app.imports.waitForChange(org, args.job_id, args.wait_seconds, args, signal, report || undefined)
-      : await app.imports.status(org, args.job_id, args);
+      ? await app.jobs.waitForChange(org, args.job_id, args.wait_seconds, args, signal, report || undefined)
+      : await app.jobs.status(org, args.job_id, args);
     const c = r.counts;
     const done = r.kind === 'export' ? `${c.exported} exported` : `${c.ready} ready, ${c.deduped} deduped`;
     return {

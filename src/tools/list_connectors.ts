@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONNECTOR_STATUSES } from '../core/connectors.js';
+import { CONNECTOR_STATUSES } from '../core/connectors/service.js';
 import { brief } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { connectorSummary, cursor, limit } from './schemas.js';

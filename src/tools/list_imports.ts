@@ -15,7 +15,7 @@ export const listImports = defineTool({
   }),
   annotations: { ...READ, openWorldHint: false },
   async handler(args, { app, org }) {
-    const r = await app.imports.list(org, args);
+    const r = await app.jobs.list(org, args);
     const rows = r.imports.slice(0, 3).map((j) => `${j.job_id} ${j.kind} ${j.status} (${j.index})`);
     return { data: r, summary: `${r.imports.length} job(s)${rows.length ? ': ' + rows.join('; ') : ''}${r.imports.length > 3 ? '; …' : ''}${r.next_cursor ? '; more with next_cursor' : ''}` };
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_READ, MAX_READ } from '../core/indexes.js';
+import { DEFAULT_READ, MAX_READ } from '../core/indexes/service.js';
 import { brief, escapeContent, formatBytes } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 

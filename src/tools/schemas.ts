@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CONNECTOR_STATUSES, IMPORT_MODES, METADATA_MAX_DEPTH, SCOPES } from '../core/connectors.js';
-import { FILE_STATES, JOB_STATES, PROVIDER_NAMES, S3_BUCKET, registeredProviders, secretKeyFile, secretValue } from '../core/vocabulary.js';
+import { CONNECTOR_STATUSES, IMPORT_MODES, METADATA_MAX_DEPTH, SCOPES } from '../core/connectors/service.js';
+import { FILE_STATES, JOB_STATES, PROVIDER_NAMES, S3_BUCKET, registeredProviders, secretKeyFile, secretValue } from '../core/domain/vocabulary.js';
 import { nestedDeeperThan } from '../shared/depth.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OVERWRITE_MODES } from '../core/exports.js';
+import { OVERWRITE_MODES } from '../core/jobs/export/service.js';
 import { brief, formatBytes } from '../shared/text.js';
 import { defineTool } from './define.js';
 import { connectorId } from './schemas.js';

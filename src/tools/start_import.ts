@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IMPORT_MODES } from '../core/connectors.js';
+import { IMPORT_MODES } from '../core/connectors/service.js';
 import { brief, formatBytes } from '../shared/text.js';
 import { defineTool } from './define.js';
 import { connectorId, jobStatusOut } from './schemas.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ChecksumVerifier, Crc32c } from '../../src/core/checksum.js';
+import { ChecksumVerifier, Crc32c } from '../../src/core/jobs/import/checksum.js';
 // @ts-expect-error plain JS test support
 import { crc32c as serverCrc32c } from '../support/gcs-server.mjs';
 import { bytes } from '../helpers/s3env.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFilter, isFolderMarker } from '../../src/core/filter.js';
+import { compileFilter, isFolderMarker } from '../../src/core/domain/filter.js';
 
 describe('prefix + glob filter', () => {
   it('matches after the prefix; * stays in a folder, ** crosses', () => {

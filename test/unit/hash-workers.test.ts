@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HashWorkers, SinkError } from '../../src/core/hash-workers.js';
+import { HashWorkers, SinkError } from '../../src/core/jobs/import/hash-workers.js';
 import { bytes } from '../helpers/s3env.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-hashers-'));

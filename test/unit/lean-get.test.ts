@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGet, type GetOptions, type GetTarget } from '../../src/shared/http-get.js';
-import { SecurityPolicy } from '../../src/core/policy.js';
+import { SecurityPolicy } from '../../src/core/connectors/endpoint-policy.js';
 import { hasOpenssl, selfSignedCert } from '../helpers/tls.js';
 
 /**

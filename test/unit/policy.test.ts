@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { SecurityPolicy, privateAddressReason } from '../../src/core/policy.js';
+import { SecurityPolicy, privateAddressReason } from '../../src/core/connectors/endpoint-policy.js';
 
 const strict = (endpointCidrs: string[] = []) =>
   new SecurityPolicy({ envRefs: [], fileRefs: [], ambientCredentials: false, privateEndpoints: false, endpointCidrs, dataDir: os.tmpdir() });

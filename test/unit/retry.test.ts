@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, DEFAULT_RETRY } from '../../src/core/retry.js';
+import { backoffMs, DEFAULT_RETRY } from '../../src/core/domain/retry.js';
 
 describe('backoff', () => {
   it('is full-jitter exponential, capped, and never shorter than Retry-After', () => {

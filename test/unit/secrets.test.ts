@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SecretBox, loadMasterKey, resolveAll, resolveSecret, secretRefs } from '../../src/core/secrets.js';
+import { SecretBox, loadMasterKey, resolveAll, resolveSecret, secretRefs } from '../../src/core/connectors/secrets.js';
 import { secretFields } from '../../src/providers/fields.js';
 import { s3Provider } from '../../src/providers/s3/index.js';
 import { gcsProvider } from '../../src/providers/gcs/index.js';

@@ -1,9 +1,9 @@
-import { CloudportError, invalid, notFound } from '../shared/errors.js';
-import { gcUnlink, type BlobStore } from '../store/blobs.js';
-import type { IndexSummary, Store } from '../store/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { checkIndexName } from './index-names.js';
-import { PAGE_TEXT_BUDGET, entryBytes } from './page-budget.js';
+import { CloudportError, invalid, notFound } from '../../shared/errors.js';
+import { gcUnlink, type BlobStore } from '../../store/blobs.js';
+import type { IndexSummary, Store } from '../../store/types.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { checkIndexName } from '../domain/index-names.js';
+import { PAGE_TEXT_BUDGET, entryBytes } from '../domain/page-budget.js';
 
 export interface ItemView {
   key: string;

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { finished as streamFinished } from 'node:stream/promises';
-import type { StorageProvider } from '../providers/types.js';
-import type { BlobStore } from '../store/blobs.js';
-import { CloudportError, asCloudportError } from '../shared/errors.js';
-import { backoffMs, sleep, type RetryPolicy } from './retry.js';
+import type { StorageProvider } from '../../../providers/types.js';
+import type { BlobStore } from '../../../store/blobs.js';
+import { CloudportError, asCloudportError } from '../../../shared/errors.js';
+import { backoffMs, sleep, type RetryPolicy } from '../../domain/retry.js';
 import { ChecksumVerifier } from './checksum.js';
 import type { Digests, HashWorkers } from './hash-workers.js';
 

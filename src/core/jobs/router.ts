@@ -1,5 +1,5 @@
-import type { ClaimedFile, JobRow } from '../store/types.js';
-import type { JobHandlers } from '../jobs/engine.js';
+import type { ClaimedFile, JobRow } from '../../store/types.js';
+import type { JobHandlers } from './engine.js';
 
 /**
  * One engine, several job kinds: hands each listing, file and finalized job to the handlers of

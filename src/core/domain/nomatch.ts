@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
-import type { ObjectInfo, StorageProvider } from '../providers/types.js';
-import type { ItemRow, Store } from '../store/types.js';
-import { CloudportError } from '../shared/errors.js';
+import type { ObjectInfo, StorageProvider } from '../../providers/types.js';
+import type { ItemRow, Store } from '../../store/types.js';
+import { CloudportError } from '../../shared/errors.js';
 import { isFolderMarker } from './filter.js';
 import { withRetry } from './retry.js';
 

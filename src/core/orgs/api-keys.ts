@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CloudportError, invalid } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
-import type { Store } from '../store/types.js';
+import { CloudportError, invalid } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Store } from '../../store/types.js';
 
 /**
  * API keys for the HTTP front door. A key belongs to one organization and is stored only as its

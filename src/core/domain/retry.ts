@@ -1,4 +1,4 @@
-import { asCloudportError, type CloudportError } from '../shared/errors.js';
+import { asCloudportError, type CloudportError } from '../../shared/errors.js';
 
 export interface RetryPolicy {
   attempts: number;

@@ -5,7 +5,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { CloudportError } from '../shared/errors.js';
+import { CloudportError } from '../../shared/errors.js';
 
 /**
  * What a tenant may make the server do on its behalf. stdio serves the machine's own user and is

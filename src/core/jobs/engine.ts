@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { ClaimedFile, JobRow, Store } from '../store/types.js';
-import type { Logger } from '../shared/log.js';
+import type { ClaimedFile, JobRow, Store } from '../../store/types.js';
+import type { Logger } from '../../shared/log.js';
 import { StoreHealth } from './store-health.js';
 
 /**

@@ -1,11 +1,11 @@
-import { getProvider, type StorageProvider } from '../providers/index.js';
-import { secretFields } from '../providers/fields.js';
-import { SecretHolder, scrubError } from '../shared/redact.js';
-import type { ConnectorRow } from '../store/types.js';
+import { getProvider, type StorageProvider } from '../../providers/index.js';
+import { secretFields } from '../../providers/fields.js';
+import { SecretHolder, scrubError } from '../../shared/redact.js';
+import type { ConnectorRow } from '../../store/types.js';
 import type { SecretBox } from './secrets.js';
 import { resolveAll } from './secrets.js';
-import type { LocationConfig } from '../providers/types.js';
-import type { SecurityPolicy } from './policy.js';
+import type { LocationConfig } from '../../providers/types.js';
+import type { SecurityPolicy } from './endpoint-policy.js';
 
 /**
  * Opens providers for stored connectors. Secret references are resolved when a provider is opened;

@@ -1,9 +1,9 @@
-import type { ObjectInfo, StorageProvider } from '../providers/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { compileFilter, isFolderMarker } from './filter.js';
-import { withRetry } from './retry.js';
-import { PAGE_TEXT_BUDGET, entryBytes } from './page-budget.js';
-import { explainNoMatch, noMatchText } from './nomatch.js';
+import type { ObjectInfo, StorageProvider } from '../../providers/types.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { compileFilter, isFolderMarker } from '../domain/filter.js';
+import { withRetry } from '../domain/retry.js';
+import { PAGE_TEXT_BUDGET, entryBytes } from '../domain/page-budget.js';
+import { explainNoMatch, noMatchText } from '../domain/nomatch.js';
 
 export interface BrowseInput {
   prefix?: string;

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { invalid } from '../shared/errors.js';
+import { invalid } from '../../shared/errors.js';
 
 /**
  * prefix + glob → what to list and how to match. The pattern is matched against the key after

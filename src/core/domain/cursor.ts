@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { invalid } from '../shared/errors.js';
+import { invalid } from '../../shared/errors.js';
 
 /** Opaque pagination cursors: base64url JSON, bound to the query that produced them. */
 export function encodeCursor(data: Record<string, unknown>, query: unknown = null): string {

@@ -1,18 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CloudportError, asCloudportError, invalid, notFound } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
-import type { Logger } from '../shared/log.js';
-import { redact } from '../shared/redact.js';
-import type { BlobStore } from '../store/blobs.js';
-import type { ClaimedFile, ConnectorRow, FileCounts, ItemRow, JobRow, JobState, ListedFile, Store } from '../store/types.js';
-import type { JobEngine, JobHandlers } from '../jobs/engine.js';
-import { FAIL_AFTER, requireUsable, type ConnectorService } from './connectors.js';
-import type { ProviderPool } from './providers.js';
-import { checkIndexName } from './index-names.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
-import { pathProblem } from './object-path.js';
-import { explainNoItems, noMatchError, noMatchText } from './nomatch.js';
+import { CloudportError, asCloudportError, invalid, notFound } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import type { Logger } from '../../../shared/log.js';
+import { redact } from '../../../shared/redact.js';
+import type { BlobStore } from '../../../store/blobs.js';
+import type { ClaimedFile, ItemRow, JobRow, JobState, ListedFile, Store } from '../../../store/types.js';
+import type { JobEngine, JobHandlers } from '../engine.js';
+import { FAIL_AFTER, requireUsable, type ConnectorService } from '../../connectors/service.js';
+import type { ProviderPool } from '../../connectors/provider-pool.js';
+import { checkIndexName } from '../../domain/index-names.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../domain/retry.js';
+import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.js';
+import { ConnectorCache } from '../../connectors/health.js';
+import { exportCounts } from '../kinds.js';
+import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, jobLog } from '../job-log.js';
+import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
+
+export { OVERWRITE_MODES } from './paths.js';
 
 /**
  * Exports: index content written back to a bucket under the connector's export_base_path, as
@@ -20,17 +26,9 @@ import { explainNoItems, noMatchError, noMatchText } from './nomatch.js';
  * store state `ready` (shown as "exported"), `skipped` (the object exists and the overwrite rule
  * keeps it), `failed` or `canceled`. Target paths are checked before anything is written.
  */
-export const OVERWRITE_MODES = ['never', 'if_changed', 'always'] as const;
-export type OverwriteMode = (typeof OVERWRITE_MODES)[number];
-export const DEFAULT_TEMPLATE = '{key}';
-const PLACEHOLDERS = ['key', 'name', 'ext', 'index', 'sha256'] as const;
-type Placeholder = (typeof PLACEHOLDERS)[number];
-/** Provider key limit (S3, GCS: 1024 bytes of UTF-8; Azure: 1024 characters). */
-const MAX_PATH_BYTES = 1024;
+
 /** Bodies up to this size are read into memory and sent in one request; larger ones stream (multipart / blocks). */
 const SINGLE_WRITE_MAX = 8 * 1024 * 1024;
-const FIRST_LISTING_MS = 2000;
-const FIRST_LISTING_FILES = 1000;
 
 export interface StartExportInput {
   index?: string;
@@ -43,16 +41,6 @@ export interface StartExportInput {
   idempotency_key?: string;
   /** Set by the automation scheduler (not a tool input). */
   automation_id?: string;
-}
-
-interface ExportParams {
-  kind: 'export';
-  prefix: string;
-  explicit: boolean;
-  template: string;
-  overwrite: OverwriteMode;
-  /** The connector's export_base_path when the job started (normalized: "" or ending in "/"). */
-  base: string;
 }
 
 export interface StartExportResult {
@@ -68,98 +56,6 @@ export interface StartExportResult {
   hint?: string;
 }
 
-/** Counts of an export job: the store's `ready` is shown as `exported`; imports' `deduped` does not occur. */
-export interface ExportCounts {
-  pending: number;
-  exported: number;
-  skipped: number;
-  failed: number;
-  canceled: number;
-}
-
-export type JobKind = 'import' | 'export';
-/** Counts as the job views show them: imports have ready and deduped, exports exported. */
-export interface JobCounts {
-  pending: number;
-  ready?: number;
-  deduped?: number;
-  exported?: number;
-  skipped: number;
-  failed: number;
-  canceled: number;
-}
-
-export function exportCounts(c: FileCounts): ExportCounts {
-  return { pending: c.pending, exported: c.ready, skipped: c.skipped, failed: c.failed, canceled: c.canceled };
-}
-
-/** The file state an agent asks for (files_status) as the store keeps it, per job kind. */
-export function storeFileState(kind: string, state: string): string {
-  return kind === 'export' && state === 'exported' ? 'ready' : state;
-}
-
-/** The store's file state as an agent sees it for this job kind. */
-export function shownFileState(kind: string, state: string): string {
-  return kind === 'export' && state === 'ready' ? 'exported' : state;
-}
-
-// ---- target paths ----
-
-const FIELD = /\{([^{}]*)\}/g;
-
-/**
- * Checks a path template: known placeholders only, one that names each file ({key}, {name} or
- * {sha256}), and literal parts that cannot make a path escape (rendered with safe values).
- */
-export function checkTemplate(template: string): string {
-  const used = new Set<string>();
-  for (const m of template.matchAll(FIELD)) {
-    if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
-      throw invalid('path_template', `unknown placeholder {${m[1]}} in path_template`, `Use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}.`);
-    }
-    used.add(m[1]!);
-  }
-  if (/[{}]/.test(template.replace(FIELD, ''))) throw invalid('path_template', 'path_template has an unmatched "{" or "}"');
-  if (!used.has('key') && !used.has('name') && !used.has('sha256')) {
-    throw invalid('path_template', 'path_template must contain {key}, {name} or {sha256}, so that each item gets its own path', 'E.g. "{key}", "{index}/{key}" or "{sha256}{ext}".');
-  }
-  const problem = pathProblem(render(template, { key: 'k', name: 'k', ext: '', index: 'i', sha256: '0'.repeat(64) }), { written: true });
-  if (problem) throw invalid('path_template', `path_template would write outside export_base_path: ${problem}`, 'Use a relative template such as "{key}" or "{index}/{key}", without "..", "//" or a leading "/".');
-  return template;
-}
-
-function render(template: string, v: Record<Placeholder, string>): string {
-  return template.replace(FIELD, (_, p: Placeholder) => v[p]);
-}
-
-function varsFor(key: string, index: string, sha256: string): Record<Placeholder, string> {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  const dot = name.lastIndexOf('.');
-  return { key, name, ext: dot > 0 ? name.slice(dot) : '', index, sha256 };
-}
-
-/** The full object key for an item, or the reason it is refused. */
-export function targetFor(p: Pick<ExportParams, 'base' | 'template'>, key: string, index: string, sha256: string): { path: string } | { error: string } {
-  const rel = render(p.template, varsFor(key, index, sha256));
-  const problem = pathProblem(rel);
-  if (problem) return { error: `refused: ${problem}, which would leave export_base_path` };
-  const path = p.base + rel;
-  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return { error: `refused: the path is longer than ${MAX_PATH_BYTES} bytes` };
-  return { path };
-}
-
-/** The target path of an export job's file (for status views); undefined for imports. */
-export function exportPathOf(job: JobRow, key: string, sha256: string | null): string | undefined {
-  if (job.kind !== 'export' || !sha256) return undefined;
-  const t = targetFor(JSON.parse(job.params) as ExportParams, key, job.index_name, sha256);
-  return 'path' in t ? t.path : undefined;
-}
-
-function idempotencyHash(input: StartExportInput): string {
-  const { idempotency_key: _k, dry_run: _d, automation_id: _a, ...args } = input;
-  const canonical = JSON.stringify(['export', ...Object.keys(args).sort().map((k) => [k, (args as Record<string, unknown>)[k]])]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
 
 /** Thrown inside the retried write when a create-only write finds the object already there. */
 class Exists extends Error {}
@@ -173,6 +69,7 @@ export interface ExportOptions {
 export class ExportService implements JobHandlers {
   private engine?: JobEngine;
   private readonly retry: RetryPolicy;
+  private readonly cache: ConnectorCache;
 
   constructor(
     private readonly store: Store,
@@ -182,6 +79,7 @@ export class ExportService implements JobHandlers {
     private readonly opts: ExportOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.cache = new ConnectorCache(store);
   }
 
   attach(engine: JobEngine): void {
@@ -191,11 +89,9 @@ export class ExportService implements JobHandlers {
   async start(org: string, input: StartExportInput): Promise<StartExportResult> {
     if (!input.connector_id) throw invalid('connector_id', 'connector_id is required', 'Give a connector with the export scope (list_connectors shows them).');
     if (!input.index) throw invalid('index', 'index is required', 'Name the local index to export (list_indexes shows them).');
-    const hash = idempotencyHash(input);
-    if (input.idempotency_key && !input.dry_run) {
-      const earlier = await this.store.findJobByIdempotencyKey(org, input.idempotency_key);
-      if (earlier) return this.replay(earlier, hash);
-    }
+    const hash = idempotencyHash('export', input);
+    const earlier = await earlierJob(this.store, org, input.idempotency_key, input.dry_run);
+    if (earlier) return this.replay(earlier, hash);
     const c = await this.connectors.get(org, input.connector_id);
     requireUsable(c, 'export');
     const provider = await this.pool.get(c);
@@ -289,7 +185,7 @@ export class ExportService implements JobHandlers {
       if (earlier) return this.replay(earlier, hash);
       throw e;
     }
-    await this.log(org, result.job_id!, c.id, 'info', null, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}${none ? `; ${none}` : ''}`);
+    await jobLog(this.store, org, result.job_id!, c.id, 'info', null, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}${none ? `; ${none}` : ''}`);
     this.engine?.wake();
     return result;
   }
@@ -306,12 +202,7 @@ export class ExportService implements JobHandlers {
   }
 
   private async replay(job: JobRow, hash: string): Promise<StartExportResult> {
-    if (job.idempotency_hash !== hash) {
-      throw new CloudportError('conflict', `idempotency_key was already used for job ${job.id} with other arguments`, {
-        field: 'idempotency_key',
-        fix: 'Use a new key for a different export, or repeat the original arguments to get the same job.',
-      });
-    }
+    checkReplay(job, hash, 'export');
     const p = await this.store.jobProgress(job.id);
     const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 1000 });
     const sample = await this.store.listJobFiles(job.id, { limit: 5 });
@@ -330,9 +221,6 @@ export class ExportService implements JobHandlers {
     };
   }
 
-  private async log(org: string, jobId: string, connectorId: string, level: string, key: string | null, message: string) {
-    await this.store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message, org), time: new Date().toISOString() });
-  }
 
   // ---- job handlers (run by the engine in the background) ----
 
@@ -354,27 +242,18 @@ export class ExportService implements JobHandlers {
       if (this.engine?.health.report(e)) return;
       const err = asCloudportError(e);
       await this.store.failListing(job.id, owner, `listing failed: ${redact(err.message, job.org_id)}`, new Date().toISOString());
-      await this.log(job.org_id, job.id, job.connector_id, 'error', null, `listing the index failed: ${err.message}`);
+      await jobLog(this.store, job.org_id, job.id, job.connector_id, 'error', null, `listing the index failed: ${err.message}`);
     }
   }
 
-  private readonly connectorCache = new Map<string, { row: ConnectorRow | null; until: number }>();
-
-  private async connectorFor(org: string, id: string): Promise<ConnectorRow | null> {
-    const hit = this.connectorCache.get(id);
-    if (hit && hit.until > Date.now()) return hit.row;
-    const row = await this.store.getConnector(org, id);
-    this.connectorCache.set(id, { row, until: Date.now() + 1000 });
-    return row;
-  }
 
   async processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
     const params = JSON.parse(file.params) as ExportParams;
     const fail = async (message: string) => {
       await this.store.failFile(file.id, owner, message, null);
-      await this.log(file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
+      await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
     };
-    const c = await this.connectorFor(file.org_id, file.connector_id);
+    const c = await this.cache.get(file.org_id, file.connector_id);
     if (!c) return fail('the connector was deleted');
     const item = await this.store.getItem(file.org_id, file.index_name, file.key);
     if (!item) return fail(`the item is no longer in index ${file.index_name}`);
@@ -464,7 +343,7 @@ export class ExportService implements JobHandlers {
   async onFinalized(job: JobRow): Promise<void> {
     const now = new Date().toISOString();
     const c = exportCounts((await this.store.jobProgress(job.id)).counts);
-    await this.log(
+    await jobLog(this.store, 
       job.org_id,
       job.id,
       job.connector_id,

@@ -1,4 +1,4 @@
-import { invalid } from '../shared/errors.js';
+import { invalid } from '../../shared/errors.js';
 
 /** An index name: letters, digits, ".", "_", "-", starting with a letter or digit, at most 100 characters. */
 const INDEX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

@@ -1,16 +1,16 @@
-import { CloudportError, invalid, notFound } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
-import { nestedDeeperThan } from '../shared/depth.js';
-import { SecretHolder, redact, scrubError } from '../shared/redact.js';
-import { getProvider, PROVIDER_NAMES } from '../providers/index.js';
-import type { Check, LocationConfig, ProviderDefinition } from '../providers/types.js';
-import type { ConnectorRow, Store, NewConnector } from '../store/types.js';
+import { CloudportError, invalid, notFound } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { nestedDeeperThan } from '../../shared/depth.js';
+import { SecretHolder, redact, scrubError } from '../../shared/redact.js';
+import { getProvider, PROVIDER_NAMES } from '../../providers/index.js';
+import type { Check, LocationConfig, ProviderDefinition } from '../../providers/types.js';
+import type { ConnectorRow, Store, NewConnector } from '../../store/types.js';
 import type { SecretBox, SecretInput } from './secrets.js';
 import { secretRefs } from './secrets.js';
-import type { ProviderPool } from './providers.js';
-import type { SecurityPolicy } from './policy.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { pathProblem } from './object-path.js';
+import type { ProviderPool } from './provider-pool.js';
+import type { SecurityPolicy } from './endpoint-policy.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { pathProblem } from '../domain/object-path.js';
 
 export const CONNECTOR_STATUSES = ['ACTIVE', 'SUSPENDED', 'FAILED', 'ARCHIVED'] as const;
 export type ConnectorStatus = (typeof CONNECTOR_STATUSES)[number];
@@ -297,7 +297,7 @@ export class ConnectorService {
     }
   }
 
-  private checksFor(p: import('../providers/types.js').StorageProvider, scopes: string[], basePath: string, readOnlyCaller = false): Promise<Check[]> {
+  private checksFor(p: import('../../providers/types.js').StorageProvider, scopes: string[], basePath: string, readOnlyCaller = false): Promise<Check[]> {
     const wantsWrite = scopes.includes('export');
     return p.check({
       write: wantsWrite && !this.readOnly && !readOnlyCaller,

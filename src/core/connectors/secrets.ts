@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { CloudportError } from '../shared/errors.js';
+import { CloudportError } from '../../shared/errors.js';
 
 /**
  * Credentials at rest: AES-256-GCM, the connector id bound as associated data (a row copied onto

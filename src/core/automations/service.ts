@@ -1,15 +1,15 @@
 import { Cron } from 'croner';
-import { CloudportError, asCloudportError, invalid, notFound } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
-import type { Logger } from '../shared/log.js';
-import { redact } from '../shared/redact.js';
-import type { AutomationRow, ConnectorRow, JobState, NewAutomation, Store } from '../store/types.js';
-import { FINAL_JOB_STATES } from '../store/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { compileFilter } from './filter.js';
-import { checkIndexName } from './index-names.js';
-import type { ImportService } from './imports.js';
-import type { ExportService } from './exports.js';
+import { CloudportError, asCloudportError, invalid, notFound } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Logger } from '../../shared/log.js';
+import { redact } from '../../shared/redact.js';
+import type { AutomationRow, ConnectorRow, JobState, NewAutomation, Store } from '../../store/types.js';
+import { FINAL_JOB_STATES } from '../../store/types.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { compileFilter } from '../domain/filter.js';
+import { checkIndexName } from '../domain/index-names.js';
+import type { ImportService } from '../jobs/import/service.js';
+import type { ExportService } from '../jobs/export/service.js';
 
 /**
  * Automations keep an index fed on a schedule: each run is an ordinary job (an import through

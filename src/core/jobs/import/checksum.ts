@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { ObjectChecksums } from '../providers/types.js';
+import type { ObjectChecksums } from '../../../providers/types.js';
 
 const CRC32C_TABLE = (() => {
   const t = new Uint32Array(256);

@@ -1,4 +1,4 @@
-import { jsonBytes } from '../shared/text.js';
+import { jsonBytes } from '../../shared/text.js';
 
 /**
  * Bytes of text a page of entries may take in a tool result (the rest of the result is a few

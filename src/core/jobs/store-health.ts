@@ -1,5 +1,5 @@
-import type { Store } from '../store/types.js';
-import type { Logger } from '../shared/log.js';
+import type { Store } from '../../store/types.js';
+import type { Logger } from '../../shared/log.js';
 
 /** True when the store refused a write for lack of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100). */
 export function isStoreFull(e: unknown): boolean {

@@ -1,0 +1,94 @@
+import { asCloudportError, invalid } from '../../../shared/errors.js';
+import { redact } from '../../../shared/redact.js';
+import type { ObjectInfo, StorageProvider } from '../../../providers/types.js';
+import type { FileState, ListedFile, Store } from '../../../store/types.js';
+import { isFolderMarker, type KeyFilter } from '../../domain/filter.js';
+import type { Selection } from '../../domain/nomatch.js';
+import { withRetry, type RetryPolicy } from '../../domain/retry.js';
+
+/** Which objects an import takes: its parameters, the listing filters, explicit keys and new_only. */
+
+export interface JobParams {
+  prefix: string;
+  pattern: string | null;
+  explicit: boolean;
+  mode: 'all' | 'new_only';
+  dedupe: boolean;
+  exclude?: string[];
+  min_size?: number;
+  max_size?: number;
+  modified_after?: string;
+  retry_of?: string;
+}
+
+const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+/** The parts of a job's parameters that select objects from a listing. */
+export function selectionOf(p: JobParams): Selection {
+  return {
+    prefix: p.prefix,
+    pattern: p.pattern,
+    ...(p.exclude ? { exclude: p.exclude } : {}),
+    ...(p.min_size !== undefined ? { min_size: p.min_size } : {}),
+    ...(p.max_size !== undefined ? { max_size: p.max_size } : {}),
+    ...(p.modified_after ? { modified_after: p.modified_after } : {}),
+  };
+}
+
+/** Explicit keys: one HEAD each (bounded concurrency) for size and version; missing keys fail at once. */
+export async function statKeys(org: string, provider: StorageProvider, keys: string[], retry: RetryPolicy): Promise<ListedFile[]> {
+  const unique = [...new Set(keys)];
+  keys.forEach((k, i) => {
+    if (!k) throw invalid(`keys[${i}]`, 'keys must not be empty strings');
+  });
+  const out: ListedFile[] = new Array(unique.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < unique.length) {
+      const i = next++;
+      const key = unique[i]!;
+      try {
+        const o = await withRetry(() => provider.stat(key), retry);
+        out[i] = selectOne(o) ?? { key, size: 0, etag: null, version: null, status: 'skipped' };
+      } catch (e) {
+        const err = asCloudportError(e);
+        if (err.kind !== 'not_found' && err.kind !== 'permission_denied') throw err;
+        out[i] = { key, size: null, etag: null, version: null, status: 'failed', error: redact(err.message, org) };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, unique.length) }, worker));
+  return out;
+}
+
+/** A listed object as a file of the job: folder markers are left out, archived objects fail with the fix. */
+export function selectOne(o: ObjectInfo): ListedFile | null {
+  if (isFolderMarker(o.key, o.size)) return null;
+  const f: ListedFile = { key: o.key, size: o.size, etag: o.etag, version: o.version };
+  if (o.storage_class && ARCHIVED_CLASSES.has(o.storage_class)) {
+    f.status = 'failed';
+    f.error = `needs restore: the object is in ${o.storage_class}; restore it (aws s3api restore-object) and import again`;
+  }
+  return f;
+}
+
+/** The objects of a listing page that the job's filters select. */
+export function select(objects: ObjectInfo[], filter: KeyFilter, params: JobParams): ListedFile[] {
+  const out: ListedFile[] = [];
+  for (const o of objects) {
+    if (!filter.matches(o.key)) continue;
+    if (params.min_size !== undefined && o.size < params.min_size) continue;
+    if (params.max_size !== undefined && o.size > params.max_size) continue;
+    if (params.modified_after && (!o.last_modified || o.last_modified <= params.modified_after)) continue;
+    const f = selectOne(o);
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+/** new_only: files this (connector, index) already imported with the same version are skipped without a GET. */
+export async function applyMode(store: Store, files: ListedFile[], params: JobParams, org: string, connectorId: string, index: string): Promise<ListedFile[]> {
+  if (params.mode !== 'new_only' || !files.length) return files;
+  const seen = await store.seenVersions(org, connectorId, index, files.filter((f) => !f.status).map((f) => f.key));
+  return files.map((f) => (!f.status && f.version && seen.get(f.key) === f.version ? { ...f, status: 'skipped' as FileState } : f));
+}

@@ -1,0 +1,256 @@
+import { CloudportError, asCloudportError, invalid } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import type { ConnectorRow, JobRow, JobState, ListedFile, Store } from '../../../store/types.js';
+import type { JobEngine } from '../engine.js';
+import { requireUsable, FAIL_AFTER, type ConnectorService } from '../../connectors/service.js';
+import type { ProviderPool } from '../../connectors/provider-pool.js';
+import { compileFilter } from '../../domain/filter.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../domain/retry.js';
+import { explainNoMatch, noMatchError, noMatchText } from '../../domain/nomatch.js';
+import { checkIndexName } from '../../domain/index-names.js';
+import { FINAL_STATES } from '../kinds.js';
+import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, jobLog } from '../job-log.js';
+import { countSkipped, withCompacted, type ListingState } from '../listing-state.js';
+import type { JobViews } from '../views.js';
+import { applyMode, select, selectionOf, statKeys, type JobParams } from './selection.js';
+
+/**
+ * start_import: checks the arguments, lists the first page(s) and creates the job (or answers a dry
+ * run, or replays the job of an idempotency key). The job's work runs in ImportHandler.
+ */
+export interface StartImportInput {
+  connector_id?: string;
+  index?: string;
+  prefix?: string;
+  pattern?: string;
+  keys?: string[];
+  import_mode?: 'all' | 'new_only';
+  dedupe?: boolean;
+  exclude?: string[];
+  min_size?: number;
+  max_size?: number;
+  modified_after?: string;
+  idempotency_key?: string;
+  dry_run?: boolean;
+  retry_of?: string;
+  /** Set by the automation scheduler (not a tool input): the job belongs to this automation. */
+  automation_id?: string;
+}
+
+export interface StartImportResult {
+  /** null for a dry run. */
+  job_id: string | null;
+  status: JobState | null;
+  accepted: number;
+  /** Bytes of the accepted files (so far, while the listing continues). */
+  bytes: number;
+  skipped: number;
+  sample: string[];
+  failed_files: { key: string; error: string }[];
+  listing_complete: boolean;
+  /** True when an earlier call with the same idempotency_key created this job. */
+  replayed?: boolean;
+  /** Set when nothing matched (a dry run, or an automation's run): why, with hints from the listing. */
+  hint?: string;
+}
+
+export class ImportService {
+  private engine?: JobEngine;
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly store: Store,
+    private readonly pool: ProviderPool,
+    private readonly connectors: ConnectorService,
+    private readonly views: JobViews,
+    retry?: RetryPolicy,
+  ) {
+    this.retry = retry ?? DEFAULT_RETRY;
+  }
+
+  attach(engine: JobEngine): void {
+    this.engine = engine;
+  }
+
+  async start(org: string, input: StartImportInput): Promise<StartImportResult> {
+    if (input.retry_of) return this.retryFailed(org, input);
+    if (!input.connector_id) throw invalid('connector_id', 'connector_id is required', 'Give the connector to import from (list_connectors shows them).');
+    if (!input.index) throw invalid('index', 'index is required', 'Name the local index to import into, e.g. "contracts".');
+    const hash = idempotencyHash('import', input);
+    const earlier = await earlierJob(this.store, org, input.idempotency_key, input.dry_run);
+    if (earlier) return this.replay(earlier, hash);
+    const c = await this.connectors.get(org, input.connector_id);
+    requireUsable(c, 'import');
+    const index = checkIndexName(input.index);
+    if (input.keys && (input.prefix || input.pattern)) throw invalid('keys', 'give either keys or prefix/pattern, not both', 'Use keys for an explicit list, or prefix + pattern to select by listing.');
+    if (input.keys && (input.exclude || input.min_size !== undefined || input.max_size !== undefined || input.modified_after)) {
+      throw invalid('keys', 'exclude, min_size, max_size and modified_after filter a listing; they do not apply to explicit keys', 'Drop the filters, or select by prefix/pattern instead of keys.');
+    }
+    if (input.min_size !== undefined && input.max_size !== undefined && input.min_size > input.max_size) throw invalid('min_size', 'min_size is larger than max_size');
+    if (input.modified_after !== undefined && Number.isNaN(Date.parse(input.modified_after))) {
+      throw invalid('modified_after', `modified_after ${JSON.stringify(input.modified_after)} is not a date`, 'Use ISO 8601, e.g. "2025-01-31" or "2025-01-31T12:00:00Z".');
+    }
+    const params: JobParams = {
+      prefix: input.prefix ?? '',
+      pattern: input.pattern ?? null,
+      explicit: !!input.keys,
+      mode: input.import_mode ?? (c.import_mode as 'all' | 'new_only'),
+      dedupe: input.dedupe ?? true,
+      ...(input.exclude?.length ? { exclude: input.exclude } : {}),
+      ...(input.min_size !== undefined ? { min_size: input.min_size } : {}),
+      ...(input.max_size !== undefined ? { max_size: input.max_size } : {}),
+      ...(input.modified_after ? { modified_after: new Date(input.modified_after).toISOString() } : {}),
+    };
+    return this.create(org, c, index, params, input.keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash, automationId: input.automation_id });
+  }
+
+  /** retry_of: a new job over the failed files of an earlier one (same connector and index unless given). */
+  private async retryFailed(org: string, input: StartImportInput): Promise<StartImportResult> {
+    if (input.keys || input.prefix || input.pattern) throw invalid('retry_of', 'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it');
+    const old = await this.views.getJob(org, input.retry_of!, 'retry_of');
+    if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
+    if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
+    if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`);
+    const keys: string[] = [];
+    for (let after = 0; ; ) {
+      const rows = await this.store.listJobFiles(old.id, { status: 'failed', afterId: after, limit: 1000 });
+      keys.push(...rows.map((r) => r.key));
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    if (!keys.length) throw new CloudportError('conflict', `job ${old.id} has no failed files to retry`, { field: 'retry_of' });
+    const params = { ...(JSON.parse(old.params) as JobParams), explicit: true, retry_of: old.id };
+    const hash = idempotencyHash('import', input);
+    const earlier = await earlierJob(this.store, org, input.idempotency_key, input.dry_run);
+    if (earlier) return this.replay(earlier, hash);
+    const c = await this.connectors.get(org, old.connector_id);
+    // The same checks as every other start: status (with its fix) and the import scope.
+    requireUsable(c, 'import');
+    const index = input.index ? checkIndexName(input.index) : old.index_name;
+    return this.create(org, c, index, params, keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash });
+  }
+
+  private async replay(job: JobRow, hash: string): Promise<StartImportResult> {
+    checkReplay(job, hash, 'import');
+    const p = await this.store.jobProgress(job.id);
+    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
+    const sample = await this.store.listJobFiles(job.id, { limit: 5 });
+    const c = withCompacted(job, p.counts);
+    return {
+      job_id: job.id,
+      status: job.status as JobState,
+      accepted: c.pending + c.ready + c.deduped + c.failed + c.canceled,
+      bytes: p.bytes_total,
+      skipped: c.skipped,
+      sample: sample.filter((f) => f.status !== 'skipped').map((f) => f.key),
+      failed_files: failed.map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      listing_complete: job.listing_complete === 1,
+      replayed: true,
+    };
+  }
+
+  private async create(
+    org: string,
+    c: ConnectorRow,
+    index: string,
+    params: JobParams,
+    keys: string[] | undefined,
+    opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string },
+  ): Promise<StartImportResult> {
+    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
+    const provider = await this.pool.get(c);
+    const id = newId('imp');
+    const now = new Date().toISOString();
+    let files: ListedFile[];
+    /** Every file the first listing found, with the skipped ones countSkipped leaves out of `files`. */
+    let listed: ListedFile[] | null = null;
+    let state: string | null = null;
+    let complete = true;
+    let token: string | null = null;
+    try {
+      if (keys) {
+        files = await statKeys(org, provider, keys, this.retry);
+      } else {
+        files = [];
+        const deadline = Date.now() + FIRST_LISTING_MS;
+        do {
+          const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000 }), this.retry);
+          files.push(...select(page.objects, filter, params));
+          token = page.nextToken;
+        } while (token && Date.now() < deadline && files.length < FIRST_LISTING_FILES);
+        complete = token === null;
+      }
+      files = await applyMode(this.store, files, params, org, c.id, index);
+      if (!keys) {
+        const st: ListingState = { t: token, m: files.length };
+        listed = files;
+        files = countSkipped(files, st);
+        state = JSON.stringify(st);
+      }
+    } catch (e) {
+      const err = asCloudportError(e);
+      if (!opts.dryRun) await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
+      throw err;
+    }
+    // A complete listing that selected nothing is never a silent success: start_import answers not_found
+    // with hints and creates no job; a dry run says so in `hint`; an automation's run is a job that ends
+    // with the reason (a watched folder that is empty now is not an error of the automation).
+    let none: string | null = null;
+    if (listed && listed.length === 0 && complete) {
+      const why = await explainNoMatch(provider, selectionOf(params));
+      if (!opts.dryRun && !opts.automationId) throw noMatchError(why);
+      none = noMatchText(why);
+      if (!opts.dryRun) state = JSON.stringify({ ...(JSON.parse(state!) as ListingState), none });
+    }
+    const accepted = files.filter((f) => !f.status);
+    const result: StartImportResult = {
+      job_id: opts.dryRun ? null : id,
+      status: opts.dryRun ? null : 'queued',
+      accepted: accepted.length,
+      bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
+      skipped: (listed ?? files).filter((f) => f.status === 'skipped').length,
+      sample: accepted.slice(0, 5).map((f) => f.key),
+      failed_files: files
+        .filter((f) => f.status === 'failed')
+        .slice(0, 20)
+        .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      listing_complete: complete,
+      ...(none ? { hint: none } : {}),
+    };
+    if (opts.dryRun) return result;
+    try {
+      await this.store.createJob(
+        {
+          id,
+          org_id: org,
+          kind: 'import',
+          connector_id: c.id,
+          index_name: index,
+          params: JSON.stringify(params),
+          status: 'queued',
+          listing_state: state,
+          listing_complete: complete ? 1 : 0,
+          lease_owner: null,
+          lease_expires: 0,
+          error: null,
+          created_at: now,
+          started_at: null,
+          finished_at: null,
+          idempotency_key: opts.idempotencyKey ?? null,
+          idempotency_hash: opts.idempotencyKey ? opts.hash : null,
+          automation_id: opts.automationId ?? null,
+        },
+        files,
+      );
+    } catch (e) {
+      // Two calls with one idempotency key raced: the other one created the job.
+      const earlier = opts.idempotencyKey ? await this.store.findJobByIdempotencyKey(org, opts.idempotencyKey) : null;
+      if (earlier) return this.replay(earlier, opts.hash);
+      throw e;
+    }
+    await jobLog(this.store, org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`);
+    this.engine?.wake();
+    return result;
+  }
+}

@@ -1,0 +1,239 @@
+import { invalid, notFound } from '../../shared/errors.js';
+import type { FileState, JobRow, JobState, Store } from '../../store/types.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import type { JobEngine } from './engine.js';
+import { FINAL_STATES, exportCounts, shownFileState, storeFileState, type JobCounts, type JobKind } from './kinds.js';
+import { withCompacted, parseListingState } from './listing-state.js';
+import { exportPathOf } from './export/paths.js';
+
+/**
+ * What an agent sees of jobs of either kind: import_status (with its long poll), list_imports,
+ * import_logs and cancel_import.
+ */
+
+export interface ImportSummary {
+  job_id: string;
+  /** "import" or "export": these views serve both kinds. */
+  kind: JobKind;
+  connector_id: string;
+  index: string;
+  automation_id: string | null;
+  status: JobState;
+  counts: JobCounts;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface ImportStatus {
+  job_id: string;
+  kind: JobKind;
+  connector_id: string;
+  index: string;
+  automation_id: string | null;
+  status: JobState;
+  counts: JobCounts;
+  bytes_done: number;
+  bytes_total: number;
+  listing_complete: boolean;
+  /** Why the job failed (listing error, no file succeeded, no object matched), or why it did nothing (an automation's run that matched nothing); null otherwise. */
+  reason: string | null;
+  /** Set while the job is held up by something that is not its files' fault (the store is full); the job resumes on its own. */
+  warning?: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  files?: { key: string; status: FileState | 'exported'; size?: number; error?: string; duplicate_of?: string; path?: string }[];
+  next_cursor?: string | null;
+}
+
+export class JobViews {
+  private engine?: JobEngine;
+
+  constructor(private readonly store: Store) {}
+
+  attach(engine: JobEngine): void {
+    this.engine = engine;
+  }
+
+  async status(org: string, jobId: string, opts: { files_status?: string; cursor?: string; limit: number }): Promise<ImportStatus> {
+    const job = await this.getJob(org, jobId);
+    const progress = await this.store.jobProgress(job.id);
+    const out: ImportStatus = {
+      job_id: job.id,
+      kind: job.kind as JobKind,
+      connector_id: job.connector_id,
+      index: job.index_name,
+      automation_id: job.automation_id ?? null,
+      status: job.status as JobState,
+      counts: job.kind === 'export' ? exportCounts(withCompacted(job, progress.counts)) : withCompacted(job, progress.counts),
+      bytes_done: progress.bytes_done,
+      bytes_total: progress.bytes_total,
+      listing_complete: job.listing_complete === 1,
+      reason: job.error ?? parseListingState(job.listing_state).none ?? null,
+      created_at: job.created_at,
+      started_at: job.started_at,
+      finished_at: job.finished_at,
+    };
+    const warning = FINAL_STATES.has(job.status) ? null : await this.engine?.health.warning();
+    if (warning) out.warning = warning;
+    if (opts.files_status) {
+      const q = { j: job.id, s: opts.files_status };
+      const cur = decodeCursor<{ after: number }>(opts.cursor, q);
+      const status = opts.files_status === 'all' ? undefined : (storeFileState(job.kind, opts.files_status) as FileState);
+      const rows = await this.store.listJobFiles(job.id, { status, afterId: cur?.after, limit: opts.limit + 1 });
+      const more = rows.length > opts.limit;
+      if (more) rows.pop();
+      out.files = rows.map((r) => {
+        const f: NonNullable<ImportStatus['files']>[number] = { key: r.key, status: shownFileState(job.kind, r.status) as FileState };
+        if (r.size !== null) f.size = r.size;
+        const path = exportPathOf(job, r.key, r.sha256 ?? r.version);
+        if (path && r.status !== 'failed') f.path = path;
+        if (r.error && r.status !== 'ready' && r.status !== 'deduped') f.error = r.error;
+        if (r.duplicate_of !== null) f.duplicate_of = r.duplicate_of;
+        return f;
+      });
+      out.next_cursor = more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null;
+    }
+    return out;
+  }
+
+  /**
+   * The long poll of import_status {wait_seconds}: answers when the job is final, when the wait ends,
+   * or when the request is cancelled, never on a mere count change (an agent pays a turn per answer).
+   * Progress goes out meanwhile through `onProgress` (notifications/progress) whenever it moves.
+   */
+  async waitForChange(
+    org: string,
+    jobId: string,
+    seconds: number,
+    opts: { files_status?: string; cursor?: string; limit: number },
+    signal: AbortSignal,
+    onProgress?: (s: ImportStatus) => void,
+  ): Promise<ImportStatus> {
+    const first = await this.status(org, jobId, opts);
+    if (seconds <= 0 || FINAL_STATES.has(first.status) || signal.aborted) return first;
+    const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}|${s.warning ?? ''}`;
+    let reported = snapshot(first);
+    onProgress?.(first);
+    return new Promise<ImportStatus>((resolve) => {
+      let done = false;
+      let checking = false;
+      let last = first;
+      const finish = (s: ImportStatus) => {
+        if (done) return;
+        done = true;
+        clearInterval(poll);
+        clearTimeout(limit);
+        unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+        resolve(s);
+      };
+      // A check asked for while a query runs runs right after it (null: none; true: forced by a final
+      // job, the time limit or an abort). Dropped, a forced one would leave the call waiting until its limit.
+      let queued: boolean | null = null;
+      const check = async (force = false): Promise<void> => {
+        if (done) return;
+        if (checking) {
+          queued = (queued ?? false) || force;
+          return;
+        }
+        checking = true;
+        try {
+          const s = (last = await this.status(org, jobId, opts));
+          if (force || FINAL_STATES.has(s.status)) finish(s);
+          else if (snapshot(s) !== reported) {
+            reported = snapshot(s);
+            onProgress?.(s);
+          }
+        } catch {
+          finish(last);
+        } finally {
+          checking = false;
+          if (queued !== null && !done) {
+            const again = queued;
+            queued = null;
+            void check(again);
+          }
+        }
+      };
+      // The poll sees jobs finished by other processes and feeds progress; this process's own engine
+      // says at once when a job becomes final.
+      const poll = setInterval(() => void check(), 500);
+      const limit = setTimeout(() => void check(true), seconds * 1000);
+      const unsubscribe = this.engine?.onChange((id, final) => id === jobId && final && void check(true)) ?? (() => true);
+      const onAbort = () => void check(true);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async list(
+    org: string,
+    opts: { connector_id?: string; index?: string; status?: string; automation_id?: string; kind?: string; cursor?: string; limit: number },
+  ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
+    const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}), ...(opts.kind ? { k: opts.kind } : {}) };
+    // The cursor holds the last row's (created_at, id): list order is creation time, newest first, across imports and exports.
+    const cur = decodeCursor<{ at: string; before: string }>(opts.cursor, q);
+    if (cur && (typeof cur.at !== 'string' || typeof cur.before !== 'string')) throw invalid('cursor', 'cursor is from an older list order', 'Omit the cursor to start over.');
+    const rows = await this.store.listJobs(org, {
+      connectorId: opts.connector_id,
+      index: opts.index,
+      status: opts.status,
+      automationId: opts.automation_id,
+      kind: opts.kind,
+      ...(cur ? { before: { createdAt: cur.at, id: cur.before } } : {}),
+      limit: opts.limit + 1,
+    });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    const progress = await this.store.jobsProgress(rows.map((r) => r.id));
+    return {
+      imports: rows.map((r) => ({
+        job_id: r.id,
+        kind: r.kind as JobKind,
+        connector_id: r.connector_id,
+        index: r.index_name,
+        automation_id: r.automation_id ?? null,
+        status: r.status as JobState,
+        counts: r.kind === 'export' ? exportCounts(withCompacted(r, progress.get(r.id)!.counts)) : withCompacted(r, progress.get(r.id)!.counts),
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+      })),
+      next_cursor: more ? encodeCursor({ at: rows[rows.length - 1]!.created_at, before: rows[rows.length - 1]!.id }, q) : null,
+    };
+  }
+
+  async logs(
+    org: string,
+    opts: { connector_id?: string; job_id?: string; cursor?: string; limit: number },
+  ): Promise<{ entries: { time: string; level: string; job_id: string; key?: string; message: string }[]; next_cursor: string | null }> {
+    if (opts.job_id) await this.getJob(org, opts.job_id);
+    if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) {
+      // Logs outlive a deleted connector: only complain when there is nothing at all.
+      const any = await this.store.listLogs(org, { connectorId: opts.connector_id, limit: 1 });
+      if (!any.length) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
+    }
+    const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
+    const cur = decodeCursor<{ after: number }>(opts.cursor, q);
+    const rows = await this.store.listLogs(org, { connectorId: opts.connector_id, jobId: opts.job_id, afterId: cur?.after, limit: opts.limit + 1 });
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    return {
+      entries: rows.map((r) => ({ time: r.time, level: r.level, job_id: r.job_id, ...(r.key !== null ? { key: r.key } : {}), message: r.message })),
+      next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null,
+    };
+  }
+
+  async cancel(org: string, jobId: string): Promise<ImportStatus> {
+    await this.getJob(org, jobId);
+    await this.store.cancelJob(org, jobId, new Date().toISOString());
+    this.engine?.abortJob(jobId);
+    this.engine?.notify(jobId);
+    return this.status(org, jobId, { limit: 0 });
+  }
+
+  async getJob(org: string, jobId: string, field = 'job_id'): Promise<JobRow> {
+    const job = await this.store.getJob(org, jobId);
+    if (!job) throw notFound('job', jobId, field, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
+    return job;
+  }
+}
