@@ -32,125 +32,17 @@ export class SinkError extends Error {
 type Reply = { id: number; ack?: number; digests?: Digests; error?: { message: string; code?: string } };
 type Msg = { op: string; id: number; path?: string; md5?: boolean; bufs?: ArrayBuffer[] };
 
+/**
+ * The worker's code is a checked JavaScript module (`// @ts-check`, compiled along with the rest): it
+ * runs as it is from src/ under the tests and from dist/ when installed, where a `.ts` worker could not
+ * start on Node 20.
+ */
+const WORKER_FILE = new URL('./hash-worker.mjs', import.meta.url);
+
 /** A hash worker's young generation (MiB): small, so that filling it (see workerMain) is cheap. */
 const YOUNG_MB = 2;
 /** Body bytes a worker receives between two scavenges (1 GiB: 79 MB of dead buffers without them, about 20 with them). */
 const SCAVENGE_EVERY = 4 * 1024 * 1024;
-
-/** The worker's code: plain JavaScript run with `eval` (CommonJS), so it works from src/ (tests) and dist/ alike. */
-function workerMain(req: (m: string) => unknown, YOUNG_MB: number, SCAVENGE_EVERY: number): void {
-  const { parentPort } = req('node:worker_threads') as typeof import('node:worker_threads');
-  const crypto = req('node:crypto') as typeof import('node:crypto');
-  const fs = req('node:fs') as typeof import('node:fs');
-  type Open = { fd: number; path: string; sha: import('node:crypto').Hash; md5: import('node:crypto').Hash | null; size: number; error: { message: string; code?: string } | null };
-  const open = new Map<number, Open>();
-  const fail = (e: unknown) => ({ message: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
-  // The bytes arrive as ArrayBuffers moved here from the main thread. They die once written, but V8
-  // frees them only in a GC, and as external memory they start one only after tens of MB (about 80
-  // MB for 1 GiB through an isolate of its own). Every few MiB of bytes this fills the isolate's
-  // young generation with short-lived arrays: V8 then runs the scavenge it runs whenever a
-  // semi-space (a third of YOUNG_MB) is full, and frees the dead buffers in it. A scavenge costs
-  // what survives it, which here is little. Each array goes into `sink` (not only into a local), so
-  // that the optimizing compiler cannot drop it as unused.
-  let sinceScavenge = 0;
-  let sink: number[] | null = null;
-  const fillYoung = () => {
-    for (let i = 0; i < (YOUNG_MB * 1024 * 1024) / 2 / 32768; i++) sink = new Array<number>(4096).fill(i);
-    sink = null;
-  };
-  const received = (n: number) => {
-    sinceScavenge += n;
-    if (sinceScavenge >= SCAVENGE_EVERY) {
-      sinceScavenge = 0;
-      fillYoung();
-    }
-  };
-  const views = (bufs: ArrayBuffer[]) => bufs.map((b) => new Uint8Array(b));
-  const writeAll = (fd: number, vs: Uint8Array[]) => {
-    let rest = vs.filter((v) => v.length);
-    while (rest.length) {
-      let n = fs.writevSync(fd, rest);
-      const next: Uint8Array[] = [];
-      for (const v of rest) {
-        if (n >= v.length) n -= v.length;
-        else {
-          next.push(n ? v.subarray(n) : v);
-          n = 0;
-        }
-      }
-      rest = next;
-    }
-  };
-  parentPort!.on('message', (m: Msg) => {
-    try {
-      if (m.op === 'whole') {
-        const vs = views(m.bufs!);
-        let size = 0;
-        try {
-          const sha = crypto.createHash('sha256');
-          const md5 = m.md5 ? crypto.createHash('md5') : null;
-          for (const v of vs) {
-            sha.update(v);
-            md5?.update(v);
-            size += v.length;
-          }
-          const fd = fs.openSync(m.path!, 'wx', 0o600);
-          try {
-            writeAll(fd, vs);
-          } finally {
-            fs.closeSync(fd);
-          }
-          parentPort!.postMessage({ id: m.id, digests: { sha256: sha.digest('hex'), md5: md5?.digest('base64'), size } });
-        } catch (e) {
-          parentPort!.postMessage({ id: m.id, error: fail(e) });
-        }
-        received(size);
-      } else if (m.op === 'open') {
-        const s: Open = { fd: -1, path: m.path ?? '', sha: crypto.createHash('sha256'), md5: m.md5 ? crypto.createHash('md5') : null, size: 0, error: null };
-        open.set(m.id, s);
-        try {
-          s.fd = fs.openSync(m.path!, 'wx', 0o600);
-        } catch (e) {
-          s.error = fail(e);
-        }
-      } else if (m.op === 'chunk') {
-        const s = open.get(m.id)!;
-        const vs = views(m.bufs!);
-        let n = 0;
-        for (const v of vs) n += v.length;
-        if (!s.error) {
-          for (const v of vs) {
-            s.sha.update(v);
-            s.md5?.update(v);
-          }
-          s.size += n;
-          try {
-            writeAll(s.fd, vs);
-          } catch (e) {
-            s.error = fail(e);
-          }
-        }
-        // The first write error rides on the acks, so the download stops early instead of at finish.
-        parentPort!.postMessage(s.error ? { id: m.id, ack: n, error: s.error } : { id: m.id, ack: n });
-        received(n);
-      } else if (m.op === 'finish') {
-        const s = open.get(m.id)!;
-        open.delete(m.id);
-        if (s.fd >= 0) fs.closeSync(s.fd);
-        if (s.error) parentPort!.postMessage({ id: m.id, error: s.error });
-        else parentPort!.postMessage({ id: m.id, digests: { sha256: s.sha.digest('hex'), md5: s.md5?.digest('base64'), size: s.size } });
-      } else if (m.op === 'discard') {
-        const s = open.get(m.id);
-        open.delete(m.id);
-        if (s && s.fd >= 0) fs.closeSync(s.fd);
-        fs.rmSync(m.path!, { force: true });
-        parentPort!.postMessage({ id: m.id, digests: { sha256: '', size: 0 } });
-      }
-    } catch (e) {
-      parentPort!.postMessage({ id: m.id, error: fail(e) });
-    }
-  });
-}
 
 /**
  * A chunk's bytes as an ArrayBuffer that can be moved to a worker. Node's HTTP bodies deliver each
@@ -204,8 +96,8 @@ class HashWorker {
   load = 0;
 
   constructor() {
-    this.worker = new Worker(`(${workerMain.toString()})(require, ${YOUNG_MB}, ${SCAVENGE_EVERY})`, {
-      eval: true,
+    this.worker = new Worker(WORKER_FILE, {
+      workerData: { youngMb: YOUNG_MB, scavengeEvery: SCAVENGE_EVERY },
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB, maxOldGenerationSizeMb: 32 },
     });
     this.worker.unref();
