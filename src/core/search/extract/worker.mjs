@@ -1,0 +1,318 @@
+// @ts-check
+// An extraction worker's thread (see pool.ts): it reads one file at a time and answers its text. It
+// runs with a heap limit of its own and is terminated when it overruns its time, so a hostile
+// document can cost this thread, never the server. Plain JavaScript checked by tsc, so that it runs
+// from src/ and dist/ alike.
+import fs from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { Parser } from 'htmlparser2';
+import { unzipSync } from 'fflate';
+
+/**
+ * @typedef {{ maxTextBytes: number, maxPages: number, maxInputBytes: number, maxZipEntries: number,
+ *   maxInflatedBytes: number }} Limits
+ * @typedef {{ id: number, path: string, contentType: string, key: string, limits: Limits }} Job
+ * @typedef {{ status: 'extracted' | 'truncated' | 'unsupported' | 'failed' | 'empty', detail: string | null,
+ *   text: string, format: string, derived: boolean }} Result
+ */
+
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+
+/** Collects text up to a byte limit; past it, `full` is set and further text is dropped. */
+class Sink {
+  /** @param {number} max */
+  constructor(max) {
+    this.max = max;
+    this.bytes = 0;
+    /** @type {string[]} */
+    this.parts = [];
+    this.full = false;
+  }
+  /** @param {string} s */
+  push(s) {
+    if (this.full || !s) return;
+    const n = Buffer.byteLength(s, 'utf8');
+    if (this.bytes + n <= this.max) {
+      this.parts.push(s);
+      this.bytes += n;
+      return;
+    }
+    // Cut at a character boundary: decoding a cut UTF-8 prefix drops a broken last character.
+    const room = this.max - this.bytes;
+    const cut = Buffer.from(s, 'utf8').subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+    this.parts.push(cut);
+    this.bytes += Buffer.byteLength(cut, 'utf8');
+    this.full = true;
+  }
+  text() {
+    return this.parts.join('');
+  }
+}
+
+/** @param {Buffer} head @param {string} contentType @param {string} key */
+function detect(head, contentType, key) {
+  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
+  const type = contentType.toLowerCase().split(';')[0]?.trim() ?? '';
+  if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'pdf';
+  if (head.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') {
+    if (ext === 'docx' || type.includes('wordprocessingml')) return 'docx';
+    if (ext === 'xlsx' || type.includes('spreadsheetml')) return 'xlsx';
+    return 'zip';
+  }
+  if (['html', 'htm', 'xhtml'].includes(ext) || type === 'text/html' || type === 'application/xhtml+xml') return 'html';
+  if (ext === 'xml' || type === 'application/xml' || type === 'text/xml' || (type.endsWith('+xml') && type !== 'image/svg+xml')) return 'xml';
+  return 'other';
+}
+
+/** @param {Buffer} head */
+function looksUtf8(head) {
+  if (head.includes(0)) return false;
+  // A multi-byte character cut at the end of the sample is not an error.
+  let end = head.length;
+  for (let i = 1; i <= 3 && end - i >= 0; i++) {
+    const b = /** @type {number} */ (head[end - i]);
+    if ((b & 0xc0) === 0xc0) {
+      end -= i;
+      break;
+    }
+    if ((b & 0x80) === 0) break;
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** @param {string} path @param {number} max */
+function readHead(path, max) {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(max);
+    const n = fs.readSync(fd, buf, 0, max, 0);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** @param {string} text @param {boolean} truncated @param {string | null} why @param {string} format @param {boolean} derived @returns {Result} */
+function done(text, truncated, why, format, derived) {
+  if (!text.trim()) return { status: 'empty', detail: truncated ? why : null, text: '', format, derived };
+  return { status: truncated ? 'truncated' : 'extracted', detail: truncated ? why : null, text, format, derived };
+}
+
+/** @param {number} n */
+const mib = (n) => `${Math.round((n / 1048576) * 10) / 10} MiB`;
+
+/** @param {Buffer} data @param {Limits} limits */
+function checkZip(data, limits) {
+  let entries = 0;
+  let inflated = 0;
+  unzipSync(data, {
+    filter(f) {
+      entries++;
+      inflated += f.originalSize;
+      return false;
+    },
+  });
+  if (entries > limits.maxZipEntries) throw new Error(`the zip holds ${entries} entries, more than the limit of ${limits.maxZipEntries}`);
+  if (inflated > limits.maxInflatedBytes) throw new Error(`the zip inflates to ${mib(inflated)}, more than the limit of ${mib(limits.maxInflatedBytes)}`);
+}
+
+const SKIP_HTML = new Set(['script', 'style', 'noscript', 'template', 'svg', 'math', 'iframe', 'object', 'head']);
+const BLOCK = new Set(['p', 'div', 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'article', 'header', 'footer', 'blockquote', 'pre', 'table', 'ul', 'ol', 'dt', 'dd', 'hr', 'title', 'td', 'th', 'main', 'nav', 'aside', 'figure', 'figcaption', 'address']);
+
+/**
+ * Visible text of HTML (or the text of XML): a streaming parse, so nesting depth costs nothing; no
+ * script, style or markup; a line break at block elements, runs of whitespace collapsed.
+ * @param {string} source @param {Sink} sink @param {boolean} xml
+ */
+function markupText(source, sink, xml) {
+  let skip = 0;
+  let line = '';
+  const flush = () => {
+    const t = line.replace(/[ \t\r\n\f\u00a0]+/g, ' ').trim();
+    if (t) sink.push(t + '\n');
+    line = '';
+  };
+  const parser = new Parser(
+    {
+      onopentagname(name) {
+        // The title is the one part of <head> worth finding.
+        if (!xml && SKIP_HTML.has(name)) skip++;
+        if (!xml && name === 'title' && skip === 1) skip = 0;
+        if (xml || BLOCK.has(name)) flush();
+      },
+      onclosetag(name) {
+        if (!xml && SKIP_HTML.has(name) && skip > 0) skip--;
+        if (xml || BLOCK.has(name)) flush();
+      },
+      ontext(t) {
+        if (skip === 0 && !sink.full) line += t;
+      },
+    },
+    { decodeEntities: true, xmlMode: xml, recognizeSelfClosing: true },
+  );
+  parser.write(source);
+  parser.end();
+  flush();
+}
+
+/** @param {Buffer} data @param {Sink} sink @param {Limits} limits */
+async function pdfText(data, sink, limits) {
+  const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  const task = pdfjs.getDocument({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), isEvalSupported: false, disableFontFace: true, useSystemFonts: false, verbosity: 0, stopAtErrors: false });
+  /** @type {import('pdfjs-dist/legacy/build/pdf.mjs').PDFDocumentProxy} */
+  let doc;
+  try {
+    doc = await task.promise;
+  } catch (e) {
+    const name = /** @type {Error} */ (e).name;
+    if (name === 'PasswordException') throw new Error('the PDF is encrypted with a password');
+    if (name === 'InvalidPDFException') throw new Error('not a valid PDF (damaged or truncated)');
+    throw e;
+  }
+  try {
+    const pages = Math.min(doc.numPages, limits.maxPages);
+    for (let p = 1; p <= pages && !sink.full; p++) {
+      const page = await doc.getPage(p);
+      const content = await page.getTextContent();
+      let text = '';
+      for (const item of content.items) {
+        if (!('str' in item)) continue;
+        text += item.str + (item.hasEOL ? '\n' : '');
+      }
+      sink.push(text.replace(/[ \t]+\n/g, '\n') + '\n\n');
+      page.cleanup();
+    }
+    return doc.numPages > pages ? `the first ${pages} of ${doc.numPages} pages (page limit)` : null;
+  } finally {
+    await doc.destroy();
+  }
+}
+
+/** @param {Buffer} data @param {Sink} sink */
+async function docxText(data, sink) {
+  const mammoth = (await import('mammoth')).default;
+  const r = await mammoth.extractRawText({ buffer: data });
+  sink.push(r.value.replace(/\n{3,}/g, '\n\n'));
+}
+
+/** @param {Buffer} data @param {Sink} sink */
+function xlsxText(data, sink) {
+  const files = unzipSync(data, { filter: (f) => f.name === 'xl/sharedStrings.xml' || /^xl\/worksheets\/[^/]+\.xml$/.test(f.name) });
+  const dec = new TextDecoder();
+  /** @type {string[]} */
+  const shared = [];
+  const ss = files['xl/sharedStrings.xml'];
+  if (ss) {
+    let cur = '';
+    let inT = false;
+    const p = new Parser(
+      {
+        onopentagname(n) {
+          if (n === 'si') cur = '';
+          if (n === 't') inT = true;
+        },
+        onclosetag(n) {
+          if (n === 't') inT = false;
+          if (n === 'si') shared.push(cur);
+        },
+        ontext(t) {
+          if (inT) cur += t;
+        },
+      },
+      { xmlMode: true, decodeEntities: true },
+    );
+    p.write(dec.decode(ss));
+    p.end();
+  }
+  const sheets = Object.keys(files)
+    .filter((n) => n.startsWith('xl/worksheets/'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  for (const name of sheets) {
+    if (sink.full) break;
+    /** @type {string[]} */
+    let row = [];
+    let cellType = '';
+    let value = '';
+    let inValue = false;
+    const p = new Parser(
+      {
+        onopentag(n, attrs) {
+          if (n === 'row') row = [];
+          if (n === 'c') {
+            cellType = attrs.t ?? 'n';
+            value = '';
+          }
+          if (n === 'v' || n === 't') inValue = true;
+        },
+        onclosetag(n) {
+          if (n === 'v' || n === 't') inValue = false;
+          if (n === 'c') row.push(cellType === 's' ? (shared[Number(value)] ?? '') : cellType === 'b' ? (value === '1' ? 'TRUE' : 'FALSE') : value);
+          if (n === 'row') {
+            const line = row.join('\t').replace(/\t+$/, '');
+            if (line) sink.push(line + '\n');
+          }
+        },
+        ontext(t) {
+          if (inValue) value += t;
+        },
+      },
+      { xmlMode: true, decodeEntities: true },
+    );
+    p.write(dec.decode(/** @type {Uint8Array} */ (files[name])));
+    p.end();
+    sink.push('\n');
+  }
+}
+
+/** @param {Job} job @returns {Promise<Result>} */
+async function extract(job) {
+  const { limits } = job;
+  const size = fs.statSync(job.path).size;
+  const head = readHead(job.path, Math.min(size, 8192));
+  const format = detect(head, job.contentType, job.key);
+  const sink = new Sink(limits.maxTextBytes);
+  const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
+  if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
+  if (format === 'other' && !looksUtf8(head)) {
+    return { status: 'unsupported', detail: `binary content (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+  }
+  if (derivedFormats.includes(format) && size > limits.maxInputBytes) {
+    return { status: 'failed', detail: `${mib(size)} is more than the extraction limit of ${mib(limits.maxInputBytes)}`, text: '', format, derived: true };
+  }
+  if (format === 'other') {
+    // Text as stored: its offsets are the item's own, so read_item reads the item itself.
+    const data = readHead(job.path, Math.min(size, limits.maxTextBytes + 4));
+    if (!looksUtf8(data.subarray(0, Math.min(data.length, limits.maxTextBytes)))) {
+      return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+    }
+    sink.push(data.toString('utf8'));
+    return done(sink.text(), size > limits.maxTextBytes, `the first ${mib(limits.maxTextBytes)} of ${mib(size)} (text limit)`, 'text', false);
+  }
+  const data = fs.readFileSync(job.path);
+  let why = null;
+  if (format === 'pdf') why = await pdfText(data, sink, limits);
+  else if (format === 'docx') {
+    checkZip(data, limits);
+    await docxText(data, sink);
+  } else if (format === 'xlsx') {
+    checkZip(data, limits);
+    xlsxText(data, sink);
+  } else markupText(data.toString('utf8'), sink, format === 'xml');
+  const truncated = sink.full || why !== null;
+  return done(sink.text(), truncated, why ?? `the first ${mib(limits.maxTextBytes)} of text (text limit)`, format, true);
+}
+
+port.on('message', (/** @type {Job} */ job) => {
+  extract(job).then(
+    (r) => port.postMessage({ id: job.id, result: r }),
+    (e) => {
+      const message = String(/** @type {Error} */ (e)?.message ?? e).split('\n')[0]?.slice(0, 300) ?? 'failed';
+      port.postMessage({ id: job.id, result: { status: 'failed', detail: message, text: '', format: 'unknown', derived: false } });
+    },
+  );
+});
