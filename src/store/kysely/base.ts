@@ -1,13 +1,10 @@
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import type { Dialect, Tx } from '../ops.js';
+import { compileStatement, type Statement } from './statements.js';
 
 /** Job states in which a job still has work (its files may be claimed, its listing continued). */
 export const ACTIVE_JOB = ['queued', 'running'] as const;
-
-/** Placeholder arguments of a prepared query (see StoreBase.prep); only ever compiled, never stored. */
-const ARG = (i: number) => `\u0000arg${i}\u0000`;
-const ARG_RE = /^\u0000arg(\d+)\u0000$/;
 
 /**
  * What every part of the store (kysely/*.ts) builds on: the query builder of its dialect and the runner
@@ -35,30 +32,17 @@ export abstract class StoreBase {
     return Date.now() + this.clockOffset;
   }
 
-  private readonly prepared = new Map<string, CompiledQuery>();
+  private readonly compiled = new Map<object, CompiledQuery>();
 
-  /**
-   * A query on the per-file hot path, built and compiled once: `build` receives placeholders, and each
-   * call substitutes its `args` for them. Only arguments vary; the query's shape must not depend on them.
-   */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  protected prep<O>(name: string, build: (...args: any[]) => Compilable<O>, args: unknown[]): Compilable<O> {
-    let c = this.prepared.get(name);
+  /** A hot statement with its arguments: its SQL as compiled once for this store's dialect, its parameters from `params` (see statements.ts). */
+  protected prepared<A extends unknown[], O>(s: Statement<A, O>, ...args: A): Compilable<O> {
+    let c = this.compiled.get(s);
     if (!c) {
-      c = build(...args.map((_, i) => ARG(i))).compile();
-      this.prepared.set(name, c);
+      c = compileStatement(s, this.qb, this.pg);
+      this.compiled.set(s, c);
     }
-    const base = c;
-    return {
-      compile: () =>
-        ({
-          ...base,
-          parameters: base.parameters.map((p) => {
-            const m = typeof p === 'string' ? ARG_RE.exec(p) : null;
-            return m ? args[Number(m[1])] : p;
-          }),
-        }) as CompiledQuery<O>,
-    };
+    const compiled = { query: c.query, queryId: c.queryId, sql: c.sql, parameters: s.params(...args) } as CompiledQuery<O>;
+    return { compile: () => compiled };
   }
 }
 

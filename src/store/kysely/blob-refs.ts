@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../schema.js';
 import { all, lock, one, run, wait, type Tx } from '../ops.js';
 import type { StoreBlobRefs } from '../types.js';
 import type { Part } from './base.js';
+import { statement, type Slot } from './statements.js';
 
 /**
  * SQLite only: the meta row that tells markHashed to wait while blob GC removes blobs outside a
@@ -22,6 +24,27 @@ function gateLive(value: string): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Records a pending file's hash while `owner` still holds it. */
+const MARK_HASHED = statement({
+  name: 'hashed',
+  arity: 3,
+  build: (qb, _pg, [sha256, id, owner]) => hashUpdate(qb, sha256, id, owner),
+  params: (sha256: string, id: number, owner: string) => [sha256, id, owner, 'pending'],
+});
+
+/** MARK_HASHED while no GC gate is set (SQLite): changes nothing while blob GC is removing blobs. */
+const MARK_HASHED_UNLESS_GATED = statement({
+  name: 'hashed.gated',
+  arity: 3,
+  build: (qb, _pg, [sha256, id, owner]) =>
+    hashUpdate(qb, sha256, id, owner).where(({ not, exists, selectFrom }) => not(exists(selectFrom('meta').select(sql`1`.as('x')).where('meta.key', '=', GC_GATE)))),
+  params: (sha256: string, id: number, owner: string) => [sha256, id, owner, 'pending', GC_GATE],
+});
+
+function hashUpdate(qb: Kysely<DB>, sha256: Slot, id: Slot, owner: Slot) {
+  return qb.updateTable('job_files').set({ sha256 }).where('id', '=', id).where('lease_owner', '=', owner).where('status', '=', 'pending');
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => !!v && typeof (v as { then?: unknown }).then === 'function';
@@ -54,25 +77,17 @@ export function withBlobRefs<B extends Part>(Base: B) {
     }
 
     private *markHashedTx(fileId: number, owner: string, sha256: string): Tx<boolean | 'wait'> {
-      const build = (sha: string, id: number, by: string) => this.qb.updateTable('job_files').set({ sha256: sha }).where('id', '=', id).where('lease_owner', '=', by).where('status', '=', 'pending');
-      const update = () => this.prep('hashed', build, [sha256, fileId, owner]);
       if (this.pg) {
         yield* lock({ kind: 'blobs', mode: 'shared' });
-        return (yield* run(update())) > 0;
+        return (yield* run(this.prepared(MARK_HASHED, sha256, fileId, owner))) > 0;
       }
       // SQLite: one statement while no GC gate is set; only when it changes nothing, look at the gate.
-      const gated = this.prep(
-        'hashed.gated',
-        (sha: string, id: number, by: string) =>
-          build(sha, id, by).where(({ not, exists, selectFrom }) => not(exists(selectFrom('meta').select(sql`1`.as('x')).where('meta.key', '=', GC_GATE)))),
-        [sha256, fileId, owner],
-      );
-      if ((yield* run(gated)) > 0) return true;
+      if ((yield* run(this.prepared(MARK_HASHED_UNLESS_GATED, sha256, fileId, owner))) > 0) return true;
       const gate = yield* one(this.qb.selectFrom('meta').select('value').where('key', '=', GC_GATE));
       if (!gate) return false; // canceled or lease lost
       if (gateLive(gate.value)) return 'wait';
       yield* run(this.qb.deleteFrom('meta').where('key', '=', GC_GATE).where('value', '=', gate.value)); // its process died
-      return (yield* run(update())) > 0;
+      return (yield* run(this.prepared(MARK_HASHED, sha256, fileId, owner))) > 0;
     }
 
     async blobReferenced(sha256: string): Promise<boolean> {

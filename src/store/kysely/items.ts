@@ -2,6 +2,88 @@ import { sql } from 'kysely';
 import { all, lock, one, run, type Tx } from '../ops.js';
 import type { CommitFile, IndexSummary, ItemRow, StoreItems } from '../types.js';
 import type { Part } from './base.js';
+import { statement } from './statements.js';
+
+// The statements of a commit (commitFileTx), compiled once per store: a landing batch runs them for every file.
+
+/** The file's state and lease holder; on PostgreSQL its row lock makes a concurrent cancel or takeover wait for this commit. */
+const COMMIT_FILE = statement({
+  name: 'commit.file',
+  arity: 1,
+  build: (qb, pg, [id]) => {
+    const q = qb.selectFrom('job_files').select(['status', 'lease_owner']).where('id', '=', id);
+    return pg ? q.forUpdate() : q;
+  },
+  params: (id: number) => [id],
+});
+
+/** Creates the index on its first item, or marks it updated. */
+const COMMIT_INDEX = statement({
+  name: 'commit.index',
+  arity: 3,
+  build: (qb, _pg, [org, index, now]) =>
+    qb
+      .insertInto('indexes')
+      .values({ org_id: org, name: index, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: now })),
+  params: (org: string, index: string, now: string) => [org, index, now, now, now],
+});
+
+/** The item the key holds now, if any. */
+const COMMIT_EXISTING = statement({
+  name: 'commit.existing',
+  arity: 3,
+  build: (qb, _pg, [org, index, key]) => qb.selectFrom('items').select(['sha256', 'duplicate_of']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key),
+  params: (org: string, index: string, key: string) => [org, index, key],
+});
+
+/** The first key (by key) whose item holds this content itself. */
+const COMMIT_TWIN = statement({
+  name: 'commit.twin',
+  arity: 3,
+  build: (qb, _pg, [org, index, sha]) =>
+    qb.selectFrom('items').select('key').where('org_id', '=', org).where('index_name', '=', index).where('sha256', '=', sha).where('duplicate_of', 'is', null).orderBy('key').limit(1),
+  params: (org: string, index: string, sha256: string) => [org, index, sha256, 1],
+});
+
+/** Writes the key's item (a new one, or new content for the key). */
+const COMMIT_ITEM = statement({
+  name: 'commit.item',
+  arity: 10,
+  build: (qb, _pg, [org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of]) => {
+    const item = { org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of };
+    return qb
+      .insertInto('items')
+      .values(item)
+      .onConflict((oc) => oc.columns(['org_id', 'index_name', 'key']).doUpdateSet({ ...item }));
+  },
+  params: (org: string, index: string, key: string, connectorId: string, size: number, sha256: string, contentType: string, etag: string | null, now: string, duplicateOf: string | null) => {
+    const item = [org, index, key, connectorId, size, sha256, contentType, etag, now, duplicateOf];
+    return [...item, ...item]; // the insert's values, then the same values for the conflict's update
+  },
+});
+
+/** Ends the file in its final state and hands back its lease. */
+const COMMIT_DONE = statement({
+  name: 'commit.done',
+  arity: 7,
+  build: (qb, _pg, [status, duplicate_of, sha256, size, etag, version, id]) =>
+    qb.updateTable('job_files').set({ status, duplicate_of, sha256, size, etag, version, error: null, lease_owner: null, lease_expires: 0 }).where('id', '=', id),
+  // error, lease_owner and lease_expires are the query's constants: null, null, 0.
+  params: (status: string, duplicateOf: string | null, sha256: string, size: number, etag: string | null, version: string, id: number) => [status, duplicateOf, sha256, size, etag, version, null, null, 0, id],
+});
+
+/** Records the version imported, so the next run of the connector can skip the key while it stays the same. */
+const COMMIT_SEEN = statement({
+  name: 'commit.seen',
+  arity: 6,
+  build: (qb, _pg, [org_id, connector_id, index_name, key, version, updated_at]) =>
+    qb
+      .insertInto('import_seen')
+      .values({ org_id, connector_id, index_name, key, version, updated_at })
+      .onConflict((oc) => oc.columns(['org_id', 'connector_id', 'index_name', 'key']).doUpdateSet({ version, updated_at })),
+  params: (org: string, connectorId: string, index: string, key: string, version: string, now: string) => [org, connectorId, index, key, version, now, version, now],
+});
 
 /** Indexes and their items: the commit of an imported file (dedupe decided under the index lock), listing and deletion. */
 export function withItems<B extends Part>(Base: B) {
@@ -34,16 +116,7 @@ export function withItems<B extends Part>(Base: B) {
 
     /** `touched`: the indexes whose row this transaction has already written (a batch writes each once). */
     private *commitFileTx(c: CommitFile, place?: (c: CommitFile) => void, touched?: Set<string>): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
-      const f = yield* one(
-        this.prep(
-          'commit.file',
-          (id) => {
-            const q = this.qb.selectFrom('job_files').select(['status', 'lease_owner']).where('id', '=', id);
-            return this.pg ? q.forUpdate() : q; // a concurrent cancel or takeover waits for this commit
-          },
-          [c.fileId],
-        ),
-      );
+      const f = yield* one(this.prepared(COMMIT_FILE, c.fileId));
       if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
       if (place) {
         try {
@@ -57,25 +130,9 @@ export function withItems<B extends Part>(Base: B) {
       const ix = `${c.orgId}\0${c.index}`;
       if (!touched?.has(ix)) {
         touched?.add(ix);
-        yield* run(
-          this.prep(
-            'commit.index',
-            (org, index, now) =>
-              this.qb
-                .insertInto('indexes')
-                .values({ org_id: org, name: index, created_at: now, updated_at: now })
-                .onConflict((oc) => oc.columns(['org_id', 'name']).doUpdateSet({ updated_at: now })),
-            [c.orgId, c.index, c.now],
-          ),
-        );
+        yield* run(this.prepared(COMMIT_INDEX, c.orgId, c.index, c.now));
       }
-      const existing = yield* one(
-        this.prep('commit.existing', (org, index, key) => this.qb.selectFrom('items').select(['sha256', 'duplicate_of']).where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key), [
-          c.orgId,
-          c.index,
-          c.key,
-        ]),
-      );
+      const existing = yield* one(this.prepared(COMMIT_EXISTING, c.orgId, c.index, c.key));
       let status: 'ready' | 'deduped' = 'ready';
       let duplicateOf: string | null = null;
       if (existing && existing.sha256 === c.sha256) {
@@ -87,56 +144,17 @@ export function withItems<B extends Part>(Base: B) {
         if (existing && existing.duplicate_of === null) yield* this.promoteDuplicates(c.orgId, c.index, c.key);
         if (c.dedupe) {
           // The item that holds this content itself (never a duplicate), so duplicates never chain.
-          const twin = yield* one(
-            this.prep(
-              'commit.twin',
-              (org, index, sha) =>
-                this.qb.selectFrom('items').select('key').where('org_id', '=', org).where('index_name', '=', index).where('sha256', '=', sha).where('duplicate_of', 'is', null).orderBy('key').limit(1),
-              [c.orgId, c.index, c.sha256],
-            ),
-          );
+          const twin = yield* one(this.prepared(COMMIT_TWIN, c.orgId, c.index, c.sha256));
           if (twin) {
             status = 'deduped';
             duplicateOf = twin.key;
           }
         }
         // Every key gets its item: a duplicate shares the blob of the key it names (dedupe saves bytes, not keys).
-        yield* run(
-          this.prep(
-            'commit.item',
-            (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of) => {
-              const item = { org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of };
-              return this.qb
-                .insertInto('items')
-                .values(item)
-                .onConflict((oc) => oc.columns(['org_id', 'index_name', 'key']).doUpdateSet({ ...item }));
-            },
-            [c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now, duplicateOf],
-          ),
-        );
+        yield* run(this.prepared(COMMIT_ITEM, c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now, duplicateOf));
       }
-      yield* run(
-        this.prep(
-          'commit.done',
-          (status, duplicate_of, sha256, size, etag, version, id) =>
-            this.qb
-              .updateTable('job_files')
-              .set({ status, duplicate_of, sha256, size, etag, version, error: null, lease_owner: null, lease_expires: 0 })
-              .where('id', '=', id),
-          [status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId],
-        ),
-      );
-      yield* run(
-        this.prep(
-          'commit.seen',
-          (org_id, connector_id, index_name, key, version, updated_at) =>
-            this.qb
-              .insertInto('import_seen')
-              .values({ org_id, connector_id, index_name, key, version, updated_at })
-              .onConflict((oc) => oc.columns(['org_id', 'connector_id', 'index_name', 'key']).doUpdateSet({ version, updated_at })),
-          [c.orgId, c.connectorId, c.index, c.key, c.version, c.now],
-        ),
-      );
+      yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
+      yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
       return { status, duplicate_of: duplicateOf };
     }
 

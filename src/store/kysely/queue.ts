@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { all, one, run, type Tx } from '../ops.js';
 import type { ClaimOptions, ClaimedFile, JobRow, ListedFile, NewJob, StoreQueue } from '../types.js';
 import { ACTIVE_JOB, type Part } from './base.js';
+import { family, statement } from './statements.js';
 
 /** Claims of one file before it fails for good (CLOUDPORT_MAX_ATTEMPTS). */
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -11,26 +12,44 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 /** The last error of a file whose worker stopped (crashed, killed) or stalled past its lease while working on it. */
 export const LEASE_LAPSED = 'its worker stopped or stalled while working on it (the lease ran out)';
 
+const FILE_COLUMNS = ['org_id', 'job_id', 'key', 'size', 'etag', 'version', 'status', 'error', 'attempts', 'lease_expires'] as const;
+
+/**
+ * Inserts `n` listed files (10 values a file, in FILE_COLUMNS order); a file already listed for the job
+ * stays as it is. One statement per chunk size: building a 200-row Kysely insert anew costs more than running it.
+ */
+const INSERT_FILES = family((n) =>
+  statement({
+    name: `files.insert.${n}`,
+    arity: n * FILE_COLUMNS.length,
+    build: (qb, _pg, v) =>
+      qb
+        .insertInto('job_files')
+        .values(Array.from({ length: n }, (_, r) => Object.fromEntries(FILE_COLUMNS.map((c, j) => [c, v[r * FILE_COLUMNS.length + j]!]))) as never)
+        .onConflict((oc) => oc.columns(['job_id', 'key']).doNothing()),
+    params: (...values: unknown[]) => values,
+  }),
+);
+
+/** The versions seen of `n` keys (org, connector, index, then the keys). */
+const SEEN = family((n) =>
+  statement({
+    name: `seen.${n}`,
+    arity: 3 + n,
+    build: (qb, _pg, [o, c, x, ...ks]) =>
+      qb.selectFrom('import_seen').select(['key', 'version']).where('org_id', '=', o!).where('connector_id', '=', c!).where('index_name', '=', x!).where('key', 'in', ks),
+    params: (org: string, connectorId: string, index: string, ...keys: string[]) => [org, connectorId, index, ...keys],
+  }),
+);
+
 /** The work queue: listed files, the listing lease, file claims with their attempts and backoff, leases, and files that end without an item. */
 export function withQueue<B extends Part>(Base: B) {
   abstract class QueuePart extends Base implements StoreQueue {
     private *insertFiles(org: string, jobId: string, files: ListedFile[]): Tx<void> {
-      // Prepared once per chunk size: building a 200-row Kysely insert anew costs more than running it.
-      const cols = ['org_id', 'job_id', 'key', 'size', 'etag', 'version', 'status', 'error', 'attempts', 'lease_expires'] as const;
       for (let i = 0; i < files.length; i += 200) {
         const chunk = files.slice(i, i + 200);
         if (!chunk.length) continue;
-        yield* run(
-          this.prep(
-            `files.insert.${chunk.length}`,
-            (...v: unknown[]) =>
-              this.qb
-                .insertInto('job_files')
-                .values(chunk.map((_, r) => Object.fromEntries(cols.map((c, j) => [c, v[r * cols.length + j]])) as never))
-                .onConflict((oc) => oc.columns(['job_id', 'key']).doNothing()),
-            chunk.flatMap((f) => [org, jobId, f.key, f.size, f.etag, f.version, f.status ?? 'pending', f.error ?? null, 0, 0]),
-          ),
-        );
+        yield* run(this.prepared(INSERT_FILES(chunk.length), ...chunk.flatMap((f) => [org, jobId, f.key, f.size, f.etag, f.version, f.status ?? 'pending', f.error ?? null, 0, 0])));
       }
     }
 
@@ -244,16 +263,7 @@ export function withQueue<B extends Part>(Base: B) {
       const out = new Map<string, string>();
       for (let i = 0; i < keys.length; i += 500) {
         const part = keys.slice(i, i + 500);
-        const rows = await this.exec('auto', () =>
-          all(
-            this.prep(
-              `seen.${part.length}`,
-              (o: string, c: string, x: string, ...ks: string[]) =>
-                this.qb.selectFrom('import_seen').select(['key', 'version']).where('org_id', '=', o).where('connector_id', '=', c).where('index_name', '=', x).where('key', 'in', ks),
-              [org, connectorId, index, ...part],
-            ),
-          ),
-        );
+        const rows = await this.exec('auto', () => all(this.prepared(SEEN(part.length), org, connectorId, index, ...part)));
         for (const r of rows) out.set(r.key, r.version);
       }
       return out;
