@@ -107,22 +107,19 @@ export interface LogEntry {
   message: string;
 }
 
-/**
- * Persistence for connectors, jobs, items and logs. Methods are domain operations, each atomic,
- * so that every implementation (SQLite embedded, PostgreSQL for scale-out) can use its own
- * transaction and locking model. Every row carries an organization id.
- */
-export interface Store {
-  /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
-  readonly dialect: 'sqlite' | 'postgres';
+/** Small settings shared by every process of the store (meta rows). */
+export interface StoreMeta {
   getMeta(key: string): Promise<string | null>;
   /** Sets key to value (replacing what is there). */
   setMeta(key: string, value: string): Promise<void>;
   deleteMeta(key: string): Promise<void>;
   /** Sets key to value unless it is already set; returns the value now stored. */
   setMetaOnce(key: string, value: string): Promise<string>;
-  countConnectors(): Promise<number>;
+}
 
+/** Connectors and their health. */
+export interface StoreConnectors {
+  countConnectors(): Promise<number>;
   insertConnector(row: NewConnector): Promise<void>;
   getConnector(org: string, id: string): Promise<ConnectorRow | null>;
   findConnectorByName(org: string, name: string): Promise<ConnectorRow | null>;
@@ -136,14 +133,12 @@ export interface Store {
    */
   sweepOrphans(): Promise<number>;
   recordHealth(org: string, id: string, outcome: HealthOutcome): Promise<ConnectorRow | null>;
+}
 
+/** The work queue: a job's listed files, the listing lease, file claims and leases, and how a claimed file ends without an item. */
+export interface StoreQueue {
   /** Creates a job with its first listed files in one transaction. */
   createJob(job: NewJob, files: ListedFile[]): Promise<void>;
-  getJob(org: string, id: string): Promise<JobRow | null>;
-  /** Jobs of a connector that are not final. */
-  countActiveJobs(org: string, connectorId: string): Promise<number>;
-  jobProgress(jobId: string): Promise<JobProgress>;
-  listJobFiles(jobId: string, opts: { status?: FileState; afterId?: number; limit: number }): Promise<JobFileRow[]>;
   /** Appends one listing page and moves the listing cursor, atomically, if `owner` still holds the listing lease. */
   appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean>;
   /** Claims the listing of one job whose listing is incomplete and unleased. */
@@ -160,6 +155,43 @@ export interface Store {
   heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }>;
   /** Hands back every lease `owner` holds (a clean stop); the files' claims do not count as attempts. */
   releaseLeases(owner: string): Promise<void>;
+  /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
+  completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
+  /**
+   * Hands a claimed file back to pending until `retryAt` (store clock, epoch ms) with `note` as its error,
+   * without counting the claim as an attempt: the trouble was not the file's (e.g. the store was full).
+   */
+  deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void>;
+  /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
+  failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void>;
+  seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>>;
+}
+
+/** Jobs as a whole: reading them, their progress and logs, canceling, finalizing and pruning them. */
+export interface StoreJobs {
+  getJob(org: string, id: string): Promise<JobRow | null>;
+  /** Jobs of a connector that are not final. */
+  countActiveJobs(org: string, connectorId: string): Promise<number>;
+  countActiveJobsForIndex(org: string, index: string): Promise<number>;
+  jobProgress(jobId: string): Promise<JobProgress>;
+  jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>>;
+  listJobFiles(jobId: string, opts: { status?: FileState; afterId?: number; limit: number }): Promise<JobFileRow[]>;
+  findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
+  /** Jobs newest first (created_at, then id, both descending), optionally filtered; `before` is the last row of the previous page. */
+  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]>;
+  cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;
+  /** Moves jobs whose work is done to their final state; returns the jobs it finalized. */
+  finalizeJobs(now: string): Promise<JobRow[]>;
+  /** Marks queued jobs that have work as running. */
+  startJobs(now: string): Promise<void>;
+  addLog(entry: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void>;
+  listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]>;
+  /** Deletes finished jobs (with their files and logs) that finished before `before`. */
+  pruneJobs(before: string): Promise<number>;
+}
+
+/** Indexes and their items, and the commit that writes an imported file's item. */
+export interface StoreItems {
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
   commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
   /**
@@ -174,43 +206,6 @@ export interface Store {
    * file's entry is the error and it gets no rows.
    */
   commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
-  /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
-  completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
-  /**
-   * Hands a claimed file back to pending until `retryAt` (store clock, epoch ms) with `note` as its error,
-   * without counting the claim as an attempt: the trouble was not the file's (e.g. the store was full).
-   */
-  deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void>;
-  /** Ends a file in `failed` (or back to pending with a later lease for a retry). */
-  failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void>;
-  cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;
-  /** Moves jobs whose work is done to their final state; returns the jobs it finalized. */
-  finalizeJobs(now: string): Promise<JobRow[]>;
-  /** Marks queued jobs that have work as running. */
-  startJobs(now: string): Promise<void>;
-  seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>>;
-
-  addLog(entry: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void>;
-  listLogs(org: string, opts: { jobId?: string; connectorId?: string; afterId?: number; limit: number }): Promise<LogEntry[]>;
-
-  findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
-  /** Jobs newest first (created_at, then id, both descending), optionally filtered; `before` is the last row of the previous page. */
-  listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]>;
-  jobsProgress(jobIds: string[]): Promise<Map<string, JobProgress>>;
-  countActiveJobsForIndex(org: string, index: string): Promise<number>;
-  /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */
-  markHashed(fileId: number, owner: string, sha256: string): Promise<boolean>;
-  /** markHashed for several files of one owner in one transaction; true where the mark was taken. */
-  markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]>;
-  /**
-   * Calls `unlink` for each candidate blob that no item and no in-flight file references, under a
-   * lock that markHashed respects, so no import can record a reference to a blob while it is removed.
-   * `unlink` may be synchronous or return a promise (an object store's DELETE); see KyselyStore.gcBlobs.
-   */
-  gcBlobs(candidates: string[], unlink: (sha256: string) => void | Promise<void>): Promise<number>;
-  /** Deletes finished jobs (with their files and logs) that finished before `before`. */
-  pruneJobs(before: string): Promise<number>;
-
   listIndexes(org: string, opts: { after?: string; limit: number }): Promise<IndexSummary[]>;
   /** Deletes an index with its items; returns the blob ids its items referenced. */
   deleteIndex(org: string, index: string): Promise<string[] | null>;
@@ -219,9 +214,26 @@ export interface Store {
   listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]>;
   getItem(org: string, index: string, key: string): Promise<ItemRow | null>;
   indexExists(org: string, index: string): Promise<boolean>;
+}
+
+/** References to blobs from items and in-flight files, and the GC that removes unreferenced blobs. */
+export interface StoreBlobRefs {
+  /** Records a downloaded file's hash before its blob is committed, so blob GC treats the blob as in use. */
+  markHashed(fileId: number, owner: string, sha256: string): Promise<boolean>;
+  /** markHashed for several files of one owner in one transaction; true where the mark was taken. */
+  markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]>;
   /** True when some item still references this blob. */
   blobReferenced(sha256: string): Promise<boolean>;
+  /**
+   * Calls `unlink` for each candidate blob that no item and no in-flight file references, under a
+   * lock that markHashed respects, so no import can record a reference to a blob while it is removed.
+   * `unlink` may be synchronous or return a promise (an object store's DELETE); see gcBlobs in kysely/blob-refs.ts.
+   */
+  gcBlobs(candidates: string[], unlink: (sha256: string) => void | Promise<void>): Promise<number>;
+}
 
+/** Organizations and their API keys. */
+export interface StoreKeys {
   /** The organization with this name, created on first use. */
   ensureOrg(name: string, id: string, now: string): Promise<{ id: string; name: string }>;
   insertApiKey(row: Insertable<DB['api_keys']>): Promise<void>;
@@ -229,7 +241,10 @@ export interface Store {
   findApiKey(hash: string): Promise<ApiKeyRow | null>;
   listApiKeys(): Promise<ApiKeyRow[]>;
   revokeApiKey(id: string, now: string): Promise<boolean>;
+}
 
+/** Automations (schedules that start imports) and the trail of their runs. */
+export interface StoreAutomations {
   insertAutomation(row: NewAutomation): Promise<void>;
   getAutomation(org: string, id: string): Promise<AutomationRow | null>;
   findAutomationByName(org: string, name: string): Promise<AutomationRow | null>;
@@ -258,6 +273,16 @@ export interface Store {
    * one row each: deletes those rows and adds their number to `compacted` in the job's listing_state.
    */
   compactAutomationRuns(org: string, automationId: string, keepJobId: string): Promise<number>;
+}
 
+/**
+ * Persistence for connectors, jobs, items and logs. Methods are domain operations, each atomic,
+ * so that every implementation (SQLite embedded, PostgreSQL for scale-out) can use its own
+ * transaction and locking model. Every row carries an organization id. The contract is split by
+ * concern, one interface each, as the implementation is (src/store/kysely/).
+ */
+export interface Store extends StoreMeta, StoreConnectors, StoreQueue, StoreJobs, StoreItems, StoreBlobRefs, StoreKeys, StoreAutomations {
+  /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
+  readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }

@@ -1,0 +1,273 @@
+import { sql } from 'kysely';
+import { all, one, run, type Tx } from '../ops.js';
+import type { ClaimOptions, ClaimedFile, JobRow, ListedFile, NewJob, StoreQueue } from '../types.js';
+import { ACTIVE_JOB, type Part } from './base.js';
+import { family, statement } from './statements.js';
+
+/** Claims of one file before it fails for good (CLOUDPORT_MAX_ATTEMPTS). */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** First wait before a file whose worker died holding it twice is claimed again; it doubles with each attempt. */
+export const DEFAULT_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 10 * 60_000;
+/** The last error of a file whose worker stopped (crashed, killed) or stalled past its lease while working on it. */
+export const LEASE_LAPSED = 'its worker stopped or stalled while working on it (the lease ran out)';
+
+const FILE_COLUMNS = ['org_id', 'job_id', 'key', 'size', 'etag', 'version', 'status', 'error', 'attempts', 'lease_expires'] as const;
+
+/**
+ * Inserts `n` listed files (10 values a file, in FILE_COLUMNS order); a file already listed for the job
+ * stays as it is. One statement per chunk size: building a 200-row Kysely insert anew costs more than running it.
+ */
+const INSERT_FILES = family((n) =>
+  statement({
+    name: `files.insert.${n}`,
+    arity: n * FILE_COLUMNS.length,
+    build: (qb, _pg, v) =>
+      qb
+        .insertInto('job_files')
+        .values(Array.from({ length: n }, (_, r) => Object.fromEntries(FILE_COLUMNS.map((c, j) => [c, v[r * FILE_COLUMNS.length + j]!]))) as never)
+        .onConflict((oc) => oc.columns(['job_id', 'key']).doNothing()),
+    params: (...values: unknown[]) => values,
+  }),
+);
+
+/** The versions seen of `n` keys (org, connector, index, then the keys). */
+const SEEN = family((n) =>
+  statement({
+    name: `seen.${n}`,
+    arity: 3 + n,
+    build: (qb, _pg, [o, c, x, ...ks]) =>
+      qb.selectFrom('import_seen').select(['key', 'version']).where('org_id', '=', o!).where('connector_id', '=', c!).where('index_name', '=', x!).where('key', 'in', ks),
+    params: (org: string, connectorId: string, index: string, ...keys: string[]) => [org, connectorId, index, ...keys],
+  }),
+);
+
+/** The work queue: listed files, the listing lease, file claims with their attempts and backoff, leases, and files that end without an item. */
+export function withQueue<B extends Part>(Base: B) {
+  abstract class QueuePart extends Base implements StoreQueue {
+    private *insertFiles(org: string, jobId: string, files: ListedFile[]): Tx<void> {
+      for (let i = 0; i < files.length; i += 200) {
+        const chunk = files.slice(i, i + 200);
+        if (!chunk.length) continue;
+        yield* run(this.prepared(INSERT_FILES(chunk.length), ...chunk.flatMap((f) => [org, jobId, f.key, f.size, f.etag, f.version, f.status ?? 'pending', f.error ?? null, 0, 0])));
+      }
+    }
+
+    async createJob(job: NewJob, files: ListedFile[]): Promise<void> {
+      await this.exec('tx', () => this.createJobTx(job, files));
+    }
+
+    private *createJobTx(job: NewJob, files: ListedFile[]): Tx<void> {
+      yield* run(this.qb.insertInto('jobs').values(job));
+      yield* this.insertFiles(job.org_id, job.id, files);
+    }
+
+    async appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean> {
+      return this.exec('tx', () => this.appendListingTx(jobId, owner, files, state, complete, leaseMs));
+    }
+
+    private *appendListingTx(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Tx<boolean> {
+      let q = this.qb.selectFrom('jobs').select(['lease_owner', 'status', 'org_id']).where('id', '=', jobId);
+      if (this.pg) q = q.forUpdate(); // a concurrent cancel or takeover waits for this page
+      const job = yield* one(q);
+      if (!job || job.lease_owner !== owner || !ACTIVE_JOB.includes(job.status as never)) return false;
+      yield* this.insertFiles(job.org_id, jobId, files);
+      yield* run(
+        this.qb
+          .updateTable('jobs')
+          .set({ listing_state: state, listing_complete: complete ? 1 : 0, lease_expires: complete ? 0 : this.clock() + leaseMs, lease_owner: complete ? null : owner })
+          .where('id', '=', jobId),
+      );
+      return true;
+    }
+
+    async claimListing(owner: string, leaseMs: number): Promise<JobRow | null> {
+      return this.exec('tx', () => this.claimListingTx(owner, leaseMs));
+    }
+
+    private *claimListingTx(owner: string, leaseMs: number): Tx<JobRow | null> {
+      const now = this.clock();
+      let q = this.qb
+        .selectFrom('jobs')
+        .selectAll()
+        .where('listing_complete', '=', 0)
+        .where('status', 'in', ACTIVE_JOB)
+        .where('lease_expires', '<', now)
+        .orderBy('created_at')
+        .limit(1);
+      if (this.pg) q = q.forUpdate().skipLocked();
+      const job = yield* one(q);
+      if (!job) return null;
+      const started = job.started_at ?? new Date(now).toISOString();
+      yield* run(this.qb.updateTable('jobs').set({ lease_owner: owner, lease_expires: now + leaseMs, status: 'running', started_at: started }).where('id', '=', job.id));
+      return { ...job, lease_owner: owner, lease_expires: now + leaseMs, status: 'running', started_at: started };
+    }
+
+    async failListing(jobId: string, owner: string, error: string, now: string): Promise<void> {
+      void now;
+      await this.exec('auto', () =>
+        run(
+          this.qb
+            .updateTable('jobs')
+            .set({ error: error.slice(0, 1000), listing_complete: 1, lease_owner: null, lease_expires: 0 })
+            .where('id', '=', jobId)
+            .where('lease_owner', '=', owner),
+        ),
+      );
+    }
+
+    async claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: ClaimOptions): Promise<ClaimedFile[]> {
+      if (limit <= 0) return [];
+      return this.exec('tx', () =>
+        this.claimFilesTx(owner, limit, leaseMs, now, opts?.excludeConnectors ?? [], Math.max(1, opts?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS), opts?.backoffMs ?? DEFAULT_BACKOFF_MS),
+      );
+    }
+
+    /**
+     * Each claim counts an attempt (a worker that dies holding a file cannot count it later). A file whose
+     * previous lease ran out (its worker died or stalled) records that as its last error and, from its
+     * second such attempt on, waits a backoff that doubles with each attempt before it is claimed again;
+     * a file with maxAttempts behind it fails here, in the claim, with its last error.
+     */
+    private *claimFilesTx(owner: string, limit: number, leaseMs: number, now: string, exclude: string[], maxAttempts: number, backoffMs: number): Tx<ClaimedFile[]> {
+      const t = this.clock();
+      let q = this.qb
+        .selectFrom('job_files as f')
+        .innerJoin('jobs as j', 'j.id', 'f.job_id')
+        .select(['f.id', 'f.attempts', 'f.lease_owner', 'f.error'])
+        .where('f.status', '=', 'pending')
+        .where('f.lease_expires', '<', t)
+        .where('j.status', 'in', ACTIVE_JOB);
+      if (exclude.length) q = q.where('j.connector_id', 'not in', exclude);
+      q = q.orderBy('f.id').limit(limit);
+      // Concurrent claimers skip each other's rows instead of queueing on them (only the files are locked, not their job).
+      if (this.pg) q = q.forUpdate('f').skipLocked();
+      const rows = yield* all(q);
+      if (!rows.length) return [];
+      const ids: number[] = [];
+      for (const r of rows) {
+        const lapsed = r.lease_owner !== null;
+        if (r.attempts >= maxAttempts) yield* this.giveUp(r.id, r.attempts, lapsed ? LEASE_LAPSED : (r.error ?? 'no error was recorded'), now);
+        else if (lapsed && r.attempts >= 2) {
+          const wait = Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (r.attempts - 2));
+          yield* run(this.qb.updateTable('job_files').set({ lease_owner: null, lease_expires: t + wait, error: LEASE_LAPSED }).where('id', '=', r.id));
+        } else ids.push(r.id);
+      }
+      if (!ids.length) return [];
+      const files = yield* all(
+        this.qb
+          .updateTable('job_files')
+          .set((eb) => ({
+            lease_owner: owner,
+            lease_expires: t + leaseMs,
+            attempts: eb('attempts', '+', 1),
+            error: sql<string | null>`case when ${sql.ref('lease_owner')} is not null then ${LEASE_LAPSED} else ${sql.ref('error')} end`,
+          }))
+          .where('id', 'in', ids)
+          .returningAll(),
+      );
+      files.sort((a, b) => a.id - b.id);
+      const jobIds = [...new Set(files.map((f) => f.job_id))];
+      const jobs = yield* all(this.qb.selectFrom('jobs').select(['id', 'org_id', 'connector_id', 'index_name', 'params', 'status', 'kind']).where('id', 'in', jobIds));
+      yield* run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('id', 'in', jobIds).where('status', '=', 'queued'));
+      const byId = new Map(jobs.map((j) => [j.id, j]));
+      return files.map((f) => {
+        const j = byId.get(f.job_id)!;
+        return { ...f, connector_id: j.connector_id, index_name: j.index_name, params: j.params, kind: j.kind };
+      });
+    }
+
+    /** Fails a file that used up its attempts, with its last error, and says so in its job's log. */
+    private *giveUp(fileId: number, attempts: number, lastError: string, now: string): Tx<void> {
+      const message = `gave up after ${attempts} attempts: ${lastError}`.slice(0, 1000);
+      const f = yield* one(
+        this.qb.updateTable('job_files').set({ status: 'failed', error: message, lease_owner: null, lease_expires: 0 }).where('id', '=', fileId).returning(['job_id', 'key', 'org_id']),
+      );
+      if (!f) return;
+      const j = yield* one(this.qb.selectFrom('jobs').select('connector_id').where('id', '=', f.job_id));
+      yield* run(this.qb.insertInto('job_logs').values({ org_id: f.org_id, job_id: f.job_id, connector_id: j?.connector_id ?? '', time: now, level: 'error', key: f.key, message }));
+    }
+
+    async heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }> {
+      return this.exec('tx', () => this.heartbeatTx(owner, fileIds, jobIds, leaseMs));
+    }
+
+    private *heartbeatTx(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Tx<{ lostFiles: number[] }> {
+      const until = this.clock() + leaseMs;
+      let lost: number[] = [];
+      if (fileIds.length) {
+        const held = yield* all(
+          this.qb
+            .updateTable('job_files')
+            .set({ lease_expires: until })
+            .where('id', 'in', fileIds)
+            .where('lease_owner', '=', owner)
+            .where('status', '=', 'pending')
+            .returning('id'),
+        );
+        const ok = new Set(held.map((r) => r.id));
+        lost = fileIds.filter((id) => !ok.has(id));
+      }
+      if (jobIds.length) {
+        yield* run(this.qb.updateTable('jobs').set({ lease_expires: until }).where('id', 'in', jobIds).where('lease_owner', '=', owner));
+      }
+      return { lostFiles: lost };
+    }
+
+    async releaseLeases(owner: string): Promise<void> {
+      await this.exec('tx', () => this.releaseLeasesTx(owner));
+    }
+
+    private *releaseLeasesTx(owner: string): Tx<void> {
+      // Work handed back on a clean stop was not tried to its end: its claim does not count as an attempt.
+      yield* run(
+        this.qb
+          .updateTable('job_files')
+          .set({ lease_owner: null, lease_expires: 0, attempts: sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end` })
+          .where('lease_owner', '=', owner)
+          .where('status', '=', 'pending'),
+      );
+      yield* run(this.qb.updateTable('jobs').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner));
+    }
+
+    async deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void> {
+      const refund = sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end`;
+      await this.exec('auto', () =>
+        run(
+          this.qb
+            .updateTable('job_files')
+            .set({ error: note.slice(0, 1000), lease_owner: null, lease_expires: retryAt, attempts: refund })
+            .where('id', '=', fileId)
+            .where('lease_owner', '=', owner)
+            .where('status', '=', 'pending'),
+        ),
+      );
+    }
+
+    async failFile(fileId: number, owner: string, error: string, retryAt: number | null): Promise<void> {
+      const set =
+        retryAt !== null
+          ? { error: error.slice(0, 1000), lease_owner: null, lease_expires: retryAt }
+          : { status: 'failed', error: error.slice(0, 1000), lease_owner: null, lease_expires: 0 };
+      await this.exec('auto', () =>
+        run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')),
+      );
+    }
+
+    async completeFile(fileId: number, owner: string, o: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean> {
+      const set = { status: o.status, sha256: o.sha256, size: o.size, error: null, lease_owner: null, lease_expires: 0 };
+      return (await this.exec('auto', () => run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')))) > 0;
+    }
+
+    async seenVersions(org: string, connectorId: string, index: string, keys: string[]): Promise<Map<string, string>> {
+      const out = new Map<string, string>();
+      for (let i = 0; i < keys.length; i += 500) {
+        const part = keys.slice(i, i + 500);
+        const rows = await this.exec('auto', () => all(this.prepared(SEEN(part.length), org, connectorId, index, ...part)));
+        for (const r of rows) out.set(r.key, r.version);
+      }
+      return out;
+    }
+  }
+  return QueuePart;
+}
