@@ -32,6 +32,7 @@ function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.co
     hashThreads: cfg.hashThreads,
     leaseMs: cfg.leaseMs,
     maxAttempts: cfg.maxAttempts,
+    extract: cfg.extract,
     ...(cfg.sqliteMaxPageCount ? { sqliteMaxPageCount: cfg.sqliteMaxPageCount } : {}),
     pollMs: 250,
     idleTimeoutMs: cfg.idleTimeoutMs,

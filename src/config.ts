@@ -43,6 +43,13 @@ export const SETTINGS = [
   { flag: '(env only)', env: 'CLOUDPORT_MASTER_KEY', default: 'generated', help: '32 bytes, base64: encrypts stored credentials. Default: generated once into <data-dir>/master.key (0600).' },
   { flag: '(env only)', env: 'CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID', default: 'AWS default chain', help: 'S3 blob store: access key id, with CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY (and optionally _SESSION_TOKEN). Never logged.' },
   { flag: '(env only)', env: 'CLOUDPORT_HASH_THREADS', default: 'cores - 1 (1 to 4)', help: 'Threads that hash and write downloads (0: on the main thread).' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT', default: 'on', help: 'Text extraction on import for search (off: items get no text until reindex_index).' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT_THREADS', default: 'cores - 1 (1 to 4)', help: 'Threads that extract text, each with its own heap limit.' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT_MAX_TEXT_BYTES', default: '2097152', help: 'Bytes of text kept per item; beyond it text_status is truncated.' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT_MAX_PAGES', default: '2000', help: 'PDF pages read per item.' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT_TIMEOUT_MS', default: '10000', help: 'Time per item; a document that takes longer gets text_status failed.' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT_MAX_INPUT_BYTES', default: '67108864', help: 'Documents (PDF, DOCX, XLSX, HTML, XML) larger than this are not opened.' },
+  { flag: '(env only)', env: 'CLOUDPORT_EXTRACT_MAX_INFLATED_BYTES', default: '67108864', help: 'What a DOCX or XLSX may inflate to (zip bombs), with CLOUDPORT_EXTRACT_MAX_ZIP_ENTRIES (10000).' },
   { flag: '(env only)', env: 'CLOUDPORT_LEASE_MS', default: '30000', help: 'Lease on a unit of import work; a crashed process\'s work is taken over after it.' },
   { flag: '(env only)', env: 'CLOUDPORT_MAX_ATTEMPTS', default: '5', help: 'Tries of one file (its worker died holding it, or it was handed back for a retry) before it fails with "gave up after N attempts".' },
   { flag: '(env only)', env: 'CLOUDPORT_IDLE_TIMEOUT_MS', default: '30000', help: 'A download that receives nothing for this long is resumed.' },
@@ -72,6 +79,8 @@ export interface CliConfig {
   leaseMs: number;
   /** Claims of one file before it fails for good. */
   maxAttempts: number;
+  /** Text extraction on import; null: off. */
+  extract: ExtractConfig | null;
   /** Tests only: caps the SQLite store's size in pages (0: no cap). */
   sqliteMaxPageCount: number;
   idleTimeoutMs: number;
@@ -281,6 +290,33 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   return configFrom(values, env);
 }
 
+export interface ExtractConfig {
+  threads: number;
+  maxTextBytes: number;
+  maxPages: number;
+  timeoutMs: number;
+  maxInputBytes: number;
+  maxInflatedBytes: number;
+  maxZipEntries: number;
+}
+
+function parseExtract(env: NodeJS.ProcessEnv): ExtractConfig | null {
+  const on = env.CLOUDPORT_EXTRACT;
+  if (on !== undefined && !['on', 'off', 'true', 'false', '1', '0'].includes(on)) {
+    throw new CloudportError('config_invalid', 'CLOUDPORT_EXTRACT must be on or off', { field: 'CLOUDPORT_EXTRACT' });
+  }
+  if (on === 'off' || on === 'false' || on === '0') return null;
+  return {
+    threads: int('CLOUDPORT_EXTRACT_THREADS', env.CLOUDPORT_EXTRACT_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1, 16),
+    maxTextBytes: int('CLOUDPORT_EXTRACT_MAX_TEXT_BYTES', env.CLOUDPORT_EXTRACT_MAX_TEXT_BYTES, 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    maxPages: int('CLOUDPORT_EXTRACT_MAX_PAGES', env.CLOUDPORT_EXTRACT_MAX_PAGES, 2000, 1, 1_000_000),
+    timeoutMs: int('CLOUDPORT_EXTRACT_TIMEOUT_MS', env.CLOUDPORT_EXTRACT_TIMEOUT_MS, 10_000, 100, 600_000),
+    maxInputBytes: int('CLOUDPORT_EXTRACT_MAX_INPUT_BYTES', env.CLOUDPORT_EXTRACT_MAX_INPUT_BYTES, 64 * 1024 * 1024, 1024, 2 ** 40),
+    maxInflatedBytes: int('CLOUDPORT_EXTRACT_MAX_INFLATED_BYTES', env.CLOUDPORT_EXTRACT_MAX_INFLATED_BYTES, 64 * 1024 * 1024, 1024, 2 ** 40),
+    maxZipEntries: int('CLOUDPORT_EXTRACT_MAX_ZIP_ENTRIES', env.CLOUDPORT_EXTRACT_MAX_ZIP_ENTRIES, 10_000, 1, 10_000_000),
+  };
+}
+
 function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
   const rawDir = values['data-dir'] ?? env.CLOUDPORT_DATA_DIR ?? path.join(os.homedir(), '.cloudport');
   const dataDir = path.resolve(rawDir.startsWith('~/') ? path.join(os.homedir(), rawDir.slice(2)) : rawDir);
@@ -299,6 +335,7 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     hashThreads: int('CLOUDPORT_HASH_THREADS', env.CLOUDPORT_HASH_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 16),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
     maxAttempts: int('CLOUDPORT_MAX_ATTEMPTS', env.CLOUDPORT_MAX_ATTEMPTS, 5, 1, 100),
+    extract: parseExtract(env),
     sqliteMaxPageCount: int('CLOUDPORT_SQLITE_MAX_PAGE_COUNT', env.CLOUDPORT_SQLITE_MAX_PAGE_COUNT, 0, 0, 2 ** 31 - 2),
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),

@@ -19,6 +19,9 @@ import { browse, type BrowseInput } from './connectors/browse.js';
 import { KeyService } from './orgs/api-keys.js';
 import { AutomationService, MIN_INTERVAL_MS } from './automations/service.js';
 import { HashWorkers } from './jobs/import/hash-workers.js';
+import { DEFAULT_EXTRACT_LIMITS, ExtractPool, type ExtractLimits } from './search/extract/pool.js';
+import { TextExtractor } from './search/extractor.js';
+import { SearchService } from './search/service.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -35,6 +38,8 @@ export interface AppConfig {
   pollMs: number;
   /** Tests only: the SQLite store may not grow past this many pages (SQLITE_FULL without a full disk). */
   sqliteMaxPageCount?: number;
+  /** Text extraction on import, with its limits; null or absent: off (reindex_index still extracts). */
+  extract?: (Omit<ExtractLimits, 'timeoutMs'> & { timeoutMs: number; threads: number }) | null;
   /** Claims of one file (its worker died or it was handed back for a retry) before it fails for good (default 5). */
   maxAttempts?: number;
   idleTimeoutMs: number;
@@ -121,6 +126,9 @@ export class App {
   /** Exports from indexes to buckets: jobs of kind "export" in the same engine. */
   exports!: ExportService;
   private hashers?: HashWorkers;
+  private extractor?: TextExtractor;
+  /** Full-text search over the org's indexes. */
+  search!: SearchService;
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -148,7 +156,10 @@ export class App {
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
       const jobs = new JobViews(store);
       const imports = new ImportService(store, pool, connectors, jobs);
-      const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers });
+      // Reindex always extracts; imports only when extraction is on.
+      const { threads, ...limits } = config.extract ?? { ...DEFAULT_EXTRACT_LIMITS, threads: 1 };
+      const extractor = new TextExtractor(store, new ExtractPool(limits, threads, config.log), config.log);
+      const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers, ...(config.extract ? { extractor } : {}) });
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
       const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService }, importHandler), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
@@ -158,6 +169,8 @@ export class App {
       const app = new App(config, store, blobs, connectors, imports, jobs, new IndexService(store, blobs), engine, pool);
       app.exports = exportService;
       app.hashers = hashers;
+      app.extractor = extractor;
+      app.search = new SearchService(store);
       const minInterval = Number(config.env.CLOUDPORT_MIN_INTERVAL_MS);
       app.automations = new AutomationService(store, imports, {
         minIntervalMs: Number.isFinite(minInterval) && minInterval > 0 ? minInterval : MIN_INTERVAL_MS,
@@ -222,6 +235,7 @@ export class App {
     this.pool.close();
     this.blobs.close?.();
     await this.hashers?.close();
+    await this.extractor?.close();
     await this.store.close();
   }
 }

@@ -7,6 +7,7 @@ import { withJobs } from './kysely/jobs.js';
 import { withKeys } from './kysely/keys.js';
 import { withMeta } from './kysely/meta.js';
 import { withQueue } from './kysely/queue.js';
+import { withTexts } from './kysely/texts.js';
 import type { Store } from './types.js';
 
 export { ACTIVE_JOB } from './kysely/base.js';
@@ -18,5 +19,5 @@ export { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, LEASE_LAPSED } from './kysely
  * dialect (sqlite.ts, postgres.ts) supplies the query builder and runs the methods' ops.
  */
 export abstract class KyselyStore
-  extends withAutomations(withKeys(withBlobRefs(withItems(withJobs(withQueue(withConnectors(withMeta(StoreBase))))))))
+  extends withTexts(withAutomations(withKeys(withBlobRefs(withItems(withJobs(withQueue(withConnectors(withMeta(StoreBase)))))))))
   implements Store {}

@@ -239,6 +239,52 @@ export const MIGRATIONS: Migration[] = [
         ),
     ],
   },
+  {
+    version: 8,
+    name: 'extracted text and full-text search',
+    // Text is keyed by content hash, so identical content is extracted and indexed once; search joins
+    // the chunks to the items that hold the content, so deleting an item (or giving its key new
+    // content) changes the results in the same transaction. Both stores tokenize alike, without
+    // stemming: FTS5 unicode61 with diacritics removed, and PostgreSQL 'simple' over text that
+    // shared/search-words.ts has folded the same way (lower case, no diacritics, words only).
+    up: (db, dialect) => {
+      const raw = (text: string): Compilable => ({ compile: () => sql.raw(text).compile(db) });
+      const common: Compilable[] = [
+        db.schema
+          .createTable('texts')
+          .addColumn('sha256', 'text', (c) => c.primaryKey())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('derived', 'integer', (c) => c.notNull())
+          .addColumn('bytes', 'bigint', (c) => c.notNull())
+          .addColumn('extracted_at', 'text', (c) => c.notNull()),
+        db.schema
+          .createTable('text_chunks')
+          .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('off', 'bigint', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull()),
+        db.schema.createIndex('text_chunks_sha_seq').on('text_chunks').columns(['sha256', 'seq']).unique(),
+        // Search joins hits to the items holding their content across the org's indexes.
+        db.schema.createIndex('items_by_sha').on('items').columns(['sha256', 'org_id']),
+      ];
+      if (dialect === 'postgres') {
+        return [
+          ...common,
+          raw('ALTER TABLE text_chunks ADD COLUMN tsv tsvector NOT NULL'),
+          raw('CREATE INDEX text_chunks_tsv ON text_chunks USING GIN (tsv)'),
+        ];
+      }
+      return [
+        ...common,
+        raw(`CREATE VIRTUAL TABLE text_fts USING fts5(body, content='text_chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2')`),
+        raw(`CREATE TRIGGER text_chunks_ai AFTER INSERT ON text_chunks BEGIN INSERT INTO text_fts(rowid, body) VALUES (new.id, new.body); END`),
+        raw(`CREATE TRIGGER text_chunks_ad AFTER DELETE ON text_chunks BEGIN INSERT INTO text_fts(text_fts, rowid, body) VALUES ('delete', old.id, old.body); END`),
+      ];
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -97,6 +97,29 @@ export interface DB {
     created_at: string;
     updated_at: string;
   };
+  /** The text extracted from a content hash (once per content, shared by every item that holds it). */
+  texts: {
+    sha256: string;
+    /** extracted, truncated, unsupported, failed or empty. */
+    status: string;
+    detail: string | null;
+    /** pdf, docx, xlsx, html, xml, text or binary. */
+    format: string;
+    /** 1 when the text is not the content's own bytes (documents, markup). */
+    derived: number;
+    /** UTF-8 bytes of the text. */
+    bytes: number;
+    extracted_at: string;
+  };
+  /** A text in pieces of a few KB, in order; their bodies joined are the text. SQLite indexes them in text_fts (FTS5), PostgreSQL in `tsv`. */
+  text_chunks: {
+    id: Generated<number>;
+    sha256: string;
+    seq: number;
+    /** UTF-8 byte offset in the text. */
+    off: number;
+    body: string;
+  };
   import_seen: { org_id: string; connector_id: string; index_name: string; key: string; version: string; updated_at: string };
   job_logs: {
     id: Generated<number>;

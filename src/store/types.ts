@@ -73,6 +73,51 @@ export interface CommitFile {
   version: string;
   dedupe: boolean;
   now: string;
+  /** The content's extracted text, written with the item unless the content has one already. */
+  text?: TextPayload;
+}
+
+/** What extraction found in a content hash, in chunks ready for the search index. */
+export interface TextPayload {
+  status: 'extracted' | 'truncated' | 'unsupported' | 'failed' | 'empty';
+  detail: string | null;
+  format: string;
+  derived: boolean;
+  bytes: number;
+  chunks: { seq: number; off: number; body: string }[];
+}
+
+export interface TextInfo {
+  status: TextPayload['status'];
+  detail: string | null;
+  format: string;
+  derived: boolean;
+  bytes: number;
+}
+
+/** A search, compiled by the core for both stores (store/kysely/texts.ts picks the one of its dialect). */
+export interface TextSearch {
+  /** An FTS5 MATCH expression. */
+  fts5: string;
+  /** A to_tsquery('simple', …) expression over folded words. */
+  tsquery: string;
+  /** Index names to search; all of the org's when absent. */
+  indexes?: string[];
+  prefix?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface TextHit {
+  index_name: string;
+  key: string;
+  sha256: string;
+  /** Higher is better. */
+  score: number;
+  /** The best chunk of the item: its offset in the text and its body. */
+  off: number;
+  body: string;
+  status: TextPayload['status'];
 }
 
 export interface HealthOutcome {
@@ -281,7 +326,21 @@ export interface StoreAutomations {
  * transaction and locking model. Every row carries an organization id. The contract is split by
  * concern, one interface each, as the implementation is (src/store/kysely/).
  */
-export interface Store extends StoreMeta, StoreConnectors, StoreQueue, StoreJobs, StoreItems, StoreBlobRefs, StoreKeys, StoreAutomations {
+/** Extracted texts (by content hash) and full-text search over the items that hold them. */
+export interface StoreTexts {
+  /** Which of these contents have a text (of any status) already. */
+  textsKnown(shas: string[]): Promise<Set<string>>;
+  textInfo(shas: string[]): Promise<Map<string, TextInfo>>;
+  /** Writes a content's text unless it has one; with `replace`, replaces it (reindex). */
+  saveText(sha256: string, text: TextPayload, now: string, replace?: boolean): Promise<void>;
+  /** The chunks that cover bytes [offset, offset + length) of a content's text, in order. */
+  readText(sha256: string, offset: number, length: number): Promise<{ off: number; body: string }[]>;
+  searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number }>;
+  /** Items of an index (after `after`, by key) whose content has no text, or every item with `all`. */
+  itemsToExtract(org: string, index: string, opts: { after?: string; limit: number; all?: boolean }): Promise<{ key: string; sha256: string; content_type: string; size: number }[]>;
+}
+
+export interface Store extends StoreMeta, StoreConnectors, StoreQueue, StoreJobs, StoreItems, StoreBlobRefs, StoreKeys, StoreAutomations, StoreTexts {
   /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
   readonly dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;

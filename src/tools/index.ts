@@ -13,6 +13,7 @@ import { importStatus } from './import_status.js';
 import { cancelImport } from './cancel_import.js';
 import { listIndexItems } from './list_index_items.js';
 import { readItem } from './read_item.js';
+import { searchIndex } from './search_index.js';
 import { listImports } from './list_imports.js';
 import { importLogs } from './import_logs.js';
 import { listIndexes } from './list_indexes.js';
@@ -41,6 +42,7 @@ export const TOOLS = [
   listIndexes,
   listIndexItems,
   readItem,
+  searchIndex,
   deleteItem,
   deleteIndex,
   startExport,
@@ -68,6 +70,7 @@ export const TOOLSET_OF: Readonly<Record<string, Toolset>> = {
   list_indexes: 'indexes',
   list_index_items: 'indexes',
   read_item: 'indexes',
+  search_index: 'search',
   delete_item: 'indexes',
   delete_index: 'indexes',
   start_export: 'exports',

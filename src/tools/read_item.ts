@@ -6,17 +6,20 @@ import { READ, defineTool } from './define.js';
 export const readItem = defineTool({
   name: 'read_item',
   title: 'Read item',
-  description: `Read an imported item's text: ${DEFAULT_READ / 1024} KiB from offset by default (length up to ${MAX_READ / 1024} KiB); next_offset continues, null at the end. The text content is the item's text itself. Binary items return size and type only.`,
+  description: `Read an imported item's text (documents: their extracted text): ${DEFAULT_READ / 1024} KiB from offset by default (length up to ${MAX_READ / 1024} KiB); next_offset continues, null at the end. The text content is the text itself. Binary items return size, type and text_status.`,
   input: z.object({
     index: z.string().min(1).max(100),
     key: z.string().min(1).max(4096),
     offset: z.number().int().min(0).optional().describe('Byte offset into the text (e.g. a previous next_offset).'),
     length: z.number().int().min(1).max(MAX_READ).optional().describe(`Bytes to read (default ${DEFAULT_READ}).`),
+    raw: z.boolean().optional().describe('Read the stored bytes, not the extracted text.'),
   }),
   output: z.object({
     key: z.string(),
     size: z.number(),
     content_type: z.string(),
+    text_status: z.string(),
+    text_bytes: z.number().optional(),
     offset: z.number(),
     next_offset: z.number().nullable(),
     text: z.string().optional(),
@@ -25,15 +28,16 @@ export const readItem = defineTool({
   }),
   annotations: { ...READ, openWorldHint: false },
   async handler(args, { app, org }) {
-    const r = await app.indexes.readItem(org, args.index, args.key, args.offset, args.length);
+    const r = await app.indexes.readItem(org, args.index, args.key, args.offset, args.length, args.raw);
     const key = brief(r.key, 200);
     if (r.text === undefined) {
-      const summary = `${key}: ${r.note}, ${formatBytes(r.size)}`;
+      const summary = `${key}: ${r.note}, ${formatBytes(r.size)}, text_status ${r.text_status}`;
       return { data: r, summary };
     }
     const bytes = Buffer.byteLength(r.text);
     const where = r.next_offset !== null ? `more from next_offset ${r.next_offset}` : 'end of text, next_offset null';
-    const summary = `${key}: bytes ${r.offset}-${r.offset + bytes} of ${r.size} (${brief(r.content_type, 100)}); ${where}`;
+    const of = r.text_bytes !== undefined ? `${r.text_bytes} of extracted text (${r.text_status})` : `${r.size}`;
+    const summary = `${key}: bytes ${r.offset}-${r.offset + bytes} of ${of} (${brief(r.content_type, 100)}); ${where}`;
     // The header line, then the text itself with real newlines: an agent reads the content directly.
     return { data: r, summary, text: `${summary}\n\n${escapeContent(r.text)}` };
   },

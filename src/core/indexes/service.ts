@@ -121,12 +121,27 @@ export class IndexService {
    * A window of an item's text: `offset` and `length` count bytes, and the window is moved to UTF-8
    * boundaries at both ends (a start inside a character moves forward to the next one), so every call
    * returns whole characters and `next_offset` continues exactly where it ended (null at the end).
+   * Documents and markup (PDF, DOCX, XLSX, HTML, XML) are read as their extracted text, where
+   * search_index offsets point; `raw` reads the stored bytes instead.
    */
-  async readItem(org: string, index: string, key: string, offset = 0, length = DEFAULT_READ): Promise<ReadResult> {
+  async readItem(org: string, index: string, key: string, offset = 0, length = DEFAULT_READ, raw = false): Promise<ReadResult> {
     await this.requireIndex(org, index);
     if (length > MAX_READ) throw invalid('length', `length may be at most ${MAX_READ} bytes`, 'Read large items in several calls with offset (next_offset says where to go on).');
     const item = await this.store.getItem(org, index, key);
     if (!item) throw notFound('item', key, 'key', 'list_index_items shows the keys in this index.');
+    const info = (await this.store.textInfo([item.sha256])).get(item.sha256);
+    const base = { key: item.key, size: item.size, content_type: item.content_type, text_status: info?.status ?? 'pending' } as const;
+    if (info?.derived && !raw) {
+      if (info.status !== 'extracted' && info.status !== 'truncated') {
+        const why = info.status === 'empty' ? 'no text found in it' : `${info.status}${info.detail ? `: ${info.detail}` : ''}`;
+        return { ...base, offset, next_offset: null, note: `${info.format} document, ${why}; raw: true reads the stored bytes` };
+      }
+      if (offset > info.bytes) throw invalid('offset', `offset ${offset} is past the end of the text (${info.bytes} bytes)`, `Give an offset from 0 to ${info.bytes}.`);
+      const chunks = await this.store.readText(item.sha256, offset, length + 3);
+      const from = chunks[0]?.off ?? offset;
+      const buf = Buffer.from(chunks.map((c) => c.body).join(''), 'utf8');
+      return { ...base, text_bytes: info.bytes, ...window(buf.subarray(offset - from, offset - from + length + 3), offset, length, info.bytes) };
+    }
     if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`, `Give an offset from 0 to ${item.size}.`);
     let buf: Buffer;
     try {
@@ -138,19 +153,30 @@ export class IndexService {
     let start = 0;
     while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
     const looksText = TEXT_TYPES.test(item.content_type) || isUtf8Text(buf.subarray(start));
-    if (!looksText) return { key: item.key, size: item.size, content_type: item.content_type, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
-    let end = Math.min(buf.length, start + length);
-    while (end > start && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
-    const text = buf.subarray(start, end).toString('utf8');
-    const next = offset + end < item.size ? offset + end : null;
-    return { key: item.key, size: item.size, content_type: item.content_type, offset: offset + start, next_offset: next, text, ...(next !== null ? { truncated: true } : {}) };
+    if (!looksText) return { ...base, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
+    return { ...base, ...window(buf, offset, length, item.size) };
   }
+}
+
+/** The whole characters of `buf` (which starts at byte `offset` of a text of `total` bytes) within `length` bytes. */
+function window(buf: Buffer, offset: number, length: number, total: number): Pick<ReadResult, 'offset' | 'next_offset' | 'text' | 'truncated'> {
+  let start = 0;
+  while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
+  let end = Math.min(buf.length, start + length);
+  while (end > start && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
+  const text = buf.subarray(start, end).toString('utf8');
+  const next = offset + end < total ? offset + end : null;
+  return { offset: offset + start, next_offset: next, text, ...(next !== null ? { truncated: true } : {}) };
 }
 
 export interface ReadResult {
   key: string;
   size: number;
   content_type: string;
+  /** What extraction found (pending: not extracted yet, see reindex_index). */
+  text_status: string;
+  /** Bytes of the extracted text, when the text read is the extracted one. */
+  text_bytes?: number;
   /** Where the text starts (the asked offset, moved forward to a character boundary). */
   offset: number;
   /** Where the next call continues; null when the text ends here. */

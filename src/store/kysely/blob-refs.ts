@@ -4,6 +4,7 @@ import type { DB } from '../schema.js';
 import { all, lock, one, run, wait, type Tx } from '../ops.js';
 import type { StoreBlobRefs } from '../types.js';
 import type { Part } from './base.js';
+import { dropTexts } from './text-rows.js';
 import { statement, type Slot } from './statements.js';
 
 /**
@@ -125,6 +126,7 @@ export function withBlobRefs<B extends Part>(Base: B) {
     private *gcBatchPg(batch: string[], unlink: (sha256: string) => void | Promise<void>): Tx<number> {
       yield* lock({ kind: 'blobs', mode: 'exclusive' });
       const unused = yield* this.unusedBlobs(batch);
+      yield* dropTexts(this.qb, unused);
       const results = yield* wait(Promise.allSettled(unused.map(async (sha) => unlink(sha))));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -150,6 +152,7 @@ export function withBlobRefs<B extends Part>(Base: B) {
     private *gcBatchSqliteTx(batch: string[], unlink: (sha256: string) => void | Promise<void>, token: string, pending: Promise<unknown>[], errors: unknown[]): Tx<number> {
       const unused = yield* this.unusedBlobs(batch);
       if (!unused.length) return 0;
+      yield* dropTexts(this.qb, unused);
       yield* run(this.qb.insertInto('meta').values({ key: GC_GATE, value: token }).onConflict((oc) => oc.column('key').doUpdateSet({ value: token })));
       for (const sha of unused) {
         try {

@@ -3,6 +3,7 @@ import { all, lock, one, run, type Tx } from '../ops.js';
 import type { CommitFile, IndexSummary, ItemRow, StoreItems } from '../types.js';
 import type { Part } from './base.js';
 import { statement } from './statements.js';
+import { writeText } from './text-rows.js';
 
 // The statements of a commit (commitFileTx), compiled once per store: a landing batch runs them for every file.
 
@@ -153,6 +154,8 @@ export function withItems<B extends Part>(Base: B) {
         // Every key gets its item: a duplicate shares the blob of the key it names (dedupe saves bytes, not keys).
         yield* run(this.prepared(COMMIT_ITEM, c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now, duplicateOf));
       }
+      // The text rides in the item's transaction: a search never finds an item without its text status.
+      if (c.text) yield* writeText(this.qb, this.pg, c.sha256, c.text, c.now);
       yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
       yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
       return { status, duplicate_of: duplicateOf };

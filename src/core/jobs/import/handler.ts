@@ -3,7 +3,7 @@ import type { Logger } from '../../../shared/log.js';
 import { redact } from '../../../shared/redact.js';
 import { Batcher } from '../../../shared/batch.js';
 import { gcUnlink, type BlobStore } from '../../../store/blobs.js';
-import type { ClaimedFile, CommitFile, JobRow, Store } from '../../../store/types.js';
+import type { ClaimedFile, CommitFile, JobRow, Store, TextPayload } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
 import { ConnectorCache, inactiveReason, isCredentialFailure, recordImportOutcome } from '../../connectors/health.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
@@ -15,6 +15,7 @@ import { jobLog } from '../job-log.js';
 import { countSkipped, parseListingState } from '../listing-state.js';
 import { downloadObject, type Downloaded } from './download.js';
 import type { HashWorkers } from './hash-workers.js';
+import type { TextExtractor } from '../../search/extractor.js';
 import { applyMode, select, selectionOf, type JobParams } from './selection.js';
 
 export interface ImportOptions {
@@ -24,6 +25,8 @@ export interface ImportOptions {
   log: Logger;
   /** Worker threads that hash and write downloads (none: the main thread does). */
   hashers?: HashWorkers;
+  /** Extracts each new content's text for search, before it lands (none: no text on import). */
+  extractor?: TextExtractor;
 }
 
 /** A downloaded file on its way into the index (see ImportService.landBatch). */
@@ -32,6 +35,7 @@ interface Landing {
   owner: string;
   d: Downloaded;
   dedupe: boolean;
+  text?: TextPayload;
 }
 type Landed =
   | { lost: true } // canceled or the lease was lost before the hash was recorded: the temp file is discarded
@@ -87,6 +91,7 @@ export class ImportHandler implements JobHandlers {
       version: l.d.version,
       dedupe: l.dedupe,
       now,
+      ...(l.text ? { text: l.text } : {}),
     });
     const out: Landed[] = new Array(batch.length);
     const place = this.store.dialect === 'sqlite' ? this.blobs.commitSync?.bind(this.blobs) : undefined;
@@ -233,7 +238,9 @@ export class ImportHandler implements JobHandlers {
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
       });
       temp = d.tempPath;
-      const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe });
+      // The temp file is the content's only local copy until it lands: its text is read from it now.
+      const text = await this.opts.extractor?.forFile(d.sha256, d.tempPath, d.content_type, file.key);
+      const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe, ...(text ? { text } : {}) });
       if ('lost' in landed) {
         temp = null;
         return; // canceled or lease lost meanwhile

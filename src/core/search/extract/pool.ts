@@ -105,7 +105,8 @@ class ExtractWorker {
   private die(reason: string): void {
     if (this.dead) return;
     this.dead = true;
-    if (this.current) this.settle({ status: 'failed', detail: reason.slice(0, 300), text: '', format: 'unknown', derived: false });
+    // Only documents take long or need much memory: read_item says so rather than showing raw bytes.
+    if (this.current) this.settle({ status: 'failed', detail: reason.slice(0, 300), text: '', format: 'document', derived: true });
     this.onFree(this);
   }
 }

@@ -1,0 +1,120 @@
+import { invalid } from '../../shared/errors.js';
+import { foldWords } from '../../shared/search-words.js';
+
+/**
+ * cloudport's query language, the same on both stores:
+ *   plain words        all of them (AND)
+ *   "a quoted phrase"  these words in this order
+ *   word*              words starting with it
+ *   x OR y             either (binds tighter than the AND between terms)
+ *   -word, -"phrase"   excluded
+ * Words are folded as the index folds them (shared/search-words.ts), so punctuation inside a word
+ * makes a phrase ("e-mail" is "e mail") and nothing typed reaches either store's syntax unescaped.
+ */
+
+export interface Term {
+  /** Folded words; several make a phrase. */
+  words: string[];
+  /** The last word is a prefix. */
+  prefix: boolean;
+}
+
+export interface ParsedQuery {
+  /** Every clause must match; a clause matches when one of its terms does. */
+  all: Term[][];
+  none: Term[];
+}
+
+export const MAX_QUERY_LENGTH = 500;
+const MAX_TERMS = 32;
+const FIX = 'Use words, "quoted phrases", OR between alternatives and -word to exclude, e.g. indemnification "governing law" -draft.';
+
+type Token = { kind: 'term'; term: Term; negated: boolean } | { kind: 'or' };
+
+function tokenize(query: string): Token[] {
+  const out: Token[] = [];
+  const re = /(-?)"([^"]*)"?(\*?)|(\S+)/g;
+  for (const m of query.matchAll(re)) {
+    if (m[4] !== undefined) {
+      const raw = m[4];
+      if (raw === 'OR' || raw === '|') {
+        out.push({ kind: 'or' });
+        continue;
+      }
+      const negated = raw.startsWith('-') && raw.length > 1;
+      const body = negated ? raw.slice(1) : raw;
+      const prefix = body.endsWith('*');
+      const words = foldWords(body);
+      if (words.length) out.push({ kind: 'term', term: { words, prefix }, negated });
+    } else {
+      const words = foldWords(m[2] ?? '');
+      if (words.length) out.push({ kind: 'term', term: { words, prefix: m[3] === '*' }, negated: m[1] === '-' });
+    }
+  }
+  return out;
+}
+
+export function parseQuery(query: string): ParsedQuery {
+  if (query.length > MAX_QUERY_LENGTH) throw invalid('query', `query is longer than ${MAX_QUERY_LENGTH} characters`, 'Search for the few words that matter.');
+  const tokens = tokenize(query);
+  const all: Term[][] = [];
+  const none: Term[] = [];
+  let joinNext = false;
+  for (const t of tokens) {
+    if (t.kind === 'or') {
+      joinNext = all.length > 0;
+      continue;
+    }
+    if (t.negated) {
+      none.push(t.term);
+      joinNext = false;
+    } else if (joinNext) all[all.length - 1]!.push(t.term);
+    else all.push([t.term]);
+    if (!t.negated) joinNext = false;
+  }
+  if (!all.length) {
+    throw invalid('query', none.length ? 'a query needs at least one word to find; it has only excluded words' : 'the query has no words to search for', FIX);
+  }
+  if (all.flat().length + none.length > MAX_TERMS) throw invalid('query', `the query has more than ${MAX_TERMS} terms`, 'Search for the few words that matter.');
+  return { all, none };
+}
+
+/** The words a snippet marks: every word of the terms to find (prefix terms by their start). */
+export function markedWords(q: ParsedQuery): { exact: Set<string>; prefixes: string[] } {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const t of q.all.flat()) {
+    t.words.forEach((w, i) => (t.prefix && i === t.words.length - 1 ? prefixes.push(w) : exact.add(w)));
+  }
+  return { exact, prefixes };
+}
+
+// Folded words hold letters and digits only, so they need no escaping inside FTS5 strings or tsquery lexemes.
+
+function fts5Term(t: Term): string {
+  return `"${t.words.join(' ')}"${t.prefix ? ' *' : ''}`;
+}
+
+function fts5Clause(c: Term[]): string {
+  return c.length === 1 ? fts5Term(c[0]!) : `(${c.map(fts5Term).join(' OR ')})`;
+}
+
+/** The query as an FTS5 MATCH expression. */
+export function toFts5(q: ParsedQuery): string {
+  let s = q.all.map(fts5Clause).join(' AND ');
+  if (q.none.length) s = `(${s}) NOT ${fts5Clause(q.none)}`;
+  return s;
+}
+
+function tsTerm(t: Term): string {
+  const lexemes = t.words.map((w, i) => `'${w}'${t.prefix && i === t.words.length - 1 ? ':*' : ''}`);
+  return lexemes.length === 1 ? lexemes[0]! : `(${lexemes.join(' <-> ')})`;
+}
+
+/** The query as a to_tsquery('simple', …) expression. */
+export function toTsquery(q: ParsedQuery): string {
+  const clause = (c: Term[]) => (c.length === 1 ? tsTerm(c[0]!) : `(${c.map(tsTerm).join(' | ')})`);
+  const parts = q.all.map(clause);
+  for (const t of q.none) parts.push(`!${tsTerm(t)}`);
+  return parts.join(' & ');
+}

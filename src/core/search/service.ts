@@ -1,0 +1,81 @@
+import { notFound } from '../../shared/errors.js';
+import type { Store, TextInfo } from '../../store/types.js';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { checkIndexName } from '../domain/index-names.js';
+import { markedWords, parseQuery, toFts5, toTsquery } from './query.js';
+import { snippetOf } from './snippet.js';
+
+export interface SearchInput {
+  index?: string | string[];
+  query: string;
+  prefix?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface SearchResult {
+  index: string;
+  key: string;
+  score: number;
+  snippet: string;
+  /** Where read_item {offset} reads the place of the snippet (bytes of the item's text). */
+  offset: number;
+  text_status: TextInfo['status'];
+}
+
+export interface SearchOutput {
+  results: SearchResult[];
+  next_cursor: string | null;
+  /** Items that match in all (this page and the ones after it). */
+  total_estimate: number;
+  /** Set when nothing matched: what to try. */
+  hint?: string;
+}
+
+/** Scores are BM25 (SQLite) or ts_rank (PostgreSQL): only their order means something, so a few digits suffice. */
+const round = (n: number) => Number(n.toPrecision(4));
+
+/** search_index: full-text search over the org's indexes. */
+export class SearchService {
+  constructor(private readonly store: Store) {}
+
+  async search(org: string, input: SearchInput): Promise<SearchOutput> {
+    const names = input.index === undefined ? undefined : [...new Set(Array.isArray(input.index) ? input.index : [input.index])];
+    for (const [i, name] of (names ?? []).entries()) {
+      checkIndexName(name);
+      if (!(await this.store.indexExists(org, name))) {
+        throw notFound('index', name, Array.isArray(input.index) ? `index[${i}]` : 'index', 'list_indexes shows the indexes; omit index to search them all.');
+      }
+    }
+    const parsed = parseQuery(input.query);
+    const q = { q: input.query, i: names ?? null, p: input.prefix ?? '' };
+    const offset = decodeCursor<{ o: number }>(input.cursor, q)?.o ?? 0;
+    const { hits, total } = await this.store.searchTexts(org, {
+      fts5: toFts5(parsed),
+      tsquery: toTsquery(parsed),
+      ...(names ? { indexes: names } : {}),
+      ...(input.prefix ? { prefix: input.prefix } : {}),
+      offset,
+      limit: input.limit,
+    });
+    const marked = markedWords(parsed);
+    const results = hits.map((h) => {
+      const s = snippetOf(h.body, marked);
+      return { index: h.index_name, key: h.key, score: round(h.score), snippet: s.text, offset: h.off + s.offset, text_status: h.status };
+    });
+    const next = offset + hits.length < total ? encodeCursor({ o: offset + hits.length }, q) : null;
+    const out: SearchOutput = { results, next_cursor: next, total_estimate: Math.max(total, offset + hits.length) };
+    if (!results.length && offset === 0) out.hint = await this.hint(org, names);
+    return out;
+  }
+
+  /** Why nothing may have matched: items without text yet, or too narrow a query. */
+  private async hint(org: string, names: string[] | undefined): Promise<string> {
+    const indexes = names ?? (await this.store.listIndexes(org, { limit: 1000 })).map((i) => i.name);
+    if (!indexes.length) return 'this organization has no index yet: start_import creates one.';
+    const missing: string[] = [];
+    for (const name of indexes.slice(0, 50)) if ((await this.store.itemsToExtract(org, name, { limit: 1 })).length) missing.push(name);
+    if (missing.length) return `some items of ${missing.slice(0, 5).join(', ')} have no extracted text yet (imported before search existed): reindex_index {index} extracts them.`;
+    return 'no item matches every word: try fewer words, OR between alternatives, or a prefix such as contract*.';
+  }
+}

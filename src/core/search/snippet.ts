@@ -1,0 +1,48 @@
+import { foldWords } from '../../shared/search-words.js';
+
+/** Characters of a snippet, marks and ellipses included. */
+export const SNIPPET_MAX = 300;
+const OPEN = '«';
+const CLOSE = '»';
+
+/**
+ * The words around a hit, with the matched words marked «like this»: the window of the chunk that
+ * holds the most marked words (the first such window on a tie), cut at word boundaries, whitespace
+ * collapsed, at most SNIPPET_MAX characters. Built here rather than by each store so that both
+ * answer the same snippet, and `offset` (bytes) says where read_item reads that place.
+ */
+export function snippetOf(body: string, marked: { exact: Set<string>; prefixes: string[] }): { text: string; offset: number } {
+  const words = [...body.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => {
+    const folded = foldWords(m[0]).join('');
+    const hit = marked.exact.has(folded) || marked.prefixes.some((p) => folded.startsWith(p));
+    return { start: m.index, end: m.index + m[0].length, hit };
+  });
+  const budget = SNIPPET_MAX - 40; // room for marks and ellipses
+  // A chunk holds a few hundred words: trying each hit as the window's start is cheap.
+  let best = 0;
+  let bestHits = -1;
+  for (let i = 0; i < words.length; i++) {
+    if (!words[i]!.hit) continue;
+    let hits = 0;
+    for (let j = i; j < words.length && words[j]!.end - words[i]!.start <= budget; j++) if (words[j]!.hit) hits++;
+    if (hits > bestHits) {
+      bestHits = hits;
+      best = i;
+    }
+  }
+  let first = best;
+  while (first > 0 && words[best]!.start - words[first - 1]!.start < 60) first--;
+  if (!words.length) return { text: body.slice(0, budget).replace(/\s+/g, ' ').trim(), offset: 0 };
+  const start = words[first]!.start;
+  let out = '';
+  let cursor = start;
+  for (let k = first; k < words.length; k++) {
+    const w = words[k]!;
+    const piece = body.slice(cursor, w.start).replace(/\s+/g, ' ') + (w.hit ? OPEN + body.slice(w.start, w.end) + CLOSE : body.slice(w.start, w.end));
+    if (out.length + piece.length > SNIPPET_MAX - 2) break;
+    out += piece;
+    cursor = w.end;
+  }
+  const text = (start > 0 ? '…' : '') + out.trim() + (cursor < body.trimEnd().length ? '…' : '');
+  return { text: text.slice(0, SNIPPET_MAX), offset: Buffer.byteLength(body.slice(0, start), 'utf8') };
+}

@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { strToU8, zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { startS3Env, type S3Env } from '../helpers/s3env.js';
+
+/**
+ * Search as an agent uses it, over stdio against a loopback S3 server: real documents (made by
+ * LibreOffice and pandoc, see test/fixtures/documents/README.md) and hostile ones are imported, every
+ * item gets a text_status, search_index finds words, phrases, prefixes and alternatives and leaves out
+ * excluded words, its snippet's offset is where read_item reads, and deletes take items out of results.
+ */
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/documents');
+const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name));
+
+/** A DOCX whose zip directory promises 200 MiB of XML: refused by the pre-scan without inflating it. */
+function zipBomb(): Buffer {
+  return Buffer.from(zipSync({ '[Content_Types].xml': strToU8('<Types/>'), 'word/document.xml': new Uint8Array(200 * 1024 * 1024) }, { level: 9 }));
+}
+
+/** Markup nested far deeper than any recursive parser survives. */
+const deepHtml = `<html><body>${'<div>'.repeat(200_000)}deepword${'</div>'.repeat(200_000)}</body></html>`;
+
+async function text(cp: Running, name: string, args: Record<string, unknown>): Promise<string> {
+  const r = await cp.client.callTool({ name, arguments: args });
+  const t = (r.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
+  if (r.isError) throw new Error(`${name}: ${t}`);
+  return t;
+}
+
+describe('search_index', () => {
+  let env: S3Env;
+  let cp: Running;
+  let connectorId: string;
+
+  beforeAll(async () => {
+    env = await startS3Env(['docs']);
+    for (const f of ['report.pdf', 'contract.docx', 'contract-lo.docx', 'budget.xlsx', 'encrypted.pdf', 'scanned-like.pdf', 'slides.pdf']) await env.s3.put('docs', `files/${f}`, fixture(f));
+    await env.s3.put('docs', 'files/page.html', '<html><head><title>Pricing page</title><script>var hidden = "scriptword";</script><style>.x{color:red}</style></head><body><h1>Enterprise plan</h1><p>Billed annually &amp; includes the audit log.</p></body></html>', { contentType: 'text/html' });
+    await env.s3.put('docs', 'files/notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
+    await env.s3.put('docs', 'files/data.json', '{"customer": "Initech", "region": "emea"}');
+    await env.s3.put('docs', 'files/copy-of-notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
+    await env.s3.put('docs', 'hostile/garbage.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5000, 0xa7)]));
+    await env.s3.put('docs', 'hostile/truncated.pdf', fixture('report.pdf').subarray(0, 4000));
+    await env.s3.put('docs', 'hostile/bomb.docx', zipBomb());
+    await env.s3.put('docs', 'hostile/deep.html', deepHtml, { contentType: 'text/html' });
+    await env.s3.put('docs', 'hostile/image.png', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(3000, 1)]), { contentType: 'image/png' });
+    cp = await startCloudport({ dataDir: tempDir() });
+    connectorId = (await cp.ok('create_connector', env.connector('docs'))).connector.id;
+    const job = await cp.ok('start_import', { connector_id: connectorId, index: 'docs' });
+    const done = await waitForJob(cp, job.job_id);
+    expect(done.counts.failed).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await cp?.close();
+    await env?.stop();
+  });
+
+  const search = (args: Record<string, unknown>) => cp.ok('search_index', args);
+  const keys = async (args: Record<string, unknown>) => ((await search(args)).results as { key: string }[]).map((r) => r.key).sort();
+
+  it('finds words in PDF, DOCX (two producers), XLSX, slides, HTML and text, with diacritics folded', async () => {
+    expect(await keys({ query: 'indemnification' })).toEqual(['files/report.pdf']);
+    expect(await keys({ query: 'zurich' })).toEqual(['files/report.pdf']);
+    expect(await keys({ query: 'NAÏVE cafe' })).toEqual(['files/report.pdf']);
+    expect(await keys({ query: '"governing law of Delaware"' })).toEqual(['files/contract-lo.docx', 'files/contract.docx']);
+    expect(await keys({ query: '"Net 30"' })).toEqual(['files/contract-lo.docx', 'files/contract.docx']);
+    expect(await keys({ query: '"contingency reserve"' })).toEqual(['files/budget.xlsx']);
+    expect(await keys({ query: 'pelican fjord' })).toEqual(['files/slides.pdf']);
+    expect(await keys({ query: 'enterprise annually' })).toEqual(['files/page.html']);
+    // notes.md and its copy hold the same content: one is the other's duplicate, and only the original is a result.
+    const notes = await keys({ query: 'Søren' });
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/notes\.md$/);
+    expect(await keys({ query: 'initech' })).toEqual(['files/data.json']);
+    expect(await keys({ query: 'deepword' })).toEqual(['hostile/deep.html']);
+  });
+
+  it('never indexes script, style or markup, nor text from an image-only PDF', async () => {
+    expect(await keys({ query: 'scriptword' })).toEqual([]);
+    expect(await keys({ query: 'color' })).toEqual([]);
+    expect(await keys({ query: 'harbor' })).toEqual([]);
+  });
+
+  it('phrases, prefixes, OR and exclusion mean the same thing as they read', async () => {
+    expect(await keys({ query: '"law governing"' })).toEqual([]);
+    expect(await keys({ query: 'indemnif*' })).toEqual(['files/report.pdf']);
+    expect(await keys({ query: 'pelican OR initech' })).toEqual(['files/data.json', 'files/slides.pdf']);
+    expect(await keys({ query: '"governing law" -delaware' })).toEqual(await keys({ query: 'Søren' }));
+    expect(await keys({ query: 'e-mail' })).toEqual(await keys({ query: 'Søren' }));
+    const bad = await cp.call('search_index', { query: '-delaware' });
+    expect(bad.data.error).toMatchObject({ kind: 'config_invalid', field: 'query' });
+    expect(bad.data.error.fix).toContain('quoted phrases');
+    // Punctuation that is FTS5 or tsquery syntax is only a separator.
+    expect(await keys({ query: 'NEAR( "governing" : law ) ^ AND' })).toEqual([]);
+  });
+
+  it('every item has a text_status; hostile documents fail alone, the import does not', async () => {
+    const status = async (key: string) => (await cp.ok('read_item', { index: 'docs', key })).text_status;
+    expect(await status('files/report.pdf')).toBe('extracted');
+    expect(await status('files/encrypted.pdf')).toBe('failed');
+    expect((await cp.ok('read_item', { index: 'docs', key: 'files/encrypted.pdf' })).note).toContain('encrypted');
+    expect(await status('files/scanned-like.pdf')).toBe('empty');
+    expect(await status('hostile/garbage.pdf')).toBe('failed');
+    expect(await status('hostile/truncated.pdf')).toMatch(/failed|extracted|empty/);
+    const bomb = await cp.ok('read_item', { index: 'docs', key: 'hostile/bomb.docx' });
+    expect(bomb.text_status).toBe('failed');
+    expect(bomb.note).toContain('inflates to 200 MiB');
+    expect(await status('hostile/image.png')).toBe('unsupported');
+  });
+
+  it('the snippet marks the words and its offset is where read_item reads them; text alone suffices', async () => {
+    const t = await text(cp, 'search_index', { query: 'indemnification clause' });
+    const line = JSON.parse(t.slice(t.indexOf('\n') + 1));
+    expect(line.columns).toEqual(['index', 'key', 'score', 'offset', 'text_status', 'snippet']);
+    const [index, key, score, offset, status, snippet] = line.results[0];
+    expect([index, key, status]).toEqual(['docs', 'files/report.pdf', 'extracted']);
+    expect(score).toBeGreaterThan(0);
+    expect(snippet).toContain('«indemnification» «clause»');
+    expect(snippet.length).toBeLessThanOrEqual(300);
+    const read = await cp.ok('read_item', { index: 'docs', key, offset, length: 2000 });
+    expect(read.text).toContain('indemnification clause');
+    // Documents read as their extracted text; raw: true reads the stored bytes.
+    const whole = await cp.ok('read_item', { index: 'docs', key: 'files/contract.docx' });
+    expect(whole.text).toContain('Master Services Agreement');
+    expect(whole.text_bytes).toBe(Buffer.byteLength(whole.text));
+    expect((await cp.ok('read_item', { index: 'docs', key: 'files/contract.docx', raw: true })).note).toContain('binary');
+  });
+
+  it('pages with a cursor, filters by index and prefix, and says what to do when nothing matches', async () => {
+    const first = await search({ query: '"governing law"', limit: 1 });
+    expect(first.results).toHaveLength(1);
+    expect(first.total_estimate).toBe(3);
+    const second = await search({ query: '"governing law"', limit: 1, cursor: first.next_cursor });
+    const third = await search({ query: '"governing law"', limit: 5, cursor: second.next_cursor });
+    expect(third.next_cursor).toBeNull();
+    expect(new Set([...first.results, ...second.results, ...third.results].map((r: { key: string }) => r.key)).size).toBe(3);
+    expect((await cp.call('search_index', { query: 'law', cursor: first.next_cursor })).data.error).toMatchObject({ field: 'cursor' });
+    expect(await keys({ query: '"governing law"', prefix: 'files/contract' })).toEqual(['files/contract-lo.docx', 'files/contract.docx']);
+    expect(await keys({ query: 'delaware', index: ['docs'] })).toHaveLength(2);
+    expect((await cp.call('search_index', { query: 'x', index: 'nope' })).data.error).toMatchObject({ kind: 'not_found', field: 'index' });
+    const none = await search({ query: 'xylophone' });
+    expect(none.results).toEqual([]);
+    expect(none.hint).toContain('fewer words');
+  });
+
+  it('a deleted item leaves the results at once; its content imported again is found again', async () => {
+    expect(await keys({ query: 'pelican' })).toEqual(['files/slides.pdf']);
+    await cp.ok('delete_item', { index: 'docs', key: 'files/slides.pdf' });
+    expect(await keys({ query: 'pelican' })).toEqual([]);
+    const job = await cp.ok('start_import', { connector_id: connectorId, index: 'other', keys: ['files/slides.pdf', 'files/report.pdf'] });
+    await waitForJob(cp, job.job_id);
+    expect(await keys({ query: 'pelican' })).toEqual(['files/slides.pdf']);
+    expect((await search({ query: 'pelican' })).results[0].index).toBe('other');
+    expect(await keys({ query: 'zurich', index: 'docs' })).toEqual(['files/report.pdf']);
+    expect((await search({ query: 'zurich' })).total_estimate).toBe(2);
+    await cp.ok('delete_index', { index: 'other' });
+    expect(await keys({ query: 'pelican' })).toEqual([]);
+  });
+});
