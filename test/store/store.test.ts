@@ -17,6 +17,8 @@ import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import type { ListedFile, NewConnector, NewJob, Store } from '../../src/store/types.js';
 import { App } from '../../src/core/app.js';
 import { createLogger } from '../../src/shared/log.js';
+import { toPayload } from '../../src/core/search/extractor.js';
+import { parseQuery, toFts5, toTsquery } from '../../src/core/search/query.js';
 
 const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `cps_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -124,7 +126,7 @@ function job(id: string, over: Partial<NewJob> = {}): NewJob {
 
 const files = (n: number, prefix = 'f'): ListedFile[] => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${String(i).padStart(5, '0')}`, size: 10, etag: `e${i}`, version: `v${i}` }));
 
-function commit(s: Store, f: { id: number; key: string; org_id?: string; index_name?: string }, owner: string, content: string, over: { dedupe?: boolean } = {}) {
+function commit(s: Store, f: { id: number; key: string; org_id?: string; index_name?: string }, owner: string, content: string, over: { dedupe?: boolean; text?: boolean } = {}) {
   return s.commitFile({
     fileId: f.id,
     owner,
@@ -139,6 +141,7 @@ function commit(s: Store, f: { id: number; key: string; org_id?: string; index_n
     version: 'v',
     dedupe: over.dedupe ?? true,
     now: new Date().toISOString(),
+    ...(over.text ? { text: toPayload({ status: 'extracted', detail: null, text: content, format: 'text', derived: false }) } : {}),
   });
 }
 
@@ -155,6 +158,58 @@ async function withStores<T>(db: Db, n: number, fn: (...stores: Store[]) => Prom
 }
 
 describe.each(backends)('store contract: $name', (b) => {
+  it('search: the same queries find the same items on both stores, per organization, and texts go with their last item', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const docs: [string, string, string][] = [
+        ['org_a', 'contract.txt', 'The Governing Law of Delaware applies. Zürich office signs.'],
+        ['org_a', 'memo.txt', 'Law firm memo: governing committee meets in Zurich; e-mail follows.'],
+        ['org_a', 'long.txt', `${'filler words here. '.repeat(400)}\n\nThe needle paragraph sits deep inside.\n\n${'more filler text. '.repeat(400)}`],
+        ['org_b', 'secret.txt', 'Governing law of Delaware, org b only.'],
+      ];
+      for (const [org, key, content] of docs) {
+        await s.createJob(job(`imp_${key}`, { org_id: org }), [{ key, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        expect(await commit(s, { id: f!.id, key, org_id: org }, 'A', content, { text: true })).toMatchObject({ status: 'ready' });
+      }
+      const find = async (query: string, org = 'org_a', over: Partial<{ prefix: string; indexes: string[]; offset: number; limit: number }> = {}) => {
+        const q = parseQuery(query);
+        const r = await s.searchTexts(org, { fts5: toFts5(q), tsquery: toTsquery(q), offset: 0, limit: 10, ...over });
+        return r.hits.map((h) => h.key).sort();
+      };
+      expect(await find('delaware')).toEqual(['contract.txt']);
+      expect(await find('zurich')).toEqual(['contract.txt', 'memo.txt']);
+      expect(await find('"governing law"')).toEqual(['contract.txt']);
+      expect(await find('governing law')).toEqual(['contract.txt', 'memo.txt']);
+      expect(await find('govern*')).toEqual(['contract.txt', 'memo.txt']);
+      expect(await find('delaware OR committee')).toEqual(['contract.txt', 'memo.txt']);
+      expect(await find('governing -delaware')).toEqual(['memo.txt']);
+      expect(await find('"e mail"')).toEqual(['memo.txt']);
+      expect(await find('delaware', 'org_b')).toEqual(['secret.txt']);
+      expect(await find('zurich', 'org_a', { prefix: 'mem' })).toEqual(['memo.txt']);
+      expect(await find('zurich', 'org_a', { indexes: ['other'] })).toEqual([]);
+      const page = await s.searchTexts('org_a', { fts5: toFts5(parseQuery('zurich')), tsquery: toTsquery(parseQuery('zurich')), offset: 0, limit: 1 });
+      expect(page.total).toBe(2);
+      // A long text is indexed in chunks: the hit is the chunk holding the word, at its offset.
+      const needle = parseQuery('needle');
+      const [hit] = (await s.searchTexts('org_a', { fts5: toFts5(needle), tsquery: toTsquery(needle), offset: 0, limit: 1 })).hits;
+      const long = docs[2]![2];
+      expect(hit!.off).toBeGreaterThan(0);
+      expect(hit!.body).toContain('needle');
+      expect(long.indexOf(hit!.body)).toBe(hit!.off);
+      // read back by offset: the chunks covering the window, in order.
+      const chunks = await s.readText(sha(long), hit!.off + 10, 100);
+      expect(chunks[0]!.off).toBe(hit!.off);
+      expect((await s.textInfo([sha(long)])).get(sha(long))).toMatchObject({ status: 'extracted', derived: false, bytes: long.length });
+      // The text goes when the last item holding its content goes.
+      await s.deleteItem('org_a', 'idx', 'contract.txt');
+      expect(await find('delaware')).toEqual([]);
+      expect(await s.gcBlobs([sha(docs[0]![2])], () => undefined)).toBe(1);
+      expect((await s.textsKnown([sha(docs[0]![2]), sha(long)]))).toEqual(new Set([sha(long)]));
+      expect(await s.itemsToExtract('org_a', 'idx', { limit: 10 })).toEqual([]);
+      expect((await s.itemsToExtract('org_a', 'idx', { limit: 10, all: true })).map((r) => r.key)).toEqual(['long.txt', 'memo.txt']);
+    });
+  });
+
   it('connectors: CRUD, organizations isolated, names unique per organization', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       await s.insertConnector(connector('conn_1', { name: 'media' }));
