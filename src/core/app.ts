@@ -22,6 +22,7 @@ import { HashWorkers } from './jobs/import/hash-workers.js';
 import { DEFAULT_EXTRACT_LIMITS, ExtractPool, type ExtractLimits } from './search/extract/pool.js';
 import { TextExtractor } from './search/extractor.js';
 import { SearchService } from './search/service.js';
+import { ReindexService } from './search/reindex.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -129,6 +130,8 @@ export class App {
   private extractor?: TextExtractor;
   /** Full-text search over the org's indexes. */
   search!: SearchService;
+  /** reindex_index: extraction of items already imported, as jobs of kind "reindex". */
+  reindex!: ReindexService;
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -160,10 +163,12 @@ export class App {
       const { threads, ...limits } = config.extract ?? { ...DEFAULT_EXTRACT_LIMITS, threads: 1 };
       const extractor = new TextExtractor(store, new ExtractPool(limits, threads, config.log), config.log);
       const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers, ...(config.extract ? { extractor } : {}) });
+      const reindex = new ReindexService(store, blobs, extractor.pool, config.leaseMs);
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService }, importHandler), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
+      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService, reindex }, importHandler), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
       importHandler.attach(engine);
+      reindex.attach(engine);
       jobs.attach(engine);
       exportService.attach(engine);
       const app = new App(config, store, blobs, connectors, imports, jobs, new IndexService(store, blobs), engine, pool);
@@ -171,6 +176,7 @@ export class App {
       app.hashers = hashers;
       app.extractor = extractor;
       app.search = new SearchService(store);
+      app.reindex = reindex;
       const minInterval = Number(config.env.CLOUDPORT_MIN_INTERVAL_MS);
       app.automations = new AutomationService(store, imports, {
         minIntervalMs: Number.isFinite(minInterval) && minInterval > 0 ? minInterval : MIN_INTERVAL_MS,

@@ -14,6 +14,7 @@ import { cancelImport } from './cancel_import.js';
 import { listIndexItems } from './list_index_items.js';
 import { readItem } from './read_item.js';
 import { searchIndex } from './search_index.js';
+import { reindexIndex } from './reindex_index.js';
 import { listImports } from './list_imports.js';
 import { importLogs } from './import_logs.js';
 import { listIndexes } from './list_indexes.js';
@@ -43,6 +44,7 @@ export const TOOLS = [
   listIndexItems,
   readItem,
   searchIndex,
+  reindexIndex,
   deleteItem,
   deleteIndex,
   startExport,
@@ -71,6 +73,7 @@ export const TOOLSET_OF: Readonly<Record<string, Toolset>> = {
   list_index_items: 'indexes',
   read_item: 'indexes',
   search_index: 'search',
+  reindex_index: 'search',
   delete_item: 'indexes',
   delete_index: 'indexes',
   start_export: 'exports',
@@ -81,12 +84,12 @@ export const TOOLSET_OF: Readonly<Record<string, Toolset>> = {
   run_automation_now: 'automations',
 };
 
-/** Job tools belong to imports but serve export jobs too: exports alone must still follow, list and cancel its jobs. */
+/** Job tools belong to imports but serve export and reindex jobs too: exports or search alone must still follow, list and cancel their jobs. */
 const ALSO_IN: Readonly<Record<string, readonly Toolset[]>> = {
-  import_status: ['exports'],
-  list_imports: ['exports'],
-  import_logs: ['exports'],
-  cancel_import: ['exports'],
+  import_status: ['exports', 'search'],
+  list_imports: ['exports', 'search'],
+  import_logs: ['exports', 'search'],
+  cancel_import: ['exports', 'search'],
 };
 
 /** The toolsets any of which makes `tool` available. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONNECTOR_STATUSES, IMPORT_MODES, METADATA_MAX_DEPTH, SCOPES } from '../core/connectors/service.js';
-import { FILE_STATES, JOB_STATES, PROVIDER_NAMES, S3_BUCKET, registeredProviders, secretKeyFile, secretValue } from '../core/domain/vocabulary.js';
+import { FILE_STATES, JOB_KINDS, JOB_STATES, PROVIDER_NAMES, S3_BUCKET, registeredProviders, secretKeyFile, secretValue } from '../core/domain/vocabulary.js';
 import { nestedDeeperThan } from '../shared/depth.js';
 
 /** Shared zod pieces for tool inputs and outputs. Descriptions are short: agents pay for every token. */
@@ -208,7 +208,7 @@ export const jobStatus = z.enum(JOB_STATES);
 export const jobStatusOut = advertise(jobStatus, { type: 'string' });
 /** File states as agents see them: an export's files end in "exported" (the store's "ready"). */
 export const fileState = z.enum([...FILE_STATES, 'exported']);
-export const jobKind = z.enum(['import', 'export']);
+export const jobKind = z.enum(JOB_KINDS);
 export const jobKindOut = advertise(jobKind, { type: 'string' });
 /** Imports count ready and deduped files, exports count exported ones. */
 export const counts = z.object({

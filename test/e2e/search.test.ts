@@ -159,3 +159,76 @@ describe('search_index', () => {
     expect(await keys({ query: 'pelican' })).toEqual([]);
   });
 });
+
+describe('extraction limits and reindex_index', () => {
+  let env: S3Env;
+  beforeAll(async () => {
+    env = await startS3Env(['lim']);
+    await env.s3.put('lim', 'report.pdf', fixture('report.pdf'));
+    await env.s3.put('lim', 'contract.docx', fixture('contract.docx'));
+    await env.s3.put('lim', 'long.txt', `${'alpha beta gamma. '.repeat(300)}omega`);
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('an item over a limit keeps the text up to it and says so; a document past its time fails alone', async () => {
+    const cp = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_EXTRACT_MAX_TEXT_BYTES: '1024', CLOUDPORT_EXTRACT_MAX_PAGES: '1' } });
+    try {
+      const id = (await cp.ok('create_connector', env.connector('lim'))).connector.id;
+      await waitForJob(cp, (await cp.ok('start_import', { connector_id: id, index: 'lim' })).job_id);
+      const long = await cp.ok('read_item', { index: 'lim', key: 'long.txt' });
+      expect(long.text_status).toBe('truncated');
+      expect((await cp.ok('search_index', { query: 'omega' })).results).toEqual([]);
+      const pdf = await cp.ok('read_item', { index: 'lim', key: 'report.pdf' });
+      expect(pdf).toMatchObject({ text_status: 'truncated', next_offset: null });
+      expect(pdf.text).toContain('quarterly revenue grew');
+      expect(pdf.text).not.toContain('indemnification');
+    } finally {
+      await cp.close();
+    }
+
+    // 50 ms is less than a worker needs to load PDF.js: the PDF's worker is terminated, the next file gets a new one.
+    const slow = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_EXTRACT_TIMEOUT_MS: '100', CLOUDPORT_EXTRACT_THREADS: '1' } });
+    try {
+      const id = (await slow.ok('create_connector', env.connector('lim'))).connector.id;
+      await waitForJob(slow, (await slow.ok('start_import', { connector_id: id, index: 'lim', keys: ['report.pdf'] })).job_id);
+      const pdf = await slow.ok('read_item', { index: 'lim', key: 'report.pdf' });
+      expect(pdf.text_status).toBe('failed');
+      expect(pdf.note).toContain('longer than 0.1 s');
+      await waitForJob(slow, (await slow.ok('start_import', { connector_id: id, index: 'lim', keys: ['long.txt'] })).job_id);
+      expect((await slow.ok('read_item', { index: 'lim', key: 'long.txt' })).text_status).toBe('extracted');
+    } finally {
+      await slow.close();
+    }
+  }, 120_000);
+
+  it('with extraction off, items wait as pending; reindex_index extracts them as a job import_status follows', async () => {
+    const dataDir = tempDir();
+    const off = await startCloudport({ dataDir, env: { CLOUDPORT_EXTRACT: 'off' } });
+    const id = (await off.ok('create_connector', env.connector('lim'))).connector.id;
+    await waitForJob(off, (await off.ok('start_import', { connector_id: id, index: 'lim' })).job_id);
+    expect((await off.ok('read_item', { index: 'lim', key: 'contract.docx' })).text_status).toBe('pending');
+    const none = await off.ok('search_index', { query: 'delaware' });
+    expect(none.hint).toContain('reindex_index');
+    await off.close();
+
+    const cp = await startCloudport({ dataDir });
+    try {
+      const r = await cp.ok('reindex_index', { index: 'lim' });
+      expect(r).toMatchObject({ status: 'queued', index: 'lim', queued: 3, listing_complete: true });
+      const done = await waitForJob(cp, r.job_id);
+      expect(done).toMatchObject({ kind: 'reindex', status: 'completed' });
+      expect(done.counts.ready).toBe(3);
+      expect((await cp.ok('search_index', { query: 'delaware' })).results.map((h: { key: string }) => h.key)).toEqual(['contract.docx']);
+      // Nothing is left to extract; all: true extracts every item again.
+      expect((await cp.ok('reindex_index', { index: 'lim' })).queued).toBe(0);
+      const again = await waitForJob(cp, (await cp.ok('reindex_index', { index: 'lim', all: true })).job_id);
+      expect(again.counts.ready).toBe(3);
+      expect((await cp.ok('search_index', { query: 'delaware' })).total_estimate).toBe(1);
+      expect((await cp.call('reindex_index', { index: 'nope' })).data.error).toMatchObject({ kind: 'not_found', field: 'index' });
+    } finally {
+      await cp.close();
+    }
+  }, 120_000);
+});

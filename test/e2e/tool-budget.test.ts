@@ -19,7 +19,7 @@ describe('tool budget', () => {
     const cp = await startCloudport({ dataDir: tempDir() });
     const { tools } = await cp.client.listTools();
     await cp.close();
-    expect(tools).toHaveLength(24);
+    expect(tools).toHaveLength(25);
     const total = JSON.stringify(tools).length;
     expect(total).toBeLessThanOrEqual(24 * KIB);
     for (const t of tools) expect(JSON.stringify(t).length, t.name).toBeLessThanOrEqual(3 * KIB);
@@ -51,7 +51,7 @@ describe('--toolsets', () => {
     await exportsOnly.close();
 
     const several = await startCloudport({ dataDir: tempDir(), args: ['--toolsets', ' indexes, automations ,search'] });
-    expect(await names(several)).toEqual([...INDEXES, ...AUTOMATIONS, 'search_index'].sort());
+    expect(await names(several)).toEqual([...INDEXES, ...AUTOMATIONS, ...JOBS, 'search_index', 'reindex_index'].sort());
     await several.close();
 
     const ro = await startCloudport({ dataDir: tempDir(), args: ['--toolsets', 'connectors,imports', '--read-only'] });

@@ -7,3 +7,4 @@ export { PROVIDER_NAMES, registeredProviders } from '../../providers/index.js';
 export { secretKeyFile, secretValue } from '../../providers/fields.js';
 export { BUCKET as S3_BUCKET } from '../../providers/s3/index.js';
 export { FILE_STATES, JOB_STATES } from '../../store/types.js';
+export { JOB_KINDS } from '../jobs/kinds.js';

@@ -12,7 +12,8 @@ export interface ExportCounts {
   canceled: number;
 }
 
-export type JobKind = 'import' | 'export';
+export const JOB_KINDS = ['import', 'export', 'reindex'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
 /** Counts as the job views show them: imports have ready and deduped, exports exported. */
 export interface JobCounts {
   pending: number;

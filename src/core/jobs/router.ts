@@ -3,7 +3,7 @@ import type { JobHandlers } from './engine.js';
 
 /**
  * One engine, several job kinds: hands each listing, file and finalized job to the handlers of
- * its kind ("import", "export"). Jobs of an unknown kind go to `fallback`.
+ * its kind ("import", "export", "reindex"). Jobs of an unknown kind go to `fallback`.
  */
 export class JobRouter implements JobHandlers {
   constructor(

@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { CloudportError, asCloudportError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { BlobStore } from '../../store/blobs.js';
+import type { ClaimedFile, JobRow, JobState, ListedFile, Store } from '../../store/types.js';
+import { checkIndexName } from '../domain/index-names.js';
+import type { JobEngine, JobHandlers } from '../jobs/engine.js';
+import { jobLog } from '../jobs/job-log.js';
+import { toPayload } from './extractor.js';
+import type { ExtractPool } from './extract/pool.js';
+
+/** A reindex job has no connector: its files are items of the index. */
+const NO_CONNECTOR = '';
+const PAGE = 1000;
+
+export interface ReindexResult {
+  job_id: string;
+  status: JobState;
+  index: string;
+  /** Items queued so far (the rest of the index is listed in the background). */
+  queued: number;
+  listing_complete: boolean;
+}
+
+/**
+ * reindex_index: extracts the text of items imported before extraction existed (or with it off), or of
+ * every item with `all`, as a durable job of kind "reindex" that import_status follows like any other.
+ * Each item's blob is copied to a temp file and read by the extraction workers; the text replaces the
+ * content's old one in one transaction.
+ */
+export class ReindexService implements JobHandlers {
+  private engine?: JobEngine;
+
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly pool: ExtractPool,
+    private readonly leaseMs: number,
+  ) {}
+
+  attach(engine: JobEngine): void {
+    this.engine = engine;
+  }
+
+  async start(org: string, input: { index: string; all?: boolean }): Promise<ReindexResult> {
+    const index = checkIndexName(input.index);
+    if (!(await this.store.indexExists(org, index))) throw new CloudportError('not_found', `index ${JSON.stringify(index)} not found`, { field: 'index', fix: 'list_indexes shows the indexes.' });
+    const first = await this.store.itemsToExtract(org, index, { limit: PAGE, all: !!input.all });
+    const complete = first.length < PAGE;
+    const id = newId('rdx');
+    const now = new Date().toISOString();
+    const state = { after: first.length ? first[first.length - 1]!.key : null, all: !!input.all };
+    await this.store.createJob(
+      {
+        id,
+        org_id: org,
+        kind: 'reindex',
+        connector_id: NO_CONNECTOR,
+        index_name: index,
+        params: JSON.stringify({ all: !!input.all }),
+        status: 'queued',
+        listing_state: JSON.stringify(state),
+        listing_complete: complete ? 1 : 0,
+        lease_owner: null,
+        lease_expires: 0,
+        error: null,
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+        idempotency_key: null,
+        idempotency_hash: null,
+        automation_id: null,
+      },
+      first.map(listed),
+    );
+    await jobLog(this.store, org, id, NO_CONNECTOR, 'info', null, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${input.all ? ', every item' : ', items without text'}`);
+    this.engine?.wake();
+    return { job_id: id, status: 'queued', index, queued: first.length, listing_complete: complete };
+  }
+
+  async listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void> {
+    const st = JSON.parse(job.listing_state ?? '{"after":null}') as { after: string | null; all?: boolean };
+    try {
+      for (;;) {
+        const rows = await this.store.itemsToExtract(job.org_id, job.index_name, { ...(st.after !== null ? { after: st.after } : {}), limit: PAGE, all: !!st.all });
+        st.after = rows.length ? rows[rows.length - 1]!.key : st.after;
+        const done = rows.length < PAGE;
+        const kept = await this.store.appendListing(job.id, owner, rows.map(listed), JSON.stringify(st), done, this.leaseMs);
+        this.engine?.wake();
+        if (!kept || done || signal.aborted) return;
+      }
+    } catch (e) {
+      if (signal.aborted || this.engine?.health.report(e)) return;
+      await this.store.failListing(job.id, owner, `listing the index failed: ${asCloudportError(e).message}`, new Date().toISOString());
+    }
+  }
+
+  async processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
+    const item = await this.store.getItem(file.org_id, file.index_name, file.key);
+    // The item was deleted or got new content since the listing (its import extracted that).
+    if (!item || item.sha256 !== file.version) {
+      await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: null, size: null });
+      return;
+    }
+    const all = (JSON.parse(file.params) as { all?: boolean }).all ?? false;
+    if (!all && (await this.store.textsKnown([item.sha256])).has(item.sha256)) {
+      await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: item.sha256, size: item.size });
+      return;
+    }
+    const temp = await this.blobs.createTemp();
+    try {
+      await pipeline(this.blobs.stream(item.sha256), temp.stream, { signal });
+      const text = toPayload(await this.pool.extract({ path: temp.path, contentType: item.content_type, key: item.key }));
+      await this.store.saveText(item.sha256, text, new Date().toISOString(), all);
+      await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
+    } catch (e) {
+      if (signal.aborted) return;
+      const message = `reading the stored content failed: ${asCloudportError(e).message}`;
+      await this.store.failFile(file.id, owner, message, null);
+      await jobLog(this.store, file.org_id, file.job_id, NO_CONNECTOR, 'error', file.key, message);
+    } finally {
+      temp.stream.destroy();
+      await fs.promises.rm(temp.path, { force: true });
+    }
+  }
+
+  async onFinalized(job: JobRow): Promise<void> {
+    const c = (await this.store.jobProgress(job.id)).counts;
+    await jobLog(this.store, job.org_id, job.id, NO_CONNECTOR, job.status === 'failed' ? 'error' : 'info', null, `reindex ${job.status}: ${c.ready} extracted, ${c.skipped} skipped, ${c.failed} failed`);
+  }
+}
+
+/** An item as a file of a reindex job: its content hash rides in `version`, so a changed item is skipped. */
+function listed(r: { key: string; sha256: string; size: number }): ListedFile {
+  return { key: r.key, size: r.size, etag: null, version: r.sha256 };
+}
