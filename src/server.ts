@@ -10,6 +10,7 @@ import type { Logger } from './shared/log.js';
 import { TOOLS, toolEnabled, toolsetsOf } from './tools/index.js';
 import type { Toolset } from './tools/toolsets.js';
 import type { ToolDef } from './tools/define.js';
+import { registerResources } from './resources.js';
 
 export const SERVER_NAME = 'cloudport';
 
@@ -382,12 +383,13 @@ function strictInput(tool: ToolDef): z.ZodObject {
  * opening (stdio answers the handshake meanwhile): tool calls wait for it.
  */
 export function createServer(app: App | Promise<App>, opts: ServerOptions): Server {
-  const server = new Server({ name: SERVER_NAME, version: opts.version }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
+  const server = new Server({ name: SERVER_NAME, version: opts.version }, { capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, completions: {} }, instructions: INSTRUCTIONS });
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
   const toolsets = opts.toolsets ?? null;
   const definitions = toolDefinitions(opts.readOnly, toolsets);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
+  registerResources(server, app, opts.org);
 
   server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
     // Whatever goes wrong inside a call (even outside the tool's own try) is answered as a tool error.

@@ -1,0 +1,168 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CompleteRequestSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type Resource,
+  type ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { App } from './core/app.js';
+import { asCloudportError } from './shared/errors.js';
+
+/**
+ * MCP resources: one registry of URI schemes, each a provider that lists, reads and completes its own
+ * URIs. Items of the indexes are the first (cloudport://indexes/{index}/items/{+key}), so an IDE client
+ * can attach an imported file to a conversation; the views of the web console register here too.
+ * Everything is scoped to the caller's organization.
+ */
+export interface ResourceProvider {
+  template: ResourceTemplate;
+  /** A page of resources; `cursor` is this provider's own. */
+  list(app: App, org: string, cursor: string | undefined): Promise<{ resources: Resource[]; next?: string }>;
+  /** Null when the URI is not this provider's. */
+  read(app: App, org: string, uri: string): Promise<ReadResult | null>;
+  complete(app: App, org: string, argument: string, value: string, context: Record<string, string>): Promise<string[]>;
+}
+
+type ReadResult = { contents: ({ uri: string; mimeType: string; text: string } | { uri: string; mimeType: string; blob: string })[] };
+
+const ITEMS = 'cloudport://indexes/';
+/** Text and bytes one resources/read answers; longer items say where read_item goes on. */
+const READ_LIMIT = 1024 * 1024;
+const PAGE = 100;
+
+/** Keys keep their "/"; every other character outside the unreserved set is percent-encoded. */
+export function itemUri(index: string, key: string): string {
+  return `${ITEMS}${encodeURIComponent(index)}/items/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function parseItemUri(uri: string): { index: string; key: string } | null {
+  if (!uri.startsWith(ITEMS)) return null;
+  const m = /^([^/]+)\/items\/(.+)$/s.exec(uri.slice(ITEMS.length));
+  if (!m) return null;
+  try {
+    return { index: decodeURIComponent(m[1]!), key: m[2]!.split('/').map(decodeURIComponent).join('/') };
+  } catch {
+    return null;
+  }
+}
+
+const items: ResourceProvider = {
+  template: {
+    uriTemplate: `${ITEMS}{index}/items/{+key}`,
+    name: 'index-item',
+    title: 'Imported item',
+    description: 'An item of a local index: its text (documents: their extracted text), or its bytes for binary items.',
+  },
+
+  async list(app, org, cursor) {
+    // Position: an index, and the last key listed in it (null: none yet).
+    let pos = cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i: string; k: string | null }) : null;
+    const encode = (p: { i: string; k: string | null }) => Buffer.from(JSON.stringify(p)).toString('base64url');
+    const resources: Resource[] = [];
+    if (!pos) {
+      const first = (await app.store.listIndexes(org, { limit: 1 }))[0];
+      if (!first) return { resources };
+      pos = { i: first.name, k: null };
+    }
+    for (;;) {
+      const room = PAGE - resources.length;
+      const rows = await app.store.listItems(org, pos.i, { ...(pos.k !== null ? { after: pos.k } : {}), limit: room + 1 });
+      for (const r of rows.slice(0, room)) resources.push({ uri: itemUri(pos.i, r.key), name: r.key, mimeType: r.content_type, size: r.size });
+      if (rows.length > room) return { resources, next: encode({ i: pos.i, k: rows[room - 1]!.key }) };
+      const after: string = pos.i;
+      const nextName: string | undefined = (await app.store.listIndexes(org, { after, limit: 1 }))[0]?.name;
+      if (nextName === undefined) return { resources };
+      pos = { i: nextName, k: null };
+      if (resources.length >= PAGE) return { resources, next: encode(pos) };
+    }
+  },
+
+  async read(app, org, uri) {
+    const at = parseItemUri(uri);
+    if (!at) return null;
+    const r = await app.indexes.readItem(org, at.index, at.key, 0, Math.min(READ_LIMIT, 256 * 1024));
+    if (r.text !== undefined) {
+      let text = r.text;
+      let next = r.next_offset;
+      // The first window is read_item's largest; the rest of the text up to READ_LIMIT comes in more windows.
+      while (next !== null && Buffer.byteLength(text) < READ_LIMIT) {
+        const more = await app.indexes.readItem(org, at.index, at.key, next, 256 * 1024);
+        text += more.text ?? '';
+        next = more.next_offset;
+      }
+      if (next !== null) text += `\n[the text goes on: read_item {"index": ${JSON.stringify(at.index)}, "key": ${JSON.stringify(at.key)}, "offset": ${next}}]`;
+      return { contents: [{ uri, mimeType: r.text_bytes !== undefined ? 'text/plain' : r.content_type, text }] };
+    }
+    const item = await app.store.getItem(org, at.index, at.key);
+    if (!item || item.size > READ_LIMIT) {
+      return { contents: [{ uri, mimeType: 'text/plain', text: `${at.key}: ${r.note ?? 'binary content'}, ${r.size} bytes; larger than ${READ_LIMIT} bytes, not sent as a blob` }] };
+    }
+    const bytes = await app.blobs.read(item.sha256, 0, item.size);
+    return { contents: [{ uri, mimeType: item.content_type, blob: bytes.toString('base64') }] };
+  },
+
+  async complete(app, org, argument, value, context) {
+    if (argument === 'index') {
+      return (await app.store.listIndexes(org, { limit: 1000 })).map((i) => i.name).filter((n) => n.startsWith(value));
+    }
+    if (argument === 'key' && context.index) {
+      return (await app.store.listItems(org, context.index, { prefix: value, limit: 100 })).map((r) => r.key);
+    }
+    return [];
+  },
+};
+
+export const RESOURCE_PROVIDERS: ResourceProvider[] = [items];
+
+/** Resources, templates, reads and completions on a server, for the caller's organization. */
+export function registerResources(server: Server, app: App | Promise<App>, org: string): void {
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_PROVIDERS.map((p) => p.template) }));
+
+  server.setRequestHandler(ListResourcesRequestSchema, async (req) => {
+    // The cursor names its provider: "<n>:<the provider's cursor>".
+    const c = req.params?.cursor;
+    let n = 0;
+    let inner: string | undefined;
+    if (c) {
+      const m = /^(\d+):(.*)$/s.exec(c);
+      if (!m || !RESOURCE_PROVIDERS[Number(m[1])]) throw new McpError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
+      n = Number(m[1]);
+      inner = m[2] || undefined;
+    }
+    try {
+      const page = await RESOURCE_PROVIDERS[n]!.list(await app, org, inner);
+      const next = page.next !== undefined ? `${n}:${page.next}` : n + 1 < RESOURCE_PROVIDERS.length ? `${n + 1}:` : undefined;
+      return { resources: page.resources, ...(next ? { nextCursor: next } : {}) };
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new McpError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
+      throw e;
+    }
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    const uri = req.params.uri;
+    for (const p of RESOURCE_PROVIDERS) {
+      try {
+        const r = await p.read(await app, org, uri);
+        if (r) return r;
+      } catch (e) {
+        const err = asCloudportError(e);
+        // -32002: the spec's "resource not found".
+        throw new McpError(err.kind === 'not_found' ? -32002 : ErrorCode.InvalidParams, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri });
+      }
+    }
+    throw new McpError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}`, { uri: uri.slice(0, 300) });
+  });
+
+  server.setRequestHandler(CompleteRequestSchema, async (req) => {
+    const ref = req.params.ref;
+    const provider = ref.type === 'ref/resource' ? RESOURCE_PROVIDERS.find((p) => p.template.uriTemplate === ref.uri) : undefined;
+    if (!provider) return { completion: { values: [] } };
+    const values = await provider.complete(await app, org, req.params.argument.name, req.params.argument.value, req.params.context?.arguments ?? {});
+    return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+  });
+}
