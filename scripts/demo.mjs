@@ -23,10 +23,32 @@ if (!fs.existsSync(cli)) {
   process.exit(1);
 }
 
+/** A valid one-page PDF showing `text` in Helvetica (the offsets of its xref table computed as it is written). */
+function onePagePdf(text) {
+  const stream = `BT /F1 12 Tf 72 720 Td (${text.replace(/[()\\]/g, (c) => '\\' + c)}) Tj ET`;
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets = objs.map((o, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
 /** ~50 objects in a few folders, some duplicates by content. */
 function sampleObjects() {
   const objects = [];
-  const pdf = (n) => Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2048 + n * 97, n)]);
+  const pdf = (n) => onePagePdf(`Contract ${n}: the supplier delivers ${['widgets', 'gadgets', 'sprockets'][n % 3]}. Governing law: ${n % 2 ? 'Delaware' : 'New York'}.`);
   for (let i = 1; i <= 12; i++) objects.push([`contracts/2025/contract-${String(i).padStart(3, '0')}.pdf`, pdf(i), 'application/pdf']);
   // Duplicates by content: the same PDFs filed again under another folder.
   for (const i of [1, 2, 3]) objects.push([`contracts/archive/copy-of-contract-${String(i).padStart(3, '0')}.pdf`, pdf(i), 'application/pdf']);
@@ -39,6 +61,10 @@ function sampleObjects() {
   for (let i = 1; i <= 10; i++) objects.push([`images/photo-${i}.png`, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(4096, i)]), 'image/png']);
   objects.push(['images/', Buffer.alloc(0), 'application/x-directory']);
   objects.push(['README.txt', Buffer.from('Sample bucket for the cloudport demo.\n'), 'text/plain']);
+  // Documents made by LibreOffice and pandoc (test/fixtures/documents/README.md): extracted and searchable.
+  const fixtures = path.join(root, 'test', 'fixtures', 'documents');
+  objects.push(['reports/annual-report.pdf', fs.readFileSync(path.join(fixtures, 'report.pdf')), 'application/pdf']);
+  objects.push(['contracts/master-services-agreement.docx', fs.readFileSync(path.join(fixtures, 'contract.docx')), 'application/vnd.openxmlformats-officedocument.wordprocessingml.document']);
   return objects;
 }
 
@@ -139,6 +165,11 @@ try {
   await call('import_status', { job_id: job.job_id, files_status: 'deduped', limit: 5 });
   const items = await call('list_index_items', { index: 'demo', limit: 5 });
   await call('read_item', { index: 'demo', key: 'reports/2025/01/revenue.csv' });
+  // Search: words, a phrase and an exclusion across the PDFs, the DOCX and the notes; then read the place a hit points to.
+  const found = await call('search_index', { query: '"governing law" delaware -sprockets', limit: 3 });
+  await call('search_index', { query: 'indemnification OR "net 30"' });
+  const hit = found.results[0];
+  if (hit) await call('read_item', { index: hit.index, key: hit.key, offset: hit.offset, length: 300 });
   const again = await call('start_import', { connector_id: connector.id, index: 'demo', import_mode: 'new_only' });
   await client.callTool({ name: 'import_status', arguments: { job_id: again.job_id, wait_seconds: 10 } });
 
