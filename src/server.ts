@@ -15,7 +15,7 @@ import { registerResources } from './resources.js';
 export const SERVER_NAME = 'cloudport';
 
 const INSTRUCTIONS =
-  'cloudport connects cloud storage buckets and imports files into local indexes. Typical flow: create_connector → test_connector → browse_connector → start_import → import_status (until final) → list_index_items / read_item. start_export writes an index back to a bucket (export scope); import_status, list_imports, import_logs and cancel_import serve export jobs too. Secrets can be given as {env:"VAR"} or {file:"/path"} so they never pass through chat. Failed calls return isError with structuredContent.error = {kind, message, field?, fix?, temporary}.';
+  'cloudport connects cloud storage buckets and imports files into local indexes. Typical flow: create_connector → test_connector → browse_connector → start_import → import_status (until final) → search_index / list_index_items / read_item (documents are read as their extracted text; search_index results carry the offset to read). start_export writes an index back to a bucket (export scope); import_status, list_imports, import_logs and cancel_import serve export jobs too. Secrets can be given as {env:"VAR"} or {file:"/path"} so they never pass through chat. Failed calls return isError with structuredContent.error = {kind, message, field?, fix?, temporary}.';
 
 
 const SAFE_INT = Number.MAX_SAFE_INTEGER;
