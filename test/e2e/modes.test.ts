@@ -22,7 +22,7 @@ describe('server modes and startup', () => {
 
     const ro = await startCloudport({ dataDir, args: ['--read-only'] });
     const names = (await ro.client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(['browse_connector', 'get_connector', 'import_logs', 'import_status', 'list_automations', 'list_connectors', 'list_imports', 'list_index_items', 'list_indexes', 'read_item', 'test_connector']);
+    expect(names).toEqual(['browse_connector', 'get_connector', 'import_logs', 'import_status', 'list_automations', 'list_connectors', 'list_imports', 'list_index_items', 'list_indexes', 'read_item', 'search_index', 'test_connector']);
     for (const tool of ['create_connector', 'start_import', 'start_export', 'delete_connector', 'cancel_import', 'update_connector', 'delete_index', 'delete_item', 'create_automation', 'update_automation', 'delete_automation', 'run_automation_now']) {
       const r = await ro.call(tool, { connector_id: connector.id, job_id: job.job_id, index: 'x' });
       expect(r.isError, tool).toBe(true);

@@ -39,6 +39,8 @@ describe('search_index', () => {
     for (const f of ['report.pdf', 'contract.docx', 'contract-lo.docx', 'budget.xlsx', 'encrypted.pdf', 'scanned-like.pdf', 'slides.pdf']) await env.s3.put('docs', `files/${f}`, fixture(f));
     await env.s3.put('docs', 'files/page.html', '<html><head><title>Pricing page</title><script>var hidden = "scriptword";</script><style>.x{color:red}</style></head><body><h1>Enterprise plan</h1><p>Billed annually &amp; includes the audit log.</p></body></html>', { contentType: 'text/html' });
     await env.s3.put('docs', 'files/notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
+    await env.s3.put('docs', 'files/feed.xml', '<?xml version="1.0"?><feed><entry><title>Quokka sighting</title><note><![CDATA[seen at dawn]]></note></entry></feed>', { contentType: 'application/xml' });
+    await env.s3.put('docs', 'files/ledger.csv', 'account,owner\n1001,Wallaby Holdings\n', { contentType: 'text/csv' });
     await env.s3.put('docs', 'files/data.json', '{"customer": "Initech", "region": "emea"}');
     await env.s3.put('docs', 'files/copy-of-notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
     await env.s3.put('docs', 'hostile/garbage.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5000, 0xa7)]));
@@ -74,6 +76,9 @@ describe('search_index', () => {
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/notes\.md$/);
     expect(await keys({ query: 'initech' })).toEqual(['files/data.json']);
+    expect(await keys({ query: 'quokka dawn' })).toEqual(['files/feed.xml']);
+    expect(await keys({ query: 'feed' })).toEqual([]); // XML markup is not text
+    expect(await keys({ query: 'wallaby' })).toEqual(['files/ledger.csv']);
     expect(await keys({ query: 'deepword' })).toEqual(['hostile/deep.html']);
   });
 

@@ -110,6 +110,7 @@ describe('security: tenants over HTTP', () => {
         import_logs: { job_id: job.job_id },
         list_index_items: { index: 'sec-ro' },
         read_item: { index: 'sec-ro', key: 'a/0.txt' },
+        search_index: { query: 'x' },
       };
       for (const name of readOnly) {
         const r = await ro.call(name, args[name] ?? {});

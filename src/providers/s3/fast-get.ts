@@ -11,11 +11,10 @@ import { canonicalQuery, escapeRfc3986, SigV4Signer } from './sigv4.js';
  * A lean GetObject and ListObjectsV2: the URL from the SDK's own endpoint rules (resolved once per
  * bucket), the request signed (SigV4, as the SDK's signer signs it) with the client's cached credentials,
  * sent through undici on the provider's agents (shared/http-get.ts). It skips the SDK's middleware
- * stack, which costs
- * more CPU per request than the whole rest of a small-file import (about 0.8 ms per GET on the bench
- * machine), and its generic XML parser. Whatever the fast path does not cover (SigV4a, S3 Express
+ * stack, which costs more CPU per request than the whole rest of a small-file import, and its generic
+ * XML parser. Whatever the fast path does not cover (SigV4a, S3 Express
  * sessions, unusual endpoint answers) makes `get()` and `list()` answer null, and the provider uses
- * the SDK as before.
+ * the SDK instead.
  */
 
 /** An S3 error answer in the shape `mapS3Error` reads (as the SDK would throw it). */

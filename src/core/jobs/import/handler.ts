@@ -71,7 +71,7 @@ export class ImportHandler implements JobHandlers {
   /**
    * Downloads that finish within 2 ms of each other land together (small files finish many per
    * millisecond): on SQLite with local blobs in one store transaction per batch, elsewhere in two
-   * (the hash marks, then the items); it was two per file.
+   * (the hash marks, then the items), instead of two per file.
    */
   private readonly landings = new Batcher<Landing, Landed>((b) => this.landBatch(b), { max: 64, delayMs: 2 });
 
