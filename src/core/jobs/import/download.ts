@@ -16,6 +16,8 @@ export interface Downloaded {
   etag: string | null;
   version: string;
   tempPath: string;
+  /** The object's first bytes (up to HEAD_BYTES). */
+  head: Buffer;
 }
 
 export interface DownloadOptions {
@@ -193,6 +195,8 @@ async function waitThrottle(provider: StorageProvider, signal: AbortSignal): Pro
 
 /** Throttled answers may repeat this many times more than other temporary errors before a file fails. */
 const THROTTLE_FACTOR = 3;
+/** Bytes of an object's start kept for sniffing its format. */
+const HEAD_BYTES = 512;
 
 /**
  * Streams one object into a temp file while hashing it (bounded memory: one chunk at a time with
@@ -213,9 +217,12 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
   let contentType = 'application/octet-stream';
   let failures = 0;
   let throttles = 0;
+  /** A copy of the object's first bytes (what the text extraction's sniffing reads). */
+  let head: Buffer | null = null;
   const restart = async () => {
     await sink?.discard();
     sink = null;
+    head = null;
     digests = null;
     verifier = null;
     written = 0;
@@ -241,7 +248,17 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
         sink ??= size <= SMALL_OBJECT ? memorySink(blobs, size, wantMd5, opts.hashers) : await fileSink(blobs, wantMd5, opts.hashers);
         const copied = { n: 0 };
         try {
-          await pump(r.body, sink, (chunk) => v?.update(chunk), opts.idleTimeoutMs, opts.signal, copied);
+          await pump(
+            r.body,
+            sink,
+            (chunk) => {
+              v?.update(chunk);
+              head ??= Buffer.from(chunk.subarray(0, HEAD_BYTES));
+            },
+            opts.idleTimeoutMs,
+            opts.signal,
+            copied,
+          );
         } finally {
           written += copied.n;
         }
@@ -285,7 +302,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
     const done = sink as Sink | null;
     const d = digests as Digests | null;
     if (!done || !d) throw new CloudportError('unexpected', 'download finished without data');
-    return { sha256: d.sha256, size, content_type: contentType, etag, version, tempPath: done.path };
+    return { sha256: d.sha256, size, content_type: contentType, etag, version, tempPath: done.path, head: head ?? Buffer.alloc(0) };
   } catch (e) {
     await (sink as Sink | null)?.discard();
     throw e;

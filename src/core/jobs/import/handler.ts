@@ -239,7 +239,7 @@ export class ImportHandler implements JobHandlers {
       });
       temp = d.tempPath;
       // The temp file is the content's only local copy until it lands: its text is read from it now.
-      const text = await this.opts.extractor?.forFile(d.sha256, d.tempPath, d.content_type, file.key);
+      const text = await this.opts.extractor?.forFile(d.sha256, d.tempPath, d.content_type, file.key, d.head);
       const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe, ...(text ? { text } : {}) });
       if ('lost' in landed) {
         temp = null;

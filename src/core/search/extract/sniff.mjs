@@ -1,0 +1,48 @@
+// @ts-check
+// What a content is, from its first bytes, its content type and its key: shared by the extraction
+// worker and the import pipeline, which uses it to skip the worker for content that has no text.
+
+/** @param {Buffer} head @param {string} contentType @param {string} key */
+export function detect(head, contentType, key) {
+  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
+  const type = contentType.toLowerCase().split(';')[0]?.trim() ?? '';
+  if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'pdf';
+  if (head.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') {
+    if (ext === 'docx' || type.includes('wordprocessingml')) return 'docx';
+    if (ext === 'xlsx' || type.includes('spreadsheetml')) return 'xlsx';
+    return 'zip';
+  }
+  if (['html', 'htm', 'xhtml'].includes(ext) || type === 'text/html' || type === 'application/xhtml+xml') return 'html';
+  if (ext === 'xml' || type === 'application/xml' || type === 'text/xml' || (type.endsWith('+xml') && type !== 'image/svg+xml')) return 'xml';
+  return 'other';
+}
+
+/** @param {Buffer} head */
+export function looksUtf8(head) {
+  if (head.includes(0)) return false;
+  // A multi-byte character cut at the end of the sample is not an error.
+  let end = head.length;
+  for (let i = 1; i <= 3 && end - i >= 0; i++) {
+    const b = /** @type {number} */ (head[end - i]);
+    if ((b & 0xc0) === 0xc0) {
+      end -= i;
+      break;
+    }
+    if ((b & 0x80) === 0) break;
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when the first bytes already say there is no text to extract (binary content that is no
+ * document format): the import records "unsupported" without a worker.
+ * @param {Buffer} head @param {string} contentType @param {string} key
+ */
+export function plainlyBinary(head, contentType, key) {
+  return detect(head, contentType, key) === 'other' && !looksUtf8(head);
+}
