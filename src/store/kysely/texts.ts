@@ -71,7 +71,7 @@ export function withTexts<B extends Part>(Base: B) {
               FROM text_fts JOIN text_chunks c ON c.id = text_fts.rowid WHERE text_fts MATCH ${q.fts5}),
             best AS (SELECT sha256, off, body, score, ROW_NUMBER() OVER (PARTITION BY sha256 ORDER BY score DESC, off) AS rn FROM hits)
             SELECT i.index_name, i.key, b.sha256, b.score, b.off, b.body, t.status, COUNT(*) OVER () AS total
-            FROM best b JOIN items i ON i.sha256 = b.sha256 JOIN texts t ON t.sha256 = b.sha256
+            FROM best b CROSS JOIN items i ON i.sha256 = b.sha256 JOIN texts t ON t.sha256 = b.sha256
             WHERE b.rn = 1 AND ${where}
             ORDER BY b.score DESC, i.index_name, i.key LIMIT ${q.limit} OFFSET ${q.offset}`;
       const rows = await this.exec('auto', () => all({ compile: () => query.compile(this.qb) }));
