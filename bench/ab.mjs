@@ -60,7 +60,7 @@ for (let r = 0; r < Number(roundsArg); r++) {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [cli, '--data-dir', dataDir, '--log-level', 'error'],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true', ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('CLOUDPORT_'))) },
       stderr: 'ignore',
     });
     const client = new Client({ name: 'ab', version: '1' });

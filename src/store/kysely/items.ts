@@ -3,7 +3,7 @@ import { all, lock, one, run, type Tx } from '../ops.js';
 import type { CommitFile, IndexSummary, ItemRow, StoreItems } from '../types.js';
 import type { Part } from './base.js';
 import { statement } from './statements.js';
-import { writeText } from './text-rows.js';
+import { writeText, type Prepare } from './text-rows.js';
 
 // The statements of a commit (commitFileTx), compiled once per store: a landing batch runs them for every file.
 
@@ -155,7 +155,7 @@ export function withItems<B extends Part>(Base: B) {
         yield* run(this.prepared(COMMIT_ITEM, c.orgId, c.index, c.key, c.connectorId, c.size, c.sha256, c.contentType, c.etag, c.now, duplicateOf));
       }
       // The text rides in the item's transaction: a search never finds an item without its text status.
-      if (c.text) yield* writeText(this.qb, this.pg, c.sha256, c.text, c.now);
+      if (c.text) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
       yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
       yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
       return { status, duplicate_of: duplicateOf };

@@ -1,8 +1,24 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Compilable, type Kysely } from 'kysely';
 import { foldText } from '../../shared/search-words.js';
 import { all, run, type Tx } from '../ops.js';
 import type { DB } from '../schema.js';
 import type { TextPayload } from '../types.js';
+import { statement, type Statement } from './statements.js';
+
+/** Runs a hot statement with its SQL compiled once (StoreBase.prepared). */
+export type Prepare = <A extends unknown[], O>(s: Statement<A, O>, ...args: A) => Compilable<O>;
+
+/** A content's text row; its primary key makes it the claim of whoever writes the text first. Every imported file writes one. */
+const TEXT_ROW = statement({
+  name: 'text.row',
+  arity: 7,
+  build: (qb, _pg, [sha256, status, detail, format, derived, bytes, extracted_at]) =>
+    qb
+      .insertInto('texts')
+      .values({ sha256, status, detail, format, derived, bytes, extracted_at })
+      .onConflict((oc) => oc.column('sha256').doNothing()),
+  params: (sha256: string, status: string, detail: string | null, format: string, derived: number, bytes: number, now: string) => [sha256, status, detail, format, derived, bytes, now],
+});
 
 /** Chunks per INSERT statement (4 or 5 parameters each, far below either driver's limit). */
 const ROWS_PER_INSERT = 200;
@@ -13,10 +29,9 @@ const ROWS_PER_INSERT = 200;
  * nothing is written, unless `replace` drops the old text first. SQLite's triggers feed FTS5 from
  * the chunks; PostgreSQL gets each chunk's tsvector of its folded words.
  */
-export function* writeText(qb: Kysely<DB>, pg: boolean, sha256: string, t: TextPayload, now: string, replace = false): Tx<void> {
+export function* writeText(qb: Kysely<DB>, pg: boolean, prepare: Prepare, sha256: string, t: TextPayload, now: string, replace = false): Tx<void> {
   if (replace) yield* dropTexts(qb, [sha256]);
-  const row = { sha256, status: t.status, detail: t.detail, format: t.format, derived: t.derived ? 1 : 0, bytes: t.bytes, extracted_at: now };
-  const inserted = yield* run(qb.insertInto('texts').values(row).onConflict((oc) => oc.column('sha256').doNothing()));
+  const inserted = yield* run(prepare(TEXT_ROW, sha256, t.status, t.detail, t.format, t.derived ? 1 : 0, t.bytes, now));
   if (!inserted) return;
   for (let i = 0; i < t.chunks.length; i += ROWS_PER_INSERT) {
     const rows = t.chunks.slice(i, i + ROWS_PER_INSERT).map((c) => {

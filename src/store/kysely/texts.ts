@@ -1,8 +1,8 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
 import { all, type Tx } from '../ops.js';
 import type { StoreTexts, TextHit, TextInfo, TextPayload, TextSearch } from '../types.js';
 import type { Part } from './base.js';
-import { knownTexts, writeText } from './text-rows.js';
+import { knownTexts, writeText, type Prepare } from './text-rows.js';
 
 /** The first key after every key that starts with `prefix` (for a range scan), or null when none is. */
 function prefixEnd(prefix: string): string | null {
@@ -33,7 +33,7 @@ export function withTexts<B extends Part>(Base: B) {
     }
 
     async saveText(sha256: string, text: TextPayload, now: string, replace = false): Promise<void> {
-      await this.exec('tx', () => writeText(this.qb, this.pg, sha256, text, now, replace));
+      await this.exec('tx', () => writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, sha256, text, now, replace));
     }
 
     async readText(sha256: string, offset: number, length: number): Promise<{ off: number; body: string }[]> {
@@ -47,7 +47,74 @@ export function withTexts<B extends Part>(Base: B) {
       return rows.map((r) => ({ off: Number(r.off), body: r.body }));
     }
 
+    /**
+     * The best chunks first (FTS5's rank, or ts_rank over the GIN index's matches), only as many as the
+     * page needs: every item whose best chunk is among the top K outranks every item whose best chunk is
+     * not, so once the top K chunks give the page's items (after the organization's filters), the page
+     * is exact; otherwise K doubles. Bodies and statuses are read for the page's rows alone. The total is
+     * exact when every match was seen, else counted without ranking.
+     */
     async searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number }> {
+      const want = q.offset + q.limit;
+      for (let k = Math.max(64, want * 4); ; k *= 2) {
+        const cands = await this.exec('auto', () => all(this.rawQuery<{ id: number; sha256: string; off: number; score: number }>(this.candidates(q, k))));
+        const saturated = cands.length === k;
+        const shas = [...new Set(cands.map((c) => c.sha256))];
+        const owners = new Map<string, { index_name: string; key: string }[]>();
+        for (let i = 0; i < shas.length; i += 500) {
+          const part = shas.slice(i, i + 500);
+          const rows = await this.exec('auto', () => all(this.rawQuery<{ index_name: string; key: string; sha256: string }>(sql`SELECT i.index_name, i.key, i.sha256 FROM items i WHERE i.sha256 IN (${sql.join(part)}) AND ${this.itemFilters(org, q)}`)));
+          for (const r of rows) owners.set(r.sha256, [...(owners.get(r.sha256) ?? []), { index_name: r.index_name, key: r.key }]);
+        }
+        // An item's place is its best chunk: the first candidate of its content (candidates come best first).
+        const seen = new Set<string>();
+        const ranked: { index_name: string; key: string; c: (typeof cands)[number] }[] = [];
+        for (const c of cands) {
+          if (seen.has(c.sha256)) continue;
+          seen.add(c.sha256);
+          const items = (owners.get(c.sha256) ?? []).sort((x, y) => (x.index_name === y.index_name ? (x.key < y.key ? -1 : 1) : x.index_name < y.index_name ? -1 : 1));
+          for (const it of items) ranked.push({ ...it, c });
+        }
+        if (saturated && ranked.length < want) continue;
+        const page = ranked.slice(q.offset, want);
+        const total = saturated ? await this.countMatches(org, q) : ranked.length;
+        if (!page.length) return { hits: [], total };
+        const ids = [...new Set(page.map((p) => p.c.id))];
+        const bodies = new Map((await this.exec('auto', () => all(this.qb.selectFrom('text_chunks').select(['id', 'body']).where('id', 'in', ids)))).map((r) => [Number(r.id), r.body]));
+        const statuses = new Map((await this.exec('auto', () => all(this.qb.selectFrom('texts').select(['sha256', 'status']).where('sha256', 'in', [...new Set(page.map((p) => p.c.sha256))])))).map((r) => [r.sha256, r.status]));
+        return {
+          hits: page.map((p) => ({
+            index_name: p.index_name,
+            key: p.key,
+            sha256: p.c.sha256,
+            score: Number(p.c.score),
+            off: Number(p.c.off),
+            body: bodies.get(Number(p.c.id)) ?? '',
+            status: (statuses.get(p.c.sha256) ?? 'extracted') as TextHit['status'],
+          })),
+          total: Math.max(total, ranked.length),
+        };
+      }
+    }
+
+    /** The top `k` chunks of every organization (the items decide whose they are), best first, ties by id. */
+    private candidates(q: TextSearch, k: number): RawBuilder<unknown> {
+      return this.pg
+        ? sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q ORDER BY score DESC, c.id LIMIT ${k}`
+        : sql`SELECT c.id, c.sha256, c.off, -f.rank AS score FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5} ORDER BY f.rank, c.id LIMIT ${k}`;
+    }
+
+    /** Items of the organization that match, counted without ranking. */
+    private async countMatches(org: string, q: TextSearch): Promise<number> {
+      const hits = this.pg
+        ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
+        : sql`SELECT DISTINCT c.sha256 FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5}`;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM (${hits}) h CROSS JOIN items i ON i.sha256 = h.sha256 WHERE ${this.itemFilters(org, q)}`)));
+      return Number(rows[0]?.n ?? 0);
+    }
+
+    /** The organization's items in the searched indexes and under the prefix; duplicates within an index are left out. */
+    private itemFilters(org: string, q: TextSearch): RawBuilder<unknown> {
       const filters: RawBuilder<unknown>[] = [sql`i.org_id = ${org}`, sql`i.duplicate_of IS NULL`];
       if (q.indexes?.length) filters.push(sql`i.index_name IN (${sql.join(q.indexes)})`);
       if (q.prefix) {
@@ -55,30 +122,11 @@ export function withTexts<B extends Part>(Base: B) {
         const end = prefixEnd(q.prefix);
         if (end !== null) filters.push(sql`i.key < ${end}`);
       }
-      const where = sql.join(filters, sql` AND `);
-      const query = this.pg
-        ? sql<TextHit & { total: number }>`
-            WITH q AS (SELECT to_tsquery('simple', ${q.tsquery}) AS q),
-            hits AS (SELECT c.sha256, c.off, c.body, ts_rank(c.tsv, q.q) AS score FROM text_chunks c, q WHERE c.tsv @@ q.q),
-            best AS (SELECT DISTINCT ON (sha256) sha256, off, body, score FROM hits ORDER BY sha256, score DESC, off)
-            SELECT i.index_name, i.key, b.sha256, b.score, b.off, b.body, t.status, COUNT(*) OVER () AS total
-            FROM best b JOIN items i ON i.sha256 = b.sha256 JOIN texts t ON t.sha256 = b.sha256
-            WHERE ${where}
-            ORDER BY b.score DESC, i.index_name, i.key LIMIT ${q.limit} OFFSET ${q.offset}`
-        : sql<TextHit & { total: number }>`
-            WITH hits AS (
-              SELECT c.sha256 AS sha256, c.off AS off, c.body AS body, -bm25(text_fts) AS score
-              FROM text_fts JOIN text_chunks c ON c.id = text_fts.rowid WHERE text_fts MATCH ${q.fts5}),
-            best AS (SELECT sha256, off, body, score, ROW_NUMBER() OVER (PARTITION BY sha256 ORDER BY score DESC, off) AS rn FROM hits)
-            SELECT i.index_name, i.key, b.sha256, b.score, b.off, b.body, t.status, COUNT(*) OVER () AS total
-            FROM best b CROSS JOIN items i ON i.sha256 = b.sha256 JOIN texts t ON t.sha256 = b.sha256
-            WHERE b.rn = 1 AND ${where}
-            ORDER BY b.score DESC, i.index_name, i.key LIMIT ${q.limit} OFFSET ${q.offset}`;
-      const rows = await this.exec('auto', () => all({ compile: () => query.compile(this.qb) }));
-      let total = rows.length ? Number(rows[0]!.total) : 0;
-      // Past the last page COUNT(*) OVER () has no row to ride on: the offset says at least how many there are.
-      if (!rows.length && q.offset > 0) total = q.offset;
-      return { hits: rows.map((r) => ({ index_name: r.index_name, key: r.key, sha256: r.sha256, score: Number(r.score), off: Number(r.off), body: r.body, status: r.status })), total };
+      return sql.join(filters, sql` AND `);
+    }
+
+    private rawQuery<T>(q: RawBuilder<unknown>) {
+      return { compile: () => q.compile(this.qb) as CompiledQuery<T> };
     }
 
     async itemsToExtract(org: string, index: string, opts: { after?: string; limit: number; all?: boolean }) {
