@@ -158,6 +158,24 @@ async function withStores<T>(db: Db, n: number, fn: (...stores: Store[]) => Prom
 }
 
 describe.each(backends)('store contract: $name', (b) => {
+  it('search: past the chunks a page ranks, the total is estimated for a lone organization and counted where others have items', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const add = async (org: string, key: string, content: string) => {
+        await s.createJob(job(`imp_${org}_${key}`, { org_id: org }), [{ key, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s, { id: f!.id, key, org_id: org }, 'A', content, { text: true });
+      };
+      for (let i = 0; i < 70; i++) await add('org_a', `d${i}`, `common word number ${i}`);
+      const q = parseQuery('common');
+      const search = () => s.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset: 0, limit: 1 });
+      expect((await search()).total).toBe(70);
+      await add('org_b', 'other', 'common to org b');
+      const r = await search();
+      expect(r.total).toBe(70);
+      expect(r.hits).toHaveLength(1);
+    });
+  });
+
   it('search: the same queries find the same items on both stores, per organization, and texts go with their last item', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       const docs: [string, string, string][] = [

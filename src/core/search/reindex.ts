@@ -6,7 +6,7 @@ import type { BlobStore } from '../../store/blobs.js';
 import type { ClaimedFile, JobRow, JobState, ListedFile, Store } from '../../store/types.js';
 import { checkIndexName } from '../domain/index-names.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
-import { jobLog } from '../jobs/job-log.js';
+import { jobLog, newJobRow } from '../jobs/common.js';
 import { toPayload } from './extractor.js';
 import type { ExtractPool } from './extract/pool.js';
 
@@ -52,26 +52,7 @@ export class ReindexService implements JobHandlers {
     const now = new Date().toISOString();
     const state = { after: first.length ? first[first.length - 1]!.key : null, all: !!input.all };
     await this.store.createJob(
-      {
-        id,
-        org_id: org,
-        kind: 'reindex',
-        connector_id: NO_CONNECTOR,
-        index_name: index,
-        params: JSON.stringify({ all: !!input.all }),
-        status: 'queued',
-        listing_state: JSON.stringify(state),
-        listing_complete: complete ? 1 : 0,
-        lease_owner: null,
-        lease_expires: 0,
-        error: null,
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-        idempotency_key: null,
-        idempotency_hash: null,
-        automation_id: null,
-      },
+      newJobRow({ id, org, kind: 'reindex', connectorId: NO_CONNECTOR, index, params: { all: !!input.all }, listingState: JSON.stringify(state), complete, now }),
       first.map(listed),
     );
     await jobLog(this.store, org, id, NO_CONNECTOR, 'info', null, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${input.all ? ', every item' : ', items without text'}`);

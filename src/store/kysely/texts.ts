@@ -77,7 +77,7 @@ export function withTexts<B extends Part>(Base: B) {
         }
         if (saturated && ranked.length < want) continue;
         const page = ranked.slice(q.offset, want);
-        const total = saturated ? await this.countMatches(org, q) : ranked.length;
+        const total = saturated ? await this.estimateMatches(org, q, ranked.length / cands.length) : ranked.length;
         if (!page.length) return { hits: [], total };
         const ids = [...new Set(page.map((p) => p.c.id))];
         const bodies = new Map((await this.exec('auto', () => all(this.qb.selectFrom('text_chunks').select(['id', 'body']).where('id', 'in', ids)))).map((r) => [Number(r.id), r.body]));
@@ -104,12 +104,30 @@ export function withTexts<B extends Part>(Base: B) {
         : sql`SELECT c.id, c.sha256, c.off, -f.rank AS score FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5} ORDER BY f.rank, c.id LIMIT ${k}`;
     }
 
+    /**
+     * How many items match, when the top chunks did not show them all. A store that holds this
+     * organization's items alone scales the count of matching chunks (cheap: no ranking, no join) by the
+     * share of the top chunks that were the organization's matching items; where other organizations
+     * have items, that count would tell about theirs, so the organization's matches are counted exactly.
+     */
+    private async estimateMatches(org: string, q: TextSearch, share: number): Promise<number> {
+      const others = await this.exec('auto', () => all(this.rawQuery<{ x: number }>(sql`SELECT 1 AS x FROM items WHERE org_id <> ${org} LIMIT 1`)));
+      if (others.length) return this.countMatches(org, q);
+      const chunks = this.pg
+        ? sql`SELECT COUNT(*) AS n FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
+        : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
+      return Math.round(Number(rows[0]?.n ?? 0) * share);
+    }
+
     /** Items of the organization that match, counted without ranking. */
     private async countMatches(org: string, q: TextSearch): Promise<number> {
       const hits = this.pg
         ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
         : sql`SELECT DISTINCT c.sha256 FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5}`;
-      const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM (${hits}) h CROSS JOIN items i ON i.sha256 = h.sha256 WHERE ${this.itemFilters(org, q)}`)));
+      // CROSS JOIN keeps SQLite's planner from starting at the items (PostgreSQL plans it alone and has no ON for it).
+      const join = this.pg ? sql`JOIN` : sql`CROSS JOIN`;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM (${hits}) h ${join} items i ON i.sha256 = h.sha256 WHERE ${this.itemFilters(org, q)}`)));
       return Number(rows[0]?.n ?? 0);
     }
 

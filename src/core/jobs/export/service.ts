@@ -15,7 +15,7 @@ import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.
 import { ConnectorCache } from '../../connectors/health.js';
 import { exportCounts } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
-import { FIRST_LISTING_FILES, FIRST_LISTING_MS, jobLog } from '../job-log.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow } from '../common.js';
 import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
 
 export { OVERWRITE_MODES } from './paths.js';
@@ -147,10 +147,7 @@ export class ExportService implements JobHandlers {
       accepted: accepted.length,
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       sample: accepted.slice(0, 5).map((f) => ({ key: f.key, path: (targetFor(params, f.key, index, f.version!) as { path: string }).path })),
-      failed_files: files
-        .filter((f) => f.status === 'failed')
-        .slice(0, 20)
-        .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      failed_files: failedSample(files),
       listing_complete: complete,
       ...(none ? { hint: none } : {}),
     };
@@ -158,26 +155,20 @@ export class ExportService implements JobHandlers {
     const now = new Date().toISOString();
     try {
       await this.store.createJob(
-        {
+        newJobRow({
           id: result.job_id!,
-          org_id: org,
+          org,
           kind: 'export',
-          connector_id: c.id,
-          index_name: index,
-          params: JSON.stringify(params),
-          status: 'queued',
-          listing_state: complete ? (none ? JSON.stringify({ after: null, none }) : null) : JSON.stringify({ after }),
-          listing_complete: complete ? 1 : 0,
-          lease_owner: null,
-          lease_expires: 0,
-          error: null,
-          created_at: now,
-          started_at: null,
-          finished_at: null,
-          idempotency_key: input.idempotency_key ?? null,
-          idempotency_hash: input.idempotency_key ? hash : null,
-          ...(input.automation_id ? { automation_id: input.automation_id } : {}),
-        },
+          connectorId: c.id,
+          index,
+          params,
+          listingState: complete ? (none ? JSON.stringify({ after: null, none }) : null) : JSON.stringify({ after }),
+          complete,
+          now,
+          idempotencyKey: input.idempotency_key,
+          hash,
+          automationId: input.automation_id,
+        }),
         files,
       );
     } catch (e) {

@@ -11,7 +11,7 @@ import type { ConnectorService } from '../../connectors/service.js';
 import { compileFilter } from '../../domain/filter.js';
 import { explainNoMatch, noMatchText } from '../../domain/nomatch.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../domain/retry.js';
-import { jobLog } from '../job-log.js';
+import { jobLog } from '../common.js';
 import { countSkipped, parseListingState } from '../listing-state.js';
 import { downloadObject, type Downloaded } from './download.js';
 import type { HashWorkers } from './hash-workers.js';

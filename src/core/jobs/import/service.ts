@@ -10,7 +10,7 @@ import { explainNoMatch, noMatchError, noMatchText } from '../../domain/nomatch.
 import { checkIndexName } from '../../domain/index-names.js';
 import { FINAL_STATES } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
-import { FIRST_LISTING_FILES, FIRST_LISTING_MS, jobLog } from '../job-log.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow } from '../common.js';
 import { countSkipped, withCompacted, type ListingState } from '../listing-state.js';
 import type { JobViews } from '../views.js';
 import { applyMode, select, selectionOf, statKeys, type JobParams } from './selection.js';
@@ -211,36 +211,14 @@ export class ImportService {
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       skipped: (listed ?? files).filter((f) => f.status === 'skipped').length,
       sample: accepted.slice(0, 5).map((f) => f.key),
-      failed_files: files
-        .filter((f) => f.status === 'failed')
-        .slice(0, 20)
-        .map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      failed_files: failedSample(files),
       listing_complete: complete,
       ...(none ? { hint: none } : {}),
     };
     if (opts.dryRun) return result;
     try {
       await this.store.createJob(
-        {
-          id,
-          org_id: org,
-          kind: 'import',
-          connector_id: c.id,
-          index_name: index,
-          params: JSON.stringify(params),
-          status: 'queued',
-          listing_state: state,
-          listing_complete: complete ? 1 : 0,
-          lease_owner: null,
-          lease_expires: 0,
-          error: null,
-          created_at: now,
-          started_at: null,
-          finished_at: null,
-          idempotency_key: opts.idempotencyKey ?? null,
-          idempotency_hash: opts.idempotencyKey ? opts.hash : null,
-          automation_id: opts.automationId ?? null,
-        },
+        newJobRow({ id, org, kind: 'import', connectorId: c.id, index, params, listingState: state, complete, now, idempotencyKey: opts.idempotencyKey, hash: opts.hash, automationId: opts.automationId }),
         files,
       );
     } catch (e) {
