@@ -70,7 +70,7 @@ class ExtractWorker {
     private readonly log: Logger | undefined,
   ) {
     // stdout: true keeps a library's console output off the process's stdout, the MCP channel.
-    this.worker = new Worker(WORKER_FILE, { resourceLimits: { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: 16 }, stdout: true, stderr: true });
+    this.worker = new Worker(WORKER_FILE, { resourceLimits: { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: 4 }, stdout: true, stderr: true });
     this.worker.stdout.resume();
     this.worker.stderr.on('data', (b: Buffer) => this.log?.debug('extraction worker output', { text: b.toString('utf8').slice(0, 500) }));
     this.worker.unref();
