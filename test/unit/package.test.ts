@@ -26,7 +26,7 @@ describe('npm package', () => {
   });
 
   it('ships the built server, README, LICENSE and the shrinkwrap', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'npm-shrinkwrap.json', 'dist/cli.js', 'dist/server.js', 'dist/core/jobs/import/hash-worker.mjs']) expect(files, f).toContain(f);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'npm-shrinkwrap.json', 'dist/cli.js', 'dist/server.js', 'dist/core/jobs/import/hash-worker.mjs', 'dist/core/search/extract/worker.mjs', 'dist/core/search/extract/sniff.mjs']) expect(files, f).toContain(f);
     expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} cloudport contributors\n/);
   });
 
