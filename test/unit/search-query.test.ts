@@ -65,6 +65,7 @@ describe('snippets', () => {
     expect(s.text.startsWith('…')).toBe(true);
     expect(body.slice(Buffer.from(body).subarray(0, s.offset).toString().length)).toContain('indemnification');
     expect(snippetOf('Zürich office', markedWords(parseQuery('zurich'))).text).toBe('«Zürich» office');
+    expect(snippetOf('Governing law: Delaware.\n\n', markedWords(parseQuery('delaware'))).text).toBe('Governing law: «Delaware».');
     expect(snippetOf('contracts and contractors', markedWords(parseQuery('contract*'))).text).toBe('«contracts» and «contractors»');
   });
 });

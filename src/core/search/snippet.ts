@@ -43,6 +43,14 @@ export function snippetOf(body: string, marked: { exact: Set<string>; prefixes: 
     out += piece;
     cursor = w.end;
   }
-  const text = (start > 0 ? '…' : '') + out.trim() + (cursor < body.trimEnd().length ? '…' : '');
+  // Punctuation after the last word belongs to it; an ellipsis only says that words follow.
+  const rest = body.slice(cursor);
+  const tail = /^[^\p{L}\p{N}\s]{0,3}/u.exec(rest)![0];
+  if (out.length + tail.length <= SNIPPET_MAX - 2) {
+    out += tail;
+    cursor += tail.length;
+  }
+  const more = /[\p{L}\p{N}]/u.test(body.slice(cursor));
+  const text = (start > 0 ? '…' : '') + out.trim() + (more ? '…' : '');
   return { text: text.slice(0, SNIPPET_MAX), offset: Buffer.byteLength(body.slice(0, start), 'utf8') };
 }
