@@ -61,6 +61,7 @@ const items: ResourceProvider = {
   async list(app, org, cursor) {
     // Position: an index, and the last key listed in it (null: none yet).
     let pos = cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i: string; k: string | null }) : null;
+    if (cursor && (!pos || typeof pos.i !== 'string' || (pos.k !== null && typeof pos.k !== 'string'))) throw new SyntaxError('cursor');
     const encode = (p: { i: string; k: string | null }) => Buffer.from(JSON.stringify(p)).toString('base64url');
     const resources: Resource[] = [];
     if (!pos) {

@@ -1,14 +1,17 @@
 /**
- * Words as full-text search sees them, the same on both stores: lower case, diacritics removed
- * (NFKD, marks dropped), anything that is not a letter or a digit a separator. SQLite's FTS5
- * tokenizer (unicode61, remove_diacritics 2) does this itself; PostgreSQL's 'simple' configuration
- * indexes text folded here, so "Zürich", "ZURICH" and "zurich" are one word on both.
+ * Words as full-text search sees them, the same on both stores, as SQLite's FTS5 tokenizer
+ * (unicode61, remove_diacritics 2) sees them: lower case; diacritics removed from Latin letters only
+ * (é → e, ü → u; Cyrillic й and Greek ά keep theirs, ø and ß are letters of their own); no other
+ * normalization (ﬁ, ² and full-width letters stay as they are); anything that is not a letter or a
+ * digit a separator. PostgreSQL's 'simple' configuration indexes text folded here, so "Zürich",
+ * "ZURICH" and "zurich" are one word on both.
  */
+const LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
+
 export function foldWords(text: string): string[] {
   return text
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
     .toLowerCase()
+    .replace(LATIN, (c) => c.normalize('NFD').replace(/\p{M}+/gu, ''))
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);
 }

@@ -41,6 +41,10 @@ describe('search_index', () => {
     await env.s3.put('docs', 'files/notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
     await env.s3.put('docs', 'files/feed.xml', '<?xml version="1.0"?><feed><entry><title>Quokka sighting</title><note><![CDATA[seen at dawn]]></note></entry></feed>', { contentType: 'application/xml' });
     await env.s3.put('docs', 'files/ledger.csv', 'account,owner\n1001,Wallaby Holdings\n', { contentType: 'text/csv' });
+    await env.s3.put('docs', 'odd/emoji.txt', 'party 🎉 time 😀😀 and more text after the emoji'); // no content type: octet-stream
+    await env.s3.put('docs', 'odd/latebad.txt', Buffer.concat([Buffer.from('lateword '.repeat(2000)), Buffer.from([0xff, 0xfe]), Buffer.from(' afterlate')]));
+    await env.s3.put('docs', 'odd/png.pdf', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(64, 7)]));
+    await env.s3.put('docs', 'odd/ligature.txt', 'ﬁnance office x² H₂O йогурт');
     await env.s3.put('docs', 'files/data.json', '{"customer": "Initech", "region": "emea"}');
     await env.s3.put('docs', 'files/copy-of-notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
     await env.s3.put('docs', 'hostile/garbage.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5000, 0xa7)]));
@@ -80,6 +84,20 @@ describe('search_index', () => {
     expect(await keys({ query: 'feed' })).toEqual([]); // XML markup is not text
     expect(await keys({ query: 'wallaby' })).toEqual(['files/ledger.csv']);
     expect(await keys({ query: 'deepword' })).toEqual(['hostile/deep.html']);
+  });
+
+  it('reads text items at any offset, finds words past bad bytes, and folds queries as the index does', async () => {
+    const cut = await cp.ok('read_item', { index: 'docs', key: 'odd/emoji.txt', offset: 1, length: 5 });
+    expect(cut.text).toBe('arty ');
+    const inside = await cp.ok('read_item', { index: 'docs', key: 'odd/emoji.txt', offset: 6, length: 2 });
+    expect(inside.text).toBe('🎉'); // a length shorter than the character still reads it, so paging moves on
+    expect(inside.next_offset).toBe(10);
+    expect(await keys({ query: 'afterlate' })).toEqual(['odd/latebad.txt']);
+    const bad = await cp.ok('read_item', { index: 'docs', key: 'odd/latebad.txt', offset: 18000 });
+    expect(bad.text).toContain('\uFFFD');
+    expect((await cp.ok('read_item', { index: 'docs', key: 'odd/png.pdf' })).note).toContain('binary');
+    expect(await keys({ query: 'ﬁnance x²' })).toEqual(['odd/ligature.txt']);
+    expect(await keys({ query: 'йогурт' })).toEqual(['odd/ligature.txt']);
   });
 
   it('never indexes script, style or markup, nor text from an image-only PDF', async () => {

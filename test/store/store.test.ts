@@ -204,6 +204,8 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(await find('"e mail"')).toEqual(['memo.txt']);
       expect(await find('delaware', 'org_b')).toEqual(['secret.txt']);
       expect(await find('zurich', 'org_a', { prefix: 'mem' })).toEqual(['memo.txt']);
+      expect(await find('zurich', 'org_a', { prefix: 'mem\uffff' })).toEqual([]);
+      expect(await find('zurich', 'org_a', { prefix: 'memo.txt' })).toEqual(['memo.txt']);
       expect(await find('zurich', 'org_a', { indexes: ['other'] })).toEqual([]);
       const page = await s.searchTexts('org_a', { fts5: toFts5(parseQuery('zurich')), tsquery: toTsquery(parseQuery('zurich')), offset: 0, limit: 1 });
       expect(page.total).toBe(2);

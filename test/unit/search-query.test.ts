@@ -67,5 +67,10 @@ describe('snippets', () => {
     expect(snippetOf('Zürich office', markedWords(parseQuery('zurich'))).text).toBe('«Zürich» office');
     expect(snippetOf('Governing law: Delaware.\n\n', markedWords(parseQuery('delaware'))).text).toBe('Governing law: «Delaware».');
     expect(snippetOf('contracts and contractors', markedWords(parseQuery('contract*'))).text).toBe('«contracts» and «contractors»');
+    // A phrase is marked only where its words stand together, so the window is the phrase's place.
+    const paragraphs = Array.from({ length: 60 }, (_, i) => `Paragraph ${i}: some words here.`).join(' ');
+    const p37 = snippetOf(paragraphs, markedWords(parseQuery('"Paragraph 37"')));
+    expect(p37.text).toContain('«Paragraph» «37»');
+    expect(p37.text.match(/«/g)).toHaveLength(2);
   });
 });

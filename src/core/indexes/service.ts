@@ -44,7 +44,7 @@ export class IndexService {
   private async refuseWhileImporting(org: string, index: string) {
     const active = await this.store.countActiveJobsForIndex(org, index);
     if (active > 0) {
-      throw new CloudportError('conflict', `index ${JSON.stringify(index)} has ${active} import or export job(s) queued or running`, {
+      throw new CloudportError('conflict', `index ${JSON.stringify(index)} has ${active} job(s) (import, export or reindex) queued or running`, {
         field: 'index',
         fix: 'Wait for them to finish (list_imports {index, status: "running"}) or cancel them with cancel_import first.',
       });
@@ -150,9 +150,11 @@ export class IndexService {
     } catch {
       throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing`, { fix: 'Import the item again.' });
     }
+    // Extraction has looked at the whole content: its verdict decides; without one (extraction off, or
+    // before it existed) the type, else the window's own bytes.
     let start = 0;
-    while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
-    const looksText = TEXT_TYPES.test(item.content_type) || isUtf8Text(buf.subarray(start));
+    if (offset > 0) while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
+    const looksText = info ? info.format === 'text' || (info.status !== 'unsupported' && TEXT_TYPES.test(item.content_type)) : TEXT_TYPES.test(item.content_type) || isUtf8Text(buf.subarray(start));
     if (!looksText) return { ...base, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
     return { ...base, ...window(buf, offset, length, item.size) };
   }
@@ -164,6 +166,8 @@ function window(buf: Buffer, offset: number, length: number, total: number): Pic
   while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
   let end = Math.min(buf.length, start + length);
   while (end > start && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
+  // A length shorter than the character at the start still reads that character: every call moves on.
+  if (end === start && start < buf.length) for (end = start + 1; end < buf.length && (buf[end]! & 0xc0) === 0x80; ) end++;
   const text = buf.subarray(start, end).toString('utf8');
   const next = offset + end < total ? offset + end : null;
   return { offset: offset + start, next_offset: next, text, ...(next !== null ? { truncated: true } : {}) };
@@ -190,8 +194,8 @@ function isUtf8Text(buf: Buffer): boolean {
   const sample = buf.subarray(0, 4096);
   if (sample.includes(0)) return false;
   try {
-    // stream: a character cut by the end of the sample is not an error; the next bytes would finish it.
-    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: sample.length < buf.length });
+    // stream: a character cut by the end of the sample (or of the window) is not an error.
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true });
     return true;
   } catch {
     return false;

@@ -79,14 +79,23 @@ export function parseQuery(query: string): ParsedQuery {
   return { all, none };
 }
 
-/** The words a snippet marks: every word of the terms to find (prefix terms by their start). */
-export function markedWords(q: ParsedQuery): { exact: Set<string>; prefixes: string[] } {
+/** What a snippet marks: single words (prefix terms by their start), and phrases only where their words stand together. */
+export interface Marked {
+  exact: Set<string>;
+  prefixes: string[];
+  phrases: Term[];
+}
+
+export function markedWords(q: ParsedQuery): Marked {
   const exact = new Set<string>();
   const prefixes: string[] = [];
+  const phrases: Term[] = [];
   for (const t of q.all.flat()) {
-    t.words.forEach((w, i) => (t.prefix && i === t.words.length - 1 ? prefixes.push(w) : exact.add(w)));
+    if (t.words.length > 1) phrases.push(t);
+    else if (t.prefix) prefixes.push(t.words[0]!);
+    else exact.add(t.words[0]!);
   }
-  return { exact, prefixes };
+  return { exact, prefixes, phrases };
 }
 
 // Folded words hold letters and digits only, so they need no escaping inside FTS5 strings or tsquery lexemes.

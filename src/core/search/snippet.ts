@@ -1,4 +1,5 @@
 import { foldWords } from '../../shared/search-words.js';
+import type { Marked } from './query.js';
 
 /** Characters of a snippet, marks and ellipses included. */
 export const SNIPPET_MAX = 300;
@@ -11,12 +12,21 @@ const CLOSE = '»';
  * collapsed, at most SNIPPET_MAX characters. Built here rather than by each store so that both
  * answer the same snippet, and `offset` (bytes) says where read_item reads that place.
  */
-export function snippetOf(body: string, marked: { exact: Set<string>; prefixes: string[] }): { text: string; offset: number } {
+export function snippetOf(body: string, marked: Marked): { text: string; offset: number } {
   const words = [...body.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => {
     const folded = foldWords(m[0]).join('');
     const hit = marked.exact.has(folded) || marked.prefixes.some((p) => folded.startsWith(p));
-    return { start: m.index, end: m.index + m[0].length, hit };
+    return { start: m.index, end: m.index + m[0].length, folded, hit };
   });
+  for (const p of marked.phrases) {
+    const n = p.words.length;
+    for (let i = 0; i + n <= words.length; i++) {
+      const at = (k: number) => (p.prefix && k === n - 1 ? words[i + k]!.folded.startsWith(p.words[k]!) : words[i + k]!.folded === p.words[k]);
+      let all = true;
+      for (let k = 0; k < n && all; k++) all = at(k);
+      if (all) for (let k = 0; k < n; k++) words[i + k]!.hit = true;
+    }
+  }
   const budget = SNIPPET_MAX - 40; // room for marks and ellipses
   // A chunk holds a few hundred words: trying each hit as the window's start is cheap.
   let best = 0;

@@ -4,13 +4,16 @@ import type { StoreTexts, TextHit, TextInfo, TextPayload, TextSearch } from '../
 import type { Part } from './base.js';
 import { knownTexts, writeText, type Prepare } from './text-rows.js';
 
-/** The first key after every key that starts with `prefix` (for a range scan), or null when none is. */
+/**
+ * A key above every key that starts with `prefix`, for a range scan, or null. Only a last character
+ * below the surrogates is raised: the stores compare UTF-8 (SQLite) or code points, where characters
+ * beyond U+FFFF sort after U+FFFF, which UTF-16 arithmetic would get wrong. The range only helps the
+ * plan; the prefix itself is checked exactly.
+ */
 function prefixEnd(prefix: string): string | null {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const c = prefix.charCodeAt(i);
-    if (c < 0xffff) return prefix.slice(0, i) + String.fromCharCode(c + 1);
-  }
-  return null;
+  const c = prefix.charCodeAt(prefix.length - 1);
+  if (!prefix || c >= 0xd7ff) return null;
+  return prefix.slice(0, -1) + String.fromCharCode(c + 1);
 }
 
 /**
@@ -136,7 +139,7 @@ export function withTexts<B extends Part>(Base: B) {
       const filters: RawBuilder<unknown>[] = [sql`i.org_id = ${org}`, sql`i.duplicate_of IS NULL`];
       if (q.indexes?.length) filters.push(sql`i.index_name IN (${sql.join(q.indexes)})`);
       if (q.prefix) {
-        filters.push(sql`i.key >= ${q.prefix}`);
+        filters.push(sql`i.key >= ${q.prefix}`, sql`substr(i.key, 1, ${[...q.prefix].length}) = ${q.prefix}`);
         const end = prefixEnd(q.prefix);
         if (end !== null) filters.push(sql`i.key < ${end}`);
       }

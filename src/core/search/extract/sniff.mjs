@@ -13,7 +13,7 @@ export function detect(head, contentType, key) {
     return 'zip';
   }
   if (['html', 'htm', 'xhtml'].includes(ext) || type === 'text/html' || type === 'application/xhtml+xml') return 'html';
-  if (ext === 'xml' || type === 'application/xml' || type === 'text/xml' || (type.endsWith('+xml') && type !== 'image/svg+xml')) return 'xml';
+  if (ext === 'xml' || ext === 'svg' || type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml')) return 'xml';
   return 'other';
 }
 

@@ -280,13 +280,23 @@ async function extract(job) {
     return { status: 'failed', detail: `${mib(size)} is more than the extraction limit of ${mib(limits.maxInputBytes)}`, text: '', format, derived: true };
   }
   if (format === 'other') {
-    // Text as stored: its offsets are the item's own, so read_item reads the item itself.
     const data = readHead(job.path, Math.min(size, limits.maxTextBytes + 4));
-    if (!looksUtf8(data.subarray(0, Math.min(data.length, limits.maxTextBytes)))) {
-      return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+    const body = data.subarray(0, Math.min(data.length, limits.maxTextBytes));
+    const truncated = size > limits.maxTextBytes;
+    const limit = `the first ${mib(limits.maxTextBytes)} of ${mib(size)} (text limit)`;
+    // Text as stored: its offsets are the item's own, so read_item reads the item itself.
+    if (looksUtf8(body)) {
+      sink.push(data.toString('utf8'));
+      return done(sink.text(), truncated, limit, 'text', false);
     }
-    sink.push(data.toString('utf8'));
-    return done(sink.text(), size > limits.maxTextBytes, `the first ${mib(limits.maxTextBytes)} of ${mib(size)} (text limit)`, 'text', false);
+    // Text with a few bad bytes (its start looked like UTF-8) keeps its words: the bad bytes become
+    // U+FFFD, and since that shifts offsets, read_item reads this text rather than the bytes.
+    const text = body.toString('utf8');
+    const bad = (text.match(/\uFFFD/g) ?? []).length;
+    if (bad * 1000 > text.length) return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+    sink.push(text);
+    const r = done(sink.text(), true, `${bad} byte sequence(s) that are not UTF-8 replaced by U+FFFD${truncated ? `; ${limit}` : ''}`, 'text', true);
+    return { ...r, status: r.status === 'empty' ? 'empty' : truncated ? 'truncated' : 'extracted' };
   }
   const data = fs.readFileSync(job.path);
   let why = null;
