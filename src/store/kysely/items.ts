@@ -99,7 +99,20 @@ export function withItems<B extends Part>(Base: B) {
       if (place && this.pg) throw new Error('commitFiles: place runs inside a synchronous (SQLite) transaction only');
       const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
       const one = (c: CommitFile) => this.exec('tx', () => this.commitFileTx(c, place)).catch(asError);
-      if (this.pg || cs.length < 2) return Promise.all(cs.map(one));
+      if (cs.length < 2) return Promise.all(cs.map(one));
+      if (this.pg) {
+        // Files of one index serialize on its lock anyway: committed in order, as the contract says (the
+        // first of two with the same content is the one that becomes "ready"); indexes run side by side.
+        const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = new Array(cs.length);
+        const groups = new Map<string, number[]>();
+        cs.forEach((c, i) => groups.set(`${c.orgId}\0${c.index}`, [...(groups.get(`${c.orgId}\0${c.index}`) ?? []), i]));
+        await Promise.all(
+          [...groups.values()].map(async (idx) => {
+            for (const i of idx) out[i] = await one(cs[i]!);
+          }),
+        );
+        return out;
+      }
       try {
         return await this.exec(
           'tx',
