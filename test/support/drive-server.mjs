@@ -11,6 +11,14 @@
 //   in Google's error shape `{ error: { code, message, errors: [{ message, domain, reason }], status } }`.
 // - Faults: a status answer (403 userRateLimitExceeded, 429 with Retry-After, 500, ...) for the n-th
 //   matching request, or a media/export body cut after N bytes (the socket is destroyed).
+// Client notes (checked with @googleapis/drive 22.0.0 + google-auth-library 10.5.0):
+// - `drive({ rootUrl })` rewrites only plain API URLs; media uploads (files.create / files.update with
+//   `media`) build their URL from the *call's* options, so pass `{ rootUrl }` as the second argument of
+//   every upload call too, or the upload goes to www.googleapis.com.
+// - Service accounts: an OAuth2Client whose `refreshHandler` signs the JWT-bearer assertion and posts it
+//   to `tokenUrl`; user credentials: `new OAuth2Client({ clientId, clientSecret, endpoints:
+//   { oauth2TokenUrl: tokenUrl } })`. With `forceRefreshOnFailure: true` a 401 (and any 403, rate limits
+//   included) makes the client fetch a new token and repeat the call once.
 // Plain ESM JavaScript, like gcs-server.mjs.
 import http from 'node:http';
 import { createHash, createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
@@ -629,7 +637,8 @@ export async function startDriveServer(opts = {}) {
       const y = key(b);
       if (x !== y) return (x < y ? -1 : 1) * (desc ? -1 : 1);
     }
-    return a.seq - b.seq;
+    // Ties keep creation order, reversed when the last key sorts descending.
+    return (a.seq - b.seq) * (order.length && order[order.length - 1].desc ? -1 : 1);
   };
   const encodeToken = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
   const decodeToken = (text, sig) => {
@@ -985,6 +994,7 @@ export async function startDriveServer(opts = {}) {
     const id = randomBytes(18).toString('base64url');
     uploads.set(id, {
       ...session,
+      token: ctx.token,
       url: new URL(url),
       mediaType: ctx.req.headers['x-upload-content-type'],
       declared: declared === undefined ? null : Number(declared),
@@ -1005,6 +1015,7 @@ export async function startDriveServer(opts = {}) {
       req.resume();
       return sendError(ctx, 404, 'notFound', 'No such upload session.');
     }
+    ctx.token = u.token;
     const chunk = await readAll(req);
     const cr = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(String(req.headers['content-range'] ?? (chunk.length ? `bytes 0-${chunk.length - 1}/${chunk.length}` : 'bytes */0')).trim());
     if (!cr) throw new BadRequest('Malformed Content-Range.', 'badContent');
