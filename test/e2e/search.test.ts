@@ -185,11 +185,14 @@ describe('search_index', () => {
 
 describe('extraction limits and reindex_index', () => {
   let env: S3Env;
+  const THREE = ['report.pdf', 'contract.docx', 'long.txt'];
   beforeAll(async () => {
     env = await startS3Env(['lim']);
     await env.s3.put('lim', 'report.pdf', fixture('report.pdf'));
     await env.s3.put('lim', 'contract.docx', fixture('contract.docx'));
     await env.s3.put('lim', 'long.txt', `${'alpha beta gamma. '.repeat(300)}omega`);
+    const deep = `<worksheet><sheetData><row><c t="inlineStr"><is>${'<x>'.repeat(300_000)}<t>deep</t>${'</x>'.repeat(300_000)}</is></c></row></sheetData></worksheet>`;
+    await env.s3.put('lim', 'deep.xlsx', Buffer.from(zipSync({ '[Content_Types].xml': strToU8('<Types/>'), 'xl/worksheets/sheet1.xml': strToU8(deep) }, { level: 9 })));
   });
   afterAll(async () => {
     await env?.stop();
@@ -199,7 +202,7 @@ describe('extraction limits and reindex_index', () => {
     const cp = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_EXTRACT_MAX_TEXT_BYTES: '1024', CLOUDPORT_EXTRACT_MAX_PAGES: '1' } });
     try {
       const id = (await cp.ok('create_connector', env.connector('lim'))).connector.id;
-      await waitForJob(cp, (await cp.ok('start_import', { connector_id: id, index: 'lim' })).job_id);
+      await waitForJob(cp, (await cp.ok('start_import', { connector_id: id, index: 'lim', keys: THREE })).job_id);
       const long = await cp.ok('read_item', { index: 'lim', key: 'long.txt' });
       expect(long.text_status).toBe('truncated');
       expect((await cp.ok('search_index', { query: 'omega' })).results).toEqual([]);
@@ -211,16 +214,18 @@ describe('extraction limits and reindex_index', () => {
       await cp.close();
     }
 
-    // 50 ms is less than a worker needs to load PDF.js: the PDF's worker is terminated, the next file gets a new one.
-    const slow = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_EXTRACT_TIMEOUT_MS: '100', CLOUDPORT_EXTRACT_THREADS: '1' } });
+    // A sheet nested 300,000 elements deep keeps htmlparser2's Parser busy far longer than 2 s (its stack
+    // costs O(depth) per element): the worker is terminated at the limit and the next file gets a new one.
+    const slow = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_EXTRACT_TIMEOUT_MS: '2000', CLOUDPORT_EXTRACT_THREADS: '1' } });
     try {
       const id = (await slow.ok('create_connector', env.connector('lim'))).connector.id;
-      await waitForJob(slow, (await slow.ok('start_import', { connector_id: id, index: 'lim', keys: ['report.pdf'] })).job_id);
-      const pdf = await slow.ok('read_item', { index: 'lim', key: 'report.pdf' });
-      expect(pdf.text_status).toBe('failed');
-      expect(pdf.note).toContain('longer than 0.1 s');
-      await waitForJob(slow, (await slow.ok('start_import', { connector_id: id, index: 'lim', keys: ['long.txt'] })).job_id);
+      await waitForJob(slow, (await slow.ok('start_import', { connector_id: id, index: 'lim', keys: ['deep.xlsx'] })).job_id);
+      const sheet = await slow.ok('read_item', { index: 'lim', key: 'deep.xlsx' });
+      expect(sheet.text_status).toBe('failed');
+      expect(sheet.note).toContain('longer than 2 s');
+      await waitForJob(slow, (await slow.ok('start_import', { connector_id: id, index: 'lim', keys: ['long.txt', 'report.pdf'] })).job_id);
       expect((await slow.ok('read_item', { index: 'lim', key: 'long.txt' })).text_status).toBe('extracted');
+      expect((await slow.ok('read_item', { index: 'lim', key: 'report.pdf' })).text_status).toBe('extracted');
     } finally {
       await slow.close();
     }
@@ -230,7 +235,7 @@ describe('extraction limits and reindex_index', () => {
     const dataDir = tempDir();
     const off = await startCloudport({ dataDir, env: { CLOUDPORT_EXTRACT: 'off' } });
     const id = (await off.ok('create_connector', env.connector('lim'))).connector.id;
-    await waitForJob(off, (await off.ok('start_import', { connector_id: id, index: 'lim' })).job_id);
+    await waitForJob(off, (await off.ok('start_import', { connector_id: id, index: 'lim', keys: THREE })).job_id);
     expect((await off.ok('read_item', { index: 'lim', key: 'contract.docx' })).text_status).toBe('pending');
     const none = await off.ok('search_index', { query: 'delaware' });
     expect(none.hint).toContain('reindex_index');
