@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // cloudport benchmarks, side by side with peers in the same run on the same loopback S3 server
 // (fauxqs). `npm run bench` (full) or `npm run bench -- --quick` (about a minute, for CI).
-// `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout, extract, search);
+// `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout, extract, search, latency);
+// scenario 10 (latency: scenario 1's files behind a proxy that delays each answer as a remote region does)
+// also imports at `--latency-workers 8,32,64` (the default list) besides the default and 16;
 // scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
 // postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise;
 // scenario 9 (search) measures PostgreSQL beside SQLite only when --database-url is given;
@@ -12,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -181,7 +184,7 @@ async function main() {
   log(`seeding ${P.smallFiles} × 64 KiB, ${P.largeFiles} × ${P.largeMiB} MiB, ${P.listObjects} tiny objects…`);
   const small = Buffer.alloc(64 * 1024);
   const puts = [];
-  for (let i = 0; i < (wants('small') || wants('overhead') || wants('scaleout') ? P.smallFiles : 0); i++) {
+  for (let i = 0; i < (wants('small') || wants('overhead') || wants('scaleout') || wants('latency') ? P.smallFiles : 0); i++) {
     const body = Buffer.from(small);
     body.writeUInt32LE(i, 0);
     puts.push(client.send(new PutObjectCommand({ Bucket: 'small', Key: `s/${String(i).padStart(5, '0')}.bin`, Body: body })));
@@ -583,6 +586,94 @@ async function main() {
     });
   }
 
+  settle();
+  // ---- 10. many small files from a distant region: scenario 1's objects behind a delaying proxy ----
+  // On loopback every answer comes in microseconds, so scenario 1 measures CPU; a real region takes
+  // 10–50 ms to the first byte and then the number of requests in flight decides the time. Here our
+  // proxy holds every GET and HEAD back 20 ms and every listing page 30 ms (independently, no queue).
+  // Each tool at its defaults (cloudport --workers 16; rclone --transfers 4, --checkers 8) and at 16 at
+  // once, and cloudport at a few more --workers values; the proxy counts each tool's requests.
+  if (wants('latency')) {
+    const LAT = { GetObject: 20, HeadObject: 20, ListObjects: 30 };
+    const sweep = (argValue('--latency-workers') ?? '8,32,64').split(',').map(Number).filter((n) => n > 0 && n !== 16);
+    const slow = await startProxy({ upstream: s3.endpoint, delays: LAT });
+    const requests = {};
+    // The bench process serves every request (fauxqs and the proxy run in it) on the same 2 cores as the
+    // tool: its CPU time and its event loop's lag (how late the proxy's 20 ms timers fire) per run.
+    const server = {};
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    const measureServer = async (label, fn) => {
+      slow.resetCounts();
+      lag.reset();
+      lag.enable();
+      const cpu0 = process.cpuUsage();
+      const run = await fn();
+      const cpu = process.cpuUsage(cpu0);
+      lag.disable();
+      requests[label] ??= { GetObject: slow.counts.GetObject, HeadObject: slow.counts.HeadObject, ListObjects: slow.counts.ListObjects, total: slow.counts.total };
+      (server[label] ??= []).push({ cpu_ms: Math.round((cpu.user + cpu.system) / 1000), lag_p50_ms: lag.percentile(50) / 1e6, lag_p99_ms: lag.percentile(99) / 1e6 });
+      log(`latency: ${label} ${run.ms.toFixed(0)} ms (bench process CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms, loop lag p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms)`);
+      return run;
+    };
+    const importVia = async (label, args, delays = LAT) => {
+      settle();
+      slow.setDelays(delays);
+      const c = await cloudport({}, args);
+      const { connector } = await c.call('create_connector', connectorArgs('small', slow.endpoint));
+      const run = await measureServer(label, async () => {
+        const t0 = performance.now();
+        const st = await c.importAll(connector.id, { index: 'small', prefix: 's/' });
+        const ms = performance.now() - t0;
+        if (st.counts.ready !== P.smallFiles) throw new Error(`latency ${label}: ${JSON.stringify(st.counts)}`);
+        return { ms };
+      });
+      return { ...run, rss: await c.close(), cpu: c.cpu };
+    };
+    const rcloneVia = async (label, r, extra, delays = LAT) => {
+      settle();
+      slow.setDelays(delays);
+      return measureServer(label, () => timed(RCLONE, ['copy', ':s3:small/s', path.join(tmp, `rc-lat-${label.replace(/\W+/g, '')}-${r}`), ...extra], rcloneEnv(slow.endpoint)));
+    };
+    const cpDefault = [];
+    const cp16 = [];
+    const rcDefault = [];
+    const rc16 = [];
+    const cpSweep = Object.fromEntries(sweep.map((n) => [n, []]));
+    // Context: both at 16 through the same proxy with no delay (what the extra hop and the CPU cost alone).
+    const cpNoDelay = [];
+    const rcNoDelay = [];
+    for (let r = 0; r < RUNS; r++) {
+      cpDefault.push(await importVia('cloudport (defaults)', []));
+      if (RCLONE) rcDefault.push(await rcloneVia('rclone copy (defaults: 4 transfers)', r, []));
+      cp16.push(await importVia('cloudport --workers 16', ['--workers', '16']));
+      if (RCLONE) rc16.push(await rcloneVia('rclone copy --transfers 16', r, ['--transfers', '16']));
+      for (const n of sweep) cpSweep[n].push(await importVia(`cloudport --workers ${n}`, ['--workers', String(n)]));
+      cpNoDelay.push(await importVia('cloudport --workers 16, no delay', ['--workers', '16'], {}));
+      if (RCLONE) rcNoDelay.push(await rcloneVia('rclone copy --transfers 16, no delay', r, ['--transfers', '16'], {}));
+    }
+    await slow.stop();
+    const peers = [
+      ['rclone copy (defaults: 4 transfers, 8 checkers)', rcDefault],
+      ['cloudport --workers 16', cp16],
+      ['rclone copy --transfers 16', rc16],
+      ...sweep.map((n) => [`cloudport --workers ${n}`, cpSweep[n]]),
+      ['cloudport --workers 16, same proxy, no delay', cpNoDelay],
+      ['rclone copy --transfers 16, same proxy, no delay', rcNoDelay],
+    ];
+    const e = entry('10. many small files, 20 ms to first byte', `${P.smallFiles} × 64 KiB behind a proxy delaying GET/HEAD 20 ms, listing pages 30 ms; cloudport defaults (--workers 16) first`, cpDefault, peers, 'time', '≤ 1.0× rclone at the same concurrency; defaults ≤ 0.6× rclone defaults');
+    const med = (runs) => (runs.length ? median(runs.map((x) => x.ms)) : null);
+    e.same_concurrency_ratio = rc16.length ? med(cp16) / med(rc16) : null;
+    e.workers_ms = Object.fromEntries([[16, med(cp16)], ...sweep.map((n) => [n, med(cpSweep[n])])].sort((a, b) => a[0] - b[0]));
+    // What the delays alone cost at a given concurrency: every GET's 20 ms, that many at a time, plus the listing pages.
+    e.latency_floor_ms = Object.fromEntries([4, ...Object.keys(e.workers_ms).map(Number)].map((n) => [n, Math.ceil(P.smallFiles / n) * LAT.GetObject + Math.ceil(P.smallFiles / 1000) * LAT.ListObjects]));
+    e.requests = requests;
+    e.bench_process = Object.fromEntries(
+      Object.entries(server).map(([label, runs]) => [label, { cpu_ms: median(runs.map((x) => x.cpu_ms)), lag_p50_ms: median(runs.map((x) => x.lag_p50_ms)), lag_p99_ms: median(runs.map((x) => x.lag_p99_ms)) }]),
+    );
+    e.load_average = os.loadavg();
+    results.scenarios.push(e);
+  }
+
   await proxy.stop();
   await s3.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -726,7 +817,9 @@ function table(results) {
           ? `<br>${f0(s.files_per_s.three)} vs ${f0(s.files_per_s.one)} files/s`
           : s.extract_ms !== undefined
             ? ` (on − off ${f0(s.extract_ms)} ms / pdftotext)`
-            : '';
+            : s.same_concurrency_ratio
+              ? ` (defaults / defaults)<br>${s.same_concurrency_ratio.toFixed(2)}× rclone at 16 transfers (--workers 16)`
+              : '';
     rows.push(`| ${s.name} (${s.detail}) | ${f0(s.cloudport.median)} ms (${f0(s.cloudport.spread[0])}–${f0(s.cloudport.spread[1])}) | ${peers} | ${s.ratio ? s.ratio.toFixed(2) + '×' : '–'}${extra} | ${rss} | ${s.target} |`);
   }
   return rows.join('\n');
@@ -818,6 +911,10 @@ function notes(results) {
         const kinds = Object.entries(x.by_kind_p50).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
         out.push(`- Search on ${x.store}: p50 ${x.search.p50.toFixed(1)} ms, p99 ${x.search.p99.toFixed(1)} ms, ${(x.search.p50 / x.get_connector.p50).toFixed(2)}× get_connector's p50 of ${x.get_connector.p50.toFixed(2)} ms (target ≤ 5× on SQLite); p50 by query (ms): ${kinds}. Index: ${(x.growth.index_bytes / x.growth.text_bytes).toFixed(2)} bytes per byte of extracted text (${(x.growth.fts_bytes / x.growth.text_bytes).toFixed(2)} for the full-text index alone, the rest the chunks' text).`);
       }
+    }
+    if (s.name.startsWith('10.')) {
+      const best = Object.entries(s.workers_ms).sort((a, b) => a[1] - b[1])[0];
+      out.push(`- Small files at 20 ms to first byte: cloudport's defaults take ${s.ratio.toFixed(2)}× rclone's defaults (target ≤ 0.6×); ${s.same_concurrency_ratio?.toFixed(2) ?? '–'}× rclone at 16 at once (target ≤ 1.0×); fastest --workers here: ${best[0]} (${f0(best[1])} ms, against ${f0(s.workers_ms[16])} ms at the default 16).`);
     }
     if (s.name.startsWith('7.')) out.push(`- Scale-out: 3 workers take ${s.ratio.toFixed(2)}× the time of one (target ≤ 0.5× with ≥ 4 cores; this machine has ${os.cpus().length}).`);
   }

@@ -1,6 +1,7 @@
 // A loopback reverse proxy of ours in front of a storage server (fauxqs, azurite, our GCS server, or
-// any plain-HTTP upstream): counts requests by operation and injects faults (S3-style error answers,
-// cut bodies, stalled bodies, rewritten small answers) for chosen requests.
+// any plain-HTTP upstream): counts requests by operation, injects faults (S3-style error answers,
+// cut bodies, stalled bodies, rewritten small answers) for chosen requests, and can hold back every
+// answer of chosen operations for a fixed time, as a remote region's time to first byte (`delays`).
 //
 // Requests are forwarded with their original Host header, so SigV4 signatures (which cover host) stay
 // valid and fauxqs can still read a virtual-hosted bucket from it. Bodies stream both ways with
@@ -36,6 +37,11 @@ import { forceLoopbackListen } from './loopback.mjs';
  *   e.g. to answer an unknown key the way S3 does.
  * @typedef {{ match?: FaultMatch, times?: number, action: FaultAction }} FaultRule
  *   `times`: how many matching requests the rule applies to (default 1; Infinity for all).
+ * @typedef {Partial<Record<OpKind, number>>} Delays
+ *   Milliseconds each request of that kind waits in the proxy before it goes on (to the upstream, or to
+ *   its fault): its answer's first byte comes that much later, as from a distant server. Requests are
+ *   delayed independently (no queueing), so concurrency hides the delay as it does against a real
+ *   region; a fault's stall or cut comes on top of it.
  *
  * @typedef {object} Proxy
  * @property {string} endpoint   'http://127.0.0.1:PORT'
@@ -45,6 +51,7 @@ import { forceLoopbackListen } from './loopback.mjs';
  * @property {() => void} resetCounts
  * @property {(rule: FaultRule) => void} addFault  rules are tried in the order added
  * @property {() => void} clearFaults
+ * @property {(delays: Delays) => void} setDelays  replaces the delays (an empty object: none)
  * @property {() => Promise<void>} stop  destroys every open connection (client and upstream side)
  */
 
@@ -180,10 +187,10 @@ function forwardable(headers, drop = []) {
 
 /**
  * Starts the proxy on 127.0.0.1 and a random port.
- * @param {{ upstream: string, classify?: Classifier }} opts  upstream e.g. 'http://127.0.0.1:PORT'
+ * @param {{ upstream: string, classify?: Classifier, delays?: Delays }} opts  upstream e.g. 'http://127.0.0.1:PORT'
  * @returns {Promise<Proxy>}
  */
-export async function startProxy({ upstream, classify = s3Op }) {
+export async function startProxy({ upstream, classify = s3Op, delays = {} }) {
   forceLoopbackListen();
   const target = new URL(upstream);
   if (target.protocol !== 'http:') throw new Error(`startProxy: only http upstreams are supported, got ${upstream}`);
@@ -198,6 +205,8 @@ export async function startProxy({ upstream, classify = s3Op }) {
   const sockets = new Set();
   /** @type {Set<NodeJS.Timeout>} */
   const timers = new Set();
+  /** @type {Delays} */
+  let delayBy = { ...delays };
 
   const resetCounts = () => {
     for (const k of Object.keys(counts)) delete counts[k];
@@ -238,6 +247,28 @@ export async function startProxy({ upstream, classify = s3Op }) {
     counts[classified.op] = (counts[classified.op] ?? 0) + 1;
     if (classified.op === 'GetObject') gets.push(classified.key);
     const action = takeFault(method, classified, req.headers);
+    const wait = delayBy[classified.op] ?? 0;
+    if (!(wait > 0)) return answer(req, res, expectsContinue, method, url, action);
+    // Held back: the body (if any) waits in the socket; a client gone meanwhile gets nothing.
+    req.pause();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (res.destroyed || req.socket.destroyed) return;
+      answer(req, res, expectsContinue, method, url, action);
+    }, wait);
+    timers.add(t);
+  };
+
+  /**
+   * Carries out a request's fault action, or forwards it.
+   * @param {http.IncomingMessage} req
+   * @param {http.ServerResponse} res
+   * @param {boolean} expectsContinue
+   * @param {string} method
+   * @param {string} url
+   * @param {FaultAction | undefined} action
+   */
+  const answer = (req, res, expectsContinue, method, url, action) => {
     if (action?.type === 'before') {
       req.pause();
       Promise.resolve()
@@ -417,6 +448,9 @@ export async function startProxy({ upstream, classify = s3Op }) {
     },
     clearFaults() {
       faults = [];
+    },
+    setDelays(d) {
+      delayBy = { ...d };
     },
     stop() {
       stopping ??= new Promise((resolve) => {

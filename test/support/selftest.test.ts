@@ -217,6 +217,42 @@ describe('loopback S3 test support', () => {
     expect(proxy.counts.GetObject).toBe(1);
   });
 
+  it('delays the answers of chosen operations, concurrently and with faults still applied', async () => {
+    await s3.put(BUCKET, 'slow/a.bin', bytes(1000, 4));
+    const c = client({ maxAttempts: 1 });
+    proxy.setDelays({ GetObject: 150, ListObjects: 100 });
+    try {
+      let t0 = performance.now();
+      const get = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'slow/a.bin' }));
+      expect((await get.Body!.transformToByteArray()).length).toBe(1000);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+      // Delays overlap: four GETs at once take one delay, not four.
+      t0 = performance.now();
+      await Promise.all([1, 2, 3, 4].map(async () => (await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'slow/a.bin' }))).Body!.transformToByteArray()));
+      const four = performance.now() - t0;
+      expect(four).toBeGreaterThanOrEqual(140);
+      expect(four).toBeLessThan(450);
+      t0 = performance.now();
+      await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'slow/' }));
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+      // A kind without a delay is not held back (HeadObject here); a fault answers after the delay.
+      t0 = performance.now();
+      await c.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'slow/a.bin' }));
+      expect(performance.now() - t0).toBeLessThan(90);
+      proxy.addFault({ match: { op: 'GetObject', keyIncludes: 'slow/' }, action: { type: 'status', status: 503, code: 'SlowDown' } });
+      t0 = performance.now();
+      const e = (await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'slow/a.bin' })).catch((x: unknown) => x)) as S3ServiceException;
+      expect(e.$metadata.httpStatusCode).toBe(503);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    } finally {
+      proxy.setDelays({});
+      proxy.clearFaults();
+    }
+    const t0 = performance.now();
+    await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'slow/a.bin' }));
+    expect(performance.now() - t0).toBeLessThan(90);
+  });
+
   it('stop() frees the ports', async () => {
     const extraS3 = await startS3();
     const extraProxy = await startProxy({ upstream: extraS3.endpoint });
