@@ -79,8 +79,8 @@ export interface CliConfig {
   leaseMs: number;
   /** Claims of one file before it fails for good. */
   maxAttempts: number;
-  /** Text extraction on import; null: off. */
-  extract: ExtractConfig | null;
+  /** Text extraction: its limits (reindex_index uses them too) and whether imports extract. */
+  extract: ExtractConfig;
   /** Tests only: caps the SQLite store's size in pages (0: no cap). */
   sqliteMaxPageCount: number;
   idleTimeoutMs: number;
@@ -291,6 +291,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
 }
 
 export interface ExtractConfig {
+  /** Imports extract (CLOUDPORT_EXTRACT=off: they do not; reindex_index still does). */
+  onImport: boolean;
   threads: number;
   maxTextBytes: number;
   maxPages: number;
@@ -300,13 +302,13 @@ export interface ExtractConfig {
   maxZipEntries: number;
 }
 
-function parseExtract(env: NodeJS.ProcessEnv): ExtractConfig | null {
+function parseExtract(env: NodeJS.ProcessEnv): ExtractConfig {
   const on = env.CLOUDPORT_EXTRACT;
   if (on !== undefined && !['on', 'off', 'true', 'false', '1', '0'].includes(on)) {
     throw new CloudportError('config_invalid', 'CLOUDPORT_EXTRACT must be on or off', { field: 'CLOUDPORT_EXTRACT' });
   }
-  if (on === 'off' || on === 'false' || on === '0') return null;
   return {
+    onImport: !(on === 'off' || on === 'false' || on === '0'),
     threads: int('CLOUDPORT_EXTRACT_THREADS', env.CLOUDPORT_EXTRACT_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1, 16),
     maxTextBytes: int('CLOUDPORT_EXTRACT_MAX_TEXT_BYTES', env.CLOUDPORT_EXTRACT_MAX_TEXT_BYTES, 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     maxPages: int('CLOUDPORT_EXTRACT_MAX_PAGES', env.CLOUDPORT_EXTRACT_MAX_PAGES, 2000, 1, 1_000_000),

@@ -39,8 +39,8 @@ export interface AppConfig {
   pollMs: number;
   /** Tests only: the SQLite store may not grow past this many pages (SQLITE_FULL without a full disk). */
   sqliteMaxPageCount?: number;
-  /** Text extraction on import, with its limits; null or absent: off (reindex_index still extracts). */
-  extract?: (Omit<ExtractLimits, 'timeoutMs'> & { timeoutMs: number; threads: number }) | null;
+  /** Text extraction: its limits and threads, and whether imports extract (reindex_index always does). Default: on, default limits. */
+  extract?: ExtractLimits & { threads: number; onImport: boolean };
   /** Claims of one file (its worker died or it was handed back for a retry) before it fails for good (default 5). */
   maxAttempts?: number;
   idleTimeoutMs: number;
@@ -159,10 +159,10 @@ export class App {
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
       const jobs = new JobViews(store);
       const imports = new ImportService(store, pool, connectors, jobs);
-      // Reindex always extracts; imports only when extraction is on.
-      const { threads, ...limits } = config.extract ?? { ...DEFAULT_EXTRACT_LIMITS, threads: 1 };
+      // Reindex always extracts; imports only when extraction is on for them.
+      const { threads, onImport, ...limits } = config.extract ?? { ...DEFAULT_EXTRACT_LIMITS, threads: 1, onImport: true };
       const extractor = new TextExtractor(store, new ExtractPool(limits, threads, config.log), config.log);
-      const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers, ...(config.extract ? { extractor } : {}) });
+      const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers, ...(onImport ? { extractor } : {}) });
       const reindex = new ReindexService(store, blobs, extractor.pool, config.leaseMs);
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
       const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService, reindex }, importHandler), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
