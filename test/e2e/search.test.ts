@@ -44,6 +44,7 @@ describe('search_index', () => {
     await env.s3.put('docs', 'odd/emoji.txt', 'party 🎉 time 😀😀 and more text after the emoji'); // no content type: octet-stream
     await env.s3.put('docs', 'odd/latebad.txt', Buffer.concat([Buffer.from('lateword '.repeat(2000)), Buffer.from([0xff, 0xfe]), Buffer.from(' afterlate')]));
     await env.s3.put('docs', 'odd/png.pdf', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(64, 7)]));
+    await env.s3.put('docs', 'odd/latin1.html', Buffer.concat([Buffer.from('<html><head><meta charset="iso-8859-1"></head><body><p>caf'), Buffer.from([0xe9]), Buffer.from(' latinword</p></body></html>')]), { contentType: 'text/html' });
     await env.s3.put('docs', 'odd/ligature.txt', 'ﬁnance office x² H₂O йогурт');
     await env.s3.put('docs', 'files/data.json', '{"customer": "Initech", "region": "emea"}');
     await env.s3.put('docs', 'files/copy-of-notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
@@ -98,6 +99,9 @@ describe('search_index', () => {
     expect((await cp.ok('read_item', { index: 'docs', key: 'odd/png.pdf' })).note).toContain('binary');
     expect(await keys({ query: 'ﬁnance x²' })).toEqual(['odd/ligature.txt']);
     expect(await keys({ query: 'йогурт' })).toEqual(['odd/ligature.txt']);
+    // Markup is read in the charset it declares.
+    expect(await keys({ query: 'café latinword' })).toEqual(['odd/latin1.html']);
+    expect((await cp.ok('read_item', { index: 'docs', key: 'odd/latin1.html' })).text).toContain('café latinword');
   });
 
   it('never indexes script, style or markup, nor text from an image-only PDF', async () => {

@@ -86,6 +86,30 @@ function checkZip(data, limits) {
   if (inflated > limits.maxInflatedBytes) throw new Error(`the zip inflates to ${mib(inflated)}, more than the limit of ${mib(limits.maxInflatedBytes)}`);
 }
 
+/**
+ * Markup's text in the encoding it declares: a byte order mark, the content type's charset, or the
+ * document's own `<meta charset>` / `<?xml encoding>` in its first 2 KB; UTF-8 otherwise (and for a
+ * label TextDecoder does not know).
+ * @param {Buffer} data @param {string} contentType
+ */
+function decodeMarkup(data, contentType) {
+  if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return data.subarray(3).toString('utf8');
+  if ((data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff)) return new TextDecoder(data[0] === 0xff ? 'utf-16le' : 'utf-16be').decode(data.subarray(2));
+  const head = data.subarray(0, 2048).toString('latin1');
+  const label =
+    /charset\s*=\s*["']?([\w.:-]+)/i.exec(contentType)?.[1] ??
+    /<meta[^>]+charset\s*=\s*["']?([\w.:-]+)/i.exec(head)?.[1] ??
+    /<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)/i.exec(head)?.[1];
+  if (label && !/^utf-?8$/i.test(label)) {
+    try {
+      return new TextDecoder(label).decode(data);
+    } catch {
+      // An unknown label: read it as UTF-8.
+    }
+  }
+  return data.toString('utf8');
+}
+
 /** HTML elements whose content is not visible text. */
 const SKIP_HTML = new Set(['script', 'style', 'noscript', 'template', 'svg', 'math', 'iframe', 'object']);
 const BLOCK = new Set(['p', 'div', 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'article', 'header', 'footer', 'blockquote', 'pre', 'table', 'ul', 'ol', 'dt', 'dd', 'hr', 'title', 'td', 'th', 'main', 'nav', 'aside', 'figure', 'figcaption', 'address']);
@@ -308,7 +332,7 @@ async function extract(job) {
     } else if (format === 'xlsx') {
       checkZip(data, limits);
       xlsxText(data, sink);
-    } else markupText(data.toString('utf8'), sink, format === 'xml');
+    } else markupText(decodeMarkup(data, job.contentType), sink, format === 'xml');
   } catch (e) {
     return { status: 'failed', detail: oneLine(e), text: '', format, derived: true };
   }
