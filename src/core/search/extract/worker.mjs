@@ -124,6 +124,7 @@ const noop = () => {};
  */
 function markupText(source, sink, xml) {
   let skip = 0;
+  let afterDeclaration = false;
   let lastOpen = '';
   let line = '';
   const flush = () => {
@@ -151,7 +152,11 @@ function markupText(source, sink, xml) {
         tag(name(start, end), false);
       },
       ontext(start, end) {
-        if (skip === 0 && !sink.full) line += source.slice(start, end);
+        let text = source.slice(start, end);
+        // The tokenizer ends a DOCTYPE at its first ">", so an internal subset's closing "]>" arrives as text.
+        if (afterDeclaration) text = text.replace(/^\s*\]\s*>/, '');
+        afterDeclaration = false;
+        if (skip === 0 && !sink.full) line += text;
       },
       ontextentity(codepoint) {
         if (skip === 0 && !sink.full) line += String.fromCodePoint(codepoint);
@@ -164,7 +169,9 @@ function markupText(source, sink, xml) {
         if (skip === 0 && !sink.full) line += source.slice(start, end - endOffset);
       },
       oncomment: noop,
-      ondeclaration: noop,
+      ondeclaration() {
+        afterDeclaration = true;
+      },
       onend: noop,
       onopentagend: noop,
       onprocessinginstruction: noop,
