@@ -1,5 +1,5 @@
 import { invalid, notFound } from '../../shared/errors.js';
-import type { FileState, JobRow, JobState, Store } from '../../store/types.js';
+import type { FileCounts, FileState, JobRow, JobState, Store } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { JobEngine } from './engine.js';
 import { FINAL_STATES, exportCounts, shownFileState, storeFileState, type JobCounts, type JobKind } from './kinds.js';
@@ -13,7 +13,7 @@ import { exportPathOf } from './export/paths.js';
 
 export interface ImportSummary {
   job_id: string;
-  /** "import" or "export": these views serve both kinds. */
+  /** "import", "export" or "reindex": these views serve every kind. */
   kind: JobKind;
   connector_id: string;
   index: string;
@@ -24,14 +24,7 @@ export interface ImportSummary {
   finished_at: string | null;
 }
 
-export interface ImportStatus {
-  job_id: string;
-  kind: JobKind;
-  connector_id: string;
-  index: string;
-  automation_id: string | null;
-  status: JobState;
-  counts: JobCounts;
+export interface ImportStatus extends ImportSummary {
   bytes_done: number;
   bytes_total: number;
   listing_complete: boolean;
@@ -39,11 +32,15 @@ export interface ImportStatus {
   reason: string | null;
   /** Set while the job is held up by something that is not its files' fault (the store is full); the job resumes on its own. */
   warning?: string;
-  created_at: string;
   started_at: string | null;
-  finished_at: string | null;
   files?: { key: string; status: FileState | 'exported'; size?: number; error?: string; duplicate_of?: string; path?: string }[];
   next_cursor?: string | null;
+}
+
+/** A job's counts as the views show them: skipped files kept as a number included; an export's ready as exported. */
+function shownCounts(job: JobRow, counts: FileCounts): JobCounts {
+  const c = withCompacted(job, counts);
+  return job.kind === 'export' ? exportCounts(c) : c;
 }
 
 export class JobViews {
@@ -65,7 +62,7 @@ export class JobViews {
       index: job.index_name,
       automation_id: job.automation_id ?? null,
       status: job.status as JobState,
-      counts: job.kind === 'export' ? exportCounts(withCompacted(job, progress.counts)) : withCompacted(job, progress.counts),
+      counts: shownCounts(job, progress.counts),
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
@@ -194,7 +191,7 @@ export class JobViews {
         index: r.index_name,
         automation_id: r.automation_id ?? null,
         status: r.status as JobState,
-        counts: r.kind === 'export' ? exportCounts(withCompacted(r, progress.get(r.id)!.counts)) : withCompacted(r, progress.get(r.id)!.counts),
+        counts: shownCounts(r, progress.get(r.id)!.counts),
         created_at: r.created_at,
         finished_at: r.finished_at,
       })),

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { all, one, run, type Tx } from '../ops.js';
 import type { AutomationRow, NewAutomation, StoreAutomations } from '../types.js';
-import { ACTIVE_JOB, type Part } from './base.js';
+import { ACTIVE_JOB, deleteJobs, type Part } from './base.js';
 
 /** Automations (schedules that start imports) and the trail their runs leave. */
 export function withAutomations<B extends Part>(Base: B) {
@@ -78,12 +78,7 @@ export function withAutomations<B extends Part>(Base: B) {
             .limit(1000),
         )
       ).map((r) => r.id);
-      for (let i = 0; i < ids.length; i += 200) {
-        const batch = ids.slice(i, i + 200);
-        yield* run(this.qb.deleteFrom('job_files').where('job_id', 'in', batch));
-        yield* run(this.qb.deleteFrom('job_logs').where('job_id', 'in', batch));
-        yield* run(this.qb.deleteFrom('jobs').where('id', 'in', batch));
-      }
+      yield* deleteJobs(this.qb, ids);
       return ids.length;
     }
 

@@ -1,6 +1,6 @@
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { DB } from '../schema.js';
-import type { Dialect, Tx } from '../ops.js';
+import { run, type Dialect, type Tx } from '../ops.js';
 import { compileStatement, type Statement } from './statements.js';
 
 /** Job states in which a job still has work (its files may be claimed, its listing continued). */
@@ -52,3 +52,13 @@ export abstract class StoreBase {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a mixin's base constructor must take any arguments
 export type Part = abstract new (...args: any[]) => StoreBase;
+
+/** Deletes finished jobs with their files and logs, 200 at a time (retention, and an automation's compacted runs). */
+export function* deleteJobs(qb: Kysely<DB>, ids: readonly string[]): Tx<void> {
+  for (let i = 0; i < ids.length; i += 200) {
+    const batch = ids.slice(i, i + 200);
+    yield* run(qb.deleteFrom('job_files').where('job_id', 'in', batch));
+    yield* run(qb.deleteFrom('job_logs').where('job_id', 'in', batch));
+    yield* run(qb.deleteFrom('jobs').where('id', 'in', batch));
+  }
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { all, one, run, type Tx } from '../ops.js';
 import type { FileState, JobFileRow, JobProgress, JobRow, LogEntry, StoreJobs } from '../types.js';
-import { ACTIVE_JOB, type Part } from './base.js';
+import { ACTIVE_JOB, deleteJobs, type Part } from './base.js';
 
 /** Adds one (status, count, bytes) group to a job's progress. Bytes count for files that are or will be stored. */
 function addProgress(p: JobProgress, status: FileState, n: number, bytes: number): void {
@@ -176,12 +176,7 @@ export function withJobs<B extends Part>(Base: B) {
 
     private *pruneJobsTx(before: string): Tx<number> {
       const ids = (yield* all(this.qb.selectFrom('jobs').select('id').where('status', 'not in', ACTIVE_JOB).where('finished_at', '<', before))).map((r) => r.id);
-      for (let i = 0; i < ids.length; i += 200) {
-        const batch = ids.slice(i, i + 200);
-        yield* run(this.qb.deleteFrom('job_files').where('job_id', 'in', batch));
-        yield* run(this.qb.deleteFrom('job_logs').where('job_id', 'in', batch));
-        yield* run(this.qb.deleteFrom('jobs').where('id', 'in', batch));
-      }
+      yield* deleteJobs(this.qb, ids);
       return ids.length;
     }
   }
