@@ -16,7 +16,7 @@ const secretOf = (max: number) =>
   ]);
 
 /** A secret: the value itself, or a reference ({env} / {file}) resolved where cloudport runs. */
-export const secretValue = secretOf(SECRET_MAX_CHARS).meta({ id: 'secret', description: 'The value, or {env} / {file} read by the server (keeps secrets out of chat).' });
+export const secretValue = secretOf(SECRET_MAX_CHARS).meta({ id: 'secret', description: 'The value, or {env} / {file} read by the server.' });
 /** A secret that is a whole key file (JSON); tools/schemas.ts advertises it as a longer string or a `secret`. */
 export const secretKeyFile = secretOf(KEY_FILE_MAX_CHARS);
 
@@ -41,6 +41,6 @@ export function secretFields(schemas: readonly z.ZodType[]): Map<string, number>
 /** Location fields shared by the object stores; a provider may add its own (e.g. container, project_id). */
 export const commonLocationFields = {
   bucket: z.string().min(1).max(255).describe('Bucket name (s3, gcs).'),
-  region: z.string().max(40).optional().describe('s3: detected when omitted.'),
-  endpoint: z.string().max(2048).optional().describe('S3-compatible or custom server URL.'),
+  region: z.string().max(40).optional().describe('s3: detected if omitted.'),
+  endpoint: z.string().max(2048).optional().describe('Custom API URL (S3-compatible, emulator).'),
 };

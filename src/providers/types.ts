@@ -15,6 +15,12 @@ export interface ObjectInfo {
   storage_class?: string;
   /** Hex SHA-256 kept in the object's metadata (`sha256`) by an export (stat() reads it; GCS listings carry it too). */
   sha256?: string;
+  /**
+   * The object is converted when read (a Google Docs file exported as DOCX): this is the format it
+   * arrives in. Its size is unknown until then (0 here), it has no checksum, and `version` is its
+   * modification time.
+   */
+  exported?: string;
 }
 
 export interface ListRequest {

@@ -7,7 +7,7 @@ export const createConnector = defineTool({
   name: 'create_connector',
   title: 'Create connector',
   description:
-    'Connect an s3 (AWS or S3-compatible), gcs or azure_blob bucket. Saves only if an access test passes; a failed test returns the checks with fixes. Next: browse_connector.',
+    'Connect an s3 (or S3-compatible), gcs or azure_blob bucket, or a google_drive folder. Saved only if its access checks pass (else: checks with fixes). Next: browse_connector.',
   input: z.object(connectorFields),
   // A failed test is an error result: its checks come with the error (details), never in a saved connector's result.
   output: z.object({ connector: connectorRef }),

@@ -58,6 +58,9 @@ function advertisedField(field: z.ZodType): Record<string, unknown> {
   }
   const js = z.toJSONSchema(f, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   delete js.$schema;
+  // Lengths of names and ids are checked when called; advertised, they would cost more than they tell.
+  delete js.minLength;
+  delete js.maxLength;
   const description = field.description ?? f.description;
   return description ? { ...js, description } : js;
 }
@@ -93,7 +96,11 @@ function flatCredentialsSchema(): Record<string, unknown> {
   const properties: Record<string, unknown> = { type: { type: 'string', enum: [...byType.keys()] } };
   for (const schema of byType.values()) {
     for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
-      if (name !== 'type' && !properties[name] && !isSecret(field)) properties[name] = advertisedField(field);
+      if (name === 'type' || properties[name] || isSecret(field)) continue;
+      const advertised = advertisedField(field);
+      // Plain strings are named in the description and fit `additionalProperties` (a string is a
+      // secret's value form): only fields of another type need a property of their own.
+      if (advertised.type !== 'string') properties[name] = advertised;
     }
   }
   const perProvider = registeredProviders().map((p) => {
@@ -120,7 +127,15 @@ export const credentialsInput = advertise(
 
 /** Location fields of every registered provider; each provider checks which of them it needs. */
 const locationFields = Object.assign({}, ...registeredProviders().map((p) => p.locationFields)) as Record<string, z.ZodType>;
-const optionalLocation = Object.fromEntries(Object.entries(locationFields).map(([k, v]) => [k, v.optional()]));
+/** A location field as advertised: its type and description (lengths are checked when called). */
+function advertisedLocation(field: z.ZodType): z.ZodType {
+  const js = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete js.$schema;
+  delete js.minLength;
+  delete js.maxLength;
+  return advertise(field, js);
+}
+const optionalLocation = Object.fromEntries(Object.entries(locationFields).map(([k, v]) => [k, advertisedLocation(v).optional()]));
 /**
  * Each provider checks the bucket name its own way (validateLocation); the rule advertised is s3's, the
  * loosest (gcs's names are a subset of it, azure_blob names its container in `container`), so the schema
@@ -131,7 +146,7 @@ optionalLocation.bucket = advertise(locationFields.bucket!, {
   minLength: 3,
   maxLength: 255,
   pattern: S3_BUCKET.source,
-  description: 's3, gcs (lowercase, at most 222). azure_blob: container.',
+  description: 's3, gcs (lowercase, at most 222); azure_blob: container.',
 }).optional();
 
 export const connectorId = z.string().min(1).max(100);

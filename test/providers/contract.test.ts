@@ -8,6 +8,7 @@ import type { ProviderFixture } from './fixture.js';
 import { s3Fixture } from './s3.fixture.js';
 import { gcsFixture } from './gcs.fixture.js';
 import { azureFixture } from './azure-blob.fixture.js';
+import { driveFixture } from './google-drive.fixture.js';
 import { listAllPages } from './paging.js';
 
 /**
@@ -18,6 +19,7 @@ const fixtures: [string, () => ProviderFixture][] = [
   ['s3', s3Fixture],
   ['gcs', gcsFixture],
   ['azure_blob', azureFixture],
+  ['google_drive', driveFixture],
 ];
 
 async function readAll(p: StorageProvider, key: string, offset = 0): Promise<Buffer> {
@@ -95,7 +97,7 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
     const p = await open(fx.connectorInput(fx.missingBucket()));
     const err = await p.list({ prefix: '' }).catch((e) => e);
     expect(err).toMatchObject({ kind: 'not_found' });
-    expect(['bucket', 'container']).toContain(err.field);
+    expect(['bucket', 'container', 'root_folder_id']).toContain(err.field);
     p.close();
     await expect(provider.stat('no/such/key')).rejects.toMatchObject({ kind: 'not_found' });
   });

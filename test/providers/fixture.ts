@@ -22,7 +22,7 @@ export interface FaultRule {
 
 export interface ProviderFixture {
   /** The provider name as create_connector takes it. */
-  provider: 's3' | 'gcs' | 'azure_blob';
+  provider: 's3' | 'gcs' | 'azure_blob' | 'google_drive';
   /** Starts the loopback server(s) and the fault proxy. */
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getProvider } from '../../src/providers/index.js';
 import type { Check, ProviderContext, StorageProvider } from '../../src/providers/types.js';
-import { mapGcsError, parseRetryAfter } from '../../src/providers/gcs/errors.js';
+import { mapGcsError } from '../../src/providers/gcs/errors.js';
+import { parseRetryAfter } from '../../src/shared/errors.js';
 import { sendsCredentials } from '../../src/providers/gcs/provider.js';
 import { FIXTURE_SA, gcsError, gcsFixture } from './gcs.fixture.js';
 // @ts-expect-error plain JS test support

@@ -1,4 +1,4 @@
-import { CloudportError, UNREACHABLE_CODES, unreachable, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, headerValue as header, parseRetryAfter, unreachable, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface GcsErrorContext {
   bucket: string;
@@ -24,22 +24,6 @@ export const ROLE_FOR: Record<string, string> = {
 export function grantFix(permission: string, bucket: string): string {
   return `Grant ${permission} (role ${ROLE_FOR[permission] ?? 'roles/storage.objectViewer'}) on bucket ${bucket} to these credentials.`;
 }
-
-/** Seconds from a Retry-After header: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !value.trim()) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}
-
-const header = (headers: unknown, name: string): string | undefined => {
-  if (!headers || typeof headers !== 'object') return undefined;
-  const h = headers as { get?: (n: string) => string | null } & Record<string, unknown>;
-  if (typeof h.get === 'function') return h.get(name) ?? undefined;
-  const v = h[name] ?? h[name.toLowerCase()];
-  return Array.isArray(v) ? String(v[0]) : typeof v === 'string' ? v : undefined;
-};
 
 /**
  * Maps a @google-cloud/storage ApiError, an auth-library error or a network error into a

@@ -1,0 +1,584 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { drive as driveClient, type drive_v3 } from '@googleapis/drive';
+import { CloudportError } from '../../shared/errors.js';
+import { writeProbeCheck, writeSkipped } from '../checks.js';
+import { parseServiceAccount } from '../gcs/service-account.js';
+import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
+import { DRIVE_SCOPES, refreshTokens, serviceAccountTokens, type TokenSource } from './auth.js';
+import { mapDriveError, shareFix, type DriveErrorContext } from './errors.js';
+import { FOLDER_MIME, NATIVE_EXPORTS, SHORTCUT_MIME, nameChildren, unescapeName, type DriveChild } from './keys.js';
+
+/** The fields of a file cloudport reads (partial responses keep listings small). */
+const FILE_FIELDS = 'id,name,mimeType,createdTime,modifiedTime,size,md5Checksum,sha256Checksum,appProperties,trashed,shortcutDetails(targetId,targetMimeType)';
+const LIST_FIELDS = `nextPageToken,incompleteSearch,files(${FILE_FIELDS})`;
+const DRIVE_API_ROOT = 'https://www.googleapis.com/';
+/** Folder listings are kept this long for the pages of one walk and for resolving keys to ids. */
+const CACHE_MS = 5 * 60_000;
+const CACHE_FOLDERS = 256;
+/** A folder with more children than this is refused rather than held in memory whole. */
+const MAX_CHILDREN = 200_000;
+/** Exports are buffered (they have no size or ranges); Drive's own limit is 10 MB. */
+const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
+/** Walks deeper than this are refused (a folder tree this deep is almost surely a shortcut loop). */
+const MAX_DEPTH = 64;
+const IDS = /^[A-Za-z0-9_-]{1,200}$/;
+
+type DriveFile = drive_v3.Schema$File;
+
+/** One child of a folder as a key segment: a folder (descended into) or a file (an object). */
+interface Entry {
+  seg: string;
+  folder: boolean;
+  /** The id whose content or children this entry stands for (a shortcut's target). */
+  id: string;
+  file: DriveFile;
+  /** Reached through a shortcut: shortcuts inside it are not followed again (no loops). */
+  viaShortcut?: boolean;
+}
+
+interface Listing {
+  at: number;
+  entries: Entry[];
+  bySeg: Map<string, Entry>;
+}
+
+/** A walk's position: folders still open, each with the index of its next entry. */
+type Frame = [id: string, prefix: string, pos: number, viaShortcut: 0 | 1];
+
+const isNative = (mime: string | null | undefined) => !!mime && mime.startsWith('application/vnd.google-apps.');
+const hexToB64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+
+/**
+ * Bearer tokens are usable by whoever receives them: they go to https endpoints, and over plain http
+ * only to a loopback address (an emulator or a test server on this machine).
+ */
+export function sendsTokens(endpoint: string): boolean {
+  const u = new URL(endpoint);
+  return u.protocol === 'https:' || /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(u.hostname);
+}
+
+export class DriveProvider implements StorageProvider {
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
+  private readonly api: drive_v3.Drive;
+  private readonly rootUrl: string;
+  private readonly rootId: string;
+  private readonly driveId: string | undefined;
+  private readonly readTokens: TokenSource;
+  private readonly writeTokens: TokenSource;
+  private readonly principal: string | undefined;
+  private readonly ownAgents: { http: http.Agent; https: https.Agent } | null = null;
+  private readonly listings = new Map<string, Listing>();
+  /** Folder creations in flight, by parent id and name: concurrent exports create one folder. */
+  private readonly creating = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly loc: LocationConfig,
+    creds: ResolvedCredentials,
+    ctx: ProviderContext,
+  ) {
+    this.rootUrl = loc.endpoint ? (loc.endpoint.endsWith('/') ? loc.endpoint : `${loc.endpoint}/`) : DRIVE_API_ROOT;
+    if (!sendsTokens(this.rootUrl)) {
+      throw new CloudportError('config_invalid', `cloudport sends Google access tokens only over https (or to loopback): ${loc.endpoint} is plain http`, { field: 'endpoint', fix: 'Use an https endpoint.' });
+    }
+    this.driveId = typeof loc.drive_id === 'string' ? loc.drive_id : undefined;
+    this.rootId = typeof loc.root_folder_id === 'string' ? loc.root_folder_id : (this.driveId ?? 'root');
+    const agents = ctx.agents ?? (this.ownAgents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) }),
+      https: new https.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) }),
+    });
+    const hold = ctx.holdSecrets;
+    if (creds.type === 'service_account') {
+      const key = parseServiceAccount(typeof creds.json === 'string' ? creds.json : '');
+      const subject = typeof creds.subject === 'string' ? creds.subject : undefined;
+      const opts = { agents, ...(subject ? { subject } : {}), ...(hold ? { holdSecrets: hold } : {}) };
+      this.readTokens = serviceAccountTokens(key, [DRIVE_SCOPES.read], opts);
+      this.writeTokens = serviceAccountTokens(key, [DRIVE_SCOPES.write], opts);
+      this.principal = subject ?? key.client_email;
+    } else if (creds.type === 'oauth') {
+      // A refresh token carries the scopes the user consented to; one token serves both.
+      this.readTokens = this.writeTokens = refreshTokens(
+        { client_id: String(creds.client_id), client_secret: String(creds.client_secret), refresh_token: String(creds.refresh_token) },
+        { agents, ...(hold ? { holdSecrets: hold } : {}) },
+      );
+    } else {
+      this.readTokens = adcTokens(DRIVE_SCOPES.read, hold);
+      this.writeTokens = adcTokens(DRIVE_SCOPES.write, hold);
+    }
+    this.api = driveClient({
+      version: 'v3',
+      rootUrl: this.rootUrl,
+      // cloudport's own retry layer retries (with backoff, Retry-After and ranged resume).
+      retry: false,
+      agent: (u: URL) => (u.protocol === 'http:' ? agents.http : agents.https),
+    });
+  }
+
+  private errCtx(extra: Partial<DriveErrorContext> = {}): DriveErrorContext {
+    const root = typeof this.loc.root_folder_id === 'string' ? `folder ${this.loc.root_folder_id}` : this.driveId ? `shared drive ${this.driveId}` : 'My Drive';
+    const rootField = typeof this.loc.root_folder_id === 'string' ? 'root_folder_id' : this.driveId ? 'drive_id' : undefined;
+    return { root, endpoint: this.loc.endpoint, ...(rootField ? { rootField } : {}), ...(this.principal ? { principal: this.principal } : {}), ...extra };
+  }
+
+  /** Runs one API call with a bearer token; a 401 forgets the token so the next call fetches a new one. */
+  private async call<T>(need: 'list' | 'read' | 'write', run: (opts: { headers: Record<string, string>; signal?: AbortSignal; rootUrl: string }) => Promise<{ data: T }>, ctx: Partial<DriveErrorContext>, signal?: AbortSignal): Promise<T> {
+    const tokens = need === 'write' ? this.writeTokens : this.readTokens;
+    try {
+      const token = await tokens.token(signal);
+      return (await run({ headers: { authorization: `Bearer ${token}` }, ...(signal ? { signal } : {}), rootUrl: this.rootUrl })).data;
+    } catch (e) {
+      if ((e as { status?: number }).status === 401) tokens.reset();
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CloudportError('unexpected', 'the request was aborted', { temporary: true });
+      throw mapDriveError(e, this.errCtx({ need, ...ctx }));
+    }
+  }
+
+  private corpus() {
+    return this.driveId
+      ? { corpora: 'drive', driveId: this.driveId, includeItemsFromAllDrives: true, supportsAllDrives: true }
+      : { corpora: 'allDrives', includeItemsFromAllDrives: true, supportsAllDrives: true };
+  }
+
+  private async meta(id: string, key: string | undefined, signal?: AbortSignal): Promise<DriveFile> {
+    return this.call('read', (o) => this.api.files.get({ fileId: id, fields: FILE_FIELDS, supportsAllDrives: true }, o), key !== undefined ? { key } : {}, signal);
+  }
+
+  /** Every child of a folder, named as keys name them (see keys.ts), sorted as keys sort. */
+  private async fetchChildren(folderId: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Listing> {
+    const raw: DriveFile[] = [];
+    let pageToken: string | undefined;
+    do {
+      const data: drive_v3.Schema$FileList = await this.call(
+        'list',
+        (o) => this.api.files.list({ q: `'${folderId}' in parents and trashed = false`, pageSize: 1000, fields: LIST_FIELDS, ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
+        {},
+        signal,
+      );
+      raw.push(...(data.files ?? []));
+      pageToken = data.nextPageToken ?? undefined;
+      if (raw.length > MAX_CHILDREN) {
+        throw new CloudportError('unsupported', `a folder holds more than ${MAX_CHILDREN} children`, { fix: 'Point root_folder_id at a smaller folder.' });
+      }
+    } while (pageToken);
+    // Shortcuts are followed once: to a folder (whose shortcuts are then skipped) or to a file, whose
+    // content and type they stand for under the shortcut's own name.
+    const targets = new Map<string, DriveFile>();
+    await Promise.all(
+      raw
+        .filter((f) => f.mimeType === SHORTCUT_MIME && !viaShortcut && f.shortcutDetails?.targetId && IDS.test(f.shortcutDetails.targetId))
+        .map(async (f) => {
+          try {
+            const t = await this.meta(f.shortcutDetails!.targetId!, undefined, signal);
+            if (!t.trashed) targets.set(f.id!, t);
+          } catch (e) {
+            // A target the credentials cannot see (or that is gone) leaves the shortcut out.
+            if (!(e instanceof CloudportError) || (e.kind !== 'not_found' && e.kind !== 'permission_denied')) throw e;
+          }
+        }),
+    );
+    const children: { child: DriveChild; entry: Omit<Entry, 'seg'> }[] = [];
+    for (const f of raw) {
+      if (!f.id || !IDS.test(f.id) || typeof f.name !== 'string' || f.trashed) continue;
+      const target = f.mimeType === SHORTCUT_MIME ? targets.get(f.id) : f;
+      if (!target?.id || !target.mimeType) continue;
+      const folder = target.mimeType === FOLDER_MIME;
+      // Google types without an export (Forms, Sites, Maps …) have no content to import.
+      if (!folder && isNative(target.mimeType) && !NATIVE_EXPORTS[target.mimeType]) continue;
+      children.push({
+        child: { id: f.id, name: f.name, mimeType: target.mimeType, createdTime: f.createdTime ?? '' },
+        entry: { folder, id: target.id, file: target, ...(viaShortcut || target !== f ? { viaShortcut: true } : {}) },
+      });
+    }
+    const names = nameChildren(children.map((c) => c.child));
+    const entries = children.map(({ child, entry }) => ({ ...entry, seg: names.get(child.id)! }));
+    // The empty name cannot be a key segment ("a//b"): such children are left out.
+    const kept = entries.filter((e) => e.seg !== '').sort((a, b) => cmp(sortKey(a), sortKey(b)));
+    const listing = { at: Date.now(), entries: kept, bySeg: new Map(kept.map((e) => [e.seg, e])) };
+    this.listings.delete(folderId);
+    this.listings.set(folderId, listing);
+    while (this.listings.size > CACHE_FOLDERS) this.listings.delete(this.listings.keys().next().value!);
+    return listing;
+  }
+
+  private async children(folderId: string, viaShortcut: boolean, fresh: boolean, signal?: AbortSignal): Promise<Listing> {
+    const hit = this.listings.get(folderId);
+    if (!fresh && hit && Date.now() - hit.at < CACHE_MS) return hit;
+    return this.fetchChildren(folderId, viaShortcut, signal);
+  }
+
+  /** The entry of one segment in a folder, from the cached listing or, when it is not there, a fresh one. */
+  private async lookup(folderId: string, seg: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Entry | undefined> {
+    const cached = this.listings.get(folderId);
+    const hit = cached && Date.now() - cached.at < CACHE_MS ? cached.bySeg.get(seg) : undefined;
+    return hit ?? (await this.fetchChildren(folderId, viaShortcut, signal)).bySeg.get(seg);
+  }
+
+  /** The folder a key's folder path names (undefined when one is missing), from the connector's root. */
+  private async folderOf(segments: string[], signal?: AbortSignal): Promise<{ id: string; viaShortcut: boolean } | undefined> {
+    let cur = { id: this.rootId, viaShortcut: false };
+    for (const seg of segments) {
+      const e = await this.lookup(cur.id, seg, cur.viaShortcut, signal);
+      if (!e?.folder) return undefined;
+      cur = { id: e.id, viaShortcut: !!e.viaShortcut };
+    }
+    return cur;
+  }
+
+  private async resolveFile(key: string, signal?: AbortSignal): Promise<Entry> {
+    const segments = key.split('/');
+    const name = segments.pop()!;
+    const folder = segments.length > MAX_DEPTH ? undefined : await this.folderOf(segments, signal);
+    const e = folder && name ? await this.lookup(folder.id, name, folder.viaShortcut, signal) : undefined;
+    if (!e || e.folder) throw new CloudportError('not_found', `file ${JSON.stringify(key)} not found`, { field: 'key', fix: 'Check the key; browse_connector lists what exists.' });
+    return e;
+  }
+
+  private toInfo(key: string, f: DriveFile): ObjectInfo {
+    const exported = f.mimeType ? NATIVE_EXPORTS[f.mimeType] : undefined;
+    const info: ObjectInfo = {
+      key,
+      size: exported ? 0 : Number(f.size ?? 0),
+      last_modified: f.modifiedTime ?? null,
+      etag: f.md5Checksum ?? null,
+      // Exports have no checksum: their modification time is the change marker.
+      version: !exported && f.md5Checksum ? f.md5Checksum : `m:${f.modifiedTime ?? ''}`,
+    };
+    if (exported) info.exported = exported.mimeType;
+    const sha = f.sha256Checksum ?? f.appProperties?.sha256;
+    if (!exported && typeof sha === 'string' && /^[0-9a-f]{64}$/.test(sha)) info.sha256 = sha;
+    return info;
+  }
+
+  async list(req: ListRequest): Promise<ListPage> {
+    if (req.delimiter && req.delimiter !== '/') throw new CloudportError('unsupported', 'google_drive lists folders with "/" only', { field: 'delimiter' });
+    const max = Math.max(1, Math.min(req.maxKeys ?? 1000, 1000));
+    const prefix = req.prefix ?? '';
+    let stack: Frame[];
+    if (req.token) stack = decodeToken(req.token);
+    else {
+      const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+      const folder = await this.folderOf(dir ? dir.slice(0, -1).split('/') : [], req.signal);
+      // A missing folder is an empty listing, as a prefix nothing starts with.
+      if (!folder) return { objects: [], folders: [], nextToken: null };
+      // The first page reads its folder afresh; later pages use the walk's cached listings. A query
+      // for the children of a folder that does not exist answers nothing, so the root is asked for once.
+      if (!dir) await Promise.all([this.fetchChildren(folder.id, false, req.signal), this.rootChecked ??= this.checkRoot(req.signal)]);
+      stack = [[folder.id, dir, 0, folder.viaShortcut ? 1 : 0]];
+    }
+    const objects: ObjectInfo[] = [];
+    const folders: string[] = [];
+    while (stack.length && objects.length + folders.length < max) {
+      const top = stack[stack.length - 1]!;
+      const listing = await this.children(top[0], top[3] === 1, false, req.signal);
+      const e = listing.entries[top[2]];
+      if (!e) {
+        stack.pop();
+        continue;
+      }
+      top[2]++;
+      const key = top[1] + e.seg;
+      if (e.folder) {
+        const sub = `${key}/`;
+        if (!sub.startsWith(prefix) && !prefix.startsWith(sub)) continue;
+        if (req.delimiter) {
+          if (sub.startsWith(prefix)) folders.push(sub);
+        } else if (!(e.viaShortcut && top[3] === 1) && stack.length < MAX_DEPTH) {
+          stack.push([e.id, sub, 0, e.viaShortcut ? 1 : 0]);
+        }
+      } else if (key.startsWith(prefix)) objects.push(this.toInfo(key, e.file));
+    }
+    // Finished folders are dropped now, so the last page says so (no empty page after it).
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const listing = this.listings.get(top[0]);
+      if (listing && top[2] >= listing.entries.length) stack.pop();
+      else break;
+    }
+    return { objects, folders, nextToken: stack.length ? encodeToken(stack) : null };
+  }
+
+  private rootChecked: Promise<void> | null = null;
+
+  /** The connector's root exists, is visible and is a folder (else an error naming its field). */
+  private async checkRoot(signal?: AbortSignal): Promise<void> {
+    try {
+      const f = await this.call('list', (o) => this.api.files.get({ fileId: this.rootId, fields: 'id,mimeType,trashed', supportsAllDrives: true }, o), {}, signal);
+      const ctx = this.errCtx();
+      if (f.mimeType !== FOLDER_MIME) throw new CloudportError('config_invalid', `${ctx.root} is a file, not a folder`, { ...(ctx.rootField ? { field: ctx.rootField } : {}), fix: 'Give the id of the folder that holds the files.' });
+      if (f.trashed) throw new CloudportError('not_found', `${ctx.root} is in the trash`, { ...(ctx.rootField ? { field: ctx.rootField } : {}), fix: 'Restore it from the trash, or give another folder.' });
+    } catch (e) {
+      this.rootChecked = null;
+      throw e;
+    }
+  }
+
+  async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
+    const e = await this.resolveFile(key, signal);
+    return this.toInfo(key, await this.fresh(e, key, signal));
+  }
+
+  /** The file's metadata now; a file gone since it was listed is looked up again by its key once. */
+  private async fresh(e: Entry, key: string, signal?: AbortSignal): Promise<DriveFile> {
+    const f = await this.meta(e.id, key, signal);
+    if (f.trashed) throw new CloudportError('not_found', `file ${JSON.stringify(key)} is in the trash`, { field: 'key' });
+    return f;
+  }
+
+  async read(key: string, req: ReadRequest = {}): Promise<ReadResult> {
+    const offset = req.offset ?? 0;
+    const signal = req.signal;
+    const e = await this.resolveFile(key, signal);
+    const exported = e.file.mimeType ? NATIVE_EXPORTS[e.file.mimeType] : undefined;
+    if (exported) return this.readExport(key, e, exported.mimeType, req);
+    // The content and the current metadata are asked for at once: the metadata gives the size, the
+    // version a resumed read is pinned to, and the MD5 the download is verified against.
+    const [metaResult, mediaResult] = await Promise.allSettled([this.fresh(e, key, signal), this.rawMedia(e.id, key, offset, signal)]);
+    if (mediaResult.status === 'fulfilled' && metaResult.status === 'rejected') mediaResult.value.body.destroy();
+    if (metaResult.status === 'rejected') throw metaResult.reason;
+    if (mediaResult.status === 'rejected') throw mediaResult.reason;
+    const f = metaResult.value;
+    const { body, status } = mediaResult.value;
+    const version = f.md5Checksum ?? `m:${f.modifiedTime ?? ''}`;
+    const size = Number(f.size ?? 0);
+    if ((req.ifVersion && version !== req.ifVersion) || (offset > 0 && status !== 206)) {
+      body.destroy();
+      throw new CloudportError('conflict', `file ${JSON.stringify(key)} changed while it was being read`, { temporary: true });
+    }
+    const out: ReadResult = { body, length: Math.max(0, size - offset), size, version, etag: f.md5Checksum ?? null };
+    if (f.mimeType) out.content_type = f.mimeType;
+    if (f.md5Checksum) out.checksums = { md5: hexToB64(f.md5Checksum) };
+    return out;
+  }
+
+  private async rawMedia(id: string, key: string, offset: number, signal?: AbortSignal): Promise<{ body: Readable; status: number }> {
+    const tokens = this.readTokens;
+    try {
+      const token = await tokens.token(signal);
+      const res = (await this.api.files.get(
+        { fileId: id, alt: 'media', supportsAllDrives: true },
+        { responseType: 'stream', headers: { authorization: `Bearer ${token}`, ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) }, ...(signal ? { signal } : {}) },
+      )) as unknown as { data: Readable; status: number };
+      const body = res.data;
+      // Consumers see errors through iteration; this listener keeps an unread failure from crashing the process.
+      body.on('error', () => undefined);
+      return { body, status: res.status };
+    } catch (e) {
+      if ((e as { status?: number }).status === 401) tokens.reset();
+      throw mapDriveError(e, this.errCtx({ need: 'read', key }));
+    }
+  }
+
+  /** A Google Docs/Sheets/Slides/Drawings file, exported whole (exports have no size, checksum or ranges). */
+  private async readExport(key: string, e: Entry, mimeType: string, req: ReadRequest): Promise<ReadResult> {
+    const [f, buf] = await Promise.all([
+      this.fresh(e, key, req.signal),
+      this.call(
+        'read',
+        async (o) => {
+          const res = (await this.api.files.export({ fileId: e.id, mimeType }, { ...o, responseType: 'stream' })) as unknown as { data: Readable };
+          return { data: await collect(res.data, EXPORT_MAX_BYTES, key) };
+        },
+        { key },
+        req.signal,
+      ),
+    ]);
+    const version = `m:${f.modifiedTime ?? ''}`;
+    if (req.ifVersion && req.ifVersion !== version) throw new CloudportError('conflict', `file ${JSON.stringify(key)} changed while it was being read`, { temporary: true });
+    const offset = Math.min(req.offset ?? 0, buf.length);
+    return { body: Readable.from([buf.subarray(offset)]), length: buf.length - offset, size: buf.length, version, etag: null, content_type: mimeType };
+  }
+
+  /** The id of the folder a key's folders name, creating the missing ones (one at a time per name). */
+  private async ensureFolders(segments: string[], signal?: AbortSignal): Promise<string> {
+    let parent = this.rootId;
+    for (const seg of segments) {
+      const found = await this.lookup(parent, seg, false, signal);
+      if (found?.folder) {
+        parent = found.id;
+        continue;
+      }
+      if (found) throw new CloudportError('conflict', `${JSON.stringify(seg)} is a file, not a folder`, { field: 'key' });
+      const lockKey = `${parent}/${seg}`;
+      let pending = this.creating.get(lockKey);
+      if (!pending) {
+        pending = this.createFolder(parent, seg, signal).finally(() => this.creating.delete(lockKey));
+        this.creating.set(lockKey, pending);
+      }
+      parent = await pending;
+    }
+    return parent;
+  }
+
+  private async createFolder(parent: string, seg: string, signal?: AbortSignal): Promise<string> {
+    const again = (await this.fetchChildren(parent, false, signal)).bySeg.get(seg);
+    if (again?.folder) return again.id;
+    const name = unescapeName(seg);
+    const made = await this.call('write', (o) => this.api.files.create({ requestBody: { name, mimeType: FOLDER_MIME, parents: [parent] }, fields: 'id', supportsAllDrives: true }, o), {}, signal);
+    // Another process may have made the same folder at once: the oldest of the same name wins, and
+    // the newer (still empty) one is removed, so every writer ends up in one folder.
+    const listing = await this.fetchChildren(parent, false, signal);
+    const same = listing.entries.filter((x) => x.folder && !x.viaShortcut && x.file.name === name);
+    same.sort((a, b) => cmp(`${a.file.createdTime}${a.id}`, `${b.file.createdTime}${b.id}`));
+    const winner = same[0]?.id ?? made.id!;
+    if (winner !== made.id) {
+      await this.call('write', (o) => this.api.files.delete({ fileId: made.id!, supportsAllDrives: true }, o), {}, signal).catch(() => undefined);
+      this.listings.delete(parent);
+    }
+    return winner;
+  }
+
+  async write(key: string, body: Buffer | Readable, opts: WriteOptions = {}): Promise<void> {
+    const segments = key.split('/');
+    const seg = segments.pop()!;
+    if (!seg || segments.some((s) => !s)) throw new CloudportError('config_invalid', `key ${JSON.stringify(key)} has an empty folder or file name`, { field: 'key' });
+    const parent = await this.ensureFolders(segments, opts.signal);
+    const existing = (await this.fetchChildren(parent, false, opts.signal)).bySeg.get(seg);
+    if (existing?.folder) throw new CloudportError('conflict', `${JSON.stringify(key)} is a folder`, { field: 'key' });
+    if (existing && opts.ifAbsent) throw new CloudportError('conflict', `file ${JSON.stringify(key)} already exists`, { temporary: false });
+    if (existing && isNative(existing.file.mimeType)) throw new CloudportError('conflict', `${JSON.stringify(key)} is a Google ${existing.file.mimeType!.split('.').pop()} file; cloudport does not overwrite those`, { field: 'key' });
+    const media = { mimeType: opts.contentType ?? 'application/octet-stream', body: Buffer.isBuffer(body) ? Readable.from([body]) : body };
+    const appProperties = opts.sha256 ? { sha256: opts.sha256 } : undefined;
+    const fields = 'id,md5Checksum,size';
+    const done: DriveFile = await this.call(
+      'write',
+      (o) =>
+        existing
+          ? this.api.files.update({ fileId: existing.id, media, fields, supportsAllDrives: true, ...(appProperties ? { requestBody: { appProperties } } : {}) }, o)
+          : this.api.files.create({ requestBody: { name: unescapeName(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) }, media, fields, supportsAllDrives: true }, o),
+      { key },
+      opts.signal,
+    );
+    this.listings.delete(parent);
+    if (opts.md5 && done.md5Checksum && hexToB64(done.md5Checksum) !== opts.md5) {
+      if (!existing && done.id) await this.call('write', (o) => this.api.files.delete({ fileId: done.id!, supportsAllDrives: true }, o), {}).catch(() => undefined);
+      throw new CloudportError('unexpected', `the bytes sent for ${JSON.stringify(key)} were corrupted on the way (checksum mismatch)`, { temporary: true });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const e = await this.resolveFile(key);
+    await this.call('write', (o) => this.api.files.delete({ fileId: e.id, supportsAllDrives: true }, o), { key });
+    this.listings.clear();
+  }
+
+  /**
+   * auth: a token and about.get; list: the root folder's children; read: the last byte of one file
+   * (or an export); write: a probe written and deleted under the export base path.
+   */
+  async check(opts: CheckOptions): Promise<Check[]> {
+    const checks: Check[] = [];
+    const failed = (name: Check['name'], err: CloudportError): Check => ({ name, status: 'failed', detail: err.message, ...(err.fix ? { fix: err.fix } : {}), kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) });
+    const skip = (name: Check['name'], why: string): Check => ({ name, status: 'skipped', detail: `skipped: ${why}` });
+    const rest = (why: string, from: 'list' | 'read') => {
+      if (from === 'list') checks.push(skip('list', why));
+      checks.push(skip('read', why));
+      checks.push(...(opts.write ? [skip('write', why)] : writeSkipped(opts)));
+      return checks;
+    };
+    let user = '';
+    try {
+      const about = await this.call('list', (o) => this.api.about.get({ fields: 'user(emailAddress)' }, o), {}, opts.signal);
+      user = about.user?.emailAddress ?? '';
+      checks.push({ name: 'auth', status: 'passed', detail: `credentials accepted${user ? ` (acting as ${user})` : ''}` });
+    } catch (e) {
+      checks.push(failed('auth', e as CloudportError));
+      return rest('auth failed', 'list');
+    }
+
+    let first: ObjectInfo | undefined;
+    try {
+      const page = await this.list({ prefix: '', maxKeys: 20, signal: opts.signal });
+      first = page.objects.find((o) => o.size > 0 || o.exported);
+      const empty = this.rootId === 'root' && !this.driveId && this.principal?.endsWith('.gserviceaccount.com')
+        ? 'My Drive of the service account is empty: share a folder with it and set root_folder_id, use a shared drive (drive_id), or act as a user (subject)'
+        : 'the folder is empty';
+      checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} files` : empty });
+    } catch (e) {
+      const err = e as CloudportError;
+      checks.push(failed('list', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'list')) : err));
+      return rest('listing failed', 'read');
+    }
+    if (!first) checks.push(skip('read', 'no file to read'));
+    else {
+      try {
+        const r = await this.read(first.key, { ...(first.size > 0 ? { offset: first.size - 1 } : {}), signal: opts.signal });
+        r.body.destroy();
+        checks.push({ name: 'read', status: 'passed', detail: 'read one file' });
+      } catch (e) {
+        const err = e as CloudportError;
+        checks.push(failed('read', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'read')) : err));
+      }
+    }
+    if (!opts.write) return [...checks, ...writeSkipped(opts)];
+    checks.push(await writeProbeCheck(this, opts, (err) => (err.kind === 'permission_denied' && !err.field ? shareFix(this.errCtx({ principal: user || this.principal }), 'write') : err.fix)));
+    return checks;
+  }
+
+  close(): void {
+    this.listings.clear();
+    this.ownAgents?.http.destroy();
+    this.ownAgents?.https.destroy();
+  }
+}
+
+const withFix = (err: CloudportError, fix: string) => new CloudportError(err.kind, err.message, { fix, temporary: err.temporary, ...(err.field ? { field: err.field } : {}) });
+
+/** Code-unit order, as keys compare elsewhere. */
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** A folder sorts as its segment plus "/", so a walk yields keys in order. */
+const sortKey = (e: Entry) => (e.folder ? `${e.seg}/` : e.seg);
+
+function encodeToken(stack: Frame[]): string {
+  return Buffer.from(JSON.stringify(stack)).toString('base64url');
+}
+
+function decodeToken(token: string): Frame[] {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length <= MAX_DEPTH && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && Number.isInteger(f[2]) && f[2] >= 0 && (f[3] === 0 || f[3] === 1))) return v as Frame[];
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new CloudportError('config_invalid', 'the listing continuation token is not one google_drive gave', { field: 'cursor', fix: 'Start again without a cursor.' });
+}
+
+/** Reads a whole stream into memory, refusing more than `max` bytes. */
+async function collect(body: Readable, max: number, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) {
+      body.destroy();
+      throw new CloudportError('unsupported', `the export of ${JSON.stringify(key)} is larger than ${max / 1024 / 1024} MiB`, { fix: 'Split the document; this file is skipped.' });
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Application Default Credentials (the auth library's chain: env key file, gcloud, metadata server). */
+function adcTokens(scope: string, hold?: (...v: string[]) => void): TokenSource {
+  let client: Promise<{ getAccessToken(): Promise<{ token?: string | null }> }> | null = null;
+  return {
+    async token() {
+      client ??= import('google-auth-library').then(({ GoogleAuth }) => new GoogleAuth({ scopes: [scope] }).getClient() as never);
+      try {
+        const t = (await (await client).getAccessToken()).token;
+        if (!t) throw new Error('no token');
+        hold?.(t);
+        return t;
+      } catch {
+        client = null;
+        throw new CloudportError('permission_denied', 'no Application Default Credentials were found on this host', {
+          field: 'credentials',
+          fix: 'Run `gcloud auth application-default login --scopes=https://www.googleapis.com/auth/drive.readonly,https://www.googleapis.com/auth/cloud-platform`, set GOOGLE_APPLICATION_CREDENTIALS for the server, or give {type: "service_account", json}.',
+        });
+      }
+    },
+    reset() {
+      client = null;
+    },
+  };
+}
