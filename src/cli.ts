@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App, AppConfig } from './core/app.js';
 import { DEFAULT_ORG } from './core/domain/org.js';
-import { helpText, keysHelpText, parseCommandLine, type CliConfig, type CommandLine } from './config.js';
+import { authHelpText, helpText, keysHelpText, parseCommandLine, type CliConfig, type CommandLine } from './config.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { createLogger, type Logger, type LogLevel } from './shared/log.js';
@@ -76,6 +76,37 @@ async function keysCommand({ args, keys: flags, config: cfg }: CommandLine): Pro
 }
 
 /**
+ * `cloudport auth google-drive`: the OAuth consent flow for google_drive oauth credentials. The refresh
+ * token goes to stdout (its last line) or to --out FILE (0600), never to a store: the connector then
+ * references it ({env} or {file}), so it need not pass through chat.
+ */
+async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<void> {
+  if (cfg.help) return void process.stdout.write(authHelpText(VERSION));
+  const usage = 'Use cloudport auth google-drive --client-id ID --client-secret SECRET (see cloudport auth --help).';
+  if (args[0] !== 'google-drive' || args.length > 1) throw new CloudportError('config_invalid', args[0] === undefined ? 'auth needs a provider: google-drive' : `unexpected argument ${JSON.stringify(args[0] === 'google-drive' ? args[1] : args[0])}`, { fix: usage });
+  if (!auth.clientId) throw new CloudportError('config_invalid', 'auth google-drive needs --client-id', { field: '--client-id', fix: 'Create an OAuth client of type "Desktop app" (Google Cloud console → APIs & Services → Credentials) and give its id.' });
+  if (!auth.clientSecret) throw new CloudportError('config_invalid', 'auth google-drive needs --client-secret', { field: '--client-secret', fix: 'Give the OAuth client\'s secret (or set GOOGLE_CLIENT_SECRET).' });
+  const { runConsent } = await import('./core/connectors/consent.js');
+  const got = await runConsent('google_drive', {
+    clientId: auth.clientId,
+    clientSecret: auth.clientSecret,
+    write: auth.write,
+    ...(auth.authUri ? { authUri: auth.authUri } : {}),
+    ...(auth.tokenUri ? { tokenUri: auth.tokenUri } : {}),
+    onUrl: (url) => process.stderr.write(`Open this URL in a browser and choose Allow (waiting up to 5 minutes):\n\n  ${url}\n\n`),
+  });
+  const credentials = (ref: string) => `{"type": "oauth", "client_id": ${JSON.stringify(auth.clientId)}, "client_secret": {"env": "GOOGLE_CLIENT_SECRET"}, "refresh_token": ${ref}}`;
+  if (auth.out) {
+    fs.writeFileSync(auth.out, got.refreshToken + '\n', { mode: 0o600 });
+    fs.chmodSync(auth.out, 0o600);
+    process.stderr.write(`Consent given (scope ${got.scope}). The refresh token is in ${auth.out}. Connector credentials:\n  ${credentials(JSON.stringify({ file: auth.out }))}\n`);
+    return;
+  }
+  process.stderr.write(`Consent given (scope ${got.scope}). Keep the refresh token below out of chat: set it where cloudport runs, e.g. GDRIVE_REFRESH_TOKEN, and give the connector\n  ${credentials('{"env": "GDRIVE_REFRESH_TOKEN"}')}\n`);
+  process.stdout.write(got.refreshToken + '\n');
+}
+
+/**
  * `cloudport worker`: import work only (the job engine and maintenance), no MCP transport. Several
  * workers (and MCP servers, which run workers too) on one store divide the work with leases.
  * SIGTERM / SIGINT hand the leases back at once and exit 0.
@@ -99,6 +130,7 @@ async function main(): Promise<void> {
   const cfg = line.config;
   if (cfg.version) return void process.stdout.write(VERSION + '\n');
   if (line.command === 'keys') return keysCommand(line);
+  if (line.command === 'auth') return authCommand(line);
   // The servers' stderr is a JSON log: a startup error is logged there as well (if the level allows).
   serverLogLevel = cfg.logLevel;
   if (line.command === 'worker') return workerCommand(cfg);

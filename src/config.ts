@@ -240,6 +240,15 @@ const GLOBAL_OPTIONS = {
 } as const;
 /** Flags of `keys create` (its --read-only is the global flag, read as "a read-only key"). */
 const KEYS_OPTIONS = { org: { type: 'string' }, name: { type: 'string' } } as const;
+/** Flags of `auth google-drive` (the OAuth consent flow). */
+const AUTH_OPTIONS = {
+  'client-id': { type: 'string' },
+  'client-secret': { type: 'string' },
+  write: { type: 'boolean' },
+  out: { type: 'string' },
+  'auth-uri': { type: 'string' },
+  'token-uri': { type: 'string' },
+} as const;
 
 type GlobalValues = ReturnType<typeof parseArgs<{ options: typeof GLOBAL_OPTIONS; strict: true }>>['values'];
 
@@ -253,7 +262,7 @@ function parseFlags<T>(parse: () => T): T {
   }
 }
 
-export const COMMANDS = ['keys', 'worker'] as const;
+export const COMMANDS = ['keys', 'worker', 'auth'] as const;
 
 export interface CommandLine {
   /** serve: MCP over stdio or HTTP; keys: API key administration; worker: import work only. */
@@ -262,6 +271,8 @@ export interface CommandLine {
   args: string[];
   /** `keys create` flags; readOnly is the --read-only flag itself (CLOUDPORT_READ_ONLY is the server's setting, not a key's). */
   keys: { org?: string; name?: string; readOnly: boolean };
+  /** `auth google-drive` flags. */
+  auth: { clientId?: string; clientSecret?: string; write: boolean; out?: string; authUri?: string; tokenUri?: string };
   config: CliConfig;
 }
 
@@ -270,18 +281,25 @@ export interface CommandLine {
  * global flags work before or after it (`cloudport --data-dir D keys list`, `cloudport keys list --data-dir D`).
  */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
-  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...KEYS_OPTIONS }, strict: true, allowPositionals: true }));
+  const { values, positionals } = parseFlags(() => parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...KEYS_OPTIONS, ...AUTH_OPTIONS }, strict: true, allowPositionals: true }));
   const [first, ...args] = positionals;
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
-    throw new CloudportError('config_invalid', `unknown command ${JSON.stringify(first)}`, { fix: 'Commands: keys, worker; with none, cloudport serves MCP. See cloudport --help.' });
+    throw new CloudportError('config_invalid', `unknown command ${JSON.stringify(first)}`, { fix: 'Commands: keys, worker, auth; with none, cloudport serves MCP. See cloudport --help.' });
   }
   const command = (first ?? 'serve') as CommandLine['command'];
-  if (command !== 'keys') {
-    if (args.length) throw new CloudportError('config_invalid', `unexpected argument ${JSON.stringify(args[0])}`, { fix: 'See cloudport --help.' });
-    for (const f of Object.keys(KEYS_OPTIONS)) if (f in values) throw new CloudportError('config_invalid', `--${f} applies to cloudport keys create only`, { field: `--${f}` });
+  if (command !== 'keys' && command !== 'auth' && args.length) throw new CloudportError('config_invalid', `unexpected argument ${JSON.stringify(args[0])}`, { fix: 'See cloudport --help.' });
+  for (const [own, options] of [['keys', KEYS_OPTIONS], ['auth', AUTH_OPTIONS]] as const) {
+    if (command === own) continue;
+    for (const f of Object.keys(options)) if (f in values) throw new CloudportError('config_invalid', `--${f} applies to cloudport ${own === 'keys' ? 'keys create' : 'auth google-drive'} only`, { field: `--${f}` });
   }
-  const { org, name, ...global } = values;
-  return { command, args, keys: { org, name, readOnly: values['read-only'] === true }, config: configFrom(global, env) };
+  const { org, name, 'client-id': clientId, 'client-secret': clientSecret, write, out, 'auth-uri': authUri, 'token-uri': tokenUri, ...global } = values;
+  return {
+    command,
+    args,
+    keys: { org, name, readOnly: values['read-only'] === true },
+    auth: { clientId: clientId ?? env.GOOGLE_CLIENT_ID, clientSecret: clientSecret ?? env.GOOGLE_CLIENT_SECRET, write: write === true, out, authUri, tokenUri },
+    config: configFrom(global, env),
+  };
 }
 
 /** The server's settings from flags (no subcommand) and the environment. */
@@ -377,7 +395,8 @@ export function helpText(version: string): string {
     `Usage:\n  cloudport [flags]                 serve MCP over stdio\n  cloudport --http [flags]          serve MCP over Streamable HTTP (team mode)\n` +
     `  cloudport worker [flags]          run import work only (job engine and maintenance), no MCP\n` +
     `  cloudport keys create --org NAME [--read-only] [--name LABEL]   print a new API key (last line of stdout)\n` +
-    `  cloudport keys list | keys revoke ID\n\nFlags may come before or after a command.\n\n${rows.join('\n')}\n`
+    `  cloudport keys list | keys revoke ID\n` +
+    `  cloudport auth google-drive --client-id ID --client-secret SECRET [--write] [--out FILE]   a refresh token for google_drive oauth credentials\n\nFlags may come before or after a command.\n\n${rows.join('\n')}\n`
   );
 }
 
@@ -391,5 +410,17 @@ export function keysHelpText(version: string): string {
     `The store is chosen as for the server, with flags before or after "keys":\n` +
     `  --data-dir DIR        CLOUDPORT_DATA_DIR      (default: ~/.cloudport)\n` +
     `  --database-url URL    CLOUDPORT_DATABASE_URL  (default: SQLite in the data dir)\n`
+  );
+}
+
+export function authHelpText(version: string): string {
+  return (
+    `cloudport ${version}: consent to Google Drive access for a connector with oauth credentials.\n\n` +
+    `Usage:\n  cloudport auth google-drive --client-id ID --client-secret SECRET [--write] [--out FILE]\n\n` +
+    `Opens a listener on 127.0.0.1 and prints a Google consent URL; open it, choose Allow, and the refresh\n` +
+    `token is printed (last line of stdout) or, with --out FILE, written to FILE (mode 0600).\n` +
+    `  --client-id, --client-secret   an OAuth client of type "Desktop app" (env GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET)\n` +
+    `  --write                        ask for the full drive scope (connectors with the export scope); default drive.readonly\n` +
+    `  --auth-uri, --token-uri        other OAuth endpoints (default Google's)\n`
   );
 }

@@ -195,6 +195,11 @@ export interface ProviderDefinition {
   validateCredentials?(creds: Record<string, unknown>): void;
   /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */
   credentialHint(creds: Record<string, unknown>): string | undefined;
+  /**
+   * The user-consent flow of providers whose credentials can be a user's grant (OAuth): answers the
+   * refresh token to keep (the CLI's `cloudport auth <provider>`). Loaded lazily, like `open`.
+   */
+  consent?(o: import('./google-drive/consent.js').ConsentOptions): Promise<{ refreshToken: string; scope: string }>;
   /** Opens a client. Implementations import their SDK here (lazily), so an unused provider costs no start-up time or memory. */
   open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): Promise<StorageProvider>;
 }

@@ -1,7 +1,8 @@
 // A small in-memory Google Drive v3 server on 127.0.0.1 that the real @googleapis/drive client works
 // with (rootUrl: 'http://127.0.0.1:PORT/'), strict about what it accepts:
 // - POST /token: OAuth2 token endpoint (JWT-bearer assertions signed RS256 by a service-account key the
-//   test registers, with optional `sub` impersonation; refresh_token grants for registered clients).
+//   test registers, with optional `sub` impersonation; refresh_token grants for registered clients;
+//   authorization_code grants with PKCE from GET /o/oauth2/v2/auth, a consent screen that approves at once).
 // - Every API call needs `Authorization: Bearer <token>` from that endpoint (401 otherwise) with a scope
 //   that allows it (403 insufficientPermissions otherwise).
 // - about.get, files.list (q, paging, fields, orderBy, shared drives), files.get (metadata, alt=media with
@@ -348,6 +349,8 @@ export async function startDriveServer(opts = {}) {
   const refreshTokens = new Map();
   const clients = new Map();
   const uploads = new Map();
+  const codes = new Map(); // authorization code -> { clientId, redirectUri, challenge, scopes }
+  const consents = [];
   const faults = [];
   const requests = [];
   const counts = { total: 0 };
@@ -618,7 +621,48 @@ export async function startDriveServer(opts = {}) {
       if (!rt || rt.clientId !== clientId) return tokenError(ctx, 400, 'invalid_grant', 'Token has been expired or revoked.');
       return sendJson(ctx, { access_token: issue(rt.scopes, rt.email), expires_in: tokenLifetime, token_type: 'Bearer', scope: rt.scopes.join(' ') });
     }
+    if (grant === 'authorization_code') {
+      const client = clients.get(form.get('client_id') ?? '');
+      if (!client || client.secret !== form.get('client_secret')) return tokenError(ctx, 401, 'invalid_client', 'Unauthorized');
+      const code = codes.get(form.get('code') ?? '');
+      codes.delete(form.get('code') ?? '');
+      if (!code || code.clientId !== form.get('client_id')) return tokenError(ctx, 400, 'invalid_grant', 'Malformed auth code.');
+      if (code.redirectUri !== form.get('redirect_uri')) return tokenError(ctx, 400, 'redirect_uri_mismatch', 'Bad Request');
+      const verifier = form.get('code_verifier') ?? '';
+      if (createHash('sha256').update(verifier).digest('base64url') !== code.challenge) return tokenError(ctx, 400, 'invalid_grant', 'Missing code verifier.');
+      const refreshToken = '1//' + randomBytes(24).toString('base64url');
+      refreshTokens.set(refreshToken, { clientId: code.clientId, scopes: code.scopes, email: defaultUser.email });
+      return sendJson(ctx, { access_token: issue(code.scopes, defaultUser.email), expires_in: tokenLifetime, token_type: 'Bearer', scope: code.scopes.join(' '), refresh_token: refreshToken });
+    }
     return tokenError(ctx, 400, 'unsupported_grant_type', `Invalid grant_type: ${grant ?? ''}`);
+  }
+
+  /**
+   * The consent screen, answered at once as if the user clicked Allow: for a registered client and a
+   * loopback redirect_uri, a redirect back with `code` and `state` (PKCE S256 required).
+   */
+  function consentEndpoint(ctx, url) {
+    const q = url.searchParams;
+    const fail = (why) => {
+      ctx.res.writeHead(400, { 'content-type': 'text/plain' });
+      ctx.res.end(`Error 400: ${why}`);
+    };
+    if (!clients.has(q.get('client_id') ?? '')) return fail('invalid_client');
+    const redirectUri = q.get('redirect_uri') ?? '';
+    if (!/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+\/?/.test(redirectUri)) return fail('redirect_uri_mismatch');
+    if (q.get('response_type') !== 'code') return fail('unsupported_response_type');
+    if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) return fail('invalid_request: PKCE required');
+    const scopes = (q.get('scope') ?? '').split(' ').filter(Boolean);
+    if (!scopes.length || scopes.some((sc) => !Object.values(SCOPES).includes(sc))) return fail('invalid_scope');
+    const code = '4/' + randomBytes(18).toString('base64url');
+    codes.set(code, { clientId: q.get('client_id'), redirectUri, challenge: q.get('code_challenge'), scopes });
+    consents.push({ clientId: q.get('client_id'), scopes, accessType: q.get('access_type'), prompt: q.get('prompt') });
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    if (q.get('state') !== null) back.searchParams.set('state', q.get('state'));
+    back.searchParams.set('scope', scopes.join(' '));
+    ctx.res.writeHead(302, { location: back.href, 'content-length': 0 });
+    ctx.res.end();
   }
 
   // ---- listing helpers ----------------------------------------------------------------------------------
@@ -1054,6 +1098,7 @@ export async function startDriveServer(opts = {}) {
   // ---- request classification and faults ----------------------------------------------------------------
   const classify = (method, path, url) => {
     if (path === '/token') return 'token';
+    if (path === '/o/oauth2/v2/auth') return 'consent';
     if (path === '/drive/v3/about') return 'about';
     if (path === '/drive/v3/drives') return 'drives.list';
     if (path === '/drive/v3/changes/startPageToken') return 'changes.getStartPageToken';
@@ -1111,6 +1156,7 @@ export async function startDriveServer(opts = {}) {
         }
       }
       if (op === 'token') return await tokenEndpoint(ctx);
+      if (op === 'consent') return consentEndpoint(ctx, url);
       // The session URI of a resumable upload carries its own authority (as with Google).
       if (op === 'upload.chunk' && req.method === 'PUT') return await uploadChunk(ctx, url);
       if (!authenticate(ctx, url)) {
@@ -1145,6 +1191,10 @@ export async function startDriveServer(opts = {}) {
     port,
     /** The OAuth2 token endpoint; JWT assertions must carry it as `aud`. */
     tokenUrl,
+    /** The consent screen (authorization endpoint): it approves at once for registered clients. */
+    authUrl: `${url}/o/oauth2/v2/auth`,
+    /** Consents given: { clientId, scopes, accessType, prompt }. */
+    consents,
     rootId,
     counts,
     requests,

@@ -55,7 +55,7 @@ export function assertion(key: ServiceAccountKey, scopes: readonly string[], tok
 }
 
 /** POSTs a form to a token endpoint and answers its JSON, through the given agents. */
-async function postForm(url: string, form: Record<string, string>, agents: Agents | undefined, signal?: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function postForm(url: string, form: Record<string, string>, agents: Agents | undefined, signal?: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
   const u = new URL(url);
   const data = new URLSearchParams(form).toString();
   const lib = u.protocol === 'http:' ? http : https;

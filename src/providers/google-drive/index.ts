@@ -79,5 +79,6 @@ export const googleDriveProvider: ProviderDefinition = {
       return undefined;
     }
   },
+  consent: async (o) => (await import('./consent.js')).consent(o),
   open: async (loc, creds, ctx) => new (await import('./provider.js')).DriveProvider(loc, creds, ctx),
 };

@@ -99,7 +99,13 @@ export class DriveProvider implements StorageProvider {
     } else if (creds.type === 'oauth') {
       // A refresh token carries the scopes the user consented to; one token serves both.
       this.readTokens = this.writeTokens = refreshTokens(
-        { client_id: String(creds.client_id), client_secret: String(creds.client_secret), refresh_token: String(creds.refresh_token) },
+        {
+          client_id: String(creds.client_id),
+          client_secret: String(creds.client_secret),
+          refresh_token: String(creds.refresh_token),
+          // Not in the tool schema: set by tests (and code) that open the provider directly.
+          ...(typeof creds.token_uri === 'string' ? { token_uri: creds.token_uri } : {}),
+        },
         { agents, ...(hold ? { holdSecrets: hold } : {}) },
       );
     } else {
