@@ -10,6 +10,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { startS3 } from '../test/support/fauxqs.mjs';
 import { startGcsServer } from '../test/support/gcs-server.mjs';
 import { startAzurite } from '../test/support/azurite.mjs';
+import { startDriveServer } from '../test/support/drive-server.mjs';
+import { generateKeyPairSync } from 'node:crypto';
 
 // Keep the demo's own output clean of the AWS SDK's Node-version notice (it is about future SDK releases).
 process.removeAllListeners('warning');
@@ -77,8 +79,8 @@ function show(name, args, result) {
 
 const providerArg = process.argv.indexOf('--provider');
 const provider = providerArg > 0 ? process.argv[providerArg + 1] : 's3';
-if (!['s3', 'gcs', 'azure_blob'].includes(provider)) {
-  console.error('usage: npm run demo [-- --provider s3|gcs|azure_blob]');
+if (!['s3', 'gcs', 'azure_blob', 'google_drive'].includes(provider)) {
+  console.error('usage: npm run demo [-- --provider s3|gcs|azure_blob|google_drive]');
   process.exit(2);
 }
 
@@ -93,6 +95,37 @@ async function startStorage(objects) {
       stop: () => gcs.stop(),
       fields: { provider: 'gcs', bucket: 'demo-media', endpoint: gcs.endpoint, project_id: 'demo', credentials: { type: 'service_account', json: { env: 'DEMO_GCS_KEY_JSON' } } },
       env: { DEMO_GCS_KEY_JSON: JSON.stringify(sa) },
+    };
+  }
+  if (provider === 'google_drive') {
+    // A folder "demo-media" in My Drive of the loopback Drive server, reached by a service account
+    // whose key the server's token endpoint verifies; plus a Google Doc, exported as DOCX on import.
+    const drive = await startDriveServer();
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const email = 'importer@demo.iam.gserviceaccount.com';
+    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }), keyId: 'demo-1' });
+    const root = drive.addFolder({ name: 'demo-media' });
+    const folders = new Map([['', root]]);
+    const folderOf = (dir) => {
+      if (folders.has(dir)) return folders.get(dir);
+      const cut = dir.lastIndexOf('/');
+      const id = drive.addFolder({ name: dir.slice(cut + 1), parent: folderOf(cut < 0 ? '' : dir.slice(0, cut)) });
+      folders.set(dir, id);
+      return id;
+    };
+    for (const [key, body, type] of objects) {
+      if (key.endsWith('/')) continue;
+      const cut = key.lastIndexOf('/');
+      drive.addFile({ name: key.slice(cut + 1), parent: folderOf(cut < 0 ? '' : key.slice(0, cut)), data: body, mimeType: type });
+    }
+    const docx = objects.find(([k]) => k.endsWith('.docx'))[1];
+    drive.addNative({ name: 'Board minutes', parent: folderOf('notes'), kind: 'document', exports: { 'application/vnd.openxmlformats-officedocument.wordprocessingml.document': docx } });
+    const key = { type: 'service_account', project_id: 'demo', private_key_id: 'demo-1', private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), client_email: email, token_uri: drive.tokenUrl };
+    return {
+      label: `loopback Google Drive API at ${drive.url}`,
+      stop: () => drive.stop(),
+      fields: { provider: 'google_drive', root_folder_id: root, endpoint: drive.url, credentials: { type: 'service_account', json: { env: 'DEMO_DRIVE_KEY_JSON' } } },
+      env: { DEMO_DRIVE_KEY_JSON: JSON.stringify(key) },
     };
   }
   if (provider === 'azure_blob') {
