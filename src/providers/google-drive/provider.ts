@@ -8,6 +8,7 @@ import { parseServiceAccount } from '../gcs/service-account.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { DRIVE_SCOPES, refreshTokens, serviceAccountTokens, type TokenSource } from './auth.js';
 import { mapDriveError, shareFix, type DriveErrorContext } from './errors.js';
+import { resumableUpload } from './upload.js';
 import { FOLDER_MIME, NATIVE_EXPORTS, SHORTCUT_MIME, nameChildren, unescapeName, type DriveChild } from './keys.js';
 
 /** The fields of a file cloudport reads (partial responses keep listings small). */
@@ -24,6 +25,8 @@ const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
 /** Walks deeper than this are refused (a folder tree this deep is almost surely a shortcut loop). */
 const MAX_DEPTH = 64;
 const IDS = /^[A-Za-z0-9_-]{1,200}$/;
+/** From this size on (and for every stream) an upload is resumable; below it, one multipart request. */
+const RESUMABLE_FROM = 5 * 1024 * 1024;
 
 type DriveFile = drive_v3.Schema$File;
 
@@ -69,6 +72,7 @@ export class DriveProvider implements StorageProvider {
   private readonly writeTokens: TokenSource;
   private readonly principal: string | undefined;
   private readonly ownAgents: { http: http.Agent; https: https.Agent } | null = null;
+  private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly listings = new Map<string, Listing>();
   /** Folder creations in flight, by parent id and name: concurrent exports create one folder. */
   private readonly creating = new Map<string, Promise<string>>();
@@ -88,6 +92,7 @@ export class DriveProvider implements StorageProvider {
       http: new http.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) }),
       https: new https.Agent({ keepAlive: true, maxSockets: ctx.maxSockets, ...(ctx.lookup ? { lookup: ctx.lookup } : {}) }),
     });
+    this.agents = agents;
     const hold = ctx.holdSecrets;
     if (creds.type === 'service_account') {
       const key = parseServiceAccount(typeof creds.json === 'string' ? creds.json : '');
@@ -443,18 +448,46 @@ export class DriveProvider implements StorageProvider {
     if (existing?.folder) throw new CloudportError('conflict', `${JSON.stringify(key)} is a folder`, { field: 'key' });
     if (existing && opts.ifAbsent) throw new CloudportError('conflict', `file ${JSON.stringify(key)} already exists`, { temporary: false });
     if (existing && isNative(existing.file.mimeType)) throw new CloudportError('conflict', `${JSON.stringify(key)} is a Google ${existing.file.mimeType!.split('.').pop()} file; cloudport does not overwrite those`, { field: 'key' });
-    const media = { mimeType: opts.contentType ?? 'application/octet-stream', body: Buffer.isBuffer(body) ? Readable.from([body]) : body };
+    const contentType = opts.contentType ?? 'application/octet-stream';
     const appProperties = opts.sha256 ? { sha256: opts.sha256 } : undefined;
     const fields = 'id,md5Checksum,size';
-    const done: DriveFile = await this.call(
-      'write',
-      (o) =>
-        existing
-          ? this.api.files.update({ fileId: existing.id, media, fields, supportsAllDrives: true, ...(appProperties ? { requestBody: { appProperties } } : {}) }, o)
-          : this.api.files.create({ requestBody: { name: unescapeName(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) }, media, fields, supportsAllDrives: true }, o),
-      { key },
-      opts.signal,
-    );
+    const size = Buffer.isBuffer(body) ? body.length : opts.size;
+    let done: DriveFile;
+    if (size !== undefined && (!Buffer.isBuffer(body) || size >= RESUMABLE_FROM)) {
+      // Large files and streams go up in chunks that survive a broken connection.
+      const metadata = existing ? { ...(appProperties ? { appProperties } : {}) } : { name: unescapeName(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) };
+      done = await this.call(
+        'write',
+        async (o) => ({
+          data: (await resumableUpload({
+            url: `${this.rootUrl}upload/drive/v3/files${existing ? `/${existing.id}` : ''}`,
+            method: existing ? 'PATCH' : 'POST',
+            params: { fields, supportsAllDrives: 'true' },
+            metadata,
+            contentType,
+            size,
+            body: Buffer.isBuffer(body) ? Readable.from([body]) : body,
+            token: async () => o.headers.authorization!.slice('Bearer '.length),
+            agents: this.agents,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          })) as DriveFile,
+        }),
+        { key },
+        opts.signal,
+      );
+    } else {
+      if (!Buffer.isBuffer(body)) throw new CloudportError('unexpected', 'a stream written to google_drive needs its size', { temporary: false });
+      const media = { mimeType: contentType, body: Readable.from([body]) };
+      done = await this.call(
+        'write',
+        (o) =>
+          existing
+            ? this.api.files.update({ fileId: existing.id, media, fields, supportsAllDrives: true, ...(appProperties ? { requestBody: { appProperties } } : {}) }, o)
+            : this.api.files.create({ requestBody: { name: unescapeName(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) }, media, fields, supportsAllDrives: true }, o),
+        { key },
+        opts.signal,
+      );
+    }
     this.listings.delete(parent);
     if (opts.md5 && done.md5Checksum && hexToB64(done.md5Checksum) !== opts.md5) {
       if (!existing && done.id) await this.call('write', (o) => this.api.files.delete({ fileId: done.id!, supportsAllDrives: true }, o), {}).catch(() => undefined);
