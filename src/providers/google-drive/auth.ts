@@ -95,6 +95,23 @@ export async function postForm(url: string, form: Record<string, string>, agents
   });
 }
 
+/** Posts to a token endpoint; a network failure names that endpoint (not the storage API's). */
+async function postToken(url: string, form: Record<string, string>, agents: Agents | undefined, field: string, signal?: AbortSignal): Promise<{ status: number; body: Record<string, unknown> }> {
+  try {
+    return await postForm(url, form, agents, signal);
+  } catch (e) {
+    if (e instanceof CloudportError || signal?.aborted) throw e;
+    const code = (e as { code?: string }).code;
+    return Promise.reject(
+      new CloudportError('unexpected', `cannot reach the token endpoint ${url}${code && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`, {
+        field,
+        temporary: true,
+        fix: 'Check network access to the token endpoint (token_uri), then retry.',
+      }),
+    );
+  }
+}
+
 /** A token endpoint's refusal as a cloudport error naming the credentials field and the fix. */
 function tokenError(status: number, body: Record<string, unknown>, what: 'service_account' | 'oauth', subject?: string): CloudportError {
   const code = String(body.error ?? `HTTP ${status}`);
@@ -151,7 +168,7 @@ export function serviceAccountTokens(key: ServiceAccountKey, scopes: readonly st
   const tokenUri = key.token_uri ?? GOOGLE_TOKEN_URI;
   return new CachedToken(async (signal) => {
     const form = { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(key, scopes, tokenUri, opts.subject) };
-    const r = await postForm(tokenUri, form, opts.agents, signal);
+    const r = await postToken(tokenUri, form, opts.agents, 'credentials.json', signal);
     const t = accessToken(r.status, r.body);
     if (!t) throw tokenError(r.status, r.body, 'service_account', opts.subject);
     opts.holdSecrets?.(t.token);
@@ -163,7 +180,7 @@ export function serviceAccountTokens(key: ServiceAccountKey, scopes: readonly st
 export function refreshTokens(c: { client_id: string; client_secret: string; refresh_token: string; token_uri?: string }, opts: { agents?: Agents; holdSecrets?: (...v: string[]) => void } = {}): TokenSource {
   return new CachedToken(async (signal) => {
     const form = { grant_type: 'refresh_token', client_id: c.client_id, client_secret: c.client_secret, refresh_token: c.refresh_token };
-    const r = await postForm(c.token_uri ?? GOOGLE_TOKEN_URI, form, opts.agents, signal);
+    const r = await postToken(c.token_uri ?? GOOGLE_TOKEN_URI, form, opts.agents, 'credentials.refresh_token', signal);
     const t = accessToken(r.status, r.body);
     if (!t) throw tokenError(r.status, r.body, 'oauth');
     opts.holdSecrets?.(t.token);

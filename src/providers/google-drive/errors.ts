@@ -42,7 +42,16 @@ export function mapDriveError(e: unknown, ctx: DriveErrorContext): CloudportErro
     cause?: { code?: string };
   };
   const status = err.status ?? err.response?.status ?? (typeof err.code === 'number' ? err.code : undefined);
-  const data = err.response?.data as { error?: { message?: unknown; errors?: { reason?: unknown }[] } } | undefined;
+  let data = err.response?.data as { error?: { message?: unknown; errors?: { reason?: unknown }[] } } | undefined;
+  // With responseType 'stream' gaxios puts the error body in the message, unparsed: the reason is read
+  // from it (only the reason: the text itself is never copied).
+  if ((!data || typeof data !== 'object') && typeof err.message === 'string' && err.message.trimStart().startsWith('{')) {
+    try {
+      data = JSON.parse(err.message) as typeof data;
+    } catch {
+      data = undefined;
+    }
+  }
   const reason = typeof data?.error?.errors?.[0]?.reason === 'string' ? (data.error.errors[0]!.reason as string) : '';
   const what = ctx.key !== undefined ? `file ${JSON.stringify(ctx.key)}` : `the ${ctx.root}`;
   const retryAfter = parseRetryAfter(header(err.response?.headers, 'retry-after'));

@@ -206,21 +206,27 @@ export class DriveProvider implements StorageProvider {
     // The empty name cannot be a key segment ("a//b"): such children are left out.
     const kept = entries.filter((e) => e.seg !== '').sort((a, b) => cmp(sortKey(a), sortKey(b)));
     const listing = { at: Date.now(), entries: kept, bySeg: new Map(kept.map((e) => [e.seg, e])) };
-    this.listings.delete(folderId);
-    this.listings.set(folderId, listing);
+    const cacheKey = listingKey(folderId, viaShortcut);
+    this.listings.delete(cacheKey);
+    this.listings.set(cacheKey, listing);
     while (this.listings.size > CACHE_FOLDERS) this.listings.delete(this.listings.keys().next().value!);
     return listing;
   }
 
+  private forget(folderId: string): void {
+    this.listings.delete(listingKey(folderId, false));
+    this.listings.delete(listingKey(folderId, true));
+  }
+
   private async children(folderId: string, viaShortcut: boolean, fresh: boolean, signal?: AbortSignal): Promise<Listing> {
-    const hit = this.listings.get(folderId);
+    const hit = this.listings.get(listingKey(folderId, viaShortcut));
     if (!fresh && hit && Date.now() - hit.at < CACHE_MS) return hit;
     return this.fetchChildren(folderId, viaShortcut, signal);
   }
 
   /** The entry of one segment in a folder, from the cached listing or, when it is not there, a fresh one. */
   private async lookup(folderId: string, seg: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Entry | undefined> {
-    const cached = this.listings.get(folderId);
+    const cached = this.listings.get(listingKey(folderId, viaShortcut));
     const hit = cached && Date.now() - cached.at < CACHE_MS ? cached.bySeg.get(seg) : undefined;
     return hit ?? (await this.fetchChildren(folderId, viaShortcut, signal)).bySeg.get(seg);
   }
@@ -231,7 +237,7 @@ export class DriveProvider implements StorageProvider {
     for (const seg of segments) {
       const e = await this.lookup(cur.id, seg, cur.viaShortcut, signal);
       if (!e?.folder) return undefined;
-      cur = { id: e.id, viaShortcut: !!e.viaShortcut };
+      cur = { id: e.id, viaShortcut: cur.viaShortcut || !!e.viaShortcut };
     }
     return cur;
   }
@@ -295,14 +301,15 @@ export class DriveProvider implements StorageProvider {
         if (req.delimiter) {
           if (sub.startsWith(prefix)) folders.push(sub);
         } else if (!(e.viaShortcut && top[3] === 1) && stack.length < MAX_DEPTH) {
-          stack.push([e.id, sub, 0, e.viaShortcut ? 1 : 0]);
+          // Below a shortcut, shortcuts are not followed again, however deep (no loops).
+          stack.push([e.id, sub, 0, e.viaShortcut || top[3] === 1 ? 1 : 0]);
         }
       } else if (key.startsWith(prefix)) objects.push(this.toInfo(key, e.file));
     }
     // Finished folders are dropped now, so the last page says so (no empty page after it).
     while (stack.length) {
       const top = stack[stack.length - 1]!;
-      const listing = this.listings.get(top[0]);
+      const listing = this.listings.get(listingKey(top[0], top[3] === 1));
       if (listing && top[2] >= listing.entries.length) stack.pop();
       else break;
     }
@@ -434,7 +441,7 @@ export class DriveProvider implements StorageProvider {
     const winner = same[0]?.id ?? made.id!;
     if (winner !== made.id) {
       await this.call('write', (o) => this.api.files.delete({ fileId: made.id!, supportsAllDrives: true }, o), {}, signal).catch(() => undefined);
-      this.listings.delete(parent);
+      this.forget(parent);
     }
     return winner;
   }
@@ -488,7 +495,7 @@ export class DriveProvider implements StorageProvider {
         opts.signal,
       );
     }
-    this.listings.delete(parent);
+    this.forget(parent);
     if (opts.md5 && done.md5Checksum && hexToB64(done.md5Checksum) !== opts.md5) {
       if (!existing && done.id) await this.call('write', (o) => this.api.files.delete({ fileId: done.id!, supportsAllDrives: true }, o), {}).catch(() => undefined);
       throw new CloudportError('unexpected', `the bytes sent for ${JSON.stringify(key)} were corrupted on the way (checksum mismatch)`, { temporary: true });
@@ -562,6 +569,9 @@ export class DriveProvider implements StorageProvider {
 }
 
 const withFix = (err: CloudportError, fix: string) => new CloudportError(err.kind, err.message, { fix, temporary: err.temporary, ...(err.field ? { field: err.field } : {}) });
+
+/** Listings are cached per folder and walk mode (reached through a shortcut or not: shortcuts differ). */
+const listingKey = (folderId: string, viaShortcut: boolean) => (viaShortcut ? `s:${folderId}` : folderId);
 
 /** Code-unit order, as keys compare elsewhere. */
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
