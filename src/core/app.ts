@@ -183,6 +183,7 @@ export class App {
         claimMs: Math.max(config.leaseMs, 1000),
         pollMs: 5000,
         log: config.log,
+        providers: pool,
       });
       app.automations.attachExports(() => app.exports);
       return app;

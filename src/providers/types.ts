@@ -126,6 +126,12 @@ export interface StorageProvider {
   delete(key: string): Promise<void>;
   /** The permission checks behind test_connector, in order: auth, list, read, write. */
   check(opts: CheckOptions): Promise<Check[]>;
+  /**
+   * A change feed (Drive's changes API), for scheduled imports that should read only when something
+   * changed: with no token it answers a start token (changed: null, unknown); with a token, whether
+   * anything under the connector's root changed since (true when it cannot tell) and the next token.
+   */
+  changes?(token: string | null, signal?: AbortSignal): Promise<{ token: string; changed: boolean | null }>;
   /** Where the provider can tell a bucket's region itself: used when a connector gives none. */
   detectRegion?(): Promise<string | null>;
   close(): void;

@@ -287,6 +287,13 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    version: 9,
+    name: 'automation change tokens',
+    // A scheduled import over a connector with a change feed (Drive's changes API) runs only when the
+    // feed reports a change since the token kept here.
+    up: (db) => [db.schema.alterTable('automations').addColumn('change_token', 'text')],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -96,6 +96,8 @@ export interface DB {
     skipped: number;
     created_at: string;
     updated_at: string;
+    /** Where the connector's change feed stood when the last run started (google_drive); null: unknown. */
+    change_token: string | null;
   };
   /** The text extracted from a content hash (once per content, shared by every item that holds it). */
   texts: {

@@ -10,6 +10,7 @@ import { compileFilter } from '../domain/filter.js';
 import { checkIndexName } from '../domain/index-names.js';
 import type { ImportService } from '../jobs/import/service.js';
 import type { ExportService } from '../jobs/export/service.js';
+import type { StorageProvider } from '../../providers/types.js';
 
 /**
  * Automations keep an index fed on a schedule: each run is an ordinary job (an import through
@@ -91,6 +92,8 @@ export interface AutomationOptions {
   /** Longest sleep between two looks at the store (catches changes made by other processes). */
   pollMs: number;
   log: Logger;
+  /** Opens a connector's provider: scheduled imports over one with a change feed skip ticks with no change. */
+  providers?: { get(c: ConnectorRow): Promise<StorageProvider> };
 }
 
 export const MIN_INTERVAL_MS = 60_000;
@@ -245,10 +248,15 @@ export class AutomationService {
     const kind = a.kind as AutomationKind;
     const out: Partial<NewAutomation> = {};
     const old = JSON.parse(a.params) as AutomationParams;
-    if (patch.index !== undefined) out.index_name = checkIndexName(patch.index);
+    if (patch.index !== undefined) {
+      out.index_name = checkIndexName(patch.index);
+      out.change_token = null;
+    }
     if (patch.prefix !== undefined || patch.pattern !== undefined || patch.import_mode !== undefined) {
       const merged = { ...old, ...Object.fromEntries(Object.entries({ prefix: patch.prefix, pattern: patch.pattern, import_mode: patch.import_mode }).filter(([, v]) => v !== undefined)) };
       out.params = JSON.stringify(this.checkParams(kind, merged));
+      // Other files now: the next run reads the whole listing, not only the changes.
+      out.change_token = null;
     }
     if (patch.name !== undefined) {
       const name = patch.name.trim();
@@ -302,7 +310,9 @@ export class AutomationService {
       throw new CloudportError('conflict', `automation ${a.id} is starting a run right now`, { field: 'automation_id', fix: 'list_automations shows its last_job_id in a moment.', temporary: true });
     }
     // The schedule stays; +1 ms so that no process holding the old value as its expected next_run_at can win a stale compare-and-set.
-    const jobId = await this.execute(a, claim, a.next_run_at + 1, true);
+    // A manual run always runs; it still moves the change feed on.
+    const feed = a.kind === 'import' ? await this.readFeed(a, c) : null;
+    const jobId = await this.execute(a, claim, a.next_run_at + 1, true, feed?.token);
     return { job_id: jobId, automation: await this.get(org, id) };
   }
 
@@ -399,7 +409,40 @@ export class AutomationService {
     }
     const claim = now + this.opts.claimMs;
     if (!(await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: claim }))) return; // another process won this tick
-    await this.execute(a, claim, next, false).catch(() => undefined);
+    const feed = a.kind === 'import' ? await this.readFeed(a, c) : null;
+    // Nothing changed since a run that left nothing behind: this tick costs one feed request, no listing.
+    if (feed?.changed === false && prev?.status === 'completed') {
+      const at = iso(Date.now());
+      if (await this.store.casAutomation(a.id, claim, { next_run_at: next, change_token: feed.token, skipped: a.skipped + 1, updated_at: at })) {
+        this.opts.log.debug('automation tick skipped: no change', { automation_id: a.id, next_run_at: iso(next) });
+      }
+      this.wake();
+      return;
+    }
+    await this.execute(a, claim, next, false, feed?.token).catch(() => undefined);
+  }
+
+  /**
+   * Where the connector's change feed stands (null when it has none or cannot tell): read before the
+   * run starts, so whatever changes while it lists shows up in the next run's feed.
+   */
+  private async readFeed(a: AutomationRow, c: ConnectorRow): Promise<{ token: string; changed: boolean | null } | null> {
+    const providers = this.opts.providers;
+    if (!providers) return null;
+    try {
+      const p = await providers.get(c);
+      if (!p.changes) return null;
+      try {
+        return await p.changes(a.change_token ?? null);
+      } catch (e) {
+        // An expired or foreign token: start the feed afresh (this run reads everything).
+        this.opts.log.debug('change feed restarted', { automation_id: a.id, error: (e as Error).message });
+        return { token: (await p.changes(null)).token, changed: null };
+      }
+    } catch (e) {
+      this.opts.log.warn('change feed unavailable', { automation_id: a.id, error: (e as Error).message });
+      return null;
+    }
   }
 
   /**
@@ -407,7 +450,7 @@ export class AutomationService {
    * claim to `next`. If the record's compare-and-set loses (the automation was changed meanwhile),
    * the run is still recorded, without touching next_run_at.
    */
-  private async execute(a: AutomationRow, claim: number, next: number, manual: boolean): Promise<string> {
+  private async execute(a: AutomationRow, claim: number, next: number, manual: boolean, changeToken?: string): Promise<string> {
     const startedAt = iso(Date.now());
     let jobId: string | null = null;
     let error: CloudportError | null = null;
@@ -417,7 +460,7 @@ export class AutomationService {
       error = asCloudportError(e);
     }
     const record: Partial<NewAutomation> = jobId
-      ? { last_run_at: startedAt, last_job_id: jobId, last_error: null, runs: a.runs + 1, updated_at: startedAt }
+      ? { last_run_at: startedAt, last_job_id: jobId, last_error: null, runs: a.runs + 1, updated_at: startedAt, ...(changeToken !== undefined ? { change_token: changeToken } : {}) }
       : { last_run_at: startedAt, last_error: redact(error!.message, a.org_id).slice(0, 1000), updated_at: startedAt };
     if (!(await this.store.casAutomation(a.id, claim, { ...record, next_run_at: next }))) await this.store.updateAutomation(a.org_id, a.id, record);
     if (jobId) {

@@ -25,6 +25,8 @@ const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
 /** Walks deeper than this are refused (a folder tree this deep is almost surely a shortcut loop). */
 const MAX_DEPTH = 64;
 const IDS = /^[A-Za-z0-9_-]{1,200}$/;
+/** Folders looked up to place a batch of changes under the root or not; past it, the batch counts as a change. */
+const CHANGE_LOOKUPS = 200;
 /** From this size on (and for every stream) an upload is resumable; below it, one multipart request. */
 const RESUMABLE_FROM = 5 * 1024 * 1024;
 
@@ -405,6 +407,66 @@ export class DriveProvider implements StorageProvider {
     if (req.ifVersion && req.ifVersion !== version) throw new CloudportError('conflict', `file ${JSON.stringify(key)} changed while it was being read`, { temporary: true });
     const offset = Math.min(req.offset ?? 0, buf.length);
     return { body: Readable.from([buf.subarray(offset)]), length: buf.length - offset, size: buf.length, version, etag: null, content_type: mimeType };
+  }
+
+  async changes(token: string | null, signal?: AbortSignal): Promise<{ token: string; changed: boolean | null }> {
+    const where = this.driveId ? { driveId: this.driveId, supportsAllDrives: true } : { supportsAllDrives: true };
+    if (!token) {
+      const r = await this.call('list', (o) => this.api.changes.getStartPageToken(where, o), {}, signal);
+      if (!r.startPageToken) throw new CloudportError('unexpected', 'Google Drive answered no start page token', { temporary: true });
+      return { token: r.startPageToken, changed: null };
+    }
+    // With no root folder the connector reaches the whole drive: any change in the feed is its own.
+    const whole = typeof this.loc.root_folder_id !== 'string';
+    const memo = new Map<string, boolean>([[this.rootId, true]]);
+    const budget = { lookups: CHANGE_LOOKUPS };
+    let changed = false;
+    let pageToken = token;
+    for (;;) {
+      const r = await this.call(
+        'list',
+        (o) =>
+          this.api.changes.list(
+            { pageToken, pageSize: 1000, includeRemoved: true, includeItemsFromAllDrives: true, fields: 'nextPageToken,newStartPageToken,changes(fileId,removed,file(parents))', ...where },
+            o,
+          ),
+        {},
+        signal,
+      );
+      for (const ch of r.changes ?? []) {
+        if (changed) break;
+        // A removed file no longer says where it was: it may have been under the root.
+        if (whole || ch.removed || !ch.file?.parents?.length) changed = true;
+        else for (const p of ch.file.parents) if (!changed && (await this.under(p, memo, budget, signal))) changed = true;
+      }
+      if (r.newStartPageToken) return { token: r.newStartPageToken, changed };
+      if (!r.nextPageToken) return { token: pageToken, changed: true };
+      pageToken = r.nextPageToken;
+    }
+  }
+
+  /** Whether a folder is the root or below it (parents asked for up the tree; past the budget: yes). */
+  private async under(id: string, memo: Map<string, boolean>, budget: { lookups: number }, signal?: AbortSignal): Promise<boolean> {
+    const trail: string[] = [];
+    let cur: string | undefined = id;
+    let answer = false;
+    while (cur) {
+      const known = memo.get(cur);
+      if (known !== undefined) {
+        answer = known;
+        break;
+      }
+      trail.push(cur);
+      if (budget.lookups-- <= 0 || trail.length > MAX_DEPTH) {
+        answer = true;
+        break;
+      }
+      const f: DriveFile | null = await this.call('list', (o) => this.api.files.get({ fileId: cur!, fields: 'id,parents', supportsAllDrives: true }, o), {}, signal).catch(() => null);
+      cur = f?.parents?.[0];
+      if (!f) answer = true;
+    }
+    for (const t of trail) memo.set(t, answer);
+    return answer;
   }
 
   /** The id of the folder a key's folders name, creating the missing ones (one at a time per name). */

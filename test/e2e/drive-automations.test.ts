@@ -1,0 +1,69 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { automation, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
+import { uniqueName } from '../helpers/s3env.js';
+// @ts-expect-error plain JS test support
+import { startDriveServer } from '../support/drive-server.mjs';
+
+/**
+ * Scheduled imports over google_drive follow Drive's changes API: a tick with no change under the
+ * connector's root folder reads one page of changes and lists nothing; a change under it runs the import.
+ */
+describe('google_drive automations read the change feed', () => {
+  let drive: any;
+  let cp: Running;
+  let root: string;
+  let inDir: string;
+  let outside: string;
+  let conn: string;
+
+  beforeAll(async () => {
+    drive = await startDriveServer();
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const email = 'sched@test.iam.gserviceaccount.com';
+    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
+    root = drive.addFolder({ name: 'team' });
+    inDir = drive.addFolder({ name: 'in', parent: root });
+    outside = drive.addFolder({ name: 'elsewhere' });
+    drive.addFile({ name: 'a.txt', parent: inDir, data: 'first' });
+    cp = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_MIN_INTERVAL_MS: '300' } });
+    const json = JSON.stringify({ type: 'service_account', client_email: email, private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: drive.tokenUrl });
+    conn = (await cp.ok('create_connector', { name: uniqueName(), provider: 'google_drive', root_folder_id: root, endpoint: drive.url, credentials: { type: 'service_account', json } })).connector.id;
+  });
+  afterAll(async () => {
+    await cp?.close();
+    await drive?.stop();
+  });
+
+  it('skips ticks when nothing under the root changed (no listing), and imports when something did', async () => {
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'feed', schedule: '1s' })).automation;
+    const first = await until('a first run', async () => (await automation(cp, a.id)).last_job_id as string | null);
+    expect(await waitForJob(cp, first)).toMatchObject({ status: 'completed', counts: { ready: 1 } });
+
+    // Quiet ticks: the feed is read, nothing is listed, no job starts.
+    drive.resetCounts();
+    const runs = (await automation(cp, a.id)).runs;
+    const skipped = (await automation(cp, a.id)).skipped;
+    await until('two quiet ticks', async () => (await automation(cp, a.id)).skipped >= skipped + 2);
+    expect(drive.counts['changes.list']).toBeGreaterThanOrEqual(2);
+    expect(drive.counts['files.list'] ?? 0).toBe(0);
+    expect((await automation(cp, a.id)).runs).toBe(runs);
+
+    // A change outside the root folder is not the connector's: still no run.
+    drive.addFile({ name: 'other.txt', parent: outside, data: 'not ours' });
+    const s2 = (await automation(cp, a.id)).skipped;
+    await until('another quiet tick', async () => (await automation(cp, a.id)).skipped >= s2 + 2);
+    expect((await automation(cp, a.id)).runs).toBe(runs);
+    expect(drive.counts['files.list'] ?? 0).toBe(0);
+
+    // A new file under the root: the next tick runs the import, which takes only the new file.
+    drive.addFile({ name: 'b.txt', parent: inDir, data: 'second' });
+    const later = await until('a run after the change', async () => {
+      const v = await automation(cp, a.id);
+      return v.runs > runs && v.last_job_id !== first ? (v.last_job_id as string) : null;
+    });
+    expect(await waitForJob(cp, later)).toMatchObject({ status: 'completed', counts: { ready: 1, skipped: 1 } });
+    const keys = (await cp.ok('list_index_items', { index: 'feed' })).items.map((i: { key: string }) => i.key);
+    expect(keys).toEqual(['in/a.txt', 'in/b.txt']);
+  });
+});
