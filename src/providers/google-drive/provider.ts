@@ -259,7 +259,8 @@ export class DriveProvider implements StorageProvider {
       key,
       size: exported ? 0 : Number(f.size ?? 0),
       last_modified: f.modifiedTime ?? null,
-      etag: f.md5Checksum ?? null,
+      // The Drive file id stands where buckets put an etag: items keep it, so a file can be found in Drive.
+      etag: f.id ?? null,
       // Exports have no checksum: their modification time is the change marker.
       version: !exported && f.md5Checksum ? f.md5Checksum : `m:${f.modifiedTime ?? ''}`,
     };
@@ -365,7 +366,7 @@ export class DriveProvider implements StorageProvider {
       body.destroy();
       throw new CloudportError('conflict', `file ${JSON.stringify(key)} changed while it was being read`, { temporary: true });
     }
-    const out: ReadResult = { body, length: Math.max(0, size - offset), size, version, etag: f.md5Checksum ?? null };
+    const out: ReadResult = { body, length: Math.max(0, size - offset), size, version, etag: e.id };
     if (f.mimeType) out.content_type = f.mimeType;
     if (f.md5Checksum) out.checksums = { md5: hexToB64(f.md5Checksum) };
     return out;
@@ -406,7 +407,7 @@ export class DriveProvider implements StorageProvider {
     const version = `m:${f.modifiedTime ?? ''}`;
     if (req.ifVersion && req.ifVersion !== version) throw new CloudportError('conflict', `file ${JSON.stringify(key)} changed while it was being read`, { temporary: true });
     const offset = Math.min(req.offset ?? 0, buf.length);
-    return { body: Readable.from([buf.subarray(offset)]), length: buf.length - offset, size: buf.length, version, etag: null, content_type: mimeType };
+    return { body: Readable.from([buf.subarray(offset)]), length: buf.length - offset, size: buf.length, version, etag: e.id, content_type: mimeType };
   }
 
   async changes(token: string | null, signal?: AbortSignal): Promise<{ token: string; changed: boolean | null }> {
