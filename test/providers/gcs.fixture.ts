@@ -1,5 +1,5 @@
 import type { FaultRule, ProviderFixture } from './fixture.js';
-import { PROXY_OPS, proxyParts } from './proxy-parts.js';
+import { PROXY_OPS, googleErrorBody, googleStatus, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startGcsServer } from '../support/gcs-server.mjs';
 // @ts-expect-error plain JS test support
@@ -21,16 +21,11 @@ export const FIXTURE_SA = JSON.stringify({
 });
 
 /** A GCS error answer as the JSON API sends it. */
-export const gcsError = (code: number, reason: string, message: string) => JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }] } });
+export const gcsError = googleErrorBody;
 
 /** The fault proxy's answer for each fixture fault, the way GCS answers it. */
 function gcsFault(a: FaultRule['action']): Record<string, unknown> {
-  const status = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => ({
-    type: 'status',
-    status: code,
-    body: gcsError(code, reason, message),
-    headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
-  });
+  const status = googleStatus;
   switch (a.type) {
     case 'throttle':
       return status(429, 'rateLimitExceeded', 'The rate of change requests to the object is too high. Please slow down.', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {});

@@ -1,22 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { FaultRule, ProviderFixture } from './fixture.js';
-import { PROXY_OPS, proxyParts } from './proxy-parts.js';
+import { PROXY_OPS, googleStatus, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer, FOLDER } from '../support/drive-server.mjs';
 // @ts-expect-error plain JS test support
 import { startProxy } from '../support/s3-proxy.mjs';
 
-/** A Drive API error answer as Google sends it. */
-export const driveError = (code: number, reason: string, message: string) => JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }] } });
-
 /** The fault proxy's answer for each fixture fault, the way Drive answers it. */
 function driveFault(a: FaultRule['action']): Record<string, unknown> {
-  const status = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => ({
-    type: 'status',
-    status: code,
-    body: driveError(code, reason, message),
-    headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
-  });
+  const status = googleStatus;
   switch (a.type) {
     case 'throttle':
       return status(429, 'rateLimitExceeded', 'Rate Limit Exceeded', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {});

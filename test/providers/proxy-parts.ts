@@ -20,3 +20,14 @@ export function proxyParts(proxy: () => Proxy): Pick<ProviderFixture, 'clearFaul
     resetCounts: () => proxy().resetCounts(),
   };
 }
+
+/** An error answer of a Google JSON API (GCS, Drive) as Google sends it. */
+export const googleErrorBody = (code: number, reason: string, message: string) => JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }] } });
+
+/** The fault proxy's status answer with a Google JSON error body. */
+export const googleStatus = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => ({
+  type: 'status',
+  status: code,
+  body: googleErrorBody(code, reason, message),
+  headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
+});
