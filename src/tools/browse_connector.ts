@@ -24,7 +24,7 @@ export const browseConnector = defineTool({
     }
   }),
   output: z.object({
-    objects: z.array(z.object({ key: z.string(), size: z.number(), last_modified: z.string().nullable(), etag: z.string().nullable(), storage_class: z.string().optional() })),
+    objects: z.array(z.object({ key: z.string(), size: z.number(), last_modified: z.string().nullable(), etag: z.string().nullable(), storage_class: z.string().optional(), exported: z.string().optional() })),
     folders: z.array(z.string()).optional(),
     next_cursor: z.string().nullable(),
     scanned: z.number(),
@@ -42,11 +42,12 @@ export const browseConnector = defineTool({
       (r.folders?.length ? `, ${r.folders.length} folder(s)` : '') +
       (keys.length ? `: ${keys.join(', ')}${r.objects.length > 3 ? ', …' : ''}` : '') +
       (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : '') +
-      (r.hint ? `. ${r.hint}` : '');
+      (r.hint ? `. ${r.hint}` : '') +
+      (r.objects.some((o) => o.exported) ? '. Size null: a Google file, exported on import (its size is known then)' : '');
     // The page as columns (key, size, modified): every entry and the cursor, in few bytes.
     const page = {
       columns: ['key', 'size', 'modified'],
-      objects: r.objects.map((o) => [o.key, o.size, o.last_modified]),
+      objects: r.objects.map((o) => [o.key, o.exported ? null : o.size, o.last_modified]),
       ...(r.folders ? { folders: r.folders } : {}),
       next_cursor: r.next_cursor,
       matched: r.matched,

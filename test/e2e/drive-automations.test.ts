@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { automation, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
 import { uniqueName } from '../helpers/s3env.js';
@@ -65,5 +67,20 @@ describe('google_drive automations read the change feed', () => {
     expect(await waitForJob(cp, later)).toMatchObject({ status: 'completed', counts: { ready: 1, skipped: 1 } });
     const keys = (await cp.ok('list_index_items', { index: 'feed' })).items.map((i: { key: string }) => i.key);
     expect(keys).toEqual(['in/a.txt', 'in/b.txt']);
+  });
+
+  it('a Google Doc browses as NAME.docx with size null, imports as its DOCX export and is searchable', async () => {
+    const docx = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/documents/contract.docx'));
+    const docs = drive.addFolder({ name: 'docs', parent: root });
+    drive.addNative({ name: 'Services agreement', parent: docs, kind: 'document', exports: { 'application/vnd.openxmlformats-officedocument.wordprocessingml.document': docx } });
+    const b = await cp.call('browse_connector', { connector_id: conn, prefix: 'docs/' });
+    expect(b.text).toContain('Size null: a Google file, exported on import');
+    expect(b.data.objects[0]).toMatchObject({ key: 'docs/Services agreement.docx', exported: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' });
+    const j = await cp.ok('start_import', { connector_id: conn, index: 'docs', prefix: 'docs/' });
+    expect(await waitForJob(cp, j.job_id)).toMatchObject({ status: 'completed', counts: { ready: 1 } });
+    const item = (await cp.ok('list_index_items', { index: 'docs' })).items[0];
+    expect(item).toMatchObject({ key: 'docs/Services agreement.docx', size: docx.length });
+    const hits = (await cp.ok('search_index', { index: 'docs', query: '"governing law"' })).results;
+    expect(hits.map((h: { key: string }) => h.key)).toEqual(['docs/Services agreement.docx']);
   });
 });

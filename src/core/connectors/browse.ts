@@ -14,7 +14,7 @@ export interface BrowseInput {
 }
 
 export interface BrowseResult {
-  objects: { key: string; size: number; last_modified: string | null; etag: string | null; storage_class?: string }[];
+  objects: { key: string; size: number; last_modified: string | null; etag: string | null; storage_class?: string; exported?: string }[];
   folders?: string[];
   next_cursor: string | null;
   scanned: number;
@@ -64,6 +64,7 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
       textBytes += bytes;
       const out: BrowseResult['objects'][number] = { key: o.key, size: o.size, last_modified: o.last_modified, etag: o.etag };
       if (o.storage_class) out.storage_class = o.storage_class;
+      if (o.exported) out.exported = o.exported;
       objects.push(out);
       if (objects.length >= input.page_size) {
         const more = i + 1 < entries.length || page.nextToken !== null;
