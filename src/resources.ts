@@ -11,15 +11,17 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
 import { asCloudportError } from './shared/errors.js';
+import { views } from './views.js';
 
 /**
  * MCP resources: one registry of URI schemes, each a provider that lists, reads and completes its own
  * URIs. Items of the indexes are the first (cloudport://indexes/{index}/items/{+key}), so an IDE client
- * can attach an imported file to a conversation; the views of the web console register here too.
+ * can attach an imported file to a conversation; the MCP App views (views.ts) are the second.
  * Everything is scoped to the caller's organization.
  */
 export interface ResourceProvider {
-  template: ResourceTemplate;
+  /** The URI template of the provider's resources (none for a fixed set, such as the views). */
+  template?: ResourceTemplate;
   /** A page of resources; `cursor` is this provider's own. */
   list(app: App, org: string, cursor: string | undefined): Promise<{ resources: Resource[]; next?: string }>;
   /** Null when the URI is not this provider's. */
@@ -27,7 +29,7 @@ export interface ResourceProvider {
   complete(app: App, org: string, argument: string, value: string, context: Record<string, string>): Promise<string[]>;
 }
 
-type ReadResult = { contents: ({ uri: string; mimeType: string; text: string } | { uri: string; mimeType: string; blob: string })[] };
+type ReadResult = { contents: ({ uri: string; mimeType: string; text: string; _meta?: Record<string, unknown> } | { uri: string; mimeType: string; blob: string })[] };
 
 const ITEMS = 'cloudport://indexes/';
 /** Text and bytes one resources/read answers; longer items say where read_item goes on. */
@@ -117,11 +119,11 @@ const items: ResourceProvider = {
   },
 };
 
-export const RESOURCE_PROVIDERS: ResourceProvider[] = [items];
+export const RESOURCE_PROVIDERS: ResourceProvider[] = [items, views];
 
 /** Resources, templates, reads and completions on a server, for the caller's organization. */
 export function registerResources(server: Server, app: App | Promise<App>, org: string): void {
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_PROVIDERS.map((p) => p.template) }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_PROVIDERS.flatMap((p) => (p.template ? [p.template] : [])) }));
 
   server.setRequestHandler(ListResourcesRequestSchema, async (req) => {
     // The cursor names its provider: "<n>:<the provider's cursor>".
@@ -135,9 +137,14 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
       inner = m[2] || undefined;
     }
     try {
-      const page = await RESOURCE_PROVIDERS[n]!.list(await app, org, inner);
-      const next = page.next !== undefined ? `${n}:${page.next}` : n + 1 < RESOURCE_PROVIDERS.length ? `${n + 1}:` : undefined;
-      return { resources: page.resources, ...(next ? { nextCursor: next } : {}) };
+      // A provider with nothing to list hands over to the next one in the same answer (no empty pages).
+      for (;;) {
+        const page = await RESOURCE_PROVIDERS[n]!.list(await app, org, inner);
+        const next = page.next !== undefined ? `${n}:${page.next}` : n + 1 < RESOURCE_PROVIDERS.length ? `${n + 1}:` : undefined;
+        if (page.resources.length || page.next !== undefined || !next) return { resources: page.resources, ...(next ? { nextCursor: next } : {}) };
+        n++;
+        inner = undefined;
+      }
     } catch (e) {
       if (e instanceof SyntaxError) throw new McpError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
       throw e;
@@ -161,7 +168,7 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
 
   server.setRequestHandler(CompleteRequestSchema, async (req) => {
     const ref = req.params.ref;
-    const provider = ref.type === 'ref/resource' ? RESOURCE_PROVIDERS.find((p) => p.template.uriTemplate === ref.uri) : undefined;
+    const provider = ref.type === 'ref/resource' ? RESOURCE_PROVIDERS.find((p) => p.template?.uriTemplate === ref.uri) : undefined;
     if (!provider) return { completion: { values: [] } };
     const values = await provider.complete(await app, org, req.params.argument.name, req.params.argument.value, req.params.context?.arguments ?? {});
     return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };

@@ -9,7 +9,7 @@ import { escapeText, jsonText } from './shared/text.js';
 import type { Logger } from './shared/log.js';
 import { TOOLS, toolEnabled, toolsetsOf } from './tools/index.js';
 import type { Toolset } from './tools/toolsets.js';
-import type { ToolDef } from './tools/define.js';
+import { VIEW_URIS, type ToolDef } from './tools/define.js';
 import { registerResources } from './resources.js';
 
 export const SERVER_NAME = 'cloudport';
@@ -192,6 +192,7 @@ export function toolDefinitions(readOnly = false, toolsets: readonly Toolset[] |
     inputSchema: inputSchema(t),
     outputSchema: outputSchema(t),
     annotations: advertisedAnnotations(t.annotations),
+    ...(t.view ? { _meta: { ui: { resourceUri: VIEW_URIS[t.view] } } } : {}),
   }));
 }
 

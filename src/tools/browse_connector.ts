@@ -33,6 +33,7 @@ export const browseConnector = defineTool({
     hint: z.string().optional(),
   }),
   annotations: READ,
+  view: 'browse',
   async handler(args, { app, org }) {
     const { limit, page_size, ...rest } = args;
     const r = await app.browse(org, args.connector_id, { ...rest, page_size: limit ?? page_size ?? 100 });

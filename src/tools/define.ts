@@ -40,8 +40,13 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   annotations: ToolAnnotations;
   /** Advertise inputs without per-field descriptions (their meaning is documented by another tool). */
   terseInputs?: boolean;
+  /** The MCP App view (io.modelcontextprotocol/ui) hosts may show with this tool's results. */
+  view?: keyof typeof VIEW_URIS;
   handler(args: z.output<I>, ctx: ToolContext): Promise<ToolResultData<z.input<O>>>;
 }
+
+/** The views' resource URIs (the pages themselves are served by views.ts, above the tools). */
+export const VIEW_URIS = { job: 'ui://cloudport/job.html', browse: 'ui://cloudport/browse.html' } as const;
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef<I, O> {
   return def;

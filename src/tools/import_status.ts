@@ -38,6 +38,7 @@ export const importStatus = defineTool({
     next_cursor: z.string().nullable().optional(),
   }),
   annotations: READ,
+  view: 'job',
   async handler(args, { app, org, signal, progress }) {
     const report = progress && ((s: ImportStatus) => {
       const c = s.counts;

@@ -32,6 +32,7 @@ export const startExport = defineTool({
   }),
   // Objects in the bucket may be replaced (overwrite: if_changed / always).
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  view: 'job',
   async handler(args, { app, org }) {
     const r = await app.exports.start(org, args);
     const head = r.job_id ? `export ${r.job_id} ${r.status}${r.replayed ? ' (same idempotency_key: existing job)' : ''}` : 'dry run (no job created)';

@@ -38,6 +38,7 @@ export const startImport = defineTool({
     hint: z.string().optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  view: 'job',
   async handler(args, { app, org }) {
     const r = await app.imports.start(org, args);
     const head = r.job_id ? `import ${r.job_id} ${r.status}${r.replayed ? ' (same idempotency_key: existing job)' : ''}` : 'dry run (no job created)';

@@ -63,11 +63,15 @@ describe('resources and search over HTTP, per organization', () => {
       cursor = page.nextCursor;
       pages++;
     } while (cursor);
-    expect(pages).toBe(2);
-    expect(seen).toHaveLength(124); // 123 items of docs, 1 of second
+    // Two pages of items, then the MCP App views (ui://).
+    expect(pages).toBe(3);
+    const items = seen.filter((u) => u.startsWith('cloudport://'));
+    expect(items).toHaveLength(124); // 123 items of docs, 1 of second
+    expect(seen.filter((u) => !u.startsWith('cloudport://'))).toEqual(['ui://cloudport/job.html', 'ui://cloudport/browse.html']);
     expect(seen).toContain('cloudport://indexes/docs/items/notes/a%20b%25c%20%C3%BC.txt');
     expect(seen).toContain('cloudport://indexes/second/items/notes/a%20b%25c%20%C3%BC.txt');
     expect((await b.client.listResources()).resources.map((r) => r.uri)).toEqual(['cloudport://indexes/docs/items/globex.txt']);
+    expect((await b.client.listResources({ cursor: (await b.client.listResources()).nextCursor! })).resources.map((r) => r.uri)).toEqual(['ui://cloudport/job.html', 'ui://cloudport/browse.html']);
     const ref = { type: 'ref/resource' as const, uri: 'cloudport://indexes/{index}/items/{+key}' };
     expect((await a.client.complete({ ref, argument: { name: 'index', value: 'se' } })).completion.values).toEqual(['second']);
     expect((await b.client.complete({ ref, argument: { name: 'index', value: '' } })).completion.values).toEqual(['docs']);
