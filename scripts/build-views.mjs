@@ -1,6 +1,7 @@
-// Builds the MCP App views (views/*.html) into dist/views/: each page gets the ext-apps App library
-// (its prebuilt app-with-deps bundle) inline, and a Content-Security-Policy that allows exactly its
-// own inline script and style (by hash), nothing remote, no eval, no network.
+// Builds the pages in views/ into dist/views/: the MCP App views get the ext-apps App library (its
+// prebuilt app-with-deps bundle) inline; every page gets a Content-Security-Policy that allows exactly
+// its own inline script and style (by hash), nothing remote, no eval, and no network but the console's
+// own /mcp. The HTTP front door sends the console's policy as a header too (with frame-ancestors).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +25,9 @@ for (const file of fs.readdirSync(path.join(root, 'views')).filter((f) => f.ends
   html = html.replace('/*EXT_APPS*/', () => library);
   const scripts = [...html.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((s) => s[1]);
   const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((s) => s[1]);
-  const csp = `default-src 'none'; script-src ${scripts.map(hash).join(' ')}; style-src ${styles.map(hash).join(' ')}; img-src data:; base-uri 'none'; form-action 'none'`;
+  // The console (served by the HTTP front door) talks to its own /mcp; the MCP App views reach nothing.
+  const connect = file === 'console.html' ? " connect-src 'self';" : '';
+  const csp = `default-src 'none'; script-src ${scripts.map(hash).join(' ')}; style-src ${styles.map(hash).join(' ')};${connect} img-src data:; base-uri 'none'; form-action 'none'`;
   html = html.replace('<meta charset="utf-8">', `<meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="${csp}">`);
   fs.writeFileSync(path.join(out, file), html);
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -9,7 +10,7 @@ import type { Toolset } from './tools/toolsets.js';
 import type { Logger } from './shared/log.js';
 
 /**
- * The team front door: MCP over Streamable HTTP at /mcp, GET /healthz. Every /mcp request passes,
+ * The team front door: MCP over Streamable HTTP at /mcp, GET /healthz, the web console at GET /ui. Every /mcp request passes,
  * in order: Host/Origin checks (DNS rebinding), bearer-key auth on the headers alone (with a limit on
  * failed attempts per remote address), a per-key rate limit, the body under a size limit and a deadline,
  * the rate limit again for every further JSON-RPC request of a batch; only then does it reach the MCP
@@ -50,6 +51,33 @@ interface Session {
   /** Requests in flight, open SSE streams included: a session with one is never idle. */
   active: number;
   idleTimer: NodeJS.Timeout | null;
+}
+
+let consolePage: { html: Buffer; csp: string } | null = null;
+
+/**
+ * The web console (views/console.html): a static page that signs in with an API key kept in the tab's
+ * sessionStorage and calls /mcp like any MCP client, so every action goes through the same tools, org
+ * scoping and read-only rules. No cookies (no CSRF surface), no secret in the page, its own inline code
+ * allowed by hash only, never framed.
+ */
+function sendConsole(res: http.ServerResponse, headOnly: boolean): void {
+  if (!consolePage) {
+    const html = fs.readFileSync(new URL('./views/console.html', import.meta.url));
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html.toString('utf8'))?.[1] ?? "default-src 'none'";
+    consolePage = { html, csp: `${meta}; frame-ancestors 'none'` };
+  }
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': consolePage.html.length,
+    'content-security-policy': consolePage.csp,
+    'x-frame-options': 'DENY',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+    'cross-origin-opener-policy': 'same-origin',
+  });
+  res.end(headOnly ? undefined : consolePage.html);
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -342,6 +370,10 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
           sendJson(res, h.ok ? 200 : 503, who ? h : { ok: h.ok });
         })
         .catch(() => sendJson(res, 503, { ok: false }));
+    }
+    if (url.pathname === '/ui' || url.pathname === '/ui/') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+      return sendConsole(res, req.method === 'HEAD');
     }
     if (url.pathname !== '/mcp') return sendJson(res, 404, { error: 'not found' });
     if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'POST, GET, DELETE' });
