@@ -479,4 +479,15 @@ describe('google_drive provider against the loopback Drive server', () => {
     expect(() => def.validateLocation({ provider: 'google_drive', bucket: 'my-bucket' })).toThrow(expect.objectContaining({ kind: 'config_invalid', field: 'bucket' }));
     expect(def.validateLocation({ provider: 'google_drive', root_folder_id: '1AbCdEfGhIjKlMnOp_-Q' })).toMatchObject({ root_folder_id: '1AbCdEfGhIjKlMnOp_-Q' });
   });
+
+  it('every new listing reads its folders afresh: a file added to a subfolder after a walk shows in the next one (same provider)', async () => {
+    const root = newRoot();
+    const sub = server.addFolder({ name: 'in', parent: root });
+    server.addFile({ name: 'a.txt', parent: sub, data: 'a' });
+    const p = await open(input(root));
+    expect(await keysOf(p)).toEqual(['in/a.txt']);
+    server.addFile({ name: 'b.txt', parent: sub, data: 'b' });
+    expect(await keysOf(p)).toEqual(['in/a.txt', 'in/b.txt']);
+    expect(await keysOf(p, 'in/')).toEqual(['in/a.txt', 'in/b.txt']);
+  });
 });

@@ -159,6 +159,7 @@ export class DriveProvider implements StorageProvider {
 
   /** Every child of a folder, named as keys name them (see keys.ts), sorted as keys sort. */
   private async fetchChildren(folderId: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Listing> {
+    const started = clock();
     const raw: DriveFile[] = [];
     let pageToken: string | undefined;
     do {
@@ -207,7 +208,7 @@ export class DriveProvider implements StorageProvider {
     const entries = children.map(({ child, entry }) => ({ ...entry, seg: names.get(child.id)! }));
     // The empty name cannot be a key segment ("a//b"): such children are left out.
     const kept = entries.filter((e) => e.seg !== '').sort((a, b) => cmp(sortKey(a), sortKey(b)));
-    const listing = { at: Date.now(), entries: kept, bySeg: new Map(kept.map((e) => [e.seg, e])) };
+    const listing = { at: started, entries: kept, bySeg: new Map(kept.map((e) => [e.seg, e])) };
     const cacheKey = listingKey(folderId, viaShortcut);
     this.listings.delete(cacheKey);
     this.listings.set(cacheKey, listing);
@@ -220,16 +221,17 @@ export class DriveProvider implements StorageProvider {
     this.listings.delete(listingKey(folderId, true));
   }
 
-  private async children(folderId: string, viaShortcut: boolean, fresh: boolean, signal?: AbortSignal): Promise<Listing> {
+  /** A folder's listing read since `since` (the start of a walk), from the cache when there is one. */
+  private async children(folderId: string, viaShortcut: boolean, since: number, signal?: AbortSignal): Promise<Listing> {
     const hit = this.listings.get(listingKey(folderId, viaShortcut));
-    if (!fresh && hit && Date.now() - hit.at < CACHE_MS) return hit;
+    if (hit && hit.at > since && clock() - hit.at < CACHE_MS) return hit;
     return this.fetchChildren(folderId, viaShortcut, signal);
   }
 
   /** The entry of one segment in a folder, from the cached listing or, when it is not there, a fresh one. */
   private async lookup(folderId: string, seg: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Entry | undefined> {
     const cached = this.listings.get(listingKey(folderId, viaShortcut));
-    const hit = cached && Date.now() - cached.at < CACHE_MS ? cached.bySeg.get(seg) : undefined;
+    const hit = cached && clock() - cached.at < CACHE_MS ? cached.bySeg.get(seg) : undefined;
     return hit ?? (await this.fetchChildren(folderId, viaShortcut, signal)).bySeg.get(seg);
   }
 
@@ -275,22 +277,23 @@ export class DriveProvider implements StorageProvider {
     const max = Math.max(1, Math.min(req.maxKeys ?? 1000, 1000));
     const prefix = req.prefix ?? '';
     let stack: Frame[];
-    if (req.token) stack = decodeToken(req.token);
+    // A walk reads every folder afresh once (from its start on), and its later pages reuse those listings.
+    let since = clock();
+    if (req.token) ({ since, stack } = decodeToken(req.token));
     else {
       const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
       const folder = await this.folderOf(dir ? dir.slice(0, -1).split('/') : [], req.signal);
       // A missing folder is an empty listing, as a prefix nothing starts with.
       if (!folder) return { objects: [], folders: [], nextToken: null };
-      // The first page reads its folder afresh; later pages use the walk's cached listings. A query
-      // for the children of a folder that does not exist answers nothing, so the root is asked for once.
-      if (!dir) await Promise.all([this.fetchChildren(folder.id, false, req.signal), this.rootChecked ??= this.checkRoot(req.signal)]);
+      // A query for the children of a folder that does not exist answers nothing, so the root is asked for once.
+      if (!dir) await (this.rootChecked ??= this.checkRoot(req.signal));
       stack = [[folder.id, dir, 0, folder.viaShortcut ? 1 : 0]];
     }
     const objects: ObjectInfo[] = [];
     const folders: string[] = [];
     while (stack.length && objects.length + folders.length < max) {
       const top = stack[stack.length - 1]!;
-      const listing = await this.children(top[0], top[3] === 1, false, req.signal);
+      const listing = await this.children(top[0], top[3] === 1, since, req.signal);
       const e = listing.entries[top[2]];
       if (!e) {
         stack.pop();
@@ -316,7 +319,7 @@ export class DriveProvider implements StorageProvider {
       if (listing && top[2] >= listing.entries.length) stack.pop();
       else break;
     }
-    return { objects, folders, nextToken: stack.length ? encodeToken(stack) : null };
+    return { objects, folders, nextToken: stack.length ? encodeToken(since, stack) : null };
   }
 
   private rootChecked: Promise<void> | null = null;
@@ -633,6 +636,9 @@ export class DriveProvider implements StorageProvider {
 
 const withFix = (err: CloudportError, fix: string) => new CloudportError(err.kind, err.message, { fix, temporary: err.temporary, ...(err.field ? { field: err.field } : {}) });
 
+/** Wall-clock milliseconds with sub-millisecond precision: a listing started after a walk began is that walk's. */
+const clock = () => performance.timeOrigin + performance.now();
+
 /** Listings are cached per folder and walk mode (reached through a shortcut or not: shortcuts differ). */
 const listingKey = (folderId: string, viaShortcut: boolean) => (viaShortcut ? `s:${folderId}` : folderId);
 
@@ -641,14 +647,15 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** A folder sorts as its segment plus "/", so a walk yields keys in order. */
 const sortKey = (e: Entry) => (e.folder ? `${e.seg}/` : e.seg);
 
-function encodeToken(stack: Frame[]): string {
-  return Buffer.from(JSON.stringify(stack)).toString('base64url');
+function encodeToken(since: number, stack: Frame[]): string {
+  return Buffer.from(JSON.stringify({ t: since, s: stack })).toString('base64url');
 }
 
-function decodeToken(token: string): Frame[] {
+function decodeToken(token: string): { since: number; stack: Frame[] } {
   try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length <= MAX_DEPTH && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && Number.isInteger(f[2]) && f[2] >= 0 && (f[3] === 0 || f[3] === 1))) return v as Frame[];
+    const { t, s: v } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { t: unknown; s: unknown };
+    const frames = Array.isArray(v) && v.length <= MAX_DEPTH && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && Number.isInteger(f[2]) && f[2] >= 0 && (f[3] === 0 || f[3] === 1));
+    if (frames && typeof t === 'number' && Number.isFinite(t)) return { since: t, stack: v as Frame[] };
   } catch {
     // Falls through to the error below.
   }
