@@ -67,4 +67,17 @@ describe('google_drive resumable uploads', () => {
     expect((drive.children(folder) as string[]).filter((id) => drive.file(id).name === 'one.bin')).toHaveLength(1);
     await expect(p.write('big/one.bin', Buffer.from('x'), { ifAbsent: true })).rejects.toMatchObject({ kind: 'conflict' });
   });
+
+  it('a body of exactly 8 MiB (one whole chunk) and an empty stream go up; a source that fails midway is released and named', async () => {
+    const eight = bytes(8 * 1024 * 1024, 44);
+    await p.write('exact/eight.bin', Readable.from([eight.subarray(0, 3_000_000), eight.subarray(3_000_000)]), { size: eight.length, md5: md5(eight) });
+    expect(stored('exact/eight.bin').equals(eight)).toBe(true);
+    await p.write('exact/empty.bin', Readable.from([]), { size: 0 });
+    expect(stored('exact/empty.bin').length).toBe(0);
+    const broken = new Readable({ read() {} });
+    broken.push(Buffer.alloc(9 * 1024 * 1024, 1));
+    setTimeout(() => broken.destroy(new Error('disk went away')), 50);
+    await expect(p.write('exact/broken.bin', broken, { size: 20 * 1024 * 1024 })).rejects.toThrow(/reading the content to upload failed: disk went away/);
+    expect(broken.destroyed).toBe(true);
+  });
 });

@@ -490,4 +490,43 @@ describe('google_drive provider against the loopback Drive server', () => {
     expect(await keysOf(p)).toEqual(['in/a.txt', 'in/b.txt']);
     expect(await keysOf(p, 'in/')).toEqual(['in/a.txt', 'in/b.txt']);
   });
+
+  it('keys with a "%" that is no escape name the file literally: written twice, one file, and stat finds it', async () => {
+    const root = newRoot();
+    const p = await open(input(root));
+    await p.write('deals/50% off.txt', Buffer.from('v1'));
+    await p.write('deals/50% off.txt', Buffer.from('v2'));
+    expect(await keysOf(p)).toEqual(['deals/50%25 off.txt']);
+    expect((await p.stat('deals/50% off.txt')).size).toBe(2);
+    expect((await readAll(p, 'deals/50%25 off.txt')).toString()).toBe('v2');
+  });
+
+  it('a continuation token resumes after the last key it gave, even when the folder changed; a forged one is refused', async () => {
+    const root = newRoot();
+    const ids = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((n) => [n, server.addFile({ name: `${n}.txt`, parent: root, data: n })]));
+    const p = await open(input(root));
+    const first = await p.list({ prefix: '', maxKeys: 2 });
+    expect(first.objects.map((o) => o.key)).toEqual(['a.txt', 'b.txt']);
+    server.trash(ids.a);
+    const fresh = await open(input(root));
+    const rest = await fresh.list({ prefix: '', maxKeys: 10, token: first.nextToken });
+    expect(rest.objects.map((o) => o.key)).toEqual(['c.txt', 'd.txt', 'e.txt']);
+    const outside = server.addFolder({ name: 'payroll' });
+    server.addFile({ name: 'salaries.xlsx', parent: outside, data: 'x' });
+    const forged = Buffer.from(JSON.stringify({ t: 0, s: [[outside, '', '', 0]] })).toString('base64url');
+    expect(await failure(p.list({ prefix: '', token: forged }))).toMatchObject({ kind: 'conflict', field: 'cursor' });
+  });
+
+  it('walks the sub-folders of a folder reached through a shortcut, and never writes or deletes through a shortcut', async () => {
+    const root = newRoot();
+    const target = server.addFolder({ name: `target-${n}` });
+    const inner = server.addFolder({ name: 'inner', parent: target });
+    server.addFile({ name: 'deep.txt', parent: inner, data: 'deep' });
+    server.addShortcut({ name: 'SC', parent: root, targetId: target });
+    const p = await open(input(root));
+    expect(await keysOf(p)).toEqual(['SC/inner/deep.txt']);
+    expect(await failure(p.write('SC/inner/new.txt', Buffer.from('x')))).toMatchObject({ kind: 'conflict' });
+    expect(await failure(p.delete('SC/inner/deep.txt'))).toMatchObject({ kind: 'conflict' });
+    expect(server.file(server.children(inner)[0]).name).toBe('deep.txt');
+  });
 });

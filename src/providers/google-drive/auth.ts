@@ -28,6 +28,8 @@ export interface TokenSource {
   token(signal?: AbortSignal): Promise<string>;
   /** Forgets the cached token (after a 401). */
   reset(): void;
+  /** Milliseconds since the cached token was issued (Infinity when none is cached). */
+  age(): number;
 }
 
 type Agents = { http: http.Agent; https: https.Agent };
@@ -136,7 +138,7 @@ function tokenError(status: number, body: Record<string, unknown>, what: 'servic
 }
 
 class CachedToken implements TokenSource {
-  private cached: { token: string; until: number } | null = null;
+  private cached: { token: string; until: number; at: number } | null = null;
   private pending: Promise<string> | null = null;
 
   constructor(private readonly fetchToken: (signal?: AbortSignal) => Promise<{ token: string; expiresIn: number }>) {}
@@ -146,7 +148,7 @@ class CachedToken implements TokenSource {
     // One exchange at a time: concurrent downloads share it.
     this.pending ??= this.fetchToken(signal)
       .then(({ token, expiresIn }) => {
-        this.cached = { token, until: Date.now() + Math.max(0, expiresIn * 1000 - EARLY_MS) };
+        this.cached = { token, until: Date.now() + Math.max(0, expiresIn * 1000 - EARLY_MS), at: Date.now() };
         return token;
       })
       .finally(() => (this.pending = null));
@@ -155,6 +157,10 @@ class CachedToken implements TokenSource {
 
   reset(): void {
     this.cached = null;
+  }
+
+  age(): number {
+    return this.cached ? Date.now() - this.cached.at : Infinity;
   }
 }
 

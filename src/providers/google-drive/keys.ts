@@ -31,8 +31,20 @@ export function escapeName(name: string): string {
 }
 
 export function unescapeName(segment: string): string {
-  return segment.replace(/%2F/gi, '/').replace(/%25/g, '%');
+  return segment.replace(/%2F/g, '/').replace(/%25/g, '%');
 }
+
+/**
+ * The name a key segment stands for. A segment that escapeName could have made (every "%" starts %25
+ * or %2F) is unescaped; any other is taken literally, so "50% off.txt" names a file "50% off.txt".
+ */
+export function nameOfSegment(segment: string): string {
+  const name = unescapeName(segment);
+  return escapeName(name) === segment ? name : segment;
+}
+
+/** The segment under which a key segment's file lists ("50% off.txt" lists as "50%25 off.txt"). */
+export const canonicalSegment = (segment: string): string => escapeName(nameOfSegment(segment));
 
 /** The segment a child gets before duplicates are told apart: its escaped name, plus the export extension of a native file. */
 function baseSegment(c: DriveChild): string {

@@ -9,7 +9,7 @@ import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, Object
 import { DRIVE_SCOPES, refreshTokens, serviceAccountTokens, type TokenSource } from './auth.js';
 import { mapDriveError, shareFix, type DriveErrorContext } from './errors.js';
 import { resumableUpload } from './upload.js';
-import { FOLDER_MIME, NATIVE_EXPORTS, SHORTCUT_MIME, nameChildren, unescapeName, type DriveChild } from './keys.js';
+import { FOLDER_MIME, NATIVE_EXPORTS, SHORTCUT_MIME, canonicalSegment, nameChildren, nameOfSegment, type DriveChild } from './keys.js';
 
 /** The fields of a file cloudport reads (partial responses keep listings small). */
 const FILE_FIELDS = 'id,name,mimeType,createdTime,modifiedTime,size,md5Checksum,sha256Checksum,appProperties,trashed,shortcutDetails(targetId,targetMimeType)';
@@ -18,6 +18,8 @@ const DRIVE_API_ROOT = 'https://www.googleapis.com/';
 /** Folder listings are kept this long for the pages of one walk and for resolving keys to ids. */
 const CACHE_MS = 5 * 60_000;
 const CACHE_FOLDERS = 256;
+/** Entries the cached listings may hold together (memory stays bounded on large Drives). */
+const CACHE_ENTRIES = 200_000;
 /** A folder with more children than this is refused rather than held in memory whole. */
 const MAX_CHILDREN = 200_000;
 /** Exports are buffered (they have no size or ranges); Drive's own limit is 10 MB. */
@@ -25,6 +27,8 @@ const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
 /** Walks deeper than this are refused (a folder tree this deep is almost surely a shortcut loop). */
 const MAX_DEPTH = 64;
 const IDS = /^[A-Za-z0-9_-]{1,200}$/;
+/** A token refused within this long of being issued is not tried again (the credentials are refused). */
+const FRESH_TOKEN_MS = 60_000;
 /** Folders looked up to place a batch of changes under the root or not; past it, the batch counts as a change. */
 const CHANGE_LOOKUPS = 200;
 /** From this size on (and for every stream) an upload is resumable; below it, one multipart request. */
@@ -39,7 +43,9 @@ interface Entry {
   /** The id whose content or children this entry stands for (a shortcut's target). */
   id: string;
   file: DriveFile;
-  /** Reached through a shortcut: shortcuts inside it are not followed again (no loops). */
+  /** The folder that lists it. */
+  parent: string;
+  /** The entry is a shortcut (its id and file are the target's). */
   viaShortcut?: boolean;
 }
 
@@ -49,8 +55,12 @@ interface Listing {
   bySeg: Map<string, Entry>;
 }
 
-/** A walk's position: folders still open, each with the index of its next entry. */
-type Frame = [id: string, prefix: string, pos: number, viaShortcut: 0 | 1];
+/**
+ * A walk's position: the folders still open, each with the sort key of the last entry it gave ('' at
+ * the start), so a folder that changes between pages neither skips nor repeats an entry; and whether
+ * the folder was reached through a shortcut (below one, shortcuts are not followed again).
+ */
+type Frame = [id: string, prefix: string, after: string, viaShortcut: 0 | 1];
 
 const isNative = (mime: string | null | undefined) => !!mime && mime.startsWith('application/vnd.google-apps.');
 const hexToB64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
@@ -98,6 +108,9 @@ export class DriveProvider implements StorageProvider {
     const hold = ctx.holdSecrets;
     if (creds.type === 'service_account') {
       const key = parseServiceAccount(typeof creds.json === 'string' ? creds.json : '');
+      if (key.token_uri && !sendsTokens(key.token_uri)) {
+        throw new CloudportError('config_invalid', 'the token_uri of the service account key is plain http: the access token would travel in clear text', { field: 'credentials.json', fix: 'Use an https token_uri (Google\'s is https://oauth2.googleapis.com/token).' });
+      }
       const subject = typeof creds.subject === 'string' ? creds.subject : undefined;
       const opts = { agents, ...(subject ? { subject } : {}), ...(hold ? { holdSecrets: hold } : {}) };
       this.readTokens = serviceAccountTokens(key, [DRIVE_SCOPES.read], opts);
@@ -138,10 +151,19 @@ export class DriveProvider implements StorageProvider {
   private async call<T>(need: 'list' | 'read' | 'write', run: (opts: { headers: Record<string, string>; signal?: AbortSignal; rootUrl: string }) => Promise<{ data: T }>, ctx: Partial<DriveErrorContext>, signal?: AbortSignal): Promise<T> {
     const tokens = need === 'write' ? this.writeTokens : this.readTokens;
     try {
-      const token = await tokens.token(signal);
-      return (await run({ headers: { authorization: `Bearer ${token}` }, ...(signal ? { signal } : {}), rootUrl: this.rootUrl })).data;
+      for (let retried = false; ; retried = true) {
+        const token = await tokens.token(signal);
+        try {
+          return (await run({ headers: { authorization: `Bearer ${token}` }, ...(signal ? { signal } : {}), rootUrl: this.rootUrl })).data;
+        } catch (e) {
+          if ((e as { status?: number }).status !== 401) throw e;
+          // A token refused soon after it was issued means the credentials are refused: no second try.
+          const stale = tokens.age() > FRESH_TOKEN_MS;
+          tokens.reset();
+          if (retried || !stale) throw e;
+        }
+      }
     } catch (e) {
-      if ((e as { status?: number }).status === 401) tokens.reset();
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CloudportError('unexpected', 'the request was aborted', { temporary: true });
       throw mapDriveError(e, this.errCtx({ need, ...ctx }));
     }
@@ -201,7 +223,7 @@ export class DriveProvider implements StorageProvider {
       if (!folder && isNative(target.mimeType) && !NATIVE_EXPORTS[target.mimeType]) continue;
       children.push({
         child: { id: f.id, name: f.name, mimeType: target.mimeType, createdTime: f.createdTime ?? '' },
-        entry: { folder, id: target.id, file: target, ...(viaShortcut || target !== f ? { viaShortcut: true } : {}) },
+        entry: { folder, id: target.id, file: target, parent: folderId, ...(target !== f ? { viaShortcut: true } : {}) },
       });
     }
     const names = nameChildren(children.map((c) => c.child));
@@ -212,7 +234,14 @@ export class DriveProvider implements StorageProvider {
     const cacheKey = listingKey(folderId, viaShortcut);
     this.listings.delete(cacheKey);
     this.listings.set(cacheKey, listing);
-    while (this.listings.size > CACHE_FOLDERS) this.listings.delete(this.listings.keys().next().value!);
+    let held = 0;
+    for (const l of this.listings.values()) held += l.entries.length;
+    for (const [k, l] of this.listings) {
+      if (this.listings.size <= 1 || (this.listings.size <= CACHE_FOLDERS && held <= CACHE_ENTRIES)) break;
+      if (k === cacheKey) continue;
+      this.listings.delete(k);
+      held -= l.entries.length;
+    }
     return listing;
   }
 
@@ -229,7 +258,8 @@ export class DriveProvider implements StorageProvider {
   }
 
   /** The entry of one segment in a folder, from the cached listing or, when it is not there, a fresh one. */
-  private async lookup(folderId: string, seg: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Entry | undefined> {
+  private async lookup(folderId: string, segment: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Entry | undefined> {
+    const seg = canonicalSegment(segment);
     const cached = this.listings.get(listingKey(folderId, viaShortcut));
     const hit = cached && clock() - cached.at < CACHE_MS ? cached.bySeg.get(seg) : undefined;
     return hit ?? (await this.fetchChildren(folderId, viaShortcut, signal)).bySeg.get(seg);
@@ -246,13 +276,31 @@ export class DriveProvider implements StorageProvider {
     return cur;
   }
 
-  private async resolveFile(key: string, signal?: AbortSignal): Promise<Entry> {
+  /** A key's file (and whether a shortcut is on its path), from the cached listings or fresh ones. */
+  private async resolveFile(key: string, signal?: AbortSignal): Promise<Entry & { throughShortcut: boolean }> {
     const segments = key.split('/');
     const name = segments.pop()!;
     const folder = segments.length > MAX_DEPTH ? undefined : await this.folderOf(segments, signal);
     const e = folder && name ? await this.lookup(folder.id, name, folder.viaShortcut, signal) : undefined;
     if (!e || e.folder) throw new CloudportError('not_found', `file ${JSON.stringify(key)} not found`, { field: 'key', fix: 'Check the key; browse_connector lists what exists.' });
-    return e;
+    return { ...e, throughShortcut: folder!.viaShortcut || !!e.viaShortcut };
+  }
+
+  /**
+   * A key's file and its metadata now. A cached id whose file went away (or to the trash) since it was
+   * listed is looked up again by its key, in a fresh listing of its folder, once.
+   */
+  private async current(key: string, signal?: AbortSignal): Promise<{ e: Entry & { throughShortcut: boolean }; f: DriveFile }> {
+    let e = await this.resolveFile(key, signal);
+    for (let again = true; ; again = false) {
+      try {
+        return { e, f: await this.fresh(e, key, signal) };
+      } catch (err) {
+        if (!again || !(err instanceof CloudportError) || err.kind !== 'not_found') throw err;
+        this.forget(e.parent);
+        e = await this.resolveFile(key, signal);
+      }
+    }
   }
 
   private toInfo(key: string, f: DriveFile): ObjectInfo {
@@ -279,36 +327,38 @@ export class DriveProvider implements StorageProvider {
     let stack: Frame[];
     // A walk reads every folder afresh once (from its start on), and its later pages reuse those listings.
     let since = clock();
-    if (req.token) ({ since, stack } = decodeToken(req.token));
-    else {
-      const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-      const folder = await this.folderOf(dir ? dir.slice(0, -1).split('/') : [], req.signal);
+    const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const folder = await this.folderOf(dir ? dir.slice(0, -1).split('/') : [], req.signal);
+    if (req.token) {
+      ({ since, stack } = decodeToken(req.token));
+      await this.checkFrames(stack, folder, dir, since, req.signal);
+    } else {
       // A missing folder is an empty listing, as a prefix nothing starts with.
       if (!folder) return { objects: [], folders: [], nextToken: null };
       // A query for the children of a folder that does not exist answers nothing, so the root is asked for once.
       if (!dir) await (this.rootChecked ??= this.checkRoot(req.signal));
-      stack = [[folder.id, dir, 0, folder.viaShortcut ? 1 : 0]];
+      stack = [[folder.id, dir, '', folder.viaShortcut ? 1 : 0]];
     }
     const objects: ObjectInfo[] = [];
     const folders: string[] = [];
     while (stack.length && objects.length + folders.length < max) {
       const top = stack[stack.length - 1]!;
       const listing = await this.children(top[0], top[3] === 1, since, req.signal);
-      const e = listing.entries[top[2]];
+      const e = listing.entries[after(listing.entries, top[2])];
       if (!e) {
         stack.pop();
         continue;
       }
-      top[2]++;
+      top[2] = sortKey(e);
       const key = top[1] + e.seg;
       if (e.folder) {
         const sub = `${key}/`;
         if (!sub.startsWith(prefix) && !prefix.startsWith(sub)) continue;
         if (req.delimiter) {
           if (sub.startsWith(prefix)) folders.push(sub);
-        } else if (!(e.viaShortcut && top[3] === 1) && stack.length < MAX_DEPTH) {
-          // Below a shortcut, shortcuts are not followed again, however deep (no loops).
-          stack.push([e.id, sub, 0, e.viaShortcut || top[3] === 1 ? 1 : 0]);
+        } else if (stack.length < MAX_DEPTH) {
+          // Below a shortcut, shortcuts are not followed again, however deep (their listings leave them out: no loops).
+          stack.push([e.id, sub, '', e.viaShortcut || top[3] === 1 ? 1 : 0]);
         }
       } else if (key.startsWith(prefix)) objects.push(this.toInfo(key, e.file));
     }
@@ -316,13 +366,31 @@ export class DriveProvider implements StorageProvider {
     while (stack.length) {
       const top = stack[stack.length - 1]!;
       const listing = this.listings.get(listingKey(top[0], top[3] === 1));
-      if (listing && top[2] >= listing.entries.length) stack.pop();
+      if (listing && after(listing.entries, top[2]) >= listing.entries.length) stack.pop();
       else break;
     }
     return { objects, folders, nextToken: stack.length ? encodeToken(since, stack) : null };
   }
 
   private rootChecked: Promise<void> | null = null;
+
+  /**
+   * A continuation token names folders by id: each must be the folder its key prefix names below the
+   * connector's root (the first the listing's own folder, each other a sub-folder of the one before),
+   * so a token cannot reach a folder outside the root.
+   */
+  private async checkFrames(stack: Frame[], folder: { id: string; viaShortcut: boolean } | undefined, dir: string, since: number, signal?: AbortSignal): Promise<void> {
+    const refuse = () => new CloudportError('conflict', 'the continuation token does not match the folders of this listing (they changed, or the token is not one this listing gave)', { field: 'cursor', fix: 'List again from the start, without a cursor.' });
+    const first = stack[0];
+    if (!folder || !first || first[0] !== folder.id || first[1] !== dir || first[3] !== (folder.viaShortcut ? 1 : 0)) throw refuse();
+    for (let i = 1; i < stack.length; i++) {
+      const [pid, pprefix, , pvia] = stack[i - 1]!;
+      const [id, prefix, , via] = stack[i]!;
+      const listing = await this.children(pid, pvia === 1, since, signal);
+      const e = prefix.startsWith(pprefix) && prefix.endsWith('/') ? listing.bySeg.get(prefix.slice(pprefix.length, -1)) : undefined;
+      if (!e?.folder || e.id !== id || via !== (e.viaShortcut || pvia === 1 ? 1 : 0)) throw refuse();
+    }
+  }
 
   /** The connector's root exists, is visible and is a folder (else an error naming its field). */
   private async checkRoot(signal?: AbortSignal): Promise<void> {
@@ -338,8 +406,7 @@ export class DriveProvider implements StorageProvider {
   }
 
   async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
-    const e = await this.resolveFile(key, signal);
-    return this.toInfo(key, await this.fresh(e, key, signal));
+    return this.toInfo(key, (await this.current(key, signal)).f);
   }
 
   /** The file's metadata now; a file gone since it was listed is looked up again by its key once. */
@@ -352,12 +419,19 @@ export class DriveProvider implements StorageProvider {
   async read(key: string, req: ReadRequest = {}): Promise<ReadResult> {
     const offset = req.offset ?? 0;
     const signal = req.signal;
-    const e = await this.resolveFile(key, signal);
+    let e = await this.resolveFile(key, signal);
     const exported = e.file.mimeType ? NATIVE_EXPORTS[e.file.mimeType] : undefined;
     if (exported) return this.readExport(key, e, exported.mimeType, req);
     // The content and the current metadata are asked for at once: the metadata gives the size, the
     // version a resumed read is pinned to, and the MD5 the download is verified against.
-    const [metaResult, mediaResult] = await Promise.allSettled([this.fresh(e, key, signal), this.rawMedia(e.id, key, offset, signal)]);
+    let [metaResult, mediaResult] = await Promise.allSettled([this.fresh(e, key, signal), this.rawMedia(e.id, key, offset, signal)]);
+    if (metaResult.status === 'rejected' && metaResult.reason instanceof CloudportError && metaResult.reason.kind === 'not_found') {
+      // The file listed under this key went away since: the key may name another file now.
+      if (mediaResult.status === 'fulfilled') mediaResult.value.body.destroy();
+      this.forget(e.parent);
+      e = await this.resolveFile(key, signal);
+      [metaResult, mediaResult] = await Promise.allSettled([this.fresh(e, key, signal), this.rawMedia(e.id, key, offset, signal)]);
+    }
     if (mediaResult.status === 'fulfilled' && metaResult.status === 'rejected') mediaResult.value.body.destroy();
     if (metaResult.status === 'rejected') throw metaResult.reason;
     if (mediaResult.status === 'rejected') throw mediaResult.reason;
@@ -395,6 +469,8 @@ export class DriveProvider implements StorageProvider {
 
   /** A Google Docs/Sheets/Slides/Drawings file, exported whole (exports have no size, checksum or ranges). */
   private async readExport(key: string, e: Entry, mimeType: string, req: ReadRequest): Promise<ReadResult> {
+    // An export is made anew on each read and need not be the same bytes twice: a cut one restarts whole.
+    if ((req.offset ?? 0) > 0) throw new CloudportError('conflict', `the export of ${JSON.stringify(key)} cannot be resumed; it is read again whole`, { temporary: true });
     const [f, buf] = await Promise.all([
       this.fresh(e, key, req.signal),
       this.call(
@@ -478,6 +554,7 @@ export class DriveProvider implements StorageProvider {
     let parent = this.rootId;
     for (const seg of segments) {
       const found = await this.lookup(parent, seg, false, signal);
+      if (found?.viaShortcut) throw new CloudportError('conflict', `${JSON.stringify(seg)} is a shortcut; cloudport does not write through shortcuts`, { field: 'key', fix: 'Export under another path (export_base_path) inside the connector\'s own folders.' });
       if (found?.folder) {
         parent = found.id;
         continue;
@@ -495,9 +572,9 @@ export class DriveProvider implements StorageProvider {
   }
 
   private async createFolder(parent: string, seg: string, signal?: AbortSignal): Promise<string> {
-    const again = (await this.fetchChildren(parent, false, signal)).bySeg.get(seg);
+    const again = (await this.fetchChildren(parent, false, signal)).bySeg.get(canonicalSegment(seg));
     if (again?.folder) return again.id;
-    const name = unescapeName(seg);
+    const name = nameOfSegment(seg);
     const made = await this.call('write', (o) => this.api.files.create({ requestBody: { name, mimeType: FOLDER_MIME, parents: [parent] }, fields: 'id', supportsAllDrives: true }, o), {}, signal);
     // Another process may have made the same folder at once: the oldest of the same name wins, and
     // the newer (still empty) one is removed, so every writer ends up in one folder.
@@ -517,7 +594,8 @@ export class DriveProvider implements StorageProvider {
     const seg = segments.pop()!;
     if (!seg || segments.some((s) => !s)) throw new CloudportError('config_invalid', `key ${JSON.stringify(key)} has an empty folder or file name`, { field: 'key' });
     const parent = await this.ensureFolders(segments, opts.signal);
-    const existing = (await this.fetchChildren(parent, false, opts.signal)).bySeg.get(seg);
+    const existing = (await this.fetchChildren(parent, false, opts.signal)).bySeg.get(canonicalSegment(seg));
+    if (existing?.viaShortcut) throw new CloudportError('conflict', `${JSON.stringify(key)} is a shortcut; cloudport does not write through shortcuts`, { field: 'key' });
     if (existing?.folder) throw new CloudportError('conflict', `${JSON.stringify(key)} is a folder`, { field: 'key' });
     if (existing && opts.ifAbsent) throw new CloudportError('conflict', `file ${JSON.stringify(key)} already exists`, { temporary: false });
     if (existing && isNative(existing.file.mimeType)) throw new CloudportError('conflict', `${JSON.stringify(key)} is a Google ${existing.file.mimeType!.split('.').pop()} file; cloudport does not overwrite those`, { field: 'key' });
@@ -528,7 +606,7 @@ export class DriveProvider implements StorageProvider {
     let done: DriveFile;
     if (size !== undefined && (!Buffer.isBuffer(body) || size >= RESUMABLE_FROM)) {
       // Large files and streams go up in chunks that survive a broken connection.
-      const metadata = existing ? { ...(appProperties ? { appProperties } : {}) } : { name: unescapeName(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) };
+      const metadata = existing ? { ...(appProperties ? { appProperties } : {}) } : { name: nameOfSegment(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) };
       done = await this.call(
         'write',
         async (o) => ({
@@ -556,7 +634,7 @@ export class DriveProvider implements StorageProvider {
         (o) =>
           existing
             ? this.api.files.update({ fileId: existing.id, media, fields, supportsAllDrives: true, ...(appProperties ? { requestBody: { appProperties } } : {}) }, o)
-            : this.api.files.create({ requestBody: { name: unescapeName(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) }, media, fields, supportsAllDrives: true }, o),
+            : this.api.files.create({ requestBody: { name: nameOfSegment(seg), parents: [parent], ...(appProperties ? { appProperties } : {}) }, media, fields, supportsAllDrives: true }, o),
         { key },
         opts.signal,
       );
@@ -570,6 +648,8 @@ export class DriveProvider implements StorageProvider {
 
   async delete(key: string): Promise<void> {
     const e = await this.resolveFile(key);
+    // A shortcut's target lies outside the connector's folders (and may be someone else's file).
+    if (e.throughShortcut) throw new CloudportError('conflict', `${JSON.stringify(key)} is reached through a shortcut; cloudport does not delete through shortcuts`, { field: 'key' });
     await this.call('write', (o) => this.api.files.delete({ fileId: e.id, supportsAllDrives: true }, o), { key });
     this.listings.clear();
   }
@@ -647,6 +727,19 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** A folder sorts as its segment plus "/", so a walk yields keys in order. */
 const sortKey = (e: Entry) => (e.folder ? `${e.seg}/` : e.seg);
 
+/** The index of the first entry that sorts after `key` ('' : the first entry). */
+function after(entries: Entry[], key: string): number {
+  if (!key) return 0;
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cmp(sortKey(entries[mid]!), key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function encodeToken(since: number, stack: Frame[]): string {
   return Buffer.from(JSON.stringify({ t: since, s: stack })).toString('base64url');
 }
@@ -654,7 +747,7 @@ function encodeToken(since: number, stack: Frame[]): string {
 function decodeToken(token: string): { since: number; stack: Frame[] } {
   try {
     const { t, s: v } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { t: unknown; s: unknown };
-    const frames = Array.isArray(v) && v.length <= MAX_DEPTH && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && Number.isInteger(f[2]) && f[2] >= 0 && (f[3] === 0 || f[3] === 1));
+    const frames = Array.isArray(v) && v.length >= 1 && v.length <= MAX_DEPTH && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && typeof f[2] === 'string' && (f[3] === 0 || f[3] === 1));
     if (frames && typeof t === 'number' && Number.isFinite(t)) return { since: t, stack: v as Frame[] };
   } catch {
     // Falls through to the error below.
@@ -681,6 +774,8 @@ async function collect(body: Readable, max: number, key: string): Promise<Buffer
 function adcTokens(scope: string, hold?: (...v: string[]) => void): TokenSource {
   let client: Promise<{ getAccessToken(): Promise<{ token?: string | null }> }> | null = null;
   return {
+    // The auth library caches and renews its own token: a 401 is never worth a second try here.
+    age: () => 0,
     async token() {
       client ??= import('google-auth-library').then(({ GoogleAuth }) => new GoogleAuth({ scopes: [scope] }).getClient() as never);
       try {
@@ -688,8 +783,12 @@ function adcTokens(scope: string, hold?: (...v: string[]) => void): TokenSource 
         if (!t) throw new Error('no token');
         hold?.(t);
         return t;
-      } catch {
+      } catch (e) {
         client = null;
+        const message = String((e as Error)?.message ?? '');
+        if (!/default credentials|could not load|not found|ENOENT|invalid_grant|unauthorized/i.test(message)) {
+          throw new CloudportError('unexpected', 'Application Default Credentials gave no token (the metadata server or token endpoint did not answer)', { temporary: true, fix: 'Retry; check network access to the metadata server or oauth2.googleapis.com.' });
+        }
         throw new CloudportError('permission_denied', 'no Application Default Credentials were found on this host', {
           field: 'credentials',
           fix: 'Run `gcloud auth application-default login --scopes=https://www.googleapis.com/auth/drive.readonly,https://www.googleapis.com/auth/cloud-platform`, set GOOGLE_APPLICATION_CREDENTIALS for the server, or give {type: "service_account", json}.',

@@ -101,10 +101,12 @@ export async function resumableUpload(o: ResumableUpload): Promise<Record<string
   let pending: Buffer = Buffer.alloc(0);
   const iterator = (o.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let ended = false;
+  // One byte past a chunk is read before it is sent, so a body of an exact multiple of the chunk
+  // size knows its last chunk is the last.
   const fill = async () => {
     const parts: Buffer[] = [pending];
     let n = pending.length;
-    while (n < CHUNK_BYTES && !ended) {
+    while (n <= CHUNK_BYTES && !ended) {
       const next = await iterator.next();
       if (next.done) ended = true;
       else {
@@ -114,58 +116,77 @@ export async function resumableUpload(o: ResumableUpload): Promise<Record<string
     }
     pending = Buffer.concat(parts);
   };
-  for (;;) {
-    await fill();
-    const final = ended && pending.length <= CHUNK_BYTES;
-    const chunk = final ? pending : pending.subarray(0, CHUNK_BYTES);
-    if (final && sent + chunk.length !== o.size) {
-      throw new CloudportError('unexpected', `the upload body held ${sent + chunk.length} bytes, not the ${o.size} declared`, { temporary: false });
-    }
-    let offset = 0; // bytes of this chunk Drive has
-    for (let attempt = 1; ; attempt++) {
-      let a: Answer | null = null;
-      let failure: unknown = null;
+  try {
+    return await sendChunks();
+  } catch (e) {
+    // The body is not read on after a failure: its file or socket is released now.
+    await iterator.return?.();
+    (o.body as Readable & { destroy?: (e?: Error) => void }).destroy?.();
+    throw e;
+  }
+
+  async function sendChunks(): Promise<Record<string, unknown>> {
+    for (;;) {
       try {
-        const part = chunk.subarray(offset);
-        const range = part.length ? `bytes ${sent + offset}-${sent + chunk.length - 1}/${o.size}` : `bytes */${o.size}`;
-        a = await send('PUT', sessionUrl.href, { 'content-range': range, 'content-type': o.contentType }, part, o.agents, o.signal);
+        await fill();
       } catch (e) {
-        if (o.signal?.aborted) throw e;
-        failure = e;
+        throw new CloudportError('unexpected', `reading the content to upload failed: ${(e as Error).message}`, { temporary: true });
       }
-      if (a && (a.status === 200 || a.status === 201)) {
-        if (!final) throw new CloudportError('unexpected', 'Google Drive finished the upload before the last chunk', { temporary: false });
+      const final = ended && pending.length <= CHUNK_BYTES;
+      const chunk = final ? pending : pending.subarray(0, CHUNK_BYTES);
+      if (final && sent + chunk.length !== o.size) {
+        throw new CloudportError('unexpected', `the upload body held ${sent + chunk.length} bytes, not the ${o.size} declared`, { temporary: false });
+      }
+      let offset = 0; // bytes of this chunk Drive has
+      for (let attempt = 1; ; attempt++) {
+        let a: Answer | null = null;
+        let failure: unknown = null;
         try {
-          return JSON.parse(a.body.toString('utf8')) as Record<string, unknown>;
-        } catch {
-          return {};
+          const part = chunk.subarray(offset);
+          const range = part.length ? `bytes ${sent + offset}-${sent + chunk.length - 1}/${o.size}` : `bytes */${o.size}`;
+          a = await send('PUT', sessionUrl.href, { 'content-range': range, 'content-type': o.contentType }, part, o.agents, o.signal);
+        } catch (e) {
+          if (o.signal?.aborted) throw e;
+          failure = e;
         }
+        if (a && (a.status === 200 || a.status === 201)) {
+          if (!final) throw new CloudportError('unexpected', 'Google Drive finished the upload before the last chunk', { temporary: false });
+          try {
+            return JSON.parse(a.body.toString('utf8')) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        }
+        if (a?.status === 308) {
+          const kept = /bytes=0-(\d+)/.exec(headerValue(a.headers, 'range') ?? '');
+          const have = kept ? Number(kept[1]) + 1 : 0;
+          if (have === sent + chunk.length) break; // this chunk is in: on to the next
+          if (have < sent || have > sent + chunk.length) throw new CloudportError('unexpected', `Google Drive lost part of the upload (it holds ${have} bytes, ${sent} were confirmed)`, { temporary: true });
+          // An answer that kept nothing more counts as a failed attempt (no endless resending).
+          const progressed = have - sent > offset;
+          offset = have - sent;
+          if (progressed) continue;
+          if (attempt >= CHUNK_ATTEMPTS) throw new CloudportError('unexpected', 'Google Drive keeps no more of the upload', { temporary: true });
+          continue;
+        }
+        if (a && !temporary(a.status)) throw answerError(a);
+        if (attempt >= CHUNK_ATTEMPTS) throw failure ?? answerError(a!);
+        // A failed chunk: wait (Retry-After when given), then ask Drive how much it has.
+        const wait = (a && parseRetryAfter(headerValue(a.headers, 'retry-after'))) ?? 0;
+        await new Promise((r) => setTimeout(r, Math.min(30_000, wait * 1000 || 250 * 2 ** attempt)));
+        const status = await send('PUT', sessionUrl.href, { 'content-range': `bytes */${o.size}` }, undefined, o.agents, o.signal).catch(() => null);
+        if (status?.status === 200 || status?.status === 201) return JSON.parse(status.body.toString('utf8') || '{}') as Record<string, unknown>;
+        if (status?.status === 308) {
+          const kept = /bytes=0-(\d+)/.exec(headerValue(status.headers, 'range') ?? '');
+          const have = kept ? Number(kept[1]) + 1 : 0;
+          if (have < sent || have > sent + chunk.length) throw new CloudportError('unexpected', 'Google Drive lost part of the upload', { temporary: true });
+          offset = have - sent;
+          if (offset === chunk.length) break;
+        } else if (status && status.status === 404) throw new CloudportError('unexpected', 'the upload session expired', { temporary: true });
       }
-      if (a?.status === 308) {
-        const kept = /bytes=0-(\d+)/.exec(headerValue(a.headers, 'range') ?? '');
-        const have = kept ? Number(kept[1]) + 1 : 0;
-        if (have === sent + chunk.length) break; // this chunk is in: on to the next
-        if (have < sent || have > sent + chunk.length) throw new CloudportError('unexpected', `Google Drive lost part of the upload (it holds ${have} bytes, ${sent} were confirmed)`, { temporary: true });
-        offset = have - sent;
-        continue;
-      }
-      if (a && !temporary(a.status)) throw answerError(a);
-      if (attempt >= CHUNK_ATTEMPTS) throw failure ?? answerError(a!);
-      // A failed chunk: wait (Retry-After when given), then ask Drive how much it has.
-      const wait = (a && parseRetryAfter(headerValue(a.headers, 'retry-after'))) ?? 0;
-      await new Promise((r) => setTimeout(r, Math.min(30_000, wait * 1000 || 250 * 2 ** attempt)));
-      const status = await send('PUT', sessionUrl.href, { 'content-range': `bytes */${o.size}` }, undefined, o.agents, o.signal).catch(() => null);
-      if (status?.status === 200 || status?.status === 201) return JSON.parse(status.body.toString('utf8') || '{}') as Record<string, unknown>;
-      if (status?.status === 308) {
-        const kept = /bytes=0-(\d+)/.exec(headerValue(status.headers, 'range') ?? '');
-        const have = kept ? Number(kept[1]) + 1 : 0;
-        if (have < sent || have > sent + chunk.length) throw new CloudportError('unexpected', 'Google Drive lost part of the upload', { temporary: true });
-        offset = have - sent;
-        if (offset === chunk.length) break;
-      } else if (status && status.status === 404) throw new CloudportError('unexpected', 'the upload session expired', { temporary: true });
+      sent += chunk.length;
+      pending = pending.subarray(chunk.length);
+      if (final) throw new CloudportError('unexpected', 'Google Drive did not confirm the finished upload', { temporary: true });
     }
-    sent += chunk.length;
-    pending = pending.subarray(chunk.length);
-    if (final) throw new CloudportError('unexpected', 'Google Drive did not confirm the finished upload', { temporary: true });
   }
 }
