@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { CloudportError, asCloudportError, invalid, notFound } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -432,12 +433,17 @@ export class AutomationService {
     try {
       const p = await providers.get(c);
       if (!p.changes) return null;
+      // A token is kept with the connector's location and credentials it was read with: once either
+      // changes (another folder, another account), the next run reads everything.
+      const fingerprint = createHash('sha256').update(c.config).update('\0').update(c.credentials_enc).digest('base64url').slice(0, 16);
+      const [kept, stored] = a.change_token?.startsWith(`${fingerprint}:`) ? [true, a.change_token.slice(fingerprint.length + 1)] : [false, null];
+      const mark = (r: { token: string; changed: boolean | null }) => ({ token: `${fingerprint}:${r.token}`, changed: kept ? r.changed : null });
       try {
-        return await p.changes(a.change_token ?? null);
+        return mark(await p.changes(stored));
       } catch (e) {
         // An expired or foreign token: start the feed afresh (this run reads everything).
         this.opts.log.debug('change feed restarted', { automation_id: a.id, error: (e as Error).message });
-        return { token: (await p.changes(null)).token, changed: null };
+        return { token: `${fingerprint}:${(await p.changes(null)).token}`, changed: null };
       }
     } catch (e) {
       this.opts.log.warn('change feed unavailable', { automation_id: a.id, error: (e as Error).message });

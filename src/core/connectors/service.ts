@@ -378,7 +378,8 @@ export class ConnectorService {
     const changes = locationInput(def, patch as unknown as Record<string, unknown>);
     const locChanged = Object.keys(changes).length > 0;
     const loc = locChanged
-      ? def.validateLocation({ ...old, ...changes, endpoint: patch.endpoint !== undefined ? checkEndpoint(patch.endpoint) : old.endpoint })
+      ? // Only the provider's own fields of the stored location (not the derived `bucket` of a provider without one).
+        def.validateLocation({ ...locationInput(def, old as unknown as Record<string, unknown>), ...changes, endpoint: patch.endpoint !== undefined ? checkEndpoint(patch.endpoint) : old.endpoint })
       : old;
     if (locChanged) out.config = JSON.stringify(loc);
     let creds = JSON.parse(this.box.open(c.credentials_enc, c.id)) as CredentialsInput;

@@ -27,6 +27,8 @@ const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
 /** Walks deeper than this are refused (a folder tree this deep is almost surely a shortcut loop). */
 const MAX_DEPTH = 64;
 const IDS = /^[A-Za-z0-9_-]{1,200}$/;
+/** Pages of shortcuts read to tell whether a change outside the root is reached through one; past them, it is. */
+const SHORTCUT_PAGES = 10;
 /** A token refused within this long of being issued is not tried again (the credentials are refused). */
 const FRESH_TOKEN_MS = 60_000;
 /** Folders looked up to place a batch of changes under the root or not; past it, the batch counts as a change. */
@@ -501,6 +503,7 @@ export class DriveProvider implements StorageProvider {
     const memo = new Map<string, boolean>([[this.rootId, true]]);
     const budget = { lookups: CHANGE_LOOKUPS };
     let changed = false;
+    const outside: { id: string; parents: string[] }[] = [];
     let pageToken = token;
     for (;;) {
       const r = await this.call(
@@ -517,12 +520,48 @@ export class DriveProvider implements StorageProvider {
         if (changed) break;
         // A removed file no longer says where it was: it may have been under the root.
         if (whole || ch.removed || !ch.file?.parents?.length) changed = true;
-        else for (const p of ch.file.parents) if (!changed && (await this.under(p, memo, budget, signal))) changed = true;
+        else {
+          for (const p of ch.file.parents) if (!changed && (await this.under(p, memo, budget, signal))) changed = true;
+          if (!changed && ch.fileId) outside.push({ id: ch.fileId, parents: ch.file.parents });
+        }
       }
-      if (r.newStartPageToken) return { token: r.newStartPageToken, changed };
+      if (r.newStartPageToken) {
+        // Changes outside the root still count when a shortcut under the root leads to them.
+        if (!changed && outside.length) changed = await this.reachedByShortcut(outside, memo, budget, signal);
+        return { token: r.newStartPageToken, changed };
+      }
       if (!r.nextPageToken) return { token: pageToken, changed: true };
       pageToken = r.nextPageToken;
     }
+  }
+
+  /** Whether any of these files (outside the root) is, or lies below, the target of a shortcut under the root. */
+  private async reachedByShortcut(files: { id: string; parents: string[] }[], memo: Map<string, boolean>, budget: { lookups: number }, signal?: AbortSignal): Promise<boolean> {
+    const targets = new Set<string>();
+    let pageToken: string | undefined;
+    for (let pages = 0; ; pages++) {
+      if (pages >= SHORTCUT_PAGES) return true;
+      const r: drive_v3.Schema$FileList = await this.call(
+        'list',
+        (o) => this.api.files.list({ q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,files(id,parents,shortcutDetails(targetId))', ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
+        {},
+        signal,
+      );
+      for (const f of r.files ?? []) {
+        const target = f.shortcutDetails?.targetId;
+        if (!target || !f.parents?.length) continue;
+        for (const p of f.parents) if (await this.under(p, memo, budget, signal)) targets.add(target);
+      }
+      pageToken = r.nextPageToken ?? undefined;
+      if (!pageToken) break;
+    }
+    if (!targets.size) return false;
+    const through = new Map<string, boolean>([[this.rootId, true], ...[...targets].map((t): [string, boolean] => [t, true])]);
+    for (const f of files) {
+      if (targets.has(f.id)) return true;
+      for (const p of f.parents) if (await this.under(p, through, budget, signal)) return true;
+    }
+    return false;
   }
 
   /** Whether a folder is the root or below it (parents asked for up the tree; past the budget: yes). */
