@@ -86,6 +86,19 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
   if (args[0] !== 'google-drive' || args.length > 1) throw new CloudportError('config_invalid', args[0] === undefined ? 'auth needs a provider: google-drive' : `unexpected argument ${JSON.stringify(args[0] === 'google-drive' ? args[1] : args[0])}`, { fix: usage });
   if (!auth.clientId) throw new CloudportError('config_invalid', 'auth google-drive needs --client-id', { field: '--client-id', fix: 'Create an OAuth client of type "Desktop app" (Google Cloud console → APIs & Services → Credentials) and give its id.' });
   if (!auth.clientSecret) throw new CloudportError('config_invalid', 'auth google-drive needs --client-secret', { field: '--client-secret', fix: 'Give the OAuth client\'s secret (or set GOOGLE_CLIENT_SECRET).' });
+  for (const [flag, uri] of [['--auth-uri', auth.authUri], ['--token-uri', auth.tokenUri]] as const) {
+    if (uri === undefined) continue;
+    let u: URL | null = null;
+    try {
+      u = new URL(uri);
+    } catch {
+      // Refused below.
+    }
+    // The client secret and the code travel to these: https, or plain http to this machine only.
+    if (!u || !(u.protocol === 'https:' || (u.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(u.hostname)))) {
+      throw new CloudportError('config_invalid', `${flag} must be an https URL (or http on 127.0.0.1)`, { field: flag });
+    }
+  }
   const { runConsent } = await import('./core/connectors/consent.js');
   const got = await runConsent('google_drive', {
     clientId: auth.clientId,
@@ -97,8 +110,14 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
   });
   const credentials = (ref: string) => `{"type": "oauth", "client_id": ${JSON.stringify(auth.clientId)}, "client_secret": {"env": "GOOGLE_CLIENT_SECRET"}, "refresh_token": ${ref}}`;
   if (auth.out) {
-    fs.writeFileSync(auth.out, got.refreshToken + '\n', { mode: 0o600 });
-    fs.chmodSync(auth.out, 0o600);
+    // The file is made private before the token is written into it (an existing file keeps its mode on open).
+    const fd = fs.openSync(auth.out, 'w', 0o600);
+    try {
+      fs.fchmodSync(fd, 0o600);
+      fs.writeSync(fd, got.refreshToken + '\n');
+    } finally {
+      fs.closeSync(fd);
+    }
     process.stderr.write(`Consent given (scope ${got.scope}). The refresh token is in ${auth.out}. Connector credentials:\n  ${credentials(JSON.stringify({ file: auth.out }))}\n`);
     return;
   }

@@ -61,8 +61,9 @@ describe('cloudport auth google-drive (loopback consent flow)', () => {
     }
   });
 
-  it('--write asks for the drive scope and --out writes the token to a 0600 file', async () => {
+  it('--write asks for the drive scope and --out writes the token to a 0600 file (an existing one too)', async () => {
     const out = path.join(tempDir(), 'drive-token');
+    fs.writeFileSync(out, 'old\n', { mode: 0o644 });
     const r = await consentViaCli(['--client-id', 'desktop-client.apps.example', '--client-secret', 'client-secret-1', '--write', '--out', out, '--auth-uri', drive.authUrl, '--token-uri', drive.tokenUrl]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
@@ -76,6 +77,9 @@ describe('cloudport auth google-drive (loopback consent flow)', () => {
     const r = await consentViaCli(['--client-id', 'desktop-client.apps.example', '--client-secret', 'wrong', '--auth-uri', drive.authUrl, '--token-uri', drive.tokenUrl]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/refused the code \(invalid_client\)/);
+    const plain = await consentViaCli(['--client-id', 'x', '--client-secret', 'y', '--token-uri', 'http://example.test/token']);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toContain('--token-uri must be an https URL');
     const missing = await consentViaCli([]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('--client-id');
