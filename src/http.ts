@@ -63,7 +63,13 @@ let consolePage: { html: Buffer; csp: string } | null = null;
  */
 function sendConsole(res: http.ServerResponse, headOnly: boolean): void {
   if (!consolePage) {
-    const html = fs.readFileSync(new URL('./views/console.html', import.meta.url));
+    let html: Buffer;
+    try {
+      html = fs.readFileSync(new URL('./views/console.html', import.meta.url));
+    } catch {
+      // A build without its pages (tsc alone) still serves MCP; the console says what is missing.
+      return sendJson(res, 404, { error: 'the web console is not built (npm run build makes dist/views/console.html)' });
+    }
     const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html.toString('utf8'))?.[1] ?? "default-src 'none'";
     consolePage = { html, csp: `${meta}; frame-ancestors 'none'` };
   }

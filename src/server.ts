@@ -192,7 +192,8 @@ export function toolDefinitions(readOnly = false, toolsets: readonly Toolset[] |
     inputSchema: inputSchema(t),
     outputSchema: outputSchema(t),
     annotations: advertisedAnnotations(t.annotations),
-    ...(t.view ? { _meta: { ui: { resourceUri: VIEW_URIS[t.view] } } } : {}),
+    // The flat "ui/resourceUri" is the key hosts of the extension's first releases read.
+    ...(t.view ? { _meta: { ui: { resourceUri: VIEW_URIS[t.view] }, 'ui/resourceUri': VIEW_URIS[t.view] } } : {}),
   }));
 }
 

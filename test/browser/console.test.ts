@@ -155,6 +155,24 @@ describe.skipIf(!CHROMIUM)('web console in Chromium', () => {
     await page.close();
   });
 
+  it('signing out stops the page: no call without a key, and the next key never sees the previous one\'s data', async () => {
+    const page = await signIn(keyA, '#jobs');
+    await expect.poll(() => page.locator('h2').textContent()).toBe('Jobs');
+    const sent: (string | null)[] = [];
+    page.on('request', (r) => r.url().endsWith('/mcp') && sent.push(r.headers().authorization ?? null));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    expect(await page.locator('#page').innerHTML()).toBe('');
+    await page.locator('#key').fill(keyB);
+    await page.locator('#signin-form button').click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('No jobs yet');
+    // Two refresh periods later, still globex's (empty) page; no request went out without a key.
+    await page.waitForTimeout(3200);
+    expect(await page.locator('main').textContent()).toContain('No jobs yet');
+    expect(sent.filter((h) => h !== null && h !== `Bearer ${keyB}`)).toEqual([`Bearer ${keyA}`]); // the DELETE of A's session
+    expect(sent).not.toContain('Bearer null');
+    await page.close();
+  });
+
   function fetchFaultsClear(): void {
     env.proxy.clearFaults();
   }
