@@ -18,11 +18,12 @@ if (!m) throw new Error('build-views: the app-with-deps bundle has no trailing e
 const names = m[1].split(',').map((p) => p.trim().split(/\s+as\s+/)).map(([local, exported]) => `${JSON.stringify(exported ?? local)}:${local}`);
 const library = `${bundle.slice(0, m.index)};const ExtApps={${names.join(',')}};`;
 
+const shared = fs.readFileSync(path.join(root, 'views', 'shared.js'), 'utf8');
 const hash = (s) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
 fs.mkdirSync(out, { recursive: true });
 for (const file of fs.readdirSync(path.join(root, 'views')).filter((f) => f.endsWith('.html'))) {
   let html = fs.readFileSync(path.join(root, 'views', file), 'utf8');
-  html = html.replace('/*EXT_APPS*/', () => library);
+  html = html.replace('/*EXT_APPS*/', () => library).replace('/*SHARED*/', () => shared);
   const scripts = [...html.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((s) => s[1]);
   const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((s) => s[1]);
   // The console (served by the HTTP front door) talks to its own /mcp; the MCP App views reach nothing.

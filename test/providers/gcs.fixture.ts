@@ -1,5 +1,5 @@
 import type { FaultRule, ProviderFixture } from './fixture.js';
-import { PROXY_OPS, googleErrorBody, googleStatus, proxyParts } from './proxy-parts.js';
+import { PROXY_OPS, googleErrorBody, googleFault, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startGcsServer } from '../support/gcs-server.mjs';
 // @ts-expect-error plain JS test support
@@ -24,21 +24,12 @@ export const FIXTURE_SA = JSON.stringify({
 export const gcsError = googleErrorBody;
 
 /** The fault proxy's answer for each fixture fault, the way GCS answers it. */
-function gcsFault(a: FaultRule['action']): Record<string, unknown> {
-  const status = googleStatus;
-  switch (a.type) {
-    case 'throttle':
-      return status(429, 'rateLimitExceeded', 'The rate of change requests to the object is too high. Please slow down.', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {});
-    case 'server_error':
-      return status(500, 'backendError', 'Backend Error');
-    case 'deny':
-      return status(403, 'forbidden', 'importer@contract-test.iam.gserviceaccount.com does not have storage.objects.get access to the Google Cloud Storage object.');
-    case 'bad_credentials':
-      return status(401, 'authError', 'Invalid Credentials', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
-    default:
-      return a;
-  }
-}
+const gcsFault = (a: FaultRule['action']) =>
+  googleFault(a, {
+    throttle: 'The rate of change requests to the object is too high. Please slow down.',
+    deny: ['forbidden', 'importer@contract-test.iam.gserviceaccount.com does not have storage.objects.get access to the Google Cloud Storage object.'],
+    badCredentials: 'Invalid Credentials',
+  });
 
 export interface GcsFixture extends ProviderFixture {
   /** The loopback GCS server (see test/support/gcs-server.mjs for its API). */

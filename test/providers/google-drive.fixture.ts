@@ -1,27 +1,18 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { FaultRule, ProviderFixture } from './fixture.js';
-import { PROXY_OPS, googleStatus, proxyParts } from './proxy-parts.js';
+import { PROXY_OPS, googleFault, proxyParts } from './proxy-parts.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer, FOLDER } from '../support/drive-server.mjs';
 // @ts-expect-error plain JS test support
 import { startProxy } from '../support/s3-proxy.mjs';
 
 /** The fault proxy's answer for each fixture fault, the way Drive answers it. */
-function driveFault(a: FaultRule['action']): Record<string, unknown> {
-  const status = googleStatus;
-  switch (a.type) {
-    case 'throttle':
-      return status(429, 'rateLimitExceeded', 'Rate Limit Exceeded', a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {});
-    case 'server_error':
-      return status(500, 'backendError', 'Backend Error');
-    case 'deny':
-      return status(403, 'insufficientFilePermissions', 'The user does not have sufficient permissions for this file.');
-    case 'bad_credentials':
-      return status(401, 'authError', 'Request had invalid authentication credentials.', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
-    default:
-      return a;
-  }
-}
+const driveFault = (a: FaultRule['action']) =>
+  googleFault(a, {
+    throttle: 'Rate Limit Exceeded',
+    deny: ['insufficientFilePermissions', 'The user does not have sufficient permissions for this file.'],
+    badCredentials: 'Request had invalid authentication credentials.',
+  });
 
 export interface DriveFixture extends ProviderFixture {
   server(): any;

@@ -31,3 +31,19 @@ export const googleStatus = (code: number, reason: string, message: string, head
   body: googleErrorBody(code, reason, message),
   headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
 });
+
+/** The fault proxy's answer for each fixture fault, the way a Google JSON API answers it (each API its own texts). */
+export function googleFault(a: FaultRule['action'], texts: { throttle: string; deny: [reason: string, message: string]; badCredentials: string }): Record<string, unknown> {
+  switch (a.type) {
+    case 'throttle':
+      return googleStatus(429, 'rateLimitExceeded', texts.throttle, a.retryAfterSeconds !== undefined ? { 'retry-after': String(a.retryAfterSeconds) } : {});
+    case 'server_error':
+      return googleStatus(500, 'backendError', 'Backend Error');
+    case 'deny':
+      return googleStatus(403, ...texts.deny);
+    case 'bad_credentials':
+      return googleStatus(401, 'authError', texts.badCredentials, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
+    default:
+      return a;
+  }
+}
