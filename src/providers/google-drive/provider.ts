@@ -411,7 +411,7 @@ export class DriveProvider implements StorageProvider {
     return this.toInfo(key, (await this.current(key, signal)).f);
   }
 
-  /** The file's metadata now; a file gone since it was listed is looked up again by its key once. */
+  /** The file's metadata now (a trashed file is not found: callers look its key up again, see current()). */
   private async fresh(e: Entry, key: string, signal?: AbortSignal): Promise<DriveFile> {
     const f = await this.meta(e.id, key, signal);
     if (f.trashed) throw new CloudportError('not_found', `file ${JSON.stringify(key)} is in the trash`, { field: 'key' });
