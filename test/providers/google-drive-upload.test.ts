@@ -74,10 +74,18 @@ describe('google_drive resumable uploads', () => {
     expect(stored('exact/eight.bin').equals(eight)).toBe(true);
     await p.write('exact/empty.bin', Readable.from([]), { size: 0 });
     expect(stored('exact/empty.bin').length).toBe(0);
+    // The source fails after its first 9 MiB, and (second case) before the upload session is even open.
     const broken = new Readable({ read() {} });
     broken.push(Buffer.alloc(9 * 1024 * 1024, 1));
-    setTimeout(() => broken.destroy(new Error('disk went away')), 50);
-    await expect(p.write('exact/broken.bin', broken, { size: 20 * 1024 * 1024 })).rejects.toThrow(/reading the content to upload failed: disk went away/);
+    const writing = p.write('exact/broken.bin', broken, { size: 20 * 1024 * 1024 });
+    broken.destroy(new Error('disk went away'));
+    await expect(writing).rejects.toThrow(/reading the content to upload failed: disk went away/);
     expect(broken.destroyed).toBe(true);
+    const early = new Readable({ read() {} });
+    drive.addFault({ match: { op: 'upload.create' }, action: { type: 'status', status: 500 } });
+    const failing = p.write('exact/early.bin', early, { size: 10 });
+    early.destroy(new Error('gone before the session'));
+    await expect(failing).rejects.toMatchObject({ kind: 'unexpected' });
+    drive.clearFaults();
   });
 });

@@ -629,6 +629,19 @@ export class DriveProvider implements StorageProvider {
   }
 
   async write(key: string, body: Buffer | Readable, opts: WriteOptions = {}): Promise<void> {
+    if (Buffer.isBuffer(body)) return this.writeBody(key, body, opts);
+    // A stream's errors have a listener from the start (folders are made before it is read), and a
+    // write that fails before reading it all releases it.
+    body.on('error', () => undefined);
+    try {
+      await this.writeBody(key, body, opts);
+    } catch (e) {
+      body.destroy();
+      throw e;
+    }
+  }
+
+  private async writeBody(key: string, body: Buffer | Readable, opts: WriteOptions): Promise<void> {
     const segments = key.split('/');
     const seg = segments.pop()!;
     if (!seg || segments.some((s) => !s)) throw new CloudportError('config_invalid', `key ${JSON.stringify(key)} has an empty folder or file name`, { field: 'key' });

@@ -80,26 +80,40 @@ export interface ResumableUpload {
 
 /** Runs one resumable upload and answers the file's metadata (the fields asked for). */
 export async function resumableUpload(o: ResumableUpload): Promise<Record<string, unknown>> {
-  const start = new URL(o.url);
-  for (const [k, v] of Object.entries({ ...o.params, uploadType: 'resumable' })) start.searchParams.set(k, v);
-  const session = await send(
-    o.method,
-    start.href,
-    { authorization: `Bearer ${await o.token()}`, 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': o.contentType, 'x-upload-content-length': o.size },
-    Buffer.from(JSON.stringify(o.metadata)),
-    o.agents,
-    o.signal,
-  );
-  const location = headerValue(session.headers, 'location');
-  if (session.status !== 200 || !location) throw answerError(session);
-  // The session URI carries its own authority (no token is sent to it); its connections go through
-  // the same agents, so the endpoint policy still decides where they may go.
-  const sessionUrl = new URL(location, start);
-  if (sessionUrl.protocol !== 'https:' && sessionUrl.protocol !== 'http:') throw new CloudportError('unexpected', 'Google Drive answered an upload session that is not a URL', { temporary: false });
+  // The body's errors have a listener from the start, also while the session opens (the iterator
+  // below attaches its own only when first read, and reports the error then).
+  o.body.on('error', () => undefined);
+  const iterator = (o.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let sessionUrl: URL;
+  try {
+    sessionUrl = await openSession();
+  } catch (e) {
+    await iterator.return?.();
+    throw e;
+  }
+
+  async function openSession(): Promise<URL> {
+    const start = new URL(o.url);
+    for (const [k, v] of Object.entries({ ...o.params, uploadType: 'resumable' })) start.searchParams.set(k, v);
+    const session = await send(
+      o.method,
+      start.href,
+      { authorization: `Bearer ${await o.token()}`, 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': o.contentType, 'x-upload-content-length': o.size },
+      Buffer.from(JSON.stringify(o.metadata)),
+      o.agents,
+      o.signal,
+    );
+    const location = headerValue(session.headers, 'location');
+    if (session.status !== 200 || !location) throw answerError(session);
+    // The session URI carries its own authority (no token is sent to it); its connections go through
+    // the same agents, so the endpoint policy still decides where they may go.
+    const url = new URL(location, start);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new CloudportError('unexpected', 'Google Drive answered an upload session that is not a URL', { temporary: false });
+    return url;
+  }
 
   let sent = 0;
   let pending: Buffer = Buffer.alloc(0);
-  const iterator = (o.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let ended = false;
   // One byte past a chunk is read before it is sent, so a body of an exact multiple of the chunk
   // size knows its last chunk is the last.
