@@ -122,7 +122,8 @@ describe('google_drive automations read the change feed', () => {
       const v = await automation(cp, a.id);
       return v.last_job_id !== first ? (v.last_job_id as string) : null;
     });
-    expect(await waitForJob(cp, later)).toMatchObject({ status: 'completed' });
+    const done = await waitForJob(cp, later);
+    expect(done, JSON.stringify((await cp.ok('import_status', { job_id: later, files_status: 'failed' })).files)).toMatchObject({ status: 'completed' });
     expect((await cp.ok('list_index_items', { index: 'moved' })).items.map((i: { key: string }) => i.key)).toContain('new.txt');
   });
 });

@@ -1,7 +1,9 @@
 import type { CloudportError } from '../../shared/errors.js';
 import type { ConnectorRow, JobRow, Store } from '../../store/types.js';
 import { NO_MATCH } from '../domain/nomatch.js';
-import { FAIL_AFTER } from './service.js';
+
+/** Consecutive failures (tests or failed imports) after which a connector becomes FAILED. */
+export const FAIL_AFTER = 5;
 
 /**
  * A connector's health as its jobs see it: rows cached for the workers, credential failures counted

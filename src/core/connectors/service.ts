@@ -1,3 +1,4 @@
+import { ConnectorCache, FAIL_AFTER } from './health.js';
 import { CloudportError, invalid, notFound } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { nestedDeeperThan } from '../../shared/depth.js';
@@ -16,8 +17,7 @@ export const CONNECTOR_STATUSES = ['ACTIVE', 'SUSPENDED', 'FAILED', 'ARCHIVED'] 
 export type ConnectorStatus = (typeof CONNECTOR_STATUSES)[number];
 export const SCOPES = ['import', 'export'] as const;
 export const IMPORT_MODES = ['all', 'new_only'] as const;
-/** Consecutive failures (tests or failed imports) after which a connector becomes FAILED. */
-export const FAIL_AFTER = 5;
+export { FAIL_AFTER };
 
 export type CredentialsInput = { type: string } & Record<string, SecretInput | string | undefined>;
 
@@ -227,13 +227,18 @@ function publicCheck(c: Check): TestResult['checks'][number] {
 }
 
 export class ConnectorService {
+  /** Connector rows as the import and export workers read them (short-lived; this service updates it on every change it makes). */
+  readonly cache: ConnectorCache;
+
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
     private readonly pool: ProviderPool,
     private readonly readOnly: boolean,
     private readonly policy: SecurityPolicy,
-  ) {}
+  ) {
+    this.cache = new ConnectorCache(store);
+  }
 
   /**
    * Merges endpoints found inside literal credentials into the location (so get_connector shows
@@ -426,6 +431,7 @@ export class ConnectorService {
     }
     out.updated_at = new Date().toISOString();
     const row = await this.store.updateConnector(org, id, out);
+    this.cache.set(id, row);
     return toView(row!);
   }
 
@@ -439,6 +445,7 @@ export class ConnectorService {
     }
     // Its automations go with it, in the same transaction (their jobs stay).
     await this.store.deleteConnector(org, id);
+    this.cache.set(id, null);
   }
 
   /**
@@ -469,6 +476,7 @@ export class ConnectorService {
       ? `all checks passed${checks.some((x) => x.status === 'skipped') ? ' (some skipped)' : ''}`
       : `${failed.map((x) => x.name).join(', ')} failed: ${failed[0]!.detail ?? ''}`;
     const row = readOnly ? c : await this.store.recordHealth(org, id, { ok: success, error: message, failAfter: FAIL_AFTER, now: new Date().toISOString() });
+    if (!readOnly) this.cache.set(id, row);
     return { result: { success, message, checks: checks.map(publicCheck) }, connector: toView(row ?? c) };
   }
 }

@@ -79,7 +79,8 @@ export class ExportService implements JobHandlers {
     private readonly opts: ExportOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.cache = new ConnectorCache(store);
+    // The connector service's own cache: an update_connector is seen by the next file at once.
+    this.cache = connectors.cache;
   }
 
   attach(engine: JobEngine): void {

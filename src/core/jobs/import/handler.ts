@@ -65,7 +65,8 @@ export class ImportHandler implements JobHandlers {
     private readonly opts: ImportOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.cache = new ConnectorCache(store);
+    // The connector service's own cache: an update_connector is seen by the next file at once.
+    this.cache = connectors.cache;
   }
 
   /**
