@@ -273,8 +273,11 @@ export class ExportService implements JobHandlers {
         await withRetry(
           async () => {
             if (signal.aborted) throw signal.reason;
+            // A stream's errors have a listener before any provider reads it, and each attempt's
+            // stream is released when the attempt ends (a failed write may leave it unread).
+            const body = whole ?? this.blobs.stream(item.sha256).on('error', () => undefined);
             try {
-              await provider.write(t.path, whole ?? this.blobs.stream(item.sha256), {
+              await provider.write(t.path, body, {
                 contentType: item.content_type,
                 size: item.size,
                 sha256: item.sha256,
@@ -286,6 +289,8 @@ export class ExportService implements JobHandlers {
               const err = asCloudportError(e);
               if (params.overwrite === 'never' && err.kind === 'conflict' && !err.temporary) throw new Exists();
               throw e;
+            } finally {
+              if (!Buffer.isBuffer(body)) body.destroy();
             }
           },
           this.retry,
