@@ -6,6 +6,7 @@ import { DEFAULT_ORG } from './core/domain/org.js';
 import { authHelpText, helpText, keysHelpText, parseCommandLine, type CliConfig, type CommandLine } from './config.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
+import { carriesSecrets } from './shared/secure-url.js';
 import { createLogger, type Logger, type LogLevel } from './shared/log.js';
 import { redact } from './shared/redact.js';
 
@@ -87,15 +88,8 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
   if (!auth.clientId) throw new CloudportError('config_invalid', 'auth google-drive needs --client-id', { field: '--client-id', fix: 'Create an OAuth client of type "Desktop app" (Google Cloud console → APIs & Services → Credentials) and give its id.' });
   if (!auth.clientSecret) throw new CloudportError('config_invalid', 'auth google-drive needs --client-secret', { field: '--client-secret', fix: 'Give the OAuth client\'s secret (or set GOOGLE_CLIENT_SECRET).' });
   for (const [flag, uri] of [['--auth-uri', auth.authUri], ['--token-uri', auth.tokenUri]] as const) {
-    if (uri === undefined) continue;
-    let u: URL | null = null;
-    try {
-      u = new URL(uri);
-    } catch {
-      // Refused below.
-    }
-    // The client secret and the code travel to these: https, or plain http to this machine only.
-    if (!u || !(u.protocol === 'https:' || (u.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(u.hostname)))) {
+    // The client secret and the code travel to these.
+    if (uri !== undefined && !carriesSecrets(uri)) {
       throw new CloudportError('config_invalid', `${flag} must be an https URL (or http on 127.0.0.1)`, { field: flag });
     }
   }

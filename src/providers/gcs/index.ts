@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
 import { commonLocationFields, secretKeyFile } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
-import { parseServiceAccount } from './service-account.js';
+import { parseServiceAccount, serviceAccountEndpoints } from '../google-service-account.js';
 
 const serviceAccount = z
   .object({ type: z.literal('service_account'), json: secretKeyFile })
@@ -11,7 +11,6 @@ const adc = z.object({ type: z.literal('default') }).strict();
 
 /** https://cloud.google.com/storage/docs/buckets#naming */
 export const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
-const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
 export const gcsProvider: ProviderDefinition = {
   name: 'gcs',
@@ -31,11 +30,7 @@ export const gcsProvider: ProviderDefinition = {
     };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
-  credentialEndpoints(creds): Record<string, string> {
-    if (creds.type !== 'service_account' || typeof creds.json !== 'string') return {};
-    const uri = parseServiceAccount(creds.json).token_uri;
-    return uri && uri !== DEFAULT_TOKEN_URI ? { token_uri: uri } : {};
-  },
+  credentialEndpoints: serviceAccountEndpoints,
   validateCredentials(creds) {
     if (creds.type === 'service_account' && typeof creds.json === 'string') parseServiceAccount(creds.json);
   },

@@ -6,7 +6,7 @@ import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { grantFix, mapGcsError } from './errors.js';
-import { parseServiceAccount } from './service-account.js';
+import { parseServiceAccount } from '../google-service-account.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 
 interface GcsMeta {

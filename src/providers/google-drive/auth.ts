@@ -2,6 +2,9 @@ import { sign } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { CloudportError } from '../../shared/errors.js';
+import { GOOGLE_TOKEN_URI } from '../google-service-account.js';
+
+export { GOOGLE_TOKEN_URI };
 
 /**
  * Access tokens for Google Drive from a service account key or a user's refresh token, posted to the
@@ -10,7 +13,6 @@ import { CloudportError } from '../../shared/errors.js';
  * fixed URL (gtoken), which would leave `token_uri` unhonoured and the policy unchecked.
  */
 
-export const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 export const DRIVE_SCOPES = {
   read: 'https://www.googleapis.com/auth/drive.readonly',
   write: 'https://www.googleapis.com/auth/drive',

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { CloudportError, invalid } from '../../shared/errors.js';
 import { secretKeyFile, secretValue } from '../fields.js';
-import { parseServiceAccount } from '../gcs/service-account.js';
+import { parseServiceAccount, serviceAccountEndpoints } from '../google-service-account.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
-import { GOOGLE_TOKEN_URI } from './auth.js';
 
 const serviceAccount = z
   .object({ type: z.literal('service_account'), json: secretKeyFile, subject: z.string().min(3).max(320).optional() })
@@ -48,11 +47,7 @@ export const googleDriveProvider: ProviderDefinition = {
     };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
-  credentialEndpoints(creds): Record<string, string> {
-    if (creds.type !== 'service_account' || typeof creds.json !== 'string') return {};
-    const uri = parseServiceAccount(creds.json).token_uri;
-    return uri && uri !== GOOGLE_TOKEN_URI ? { token_uri: uri } : {};
-  },
+  credentialEndpoints: serviceAccountEndpoints,
   validateCredentials(creds) {
     if (creds.type === 'service_account' && typeof creds.subject === 'string' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(creds.subject)) {
       throw invalid('credentials.subject', 'subject must be the email address of the user to act as', 'Give the Workspace user\'s address, e.g. "reports@example.com", or leave subject out.');

@@ -3,8 +3,9 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { drive as driveClient, type drive_v3 } from '@googleapis/drive';
 import { CloudportError } from '../../shared/errors.js';
+import { carriesSecrets } from '../../shared/secure-url.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
-import { parseServiceAccount } from '../gcs/service-account.js';
+import { parseServiceAccount } from '../google-service-account.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { DRIVE_SCOPES, refreshTokens, serviceAccountTokens, type TokenSource } from './auth.js';
 import { mapDriveError, shareFix, type DriveErrorContext } from './errors.js';
@@ -67,14 +68,6 @@ type Frame = [id: string, prefix: string, after: string, viaShortcut: 0 | 1];
 const isNative = (mime: string | null | undefined) => !!mime && mime.startsWith('application/vnd.google-apps.');
 const hexToB64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
-/**
- * Bearer tokens are usable by whoever receives them: they go to https endpoints, and over plain http
- * only to a loopback address (an emulator or a test server on this machine).
- */
-export function sendsTokens(endpoint: string): boolean {
-  const u = new URL(endpoint);
-  return u.protocol === 'https:' || /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(u.hostname);
-}
 
 export class DriveProvider implements StorageProvider {
   readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000 };
@@ -97,7 +90,8 @@ export class DriveProvider implements StorageProvider {
     ctx: ProviderContext,
   ) {
     this.rootUrl = loc.endpoint ? (loc.endpoint.endsWith('/') ? loc.endpoint : `${loc.endpoint}/`) : DRIVE_API_ROOT;
-    if (!sendsTokens(this.rootUrl)) {
+    // Bearer tokens are usable by whoever receives them.
+    if (!carriesSecrets(this.rootUrl)) {
       throw new CloudportError('config_invalid', `cloudport sends Google access tokens only over https (or to loopback): ${loc.endpoint} is plain http`, { field: 'endpoint', fix: 'Use an https endpoint.' });
     }
     this.driveId = typeof loc.drive_id === 'string' ? loc.drive_id : undefined;
@@ -110,7 +104,7 @@ export class DriveProvider implements StorageProvider {
     const hold = ctx.holdSecrets;
     if (creds.type === 'service_account') {
       const key = parseServiceAccount(typeof creds.json === 'string' ? creds.json : '');
-      if (key.token_uri && !sendsTokens(key.token_uri)) {
+      if (key.token_uri && !carriesSecrets(key.token_uri)) {
         throw new CloudportError('config_invalid', 'the token_uri of the service account key is plain http: the access token would travel in clear text', { field: 'credentials.json', fix: 'Use an https token_uri (Google\'s is https://oauth2.googleapis.com/token).' });
       }
       const subject = typeof creds.subject === 'string' ? creds.subject : undefined;

@@ -1,4 +1,9 @@
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError } from '../shared/errors.js';
+
+/**
+ * Google service account key files, shared by the providers that take them (gcs, google_drive).
+ */
+export const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
 /** A service account key file's fields (no SDK import: used when validating, before any client is loaded). */
 export function parseServiceAccount(json: string): { client_email: string; private_key: string; project_id?: string; token_uri?: string } {
@@ -14,3 +19,9 @@ export function parseServiceAccount(json: string): { client_email: string; priva
   return sa as { client_email: string; private_key: string; project_id?: string; token_uri?: string };
 }
 
+/** The key's own token endpoint, as a location key the endpoint policy checks (none when it is Google's). */
+export function serviceAccountEndpoints(creds: Record<string, unknown>): Record<string, string> {
+  if (creds.type !== 'service_account' || typeof creds.json !== 'string') return {};
+  const uri = parseServiceAccount(creds.json).token_uri;
+  return uri && uri !== GOOGLE_TOKEN_URI ? { token_uri: uri } : {};
+}
