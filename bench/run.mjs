@@ -7,6 +7,7 @@
 // scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
 // postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise;
 // scenario 9 (search) measures PostgreSQL beside SQLite only when --database-url is given;
+// BENCH_KEEP_DB=/some/file.db keeps a copy of scenario 9's SQLite database (to try statements on it);
 // BENCH_PROF=/some/dir writes a CPU profile of each cloudport process (stdio servers, scale-out workers) there (node --cpu-prof).
 // Writes bench/results/<date>.json and the table in docs/benchmarks.md.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -535,6 +536,7 @@ async function main() {
     };
     // SQLite: the pages (dbstat) of text_chunks, its (sha256, seq) index and the FTS5 shadow tables, per byte of extracted text.
     const sqliteGrowth = (dataDir) => {
+      if (process.env.BENCH_KEEP_DB) fs.copyFileSync(path.join(dataDir, 'cloudport.db'), process.env.BENCH_KEEP_DB);
       const db = new Database(path.join(dataDir, 'cloudport.db'), { readonly: true });
       try {
         const tables = Object.fromEntries(db.prepare(`SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('text_chunks', 'text_chunks_sha_seq') OR name LIKE 'text_fts%' GROUP BY name`).all().map((r) => [r.name, r.bytes]));

@@ -176,6 +176,30 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('search: a repeated query and the next page see what changed since, written by this store or by another process', async () => {
+    await withStores(b.fresh(), 2, async (s1, s2) => {
+      const add = async (s: Store, key: string, content: string) => {
+        await s.createJob(job(`imp_${key}`), [{ key, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s, { id: f!.id, key, org_id: 'org_a' }, 'A', content, { text: true });
+      };
+      const q = parseQuery('alpha');
+      const find = async (offset = 0, limit = 10) => {
+        const r = await s1.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset, limit });
+        return { keys: r.hits.map((h) => h.key).sort(), total: r.total };
+      };
+      await add(s1, 'one.txt', 'alpha beta');
+      expect(await find()).toEqual({ keys: ['one.txt'], total: 1 });
+      await add(s2, 'two.txt', 'alpha alpha gamma');
+      expect(await find()).toEqual({ keys: ['one.txt', 'two.txt'], total: 2 });
+      expect((await find(1, 1)).keys).toHaveLength(1);
+      await s1.deleteItem('org_a', 'idx', 'two.txt');
+      expect(await find()).toEqual({ keys: ['one.txt'], total: 1 });
+      await s2.deleteItem('org_a', 'idx', 'one.txt');
+      expect(await find()).toEqual({ keys: [], total: 0 });
+    });
+  });
+
   it('search: the same queries find the same items on both stores, per organization, and texts go with their last item', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       const docs: [string, string, string][] = [

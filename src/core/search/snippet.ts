@@ -6,6 +6,16 @@ export const SNIPPET_MAX = 300;
 const OPEN = '«';
 const CLOSE = '»';
 
+const ASCII = /^[\x00-\x7f]*$/;
+const WORD = /[\p{L}\p{N}]+/gu;
+const ASCII_WORD = /[A-Za-z0-9]+/g;
+
+/** One word (letters and digits only) as foldWords folds it; ASCII, most words, needs only lower case. */
+function foldWord(word: string): string {
+  const lower = word.toLowerCase();
+  return /^[a-z0-9]*$/.test(lower) ? lower : foldWords(word).join('');
+}
+
 /**
  * The words around a hit, with the matched words marked «like this»: the window of the chunk that
  * holds the most marked words (the first such window on a tie), cut at word boundaries, whitespace
@@ -13,11 +23,15 @@ const CLOSE = '»';
  * answer the same snippet, and `offset` (bytes) says where read_item reads that place.
  */
 export function snippetOf(body: string, marked: Marked): { text: string; offset: number } {
-  const words = [...body.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => {
-    const folded = foldWords(m[0]).join('');
+  // An ASCII body folds by lower case alone, once for the whole body.
+  const lower = ASCII.test(body) ? body.toLowerCase() : null;
+  const words: { start: number; end: number; folded: string; hit: boolean }[] = [];
+  for (const m of body.matchAll(lower === null ? WORD : ASCII_WORD)) {
+    const end = m.index + m[0].length;
+    const folded = lower === null ? foldWord(m[0]) : lower.slice(m.index, end);
     const hit = marked.exact.has(folded) || marked.prefixes.some((p) => folded.startsWith(p));
-    return { start: m.index, end: m.index + m[0].length, folded, hit };
-  });
+    words.push({ start: m.index, end, folded, hit });
+  }
   for (const p of marked.phrases) {
     const n = p.words.length;
     for (let i = 0; i + n <= words.length; i++) {

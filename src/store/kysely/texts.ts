@@ -16,6 +16,24 @@ function prefixEnd(prefix: string): string | null {
   return prefix.slice(0, -1) + String.fromCharCode(c + 1);
 }
 
+interface Candidate {
+  id: number;
+  sha256: string;
+  off: number;
+  score: number;
+}
+
+/** A search's items best first: all that match unless `saturated` (then the best of them), and how many match in all. */
+interface Ranking {
+  version: string | null;
+  ranked: { index_name: string; key: string; c: Candidate }[];
+  saturated: boolean;
+  total: number;
+}
+
+/** Searches whose ranking is kept (each holds a few dozen rows unless a cursor went deep). */
+const RANKINGS_KEPT = 32;
+
 /**
  * Extracted texts and full-text search. A hit is a chunk; an item's result is its best chunk (its
  * place in the document), and items that merely duplicate another key of their index are left out
@@ -59,19 +77,67 @@ export function withTexts<B extends Part>(Base: B) {
      */
     async searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number }> {
       const want = q.offset + q.limit;
+      const version = await this.textsVersion();
+      const key = JSON.stringify([org, q.fts5, q.tsquery, q.indexes ?? null, q.prefix ?? '']);
+      let r = version === null ? undefined : this.rankings.get(key);
+      if (r) this.rankings.delete(key);
+      if (!r || r.version !== version || (r.saturated && r.ranked.length < want)) r = await this.rank(org, q, want, version);
+      if (version !== null) {
+        this.rankings.set(key, r);
+        for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
+      }
+      const page = r.ranked.slice(q.offset, want);
+      if (!page.length) return { hits: [], total: r.total };
+      const ids = [...new Set(page.map((p) => p.c.id))];
+      const bodies = new Map((await this.exec('auto', () => all(this.qb.selectFrom('text_chunks').select(['id', 'body']).where('id', 'in', ids)))).map((x) => [Number(x.id), x.body]));
+      const statuses = new Map((await this.exec('auto', () => all(this.qb.selectFrom('texts').select(['sha256', 'status']).where('sha256', 'in', [...new Set(page.map((p) => p.c.sha256))])))).map((x) => [x.sha256, x.status]));
+      return {
+        hits: page.map((p) => ({
+          index_name: p.index_name,
+          key: p.key,
+          sha256: p.c.sha256,
+          score: Number(p.c.score),
+          off: Number(p.c.off),
+          body: bodies.get(Number(p.c.id)) ?? '',
+          status: (statuses.get(p.c.sha256) ?? 'extracted') as TextHit['status'],
+        })),
+        total: r.total,
+      };
+    }
+
+    /**
+     * The searches ranked last, by query and filters, for as long as the database is unchanged: the
+     * next page of a cursor and a repeated query read from here, since ranking every match is what a
+     * search costs (BM25 walks each match's positions).
+     */
+    private readonly rankings = new Map<string, Ranking>();
+
+    /**
+     * A value that changes whenever any text or item may have changed, or null where none is cheap
+     * (PostgreSQL: other processes write without telling). SQLite: this connection's count of changed
+     * rows, and data_version, which changes when another connection commits.
+     */
+    private async textsVersion(): Promise<string | null> {
+      if (this.pg) return null;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ t: number; v: number }>(sql`SELECT total_changes() AS t, (SELECT data_version FROM pragma_data_version) AS v`)));
+      return `${rows[0]?.v}:${rows[0]?.t}`;
+    }
+
+    /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
+    private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
       for (let k = Math.max(64, want * 4); ; k *= 2) {
-        const cands = await this.exec('auto', () => all(this.rawQuery<{ id: number; sha256: string; off: number; score: number }>(this.candidates(q, k))));
+        const cands = await this.exec('auto', () => all(this.rawQuery<Candidate>(this.candidates(q, k))));
         const saturated = cands.length === k;
         const shas = [...new Set(cands.map((c) => c.sha256))];
         const owners = new Map<string, { index_name: string; key: string }[]>();
         for (let i = 0; i < shas.length; i += 500) {
           const part = shas.slice(i, i + 500);
           const rows = await this.exec('auto', () => all(this.rawQuery<{ index_name: string; key: string; sha256: string }>(sql`SELECT i.index_name, i.key, i.sha256 FROM items i WHERE i.sha256 IN (${sql.join(part)}) AND ${this.itemFilters(org, q)}`)));
-          for (const r of rows) owners.set(r.sha256, [...(owners.get(r.sha256) ?? []), { index_name: r.index_name, key: r.key }]);
+          for (const x of rows) owners.set(x.sha256, [...(owners.get(x.sha256) ?? []), { index_name: x.index_name, key: x.key }]);
         }
         // An item's place is its best chunk: the first candidate of its content (candidates come best first).
         const seen = new Set<string>();
-        const ranked: { index_name: string; key: string; c: (typeof cands)[number] }[] = [];
+        const ranked: Ranking['ranked'] = [];
         for (const c of cands) {
           if (seen.has(c.sha256)) continue;
           seen.add(c.sha256);
@@ -79,24 +145,8 @@ export function withTexts<B extends Part>(Base: B) {
           for (const it of items) ranked.push({ ...it, c });
         }
         if (saturated && ranked.length < want) continue;
-        const page = ranked.slice(q.offset, want);
         const total = saturated ? await this.estimateMatches(org, q, ranked.length / cands.length) : ranked.length;
-        if (!page.length) return { hits: [], total };
-        const ids = [...new Set(page.map((p) => p.c.id))];
-        const bodies = new Map((await this.exec('auto', () => all(this.qb.selectFrom('text_chunks').select(['id', 'body']).where('id', 'in', ids)))).map((r) => [Number(r.id), r.body]));
-        const statuses = new Map((await this.exec('auto', () => all(this.qb.selectFrom('texts').select(['sha256', 'status']).where('sha256', 'in', [...new Set(page.map((p) => p.c.sha256))])))).map((r) => [r.sha256, r.status]));
-        return {
-          hits: page.map((p) => ({
-            index_name: p.index_name,
-            key: p.key,
-            sha256: p.c.sha256,
-            score: Number(p.c.score),
-            off: Number(p.c.off),
-            body: bodies.get(Number(p.c.id)) ?? '',
-            status: (statuses.get(p.c.sha256) ?? 'extracted') as TextHit['status'],
-          })),
-          total: Math.max(total, ranked.length),
-        };
+        return { version, ranked, saturated, total: Math.max(total, ranked.length) };
       }
     }
 
@@ -104,7 +154,8 @@ export function withTexts<B extends Part>(Base: B) {
     private candidates(q: TextSearch, k: number): RawBuilder<unknown> {
       return this.pg
         ? sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q ORDER BY score DESC, c.id LIMIT ${k}`
-        : sql`SELECT c.id, c.sha256, c.off, -f.rank AS score FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5} ORDER BY f.rank, c.id LIMIT ${k}`;
+        : // FTS5 ranks and keeps the top k itself before the join: joined first, every match would be looked up in text_chunks and sorted by SQLite.
+          sql`SELECT c.id, c.sha256, c.off, -f.rank AS score FROM (SELECT rowid, rank FROM text_fts WHERE text_fts MATCH ${q.fts5} ORDER BY rank, rowid LIMIT ${k}) f JOIN text_chunks c ON c.id = f.rowid ORDER BY f.rank, c.id`;
     }
 
     /**
@@ -114,8 +165,9 @@ export function withTexts<B extends Part>(Base: B) {
      * have items, that count would tell about theirs, so the organization's matches are counted exactly.
      */
     private async estimateMatches(org: string, q: TextSearch, share: number): Promise<number> {
-      const others = await this.exec('auto', () => all(this.rawQuery<{ x: number }>(sql`SELECT 1 AS x FROM items WHERE org_id <> ${org} LIMIT 1`)));
-      if (others.length) return this.countMatches(org, q);
+      // The first and last org_id of the primary key: two index seeks, where org_id <> ? would read every item.
+      const span = await this.exec('auto', () => all(this.rawQuery<{ lo: string | null; hi: string | null }>(sql`SELECT (SELECT MIN(org_id) FROM items) AS lo, (SELECT MAX(org_id) FROM items) AS hi`)));
+      if (span[0]?.lo !== org || span[0]?.hi !== org) return this.countMatches(org, q);
       const chunks = this.pg
         ? sql`SELECT COUNT(*) AS n FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
         : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
