@@ -1,7 +1,10 @@
 // Interleaved A/B of cloudport builds on one scenario, for changes smaller than this machine's drift.
 //
 //   node bench/ab.mjs small|large ROUNDS path/to/a/dist/cli.js path/to/b/dist/cli.js [...]
+//   node bench/ab.mjs --database-url postgres://postgres@127.0.0.1:5432/test small ROUNDS a.js b.js
 //
+// With --database-url every import runs on PostgreSQL (a fresh schema each, dropped after), and the CPU
+// of the postgres backends serving the server's connections (found by their client ports) is added.
 // One loopback S3 server (fauxqs, in this process) is seeded once (2,000 × 64 KiB, or 4 × 256 MiB);
 // then every round imports it once with each build, in turn (the order reversed every other round), each
 // into a fresh data dir, driven
@@ -16,9 +19,13 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { startS3 } from '../test/support/fauxqs.mjs';
 
-const [scenario, roundsArg, ...clis] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const dbAt = argv.indexOf('--database-url');
+const DATABASE_URL = dbAt >= 0 ? argv.splice(dbAt, 2)[1] : null;
+const [scenario, roundsArg, ...clis] = argv;
 if (!['small', 'large'].includes(scenario) || !Number(roundsArg) || !clis.length) {
   process.stderr.write('usage: node bench/ab.mjs small|large ROUNDS cliA.js [cliB.js ...]\n');
   process.exit(2);
@@ -49,17 +56,52 @@ function stat(pid) {
   return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, faults: Number(f[7]) };
 }
 const peakMb = (pid) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+
+/** Local TCP ports of a process's sockets (its connections to PostgreSQL among them), from /proc. */
+function localPorts(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }) ?? '');
+    if (m) inodes.add(m[1]);
+  }
+  const ports = new Set();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length > 9 && inodes.has(c[9])) ports.add(parseInt(c[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/** The pids of the postgres backends serving a process. */
+async function backendsOf(admin, pid) {
+  const ports = localPorts(pid);
+  const r = await admin.query('SELECT pid, client_port FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
+  return r.rows.filter((x) => ports.has(x.client_port)).map((x) => x.pid);
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
+const admin = DATABASE_URL ? new pg.Client({ connectionString: DATABASE_URL }) : null;
+await admin?.connect();
 const results = new Map(clis.map((c) => [c, []]));
 for (let r = 0; r < Number(roundsArg); r++) {
   // The order turns every round: the first import of a round ran faster than the second in both orders tried.
   for (const cli of r % 2 ? [...clis].reverse() : clis) {
     execFileSync('sync');
     const dataDir = fs.mkdtempSync(path.join(tmp, 'data-'));
+    let schema = null;
+    const dbArgs = [];
+    if (DATABASE_URL) {
+      schema = `ab_${process.pid}_${r}_${Math.random().toString(36).slice(2, 8)}`;
+      const u = new URL(DATABASE_URL);
+      u.searchParams.set('schema', schema);
+      dbArgs.push('--database-url', u.toString());
+    }
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [cli, '--data-dir', dataDir, '--log-level', 'error'],
+      args: [cli, '--data-dir', dataDir, '--log-level', 'error', ...dbArgs],
       env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: 'true', ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('CLOUDPORT_'))) },
       stderr: 'ignore',
     });
@@ -78,6 +120,7 @@ for (let r = 0; r < Number(roundsArg); r++) {
       credentials: { type: 'access_key', access_key_id: 'AKIAABBENCH000000000', secret_access_key: 'ab-bench-secret' },
     });
     const pid = transport.pid;
+    const b0 = new Map(admin ? (await backendsOf(admin, pid)).map((b) => [b, stat(b)]) : []);
     const s0 = stat(pid);
     const t0 = performance.now();
     const job = await call('start_import', { connector_id: connector.id, index: 'ab', prefix: 's/' });
@@ -86,15 +129,20 @@ for (let r = 0; r < Number(roundsArg); r++) {
     while (!['completed', 'completed_with_errors', 'failed', 'canceled'].includes(st.status));
     const ms = Math.round(performance.now() - t0);
     const s1 = stat(pid);
-    const row = { ms, user: s1.user - s0.user, sys: s1.sys - s0.sys, faults: s1.faults - s0.faults, peak: peakMb(pid), status: st.status };
+    // Backends opened during the import count whole; the pool keeps its connections open for 10 s idle.
+    let db = 0;
+    if (admin) for (const b of await backendsOf(admin, pid)) db += ((x) => x.user + x.sys)(stat(b)) - ((x) => (x ? x.user + x.sys : 0))(b0.get(b));
+    const row = { ms, user: s1.user - s0.user, sys: s1.sys - s0.sys, db, faults: s1.faults - s0.faults, peak: peakMb(pid), status: st.status };
     await client.close();
+    if (schema) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     results.get(cli).push(row);
-    console.log(`${cli}: ${row.status} ${row.ms} ms, CPU ${row.user + row.sys} ms (user ${row.user}, sys ${row.sys}), ${row.faults} faults, peak ${row.peak} MB`);
+    console.log(`${cli}: ${row.status} ${row.ms} ms, CPU ${row.user + row.sys} ms (user ${row.user}, sys ${row.sys})${admin ? `, postgres backends ${row.db} ms` : ''}, ${row.faults} faults, peak ${row.peak} MB`);
   }
 }
 for (const [cli, rows] of results) {
-  console.log(`${cli}: median ${median(rows.map((x) => x.ms))} ms [${rows.map((x) => x.ms).join(' ')}], CPU ${median(rows.map((x) => x.user + x.sys))} ms, peak ${median(rows.map((x) => x.peak))} MB`);
+  console.log(`${cli}: median ${median(rows.map((x) => x.ms))} ms [${rows.map((x) => x.ms).join(' ')}], CPU ${median(rows.map((x) => x.user + x.sys))} ms${admin ? `, postgres backends ${median(rows.map((x) => x.db))} ms, both ${median(rows.map((x) => x.user + x.sys + x.db))} ms` : ''}, peak ${median(rows.map((x) => x.peak))} MB`);
 }
+await admin?.end();
 await s3.stop?.();
 fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(0);

@@ -14,6 +14,7 @@ import type { DB } from './schema.js';
 import { MIGRATIONS } from './migrations.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Lock, type Op, type Tx } from './ops.js';
+import type { PreparedQuery } from './kysely/base.js';
 
 /** Advisory lock key spaces (the first of two int4 keys): "clp" + n. */
 const LOCK_NS = 0x636c7000;
@@ -191,9 +192,9 @@ export class PostgresStore extends KyselyStore {
   }
 
   private async query(db: Queryable, q: Compilable<unknown>): Promise<pg.QueryResult> {
-    const c = q.compile();
+    const c: PreparedQuery<unknown> = q.compile();
     try {
-      return await db.query(c.sql, params(c.parameters));
+      return await (c.name ? db.query({ name: c.name, text: c.sql, values: params(c.parameters) }) : db.query(c.sql, params(c.parameters)));
     } catch (e) {
       throw mapError(e);
     }

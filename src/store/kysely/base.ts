@@ -4,6 +4,9 @@ import { run, type Dialect, type Tx } from '../ops.js';
 import { compileStatement, type Statement } from './statements.js';
 
 /** Job states in which a job still has work (its files may be claimed, its listing continued). */
+/** A compiled hot statement; `name` (PostgreSQL) makes it a named prepared statement. */
+export type PreparedQuery<O> = CompiledQuery<O> & { name?: string };
+
 export const ACTIVE_JOB = ['queued', 'running'] as const;
 
 /**
@@ -33,6 +36,11 @@ export abstract class StoreBase {
   }
 
   private readonly compiled = new Map<object, CompiledQuery>();
+  /**
+   * PostgreSQL prepares a hot statement once per connection under its name (parsed and planned once,
+   * not on every run); names are never reused for other SQL within a store, whose pool owns its connections.
+   */
+  private readonly names = new Map<object, string>();
 
   /** A hot statement with its arguments: its SQL as compiled once for this store's dialect, its parameters from `params` (see statements.ts). */
   protected prepared<A extends unknown[], O>(s: Statement<A, O>, ...args: A): Compilable<O> {
@@ -40,8 +48,9 @@ export abstract class StoreBase {
     if (!c) {
       c = compileStatement(s, this.qb, this.pg);
       this.compiled.set(s, c);
+      this.names.set(s, `cp_${this.names.size}`);
     }
-    const compiled = { query: c.query, queryId: c.queryId, sql: c.sql, parameters: s.params(...args) } as CompiledQuery<O>;
+    const compiled: PreparedQuery<O> = { query: c.query, queryId: c.queryId, sql: c.sql, parameters: s.params(...args), ...(this.pg ? { name: this.names.get(s) } : {}) };
     return { compile: () => compiled };
   }
 }

@@ -35,6 +35,24 @@ const MARK_HASHED = statement({
   params: (sha256: string, id: number, owner: string) => [sha256, id, owner, 'pending'],
 });
 
+/** PostgreSQL: MARK_HASHED for a batch (ids and hashes as parallel arrays), rows taken in id order; the ids it marked. */
+const MARK_HASHED_MANY = statement({
+  name: 'hashed.many',
+  arity: 3,
+  build: (qb, _pg, [ids, shas, owner]) =>
+    qb
+      .updateTable('job_files')
+      .set({ sha256: sql<string>`m.sha256` })
+      .from(
+        sql<{ id: number; sha256: string }>`(SELECT f.id, m.sha256 FROM unnest(${ids}::bigint[], ${shas}::text[]) AS m(id, sha256) JOIN job_files f ON f.id = m.id ORDER BY f.id FOR UPDATE OF f)`.as('m'),
+      )
+      .whereRef('job_files.id', '=', 'm.id')
+      .where('job_files.lease_owner', '=', owner)
+      .where('job_files.status', '=', 'pending')
+      .returning('job_files.id'),
+  params: (ids: number[], shas: string[], owner: string) => [ids, shas, owner, 'pending'],
+});
+
 /** MARK_HASHED while no GC gate is set (SQLite): changes nothing while blob GC is removing blobs. */
 const MARK_HASHED_UNLESS_GATED = statement({
   name: 'hashed.gated',
@@ -58,9 +76,19 @@ export function withBlobRefs<B extends Part>(Base: B) {
     }
 
     async markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]> {
-      // PostgreSQL: one transaction per file, so no transaction holds several files' row locks (no lock-order
-      // deadlocks with a cancel); its blob lock makes GC wait instead, so it never answers 'wait'.
-      if (this.pg) return Promise.all(files.map((f) => this.exec('tx', () => this.markHashedTx(f.fileId, owner, f.sha256)) as Promise<boolean>));
+      // PostgreSQL: one transaction and one statement for the batch, its rows updated in id order (a cancel
+      // or heartbeat that locks them in another order and deadlocks is retried); the blob lock makes GC
+      // wait instead, so it never answers 'wait'.
+      if (this.pg) {
+        if (!files.length) return [];
+        const ids = files.map((f) => f.fileId);
+        const marked = await this.exec('tx', function* (this: BlobRefsPart) {
+          yield* lock({ kind: 'blobs', mode: 'shared' });
+          return yield* all(this.prepared(MARK_HASHED_MANY, ids, files.map((f) => f.sha256), owner));
+        }.bind(this));
+        const ok = new Set(marked.map((r) => Number(r.id)));
+        return ids.map((id) => ok.has(id));
+      }
       for (;;) {
         const r = await this.exec('tx', function* (this: BlobRefsPart): Tx<boolean[] | 'wait'> {
           const out: boolean[] = [];

@@ -19,6 +19,14 @@ const COMMIT_FILE = statement({
 });
 
 /** Creates the index on its first item, or marks it updated. */
+/** PostgreSQL: the rows of a batch's files, locked in id order. */
+const LOCK_FILES = statement({
+  name: 'commit.lock_files',
+  arity: 1,
+  build: (qb, _pg, [ids]) => qb.selectFrom('job_files').select(['id', 'status', 'lease_owner']).where(sql<boolean>`id = ANY(${ids}::bigint[])`).orderBy('id').forUpdate(),
+  params: (ids: number[]) => [ids],
+});
+
 const COMMIT_INDEX = statement({
   name: 'commit.index',
   arity: 3,
@@ -86,6 +94,95 @@ const COMMIT_SEEN = statement({
   params: (org: string, connectorId: string, index: string, key: string, version: string, now: string) => [org, connectorId, index, key, version, now, version, now],
 });
 
+/** PostgreSQL: COMMIT_DONE for a batch, one array per column. */
+const COMMIT_DONE_MANY = statement({
+  name: 'commit.done.many',
+  arity: 7,
+  build: (qb, _pg, [ids, statuses, duplicateOf, shas, sizes, etags, versions]) => {
+    const q = sql`UPDATE job_files SET status = d.status, duplicate_of = d.duplicate_of, sha256 = d.sha256, size = d.size, etag = d.etag, version = d.version, error = NULL, lease_owner = NULL, lease_expires = 0
+      FROM unnest(${ids}::bigint[], ${statuses}::text[], ${duplicateOf}::text[], ${shas}::text[], ${sizes}::bigint[], ${etags}::text[], ${versions}::text[]) AS d(id, status, duplicate_of, sha256, size, etag, version)
+      WHERE job_files.id = d.id`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (ids: number[], statuses: string[], duplicateOf: (string | null)[], shas: string[], sizes: number[], etags: (string | null)[], versions: string[]) => [ids, statuses, duplicateOf, shas, sizes, etags, versions],
+});
+
+/** PostgreSQL: COMMIT_SEEN for a batch (each key once), one array per column. */
+const COMMIT_SEEN_MANY = statement({
+  name: 'commit.seen.many',
+  arity: 6,
+  build: (qb, _pg, [orgs, connectors, indexes, keys, versions, times]) => {
+    const q = sql`INSERT INTO import_seen (org_id, connector_id, index_name, key, version, updated_at)
+      SELECT * FROM unnest(${orgs}::text[], ${connectors}::text[], ${indexes}::text[], ${keys}::text[], ${versions}::text[], ${times}::text[])
+      ON CONFLICT (org_id, connector_id, index_name, key) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (orgs: string[], connectors: string[], indexes: string[], keys: string[], versions: string[], times: string[]) => [orgs, connectors, indexes, keys, versions, times],
+});
+
+/** PostgreSQL: the items of a batch's keys. */
+const EXISTING_MANY = statement({
+  name: 'commit.existing.many',
+  arity: 3,
+  build: (qb, _pg, [org, index, keys]) => qb.selectFrom('items').select(['key', 'sha256', 'duplicate_of']).where('org_id', '=', org).where('index_name', '=', index).where(sql<boolean>`key = ANY(${keys}::text[])`),
+  params: (org: string, index: string, keys: string[]) => [org, index, keys],
+});
+
+/** PostgreSQL: COMMIT_TWIN for a batch's contents: per content, the first key whose item holds it itself. */
+const TWINS_MANY = statement({
+  name: 'commit.twins.many',
+  arity: 3,
+  build: (qb, _pg, [org, index, shas]) => {
+    const q = sql<{ sha256: string; key: string }>`SELECT sha256, MIN(key) AS key FROM items WHERE org_id = ${org} AND index_name = ${index} AND sha256 = ANY(${shas}::text[]) AND duplicate_of IS NULL GROUP BY sha256`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (org: string, index: string, shas: string[]) => [org, index, shas],
+});
+
+/** PostgreSQL: COMMIT_ITEM for a batch (its keys distinct), one array per column. */
+const ITEMS_MANY = statement({
+  name: 'commit.items.many',
+  arity: 10,
+  build: (qb, _pg, [org, index, keys, connectors, sizes, shas, types, etags, times, duplicateOf]) => {
+    const q = sql`INSERT INTO items (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of)
+      SELECT ${org}, ${index}, * FROM unnest(${keys}::text[], ${connectors}::text[], ${sizes}::bigint[], ${shas}::text[], ${types}::text[], ${etags}::text[], ${times}::text[], ${duplicateOf}::text[])
+      ON CONFLICT (org_id, index_name, key) DO UPDATE SET connector_id = excluded.connector_id, size = excluded.size, sha256 = excluded.sha256, content_type = excluded.content_type, etag = excluded.etag, imported_at = excluded.imported_at, duplicate_of = excluded.duplicate_of`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (org: string, index: string, keys: string[], connectors: string[], sizes: number[], shas: string[], types: string[], etags: (string | null)[], times: string[], duplicateOf: (string | null)[]) => [
+    org,
+    index,
+    keys,
+    connectors,
+    sizes,
+    shas,
+    types,
+    etags,
+    times,
+    duplicateOf,
+  ],
+});
+
+/** PostgreSQL: text rows without chunks for a batch (the first writer of a content's text keeps it). */
+const TEXTS_MANY = statement({
+  name: 'commit.texts.many',
+  arity: 7,
+  build: (qb, _pg, [shas, statuses, details, formats, derived, bytes, times]) => {
+    const q = sql`INSERT INTO texts (sha256, status, detail, format, derived, bytes, extracted_at)
+      SELECT * FROM unnest(${shas}::text[], ${statuses}::text[], ${details}::text[], ${formats}::text[], ${derived}::integer[], ${bytes}::bigint[], ${times}::text[])
+      ON CONFLICT (sha256) DO NOTHING`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (shas: string[], statuses: string[], details: (string | null)[], formats: string[], derived: number[], bytes: number[], times: string[]) => [shas, statuses, details, formats, derived, bytes, times],
+});
+
+/** What a batch's files write last, in one statement per table (PostgreSQL). */
+type CommitResult = { status: 'ready' | 'deduped'; duplicate_of: string | null };
+
+interface Finish {
+  done: { c: CommitFile; status: string; duplicateOf: string | null }[];
+}
+
 /** Indexes and their items: the commit of an imported file (dedupe decided under the index lock), listing and deletion. */
 export function withItems<B extends Part>(Base: B) {
   abstract class ItemsPart extends Base implements StoreItems {
@@ -101,14 +198,26 @@ export function withItems<B extends Part>(Base: B) {
       const one = (c: CommitFile) => this.exec('tx', () => this.commitFileTx(c, place)).catch(asError);
       if (cs.length < 2) return Promise.all(cs.map(one));
       if (this.pg) {
-        // Files of one index serialize on its lock anyway: committed in order, as the contract says (the
-        // first of two with the same content is the one that becomes "ready"); indexes run side by side.
+        // One transaction per index (files of one index serialize on its lock anyway), committed in order
+        // as the contract says (the first of two with the same content is the one that becomes "ready");
+        // indexes run side by side, each transaction holding one index lock, so they cannot deadlock.
         const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = new Array(cs.length);
         const groups = new Map<string, number[]>();
         cs.forEach((c, i) => groups.set(`${c.orgId}\0${c.index}`, [...(groups.get(`${c.orgId}\0${c.index}`) ?? []), i]));
         await Promise.all(
           [...groups.values()].map(async (idx) => {
-            for (const i of idx) out[i] = await one(cs[i]!);
+            const part = idx.map((i) => cs[i]!);
+            try {
+              const res = await this.exec(
+                'tx',
+                function* (this: ItemsPart) {
+                  return yield* this.commitBatchTx(part);
+                }.bind(this),
+              );
+              idx.forEach((i, k) => (out[i] = res[k]!));
+            } catch {
+              for (const i of idx) out[i] = await one(cs[i]!); // the batch rolled back: each file on its own
+            }
           }),
         );
         return out;
@@ -128,9 +237,102 @@ export function withItems<B extends Part>(Base: B) {
       }
     }
 
-    /** `touched`: the indexes whose row this transaction has already written (a batch writes each once). */
-    private *commitFileTx(c: CommitFile, place?: (c: CommitFile) => void, touched?: Set<string>): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
-      const f = yield* one(this.prepared(COMMIT_FILE, c.fileId));
+    /**
+     * PostgreSQL: one index's batch in one transaction with a statement per table, not per file: the
+     * files' rows first (locked in id order, so heartbeats and cancels that touch several of them wait
+     * instead of deadlocking), the index lock once, the keys' items and the contents' originals read
+     * together, then items, texts, file rows and seen versions written together. The decisions are
+     * commitFileTx's, made file by file in order over what the batch itself writes. A batch that names a
+     * key twice, or gives new content to a key that other keys name as their original (their
+     * duplicates move), goes file by file within the same transaction.
+     */
+    private *commitBatchTx(part: CommitFile[]): Tx<(CommitResult | null | Error)[]> {
+      const rows = yield* all(this.prepared(LOCK_FILES, part.map((c) => c.fileId)));
+      const files = new Map(rows.map((f) => [Number(f.id), f]));
+      const touched = new Set<string>();
+      const finish: Finish = { done: [] };
+      const live = part.filter((c) => {
+        const f = files.get(c.fileId);
+        return f && f.status === 'pending' && f.lease_owner === c.owner;
+      });
+      const { orgId, index } = part[0]!;
+      const keys = live.map((c) => c.key);
+      let fileByFile = new Set(keys).size !== keys.length || part.some((c) => c.orgId !== orgId || c.index !== index);
+      let existing = new Map<string, { sha256: string; duplicate_of: string | null }>();
+      if (!fileByFile && live.length) {
+        yield* lock({ kind: 'index', org: orgId, index });
+        touched.add(`${orgId}\0${index}`);
+        yield* run(this.prepared(COMMIT_INDEX, orgId, index, live[0]!.now));
+        existing = new Map((yield* all(this.prepared(EXISTING_MANY, orgId, index, keys))).map((r) => [r.key, r]));
+        fileByFile = live.some((c) => {
+          const e = existing.get(c.key);
+          return e && e.sha256 !== c.sha256 && e.duplicate_of === null;
+        });
+      }
+      if (fileByFile) {
+        const out: (CommitResult | null | Error)[] = [];
+        for (const c of part) out.push(yield* this.commitFileTx(c, undefined, touched, files, finish));
+        yield* this.finishBatch(finish);
+        return out;
+      }
+      const shas = [...new Set(live.filter((c) => c.dedupe).map((c) => c.sha256))];
+      // The first key (in the store's byte order) of each content's original, as COMMIT_TWIN reads it.
+      const twins = new Map(shas.length ? (yield* all(this.prepared(TWINS_MANY, orgId, index, shas))).map((r) => [r.sha256, r.key]) : []);
+      const results = new Map<number, CommitResult>();
+      const items: { c: CommitFile; duplicateOf: string | null }[] = [];
+      for (const c of live) {
+        const e = existing.get(c.key);
+        let r: CommitResult = { status: 'ready', duplicate_of: null };
+        if (e && e.sha256 === c.sha256) r = { status: 'deduped', duplicate_of: e.duplicate_of ?? c.key };
+        else {
+          const twin = c.dedupe ? twins.get(c.sha256) : undefined;
+          if (twin !== undefined) r = { status: 'deduped', duplicate_of: twin };
+          items.push({ c, duplicateOf: r.duplicate_of });
+          const first = twins.get(c.sha256);
+          if (r.duplicate_of === null && (first === undefined || Buffer.compare(Buffer.from(c.key), Buffer.from(first)) < 0)) twins.set(c.sha256, c.key);
+        }
+        results.set(c.fileId, r);
+        finish.done.push({ c, status: r.status, duplicateOf: r.duplicate_of });
+      }
+      if (items.length) {
+        const col = <T>(f: (x: (typeof items)[number]) => T) => items.map(f);
+        yield* run(
+          this.prepared(ITEMS_MANY, orgId, index, col((x) => x.c.key), col((x) => x.c.connectorId), col((x) => x.c.size), col((x) => x.c.sha256), col((x) => x.c.contentType), col((x) => x.c.etag), col((x) => x.c.now), col((x) => x.duplicateOf)),
+        );
+      }
+      // Texts without chunks (most: binary content) in one statement; a text with chunks writes them only if its row is new.
+      const plain = live.filter((c) => c.text && !c.text.chunks.length);
+      if (plain.length) {
+        const t = (c: CommitFile) => c.text!;
+        yield* run(this.prepared(TEXTS_MANY, plain.map((c) => c.sha256), plain.map((c) => t(c).status), plain.map((c) => t(c).detail), plain.map((c) => t(c).format), plain.map((c) => (t(c).derived ? 1 : 0)), plain.map((c) => t(c).bytes), plain.map((c) => c.now)));
+      }
+      for (const c of live) if (c.text?.chunks.length) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
+      yield* this.finishBatch(finish);
+      return part.map((c) => results.get(c.fileId) ?? null);
+    }
+
+    /** The file rows and seen versions of a batch's committed files, one statement each. */
+    private *finishBatch(finish: Finish): Tx<void> {
+      const d = finish.done;
+      if (!d.length) return;
+      yield* run(this.prepared(COMMIT_DONE_MANY, d.map((x) => x.c.fileId), d.map((x) => x.status), d.map((x) => x.duplicateOf), d.map((x) => x.c.sha256), d.map((x) => x.c.size), d.map((x) => x.c.etag), d.map((x) => x.c.version)));
+      // A key twice in the batch: its last version stands, as if committed one by one.
+      const seen = [...new Map(d.map((x) => [JSON.stringify([x.c.orgId, x.c.connectorId, x.c.index, x.c.key]), x.c])).values()];
+      yield* run(this.prepared(COMMIT_SEEN_MANY, seen.map((c) => c.orgId), seen.map((c) => c.connectorId), seen.map((c) => c.index), seen.map((c) => c.key), seen.map((c) => c.version), seen.map((c) => c.now)));
+    }
+
+    /**
+     * `touched`: the indexes whose row this transaction has already written (a batch writes each once);
+     * `files`: the batch's file rows, already read and locked (a file missing there is gone).
+     */
+    private *commitFileTx(
+      c: CommitFile,
+      place?: (c: CommitFile) => void,
+      touched?: Set<string>,
+      files?: Map<number, { status: string; lease_owner: string | null }>,
+      finish?: Finish,
+    ): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
+      const f = files ? files.get(c.fileId) : yield* one(this.prepared(COMMIT_FILE, c.fileId));
       if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
       if (place) {
         try {
@@ -139,10 +341,11 @@ export function withItems<B extends Part>(Base: B) {
           return e instanceof Error ? e : new Error(String(e));
         }
       }
-      // Two files with the same content committed at once must not both become "ready".
-      yield* lock({ kind: 'index', org: c.orgId, index: c.index });
+      // Two files with the same content committed at once must not both become "ready"; a batch's
+      // transaction takes its index's lock once.
       const ix = `${c.orgId}\0${c.index}`;
       if (!touched?.has(ix)) {
+        yield* lock({ kind: 'index', org: c.orgId, index: c.index });
         touched?.add(ix);
         yield* run(this.prepared(COMMIT_INDEX, c.orgId, c.index, c.now));
       }
@@ -169,8 +372,11 @@ export function withItems<B extends Part>(Base: B) {
       }
       // The text rides in the item's transaction: a search never finds an item without its text status.
       if (c.text) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
-      yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
-      yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
+      if (finish) finish.done.push({ c, status, duplicateOf });
+      else {
+        yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
+        yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
+      }
       return { status, duplicate_of: duplicateOf };
     }
 
