@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // cloudport benchmarks, side by side with peers in the same run on the same loopback S3 server
 // (fauxqs). `npm run bench` (full) or `npm run bench -- --quick` (about a minute, for CI).
-// `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout, extract, search, latency);
+// `--only small,scaleout` runs only those scenarios (small, large, list, cold, overhead, scaleout, extract, search, latency, pgvs);
 // scenario 10 (latency: scenario 1's files behind a proxy that delays each answer as a remote region does)
 // also imports at `--latency-workers 8,32,64` (the default list) besides the default and 16;
 // scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
 // postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise;
+// scenario 11 (pgvs: scenario 1's files on SQLite and through one PostgreSQL worker, same --workers) needs it too;
 // scenario 9 (search) measures PostgreSQL beside SQLite only when --database-url is given;
 // BENCH_KEEP_DB=/some/file.db keeps a copy of scenario 9's SQLite database (to try statements on it);
 // BENCH_PROF=/some/dir writes a CPU profile of each cloudport process (stdio servers, scale-out workers) there (node --cpu-prof).
@@ -41,6 +42,10 @@ const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || (quick 
 const P = quick
   ? { smallFiles: 200, largeFiles: 2, largeMiB: 32, listObjects: 2000, coldRuns: 3, overheadCalls: 200, pdfFiles: 200, searchDocs: 2000, searchCalls: 200 }
   : { smallFiles: 2000, largeFiles: 4, largeMiB: 256, listObjects: 10000, coldRuns: 10, overheadCalls: 1000, pdfFiles: 200, searchDocs: 10000, searchCalls: 200 };
+/** --workers of both modes in scenario 11 (pgvs): one value, so only the store differs. */
+const PGVS_WORKERS = 8;
+/** Scenario 11's rounds (SQLite then PostgreSQL in each), also with --quick. */
+const PGVS_ROUNDS = 3;
 /** cloudport's default extraction thread count (cores − 1, 1 to 4), set explicitly in scenarios 8 and 9. */
 const EXTRACT_THREADS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
@@ -133,6 +138,8 @@ async function cloudport(extraEnv = {}, extraArgs = []) {
   const self = {
     call,
     dataDir,
+    /** The node process serving (GNU time's child when it runs under time). */
+    pid: TIME ? childPid(transport.pid) : transport.pid,
     /** The server's CPU time over its whole life (set by close()). */
     cpu: null,
     async importAll(connectorId, args) {
@@ -185,7 +192,7 @@ async function main() {
   log(`seeding ${P.smallFiles} × 64 KiB, ${P.largeFiles} × ${P.largeMiB} MiB, ${P.listObjects} tiny objects…`);
   const small = Buffer.alloc(64 * 1024);
   const puts = [];
-  for (let i = 0; i < (wants('small') || wants('overhead') || wants('scaleout') || wants('latency') ? P.smallFiles : 0); i++) {
+  for (let i = 0; i < (wants('small') || wants('overhead') || wants('scaleout') || wants('latency') || wants('pgvs') ? P.smallFiles : 0); i++) {
     const body = Buffer.from(small);
     body.writeUInt32LE(i, 0);
     puts.push(client.send(new PutObjectCommand({ Bucket: 'small', Key: `s/${String(i).padStart(5, '0')}.bin`, Body: body })));
@@ -676,6 +683,72 @@ async function main() {
     results.scenarios.push(e);
   }
 
+  settle();
+  // ---- 11. PostgreSQL worker vs SQLite at equal settings (scenario 1's data) ----
+  // The same import on SQLite (one stdio server) and through one `cloudport worker` on PostgreSQL (with
+  // an MCP server at --workers 0), both at --workers PGVS_WORKERS, alternating in each round. CPU is
+  // read from /proc just before start_import and after the final status, so start-up is not billed;
+  // on PostgreSQL it adds the postgres backends serving both processes' connections.
+  if (wants('pgvs')) {
+    const url = await databaseUrl();
+    if (!url) log('scenario 11 skipped: no PostgreSQL (give --database-url postgres://…)');
+    else {
+      const N = P.smallFiles;
+      const sq = [];
+      const pgRuns = [];
+      for (let r = 0; r < PGVS_ROUNDS; r++) {
+        settle();
+        const c = await cloudport({}, ['--workers', String(PGVS_WORKERS)]);
+        const { connector } = await c.call('create_connector', connectorArgs('small'));
+        const cpu0 = procCpuMs(c.pid);
+        const t0 = performance.now();
+        const st = await c.importAll(connector.id, { index: 'small', prefix: 's/' });
+        const ms = performance.now() - t0;
+        const cpuMs = procCpuMs(c.pid) - cpu0;
+        if (st.counts.ready !== N) throw new Error(`pgvs (SQLite): ${JSON.stringify(st.counts)}`);
+        if (Number.isNaN(cpuMs)) throw new Error('pgvs (SQLite): the server ended during the import');
+        sq.push({ ms, rss: await c.close(), cpu: c.cpu, cloudport_cpu_ms: cpuMs, backends_cpu_ms: 0 });
+        settle();
+        const p = await scaleOut(url, 1, connectorArgs('small'), { workers: PGVS_WORKERS, cpu: true });
+        pgRuns.push({ ms: p.ms, cloudport_cpu_ms: p.import_cpu.workers_ms + p.import_cpu.front_door_ms, backends_cpu_ms: p.import_cpu.backends_ms, ...p.import_cpu });
+        const line = (x) => `${x.ms.toFixed(0)} ms, ${(N / (x.ms / 1000)).toFixed(0)} files/s, CPU per file ${(x.cloudport_cpu_ms / N).toFixed(2)} + ${(x.backends_cpu_ms / N).toFixed(2)} ms`;
+        log(`pgvs round ${r + 1}: SQLite ${line(sq.at(-1))}; PostgreSQL ${line(pgRuns.at(-1))} (${p.import_cpu.backends} backends)`);
+      }
+      // CPU per file: the round with the median total, so its parts add up to it.
+      const mode = (runs) => {
+        const mid = [...runs].sort((a, b) => a.cloudport_cpu_ms + a.backends_cpu_ms - (b.cloudport_cpu_ms + b.backends_cpu_ms))[Math.floor((runs.length - 1) / 2)];
+        return {
+          ms: median(runs.map((x) => x.ms)),
+          files_per_s: N / (median(runs.map((x) => x.ms)) / 1000),
+          cpu_ms_per_file: { cloudport: mid.cloudport_cpu_ms / N, postgres_backends: mid.backends_cpu_ms / N, total: (mid.cloudport_cpu_ms + mid.backends_cpu_ms) / N },
+        };
+      };
+      const e = entry(
+        '11. PostgreSQL worker vs SQLite at equal settings',
+        `${N} × 64 KiB, --workers ${PGVS_WORKERS} both; one worker process + MCP server with --workers 0 on PostgreSQL; ${PGVS_ROUNDS} rounds, interleaved`,
+        pgRuns,
+        [['one stdio server on SQLite', sq]],
+        'time',
+        'files/s ≥ 0.8× SQLite; CPU per file (backends included) ≤ 1.5× SQLite',
+      );
+      const sqlite = mode(sq);
+      const postgres = mode(pgRuns);
+      e.pg_vs_sqlite = {
+        workers: PGVS_WORKERS,
+        sqlite,
+        postgres,
+        files_per_s_ratio: postgres.files_per_s / sqlite.files_per_s,
+        cpu_per_file_ratio: postgres.cpu_ms_per_file.total / sqlite.cpu_ms_per_file.total,
+        rounds: sq.map((x, i) => ({
+          sqlite: { ms: x.ms, cpu_ms: x.cloudport_cpu_ms },
+          postgres: { ms: pgRuns[i].ms, worker_cpu_ms: pgRuns[i].workers_ms, front_door_cpu_ms: pgRuns[i].front_door_ms, backends_cpu_ms: pgRuns[i].backends_ms, backends: pgRuns[i].backends },
+        })),
+      };
+      e.load_average = os.loadavg();
+      results.scenarios.push(e);
+    }
+  }
+
   await proxy.stop();
   await s3.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -703,13 +776,120 @@ async function databaseUrl() {
   }
 }
 
+/** Clock ticks per second of the CPU times in /proc/<pid>/stat. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, ms) a process has used so far, all its threads; NaN once it is gone. */
 function procCpuMs(pid) {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (100/s)
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // fields 14 and 15: utime + stime in clock ticks
   } catch {
     return NaN;
   }
+}
+
+/** The one child of a process (the program GNU time runs), from /proc. */
+function childPid(pid) {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no child process of ${pid}`);
+}
+
+/** Local ports of the TCP connections the given processes hold to `port` (their sockets' inodes in /proc/net/tcp*). */
+function clientPorts(pids, port) {
+  const inodes = new Set();
+  for (const pid of pids) {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const ports = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      if (parseInt(f[2].split(':')[1], 16) === port) ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/**
+ * CPU of the postgres backends serving the connections of `pids` over an interval (start() … stop()):
+ * backends are matched by client port, so other clients of the same database do not count. The pool
+ * opens and closes connections on demand, so the list is read again every 200 ms: a backend seen
+ * first after start() counts from 0 (its connection set-up included), one that ends counts up to its
+ * last reading. The backends' /proc must be readable (postgres on this host).
+ */
+async function backendCpu(url, pids) {
+  const port = Number(new URL(url).port || 5432);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const base = new Map();
+  const last = new Map();
+  let started = false;
+  let stopped = false;
+  const sample = async () => {
+    const ports = clientPorts(pids, port);
+    const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND client_port = ANY($1::int[])', [ports]);
+    for (const { pid } of rows) {
+      const ms = procCpuMs(pid);
+      if (Number.isNaN(ms)) continue;
+      if (!base.has(pid)) base.set(pid, started ? 0 : ms);
+      last.set(pid, ms);
+    }
+  };
+  let loop = null;
+  let ended = false;
+  const end = async () => {
+    stopped = true;
+    await loop;
+    if (!ended) await admin.end();
+    ended = true;
+  };
+  return {
+    end,
+    async start() {
+      await sample();
+      started = true;
+      loop = (async () => {
+        while (!stopped) {
+          await new Promise((r) => setTimeout(r, 200));
+          if (!stopped) await sample();
+        }
+      })();
+    },
+    /** Call while the connections are still open; resolves to { ms, backends }. */
+    async stop() {
+      stopped = true;
+      await loop;
+      await sample();
+      await end();
+      if (!base.size) throw new Error('no postgres backend found for the cloudport processes (a TCP database URL is needed)');
+      let ms = 0;
+      for (const [pid, b] of base) ms += last.get(pid) - b;
+      return { ms, backends: base.size };
+    },
+  };
 }
 
 /** Starts `cloudport worker` and resolves once it is ready. */
@@ -729,9 +909,11 @@ function startWorker(args, env) {
 /**
  * One scale-out run: a fresh schema, an MCP server that only takes requests (--workers 0) and `n`
  * worker processes on one data dir (this host's shared blob directory); timed from start_import to
- * the final status, with every process already up.
+ * the final status, with every process already up. With `cpu`, also the CPU each process and the
+ * postgres backends serving them used over that interval (read just before start_import and after
+ * the final status, while the connections are open).
  */
-async function scaleOut(url, n, connector) {
+async function scaleOut(url, n, connector, { workers: perWorker = 8, cpu = false } = {}) {
   const schema = `bench_scaleout_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const u = new URL(url);
   u.searchParams.set('schema', schema);
@@ -743,21 +925,35 @@ async function scaleOut(url, n, connector) {
   await client.connect(transport);
   const call = caller(client);
   const workers = [];
+  let backends = null;
   try {
-    for (let i = 0; i < n; i++) workers.push(await startWorker([...common, '--workers', '8'], env));
+    for (let i = 0; i < n; i++) workers.push(await startWorker([...common, '--workers', String(perWorker)], env));
     const { connector: c } = await call('create_connector', connector);
+    const pids = [transport.pid, ...workers.map((w) => w.proc.pid)];
+    let cpu0 = null;
+    if (cpu) {
+      backends = await backendCpu(url, pids);
+      await backends.start();
+      cpu0 = pids.map(procCpuMs);
+    }
     const t0 = performance.now();
     const j = await call('start_import', { connector_id: c.id, index: 'small', prefix: 's/' });
     let st;
     do st = await call('import_status', { job_id: j.job_id, wait_seconds: 30 });
     while (!['completed', 'completed_with_errors', 'failed', 'canceled'].includes(st.status));
     const ms = performance.now() - t0;
+    const cpu1 = cpu ? pids.map(procCpuMs) : null;
+    const pgCpu = cpu ? await backends.stop() : null;
     if (st.counts.ready !== P.smallFiles) throw new Error(`scale-out ${n}: ${JSON.stringify(st.counts)}`);
     // CPU the worker processes used (start-up included), from /proc: user + system.
     const cpuMs = workers.reduce((sum, w) => sum + procCpuMs(w.proc.pid), 0);
     log(`scale-out: ${n} worker(s) ${ms.toFixed(0)} ms, workers' CPU ${cpuMs.toFixed(0)} ms`);
-    return { ms, cpuMs };
+    if (!cpu) return { ms, cpuMs };
+    const d = cpu1.map((x, i) => x - cpu0[i]);
+    if (d.some(Number.isNaN)) throw new Error('scale-out: a cloudport process ended during the import');
+    return { ms, cpuMs, import_cpu: { front_door_ms: d[0], workers_ms: d.slice(1).reduce((a, b) => a + b, 0), backends_ms: pgCpu.ms, backends: pgCpu.backends } };
   } finally {
+    await backends?.end();
     for (const w of workers) w.proc.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
     await client.close();
@@ -815,6 +1011,8 @@ function table(results) {
       ? `<br>${f0(s.throughput_mb_s.cloudport)} MB/s vs raw ${f0(s.throughput_mb_s.raw_sdk)} MB/s`
       : s.object_gets !== undefined
         ? `<br>object GETs: ${s.object_gets}`
+        : s.pg_vs_sqlite
+          ? `<br>files/s ${s.pg_vs_sqlite.files_per_s_ratio.toFixed(2)}× (${f0(s.pg_vs_sqlite.postgres.files_per_s)} vs ${f0(s.pg_vs_sqlite.sqlite.files_per_s)})<br>CPU per file ${s.pg_vs_sqlite.cpu_per_file_ratio.toFixed(2)}× (${s.pg_vs_sqlite.postgres.cpu_ms_per_file.total.toFixed(2)} vs ${s.pg_vs_sqlite.sqlite.cpu_ms_per_file.total.toFixed(2)} ms)`
         : s.files_per_s
           ? `<br>${f0(s.files_per_s.three)} vs ${f0(s.files_per_s.one)} files/s`
           : s.extract_ms !== undefined
@@ -832,6 +1030,13 @@ function cpuTable(results) {
   const rows = ['| scenario | cloudport (server process) | peers |', '| --- | --- | --- |'];
   const cell = (c) => (c ? `${c.total_ms} ms (user ${c.user_ms}, sys ${c.sys_ms})` : '–');
   for (const s of results.scenarios) {
+    const v = s.pg_vs_sqlite;
+    if (v) {
+      // Over the import only (from /proc), per file: the processes start before it and are not billed for that.
+      const ms = (x) => x.toFixed(2);
+      rows.push(`| ${s.name} | PostgreSQL, over the import, per file: ${ms(v.postgres.cpu_ms_per_file.cloudport)} ms (worker + MCP server) + ${ms(v.postgres.cpu_ms_per_file.postgres_backends)} ms (postgres backends) | one stdio server on SQLite, over the import, per file: ${ms(v.sqlite.cpu_ms_per_file.cloudport)} ms; whole life: ${cell(s.peers[0]?.cpu)} |`);
+      continue;
+    }
     if (!s.cloudport.cpu) continue;
     rows.push(`| ${s.name} | ${cell(s.cloudport.cpu)} | ${s.peers.map((p) => `${p.name}: ${cell(p.cpu)}`).join('<br>')} |`);
   }
@@ -917,6 +1122,10 @@ function notes(results) {
     if (s.name.startsWith('10.')) {
       const best = Object.entries(s.workers_ms).sort((a, b) => a[1] - b[1])[0];
       out.push(`- Small files at 20 ms to first byte: cloudport's defaults take ${s.ratio.toFixed(2)}× rclone's defaults (target ≤ 0.6×); ${s.same_concurrency_ratio?.toFixed(2) ?? '–'}× rclone at 16 at once (target ≤ 1.0×); fastest --workers here: ${best[0]} (${f0(best[1])} ms, against ${f0(s.workers_ms[16])} ms at the default 16).`);
+    }
+    if (s.name.startsWith('11.')) {
+      const v = s.pg_vs_sqlite;
+      out.push(`- PostgreSQL worker vs SQLite (--workers ${v.workers} both): ${v.files_per_s_ratio.toFixed(2)}× SQLite's files/s (target ≥ 0.8×); CPU per file ${v.cpu_per_file_ratio.toFixed(2)}× SQLite's (target ≤ 1.5×), of which the postgres backends ${v.postgres.cpu_ms_per_file.postgres_backends.toFixed(2)} ms of ${v.postgres.cpu_ms_per_file.total.toFixed(2)} ms.`);
     }
     if (s.name.startsWith('7.')) out.push(`- Scale-out: 3 workers take ${s.ratio.toFixed(2)}× the time of one (target ≤ 0.5× with ≥ 4 cores; this machine has ${os.cpus().length}).`);
   }
