@@ -14,13 +14,9 @@ import type { DB } from './schema.js';
 import { MIGRATIONS } from './migrations.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Lock, type Op, type Tx } from './ops.js';
+import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_MIGRATE } from './pg-locks.js';
 import type { PreparedQuery } from './kysely/base.js';
 
-/** Advisory lock key spaces (the first of two int4 keys): "clp" + n. */
-const LOCK_NS = 0x636c7000;
-const LOCK_MIGRATE = [LOCK_NS, 1] as const;
-const LOCK_BLOBS = [LOCK_NS, 2] as const;
-const LOCK_INDEX_NS = LOCK_NS + 1;
 
 /**
  * The shared schema, compiled for PostgreSQL: an autoincrement id becomes a bigint identity, and
@@ -201,11 +197,11 @@ export class PostgresStore extends KyselyStore {
   }
 
   private async lock(db: Queryable, l: Lock): Promise<void> {
-    if (l.kind === 'index') await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_INDEX_NS, `${l.org}\u0001${l.index}`]);
+    if (l.kind === 'index') await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_INDEX_NS, indexLockName(l.org, l.index)]);
     else await db.query(l.mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1, $2)' : 'SELECT pg_advisory_xact_lock($1, $2)', [...LOCK_BLOBS]);
   }
 
-  private async drive<T>(gen: Tx<T>, db: Queryable): Promise<T> {
+  private async drive<T>(gen: Tx<T>, db: Queryable, done = { ops: 0 }): Promise<T> {
     let r = gen.next();
     while (!r.done) {
       const op: Op = r.value;
@@ -219,13 +215,27 @@ export class PostgresStore extends KyselyStore {
         r = gen.throw(e);
         continue;
       }
+      done.ops++;
       r = gen.next(v);
     }
     return r.value;
   }
 
   protected async exec<T>(mode: 'tx' | 'auto', body: () => Tx<T>): Promise<T> {
-    if (mode === 'auto') return this.drive(body(), this.pool);
+    if (mode === 'auto') {
+      // Each statement is its own transaction: one that failed first changed nothing, so a deadlock or
+      // serialization failure there is retried as a transaction's would be.
+      for (let attempt = 1; ; attempt++) {
+        const done = { ops: 0 };
+        try {
+          return await this.drive(body(), this.pool, done);
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (!(done.ops === 0 && code && RETRYABLE.has(code) && attempt < 5)) throw e;
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+        }
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;

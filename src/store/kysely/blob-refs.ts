@@ -6,6 +6,7 @@ import type { StoreBlobRefs } from '../types.js';
 import type { Part } from './base.js';
 import { dropTexts } from './text-rows.js';
 import { statement, type Slot } from './statements.js';
+import { LOCK_BLOBS } from '../pg-locks.js';
 
 /**
  * SQLite only: the meta row that tells markHashed to wait while blob GC removes blobs outside a
@@ -35,7 +36,12 @@ const MARK_HASHED = statement({
   params: (sha256: string, id: number, owner: string) => [sha256, id, owner, 'pending'],
 });
 
-/** PostgreSQL: MARK_HASHED for a batch (ids and hashes as parallel arrays), rows taken in id order; the ids it marked. */
+/**
+ * PostgreSQL: MARK_HASHED for a batch (ids and hashes as parallel arrays), rows taken in id order, under
+ * the blob lock (shared) as its own transaction; the ids it marked. A mark only has to commit under the
+ * lock, before the blob is placed: GC, which holds the lock exclusively from reading the marks to
+ * deleting, then either sees it or is over before it commits.
+ */
 const MARK_HASHED_MANY = statement({
   name: 'hashed.many',
   arity: 3,
@@ -44,7 +50,7 @@ const MARK_HASHED_MANY = statement({
       .updateTable('job_files')
       .set({ sha256: sql<string>`m.sha256` })
       .from(
-        sql<{ id: number; sha256: string }>`(SELECT f.id, m.sha256 FROM unnest(${ids}::bigint[], ${shas}::text[]) AS m(id, sha256) JOIN job_files f ON f.id = m.id ORDER BY f.id FOR UPDATE OF f)`.as('m'),
+        sql<{ id: number; sha256: string }>`(SELECT f.id, m.sha256 FROM (SELECT pg_advisory_xact_lock_shared(${sql.lit(LOCK_BLOBS[0])}, ${sql.lit(LOCK_BLOBS[1])})) l, unnest(${ids}::bigint[], ${shas}::text[]) AS m(id, sha256) JOIN job_files f ON f.id = m.id ORDER BY f.id FOR UPDATE OF f)`.as('m'),
       )
       .whereRef('job_files.id', '=', 'm.id')
       .where('job_files.lease_owner', '=', owner)
@@ -76,16 +82,13 @@ export function withBlobRefs<B extends Part>(Base: B) {
     }
 
     async markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]> {
-      // PostgreSQL: one transaction and one statement for the batch, its rows updated in id order (a cancel
-      // or heartbeat that locks them in another order and deadlocks is retried); the blob lock makes GC
+      // PostgreSQL: one statement for the batch, its rows updated in id order (a cancel or heartbeat that
+      // locks them in another order and deadlocks is retried); it takes the blob lock, which makes GC
       // wait instead, so it never answers 'wait'.
       if (this.pg) {
         if (!files.length) return [];
         const ids = files.map((f) => f.fileId);
-        const marked = await this.exec('tx', function* (this: BlobRefsPart) {
-          yield* lock({ kind: 'blobs', mode: 'shared' });
-          return yield* all(this.prepared(MARK_HASHED_MANY, ids, files.map((f) => f.sha256), owner));
-        }.bind(this));
+        const marked = await this.exec('auto', () => all(this.prepared(MARK_HASHED_MANY, ids, files.map((f) => f.sha256), owner)));
         const ok = new Set(marked.map((r) => Number(r.id)));
         return ids.map((id) => ok.has(id));
       }

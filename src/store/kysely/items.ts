@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { all, lock, one, run, type Tx } from '../ops.js';
 import type { CommitFile, IndexSummary, ItemRow, StoreItems } from '../types.js';
 import type { Part } from './base.js';
-import { statement } from './statements.js';
+import { statement, StatementMismatch } from './statements.js';
+import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS } from '../pg-locks.js';
 import { writeText, type Prepare } from './text-rows.js';
 
 // The statements of a commit (commitFileTx), compiled once per store: a landing batch runs them for every file.
@@ -19,12 +20,21 @@ const COMMIT_FILE = statement({
 });
 
 /** Creates the index on its first item, or marks it updated. */
-/** PostgreSQL: the rows of a batch's files, locked in id order. */
-const LOCK_FILES = statement({
-  name: 'commit.lock_files',
-  arity: 1,
-  build: (qb, _pg, [ids]) => qb.selectFrom('job_files').select(['id', 'status', 'lease_owner']).where(sql<boolean>`id = ANY(${ids}::bigint[])`).orderBy('id').forUpdate(),
-  params: (ids: number[]) => [ids],
+/**
+ * PostgreSQL: the index's lock and the blob lock (shared: blob GC waits until the batch's blobs have
+ * their items), then the rows of a batch's files locked in id order (heartbeats and cancels that touch
+ * several of them wait instead of deadlocking with the batch).
+ */
+const LOCK_BATCH = statement({
+  name: 'commit.lock_batch',
+  arity: 2,
+  build: (qb, _pg, [lockName, ids]) => {
+    const q = sql<{ id: number; status: string; lease_owner: string | null }>`SELECT f.id, f.status, f.lease_owner
+      FROM (SELECT pg_advisory_xact_lock(${sql.lit(LOCK_INDEX_NS)}, hashtext(${lockName})), pg_advisory_xact_lock_shared(${sql.lit(LOCK_BLOBS[0])}, ${sql.lit(LOCK_BLOBS[1])})) l, job_files f
+      WHERE f.id = ANY(${ids}::bigint[]) ORDER BY f.id FOR UPDATE OF f`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (lockName: string, ids: number[]) => [lockName, ids],
 });
 
 const COMMIT_INDEX = statement({
@@ -94,93 +104,86 @@ const COMMIT_SEEN = statement({
   params: (org: string, connectorId: string, index: string, key: string, version: string, now: string) => [org, connectorId, index, key, version, now, version, now],
 });
 
-/** PostgreSQL: COMMIT_DONE for a batch, one array per column. */
-const COMMIT_DONE_MANY = statement({
-  name: 'commit.done.many',
-  arity: 7,
-  build: (qb, _pg, [ids, statuses, duplicateOf, shas, sizes, etags, versions]) => {
-    const q = sql`UPDATE job_files SET status = d.status, duplicate_of = d.duplicate_of, sha256 = d.sha256, size = d.size, etag = d.etag, version = d.version, error = NULL, lease_owner = NULL, lease_expires = 0
-      FROM unnest(${ids}::bigint[], ${statuses}::text[], ${duplicateOf}::text[], ${shas}::text[], ${sizes}::bigint[], ${etags}::text[], ${versions}::text[]) AS d(id, status, duplicate_of, sha256, size, etag, version)
-      WHERE job_files.id = d.id`;
+/** PostgreSQL: what a batch decides from, in one statement: the items of its keys ('e') and, per content, the first key holding it itself ('t', as COMMIT_TWIN). */
+const READ_BATCH = statement({
+  name: 'commit.read_batch',
+  arity: 4,
+  build: (qb, _pg, [org, index, keys, shas]) => {
+    const q = sql<{ kind: 'e' | 't'; key: string; sha256: string; duplicate_of: string | null }>`
+      SELECT 'e' AS kind, key, sha256, duplicate_of FROM items WHERE org_id = ${org} AND index_name = ${index} AND key = ANY(${keys}::text[])
+      UNION ALL
+      SELECT 't', MIN(key), sha256, NULL FROM items WHERE org_id = ${org} AND index_name = ${index} AND sha256 = ANY(${shas}::text[]) AND duplicate_of IS NULL GROUP BY sha256`;
     return { compile: () => q.compile(qb) };
   },
-  params: (ids: number[], statuses: string[], duplicateOf: (string | null)[], shas: string[], sizes: number[], etags: (string | null)[], versions: string[]) => [ids, statuses, duplicateOf, shas, sizes, etags, versions],
+  params: (org: string, index: string, keys: string[], shas: string[]) => [org, index, keys, org, index, shas],
 });
 
-/** PostgreSQL: COMMIT_SEEN for a batch (each key once), one array per column. */
-const COMMIT_SEEN_MANY = statement({
-  name: 'commit.seen.many',
-  arity: 6,
-  build: (qb, _pg, [orgs, connectors, indexes, keys, versions, times]) => {
-    const q = sql`INSERT INTO import_seen (org_id, connector_id, index_name, key, version, updated_at)
-      SELECT * FROM unnest(${orgs}::text[], ${connectors}::text[], ${indexes}::text[], ${keys}::text[], ${versions}::text[], ${times}::text[])
+/**
+ * A batch that fails falls back to file by file, so that one file's trouble fails only that file;
+ * SQL that cannot run (params that do not match, PostgreSQL's class 42: syntax, unknown column …)
+ * would fail every file the same way and hide behind the fallback, so it is thrown instead.
+ */
+function isBug(e: unknown): boolean {
+  return e instanceof StatementMismatch || String((e as { code?: unknown })?.code ?? '').startsWith('42');
+}
+
+type CommitResult = { status: 'ready' | 'deduped'; duplicate_of: string | null };
+
+/** A batch's writes (PostgreSQL), one array per column. */
+interface BatchWrites {
+  items: { keys: string[]; connectors: string[]; sizes: number[]; shas: string[]; types: string[]; etags: (string | null)[]; times: string[]; duplicateOf: (string | null)[] };
+  texts: { shas: string[]; statuses: string[]; details: (string | null)[]; formats: string[]; derived: number[]; bytes: number[]; times: string[] };
+  done: { ids: number[]; statuses: string[]; duplicateOf: (string | null)[]; shas: string[]; sizes: number[]; etags: (string | null)[]; versions: string[] };
+  seen: { connectors: string[]; keys: string[]; versions: string[]; times: string[] };
+}
+
+/**
+ * PostgreSQL: all of a batch's writes in one statement (each table once; the statements in WITH run
+ * to completion whether read or not): the index row (COMMIT_INDEX), the items (COMMIT_ITEM, keys
+ * distinct), texts without chunks (the first writer of a content's text keeps it), the file rows
+ * (COMMIT_DONE) and the seen versions (COMMIT_SEEN).
+ */
+const WRITE_BATCH = statement({
+  name: 'commit.write_batch',
+  arity: 3 + 26,
+  build: (qb, _pg, [org, index, now, ik, ic, isz, ish, it, ie, iti, id, tsh, tst, tde, tfo, tdr, tby, tti, did, dst, ddu, dsh, dsz, det, dve, sco, ske, sve, sti]) => {
+    const q = sql`
+      WITH ix AS (
+        INSERT INTO indexes (org_id, name, created_at, updated_at) VALUES (${org}, ${index}, ${now}, ${now})
+        ON CONFLICT (org_id, name) DO UPDATE SET updated_at = excluded.updated_at
+      ), it AS (
+        INSERT INTO items (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of)
+        SELECT ${org}, ${index}, * FROM unnest(${ik}::text[], ${ic}::text[], ${isz}::bigint[], ${ish}::text[], ${it}::text[], ${ie}::text[], ${iti}::text[], ${id}::text[])
+        ON CONFLICT (org_id, index_name, key) DO UPDATE SET connector_id = excluded.connector_id, size = excluded.size, sha256 = excluded.sha256,
+          content_type = excluded.content_type, etag = excluded.etag, imported_at = excluded.imported_at, duplicate_of = excluded.duplicate_of
+      ), tx AS (
+        INSERT INTO texts (sha256, status, detail, format, derived, bytes, extracted_at)
+        SELECT * FROM unnest(${tsh}::text[], ${tst}::text[], ${tde}::text[], ${tfo}::text[], ${tdr}::integer[], ${tby}::bigint[], ${tti}::text[])
+        ON CONFLICT (sha256) DO NOTHING
+      ), dn AS (
+        UPDATE job_files SET status = d.status, duplicate_of = d.duplicate_of, sha256 = d.sha256, size = d.size, etag = d.etag, version = d.version,
+          error = NULL, lease_owner = NULL, lease_expires = 0
+        FROM unnest(${did}::bigint[], ${dst}::text[], ${ddu}::text[], ${dsh}::text[], ${dsz}::bigint[], ${det}::text[], ${dve}::text[]) AS d(id, status, duplicate_of, sha256, size, etag, version)
+        WHERE job_files.id = d.id
+      )
+      INSERT INTO import_seen (org_id, connector_id, index_name, key, version, updated_at)
+      SELECT ${org}, s.connector_id, ${index}, s.key, s.version, s.updated_at FROM unnest(${sco}::text[], ${ske}::text[], ${sve}::text[], ${sti}::text[]) AS s(connector_id, key, version, updated_at)
       ON CONFLICT (org_id, connector_id, index_name, key) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`;
     return { compile: () => q.compile(qb) };
   },
-  params: (orgs: string[], connectors: string[], indexes: string[], keys: string[], versions: string[], times: string[]) => [orgs, connectors, indexes, keys, versions, times],
+  // The arrays in BatchWrites order (batchArrays); org, index and now where the SQL repeats them.
+  params: (org: string, index: string, now: string, ...a: unknown[]) => [org, index, now, now, org, index, ...a.slice(0, 22), org, index, ...a.slice(22)],
 });
 
-/** PostgreSQL: the items of a batch's keys. */
-const EXISTING_MANY = statement({
-  name: 'commit.existing.many',
-  arity: 3,
-  build: (qb, _pg, [org, index, keys]) => qb.selectFrom('items').select(['key', 'sha256', 'duplicate_of']).where('org_id', '=', org).where('index_name', '=', index).where(sql<boolean>`key = ANY(${keys}::text[])`),
-  params: (org: string, index: string, keys: string[]) => [org, index, keys],
-});
-
-/** PostgreSQL: COMMIT_TWIN for a batch's contents: per content, the first key whose item holds it itself. */
-const TWINS_MANY = statement({
-  name: 'commit.twins.many',
-  arity: 3,
-  build: (qb, _pg, [org, index, shas]) => {
-    const q = sql<{ sha256: string; key: string }>`SELECT sha256, MIN(key) AS key FROM items WHERE org_id = ${org} AND index_name = ${index} AND sha256 = ANY(${shas}::text[]) AND duplicate_of IS NULL GROUP BY sha256`;
-    return { compile: () => q.compile(qb) };
-  },
-  params: (org: string, index: string, shas: string[]) => [org, index, shas],
-});
-
-/** PostgreSQL: COMMIT_ITEM for a batch (its keys distinct), one array per column. */
-const ITEMS_MANY = statement({
-  name: 'commit.items.many',
-  arity: 10,
-  build: (qb, _pg, [org, index, keys, connectors, sizes, shas, types, etags, times, duplicateOf]) => {
-    const q = sql`INSERT INTO items (org_id, index_name, key, connector_id, size, sha256, content_type, etag, imported_at, duplicate_of)
-      SELECT ${org}, ${index}, * FROM unnest(${keys}::text[], ${connectors}::text[], ${sizes}::bigint[], ${shas}::text[], ${types}::text[], ${etags}::text[], ${times}::text[], ${duplicateOf}::text[])
-      ON CONFLICT (org_id, index_name, key) DO UPDATE SET connector_id = excluded.connector_id, size = excluded.size, sha256 = excluded.sha256, content_type = excluded.content_type, etag = excluded.etag, imported_at = excluded.imported_at, duplicate_of = excluded.duplicate_of`;
-    return { compile: () => q.compile(qb) };
-  },
-  params: (org: string, index: string, keys: string[], connectors: string[], sizes: number[], shas: string[], types: string[], etags: (string | null)[], times: string[], duplicateOf: (string | null)[]) => [
-    org,
-    index,
-    keys,
-    connectors,
-    sizes,
-    shas,
-    types,
-    etags,
-    times,
-    duplicateOf,
-  ],
-});
-
-/** PostgreSQL: text rows without chunks for a batch (the first writer of a content's text keeps it). */
-const TEXTS_MANY = statement({
-  name: 'commit.texts.many',
-  arity: 7,
-  build: (qb, _pg, [shas, statuses, details, formats, derived, bytes, times]) => {
-    const q = sql`INSERT INTO texts (sha256, status, detail, format, derived, bytes, extracted_at)
-      SELECT * FROM unnest(${shas}::text[], ${statuses}::text[], ${details}::text[], ${formats}::text[], ${derived}::integer[], ${bytes}::bigint[], ${times}::text[])
-      ON CONFLICT (sha256) DO NOTHING`;
-    return { compile: () => q.compile(qb) };
-  },
-  params: (shas: string[], statuses: string[], details: (string | null)[], formats: string[], derived: number[], bytes: number[], times: string[]) => [shas, statuses, details, formats, derived, bytes, times],
-});
-
-/** What a batch's files write last, in one statement per table (PostgreSQL). */
-type CommitResult = { status: 'ready' | 'deduped'; duplicate_of: string | null };
-
-interface Finish {
-  done: { c: CommitFile; status: string; duplicateOf: string | null }[];
+/** BatchWrites as WRITE_BATCH's arguments after org, index and now. */
+function batchArrays(w: BatchWrites): unknown[] {
+  const { items: i, texts: t, done: d, seen: s } = w;
+  return [
+    ...[i.keys, i.connectors, i.sizes, i.shas, i.types, i.etags, i.times, i.duplicateOf],
+    ...[t.shas, t.statuses, t.details, t.formats, t.derived, t.bytes, t.times],
+    ...[d.ids, d.statuses, d.duplicateOf, d.shas, d.sizes, d.etags, d.versions],
+    ...[s.connectors, s.keys, s.versions, s.times],
+  ];
 }
 
 /** Indexes and their items: the commit of an imported file (dedupe decided under the index lock), listing and deletion. */
@@ -193,7 +196,6 @@ export function withItems<B extends Part>(Base: B) {
     }
 
     async commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]> {
-      if (place && this.pg) throw new Error('commitFiles: place runs inside a synchronous (SQLite) transaction only');
       const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
       const one = (c: CommitFile) => this.exec('tx', () => this.commitFileTx(c, place)).catch(asError);
       if (cs.length < 2) return Promise.all(cs.map(one));
@@ -211,11 +213,12 @@ export function withItems<B extends Part>(Base: B) {
               const res = await this.exec(
                 'tx',
                 function* (this: ItemsPart) {
-                  return yield* this.commitBatchTx(part);
+                  return yield* this.commitBatchTx(part, place);
                 }.bind(this),
               );
               idx.forEach((i, k) => (out[i] = res[k]!));
-            } catch {
+            } catch (e) {
+              if (isBug(e)) throw e;
               for (const i of idx) out[i] = await one(cs[i]!); // the batch rolled back: each file on its own
             }
           }),
@@ -232,38 +235,48 @@ export function withItems<B extends Part>(Base: B) {
             return out;
           }.bind(this),
         );
-      } catch {
+      } catch (e) {
+        if (isBug(e)) throw e;
         return Promise.all(cs.map(one)); // the batch rolled back: each file on its own, so only the failing one fails
       }
     }
 
     /**
-     * PostgreSQL: one index's batch in one transaction with a statement per table, not per file: the
-     * files' rows first (locked in id order, so heartbeats and cancels that touch several of them wait
-     * instead of deadlocking), the index lock once, the keys' items and the contents' originals read
-     * together, then items, texts, file rows and seen versions written together. The decisions are
-     * commitFileTx's, made file by file in order over what the batch itself writes. A batch that names a
-     * key twice, or gives new content to a key that other keys name as their original (their
-     * duplicates move), goes file by file within the same transaction.
+     * PostgreSQL: one index's batch in one transaction of three statements, not some eight per file:
+     * the index lock and the files' rows, what the decisions read (the keys' items, the contents'
+     * originals), then every write. The decisions are commitFileTx's, made file by file in order over
+     * what the batch itself writes. A batch that names a key twice, or gives new content to a key that
+     * other keys name as their original (their duplicates move), goes file by file in the same transaction.
      */
-    private *commitBatchTx(part: CommitFile[]): Tx<(CommitResult | null | Error)[]> {
-      const rows = yield* all(this.prepared(LOCK_FILES, part.map((c) => c.fileId)));
+    private *commitBatchTx(part: CommitFile[], place?: (c: CommitFile) => void): Tx<(CommitResult | null | Error)[]> {
+      const { orgId, index } = part[0]!;
+      const rows = yield* all(this.prepared(LOCK_BATCH, indexLockName(orgId, index), part.map((c) => c.fileId)));
       const files = new Map(rows.map((f) => [Number(f.id), f]));
-      const touched = new Set<string>();
-      const finish: Finish = { done: [] };
+      const failed = new Map<number, Error>();
       const live = part.filter((c) => {
         const f = files.get(c.fileId);
-        return f && f.status === 'pending' && f.lease_owner === c.owner;
+        if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return false;
+        if (!place) return true;
+        try {
+          place(c);
+          return true;
+        } catch (e) {
+          failed.set(c.fileId, e instanceof Error ? e : new Error(String(e)));
+          return false;
+        }
       });
-      const { orgId, index } = part[0]!;
+      if (!live.length) return part.map((c) => failed.get(c.fileId) ?? null);
       const keys = live.map((c) => c.key);
+      const shas = [...new Set(live.filter((c) => c.dedupe).map((c) => c.sha256))];
       let fileByFile = new Set(keys).size !== keys.length || part.some((c) => c.orgId !== orgId || c.index !== index);
-      let existing = new Map<string, { sha256: string; duplicate_of: string | null }>();
-      if (!fileByFile && live.length) {
-        yield* lock({ kind: 'index', org: orgId, index });
-        touched.add(`${orgId}\0${index}`);
-        yield* run(this.prepared(COMMIT_INDEX, orgId, index, live[0]!.now));
-        existing = new Map((yield* all(this.prepared(EXISTING_MANY, orgId, index, keys))).map((r) => [r.key, r]));
+      const existing = new Map<string, { sha256: string; duplicate_of: string | null }>();
+      // The first key (in the store's byte order) of each content's original, as COMMIT_TWIN reads it.
+      const twins = new Map<string, string>();
+      if (!fileByFile) {
+        for (const r of yield* all(this.prepared(READ_BATCH, orgId, index, keys, shas))) {
+          if (r.kind === 'e') existing.set(r.key, r);
+          else twins.set(r.sha256, r.key);
+        }
         fileByFile = live.some((c) => {
           const e = existing.get(c.key);
           return e && e.sha256 !== c.sha256 && e.duplicate_of === null;
@@ -271,15 +284,16 @@ export function withItems<B extends Part>(Base: B) {
       }
       if (fileByFile) {
         const out: (CommitResult | null | Error)[] = [];
-        for (const c of part) out.push(yield* this.commitFileTx(c, undefined, touched, files, finish));
-        yield* this.finishBatch(finish);
+        for (const c of part) out.push(failed.get(c.fileId) ?? (live.includes(c) ? yield* this.commitFileTx(c, undefined, undefined, files) : null));
         return out;
       }
-      const shas = [...new Set(live.filter((c) => c.dedupe).map((c) => c.sha256))];
-      // The first key (in the store's byte order) of each content's original, as COMMIT_TWIN reads it.
-      const twins = new Map(shas.length ? (yield* all(this.prepared(TWINS_MANY, orgId, index, shas))).map((r) => [r.sha256, r.key]) : []);
+      const w: BatchWrites = {
+        items: { keys: [], connectors: [], sizes: [], shas: [], types: [], etags: [], times: [], duplicateOf: [] },
+        texts: { shas: [], statuses: [], details: [], formats: [], derived: [], bytes: [], times: [] },
+        done: { ids: [], statuses: [], duplicateOf: [], shas: [], sizes: [], etags: [], versions: [] },
+        seen: { connectors: [], keys: [], versions: [], times: [] },
+      };
       const results = new Map<number, CommitResult>();
-      const items: { c: CommitFile; duplicateOf: string | null }[] = [];
       for (const c of live) {
         const e = existing.get(c.key);
         let r: CommitResult = { status: 'ready', duplicate_of: null };
@@ -287,38 +301,27 @@ export function withItems<B extends Part>(Base: B) {
         else {
           const twin = c.dedupe ? twins.get(c.sha256) : undefined;
           if (twin !== undefined) r = { status: 'deduped', duplicate_of: twin };
-          items.push({ c, duplicateOf: r.duplicate_of });
+          const i = w.items;
+          i.keys.push(c.key), i.connectors.push(c.connectorId), i.sizes.push(c.size), i.shas.push(c.sha256);
+          i.types.push(c.contentType), i.etags.push(c.etag), i.times.push(c.now), i.duplicateOf.push(r.duplicate_of);
           const first = twins.get(c.sha256);
           if (r.duplicate_of === null && (first === undefined || Buffer.compare(Buffer.from(c.key), Buffer.from(first)) < 0)) twins.set(c.sha256, c.key);
         }
         results.set(c.fileId, r);
-        finish.done.push({ c, status: r.status, duplicateOf: r.duplicate_of });
+        // A text with chunks writes them only if its row is new (writeText); the others go in the batch statement.
+        if (c.text?.chunks.length) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
+        else if (c.text) {
+          const t = w.texts;
+          t.shas.push(c.sha256), t.statuses.push(c.text.status), t.details.push(c.text.detail), t.formats.push(c.text.format);
+          t.derived.push(c.text.derived ? 1 : 0), t.bytes.push(c.text.bytes), t.times.push(c.now);
+        }
+        const d = w.done;
+        d.ids.push(c.fileId), d.statuses.push(r.status), d.duplicateOf.push(r.duplicate_of), d.shas.push(c.sha256);
+        d.sizes.push(c.size), d.etags.push(c.etag), d.versions.push(c.version);
+        w.seen.connectors.push(c.connectorId), w.seen.keys.push(c.key), w.seen.versions.push(c.version), w.seen.times.push(c.now);
       }
-      if (items.length) {
-        const col = <T>(f: (x: (typeof items)[number]) => T) => items.map(f);
-        yield* run(
-          this.prepared(ITEMS_MANY, orgId, index, col((x) => x.c.key), col((x) => x.c.connectorId), col((x) => x.c.size), col((x) => x.c.sha256), col((x) => x.c.contentType), col((x) => x.c.etag), col((x) => x.c.now), col((x) => x.duplicateOf)),
-        );
-      }
-      // Texts without chunks (most: binary content) in one statement; a text with chunks writes them only if its row is new.
-      const plain = live.filter((c) => c.text && !c.text.chunks.length);
-      if (plain.length) {
-        const t = (c: CommitFile) => c.text!;
-        yield* run(this.prepared(TEXTS_MANY, plain.map((c) => c.sha256), plain.map((c) => t(c).status), plain.map((c) => t(c).detail), plain.map((c) => t(c).format), plain.map((c) => (t(c).derived ? 1 : 0)), plain.map((c) => t(c).bytes), plain.map((c) => c.now)));
-      }
-      for (const c of live) if (c.text?.chunks.length) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
-      yield* this.finishBatch(finish);
-      return part.map((c) => results.get(c.fileId) ?? null);
-    }
-
-    /** The file rows and seen versions of a batch's committed files, one statement each. */
-    private *finishBatch(finish: Finish): Tx<void> {
-      const d = finish.done;
-      if (!d.length) return;
-      yield* run(this.prepared(COMMIT_DONE_MANY, d.map((x) => x.c.fileId), d.map((x) => x.status), d.map((x) => x.duplicateOf), d.map((x) => x.c.sha256), d.map((x) => x.c.size), d.map((x) => x.c.etag), d.map((x) => x.c.version)));
-      // A key twice in the batch: its last version stands, as if committed one by one.
-      const seen = [...new Map(d.map((x) => [JSON.stringify([x.c.orgId, x.c.connectorId, x.c.index, x.c.key]), x.c])).values()];
-      yield* run(this.prepared(COMMIT_SEEN_MANY, seen.map((c) => c.orgId), seen.map((c) => c.connectorId), seen.map((c) => c.index), seen.map((c) => c.key), seen.map((c) => c.version), seen.map((c) => c.now)));
+      yield* run(this.prepared(WRITE_BATCH, orgId, index, live[0]!.now, ...batchArrays(w)));
+      return part.map((c) => results.get(c.fileId) ?? failed.get(c.fileId) ?? null);
     }
 
     /**
@@ -330,11 +333,12 @@ export function withItems<B extends Part>(Base: B) {
       place?: (c: CommitFile) => void,
       touched?: Set<string>,
       files?: Map<number, { status: string; lease_owner: string | null }>,
-      finish?: Finish,
     ): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
       const f = files ? files.get(c.fileId) : yield* one(this.prepared(COMMIT_FILE, c.fileId));
       if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
       if (place) {
+        // PostgreSQL: blob GC (which holds this lock exclusively) waits until the blob has its item.
+        if (this.pg) yield* lock({ kind: 'blobs', mode: 'shared' });
         try {
           place(c);
         } catch (e) {
@@ -372,11 +376,8 @@ export function withItems<B extends Part>(Base: B) {
       }
       // The text rides in the item's transaction: a search never finds an item without its text status.
       if (c.text) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
-      if (finish) finish.done.push({ c, status, duplicateOf });
-      else {
-        yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
-        yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
-      }
+      yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
+      yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
       return { status, duplicate_of: duplicateOf };
     }
 

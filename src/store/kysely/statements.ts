@@ -47,6 +47,9 @@ export function family<A extends unknown[], O>(make: (n: number) => Statement<A,
   };
 }
 
+/** A statement whose params() do not match its SQL: a bug, never a reason to try another way. */
+export class StatementMismatch extends Error {}
+
 const show = (ps: readonly unknown[]) => ps.map((p) => (p instanceof Marker ? String(p) : JSON.stringify(p))).join(', ');
 
 /** Compiles a statement for one dialect and checks that its `params` match the SQL (see Statement). */
@@ -55,8 +58,8 @@ export function compileStatement<A extends unknown[], O>(s: Statement<A, O>, qb:
   const c = s.build(qb, pg, markers.map((m) => sql.val(m) as unknown as Slot) as Slots<A>).compile();
   const listed = s.params(...(markers as unknown as A));
   const same = listed.length === c.parameters.length && listed.every((p, i) => Object.is(p, c.parameters[i]));
-  if (!same) throw new Error(`statement ${s.name}: params() lists ${show(listed)}, its SQL takes ${show(c.parameters)}`);
+  if (!same) throw new StatementMismatch(`statement ${s.name}: params() lists ${show(listed)}, its SQL takes ${show(c.parameters)}`);
   const unused = markers.filter((m) => !c.parameters.includes(m));
-  if (unused.length) throw new Error(`statement ${s.name}: its SQL never takes ${show(unused)}`);
+  if (unused.length) throw new StatementMismatch(`statement ${s.name}: its SQL never takes ${show(unused)}`);
   return c;
 }

@@ -71,8 +71,8 @@ export class ImportHandler implements JobHandlers {
 
   /**
    * Downloads that finish within 2 ms of each other land together (small files finish many per
-   * millisecond): on SQLite with local blobs in one store transaction per batch, elsewhere in two
-   * (the hash marks, then the items), instead of two per file.
+   * millisecond): with local blobs in one store transaction per batch, with a shared blob store (S3)
+   * in two (the hash marks, then the items), instead of two per file.
    */
   private readonly landings = new Batcher<Landing, Landed>((b) => this.landBatch(b), { max: 64, delayMs: 2 });
 
@@ -95,10 +95,11 @@ export class ImportHandler implements JobHandlers {
       ...(l.text ? { text: l.text } : {}),
     });
     const out: Landed[] = new Array(batch.length);
-    const place = this.store.dialect === 'sqlite' ? this.blobs.commitSync?.bind(this.blobs) : undefined;
+    const place = this.blobs.commitSync?.bind(this.blobs);
     if (place) {
-      // SQLite with local blobs: each blob is renamed into place inside the transaction that writes
-      // its item, so blob GC (which also runs inside a write transaction) never sees one without the other.
+      // Local blobs: each blob is renamed into place inside the transaction that writes its item, so
+      // blob GC (a write transaction on SQLite; on PostgreSQL one that holds the blob lock the commit
+      // shares) never sees one without the other, and no hash mark is needed.
       const placed = new Set<number>();
       const failed = new Map<number, unknown>();
       const tempOf = new Map(batch.map((l) => [l.file.id, l.d.tempPath]));
