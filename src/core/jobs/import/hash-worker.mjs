@@ -66,7 +66,7 @@ const writeAll = (fd, vs) => {
   }
 };
 
-/** @param {Msg} m */
+/** @param {Msg} m @returns {number} the bytes received */
 function whole(m) {
   const vs = views(m.bufs ?? []);
   let size = 0;
@@ -88,7 +88,7 @@ function whole(m) {
   } catch (e) {
     port.postMessage({ id: m.id, error: fail(e) });
   }
-  received(size);
+  return size;
 }
 
 /** @param {Msg} m */
@@ -103,7 +103,7 @@ function openStream(m) {
   }
 }
 
-/** @param {Msg} m */
+/** @param {Msg} m @returns {number} the bytes received */
 function chunk(m) {
   const s = /** @type {Open} */ (open.get(m.id));
   const vs = views(m.bufs ?? []);
@@ -123,7 +123,7 @@ function chunk(m) {
   }
   // The first write error rides on the acks, so the download stops early instead of at finish.
   port.postMessage(s.error ? { id: m.id, ack: n, error: s.error } : { id: m.id, ack: n });
-  received(n);
+  return n;
 }
 
 /** @param {Msg} m */
@@ -144,13 +144,20 @@ function discard(m) {
   port.postMessage({ id: m.id, digests: { sha256: '', size: 0 } });
 }
 
-/** @type {Record<string, (m: Msg) => void>} */
+/** @type {Record<string, (m: Msg) => number | void>} */
 const ops = { whole, open: openStream, chunk, finish, discard };
 
 port.on('message', (/** @type {Msg} */ m) => {
+  let n = 0;
   try {
-    ops[m.op]?.(m);
+    n = ops[m.op]?.(m) ?? 0;
   } catch (e) {
     port.postMessage({ id: m.id, error: fail(e) });
   }
+  // The scavenge that received() may start runs once nothing holds this message's buffers: a buffer
+  // still held survives it, one that survives two is promoted to the old generation, and that only a
+  // full GC sweeps (which external memory starts only after tens of MB). Held there, such buffers
+  // added up to about 15 MB of dead bytes over 1 GiB.
+  m.bufs = undefined;
+  received(n);
 });
