@@ -6,7 +6,8 @@
 // also imports at `--latency-workers 8,32,64` (the default list) besides the default and 16;
 // scenario 7 (scale-out: 1 vs 3 `cloudport worker` processes on PostgreSQL) needs --database-url
 // postgres://… (default: postgres://postgres@127.0.0.1:5432/test when it answers) and is skipped otherwise;
-// scenario 11 (pgvs: scenario 1's files on SQLite and through one PostgreSQL worker, same --workers) needs it too;
+// scenario 11 (pgvs: scenario 1's files on SQLite and through one PostgreSQL worker, same --workers: 16, the
+// default, or --pgvs-workers N) needs it too;
 // scenario 9 (search) measures PostgreSQL beside SQLite only when --database-url is given;
 // BENCH_KEEP_DB=/some/file.db keeps a copy of scenario 9's SQLite database (to try statements on it);
 // BENCH_PROF=/some/dir writes a CPU profile of each cloudport process (stdio servers, scale-out workers) there (node --cpu-prof).
@@ -42,8 +43,8 @@ const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || (quick 
 const P = quick
   ? { smallFiles: 200, largeFiles: 2, largeMiB: 32, listObjects: 2000, coldRuns: 3, overheadCalls: 200, pdfFiles: 200, searchDocs: 2000, searchCalls: 200 }
   : { smallFiles: 2000, largeFiles: 4, largeMiB: 256, listObjects: 10000, coldRuns: 10, overheadCalls: 1000, pdfFiles: 200, searchDocs: 10000, searchCalls: 200 };
-/** --workers of both modes in scenario 11 (pgvs): one value, so only the store differs. */
-const PGVS_WORKERS = 8;
+/** --workers of both modes in scenario 11 (pgvs): one value, so only the store differs; cloudport's default unless --pgvs-workers N. */
+const PGVS_WORKERS = Number(process.argv[process.argv.indexOf('--pgvs-workers') + 1]) || 16;
 /** Scenario 11's rounds (SQLite then PostgreSQL in each), also with --quick. */
 const PGVS_ROUNDS = 3;
 /** cloudport's default extraction thread count (cores − 1, 1 to 4), set explicitly in scenarios 8 and 9. */
