@@ -19,7 +19,6 @@ const COMMIT_FILE = statement({
   params: (id: number) => [id],
 });
 
-/** Creates the index on its first item, or marks it updated. */
 /**
  * PostgreSQL: the index's lock and the blob lock (shared: blob GC waits until the batch's blobs have
  * their items), then the rows of a batch's files locked in id order (heartbeats and cancels that touch
@@ -37,6 +36,7 @@ const LOCK_BATCH = statement({
   params: (lockName: string, ids: number[]) => [lockName, ids],
 });
 
+/** Creates the index on its first item, or marks it updated. */
 const COMMIT_INDEX = statement({
   name: 'commit.index',
   arity: 3,
@@ -202,7 +202,8 @@ export function withItems<B extends Part>(Base: B) {
       if (this.pg) {
         // One transaction per index (files of one index serialize on its lock anyway), committed in order
         // as the contract says (the first of two with the same content is the one that becomes "ready");
-        // indexes run side by side, each transaction holding one index lock, so they cannot deadlock.
+        // indexes run side by side, each transaction holding one index lock (and the blob lock, shared),
+        // so they cannot deadlock with each other.
         const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = new Array(cs.length);
         const groups = new Map<string, number[]>();
         cs.forEach((c, i) => groups.set(`${c.orgId}\0${c.index}`, [...(groups.get(`${c.orgId}\0${c.index}`) ?? []), i]));
@@ -268,7 +269,7 @@ export function withItems<B extends Part>(Base: B) {
       if (!live.length) return part.map((c) => failed.get(c.fileId) ?? null);
       const keys = live.map((c) => c.key);
       const shas = [...new Set(live.filter((c) => c.dedupe).map((c) => c.sha256))];
-      let fileByFile = new Set(keys).size !== keys.length || part.some((c) => c.orgId !== orgId || c.index !== index);
+      let fileByFile = new Set(keys).size !== keys.length;
       const existing = new Map<string, { sha256: string; duplicate_of: string | null }>();
       // The first key (in the store's byte order) of each content's original, as COMMIT_TWIN reads it.
       const twins = new Map<string, string>();
