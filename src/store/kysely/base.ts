@@ -38,7 +38,8 @@ export abstract class StoreBase {
   private readonly compiled = new Map<object, CompiledQuery>();
   /**
    * PostgreSQL prepares a hot statement once per connection under its name (parsed and planned once,
-   * not on every run); names are never reused for other SQL within a store, whose pool owns its connections.
+   * not on every run), except a family's (see Statement.sized); names are never reused for other SQL
+   * within a store, whose pool owns its connections.
    */
   private readonly names = new Map<object, string>();
 
@@ -48,9 +49,10 @@ export abstract class StoreBase {
     if (!c) {
       c = compileStatement(s, this.qb, this.pg);
       this.compiled.set(s, c);
-      this.names.set(s, `cp_${this.names.size}`);
+      if (!s.sized) this.names.set(s, `cp_${this.names.size}`);
     }
-    const compiled: PreparedQuery<O> = { query: c.query, queryId: c.queryId, sql: c.sql, parameters: s.params(...args), ...(this.pg ? { name: this.names.get(s) } : {}) };
+    const name = this.pg ? this.names.get(s) : undefined;
+    const compiled: PreparedQuery<O> = { query: c.query, queryId: c.queryId, sql: c.sql, parameters: s.params(...args), ...(name ? { name } : {}) };
     return { compile: () => compiled };
   }
 }

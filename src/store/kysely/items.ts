@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { all, lock, one, run, type Tx } from '../ops.js';
-import type { CommitFile, IndexSummary, ItemRow, StoreItems } from '../types.js';
+import type { CommitFile, IndexSummary, ItemRow, StoreItems, TextPayload } from '../types.js';
 import type { Part } from './base.js';
 import { statement, StatementMismatch } from './statements.js';
 import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS } from '../pg-locks.js';
-import { writeText, type Prepare } from './text-rows.js';
+import { writeChunks, writeText, type Prepare } from './text-rows.js';
 
 // The statements of a commit (commitFileTx), compiled once per store: a landing batch runs them for every file.
 
@@ -104,18 +104,23 @@ const COMMIT_SEEN = statement({
   params: (org: string, connectorId: string, index: string, key: string, version: string, now: string) => [org, connectorId, index, key, version, now, version, now],
 });
 
-/** PostgreSQL: what a batch decides from, in one statement: the items of its keys ('e') and, per content, the first key holding it itself ('t', as COMMIT_TWIN). */
+/**
+ * PostgreSQL: what a batch decides from, in one statement: the items of its keys ('e'), per content the
+ * first key holding it itself ('t', as COMMIT_TWIN), and which of its keys others name as original ('d').
+ */
 const READ_BATCH = statement({
   name: 'commit.read_batch',
   arity: 4,
   build: (qb, _pg, [org, index, keys, shas]) => {
-    const q = sql<{ kind: 'e' | 't'; key: string; sha256: string; duplicate_of: string | null }>`
+    const q = sql<{ kind: 'e' | 't' | 'd'; key: string; sha256: string; duplicate_of: string | null }>`
       SELECT 'e' AS kind, key, sha256, duplicate_of FROM items WHERE org_id = ${org} AND index_name = ${index} AND key = ANY(${keys}::text[])
       UNION ALL
-      SELECT 't', MIN(key), sha256, NULL FROM items WHERE org_id = ${org} AND index_name = ${index} AND sha256 = ANY(${shas}::text[]) AND duplicate_of IS NULL GROUP BY sha256`;
+      SELECT 't', MIN(key), sha256, NULL FROM items WHERE org_id = ${org} AND index_name = ${index} AND sha256 = ANY(${shas}::text[]) AND duplicate_of IS NULL GROUP BY sha256
+      UNION ALL
+      SELECT 'd', duplicate_of, '', NULL FROM items WHERE org_id = ${org} AND index_name = ${index} AND duplicate_of = ANY(${keys}::text[]) GROUP BY duplicate_of`;
     return { compile: () => q.compile(qb) };
   },
-  params: (org: string, index: string, keys: string[], shas: string[]) => [org, index, keys, org, index, shas],
+  params: (org: string, index: string, keys: string[], shas: string[]) => [org, index, keys, org, index, shas, org, index, keys],
 });
 
 /**
@@ -132,21 +137,37 @@ type CommitResult = { status: 'ready' | 'deduped'; duplicate_of: string | null }
 /** A batch's writes (PostgreSQL), one array per column. */
 interface BatchWrites {
   items: { keys: string[]; connectors: string[]; sizes: number[]; shas: string[]; types: string[]; etags: (string | null)[]; times: string[]; duplicateOf: (string | null)[] };
-  texts: { shas: string[]; statuses: string[]; details: (string | null)[]; formats: string[]; derived: number[]; bytes: number[]; times: string[] };
   done: { ids: number[]; statuses: string[]; duplicateOf: (string | null)[]; shas: string[]; sizes: number[]; etags: (string | null)[]; versions: string[] };
   seen: { connectors: string[]; keys: string[]; versions: string[]; times: string[] };
 }
 
+/** PostgreSQL: a batch's text rows, inserted in the arrays' order (the first of one content wins); the contents it wrote. */
+const TEXTS_BATCH = statement({
+  name: 'commit.texts_batch',
+  arity: 7,
+  build: (qb, _pg, [shas, statuses, details, formats, derived, bytes, times]) => {
+    const q = sql<{ sha256: string }>`
+      INSERT INTO texts (sha256, status, detail, format, derived, bytes, extracted_at)
+      SELECT t.sha256, t.status, t.detail, t.format, t.derived, t.bytes, t.extracted_at
+      FROM unnest(${shas}::text[], ${statuses}::text[], ${details}::text[], ${formats}::text[], ${derived}::integer[], ${bytes}::bigint[], ${times}::text[])
+        WITH ORDINALITY AS t(sha256, status, detail, format, derived, bytes, extracted_at, n)
+      ORDER BY t.n
+      ON CONFLICT (sha256) DO NOTHING
+      RETURNING sha256`;
+    return { compile: () => q.compile(qb) };
+  },
+  params: (shas: string[], statuses: string[], details: (string | null)[], formats: string[], derived: number[], bytes: number[], times: string[]) => [shas, statuses, details, formats, derived, bytes, times],
+});
+
 /**
- * PostgreSQL: all of a batch's writes in one statement (each table once; the statements in WITH run
- * to completion whether read or not): the index row (COMMIT_INDEX), the items (COMMIT_ITEM, keys
- * distinct), texts without chunks (the first writer of a content's text keeps it), the file rows
- * (COMMIT_DONE) and the seen versions (COMMIT_SEEN).
+ * PostgreSQL: the rest of a batch's writes in one statement (each table once; the statements in WITH
+ * run to completion whether read or not): the index row (COMMIT_INDEX), the items (COMMIT_ITEM, keys
+ * distinct), the file rows (COMMIT_DONE) and the seen versions (COMMIT_SEEN).
  */
 const WRITE_BATCH = statement({
   name: 'commit.write_batch',
-  arity: 3 + 26,
-  build: (qb, _pg, [org, index, now, ik, ic, isz, ish, it, ie, iti, id, tsh, tst, tde, tfo, tdr, tby, tti, did, dst, ddu, dsh, dsz, det, dve, sco, ske, sve, sti]) => {
+  arity: 3 + 19,
+  build: (qb, _pg, [org, index, now, ik, ic, isz, ish, it, ie, iti, id, did, dst, ddu, dsh, dsz, det, dve, sco, ske, sve, sti]) => {
     const q = sql`
       WITH ix AS (
         INSERT INTO indexes (org_id, name, created_at, updated_at) VALUES (${org}, ${index}, ${now}, ${now})
@@ -156,10 +177,6 @@ const WRITE_BATCH = statement({
         SELECT ${org}, ${index}, * FROM unnest(${ik}::text[], ${ic}::text[], ${isz}::bigint[], ${ish}::text[], ${it}::text[], ${ie}::text[], ${iti}::text[], ${id}::text[])
         ON CONFLICT (org_id, index_name, key) DO UPDATE SET connector_id = excluded.connector_id, size = excluded.size, sha256 = excluded.sha256,
           content_type = excluded.content_type, etag = excluded.etag, imported_at = excluded.imported_at, duplicate_of = excluded.duplicate_of
-      ), tx AS (
-        INSERT INTO texts (sha256, status, detail, format, derived, bytes, extracted_at)
-        SELECT * FROM unnest(${tsh}::text[], ${tst}::text[], ${tde}::text[], ${tfo}::text[], ${tdr}::integer[], ${tby}::bigint[], ${tti}::text[])
-        ON CONFLICT (sha256) DO NOTHING
       ), dn AS (
         UPDATE job_files SET status = d.status, duplicate_of = d.duplicate_of, sha256 = d.sha256, size = d.size, etag = d.etag, version = d.version,
           error = NULL, lease_owner = NULL, lease_expires = 0
@@ -172,15 +189,14 @@ const WRITE_BATCH = statement({
     return { compile: () => q.compile(qb) };
   },
   // The arrays in BatchWrites order (batchArrays); org, index and now where the SQL repeats them.
-  params: (org: string, index: string, now: string, ...a: unknown[]) => [org, index, now, now, org, index, ...a.slice(0, 22), org, index, ...a.slice(22)],
+  params: (org: string, index: string, now: string, ...a: unknown[]) => [org, index, now, now, org, index, ...a.slice(0, 15), org, index, ...a.slice(15)],
 });
 
 /** BatchWrites as WRITE_BATCH's arguments after org, index and now. */
 function batchArrays(w: BatchWrites): unknown[] {
-  const { items: i, texts: t, done: d, seen: s } = w;
+  const { items: i, done: d, seen: s } = w;
   return [
     ...[i.keys, i.connectors, i.sizes, i.shas, i.types, i.etags, i.times, i.duplicateOf],
-    ...[t.shas, t.statuses, t.details, t.formats, t.derived, t.bytes, t.times],
     ...[d.ids, d.statuses, d.duplicateOf, d.shas, d.sizes, d.etags, d.versions],
     ...[s.connectors, s.keys, s.versions, s.times],
   ];
@@ -253,20 +269,11 @@ export function withItems<B extends Part>(Base: B) {
       const { orgId, index } = part[0]!;
       const rows = yield* all(this.prepared(LOCK_BATCH, indexLockName(orgId, index), part.map((c) => c.fileId)));
       const files = new Map(rows.map((f) => [Number(f.id), f]));
-      const failed = new Map<number, Error>();
       const live = part.filter((c) => {
         const f = files.get(c.fileId);
-        if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return false;
-        if (!place) return true;
-        try {
-          place(c);
-          return true;
-        } catch (e) {
-          failed.set(c.fileId, e instanceof Error ? e : new Error(String(e)));
-          return false;
-        }
+        return f && f.status === 'pending' && f.lease_owner === c.owner;
       });
-      if (!live.length) return part.map((c) => failed.get(c.fileId) ?? null);
+      if (!live.length) return part.map(() => null);
       const keys = live.map((c) => c.key);
       const shas = [...new Set(live.filter((c) => c.dedupe).map((c) => c.sha256))];
       let fileByFile = new Set(keys).size !== keys.length;
@@ -274,23 +281,29 @@ export function withItems<B extends Part>(Base: B) {
       // The first key (in the store's byte order) of each content's original, as COMMIT_TWIN reads it.
       const twins = new Map<string, string>();
       if (!fileByFile) {
+        const named = new Set<string>();
         for (const r of yield* all(this.prepared(READ_BATCH, orgId, index, keys, shas))) {
           if (r.kind === 'e') existing.set(r.key, r);
-          else twins.set(r.sha256, r.key);
+          else if (r.kind === 't') twins.set(r.sha256, r.key);
+          else named.add(r.key);
         }
+        // New content under a key that holds its content itself: its duplicates would move, or a later
+        // file of the batch with the key's old content would need the next original of that content.
+        const later = new Set(live.map((c) => c.sha256));
         fileByFile = live.some((c) => {
           const e = existing.get(c.key);
-          return e && e.sha256 !== c.sha256 && e.duplicate_of === null;
+          return e && e.sha256 !== c.sha256 && e.duplicate_of === null && (named.has(c.key) || later.has(e.sha256));
         });
       }
       if (fileByFile) {
+        // Rare (a key twice, or a moving original): texts go in file order here, so two such batches
+        // sharing contents can deadlock, and are retried.
         const out: (CommitResult | null | Error)[] = [];
-        for (const c of part) out.push(failed.get(c.fileId) ?? (live.includes(c) ? yield* this.commitFileTx(c, undefined, undefined, files) : null));
+        for (const c of part) out.push(live.includes(c) ? yield* this.commitFileTx(c, place, undefined, files) : null);
         return out;
       }
       const w: BatchWrites = {
         items: { keys: [], connectors: [], sizes: [], shas: [], types: [], etags: [], times: [], duplicateOf: [] },
-        texts: { shas: [], statuses: [], details: [], formats: [], derived: [], bytes: [], times: [] },
         done: { ids: [], statuses: [], duplicateOf: [], shas: [], sizes: [], etags: [], versions: [] },
         seen: { connectors: [], keys: [], versions: [], times: [] },
       };
@@ -309,20 +322,44 @@ export function withItems<B extends Part>(Base: B) {
           if (r.duplicate_of === null && (first === undefined || Buffer.compare(Buffer.from(c.key), Buffer.from(first)) < 0)) twins.set(c.sha256, c.key);
         }
         results.set(c.fileId, r);
-        // A text with chunks writes them only if its row is new (writeText); the others go in the batch statement.
-        if (c.text?.chunks.length) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
-        else if (c.text) {
-          const t = w.texts;
-          t.shas.push(c.sha256), t.statuses.push(c.text.status), t.details.push(c.text.detail), t.formats.push(c.text.format);
-          t.derived.push(c.text.derived ? 1 : 0), t.bytes.push(c.text.bytes), t.times.push(c.now);
-        }
         const d = w.done;
         d.ids.push(c.fileId), d.statuses.push(r.status), d.duplicateOf.push(r.duplicate_of), d.shas.push(c.sha256);
         d.sizes.push(c.size), d.etags.push(c.etag), d.versions.push(c.version);
         w.seen.connectors.push(c.connectorId), w.seen.keys.push(c.key), w.seen.versions.push(c.version), w.seen.times.push(c.now);
       }
+      yield* this.writeBatchTexts(live);
       yield* run(this.prepared(WRITE_BATCH, orgId, index, live[0]!.now, ...batchArrays(w)));
-      return part.map((c) => results.get(c.fileId) ?? failed.get(c.fileId) ?? null);
+      // The blobs go into place last, once every statement has run: a batch that rolls back has placed
+      // none, so blob GC cannot take one between the rollback and the file-by-file retry. A file whose
+      // blob cannot be placed rolls the batch back too; file by file, it alone fails.
+      if (place) for (const c of live) place(c);
+      return part.map((c) => results.get(c.fileId) ?? null);
+    }
+
+    /**
+     * The batch's text rows in one statement, in content order, so two batches that write the same
+     * contents (texts are shared by every index) take their rows in the same order and never deadlock;
+     * for one content the first file's text wins, as file by file. Chunks follow for the rows written here.
+     */
+    private *writeBatchTexts(live: CommitFile[]): Tx<void> {
+      const texts = live.filter((c) => c.text).sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+      if (!texts.length) return;
+      const col = <T>(f: (t: TextPayload, c: CommitFile) => T) => texts.map((c) => f(c.text!, c));
+      const written = yield* all(
+        this.prepared(
+          TEXTS_BATCH,
+          col((_, c) => c.sha256),
+          col((t) => t.status),
+          col((t) => t.detail),
+          col((t) => t.format),
+          col((t) => (t.derived ? 1 : 0)),
+          col((t) => t.bytes),
+          col((_, c) => c.now),
+        ),
+      );
+      const firsts = new Map<string, CommitFile>();
+      for (const c of texts) if (!firsts.has(c.sha256)) firsts.set(c.sha256, c);
+      for (const { sha256 } of written) yield* writeChunks(this.qb, this.pg, sha256, firsts.get(sha256)!.text!.chunks);
     }
 
     /**

@@ -19,6 +19,8 @@ export interface Statement<A extends unknown[], O> {
   readonly build: (qb: Kysely<DB>, pg: boolean, s: Slots<A>) => Compilable<O>;
   /** Every parameter of the SQL, in order. It only places its arguments (it is checked with the slots), never computes from them. */
   readonly params: (...args: A) => unknown[];
+  /** One of a family (a statement per count): PostgreSQL does not keep it prepared, since hundreds of sizes would stay in every connection's memory. */
+  readonly sized?: boolean;
 }
 
 /** A slot: compiles to one parameter, whose compile-time value is its marker. */
@@ -42,7 +44,7 @@ export function family<A extends unknown[], O>(make: (n: number) => Statement<A,
   const made = new Map<number, Statement<A, O>>();
   return (n) => {
     let s = made.get(n);
-    if (!s) made.set(n, (s = make(n)));
+    if (!s) made.set(n, (s = { ...make(n), sized: true }));
     return s;
   };
 }

@@ -32,9 +32,13 @@ const ROWS_PER_INSERT = 200;
 export function* writeText(qb: Kysely<DB>, pg: boolean, prepare: Prepare, sha256: string, t: TextPayload, now: string, replace = false): Tx<void> {
   if (replace) yield* dropTexts(qb, [sha256]);
   const inserted = yield* run(prepare(TEXT_ROW, sha256, t.status, t.detail, t.format, t.derived ? 1 : 0, t.bytes, now));
-  if (!inserted) return;
-  for (let i = 0; i < t.chunks.length; i += ROWS_PER_INSERT) {
-    const rows = t.chunks.slice(i, i + ROWS_PER_INSERT).map((c) => {
+  if (inserted) yield* writeChunks(qb, pg, sha256, t.chunks);
+}
+
+/** The chunks of a text whose row this transaction has just written. */
+export function* writeChunks(qb: Kysely<DB>, pg: boolean, sha256: string, chunks: TextPayload['chunks']): Tx<void> {
+  for (let i = 0; i < chunks.length; i += ROWS_PER_INSERT) {
+    const rows = chunks.slice(i, i + ROWS_PER_INSERT).map((c) => {
       const r = { sha256, seq: c.seq, off: c.off, body: c.body };
       return pg ? { ...r, tsv: sql`to_tsvector('simple', ${foldText(c.body)})` } : r;
     });

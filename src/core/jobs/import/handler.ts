@@ -107,6 +107,7 @@ export class ImportHandler implements JobHandlers {
         try {
           place(tempOf.get(c.fileId)!, c.sha256);
           placed.add(c.fileId);
+          failed.delete(c.fileId); // a batch rolled back on it; file by file, it went into place
         } catch (e) {
           failed.set(c.fileId, e);
           throw e;
