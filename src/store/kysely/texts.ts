@@ -33,6 +33,8 @@ interface Ranking {
 
 /** Searches whose ranking is kept (each holds a few dozen rows unless a cursor went deep). */
 const RANKINGS_KEPT = 32;
+/** A ranking longer than this (a deep cursor, one content under thousands of keys) is not kept. */
+const RANKED_KEPT = 2000;
 
 /**
  * Extracted texts and full-text search. A hit is a chunk; an item's result is its best chunk (its
@@ -82,7 +84,7 @@ export function withTexts<B extends Part>(Base: B) {
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
       if (!r || r.version !== version || (r.saturated && r.ranked.length < want)) r = await this.rank(org, q, want, version);
-      if (version !== null) {
+      if (version !== null && r.ranked.length <= RANKED_KEPT) {
         this.rankings.set(key, r);
         for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
       }
