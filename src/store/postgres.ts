@@ -17,7 +17,6 @@ import { params, type Lock, type Op, type Tx } from './ops.js';
 import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_MIGRATE } from './pg-locks.js';
 import type { PreparedQuery } from './kysely/base.js';
 
-
 /**
  * The shared schema, compiled for PostgreSQL: an autoincrement id becomes a bigint identity, and
  * text columns compare byte-wise (COLLATE "C", as SQLite does), so keys sort and page the same way

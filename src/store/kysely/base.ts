@@ -3,10 +3,10 @@ import type { DB } from '../schema.js';
 import { run, type Dialect, type Tx } from '../ops.js';
 import { compileStatement, type Statement } from './statements.js';
 
-/** Job states in which a job still has work (its files may be claimed, its listing continued). */
 /** A compiled hot statement; `name` (PostgreSQL) makes it a named prepared statement. */
 export type PreparedQuery<O> = CompiledQuery<O> & { name?: string };
 
+/** Job states in which a job still has work (its files may be claimed, its listing continued). */
 export const ACTIVE_JOB = ['queued', 'running'] as const;
 
 /**

@@ -108,12 +108,9 @@ export function withBlobRefs<B extends Part>(Base: B) {
       }
     }
 
+    /** SQLite (PostgreSQL marks a batch in one statement, MARK_HASHED_MANY). */
     private *markHashedTx(fileId: number, owner: string, sha256: string): Tx<boolean | 'wait'> {
-      if (this.pg) {
-        yield* lock({ kind: 'blobs', mode: 'shared' });
-        return (yield* run(this.prepared(MARK_HASHED, sha256, fileId, owner))) > 0;
-      }
-      // SQLite: one statement while no GC gate is set; only when it changes nothing, look at the gate.
+      // One statement while no GC gate is set; only when it changes nothing, look at the gate.
       if ((yield* run(this.prepared(MARK_HASHED_UNLESS_GATED, sha256, fileId, owner))) > 0) return true;
       const gate = yield* one(this.qb.selectFrom('meta').select('value').where('key', '=', GC_GATE));
       if (!gate) return false; // canceled or lease lost
