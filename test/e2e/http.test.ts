@@ -33,10 +33,17 @@ describe('team server over Streamable HTTP', () => {
     keyB = await createKey(dataDir, 'globex');
     keyRO = await createKey(dataDir, 'acme', true);
     srv = await startHttpServer(dataDir, ['--allow-endpoint-cidr', '127.0.0.1/32', '--allow-env-refs', 'TEAM_*'], { TEAM_SECRET: SECRET, OTHER_SECRET: 'x' });
+    // The shared server ending before afterAll stops it fails every later test alike: its last words say why.
+    const started = srv;
+    started.proc.on('exit', (code, signal) => {
+      if (!stopping) console.error(`the team server ended early (code ${code}, signal ${signal}); its stderr ends:\n${started.stderr().slice(-4000)}`);
+    });
     a = await connectHttp(srv.url, keyA);
     b = await connectHttp(srv.url, keyB);
   });
+  let stopping = false;
   afterAll(async () => {
+    stopping = true;
     await a?.close().catch(() => {});
     await b?.close().catch(() => {});
     await srv?.stop();
