@@ -4,7 +4,7 @@
 //   node bench/ab.mjs --database-url postgres://postgres@127.0.0.1:5432/test small ROUNDS a.js b.js
 //
 // With --database-url every import runs on PostgreSQL (a fresh schema each, dropped after), and the CPU
-// of the postgres backends serving the server's connections (found by their client ports) is added.
+// of the postgres backends serving the server's connections (found by their client ports, bench/proc-cpu.mjs) is added.
 // One loopback S3 server (fauxqs, in this process) is seeded once (2,000 × 64 KiB, or 4 × 256 MiB);
 // then every round imports it once with each build, in turn (the order reversed every other round), each
 // into a fresh data dir, driven
@@ -21,6 +21,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { startS3 } from '../test/support/fauxqs.mjs';
+import { backendCpu } from './proc-cpu.mjs';
 
 const argv = process.argv.slice(2);
 const dbAt = argv.indexOf('--database-url');
@@ -56,30 +57,6 @@ function stat(pid) {
   return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10, faults: Number(f[7]) };
 }
 const peakMb = (pid) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
-
-/** Local TCP ports of a process's sockets (its connections to PostgreSQL among them), from /proc. */
-function localPorts(pid) {
-  const inodes = new Set();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }) ?? '');
-    if (m) inodes.add(m[1]);
-  }
-  const ports = new Set();
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
-      const c = line.trim().split(/\s+/);
-      if (c.length > 9 && inodes.has(c[9])) ports.add(parseInt(c[1].split(':')[1], 16));
-    }
-  }
-  return ports;
-}
-
-/** The pids of the postgres backends serving a process. */
-async function backendsOf(admin, pid) {
-  const ports = localPorts(pid);
-  const r = await admin.query('SELECT pid, client_port FROM pg_stat_activity WHERE pid <> pg_backend_pid()');
-  return r.rows.filter((x) => ports.has(x.client_port)).map((x) => x.pid);
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
@@ -120,7 +97,8 @@ for (let r = 0; r < Number(roundsArg); r++) {
       credentials: { type: 'access_key', access_key_id: 'AKIAABBENCH000000000', secret_access_key: 'ab-bench-secret' },
     });
     const pid = transport.pid;
-    const b0 = new Map(admin ? (await backendsOf(admin, pid)).map((b) => [b, stat(b)]) : []);
+    const backends = DATABASE_URL ? await backendCpu(DATABASE_URL, [pid]) : null;
+    await backends?.start();
     const s0 = stat(pid);
     const t0 = performance.now();
     const job = await call('start_import', { connector_id: connector.id, index: 'ab', prefix: 's/' });
@@ -129,9 +107,8 @@ for (let r = 0; r < Number(roundsArg); r++) {
     while (!['completed', 'completed_with_errors', 'failed', 'canceled'].includes(st.status));
     const ms = Math.round(performance.now() - t0);
     const s1 = stat(pid);
-    // Backends opened during the import count whole; the pool keeps its connections open for 10 s idle.
-    let db = 0;
-    if (admin) for (const b of await backendsOf(admin, pid)) db += ((x) => x.user + x.sys)(stat(b)) - ((x) => (x ? x.user + x.sys : 0))(b0.get(b));
+    // Read while the pool's connections are still open (they close after 10 s idle).
+    const db = backends ? (await backends.stop()).ms : 0;
     const row = { ms, user: s1.user - s0.user, sys: s1.sys - s0.sys, db, faults: s1.faults - s0.faults, peak: peakMb(pid), status: st.status };
     await client.close();
     if (schema) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
