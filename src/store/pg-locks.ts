@@ -1,3 +1,5 @@
+import { sql, type RawBuilder } from 'kysely';
+
 /**
  * PostgreSQL advisory lock keys (two int4 keys each; the first is a key space, "clp" + n). The store's
  * `lock` op takes them, and a few batch statements take them inline to save a round trip.
@@ -11,4 +13,9 @@ export const LOCK_INDEX_NS = LOCK_NS + 1;
 
 export function indexLockName(org: string, index: string): string {
   return `${org}\u0001${index}`;
+}
+
+/** The blob lock, shared, as an expression a batch statement selects (so the statement takes it inline). */
+export function sharedBlobLock(): RawBuilder<unknown> {
+  return sql`pg_advisory_xact_lock_shared(${sql.lit(LOCK_BLOBS[0])}, ${sql.lit(LOCK_BLOBS[1])})`;
 }

@@ -6,7 +6,7 @@ import type { StoreBlobRefs } from '../types.js';
 import type { Part } from './base.js';
 import { dropTexts } from './text-rows.js';
 import { statement, type Slot } from './statements.js';
-import { LOCK_BLOBS } from '../pg-locks.js';
+import { sharedBlobLock } from '../pg-locks.js';
 
 /**
  * SQLite only: the meta row that tells markHashed to wait while blob GC removes blobs outside a
@@ -50,7 +50,7 @@ const MARK_HASHED_MANY = statement({
       .updateTable('job_files')
       .set({ sha256: sql<string>`m.sha256` })
       .from(
-        sql<{ id: number; sha256: string }>`(SELECT f.id, m.sha256 FROM (SELECT pg_advisory_xact_lock_shared(${sql.lit(LOCK_BLOBS[0])}, ${sql.lit(LOCK_BLOBS[1])})) l, unnest(${ids}::bigint[], ${shas}::text[]) AS m(id, sha256) JOIN job_files f ON f.id = m.id ORDER BY f.id FOR UPDATE OF f)`.as('m'),
+        sql<{ id: number; sha256: string }>`(SELECT f.id, m.sha256 FROM (SELECT ${sharedBlobLock()}) l, unnest(${ids}::bigint[], ${shas}::text[]) AS m(id, sha256) JOIN job_files f ON f.id = m.id ORDER BY f.id FOR UPDATE OF f)`.as('m'),
       )
       .whereRef('job_files.id', '=', 'm.id')
       .where('job_files.lease_owner', '=', owner)

@@ -3,7 +3,7 @@ import { all, lock, one, run, type Tx } from '../ops.js';
 import type { CommitFile, IndexSummary, ItemRow, StoreItems, TextPayload } from '../types.js';
 import type { Part } from './base.js';
 import { statement, StatementMismatch } from './statements.js';
-import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS } from '../pg-locks.js';
+import { indexLockName, LOCK_INDEX_NS, sharedBlobLock } from '../pg-locks.js';
 import { writeChunks, writeText, type Prepare } from './text-rows.js';
 
 // The statements of a commit (commitFileTx), compiled once per store: a landing batch runs them for every file.
@@ -29,7 +29,7 @@ const LOCK_BATCH = statement({
   arity: 2,
   build: (qb, _pg, [lockName, ids]) => {
     const q = sql<{ id: number; status: string; lease_owner: string | null }>`SELECT f.id, f.status, f.lease_owner
-      FROM (SELECT pg_advisory_xact_lock(${sql.lit(LOCK_INDEX_NS)}, hashtext(${lockName})), pg_advisory_xact_lock_shared(${sql.lit(LOCK_BLOBS[0])}, ${sql.lit(LOCK_BLOBS[1])})) l, job_files f
+      FROM (SELECT pg_advisory_xact_lock(${sql.lit(LOCK_INDEX_NS)}, hashtext(${lockName})), ${sharedBlobLock()}) l, job_files f
       WHERE f.id = ANY(${ids}::bigint[]) ORDER BY f.id FOR UPDATE OF f`;
     return { compile: () => q.compile(qb) };
   },
