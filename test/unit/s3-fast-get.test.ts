@@ -210,6 +210,14 @@ describe('ListObjectsV2 page parser', () => {
     expect(() => parseListV2(page('<CommonPrefixes></CommonPrefixes>', { count: 1 }))).toThrow(expect.objectContaining(rejected));
   });
 
+  it('reads element names that are names of object properties as names only', () => {
+    const xml = page(`${entry('k')}<__proto__><Key>x</Key></__proto__><constructor>c</constructor><toString>t</toString>`, { count: 1 });
+    expect(parseListV2(xml).objects).toEqual([{ key: 'k', size: 5, lastModified: '2026-11-30T10:00:00.000Z', etag: '"e"', storageClass: 'STANDARD' }]);
+    expect(({} as Record<string, unknown>).Key).toBeUndefined();
+    // A page whose Contents is named through a prototype's property is still no listing.
+    expect(() => parseListV2('<?xml version="1.0"?><__proto__><Contents><Key>a</Key><Size>1</Size></Contents></__proto__>')).toThrow(expect.objectContaining(rejected));
+  });
+
   it('fails what is not a well-formed ListBucketResult', () => {
     for (const xml of [
       '<html><body>S3 console</body></html>',
@@ -218,6 +226,15 @@ describe('ListObjectsV2 page parser', () => {
       page(entry('a&nbsp;b'), { count: 1 }),
       'not xml at all',
       '',
+      // Well-formedness: a bare "&", a reference to no character, an entity a DTD declares (a listing
+      // has none to honour), a closing tag that does not match, a second root, text after the root.
+      page(entry('a & b'), { count: 1 }),
+      page(entry('a&#0;b'), { count: 1 }),
+      `<?xml version="1.0"?><!DOCTYPE ListBucketResult [<!ENTITY e "evil">]>${page(entry('&e;'), { count: 1 }).replace(/^<\?xml[^>]*>/, '')}`,
+      page('<Contents><Key>a</Size><Size>1</Key></Contents>', { count: 1 }),
+      page(entry('a'), { count: 1 }) + '<ListBucketResult/>',
+      page(entry('a'), { count: 1 }) + 'trailing text',
+      page('<Contents><Key><![CDATA[open</Key><Size>1</Size></Contents>', { count: 1 }),
     ]) {
       expect(() => parseListV2(xml), xml).toThrow(expect.objectContaining(rejected));
     }

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { XMLParser } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import { CloudportError } from '../../shared/errors.js';
 import { httpGet, type GetResponse } from '../../shared/http-get.js';
 import { canonicalQuery, escapeRfc3986, SigV4Signer } from './sigv4.js';
@@ -108,8 +108,6 @@ export interface ListedPage {
   nextToken: string | null;
 }
 
-const XML_ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
-
 /** Why a page is refused: a listing read wrong would let an import complete without some of its files. */
 function badPage(why: string): never {
   throw new CloudportError('unexpected', `the ListObjectsV2 answer cannot be trusted: ${why}`, {
@@ -118,41 +116,52 @@ function badPage(why: string): never {
   });
 }
 
-/**
- * XML 1.0 text references: the five predefined entities and numeric character references, nothing
- * else. A listing has no DTD, so any other name is not well-formed XML and the page is refused.
- */
-const xmlReferences = {
-  setExternalEntities: () => undefined,
-  addInputEntities: () => undefined,
-  reset: () => undefined,
-  setXmlVersion: () => undefined,
-  decode: (v: string): string =>
-    v.indexOf('&') < 0
-      ? v
-      : v.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9._-]*)?(;?)/g, (m, ref: string | undefined, semi: string) => {
-          if (!ref || !semi) badPage(`a bare "&" in ${JSON.stringify(v.slice(0, 80))}`);
-          if (ref[0] !== '#') return XML_ENTITIES[ref] ?? badPage(`an undefined entity ${m}`);
-          const cp = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-          if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) badPage(`a character reference to no character (${m})`);
-          return String.fromCodePoint(cp);
-        }),
-};
+/** Entries of a page, arrays even when there is one. */
+const LISTS = new Set(['Contents', 'CommonPrefixes']);
+
+interface Open {
+  name: string;
+  /** Child elements by name (without a namespace prefix); null while the element holds only text. */
+  kids: XmlNode | null;
+  text: string;
+}
 
 /**
- * Keys stay strings exactly as sent (no number parsing, no trimming), namespace prefixes are dropped
- * (`<s3:Contents>`), entries are arrays even when there is one, CDATA is text and comments vanish.
+ * A page as a tree of plain objects, from saxes (a strict XML 1.0 parser: any well-formedness error,
+ * an undefined entity, a bare "&", a reference to no character or an unclosed document throws).
+ * An element with child elements is an object of them, by name without a namespace prefix
+ * (`<s3:Contents>`); one holding only text is that text exactly as sent (no trimming, no number
+ * parsing; CDATA is text, comments and processing instructions vanish). A name met twice becomes an
+ * array, and Contents and CommonPrefixes under the root always are. Attributes are ignored.
  */
-const listParser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  entityDecoder: xmlReferences,
-  isArray: (_name, jpath) => jpath === 'ListBucketResult.Contents' || jpath === 'ListBucketResult.CommonPrefixes',
-});
+function xmlTree(xml: string): XmlNode {
+  // Objects without a prototype: an element named __proto__ is only a name.
+  const doc: Open = { name: '', kids: Object.create(null) as XmlNode, text: '' };
+  const stack: Open[] = [doc];
+  const p = new SaxesParser({ position: false });
+  p.on('opentag', (t) => {
+    const top = stack[stack.length - 1]!;
+    top.kids ??= Object.create(null) as XmlNode;
+    stack.push({ name: t.name.slice(t.name.indexOf(':') + 1), kids: null, text: '' });
+  });
+  const addText = (t: string) => {
+    stack[stack.length - 1]!.text += t;
+  };
+  p.on('text', addText);
+  p.on('cdata', addText);
+  p.on('closetag', () => {
+    const el = stack.pop()!;
+    const parent = stack[stack.length - 1]!;
+    const into = parent.kids!;
+    const value = el.kids ?? el.text;
+    const prev = into[el.name];
+    if (prev === undefined) into[el.name] = stack.length === 2 && LISTS.has(el.name) ? [value] : value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else into[el.name] = [prev, value];
+  });
+  p.write(xml).close();
+  return doc.kids!;
+}
 
 type XmlNode = Record<string, unknown>;
 
@@ -172,7 +181,7 @@ function text(node: XmlNode, name: string, where: string): string | undefined {
 export function parseListV2(xml: string): ListedPage {
   let doc: XmlNode;
   try {
-    doc = listParser.parse(xml, true) as XmlNode;
+    doc = xmlTree(xml);
   } catch (e) {
     if (e instanceof CloudportError) throw e;
     return badPage(`not well-formed XML (${(e as Error).message})`);
