@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCK_BLOBS } from '../../src/store/pg-locks.js';
 import { startCloudport, tempDir, waitForJob } from '../helpers/cloudport.js';
 import { startS3Env, type S3Env } from '../helpers/s3env.js';
 
@@ -46,6 +48,61 @@ describe('--connector-concurrency', () => {
       expect(most).toBe(2);
     } finally {
       env.proxy.clearFaults();
+      await cp.close();
+    }
+  });
+});
+
+const probe = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', connectionTimeoutMillis: 2000 });
+const hasPostgres = await probe
+  .connect()
+  .then(async () => (await probe.end(), true))
+  .catch(() => false);
+
+/**
+ * A downloaded file that waits for its batch to be written no longer holds a slot: the next file's
+ * transfer starts. At most as many files wait as there are slots, so a stalled store holds the
+ * transfers back. PostgreSQL lets the test stall the commits alone: it holds the blob lock that every
+ * batch takes (shared), while claims and downloads go on.
+ */
+describe.skipIf(!hasPostgres)('slots while files wait for their batch (PostgreSQL)', () => {
+  const schema = `cp_slots_${process.pid}_${Date.now().toString(36)}`;
+  const url = `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
+  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+  let env: S3Env;
+  beforeAll(async () => {
+    await admin.connect();
+    env = await startS3Env(['stall-src']);
+    for (let i = 0; i < 12; i++) await env.s3.put('stall-src', `c/${String(i).padStart(3, '0')}`, `stall ${i}`);
+  });
+  afterAll(async () => {
+    await env?.stop();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await admin.end();
+  });
+
+  it('--workers 2: while the commits wait, four files are fetched (two slots, two waiting), no more; then all land', async () => {
+    const cp = await startCloudport({ dataDir: tempDir(), args: ['--workers', '2', '--database-url', url] });
+    const holder = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+    await holder.connect();
+    let gets = 0;
+    try {
+      env.proxy.addFault({ match: { op: 'GetObject', keyIncludes: 'c/' }, times: Infinity, action: { type: 'before', run: async () => void gets++ } });
+      const id = (await cp.ok('create_connector', env.connector('stall-src'))).connector.id;
+      gets = 0; // the connector's test may have read one
+      await holder.query('SELECT pg_advisory_lock($1, $2)', [...LOCK_BLOBS]);
+      const job = await cp.ok('start_import', { connector_id: id, index: 'stall' });
+      for (let i = 0; i < 200 && gets < 4; i++) await sleep(50);
+      await sleep(800); // time enough for a fifth GET, were one allowed
+      expect(gets).toBe(4);
+      expect((await cp.ok('import_status', { job_id: job.job_id })).counts.ready).toBe(0);
+      await holder.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK_BLOBS]);
+      const done = await waitForJob(cp, job.job_id);
+      expect(done.counts.ready).toBe(12);
+      expect(gets).toBe(12);
+    } finally {
+      env.proxy.clearFaults();
+      await holder.end();
       await cp.close();
     }
   });

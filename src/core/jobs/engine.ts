@@ -13,8 +13,12 @@ import { StoreHealth } from './store-health.js';
 export interface JobHandlers {
   /** Lists the next page of a job whose listing is incomplete (the engine holds its lease). */
   listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void>;
-  /** Brings one claimed file to a final state (or back to pending for a later retry). */
-  processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Brings one claimed file to a final state (or back to pending for a later retry). `release`, when the
+   * handler calls it, says the file no longer needs a slot (its transfer is done; it waits for its
+   * batch to be written): the engine starts another file while this one finishes.
+   */
+  processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: () => void): Promise<void>;
   /** Called exactly once (across all processes) when a job reaches a final state. */
   onFinalized(job: JobRow): Promise<void>;
 }
@@ -33,8 +37,14 @@ export interface EngineOptions {
 
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController }>();
-  /** Files in flight per connector (for the per-connector limit). */
+  /** Files this process holds, from their start until processFile ends; `slot`: not yet released. */
+  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController; slot: boolean }>();
+  /**
+   * Files holding a slot (at most `concurrency`): a released file keeps its lease until it lands, but
+   * the next one starts. At most as many released files as slots, so a slow store holds back the transfers.
+   */
+  private slots = 0;
+  /** Files holding a slot per connector (for the per-connector limit). */
   private readonly perConnector = new Map<string, number>();
   /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
   private queue: ClaimedFile[] = [];
@@ -152,13 +162,16 @@ export class JobEngine {
     const cap = this.cap();
     const queued = new Map<string, number>();
     for (const f of this.queue) queued.set(f.connector_id, (queued.get(f.connector_id) ?? 0) + 1);
-    const ready = this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
+    // (When one connector may take every slot, its queued files wait only for a free slot: all are work ahead.)
+    const ready = cap >= this.opts.concurrency ? this.queue.length : this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
     // Claim again once the ready queue is down to one round of work: in steady state one claim brings
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
-    if (!storeFull && (ready <= this.opts.concurrency || this.files.size + ready < this.opts.concurrency)) {
-      const want = 3 * this.opts.concurrency - this.files.size - ready;
+    // A claim brings at least half a round (or whatever there is when nothing is ready), so slots freed one
+    // by one do not each cost a claim.
+    const want = 3 * this.opts.concurrency - this.slots - ready;
+    if (!storeFull && (ready <= this.opts.concurrency || this.slots + ready < this.opts.concurrency) && (want * 2 >= this.opts.concurrency || ready === 0)) {
       const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
         const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
@@ -172,7 +185,13 @@ export class JobEngine {
         this.queue.push(...claimed.filter((f) => !mine.has(f.id)));
       }
     }
-    for (let i = 0; i < this.queue.length && this.files.size < this.opts.concurrency; ) {
+    this.fill();
+  }
+
+  /** Starts queued files while slots are free. */
+  private fill(): void {
+    const cap = this.cap();
+    for (let i = 0; i < this.queue.length && this.slots < this.opts.concurrency && this.files.size < 2 * this.opts.concurrency; ) {
       const file = this.queue[i]!;
       const busy = this.perConnector.get(file.connector_id) ?? 0;
       if (busy >= cap) {
@@ -181,17 +200,30 @@ export class JobEngine {
       }
       this.queue.splice(i, 1);
       const ctl = new AbortController();
-      this.files.set(file.id, { job: file.job_id, connector: file.connector_id, ctl });
+      const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true };
+      this.files.set(file.id, held);
+      this.slots++;
       this.perConnector.set(file.connector_id, busy + 1);
+      const release = () => {
+        if (!held.slot) return;
+        held.slot = false;
+        this.slots--;
+        const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
+        if (n > 0) this.perConnector.set(file.connector_id, n);
+        else this.perConnector.delete(file.connector_id);
+      };
       void this.handlers
-        .processFile(file, this.owner, ctl.signal)
+        .processFile(file, this.owner, ctl.signal, () => {
+          release();
+          // The next queued file starts at once; a tick (a claim) only when the queue runs low.
+          this.fill();
+          if (this.queue.length <= this.opts.concurrency) this.wake(false);
+        })
         .catch((e) => this.health.report(e) || this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
         .finally(() => {
+          release();
           this.files.delete(file.id);
           if (!this.holdsJob(file.job_id)) this.finalizeSoon = true;
-          const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
-          if (n > 0) this.perConnector.set(file.connector_id, n);
-          else this.perConnector.delete(file.connector_id);
           this.notify(file.job_id);
           this.wake(false);
         });

@@ -19,8 +19,8 @@ export class JobRouter implements JobHandlers {
     return this.of(job.kind).listNext(job, owner, signal);
   }
 
-  processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
-    return this.of(file.kind).processFile(file, owner, signal);
+  processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: () => void): Promise<void> {
+    return this.of(file.kind).processFile(file, owner, signal, release);
   }
 
   onFinalized(job: JobRow): Promise<void> {

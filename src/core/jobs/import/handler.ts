@@ -216,7 +216,7 @@ export class ImportHandler implements JobHandlers {
     }
   }
 
-  async processFile(file: ClaimedFile, owner: string, signal: AbortSignal): Promise<void> {
+  async processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: () => void = () => undefined): Promise<void> {
     const params = JSON.parse(file.params) as JobParams;
     let c = await this.cache.get(file.org_id, file.connector_id);
     // Before failing work on a cached status, make sure it still holds (a fixed connector is ACTIVE again).
@@ -243,6 +243,8 @@ export class ImportHandler implements JobHandlers {
       temp = d.tempPath;
       // The temp file is the content's only local copy until it lands: its text is read from it now.
       const text = await this.opts.extractor?.forFile(d.sha256, d.tempPath, d.content_type, file.key, d.head);
+      // Its bytes are on disk: the next file's transfer starts while this one waits for its batch.
+      release();
       const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe, ...(text ? { text } : {}) });
       if ('lost' in landed) {
         temp = null;
