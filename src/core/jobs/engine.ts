@@ -168,10 +168,9 @@ export class JobEngine {
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
-    // A claim brings at least half a round (or whatever there is when nothing is ready), so slots freed one
-    // by one do not each cost a claim.
+    // (With ready ≤ --workers and slots ≤ --workers, a claim brings at least one round.)
     const want = 3 * this.opts.concurrency - this.slots - ready;
-    if (!storeFull && (ready <= this.opts.concurrency || this.slots + ready < this.opts.concurrency) && (want * 2 >= this.opts.concurrency || ready === 0)) {
+    if (!storeFull && (ready <= this.opts.concurrency || this.slots + ready < this.opts.concurrency)) {
       const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
         const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
@@ -180,6 +179,8 @@ export class JobEngine {
           // A file whose worker died holding it waits about a lease (doubling per attempt) before its next try.
           backoffMs: Math.min(this.opts.leaseMs, 30_000),
         });
+        // Stopped meanwhile: stop() hands back every lease of this owner once this tick ends; start none of them.
+        if (!this.running) return;
         // A late heartbeat can let one of our own leases lapse; re-claiming it renewed the lease, but it must not run twice here.
         const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
         this.queue.push(...claimed.filter((f) => !mine.has(f.id)));
@@ -190,6 +191,7 @@ export class JobEngine {
 
   /** Starts queued files while slots are free. */
   private fill(): void {
+    if (!this.running) return; // after stop(): a released file must not start another
     const cap = this.cap();
     for (let i = 0; i < this.queue.length && this.slots < this.opts.concurrency && this.files.size < 2 * this.opts.concurrency; ) {
       const file = this.queue[i]!;

@@ -138,7 +138,13 @@ function xmlTree(xml: string): XmlNode {
   // Objects without a prototype: an element named __proto__ is only a name.
   const doc: Open = { name: '', kids: Object.create(null) as XmlNode, text: '' };
   const stack: Open[] = [doc];
-  const p = new SaxesParser({ position: false });
+  // XML 1.0 whatever the declaration says: under 1.1 rules saxes turns U+0085 and U+2028 into "\n" and
+  // accepts references to C0 controls, so a key would be read as another.
+  const p = new SaxesParser({ position: false, defaultXMLVersion: '1.0', forceXMLVersion: true });
+  // The page was decoded as UTF-8 (fatally: see FastGet.list); a page in another encoding is read wrong.
+  p.on('xmldecl', (d) => {
+    if (d.encoding !== undefined && !/^(utf-?8|us-ascii)$/i.test(d.encoding)) badPage(`the page declares encoding ${JSON.stringify(d.encoding)}, not UTF-8`);
+  });
   p.on('opentag', (t) => {
     const top = stack[stack.length - 1]!;
     top.kids ??= Object.create(null) as XmlNode;
@@ -278,7 +284,14 @@ export class FastGet {
       }
       chunks.push(c);
     }
-    return parseListV2(Buffer.concat(chunks).toString('utf8'));
+    let xml: string;
+    try {
+      // Fatal: an invalid byte would become U+FFFD in a key the bucket does not hold.
+      xml = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    } catch {
+      return badPage('the page is not valid UTF-8');
+    }
+    return parseListV2(xml);
   }
 
   private send(url: URL, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {

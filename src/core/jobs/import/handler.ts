@@ -243,8 +243,10 @@ export class ImportHandler implements JobHandlers {
       temp = d.tempPath;
       // The temp file is the content's only local copy until it lands: its text is read from it now.
       const text = await this.opts.extractor?.forFile(d.sha256, d.tempPath, d.content_type, file.key, d.head);
-      // Its bytes are on disk: the next file's transfer starts while this one waits for its batch.
-      release();
+      // Its bytes are on disk: the next file's transfer starts while this one waits for its batch. Not on a
+      // retry: a file whose last holder died may have died of the file started next to it (a poison object
+      // that kills the process); it lands alone, so a crash it did not cause does not use up its attempts.
+      if (file.attempts <= 1) release();
       const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe, ...(text ? { text } : {}) });
       if ('lost' in landed) {
         temp = null;
