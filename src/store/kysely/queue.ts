@@ -169,7 +169,8 @@ export function withQueue<B extends Part>(Base: B) {
       files.sort((a, b) => a.id - b.id);
       const jobIds = [...new Set(files.map((f) => f.job_id))];
       const jobs = yield* all(this.qb.selectFrom('jobs').select(['id', 'org_id', 'connector_id', 'index_name', 'params', 'status', 'kind']).where('id', 'in', jobIds));
-      yield* run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('id', 'in', jobIds).where('status', '=', 'queued'));
+      // Jobs only move from queued to running: once the rows read say running, the update would change nothing.
+      if (jobs.some((j) => j.status === 'queued')) yield* run(this.qb.updateTable('jobs').set({ status: 'running', started_at: now }).where('id', 'in', jobIds).where('status', '=', 'queued'));
       const byId = new Map(jobs.map((j) => [j.id, j]));
       return files.map((f) => {
         const j = byId.get(f.job_id)!;
