@@ -15,6 +15,7 @@ import { PostgresStore, postgresQueryBuilder } from '../../src/store/postgres.js
 import { openStore } from '../../src/store/index.js';
 import { LATEST_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import type { ListedFile, NewConnector, NewJob, Store } from '../../src/store/types.js';
+import { LEASE_LAPSED } from '../../src/store/kysely/queue.js';
 import { App } from '../../src/core/app.js';
 import { createLogger } from '../../src/shared/log.js';
 import { toPayload } from '../../src/core/search/extractor.js';
@@ -436,6 +437,26 @@ describe.each(backends)('store contract: $name', (b) => {
       }
       expect(await s.claimFiles('d', 1, 60_000, NOW)).toEqual([]);
       expect((await s.listJobFiles('imp_2', { limit: 1 }))[0]).toMatchObject({ status: 'failed', error: 'gave up after 5 attempts: nope' });
+    });
+  });
+
+  it('a claim that meets a file needing a decision (its lease lapsed again) leases the others as before and backs that one off', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      await s.createJob(job('imp_1'), files(4));
+      const opts = { maxAttempts: 5, backoffMs: 60_000 };
+      // f00000's worker dies twice holding it: its next claim must wait a backoff.
+      for (let n = 1; n <= 2; n++) {
+        expect(await s.claimFiles(`dead${n}`, 1, 1, NOW, opts)).toMatchObject([{ key: 'f00000', attempts: n }]);
+        await sleep(5);
+      }
+      const got = await s.claimFiles('A', 3, 60_000, NOW, opts);
+      expect(got.map((f) => [f.key, f.attempts, f.lease_owner, f.connector_id, f.index_name, f.kind])).toEqual([
+        ['f00001', 1, 'A', 'conn_1', 'idx', 'import'],
+        ['f00002', 1, 'A', 'conn_1', 'idx', 'import'],
+      ]);
+      expect((await s.listJobFiles('imp_1', { limit: 1 }))[0]).toMatchObject({ key: 'f00000', status: 'pending', attempts: 2, lease_owner: null, error: LEASE_LAPSED });
+      expect((await s.claimFiles('B', 3, 60_000, NOW, opts)).map((f) => f.key)).toEqual(['f00003']);
+      expect(await s.claimFiles('C', 3, 60_000, NOW, opts)).toEqual([]);
     });
   });
 
