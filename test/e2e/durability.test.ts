@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { startCloudport, tempDir, tempFiles, waitForJob, type Running } from '../helpers/cloudport.js';
 import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 const FILES = 40;
@@ -52,7 +52,7 @@ describe('durable imports: restart, crash, two servers on one data dir', () => {
     expect(s.status).toBe('completed');
     expect(s.counts).toEqual({ pending: 0, ready: FILES, deduped: 0, skipped: 0, failed: 0, canceled: 0 });
     await checkIndex(cp, 'restart');
-    expect(fs.readdirSync(path.join(dataDir, 'tmp'))).toEqual([]);
+    expect(tempFiles(dataDir)).toEqual([]);
     await cp.close();
   });
 
@@ -73,7 +73,7 @@ describe('durable imports: restart, crash, two servers on one data dir', () => {
     expect(s.counts.ready).toBe(FILES);
     await checkIndex(cp, 'crash');
     // The killed process's temp files are removed by the next start (their pid is gone).
-    expect(fs.readdirSync(path.join(dataDir, 'tmp'))).toEqual([]);
+    expect(tempFiles(dataDir)).toEqual([]);
     await cp.close();
   });
 

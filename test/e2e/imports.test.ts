@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { startCloudport, tempDir, tempFiles, waitForJob, type Running } from '../helpers/cloudport.js';
 import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 describe('imports over stdio against S3 (fauxqs)', () => {
@@ -239,7 +239,7 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     const s2 = await waitForJob(cp, j2.job_id);
     expect(s2.status).toBe('completed');
     expect((await cp.ok('list_index_items', { index: 'big2' })).items[0].sha256).toBe(sha256(big));
-    expect(fs.readdirSync(path.join(dataDir, 'tmp'))).toEqual([]);
+    expect(tempFiles(dataDir)).toEqual([]);
   });
 
   it('imports hostile keys byte-exact, escaped in text', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFiles, CLI, sleep, spawnReady, startCloudport, tempDir, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
+import { allFiles, CLI, sleep, spawnReady, startCloudport, tempDir, tempFiles, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
 import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -98,7 +98,7 @@ describe('workers: crashes', () => {
     expect(refetched, where).toBeLessThanOrEqual(8);
     // No orphan: the blobs on disk are exactly the items' content; no temp file is left.
     expect(localBlobs(dataDir).sort()).toEqual([...new Set(items.map((i) => i.sha256))].sort());
-    expect(fs.readdirSync(path.join(dataDir, 'tmp'))).toEqual([]);
+    expect(tempFiles(dataDir)).toEqual([]);
     await cp.close();
   });
 
@@ -162,8 +162,8 @@ describe('workers: crashes', () => {
         expect(stored.sort()).toEqual([...new Set(items.map((i) => i.sha256))].sort());
         expect(localBlobs(dataDir)).toEqual([]);
         // The killed worker's temp files are swept by the live processes on this host.
-        for (let i = 0; i < 100 && fs.readdirSync(path.join(dataDir, 'tmp')).length; i++) await sleep(100);
-        expect(fs.readdirSync(path.join(dataDir, 'tmp'))).toEqual([]);
+        for (let i = 0; i < 100 && tempFiles(dataDir).length; i++) await sleep(100);
+        expect(tempFiles(dataDir)).toEqual([]);
         // A process with another master key refuses to start on this database.
         const wrong = await worker(tempDir(), { CLOUDPORT_MASTER_KEY: randomBytes(32).toString('base64') }).catch((e: Error) => e);
         expect(wrong).toBeInstanceOf(Error);

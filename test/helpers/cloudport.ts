@@ -173,3 +173,10 @@ export async function spawnReady(args: string[], env: Record<string, string>, re
     void exited.then((code) => reject(new Error(`exited ${code}: ${err}`)));
   });
 }
+
+/** Temp files left in a data dir's tmp (in its subdirectories, or in it, as an earlier version kept them). */
+export function tempFiles(dataDir: string): string[] {
+  const tmp = path.join(dataDir, 'tmp');
+  if (!fs.existsSync(tmp)) return [];
+  return (fs.readdirSync(tmp, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(tmp, f)).isFile());
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBlobStore, openBlobStore, type BlobStore } from '../../src/store/blobs.js';
-import { tempDir } from '../helpers/cloudport.js';
+import { tempDir, tempFiles } from '../helpers/cloudport.js';
 import { bytes, sha256 } from '../helpers/s3env.js';
 // @ts-expect-error plain JS test support
 import { startS3 } from '../support/fauxqs.mjs';
@@ -100,7 +100,7 @@ describe.each(fixtures)('blob store: $name', (fx) => {
       const b2 = await put(blobs, big);
       expect(fs.existsSync(b2.temp)).toBe(false);
       expect(await listAll(blobs)).toEqual([a.sha, b.sha].sort());
-      expect(fs.readdirSync(path.join(dataDir, 'tmp'))).toEqual([]);
+      expect(tempFiles(dataDir)).toEqual([]);
     } finally {
       blobs.close?.();
     }
@@ -132,19 +132,26 @@ describe.each(fixtures)('blob store: $name', (fx) => {
       const t = await blobs.createTemp();
       t.stream.end('x');
       await new Promise((r) => t.stream.once('close', r));
-      expect(path.dirname(t.path)).toBe(tmp);
-      // A dead process's leftovers, in the old and the new naming; a live process's file (our parent).
+      // Temp files take the temp dir's 16 subdirectories in turn (creations and renames out of one directory contend).
+      expect(path.dirname(path.dirname(t.path))).toBe(tmp);
+      const dirs = new Set(Array.from({ length: 32 }, () => path.relative(tmp, path.dirname(blobs.tempPath()))));
+      expect([...dirs].sort()).toEqual([...'0123456789abcdef']);
+      const sub = path.relative(tmp, path.dirname(t.path));
+      // A dead process's leftovers, in the old and the new naming, in the temp dir itself (an earlier
+      // version) and in a subdirectory; a live process's file (our parent).
       fs.writeFileSync(path.join(tmp, '999999-deadbeefdeadbeef.part'), 'x');
       const host = path.basename(t.path).split('.')[1];
       fs.writeFileSync(path.join(tmp, `999998-0011223344556677.${host}.part`), 'x');
-      fs.writeFileSync(path.join(tmp, `${process.ppid}-0011223344556677.${host}.part`), 'x');
+      fs.writeFileSync(path.join(tmp, 'f', `999995-0011223344556677.${host}.part`), 'x');
+      fs.writeFileSync(path.join(tmp, sub, `${process.ppid}-0011223344556677.${host}.part`), 'x');
       // Another host's file (a shared data dir) is left alone unless it is a day old.
-      fs.writeFileSync(path.join(tmp, '999997-0011223344556677.0badc0de.part'), 'x');
-      const old = path.join(tmp, '999996-0011223344556677.0badc0de.part');
+      fs.writeFileSync(path.join(tmp, '3', '999997-0011223344556677.0badc0de.part'), 'x');
+      const old = path.join(tmp, '7', '999996-0011223344556677.0badc0de.part');
       fs.writeFileSync(old, 'x');
       fs.utimesSync(old, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
-      expect(await blobs.cleanTemp()).toBe(3);
-      expect(fs.readdirSync(tmp).sort()).toEqual([path.basename(t.path), `${process.ppid}-0011223344556677.${host}.part`, '999997-0011223344556677.0badc0de.part'].sort());
+      expect(await blobs.cleanTemp()).toBe(4);
+      const left = (fs.readdirSync(tmp, { recursive: true }) as string[]).filter((f) => f.endsWith('.part'));
+      expect(left.sort()).toEqual([path.relative(tmp, t.path), path.join(sub, `${process.ppid}-0011223344556677.${host}.part`), path.join('3', '999997-0011223344556677.0badc0de.part')].sort());
       await blobs.discard(t.path);
       expect(fs.existsSync(t.path)).toBe(false);
     } finally {
