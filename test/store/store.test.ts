@@ -201,6 +201,38 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('search pages: many documents of many matching chunks, any page size, walk every match once in rank order with the total exact', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      // 90 documents of 4–6 chunks each (about 3,000 characters a chunk), every chunk holding "alpha" a different number of times;
+      // the top chunks then belong to few documents, so pages need more chunks than they show items.
+      const n = 90;
+      for (let d = 0; d < n; d++) {
+        const chunks = Array.from({ length: 4 + (d % 3) }, (_, c) => `${'alpha '.repeat(1 + ((d * 7 + c * 13) % 29))}${'filler words of the paragraph. '.repeat(100)}`);
+        const content = `document ${d}\n\n${chunks.join('\n\n')}`;
+        const key = `doc${String(d).padStart(3, '0')}.txt`;
+        await s.createJob(job(`imp_${key}`), [{ key, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s, { id: f!.id, key }, 'A', content, { text: true });
+      }
+      const q = parseQuery('alpha');
+      const search = (offset: number, limit: number) => s.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset, limit });
+      const all = await search(0, 500);
+      expect(all.hits).toHaveLength(n);
+      expect(all.total).toBe(n);
+      const scores = all.hits.map((h) => h.score);
+      expect(scores).toEqual([...scores].sort((x, y) => y - x));
+      for (const limit of [1, 3, 10, 64]) {
+        const walked: string[] = [];
+        for (let offset = 0; offset < n + limit; offset += limit) {
+          const page = await search(offset, limit);
+          walked.push(...page.hits.map((h) => h.key));
+          if (offset === 0 && limit < n) expect(page.total).toBeGreaterThanOrEqual(limit);
+        }
+        expect(walked).toEqual(all.hits.map((h) => h.key));
+      }
+    });
+  });
+
   it('search: the same queries find the same items on both stores, per organization, and texts go with their last item', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       const docs: [string, string, string][] = [

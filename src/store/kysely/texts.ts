@@ -23,11 +23,25 @@ interface Candidate {
   score: number;
 }
 
-/** A search's items best first: all that match unless `saturated` (then the best of them), and how many match in all. */
+/** A chunk in the ranking's order, before its content and place are read (SQLite ranks row ids alone). */
+type Ranked = Pick<Candidate, 'id' | 'score'> & Partial<Candidate>;
+
+/**
+ * A search's items best first, resolved from its top chunks only as far as pages have asked: `ranked`,
+ * then the chunks fetched but not yet resolved (`pending`), then, when `more`, chunks not yet fetched.
+ */
 interface Ranking {
   version: string | null;
   ranked: { index_name: string; key: string; c: Candidate }[];
-  saturated: boolean;
+  pending: Ranked[];
+  /** Chunks taken from the ranking so far (resolved or pending): the next fetch starts after them. */
+  fetched: number;
+  /** Chunks resolved to items so far: the share of them that were the organization's items scales the total. */
+  resolved: number;
+  /** The last fetch was full: more chunks may match. */
+  more: boolean;
+  /** Contents already placed (an item's place is its best chunk). */
+  seen: Set<string>;
   total: number;
 }
 
@@ -83,7 +97,8 @@ export function withTexts<B extends Part>(Base: B) {
       const key = JSON.stringify([org, q.fts5, q.tsquery, q.indexes ?? null, q.prefix ?? '']);
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
-      if (!r || r.version !== version || (r.saturated && r.ranked.length < want)) r = await this.rank(org, q, want, version);
+      if (!r || r.version !== version) r = await this.rank(org, q, want, version);
+      else await this.resolve(org, q, r, want);
       if (version !== null && r.ranked.length <= RANKED_KEPT) {
         this.rankings.set(key, r);
         for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
@@ -91,8 +106,9 @@ export function withTexts<B extends Part>(Base: B) {
       const page = r.ranked.slice(q.offset, want);
       if (!page.length) return { hits: [], total: r.total };
       const ids = [...new Set(page.map((p) => p.c.id))];
-      const bodies = new Map((await this.exec('auto', () => all(this.qb.selectFrom('text_chunks').select(['id', 'body']).where('id', 'in', ids)))).map((x) => [Number(x.id), x.body]));
-      const statuses = new Map((await this.exec('auto', () => all(this.qb.selectFrom('texts').select(['sha256', 'status']).where('sha256', 'in', [...new Set(page.map((p) => p.c.sha256))])))).map((x) => [x.sha256, x.status]));
+      // Each chunk's body and its text's status in one statement (a chunk's sha256 is its text's).
+      const rows = await this.exec('auto', () => all(this.qb.selectFrom('text_chunks as c').leftJoin('texts as t', 't.sha256', 'c.sha256').select(['c.id', 'c.body', 't.status']).where('c.id', 'in', ids)));
+      const chunks = new Map(rows.map((x) => [Number(x.id), x]));
       return {
         hits: page.map((p) => ({
           index_name: p.index_name,
@@ -100,8 +116,8 @@ export function withTexts<B extends Part>(Base: B) {
           sha256: p.c.sha256,
           score: Number(p.c.score),
           off: Number(p.c.off),
-          body: bodies.get(Number(p.c.id)) ?? '',
-          status: (statuses.get(p.c.sha256) ?? 'extracted') as TextHit['status'],
+          body: chunks.get(Number(p.c.id))?.body ?? '',
+          status: (chunks.get(Number(p.c.id))?.status ?? 'extracted') as TextHit['status'],
         })),
         total: r.total,
       };
@@ -127,37 +143,68 @@ export function withTexts<B extends Part>(Base: B) {
 
     /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
-      for (let k = Math.max(64, want * 4); ; k *= 2) {
-        const cands = await this.exec('auto', () => all(this.rawQuery<Candidate>(this.candidates(q, k))));
-        const saturated = cands.length === k;
-        const shas = [...new Set(cands.map((c) => c.sha256))];
+      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, seen: new Set(), total: 0 };
+      await this.resolve(org, q, r, want);
+      const open = r.more || r.pending.length > 0;
+      r.total = open ? Math.max(await this.estimateMatches(org, q, r.ranked.length / Math.max(1, r.resolved)), r.ranked.length) : r.ranked.length;
+      return r;
+    }
+
+    /**
+     * Resolves chunks of the ranking to the organization's items until `want` items are ranked or the
+     * matches end. The ranking itself is FTS5's (or ts_rank's) top K, K at least 64 and doubling when a
+     * page needs more (each fetch ranks every match again, so it takes many); reading the chunks' contents
+     * and their items costs per chunk, so only about twice what the page still needs is resolved at a
+     * time, and the rest waits in `pending` for the next page. When one fetch holds every match, all of
+     * them are resolved: the total is then exact.
+     */
+    private async resolve(org: string, q: TextSearch, r: Ranking, want: number): Promise<void> {
+      while (r.ranked.length < want) {
+        if (!r.pending.length) {
+          if (!r.more) return;
+          const n = Math.max(64, want * 4, r.fetched);
+          r.pending = await this.exec('auto', () => all(this.rawQuery<Ranked>(this.candidates(q, n, r.fetched))));
+          r.fetched += r.pending.length;
+          r.more = r.pending.length === n;
+          if (!r.pending.length) return;
+        }
+        const slice = r.pending.splice(0, r.more ? Math.max(16, (want - r.ranked.length) * 2) : r.pending.length);
+        r.resolved += slice.length;
+        let cands = slice as Candidate[];
+        if (slice.some((c) => c.sha256 === undefined)) {
+          const rows = await this.exec('auto', () => all(this.qb.selectFrom('text_chunks').select(['id', 'sha256', 'off']).where('id', 'in', slice.map((c) => c.id))));
+          const byId = new Map(rows.map((x) => [Number(x.id), x]));
+          cands = slice.flatMap((c) => {
+            const x = byId.get(Number(c.id));
+            return x ? [{ id: Number(c.id), sha256: x.sha256, off: Number(x.off), score: Number(c.score) }] : [];
+          });
+        }
+        const shas = [...new Set(cands.map((c) => c.sha256).filter((sha) => !r.seen.has(sha)))];
         const owners = new Map<string, { index_name: string; key: string }[]>();
         for (let i = 0; i < shas.length; i += 500) {
           const part = shas.slice(i, i + 500);
           const rows = await this.exec('auto', () => all(this.rawQuery<{ index_name: string; key: string; sha256: string }>(sql`SELECT i.index_name, i.key, i.sha256 FROM items i WHERE i.sha256 IN (${sql.join(part)}) AND ${this.itemFilters(org, q)}`)));
           for (const x of rows) owners.set(x.sha256, [...(owners.get(x.sha256) ?? []), { index_name: x.index_name, key: x.key }]);
         }
-        // An item's place is its best chunk: the first candidate of its content (candidates come best first).
-        const seen = new Set<string>();
-        const ranked: Ranking['ranked'] = [];
+        // An item's place is its best chunk: the first chunk of its content (chunks come best first).
         for (const c of cands) {
-          if (seen.has(c.sha256)) continue;
-          seen.add(c.sha256);
+          if (r.seen.has(c.sha256)) continue;
+          r.seen.add(c.sha256);
           const items = (owners.get(c.sha256) ?? []).sort((x, y) => (x.index_name === y.index_name ? (x.key < y.key ? -1 : 1) : x.index_name < y.index_name ? -1 : 1));
-          for (const it of items) ranked.push({ ...it, c });
+          for (const it of items) r.ranked.push({ ...it, c });
         }
-        if (saturated && ranked.length < want) continue;
-        const total = saturated ? await this.estimateMatches(org, q, ranked.length / cands.length) : ranked.length;
-        return { version, ranked, saturated, total: Math.max(total, ranked.length) };
       }
     }
 
-    /** The top `k` chunks of every organization (the items decide whose they are), best first, ties by id. */
-    private candidates(q: TextSearch, k: number): RawBuilder<unknown> {
+    /**
+     * Chunks `from` to `from + k` of every organization's matches (the items decide whose they are), best
+     * first, ties by id. SQLite: the row ids and scores alone, as FTS5 ranks them (looking each chunk up
+     * costs a page read or more, so resolve() reads only the ones a page needs).
+     */
+    private candidates(q: TextSearch, k: number, from: number): RawBuilder<unknown> {
       return this.pg
-        ? sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q ORDER BY score DESC, c.id LIMIT ${k}`
-        : // FTS5 ranks and keeps the top k itself before the join: joined first, every match would be looked up in text_chunks and sorted by SQLite.
-          sql`SELECT c.id, c.sha256, c.off, -f.rank AS score FROM (SELECT rowid, rank FROM text_fts WHERE text_fts MATCH ${q.fts5} ORDER BY rank, rowid LIMIT ${k}) f JOIN text_chunks c ON c.id = f.rowid ORDER BY f.rank, c.id`;
+        ? sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q ORDER BY score DESC, c.id LIMIT ${k} OFFSET ${from}`
+        : sql`SELECT rowid AS id, -rank AS score FROM text_fts WHERE text_fts MATCH ${q.fts5} ORDER BY rank, rowid LIMIT ${k} OFFSET ${from}`;
     }
 
     /**
