@@ -294,6 +294,13 @@ export const MIGRATIONS: Migration[] = [
     // feed reports a change since the token kept here.
     up: (db) => [db.schema.alterTable('automations').addColumn('change_token', 'text')],
   },
+  {
+    version: 10,
+    name: 'one index of items by content',
+    // items_by_sha (sha256, org_id) answers every lookup by content that items_blob (sha256) answered
+    // (blob GC, search's owners); every item written paid for both.
+    up: (db) => [db.schema.dropIndex('items_blob')],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
