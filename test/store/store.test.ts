@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { SqliteStore, sqliteQueryBuilder } from '../../src/store/sqlite.js';
 import { PostgresStore, postgresQueryBuilder } from '../../src/store/postgres.js';
@@ -198,6 +198,29 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(await find()).toEqual({ keys: ['one.txt'], total: 1 });
       await s2.deleteItem('org_a', 'idx', 'one.txt');
       expect(await find()).toEqual({ keys: [], total: 0 });
+    });
+  });
+
+  it('search: a repeated query and the next page reuse the ranking while nothing changed, on both stores', async () => {
+    await withStores(b.fresh(), 2, async (s1, s2) => {
+      for (const [i, key] of ['one.txt', 'two.txt', 'three.txt'].entries()) {
+        await s1.createJob(job(`imp_${key}`), [{ key, size: 1, etag: null, version: 'v' }]);
+        const [f] = await s1.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s1, { id: f!.id, key, org_id: 'org_a' }, 'A', `alpha ${'beta '.repeat(i)}`, { text: true });
+      }
+      // SQLite reads its change counters, PostgreSQL its WAL insert position: unchanged, the kept ranking answers.
+      const rank = vi.spyOn(s1 as unknown as { rank: (...a: unknown[]) => Promise<unknown> }, 'rank');
+      const q = parseQuery('alpha');
+      const find = async (offset = 0, limit = 10) => (await s1.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset, limit })).hits.map((h) => h.key);
+      const first = await find();
+      expect(first).toHaveLength(3);
+      expect(await find()).toEqual(first);
+      expect(await find(1, 1)).toEqual([first[1]]);
+      expect(rank).toHaveBeenCalledTimes(1);
+      // Another process's commit moves the version: ranked again.
+      await s2.deleteItem('org_a', 'idx', first[0]!);
+      expect(await find()).toEqual(first.slice(1));
+      expect(rank).toHaveBeenCalledTimes(2);
     });
   });
 

@@ -131,15 +131,29 @@ export function withTexts<B extends Part>(Base: B) {
     private readonly rankings = new Map<string, Ranking>();
 
     /**
-     * A value that changes whenever any text or item may have changed, or null where none is cheap
-     * (PostgreSQL: other processes write without telling). SQLite: this connection's count of changed
-     * rows, and data_version, which changes when another connection commits.
+     * A value that changes whenever any text or item may have changed, or null where none can be read.
+     * SQLite: this connection's count of changed rows, and data_version, which changes when another
+     * connection commits. PostgreSQL: the server's WAL insert position, which every logged change moves
+     * before it becomes visible (other processes' commits included), read before the ranking is.
      */
     private async textsVersion(): Promise<string | null> {
-      if (this.pg) return null;
+      if (this.pg) {
+        if (this.noWalPosition) return null;
+        try {
+          const rows = await this.exec('auto', () => all(this.rawQuery<{ v: string }>(sql`SELECT pg_current_wal_insert_lsn()::text AS v`)));
+          return `wal ${rows[0]?.v}`;
+        } catch (e) {
+          // A server in recovery (a standby) or one that refuses the function: rank every search.
+          if (!['55000', '42501', '42883'].includes((e as { code?: string }).code ?? '')) throw e;
+          this.noWalPosition = true;
+          return null;
+        }
+      }
       const rows = await this.exec('auto', () => all(this.rawQuery<{ t: number; v: number }>(sql`SELECT total_changes() AS t, (SELECT data_version FROM pragma_data_version) AS v`)));
       return `${rows[0]?.v}:${rows[0]?.t}`;
     }
+
+    private noWalPosition = false;
 
     /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
