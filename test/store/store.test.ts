@@ -224,6 +224,34 @@ describe.each(backends)('store contract: $name', (b) => {
     });
   });
 
+  it('search pages: a walk that follows the total (next_cursor while offset + hits < total) reaches every item, when the top chunks are all one document', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const filler = 'filler words of the paragraph. '.repeat(90);
+      const add = async (key: string, content: string) => {
+        await s.createJob(job(`imp_${key}`), [{ key, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s, { id: f!.id, key }, 'A', content, { text: true });
+      };
+      // One document whose 30 chunks all outrank everything else (the first estimate sees one item in many chunks) …
+      await add('big.txt', Array.from({ length: 30 }, () => `${'alpha '.repeat(20)}${filler}`).join('\n\n'));
+      // … then 100 documents of one chunk with one match each.
+      for (let d = 0; d < 100; d++) await add(`doc${String(d).padStart(3, '0')}.txt`, `alpha ${d} ${filler}`);
+      const q = parseQuery('alpha');
+      const seen: string[] = [];
+      let last = 0;
+      for (let offset = 0; ; ) {
+        const { hits, total } = await s.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset, limit: 10 });
+        seen.push(...hits.map((h) => h.key));
+        last = total;
+        if (!(offset + hits.length < total)) break;
+        offset += hits.length;
+      }
+      expect(new Set(seen).size).toBe(101);
+      expect(seen).toHaveLength(101);
+      expect(last).toBe(101); // exact once every match is resolved
+    });
+  });
+
   it('search pages: many documents of many matching chunks, any page size, walk every match once in rank order with the total exact', async () => {
     await withStores(b.fresh(), 1, async (s) => {
       // 90 documents of 4–6 chunks each (about 3,000 characters a chunk), every chunk holding "alpha" a different number of times;

@@ -98,7 +98,10 @@ export function withTexts<B extends Part>(Base: B) {
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
       if (!r || r.version !== version) r = await this.rank(org, q, want, version);
-      else await this.resolve(org, q, r, want);
+      else {
+        await this.resolve(org, q, r, want);
+        await this.settleTotal(org, q, r);
+      }
       if (version !== null && r.ranked.length <= RANKED_KEPT) {
         this.rankings.set(key, r);
         for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
@@ -159,9 +162,18 @@ export function withTexts<B extends Part>(Base: B) {
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
       const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, seen: new Set(), total: 0 };
       await this.resolve(org, q, r, want);
-      const open = r.more || r.pending.length > 0;
-      r.total = open ? Math.max(await this.estimateMatches(org, q, r.ranked.length / Math.max(1, r.resolved)), r.ranked.length) : r.ranked.length;
+      await this.settleTotal(org, q, r);
       return r;
+    }
+
+    /**
+     * How many items match: exact once every match is resolved; else estimated, and estimated again
+     * whenever the resolved items reach the estimate. While matches may remain it stays above the items
+     * resolved, so a page that has them all still offers a next cursor (SearchService's rule).
+     */
+    private async settleTotal(org: string, q: TextSearch, r: Ranking): Promise<void> {
+      if (!r.more && !r.pending.length) r.total = r.ranked.length;
+      else if (r.total <= r.ranked.length) r.total = Math.max(await this.estimateMatches(org, q, r.ranked.length / Math.max(1, r.resolved)), r.ranked.length + 1);
     }
 
     /**
