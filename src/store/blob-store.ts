@@ -72,24 +72,48 @@ const FOREIGN_TEMP_MAX_AGE_MS = 24 * 3600_000;
 const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
 
 /**
- * Subdirectories of the temp dir that new temp files take in turn. A file is created by a hash worker
- * while the main thread renames finished ones out into the blob store: in one shared directory, ext4
- * makes each such rename wait on the creations (about 500 µs a rename, and twice the system CPU for
- * create, write and rename, against 25 µs once they are spread over even four directories;
+ * Directories that new temp files take in turn. A file is created by a hash worker while the main
+ * thread renames finished ones out into the blob store: in one shared directory, ext4 makes each such
+ * rename wait on the creations (about 500 µs a rename, and twice the system CPU for create, write and
+ * rename, against 25 µs once they are spread over even four directories;
  * docs/decisions/temp-file-directories.md).
  */
 const TEMP_SUBDIRS = 16;
 
+/** Creates a file with `create`; when its directory was removed meanwhile (ENOENT), makes it again and tries once more. */
+export async function inRecreatedDir<T>(file: string, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    return create();
+  }
+}
+
 /**
- * Local temp files for downloads: `<pid>-<random>.<host>.part`, spread over the temp dir's
- * subdirectories `0` … `f`. Files of processes that are gone (same host, pid not alive) are removed at
- * start-up and by the periodic sweep (also any left in the temp dir itself by an earlier version).
+ * Local temp files for downloads: `<pid>-<random>.<host>.part` in `<data-dir>/incoming/0` … `f`,
+ * taken in turn. Files of processes that are gone (same host, pid not alive) are removed at start-up
+ * and by the periodic sweep. The sweep also empties `<data-dir>/tmp`, where earlier versions kept
+ * temp files in one directory. The new ones are not subdirectories of it: those versions' sweep
+ * removes every entry of tmp/ as a file, and a directory there would stop their start-up (a rollback,
+ * or an older process sharing the data dir). A directory removed while running is made again by the
+ * next file that needs it, and by the sweep.
  */
 export class TempFiles {
+  /** `<data-dir>/incoming` */
+  readonly dir: string;
+  private readonly legacy: string;
   private readonly subdirs: string[];
 
-  constructor(readonly dir: string) {
-    this.subdirs = Array.from({ length: TEMP_SUBDIRS }, (_, i) => path.join(dir, i.toString(16)));
+  constructor(dataDir: string) {
+    this.dir = path.join(dataDir, 'incoming');
+    this.legacy = path.join(dataDir, 'tmp');
+    this.subdirs = Array.from({ length: TEMP_SUBDIRS }, (_, i) => path.join(this.dir, i.toString(16)));
+    this.makeDirs();
+  }
+
+  private makeDirs(): void {
     for (const d of this.subdirs) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   }
 
@@ -104,12 +128,13 @@ export class TempFiles {
 
   async createTemp(): Promise<{ path: string; stream: fs.WriteStream }> {
     const p = this.tempPath();
-    const stream = fs.createWriteStream(p, { flags: 'wx', mode: 0o600 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    return { path: p, stream };
+    const open = () =>
+      new Promise<fs.WriteStream>((resolve, reject) => {
+        const stream = fs.createWriteStream(p, { flags: 'wx', mode: 0o600 });
+        stream.once('open', () => resolve(stream));
+        stream.once('error', reject);
+      });
+    return { path: p, stream: await inRecreatedDir(p, open) };
   }
 
   async discard(tempPath: string): Promise<void> {
@@ -118,14 +143,15 @@ export class TempFiles {
 
   async cleanTemp(): Promise<number> {
     let n = 0;
-    for (const dir of [this.dir, ...this.subdirs]) n += await this.cleanDir(dir);
+    for (const dir of [this.legacy, ...this.subdirs]) n += await this.cleanDir(dir);
+    this.makeDirs();
     return n;
   }
 
   private async cleanDir(dir: string): Promise<number> {
     let n = 0;
     for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-      if (!name.endsWith('.part')) continue; // the subdirectories
+      if (!name.endsWith('.part')) continue;
       const pid = Number(name.split('-')[0]);
       const host = /\.([0-9a-f]{8})\.part$/.exec(name)?.[1];
       const file = path.join(dir, name);

@@ -9,7 +9,7 @@ import type { Logger } from '../shared/log.js';
 import { BLOB_ID, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
 
 // The contract and its helpers live in blob-store.ts, shared with the S3 blob store (loaded lazily, so no cycle).
-export { BLOB_ID, TempFiles, checkBlobId, gcUnlink, type BlobStore } from './blob-store.js';
+export { BLOB_ID, TempFiles, checkBlobId, gcUnlink, inRecreatedDir, type BlobStore } from './blob-store.js';
 
 export interface BlobStoreSpec {
   kind: 'local' | 's3';
@@ -22,7 +22,7 @@ export interface BlobStoreSpec {
 }
 
 /**
- * Opens the configured blob store. Temp files live in <data-dir>/tmp either way. The S3 blob store
+ * Opens the configured blob store. Temp files live in <data-dir>/incoming either way. The S3 blob store
  * (and its SDK) is loaded only when configured; its credentials come from
  * CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID / CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY or the AWS default chain.
  */
@@ -34,7 +34,7 @@ export async function openBlobStore(spec: BlobStoreSpec | undefined, dataDir: st
     prefix: spec.prefix ?? '',
     endpoint: spec.endpoint ?? null,
     region: spec.region ?? 'us-east-1',
-    tempDir: path.join(dataDir, 'tmp'),
+    dataDir,
     env,
     log,
   });
@@ -52,11 +52,11 @@ export class LocalBlobStore implements BlobStore {
   private readonly temp: TempFiles;
   readonly location: string;
 
-  /** Blobs in `blobsDir` (default <root>/blobs), temp files in <root>/tmp. */
+  /** Blobs in `blobsDir` (default <root>/blobs), temp files in <root>/incoming (TempFiles). */
   constructor(root: string, blobsDir?: string) {
     this.blobs = blobsDir ?? path.join(root, 'blobs');
     this.location = this.blobs;
-    this.temp = new TempFiles(path.join(root, 'tmp'));
+    this.temp = new TempFiles(root);
     fs.mkdirSync(this.blobs, { recursive: true, mode: 0o700 });
     // A rename cannot cross file systems: a --blob-store dir elsewhere commits by copying (async only).
     if (fs.statSync(this.blobs).dev !== fs.statSync(this.temp.dir).dev) this.commitSync = undefined;
@@ -104,7 +104,7 @@ export class LocalBlobStore implements BlobStore {
         if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
       }
     }
-    // --blob-store on another file system than the data dir's tmp: copy next to the blob, then rename there.
+    // --blob-store on another file system than the data dir's incoming dir: copy next to the blob, then rename there.
     const dest = this.blobPath(sha256);
     await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
     const part = `${dest}.${process.pid}-${randomBytes(4).toString('hex')}.part`;

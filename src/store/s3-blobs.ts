@@ -26,8 +26,8 @@ export interface S3BlobStoreOptions {
   /** An S3-compatible server (path-style); null for AWS. */
   endpoint: string | null;
   region: string;
-  /** Local directory for download temp files. */
-  tempDir: string;
+  /** The data dir: download temp files live in its `incoming` directory (TempFiles). */
+  dataDir: string;
   env: NodeJS.ProcessEnv;
   log?: Logger;
 }
@@ -64,7 +64,7 @@ export class S3BlobStore implements BlobStore {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ? `${opts.prefix}/` : '';
     this.location = `s3://${opts.bucket}/${opts.prefix}`;
-    this.temp = new TempFiles(opts.tempDir);
+    this.temp = new TempFiles(opts.dataDir);
     const id = opts.env.CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID;
     const secret = opts.env.CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY;
     const token = opts.env.CLOUDPORT_BLOB_STORE_SESSION_TOKEN;

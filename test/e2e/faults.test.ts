@@ -146,7 +146,7 @@ describe('import faults over stdio against S3 (fauxqs behind the fault proxy)', 
       expect(failed).toHaveLength(1);
       expect(failed[0].key).toBe('huge.bin');
       expect(failed[0].error).toContain('ENOSPC');
-      expect(failed[0].error).toMatch(new RegExp(`data dir \\(${path.join(dataDir, 'tmp')}/[0-9a-f]\\)`));
+      expect(failed[0].error).toMatch(new RegExp(`data dir \\(${path.join(dataDir, 'incoming')}/[0-9a-f]\\)`));
       // Not retried: a full disk is not the storage service's fault.
       expect(env.proxy.gets.filter((k) => k === 'huge.bin')).toHaveLength(1);
       const logs = (await disk.ok('import_logs', { job_id: j.job_id })).entries.map((e: { message: string }) => e.message).join('\n');

@@ -274,7 +274,7 @@ describe('imports over stdio against S3 (fauxqs)', () => {
     }
     // Object keys never become file paths: nothing outside the blob store was written.
     expect(fs.existsSync(path.join(dataDir, '..', 'etc'))).toBe(false);
-    expect(fs.readdirSync(dataDir).sort()).toEqual(['blobs', 'cloudport.db', 'cloudport.db-shm', 'cloudport.db-wal', 'master.key', 'tmp']);
+    expect(fs.readdirSync(dataDir).sort()).toEqual(['blobs', 'cloudport.db', 'cloudport.db-shm', 'cloudport.db-wal', 'incoming', 'master.key']);
   });
 
   it('runs several imports at once, also of the same connector, and cancels one', async () => {

@@ -174,9 +174,13 @@ export async function spawnReady(args: string[], env: Record<string, string>, re
   });
 }
 
-/** Temp files left in a data dir's tmp (in its subdirectories, or in it, as an earlier version kept them). */
+/** Temp files left in a data dir: in incoming/0 … f, or in tmp/, where earlier versions kept them. */
 export function tempFiles(dataDir: string): string[] {
-  const tmp = path.join(dataDir, 'tmp');
-  if (!fs.existsSync(tmp)) return [];
-  return (fs.readdirSync(tmp, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(tmp, f)).isFile());
+  const out: string[] = [];
+  for (const top of ['incoming', 'tmp']) {
+    const dir = path.join(dataDir, top);
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) if (fs.statSync(path.join(dir, f)).isFile()) out.push(path.join(top, f));
+  }
+  return out;
 }

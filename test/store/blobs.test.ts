@@ -128,32 +128,56 @@ describe.each(fixtures)('blob store: $name', (fx) => {
   it('temp files stay local: discard removes one; cleanTemp removes those of dead processes and keeps live ones', async () => {
     const { blobs, dataDir } = await fx.open();
     try {
-      const tmp = path.join(dataDir, 'tmp');
+      const incoming = path.join(dataDir, 'incoming');
+      const legacy = path.join(dataDir, 'tmp');
       const t = await blobs.createTemp();
       t.stream.end('x');
       await new Promise((r) => t.stream.once('close', r));
-      // Temp files take the temp dir's 16 subdirectories in turn (creations and renames out of one directory contend).
-      expect(path.dirname(path.dirname(t.path))).toBe(tmp);
-      const dirs = new Set(Array.from({ length: 32 }, () => path.relative(tmp, path.dirname(blobs.tempPath()))));
+      // Temp files take incoming/0 … f in turn (creations and renames out of one directory contend).
+      expect(path.dirname(path.dirname(t.path))).toBe(incoming);
+      const dirs = new Set(Array.from({ length: 32 }, () => path.relative(incoming, path.dirname(blobs.tempPath()))));
       expect([...dirs].sort()).toEqual([...'0123456789abcdef']);
-      const sub = path.relative(tmp, path.dirname(t.path));
-      // A dead process's leftovers, in the old and the new naming, in the temp dir itself (an earlier
-      // version) and in a subdirectory; a live process's file (our parent).
-      fs.writeFileSync(path.join(tmp, '999999-deadbeefdeadbeef.part'), 'x');
+      // Nothing in tmp/: earlier versions' sweep removes every entry there as a file, and stops at a directory.
+      expect(fs.existsSync(legacy) ? fs.readdirSync(legacy) : []).toEqual([]);
+      fs.mkdirSync(legacy, { recursive: true });
+      const sub = path.relative(incoming, path.dirname(t.path));
+      // A dead process's leftovers: in tmp/ (where earlier versions kept them, in the old and the new
+      // naming) and in incoming/; a live process's file (our parent).
+      fs.writeFileSync(path.join(legacy, '999999-deadbeefdeadbeef.part'), 'x');
       const host = path.basename(t.path).split('.')[1];
-      fs.writeFileSync(path.join(tmp, `999998-0011223344556677.${host}.part`), 'x');
-      fs.writeFileSync(path.join(tmp, 'f', `999995-0011223344556677.${host}.part`), 'x');
-      fs.writeFileSync(path.join(tmp, sub, `${process.ppid}-0011223344556677.${host}.part`), 'x');
+      fs.writeFileSync(path.join(legacy, `999998-0011223344556677.${host}.part`), 'x');
+      fs.writeFileSync(path.join(incoming, 'f', `999995-0011223344556677.${host}.part`), 'x');
+      fs.writeFileSync(path.join(incoming, sub, `${process.ppid}-0011223344556677.${host}.part`), 'x');
       // Another host's file (a shared data dir) is left alone unless it is a day old.
-      fs.writeFileSync(path.join(tmp, '3', '999997-0011223344556677.0badc0de.part'), 'x');
-      const old = path.join(tmp, '7', '999996-0011223344556677.0badc0de.part');
+      fs.writeFileSync(path.join(incoming, '3', '999997-0011223344556677.0badc0de.part'), 'x');
+      const old = path.join(incoming, '7', '999996-0011223344556677.0badc0de.part');
       fs.writeFileSync(old, 'x');
       fs.utimesSync(old, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
       expect(await blobs.cleanTemp()).toBe(4);
-      const left = (fs.readdirSync(tmp, { recursive: true }) as string[]).filter((f) => f.endsWith('.part'));
-      expect(left.sort()).toEqual([path.relative(tmp, t.path), path.join(sub, `${process.ppid}-0011223344556677.${host}.part`), path.join('3', '999997-0011223344556677.0badc0de.part')].sort());
+      expect(tempFiles(dataDir).sort()).toEqual(
+        [path.relative(dataDir, t.path), path.join('incoming', sub, `${process.ppid}-0011223344556677.${host}.part`), path.join('incoming', '3', '999997-0011223344556677.0badc0de.part')].sort(),
+      );
       await blobs.discard(t.path);
       expect(fs.existsSync(t.path)).toBe(false);
+    } finally {
+      blobs.close?.();
+    }
+  });
+
+  it('incoming/ emptied or removed while running: the next temp files make their directory again, and so does the sweep', async () => {
+    const { blobs, dataDir } = await fx.open();
+    try {
+      const incoming = path.join(dataDir, 'incoming');
+      for (const name of fs.readdirSync(incoming)) fs.rmSync(path.join(incoming, name), { recursive: true, force: true });
+      for (let i = 0; i < 16; i++) {
+        const t = await blobs.createTemp();
+        t.stream.end('x');
+        await new Promise((r) => t.stream.once('close', r));
+        await blobs.discard(t.path);
+      }
+      fs.rmSync(incoming, { recursive: true, force: true });
+      await blobs.cleanTemp();
+      expect(fs.readdirSync(incoming).sort()).toEqual([...'0123456789abcdef']);
     } finally {
       blobs.close?.();
     }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,8 +70,20 @@ describe('hash workers', () => {
     }
   });
 
-  it('a write error (here: no such folder) stops the stream at the next write and names its errno; discard removes a temp file', async () => {
-    const s = pool.stream(path.join(dir, 'missing', 'x'), false);
+  it('a folder removed meanwhile (an emptied incoming/) is made again for a new file, whole or streamed', async () => {
+    const data = randomBytes(5000);
+    const want = { sha256: sha(data), size: data.length };
+    // (The chunks are handed over to the worker: each call gets a copy.)
+    expect(await pool.whole(path.join(dir, 'gone1', 'a'), [Buffer.from(data)], false)).toMatchObject(want);
+    const s = pool.stream(path.join(dir, 'gone2', 'b'), false);
+    await s.write(Buffer.from(data));
+    expect(await s.finish()).toMatchObject(want);
+    expect(fs.readFileSync(path.join(dir, 'gone2', 'b'))).toEqual(data);
+  });
+
+  it('a write error (here: a file where the folder should be) stops the stream at the next write and names its errno; discard removes a temp file', async () => {
+    fs.writeFileSync(path.join(dir, 'not-a-folder'), 'x');
+    const s = pool.stream(path.join(dir, 'not-a-folder', 'x'), false);
     let err: unknown = null;
     try {
       for (let i = 0; i < 200 && !err; i++) {
@@ -82,8 +94,8 @@ describe('hash workers', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(SinkError);
-    expect((err as SinkError).code).toBe('ENOENT');
-    await expect(s.finish()).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((err as SinkError).code).toBe('ENOTDIR');
+    await expect(s.finish()).rejects.toMatchObject({ code: 'ENOTDIR' });
 
     const d = path.join(dir, 'd');
     const t = pool.stream(d, false);

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { finished as streamFinished } from 'node:stream/promises';
 import type { StorageProvider } from '../../../providers/types.js';
-import type { BlobStore } from '../../../store/blobs.js';
+import { inRecreatedDir, type BlobStore } from '../../../store/blobs.js';
 import { CloudportError, asCloudportError } from '../../../shared/errors.js';
 import { backoffMs, sleep, type RetryPolicy } from '../../domain/retry.js';
 import { ChecksumVerifier } from './checksum.js';
@@ -102,7 +102,7 @@ async function fileSink(blobs: BlobStore, md5: boolean, hashers?: HashWorkers): 
     };
   }
   const t = await blobs.createTemp().catch((e) => {
-    throw diskError(e, blobs.tempPath());
+    throw diskError(e, (e as NodeJS.ErrnoException).path ?? blobs.tempPath());
   });
   const stream = t.stream;
   const h = inlineHashes(md5);
@@ -167,7 +167,7 @@ function memorySink(blobs: BlobStore, limit: number, md5: boolean, hashers?: Has
         const bytes = Buffer.concat(chunks.splice(0), n);
         const h = inlineHashes(md5);
         h.update(bytes);
-        await fsp.writeFile(file, bytes, { flag: 'wx', mode: 0o600 });
+        await inRecreatedDir(file, () => fsp.writeFile(file, bytes, { flag: 'wx', mode: 0o600 }));
         return h.digests();
       } catch (e) {
         throw diskError(e, file);

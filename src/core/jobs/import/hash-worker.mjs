@@ -3,6 +3,7 @@
 // main thread moves here. Plain JavaScript checked by tsc, so that it runs from src/ and dist/ alike.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** @typedef {{ message: string, code?: string }} WireError */
@@ -45,6 +46,21 @@ const received = (n) => {
   }
 };
 
+/**
+ * Creates a temp file (never an existing one); when its directory was removed meanwhile (an emptied
+ * incoming/), makes it again and tries once more.
+ * @param {string} file @returns {number}
+ */
+const createFile = (file) => {
+  try {
+    return fs.openSync(file, 'wx', 0o600);
+  } catch (e) {
+    if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'ENOENT') throw e;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    return fs.openSync(file, 'wx', 0o600);
+  }
+};
+
 /** @param {ArrayBuffer[]} bufs */
 const views = (bufs) => bufs.map((b) => new Uint8Array(b));
 
@@ -78,7 +94,7 @@ function whole(m) {
       md5?.update(v);
       size += v.length;
     }
-    const fd = fs.openSync(/** @type {string} */ (m.path), 'wx', 0o600);
+    const fd = createFile(/** @type {string} */ (m.path));
     try {
       writeAll(fd, vs);
     } finally {
@@ -97,7 +113,7 @@ function openStream(m) {
   const s = { fd: -1, path: m.path ?? '', sha: crypto.createHash('sha256'), md5: m.md5 ? crypto.createHash('md5') : null, size: 0, error: null };
   open.set(m.id, s);
   try {
-    s.fd = fs.openSync(s.path, 'wx', 0o600);
+    s.fd = createFile(s.path);
   } catch (e) {
     s.error = fail(e);
   }
