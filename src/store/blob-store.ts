@@ -80,13 +80,27 @@ const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(
  */
 const TEMP_SUBDIRS = 16;
 
-/** Creates a file with `create`; when its directory was removed meanwhile (ENOENT), makes it again and tries once more. */
+/**
+ * Makes a temp directory (`incoming/N`) and its parent (`incoming`) again if they are gone, but not the
+ * data dir above them: a data dir that vanished (unmounted, deleted) is an error, not a place to rebuild.
+ */
+export function remakeTempDir(dir: string): void {
+  for (const d of [path.dirname(dir), dir]) {
+    try {
+      fs.mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/** Creates a file with `create`; when its directory was removed meanwhile (ENOENT), makes it again (remakeTempDir) and tries once more. */
 export async function inRecreatedDir<T>(file: string, create: () => Promise<T>): Promise<T> {
   try {
     return await create();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    remakeTempDir(path.dirname(file));
     return create();
   }
 }
@@ -110,11 +124,11 @@ export class TempFiles {
     this.dir = path.join(dataDir, 'incoming');
     this.legacy = path.join(dataDir, 'tmp');
     this.subdirs = Array.from({ length: TEMP_SUBDIRS }, (_, i) => path.join(this.dir, i.toString(16)));
-    this.makeDirs();
+    for (const d of this.subdirs) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   }
 
   private makeDirs(): void {
-    for (const d of this.subdirs) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of this.subdirs) remakeTempDir(d);
   }
 
   /** A random prefix per instance and a counter: unique without a random draw per file (files open with `wx` anyway). */
@@ -144,6 +158,13 @@ export class TempFiles {
   async cleanTemp(): Promise<number> {
     let n = 0;
     for (const dir of [this.legacy, ...this.subdirs]) n += await this.cleanDir(dir);
+    // tmp/0 … f of the build that first spread temp files (in tmp/): emptied, then removed, so that an
+    // earlier version's sweep of tmp/ (every entry removed as a file) never meets a directory.
+    for (let i = 0; i < TEMP_SUBDIRS; i++) {
+      const old = path.join(this.legacy, i.toString(16));
+      n += await this.cleanDir(old);
+      await fsp.rmdir(old).catch(() => undefined); // ENOENT, or ENOTEMPTY while a live process's file is there
+    }
     this.makeDirs();
     return n;
   }
@@ -162,8 +183,8 @@ export class TempFiles {
         if (pid === process.pid) continue;
         if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
       }
-      await fsp.rm(file, { force: true });
-      n++;
+      // Anything else by that name (a directory) stays: the sweep never stops the start-up.
+      if (await fsp.rm(file, { force: true }).then(() => true, () => false)) n++;
     }
     return n;
   }

@@ -40,6 +40,8 @@ interface Ranking {
   resolved: number;
   /** The last fetch was full: more chunks may match. */
   more: boolean;
+  /** `total` was counted, not estimated. */
+  exact: boolean;
   /** Contents already placed (an item's place is its best chunk). */
   seen: Set<string>;
   total: number;
@@ -47,7 +49,7 @@ interface Ranking {
 
 /** Searches whose ranking is kept (each holds a few dozen rows unless a cursor went deep). */
 const RANKINGS_KEPT = 32;
-/** A ranking longer than this (a deep cursor, one content under thousands of keys) is not kept. */
+/** A ranking longer than this, items and chunks waiting included (a deep cursor, one content under thousands of keys), is not kept. */
 const RANKED_KEPT = 2000;
 
 /**
@@ -102,7 +104,7 @@ export function withTexts<B extends Part>(Base: B) {
         await this.resolve(org, q, r, want);
         await this.settleTotal(org, q, r);
       }
-      if (version !== null && r.ranked.length <= RANKED_KEPT) {
+      if (version !== null && r.ranked.length + r.pending.length <= RANKED_KEPT) {
         this.rankings.set(key, r);
         for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
       }
@@ -136,19 +138,22 @@ export function withTexts<B extends Part>(Base: B) {
     /**
      * A value that changes whenever any text or item may have changed, or null where none can be read.
      * SQLite: this connection's count of changed rows, and data_version, which changes when another
-     * connection commits. PostgreSQL: the server's WAL insert position, which every logged change moves
-     * before it becomes visible (other processes' commits included), read before the ranking is.
+     * connection commits. PostgreSQL: the server's current snapshot (`xmin:xmax:in-progress`): while it
+     * is the same, no transaction has ended or begun to write, whichever process runs it. It is read
+     * before the ranking, so a transaction that ends in between only makes the kept ranking look older
+     * than it is. (The WAL position would not do: a commit's record is in the WAL before the commit is
+     * visible, so a search in that gap would keep a ranking without it under the new position.)
      */
     private async textsVersion(): Promise<string | null> {
       if (this.pg) {
-        if (this.noWalPosition) return null;
+        if (this.noSnapshotVersion) return null;
         try {
-          const rows = await this.exec('auto', () => all(this.rawQuery<{ v: string }>(sql`SELECT pg_current_wal_insert_lsn()::text AS v`)));
-          return `wal ${rows[0]?.v}`;
+          const rows = await this.exec('auto', () => all(this.rawQuery<{ v: string }>(sql`SELECT pg_current_snapshot()::text AS v`)));
+          return `snapshot ${rows[0]?.v}`;
         } catch (e) {
-          // A server in recovery (a standby) or one that refuses the function: rank every search.
-          if (!['55000', '42501', '42883'].includes((e as { code?: string }).code ?? '')) throw e;
-          this.noWalPosition = true;
+          // A server without the function (before PostgreSQL 13, or a compatible one) or refusing it: rank
+          // every search. Anything else: this search is not kept, the next one asks again.
+          if (['42883', '42501', '0A000'].includes((e as { code?: string }).code ?? '')) this.noSnapshotVersion = true;
           return null;
         }
       }
@@ -156,24 +161,29 @@ export function withTexts<B extends Part>(Base: B) {
       return `${rows[0]?.v}:${rows[0]?.t}`;
     }
 
-    private noWalPosition = false;
+    private noSnapshotVersion = false;
 
     /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
-      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, seen: new Set(), total: 0 };
+      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, exact: false, seen: new Set(), total: 0 };
       await this.resolve(org, q, r, want);
       await this.settleTotal(org, q, r);
       return r;
     }
 
     /**
-     * How many items match: exact once every match is resolved; else estimated, and estimated again
-     * whenever the resolved items reach the estimate. While matches may remain it stays above the items
-     * resolved, so a page that has them all still offers a next cursor (SearchService's rule).
+     * How many items match: exact once every match is resolved, or when counted (other organizations'
+     * items in the store); else estimated, and estimated again whenever the resolved items reach the
+     * estimate. An estimate stays above the items resolved while matches may remain, so a page that
+     * has them all still offers a next cursor (SearchService's rule).
      */
     private async settleTotal(org: string, q: TextSearch, r: Ranking): Promise<void> {
       if (!r.more && !r.pending.length) r.total = r.ranked.length;
-      else if (r.total <= r.ranked.length) r.total = Math.max(await this.estimateMatches(org, q, r.ranked.length / Math.max(1, r.resolved)), r.ranked.length + 1);
+      else if (!r.exact && r.total <= r.ranked.length) {
+        const m = await this.estimateMatches(org, q, r.ranked.length / Math.max(1, r.resolved));
+        r.exact = m.exact;
+        r.total = m.exact ? Math.max(m.n, r.ranked.length) : Math.max(m.n, r.ranked.length + 1);
+      }
     }
 
     /**
@@ -239,15 +249,15 @@ export function withTexts<B extends Part>(Base: B) {
      * share of the top chunks that were the organization's matching items; where other organizations
      * have items, that count would tell about theirs, so the organization's matches are counted exactly.
      */
-    private async estimateMatches(org: string, q: TextSearch, share: number): Promise<number> {
+    private async estimateMatches(org: string, q: TextSearch, share: number): Promise<{ n: number; exact: boolean }> {
       // The first and last org_id of the primary key: two index seeks, where org_id <> ? would read every item.
       const span = await this.exec('auto', () => all(this.rawQuery<{ lo: string | null; hi: string | null }>(sql`SELECT (SELECT MIN(org_id) FROM items) AS lo, (SELECT MAX(org_id) FROM items) AS hi`)));
-      if (span[0]?.lo !== org || span[0]?.hi !== org) return this.countMatches(org, q);
+      if (span[0]?.lo !== org || span[0]?.hi !== org) return { n: await this.countMatches(org, q), exact: true };
       const chunks = this.pg
         ? sql`SELECT COUNT(*) AS n FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
         : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
-      return Math.round(Number(rows[0]?.n ?? 0) * share);
+      return { n: Math.round(Number(rows[0]?.n ?? 0) * share), exact: false };
     }
 
     /** Items of the organization that match, counted without ranking. */

@@ -56,7 +56,15 @@ const createFile = (file) => {
     return fs.openSync(file, 'wx', 0o600);
   } catch (e) {
     if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'ENOENT') throw e;
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // incoming/N and incoming, not the data dir above them (as remakeTempDir in store/blob-store.ts).
+    const dir = path.dirname(file);
+    for (const d of [path.dirname(dir), dir]) {
+      try {
+        fs.mkdirSync(d, { mode: 0o700 });
+      } catch (e2) {
+        if (/** @type {NodeJS.ErrnoException} */ (e2).code !== 'EEXIST') throw e2;
+      }
+    }
     return fs.openSync(file, 'wx', 0o600);
   }
 };
