@@ -79,6 +79,8 @@ const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(
  * docs/decisions/temp-file-directories.md).
  */
 const TEMP_SUBDIRS = 16;
+/** A directory of the first spread layout (tmp/N) untouched this long has no running writer left. */
+const OLD_LAYOUT_IDLE_MS = 3600_000;
 
 /**
  * Makes a temp directory (`incoming/N`) and its parent (`incoming`) again if they are gone, but not the
@@ -158,12 +160,15 @@ export class TempFiles {
   async cleanTemp(): Promise<number> {
     let n = 0;
     for (const dir of [this.legacy, ...this.subdirs]) n += await this.cleanDir(dir);
-    // tmp/0 … f of the build that first spread temp files (in tmp/): emptied, then removed, so that an
-    // earlier version's sweep of tmp/ (every entry removed as a file) never meets a directory.
+    // tmp/0 … f of the build that first spread temp files (in tmp/): emptied, then removed once idle, so
+    // that an earlier version's sweep of tmp/ (every entry removed as a file) never meets a directory. A
+    // process of that build still running makes its files there without making the directory again: one
+    // written to within the last hour is left alone.
     for (let i = 0; i < TEMP_SUBDIRS; i++) {
       const old = path.join(this.legacy, i.toString(16));
+      const st = await fsp.stat(old).catch(() => null); // before the sweep's own removals touch it
       n += await this.cleanDir(old);
-      await fsp.rmdir(old).catch(() => undefined); // ENOENT, or ENOTEMPTY while a live process's file is there
+      if (st?.isDirectory() && Date.now() - st.mtimeMs > OLD_LAYOUT_IDLE_MS) await fsp.rmdir(old).catch(() => undefined); // ENOTEMPTY: a live file
     }
     this.makeDirs();
     return n;

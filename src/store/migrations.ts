@@ -308,7 +308,21 @@ export const MIGRATIONS: Migration[] = [
     // ranking a query that most chunks match read every tsvector back from the TOAST table: 37 ms for a
     // two-word query over 10,000 chunks, against 7.8 ms with the rows kept whole (about 30% more disk).
     // Rows written before keep their old layout (the setting applies to rows written from now on).
-    up: (db, dialect) => (dialect === 'postgres' ? [{ compile: () => sql.raw('ALTER TABLE text_chunks SET (toast_tuple_target = 8160)').compile(db) }] : []),
+    // The largest target a page allows is the block size less its header (8160 with 8 KB pages); a server
+    // that refuses the option keeps the default layout rather than failing its start.
+    up: (db, dialect) =>
+      dialect === 'postgres'
+        ? [
+            {
+              compile: () =>
+                sql
+                  .raw(
+                    `DO $$ BEGIN EXECUTE format('ALTER TABLE text_chunks SET (toast_tuple_target = %s)', current_setting('block_size')::int - 32); EXCEPTION WHEN invalid_parameter_value THEN NULL; END $$`,
+                  )
+                  .compile(db),
+            },
+          ]
+        : [],
   },
 ];
 

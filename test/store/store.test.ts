@@ -214,13 +214,21 @@ describe.each(backends)('store contract: $name', (b) => {
       const find = async (offset = 0, limit = 10) => (await s1.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset, limit })).hits.map((h) => h.key);
       const first = await find();
       expect(first).toHaveLength(3);
-      expect(await find()).toEqual(first);
-      expect(await find(1, 1)).toEqual([first[1]]);
-      expect(rank).toHaveBeenCalledTimes(1);
+      // A repeated query and the next page answer from the kept ranking. (PostgreSQL's snapshot is the
+      // server's: another test's commit on the shared server moves it too, so a quiet moment is waited for.)
+      let reused = false;
+      for (let i = 0; i < 50 && !reused; i++) {
+        const before = rank.mock.calls.length;
+        expect(await find()).toEqual(first);
+        expect(await find(1, 1)).toEqual([first[1]]);
+        reused = rank.mock.calls.length === before;
+      }
+      expect(reused).toBe(true);
       // Another process's commit moves the version: ranked again.
+      const before = rank.mock.calls.length;
       await s2.deleteItem('org_a', 'idx', first[0]!);
       expect(await find()).toEqual(first.slice(1));
-      expect(rank).toHaveBeenCalledTimes(2);
+      expect(rank.mock.calls.length).toBeGreaterThan(before);
     });
   });
 

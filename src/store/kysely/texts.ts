@@ -146,14 +146,17 @@ export function withTexts<B extends Part>(Base: B) {
      */
     private async textsVersion(): Promise<string | null> {
       if (this.pg) {
-        if (this.noSnapshotVersion) return null;
+        if (this.snapshotFn === null) return null;
+        const fn = this.snapshotFn;
         try {
-          const rows = await this.exec('auto', () => all(this.rawQuery<{ v: string }>(sql`SELECT pg_current_snapshot()::text AS v`)));
+          const rows = await this.exec('auto', () => all(this.rawQuery<{ v: string }>(sql`SELECT ${sql.raw(fn)}()::text AS v`)));
           return `snapshot ${rows[0]?.v}`;
         } catch (e) {
-          // A server without the function (before PostgreSQL 13, or a compatible one) or refusing it: rank
-          // every search. Anything else: this search is not kept, the next one asks again.
-          if (['42883', '42501', '0A000'].includes((e as { code?: string }).code ?? '')) this.noSnapshotVersion = true;
+          // PostgreSQL 11 and 12 name it txid_current_snapshot; a server without either, or refusing it,
+          // ranks every search. Anything else: this search is not kept, the next one asks again.
+          const code = (e as { code?: string }).code ?? '';
+          if (code === '42883' && fn === 'pg_current_snapshot') this.snapshotFn = 'txid_current_snapshot';
+          else if (['42883', '42501', '0A000'].includes(code)) this.snapshotFn = null;
           return null;
         }
       }
@@ -161,7 +164,8 @@ export function withTexts<B extends Part>(Base: B) {
       return `${rows[0]?.v}:${rows[0]?.t}`;
     }
 
-    private noSnapshotVersion = false;
+    /** The server's function answering its current snapshot, or null where there is none to use. */
+    private snapshotFn: 'pg_current_snapshot' | 'txid_current_snapshot' | null = 'pg_current_snapshot';
 
     /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
