@@ -28,7 +28,8 @@ function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.co
     databaseUrl: cfg.databaseUrl,
     readOnly: cfg.readOnly,
     concurrency,
-    connectorConcurrency: cfg.connectorConcurrency,
+    maxConcurrency: concurrency === cfg.concurrency ? cfg.maxConcurrency : concurrency,
+    ...(cfg.connectorConcurrency !== undefined ? { connectorConcurrency: cfg.connectorConcurrency } : {}),
     blobStore: cfg.blobStore,
     hashThreads: cfg.hashThreads,
     leaseMs: cfg.leaseMs,
@@ -127,7 +128,7 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
 async function workerCommand(cfg: CliConfig): Promise<void> {
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
   if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
-  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more (default 16).' });
+  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more, or auto (the default).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
   guardRejections(log);
   process.removeAllListeners('warning');
@@ -135,7 +136,7 @@ async function workerCommand(cfg: CliConfig): Promise<void> {
   const app = await openApp(appConfig(cfg, log, 'worker'));
   onShutdown(log, () => app.close()); // hands back leased import work
   app.start();
-  log.info('cloudport worker ready', { version: VERSION, data_dir: cfg.dataDir, workers: cfg.concurrency, connector_concurrency: cfg.connectorConcurrency, blob_store: app.blobs.location });
+  log.info('cloudport worker ready', { version: VERSION, data_dir: cfg.dataDir, workers: cfg.maxConcurrency > cfg.concurrency ? `auto (${cfg.concurrency} to ${cfg.maxConcurrency})` : cfg.concurrency, connector_concurrency: cfg.connectorConcurrency ?? 'every slot', blob_store: app.blobs.location });
 }
 
 async function main(): Promise<void> {

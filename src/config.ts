@@ -12,6 +12,8 @@ import type { HttpOptions } from './http.js';
  * commit), and 16 in flight keep the event loop busy where 8 left it idle a sixth of the time.
  */
 export const DEFAULT_WORKERS = 16;
+/** Without --workers, the files worked at once adapt from DEFAULT_WORKERS up to this many (AdaptiveConcurrency). */
+export const MAX_AUTO_WORKERS = 64;
 
 /** Every setting: a flag, its environment variable, its default. The README's configuration table mirrors this list. */
 export const SETTINGS = [
@@ -20,7 +22,7 @@ export const SETTINGS = [
   { flag: '--read-only', env: 'CLOUDPORT_READ_ONLY', default: 'off', help: 'List only read-only tools and refuse any other call.' },
   { flag: '--toolsets', env: 'CLOUDPORT_TOOLSETS', default: 'all', help: `Expose only these tool groups (comma-separated): ${TOOLSET_NAMES.join(', ')}. Job tools (import_status, list_imports, import_logs, cancel_import) come with imports or exports; other tools are refused.` },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
-  { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: '16', help: 'Files this process imports at once (0: run no import work here). --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
+  { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: 'auto', help: 'Files this process imports at once (0: run no import work here). auto: 16, raised up to 64 while files wait on a distant service. --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
   { flag: '--connector-concurrency', env: 'CLOUDPORT_CONNECTOR_CONCURRENCY', default: '= --workers', help: 'At most this many of those files from one connector at once, so one connector cannot take every slot.' },
   { flag: '--blob-store', env: 'CLOUDPORT_BLOB_STORE', default: '<data-dir>/blobs', help: 'Where imported content lives: a local directory, or s3://bucket/prefix shared by workers on several hosts.' },
   { flag: '--blob-store-endpoint', env: 'CLOUDPORT_BLOB_STORE_ENDPOINT', default: 'AWS', help: 'S3 blob store: endpoint of an S3-compatible server (MinIO, R2, …; path-style).' },
@@ -69,10 +71,12 @@ export interface CliConfig {
   /** The tool groups exposed (--toolsets); null: all. */
   toolsets: Toolset[] | null;
   logLevel: LogLevel;
-  /** Files worked at once by this process (--workers; --concurrency is the older name). */
+  /** Files worked at once by this process (--workers; --concurrency is the older name); with auto, where it starts. */
   concurrency: number;
-  /** At most this many files of one connector at once in this process. */
-  connectorConcurrency: number;
+  /** The most files worked at once: above `concurrency` (--workers auto), the number adapts between the two. */
+  maxConcurrency: number;
+  /** At most this many files of one connector at once in this process (unset: every slot). */
+  connectorConcurrency?: number;
   blobStore: BlobStoreConfig;
   /** Threads that hash and write downloads; 0: the main thread does. */
   hashThreads: number;
@@ -111,11 +115,11 @@ export interface TenantPolicyConfig {
 
 const list = (v: string | undefined): string[] | null => (v === undefined ? null : v.split(',').map((s) => s.trim()).filter(Boolean));
 
-function int(name: string, value: string | undefined, def: number, min: number, max: number): number {
+function int(name: string, value: string | undefined, def: number, min: number, max: number, or = ''): number {
   if (value === undefined || value === '') return def;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new CloudportError('config_invalid', `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`, { field: name });
+    throw new CloudportError('config_invalid', `${name} must be an integer from ${min} to ${max}${or} (got ${JSON.stringify(value)})`, { field: name });
   }
   return n;
 }
@@ -142,16 +146,22 @@ function checkCidrs(cidrs: string[]): string[] {
 /**
  * --workers N (CLOUDPORT_WORKERS) is the number of files this process works at once; --concurrency
  * (CLOUDPORT_CONCURRENCY) is its older name and still works. A flag beats the environment; giving both
- * flags with different values is an error rather than a silent pick.
+ * flags with different values is an error rather than a silent pick. Unset or `auto`: the number adapts
+ * (`auto: true`), starting at DEFAULT_WORKERS; a number is kept as given.
  */
-function parseWorkers(workersFlag: string | undefined, concurrencyFlag: string | undefined, env: NodeJS.ProcessEnv): number {
+function parseWorkers(workersFlag: string | undefined, concurrencyFlag: string | undefined, env: NodeJS.ProcessEnv): { n: number; auto: boolean } {
   if (workersFlag !== undefined && concurrencyFlag !== undefined && workersFlag !== concurrencyFlag) {
     throw new CloudportError('config_invalid', '--workers and --concurrency are the same setting; give one of them', { field: '--workers', fix: 'Drop --concurrency (the older name).' });
   }
   const flag = workersFlag ?? concurrencyFlag;
-  if (flag !== undefined) return int(workersFlag !== undefined ? '--workers' : '--concurrency', flag, DEFAULT_WORKERS, 0, 256);
-  if (env.CLOUDPORT_WORKERS !== undefined && env.CLOUDPORT_WORKERS !== '') return int('CLOUDPORT_WORKERS', env.CLOUDPORT_WORKERS, DEFAULT_WORKERS, 0, 256);
-  return int('CLOUDPORT_CONCURRENCY', env.CLOUDPORT_CONCURRENCY, DEFAULT_WORKERS, 0, 256);
+  const [name, value] =
+    flag !== undefined
+      ? [workersFlag !== undefined ? '--workers' : '--concurrency', flag]
+      : env.CLOUDPORT_WORKERS !== undefined && env.CLOUDPORT_WORKERS !== ''
+        ? ['CLOUDPORT_WORKERS', env.CLOUDPORT_WORKERS]
+        : ['CLOUDPORT_CONCURRENCY', env.CLOUDPORT_CONCURRENCY];
+  if (value === undefined || value === '' || value.trim().toLowerCase() === 'auto') return { n: DEFAULT_WORKERS, auto: true };
+  return { n: int(name, value, DEFAULT_WORKERS, 0, 256, ' or auto'), auto: false };
 }
 
 function parseBlobStore(spec: string | undefined, endpoint: string | undefined, region: string | undefined): BlobStoreConfig {
@@ -343,14 +353,16 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
   const logLevel = (values['log-level'] ?? env.CLOUDPORT_LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new CloudportError('config_invalid', `--log-level must be one of ${LOG_LEVELS.join(', ')}`, { field: '--log-level' });
   const workers = parseWorkers(values.workers, values.concurrency, env);
+  const connectorConcurrency = values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY;
   return {
     dataDir,
     databaseUrl: parseDatabaseUrl(values['database-url'] ?? env.CLOUDPORT_DATABASE_URL),
     readOnly: values['read-only'] ?? truthy(env.CLOUDPORT_READ_ONLY),
     toolsets: parseToolsets(values.toolsets ?? (env.CLOUDPORT_TOOLSETS || undefined)),
     logLevel,
-    concurrency: workers,
-    connectorConcurrency: int('--connector-concurrency', values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY, Math.max(1, workers), 1, 256),
+    concurrency: workers.n,
+    maxConcurrency: workers.auto ? MAX_AUTO_WORKERS : workers.n,
+    ...(connectorConcurrency !== undefined && connectorConcurrency !== '' ? { connectorConcurrency: int('--connector-concurrency', connectorConcurrency, 1, 1, 256) } : {}),
     blobStore: parseBlobStore(values['blob-store'] ?? env.CLOUDPORT_BLOB_STORE, values['blob-store-endpoint'] ?? env.CLOUDPORT_BLOB_STORE_ENDPOINT, values['blob-store-region'] ?? env.CLOUDPORT_BLOB_STORE_REGION),
     hashThreads: int('CLOUDPORT_HASH_THREADS', env.CLOUDPORT_HASH_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 16),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),

@@ -31,7 +31,9 @@ export interface AppConfig {
   readOnly: boolean;
   /** Files downloaded at once by this process (0: this process runs no import work). */
   concurrency: number;
-  /** At most this many files of one connector at once in this process (default: concurrency). */
+  /** Above `concurrency`: the files downloaded at once adapt between the two to the service's latency. */
+  maxConcurrency?: number;
+  /** At most this many files of one connector at once in this process (default: every slot). */
   connectorConcurrency?: number;
   /** Where imported content lives (default: <dataDir>/blobs). */
   blobStore?: BlobStoreSpec;
@@ -153,7 +155,7 @@ export class App {
       const blobs = await openBlobStore(config.blobStore, config.dataDir, config.env, config.log);
       await blobs.cleanTemp();
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
-      const pool = new ProviderPool(box, config.env, policy, Math.max(16, config.concurrency * 2), undefined, config.idleTimeoutMs);
+      const pool = new ProviderPool(box, config.env, policy, Math.max(16, Math.max(config.concurrency, config.maxConcurrency ?? 0) * 2), undefined, config.idleTimeoutMs);
       const connectors = new ConnectorService(store, box, pool, config.readOnly, policy);
       // Downloads are hashed and written on worker threads (none: on the main thread).
       const hashers = config.hashThreads === 0 ? undefined : new HashWorkers(config.hashThreads);
@@ -165,7 +167,7 @@ export class App {
       const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers, ...(onImport ? { extractor } : {}) });
       const reindex = new ReindexService(store, blobs, extractor.pool, config.leaseMs);
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService, reindex }, importHandler), { concurrency: config.concurrency, connectorConcurrency: config.connectorConcurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
+      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService, reindex }, importHandler), { concurrency: config.concurrency, ...(config.maxConcurrency ? { maxConcurrency: config.maxConcurrency } : {}), ...(config.connectorConcurrency ? { connectorConcurrency: config.connectorConcurrency } : {}), leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
       importHandler.attach(engine);
       reindex.attach(engine);

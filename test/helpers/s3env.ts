@@ -13,7 +13,10 @@ export interface S3Env {
     endpoint: string;
     counts: Record<string, number>;
     gets: string[];
+    /** Most requests of each kind open at once since the last resetCounts(). */
+    peak: Record<string, number>;
     resetCounts(): void;
+    setDelays(d: Record<string, number>): void;
     addFault(rule: Record<string, unknown>): void;
     clearFaults(): void;
     stop(): Promise<void>;

@@ -48,6 +48,7 @@ import { forceLoopbackListen } from './loopback.mjs';
  * @property {number} port
  * @property {Counts} counts     live object (reset in place): total plus one counter per kind
  * @property {(string | null)[]} gets  keys of every GetObject seen, in order
+ * @property {Counts} peak       live object (reset with the counts): most requests of each kind open at once
  * @property {() => void} resetCounts
  * @property {(rule: FaultRule) => void} addFault  rules are tried in the order added
  * @property {() => void} clearFaults
@@ -199,6 +200,9 @@ export async function startProxy({ upstream, classify = s3Op, delays = {} }) {
   const counts = /** @type {Counts} */ ({});
   /** @type {(string | null)[]} */
   const gets = [];
+  const peak = /** @type {Counts} */ ({});
+  /** Requests of each kind open now (from arrival until the answer is finished or abandoned). */
+  const open = /** @type {Record<string, number>} */ ({});
   /** @type {Required<FaultRule>[]} */
   let faults = [];
   /** @type {Set<import('node:net').Socket>} */
@@ -212,6 +216,8 @@ export async function startProxy({ upstream, classify = s3Op, delays = {} }) {
     for (const k of Object.keys(counts)) delete counts[k];
     Object.assign(counts, { total: 0, GetObject: 0, HeadObject: 0, ListObjects: 0, PutObject: 0, DeleteObject: 0, HeadBucket: 0, other: 0 });
     gets.length = 0;
+    for (const k of Object.keys(peak)) delete peak[k];
+    Object.assign(peak, { total: 0 });
   };
   resetCounts();
 
@@ -246,6 +252,14 @@ export async function startProxy({ upstream, classify = s3Op, delays = {} }) {
     counts.total++;
     counts[classified.op] = (counts[classified.op] ?? 0) + 1;
     if (classified.op === 'GetObject') gets.push(classified.key);
+    for (const k of [classified.op, 'total']) {
+      open[k] = (open[k] ?? 0) + 1;
+      peak[k] = Math.max(peak[k] ?? 0, open[k]);
+    }
+    res.once('close', () => {
+      open[classified.op]--;
+      open.total--;
+    });
     const action = takeFault(method, classified, req.headers);
     const wait = delayBy[classified.op] ?? 0;
     if (!(wait > 0)) return answer(req, res, expectsContinue, method, url, action);
@@ -442,6 +456,7 @@ export async function startProxy({ upstream, classify = s3Op, delays = {} }) {
     port,
     counts,
     gets,
+    peak,
     resetCounts,
     addFault(rule) {
       faults.push({ match: rule.match ?? {}, times: rule.times ?? 1, action: rule.action });

@@ -6,6 +6,13 @@ const parse = (argv: string[], env: Record<string, string> = {}) => parseConfig(
 describe('worker settings', () => {
   it('--workers / CLOUDPORT_WORKERS set the files worked at once; --concurrency / CLOUDPORT_CONCURRENCY still work', () => {
     expect(parse([]).concurrency).toBe(16);
+    // Unset or auto: starts at 16 and adapts up to 64; a number is kept as given.
+    expect(parse([]).maxConcurrency).toBe(64);
+    expect(parse(['--workers', 'auto']).maxConcurrency).toBe(64);
+    expect(parse([], { CLOUDPORT_WORKERS: 'AUTO' })).toMatchObject({ concurrency: 16, maxConcurrency: 64 });
+    expect(parse(['--workers', '16'])).toMatchObject({ concurrency: 16, maxConcurrency: 16 });
+    expect(parse(['--workers', '0'])).toMatchObject({ concurrency: 0, maxConcurrency: 0 });
+    expect(() => parse(['--workers', 'many'])).toThrow(/--workers must be an integer from 0 to 256 or auto/);
     expect(parse(['--workers', '3']).concurrency).toBe(3);
     expect(parse(['--concurrency', '5']).concurrency).toBe(5);
     expect(parse([], { CLOUDPORT_WORKERS: '4' }).concurrency).toBe(4);
@@ -26,9 +33,8 @@ describe('worker settings', () => {
     expect(() => parse([], { CLOUDPORT_HASH_THREADS: 'many' })).toThrow(/CLOUDPORT_HASH_THREADS must be an integer from 0 to 16/);
   });
 
-  it('--connector-concurrency defaults to the workers and is at least 1', () => {
-    expect(parse(['--workers', '6']).connectorConcurrency).toBe(6);
-    expect(parse(['--workers', '0']).connectorConcurrency).toBe(1);
+  it('--connector-concurrency defaults to every slot and is at least 1', () => {
+    expect(parse(['--workers', '6']).connectorConcurrency).toBeUndefined();
     expect(parse(['--workers', '6', '--connector-concurrency', '2']).connectorConcurrency).toBe(2);
     expect(parse([], { CLOUDPORT_CONNECTOR_CONCURRENCY: '3' }).connectorConcurrency).toBe(3);
     expect(() => parse(['--connector-concurrency', '0'])).toThrow(/--connector-concurrency/);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { ClaimedFile, JobRow, Store } from '../../store/types.js';
 import type { Logger } from '../../shared/log.js';
+import { AdaptiveConcurrency } from './concurrency.js';
 import { StoreHealth } from './store-health.js';
 
 /**
@@ -16,9 +17,10 @@ export interface JobHandlers {
   /**
    * Brings one claimed file to a final state (or back to pending for a later retry). `release`, when the
    * handler calls it, says the file no longer needs a slot (its transfer is done; it waits for its
-   * batch to be written): the engine starts another file while this one finishes.
+   * batch to be written): the engine starts another file while this one finishes. `waitMs`: how long
+   * of its slot the file waited for the service's first byte (what adaptive concurrency weighs).
    */
-  processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: () => void): Promise<void>;
+  processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: (waitMs?: number) => void): Promise<void>;
   /** Called exactly once (across all processes) when a job reaches a final state. */
   onFinalized(job: JobRow): Promise<void>;
 }
@@ -26,7 +28,12 @@ export interface JobHandlers {
 export interface EngineOptions {
   /** Files worked at once by this process. 0 disables the engine's workers. */
   concurrency: number;
-  /** At most this many files of one connector worked at once by this process (default: concurrency). */
+  /**
+   * Above `concurrency`: the number of files worked at once adapts between the two to the service's
+   * latency (AdaptiveConcurrency); `concurrency` is where it starts.
+   */
+  maxConcurrency?: number;
+  /** At most this many files of one connector worked at once by this process (default: every slot). */
   connectorConcurrency?: number;
   leaseMs: number;
   pollMs: number;
@@ -35,15 +42,24 @@ export interface EngineOptions {
   log: Logger;
 }
 
+/**
+ * Files larger than this keep to the configured number of slots: the slots adaptive concurrency adds
+ * hide the service's latency for small files, while a large file's slot is busy moving bytes (and
+ * holds buffers and disk bandwidth), so more of them at once would only cost memory.
+ */
+const LARGE_FILE = 8 * 1024 * 1024;
+
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   /** Files this process holds, from their start until processFile ends; `slot`: not yet released. */
-  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController; slot: boolean }>();
+  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController; slot: boolean; started: number }>();
   /**
    * Files holding a slot (at most `concurrency`): a released file keeps its lease until it lands, but
    * the next one starts. At most as many released files as slots, so a slow store holds back the transfers.
    */
   private slots = 0;
+  /** Files over LARGE_FILE holding a slot: at most `concurrency` of them, whatever the adaptive limit. */
+  private largeSlots = 0;
   /** Files holding a slot per connector (for the per-connector limit). */
   private readonly perConnector = new Map<string, number>();
   /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
@@ -63,6 +79,8 @@ export class JobEngine {
 
   /** Whether the store is refusing writes for lack of space (see StoreHealth). */
   readonly health: StoreHealth;
+  /** Set when the number of files at once adapts (no --workers given). */
+  private readonly adaptive: AdaptiveConcurrency | null;
 
   constructor(
     private readonly store: Store,
@@ -70,6 +88,17 @@ export class JobEngine {
     private readonly opts: EngineOptions,
   ) {
     this.health = new StoreHealth(store, opts.log, Math.min(30_000, Math.max(1000, opts.leaseMs)));
+    this.adaptive = opts.concurrency > 0 && (opts.maxConcurrency ?? 0) > opts.concurrency ? new AdaptiveConcurrency(opts.concurrency, opts.maxConcurrency!, opts.log) : null;
+  }
+
+  /** Files this process works at once now. */
+  private limit(): number {
+    return this.adaptive?.limit ?? this.opts.concurrency;
+  }
+
+  /** A download of this process was throttled by its service (429/503): adaptive concurrency backs off. */
+  throttled(): void {
+    this.adaptive?.throttled();
   }
 
   start(): void {
@@ -163,15 +192,16 @@ export class JobEngine {
     const queued = new Map<string, number>();
     for (const f of this.queue) queued.set(f.connector_id, (queued.get(f.connector_id) ?? 0) + 1);
     // (When one connector may take every slot, its queued files wait only for a free slot: all are work ahead.)
-    const ready = cap >= this.opts.concurrency ? this.queue.length : this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
+    const limit = this.limit();
+    const ready = cap >= limit ? this.queue.length : this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
     // Claim again once the ready queue is down to one round of work: in steady state one claim brings
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
     // (With ready ≤ --workers and slots ≤ --workers, a claim brings at least one round.)
-    const want = 3 * this.opts.concurrency - this.slots - ready;
-    if (!storeFull && (ready <= this.opts.concurrency || this.slots + ready < this.opts.concurrency)) {
-      const exclude = cap < this.opts.concurrency ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
+    const want = 3 * limit - this.slots - ready;
+    if (!storeFull && (ready <= limit || this.slots + ready < limit)) {
+      const exclude = cap < limit ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
         const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
           ...(exclude.length ? { excludeConnectors: exclude } : {}),
@@ -193,33 +223,38 @@ export class JobEngine {
   private fill(): void {
     if (!this.running) return; // after stop(): a released file must not start another
     const cap = this.cap();
-    for (let i = 0; i < this.queue.length && this.slots < this.opts.concurrency && this.files.size < 2 * this.opts.concurrency; ) {
+    const limit = this.limit();
+    for (let i = 0; i < this.queue.length && this.slots < limit && this.files.size < 2 * limit; ) {
       const file = this.queue[i]!;
       const busy = this.perConnector.get(file.connector_id) ?? 0;
-      if (busy >= cap) {
+      const large = (file.size ?? 0) > LARGE_FILE;
+      if (busy >= cap || (large && this.largeSlots >= this.opts.concurrency)) {
         i++;
         continue;
       }
       this.queue.splice(i, 1);
       const ctl = new AbortController();
-      const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true };
+      const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true, started: performance.now() };
       this.files.set(file.id, held);
       this.slots++;
+      if (large) this.largeSlots++;
       this.perConnector.set(file.connector_id, busy + 1);
-      const release = () => {
+      const release = (waitMs?: number) => {
         if (!held.slot) return;
         held.slot = false;
+        if (waitMs !== undefined) this.adaptive?.sample(held.started, performance.now() - held.started, waitMs);
         this.slots--;
+        if (large) this.largeSlots--;
         const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
         if (n > 0) this.perConnector.set(file.connector_id, n);
         else this.perConnector.delete(file.connector_id);
       };
       void this.handlers
-        .processFile(file, this.owner, ctl.signal, () => {
-          release();
+        .processFile(file, this.owner, ctl.signal, (waitMs) => {
+          release(waitMs);
           // The next queued file starts at once; a tick (a claim) only when the queue runs low.
           this.fill();
-          if (this.queue.length <= this.opts.concurrency) this.wake(false);
+          if (this.queue.length <= this.limit()) this.wake(false);
         })
         .catch((e) => this.health.report(e) || this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
         .finally(() => {
@@ -230,6 +265,7 @@ export class JobEngine {
           this.wake(false);
         });
     }
+    if (this.slots < limit) this.adaptive?.idle();
   }
 
   private holdsJob(jobId: string): boolean {
@@ -238,12 +274,13 @@ export class JobEngine {
   }
 
   private cap(): number {
-    return Math.max(1, Math.min(this.opts.connectorConcurrency ?? this.opts.concurrency, this.opts.concurrency));
+    const limit = this.limit();
+    return Math.max(1, Math.min(this.opts.connectorConcurrency ?? limit, limit));
   }
 
   /** What this process is working on (for health checks and tests). */
   stats(): { concurrency: number; connector_concurrency: number; in_flight: number; queued: number; listings: number } {
-    return { concurrency: this.opts.concurrency, connector_concurrency: this.cap(), in_flight: this.files.size, queued: this.queue.length, listings: this.listings.size };
+    return { concurrency: this.limit(), connector_concurrency: this.cap(), in_flight: this.files.size, queued: this.queue.length, listings: this.listings.size };
   }
 
   private async heartbeat(): Promise<void> {

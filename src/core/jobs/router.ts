@@ -19,7 +19,7 @@ export class JobRouter implements JobHandlers {
     return this.of(job.kind).listNext(job, owner, signal);
   }
 
-  processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: () => void): Promise<void> {
+  processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: (waitMs?: number) => void): Promise<void> {
     return this.of(file.kind).processFile(file, owner, signal, release);
   }
 

@@ -18,6 +18,8 @@ export interface Downloaded {
   tempPath: string;
   /** The object's first bytes (up to HEAD_BYTES). */
   head: Buffer;
+  /** Time spent waiting for the service to start answering (every attempt's request until its headers). */
+  waitMs: number;
 }
 
 export interface DownloadOptions {
@@ -26,6 +28,8 @@ export interface DownloadOptions {
   idleTimeoutMs: number;
   signal: AbortSignal;
   onRetry?: (e: CloudportError, attempt: number) => void;
+  /** The service throttled a request (429/503): it asks everyone to slow down. */
+  onThrottle?: () => void;
   /** Hash and write on these worker threads (else on the main thread). */
   hashers?: HashWorkers;
 }
@@ -217,6 +221,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
   let contentType = 'application/octet-stream';
   let failures = 0;
   let throttles = 0;
+  let waitMs = 0;
   /** A copy of the object's first bytes (what the text extraction's sniffing reads). */
   let head: Buffer | null = null;
   const restart = async () => {
@@ -234,7 +239,8 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
         const resuming = written > 0 && provider.capabilities.rangedRead;
         if (written > 0 && !resuming) await restart();
         await waitThrottle(provider, opts.signal);
-        const r = await provider.read(key, { offset: written, ifVersion: resuming ? version : undefined, signal: opts.signal });
+        const asked = performance.now();
+        const r = await provider.read(key, { offset: written, ifVersion: resuming ? version : undefined, signal: opts.signal }).finally(() => (waitMs += performance.now() - asked));
         if (!resuming) {
           size = r.size;
           version = r.version;
@@ -289,6 +295,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
           if (throttles >= opts.retry.attempts * THROTTLE_FACTOR) throw err;
           wait = backoffMs(Math.min(throttles - 1, 16), opts.retry, err.retryAfter);
           throttledUntil.set(provider, Math.max(throttledUntil.get(provider) ?? 0, Date.now() + wait));
+          opts.onThrottle?.();
           opts.onRetry?.(err, failures + throttles);
         } else {
           failures++;
@@ -302,7 +309,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
     const done = sink as Sink | null;
     const d = digests as Digests | null;
     if (!done || !d) throw new CloudportError('unexpected', 'download finished without data');
-    return { sha256: d.sha256, size, content_type: contentType, etag, version, tempPath: done.path, head: head ?? Buffer.alloc(0) };
+    return { sha256: d.sha256, size, content_type: contentType, etag, version, tempPath: done.path, head: head ?? Buffer.alloc(0), waitMs };
   } catch (e) {
     await (sink as Sink | null)?.discard();
     throw e;

@@ -216,7 +216,7 @@ export class ImportHandler implements JobHandlers {
     }
   }
 
-  async processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: () => void = () => undefined): Promise<void> {
+  async processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: (waitMs?: number) => void = () => undefined): Promise<void> {
     const params = JSON.parse(file.params) as JobParams;
     let c = await this.cache.get(file.org_id, file.connector_id);
     // Before failing work on a cached status, make sure it still holds (a fixed connector is ACTIVE again).
@@ -239,6 +239,7 @@ export class ImportHandler implements JobHandlers {
         signal,
         hashers: this.opts.hashers,
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
+        onThrottle: () => this.engine?.throttled(),
       });
       temp = d.tempPath;
       // The temp file is the content's only local copy until it lands: its text is read from it now.
@@ -246,7 +247,7 @@ export class ImportHandler implements JobHandlers {
       // Its bytes are on disk: the next file's transfer starts while this one waits for its batch. Not on a
       // retry: a file whose last holder died may have died of the file started next to it (a poison object
       // that kills the process); it lands alone, so a crash it did not cause does not use up its attempts.
-      if (file.attempts <= 1) release();
+      if (file.attempts <= 1) release(d.waitMs);
       const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe, ...(text ? { text } : {}) });
       if ('lost' in landed) {
         temp = null;
