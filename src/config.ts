@@ -23,7 +23,7 @@ export const SETTINGS = [
   { flag: '--toolsets', env: 'CLOUDPORT_TOOLSETS', default: 'all', help: `Expose only these tool groups (comma-separated): ${TOOLSET_NAMES.join(', ')}. Job tools (import_status, list_imports, import_logs, cancel_import) come with imports or exports; other tools are refused.` },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
   { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: 'auto', help: 'Files this process imports at once (0: run no import work here). auto: 16, raised up to 64 while files wait on a distant service. --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
-  { flag: '--connector-concurrency', env: 'CLOUDPORT_CONNECTOR_CONCURRENCY', default: '= --workers', help: 'At most this many of those files from one connector at once, so one connector cannot take every slot.' },
+  { flag: '--connector-concurrency', env: 'CLOUDPORT_CONNECTOR_CONCURRENCY', default: 'every slot', help: 'At most this many of those files from one connector at once, so one connector cannot take every slot.' },
   { flag: '--blob-store', env: 'CLOUDPORT_BLOB_STORE', default: '<data-dir>/blobs', help: 'Where imported content lives: a local directory, or s3://bucket/prefix shared by workers on several hosts.' },
   { flag: '--blob-store-endpoint', env: 'CLOUDPORT_BLOB_STORE_ENDPOINT', default: 'AWS', help: 'S3 blob store: endpoint of an S3-compatible server (MinIO, R2, …; path-style).' },
   { flag: '--blob-store-region', env: 'CLOUDPORT_BLOB_STORE_REGION', default: 'us-east-1', help: 'S3 blob store: region. Credentials: CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID / _SECRET_ACCESS_KEY, else the AWS default chain.' },
@@ -150,7 +150,8 @@ function checkCidrs(cidrs: string[]): string[] {
  * (`auto: true`), starting at DEFAULT_WORKERS; a number is kept as given.
  */
 function parseWorkers(workersFlag: string | undefined, concurrencyFlag: string | undefined, env: NodeJS.ProcessEnv): { n: number; auto: boolean } {
-  if (workersFlag !== undefined && concurrencyFlag !== undefined && workersFlag !== concurrencyFlag) {
+  const same = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+  if (workersFlag !== undefined && concurrencyFlag !== undefined && !same(workersFlag, concurrencyFlag)) {
     throw new CloudportError('config_invalid', '--workers and --concurrency are the same setting; give one of them', { field: '--workers', fix: 'Drop --concurrency (the older name).' });
   }
   const flag = workersFlag ?? concurrencyFlag;

@@ -201,15 +201,18 @@ export class App {
   }
 
   /**
-   * For GET /healthz: store reachable, and this process's configured worker concurrency. Queue and
-   * in-flight counts stay out: they show other tenants' activity.
+   * For GET /healthz: store reachable, and this process's configured worker concurrency (with
+   * `max_concurrency` when it adapts up to that). Queue, in-flight counts and the adapted number stay
+   * out: they show other tenants' activity.
    */
-  async health(): Promise<{ ok: boolean; store: string; workers: { concurrency: number } }> {
+  async health(): Promise<{ ok: boolean; store: string; workers: { concurrency: number; max_concurrency?: number } }> {
+    const max = this.config.maxConcurrency ?? 0;
+    const workers = { concurrency: this.config.concurrency, ...(max > this.config.concurrency ? { max_concurrency: max } : {}) };
     try {
       await this.store.getMeta('master_key_check');
-      return { ok: true, store: 'ok', workers: { concurrency: this.config.concurrency } };
+      return { ok: true, store: 'ok', workers };
     } catch {
-      return { ok: false, store: 'unavailable', workers: { concurrency: this.config.concurrency } };
+      return { ok: false, store: 'unavailable', workers };
     }
   }
 

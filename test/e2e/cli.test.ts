@@ -38,6 +38,15 @@ describe('command line', () => {
     }
   });
 
+  it('--help gives the worker defaults the README table gives: --workers auto, --connector-concurrency every slot', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code, r.stderr).toBe(0);
+    const line = (flag: string) => r.stdout.split('\n').find((l) => l.trimStart().startsWith(flag)) ?? '';
+    expect(line('--workers')).toContain('auto');
+    expect(line('--connector-concurrency')).toContain('every slot');
+    expect(line('--connector-concurrency')).not.toContain('= --workers');
+  });
+
   it('each error is printed once: one human line, plus the JSON log line only where the log level allows it', async () => {
     const dataDir = tempDir();
     const cases: [string[], RegExp][] = [

@@ -3,24 +3,31 @@ import { AdaptiveConcurrency } from '../../src/core/jobs/concurrency.js';
 
 /**
  * The controller against modeled services on a virtual clock: files finish at the rate the model's
- * slot time allows (limit / slot), each reporting when it started, how long it held its slot and how
- * long of that it waited for the first byte.
+ * slot time allows (slots in use / slot), each reporting when it started, how long it held its slot and
+ * how long of that it waited for the first byte. Every slot is in use unless `inUse` says otherwise.
  */
 function harness(busy = 0.5) {
   let now = 0;
   const c = new AdaptiveConcurrency(16, 64, undefined, { now: () => now, busy: () => busy });
   const seen: number[] = [];
-  /** Runs `files` completions under `model` (slot and wait time for the current limit). */
-  const run = (files: number, model: (limit: number) => { slot: number; wait: number }, idle = false) => {
-    for (let i = 0; i < files; i++) {
+  /** File numbers at which the limit went up. */
+  const raises: number[] = [];
+  let files = 0;
+  /** Runs `n` completions under `model` (slot and wait time for the current limit); `before` runs ahead of each. */
+  const run = (n: number, model: (limit: number) => { slot: number; wait: number }, inUse = (limit: number) => limit, before?: () => void) => {
+    for (let i = 0; i < n; i++) {
       const { slot, wait } = model(c.limit);
-      now += slot / c.limit;
-      if (idle) c.idle();
+      c.occupancy(inUse(c.limit));
+      now += slot / inUse(c.limit);
+      before?.();
+      const was = c.limit;
       c.sample(now - slot, slot, wait);
+      files++;
+      if (c.limit > was) raises.push(files);
       seen.push(c.limit);
     }
   };
-  return { c, run, seen, setBusy: (b: number) => (busy = b) };
+  return { c, run, seen, raises, files: () => files, advance: (ms: number) => (now += ms) };
 }
 
 // A distant service: 30 ms a file, 25 of them before the first byte, whatever the number at once.
@@ -53,13 +60,13 @@ describe('adaptive concurrency', () => {
     expect(Math.max(...busy.seen)).toBe(16);
   });
 
-  it('does not judge windows in which slots stood free for lack of files', () => {
+  it('does not judge windows in which most slots stood free (no files, or only files that keep to the base)', () => {
     const h = harness();
-    h.run(2000, distant, true);
+    h.run(2000, distant, (limit) => limit / 4);
     expect(Math.max(...h.seen)).toBe(16);
   });
 
-  it('halves back toward the base when waiting stops dominating, and falls to it when throttled', () => {
+  it('halves back toward the base when waiting stops dominating, and when throttled', () => {
     const h = harness();
     h.run(2000, distant);
     expect(h.c.limit).toBe(64);
@@ -68,9 +75,68 @@ describe('adaptive concurrency', () => {
     const t = harness();
     t.run(2000, distant);
     t.c.throttled();
-    expect(t.c.limit).toBe(16);
+    expect(t.c.limit).toBe(32);
     // No doubling for a while after a throttle.
-    t.run(200, distant);
+    t.run(300, distant);
+    expect(t.c.limit).toBe(32);
+    t.c.throttled();
+    t.c.throttled();
     expect(t.c.limit).toBe(16);
+    // At the base a throttle changes nothing: the downloads back off on their own.
+    const b = harness();
+    b.c.throttled();
+    b.run(2000, distant);
+    expect(b.c.limit).toBe(64);
+  });
+
+  it('a throttle does not shorten the wait that doublings which did not help earned', () => {
+    const h = harness();
+    h.run(60_000, cpuBound);
+    const r = h.raises;
+    expect(r.length).toBeGreaterThan(5);
+    const lastGap = r[r.length - 1]! - r[r.length - 2]!;
+    // From just after a revert (back at the base, the long wait running) …
+    while (h.c.limit === 16) h.run(1, cpuBound);
+    while (h.c.limit !== 16) h.run(1, cpuBound);
+    const count = h.raises.length;
+    const at = h.files();
+    // … a throttle at the base changes nothing, and the next doubling still waits as long.
+    h.c.throttled();
+    h.run(lastGap, cpuBound);
+    const next = h.raises.slice(count)[0];
+    expect(next === undefined ? Infinity : next - at).toBeGreaterThanOrEqual(lastGap * 0.8);
+  });
+
+  it('doublings that draw throttling are retried with a growing wait, like doublings that did not help', () => {
+    // The service throttles once more than 16 requests are in flight (a shared quota, a small bucket partition).
+    const h = harness();
+    let atRaise = 0;
+    h.run(100_000, distant, undefined, () => {
+      if (h.c.limit > 16 && h.files() - atRaise > 10) h.c.throttled();
+      if (h.c.limit === 16) atRaise = h.files();
+    });
+    const gaps = h.raises.slice(1).map((r, i) => r - h.raises[i]!);
+    expect(h.raises.length).toBeLessThanOrEqual(25);
+    expect(gaps[gaps.length - 1]!).toBeGreaterThan(2 * gaps[0]!);
+  });
+
+  it('a trickle of throttles (one file in 500) does not pin the process to the base', () => {
+    const h = harness();
+    h.run(50_000, distant, undefined, () => {
+      if (h.files() % 500 === 499) h.c.throttled();
+    });
+    expect(Math.max(...h.seen.slice(500))).toBeGreaterThan(16);
+  });
+
+  it('a doubling judged long after it was made (the windows between had no work) is dropped', () => {
+    const h = harness();
+    while (h.c.limit === 16) h.run(1, distant);
+    // The job ends right after the doubling; a minute later another job runs against a faster service,
+    // whose files/s would pass for the doubling's gain: the doubling goes back instead.
+    h.c.occupancy(0);
+    h.advance(60_000);
+    const at = h.seen.length;
+    h.run(3000, () => ({ slot: 10, wait: 8 }));
+    expect(h.seen.slice(at)).toContain(16);
   });
 });

@@ -13,6 +13,7 @@ describe('worker settings', () => {
     expect(parse(['--workers', '16'])).toMatchObject({ concurrency: 16, maxConcurrency: 16 });
     expect(parse(['--workers', '0'])).toMatchObject({ concurrency: 0, maxConcurrency: 0 });
     expect(() => parse(['--workers', 'many'])).toThrow(/--workers must be an integer from 0 to 256 or auto/);
+    expect(parse(['--workers', 'AUTO', '--concurrency', 'auto'])).toMatchObject({ concurrency: 16, maxConcurrency: 64 });
     expect(parse(['--workers', '3']).concurrency).toBe(3);
     expect(parse(['--concurrency', '5']).concurrency).toBe(5);
     expect(parse([], { CLOUDPORT_WORKERS: '4' }).concurrency).toBe(4);

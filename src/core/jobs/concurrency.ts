@@ -27,13 +27,19 @@ function processMeter(): LoadMeter {
  * this process's main thread is busy. So the limit starts at `base` and doubles, up to `max`, while
  * three things hold over a window of finished files: slots spent at least half their time waiting for
  * the service's first byte, the event loop had room, and the last doubling raised files/s by 5% or
- * more (else it goes back and waits, longer after each doubling that did not help). It halves toward `base` when waiting stops
- * dominating (the files got large) and falls to `base` when the service throttles.
+ * more (else it goes back and waits, longer after each doubling that did not help). It halves toward
+ * `base` when waiting stops dominating, and when the service throttles (which counts as a doubling
+ * that did not help).
  *
- * Files/s is read through Little's law, slots / mean time a file holds one, over files started under
- * the current limit only: counting completions instead would bill a doubling for the first slot-time
- * after it, when the new slots have not finished anything yet.
+ * Files/s is read through Little's law: slots in use on average (the engine reports every change) over
+ * the mean time a file holds one, for files started under the current limit only. Counting completions
+ * instead would bill a doubling for the first slot-time after it, when the new slots have not finished
+ * anything yet. A window in which fewer than half the slots were in use on average (no files to start,
+ * or only files that keep to `base`) is not judged: the limit is not what held files back.
  */
+/** A doubling not judged within this long is dropped (see sample()). */
+const STALE_PROBE_MS = 30_000;
+
 export class AdaptiveConcurrency {
   private current: number;
   private n = 0;
@@ -42,13 +48,15 @@ export class AdaptiveConcurrency {
   private t0: number;
   /** When the limit last changed: files started before it say nothing about the new one. */
   private since: number;
-  /** Some window moment had free slots and nothing queued: files/s then says nothing about the limit. */
-  private starved = false;
+  /** Slots in use since `at`, and their integral over the window (slot-milliseconds). */
+  private inUse = 0;
+  private at: number;
+  private used = 0;
   /** The doubling being judged: the limit and files/s before it. */
   private probe: { from: number; rate: number } | null = null;
   /** Windows to wait before the next doubling. */
   private hold = 0;
-  /** Doublings in a row that did not help: each one doubles the wait before the next (4 windows to 64). */
+  /** Doublings in a row that did not help (or drew throttling): each doubles the wait before the next (4 windows to 64). */
   private misses = 0;
   /** The first window after a change is not judged: the files started together at the change arrive together. */
   private settling = false;
@@ -60,11 +68,19 @@ export class AdaptiveConcurrency {
     private readonly meter: LoadMeter = processMeter(),
   ) {
     this.current = base;
-    this.t0 = this.since = meter.now();
+    this.t0 = this.since = this.at = meter.now();
   }
 
   get limit(): number {
     return this.current;
+  }
+
+  /** The engine's slots in use changed to `n`. */
+  occupancy(n: number): void {
+    const now = this.meter.now();
+    this.used += this.inUse * (now - this.at);
+    this.inUse = n;
+    this.at = now;
   }
 
   /** A file gave its slot back: it held it from `started` for `slotMs`, of which `waitMs` waiting for the service's first byte. */
@@ -73,16 +89,18 @@ export class AdaptiveConcurrency {
     this.n++;
     this.slotMs += slotMs;
     this.waitMs += Math.min(waitMs, slotMs);
-    const elapsed = this.meter.now() - this.t0;
+    const now = this.meter.now();
+    const elapsed = now - this.t0;
     // A window: enough files to smooth single slow ones out, and long enough for the event loop's share to mean something.
     if (this.n < Math.max(32, 2 * this.current) || elapsed < 200) return;
-    const rate = (this.current * 1000 * this.n) / this.slotMs;
+    this.occupancy(this.inUse);
+    const busySlots = this.used / elapsed;
+    const rate = (busySlots * 1000 * this.n) / this.slotMs;
     const waiting = this.slotMs > 0 ? this.waitMs / this.slotMs : 0;
     const busy = this.meter.busy();
     const before = this.current;
-    const starved = this.starved;
     this.reset();
-    if (starved) return;
+    if (busySlots < this.current / 2) return;
     if (this.settling) {
       this.settling = false;
       return;
@@ -90,14 +108,19 @@ export class AdaptiveConcurrency {
     if (this.probe) {
       const p = this.probe;
       this.probe = null;
-      if (rate >= p.rate * 1.05) this.misses = 0;
-      if (rate < p.rate * 1.05) {
+      // Judged long after the doubling (every window since was idle: a job ended, another began): its
+      // files/s may be another service's. Go back without counting it against the next doubling.
+      if (now - this.since > STALE_PROBE_MS) {
         this.current = p.from;
-        this.hold = Math.min(64, 4 * 2 ** this.misses++);
         this.changed();
+        return;
+      }
+      if (rate < p.rate * 1.05) {
+        this.miss(p.from);
         this.log?.debug('concurrency: more slots did not help', { limit: this.current, tried: before, files_per_s: Math.round(rate), before_files_per_s: Math.round(p.rate) });
         return;
       }
+      this.misses = 0;
     }
     if (this.hold > 0) {
       this.hold--;
@@ -109,22 +132,29 @@ export class AdaptiveConcurrency {
     } else if (waiting < 0.25 && this.current > this.base) {
       this.current = Math.max(this.base, Math.ceil(this.current / 2));
     }
-    if (this.current !== before) this.changed();
-    if (this.current !== before) this.log?.debug('concurrency: limit changed', { limit: this.current, was: before, waiting: Number(waiting.toFixed(2)), event_loop: Number(busy.toFixed(2)), files_per_s: Math.round(rate) });
-  }
-
-  /** The service asked to slow down (429/503): back to `base`, and no doubling for a while. */
-  throttled(): void {
-    if (this.current !== this.base) this.log?.debug('concurrency: throttled', { limit: this.base, was: this.current });
-    this.current = this.base;
-    this.probe = null;
-    this.hold = 8;
+    if (this.current === before) return;
     this.changed();
+    this.log?.debug('concurrency: limit changed', { limit: this.current, was: before, waiting: Number(waiting.toFixed(2)), event_loop: Number(busy.toFixed(2)), files_per_s: Math.round(rate) });
   }
 
-  /** The engine had a free slot and no file to start. */
-  idle(): void {
-    this.starved = true;
+  /**
+   * The service asked to slow down (429/503). Above `base` the limit halves and the next doubling
+   * waits as after one that did not help; at `base` nothing changes (a throttle there is not ours to
+   * fix: the downloads back off on their own), so a rare 503 does not hold the limit down for good.
+   */
+  throttled(): void {
+    if (this.current <= this.base) return;
+    const was = this.current;
+    this.miss(Math.max(this.base, Math.ceil(this.current / 2)));
+    this.log?.debug('concurrency: throttled', { limit: this.current, was });
+  }
+
+  /** A doubling that did not help, or drew throttling: back to `to`, and a longer wait before the next. */
+  private miss(to: number): void {
+    this.probe = null;
+    this.current = to;
+    this.hold = Math.max(this.hold, Math.min(64, 4 * 2 ** this.misses++));
+    this.changed();
   }
 
   private changed(): void {
@@ -137,7 +167,8 @@ export class AdaptiveConcurrency {
     this.n = 0;
     this.slotMs = 0;
     this.waitMs = 0;
-    this.starved = false;
+    this.occupancy(this.inUse);
+    this.used = 0;
     this.t0 = this.meter.now();
     this.meter.busy();
   }

@@ -43,11 +43,16 @@ export interface EngineOptions {
 }
 
 /**
- * Files larger than this keep to the configured number of slots: the slots adaptive concurrency adds
- * hide the service's latency for small files, while a large file's slot is busy moving bytes (and
- * holds buffers and disk bandwidth), so more of them at once would only cost memory.
+ * Imports larger than this keep to the configured number of slots, as do imports of unknown or zero
+ * listed size (a Google Drive document, exported whole in memory, is listed with size 0), exports and
+ * reindexing. The slots adaptive concurrency adds hide the service's latency for small downloads, while
+ * a large file's slot is busy moving bytes (and holds buffers and disk bandwidth), an export holds its
+ * bytes in memory while it uploads, and a reindex is CPU work: more of them at once would cost memory.
  */
 const LARGE_FILE = 8 * 1024 * 1024;
+
+/** Whether a file keeps to the configured number of slots whatever the adaptive limit (see LARGE_FILE). */
+const keepsToBase = (f: ClaimedFile) => f.kind !== 'import' || !(f.size !== null && f.size > 0 && f.size <= LARGE_FILE);
 
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -58,8 +63,8 @@ export class JobEngine {
    * the next one starts. At most as many released files as slots, so a slow store holds back the transfers.
    */
   private slots = 0;
-  /** Files over LARGE_FILE holding a slot: at most `concurrency` of them, whatever the adaptive limit. */
-  private largeSlots = 0;
+  /** Files that keep to the configured number (keepsToBase) holding a slot: at most `concurrency` of them. */
+  private baseSlots = 0;
   /** Files holding a slot per connector (for the per-connector limit). */
   private readonly perConnector = new Map<string, number>();
   /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
@@ -192,14 +197,20 @@ export class JobEngine {
     const queued = new Map<string, number>();
     for (const f of this.queue) queued.set(f.connector_id, (queued.get(f.connector_id) ?? 0) + 1);
     // (When one connector may take every slot, its queued files wait only for a free slot: all are work ahead.)
-    const limit = this.limit();
+    // Once a round of files that keep to --workers is queued, the slots above it would idle on them:
+    // claim only what --workers needs, so other processes on the store get those files.
+    let heavy = 0;
+    for (const f of this.queue) if (keepsToBase(f)) heavy++;
+    const limit = heavy >= this.opts.concurrency ? this.opts.concurrency : this.limit();
     const ready = cap >= limit ? this.queue.length : this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
     // Claim again once the ready queue is down to one round of work: in steady state one claim brings
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
     // (With ready ≤ --workers and slots ≤ --workers, a claim brings at least one round.)
-    const want = 3 * limit - this.slots - ready;
+    // At most three rounds of --workers per claim, as without adapting: a switch to large files (known
+    // only once claimed) leaves few of them queued here while other processes could take them.
+    const want = Math.min(3 * limit - this.slots - ready, 3 * this.opts.concurrency);
     if (!storeFull && (ready <= limit || this.slots + ready < limit)) {
       const exclude = cap < limit ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
@@ -227,8 +238,8 @@ export class JobEngine {
     for (let i = 0; i < this.queue.length && this.slots < limit && this.files.size < 2 * limit; ) {
       const file = this.queue[i]!;
       const busy = this.perConnector.get(file.connector_id) ?? 0;
-      const large = (file.size ?? 0) > LARGE_FILE;
-      if (busy >= cap || (large && this.largeSlots >= this.opts.concurrency)) {
+      const large = keepsToBase(file);
+      if (busy >= cap || (large && this.baseSlots >= this.opts.concurrency)) {
         i++;
         continue;
       }
@@ -237,14 +248,16 @@ export class JobEngine {
       const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true, started: performance.now() };
       this.files.set(file.id, held);
       this.slots++;
-      if (large) this.largeSlots++;
+      if (large) this.baseSlots++;
+      this.adaptive?.occupancy(this.slots);
       this.perConnector.set(file.connector_id, busy + 1);
       const release = (waitMs?: number) => {
         if (!held.slot) return;
         held.slot = false;
         if (waitMs !== undefined) this.adaptive?.sample(held.started, performance.now() - held.started, waitMs);
         this.slots--;
-        if (large) this.largeSlots--;
+        if (large) this.baseSlots--;
+        this.adaptive?.occupancy(this.slots);
         const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
         if (n > 0) this.perConnector.set(file.connector_id, n);
         else this.perConnector.delete(file.connector_id);
@@ -265,7 +278,6 @@ export class JobEngine {
           this.wake(false);
         });
     }
-    if (this.slots < limit) this.adaptive?.idle();
   }
 
   private holdsJob(jobId: string): boolean {
