@@ -137,7 +137,7 @@ export class App {
 
   static async open(config: AppConfig): Promise<App> {
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, config.concurrency + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
+    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, Math.max(config.concurrency, config.maxConcurrency ?? 0) + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
     const store = await openStore(storeOpts);
     try {
       const check = await store.getMeta(KEY_CHECK_META);

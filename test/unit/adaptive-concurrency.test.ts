@@ -139,4 +139,25 @@ describe('adaptive concurrency', () => {
     h.run(3000, () => ({ slot: 10, wait: 8 }));
     expect(h.seen.slice(at)).toContain(16);
   });
+
+  it('one burst of throttled answers (every file in flight answered 503 at once) halves the limit once', () => {
+    // S3's SlowDown for a prefix answers every request in flight; they all started before the halving,
+    // so they say nothing about the halved limit.
+    const h = harness();
+    h.run(2000, distant);
+    expect(h.c.limit).toBe(64);
+    const started = h.advance(0) - 1;
+    for (let i = 0; i < 64; i++) h.c.throttled(started);
+    expect(h.c.limit).toBe(32);
+  });
+
+  it('a doubling that raises files/s on a slow, distant service is kept, however long its windows take', () => {
+    // Files/s grows with the slots (pure latency); 75% of a 7 s slot waits for the first byte, so the
+    // windows at 32 take about 35 s of files, none idle.
+    for (const slot of [6000, 7000]) {
+      const h = harness();
+      h.run(3000, () => ({ slot, wait: slot * 0.75 }));
+      expect({ slot, raises: h.raises.length, end: h.c.limit }).toEqual({ slot, raises: 2, end: 64 });
+    }
+  });
 });

@@ -31,15 +31,15 @@ function processMeter(): LoadMeter {
  * `base` when waiting stops dominating, and when the service throttles (which counts as a doubling
  * that did not help).
  *
- * Files/s is read through Little's law: slots in use on average (the engine reports every change) over
- * the mean time a file holds one, for files started under the current limit only. Counting completions
- * instead would bill a doubling for the first slot-time after it, when the new slots have not finished
- * anything yet. A window in which fewer than half the slots were in use on average (no files to start,
- * or only files that keep to `base`) is not judged: the limit is not what held files back.
+ * Only the files the limit is for count: the engine keeps large files, exports and reindexing to
+ * `base` whatever the limit, reports none of them, and reports the slots they hold apart. Files/s is
+ * read through Little's law: the other files' slots in use on average over the mean time one of them
+ * holds a slot, for files started under the current limit only. Counting completions instead would
+ * bill a doubling for the first slot-time after it, when the new slots have not finished anything yet.
+ * A window in which those files used fewer than half the slots left to them (no files to start, or the
+ * slots taken by files kept to `base`) is not judged: the limit is not what held them back, and a
+ * doubling under way then goes back (without counting against the next).
  */
-/** A doubling not judged within this long is dropped (see sample()). */
-const STALE_PROBE_MS = 30_000;
-
 export class AdaptiveConcurrency {
   private current: number;
   private n = 0;
@@ -48,10 +48,13 @@ export class AdaptiveConcurrency {
   private t0: number;
   /** When the limit last changed: files started before it say nothing about the new one. */
   private since: number;
-  /** Slots in use since `at`, and their integral over the window (slot-milliseconds). */
+  /** Slots in use by the files the limit is for, and by files kept to `base`, since `at`. */
   private inUse = 0;
+  private kept = 0;
   private at: number;
+  /** Over the window (slot-milliseconds): slots in use by the files the limit is for, and the slots left to them. */
   private used = 0;
+  private room = 0;
   /** The doubling being judged: the limit and files/s before it. */
   private probe: { from: number; rate: number } | null = null;
   /** Windows to wait before the next doubling. */
@@ -75,11 +78,13 @@ export class AdaptiveConcurrency {
     return this.current;
   }
 
-  /** The engine's slots in use changed to `n`. */
-  occupancy(n: number): void {
+  /** The engine's slots in use changed: `n` by files the limit is for, `kept` by files kept to `base`. */
+  occupancy(n: number, kept = 0): void {
     const now = this.meter.now();
     this.used += this.inUse * (now - this.at);
+    this.room += Math.max(0, this.current - this.kept) * (now - this.at);
     this.inUse = n;
+    this.kept = kept;
     this.at = now;
   }
 
@@ -93,14 +98,23 @@ export class AdaptiveConcurrency {
     const elapsed = now - this.t0;
     // A window: enough files to smooth single slow ones out, and long enough for the event loop's share to mean something.
     if (this.n < Math.max(32, 2 * this.current) || elapsed < 200) return;
-    this.occupancy(this.inUse);
+    this.occupancy(this.inUse, this.kept);
     const busySlots = this.used / elapsed;
+    const idle = this.used < this.room / 2;
     const rate = (busySlots * 1000 * this.n) / this.slotMs;
     const waiting = this.slotMs > 0 ? this.waitMs / this.slotMs : 0;
     const busy = this.meter.busy();
     const before = this.current;
     this.reset();
-    if (busySlots < this.current / 2) return;
+    if (idle) {
+      if (this.probe) {
+        this.current = this.probe.from;
+        this.probe = null;
+        this.changed();
+        this.log?.debug('concurrency: a doubling went back unjudged (too few files to use it)', { limit: this.current, was: before });
+      }
+      return;
+    }
     if (this.settling) {
       this.settling = false;
       return;
@@ -108,13 +122,6 @@ export class AdaptiveConcurrency {
     if (this.probe) {
       const p = this.probe;
       this.probe = null;
-      // Judged long after the doubling (every window since was idle: a job ended, another began): its
-      // files/s may be another service's. Go back without counting it against the next doubling.
-      if (now - this.since > STALE_PROBE_MS) {
-        this.current = p.from;
-        this.changed();
-        return;
-      }
       if (rate < p.rate * 1.05) {
         this.miss(p.from);
         this.log?.debug('concurrency: more slots did not help', { limit: this.current, tried: before, files_per_s: Math.round(rate), before_files_per_s: Math.round(p.rate) });
@@ -138,12 +145,14 @@ export class AdaptiveConcurrency {
   }
 
   /**
-   * The service asked to slow down (429/503). Above `base` the limit halves and the next doubling
-   * waits as after one that did not help; at `base` nothing changes (a throttle there is not ours to
-   * fix: the downloads back off on their own), so a rare 503 does not hold the limit down for good.
+   * The service asked to slow down (429/503) a request started at `started`. Above `base` the limit
+   * halves and the next doubling waits as after one that did not help; at `base` nothing changes (a
+   * throttle there is not ours to fix: the downloads back off on their own), so a rare 503 does not hold
+   * the limit down for good. Requests started before the last change are the burst that change already
+   * answered: one burst of 503s halves the limit once.
    */
-  throttled(): void {
-    if (this.current <= this.base) return;
+  throttled(started = this.meter.now()): void {
+    if (this.current <= this.base || started < this.since) return;
     const was = this.current;
     this.miss(Math.max(this.base, Math.ceil(this.current / 2)));
     this.log?.debug('concurrency: throttled', { limit: this.current, was });
@@ -167,8 +176,9 @@ export class AdaptiveConcurrency {
     this.n = 0;
     this.slotMs = 0;
     this.waitMs = 0;
-    this.occupancy(this.inUse);
+    this.occupancy(this.inUse, this.kept);
     this.used = 0;
+    this.room = 0;
     this.t0 = this.meter.now();
     this.meter.busy();
   }

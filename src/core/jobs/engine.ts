@@ -57,7 +57,7 @@ const keepsToBase = (f: ClaimedFile) => f.kind !== 'import' || !(f.size !== null
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   /** Files this process holds, from their start until processFile ends; `slot`: not yet released. */
-  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController; slot: boolean; started: number }>();
+  private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController; slot: boolean; started: number; kept: boolean }>();
   /**
    * Files holding a slot (at most `concurrency`): a released file keeps its lease until it lands, but
    * the next one starts. At most as many released files as slots, so a slow store holds back the transfers.
@@ -101,9 +101,10 @@ export class JobEngine {
     return this.adaptive?.limit ?? this.opts.concurrency;
   }
 
-  /** A download of this process was throttled by its service (429/503): adaptive concurrency backs off. */
-  throttled(): void {
-    this.adaptive?.throttled();
+  /** A download of file `fileId` was throttled by its service (429/503): adaptive concurrency backs off. */
+  throttled(fileId: number): void {
+    const held = this.files.get(fileId);
+    if (held && !held.kept) this.adaptive?.throttled(held.started);
   }
 
   start(): void {
@@ -197,21 +198,15 @@ export class JobEngine {
     const queued = new Map<string, number>();
     for (const f of this.queue) queued.set(f.connector_id, (queued.get(f.connector_id) ?? 0) + 1);
     // (When one connector may take every slot, its queued files wait only for a free slot: all are work ahead.)
-    // Once a round of files that keep to --workers is queued, the slots above it would idle on them:
-    // claim only what --workers needs, so other processes on the store get those files.
-    let heavy = 0;
-    for (const f of this.queue) if (keepsToBase(f)) heavy++;
-    const limit = heavy >= this.opts.concurrency ? this.opts.concurrency : this.limit();
+    const limit = this.limit();
     const ready = cap >= limit ? this.queue.length : this.queue.filter((f) => (this.perConnector.get(f.connector_id) ?? 0) < cap).length;
     // Claim again once the ready queue is down to one round of work: in steady state one claim brings
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
     // (With ready ≤ --workers and slots ≤ --workers, a claim brings at least one round.)
-    // At most three rounds of --workers per claim, as without adapting: a switch to large files (known
-    // only once claimed) leaves few of them queued here while other processes could take them.
-    const want = Math.min(3 * limit - this.slots - ready, 3 * this.opts.concurrency);
-    if (!storeFull && (ready <= limit || this.slots + ready < limit)) {
+    const { claim, want } = this.adaptive ? this.adaptiveClaim(limit, ready) : { claim: ready <= limit || this.slots + ready < limit, want: 3 * limit - this.slots - ready };
+    if (!storeFull && claim) {
       const exclude = cap < limit ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
         const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
@@ -245,19 +240,20 @@ export class JobEngine {
       }
       this.queue.splice(i, 1);
       const ctl = new AbortController();
-      const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true, started: performance.now() };
+      const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true, started: performance.now(), kept: large };
       this.files.set(file.id, held);
       this.slots++;
       if (large) this.baseSlots++;
-      this.adaptive?.occupancy(this.slots);
+      this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
       this.perConnector.set(file.connector_id, busy + 1);
       const release = (waitMs?: number) => {
         if (!held.slot) return;
         held.slot = false;
-        if (waitMs !== undefined) this.adaptive?.sample(held.started, performance.now() - held.started, waitMs);
+        // Files kept to --workers are not what the limit is for: they say nothing about it.
+        if (waitMs !== undefined && !large) this.adaptive?.sample(held.started, performance.now() - held.started, waitMs);
         this.slots--;
         if (large) this.baseSlots--;
-        this.adaptive?.occupancy(this.slots);
+        this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
         const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
         if (n > 0) this.perConnector.set(file.connector_id, n);
         else this.perConnector.delete(file.connector_id);
@@ -278,6 +274,23 @@ export class JobEngine {
           this.wake(false);
         });
     }
+  }
+
+  /**
+   * Claims under an adaptive limit budget the files kept to --workers (keepsToBase) apart from the
+   * others. The others claim as under a fixed limit (again once one round is left, up to three rounds
+   * less what runs), a claim brings one to three rounds of --workers, and none is made while two rounds
+   * of kept files wait here: a switch to large files (seen only once claimed) then leaves few of them
+   * leased by this process while other workers could take them. Small files behind them wait as they
+   * would at a fixed --workers.
+   */
+  private adaptiveClaim(limit: number, ready: number): { claim: boolean; want: number } {
+    const base = this.opts.concurrency;
+    let kept = 0;
+    for (const f of this.queue) if (keepsToBase(f)) kept++;
+    const others = Math.max(0, ready - kept);
+    const running = this.slots - this.baseSlots;
+    return { claim: kept < 2 * base && others <= limit, want: Math.min(3 * base, Math.max(base, 3 * limit - running - others)) };
   }
 
   private holdsJob(jobId: string): boolean {

@@ -239,7 +239,7 @@ export class ImportHandler implements JobHandlers {
         signal,
         hashers: this.opts.hashers,
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
-        onThrottle: () => this.engine?.throttled(),
+        onThrottle: () => this.engine?.throttled(file.id),
       });
       temp = d.tempPath;
       // The temp file is the content's only local copy until it lands: its text is read from it now.
