@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobEngine, type JobHandlers } from '../../src/core/jobs/engine.js';
-import type { ClaimedFile, Store } from '../../src/store/types.js';
+import type { Store } from '../../src/store/types.js';
+import { fakeJobStore as fakeStore, sleep, until } from '../helpers/fake-job-store.js';
 
 /**
  * The engine under adaptive concurrency with a mix of files (small ones that raise the limit, files of
@@ -9,42 +10,9 @@ import type { ClaimedFile, Store } from '../../src/store/types.js';
  * first byte. No durations are asserted; timeouts only bound the waits.
  */
 const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
 const SMALL = 64 * 1024;
 const LARGE = 64 * MiB;
-
-function fakeStore() {
-  const pending: ClaimedFile[] = [];
-  let id = 0;
-  const s = {
-    pending,
-    /** `want` of every claim, in order. */
-    claims: [] as number[],
-    add(n: number, size: number | null) {
-      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: 'j', connector_id: 'c1', kind: 'import', key: `k${id}`, params: '{}', attempts: 1, size } as unknown as ClaimedFile);
-    },
-    async finalizeJobs() { return []; },
-    async claimListing() { return null; },
-    async claimFiles(_o: string, want: number) {
-      s.claims.push(want);
-      return pending.splice(0, want);
-    },
-    async heartbeat() { return { lostFiles: [] }; },
-    async releaseLeases() {},
-    async setMeta() {},
-    async deleteMeta() {},
-  };
-  return s;
-}
-
-async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 let engine: JobEngine | null = null;
 afterEach(async () => {
@@ -86,7 +54,7 @@ function setup(smallMs = 10, largeMs = 40) {
 describe('engine with adaptive concurrency: a mix of small, size-0 and large files', () => {
   it('imports of size 0 (Drive documents: keep to 16, wait in provider.read) do not raise the limit they cannot use', async () => {
     const { store, engine, run } = setup();
-    store.add(6000, 0);
+    store.add(6000, { size: 0 });
     engine.start();
     let most = 0;
     while (run.done < 5000) {
@@ -100,12 +68,12 @@ describe('engine with adaptive concurrency: a mix of small, size-0 and large fil
 
   it('at 64, with large files among the small ones, a claim still brings at least one round of 16', async () => {
     const { store, engine, run } = setup();
-    store.add(20_000, SMALL);
+    store.add(20_000, { size: SMALL });
     engine.start();
     await until(() => engine.stats().concurrency === 64, 'the limit to reach 64');
     // One file in four is large (slower, keeps to 16). Thousands stay pending in the store throughout.
     store.pending.length = 0;
-    for (let i = 0; i < 4000; i++) store.add(1, i % 4 === 0 ? LARGE : SMALL);
+    for (let i = 0; i < 4000; i++) store.add(1, { size: i % 4 === 0 ? LARGE : SMALL });
     store.claims.length = 0;
     const start = run.done;
     await until(() => run.done - start >= 2000, '2000 files');
@@ -118,13 +86,13 @@ describe('engine with adaptive concurrency: a mix of small, size-0 and large fil
 
   it('at 64, the slots above 16 do not stand empty behind a run of large files while small ones wait in the store', async () => {
     const { store, engine, run } = setup(20, 400);
-    store.add(20_000, SMALL);
+    store.add(20_000, { size: SMALL });
     engine.start();
     await until(() => engine.stats().concurrency === 64, 'the limit to reach 64');
     // 40 large files, then small ones (plenty, still far away). One process: nobody else takes them.
     store.pending.length = 0;
-    store.add(40, LARGE);
-    store.add(20_000, SMALL);
+    store.add(40, { size: LARGE });
+    store.add(20_000, { size: SMALL });
     let samples = 0;
     let empty = 0;
     while (run.largeDone < 40) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobEngine, type JobHandlers } from '../../src/core/jobs/engine.js';
-import type { ClaimedFile, Store } from '../../src/store/types.js';
+import type { Store } from '../../src/store/types.js';
+import { fakeJobStore as fakeStore, sleep, until } from '../helpers/fake-job-store.js';
 
 /**
  * The engine's side of adaptive concurrency (src/core/jobs/engine.ts) with a fake store, as in
@@ -9,44 +10,7 @@ import type { ClaimedFile, Store } from '../../src/store/types.js';
  * doubles with the slots. No durations are asserted; timeouts only bound the waits.
  */
 const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
-
-function fakeStore() {
-  const pending: ClaimedFile[] = [];
-  let id = 0;
-  const s = {
-    pending,
-    add(n: number, f: { size: number; kind?: string; connector?: string }) {
-      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: 'j', connector_id: f.connector ?? 'c1', kind: f.kind ?? 'import', key: `k${id}`, params: '{}', attempts: 1, size: f.size } as unknown as ClaimedFile);
-    },
-    async finalizeJobs() { return []; },
-    async claimListing() { return null; },
-    /** How long a claim takes (a store a few round trips away: PostgreSQL in another zone). */
-    claimDelayMs: 0,
-    /** Files over 8 MiB handed out so far. */
-    claimedLarge: 0,
-    async claimFiles(_o: string, want: number) {
-      if (s.claimDelayMs) await sleep(s.claimDelayMs);
-      const got = pending.splice(0, want);
-      s.claimedLarge += got.filter((f) => (f.size ?? 0) > 8 * MiB).length;
-      return got;
-    },
-    async heartbeat() { return { lostFiles: [] }; },
-    async releaseLeases() {},
-    async setMeta() {},
-    async deleteMeta() {},
-  };
-  return s;
-}
-
-async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 let engine: JobEngine | null = null;
 afterEach(async () => {

@@ -1,0 +1,54 @@
+import type { ClaimedFile } from '../../src/store/types.js';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The part of the Store a JobEngine uses to claim and hold files, in memory: files are handed out in
+ * the order added, every claim's size is recorded, and a claim can be made to take a while (a store a
+ * few round trips away).
+ */
+export function fakeJobStore() {
+  const pending: ClaimedFile[] = [];
+  let id = 0;
+  const s = {
+    pending,
+    /** `want` of every claim, in order. */
+    claims: [] as number[],
+    /** How long a claim takes. */
+    claimDelayMs: 0,
+    /** Files over 8 MiB handed out so far. */
+    claimedLarge: 0,
+    add(n: number, f: { size: number | null; kind?: string; connector?: string }) {
+      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: 'j', connector_id: f.connector ?? 'c1', kind: f.kind ?? 'import', key: `k${id}`, params: '{}', attempts: 1, size: f.size } as unknown as ClaimedFile);
+    },
+    async finalizeJobs() {
+      return [];
+    },
+    async claimListing() {
+      return null;
+    },
+    async claimFiles(_o: string, want: number) {
+      s.claims.push(want);
+      if (s.claimDelayMs) await sleep(s.claimDelayMs);
+      const got = pending.splice(0, want);
+      s.claimedLarge += got.filter((f) => (f.size ?? 0) > 8 * 1024 * 1024).length;
+      return got;
+    },
+    async heartbeat() {
+      return { lostFiles: [] };
+    },
+    async releaseLeases() {},
+    async setMeta() {},
+    async deleteMeta() {},
+  };
+  return s;
+}
+
+/** Polls `cond` until it holds (the limit only bounds the wait; nothing is asserted about time). */
+export async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await sleep(2);
+  }
+}
