@@ -4,8 +4,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The part of the Store a JobEngine uses to claim and hold files, in memory: files are handed out in
- * the order added, every claim's size is recorded, and a claim can be made to take a while (a store a
- * few round trips away).
+ * the order added (by id, as the real store does), skipping the connectors a claim excludes; every
+ * claim's size is recorded, and a claim can be made to take a while (a store a few round trips away).
  */
 export function fakeJobStore() {
   const pending: ClaimedFile[] = [];
@@ -19,7 +19,7 @@ export function fakeJobStore() {
     /** Files over 8 MiB handed out so far. */
     claimedLarge: 0,
     add(n: number, f: { size: number | null; kind?: string; connector?: string }) {
-      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: 'j', connector_id: f.connector ?? 'c1', kind: f.kind ?? 'import', key: `k${id}`, params: '{}', attempts: 1, size: f.size } as unknown as ClaimedFile);
+      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: `j-${f.connector ?? 'c1'}`, connector_id: f.connector ?? 'c1', kind: f.kind ?? 'import', key: `k${id}`, params: '{}', attempts: 1, size: f.size } as unknown as ClaimedFile);
     },
     async finalizeJobs() {
       return [];
@@ -27,10 +27,15 @@ export function fakeJobStore() {
     async claimListing() {
       return null;
     },
-    async claimFiles(_o: string, want: number) {
+    async claimFiles(_o: string, want: number, _lease?: number, _now?: string, opts?: { excludeConnectors?: string[] }) {
       s.claims.push(want);
       if (s.claimDelayMs) await sleep(s.claimDelayMs);
-      const got = pending.splice(0, want);
+      const ex = new Set(opts?.excludeConnectors ?? []);
+      const got: ClaimedFile[] = [];
+      for (let i = 0; i < pending.length && got.length < want; ) {
+        if (ex.has(pending[i]!.connector_id)) i++;
+        else got.push(pending.splice(i, 1)[0]!);
+      }
       s.claimedLarge += got.filter((f) => (f.size ?? 0) > 8 * 1024 * 1024).length;
       return got;
     },

@@ -160,4 +160,32 @@ describe('adaptive concurrency', () => {
       expect({ slot, raises: h.raises.length, end: h.c.limit }).toEqual({ slot, raises: 2, end: 64 });
     }
   });
+
+  it('a doubling the files cannot use (at most 12 can run at once) is retried with a growing wait, not every few windows', () => {
+    // One connector capped at 12 against a distant service: a window at 16 doubles, the window at 32 has
+    // too few files to use it; that counts as a miss, so the backoff (4, 8, … 64 windows) applies.
+    const h = harness();
+    h.run(50_000, distant, (limit) => Math.min(limit, 12));
+    expect(h.raises.length).toBeLessThanOrEqual(40);
+  });
+
+  it('after two minutes without a finished file it starts again from the base, its misses forgotten', () => {
+    // The first doubling of a distant job, after a CPU-bound job that earned a long wait, without and with a pause between.
+    const firstRaise = (pauseMs: number) => {
+      const h = harness();
+      h.run(20_000, cpuBound);
+      h.c.occupancy(0);
+      h.advance(pauseMs);
+      const at = h.files();
+      h.run(5000, distant);
+      return (h.raises.find((r) => r > at) ?? Infinity) - at;
+    };
+    const fresh = harness();
+    fresh.run(5000, distant);
+    const noPause = firstRaise(0);
+    const paused = firstRaise(180_000);
+    // (A restart skips the window after it, as after any change: about two windows.)
+    expect(paused).toBeLessThanOrEqual(3 * fresh.raises[0]!);
+    expect(noPause).toBeGreaterThan(paused);
+  });
 });

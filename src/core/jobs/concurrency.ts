@@ -38,8 +38,12 @@ function processMeter(): LoadMeter {
  * bill a doubling for the first slot-time after it, when the new slots have not finished anything yet.
  * A window in which those files used fewer than half the slots left to them (no files to start, or the
  * slots taken by files kept to `base`) is not judged: the limit is not what held them back, and a
- * doubling under way then goes back (without counting against the next).
+ * doubling under way then goes back as one that did not help. After two minutes without a finished
+ * file the controller starts again from `base`, forgetting its misses.
  */
+/** A pause this long between two finished files makes the controller start again from `base` (see sample()). */
+const FRESH_START_MS = 120_000;
+
 export class AdaptiveConcurrency {
   private current: number;
   private n = 0;
@@ -63,6 +67,8 @@ export class AdaptiveConcurrency {
   private misses = 0;
   /** The first window after a change is not judged: the files started together at the change arrive together. */
   private settling = false;
+  /** When the last file reported. */
+  private lastSample: number;
 
   constructor(
     readonly base: number,
@@ -71,7 +77,7 @@ export class AdaptiveConcurrency {
     private readonly meter: LoadMeter = processMeter(),
   ) {
     this.current = base;
-    this.t0 = this.since = this.at = meter.now();
+    this.t0 = this.since = this.at = this.lastSample = meter.now();
   }
 
   get limit(): number {
@@ -90,6 +96,18 @@ export class AdaptiveConcurrency {
 
   /** A file gave its slot back: it held it from `started` for `slotMs`, of which `waitMs` waiting for the service's first byte. */
   sample(started: number, slotMs: number, waitMs: number): void {
+    const gap = this.meter.now() - this.lastSample;
+    this.lastSample += gap;
+    // Nothing finished for a long while (the work ended, or only files kept to `base` ran): what was
+    // learned is about another service or another load. Start again from `base`.
+    if (gap > FRESH_START_MS && (this.current !== this.base || this.misses || this.hold)) {
+      this.log?.debug('concurrency: starting again from the base after a pause', { limit: this.base, was: this.current });
+      this.current = this.base;
+      this.probe = null;
+      this.misses = 0;
+      this.hold = 0;
+      this.changed();
+    }
     if (started < this.since) return;
     this.n++;
     this.slotMs += slotMs;
@@ -107,10 +125,10 @@ export class AdaptiveConcurrency {
     const before = this.current;
     this.reset();
     if (idle) {
+      // A doubling the files could not use is a miss too: where only a few can run at once (one capped
+      // connector, a sparse listing), trying again every other window would never stop.
       if (this.probe) {
-        this.current = this.probe.from;
-        this.probe = null;
-        this.changed();
+        this.miss(this.probe.from);
         this.log?.debug('concurrency: a doubling went back unjudged (too few files to use it)', { limit: this.current, was: before });
       }
       return;

@@ -65,6 +65,10 @@ export class JobEngine {
   private slots = 0;
   /** Files that keep to the configured number (keepsToBase) holding a slot: at most `concurrency` of them. */
   private baseSlots = 0;
+  /** Such files held from their start until processFile ends (in a slot or released, waiting to land): at most 2 × `concurrency`. */
+  private keptHeld = 0;
+  /** Whether the last claim that found files brought any that do not keep to `concurrency` (adaptiveClaim). */
+  private claimsFindOthers = true;
   /** Files holding a slot per connector (for the per-connector limit). */
   private readonly perConnector = new Map<string, number>();
   /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
@@ -205,7 +209,7 @@ export class JobEngine {
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
     // (With ready ≤ --workers and slots ≤ --workers, a claim brings at least one round.)
-    const { claim, want } = this.adaptive ? this.adaptiveClaim(limit, ready) : { claim: ready <= limit || this.slots + ready < limit, want: 3 * limit - this.slots - ready };
+    const { claim, want } = this.adaptive ? this.adaptiveClaim(limit, cap) : { claim: ready <= limit || this.slots + ready < limit, want: 3 * limit - this.slots - ready };
     if (!storeFull && claim) {
       const exclude = cap < limit ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
@@ -220,6 +224,7 @@ export class JobEngine {
         // A late heartbeat can let one of our own leases lapse; re-claiming it renewed the lease, but it must not run twice here.
         const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
         this.queue.push(...claimed.filter((f) => !mine.has(f.id)));
+        if (claimed.length) this.claimsFindOthers = claimed.some((f) => !keepsToBase(f));
       }
     }
     this.fill();
@@ -234,7 +239,7 @@ export class JobEngine {
       const file = this.queue[i]!;
       const busy = this.perConnector.get(file.connector_id) ?? 0;
       const large = keepsToBase(file);
-      if (busy >= cap || (large && this.baseSlots >= this.opts.concurrency)) {
+      if (busy >= cap || (large && (this.baseSlots >= this.opts.concurrency || this.keptHeld >= 2 * this.opts.concurrency))) {
         i++;
         continue;
       }
@@ -244,6 +249,7 @@ export class JobEngine {
       this.files.set(file.id, held);
       this.slots++;
       if (large) this.baseSlots++;
+      if (large) this.keptHeld++;
       this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
       this.perConnector.set(file.connector_id, busy + 1);
       const release = (waitMs?: number) => {
@@ -269,6 +275,7 @@ export class JobEngine {
         .finally(() => {
           release();
           this.files.delete(file.id);
+          if (large) this.keptHeld--;
           if (!this.holdsJob(file.job_id)) this.finalizeSoon = true;
           this.notify(file.job_id);
           this.wake(false);
@@ -278,17 +285,24 @@ export class JobEngine {
 
   /**
    * Claims under an adaptive limit budget the files kept to --workers (keepsToBase) apart from the
-   * others. The others claim as under a fixed limit (again once one round is left, up to three rounds
-   * less what runs), a claim brings one to three rounds of --workers, and none is made while two rounds
-   * of kept files wait here: a switch to large files (seen only once claimed) then leaves few of them
-   * leased by this process while other workers could take them. Small files behind them wait as they
-   * would at a fixed --workers.
+   * others, counting only queued files that can start (not those of a connector at its cap). While
+   * claims keep finding other files, those claim as under a fixed limit (again once one round is left,
+   * up to three rounds less what runs), a claim brings one to three rounds of --workers, and none is
+   * made while two rounds of kept files wait, so small files keep the slots above --workers behind a
+   * run of large ones. Once a claim brings kept files only (a store of large files), claims follow
+   * them as a fixed --workers would, so this process leases no more of them than it would.
    */
-  private adaptiveClaim(limit: number, ready: number): { claim: boolean; want: number } {
+  private adaptiveClaim(limit: number, cap: number): { claim: boolean; want: number } {
     const base = this.opts.concurrency;
     let kept = 0;
-    for (const f of this.queue) if (keepsToBase(f)) kept++;
-    const others = Math.max(0, ready - kept);
+    let others = 0;
+    for (const f of this.queue) {
+      // (As for `ready`: when one connector may take every slot, its queued files wait only for a free slot.)
+      if (cap < limit && (this.perConnector.get(f.connector_id) ?? 0) >= cap) continue;
+      if (keepsToBase(f)) kept++;
+      else others++;
+    }
+    if (!this.claimsFindOthers) return { claim: kept <= base || this.baseSlots + kept < base, want: 3 * base - this.baseSlots - kept };
     const running = this.slots - this.baseSlots;
     return { claim: kept < 2 * base && others <= limit, want: Math.min(3 * base, Math.max(base, 3 * limit - running - others)) };
   }
