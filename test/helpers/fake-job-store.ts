@@ -2,6 +2,9 @@ import type { ClaimedFile } from '../../src/store/types.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A logger that writes nothing, for engines under test. */
+export const quietLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
 /**
  * The part of the Store a JobEngine uses to claim and hold files, in memory: files are handed out in
  * the order added (by id, as the real store does), skipping the connectors a claim excludes; every

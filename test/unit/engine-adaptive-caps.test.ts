@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobEngine, type JobHandlers } from '../../src/core/jobs/engine.js';
 import type { Store } from '../../src/store/types.js';
-import { fakeJobStore, sleep } from '../helpers/fake-job-store.js';
+import { fakeJobStore, sleep, quietLog } from '../helpers/fake-job-store.js';
 
 /**
  * Claims under adaptive concurrency with --connector-concurrency: files kept to 16 that cannot start
@@ -12,7 +12,7 @@ import { fakeJobStore, sleep } from '../helpers/fake-job-store.js';
  * 16; each export takes a while), listed first; connector B: an S3 job of small files, listed after.
  * No durations are asserted: the check is an ordering (B makes progress before A's first file ends).
  */
-const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const log = quietLog;
 
 let engine: JobEngine | null = null;
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobEngine, type JobHandlers } from '../../src/core/jobs/engine.js';
 import type { Store } from '../../src/store/types.js';
-import { fakeJobStore, sleep, until } from '../helpers/fake-job-store.js';
+import { fakeJobStore, sleep, until, quietLog } from '../helpers/fake-job-store.js';
 
 /**
  * What bounds the files kept to 16 (imports over 8 MiB or of size 0) under adaptive concurrency,
@@ -9,7 +9,7 @@ import { fakeJobStore, sleep, until } from '../helpers/fake-job-store.js';
  * in production (small files whose slot is all waiting for the first byte). No durations are
  * asserted; timeouts only bound the waits.
  */
-const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const log = quietLog;
 const MiB = 1024 * 1024;
 const LARGE = 64 * MiB;
 
@@ -100,9 +100,8 @@ describe('files kept to 16 under adaptive concurrency', () => {
     expect(st.peakLargeHeld).toBeLessThanOrEqual(32);
   }, 60_000);
 
-  it('control: a fixed --workers 16 with only large files leases at most three rounds (48)', async () => {
-    const { store, engine, st } = setup({ concurrency: 16 }, 30);
-    store.add(600, { size: LARGE });
+  /** Starts the engine and returns the most files it held or queued at once (leased) until 300 large files are done. */
+  async function peakLeased(engine: JobEngine, st: { largeDone: number }): Promise<number> {
     engine.start();
     let peak = 0;
     while (st.largeDone < 300) {
@@ -110,23 +109,22 @@ describe('files kept to 16 under adaptive concurrency', () => {
       peak = Math.max(peak, s.in_flight + s.queued);
       await sleep(1);
     }
+    return peak;
+  }
+
+  it('control: a fixed --workers 16 with only large files leases at most three rounds (48)', async () => {
+    const { store, engine, st } = setup({ concurrency: 16 }, 30);
+    store.add(600, { size: LARGE });
+    const peak = await peakLeased(engine, st);
     expect(peak).toBeLessThanOrEqual(48 + 2);
   }, 60_000);
 
   it('adaptive (even at 16): with only large files, one process leases no more of them than a fixed 16 does', async () => {
-    // adaptiveClaim: claim while fewer than 32 kept files are queued, and want = min(48, max(16, 3 * limit
-    // - running others - queued others)) never subtracts the kept files queued or running: with 31 queued
-    // it claims 48 more (79 queued + 16 running = 95 leased; a fixed 16 keeps 32 queued, 48 leased).
-    // Other processes sharing the store wait for files this one cannot start.
+    // Once claims bring kept files only, they follow them as a fixed 16 does (at most 48 leased), so
+    // other processes sharing the store get the files this one cannot start.
     const { store, engine, st } = setup({ concurrency: 16, maxConcurrency: 64 }, 30);
     store.add(600, { size: LARGE });
-    engine.start();
-    let peak = 0;
-    while (st.largeDone < 300) {
-      const s = engine.stats();
-      peak = Math.max(peak, s.in_flight + s.queued);
-      await sleep(1);
-    }
+    const peak = await peakLeased(engine, st);
     expect(engine.stats().concurrency).toBe(16);
     expect(peak).toBeLessThanOrEqual(48 + 2);
   }, 60_000);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobEngine, type JobHandlers } from '../../src/core/jobs/engine.js';
 import type { Store } from '../../src/store/types.js';
-import { fakeJobStore as fakeStore, sleep, until } from '../helpers/fake-job-store.js';
+import { fakeJobStore as fakeStore, sleep, until, quietLog } from '../helpers/fake-job-store.js';
 
 /**
  * The engine under adaptive concurrency with a mix of files (small ones that raise the limit, files of
@@ -9,7 +9,7 @@ import { fakeJobStore as fakeStore, sleep, until } from '../helpers/fake-job-sto
  * is raised to 64 the way it is in production: small files that spend their whole slot waiting for the
  * first byte. No durations are asserted; timeouts only bound the waits.
  */
-const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const log = quietLog;
 const MiB = 1024 * 1024;
 const SMALL = 64 * 1024;
 const LARGE = 64 * MiB;

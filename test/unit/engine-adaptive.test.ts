@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobEngine, type JobHandlers } from '../../src/core/jobs/engine.js';
 import type { Store } from '../../src/store/types.js';
-import { fakeJobStore as fakeStore, sleep, until } from '../helpers/fake-job-store.js';
+import { fakeJobStore as fakeStore, sleep, until, quietLog } from '../helpers/fake-job-store.js';
 
 /**
  * The engine's side of adaptive concurrency (src/core/jobs/engine.ts) with a fake store, as in
@@ -9,7 +9,7 @@ import { fakeJobStore as fakeStore, sleep, until } from '../helpers/fake-job-sto
  * their whole slot waiting for the first byte (release(waitMs) with waitMs ≥ slot time), whose files/s
  * doubles with the slots. No durations are asserted; timeouts only bound the waits.
  */
-const log = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const log = quietLog;
 const MiB = 1024 * 1024;
 
 let engine: JobEngine | null = null;
