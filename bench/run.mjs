@@ -547,7 +547,11 @@ async function main() {
     };
     // SQLite: the pages (dbstat) of text_chunks, its (sha256, seq) index and the FTS5 shadow tables, per byte of extracted text.
     const sqliteGrowth = (dataDir) => {
-      if (process.env.BENCH_KEEP_DB) fs.copyFileSync(path.join(dataDir, 'cloudport.db'), process.env.BENCH_KEEP_DB);
+      // BENCH_KEEP_DB=file keeps the database, and its master key as file.master.key (a server can then open a copy of both).
+      if (process.env.BENCH_KEEP_DB) {
+        fs.copyFileSync(path.join(dataDir, 'cloudport.db'), process.env.BENCH_KEEP_DB);
+        fs.copyFileSync(path.join(dataDir, 'master.key'), `${process.env.BENCH_KEEP_DB}.master.key`);
+      }
       const db = new Database(path.join(dataDir, 'cloudport.db'), { readonly: true });
       try {
         const tables = Object.fromEntries(db.prepare(`SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('text_chunks', 'text_chunks_sha_seq') OR name LIKE 'text_fts%' GROUP BY name`).all().map((r) => [r.name, r.bytes]));

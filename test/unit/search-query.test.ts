@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkText } from '../../src/core/search/chunks.js';
 import { markedWords, parseQuery, toFts5, toTsquery } from '../../src/core/search/query.js';
-import { SNIPPET_MAX, snippetOf } from '../../src/core/search/snippet.js';
+import { SNIPPET_MAX, Snippets, snippetOf } from '../../src/core/search/snippet.js';
 
 describe('query language', () => {
   it('compiles words, phrases, prefixes, OR and exclusion for FTS5 and tsquery alike', () => {
@@ -72,5 +72,23 @@ describe('snippets', () => {
     const p37 = snippetOf(paragraphs, markedWords(parseQuery('"Paragraph 37"')));
     expect(p37.text).toContain('«Paragraph» «37»');
     expect(p37.text.match(/«/g)).toHaveLength(2);
+  });
+
+  // ASCII bodies are matched by regular expressions, other bodies word by word: both mark whole words only.
+  it('marks whole words alike in ASCII and other bodies, overlapping phrases and prefix phrases included', () => {
+    const mark = (body: string, q: string) => snippetOf(body, markedWords(parseQuery(q))).text;
+    expect(mark('al alpha xal al9 9al Al.', 'al')).toBe('«al» alpha xal al9 9al «Al».');
+    expect(mark('al alpha alphabet', 'al OR alpha')).toBe('«al» «alpha» alphabet');
+    expect(mark('al alpha alphabet', 'alpha* OR al')).toBe('«al» «alpha» «alphabet»');
+    expect(mark('a a a b a', '"a a"')).toBe('«a» «a» «a» b a');
+    expect(mark('big data, big-dataset; big datum', '"big data"*')).toBe('«big» «data», «big»-«dataset»; big datum');
+    expect(mark('Big café, big cafeteria — big CAFÉ', '"big cafe"')).toBe('«Big» «café», big cafeteria — «big» «CAFÉ»');
+    expect(mark('nothing here', 'absent')).toBe('nothing here');
+    expect(mark('  ', 'absent')).toBe('');
+    // One Snippets serves a page: its expressions hold no state from one body to the next.
+    const page = new Snippets(markedWords(parseQuery('"x y" OR z')));
+    expect(page.of('x y z').text).toBe('«x» «y» «z»');
+    expect(page.of('z x y').text).toBe('«z» «x» «y»');
+    expect(page.of('y x').text).toBe('y x');
   });
 });

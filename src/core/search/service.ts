@@ -3,7 +3,7 @@ import type { Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { checkIndexName } from '../domain/index-names.js';
 import { markedWords, parseQuery, toFts5, toTsquery } from './query.js';
-import { snippetOf } from './snippet.js';
+import { Snippets } from './snippet.js';
 
 export interface SearchInput {
   index?: string | string[];
@@ -58,9 +58,9 @@ export class SearchService {
       offset,
       limit: input.limit,
     });
-    const marked = markedWords(parsed);
+    const snippets = new Snippets(markedWords(parsed));
     const results = hits.map((h) => {
-      const s = snippetOf(h.body, marked);
+      const s = snippets.of(h.body);
       return { index: h.index_name, key: h.key, score: round(h.score), snippet: s.text, offset: h.off + s.offset, text_status: h.status };
     });
     const next = offset + hits.length < total ? encodeCursor({ o: offset + hits.length }, q) : null;
