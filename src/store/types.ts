@@ -336,6 +336,11 @@ export interface StoreTexts {
   /** The chunks that cover bytes [offset, offset + length) of a content's text, in order. */
   readText(sha256: string, offset: number, length: number): Promise<{ off: number; body: string }[]>;
   searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number }>;
+  /**
+   * Which of these indexes hold an item whose content has no text (search's hint when nothing matched).
+   * Each index costs a scan of its items; the answer is kept while the store is unchanged.
+   */
+  indexesWithoutText(org: string, indexes: string[]): Promise<string[]>;
   /** Items of an index (after `after`, by key) whose content has no text, or every item with `all`. */
   itemsToExtract(org: string, index: string, opts: { after?: string; limit: number; all?: boolean }): Promise<{ key: string; sha256: string; content_type: string; size: number }[]>;
 }

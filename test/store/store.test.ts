@@ -343,6 +343,15 @@ describe.each(backends)('store contract: $name', (b) => {
       expect((await s.textsKnown([sha(docs[0]![2]), sha(long)]))).toEqual(new Set([sha(long)]));
       expect(await s.itemsToExtract('org_a', 'idx', { limit: 10 })).toEqual([]);
       expect((await s.itemsToExtract('org_a', 'idx', { limit: 10, all: true })).map((r) => r.key)).toEqual(['long.txt', 'memo.txt']);
+      // Search's hint: which indexes hold items without text, asked again after the store changed.
+      expect(await s.indexesWithoutText('org_a', ['idx', 'other'])).toEqual([]);
+      await s.createJob(job('imp_plain', { org_id: 'org_a' }), [{ key: 'plain.txt', size: 5, etag: null, version: 'v' }]);
+      const [plain] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+      await commit(s, { id: plain!.id, key: 'plain.txt' }, 'A', 'plain');
+      expect(await s.indexesWithoutText('org_a', ['idx', 'other'])).toEqual(['idx']);
+      expect(await s.indexesWithoutText('org_b', ['idx'])).toEqual([]);
+      await s.saveText(sha('plain'), { status: 'extracted', detail: null, format: 'text', derived: false, bytes: 5, chunks: [{ seq: 0, off: 0, body: 'plain' }] }, new Date().toISOString());
+      expect(await s.indexesWithoutText('org_a', ['idx', 'other'])).toEqual([]);
     });
   });
 

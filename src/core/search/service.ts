@@ -73,8 +73,7 @@ export class SearchService {
   private async hint(org: string, names: string[] | undefined): Promise<string> {
     const indexes = names ?? (await this.store.listIndexes(org, { limit: 1000 })).map((i) => i.name);
     if (!indexes.length) return 'this organization has no index yet: start_import creates one.';
-    const missing: string[] = [];
-    for (const name of indexes.slice(0, 50)) if ((await this.store.itemsToExtract(org, name, { limit: 1 })).length) missing.push(name);
+    const missing = await this.store.indexesWithoutText(org, indexes.slice(0, 50));
     if (missing.length) return `some items of ${missing.slice(0, 5).join(', ')} have no extracted text yet (imported with extraction off, or before search existed): reindex_index {index} extracts them.`;
     return 'no item matches every word: try fewer words, OR (upper case) between alternatives, or a prefix such as contract*; AND and NOT are not operators (words must all match; -word excludes), and text in Chinese, Japanese or Korean is matched by whole runs of characters between spaces or punctuation.';
   }

@@ -291,6 +291,28 @@ export function withTexts<B extends Part>(Base: B) {
       return { compile: () => q.compile(this.qb) as CompiledQuery<T> };
     }
 
+    async indexesWithoutText(org: string, indexes: string[]): Promise<string[]> {
+      const version = await this.textsVersion();
+      const key = JSON.stringify([org, indexes]);
+      const kept = version === null ? undefined : this.withoutText.get(key);
+      if (kept?.version === version) return kept.names;
+      const names: string[] = [];
+      for (const name of indexes) if ((await this.itemsToExtract(org, name, { limit: 1 })).length) names.push(name);
+      if (version !== null) {
+        this.withoutText.delete(key);
+        this.withoutText.set(key, { version, names });
+        for (const old of this.withoutText.keys()) if (this.withoutText.size > RANKINGS_KEPT) this.withoutText.delete(old);
+      }
+      return names;
+    }
+
+    /**
+     * indexesWithoutText's answers, by organization and indexes, for as long as the database is
+     * unchanged: an index whose items all have text is scanned whole (about 0.4 µs per item on
+     * SQLite), which every search that finds nothing would otherwise pay again.
+     */
+    private readonly withoutText = new Map<string, { version: string; names: string[] }>();
+
     async itemsToExtract(org: string, index: string, opts: { after?: string; limit: number; all?: boolean }) {
       return this.exec('auto', () => {
         let q = this.qb
