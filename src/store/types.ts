@@ -101,6 +101,18 @@ export interface TextSearch {
   fts5: string;
   /** A to_tsquery('simple', …) expression over folded words. */
   tsquery: string;
+  /**
+   * Set when a chunk alone cannot decide (several clauses, or excluded terms): `fts5` and `tsquery`
+   * then rank the chunks, and an item counts only when its text as a whole passes this test.
+   */
+  item?: {
+    /** Each must match some chunk of the text. */
+    fts5All: string[];
+    tsqueryAll: string[];
+    /** Must match no chunk of the text. */
+    fts5None: string | null;
+    tsqueryNone: string | null;
+  };
   /** Index names to search; all of the org's when absent. */
   indexes?: string[];
   prefix?: string;

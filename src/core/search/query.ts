@@ -120,10 +120,36 @@ function tsTerm(t: Term): string {
   return lexemes.length === 1 ? lexemes[0]! : `(${lexemes.join(' <-> ')})`;
 }
 
+function tsClause(c: Term[]): string {
+  return c.length === 1 ? tsTerm(c[0]!) : `(${c.map(tsTerm).join(' | ')})`;
+}
+
 /** The query as a to_tsquery('simple', …) expression. */
 export function toTsquery(q: ParsedQuery): string {
-  const clause = (c: Term[]) => (c.length === 1 ? tsTerm(c[0]!) : `(${c.map(tsTerm).join(' | ')})`);
-  const parts = q.all.map(clause);
+  const parts = q.all.map(tsClause);
   for (const t of q.none) parts.push(`!${tsTerm(t)}`);
   return parts.join(' & ');
+}
+
+/**
+ * What the stores run for a query. A query of one clause without exclusions matches an item exactly
+ * when one of its chunks matches. Otherwise the words may stand in different chunks of one document
+ * (a contract's first and last pages), so the chunks are ranked by any clause (their BM25 or ts_rank
+ * is the same as under the whole query when they hold every clause: the same phrases are scored), and
+ * `item` is the test the item's text as a whole must pass: every clause in some chunk, no excluded
+ * term in any.
+ */
+export function searchExpressions(q: ParsedQuery): Pick<TextSearch, 'fts5' | 'tsquery' | 'item'> {
+  if (q.all.length < 2 && !q.none.length) return { fts5: toFts5(q), tsquery: toTsquery(q) };
+  const any: ParsedQuery = { all: [q.all.flat()], none: q.none };
+  return {
+    fts5: toFts5(any),
+    tsquery: toTsquery(any),
+    item: {
+      fts5All: q.all.map(fts5Clause),
+      tsqueryAll: q.all.map(tsClause),
+      fts5None: q.none.length ? fts5Clause(q.none) : null,
+      tsqueryNone: q.none.length ? tsClause(q.none) : null,
+    },
+  };
 }

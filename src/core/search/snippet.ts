@@ -68,11 +68,15 @@ class AsciiMatchers {
       for (let m = this.words.exec(lower); m; m = this.words.exec(lower)) hits.push({ start: m.index, end: m.index + m[0].length });
     }
     for (const re of this.phrases) {
-      // Phrases may overlap ("a a" in "a a a"): each match's next try starts one character on.
+      // Phrases may overlap ("a a" in "a a a"): each match's next try starts one character on, and
+      // only the words past the previous match's end are added (else a phrase of k words over a run
+      // of n would add n × k spans).
       re.lastIndex = 0;
+      let reach = 0;
       for (let m = re.exec(lower); m; re.lastIndex = m.index + 1, m = re.exec(lower)) {
         const end = m.index + m[0].length;
-        for (let w = asciiWordAt(lower, m.index); w && w.start < end; w = asciiWordAt(lower, w.end)) hits.push(w);
+        for (let w = asciiWordAt(lower, Math.max(m.index, reach)); w && w.start < end; w = asciiWordAt(lower, w.end)) hits.push(w);
+        reach = Math.max(reach, end);
       }
     }
     return { hits: this.phrases.length ? ordered(hits) : hits, wordAt: (from) => asciiWordAt(lower, from) };

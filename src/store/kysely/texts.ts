@@ -295,12 +295,12 @@ export function withTexts<B extends Part>(Base: B) {
       const version = await this.textsVersion();
       const key = JSON.stringify([org, indexes]);
       const kept = version === null ? undefined : this.withoutText.get(key);
-      if (kept?.version === version) return kept.names;
+      if (kept?.version === version) return [...kept.names];
       const names: string[] = [];
       for (const name of indexes) if ((await this.itemsToExtract(org, name, { limit: 1 })).length) names.push(name);
       if (version !== null) {
         this.withoutText.delete(key);
-        this.withoutText.set(key, { version, names });
+        this.withoutText.set(key, { version, names: [...names] });
         for (const old of this.withoutText.keys()) if (this.withoutText.size > RANKINGS_KEPT) this.withoutText.delete(old);
       }
       return names;
