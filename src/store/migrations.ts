@@ -324,6 +324,14 @@ export const MIGRATIONS: Migration[] = [
           ]
         : [],
   },
+  {
+    version: 12,
+    name: 'texts of several chunks',
+    // One entry per text cut into several chunks. A search of several words asks whether the store holds
+    // any such text: when none does, a chunk that matches every word is exactly an item that does, and
+    // the search ranks the chunks of its whole query rather than those of any of its words.
+    up: (db) => [db.schema.createIndex('text_chunks_continued').on('text_chunks').column('sha256').where(sql.ref('seq'), '=', 1)],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

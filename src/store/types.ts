@@ -102,10 +102,13 @@ export interface TextSearch {
   /** A to_tsquery('simple', …) expression over folded words. */
   tsquery: string;
   /**
-   * Set when a chunk alone cannot decide (several clauses, or excluded terms): `fts5` and `tsquery`
-   * then rank the chunks, and an item counts only when its text as a whole passes this test.
+   * Set when a chunk alone cannot decide (several clauses, or excluded terms) in a store that holds
+   * texts of several chunks: the chunks are then ranked by `fts5Any` or `tsqueryAny`, and an item
+   * counts only when its text as a whole passes the test below.
    */
   item?: {
+    fts5Any: string;
+    tsqueryAny: string;
     /** Each must match some chunk of the text. */
     fts5All: string[];
     tsqueryAll: string[];

@@ -19,7 +19,7 @@ import { LEASE_LAPSED } from '../../src/store/kysely/queue.js';
 import { App } from '../../src/core/app.js';
 import { createLogger } from '../../src/shared/log.js';
 import { toPayload } from '../../src/core/search/extractor.js';
-import { parseQuery, toFts5, toTsquery } from '../../src/core/search/query.js';
+import { parseQuery, searchExpressions, toFts5, toTsquery } from '../../src/core/search/query.js';
 
 const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `cps_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -289,6 +289,66 @@ describe.each(backends)('store contract: $name', (b) => {
         }
         expect(walked).toEqual(all.hits.map((h) => h.key));
       }
+    });
+  });
+
+  it('search: words match across the chunks of one document, and an excluded word in any chunk excludes it; a duplicate stands for an original the prefix leaves out', async () => {
+    await withStores(b.fresh(), 1, async (s) => {
+      const filler = (n: number) => 'Filler sentence of the body text. '.repeat(n);
+      const docs: [string, string][] = [
+        // A long contract: indemnification on its first page, Delaware on its last, many chunks apart.
+        ['contracts/msa.txt', `Indemnification clause first.\n\n${filler(300)}\n\nGoverning law: Delaware.`],
+        ['contracts/short.txt', 'Indemnification only, governed elsewhere.'],
+        ['contracts/both.txt', 'Indemnification and Delaware in one paragraph.'],
+        ['archive/policy.txt', 'Travel economy class policy.'],
+        ['current/policy.txt', 'Travel economy class policy.'],
+      ];
+      const add = async ([key, content]: [string, string]) => {
+        await s.createJob(job(`imp_${key}`), [{ key, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s, { id: f!.id, key }, 'A', content, { text: true });
+      };
+      const find = async (query: string, over: Partial<{ prefix: string; limit: number }> = {}) => {
+        const r = await s.searchTexts('org_a', { ...searchExpressions(parseQuery(query)), offset: 0, limit: over.limit ?? 10, ...(over.prefix ? { prefix: over.prefix } : {}) });
+        return { keys: r.hits.map((h) => h.key).sort(), total: r.total, bodies: r.hits.map((h) => h.body) };
+      };
+      // Texts of one chunk each: the whole query runs on the chunks.
+      for (const d of docs.slice(1)) await add(d);
+      expect((await find('indemnification delaware')).keys).toEqual(['contracts/both.txt']);
+      expect((await find('indemnification -delaware')).keys).toEqual(['contracts/short.txt']);
+      // A text of many chunks arrives: the same searches (kept rankings included) now test each item's whole text.
+      await add(docs[0]!);
+      expect((await s.readText(sha(docs[0]![1]), 0, 100_000)).length).toBeGreaterThan(2);
+      expect((await find('indemnification delaware')).keys).toEqual(['contracts/both.txt', 'contracts/msa.txt']);
+      expect((await find('indemnification delaware')).total).toBe(2);
+      expect((await find('indemnification -delaware')).keys).toEqual(['contracts/short.txt']);
+      expect((await find('governing -indemnification')).keys).toEqual([]);
+      expect((await find('"indemnification clause" delaware')).keys).toEqual(['contracts/msa.txt']);
+      expect((await find('(delaware OR elsewhere) indemnification')).keys).toEqual(['contracts/both.txt', 'contracts/msa.txt', 'contracts/short.txt']);
+      // A phrase stays within a chunk; a page of one item still counts the rest.
+      expect((await find('"clause delaware"')).keys).toEqual([]);
+      expect((await find('indemnification delaware', { limit: 1 })).total).toBe(2);
+      // The hit's place is a chunk that holds a matching word.
+      for (const body of (await find('indemnification delaware')).bodies) expect(body).toMatch(/indemnification|delaware/i);
+      // current/policy.txt duplicates archive/policy.txt: found for it under current/, left out where the original shows.
+      expect((await find('economy')).keys).toEqual(['archive/policy.txt']);
+      expect((await find('economy', { prefix: 'current/' })).keys).toEqual(['current/policy.txt']);
+      expect((await find('economy', { prefix: 'archive/' })).keys).toEqual(['archive/policy.txt']);
+      expect((await find('economy -travel', { prefix: 'current/' })).keys).toEqual([]);
+      // Where other organizations have items the total is counted, with the same test per item.
+      const other = 'Indemnification here, Delaware there, org b only.';
+      await s.createJob(job('imp_b', { org_id: 'org_b' }), [{ key: 'b.txt', size: other.length, etag: null, version: 'v' }]);
+      const [fb] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+      await commit(s, { id: fb!.id, key: 'b.txt', org_id: 'org_b' }, 'A', other, { text: true });
+      for (let i = 0; i < 70; i++) {
+        const content = `Indemnification note ${i} for Delaware.`;
+        await s.createJob(job(`imp_bulk${i}`), [{ key: `bulk/${i}.txt`, size: content.length, etag: null, version: 'v' }]);
+        const [f] = await s.claimFiles('A', 1, 60_000, new Date().toISOString());
+        await commit(s, { id: f!.id, key: `bulk/${i}.txt` }, 'A', content, { text: true });
+      }
+      expect((await find('indemnification delaware', { limit: 1 })).total).toBe(72);
+      expect((await find('indemnification -delaware', { limit: 1 })).total).toBe(1);
+      expect((await find('indemnification delaware', { limit: 100 })).keys).toHaveLength(72);
     });
   });
 

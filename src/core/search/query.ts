@@ -1,5 +1,6 @@
 import { invalid } from '../../shared/errors.js';
 import { foldWords } from '../../shared/search-words.js';
+import type { TextSearch } from '../../store/types.js';
 
 /**
  * cloudport's query language, the same on both stores:
@@ -134,18 +135,20 @@ export function toTsquery(q: ParsedQuery): string {
 /**
  * What the stores run for a query. A query of one clause without exclusions matches an item exactly
  * when one of its chunks matches. Otherwise the words may stand in different chunks of one document
- * (a contract's first and last pages), so the chunks are ranked by any clause (their BM25 or ts_rank
- * is the same as under the whole query when they hold every clause: the same phrases are scored), and
- * `item` is the test the item's text as a whole must pass: every clause in some chunk, no excluded
- * term in any.
+ * (a contract's first and last pages): `item` then holds what a store runs when it has texts of
+ * several chunks. It ranks the chunks by any clause (their BM25 or ts_rank is the same as under the
+ * whole query when they hold every clause: the same phrases are scored), and an item counts when its
+ * text as a whole passes the test: every clause in some chunk, no excluded term in any.
  */
 export function searchExpressions(q: ParsedQuery): Pick<TextSearch, 'fts5' | 'tsquery' | 'item'> {
-  if (q.all.length < 2 && !q.none.length) return { fts5: toFts5(q), tsquery: toTsquery(q) };
+  const whole = { fts5: toFts5(q), tsquery: toTsquery(q) };
+  if (q.all.length < 2 && !q.none.length) return whole;
   const any: ParsedQuery = { all: [q.all.flat()], none: q.none };
   return {
-    fts5: toFts5(any),
-    tsquery: toTsquery(any),
+    ...whole,
     item: {
+      fts5Any: toFts5(any),
+      tsqueryAny: toTsquery(any),
       fts5All: q.all.map(fts5Clause),
       tsqueryAll: q.all.map(tsClause),
       fts5None: q.none.length ? fts5Clause(q.none) : null,

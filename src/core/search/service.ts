@@ -2,7 +2,7 @@ import { notFound } from '../../shared/errors.js';
 import type { Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { checkIndexName } from '../domain/index-names.js';
-import { markedWords, parseQuery, toFts5, toTsquery } from './query.js';
+import { markedWords, parseQuery, searchExpressions } from './query.js';
 import { Snippets } from './snippet.js';
 
 export interface SearchInput {
@@ -51,8 +51,7 @@ export class SearchService {
     const q = { q: input.query, i: names ?? null, p: input.prefix ?? '' };
     const offset = decodeCursor<{ o: number }>(input.cursor, q)?.o ?? 0;
     const { hits, total } = await this.store.searchTexts(org, {
-      fts5: toFts5(parsed),
-      tsquery: toTsquery(parsed),
+      ...searchExpressions(parsed),
       ...(names ? { indexes: names } : {}),
       ...(input.prefix ? { prefix: input.prefix } : {}),
       offset,

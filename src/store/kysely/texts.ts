@@ -93,10 +93,12 @@ export function withTexts<B extends Part>(Base: B) {
      * is exact; otherwise K doubles. Bodies and statuses are read for the page's rows alone. The total is
      * exact when every match was seen, else counted without ranking.
      */
-    async searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number }> {
-      const want = q.offset + q.limit;
+    async searchTexts(org: string, search: TextSearch): Promise<{ hits: TextHit[]; total: number }> {
+      // The version first: a write after it only makes a kept ranking look older than it is.
       const version = await this.textsVersion();
-      const key = JSON.stringify([org, q.fts5, q.tsquery, q.indexes ?? null, q.prefix ?? '']);
+      const q = await this.itemLevel(search);
+      const want = q.offset + q.limit;
+      const key = JSON.stringify([org, search.fts5, search.tsquery, search.item ?? null, q.indexes ?? null, q.prefix ?? '']);
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
       if (!r || r.version !== version) r = await this.rank(org, q, want, version);
@@ -126,6 +128,19 @@ export function withTexts<B extends Part>(Base: B) {
         })),
         total: r.total,
       };
+    }
+
+    /**
+     * The search as this store runs it: with its item test only when some text has several chunks
+     * (else a chunk that matches the whole query is an item that does, and the one expression is
+     * exact and cheaper: it ranks the chunks that hold every word, not those that hold any).
+     */
+    private async itemLevel(q: TextSearch): Promise<TextSearch> {
+      if (!q.item) return q;
+      // text_chunks_continued holds one row per text of several chunks: one index probe.
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ id: number }>(sql`SELECT id FROM text_chunks WHERE seq = 1 LIMIT 1`)));
+      if (!rows.length) return { ...q, item: undefined };
+      return { ...q, fts5: q.item.fts5Any, tsquery: q.item.tsqueryAny };
     }
 
     /**
@@ -219,7 +234,8 @@ export function withTexts<B extends Part>(Base: B) {
             return x ? [{ id: Number(c.id), sha256: x.sha256, off: Number(x.off), score: Number(c.score) }] : [];
           });
         }
-        const shas = [...new Set(cands.map((c) => c.sha256).filter((sha) => !r.seen.has(sha)))];
+        let shas = [...new Set(cands.map((c) => c.sha256).filter((sha) => !r.seen.has(sha)))];
+        if (q.item) shas = await this.passItemTest(q, shas);
         const owners = new Map<string, { index_name: string; key: string }[]>();
         for (let i = 0; i < shas.length; i += 500) {
           const part = shas.slice(i, i + 500);
@@ -234,6 +250,28 @@ export function withTexts<B extends Part>(Base: B) {
           for (const it of items) r.ranked.push({ ...it, c });
         }
       }
+    }
+
+    /**
+     * The contents among `shas` whose text as a whole passes the query's item test: every clause in
+     * some chunk, no excluded term in any (each chunk of those texts is tested, through FTS5 by row id
+     * or its tsvector).
+     */
+    private async passItemTest(q: TextSearch, shas: string[]): Promise<string[]> {
+      const t = q.item!;
+      const ok = new Set<string>();
+      for (let i = 0; i < shas.length; i += 500) {
+        const part = shas.slice(i, i + 500);
+        const has = (e: string) => (this.pg ? sql`bool_or(c.tsv @@ to_tsquery('simple', ${e}))` : sql`MAX(EXISTS (SELECT 1 FROM text_fts f WHERE text_fts MATCH ${e} AND f.rowid = c.id))`);
+        const tests = (this.pg ? t.tsqueryAll : t.fts5All).map((e) => (this.pg ? has(e) : sql`${has(e)} = 1`));
+        const none = this.pg ? t.tsqueryNone : t.fts5None;
+        if (none !== null) tests.push(this.pg ? sql`NOT ${has(none)}` : sql`${has(none)} = 0`);
+        const rows = await this.exec('auto', () =>
+          all(this.rawQuery<{ sha256: string }>(sql`SELECT c.sha256 FROM text_chunks c WHERE c.sha256 IN (${sql.join(part)}) GROUP BY c.sha256 HAVING ${sql.join(tests, sql` AND `)}`)),
+        );
+        for (const x of rows) ok.add(x.sha256);
+      }
+      return shas.filter((sha) => ok.has(sha));
     }
 
     /**
@@ -266,21 +304,35 @@ export function withTexts<B extends Part>(Base: B) {
 
     /** Items of the organization that match, counted without ranking. */
     private async countMatches(org: string, q: TextSearch): Promise<number> {
-      const hits = this.pg
-        ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
-        : sql`SELECT DISTINCT c.sha256 FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5}`;
+      const matching = (e: string) =>
+        this.pg ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${e})` : sql`SELECT DISTINCT c.sha256 FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${e}`;
+      // With an item test: the contents with every clause in some chunk, less those with an excluded term in any.
+      const t = q.item;
+      let hits = matching(this.pg ? q.tsquery : q.fts5);
+      if (t) {
+        hits = sql.join((this.pg ? t.tsqueryAll : t.fts5All).map(matching), sql` INTERSECT `);
+        const none = this.pg ? t.tsqueryNone : t.fts5None;
+        if (none !== null) hits = sql`${hits} EXCEPT ${matching(none)}`;
+      }
       // CROSS JOIN keeps SQLite's planner from starting at the items (PostgreSQL plans it alone and has no ON for it).
       const join = this.pg ? sql`JOIN` : sql`CROSS JOIN`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM (${hits}) h ${join} items i ON i.sha256 = h.sha256 WHERE ${this.itemFilters(org, q)}`)));
       return Number(rows[0]?.n ?? 0);
     }
 
-    /** The organization's items in the searched indexes and under the prefix; duplicates within an index are left out. */
+    /**
+     * The organization's items in the searched indexes and under the prefix. A duplicate (a key whose
+     * content another key of its index holds) is left out where its original is found, which is
+     * always unless the prefix leaves the original out: then the duplicate stands for it.
+     */
     private itemFilters(org: string, q: TextSearch): RawBuilder<unknown> {
-      const filters: RawBuilder<unknown>[] = [sql`i.org_id = ${org}`, sql`i.duplicate_of IS NULL`];
+      const filters: RawBuilder<unknown>[] = [sql`i.org_id = ${org}`];
       if (q.indexes?.length) filters.push(sql`i.index_name IN (${sql.join(q.indexes)})`);
-      if (q.prefix) {
-        filters.push(sql`i.key >= ${q.prefix}`, sql`substr(i.key, 1, ${[...q.prefix].length}) = ${q.prefix}`);
+      if (!q.prefix) filters.push(sql`i.duplicate_of IS NULL`);
+      else {
+        const n = [...q.prefix].length;
+        filters.push(sql`(i.duplicate_of IS NULL OR substr(i.duplicate_of, 1, ${n}) <> ${q.prefix})`);
+        filters.push(sql`i.key >= ${q.prefix}`, sql`substr(i.key, 1, ${n}) = ${q.prefix}`);
         const end = prefixEnd(q.prefix);
         if (end !== null) filters.push(sql`i.key < ${end}`);
       }
