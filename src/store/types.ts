@@ -350,7 +350,8 @@ export interface StoreTexts {
   saveText(sha256: string, text: TextPayload, now: string, replace?: boolean): Promise<void>;
   /** The chunks that cover bytes [offset, offset + length) of a content's text, in order. */
   readText(sha256: string, offset: number, length: number): Promise<{ off: number; body: string }[]>;
-  searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number }>;
+  /** `exact`: `total` was counted (else estimated from the matching chunks). */
+  searchTexts(org: string, q: TextSearch): Promise<{ hits: TextHit[]; total: number; exact: boolean }>;
   /**
    * Which of these indexes hold an item whose content has no text (search's hint when nothing matched).
    * Each index costs a scan of its items; the answer is kept while the store is unchanged.

@@ -26,10 +26,11 @@ export const searchIndex = defineTool({
   }),
   annotations: { ...READ, openWorldHint: false },
   async handler(args, { app, org }) {
-    const r = await app.search.search(org, args);
+    const { position, ...r } = await app.search.search(org, args);
     const shown = r.results.length;
+    const range = shown === 1 ? `result ${position.first}` : `results ${position.first}-${position.first + shown - 1}`;
     const summary = shown
-      ? `${shown} of ${r.total_estimate} matching item(s) for ${brief(args.query, 100)}${r.next_cursor ? '; more with next_cursor' : ''}`
+      ? `${range} of ${position.exact ? '' : 'about '}${r.total_estimate} matching item(s) for ${brief(args.query, 100)}${r.next_cursor ? '; more with next_cursor' : ''}`
       : `no item matches ${brief(args.query, 100)}: ${r.hint ?? ''}`;
     // Every field of every hit, as columns: read_item {index, key, offset} goes to the place of a snippet.
     const page = {

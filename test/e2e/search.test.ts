@@ -240,7 +240,12 @@ describe('extraction limits and reindex_index', () => {
     const off = await startCloudport({ dataDir, env: { CLOUDPORT_EXTRACT: 'off' } });
     const id = (await off.ok('create_connector', env.connector('lim'))).connector.id;
     await waitForJob(off, (await off.ok('start_import', { connector_id: id, index: 'lim', keys: THREE })).job_id);
-    expect((await off.ok('read_item', { index: 'lim', key: 'contract.docx' })).text_status).toBe('pending');
+    const pending = await off.ok('read_item', { index: 'lim', key: 'contract.docx' });
+    expect(pending.text_status).toBe('pending');
+    // Its stored bytes are not passed off as its text: the text says what to do.
+    expect(pending.text).toBeUndefined();
+    expect(await text(off, 'read_item', { index: 'lim', key: 'contract.docx' })).toMatch(/docx document, text not extracted yet .*reindex_index \{"index": "lim"\}/);
+    expect((await off.ok('read_item', { index: 'lim', key: 'contract.docx', raw: true })).text_status).toBe('pending');
     const none = await off.ok('search_index', { query: 'delaware' });
     expect(none.hint).toContain('reindex_index');
     await off.close();

@@ -169,11 +169,13 @@ describe.each(backends)('store contract: $name', (b) => {
       for (let i = 0; i < 70; i++) await add('org_a', `d${i}`, `common word number ${i}`);
       const q = parseQuery('common');
       const search = () => s.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset: 0, limit: 1 });
-      expect((await search()).total).toBe(70);
+      expect(await search()).toMatchObject({ total: 70, exact: false });
       await add('org_b', 'other', 'common to org b');
       const r = await search();
-      expect(r.total).toBe(70);
+      expect(r).toMatchObject({ total: 70, exact: true });
       expect(r.hits).toHaveLength(1);
+      // Every match resolved: exact.
+      expect(await s.searchTexts('org_a', { fts5: toFts5(q), tsquery: toTsquery(q), offset: 0, limit: 50 })).toMatchObject({ total: 70, exact: true });
     });
   });
 

@@ -4,6 +4,7 @@ import type { IndexSummary, Store } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { checkIndexName } from '../domain/index-names.js';
 import { PAGE_TEXT_BUDGET, entryBytes } from '../domain/page-budget.js';
+import { detect } from '../search/extract/sniff.mjs';
 
 export interface ItemView {
   key: string;
@@ -134,7 +135,8 @@ export class IndexService {
     if (info?.derived && !raw) {
       if (info.status !== 'extracted' && info.status !== 'truncated') {
         const why = info.status === 'empty' ? 'no text found in it' : `${info.status}${info.detail ? `: ${info.detail}` : ''}`;
-        return { ...base, offset, next_offset: null, note: `${info.format} document, ${why}; raw: true reads the stored bytes` };
+        // Markup is text when read raw; a PDF or an Office file is not, so raw would show nothing more.
+        return { ...base, offset, next_offset: null, note: `${info.format} document, ${why}${MARKUP.includes(info.format) ? '; raw: true reads its markup' : ''}` };
       }
       if (offset > info.bytes) throw invalid('offset', `offset ${offset} is past the end of the text (${info.bytes} bytes)`, `Give an offset from 0 to ${info.bytes}.`);
       const chunks = await this.store.readText(item.sha256, offset, length + 3);
@@ -150,6 +152,15 @@ export class IndexService {
     } catch {
       throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing`, { fix: 'Import the item again.' });
     }
+    // A document not extracted yet (extraction off, or imported before it existed) is not shown as
+    // its stored bytes, which would pass for its text (a PDF's syntax, HTML's markup).
+    if (!info && !raw) {
+      const kind = detect(offset === 0 ? buf : await this.blobs.read(item.sha256, 0, Math.min(8, item.size)), item.content_type, item.key);
+      if (kind !== 'other' && kind !== 'zip') {
+        const rawHint = MARKUP.includes(kind) ? '; raw: true reads its markup' : '';
+        return { ...base, offset, next_offset: null, note: `${kind} document, text not extracted yet (imported with extraction off, or before search existed): reindex_index {"index": ${JSON.stringify(index)}} extracts it${rawHint}` };
+      }
+    }
     // Extraction has looked at the whole content: its verdict decides; without one (extraction off, or
     // before it existed) the type, else the window's own bytes.
     let start = 0;
@@ -159,6 +170,9 @@ export class IndexService {
     return { ...base, ...window(buf, offset, length, item.size) };
   }
 }
+
+/** Document formats whose stored bytes are text (markup). */
+const MARKUP = ['html', 'xml'];
 
 /** The whole characters of `buf` (which starts at byte `offset` of a text of `total` bytes) within `length` bytes. */
 function window(buf: Buffer, offset: number, length: number, total: number): Pick<ReadResult, 'offset' | 'next_offset' | 'text' | 'truncated'> {

@@ -39,7 +39,8 @@ const round = (n: number) => Number(n.toPrecision(4));
 export class SearchService {
   constructor(private readonly store: Store) {}
 
-  async search(org: string, input: SearchInput): Promise<SearchOutput> {
+  /** The output, and for its text where the page starts and whether the total was counted. */
+  async search(org: string, input: SearchInput): Promise<SearchOutput & { position: { first: number; exact: boolean } }> {
     const names = input.index === undefined ? undefined : [...new Set(Array.isArray(input.index) ? input.index : [input.index])];
     for (const [i, name] of (names ?? []).entries()) {
       checkIndexName(name);
@@ -50,7 +51,7 @@ export class SearchService {
     const parsed = parseQuery(input.query);
     const q = { q: input.query, i: names ?? null, p: input.prefix ?? '' };
     const offset = decodeCursor<{ o: number }>(input.cursor, q)?.o ?? 0;
-    const { hits, total } = await this.store.searchTexts(org, {
+    const { hits, total, exact } = await this.store.searchTexts(org, {
       ...searchExpressions(parsed),
       ...(names ? { indexes: names } : {}),
       ...(input.prefix ? { prefix: input.prefix } : {}),
@@ -65,7 +66,7 @@ export class SearchService {
     const next = offset + hits.length < total ? encodeCursor({ o: offset + hits.length }, q) : null;
     const out: SearchOutput = { results, next_cursor: next, total_estimate: Math.max(total, offset + hits.length) };
     if (!results.length && offset === 0) out.hint = await this.hint(org, names);
-    return out;
+    return { ...out, position: { first: offset + 1, exact: exact || !next } };
   }
 
   /** Why nothing may have matched: items without text yet, or too narrow a query. */

@@ -93,7 +93,7 @@ export function withTexts<B extends Part>(Base: B) {
      * is exact; otherwise K doubles. Bodies and statuses are read for the page's rows alone. The total is
      * exact when every match was seen, else counted without ranking.
      */
-    async searchTexts(org: string, search: TextSearch): Promise<{ hits: TextHit[]; total: number }> {
+    async searchTexts(org: string, search: TextSearch): Promise<{ hits: TextHit[]; total: number; exact: boolean }> {
       // The version first: a write after it only makes a kept ranking look older than it is.
       const version = await this.textsVersion();
       const q = await this.itemLevel(search);
@@ -111,7 +111,9 @@ export function withTexts<B extends Part>(Base: B) {
         for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
       }
       const page = r.ranked.slice(q.offset, want);
-      if (!page.length) return { hits: [], total: r.total };
+      // Exact once every match was resolved, or the organization's matches were counted.
+      const exact = r.exact || (!r.more && !r.pending.length);
+      if (!page.length) return { hits: [], total: r.total, exact };
       const ids = [...new Set(page.map((p) => p.c.id))];
       // Each chunk's body and its text's status in one statement (a chunk's sha256 is its text's).
       const rows = await this.exec('auto', () => all(this.qb.selectFrom('text_chunks as c').leftJoin('texts as t', 't.sha256', 'c.sha256').select(['c.id', 'c.body', 't.status']).where('c.id', 'in', ids)));
@@ -127,6 +129,7 @@ export function withTexts<B extends Part>(Base: B) {
           status: (chunks.get(Number(p.c.id))?.status ?? 'extracted') as TextHit['status'],
         })),
         total: r.total,
+        exact,
       };
     }
 
