@@ -170,6 +170,10 @@ describe('search_index', () => {
     const none = await search({ query: 'xylophone' });
     expect(none.results).toEqual([]);
     expect(none.hint).toContain('fewer words');
+    // Nothing under the prefix, or the phrase's words only apart: the hint says so.
+    expect((await search({ query: '"governing law"', prefix: 'Files/' })).hint).toMatch(/^3 item\(s\) match outside prefix "Files\/": .*case matters/);
+    expect((await search({ query: '"law governing"' })).hint).toContain('drop the quotes');
+    expect(await text(cp, 'search_index', { query: '"governing law"', limit: 1 })).toMatch(/^result 1 of 3 matching item\(s\)/);
   });
 
   it('a deleted item leaves the results at once; its content imported again is found again', async () => {
