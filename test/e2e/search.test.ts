@@ -46,6 +46,10 @@ describe('search_index', () => {
     await env.s3.put('docs', 'odd/png.pdf', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(64, 7)]));
     await env.s3.put('docs', 'odd/latin1.html', Buffer.concat([Buffer.from('<html><head><meta charset="iso-8859-1"></head><body><p>caf'), Buffer.from([0xe9]), Buffer.from(' latinword</p></body></html>')]), { contentType: 'text/html' });
     await env.s3.put('docs', 'odd/ligature.txt', 'ﬁnance office x² H₂O йогурт');
+    // 8-bit text: a Latin-1 CSV export (text/csv), a Windows-1252 note known by its extension alone, and bytes with NULs under .txt.
+    await env.s3.put('docs', 'odd/latin1.csv', Buffer.from('ville,note\nMontréal,frenchword été\n', 'latin1'), { contentType: 'text/csv' });
+    await env.s3.put('docs', 'odd/cp1252.txt', Buffer.concat([Buffer.from('caf', 'latin1'), Buffer.from([0xe9, 0x20, 0x93]), Buffer.from('quoted legacyword', 'latin1'), Buffer.from([0x94])]));
+    await env.s3.put('docs', 'odd/nul.txt', Buffer.concat([Buffer.from('nulword '), Buffer.from([0, 0xe9, 0, 1, 2])]));
     await env.s3.put('docs', 'files/data.json', '{"customer": "Initech", "region": "emea"}');
     await env.s3.put('docs', 'files/copy-of-notes.md', '# Meeting notes\n\nThe *governing law* question is open. Ask Søren about the e-mail.\n');
     await env.s3.put('docs', 'hostile/garbage.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5000, 0xa7)]));
@@ -101,6 +105,12 @@ describe('search_index', () => {
     expect(await keys({ query: 'йогурт' })).toEqual(['odd/ligature.txt']);
     // Markup is read in the charset it declares.
     expect(await keys({ query: 'café latinword' })).toEqual(['odd/latin1.html']);
+    expect(await keys({ query: 'frenchword ete' })).toEqual(['odd/latin1.csv']);
+    const latin = await cp.ok('read_item', { index: 'docs', key: 'odd/latin1.csv' });
+    expect(latin).toMatchObject({ text_status: 'extracted', text: 'ville,note\nMontréal,frenchword été\n' });
+    expect((await cp.ok('read_item', { index: 'docs', key: 'odd/cp1252.txt' })).text).toBe('café “quoted legacyword”');
+    expect(await keys({ query: 'nulword' })).toEqual([]);
+    expect((await cp.ok('read_item', { index: 'docs', key: 'odd/nul.txt' })).text_status).toBe('unsupported');
     expect((await cp.ok('read_item', { index: 'docs', key: 'odd/latin1.html' })).text).toContain('café latinword');
   });
 

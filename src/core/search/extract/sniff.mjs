@@ -1,6 +1,7 @@
 // @ts-check
 // What a content is, from its first bytes, its content type and its key: shared by the extraction
 // worker and the import pipeline, which uses it to skip the worker for content that has no text.
+import iconv from 'iconv-lite';
 
 /** @param {Buffer} head @param {string} contentType @param {string} key */
 export function detect(head, contentType, key) {
@@ -38,11 +39,37 @@ export function looksUtf8(head) {
   }
 }
 
+/** Extensions of plain-text files, for content stored without a text/* type. */
+const TEXT_EXTENSIONS = ['txt', 'text', 'csv', 'tsv', 'tab', 'md', 'markdown', 'log', 'ini', 'cfg', 'conf', 'json', 'yaml', 'yml', 'sql', 'srt', 'vtt', 'rst', 'tex'];
+
+/**
+ * The encoding of text that is not UTF-8 but an 8-bit one (a Latin-1 CSV export, a Windows-1252
+ * note), or null: the content type's charset when it names one iconv-lite knows, else windows-1252
+ * (a superset of Latin-1's printable characters), for content whose type is text/* or whose key has
+ * a plain-text extension, and whose first bytes have no NUL and almost no control characters.
+ * iconv-lite decodes it: Node's TextDecoder reads windows-1252 as Latin-1 (0x93 becomes U+0093, not
+ * a quotation mark) in the Node versions cloudport supports.
+ * @param {Buffer} head @param {string} contentType @param {string} key
+ */
+export function legacyCharset(head, contentType, key) {
+  const type = contentType.toLowerCase();
+  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
+  if (!type.startsWith('text/') && !TEXT_EXTENSIONS.includes(ext)) return null;
+  let controls = 0;
+  for (const b of head) {
+    if (b === 0) return null;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) controls++;
+  }
+  if (controls * 100 > head.length) return null;
+  const label = /charset\s*=\s*["']?([\w.:-]+)/i.exec(contentType)?.[1];
+  return label && !/^utf-?8$/i.test(label) && iconv.encodingExists(label) ? label.toLowerCase() : 'windows-1252';
+}
+
 /**
  * True when the first bytes already say there is no text to extract (binary content that is no
  * document format): the import records "unsupported" without a worker.
  * @param {Buffer} head @param {string} contentType @param {string} key
  */
 export function plainlyBinary(head, contentType, key) {
-  return detect(head, contentType, key) === 'other' && !looksUtf8(head);
+  return detect(head, contentType, key) === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType, key);
 }

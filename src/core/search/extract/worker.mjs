@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Parser, Tokenizer } from 'htmlparser2';
 import { unzipSync } from 'fflate';
-import { detect, looksUtf8 } from './sniff.mjs';
+import iconv from 'iconv-lite';
+import { detect, legacyCharset, looksUtf8 } from './sniff.mjs';
 
 /**
  * @typedef {{ maxTextBytes: number, maxPages: number, maxInputBytes: number, maxZipEntries: number,
@@ -304,7 +305,8 @@ async function extract(job) {
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
-  if (format === 'other' && !looksUtf8(head)) {
+  const charset = format === 'other' && !looksUtf8(head) ? legacyCharset(head, job.contentType, job.key) : null;
+  if (format === 'other' && !looksUtf8(head) && !charset) {
     return { status: 'unsupported', detail: `binary content (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
   }
   if (derivedFormats.includes(format) && size > limits.maxInputBytes) {
@@ -315,6 +317,14 @@ async function extract(job) {
     const body = data.subarray(0, Math.min(data.length, limits.maxTextBytes));
     const truncated = size > limits.maxTextBytes;
     const limit = `the first ${mib(limits.maxTextBytes)} of ${mib(size)} (text limit)`;
+    // Text in an 8-bit encoding: decoded, so its offsets are the decoded text's, which read_item reads.
+    /** @param {string} cs @returns {Result} */
+    const legacy = (cs) => {
+      sink.push(iconv.decode(body, cs));
+      const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${truncated ? `; ${limit}` : ''}`, 'text', true);
+      return { ...r, status: r.status === 'empty' ? 'empty' : truncated ? 'truncated' : /** @type {const} */ ('extracted') };
+    };
+    if (charset) return legacy(charset);
     // Text as stored: its offsets are the item's own, so read_item reads the item itself.
     if (looksUtf8(body)) {
       sink.push(data.toString('utf8'));
@@ -324,7 +334,11 @@ async function extract(job) {
     // U+FFFD, and since that shifts offsets, read_item reads this text rather than the bytes.
     const text = body.toString('utf8');
     const bad = (text.match(/\uFFFD/g) ?? []).length;
-    if (bad * 1000 > text.length) return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+    if (bad * 1000 > text.length) {
+      const cs = legacyCharset(body.subarray(0, 8192), job.contentType, job.key);
+      if (cs) return legacy(cs);
+      return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+    }
     sink.push(text);
     const r = done(sink.text(), true, `${bad} byte sequence(s) that are not UTF-8 replaced by U+FFFD${truncated ? `; ${limit}` : ''}`, 'text', true);
     return { ...r, status: r.status === 'empty' ? 'empty' : truncated ? 'truncated' : 'extracted' };
