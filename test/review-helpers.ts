@@ -27,12 +27,35 @@ export interface Backend {
   open(): () => Promise<Store>;
 }
 
+/** Raw SQL on the database a backend's last open() made (EXPLAIN, counts). */
+export const lastDb: { sqlite?: string; schema?: string } = {};
+export async function raw(b: Backend, text: string): Promise<Record<string, unknown>[]> {
+  if (b.name === 'sqlite') {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(lastDb.sqlite!, { readonly: true });
+    try {
+      return db.prepare(text).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const c = new pg.Client({ connectionString: PG_BASE });
+  await c.connect();
+  try {
+    await c.query(`SET search_path TO "${lastDb.schema}"`);
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
 export const backends: Backend[] = [
   {
     name: 'sqlite',
     open() {
       const dir = path.join(tmpRoot, `db${++seq}`);
       fs.mkdirSync(dir);
+      lastDb.sqlite = path.join(dir, 'cloudport.db');
       return async () => new SqliteStore(path.join(dir, 'cloudport.db'));
     },
   },
@@ -41,6 +64,7 @@ export const backends: Backend[] = [
     open() {
       const schema = `${RUN}_${++seq}`;
       schemas.push(schema);
+      lastDb.schema = schema;
       return () => PostgresStore.open(`${PG_BASE}?schema=${schema}`);
     },
   },
@@ -106,16 +130,18 @@ export function search(query: string, over: Partial<Pick<TextSearch, 'offset' | 
 /** Every page of a search, following the total as SearchService does (next while offset + hits < total). */
 export async function walk(s: Store, org: string, query: string, limit: number, over: Partial<Pick<TextSearch, 'prefix' | 'indexes'>> = {}) {
   const keys: string[] = [];
+  const bodies: string[] = [];
   const totals: number[] = [];
   let offset = 0;
   for (let i = 0; i < 1000; i++) {
     const r = await s.searchTexts(org, search(query, { ...over, offset, limit }));
     keys.push(...r.hits.map((h) => `${h.index_name}/${h.key}`));
+    bodies.push(...r.hits.map((h) => h.body));
     totals.push(r.total);
     if (!(offset + r.hits.length < r.total) || !r.hits.length) break;
     offset += r.hits.length;
   }
-  return { keys, totals };
+  return { keys, bodies, totals };
 }
 
 /** The reference: items as the README describes them. */
@@ -139,6 +165,12 @@ function termIn(words: string[], t: Term): boolean {
     if (ok) return true;
   }
   return false;
+}
+
+/** A chunk's body holds one of the query's positive terms. */
+export function holdsAWord(body: string, query: string): boolean {
+  const words = foldWords(body);
+  return parseQuery(query).all.flat().some((t) => termIn(words, t));
 }
 
 export function matches(content: string, query: string): boolean {
@@ -168,4 +200,33 @@ export function rng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)]! };
+}
+
+/** Imports many files at once (one job, one claim, commitFiles in batches of 500). */
+export async function addMany(s: Store, files: { key: string; content: string }[], over: { org?: string; index?: string } = {}) {
+  const org = over.org ?? 'org_a';
+  const index = over.index ?? 'idx';
+  for (let i = 0; i < files.length; i += 500) {
+    const part = files.slice(i, i + 500);
+    await s.createJob(job(`bulk_${++jobs}_${randomBytes(3).toString('hex')}`, { org_id: org, index_name: index }), part.map((f) => ({ key: f.key, size: f.content.length, etag: null, version: 'v' })));
+    const claimed = await s.claimFiles('A', part.length, 60_000, new Date().toISOString());
+    const byKey = new Map(part.map((f) => [f.key, f.content]));
+    const out = await s.commitFiles(
+      claimed.map((f) => {
+        const content = byKey.get(f.key)!;
+        return {
+          fileId: f.id, owner: 'A', orgId: org, connectorId: 'conn_1', index, key: f.key, sha256: sha(content), size: content.length,
+          contentType: 'text/plain', etag: null, version: 'v', dedupe: true, now: new Date().toISOString(),
+          text: toPayload({ status: 'extracted', detail: null, text: content, format: 'text', derived: false }),
+        };
+      }),
+    );
+    for (const o of out) if (o instanceof Error || o === null) throw o ?? new Error('lost lease');
+  }
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
 }
