@@ -102,7 +102,9 @@ const items: ResourceProvider = {
     }
     const item = await app.store.getItem(org, at.index, at.key);
     if (!item || item.size > READ_LIMIT) {
-      return { contents: [{ uri, mimeType: 'text/plain', text: `${at.key}: ${r.note ?? 'binary content'}, ${r.size} bytes; larger than ${READ_LIMIT} bytes, not sent as a blob` }] };
+      return {
+        contents: [{ uri, mimeType: 'text/plain', text: `${at.key}: ${r.note ?? 'binary content'}, ${r.size} bytes; larger than ${READ_LIMIT} bytes, the most a resource sends as a blob: start_export copies it to a bucket` }],
+      };
     }
     const bytes = await app.blobs.read(item.sha256, 0, item.size);
     return { contents: [{ uri, mimeType: item.content_type, blob: bytes.toString('base64') }] };
@@ -113,13 +115,17 @@ const items: ResourceProvider = {
       return (await app.store.listIndexes(org, { limit: 1000 })).map((i) => i.name).filter((n) => n.startsWith(value));
     }
     if (argument === 'key' && context.index) {
-      return (await app.store.listItems(org, context.index, { prefix: value, limit: 100 })).map((r) => r.key);
+      // One more than a completion shows, so that hasMore tells the truth.
+      return (await app.store.listItems(org, context.index, { prefix: value, limit: COMPLETIONS + 1 })).map((r) => r.key);
     }
     return [];
   },
 };
 
 export const RESOURCE_PROVIDERS: ResourceProvider[] = [items, views];
+
+/** Values in one completion (the MCP specification's maximum). */
+const COMPLETIONS = 100;
 
 /** Resources, templates, reads and completions on a server, for the caller's organization. */
 export function registerResources(server: Server, app: App | Promise<App>, org: string): void {
@@ -163,7 +169,7 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
         throw new McpError(err.kind === 'not_found' ? -32002 : ErrorCode.InvalidParams, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri });
       }
     }
-    throw new McpError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}`, { uri: uri.slice(0, 300) });
+    throw new McpError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: uri.slice(0, 300) });
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (req) => {
@@ -171,6 +177,8 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
     const provider = ref.type === 'ref/resource' ? RESOURCE_PROVIDERS.find((p) => p.template?.uriTemplate === ref.uri) : undefined;
     if (!provider) return { completion: { values: [] } };
     const values = await provider.complete(await app, org, req.params.argument.name, req.params.argument.value, req.params.context?.arguments ?? {});
-    return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+    // total only when every value is known (a provider returns at most one more than a completion shows).
+    const more = values.length > COMPLETIONS;
+    return { completion: { values: values.slice(0, COMPLETIONS), ...(more ? {} : { total: values.length }), hasMore: more } };
   });
 }

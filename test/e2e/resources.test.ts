@@ -76,6 +76,12 @@ describe('resources and search over HTTP, per organization', () => {
     expect((await a.client.complete({ ref, argument: { name: 'index', value: 'se' } })).completion.values).toEqual(['second']);
     expect((await b.client.complete({ ref, argument: { name: 'index', value: '' } })).completion.values).toEqual(['docs']);
     expect((await a.client.complete({ ref, argument: { name: 'key', value: 'legal/' }, context: { arguments: { index: 'docs' } } })).completion.values).toEqual(['legal/contract.docx']);
+    // 120 keys under many/: the first 100, and the completion says more exist (no total it does not know).
+    const many = (await a.client.complete({ ref, argument: { name: 'key', value: 'many/' }, context: { arguments: { index: 'docs' } } })).completion;
+    expect(many).toMatchObject({ hasMore: true });
+    expect(many.values).toHaveLength(100);
+    expect(many.total).toBeUndefined();
+    expect((await a.client.complete({ ref, argument: { name: 'key', value: 'many/11' }, context: { arguments: { index: 'docs' } } })).completion).toMatchObject({ total: 10, hasMore: false });
   });
 
   it('reads text, extracted text and bytes; another organization\'s item is not found', async () => {
