@@ -11,7 +11,10 @@ export const reindexIndex = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { app, org }) {
     const r = await app.reindex.start(org, args);
-    const summary = `reindex job ${r.job_id} queued for index ${brief(r.index)}: ${r.queued} item(s)${r.listing_complete ? '' : ' so far'}; import_status {job_id: "${r.job_id}", wait_seconds: 30} follows it`;
+    const summary =
+      r.queued === 0 && r.listing_complete && !args.all
+        ? `nothing to extract in index ${brief(r.index)}: every item has its text (job ${r.job_id} ends at once); all: true extracts every item again`
+        : `reindex job ${r.job_id} queued for index ${brief(r.index)}: ${r.queued} item(s)${r.listing_complete ? '' : ' so far'}; import_status {job_id: "${r.job_id}", wait_seconds: 30} follows it`;
     return { data: r, summary };
   },
 });

@@ -274,6 +274,7 @@ describe('extraction limits and reindex_index', () => {
       expect((await cp.ok('search_index', { query: 'delaware' })).results.map((h: { key: string }) => h.key)).toEqual(['contract.docx']);
       // Nothing is left to extract; all: true extracts every item again.
       expect((await cp.ok('reindex_index', { index: 'lim' })).queued).toBe(0);
+      expect(await text(cp, 'reindex_index', { index: 'lim' })).toMatch(/^nothing to extract in index lim: every item has its text .*all: true/);
       const again = await waitForJob(cp, (await cp.ok('reindex_index', { index: 'lim', all: true })).job_id);
       expect(again.counts.ready).toBe(3);
       expect((await cp.ok('search_index', { query: 'delaware' })).total_estimate).toBe(1);
