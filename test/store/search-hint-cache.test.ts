@@ -16,7 +16,7 @@ import type { Store } from '../../src/store/types.js';
 
 const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `cpr_${process.pid}_${randomBytes(3).toString('hex')}`;
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-review-'));
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-search-'));
 const schemas: string[] = [];
 let admin: pg.Client;
 let seq = 0;

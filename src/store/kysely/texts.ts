@@ -237,8 +237,7 @@ export function withTexts<B extends Part>(Base: B) {
             return x ? [{ id: Number(c.id), sha256: x.sha256, off: Number(x.off), score: Number(c.score) }] : [];
           });
         }
-        let shas = [...new Set(cands.map((c) => c.sha256).filter((sha) => !r.seen.has(sha)))];
-        if (q.item) shas = await this.passItemTest(q, shas);
+        const shas = [...new Set(cands.map((c) => c.sha256).filter((sha) => !r.seen.has(sha)))];
         const owners = new Map<string, { index_name: string; key: string }[]>();
         for (let i = 0; i < shas.length; i += 500) {
           const part = shas.slice(i, i + 500);
@@ -256,36 +255,39 @@ export function withTexts<B extends Part>(Base: B) {
     }
 
     /**
-     * The contents among `shas` whose text as a whole passes the query's item test: every clause in
-     * some chunk, no excluded term in any (each chunk of those texts is tested, through FTS5 by row id
-     * or its tsvector).
-     */
-    private async passItemTest(q: TextSearch, shas: string[]): Promise<string[]> {
-      const t = q.item!;
-      const ok = new Set<string>();
-      for (let i = 0; i < shas.length; i += 500) {
-        const part = shas.slice(i, i + 500);
-        const has = (e: string) => (this.pg ? sql`bool_or(c.tsv @@ to_tsquery('simple', ${e}))` : sql`MAX(EXISTS (SELECT 1 FROM text_fts f WHERE text_fts MATCH ${e} AND f.rowid = c.id))`);
-        const tests = (this.pg ? t.tsqueryAll : t.fts5All).map((e) => (this.pg ? has(e) : sql`${has(e)} = 1`));
-        const none = this.pg ? t.tsqueryNone : t.fts5None;
-        if (none !== null) tests.push(this.pg ? sql`NOT ${has(none)}` : sql`${has(none)} = 0`);
-        const rows = await this.exec('auto', () =>
-          all(this.rawQuery<{ sha256: string }>(sql`SELECT c.sha256 FROM text_chunks c WHERE c.sha256 IN (${sql.join(part)}) GROUP BY c.sha256 HAVING ${sql.join(tests, sql` AND `)}`)),
-        );
-        for (const x of rows) ok.add(x.sha256);
-      }
-      return shas.filter((sha) => ok.has(sha));
-    }
-
-    /**
      * Chunks `from` to `from + k` of every organization's matches (the items decide whose they are), best
      * first, ties by id. SQLite: the row ids and scores alone, as FTS5 ranks them (looking each chunk up
      * costs a page read or more, so resolve() reads only the ones a page needs).
      */
     private candidates(q: TextSearch, k: number, from: number): RawBuilder<unknown> {
-      return this.pg
-        ? sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q ORDER BY score DESC, c.id LIMIT ${k} OFFSET ${from}`
-        : sql`SELECT rowid AS id, -rank AS score FROM text_fts WHERE text_fts MATCH ${q.fts5} ORDER BY rank, rowid LIMIT ${k} OFFSET ${from}`;
+      // With an item test, only the chunks of the texts that pass it: every candidate is then an item's,
+      // however few texts pass among the many whose chunks hold some word.
+      const pass = this.passing(q);
+      if (this.pg) {
+        const only = pass ? sql` AND c.sha256 IN (${pass})` : sql``;
+        return sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q${only} ORDER BY score DESC, c.id LIMIT ${k} OFFSET ${from}`;
+      }
+      // `+rowid`: a filter on FTS5's ranked rows, not a constraint FTS5 takes (it would evaluate the whole
+      // expression once per row id of the list).
+      const only = pass ? sql` AND +rowid IN (SELECT p.id FROM text_chunks p WHERE p.sha256 IN (${pass}))` : sql``;
+      return sql`SELECT rowid AS id, -rank AS score FROM text_fts WHERE text_fts MATCH ${q.fts5}${only} ORDER BY rank, rowid LIMIT ${k} OFFSET ${from}`;
+    }
+
+    /**
+     * The contents whose text as a whole passes the query's item test, as a subquery (null without one):
+     * those with every clause in some chunk, less those with an excluded term in any. Each clause's
+     * matches are listed once (the cost of counting them).
+     */
+    private passing(q: TextSearch): RawBuilder<unknown> | null {
+      const t = q.item;
+      if (!t) return null;
+      // SQLite: CROSS JOIN keeps the matches first (else the planner may probe FTS5 once per chunk, each probe
+      // evaluating the expression again: seconds for a prefix of many words).
+      const matching = (e: string) =>
+        this.pg ? sql`SELECT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${e})` : sql`SELECT c.sha256 FROM text_fts f CROSS JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${e}`;
+      const all = sql.join((this.pg ? t.tsqueryAll : t.fts5All).map(matching), sql` INTERSECT `);
+      const none = this.pg ? t.tsqueryNone : t.fts5None;
+      return none === null ? all : sql`${all} EXCEPT ${matching(none)}`;
     }
 
     /**
@@ -295,6 +297,8 @@ export function withTexts<B extends Part>(Base: B) {
      * have items, that count would tell about theirs, so the organization's matches are counted exactly.
      */
     private async estimateMatches(org: string, q: TextSearch, share: number): Promise<{ n: number; exact: boolean }> {
+      // With an item test the chunks that hold some word say little about the items that pass it: counted.
+      if (q.item) return { n: await this.countMatches(org, q), exact: true };
       // The first and last org_id of the primary key: two index seeks, where org_id <> ? would read every item.
       const span = await this.exec('auto', () => all(this.rawQuery<{ lo: string | null; hi: string | null }>(sql`SELECT (SELECT MIN(org_id) FROM items) AS lo, (SELECT MAX(org_id) FROM items) AS hi`)));
       if (span[0]?.lo !== org || span[0]?.hi !== org) return { n: await this.countMatches(org, q), exact: true };
@@ -307,16 +311,11 @@ export function withTexts<B extends Part>(Base: B) {
 
     /** Items of the organization that match, counted without ranking. */
     private async countMatches(org: string, q: TextSearch): Promise<number> {
-      const matching = (e: string) =>
-        this.pg ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${e})` : sql`SELECT DISTINCT c.sha256 FROM text_fts f JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${e}`;
-      // With an item test: the contents with every clause in some chunk, less those with an excluded term in any.
-      const t = q.item;
-      let hits = matching(this.pg ? q.tsquery : q.fts5);
-      if (t) {
-        hits = sql.join((this.pg ? t.tsqueryAll : t.fts5All).map(matching), sql` INTERSECT `);
-        const none = this.pg ? t.tsqueryNone : t.fts5None;
-        if (none !== null) hits = sql`${hits} EXCEPT ${matching(none)}`;
-      }
+      const hits =
+        this.passing(q) ??
+        (this.pg
+          ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
+          : sql`SELECT DISTINCT c.sha256 FROM text_fts f CROSS JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5}`);
       // CROSS JOIN keeps SQLite's planner from starting at the items (PostgreSQL plans it alone and has no ON for it).
       const join = this.pg ? sql`JOIN` : sql`CROSS JOIN`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM (${hits}) h ${join} items i ON i.sha256 = h.sha256 WHERE ${this.itemFilters(org, q)}`)));

@@ -1,5 +1,5 @@
 /**
- * Helpers for the review tests (copied from test/store/store.test.ts, whose helpers are local):
+ * Helpers of the search store tests (as in test/store/store.test.ts, whose helpers are local):
  * fresh SQLite / PostgreSQL stores, one-file imports, and a word-by-word reference of the query
  * language's item semantics (every clause in some chunk, no excluded term in any chunk).
  */
@@ -8,17 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { SqliteStore } from '../src/store/sqlite.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import type { NewJob, Store, TextSearch } from '../src/store/types.js';
-import { toPayload } from '../src/core/search/extractor.js';
-import { chunkText } from '../src/core/search/chunks.js';
-import { parseQuery, searchExpressions, type Term } from '../src/core/search/query.js';
-import { foldWords } from '../src/shared/search-words.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { PostgresStore } from '../../src/store/postgres.js';
+import type { NewJob, Store, TextSearch } from '../../src/store/types.js';
+import { toPayload } from '../../src/core/search/extractor.js';
+import { chunkText } from '../../src/core/search/chunks.js';
+import { parseQuery, searchExpressions, type Term } from '../../src/core/search/query.js';
+import { foldWords } from '../../src/shared/search-words.js';
 
 export const PG_BASE = 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `cpr_${process.pid}_${randomBytes(3).toString('hex')}`;
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-review-'));
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-search-'));
 const schemas: string[] = [];
 let seq = 0;
 
@@ -223,10 +223,4 @@ export async function addMany(s: Store, files: { key: string; content: string }[
     );
     for (const o of out) if (o instanceof Error || o === null) throw o ?? new Error('lost lease');
   }
-}
-
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t, value };
 }

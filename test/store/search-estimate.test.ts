@@ -1,0 +1,49 @@
+/**
+ * Search totals on the item path (a store with texts of several chunks, a query of several clauses or
+ * exclusions): the items that pass the test are counted, not estimated from the chunks that hold some
+ * word, so a common word beside a rare one reports the rare one's items, and a page that has them all
+ * offers no next_cursor.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { SearchService } from '../../src/core/search/service.js';
+import { add, addMany, backends, cleanup, search, withStore } from '../helpers/search-store.js';
+
+afterAll(cleanup);
+
+const longUnrelated = Array.from({ length: 3 }, () => `nothing ${'lorem ipsum dolor sit amet '.repeat(100)}`).join('\n\n');
+
+describe.each(backends)('search totals with an item test: $name', (b) => {
+  it('a common word with a rare one: the estimate stays near the items that match once the store holds a text of several chunks', async () => {
+    await withStore(b, async (s) => {
+      await addMany(s, Array.from({ length: 300 }, (_, i) => ({ key: `d${i}.txt`, content: `common filler number ${i}` })));
+      for (let i = 0; i < 10; i++) await add(s, `r${i}.txt`, `common rare ${i}`);
+      const svc = new SearchService(s);
+      // Texts of one chunk only: the whole query is counted; ten items, no cursor.
+      const before = await svc.search('org_a', { query: 'common rare', limit: 10 });
+      expect({ n: before.results.length, total: before.total_estimate, next: before.next_cursor }).toEqual({ n: 10, total: 10, next: null });
+
+      // One text of several chunks, holding neither word, arrives.
+      await add(s, 'long.txt', longUnrelated);
+      const direct = await s.searchTexts('org_a', search('common rare', { limit: 10 }));
+      const after = await svc.search('org_a', { query: 'common rare', limit: 10 });
+      const second = after.next_cursor ? await svc.search('org_a', { query: 'common rare', limit: 10, cursor: after.next_cursor }) : null;
+      // The same ten items...
+      expect(after.results.map((r) => r.key).sort()).toEqual(before.results.map((r) => r.key).sort());
+      // ...reported as ~155 (300 "common" chunks + 10 x the share 10/20), with a cursor to an empty page.
+      expect({ directTotal: direct.total, total_estimate: after.total_estimate, secondPage: second?.results.length ?? null }).toEqual({ directTotal: 10, total_estimate: 10, secondPage: null });
+    });
+  }, 120_000);
+
+  it('40 items of both words among 400 of one: the estimate is near 40, not the 440 chunks holding either word', async () => {
+    await withStore(b, async (s) => {
+      await add(s, 'long.txt', longUnrelated);
+      // 40 documents of both words, 400 of one: the page of ten has the first of the 40; the estimate (440) counts the chunks of either word.
+      await addMany(s, Array.from({ length: 400 }, (_, i) => ({ key: `d${i}.txt`, content: `indemnification clause ${i}` })));
+      await addMany(s, Array.from({ length: 40 }, (_, i) => ({ key: `r${i}.txt`, content: `indemnification delaware ${i}` })));
+      const r = await s.searchTexts('org_a', search('indemnification delaware', { limit: 10 }));
+      expect(r.hits).toHaveLength(10);
+      // 40 match; allow the estimate twice that.
+      expect(r.total).toBeLessThanOrEqual(80);
+    });
+  }, 120_000);
+});
