@@ -74,7 +74,7 @@ export function parseQuery(query: string): ParsedQuery {
     if (!t.negated) joinNext = false;
   }
   if (!all.length) {
-    throw invalid('query', none.length ? 'a query needs at least one word to find; it has only excluded words' : 'the query has no words to search for', FIX);
+    throw invalid('query', none.length ? 'a query needs at least one word to find; it has only excluded words' : 'the query has no words to search for (punctuation, emoji and other symbols are not words)', FIX);
   }
   if (all.flat().length + none.length > MAX_TERMS) throw invalid('query', `the query has more than ${MAX_TERMS} terms`, 'Search for the few words that matter.');
   return { all, none };
