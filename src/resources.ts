@@ -112,7 +112,10 @@ const items: ResourceProvider = {
 
   async complete(app, org, argument, value, context) {
     if (argument === 'index') {
-      return (await app.store.listIndexes(org, { limit: 1000 })).map((i) => i.name).filter((n) => n.startsWith(value));
+      // From just below the typed value (names compare byte-wise on both stores): the names that start
+      // with it come first, one more than a completion shows.
+      const after = value ? `${value.slice(0, -1)}${String.fromCharCode(Math.max(0, value.charCodeAt(value.length - 1) - 1))}\uffff` : undefined;
+      return (await app.store.listIndexes(org, { ...(after ? { after } : {}), limit: COMPLETIONS + 1 })).map((i) => i.name).filter((n) => n.startsWith(value));
     }
     if (argument === 'key' && context.index) {
       // One more than a completion shows, so that hasMore tells the truth.

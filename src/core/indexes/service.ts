@@ -155,7 +155,8 @@ export class IndexService {
     // A document not extracted yet (extraction off, or imported before it existed) is not shown as
     // its stored bytes, which would pass for its text (a PDF's syntax, HTML's markup).
     if (!info && !raw) {
-      const kind = detect(offset === 0 ? buf : await this.blobs.read(item.sha256, 0, Math.min(8, item.size)), item.content_type, item.key);
+      const head = offset === 0 && buf.length >= Math.min(8, item.size) ? buf : await this.blobs.read(item.sha256, 0, Math.min(8, item.size));
+      const kind = detect(head, item.content_type, item.key);
       if (kind !== 'other' && kind !== 'zip') {
         const rawHint = MARKUP.includes(kind) ? '; raw: true reads its markup' : '';
         return { ...base, offset, next_offset: null, note: `${kind} document, text not extracted yet (imported with extraction off, or before search existed): reindex_index {"index": ${JSON.stringify(index)}} extracts it${rawHint}` };

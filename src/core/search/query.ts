@@ -27,7 +27,7 @@ export interface ParsedQuery {
 }
 
 export const MAX_QUERY_LENGTH = 500;
-const MAX_TERMS = 32;
+export const MAX_TERMS = 32;
 const FIX = 'Use words, "quoted phrases", OR between alternatives and -word to exclude, e.g. indemnification "governing law" -draft.';
 
 type Token = { kind: 'term'; term: Term; negated: boolean } | { kind: 'or' };

@@ -2,7 +2,7 @@ import { notFound } from '../../shared/errors.js';
 import type { Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { checkIndexName } from '../domain/index-names.js';
-import { markedWords, parseQuery, searchExpressions, type ParsedQuery, type Term } from './query.js';
+import { MAX_TERMS, markedWords, parseQuery, searchExpressions, type ParsedQuery, type Term } from './query.js';
 import { Snippets } from './snippet.js';
 
 export interface SearchInput {
@@ -35,11 +35,25 @@ export interface SearchOutput {
 /** Scores are BM25 (SQLite) or ts_rank (PostgreSQL): only their order means something, so a few digits suffice. */
 const round = (n: number) => Number(n.toPrecision(4));
 
-/** The query with each phrase's words as separate words, or null when it has no phrase. */
+/**
+ * The query with each phrase's words as separate words (each once), or null when it has no phrase
+ * standing alone as a clause, or would have more terms than a query may (a quoted sentence).
+ */
 function unquoted(q: ParsedQuery): ParsedQuery | null {
-  const split = (c: Term[]): Term[][] => (c.length === 1 && c[0]!.words.length > 1 ? c[0]!.words.map((w, i, ws) => [{ words: [w], prefix: c[0]!.prefix && i === ws.length - 1 }]) : [c]);
-  if (!q.all.flat().some((t) => t.words.length > 1)) return null;
-  return { all: q.all.flatMap(split), none: q.none };
+  const single = (c: Term[]) => c.length === 1 && c[0]!.words.length > 1;
+  if (!q.all.some(single)) return null;
+  const seen = new Set<string>();
+  const all: Term[][] = [];
+  for (const c of q.all) {
+    if (!single(c)) all.push(c);
+    else
+      c[0]!.words.forEach((w, i, ws) => {
+        const t = { words: [w], prefix: c[0]!.prefix && i === ws.length - 1 };
+        const key = `${w}${t.prefix ? '*' : ''}`;
+        if (!seen.has(key)) seen.add(key), all.push([t]);
+      });
+  }
+  return all.flat().length + q.none.length > MAX_TERMS ? null : { all, none: q.none };
 }
 
 /** search_index: full-text search over the org's indexes. */
@@ -72,7 +86,7 @@ export class SearchService {
     });
     const next = offset + hits.length < total ? encodeCursor({ o: offset + hits.length }, q) : null;
     const out: SearchOutput = { results, next_cursor: next, total_estimate: Math.max(total, offset + hits.length) };
-    if (!results.length && offset === 0) out.hint = await this.hint(org, names, parsed, input.prefix);
+    if (!results.length && offset === 0) out.hint = await this.hint(org, names, parsed, input.prefix, input.query.includes('"'));
     return { ...out, position: { first: offset + 1, exact: exact || !next } };
   }
 
@@ -81,19 +95,24 @@ export class SearchService {
    * phrase whose words match apart, or too narrow a query. The last two are found by asking again
    * (only when nothing matched).
    */
-  private async hint(org: string, names: string[] | undefined, parsed: ParsedQuery, prefix: string | undefined): Promise<string> {
+  private async hint(org: string, names: string[] | undefined, parsed: ParsedQuery, prefix: string | undefined, quoted: boolean): Promise<string> {
     const indexes = names ?? (await this.store.listIndexes(org, { limit: 1000 })).map((i) => i.name);
     if (!indexes.length) return 'this organization has no index yet: start_import creates one.';
     const missing = await this.store.indexesWithoutText(org, indexes.slice(0, 50));
     if (missing.length) return `some items of ${missing.slice(0, 5).join(', ')} have no extracted text yet (imported with extraction off, or before search existed): reindex_index {index} extracts them.`;
-    const count = async (q: ParsedQuery, p: string | undefined) =>
-      (await this.store.searchTexts(org, { ...searchExpressions(q), ...(names ? { indexes: names } : {}), ...(p ? { prefix: p } : {}), offset: 0, limit: 1 })).total;
+    const count = (q: ParsedQuery, p: string | undefined) => this.store.searchTexts(org, { ...searchExpressions(q), ...(names ? { indexes: names } : {}), ...(p ? { prefix: p } : {}), offset: 0, limit: 1 });
     if (prefix) {
       const outside = await count(parsed, undefined);
-      if (outside) return `${outside} item(s) match outside prefix ${JSON.stringify(prefix)}: a prefix is the exact start of keys (case matters, no leading /, no wildcards such as *); search_index without prefix lists them.`;
+      if (outside.total) {
+        // An estimate can be far off for few long documents: a number only when counted.
+        return `${outside.exact ? `${outside.total} item(s)` : 'items'} match outside prefix ${JSON.stringify(prefix)}: a prefix is the exact start of keys (case matters, no leading /, no wildcards such as *); search_index without prefix lists them.`;
+      }
     }
-    const loose = unquoted(parsed);
-    if (loose && (await count(loose, prefix))) return 'the words match, but not side by side in the order the quotes ask: drop the quotes to find them apart (an unclosed quote makes the rest of the query one phrase).';
+    // Only for quotes the caller typed (punctuation inside a word makes a phrase too: e-mail).
+    const loose = quoted ? unquoted(parsed) : null;
+    if (loose && (await count(loose, prefix)).total) {
+      return 'the words match, but not as the quotes ask (side by side, in that order, within one passage of the text): drop the quotes to find them apart (an unclosed quote makes the rest of the query one phrase).';
+    }
     return 'no item matches every word: try fewer words, OR (upper case) between alternatives, or a prefix such as contract*; AND and NOT are not operators (words must all match; -word excludes), and text in Chinese, Japanese or Korean is matched by whole runs of characters between spaces or punctuation.';
   }
 }

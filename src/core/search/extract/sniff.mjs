@@ -61,8 +61,19 @@ export function legacyCharset(head, contentType, key) {
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) controls++;
   }
   if (controls * 100 > head.length) return null;
-  const label = /charset\s*=\s*["']?([\w.:-]+)/i.exec(contentType)?.[1];
-  return label && !/^utf-?8$/i.test(label) && iconv.encodingExists(label) ? label.toLowerCase() : 'windows-1252';
+  return declaredCharset(contentType) ?? 'windows-1252';
+}
+
+/**
+ * The 8-bit charset a content type declares, when iconv-lite knows it, or null. Labels that name no
+ * 8-bit text encoding (UTF-8 and UTF-16 under any name, base64, hex) are not; ASCII under any name is
+ * windows-1252, as WHATWG decoders read it (the bytes above 0x7F are there).
+ * @param {string} contentType
+ */
+export function declaredCharset(contentType) {
+  const label = /charset\s*=\s*["']?([\w.:-]+)/i.exec(contentType)?.[1]?.toLowerCase();
+  if (!label || /^(utf|ucs|unicode|cesu|base64|hex|binary)/.test(label) || !iconv.encodingExists(label)) return null;
+  return /^(us-?ascii|ascii|ansi_x3\.4-1968|iso646-us|cp367|us)$/.test(label) ? 'windows-1252' : label;
 }
 
 /**

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { Parser, Tokenizer } from 'htmlparser2';
 import { unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
-import { detect, legacyCharset, looksUtf8 } from './sniff.mjs';
+import { declaredCharset, detect, legacyCharset, looksUtf8 } from './sniff.mjs';
 
 /**
  * @typedef {{ maxTextBytes: number, maxPages: number, maxInputBytes: number, maxZipEntries: number,
@@ -305,7 +305,9 @@ async function extract(job) {
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
-  const charset = format === 'other' && !looksUtf8(head) ? legacyCharset(head, job.contentType, job.key) : null;
+  // 8-bit text: its first bytes are not UTF-8, or its content type declares such a charset (its first
+  // bytes may all be ASCII).
+  const charset = format === 'other' && (!looksUtf8(head) || declaredCharset(job.contentType)) ? legacyCharset(head, job.contentType, job.key) : null;
   if (format === 'other' && !looksUtf8(head) && !charset) {
     return { status: 'unsupported', detail: `binary content (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
   }
@@ -321,8 +323,10 @@ async function extract(job) {
     /** @param {string} cs @returns {Result} */
     const legacy = (cs) => {
       sink.push(iconv.decode(body, cs));
-      const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${truncated ? `; ${limit}` : ''}`, 'text', true);
-      return { ...r, status: r.status === 'empty' ? 'empty' : truncated ? 'truncated' : /** @type {const} */ ('extracted') };
+      // A character above 0x7F takes two or three bytes in UTF-8: the text can pass the limit that the bytes did not.
+      const cut = truncated || sink.full;
+      const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${cut ? `; the first ${mib(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
+      return { ...r, status: r.status === 'empty' ? 'empty' : cut ? 'truncated' : /** @type {const} */ ('extracted') };
     };
     if (charset) return legacy(charset);
     // Text as stored: its offsets are the item's own, so read_item reads the item itself.
