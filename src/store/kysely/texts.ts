@@ -316,9 +316,12 @@ export function withTexts<B extends Part>(Base: B) {
         (this.pg
           ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
           : sql`SELECT DISTINCT c.sha256 FROM text_fts f CROSS JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5}`);
-      // CROSS JOIN keeps SQLite's planner from starting at the items (PostgreSQL plans it alone and has no ON for it).
-      const join = this.pg ? sql`JOIN` : sql`CROSS JOIN`;
-      const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM (${hits}) h ${join} items i ON i.sha256 = h.sha256 WHERE ${this.itemFilters(org, q)}`)));
+      // The matching contents as a set (IN): without statistics both planners joined them the wrong way
+      // round, scanning the organization's items once per match (SQLite, by its covering index) or the
+      // contents once per item (PostgreSQL): 170-196 ms for 2,000 matches of 1,000 items. On SQLite,
+      // INDEXED BY makes each content one seek.
+      const items = this.pg ? sql`items i` : sql`items i INDEXED BY items_by_sha`;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${items} WHERE i.sha256 IN (${hits}) AND ${this.itemFilters(org, q)}`)));
       return Number(rows[0]?.n ?? 0);
     }
 
