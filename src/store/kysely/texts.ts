@@ -265,7 +265,9 @@ export function withTexts<B extends Part>(Base: B) {
       const pass = this.passing(q);
       if (this.pg) {
         const only = pass ? sql` AND c.sha256 IN (${pass})` : sql``;
-        return sql`SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q${only} ORDER BY score DESC, c.id LIMIT ${k} OFFSET ${from}`;
+        // OFFSET 0 keeps the scores' subquery apart, so that the sort holds four columns: otherwise it held
+        // each match's tsvector too (about 2.7 KB a row), and spilled to disk past work_mem.
+        return sql`SELECT r.id, r.sha256, r.off, r.score FROM (SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q${only} OFFSET 0) r ORDER BY r.score DESC, r.id LIMIT ${k} OFFSET ${from}`;
       }
       // `+rowid`: a filter on FTS5's ranked rows, not a constraint FTS5 takes (it would evaluate the whole
       // expression once per row id of the list).
