@@ -112,6 +112,8 @@ const items: ResourceProvider = {
 
   async complete(app, org, argument, value, context) {
     if (argument === 'index') {
+      // Only what can start an index name (letters, digits, then . _ -) reaches the store.
+      if (value && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) return [];
       // From just below the typed value (names compare byte-wise on both stores): the names that start
       // with it come first, one more than a completion shows.
       const after = value ? `${value.slice(0, -1)}${String.fromCharCode(Math.max(0, value.charCodeAt(value.length - 1) - 1))}\uffff` : undefined;

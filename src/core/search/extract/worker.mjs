@@ -305,9 +305,8 @@ async function extract(job) {
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
-  // 8-bit text: its first bytes are not UTF-8, or its content type declares such a charset (its first
-  // bytes may all be ASCII).
-  const charset = format === 'other' && (!looksUtf8(head) || declaredCharset(job.contentType)) ? legacyCharset(head, job.contentType, job.key) : null;
+  // 8-bit text, when its first bytes are not UTF-8 (a declared charset is weighed below, on the whole body).
+  const charset = format === 'other' && !looksUtf8(head) ? legacyCharset(head, job.contentType, job.key) : null;
   if (format === 'other' && !looksUtf8(head) && !charset) {
     return { status: 'unsupported', detail: `binary content (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
   }
@@ -333,6 +332,12 @@ async function extract(job) {
     if (looksUtf8(body)) {
       sink.push(data.toString('utf8'));
       return done(sink.text(), truncated, limit, 'text', false);
+    }
+    // Not UTF-8 past an ASCII start: a declared 8-bit charset decides (only here: UTF-8 labelled
+    // iso-8859-1 or us-ascii is common, and stays UTF-8 above).
+    if (declaredCharset(job.contentType)) {
+      const cs = legacyCharset(body.subarray(0, 8192), job.contentType, job.key);
+      if (cs) return legacy(cs);
     }
     // Text with a few bad bytes (its start looked like UTF-8) keeps its words: the bad bytes become
     // U+FFFD, and since that shifts offsets, read_item reads this text rather than the bytes.
