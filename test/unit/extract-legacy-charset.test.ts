@@ -1,7 +1,9 @@
 /**
  * Text that is not UTF-8, through the extraction pool itself (src/core/search/extract/worker.mjs): an
  * 8-bit charset, declared or Windows-1252, is decoded; labels that name no 8-bit encoding are not taken
- * at their word; a decoded text past the text limit is truncated, and says so.
+ * at their word; a decoded text past the text limit is truncated, and says so. UTF-8 under a wrong
+ * 8-bit label (Apache's AddDefaultCharset ISO-8859-1, a us-ascii default, object-store metadata) stays
+ * UTF-8: the label decides only for text that is not UTF-8.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -73,5 +75,25 @@ describe('8-bit text and its declared charset', () => {
     const bytes = Buffer.concat([Buffer.from('x'.repeat(9000) + '\nname M', 'latin1'), Buffer.from([0xfc]), Buffer.from('ller\n' + 'y'.repeat(5000), 'latin1')]);
     const r = await extract(bytes, 'text/csv; charset=iso-8859-1', 'export.csv');
     expect(r.text.includes('Müller') ? 'Müller' : r.text.match(/name .{0,8}/)?.[0]).toBe('Müller');
+  });
+});
+
+const utf8 = Buffer.from('Le café “Müller” résumé naïve\n', 'utf8');
+
+describe('UTF-8 text under a wrong 8-bit charset label', () => {
+  it('control: no label reads UTF-8', async () => {
+    const r = await extract(utf8, 'text/plain', 'note.txt');
+    expect(r.text).toBe(utf8.toString('utf8'));
+  });
+
+  it.each(['iso-8859-1', 'ISO-8859-1', 'windows-1252', 'us-ascii'])('text/plain; charset=%s on valid UTF-8 (accents in the first 8 KB) keeps the UTF-8 text', async (label) => {
+    const r = await extract(utf8, `text/plain; charset=${label}`, 'note.txt');
+    expect(r.text).toBe(utf8.toString('utf8'));
+  });
+
+  it('a UTF-8 file whose first 8 KB are ASCII, labelled iso-8859-1, keeps its later accents', async () => {
+    const bytes = Buffer.concat([Buffer.from('x'.repeat(9000) + '\n', 'utf8'), utf8]);
+    const r = await extract(bytes, 'text/csv; charset=iso-8859-1', 'export.csv');
+    expect(r.text.slice(9001)).toBe(utf8.toString('utf8'));
   });
 });
