@@ -283,4 +283,31 @@ describe('extraction limits and reindex_index', () => {
       await cp.close();
     }
   }, 120_000);
+
+  it('one reindex per index: a call while one is queued answers that job, and all: true beside it is a conflict', async () => {
+    const dataDir = tempDir();
+    const off = await startCloudport({ dataDir, env: { CLOUDPORT_EXTRACT: 'off' } });
+    const id = (await off.ok('create_connector', env.connector('lim'))).connector.id;
+    await waitForJob(off, (await off.ok('start_import', { connector_id: id, index: 'lim', keys: THREE })).job_id);
+    await off.close();
+
+    // --workers 0 runs no job work here, so the first job stays queued for as long as the test looks.
+    const idle = await startCloudport({ dataDir, args: ['--workers', '0'] });
+    try {
+      const [a, b] = await Promise.all([idle.ok('reindex_index', { index: 'lim' }), idle.ok('reindex_index', { index: 'lim' })]);
+      expect(a).toMatchObject({ status: 'queued', queued: 3 });
+      expect(b).toMatchObject({ job_id: a.job_id, status: 'queued', queued: 3, already_running: true });
+      expect(await text(idle, 'reindex_index', { index: 'lim' })).toMatch(new RegExp(`^reindex job ${a.job_id} is already queued for index lim \\(3 item\\(s\\)\\): no second job started`));
+      const all = await idle.call('reindex_index', { index: 'lim', all: true });
+      expect(all.isError).toBe(true);
+      expect(all.data.error).toMatchObject({ kind: 'conflict', field: 'all' });
+      expect(all.text).toContain(`cancel_import {job_id: "${a.job_id}"}`);
+      await idle.ok('cancel_import', { job_id: a.job_id });
+      const fresh = await idle.ok('reindex_index', { index: 'lim', all: true });
+      expect(fresh.job_id).not.toBe(a.job_id);
+      expect(fresh.already_running).toBeUndefined();
+    } finally {
+      await idle.close();
+    }
+  }, 120_000);
 });
