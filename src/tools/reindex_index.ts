@@ -5,7 +5,7 @@ import { defineTool } from './define.js';
 export const reindexIndex = defineTool({
   name: 'reindex_index',
   title: 'Reindex',
-  description: 'Extract searchable text from items imported without it (before search existed, or with CLOUDPORT_EXTRACT=off); all: true extracts every item again. A job: follow it with import_status. One runs per index: while one is queued or running, a call answers that job.',
+  description: 'Extract searchable text from items imported without it (before search existed, or with CLOUDPORT_EXTRACT=off); all: true extracts every item again. A job (import_status follows it); one per index: while one runs, a call answers it.',
   input: z.object({ index: z.string().min(1).max(100), all: z.boolean().optional() }),
   output: z.object({ job_id: z.string(), status: z.string(), index: z.string(), queued: z.number(), listing_complete: z.boolean(), already_running: z.boolean().optional() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
