@@ -35,7 +35,7 @@ export const readItem = defineTool({
       return { data: r, summary };
     }
     const bytes = Buffer.byteLength(r.text);
-    const where = r.next_offset !== null ? `more from next_offset ${r.next_offset}` : 'end of text, next_offset null';
+    const where = r.next_offset !== null ? `more from next_offset ${r.next_offset}` : `end of text, next_offset null${r.note ? `; ${r.note}` : ''}`;
     const of = r.text_bytes !== undefined ? `${r.text_bytes} of extracted text (${r.text_status})` : `${r.size}`;
     const summary = `${key}: bytes ${r.offset}-${r.offset + bytes} of ${of} (${brief(r.content_type, 100)}); ${where}`;
     // The header line, then the text itself with real newlines: an agent reads the content directly.

@@ -142,7 +142,13 @@ export class IndexService {
       const chunks = await this.store.readText(item.sha256, offset, length + 3);
       const from = chunks[0]?.off ?? offset;
       const buf = Buffer.from(chunks.map((c) => c.body).join(''), 'utf8');
-      return { ...base, text_bytes: info.bytes, ...window(buf.subarray(offset - from, offset - from + length + 3), offset, length, info.bytes) };
+      const w = window(buf.subarray(offset - from, offset - from + length + 3), offset, length, info.bytes);
+      // At the end of a text cut at a limit, the document goes on: say so, and how to get more.
+      const cut =
+        info.status === 'truncated' && w.next_offset === null
+          ? { note: `the extracted text ends here, at a limit (${info.detail ?? 'extraction limit'}); the rest of the document is not extracted: raise CLOUDPORT_EXTRACT_MAX_TEXT_BYTES or CLOUDPORT_EXTRACT_MAX_PAGES, then reindex_index {"index": ${JSON.stringify(index)}, "all": true}` }
+          : {};
+      return { ...base, text_bytes: info.bytes, ...w, ...cut };
     }
     if (offset > item.size) throw invalid('offset', `offset ${offset} is past the end of the item (${item.size} bytes)`, `Give an offset from 0 to ${item.size}.`);
     let buf: Buffer;
