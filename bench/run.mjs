@@ -554,11 +554,11 @@ async function main() {
       }
       const db = new Database(path.join(dataDir, 'cloudport.db'), { readonly: true });
       try {
-        const tables = Object.fromEntries(db.prepare(`SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('text_chunks', 'text_chunks_sha_seq') OR name LIKE 'text_fts%' GROUP BY name`).all().map((r) => [r.name, r.bytes]));
+        const tables = Object.fromEntries(db.prepare(`SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('text_chunks', 'text_chunks_sha_seq', 'text_chunks_continued', 'text_chunks_id_sha') OR name LIKE 'text_fts%' GROUP BY name`).all().map((r) => [r.name, r.bytes]));
         const text = db.prepare('SELECT SUM(bytes) AS b FROM texts').get().b;
         const fts = Object.entries(tables).filter(([n]) => n.startsWith('text_fts')).reduce((a, [, b]) => a + b, 0);
         const index = Object.values(tables).reduce((a, b) => a + b, 0);
-        return { method: 'dbstat pages of text_chunks, text_chunks_sha_seq and text_fts*; text bytes: SUM(texts.bytes)', text_bytes: text, index_bytes: index, fts_bytes: fts, tables, db_file_bytes: fs.statSync(path.join(dataDir, 'cloudport.db')).size };
+        return { method: 'dbstat pages of text_chunks and its indexes (text_chunks_sha_seq, text_chunks_continued, text_chunks_id_sha) and text_fts*; text bytes: SUM(texts.bytes)', text_bytes: text, index_bytes: index, fts_bytes: fts, tables, db_file_bytes: fs.statSync(path.join(dataDir, 'cloudport.db')).size };
       } finally {
         db.close();
       }

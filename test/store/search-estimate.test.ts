@@ -34,6 +34,22 @@ describe.each(backends)('search totals with an item test: $name', (b) => {
     });
   }, 120_000);
 
+  it('texts of several chunks that a word matches throughout: the estimate counts texts, not their matching chunks', async () => {
+    await withStore(b, async (s) => {
+      // 120 texts of 4-6 chunks, "harbour" in every paragraph: 500-700 matching chunks, 120 items.
+      const para = (i: number, k: number) => `harbour note ${i} part ${k} ${'lorem ipsum dolor sit amet '.repeat(110)}`;
+      await addMany(s, Array.from({ length: 120 }, (_, i) => ({ key: `long${i}.txt`, content: Array.from({ length: 4 + (i % 3) }, (_, k) => para(i, k)).join('\n\n') })));
+      await addMany(s, Array.from({ length: 30 }, (_, i) => ({ key: `short${i}.txt`, content: `nothing here ${i}` })));
+      const r = await s.searchTexts('org_a', search('harbour', { limit: 10 }));
+      expect(r.hits).toHaveLength(10);
+      expect(r.exact).toBe(false);
+      // 120 match. The estimate takes the matching chunks as spread at random over the store's texts, so
+      // it may count the 30 short texts too, but never more texts than the store holds (150): not 600.
+      expect(r.total).toBeGreaterThanOrEqual(110);
+      expect(r.total).toBeLessThanOrEqual(150);
+    });
+  }, 120_000);
+
   it('40 items of both words among 400 of one: the estimate is near 40, not the 440 chunks holding either word', async () => {
     await withStore(b, async (s) => {
       await add(s, 'long.txt', longUnrelated);

@@ -45,12 +45,19 @@ interface Ranking {
   /** Contents already placed (an item's place is its best chunk). */
   seen: Set<string>;
   total: number;
+  /** The contents that pass the query's item test, as a subquery (null without one): see passingSet(). */
+  pass: RawBuilder<unknown> | null;
 }
 
 /** Searches whose ranking is kept (each holds a few dozen rows unless a cursor went deep). */
 const RANKINGS_KEPT = 32;
 /** A ranking longer than this, items and chunks waiting included (a deep cursor, one content under thousands of keys), is not kept. */
 const RANKED_KEPT = 2000;
+/**
+ * `passListed`: contents passing an item test are listed as a parameter up to this many (about 70 bytes
+ * each); past it, each statement evaluates the test again. Tests lower it to reach that path.
+ */
+export const searchTuning = { passListed: 10_000 };
 
 /**
  * Extracted texts and full-text search. A hit is a chunk; an item's result is its best chunk (its
@@ -107,6 +114,9 @@ export function withTexts<B extends Part>(Base: B) {
         await this.settleTotal(org, q, r);
       }
       if (version !== null && r.ranked.length + r.pending.length <= RANKED_KEPT) {
+        // A kept ranking does not keep a listed pass (up to searchTuning.passListed contents): its next pages, if any,
+        // evaluate the item test in their statements again.
+        r.pass = this.passing(q);
         this.rankings.set(key, r);
         for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
       }
@@ -140,10 +150,14 @@ export function withTexts<B extends Part>(Base: B) {
      */
     private async itemLevel(q: TextSearch): Promise<TextSearch> {
       if (!q.item) return q;
-      // text_chunks_continued holds one row per text of several chunks: one index probe.
-      const rows = await this.exec('auto', () => all(this.rawQuery<{ id: number }>(sql`SELECT id FROM text_chunks WHERE seq = 1 LIMIT 1`)));
-      if (!rows.length) return { ...q, item: undefined };
+      if (!(await this.someTextHasSeveralChunks())) return { ...q, item: undefined };
       return { ...q, fts5: q.item.fts5Any, tsquery: q.item.tsqueryAny };
+    }
+
+    /** text_chunks_continued holds one row per text of several chunks: one index probe. */
+    private async someTextHasSeveralChunks(): Promise<boolean> {
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ id: number }>(sql`SELECT id FROM text_chunks WHERE seq = 1 LIMIT 1`)));
+      return rows.length > 0;
     }
 
     /**
@@ -187,7 +201,7 @@ export function withTexts<B extends Part>(Base: B) {
 
     /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
-      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, exact: false, seen: new Set(), total: 0 };
+      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, exact: false, seen: new Set(), total: 0, pass: await this.passingSet(q) };
       await this.resolve(org, q, r, want);
       await this.settleTotal(org, q, r);
       return r;
@@ -202,7 +216,7 @@ export function withTexts<B extends Part>(Base: B) {
     private async settleTotal(org: string, q: TextSearch, r: Ranking): Promise<void> {
       if (!r.more && !r.pending.length) r.total = r.ranked.length;
       else if (!r.exact && r.total <= r.ranked.length) {
-        const m = await this.estimateMatches(org, q, r.ranked.length / Math.max(1, r.resolved));
+        const m = await this.estimateMatches(org, q, r);
         r.exact = m.exact;
         r.total = m.exact ? Math.max(m.n, r.ranked.length) : Math.max(m.n, r.ranked.length + 1);
       }
@@ -221,7 +235,7 @@ export function withTexts<B extends Part>(Base: B) {
         if (!r.pending.length) {
           if (!r.more) return;
           const n = Math.max(64, want * 4, r.fetched);
-          r.pending = await this.exec('auto', () => all(this.rawQuery<Ranked>(this.candidates(q, n, r.fetched))));
+          r.pending = await this.exec('auto', () => all(this.rawQuery<Ranked>(this.candidates(q, n, r.fetched, r.pass))));
           r.fetched += r.pending.length;
           r.more = r.pending.length === n;
           if (!r.pending.length) return;
@@ -259,10 +273,9 @@ export function withTexts<B extends Part>(Base: B) {
      * first, ties by id. SQLite: the row ids and scores alone, as FTS5 ranks them (looking each chunk up
      * costs a page read or more, so resolve() reads only the ones a page needs).
      */
-    private candidates(q: TextSearch, k: number, from: number): RawBuilder<unknown> {
+    private candidates(q: TextSearch, k: number, from: number, pass: RawBuilder<unknown> | null): RawBuilder<unknown> {
       // With an item test, only the chunks of the texts that pass it: every candidate is then an item's,
       // however few texts pass among the many whose chunks hold some word.
-      const pass = this.passing(q);
       if (this.pg) {
         const only = pass ? sql` AND c.sha256 IN (${pass})` : sql``;
         // OFFSET 0 keeps the scores' subquery apart, so that the sort holds four columns: otherwise it held
@@ -283,13 +296,24 @@ export function withTexts<B extends Part>(Base: B) {
     private passing(q: TextSearch): RawBuilder<unknown> | null {
       const t = q.item;
       if (!t) return null;
-      // SQLite: CROSS JOIN keeps the matches first (else the planner may probe FTS5 once per chunk, each probe
-      // evaluating the expression again: seconds for a prefix of many words).
-      const matching = (e: string) =>
-        this.pg ? sql`SELECT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${e})` : sql`SELECT c.sha256 FROM text_fts f CROSS JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${e}`;
+      const matching = (e: string) => (this.pg ? sql`SELECT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${e})` : sql`SELECT ${this.chunkTexts(e)}`);
       const all = sql.join((this.pg ? t.tsqueryAll : t.fts5All).map(matching), sql` INTERSECT `);
       const none = this.pg ? t.tsqueryNone : t.fts5None;
       return none === null ? all : sql`${all} EXCEPT ${matching(none)}`;
+    }
+
+    /**
+     * The contents that pass the query's item test, for the ranking and the count alike: evaluated once and
+     * listed as one parameter when at most searchTuning.passListed pass (else the subquery, which each statement
+     * evaluates again). Null without an item test.
+     */
+    private async passingSet(q: TextSearch): Promise<RawBuilder<unknown> | null> {
+      const sub = this.passing(q);
+      if (!sub) return null;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ sha256: string }>(sql`${sub} LIMIT ${searchTuning.passListed + 1}`)));
+      if (rows.length > searchTuning.passListed) return sub;
+      const shas = rows.map((x) => x.sha256);
+      return this.pg ? sql`SELECT unnest(${shas}::text[])` : sql`SELECT value FROM json_each(${JSON.stringify(shas)})`;
     }
 
     /**
@@ -298,26 +322,66 @@ export function withTexts<B extends Part>(Base: B) {
      * share of the top chunks that were the organization's matching items; where other organizations
      * have items, that count would tell about theirs, so the organization's matches are counted exactly.
      */
-    private async estimateMatches(org: string, q: TextSearch, share: number): Promise<{ n: number; exact: boolean }> {
+    private async estimateMatches(org: string, q: TextSearch, r: Ranking): Promise<{ n: number; exact: boolean }> {
+      const pass = r.pass;
       // With an item test the chunks that hold some word say little about the items that pass it: counted.
-      if (q.item) return { n: await this.countMatches(org, q), exact: true };
+      if (pass) return { n: await this.countMatches(org, q, pass), exact: true };
       // The first and last org_id of the primary key: two index seeks, where org_id <> ? would read every item.
       const span = await this.exec('auto', () => all(this.rawQuery<{ lo: string | null; hi: string | null }>(sql`SELECT (SELECT MIN(org_id) FROM items) AS lo, (SELECT MAX(org_id) FROM items) AS hi`)));
-      if (span[0]?.lo !== org || span[0]?.hi !== org) return { n: await this.countMatches(org, q), exact: true };
+      if (span[0]?.lo !== org || span[0]?.hi !== org) return { n: await this.countMatches(org, q, pass), exact: true };
       const chunks = this.pg
         ? sql`SELECT COUNT(*) AS n FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
         : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
-      return { n: Math.round(Number(rows[0]?.n ?? 0) * share), exact: false };
+      const m = Number(rows[0]?.n ?? 0);
+      // Matching chunks to matching texts. Where some texts have several chunks, one text's chunks may
+      // match many times over (a common word matches every chunk of every text): the texts are estimated
+      // as if the m matching chunks fell at random among the store's C chunks, k = C / T to a text, which
+      // T (1 - (1 - m/C)^k) texts would then hold (m when every text is one chunk; T when every chunk
+      // matches). The items are the texts times the items per text seen among the resolved ones.
+      const { chunks: c, texts: t } = await this.chunkCounts(r.version);
+      const texts = c > t && t > 0 ? t * (1 - Math.pow(Math.max(0, 1 - m / c), c / t)) : m;
+      return { n: Math.round(texts * (r.ranked.length / Math.max(1, r.seen.size))), exact: false };
+    }
+
+    /**
+     * How many chunks the store holds, and how many texts have chunks (those extracted, whole or cut),
+     * kept for as long as the database is unchanged (zeros when every text is one chunk). SQLite counts both (its count of a b-tree is a few
+     * µs); PostgreSQL would read every wide chunk row to count them (5-13 ms for 7,500), so it takes its
+     * planner's row count, kept by autovacuum, and counts only before the table's first analysis.
+     */
+    private async chunkCounts(version: string | null): Promise<{ chunks: number; texts: number }> {
+      if (version !== null && this.counted?.version === version) return this.counted;
+      // Without texts of several chunks every chunk is a text.
+      if (!(await this.someTextHasSeveralChunks())) return { chunks: 0, texts: 0 };
+      const chunks = this.pg
+        ? sql`SELECT CASE WHEN p.reltuples > 0 THEN p.reltuples ELSE (SELECT COUNT(*) FROM text_chunks) END FROM pg_class p WHERE p.oid = to_regclass('text_chunks')`
+        : sql`SELECT COUNT(*) FROM text_chunks`;
+      const rows = await this.exec('auto', () => all(this.rawQuery<{ c: number; t: number }>(sql`SELECT (${chunks}) AS c, (SELECT COUNT(*) FROM texts WHERE status IN ('extracted', 'truncated')) AS t`)));
+      const counts = { chunks: Number(rows[0]?.c ?? 0), texts: Number(rows[0]?.t ?? 0) };
+      if (version !== null) this.counted = { version, ...counts };
+      return counts;
+    }
+
+    private counted: { version: string; chunks: number; texts: number } | null = null;
+
+    /**
+     * SQLite: the texts of the chunks that match an FTS5 expression, as a select list and its source.
+     * CROSS JOIN keeps the matches first (else the planner may probe FTS5 once per chunk, each probe
+     * evaluating the expression again: seconds for a prefix of many words); each chunk's text comes from
+     * the covering index text_chunks_id_sha, not from the chunk's row (a page read per chunk).
+     */
+    private chunkTexts(fts5: string): RawBuilder<unknown> {
+      return sql`c.sha256 FROM text_fts f CROSS JOIN text_chunks c INDEXED BY text_chunks_id_sha ON c.id = f.rowid WHERE text_fts MATCH ${fts5}`;
     }
 
     /** Items of the organization that match, counted without ranking. */
-    private async countMatches(org: string, q: TextSearch): Promise<number> {
+    private async countMatches(org: string, q: TextSearch, pass: RawBuilder<unknown> | null): Promise<number> {
       const hits =
-        this.passing(q) ??
+        pass ??
         (this.pg
           ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
-          : sql`SELECT DISTINCT c.sha256 FROM text_fts f CROSS JOIN text_chunks c ON c.id = f.rowid WHERE text_fts MATCH ${q.fts5}`);
+          : sql`SELECT DISTINCT ${this.chunkTexts(q.fts5)}`);
       // The matching contents as a set (IN): without statistics both planners joined them the wrong way
       // round, scanning the organization's items once per match (SQLite, by its covering index) or the
       // contents once per item (PostgreSQL): 170-196 ms for 2,000 matches of 1,000 items. On SQLite,
