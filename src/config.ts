@@ -20,7 +20,7 @@ export const SETTINGS = [
   { flag: '--data-dir', env: 'CLOUDPORT_DATA_DIR', default: '~/.cloudport', help: 'Where the SQLite store, master.key and imported content live.' },
   { flag: '--database-url', env: 'CLOUDPORT_DATABASE_URL', default: 'SQLite in the data dir', help: 'postgres://user@host:5432/db[?schema=name]: PostgreSQL store shared by processes on several hosts.' },
   { flag: '--read-only', env: 'CLOUDPORT_READ_ONLY', default: 'off', help: 'List only read-only tools and refuse any other call.' },
-  { flag: '--toolsets', env: 'CLOUDPORT_TOOLSETS', default: 'all', help: `Expose only these tool groups (comma-separated): ${TOOLSET_NAMES.join(', ')}. Job tools (import_status, list_imports, import_logs, cancel_import) come with imports or exports; other tools are refused.` },
+  { flag: '--toolsets', env: 'CLOUDPORT_TOOLSETS', default: 'all', help: `Expose only these tool groups (comma-separated): ${TOOLSET_NAMES.join(', ')}. Job tools (import_status, list_imports, import_logs, cancel_import) come with imports, exports or search; other tools are refused.` },
   { flag: '--log-level', env: 'CLOUDPORT_LOG_LEVEL', default: 'info', help: 'debug, info, warn, error or silent. JSON lines on stderr.' },
   { flag: '--workers', env: 'CLOUDPORT_WORKERS', default: 'auto', help: 'Files this process imports at once (0: run no import work here). auto: 16, raised up to 64 while files wait on a distant service. --concurrency / CLOUDPORT_CONCURRENCY is the older name.' },
   { flag: '--connector-concurrency', env: 'CLOUDPORT_CONNECTOR_CONCURRENCY', default: 'every slot', help: 'At most this many of those files from one connector at once, so one connector cannot take every slot.' },

@@ -15,7 +15,9 @@ export type Lock =
   /** Serializes dedupe decisions (and index deletion) per (organization, index). */
   | { kind: 'index'; org: string; index: string }
   /** Blob GC (exclusive) against recording in-flight hashes (shared). */
-  | { kind: 'blobs'; mode: 'shared' | 'exclusive' };
+  | { kind: 'blobs'; mode: 'shared' | 'exclusive' }
+  /** Replacing one content's text: its old rows are deleted and new ones written by one transaction at a time. */
+  | { kind: 'text'; sha256: string };
 
 export type Op =
   | { op: 'all'; q: Compilable<unknown> }

@@ -10,6 +10,8 @@ export const LOCK_MIGRATE = [LOCK_NS, 1] as const;
 export const LOCK_BLOBS = [LOCK_NS, 2] as const;
 /** One index's commits: the second key is hashtext(indexLockName(org, index)). */
 export const LOCK_INDEX_NS = LOCK_NS + 1;
+/** One content's text being replaced (reindex all): the second key is hashtext(sha256). */
+export const LOCK_TEXT_NS = LOCK_NS + 2;
 
 export function indexLockName(org: string, index: string): string {
   return `${org}\u0001${index}`;

@@ -14,7 +14,7 @@ import type { DB } from './schema.js';
 import { MIGRATIONS } from './migrations.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Lock, type Op, type Tx } from './ops.js';
-import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_MIGRATE } from './pg-locks.js';
+import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_TEXT_NS, LOCK_MIGRATE } from './pg-locks.js';
 import type { PreparedQuery } from './kysely/base.js';
 
 /**
@@ -197,6 +197,7 @@ export class PostgresStore extends KyselyStore {
 
   private async lock(db: Queryable, l: Lock): Promise<void> {
     if (l.kind === 'index') await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_INDEX_NS, indexLockName(l.org, l.index)]);
+    else if (l.kind === 'text') await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_TEXT_NS, l.sha256]);
     else await db.query(l.mode === 'shared' ? 'SELECT pg_advisory_xact_lock_shared($1, $2)' : 'SELECT pg_advisory_xact_lock($1, $2)', [...LOCK_BLOBS]);
   }
 

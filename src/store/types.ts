@@ -199,6 +199,12 @@ export interface StoreConnectors {
 export interface StoreQueue {
   /** Creates a job with its first listed files in one transaction. */
   createJob(job: NewJob, files: ListedFile[]): Promise<void>;
+  /**
+   * Creates the job unless the organization's index has an active job of its kind with work left that
+   * covers it: a listing still to finish, or at least `minPending` files pending. Returns that job
+   * instead (a running one first). Atomic across processes.
+   */
+  createJobUnlessActive(job: NewJob, files: ListedFile[], minPending: number): Promise<JobRow | null>;
   /** Appends one listing page and moves the listing cursor, atomically, if `owner` still holds the listing lease. */
   appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean>;
   /** Claims the listing of one job whose listing is incomplete and unleased. */

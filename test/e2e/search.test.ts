@@ -230,7 +230,7 @@ describe('extraction limits and reindex_index', () => {
       expect(pdf.text).not.toContain('indemnification');
       // The end of a text cut at a limit says the document goes on, and how to extract more.
       expect(pdf.note).toMatch(/^the extracted text ends here, at a limit \(the first 1 of \d+ pages \(page limit\)\)/);
-      expect(await text(cp, 'read_item', { index: 'lim', key: 'report.pdf' })).toMatch(/end of text, next_offset null; the extracted text ends here.*CLOUDPORT_EXTRACT_MAX_PAGES, then reindex_index \{"index": "lim", "all": true\}/);
+      expect(await text(cp, 'read_item', { index: 'lim', key: 'report.pdf' })).toMatch(/end of text, next_offset null; the extracted text ends here.*the server's operator can raise CLOUDPORT_EXTRACT_MAX_PAGES and restart it, then reindex_index \{"index": "lim", "all": true\}/);
       expect((await cp.ok('read_item', { index: 'lim', key: 'report.pdf', length: 10 })).note).toBeUndefined();
     } finally {
       await cp.close();

@@ -206,7 +206,7 @@ export class SecurityPolicy {
   private refused(host: string, address: string, why: string, field: string): CloudportError {
     return new CloudportError(
       'permission_denied',
-      `${field}: ${host}${address !== host ? ` (${address})` : ''} is a ${why} address, refused by the endpoint policy (no loopback, private, link-local or unique-local endpoints in HTTP mode)`,
+      `${field}: ${host}${address !== host ? ` (${address})` : ''} is ${/^(unspecified|IETF)/.test(why) ? 'an' : 'a'} ${why} address, refused by the endpoint policy (no loopback, private, link-local or unique-local endpoints in HTTP mode)`,
       { field, fix: 'Use a public endpoint; the operator can allow private ones with --allow-private-endpoints or --allow-endpoint-cidr CIDR.' },
     );
   }

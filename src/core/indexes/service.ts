@@ -1,8 +1,8 @@
 import { CloudportError, invalid, notFound } from '../../shared/errors.js';
 import { gcUnlink, type BlobStore } from '../../store/blobs.js';
-import type { IndexSummary, Store } from '../../store/types.js';
+import type { IndexSummary, Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
-import { checkIndexName } from '../domain/index-names.js';
+import { checkIndexName, requireIndex } from '../domain/index-names.js';
 import { PAGE_TEXT_BUDGET, entryBytes } from '../domain/page-budget.js';
 import { detect } from '../search/extract/sniff.mjs';
 
@@ -30,8 +30,7 @@ export class IndexService {
   ) {}
 
   private async requireIndex(org: string, index: string) {
-    checkIndexName(index);
-    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'index', 'Indexes are created by start_import; check the name.');
+    await requireIndex(this.store, org, index, 'index', 'Indexes are created by start_import; list_indexes shows them.');
   }
 
   async list(org: string, opts: { cursor?: string; limit: number }): Promise<{ indexes: IndexSummary[]; next_cursor: string | null }> {
@@ -58,8 +57,10 @@ export class IndexService {
   }
 
   async deleteIndex(org: string, index: string): Promise<{ index: string; items_deleted: number; blobs_removed: number }> {
-    await this.requireIndex(org, index);
+    // Jobs first: an import that has not committed a file yet is about to create the index.
+    checkIndexName(index);
     await this.refuseWhileImporting(org, index);
+    await this.requireIndex(org, index);
     const before = (await this.store.listIndexes(org, { after: undefined, limit: 100000 })).find((i) => i.name === index)?.items ?? 0;
     const shas = (await this.store.deleteIndex(org, index)) ?? [];
     return { index, items_deleted: before, blobs_removed: await this.gc(shas) };
@@ -134,7 +135,13 @@ export class IndexService {
     const base = { key: item.key, size: item.size, content_type: item.content_type, text_status: info?.status ?? 'pending' } as const;
     if (info?.derived && !raw) {
       if (info.status !== 'extracted' && info.status !== 'truncated') {
-        const why = info.status === 'empty' ? 'no text found in it' : `${info.status}${info.detail ? `: ${info.detail}` : ''}`;
+        // An empty text cut at a limit (a scan's first pages) may have text further on.
+        const why =
+          info.status === 'empty'
+            ? info.detail
+              ? `no text found in ${info.detail}; ${moreText(info, index)}`
+              : 'no text found in it'
+            : `${info.status}${info.detail ? `: ${info.detail}` : ''}`;
         // Markup is text when read raw; a PDF or an Office file is not, so raw would show nothing more.
         return { ...base, offset, next_offset: null, note: `${info.format} document, ${why}${MARKUP.includes(info.format) ? '; raw: true reads its markup' : ''}` };
       }
@@ -146,7 +153,7 @@ export class IndexService {
       // At the end of a text cut at a limit, the document goes on: say so, and how to get more.
       const cut =
         info.status === 'truncated' && w.next_offset === null
-          ? { note: `the extracted text ends here, at a limit (${info.detail ?? 'extraction limit'}); the rest of the document is not extracted: raise CLOUDPORT_EXTRACT_MAX_TEXT_BYTES or CLOUDPORT_EXTRACT_MAX_PAGES, then reindex_index {"index": ${JSON.stringify(index)}, "all": true}` }
+          ? { note: `the extracted text ends here, at a limit (${info.detail ?? 'extraction limit'}); the rest of the document is not in it: ${MARKUP.includes(info.format) || info.format === 'text' ? 'raw: true reads the stored bytes, whole; ' : ''}${moreText(info, index)}` }
           : {};
       return { ...base, text_bytes: info.bytes, ...w, ...cut };
     }
@@ -180,6 +187,16 @@ export class IndexService {
 
 /** Document formats whose stored bytes are text (markup). */
 const MARKUP = ['html', 'xml'];
+
+/**
+ * How more of a text cut at a limit gets extracted: the limit its detail names (both when it names
+ * none) is the server's setting, which only its operator changes; then a reindex of every item.
+ */
+function moreText(info: TextInfo, index: string): string {
+  const named = [info.detail?.includes('(text limit)') && 'CLOUDPORT_EXTRACT_MAX_TEXT_BYTES', info.detail?.includes('(page limit)') && 'CLOUDPORT_EXTRACT_MAX_PAGES'].filter((v): v is string => !!v);
+  const vars = named.length ? named : ['CLOUDPORT_EXTRACT_MAX_TEXT_BYTES', 'CLOUDPORT_EXTRACT_MAX_PAGES'];
+  return `the server's operator can raise ${vars.join(' or ')} and restart it, then reindex_index {"index": ${JSON.stringify(index)}, "all": true} extracts more`;
+}
 
 /** The whole characters of `buf` (which starts at byte `offset` of a text of `total` bytes) within `length` bytes. */
 function window(buf: Buffer, offset: number, length: number, total: number): Pick<ReadResult, 'offset' | 'next_offset' | 'text' | 'truncated'> {

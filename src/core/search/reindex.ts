@@ -4,7 +4,7 @@ import { CloudportError, asCloudportError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { BlobStore } from '../../store/blobs.js';
 import type { ClaimedFile, JobRow, JobState, ListedFile, Store } from '../../store/types.js';
-import { checkIndexName } from '../domain/index-names.js';
+import { checkIndexName, requireIndex } from '../domain/index-names.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
 import { jobLog, newJobRow } from '../jobs/common.js';
 import { toPayload } from './extractor.js';
@@ -46,66 +46,37 @@ export class ReindexService implements JobHandlers {
   }
 
   /**
-   * Starts a reindex of the index, or answers the one already queued or running there: a second job
-   * would extract the same items again. Starts for one index run one at a time in this process, so two
-   * calls at once cannot both find none running.
+   * Starts a reindex of the index, or answers the one queued or running there when it covers this call
+   * (a second job would extract the same items again): one whose listing goes on, or with at least as
+   * many files pending as this call would queue. With `all`, any active reindex answers, and one without
+   * `all` is a conflict. The store decides in one transaction, so two processes cannot both start one.
    */
   async start(org: string, input: { index: string; all?: boolean }): Promise<ReindexResult> {
     const index = checkIndexName(input.index);
-    const key = JSON.stringify([org, index]);
-    const run = (this.starting.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.startOne(org, index, !!input.all));
-    this.starting.set(key, run);
-    try {
-      return await run;
-    } finally {
-      if (this.starting.get(key) === run) this.starting.delete(key);
-    }
-  }
-
-  private readonly starting = new Map<string, Promise<unknown>>();
-
-  private async startOne(org: string, index: string, all: boolean): Promise<ReindexResult> {
-    if (!(await this.store.indexExists(org, index))) throw new CloudportError('not_found', `index ${JSON.stringify(index)} not found`, { field: 'index', fix: 'list_indexes shows the indexes.' });
-    const running = await this.active(org, index);
-    if (running) {
-      const runningAll = (JSON.parse(running.job.params) as { all?: boolean }).all ?? false;
-      const id = running.job.id;
-      const follow = `import_status {job_id: "${id}", wait_seconds: 30}`;
-      if (all && !runningAll) {
-        throw new CloudportError('conflict', `index ${JSON.stringify(index)} has reindex job ${id} ${running.job.status} for its items without text; all: true would extract them a second time beside it`, {
-          field: 'all',
-          fix: `Wait for it (${follow}), then call reindex_index {index: ${JSON.stringify(index)}, all: true} again; or cancel_import {job_id: "${id}"} first.`,
-        });
-      }
-      return { job_id: id, status: running.job.status as JobState, index, queued: running.queued, listing_complete: running.job.listing_complete === 1, already_running: true };
-    }
+    const all = !!input.all;
+    await requireIndex(this.store, org, index, 'index', 'list_indexes shows the indexes.');
     const first = await this.store.itemsToExtract(org, index, { limit: PAGE, all });
     const complete = first.length < PAGE;
     const id = newId('rdx');
     const now = new Date().toISOString();
     const state = { after: first.length ? first[first.length - 1]!.key : null, all };
-    await this.store.createJob(
-      newJobRow({ id, org, kind: 'reindex', connectorId: NO_CONNECTOR, index, params: { all }, listingState: JSON.stringify(state), complete, now }),
-      first.map(listed),
-    );
+    const row = newJobRow({ id, org, kind: 'reindex', connectorId: NO_CONNECTOR, index, params: { all }, listingState: JSON.stringify(state), complete, now });
+    const running = await this.store.createJobUnlessActive(row, first.map(listed), all ? 1 : first.length);
+    if (running) {
+      const runningAll = (JSON.parse(running.params) as { all?: boolean }).all ?? false;
+      if (all && !runningAll) {
+        throw new CloudportError('conflict', `index ${JSON.stringify(index)} has reindex job ${running.id} ${running.status} for its items without text; all: true would extract them a second time beside it`, {
+          field: 'all',
+          fix: `Wait for it (import_status {job_id: "${running.id}", wait_seconds: 30}), then call reindex_index {index: ${JSON.stringify(index)}, all: true} again; or cancel_import {job_id: "${running.id}"} first.`,
+        });
+      }
+      const c = (await this.store.jobProgress(running.id)).counts;
+      const queued = Object.values(c).reduce((a, n) => a + n, 0);
+      return { job_id: running.id, status: running.status as JobState, index, queued, listing_complete: running.listing_complete === 1, already_running: true };
+    }
     await jobLog(this.store, org, id, NO_CONNECTOR, 'info', null, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${all ? ', every item' : ', items without text'}`);
     this.engine?.wake();
     return { job_id: id, status: 'queued', index, queued: first.length, listing_complete: complete };
-  }
-
-  /**
-   * The index's reindex job that still has work (files pending or a listing to finish), running ones
-   * first, with how many files it has; several only if started by another process at the same time.
-   */
-  private async active(org: string, index: string): Promise<{ job: JobRow; queued: number } | null> {
-    for (const status of ['running', 'queued']) {
-      for (const job of await this.store.listJobs(org, { index, kind: 'reindex', status, limit: 10 })) {
-        const c = (await this.store.jobProgress(job.id)).counts;
-        if (job.listing_complete === 1 && c.pending === 0) continue;
-        return { job, queued: Object.values(c).reduce((a, n) => a + n, 0) };
-      }
-    }
-    return null;
   }
 
   async listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,6 @@
-import { notFound } from '../../shared/errors.js';
 import type { Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
-import { checkIndexName } from '../domain/index-names.js';
+import { requireIndex } from '../domain/index-names.js';
 import { MAX_TERMS, markedWords, parseQuery, searchExpressions, type ParsedQuery, type Term } from './query.js';
 import { Snippets } from './snippet.js';
 
@@ -64,10 +63,7 @@ export class SearchService {
   async search(org: string, input: SearchInput): Promise<SearchOutput & { position: { first: number; exact: boolean } }> {
     const names = input.index === undefined ? undefined : [...new Set(Array.isArray(input.index) ? input.index : [input.index])];
     for (const [i, name] of (names ?? []).entries()) {
-      checkIndexName(name);
-      if (!(await this.store.indexExists(org, name))) {
-        throw notFound('index', name, Array.isArray(input.index) ? `index[${i}]` : 'index', 'list_indexes shows the indexes; omit index to search them all.');
-      }
+      await requireIndex(this.store, org, name, Array.isArray(input.index) ? `index[${i}]` : 'index', 'list_indexes shows the indexes; omit index to search them all.');
     }
     const parsed = parseQuery(input.query);
     const q = { q: input.query, i: names ?? null, p: input.prefix ?? '' };

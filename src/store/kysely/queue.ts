@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { all, one, run, type Tx } from '../ops.js';
+import { all, lock, one, run, type Tx } from '../ops.js';
 import type { ClaimOptions, ClaimedFile, JobRow, ListedFile, NewJob, StoreQueue } from '../types.js';
 import { ACTIVE_JOB, type Part } from './base.js';
 import { family, statement } from './statements.js';
@@ -96,6 +96,33 @@ export function withQueue<B extends Part>(Base: B) {
     private *createJobTx(job: NewJob, files: ListedFile[]): Tx<void> {
       yield* run(this.qb.insertInto('jobs').values(job));
       yield* this.insertFiles(job.org_id, job.id, files);
+    }
+
+    async createJobUnlessActive(job: NewJob, files: ListedFile[], minPending: number): Promise<JobRow | null> {
+      return this.exec('tx', () => this.createJobUnlessActiveTx(job, files, minPending));
+    }
+
+    private *createJobUnlessActiveTx(job: NewJob, files: ListedFile[], minPending: number): Tx<JobRow | null> {
+      // The index's lock on PostgreSQL (SQLite's write transaction is already the only one): two processes
+      // creating at once see each other's job.
+      yield* lock({ kind: 'index', org: job.org_id, index: job.index_name });
+      const pending = sql<number>`(SELECT COUNT(*) FROM job_files f WHERE f.job_id = j.id AND f.status = 'pending')`;
+      const found = yield* one(
+        this.qb
+          .selectFrom('jobs as j')
+          .selectAll('j')
+          .where('j.org_id', '=', job.org_id)
+          .where('j.index_name', '=', job.index_name)
+          .where('j.kind', '=', job.kind)
+          .where('j.status', 'in', [...ACTIVE_JOB])
+          .where((eb) => eb.or([eb('j.listing_complete', '=', 0), eb(pending, '>=', Math.max(1, minPending))]))
+          .orderBy(sql`CASE WHEN j.status = 'running' THEN 0 ELSE 1 END`)
+          .orderBy('j.created_at')
+          .limit(1),
+      );
+      if (found) return found;
+      yield* this.createJobTx(job, files);
+      return null;
     }
 
     async appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean> {

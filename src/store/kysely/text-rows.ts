@@ -1,6 +1,6 @@
 import { sql, type Compilable, type Kysely } from 'kysely';
 import { foldText } from '../../shared/search-words.js';
-import { all, run, type Tx } from '../ops.js';
+import { all, lock, run, type Tx } from '../ops.js';
 import type { DB } from '../schema.js';
 import type { TextPayload } from '../types.js';
 import { statement, type Statement } from './statements.js';
@@ -30,7 +30,13 @@ const ROWS_PER_INSERT = 200;
  * the chunks; PostgreSQL gets each chunk's tsvector of its folded words.
  */
 export function* writeText(qb: Kysely<DB>, pg: boolean, prepare: Prepare, sha256: string, t: TextPayload, now: string, replace = false): Tx<void> {
-  if (replace) yield* dropTexts(qb, [sha256]);
+  if (replace) {
+    // Two replacements of one content at once (a reindex of duplicates, of two indexes): without the lock,
+    // PostgreSQL's second deleted the first's new text row but not its chunks (its DELETE ran on a snapshot
+    // from before the first committed), then wrote its own chunks over them: a unique violation.
+    yield* lock({ kind: 'text', sha256 });
+    yield* dropTexts(qb, [sha256]);
+  }
   const inserted = yield* run(prepare(TEXT_ROW, sha256, t.status, t.detail, t.format, t.derived ? 1 : 0, t.bytes, now));
   if (inserted) yield* writeChunks(qb, pg, sha256, t.chunks);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CloudportError, asCloudportError, invalid, notFound } from '../../../shared/errors.js';
+import { CloudportError, asCloudportError, invalid } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/log.js';
 import { redact } from '../../../shared/redact.js';
@@ -9,7 +9,7 @@ import type { ClaimedFile, ItemRow, JobRow, JobState, ListedFile, Store } from '
 import type { JobEngine, JobHandlers } from '../engine.js';
 import { FAIL_AFTER, requireUsable, type ConnectorService } from '../../connectors/service.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
-import { checkIndexName } from '../../domain/index-names.js';
+import { requireIndex } from '../../domain/index-names.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.js';
 import { ConnectorCache } from '../../connectors/health.js';
@@ -97,8 +97,8 @@ export class ExportService implements JobHandlers {
     requireUsable(c, 'export');
     const provider = await this.pool.get(c);
     if (!provider.capabilities.write) throw new CloudportError('unsupported', `provider ${c.provider} cannot write`, { field: 'connector_id' });
-    const index = checkIndexName(input.index);
-    if (!(await this.store.indexExists(org, index))) throw notFound('index', index, 'index', 'list_indexes shows the indexes that exist.');
+    const index = input.index;
+    await requireIndex(this.store, org, index, 'index', 'list_indexes shows the indexes that exist.');
     if (input.keys && input.prefix) throw invalid('keys', 'give either keys or prefix, not both');
     const params: ExportParams = {
       kind: 'export',
