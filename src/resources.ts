@@ -4,7 +4,6 @@ import {
   ErrorCode,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
   type Resource,
   type ResourceTemplate,
@@ -36,9 +35,27 @@ const ITEMS = 'cloudport://indexes/';
 const READ_LIMIT = 1024 * 1024;
 const PAGE = 100;
 
-/** Keys keep their "/"; every other character outside the unreserved set is percent-encoded. */
+/**
+ * Keys keep their "/"; every other character outside the unreserved set is percent-encoded. A key with
+ * a "." or ".." segment has its "/" encoded too: a client that normalizes the URI (WHATWG URL, which
+ * also takes %2E%2E for "..") would otherwise resolve items/a/../b.txt to items/b.txt. (A key that is
+ * only "." or ".." has no form such a client keeps.)
+ */
 export function itemUri(index: string, key: string): string {
-  return `${ITEMS}${encodeURIComponent(index)}/items/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const parts = key.split('/');
+  const path = parts.some((p) => p === '.' || p === '..') ? encodeURIComponent(key) : parts.map(encodeURIComponent).join('/');
+  return `${ITEMS}${encodeURIComponent(index)}/items/${path}`;
+}
+
+/** Longest URI resources/read takes: an index name of 100 characters and a key of 4096, each of its UTF-16 units at most 9 characters encoded (3 bytes of UTF-8, %XX each). */
+const MAX_URI = ITEMS.length + 3 * 100 + 7 + 9 * 4096;
+
+/**
+ * A JSON-RPC error whose message is the text itself: the SDK's McpError puts "MCP error <code>: " in
+ * the message it sends, and the client's McpError adds it again.
+ */
+function rpcError(code: number, message: string, data?: unknown): Error {
+  return Object.assign(new Error(message), { code, ...(data !== undefined ? { data } : {}) });
 }
 
 function parseItemUri(uri: string): { index: string; key: string } | null {
@@ -143,7 +160,7 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
     let inner: string | undefined;
     if (c) {
       const m = /^(\d+):(.*)$/s.exec(c);
-      if (!m || !RESOURCE_PROVIDERS[Number(m[1])]) throw new McpError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
+      if (!m || !RESOURCE_PROVIDERS[Number(m[1])]) throw rpcError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
       n = Number(m[1]);
       inner = m[2] || undefined;
     }
@@ -157,13 +174,14 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
         inner = undefined;
       }
     } catch (e) {
-      if (e instanceof SyntaxError) throw new McpError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
+      if (e instanceof SyntaxError) throw rpcError(ErrorCode.InvalidParams, 'cursor is not valid: pass nextCursor unchanged, or omit it to start over');
       throw e;
     }
   });
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
     const uri = req.params.uri;
+    if (uri.length > MAX_URI) throw rpcError(ErrorCode.InvalidParams, `uri is ${uri.length} characters, longer than any item's (${MAX_URI}): keys are at most 4096 characters`, { uri: uri.slice(0, 300) });
     for (const p of RESOURCE_PROVIDERS) {
       try {
         const r = await p.read(await app, org, uri);
@@ -171,10 +189,10 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
       } catch (e) {
         const err = asCloudportError(e);
         // -32002: the spec's "resource not found".
-        throw new McpError(err.kind === 'not_found' ? -32002 : ErrorCode.InvalidParams, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri });
+        throw rpcError(err.kind === 'not_found' ? -32002 : ErrorCode.InvalidParams, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri: uri.slice(0, 300) });
       }
     }
-    throw new McpError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: uri.slice(0, 300) });
+    throw rpcError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: uri.slice(0, 300) });
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (req) => {

@@ -22,6 +22,7 @@ describe('resources and search over HTTP, per organization', () => {
     await env.s3.put('acme', 'legal/contract.docx', fs.readFileSync(path.join(FIXTURES, 'contract.docx')));
     await env.s3.put('acme', 'notes/a b%c ü.txt', 'acme private notes about delaware');
     await env.s3.put('acme', 'bin/blob.bin', Buffer.from([0, 1, 2, 3, 255]));
+    await env.s3.put('acme', 'weird/../dotdot.txt', 'behind a dot segment');
     for (let i = 0; i < 120; i++) await env.s3.put('acme', `many/${String(i).padStart(3, '0')}.txt`, `item ${i}`);
     await env.s3.put('globex', 'globex.txt', 'globex secret plan about delaware');
     const dataDir = tempDir();
@@ -66,7 +67,7 @@ describe('resources and search over HTTP, per organization', () => {
     // Two pages of items, then the MCP App views (ui://).
     expect(pages).toBe(3);
     const items = seen.filter((u) => u.startsWith('cloudport://'));
-    expect(items).toHaveLength(124); // 123 items of docs, 1 of second
+    expect(items).toHaveLength(125); // 124 items of docs, 1 of second
     expect(seen.filter((u) => !u.startsWith('cloudport://'))).toEqual(['ui://cloudport/job.html', 'ui://cloudport/browse.html']);
     expect(seen).toContain('cloudport://indexes/docs/items/notes/a%20b%25c%20%C3%BC.txt');
     expect(seen).toContain('cloudport://indexes/second/items/notes/a%20b%25c%20%C3%BC.txt');
@@ -94,6 +95,23 @@ describe('resources and search over HTTP, per organization', () => {
     await expect(b.client.readResource({ uri: 'cloudport://indexes/docs/items/legal/contract.docx' })).rejects.toThrow(/not found/);
     await expect(b.client.readResource({ uri: 'cloudport://indexes/second/items/notes/x' })).rejects.toThrow(/not found/);
     await expect(a.client.readResource({ uri: 'file:///etc/passwd' })).rejects.toThrow(/no resource/);
+    // A key with a ".." segment: its "/" are encoded, so a client that normalizes the URI keeps it.
+    const all = [];
+    for (let cursor: string | undefined; ; ) {
+      const page = await a.client.listResources(cursor ? { cursor } : {});
+      all.push(...page.resources);
+      if (!(cursor = page.nextCursor)) break;
+    }
+    const dotted = all.find((r) => r.name?.includes('dotdot') || r.uri.includes('dotdot'))!;
+    expect(dotted.uri).toBe('cloudport://indexes/docs/items/weird%2F..%2Fdotdot.txt');
+    expect(new URL(dotted.uri).href).toBe(dotted.uri);
+    expect((await a.client.readResource({ uri: dotted.uri })).contents[0]).toMatchObject({ text: 'behind a dot segment' });
+    // A URI longer than any item's is refused without echoing it, and the message has the SDK's prefix once.
+    const long = `cloudport://indexes/docs/items/${'x'.repeat(100_000)}`;
+    const err = await a.client.readResource({ uri: long }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^MCP error -32602: uri is 100031 characters, longer than any item's/);
+    expect((err as Error).message.length).toBeLessThan(400);
+    await expect(a.client.readResource({ uri: 'cloudport://indexes/docs/items/nope.txt' })).rejects.toThrow(/^MCP error -32002: item "nope.txt" not found/);
     await expect(a.client.listResources({ cursor: 'garbage' })).rejects.toThrow(/cursor/);
   });
 });
