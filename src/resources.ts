@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
 import { asCloudportError } from './shared/errors.js';
+import { onRequest, rpcError } from './requests.js';
 import { views } from './views.js';
 
 /**
@@ -50,13 +51,6 @@ export function itemUri(index: string, key: string): string {
 /** Longest URI resources/read takes: an index name of 100 characters and a key of 4096, each of its UTF-16 units at most 9 characters encoded (3 bytes of UTF-8, %XX each). */
 const MAX_URI = ITEMS.length + 3 * 100 + 7 + 9 * 4096;
 
-/**
- * A JSON-RPC error whose message is the text itself: the SDK's McpError puts "MCP error <code>: " in
- * the message it sends, and the client's McpError adds it again.
- */
-function rpcError(code: number, message: string, data?: unknown): Error {
-  return Object.assign(new Error(message), { code, ...(data !== undefined ? { data } : {}) });
-}
 
 function parseItemUri(uri: string): { index: string; key: string } | null {
   if (!uri.startsWith(ITEMS)) return null;
@@ -151,9 +145,9 @@ const COMPLETIONS = 100;
 
 /** Resources, templates, reads and completions on a server, for the caller's organization. */
 export function registerResources(server: Server, app: App | Promise<App>, org: string): void {
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_PROVIDERS.flatMap((p) => (p.template ? [p.template] : [])) }));
+  onRequest(server, ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_PROVIDERS.flatMap((p) => (p.template ? [p.template] : [])) }));
 
-  server.setRequestHandler(ListResourcesRequestSchema, async (req) => {
+  onRequest(server, ListResourcesRequestSchema, async (req) => {
     // The cursor names its provider: "<n>:<the provider's cursor>".
     const c = req.params?.cursor;
     let n = 0;
@@ -179,7 +173,7 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
     }
   });
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+  onRequest(server, ReadResourceRequestSchema, async (req) => {
     const uri = req.params.uri;
     if (uri.length > MAX_URI) throw rpcError(ErrorCode.InvalidParams, `uri is ${uri.length} characters, longer than any item's (${MAX_URI}): keys are at most 4096 characters`, { uri: uri.slice(0, 300) });
     for (const p of RESOURCE_PROVIDERS) {
@@ -195,7 +189,7 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
     throw rpcError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: uri.slice(0, 300) });
   });
 
-  server.setRequestHandler(CompleteRequestSchema, async (req) => {
+  onRequest(server, CompleteRequestSchema, async (req) => {
     const ref = req.params.ref;
     const provider = ref.type === 'ref/resource' ? RESOURCE_PROVIDERS.find((p) => p.template?.uriTemplate === ref.uri) : undefined;
     if (!provider) return { completion: { values: [] } };

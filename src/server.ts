@@ -10,6 +10,7 @@ import type { Logger } from './shared/log.js';
 import { TOOLS, toolEnabled, toolsetsOf } from './tools/index.js';
 import type { Toolset } from './tools/toolsets.js';
 import { VIEW_URIS, type ToolDef } from './tools/define.js';
+import { onRequest } from './requests.js';
 import { registerResources } from './resources.js';
 
 export const SERVER_NAME = 'cloudport';
@@ -390,10 +391,10 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
   const toolsets = opts.toolsets ?? null;
   const definitions = toolDefinitions(opts.readOnly, toolsets);
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: definitions }));
+  onRequest(server, ListToolsRequestSchema, async () => ({ tools: definitions }));
   registerResources(server, app, opts.org);
 
-  server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
+  onRequest(server, CallToolRequestSchema, (req, extra) => {
     // Whatever goes wrong inside a call (even outside the tool's own try) is answered as a tool error.
     const call = callTool(req, extra).catch((e: unknown) => {
       // The stack is for whoever debugs the server (--log-level debug), not for the log an operator reads.
