@@ -118,6 +118,10 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
     const bySha = await cp.ok('start_export', { dry_run: true, index: 'src', connector_id: dstConn, path_template: '{index}/{sha256}{ext}' });
     expect(bySha).toMatchObject({ accepted: exportable.length + escapes.length, failed_files: [] });
     expect(bySha.sample).toContainEqual({ key: 'docs/a.txt', path: `out/src/${sha256(files['docs/a.txt']!.body)}.txt` });
+    // A selection whose every path is refused starts no job: the error says why and how to write them.
+    const refused = await cp.call('start_export', { index: 'src', connector_id: dstConn, keys: escapes });
+    expect(refused.data.error).toMatchObject({ kind: 'config_invalid', field: 'path_template' });
+    expect(refused.text).toMatch(new RegExp(`none of the ${escapes.length} selected item\\(s\\) has a path the export may write`));
     expect((await cp.ok('list_imports', { kind: 'export' })).imports.length).toBe(jobs);
     expect(fx.counts().put).toBe(0);
   });

@@ -142,6 +142,14 @@ export class ExportService implements JobHandlers {
       none = noMatchText(why);
     }
     const accepted = files.filter((f) => !f.status);
+    // Every selected item refused (their paths would escape or break the export base): no job, as for an
+    // empty selection; the dry run lists each refusal. A listing still going on may accept later items.
+    if (!input.dry_run && !input.automation_id && complete && files.length > 0 && accepted.length === 0) {
+      throw new CloudportError('config_invalid', `none of the ${files.length} selected item(s) has a path the export may write: ${files[0]!.key}: ${files[0]!.error}`, {
+        field: 'path_template',
+        fix: 'start_export {dry_run: true} lists every refusal; a path_template such as "{sha256}{ext}" writes names that do not come from the keys.',
+      });
+    }
     const result: StartExportResult = {
       job_id: input.dry_run ? null : newId('exp'),
       status: input.dry_run ? null : 'queued',
