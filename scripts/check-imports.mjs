@@ -14,7 +14,7 @@ const LAYERS = [
   ['providers, store', (f) => f.startsWith('providers/') || f.startsWith('store/')],
   ['core', (f) => f.startsWith('core/')],
   ['tools', (f) => f.startsWith('tools/')],
-  ['MCP layer', (f) => f === 'server.ts' || f === 'http.ts' || f === 'resources.ts' || f === 'views.ts'],
+  ['MCP layer', (f) => f === 'server.ts' || f === 'http.ts' || f === 'requests.ts' || f === 'resources.ts' || f === 'views.ts'],
   ['entry', (f) => f === 'cli.ts' || f === 'config.ts'],
 ];
 const PROVIDERS_STORE = 1;

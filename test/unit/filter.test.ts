@@ -32,3 +32,16 @@ describe('prefix + glob filter', () => {
     expect(isFolderMarker('a', 0)).toBe(false);
   });
 });
+
+describe('keys with "." or ".." segments (names, not paths)', () => {
+  it('* and ** match them, a literal segment in the pattern matches its own, and excludes apply', () => {
+    const all = compileFilter('', '**');
+    expect(['weird/../dotdot.txt', './a.txt', 'a/./b', '..', 'x/..'].filter((k) => all.matches(k))).toEqual(['weird/../dotdot.txt', './a.txt', 'a/./b', '..', 'x/..']);
+    expect(compileFilter('', 'weird/*/*.txt').matches('weird/../dotdot.txt')).toBe(true);
+    expect(compileFilter('', 'weird/../*.txt').matches('weird/../dotdot.txt')).toBe(true);
+    expect(compileFilter('', 'weird/../*.txt').matches('weird/x/dotdot.txt')).toBe(false);
+    expect(compileFilter('', '**', ['**/../**']).matches('weird/../dotdot.txt')).toBe(false);
+    expect(compileFilter('', '**', ['**/../**']).matches('weird/x/dotdot.txt')).toBe(true);
+    expect(compileFilter('', 'weird/../*.txt').listPrefix).toBe('weird/../');
+  });
+});

@@ -4,12 +4,12 @@
  * first thousand.
  */
 import { describe, expect, it } from 'vitest';
-import { CompleteRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { registerResources } from '../../src/resources.js';
 
 function completer(indexNames: string[], keys: string[] = []) {
-  const handlers = new Map<unknown, (req: unknown) => Promise<unknown>>();
-  const server = { setRequestHandler: (schema: unknown, fn: (req: unknown) => Promise<unknown>) => handlers.set(schema, fn) };
+  // By method: the handlers are registered with a schema of the method alone (src/requests.ts).
+  const handlers = new Map<string, (req: unknown) => Promise<unknown>>();
+  const server = { setRequestHandler: (schema: { shape: { method: { value: string } } }, fn: (req: unknown) => Promise<unknown>) => handlers.set(schema.shape.method.value, fn) };
   const store = {
     async listIndexes(_org: string, opts: { after?: string; limit: number }) {
       return [...indexNames].sort().filter((n) => opts.after === undefined || n > opts.after).slice(0, opts.limit).map((name) => ({ name, items: 0, bytes: 0, updated_at: '' }));
@@ -19,7 +19,7 @@ function completer(indexNames: string[], keys: string[] = []) {
     },
   };
   registerResources(server as never, { store } as never, 'org_a');
-  const complete = handlers.get(CompleteRequestSchema)!;
+  const complete = handlers.get('completion/complete')!;
   return (name: string, value: string, context?: Record<string, string>) =>
     complete({ method: 'completion/complete', params: { ref: { type: 'ref/resource', uri: 'cloudport://indexes/{index}/items/{+key}' }, argument: { name, value }, ...(context ? { context: { arguments: context } } : {}) } }) as Promise<{
       completion: { values: string[]; total?: number; hasMore?: boolean };

@@ -11,9 +11,21 @@ export interface KeyFilter {
   matches(key: string): boolean;
 }
 
+/**
+ * A key's (or a pattern's) "." and ".." segments as private-use characters. Keys are names, not paths:
+ * picomatch never lets * or ** match a dot segment (a path's "." and ".."), so `**` skipped
+ * `weird/../a.txt`, which a listing without a pattern imports. The same mapping of the pattern keeps a
+ * literal `..` segment in it matching the key's.
+ */
+const DOT_SEGMENTS: Record<string, string> = { '.': '\uE000', '..': '\uE001' };
+function plainSegments(path: string): string {
+  return path.includes('.') ? path.split('/').map((s) => DOT_SEGMENTS[s] ?? s).join('/') : path;
+}
+
 export function compileFilter(prefix = '', pattern?: string, exclude: string[] = []): KeyFilter {
   if (prefix.length > 1024) throw invalid('prefix', 'prefix is longer than 1024 characters');
-  const excluded = exclude.length ? picomatch(exclude, { dot: true }) : null;
+  const excludedRaw = exclude.length ? picomatch(exclude.map(plainSegments), { dot: true }) : null;
+  const excluded = excludedRaw && ((rel: string) => excludedRaw(plainSegments(rel)));
   if (!pattern) {
     return { listPrefix: prefix, matches: (key) => !(excluded && excluded(key.slice(prefix.length))) };
   }
@@ -22,7 +34,8 @@ export function compileFilter(prefix = '', pattern?: string, exclude: string[] =
   let isMatch: (s: string) => boolean;
   try {
     scan = picomatch.scan(pattern, { unescape: true });
-    isMatch = picomatch(pattern, { dot: true, strictBrackets: true });
+    const compiled = picomatch(plainSegments(pattern), { dot: true, strictBrackets: true });
+    isMatch = (rel) => compiled(plainSegments(rel));
   } catch (e) {
     throw invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
   }
