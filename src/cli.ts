@@ -61,10 +61,13 @@ async function keysCommand({ args, keys: flags, config: cfg }: CommandLine): Pro
   try {
     if (action === 'create') {
       const k = await app.keys.create(flags.org!, { readOnly: flags.readOnly, name: flags.name });
-      process.stdout.write(`created key ${k.id} for organization ${k.org}${k.read_only ? ' (read-only)' : ''}; it is shown only once:\n${k.key}\n`);
+      // A new organization may be a mistyped name: say so, so that the admin sees it before handing out the key.
+      const org = k.new_org ? `the new organization ${k.org} (no organization had this name; check it if you meant an existing one)` : `organization ${k.org}`;
+      process.stdout.write(`created key ${k.id} for ${org}${k.read_only ? ' (read-only)' : ''}; it is shown only once:\n${k.key}\n`);
     } else if (action === 'list') {
       const all = await app.keys.list();
       if (!all.length) process.stdout.write('no API keys; create one with: cloudport keys create --org NAME\n');
+      else process.stdout.write('id\torganization\tkey prefix\taccess\tcreated\tstatus\tname\n');
       for (const k of all) {
         process.stdout.write(`${k.id}\t${k.org}\t${k.prefix}…\t${k.read_only ? 'read-only' : 'read-write'}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}${k.name ? `\t${k.name}` : ''}\n`);
       }

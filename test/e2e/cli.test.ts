@@ -7,12 +7,17 @@ describe('command line', () => {
     const dataDir = tempDir();
     const before = await runCli(['--data-dir', dataDir, 'keys', 'create', '--org', 'acme']);
     expect(before.code, before.stderr).toBe(0);
+    // The first key of a name creates its organization, and says so (a mistyped name shows here).
+    expect(before.stdout).toMatch(/^created key key_\S+ for the new organization acme \(no organization had this name/);
+    const second = await runCli(['--data-dir', dataDir, 'keys', 'create', '--org', 'acme']);
+    expect(second.stdout).toMatch(/^created key key_\S+ for organization acme; it is shown only once/);
     const after = await runCli(['keys', 'create', '--org', 'beta', '--read-only', '--data-dir', dataDir]);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toMatch(/\(read-only\)/);
     for (const args of [['--data-dir', dataDir, 'keys', 'list'], ['keys', 'list', '--data-dir', dataDir], ['keys', '--data-dir', dataDir, 'list']]) {
       const list = await runCli(args);
       expect(list.code, `${args.join(' ')}: ${list.stderr}`).toBe(0);
+      expect(list.stdout, args.join(' ')).toMatch(/^id\torganization\tkey prefix\taccess\tcreated\tstatus\tname\n/);
       expect(list.stdout, args.join(' ')).toMatch(/\tacme\t/);
       expect(list.stdout, args.join(' ')).toMatch(/\tbeta\t.*read-only/);
     }

@@ -3,18 +3,15 @@
  * values, and nothing reaches the store (PostgreSQL refuses text holding U+0000).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { CompleteRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { registerResources } from '../../src/resources.js';
+import { handlersOf } from '../helpers/handlers.js';
 import { backends, cleanup, withStore } from '../helpers/search-store.js';
 import type { Store } from '../../src/store/types.js';
 
 afterAll(cleanup);
 
 function completer(store: Store) {
-  const handlers = new Map<unknown, (req: unknown) => Promise<unknown>>();
-  const server = { setRequestHandler: (schema: unknown, fn: (req: unknown) => Promise<unknown>) => handlers.set(schema, fn) };
-  registerResources(server as never, { store } as never, 'org_a');
-  const complete = handlers.get(CompleteRequestSchema)!;
+  const complete = handlersOf((server) => registerResources(server, { store } as never, 'org_a')).get('completion/complete')!;
   return (value: string) =>
     complete({ method: 'completion/complete', params: { ref: { type: 'ref/resource', uri: 'cloudport://indexes/{index}/items/{+key}' }, argument: { name: 'index', value } } }) as Promise<{
       completion: { values: string[] };

@@ -5,11 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { registerResources } from '../../src/resources.js';
+import { handlersOf } from '../helpers/handlers.js';
 
 function completer(indexNames: string[], keys: string[] = []) {
-  // By method: the handlers are registered with a schema of the method alone (src/requests.ts).
-  const handlers = new Map<string, (req: unknown) => Promise<unknown>>();
-  const server = { setRequestHandler: (schema: { shape: { method: { value: string } } }, fn: (req: unknown) => Promise<unknown>) => handlers.set(schema.shape.method.value, fn) };
   const store = {
     async listIndexes(_org: string, opts: { after?: string; limit: number }) {
       return [...indexNames].sort().filter((n) => opts.after === undefined || n > opts.after).slice(0, opts.limit).map((name) => ({ name, items: 0, bytes: 0, updated_at: '' }));
@@ -18,8 +16,7 @@ function completer(indexNames: string[], keys: string[] = []) {
       return [...keys].sort().filter((k) => !opts.prefix || k.startsWith(opts.prefix)).slice(0, opts.limit).map((key) => ({ key }));
     },
   };
-  registerResources(server as never, { store } as never, 'org_a');
-  const complete = handlers.get('completion/complete')!;
+  const complete = handlersOf((server) => registerResources(server, { store } as never, 'org_a')).get('completion/complete')!;
   return (name: string, value: string, context?: Record<string, string>) =>
     complete({ method: 'completion/complete', params: { ref: { type: 'ref/resource', uri: 'cloudport://indexes/{index}/items/{+key}' }, argument: { name, value }, ...(context ? { context: { arguments: context } } : {}) } }) as Promise<{
       completion: { values: string[]; total?: number; hasMore?: boolean };

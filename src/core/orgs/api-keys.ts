@@ -20,10 +20,12 @@ const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 export class KeyService {
   constructor(private readonly store: Store) {}
 
-  async create(orgName: string, opts: { readOnly?: boolean; name?: string } = {}): Promise<{ id: string; key: string; org: string; read_only: boolean }> {
+  /** A key for the organization, which is created first when no organization has that name (`new_org`). */
+  async create(orgName: string, opts: { readOnly?: boolean; name?: string } = {}): Promise<{ id: string; key: string; org: string; read_only: boolean; new_org: boolean }> {
     if (!ORG_NAME.test(orgName)) throw invalid('--org', `organization name ${JSON.stringify(orgName)} is not valid`, '1-100 characters: letters, digits, ".", "_", "-".');
     const now = new Date().toISOString();
-    const org = await this.store.ensureOrg(orgName, newId('org'), now);
+    const orgId = newId('org');
+    const org = await this.store.ensureOrg(orgName, orgId, now);
     const key = `cpk_${randomBytes(32).toString('base64url')}`;
     const id = newId('key');
     await this.store.insertApiKey({
@@ -36,7 +38,7 @@ export class KeyService {
       created_at: now,
       revoked_at: null,
     });
-    return { id, key, org: org.name, read_only: !!opts.readOnly };
+    return { id, key, org: org.name, read_only: !!opts.readOnly, new_org: org.id === orgId };
   }
 
   /** The principal behind a bearer key, or null for an unknown or revoked key. */
