@@ -6,10 +6,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { SearchService } from '../../src/core/search/service.js';
-import { add, addMany, backends, cleanup, search, withStore } from '../helpers/search-store.js';
+import { add, addMany, backends, cleanup, search, walk, withStore } from '../helpers/search-store.js';
 
 afterAll(cleanup);
 
+const filler = 'lorem ipsum dolor sit amet '.repeat(110);
 const longUnrelated = Array.from({ length: 3 }, () => `nothing ${'lorem ipsum dolor sit amet '.repeat(100)}`).join('\n\n');
 
 describe.each(backends)('search totals with an item test: $name', (b) => {
@@ -50,6 +51,36 @@ describe.each(backends)('search totals with an item test: $name', (b) => {
     });
   }, 120_000);
 
+  it('a word in every chunk of 20 of 200 long texts: the estimate stays within 2x of the 20 items', async () => {
+    await withStore(b, async (s) => {
+      await addMany(s, Array.from({ length: 200 }, (_, i) => ({ key: `long${i}.txt`, content: Array.from({ length: 6 }, (_, k) => `${i < 20 ? 'harbour' : 'nothing'} note ${i} part ${k} ${filler}`).join('\n\n') })));
+      const r = await s.searchTexts('org_a', search('harbour', { limit: 10 }));
+      expect(r.exact).toBe(false);
+      expect((await walk(s, 'org_a', 'harbour', 10)).keys).toHaveLength(20);
+      // Texts as if the matching chunks fell at random: 94; items per resolved chunk: 21.
+      expect(r.total).toBeLessThanOrEqual(40);
+    });
+  }, 120_000);
+
+  it('a word in every chunk of all 300 texts, each text best at its first chunk: the estimate stays within 2x of 300', async () => {
+    await withStore(b, async (s) => {
+      await addMany(s, Array.from({ length: 300 }, (_, i) => ({ key: `long${i}.txt`, content: Array.from({ length: 5 }, (_, k) => `${k === 0 ? 'harbour harbour harbour' : 'harbour'} note ${i} part ${k} ${filler}`).join('\n\n') })));
+      const r = await s.searchTexts('org_a', search('harbour', { limit: 10 }));
+      expect(r.exact).toBe(false);
+      // Items per resolved chunk: about 1,500 (the top chunks are one per text); as texts: about 300.
+      expect(r.total).toBeLessThanOrEqual(600);
+    });
+  }, 120_000);
+
+  it('no text passes the item test: no hits, a total of 0 counted', async () => {
+    await withStore(b, async (s) => {
+      await add(s, 'long.txt', longUnrelated);
+      await addMany(s, Array.from({ length: 100 }, (_, i) => ({ key: `d${i}.txt`, content: `indemnification clause ${i}` })));
+      const r = await s.searchTexts('org_a', search('indemnification delaware', { limit: 10 }));
+      expect(r).toEqual({ hits: [], total: 0, exact: true });
+    });
+  }, 120_000);
+
   it('40 items of both words among 400 of one: the estimate is near 40, not the 440 chunks holding either word', async () => {
     await withStore(b, async (s) => {
       await add(s, 'long.txt', longUnrelated);
@@ -60,6 +91,22 @@ describe.each(backends)('search totals with an item test: $name', (b) => {
       expect(r.hits).toHaveLength(10);
       // 40 match; allow the estimate twice that.
       expect(r.total).toBeLessThanOrEqual(80);
+    });
+  }, 120_000);
+});
+
+describe('the counts behind the estimate: sqlite', () => {
+  it('are kept across a write that touches no text (a job created), not counted again for each search', async () => {
+    await withStore(backends.find((x) => x.name === 'sqlite')!, async (s) => {
+      await add(s, 'long.txt', Array.from({ length: 3 }, (_, k) => `harbour ${k} ${filler}`).join('\n\n'));
+      for (let i = 0; i < 80; i++) await add(s, `s${i}.txt`, `harbour short ${i}`);
+      const c = s as unknown as { counted: unknown };
+      await s.searchTexts('org_a', search('harbour', { limit: 5 }));
+      const first = c.counted;
+      expect(first).not.toBeNull();
+      await s.createJob({ id: 'unrelated', org_id: 'org_a', kind: 'import', connector_id: 'conn_1', index_name: 'other', params: '{}', status: 'queued', listing_state: null, listing_complete: 1, lease_owner: null, lease_expires: 0, error: null, created_at: '2026-01-01T00:00:00.000Z' }, []);
+      await s.searchTexts('org_a', search('harbour', { limit: 5 }));
+      expect(c.counted).toBe(first);
     });
   }, 120_000);
 });

@@ -58,6 +58,8 @@ const RANKED_KEPT = 2000;
  * each); past it, each statement evaluates the test again. Tests lower it to reach that path.
  */
 export const searchTuning = { passListed: 10_000 };
+/** How long chunkCounts() keeps its counts. */
+const COUNTS_KEPT_MS = 60_000;
 
 /**
  * Extracted texts and full-text search. A hit is a chunk; an item's result is its best chunk (its
@@ -201,7 +203,10 @@ export function withTexts<B extends Part>(Base: B) {
 
     /** The organization's matching items, best first, at least `want` of them when as many match, and how many match in all. */
     private async rank(org: string, q: TextSearch, want: number, version: string | null): Promise<Ranking> {
-      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, exact: false, seen: new Set(), total: 0, pass: await this.passingSet(q) };
+      const pass = await this.passingSet(q);
+      const r: Ranking = { version, ranked: [], pending: [], fetched: 0, resolved: 0, more: true, exact: false, seen: new Set(), total: 0, pass: pass?.sql ?? null };
+      // No text passes the item test: nothing to rank or count.
+      if (pass?.empty) return { ...r, more: false, exact: true };
       await this.resolve(org, q, r, want);
       await this.settleTotal(org, q, r);
       return r;
@@ -305,15 +310,16 @@ export function withTexts<B extends Part>(Base: B) {
     /**
      * The contents that pass the query's item test, for the ranking and the count alike: evaluated once and
      * listed as one parameter when at most searchTuning.passListed pass (else the subquery, which each statement
-     * evaluates again). Null without an item test.
+     * evaluates again). Null without an item test. (Past the limit the probe's work is lost: the test then
+     * runs three times, as against twice before the listing existed.)
      */
-    private async passingSet(q: TextSearch): Promise<RawBuilder<unknown> | null> {
+    private async passingSet(q: TextSearch): Promise<{ sql: RawBuilder<unknown>; empty: boolean } | null> {
       const sub = this.passing(q);
       if (!sub) return null;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ sha256: string }>(sql`${sub} LIMIT ${searchTuning.passListed + 1}`)));
-      if (rows.length > searchTuning.passListed) return sub;
+      if (rows.length > searchTuning.passListed) return { sql: sub, empty: false };
       const shas = rows.map((x) => x.sha256);
-      return this.pg ? sql`SELECT unnest(${shas}::text[])` : sql`SELECT value FROM json_each(${JSON.stringify(shas)})`;
+      return { sql: this.pg ? sql`SELECT unnest(${shas}::text[])` : sql`SELECT value FROM json_each(${JSON.stringify(shas)})`, empty: !shas.length };
     }
 
     /**
@@ -334,36 +340,47 @@ export function withTexts<B extends Part>(Base: B) {
         : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
       const m = Number(rows[0]?.n ?? 0);
-      // Matching chunks to matching texts. Where some texts have several chunks, one text's chunks may
-      // match many times over (a common word matches every chunk of every text): the texts are estimated
-      // as if the m matching chunks fell at random among the store's C chunks, k = C / T to a text, which
-      // T (1 - (1 - m/C)^k) texts would then hold (m when every text is one chunk; T when every chunk
-      // matches). The items are the texts times the items per text seen among the resolved ones.
-      const { chunks: c, texts: t } = await this.chunkCounts(r.version);
-      const texts = c > t && t > 0 ? t * (1 - Math.pow(Math.max(0, 1 - m / c), c / t)) : m;
-      return { n: Math.round(texts * (r.ranked.length / Math.max(1, r.seen.size))), exact: false };
+      // Matching chunks to items, two ways, the smaller kept:
+      // - the items per chunk among the resolved chunks, times m. It sees a word confined to a few long
+      //   texts (the top chunks are theirs), but counts a text once per chunk where a word fills them all
+      //   (a common word in each chunk of 2,000 texts: 7,559);
+      // - the texts as if the m chunks fell at random among the store's C chunks, C/T to a text:
+      //   T (1 - (1 - m/C)^(C/T)), m when every text is one chunk and T when every chunk matches; times
+      //   the items per text among the resolved ones. It counts the common word right (2,000) but spreads
+      //   a confined word over many texts (20 texts of one word in every chunk: 94).
+      const perChunk = m * (r.ranked.length / Math.max(1, r.resolved));
+      const { chunks: c, texts: t } = await this.chunkCounts();
+      if (!(c > t && t > 0)) return { n: Math.round(perChunk), exact: false };
+      const texts = t * (1 - Math.pow(Math.max(0, 1 - m / c), c / t));
+      return { n: Math.round(Math.min(perChunk, texts * (r.ranked.length / Math.max(1, r.seen.size)))), exact: false };
     }
 
     /**
-     * How many chunks the store holds, and how many texts have chunks (those extracted, whole or cut),
-     * kept for as long as the database is unchanged (zeros when every text is one chunk). SQLite counts both (its count of a b-tree is a few
-     * µs); PostgreSQL would read every wide chunk row to count them (5-13 ms for 7,500), so it takes its
-     * planner's row count, kept by autovacuum, and counts only before the table's first analysis.
+     * About how many chunks the store holds, and how many texts have chunks (those extracted, whole or
+     * cut), for the estimate alone: zeros when every text is one chunk (one probe). Counted at most once a
+     * minute, whatever changes in between: a count walks an index of every chunk and the texts (18-24 ms
+     * for 400,000 chunks on SQLite), and the store's version changes with any write, a lease renewal
+     * included. PostgreSQL reads its planner's row counts (autovacuum keeps them; counting wide chunk rows
+     * took 5-13 ms for 7,500) and counts only tables never analyzed.
      */
-    private async chunkCounts(version: string | null): Promise<{ chunks: number; texts: number }> {
-      if (version !== null && this.counted?.version === version) return this.counted;
-      // Without texts of several chunks every chunk is a text.
+    private async chunkCounts(): Promise<{ chunks: number; texts: number }> {
       if (!(await this.someTextHasSeveralChunks())) return { chunks: 0, texts: 0 };
-      const chunks = this.pg
-        ? sql`SELECT CASE WHEN p.reltuples > 0 THEN p.reltuples ELSE (SELECT COUNT(*) FROM text_chunks) END FROM pg_class p WHERE p.oid = to_regclass('text_chunks')`
-        : sql`SELECT COUNT(*) FROM text_chunks`;
-      const rows = await this.exec('auto', () => all(this.rawQuery<{ c: number; t: number }>(sql`SELECT (${chunks}) AS c, (SELECT COUNT(*) FROM texts WHERE status IN ('extracted', 'truncated')) AS t`)));
-      const counts = { chunks: Number(rows[0]?.c ?? 0), texts: Number(rows[0]?.t ?? 0) };
-      if (version !== null) this.counted = { version, ...counts };
-      return counts;
+      if (this.counted && this.clock() - this.counted.at < COUNTS_KEPT_MS) return this.counted;
+      const rows = this.pg
+        ? await this.exec('auto', () =>
+            all(
+              this.rawQuery<{ c: number; t: number }>(
+                sql`SELECT (SELECT CASE WHEN p.reltuples > 0 THEN p.reltuples ELSE (SELECT COUNT(*) FROM text_chunks) END FROM pg_class p WHERE p.oid = to_regclass('text_chunks')) AS c,
+                  (SELECT CASE WHEN p.reltuples > 0 THEN p.reltuples ELSE (SELECT COUNT(*) FROM texts) END FROM pg_class p WHERE p.oid = to_regclass('texts')) AS t`,
+              ),
+            ),
+          )
+        : await this.exec('auto', () => all(this.rawQuery<{ c: number; t: number }>(sql`SELECT (SELECT COUNT(*) FROM text_chunks) AS c, (SELECT COUNT(*) FROM texts WHERE status IN ('extracted', 'truncated')) AS t`)));
+      this.counted = { at: this.clock(), chunks: Number(rows[0]?.c ?? 0), texts: Number(rows[0]?.t ?? 0) };
+      return this.counted;
     }
 
-    private counted: { version: string; chunks: number; texts: number } | null = null;
+    private counted: { at: number; chunks: number; texts: number } | null = null;
 
     /**
      * SQLite: the texts of the chunks that match an FTS5 expression, as a select list and its source.
