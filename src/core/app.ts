@@ -8,7 +8,7 @@ import { JobEngine } from './jobs/engine.js';
 import { KEY_CHECK_META, SecretBox, loadMasterKey } from './connectors/secrets.js';
 import { ProviderPool } from './connectors/provider-pool.js';
 import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './connectors/endpoint-policy.js';
-import { ConnectorService } from './connectors/service.js';
+import { ConnectorService, refuseArchived } from './connectors/service.js';
 import { ImportService } from './jobs/import/service.js';
 import { ImportHandler } from './jobs/import/handler.js';
 import { JobViews } from './jobs/views.js';
@@ -197,6 +197,7 @@ export class App {
 
   async browse(org: string, connectorId: string, input: BrowseInput) {
     const c = await this.connectors.get(org, connectorId);
+    refuseArchived(c, 'be browsed');
     return browse(await this.pool.get(c), input, this.config.browseBudgetMs);
   }
 

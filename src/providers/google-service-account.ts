@@ -14,7 +14,10 @@ export function parseServiceAccount(json: string): { client_email: string; priva
     throw new CloudportError('config_invalid', 'credentials.json is not JSON', { field: 'credentials.json', fix: 'Give the service account key file (JSON) as downloaded, or {file: "/path/key.json"}.' });
   }
   if (sa.type !== 'service_account' || typeof sa.client_email !== 'string' || typeof sa.private_key !== 'string') {
-    throw new CloudportError('config_invalid', 'credentials.json is not a service account key (needs type "service_account", client_email, private_key)', { field: 'credentials.json' });
+    throw new CloudportError('config_invalid', 'credentials.json is not a service account key (needs type "service_account", client_email, private_key)', {
+      field: 'credentials.json',
+      fix: 'Give the whole JSON key file of a service account (IAM > Service accounts > Keys > Add key > JSON), e.g. as {"file": "/path/key.json"}.',
+    });
   }
   return sa as { client_email: string; private_key: string; project_id?: string; token_uri?: string };
 }

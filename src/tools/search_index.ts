@@ -31,7 +31,9 @@ export const searchIndex = defineTool({
     const range = shown === 1 ? `result ${position.first}` : `results ${position.first}-${position.first + shown - 1}`;
     const summary = shown
       ? `${range} of ${position.exact ? '' : 'about '}${r.total_estimate} matching item(s) for ${brief(args.query, 100)}${r.next_cursor ? '; more with next_cursor' : ''}`
-      : `no item matches ${brief(args.query, 100)}: ${r.hint ?? ''}`;
+      : position.first > 1
+        ? `no results past ${position.first - 1} for ${brief(args.query, 100)}: the search has ${position.exact ? '' : 'about '}${r.total_estimate} matching item(s) (fewer now if items were deleted or changed since the previous page)`
+        : `no item matches ${brief(args.query, 100)}: ${r.hint ?? ''}`;
     // Every field of every hit, as columns: read_item {index, key, offset} goes to the place of a snippet.
     const page = {
       columns: ['index', 'key', 'score', 'offset', 'text_status', 'snippet'],

@@ -190,6 +190,12 @@ describe('connectors over stdio against S3 (fauxqs)', () => {
     await cp.ok('update_connector', { connector_id: connector.id, status: 'ARCHIVED' });
     const again = await cp.call('update_connector', { connector_id: connector.id, status: 'ACTIVE' });
     expect(again.data.error.kind).toBe('conflict');
+    // Final: no request reaches its storage any more, not a browse, not a test.
+    for (const tool of ['browse_connector', 'test_connector']) {
+      const archived = await cp.call(tool, { connector_id: connector.id });
+      expect(archived.data.error, tool).toMatchObject({ kind: 'conflict', field: 'connector_id' });
+      expect(archived.text, tool).toMatch(/is ARCHIVED, which is final: it cannot be (browsed|tested)/);
+    }
     const badSecret = await cp.call('update_connector', { connector_id: (await cp.ok('create_connector', env.connector('media'))).connector.id, bucket: 'no-such-bucket' });
     expect(badSecret.data.error.kind).toBe('not_found');
   });

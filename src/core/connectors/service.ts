@@ -120,7 +120,11 @@ function checkEndpoint(endpoint: unknown): string | null {
   return url.toString().replace(/\/$/, '');
 }
 
-/** A prefix under which exports are written: relative, "/"-separated, no "." or ".." segments, ends with "/". */
+/** An ARCHIVED connector (final) makes no request to its storage: not a browse, not a test. */
+export function refuseArchived(c: ConnectorRow, doing: string): void {
+  if (c.status === 'ARCHIVED') throw new CloudportError('conflict', `connector ${c.id} is ARCHIVED, which is final: it cannot ${doing}`, { field: 'connector_id', fix: 'Create a new connector for this storage (create_connector).' });
+}
+
 /**
  * Refuses to start work of `scope` on a connector that is not ACTIVE or lacks the scope, saying why and
  * how to fix it (shared by imports, exports and automation runs).
@@ -146,6 +150,7 @@ export function requireUsable(c: ConnectorRow, scope: 'import' | 'export'): void
   }
 }
 
+/** A prefix under which exports are written: relative, "/"-separated, no "." or ".." segments, ends with "/". */
 export function normalizeBasePath(p: string | undefined): string {
   if (!p) return '';
   // One trailing "/" is allowed (it is added anyway); everything else is checked as export paths are.
@@ -439,8 +444,11 @@ export class ConnectorService {
     await this.get(org, id);
     const active = await this.store.countActiveJobs(org, id);
     if (active > 0) {
-      throw new CloudportError('conflict', `connector ${id} has ${active} import(s) still queued or running`, {
-        fix: 'Wait for them to finish or cancel them with cancel_import, then delete.',
+      // Their ids, so that the agent can cancel or follow them without a list_imports first.
+      const jobs = (await Promise.all(['running', 'queued'].map((status) => this.store.listJobs(org, { connectorId: id, status, limit: 5 })))).flat().slice(0, 5);
+      const ids = jobs.map((j) => j.id).join(', ');
+      throw new CloudportError('conflict', `connector ${id} has ${active} job(s) still queued or running${ids ? ` (${ids}${active > jobs.length ? ', …' : ''})` : ''}`, {
+        fix: `Wait for them to finish (import_status {job_id, wait_seconds: 30}) or cancel them with cancel_import {job_id${jobs[0] ? `: "${jobs[0].id}"` : ''}}, then delete.`,
       });
     }
     // Its automations go with it, in the same transaction (their jobs stay).
@@ -456,6 +464,7 @@ export class ConnectorService {
   async test(org: string, id: string, opts: { readOnly?: boolean } = {}): Promise<{ result: TestResult; connector: ConnectorView }> {
     const readOnly = this.readOnly || opts.readOnly === true;
     const c = await this.get(org, id);
+    refuseArchived(c, 'be tested');
     const scopes = JSON.parse(c.scopes) as string[];
     let checks: Check[];
     try {

@@ -81,7 +81,9 @@ export class SearchService {
       return { index: h.index_name, key: h.key, score: round(h.score), snippet: s.text, offset: h.off + s.offset, text_status: h.status };
     });
     const next = offset + hits.length < total ? encodeCursor({ o: offset + hits.length }, q) : null;
-    const out: SearchOutput = { results, next_cursor: next, total_estimate: Math.max(total, offset + hits.length) };
+    // Never fewer than the items shown up to this page; a page past the end (the store changed since the
+    // previous one) reports the total as it is now.
+    const out: SearchOutput = { results, next_cursor: next, total_estimate: hits.length ? Math.max(total, offset + hits.length) : total };
     if (!results.length && offset === 0) out.hint = await this.hint(org, names, parsed, input.prefix, input.query.includes('"'));
     return { ...out, position: { first: offset + 1, exact: exact || !next } };
   }

@@ -101,7 +101,12 @@ function target(loc: LocationConfig, creds: ResolvedCredentials, clients: AzureC
       const base = { endpoint: from.url, endpointField: from.field };
       if (cs.sas) return { container: open(from.url, cs.sas, new AnonymousCredential()), errorCtx: { ...base, auth: 'sas', sas: sasInfo(cs.sas) } };
       const name = cs.accountName ?? accountName(loc, from.url);
-      if (!name || !cs.accountKey) throw new CloudportError('config_invalid', 'the connection string needs AccountName and AccountKey (or SharedAccessSignature)', { field: 'credentials.connection_string' });
+      if (!name || !cs.accountKey) {
+        throw new CloudportError('config_invalid', 'the connection string needs AccountName and AccountKey (or SharedAccessSignature)', {
+          field: 'credentials.connection_string',
+          fix: 'Copy the whole connection string from the storage account\'s "Access keys" page (it holds AccountName and AccountKey), or use a SAS.',
+        });
+      }
       return { container: open(from.url, '', new StorageSharedKeyCredential(name, cs.accountKey)), errorCtx: { ...base, auth: 'key' } };
     }
     case 'account_key': {

@@ -81,11 +81,21 @@ const SEEN = family((n) =>
 /** The work queue: listed files, the listing lease, file claims with their attempts and backoff, leases, and files that end without an item. */
 export function withQueue<B extends Part>(Base: B) {
   abstract class QueuePart extends Base implements StoreQueue {
-    private *insertFiles(org: string, jobId: string, files: ListedFile[]): Tx<void> {
+    /**
+     * A job's listed files, and for each one listed as failed (a key not found, a path refused) its
+     * error in the job's log, in the same transaction: import_logs shows every file's failure, not only
+     * those of files that were claimed.
+     */
+    private *insertFiles(org: string, jobId: string, connectorId: string, files: ListedFile[]): Tx<void> {
       for (let i = 0; i < files.length; i += 200) {
         const chunk = files.slice(i, i + 200);
         if (!chunk.length) continue;
         yield* run(this.prepared(INSERT_FILES(chunk.length), ...chunk.flatMap((f) => [org, jobId, f.key, f.size, f.etag, f.version, f.status ?? 'pending', f.error ?? null, 0, 0])));
+        const failed = chunk.filter((f) => f.status === 'failed');
+        if (!failed.length) continue;
+        const time = new Date(this.clock()).toISOString();
+        const logs = failed.map((f) => ({ org_id: org, job_id: jobId, connector_id: connectorId, level: 'error', key: f.key, message: (f.error ?? 'failed').slice(0, 2000), time }));
+        yield* run(this.qb.insertInto('job_logs').values(logs));
       }
     }
 
@@ -95,7 +105,7 @@ export function withQueue<B extends Part>(Base: B) {
 
     private *createJobTx(job: NewJob, files: ListedFile[]): Tx<void> {
       yield* run(this.qb.insertInto('jobs').values(job));
-      yield* this.insertFiles(job.org_id, job.id, files);
+      yield* this.insertFiles(job.org_id, job.id, job.connector_id, files);
     }
 
     async createJobUnlessActive(job: NewJob, files: ListedFile[], minPending: number): Promise<JobRow | null> {
@@ -130,11 +140,11 @@ export function withQueue<B extends Part>(Base: B) {
     }
 
     private *appendListingTx(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Tx<boolean> {
-      let q = this.qb.selectFrom('jobs').select(['lease_owner', 'status', 'org_id']).where('id', '=', jobId);
+      let q = this.qb.selectFrom('jobs').select(['lease_owner', 'status', 'org_id', 'connector_id']).where('id', '=', jobId);
       if (this.pg) q = q.forUpdate(); // a concurrent cancel or takeover waits for this page
       const job = yield* one(q);
       if (!job || job.lease_owner !== owner || !ACTIVE_JOB.includes(job.status as never)) return false;
-      yield* this.insertFiles(job.org_id, jobId, files);
+      yield* this.insertFiles(job.org_id, jobId, job.connector_id, files);
       yield* run(
         this.qb
           .updateTable('jobs')

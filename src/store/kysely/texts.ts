@@ -55,9 +55,14 @@ const RANKINGS_KEPT = 32;
 const RANKED_KEPT = 2000;
 /**
  * `passListed`: contents passing an item test are listed as a parameter up to this many (about 70 bytes
- * each); past it, each statement evaluates the test again. Tests lower it to reach that path.
+ * each); past it, each statement evaluates the test again. Tests lower both limits to reach the paths
+ * past them.
  */
-export const searchTuning = { passListed: 10_000 };
+export const searchTuning = {
+  passListed: 10_000,
+  /** In a store with texts of several chunks, the items of a search matching at most this many chunks are counted, not estimated. */
+  exactCountChunks: 20_000,
+};
 /** How long chunkCounts() keeps its counts. */
 const COUNTS_KEPT_MS = 60_000;
 
@@ -107,12 +112,15 @@ export function withTexts<B extends Part>(Base: B) {
       const version = await this.textsVersion();
       const q = await this.itemLevel(search);
       const want = q.offset + q.limit;
+      // One item past the page: when it exists, a next page does; when the matches end before it, the
+      // total is exact, so the last page offers no cursor to an empty one.
+      const ahead = want + 1;
       const key = JSON.stringify([org, search.fts5, search.tsquery, search.item ?? null, q.indexes ?? null, q.prefix ?? '']);
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
-      if (!r || r.version !== version) r = await this.rank(org, q, want, version);
+      if (!r || r.version !== version) r = await this.rank(org, q, ahead, version);
       else {
-        await this.resolve(org, q, r, want);
+        await this.resolve(org, q, r, ahead);
         await this.settleTotal(org, q, r);
       }
       if (version !== null && r.ranked.length + r.pending.length <= RANKED_KEPT) {
@@ -340,17 +348,20 @@ export function withTexts<B extends Part>(Base: B) {
         : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
       const m = Number(rows[0]?.n ?? 0);
-      // Matching chunks to items, two ways, the smaller kept:
-      // - the items per chunk among the resolved chunks, times m. It sees a word confined to a few long
-      //   texts (the top chunks are theirs), but counts a text once per chunk where a word fills them all
-      //   (a common word in each chunk of 2,000 texts: 7,559);
-      // - the texts as if the m chunks fell at random among the store's C chunks, C/T to a text:
-      //   T (1 - (1 - m/C)^(C/T)), m when every text is one chunk and T when every chunk matches; times
-      //   the items per text among the resolved ones. It counts the common word right (2,000) but spreads
-      //   a confined word over many texts (20 texts of one word in every chunk: 94).
       const perChunk = m * (r.ranked.length / Math.max(1, r.resolved));
       const { chunks: c, texts: t } = await this.chunkCounts();
       if (!(c > t && t > 0)) return { n: Math.round(perChunk), exact: false };
+      // Texts of several chunks: a text's chunks may match many times over, or few texts hold every
+      // match, and no estimate from the chunks tells which (a QA pass saw 54 for 16 items and 52 for 60).
+      // The items are counted while the matching chunks are few enough (mapping one to its text costs
+      // about 0.4 µs: 8 ms at the limit).
+      if (m <= searchTuning.exactCountChunks) return { n: await this.countMatches(org, q, null), exact: true };
+      // Past it, two estimates, the smaller kept:
+      // - the items per chunk among the resolved chunks, times m. It sees a word confined to a few long
+      //   texts (the top chunks are theirs), but counts a text once per chunk where a word fills them all;
+      // - the texts as if the m chunks fell at random among the store's C chunks, C/T to a text:
+      //   T (1 - (1 - m/C)^(C/T)), which is T when every chunk matches; times the items per text among the
+      //   resolved ones. It counts a word in every chunk right, but spreads a confined word over many texts.
       const texts = t * (1 - Math.pow(Math.max(0, 1 - m / c), c / t));
       return { n: Math.round(Math.min(perChunk, texts * (r.ranked.length / Math.max(1, r.seen.size)))), exact: false };
     }

@@ -119,7 +119,12 @@ export class ImportService {
       if (rows.length < 1000) break;
       after = rows[rows.length - 1]!.id;
     }
-    if (!keys.length) throw new CloudportError('conflict', `job ${old.id} has no failed files to retry`, { field: 'retry_of' });
+    if (!keys.length) {
+      throw new CloudportError('conflict', `job ${old.id} has no failed files to retry${old.status === 'canceled' ? ' (it was canceled: its files not yet worked were never tried)' : ''}`, {
+        field: 'retry_of',
+        fix: 'start_import over the same selection with import_mode "new_only" imports whatever the index still lacks.',
+      });
+    }
     const params = { ...(JSON.parse(old.params) as JobParams), explicit: true, retry_of: old.id };
     const hash = idempotencyHash('import', input);
     const earlier = await earlierJob(this.store, org, input.idempotency_key, input.dry_run);
