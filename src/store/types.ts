@@ -197,14 +197,17 @@ export interface StoreConnectors {
 
 /** The work queue: a job's listed files, the listing lease, file claims and leases, and how a claimed file ends without an item. */
 export interface StoreQueue {
-  /** Creates a job with its first listed files in one transaction. */
-  createJob(job: NewJob, files: ListedFile[]): Promise<void>;
   /**
-   * Creates the job unless the organization's index has an active job of its kind with work left that
-   * covers it: a listing still to finish, or at least `minPending` files pending. Returns that job
-   * instead (a running one first). Atomic across processes.
+   * Creates a job with its first listed files in one transaction, `started` (if given) the first line
+   * of its log, before the errors of files listed as failed.
    */
-  createJobUnlessActive(job: NewJob, files: ListedFile[], minPending: number): Promise<JobRow | null>;
+  createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void>;
+  /**
+   * Creates the job unless the organization's index has an active job of its kind that covers it, and
+   * returns that job instead (a running one first): one still listing, or one with files pending and,
+   * with `cover: 'files'`, every key of `files` among them. Atomic across processes.
+   */
+  createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'files', started?: string): Promise<JobRow | null>;
   /** Appends one listing page and moves the listing cursor, atomically, if `owner` still holds the listing lease. */
   appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean>;
   /** Claims the listing of one job whose listing is incomplete and unleased. */

@@ -121,7 +121,10 @@ describe.each(fixtures)('exports: %s', (_name, make) => {
     // A selection whose every path is refused starts no job: the error says why and how to write them.
     const refused = await cp.call('start_export', { index: 'src', connector_id: dstConn, keys: escapes });
     expect(refused.data.error).toMatchObject({ kind: 'config_invalid', field: 'path_template' });
-    expect(refused.text).toMatch(new RegExp(`none of the ${escapes.length} selected item\\(s\\) has a path the export may write`));
+    expect(refused.text).toMatch(new RegExp(`none of the ${escapes.length} selected item\\(s\\) can be written: `));
+    // Keys that name no item are not_found on keys, not a path problem.
+    const typo = await cp.call('start_export', { index: 'src', connector_id: dstConn, keys: ['no/such-key.txt'] });
+    expect(typo.data.error).toMatchObject({ kind: 'not_found', field: 'keys' });
     expect((await cp.ok('list_imports', { kind: 'export' })).imports.length).toBe(jobs);
     expect(fx.counts().put).toBe(0);
   });

@@ -12,20 +12,24 @@ export interface KeyFilter {
 }
 
 /**
- * A key's (or a pattern's) "." and ".." segments as private-use characters. Keys are names, not paths:
- * picomatch never lets * or ** match a dot segment (a path's "." and ".."), so `**` skipped
- * `weird/../a.txt`, which a listing without a pattern imports. The same mapping of the pattern keeps a
- * literal `..` segment in it matching the key's.
+ * Keys are names, not paths: picomatch never lets * or ** match a "." or ".." segment (a path's), so
+ * `**` skipped `weird/../a.txt`, which a listing without a pattern imports. A key with such segments is
+ * matched as is, and also with each of them as as many private-use characters (U+E000), against the
+ * pattern mapped alike (a literal `..` segment in it stays equal to the key's); a key that holds U+E000
+ * itself is matched as is only.
  */
-const DOT_SEGMENTS: Record<string, string> = { '.': '\uE000', '..': '\uE001' };
+const DOTS = '\uE000';
+const hasDotSegment = (path: string) => path.split('/').some((s) => s === '.' || s === '..');
 function plainSegments(path: string): string {
-  return path.includes('.') ? path.split('/').map((s) => DOT_SEGMENTS[s] ?? s).join('/') : path;
+  return path.split('/').map((s) => (s === '.' || s === '..' ? DOTS.repeat(s.length) : s)).join('/');
+}
+function dotTolerant(match: (s: string) => boolean, mapped: (s: string) => boolean): (s: string) => boolean {
+  return (s) => match(s) || (!s.includes(DOTS) && hasDotSegment(s) && mapped(plainSegments(s)));
 }
 
 export function compileFilter(prefix = '', pattern?: string, exclude: string[] = []): KeyFilter {
   if (prefix.length > 1024) throw invalid('prefix', 'prefix is longer than 1024 characters');
-  const excludedRaw = exclude.length ? picomatch(exclude.map(plainSegments), { dot: true }) : null;
-  const excluded = excludedRaw && ((rel: string) => excludedRaw(plainSegments(rel)));
+  const excluded = exclude.length ? dotTolerant(picomatch(exclude, { dot: true }), picomatch(exclude.map(plainSegments), { dot: true })) : null;
   if (!pattern) {
     return { listPrefix: prefix, matches: (key) => !(excluded && excluded(key.slice(prefix.length))) };
   }
@@ -34,8 +38,7 @@ export function compileFilter(prefix = '', pattern?: string, exclude: string[] =
   let isMatch: (s: string) => boolean;
   try {
     scan = picomatch.scan(pattern, { unescape: true });
-    const compiled = picomatch(plainSegments(pattern), { dot: true, strictBrackets: true });
-    isMatch = (rel) => compiled(plainSegments(rel));
+    isMatch = dotTolerant(picomatch(pattern, { dot: true, strictBrackets: true }), picomatch(plainSegments(pattern), { dot: true, strictBrackets: true }));
   } catch (e) {
     throw invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
   }

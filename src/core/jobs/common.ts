@@ -2,6 +2,9 @@ import { redact } from '../../shared/redact.js';
 import type { ListedFile, NewJob, Store } from '../../store/types.js';
 import type { JobKind } from './kinds.js';
 
+/** A job's first log line as Store.createJob writes it, scrubbed of the organization's secrets. */
+export const startLine = (org: string, message: string) => redact(message, org);
+
 /** A line of a job's log (import_logs), scrubbed of the organization's secrets. */
 export async function jobLog(store: Store, org: string, jobId: string, connectorId: string, level: string, key: string | null, message: string): Promise<void> {
   await store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message, org), time: new Date().toISOString() });

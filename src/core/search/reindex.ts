@@ -6,7 +6,7 @@ import type { BlobStore } from '../../store/blobs.js';
 import type { ClaimedFile, JobRow, JobState, ListedFile, Store } from '../../store/types.js';
 import { checkIndexName, requireIndex } from '../domain/index-names.js';
 import type { JobEngine, JobHandlers } from '../jobs/engine.js';
-import { jobLog, newJobRow } from '../jobs/common.js';
+import { jobLog, newJobRow, startLine } from '../jobs/common.js';
 import { toPayload } from './extractor.js';
 import type { ExtractPool } from './extract/pool.js';
 
@@ -61,7 +61,7 @@ export class ReindexService implements JobHandlers {
     const now = new Date().toISOString();
     const state = { after: first.length ? first[first.length - 1]!.key : null, all };
     const row = newJobRow({ id, org, kind: 'reindex', connectorId: NO_CONNECTOR, index, params: { all }, listingState: JSON.stringify(state), complete, now });
-    const running = await this.store.createJobUnlessActive(row, first.map(listed), all ? 1 : first.length);
+    const running = await this.store.createJobUnlessActive(row, first.map(listed), all ? 'any' : 'files', startLine(org, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${all ? ', every item' : ', items without text'}`));
     if (running) {
       const runningAll = (JSON.parse(running.params) as { all?: boolean }).all ?? false;
       if (all && !runningAll) {
@@ -74,7 +74,6 @@ export class ReindexService implements JobHandlers {
       const queued = Object.values(c).reduce((a, n) => a + n, 0);
       return { job_id: running.id, status: running.status as JobState, index, queued, listing_complete: running.listing_complete === 1, already_running: true };
     }
-    await jobLog(this.store, org, id, NO_CONNECTOR, 'info', null, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${all ? ', every item' : ', items without text'}`);
     this.engine?.wake();
     return { job_id: id, status: 'queued', index, queued: first.length, listing_complete: complete };
   }

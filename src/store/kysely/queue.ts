@@ -87,11 +87,13 @@ export function withQueue<B extends Part>(Base: B) {
      * those of files that were claimed.
      */
     private *insertFiles(org: string, jobId: string, connectorId: string, files: ListedFile[]): Tx<void> {
+      // A key listed twice is one file (ON CONFLICT DO NOTHING), so one log line.
+      const logged = new Set<string>();
       for (let i = 0; i < files.length; i += 200) {
         const chunk = files.slice(i, i + 200);
         if (!chunk.length) continue;
         yield* run(this.prepared(INSERT_FILES(chunk.length), ...chunk.flatMap((f) => [org, jobId, f.key, f.size, f.etag, f.version, f.status ?? 'pending', f.error ?? null, 0, 0])));
-        const failed = chunk.filter((f) => f.status === 'failed');
+        const failed = chunk.filter((f) => f.status === 'failed' && !logged.has(f.key) && logged.add(f.key));
         if (!failed.length) continue;
         const time = new Date(this.clock()).toISOString();
         const logs = failed.map((f) => ({ org_id: org, job_id: jobId, connector_id: connectorId, level: 'error', key: f.key, message: (f.error ?? 'failed').slice(0, 2000), time }));
@@ -99,39 +101,56 @@ export function withQueue<B extends Part>(Base: B) {
       }
     }
 
-    async createJob(job: NewJob, files: ListedFile[]): Promise<void> {
-      await this.exec('tx', () => this.createJobTx(job, files));
+    async createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void> {
+      await this.exec('tx', () => this.createJobTx(job, files, started));
     }
 
-    private *createJobTx(job: NewJob, files: ListedFile[]): Tx<void> {
+    private *createJobTx(job: NewJob, files: ListedFile[], started?: string): Tx<void> {
       yield* run(this.qb.insertInto('jobs').values(job));
+      if (started !== undefined) {
+        const time = new Date(this.clock()).toISOString();
+        yield* run(this.qb.insertInto('job_logs').values({ org_id: job.org_id, job_id: job.id, connector_id: job.connector_id, level: 'info', key: null, message: started.slice(0, 2000), time }));
+      }
       yield* this.insertFiles(job.org_id, job.id, job.connector_id, files);
     }
 
-    async createJobUnlessActive(job: NewJob, files: ListedFile[], minPending: number): Promise<JobRow | null> {
-      return this.exec('tx', () => this.createJobUnlessActiveTx(job, files, minPending));
+    async createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'files', started?: string): Promise<JobRow | null> {
+      return this.exec('tx', () => this.createJobUnlessActiveTx(job, files, cover, started));
     }
 
-    private *createJobUnlessActiveTx(job: NewJob, files: ListedFile[], minPending: number): Tx<JobRow | null> {
+    private *createJobUnlessActiveTx(job: NewJob, files: ListedFile[], cover: 'any' | 'files', started?: string): Tx<JobRow | null> {
       // The index's lock on PostgreSQL (SQLite's write transaction is already the only one): two processes
       // creating at once see each other's job.
       yield* lock({ kind: 'index', org: job.org_id, index: job.index_name });
-      const pending = sql<number>`(SELECT COUNT(*) FROM job_files f WHERE f.job_id = j.id AND f.status = 'pending')`;
-      const found = yield* one(
+      const active = yield* all(
         this.qb
-          .selectFrom('jobs as j')
-          .selectAll('j')
-          .where('j.org_id', '=', job.org_id)
-          .where('j.index_name', '=', job.index_name)
-          .where('j.kind', '=', job.kind)
-          .where('j.status', 'in', [...ACTIVE_JOB])
-          .where((eb) => eb.or([eb('j.listing_complete', '=', 0), eb(pending, '>=', Math.max(1, minPending))]))
-          .orderBy(sql`CASE WHEN j.status = 'running' THEN 0 ELSE 1 END`)
-          .orderBy('j.created_at')
-          .limit(1),
+          .selectFrom('jobs')
+          .selectAll()
+          .where('org_id', '=', job.org_id)
+          .where('index_name', '=', job.index_name)
+          .where('kind', '=', job.kind)
+          .where('status', 'in', [...ACTIVE_JOB])
+          .orderBy(sql`CASE WHEN status = 'running' THEN 0 ELSE 1 END`)
+          .orderBy('created_at')
+          .limit(10),
       );
-      if (found) return found;
-      yield* this.createJobTx(job, files);
+      const keys = [...new Set(files.map((f) => f.key))];
+      for (const j of active) {
+        // A listing still going on lists what this job would (from its cursor on).
+        if (j.listing_complete === 0) return j;
+        const pending = this.qb.selectFrom('job_files').where('job_id', '=', j.id).where('status', '=', 'pending');
+        if (!(yield* one(pending.select('id').limit(1)))) continue;
+        if (cover === 'any' || !keys.length) return j;
+        // Every file this job would list is pending in that one (its keys, not a count: a pending file's
+        // item may have been deleted since, and another imported).
+        let covered = 0;
+        for (let i = 0; i < keys.length; i += 500) {
+          const part = keys.slice(i, i + 500);
+          covered += Number((yield* one(pending.select(sql<number>`COUNT(*)`.as('n')).where('key', 'in', part)))?.n ?? 0);
+        }
+        if (covered === keys.length) return j;
+      }
+      yield* this.createJobTx(job, files, started);
       return null;
     }
 

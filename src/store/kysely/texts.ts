@@ -112,17 +112,15 @@ export function withTexts<B extends Part>(Base: B) {
       const version = await this.textsVersion();
       const q = await this.itemLevel(search);
       const want = q.offset + q.limit;
-      // One item past the page: when it exists, a next page does; when the matches end before it, the
-      // total is exact, so the last page offers no cursor to an empty one.
-      const ahead = want + 1;
       const key = JSON.stringify([org, search.fts5, search.tsquery, search.item ?? null, q.indexes ?? null, q.prefix ?? '']);
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
-      if (!r || r.version !== version) r = await this.rank(org, q, ahead, version);
+      if (!r || r.version !== version) r = await this.rank(org, q, want, version);
       else {
-        await this.resolve(org, q, r, ahead);
+        await this.resolve(org, q, r, want);
         await this.settleTotal(org, q, r);
       }
+      await this.lookAhead(org, q, r, want);
       if (version !== null && r.ranked.length + r.pending.length <= RANKED_KEPT) {
         // A kept ranking does not keep a listed pass (up to searchTuning.passListed contents): its next pages, if any,
         // evaluate the item test in their statements again.
@@ -221,6 +219,18 @@ export function withTexts<B extends Part>(Base: B) {
     }
 
     /**
+     * One item past the page, from the chunks already fetched only (fetching again ranks every match
+     * again): when it is found a next page exists; when the matches end before it the total becomes
+     * exact, so the last page offers no cursor to an empty one. Otherwise the estimate, kept above the
+     * items ranked, offers the cursor as before.
+     */
+    private async lookAhead(org: string, q: TextSearch, r: Ranking, want: number): Promise<void> {
+      if (r.ranked.length > want || (!r.pending.length && r.more)) return;
+      await this.resolve(org, q, r, want + 1, false);
+      await this.settleTotal(org, q, r);
+    }
+
+    /**
      * How many items match: exact once every match is resolved, or when counted (other organizations'
      * items in the store); else estimated, and estimated again whenever the resolved items reach the
      * estimate. An estimate stays above the items resolved while matches may remain, so a page that
@@ -243,10 +253,10 @@ export function withTexts<B extends Part>(Base: B) {
      * time, and the rest waits in `pending` for the next page. When one fetch holds every match, all of
      * them are resolved: the total is then exact.
      */
-    private async resolve(org: string, q: TextSearch, r: Ranking, want: number): Promise<void> {
+    private async resolve(org: string, q: TextSearch, r: Ranking, want: number, fetch = true): Promise<void> {
       while (r.ranked.length < want) {
         if (!r.pending.length) {
-          if (!r.more) return;
+          if (!r.more || !fetch) return;
           const n = Math.max(64, want * 4, r.fetched);
           r.pending = await this.exec('auto', () => all(this.rawQuery<Ranked>(this.candidates(q, n, r.fetched, r.pass))));
           r.fetched += r.pending.length;
@@ -349,13 +359,14 @@ export function withTexts<B extends Part>(Base: B) {
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
       const m = Number(rows[0]?.n ?? 0);
       const perChunk = m * (r.ranked.length / Math.max(1, r.resolved));
-      const { chunks: c, texts: t } = await this.chunkCounts();
-      if (!(c > t && t > 0)) return { n: Math.round(perChunk), exact: false };
+      if (!(await this.someTextHasSeveralChunks())) return { n: Math.round(perChunk), exact: false };
       // Texts of several chunks: a text's chunks may match many times over, or few texts hold every
       // match, and no estimate from the chunks tells which (a QA pass saw 54 for 16 items and 52 for 60).
       // The items are counted while the matching chunks are few enough (mapping one to its text costs
       // about 0.4 µs: 8 ms at the limit).
       if (m <= searchTuning.exactCountChunks) return { n: await this.countMatches(org, q, null), exact: true };
+      const { chunks: c, texts: t } = await this.chunkCounts();
+      if (!(c > t && t > 0)) return { n: Math.round(perChunk), exact: false };
       // Past it, two estimates, the smaller kept:
       // - the items per chunk among the resolved chunks, times m. It sees a word confined to a few long
       //   texts (the top chunks are theirs), but counts a text once per chunk where a word fills them all;
@@ -368,14 +379,13 @@ export function withTexts<B extends Part>(Base: B) {
 
     /**
      * About how many chunks the store holds, and how many texts have chunks (those extracted, whole or
-     * cut), for the estimate alone: zeros when every text is one chunk (one probe). Counted at most once a
+     * cut; on PostgreSQL every text, those without chunks included), for the estimate alone. Counted at most once a
      * minute, whatever changes in between: a count walks an index of every chunk and the texts (18-24 ms
      * for 400,000 chunks on SQLite), and the store's version changes with any write, a lease renewal
      * included. PostgreSQL reads its planner's row counts (autovacuum keeps them; counting wide chunk rows
      * took 5-13 ms for 7,500) and counts only tables never analyzed.
      */
     private async chunkCounts(): Promise<{ chunks: number; texts: number }> {
-      if (!(await this.someTextHasSeveralChunks())) return { chunks: 0, texts: 0 };
       if (this.counted && this.clock() - this.counted.at < COUNTS_KEPT_MS) return this.counted;
       const rows = this.pg
         ? await this.exec('auto', () =>

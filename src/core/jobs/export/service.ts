@@ -15,7 +15,7 @@ import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.
 import { ConnectorCache } from '../../connectors/health.js';
 import { exportCounts } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
-import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow } from '../common.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow, startLine } from '../common.js';
 import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
 
 export { OVERWRITE_MODES } from './paths.js';
@@ -112,10 +112,12 @@ export class ExportService implements JobHandlers {
     let files: ListedFile[];
     let complete = true;
     let after: string | null = null;
+    let missing = 0;
     if (input.keys) {
       files = [];
       for (const key of new Set(input.keys)) {
         const item = await this.store.getItem(org, index, key);
+        if (!item) missing++;
         files.push(item ? this.listed(params, index, item) : { key, size: null, etag: null, version: null, status: 'failed', error: `not in index ${index}` });
       }
     } else {
@@ -142,10 +144,15 @@ export class ExportService implements JobHandlers {
       none = noMatchText(why);
     }
     const accepted = files.filter((f) => !f.status);
-    // Every selected item refused (their paths would escape or break the export base): no job, as for an
-    // empty selection; the dry run lists each refusal. A listing still going on may accept later items.
+    // Nothing to write (keys not in the index, paths that would escape or break the export base): no job,
+    // as for an empty selection; the dry run lists each refusal. A listing still going on may accept
+    // later items.
     if (!input.dry_run && !input.automation_id && complete && files.length > 0 && accepted.length === 0) {
-      throw new CloudportError('config_invalid', `none of the ${files.length} selected item(s) has a path the export may write: ${files[0]!.key}: ${files[0]!.error}`, {
+      if (missing === files.length) {
+        throw new CloudportError('not_found', `none of the ${missing} key(s) is an item of index ${index}`, { field: 'keys', fix: 'list_index_items {index} shows its keys (exact, case-sensitive).' });
+      }
+      const refused = files.find((f) => f.error && !f.error.startsWith('not in index'))!;
+      throw new CloudportError('config_invalid', `none of the ${files.length} selected item(s) can be written${missing ? ` (${missing} not in the index)` : ''}: ${refused.key}: ${refused.error}`, {
         field: 'path_template',
         fix: 'start_export {dry_run: true} lists every refusal; a path_template such as "{sha256}{ext}" writes names that do not come from the keys.',
       });
@@ -179,13 +186,13 @@ export class ExportService implements JobHandlers {
           automationId: input.automation_id,
         }),
         files,
+        startLine(org, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}${none ? `; ${none}` : ''}`),
       );
     } catch (e) {
       const earlier = input.idempotency_key ? await this.store.findJobByIdempotencyKey(org, input.idempotency_key) : null;
       if (earlier) return this.replay(earlier, hash);
       throw e;
     }
-    await jobLog(this.store, org, result.job_id!, c.id, 'info', null, `export started from index ${index} to ${params.base || '(bucket root)'}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}, overwrite ${params.overwrite}${none ? `; ${none}` : ''}`);
     this.engine?.wake();
     return result;
   }

@@ -10,7 +10,7 @@ import { explainNoMatch, noMatchError, noMatchText } from '../../domain/nomatch.
 import { checkIndexName } from '../../domain/index-names.js';
 import { FINAL_STATES } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
-import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow } from '../common.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow, startLine } from '../common.js';
 import { countSkipped, withCompacted, type ListingState } from '../listing-state.js';
 import type { JobViews } from '../views.js';
 import { applyMode, select, selectionOf, statKeys, type JobParams } from './selection.js';
@@ -225,6 +225,7 @@ export class ImportService {
       await this.store.createJob(
         newJobRow({ id, org, kind: 'import', connectorId: c.id, index, params, listingState: state, complete, now, idempotencyKey: opts.idempotencyKey, hash: opts.hash, automationId: opts.automationId }),
         files,
+        startLine(org, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`),
       );
     } catch (e) {
       // Two calls with one idempotency key raced: the other one created the job.
@@ -232,7 +233,6 @@ export class ImportService {
       if (earlier) return this.replay(earlier, opts.hash);
       throw e;
     }
-    await jobLog(this.store, org, id, c.id, 'info', null, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`);
     this.engine?.wake();
     return result;
   }
