@@ -479,7 +479,7 @@ async function main() {
     let textBytes = 0;
     let i = 0;
     // The same text again as long documents (real ones are several chunks; these are not): every five
-    // documents in a row as one, 3-5 chunks, under l/, imported into an index of their own.
+    // documents in a row as one (6-14 KB: 2-5 chunks), under l/, imported into an index of their own.
     const LONG_OF = 5;
     let long = '';
     const longWithMarker = new Set();
@@ -612,7 +612,7 @@ async function main() {
       pg_ratio: postgres ? postgres.search.p50 / postgres.get_connector.p50 : null,
       text_bytes_generated: textBytes,
       stores: postgres ? [sqlite, postgres] : [sqlite],
-      // Reported beside (no target): the same text as a fifth as many documents of 3-5 chunks.
+      // Reported beside (no target): the same text as a fifth as many documents of 2-5 chunks.
       long_texts: { ...longTexts, documents: Math.floor(N / LONG_OF) },
       target: 'p50 ≤ 5× get_connector (SQLite)',
     });
@@ -1041,7 +1041,7 @@ function notes(results) {
       const l = s.long_texts;
       if (l) {
         const kinds = Object.entries(l.by_kind_p50).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-        out.push(`- Search on SQLite over the same text as ${l.documents} long documents (3–5 chunks each; no target): p50 ${l.search.p50.toFixed(1)} ms, p99 ${l.search.p99.toFixed(1)} ms, ${(l.search.p50 / l.get_connector.p50).toFixed(2)}× get_connector's p50; p50 by query (ms): ${kinds}.`);
+        out.push(`- Search on SQLite over the same text as ${l.documents} long documents (2–5 chunks each; no target): p50 ${l.search.p50.toFixed(1)} ms, p99 ${l.search.p99.toFixed(1)} ms, ${(l.search.p50 / l.get_connector.p50).toFixed(2)}× get_connector's p50; p50 by query (ms): ${kinds}.`);
       }
     }
     if (s.name.startsWith('10.')) {

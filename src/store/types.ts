@@ -205,9 +205,10 @@ export interface StoreQueue {
   /**
    * Creates the job unless the organization's index has an active job of its kind that covers it, and
    * returns that job instead (a running one first): one still listing, or one with files pending and,
-   * with `cover: 'files'`, every key of `files` among them. Atomic across processes.
+   * with `cover: 'missing-text'`, a file pending for every item of the index without text (its key and
+   * content). Atomic across processes.
    */
-  createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'files', started?: string): Promise<JobRow | null>;
+  createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'missing-text', started?: string): Promise<JobRow | null>;
   /** Appends one listing page and moves the listing cursor, atomically, if `owner` still holds the listing lease. */
   appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean>;
   /** Claims the listing of one job whose listing is incomplete and unleased. */

@@ -23,13 +23,25 @@ const hasDotSegment = (path: string) => path.split('/').some((s) => s === '.' ||
 function plainSegments(path: string): string {
   return path.split('/').map((s) => (s === '.' || s === '..' ? DOTS.repeat(s.length) : s)).join('/');
 }
-function dotTolerant(match: (s: string) => boolean, mapped: (s: string) => boolean): (s: string) => boolean {
-  return (s) => match(s) || (!s.includes(DOTS) && hasDotSegment(s) && mapped(plainSegments(s)));
+/**
+ * A picomatch matcher that also matches keys with dot segments as described above. A negated pattern
+ * (!…) must hold both ways: raw, it is true exactly where ** cannot cross the dot segment.
+ */
+function matcher(pattern: string, opts: picomatch.PicomatchOptions): (s: string) => boolean {
+  const raw = picomatch(pattern, opts);
+  const mapped = picomatch(plainSegments(pattern), opts);
+  const negated = picomatch.scan(pattern).negated;
+  return (s) => {
+    if (s.includes(DOTS) || !hasDotSegment(s)) return raw(s);
+    const m = mapped(plainSegments(s));
+    return negated ? raw(s) && m : raw(s) || m;
+  };
 }
 
 export function compileFilter(prefix = '', pattern?: string, exclude: string[] = []): KeyFilter {
   if (prefix.length > 1024) throw invalid('prefix', 'prefix is longer than 1024 characters');
-  const excluded = exclude.length ? dotTolerant(picomatch(exclude, { dot: true }), picomatch(exclude.map(plainSegments), { dot: true })) : null;
+  const excludes = exclude.map((p) => matcher(p, { dot: true }));
+  const excluded = excludes.length ? (rel: string) => excludes.some((m) => m(rel)) : null;
   if (!pattern) {
     return { listPrefix: prefix, matches: (key) => !(excluded && excluded(key.slice(prefix.length))) };
   }
@@ -38,7 +50,7 @@ export function compileFilter(prefix = '', pattern?: string, exclude: string[] =
   let isMatch: (s: string) => boolean;
   try {
     scan = picomatch.scan(pattern, { unescape: true });
-    isMatch = dotTolerant(picomatch(pattern, { dot: true, strictBrackets: true }), picomatch(plainSegments(pattern), { dot: true, strictBrackets: true }));
+    isMatch = matcher(pattern, { dot: true, strictBrackets: true });
   } catch (e) {
     throw invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
   }

@@ -61,7 +61,7 @@ export class ReindexService implements JobHandlers {
     const now = new Date().toISOString();
     const state = { after: first.length ? first[first.length - 1]!.key : null, all };
     const row = newJobRow({ id, org, kind: 'reindex', connectorId: NO_CONNECTOR, index, params: { all }, listingState: JSON.stringify(state), complete, now });
-    const running = await this.store.createJobUnlessActive(row, first.map(listed), all ? 'any' : 'files', startLine(org, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${all ? ', every item' : ', items without text'}`));
+    const running = await this.store.createJobUnlessActive(row, first.map(listed), all ? 'any' : 'missing-text', startLine(org, `reindex of ${index} started: ${first.length} item(s) queued${complete ? '' : ' so far (listing continues)'}${all ? ', every item' : ', items without text'}`));
     if (running) {
       const runningAll = (JSON.parse(running.params) as { all?: boolean }).all ?? false;
       if (all && !runningAll) {

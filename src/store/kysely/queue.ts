@@ -114,11 +114,11 @@ export function withQueue<B extends Part>(Base: B) {
       yield* this.insertFiles(job.org_id, job.id, job.connector_id, files);
     }
 
-    async createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'files', started?: string): Promise<JobRow | null> {
+    async createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'missing-text', started?: string): Promise<JobRow | null> {
       return this.exec('tx', () => this.createJobUnlessActiveTx(job, files, cover, started));
     }
 
-    private *createJobUnlessActiveTx(job: NewJob, files: ListedFile[], cover: 'any' | 'files', started?: string): Tx<JobRow | null> {
+    private *createJobUnlessActiveTx(job: NewJob, files: ListedFile[], cover: 'any' | 'missing-text', started?: string): Tx<JobRow | null> {
       // The index's lock on PostgreSQL (SQLite's write transaction is already the only one): two processes
       // creating at once see each other's job.
       yield* lock({ kind: 'index', org: job.org_id, index: job.index_name });
@@ -134,21 +134,27 @@ export function withQueue<B extends Part>(Base: B) {
           .orderBy('created_at')
           .limit(10),
       );
-      const keys = [...new Set(files.map((f) => f.key))];
       for (const j of active) {
         // A listing still going on lists what this job would (from its cursor on).
         if (j.listing_complete === 0) return j;
-        const pending = this.qb.selectFrom('job_files').where('job_id', '=', j.id).where('status', '=', 'pending');
-        if (!(yield* one(pending.select('id').limit(1)))) continue;
-        if (cover === 'any' || !keys.length) return j;
-        // Every file this job would list is pending in that one (its keys, not a count: a pending file's
-        // item may have been deleted since, and another imported).
-        let covered = 0;
-        for (let i = 0; i < keys.length; i += 500) {
-          const part = keys.slice(i, i + 500);
-          covered += Number((yield* one(pending.select(sql<number>`COUNT(*)`.as('n')).where('key', 'in', part)))?.n ?? 0);
-        }
-        if (covered === keys.length) return j;
+        if (!(yield* one(this.qb.selectFrom('job_files').select('id').where('job_id', '=', j.id).where('status', '=', 'pending').limit(1)))) continue;
+        if (cover === 'any') return j;
+        // Every item of the index without text has a file pending in that job, for its key and its
+        // content (a count of files would not do: a pending item may have been deleted, or re-imported
+        // with new content, which that job skips, and another imported).
+        const uncovered = yield* one(
+          this.qb
+            .selectFrom('items as i')
+            .select('i.key')
+            .where('i.org_id', '=', job.org_id)
+            .where('i.index_name', '=', job.index_name)
+            .where(({ not, exists, selectFrom }) => not(exists(selectFrom('texts as t').select('t.sha256').whereRef('t.sha256', '=', 'i.sha256'))))
+            .where(({ not, exists, selectFrom }) =>
+              not(exists(selectFrom('job_files as f').select('f.id').where('f.job_id', '=', j.id).where('f.status', '=', 'pending').whereRef('f.key', '=', 'i.key').whereRef('f.version', '=', 'i.sha256'))),
+            )
+            .limit(1),
+        );
+        if (!uncovered) return j;
       }
       yield* this.createJobTx(job, files, started);
       return null;

@@ -116,11 +116,10 @@ export function withTexts<B extends Part>(Base: B) {
       let r = version === null ? undefined : this.rankings.get(key);
       if (r) this.rankings.delete(key);
       if (!r || r.version !== version) r = await this.rank(org, q, want, version);
-      else {
-        await this.resolve(org, q, r, want);
-        await this.settleTotal(org, q, r);
-      }
+      else await this.resolve(org, q, r, want);
       await this.lookAhead(org, q, r, want);
+      // Once, after the look ahead (which may resolve more items): one estimate at most per call.
+      await this.settleTotal(org, q, r);
       if (version !== null && r.ranked.length + r.pending.length <= RANKED_KEPT) {
         // A kept ranking does not keep a listed pass (up to searchTuning.passListed contents): its next pages, if any,
         // evaluate the item test in their statements again.
@@ -214,7 +213,6 @@ export function withTexts<B extends Part>(Base: B) {
       // No text passes the item test: nothing to rank or count.
       if (pass?.empty) return { ...r, more: false, exact: true };
       await this.resolve(org, q, r, want);
-      await this.settleTotal(org, q, r);
       return r;
     }
 
@@ -227,7 +225,6 @@ export function withTexts<B extends Part>(Base: B) {
     private async lookAhead(org: string, q: TextSearch, r: Ranking, want: number): Promise<void> {
       if (r.ranked.length > want || (!r.pending.length && r.more)) return;
       await this.resolve(org, q, r, want + 1, false);
-      await this.settleTotal(org, q, r);
     }
 
     /**
@@ -379,11 +376,12 @@ export function withTexts<B extends Part>(Base: B) {
 
     /**
      * About how many chunks the store holds, and how many texts have chunks (those extracted, whole or
-     * cut; on PostgreSQL every text, those without chunks included), for the estimate alone. Counted at most once a
+     * cut), for the estimate alone. Counted at most once a
      * minute, whatever changes in between: a count walks an index of every chunk and the texts (18-24 ms
      * for 400,000 chunks on SQLite), and the store's version changes with any write, a lease renewal
-     * included. PostgreSQL reads its planner's row counts (autovacuum keeps them; counting wide chunk rows
-     * took 5-13 ms for 7,500) and counts only tables never analyzed.
+     * included. PostgreSQL reads its planner's row count of the chunks (autovacuum keeps it; counting wide
+     * chunk rows took 5-13 ms for 7,500) unless the table was never analyzed, and counts the texts (narrow
+     * rows: the binaries' texts, which have no chunks, are left out).
      */
     private async chunkCounts(): Promise<{ chunks: number; texts: number }> {
       if (this.counted && this.clock() - this.counted.at < COUNTS_KEPT_MS) return this.counted;
@@ -392,7 +390,7 @@ export function withTexts<B extends Part>(Base: B) {
             all(
               this.rawQuery<{ c: number; t: number }>(
                 sql`SELECT (SELECT CASE WHEN p.reltuples > 0 THEN p.reltuples ELSE (SELECT COUNT(*) FROM text_chunks) END FROM pg_class p WHERE p.oid = to_regclass('text_chunks')) AS c,
-                  (SELECT CASE WHEN p.reltuples > 0 THEN p.reltuples ELSE (SELECT COUNT(*) FROM texts) END FROM pg_class p WHERE p.oid = to_regclass('texts')) AS t`,
+                  (SELECT COUNT(*) FROM texts WHERE status IN ('extracted', 'truncated')) AS t`,
               ),
             ),
           )

@@ -1,0 +1,49 @@
+/**
+ * Past searchTuning.exactCountChunks (lowered to 0 here) the estimate of long texts does not count the
+ * binaries' texts, which have no chunks: 40 long texts of 5 chunks beside 300 images estimate near 40 on
+ * both stores.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { searchTuning } from '../../src/store/kysely/texts.js';
+import type { Store } from '../../src/store/types.js';
+import { addMany, backends, cleanup, raw, search, sha, withStore } from '../helpers/search-store.js';
+
+afterAll(cleanup);
+const EXACT = searchTuning.exactCountChunks;
+const filler = 'lorem ipsum dolor sit amet '.repeat(110);
+
+async function addBinaries(s: Store, n: number) {
+  const keys = Array.from({ length: n }, (_, i) => `img${i}.png`);
+  await s.createJob({ id: `bin_${randomBytes(4).toString('hex')}`, org_id: 'org_a', kind: 'import', connector_id: 'conn_1', index_name: 'idx', params: '{}', status: 'queued', listing_state: null, listing_complete: 1, lease_owner: null, lease_expires: 0, error: null, created_at: '2026-01-01T00:00:00.000Z' }, keys.map((key) => ({ key, size: 10, etag: null, version: 'v' })));
+  const claimed = await s.claimFiles('A', n, 60_000, new Date().toISOString());
+  const out = await s.commitFiles(
+    claimed.map((f) => ({
+      fileId: f.id, owner: 'A', orgId: 'org_a', connectorId: 'conn_1', index: 'idx', key: f.key, sha256: sha(`binary ${f.key}`), size: 10,
+      contentType: 'image/png', etag: null, version: 'v', dedupe: true, now: new Date().toISOString(),
+      text: { status: 'unsupported', detail: 'binary content (image/png)', format: 'binary', derived: false, bytes: 0, chunks: [] },
+    })) as never,
+  );
+  for (const o of out) if (o instanceof Error || o === null) throw o ?? new Error('lost lease');
+}
+
+describe.each(backends)('estimated totals past the exact-count limit, beside binaries: $name', (b) => {
+  beforeAll(() => {
+    searchTuning.exactCountChunks = 0;
+  });
+  afterAll(() => {
+    searchTuning.exactCountChunks = EXACT;
+  });
+  it('40 long texts matching, 300 images: the estimate stays within 2x of 40', async () => {
+    await withStore(b, async (s) => {
+      await addMany(s, Array.from({ length: 40 }, (_, i) => ({ key: `long${i}.txt`, content: Array.from({ length: 5 }, (_, k) => `${k === 0 ? 'harbour harbour harbour' : 'harbour'} note ${i} part ${k} ${filler}`).join('\n\n') })));
+      await addBinaries(s, 300);
+      if (b.name === 'postgres') await raw(b, 'ANALYZE');
+      const r = await s.searchTexts('org_a', search('harbour', { limit: 10 }));
+      console.log(b.name, { total: r.total, exact: r.exact });
+      expect(r.exact).toBe(false);
+      // SQLite: 40. PostgreSQL: 200.
+      expect(r.total).toBeLessThanOrEqual(80);
+    });
+  }, 120_000);
+});
