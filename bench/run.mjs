@@ -488,7 +488,7 @@ async function main() {
       const n = i++;
       puts.push(client.send(new PutObjectCommand({ Bucket: 'docs', Key: `t/${String(n).padStart(5, '0')}.txt`, Body: doc, ContentType: 'text/plain' })));
       long += `${doc}\n`;
-      if (doc.includes(MARKERS[0])) longWithMarker.add(Math.floor(n / LONG_OF));
+      if (doc.toLowerCase().includes(MARKERS[0])) longWithMarker.add(Math.floor(n / LONG_OF)); // a sentence may start with it
       if ((n + 1) % LONG_OF === 0) {
         puts.push(client.send(new PutObjectCommand({ Bucket: 'docs', Key: `l/${String(n / LONG_OF | 0).padStart(5, '0')}.txt`, Body: long, ContentType: 'text/plain' })));
         long = '';
