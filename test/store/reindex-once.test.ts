@@ -1,7 +1,8 @@
 /**
  * reindex_index's one job per index (ReindexService.start, Store.createJobUnlessActive) on both
  * stores, with no job engine (nothing works the jobs, so they stay queued as long as the test
- * looks): two store connections at once, items the running job does not cover, conflicts, orgs.
+ * looks): two store connections at once, items the running job does not cover (by key, not by a count
+ * of pending files: a pending item deleted and another imported without text), conflicts, orgs.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,28 @@ describe.each(backends)('reindex_index: one job per index: $name', (backend) => 
       expect(o.already_running).toBeUndefined();
       expect(o.job_id).not.toBe(p.job_id);
       expect(await reindexJobs(s)).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe.each(backends)('reindex_index coverage: $name', (backend) => {
+  it('an item deleted from the running job, a new one imported: the call queues the new one', async () => {
+    const s = await backend.open()();
+    try {
+      const r = svc(s);
+      await add(s, 'a.pdf');
+      await add(s, 'b.pdf');
+      const first = await r.start('org_a', { index: 'idx' });
+      expect(first).toMatchObject({ queued: 2, listing_complete: true });
+      await s.deleteItem('org_a', 'idx', 'b.pdf');
+      await add(s, 'c.pdf');
+      const again = await r.start('org_a', { index: 'idx' });
+      const keys = new Set<string>();
+      for (const j of await s.listJobs('org_a', { index: 'idx', kind: 'reindex', limit: 100 })) for (const f of await s.listJobFiles(j.id, { limit: 100 })) keys.add(f.key);
+      // Actual: again is the first job (already_running: true, 2 pending: a.pdf and the deleted b.pdf); no job lists c.pdf.
+      expect({ already_running: again.already_running ?? false, c_covered: keys.has('c.pdf') }).toEqual({ already_running: false, c_covered: true });
     } finally {
       await s.close();
     }

@@ -1,15 +1,17 @@
 /**
- * The exact count of a search in a store with long texts does not depend on how many texts without
- * chunks (binaries: 'unsupported') the store holds: 40 long texts matching beside 300 images answer 40,
- * counted, on both stores (PostgreSQL's text count includes the binaries' rows).
+ * Totals in a store with long texts and many texts without chunks (binaries: 'unsupported'): 40 long
+ * texts matching beside 300 images answer 40, counted, on both stores; past searchTuning.exactCountChunks
+ * (lowered to 0 for the estimate) the estimate does not count the binaries' texts either.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchTuning } from '../../src/store/kysely/texts.js';
 import { randomBytes } from 'node:crypto';
 import { SearchService } from '../../src/core/search/service.js';
 import type { Store } from '../../src/store/types.js';
 import { addMany, backends, cleanup, raw, search, sha, walk, withStore } from '../helpers/search-store.js';
 
 afterAll(cleanup);
+const EXACT = searchTuning.exactCountChunks;
 
 const filler = 'lorem ipsum dolor sit amet '.repeat(110);
 
@@ -27,19 +29,39 @@ async function addBinaries(s: Store, n: number) {
   for (const o of out) if (o instanceof Error || o === null) throw o ?? new Error('lost lease');
 }
 
-describe.each(backends)('exact search totals in a store with many binary files: $name', (b) => {
+/** 40 texts of 5 chunks, "harbour" in every chunk, three times in the first (200 matching chunks), and 300 images. */
+async function fill(b: (typeof backends)[number], s: Store) {
+  await addMany(s, Array.from({ length: 40 }, (_, i) => ({ key: `long${i}.txt`, content: Array.from({ length: 5 }, (_, k) => `${k === 0 ? 'harbour harbour harbour' : 'harbour'} note ${i} part ${k} ${filler}`).join('\n\n') })));
+  await addBinaries(s, 300);
+  if (b.name === 'postgres') await raw(b, 'ANALYZE');
+}
+
+describe.each(backends)('search totals in a store with many binary files: $name', (b) => {
   it('40 long texts matching, 300 images: total 40, counted', async () => {
     await withStore(b, async (s) => {
-      // 40 texts of 5 chunks, "harbour" in every chunk, three times in the first: 200 matching chunks.
-      await addMany(s, Array.from({ length: 40 }, (_, i) => ({ key: `long${i}.txt`, content: Array.from({ length: 5 }, (_, k) => `${k === 0 ? 'harbour harbour harbour' : 'harbour'} note ${i} part ${k} ${filler}`).join('\n\n') })));
-      await addBinaries(s, 300);
-      if (b.name === 'postgres') await raw(b, 'ANALYZE');
+      await fill(b, s);
       // First search of the query (a walk first would leave a kept ranking with every match resolved).
       const r = await s.searchTexts('org_a', search('harbour', { limit: 10 }));
       const svc = await new SearchService(s).search('org_a', { query: 'harbour', limit: 10 });
       expect((await walk(s, 'org_a', 'harbour', 10)).keys).toHaveLength(40);
-      // SQLite: { total: 40, exact: true }. PostgreSQL: { total: 200, exact: false } (the per-chunk estimate).
       expect({ total: r.total, exact: r.exact, total_estimate: svc.total_estimate }).toEqual({ total: 40, exact: true, total_estimate: 40 });
     });
   }, 120_000);
+
+  describe('past the exact-count limit', () => {
+    beforeAll(() => {
+      searchTuning.exactCountChunks = 0;
+    });
+    afterAll(() => {
+      searchTuning.exactCountChunks = EXACT;
+    });
+    it('the estimate stays within 2x of 40', async () => {
+      await withStore(b, async (s) => {
+        await fill(b, s);
+        const r = await s.searchTexts('org_a', search('harbour', { limit: 10 }));
+        expect(r.exact).toBe(false);
+        expect(r.total).toBeLessThanOrEqual(80);
+      });
+    }, 120_000);
+  });
 });
