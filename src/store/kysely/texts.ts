@@ -325,8 +325,8 @@ export function withTexts<B extends Part>(Base: B) {
     /**
      * The contents that pass the query's item test, for the ranking and the count alike: evaluated once and
      * listed as one parameter when at most searchTuning.passListed pass (else the subquery, which each statement
-     * evaluates again). Null without an item test. (Past the limit the probe's work is lost: the test then
-     * runs three times, as against twice before the listing existed.)
+     * evaluates again). Null without an item test. Past the limit the probe's work is lost, and the test
+     * runs three times in all.
      */
     private async passingSet(q: TextSearch): Promise<{ sql: RawBuilder<unknown>; empty: boolean } | null> {
       const sub = this.passing(q);
@@ -376,10 +376,9 @@ export function withTexts<B extends Part>(Base: B) {
 
     /**
      * About how many chunks the store holds, and how many texts have chunks (those extracted, whole or
-     * cut), for the estimate alone. Counted at most once a
-     * minute, whatever changes in between: a count walks an index of every chunk and the texts (18-24 ms
-     * for 400,000 chunks on SQLite), and the store's version changes with any write, a lease renewal
-     * included. PostgreSQL reads its planner's row count of the chunks (autovacuum keeps it; counting wide
+     * cut), for the estimate alone. Counted at most once a minute, whatever changes in between: a count
+     * walks an index of every chunk and the texts (18-24 ms for 400,000 chunks on SQLite), and the
+     * store's version changes with any write, a lease renewal included. PostgreSQL reads its planner's row count of the chunks (autovacuum keeps it; counting wide
      * chunk rows took 5-13 ms for 7,500) unless the table was never analyzed, and counts the texts (narrow
      * rows: the binaries' texts, which have no chunks, are left out).
      */
