@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { searchTuning } from '../../src/store/kysely/texts.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import type { NewJob, Store, TextSearch } from '../../src/store/types.js';
 import { toPayload } from '../../src/core/search/extractor.js';
@@ -79,6 +81,20 @@ export async function cleanup(): Promise<void> {
     await admin.end();
   }
   fs.rmSync(tmpRoot, { recursive: true, force: true });
+}
+
+/**
+ * In the describe block that calls it: searches estimate their totals where they would count them
+ * (searchTuning.exactCountChunks at 0), to reach the estimators; the limit is restored after.
+ */
+export function estimatingTotals(): void {
+  const limit = searchTuning.exactCountChunks;
+  beforeAll(() => {
+    searchTuning.exactCountChunks = 0;
+  });
+  afterAll(() => {
+    searchTuning.exactCountChunks = limit;
+  });
 }
 
 export async function withStore<T>(b: Backend, fn: (s: Store, open: () => Promise<Store>) => Promise<T>): Promise<T> {

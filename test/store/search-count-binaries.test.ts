@@ -3,15 +3,13 @@
  * texts matching beside 300 images answer 40, counted, on both stores; past searchTuning.exactCountChunks
  * (lowered to 0 for the estimate) the estimate does not count the binaries' texts either.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchTuning } from '../../src/store/kysely/texts.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { SearchService } from '../../src/core/search/service.js';
 import type { Store } from '../../src/store/types.js';
-import { addMany, backends, cleanup, raw, search, sha, walk, withStore } from '../helpers/search-store.js';
+import { addMany, backends, cleanup, estimatingTotals, raw, search, sha, walk, withStore } from '../helpers/search-store.js';
 
 afterAll(cleanup);
-const EXACT = searchTuning.exactCountChunks;
 
 const filler = 'lorem ipsum dolor sit amet '.repeat(110);
 
@@ -49,12 +47,7 @@ describe.each(backends)('search totals in a store with many binary files: $name'
   }, 120_000);
 
   describe('past the exact-count limit', () => {
-    beforeAll(() => {
-      searchTuning.exactCountChunks = 0;
-    });
-    afterAll(() => {
-      searchTuning.exactCountChunks = EXACT;
-    });
+    estimatingTotals();
     it('the estimate stays within 2x of 40', async () => {
       await withStore(b, async (s) => {
         await fill(b, s);

@@ -4,10 +4,10 @@
  * word, so a common word beside a rare one reports the rare one's items, and a page that has them all
  * offers no next_cursor.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { searchTuning } from '../../src/store/kysely/texts.js';
 import { SearchService } from '../../src/core/search/service.js';
-import { add, addMany, backends, cleanup, search, walk, withStore } from '../helpers/search-store.js';
+import { add, addMany, backends, cleanup, estimatingTotals, search, walk, withStore } from '../helpers/search-store.js';
 
 afterAll(cleanup);
 const EXACT = searchTuning.exactCountChunks;
@@ -61,12 +61,7 @@ describe.each(backends)('search totals with an item test: $name', (b) => {
 });
 
 describe('the counts behind the estimate (past the limit of exact counts): sqlite', () => {
-  beforeAll(() => {
-    searchTuning.exactCountChunks = 0;
-  });
-  afterAll(() => {
-    searchTuning.exactCountChunks = EXACT;
-  });
+  estimatingTotals();
 
   it('are kept across a write that touches no text (a job created), not counted again for each search', async () => {
     await withStore(backends.find((x) => x.name === 'sqlite')!, async (s) => {
@@ -86,12 +81,7 @@ describe('the counts behind the estimate (past the limit of exact counts): sqlit
 // Past searchTuning.exactCountChunks matching chunks (20,000) the items are estimated: the estimator,
 // with the limit at 0. Below it they are counted (the first case checks that too).
 describe.each(backends)('estimated totals over texts of several chunks: $name', (b) => {
-  beforeAll(() => {
-    searchTuning.exactCountChunks = 0;
-  });
-  afterAll(() => {
-    searchTuning.exactCountChunks = EXACT;
-  });
+  estimatingTotals();
 
   it('a word in every chunk of 120 texts: the estimate counts texts, not their matching chunks', async () => {
     await withStore(b, async (s) => {
