@@ -23,7 +23,7 @@ export const startImport = defineTool({
     dedupe: z.boolean().optional().describe('Link content another key holds as duplicate_of; default true.'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key, same arguments: same job.'),
     dry_run: z.boolean().optional().describe('Count only; no job.'),
-    retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files."),
+    retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files (once; a second call answers that retry job)."),
   }),
   output: z.object({
     job_id: z.string().nullable(),
@@ -41,7 +41,7 @@ export const startImport = defineTool({
   view: 'job',
   async handler(args, { app, org }) {
     const r = await app.imports.start(org, args);
-    const head = r.job_id ? `import ${r.job_id} ${r.status}${r.replayed ? ' (same idempotency_key: existing job)' : ''}` : 'dry run (no job created)';
+    const head = r.job_id ? `import ${r.job_id} ${r.status}${r.replayed ? (args.idempotency_key ? ' (same idempotency_key: existing job)' : ' (existing job)') : ''}` : 'dry run (no job created)';
     return {
       data: r,
       summary:

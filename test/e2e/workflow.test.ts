@@ -105,6 +105,29 @@ describe('agent workflow over stdio', () => {
     expect(none.data.error.kind).toBe('conflict');
   });
 
+  it('retry_of makes one retry job: calls while it runs answer it, and once it is final the error names it', async () => {
+    env.proxy.addFault({ match: { op: 'GetObject', keyIncludes: 'f3' }, times: 10, action: { type: 'status', status: 403, code: 'AccessDenied', message: 'denied' } });
+    const job = await cp.ok('start_import', { connector_id: conn, index: 'retry-once', prefix: 'a/', pattern: 'f*.txt' });
+    expect((await waitForJob(cp, job.job_id)).counts.failed).toBe(1);
+    env.proxy.clearFaults();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    env.proxy.addFault({ match: { op: 'GetObject', keyIncludes: 'f3' }, times: 1, action: { type: 'before', run: () => held } });
+    const [a, b] = await Promise.all([cp.ok('start_import', { retry_of: job.job_id }), cp.ok('start_import', { retry_of: job.job_id })]);
+    expect(b.job_id).toBe(a.job_id);
+    const again = await cp.call('start_import', { retry_of: job.job_id });
+    expect(again.data.job_id).toBe(a.job_id);
+    expect(again.text).toMatch(new RegExp(`${a.job_id} \\w+ \\(existing job\\).*already retries job ${job.job_id}`));
+    const elsewhere = await cp.call('start_import', { retry_of: job.job_id, index: 'other' });
+    expect(elsewhere.data.error).toMatchObject({ kind: 'conflict', field: 'index' });
+    release();
+    expect((await waitForJob(cp, a.job_id)).counts.ready).toBe(1);
+    const after = await cp.call('start_import', { retry_of: job.job_id });
+    expect(after.data.error).toMatchObject({ kind: 'conflict', field: 'retry_of' });
+    expect(after.text).toContain(`retried by job ${a.job_id} (completed, 0 failed)`);
+    expect(after.text).toMatch(/Nothing of job \w+ is left to retry/);
+  });
+
   it('import_logs lists starts, ends and per-file errors, oldest first, with pagination', async () => {
     const jobs = (await cp.ok('list_imports', { index: 'retry' })).imports;
     const first = jobs[jobs.length - 1].job_id;

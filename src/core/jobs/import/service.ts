@@ -129,15 +129,51 @@ export class ImportService {
     const hash = idempotencyHash('import', input);
     const earlier = await earlierJob(this.store, org, input.idempotency_key, input.dry_run);
     if (earlier) return this.replay(earlier, hash);
+    // Without a key of the caller's, a job is retried once: the key "retry_of:<job>" (unique per org, as
+    // every idempotency key) makes a second call, or two at once, answer the one retry job.
+    const retryKey = input.idempotency_key ? undefined : `retry_of:${old.id}`;
+    const index = input.index ? checkIndexName(input.index) : old.index_name;
+    const prior = retryKey && !input.dry_run ? await this.store.findJobByIdempotencyKey(org, retryKey) : null;
+    if (prior) return this.priorRetry(prior, old, index);
     const c = await this.connectors.get(org, old.connector_id);
     // The same checks as every other start: status (with its fix) and the import scope.
     requireUsable(c, 'import');
-    const index = input.index ? checkIndexName(input.index) : old.index_name;
-    return this.create(org, c, index, params, keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash });
+    return this.create(org, c, index, params, keys, {
+      dryRun: !!input.dry_run,
+      idempotencyKey: input.idempotency_key ?? retryKey,
+      hash,
+      ...(retryKey ? { existing: (job: JobRow) => this.priorRetry(job, old, index) } : {}),
+    });
   }
 
-  private async replay(job: JobRow, hash: string): Promise<StartImportResult> {
-    checkReplay(job, hash, 'import');
+  /**
+   * A job that already retried `old`: while it is queued or running it is the answer; once final, the
+   * files that still fail are its own, so the error names it for the next retry.
+   */
+  private async priorRetry(prior: JobRow, old: JobRow, index: string): Promise<StartImportResult> {
+    if (prior.index_name !== index) {
+      throw new CloudportError('conflict', `job ${prior.id} already retries job ${old.id}'s failed files, into index ${prior.index_name}`, {
+        field: 'index',
+        fix: FINAL_STATES.has(prior.status) ? `start_import {retry_of: "${prior.id}"} retries what still fails.` : `Follow job ${prior.id} with import_status.`,
+      });
+    }
+    if (!FINAL_STATES.has(prior.status)) {
+      const r = await this.replay(prior, null);
+      return { ...r, hint: `Job ${prior.id} already retries job ${old.id}'s failed files: follow it with import_status.` };
+    }
+    const failed = withCompacted(prior, (await this.store.jobProgress(prior.id)).counts).failed;
+    const canceled = prior.status === 'canceled' ? '; it was canceled, so its files not yet worked were never tried' : '';
+    throw new CloudportError('conflict', `job ${old.id}'s failed files were retried by job ${prior.id} (${prior.status}, ${failed} failed${canceled})`, {
+      field: 'retry_of',
+      fix:
+        (failed ? `start_import {retry_of: "${prior.id}"} retries the files that still fail.` : `Nothing of job ${old.id} is left to retry.`) +
+        (canceled ? ' start_import over the same selection with import_mode "new_only" imports whatever the index still lacks.' : ''),
+    });
+  }
+
+  /** `hash` null: the job is answered whatever the arguments were (priorRetry has compared what matters). */
+  private async replay(job: JobRow, hash: string | null): Promise<StartImportResult> {
+    if (hash !== null) checkReplay(job, hash, 'import');
     const p = await this.store.jobProgress(job.id);
     const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
     const sample = await this.store.listJobFiles(job.id, { limit: 5 });
@@ -161,7 +197,7 @@ export class ImportService {
     index: string,
     params: JobParams,
     keys: string[] | undefined,
-    opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string },
+    opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string; existing?: (job: JobRow) => Promise<StartImportResult> },
   ): Promise<StartImportResult> {
     const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
     const provider = await this.pool.get(c);
@@ -230,7 +266,7 @@ export class ImportService {
     } catch (e) {
       // Two calls with one idempotency key raced: the other one created the job.
       const earlier = opts.idempotencyKey ? await this.store.findJobByIdempotencyKey(org, opts.idempotencyKey) : null;
-      if (earlier) return this.replay(earlier, opts.hash);
+      if (earlier) return opts.existing ? opts.existing(earlier) : this.replay(earlier, opts.hash);
       throw e;
     }
     this.engine?.wake();
