@@ -49,10 +49,18 @@ interface Ranking {
   pass: RawBuilder<unknown> | null;
 }
 
-/** Searches whose ranking is kept (each holds a few dozen rows unless a cursor went deep). */
-const RANKINGS_KEPT = 32;
 /** A ranking longer than this, items and chunks waiting included (a deep cursor, one content under thousands of keys), is not kept. */
 const RANKED_KEPT = 2000;
+/**
+ * Kept rankings hold at most this many items, chunks and contents seen in all (each a small object or
+ * a 64-character string): 16 of the longest, or, as most hold under a hundred, hundreds of searches
+ * (several agents' pages and repeated queries, on a team server of several organizations too).
+ */
+const KEPT_ENTRIES = 32 * RANKED_KEPT;
+/** And at most this many searches. */
+const RANKINGS_KEPT = 1024;
+/** indexesWithoutText's answers kept. */
+const WITHOUT_TEXT_KEPT = 32;
 /**
  * `passListed`: contents passing an item test are listed as a parameter up to this many (about 70 bytes
  * each); past it, each statement evaluates the test again. Tests lower both limits to reach the paths
@@ -124,8 +132,7 @@ export function withTexts<B extends Part>(Base: B) {
         // A kept ranking does not keep a listed pass (up to searchTuning.passListed contents): its next pages, if any,
         // evaluate the item test in their statements again.
         r.pass = this.passing(q);
-        this.rankings.set(key, r);
-        for (const old of this.rankings.keys()) if (this.rankings.size > RANKINGS_KEPT) this.rankings.delete(old);
+        this.keep(key, r);
       }
       const page = r.ranked.slice(q.offset, want);
       // Exact once every match was resolved, or the organization's matches were counted.
@@ -159,6 +166,26 @@ export function withTexts<B extends Part>(Base: B) {
       if (!q.item) return q;
       if (!(await this.someTextHasSeveralChunks())) return { ...q, item: undefined };
       return { ...q, fts5: q.item.fts5Any, tsquery: q.item.tsqueryAny };
+    }
+
+    /**
+     * Keeps a ranking as the newest. Rankings of an older version are dropped first: a version never
+     * comes back once the database changed. Then the oldest go while over KEPT_ENTRIES or RANKINGS_KEPT.
+     */
+    private keep(key: string, r: Ranking): void {
+      const size = (x: Ranking) => x.ranked.length + x.pending.length + x.seen.size;
+      let total = 0;
+      for (const [k, x] of this.rankings) {
+        if (x.version !== r.version) this.rankings.delete(k);
+        else total += size(x);
+      }
+      this.rankings.set(key, r);
+      total += size(r);
+      for (const [k, x] of this.rankings) {
+        if (total <= KEPT_ENTRIES && this.rankings.size <= RANKINGS_KEPT) break;
+        this.rankings.delete(k);
+        total -= size(x);
+      }
     }
 
     /** text_chunks_continued holds one row per text of several chunks: one index probe. */
@@ -459,7 +486,7 @@ export function withTexts<B extends Part>(Base: B) {
       if (version !== null) {
         this.withoutText.delete(key);
         this.withoutText.set(key, { version, names: [...names] });
-        for (const old of this.withoutText.keys()) if (this.withoutText.size > RANKINGS_KEPT) this.withoutText.delete(old);
+        for (const old of this.withoutText.keys()) if (this.withoutText.size > WITHOUT_TEXT_KEPT) this.withoutText.delete(old);
       }
       return names;
     }
