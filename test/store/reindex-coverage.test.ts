@@ -2,7 +2,8 @@
  * A running reindex answers a call only when every item of the index without text has a file pending
  * in it, for its key and its content: items past the first page imported after its listing ended are
  * listed by a new job; a pending key re-imported with new content (which the running job would skip)
- * is queued again.
+ * is queued again; a reindex still listing answers only while every such item behind its cursor is
+ * pending in it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -90,6 +91,24 @@ describe.each(backends)('reindex coverage review: $name', (backend) => {
       const again = await r.start('org_a', { index: 'idx' });
       const files = await activeFiles(s);
       expect({ answered_by_first: again.job_id === first.job_id, new_queued: files.some((f) => f.key === 'a.pdf' && f.version === sha('new') && f.status === 'pending') }).toMatchObject({ new_queued: true });
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+
+  it('a reindex still listing answers only while what lacks text behind its cursor is pending in it', async () => {
+    const s = await backend.open()();
+    try {
+      const r = svc(s);
+      await addMany(s, Array.from({ length: 1000 }, (_, i) => ({ key: `a${String(i).padStart(4, '0')}.pdf`, content: `a${i}` })));
+      const first = await r.start('org_a', { index: 'idx' });
+      expect(first).toMatchObject({ queued: 1000, listing_complete: false });
+      expect(await r.start('org_a', { index: 'idx' })).toMatchObject({ job_id: first.job_id, already_running: true });
+      // An item without text whose key sorts behind the listing's cursor (a0999.pdf): that listing will not see it.
+      await addMany(s, [{ key: 'a0500b.pdf', content: 'behind' }]);
+      const again = await r.start('org_a', { index: 'idx' });
+      expect(again.already_running).toBeUndefined();
+      expect((await activeFiles(s)).some((f) => f.key === 'a0500b.pdf' && f.version === sha('behind') && f.status === 'pending')).toBe(true);
     } finally {
       await s.close();
     }

@@ -47,9 +47,10 @@ export class ReindexService implements JobHandlers {
 
   /**
    * Starts a reindex of the index, or answers the one queued or running there when it covers this call
-   * (a second job would extract the same items again): one whose listing goes on, or with at least as
-   * many files pending as this call would queue. With `all`, any active reindex answers, and one without
-   * `all` is a conflict. The store decides in one transaction, so two processes cannot both start one.
+   * (a second job would extract the same items again): every item without text has a file pending in
+   * it, for its key and content, or (while its listing goes on) lies past its listing's cursor. With
+   * `all`, any active reindex answers, and one without `all` is a conflict. The store decides in one
+   * transaction, so two processes cannot both start one.
    */
   async start(org: string, input: { index: string; all?: boolean }): Promise<ReindexResult> {
     const index = checkIndexName(input.index);

@@ -135,29 +135,40 @@ export function withQueue<B extends Part>(Base: B) {
           .limit(10),
       );
       for (const j of active) {
-        // A listing still going on lists what this job would (from its cursor on).
-        if (j.listing_complete === 0) return j;
+        if (j.listing_complete === 0) {
+          // A listing still going on lists what this job would from its cursor on; behind the cursor,
+          // the pending files must cover what lacks text, as below.
+          if (cover === 'any') return j;
+          const after = (JSON.parse(j.listing_state ?? '{}') as { after?: string | null }).after ?? null;
+          if (after === null || !(yield* this.uncoveredItem(j, after))) return j;
+          continue;
+        }
         if (!(yield* one(this.qb.selectFrom('job_files').select('id').where('job_id', '=', j.id).where('status', '=', 'pending').limit(1)))) continue;
         if (cover === 'any') return j;
-        // Every item of the index without text has a file pending in that job, for its key and its
-        // content (a count of files would not do: a pending item may have been deleted, or re-imported
-        // with new content, which that job skips, and another imported).
-        const uncovered = yield* one(
-          this.qb
-            .selectFrom('items as i')
-            .select('i.key')
-            .where('i.org_id', '=', job.org_id)
-            .where('i.index_name', '=', job.index_name)
-            .where(({ not, exists, selectFrom }) => not(exists(selectFrom('texts as t').select('t.sha256').whereRef('t.sha256', '=', 'i.sha256'))))
-            .where(({ not, exists, selectFrom }) =>
-              not(exists(selectFrom('job_files as f').select('f.id').where('f.job_id', '=', j.id).where('f.status', '=', 'pending').whereRef('f.key', '=', 'i.key').whereRef('f.version', '=', 'i.sha256'))),
-            )
-            .limit(1),
-        );
-        if (!uncovered) return j;
+        if (!(yield* this.uncoveredItem(j, null))) return j;
       }
       yield* this.createJobTx(job, files, started);
       return null;
+    }
+
+    /**
+     * An item of the reindex job's index without text (up to key `upTo`, where its listing stands) that
+     * has no file pending in that job for its key and content. A count of files would not do: a pending
+     * item may have been deleted, or re-imported with new content (which that job skips), and another
+     * imported.
+     */
+    private *uncoveredItem(j: JobRow, upTo: string | null): Tx<{ key: string } | null> {
+      let q = this.qb
+        .selectFrom('items as i')
+        .select('i.key')
+        .where('i.org_id', '=', j.org_id)
+        .where('i.index_name', '=', j.index_name)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('texts as t').select('t.sha256').whereRef('t.sha256', '=', 'i.sha256'))))
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('job_files as f').select('f.id').where('f.job_id', '=', j.id).where('f.status', '=', 'pending').whereRef('f.key', '=', 'i.key').whereRef('f.version', '=', 'i.sha256'))),
+        );
+      if (upTo !== null) q = q.where('i.key', '<=', upTo);
+      return yield* one(q.limit(1));
     }
 
     async appendListing(jobId: string, owner: string, files: ListedFile[], state: string | null, complete: boolean, leaseMs: number): Promise<boolean> {
