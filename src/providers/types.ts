@@ -115,6 +115,11 @@ export interface ProviderCapabilities {
   write: boolean;
   /** Most keys one list() call returns. */
   maxPageSize: number;
+  /**
+   * An object's etag changes whenever its content does (S3, GCS, Azure), so a read answering the listed
+   * etag with another size was cut or altered on the way. Drive's "etag" is the file's id.
+   */
+  contentEtag: boolean;
 }
 
 export interface StorageProvider {

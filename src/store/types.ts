@@ -249,7 +249,8 @@ export interface StoreJobs {
   findJobByIdempotencyKey(org: string, key: string): Promise<JobRow | null>;
   /** Jobs newest first (created_at, then id, both descending), optionally filtered; `before` is the last row of the previous page. */
   listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]>;
-  cancelJob(org: string, id: string, now: string): Promise<JobRow | null>;
+  /** The job as canceled now (`canceledNow`), or as it was when already final; null when it is not the org's. */
+  cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null>;
   /** Moves jobs whose work is done to their final state; returns the jobs it finalized. */
   finalizeJobs(now: string): Promise<JobRow[]>;
   /** Marks queued jobs that have work as running. */

@@ -168,17 +168,20 @@ export class JobEngine {
     }
   }
 
+  /** A job became final (its last file, or a cancel): its handler writes the end, and waiters hear of it. */
+  async finalized(job: JobRow): Promise<void> {
+    this.opts.log.info('job finished', { job_id: job.id, status: job.status });
+    await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
+    this.notify(job.id, true);
+  }
+
   private async tick(full: boolean): Promise<void> {
     const now = new Date().toISOString();
     // A job can only have become final if this is a periodic (full) tick or this process just finished
     // its last file of a job; otherwise skip the query (one store transaction less per file).
     if (full || this.finalizeSoon) {
       this.finalizeSoon = false;
-      for (const job of await this.store.finalizeJobs(now)) {
-        this.opts.log.info('job finished', { job_id: job.id, status: job.status });
-        await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
-        this.notify(job.id, true);
-      }
+      for (const job of await this.store.finalizeJobs(now)) await this.finalized(job);
     }
     if (full && this.listings.size < 2) {
       const job = await this.store.claimListing(this.owner, this.opts.leaseMs);

@@ -222,9 +222,11 @@ export class JobViews {
 
   async cancel(org: string, jobId: string): Promise<ImportStatus> {
     await this.getJob(org, jobId);
-    await this.store.cancelJob(org, jobId, new Date().toISOString());
+    const job = await this.store.cancelJob(org, jobId, new Date().toISOString());
     this.engine?.abortJob(jobId);
-    this.engine?.notify(jobId);
+    // The call that canceled it writes the job's end (its log line), as the engine does for other ends.
+    if (job?.canceledNow) await this.engine?.finalized(job);
+    else this.engine?.notify(jobId);
     return this.status(org, jobId, { limit: 0 });
   }
 

@@ -98,18 +98,18 @@ export function withJobs<B extends Part>(Base: B) {
       return this.exec('auto', () => all(q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit)));
     }
 
-    async cancelJob(org: string, id: string, now: string): Promise<JobRow | null> {
+    async cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null> {
       return this.exec('tx', () => this.cancelJobTx(org, id, now));
     }
 
-    private *cancelJobTx(org: string, id: string, now: string): Tx<JobRow | null> {
+    private *cancelJobTx(org: string, id: string, now: string): Tx<(JobRow & { canceledNow?: true }) | null> {
       let q = this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('id', '=', id);
       if (this.pg) q = q.forUpdate();
       const job = yield* one(q);
       if (!job || !ACTIVE_JOB.includes(job.status as never)) return job;
       yield* run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, lease_owner: null, lease_expires: 0, listing_complete: 1 }).where('id', '=', id));
       yield* run(this.qb.updateTable('job_files').set({ status: 'canceled', lease_owner: null, lease_expires: 0 }).where('job_id', '=', id).where('status', '=', 'pending'));
-      return { ...job, status: 'canceled', finished_at: now };
+      return { ...job, status: 'canceled', finished_at: now, canceledNow: true };
     }
 
     async finalizeJobs(now: string): Promise<JobRow[]> {

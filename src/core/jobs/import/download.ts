@@ -32,6 +32,8 @@ export interface DownloadOptions {
   onThrottle?: () => void;
   /** Hash and write on these worker threads (else on the main thread). */
   hashers?: HashWorkers;
+  /** What the listing (or stat) said of the object: a read answering its etag with another size is refused. */
+  listed?: { size: number | null; etag: string | null };
 }
 
 /** Objects up to this size are collected in memory and written with one call (no write stream). */
@@ -242,6 +244,17 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
         const asked = performance.now();
         const r = await provider.read(key, { offset: written, ifVersion: resuming ? version : undefined, signal: opts.signal }).finally(() => (waitMs += performance.now() - asked));
         if (!resuming) {
+          const listed = opts.listed;
+          if (provider.capabilities.contentEtag && listed?.etag && r.etag === listed.etag && listed.size !== null && r.size !== listed.size) {
+            r.body.destroy();
+            throw Object.assign(
+              new CloudportError('unexpected', `object ${JSON.stringify(key)} was answered as ${r.size} bytes under the etag it was listed with at ${listed.size} bytes: the answer was cut or altered on the way`, {
+                temporary: true,
+                fix: 'Retrying reads the object again. If it persists, check the network path (proxies, middleboxes) between cloudport and the service.',
+              }),
+              { [CHECKSUM_MISMATCH]: true },
+            );
+          }
           size = r.size;
           version = r.version;
           etag = r.etag;
@@ -273,7 +286,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
           const bad = v?.mismatch(digests.md5);
           if (!bad) break;
           throw Object.assign(
-            new CloudportError('unexpected', `checksum mismatch: object ${JSON.stringify(key)} arrived with the right length but wrong content (${bad})`, {
+            new CloudportError('unexpected', `checksum mismatch: object ${JSON.stringify(key)} arrived as ${written} bytes that do not match its checksum (${bad})`, {
               temporary: true,
               fix: 'The bytes were damaged on the way (or by the service); retrying reads the object again from the start. If it persists, check the network path (proxies, middleboxes) and the object itself.',
             }),

@@ -238,6 +238,7 @@ export class ImportHandler implements JobHandlers {
         idleTimeoutMs: this.opts.idleTimeoutMs,
         signal,
         hashers: this.opts.hashers,
+        listed: { size: file.size, etag: file.etag },
         onRetry: (err, attempt) => this.opts.log.debug('retrying download', { job_id: file.job_id, attempt, error: err.message }),
         onThrottle: () => this.engine?.throttled(file.id),
       });
