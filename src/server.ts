@@ -234,14 +234,45 @@ function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
     }
     return t;
   };
+  type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[] };
+  const defOf = (t: z.ZodType | undefined) => (t as unknown as { _zod: { def: Def } } | undefined)?._zod.def;
   for (const p of path) {
     cur = unwrap(cur);
-    const def = (cur as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } } } | undefined)?._zod.def;
+    let def = defOf(cur);
+    // A union of objects (credentials by type): the first option that has the field.
+    if (def?.type === 'union' && typeof p === 'string') {
+      cur = def.options?.map(unwrap).find((o) => defOf(o)?.type === 'object' && defOf(o)!.shape?.[p] !== undefined);
+      def = defOf(cur);
+    }
     if (def?.type === 'object' && typeof p === 'string') cur = def.shape?.[p];
     else if (def?.type === 'array' && typeof p === 'number') cur = def.element;
     else return undefined;
   }
   return unwrap(cur);
+}
+
+/**
+ * The shapes a union field accepts, as an agent can write them: `one of: "a", "b"` for values, else
+ * each option (`a string`, `{"env": …}`); null when an option is of another kind.
+ */
+function unionShapes(schema: z.ZodType | undefined): string | null {
+  type Def = { type: string; options?: z.ZodType[]; entries?: Record<string, unknown>; values?: unknown[]; shape?: Record<string, z.ZodType>; innerType?: z.ZodType };
+  const defOf = (t: z.ZodType) => (t as unknown as { _zod: { def: Def } })._zod.def;
+  const def = schema ? defOf(schema) : undefined;
+  if (def?.type !== 'union' || !def.options) return null;
+  const values: unknown[] = [];
+  const shapes: string[] = [];
+  for (let o of def.options) {
+    while (defOf(o).type === 'optional' && defOf(o).innerType) o = defOf(o).innerType!;
+    const d = defOf(o);
+    if (d.type === 'enum' && d.entries) values.push(...Object.values(d.entries));
+    else if (d.type === 'literal' && d.values) values.push(...d.values);
+    else if (d.type === 'string' || d.type === 'number' || d.type === 'boolean') shapes.push(`a ${d.type}`);
+    else if (d.type === 'object' && d.shape) shapes.push(`{${Object.keys(d.shape).map((k) => `${JSON.stringify(k)}: …`).join(', ')}}`);
+    else return null;
+  }
+  if (!shapes.length) return `one of: ${quoteAll(values)}`;
+  return [...shapes, ...(values.length ? [`one of ${quoteAll(values)}`] : [])].join('; or ');
 }
 
 /** Where an agent finds a valid value for the id fields most tools take. */
@@ -298,8 +329,10 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
     }
     case 'invalid_format':
       return `Give ${leaf} in the ${i.format ?? 'expected'} format.${desc}`.trim();
-    case 'invalid_union':
-      return `Give ${leaf} in one of the shapes tools/list shows for it.${desc}`.trim();
+    case 'invalid_union': {
+      const shapes = unionShapes(schema);
+      return shapes ? `Give ${leaf} as ${shapes}.${desc}`.trim() : `Give ${leaf} in one of the shapes tools/list shows for it.${desc}`.trim();
+    }
     case 'not_multiple_of':
       return `Give a multiple of ${String((i as { divisor?: unknown }).divisor)}.`;
     default:
@@ -307,26 +340,51 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
   }
 }
 
-function validationError(issues: z.core.$ZodIssue[], args: unknown, input?: z.ZodType): CloudportError {
+function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodType): CloudportError {
+  // An unknown field first: a misspelled name (connectorId) is often why a required one is missing.
+  const issues = [...all.filter((i) => i.code === 'unrecognized_keys'), ...all.filter((i) => i.code !== 'unrecognized_keys')];
   const issue = issues[0]!;
   const field = fieldPath(issue.path);
   let message = issue.message;
+  // The others, named (up to three), so that one call can put every one right.
+  const rest = issues.slice(1);
+  const more = rest.length
+    ? `Also: ${rest
+        .slice(0, 3)
+        .map((i) => (i.code === 'unrecognized_keys' ? `unknown ${(i as { keys: string[] }).keys.map((k) => fieldPath([...i.path, k])).join(', ')}` : `${fieldPath(i.path) || 'arguments'} ${i.path.length > 0 && valueAt(args, i.path) === undefined ? 'required' : 'invalid'}`))
+        .join('; ')}${rest.length > 3 ? `; and ${rest.length - 3} more` : ''}.`
+    : undefined;
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
     const where = field ? `${field}.` : '';
+    const known = Object.keys((input && (schemaAt(input, issue.path) as unknown as { shape?: Record<string, unknown> } | undefined)?.shape) ?? {});
+    const meant = keys.map((k) => closestField(k, known)).filter((k): k is string => k !== null);
     return new CloudportError('config_invalid', `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => where + k).join(', ')}`, {
       field: where + keys[0],
-      fix: 'Remove it; tools/list shows the accepted fields.',
+      fix: [meant.length ? `Did you mean ${meant.map((k) => where + k).join(', ')}?` : 'Remove it; tools/list shows the accepted fields.', more].filter(Boolean).join(' '),
     });
   }
   const missing = issue.path.length > 0 && valueAt(args, issue.path) === undefined;
   if (missing) message = 'required';
+  else if (issue.code === 'invalid_union') {
+    // zod says "Invalid input": say what was given (a short string itself, else its type).
+    const v = valueAt(args, issue.path);
+    const given = typeof v === 'string' && v.length <= 40 ? JSON.stringify(v) : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+    message = `${given} is not one of the shapes it takes`;
+  }
   // A schema's own check may say how to put it right (params.fix, e.g. metadata's depth limit).
   const own = issue.code === 'custom' ? (issue as { params?: { fix?: unknown } }).params?.fix : undefined;
   const derived = typeof own === 'string' ? own : validationFix(issue, field, input ? schemaAt(input, issue.path) : undefined, missing);
-  const more = issues.length > 1 ? `${issues.length - 1} more problem(s) after this one.` : undefined;
   const fix = [derived, more].filter(Boolean).join(' ') || undefined;
   return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
+}
+
+/** The accepted field an unknown one most likely meant: the same in snake_case, or within two edits. */
+function closestField(asked: string, known: string[]): string | null {
+  const snake = asked.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
+  if (known.includes(snake)) return snake;
+  const best = known.map((k) => ({ k, d: distance(snake, k) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.min(2, Math.floor(snake.length / 3)) ? best.k : null;
 }
 
 /** Edit distance (insertions, deletions, substitutions) between two short names. */

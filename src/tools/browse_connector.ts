@@ -38,17 +38,20 @@ export const browseConnector = defineTool({
     const { limit, page_size, ...rest } = args;
     const r = await app.browse(org, args.connector_id, { ...rest, page_size: limit ?? page_size ?? 100 });
     const keys = r.objects.slice(0, 3).map((o) => brief(o.key, 60));
+    const classed = r.objects.filter((o) => o.storage_class).length;
     const summary =
       `${r.matched} object(s) matched of ${r.scanned} scanned` +
       (r.folders?.length ? `, ${r.folders.length} folder(s)` : '') +
       (keys.length ? `: ${keys.join(', ')}${r.objects.length > 3 ? ', …' : ''}` : '') +
       (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : '') +
       (r.hint ? `. ${r.hint}` : '') +
-      (r.objects.some((o) => o.exported) ? '. Size null: a Google file, exported on import (its size is known then)' : '');
-    // The page as columns (key, size, modified): every entry and the cursor, in few bytes.
+      (r.objects.some((o) => o.exported) ? '. Size null: a Google file, exported on import (its size is known then)' : '') +
+      (classed ? `. ${classed} in another storage class (column class; GLACIER, DEEP_ARCHIVE and Archive need a restore before import)` : '');
+    // The page as columns (key, size, modified, and class when some object is not in the standard
+    // class): every entry and the cursor, in few bytes.
     const page = {
-      columns: ['key', 'size', 'modified'],
-      objects: r.objects.map((o) => [o.key, o.exported ? null : o.size, o.last_modified]),
+      columns: classed ? ['key', 'size', 'modified', 'class'] : ['key', 'size', 'modified'],
+      objects: r.objects.map((o) => (classed ? [o.key, o.exported ? null : o.size, o.last_modified, o.storage_class ?? null] : [o.key, o.exported ? null : o.size, o.last_modified])),
       ...(r.folders ? { folders: r.folders } : {}),
       next_cursor: r.next_cursor,
       matched: r.matched,

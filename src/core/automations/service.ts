@@ -172,6 +172,21 @@ export class AutomationService {
     return this.exportsSource?.() ?? undefined;
   }
 
+  /**
+   * An export automation reads an index: one that exists, that a queued or running job is creating, or
+   * that an import automation of the organization fills. Else every run would fail with not_found.
+   */
+  private async requireExportSource(org: string, index: string): Promise<void> {
+    if ((await this.store.indexExists(org, index)) || (await this.store.countActiveJobsForIndex(org, index)) > 0) return;
+    for (let after: string | undefined; ; ) {
+      const rows = await this.store.listAutomations(org, { ...(after ? { after } : {}), limit: 500 });
+      if (rows.some((r) => r.kind === 'import' && r.index_name === index)) return;
+      if (rows.length < 500) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    throw notFound('index', index, 'index', 'An export automation reads an index: import into it first (start_import, or an import automation into it), then create this one; list_indexes shows the indexes.');
+  }
+
   // ---- tools ----
 
   async create(org: string, input: AutomationInput): Promise<AutomationView> {
@@ -183,6 +198,7 @@ export class AutomationService {
     const c = await this.connector(org, input.connector_id);
     this.checkConnector(c, kind);
     const index = checkIndexName(input.index);
+    if (kind === 'export') await this.requireExportSource(org, index);
     const params = this.checkParams(kind, input);
     const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
     const name = (input.name ?? `${kind} ${c.name} → ${index}`.slice(0, 100)).trim();
@@ -251,6 +267,7 @@ export class AutomationService {
     const old = JSON.parse(a.params) as AutomationParams;
     if (patch.index !== undefined) {
       out.index_name = checkIndexName(patch.index);
+      if (kind === 'export' && out.index_name !== a.index_name) await this.requireExportSource(org, out.index_name);
       out.change_token = null;
     }
     if (patch.prefix !== undefined || patch.pattern !== undefined || patch.import_mode !== undefined) {

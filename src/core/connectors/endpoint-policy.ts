@@ -168,7 +168,7 @@ export class SecurityPolicy {
   }
 
   checkFileRef(file: string, field: string): void {
-    if (!path.isAbsolute(file)) throw new CloudportError('config_invalid', `${field}: file references need an absolute path`, { field });
+    if (!path.isAbsolute(file)) throw new CloudportError('config_invalid', `${field}: file references need an absolute path`, { field, fix: 'Give the file as an absolute path on the machine cloudport runs on, e.g. {"file": "/run/secrets/key"}.' });
     const real = realpathOr(file);
     const inside = (dir: string) => real === dir || real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
     if (inside(this.dataDirReal)) {

@@ -2,6 +2,7 @@ import { ConnectorCache, FAIL_AFTER } from './health.js';
 import { CloudportError, invalid, notFound } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { nestedDeeperThan } from '../../shared/depth.js';
+import { brief } from '../../shared/text.js';
 import { SecretHolder, redact, scrubError } from '../../shared/redact.js';
 import { getProvider, PROVIDER_NAMES } from '../../providers/index.js';
 import type { Check, LocationConfig, ProviderDefinition } from '../../providers/types.js';
@@ -105,6 +106,16 @@ function locationInput(def: ProviderDefinition, input: Record<string, unknown>):
   return out;
 }
 
+/** Another provider's field in a create or update (project_id on an s3 connector) is refused, not silently dropped. */
+function refuseOthersFields(def: ProviderDefinition, input: Record<string, unknown>): void {
+  for (const k of Object.keys(input)) {
+    // endpoint is every provider's (checked apart).
+    if (input[k] === undefined || k in def.locationFields || k === 'endpoint') continue;
+    const owners = PROVIDER_NAMES.filter((p) => k in getProvider(p).locationFields);
+    if (owners.length) throw invalid(k, `${k} is a field of ${owners.join(' and ')} connectors; ${def.name} connectors do not use it`, k === 'bucket' && 'container' in def.locationFields ? 'Give the container\'s name as container.' : 'Leave it out.');
+  }
+}
+
 function checkEndpoint(endpoint: unknown): string | null {
   if (endpoint !== undefined && endpoint !== null && typeof endpoint !== 'string') throw invalid('endpoint', 'endpoint must be a string URL');
   if (endpoint === undefined || endpoint === null || endpoint === '') return null;
@@ -112,7 +123,15 @@ function checkEndpoint(endpoint: unknown): string | null {
   try {
     url = new URL(endpoint as string);
   } catch {
-    throw invalid('endpoint', `endpoint ${JSON.stringify(endpoint)} is not a URL`, 'Give a full URL such as "https://s3.example.com" or "http://127.0.0.1:9000".');
+    // Echoed without anything between "//" and the last "@": a password there (with a "/" in it, as
+    // AWS secrets have) is what made it unparsable.
+    const shown = brief((endpoint as string).replace(/\/\/.*@/s, '//[redacted]@'), 200);
+    const userinfo = shown !== brief(endpoint as string, 200);
+    throw invalid(
+      'endpoint',
+      `endpoint ${JSON.stringify(shown)} is not a URL`,
+      userinfo ? 'Put credentials in the credentials field, never in the URL; give the endpoint as "https://host[:port]".' : 'Give a full URL such as "https://s3.example.com" or "http://127.0.0.1:9000".',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('endpoint', 'endpoint must use http or https', 'Use "https://host[:port]".');
   if (url.username || url.password) throw invalid('endpoint', 'endpoint must not contain credentials', 'Put credentials in the credentials field, never in the URL.');
@@ -319,6 +338,7 @@ export class ConnectorService {
   async create(org: string, input: ConnectorInput): Promise<ConnectorView> {
     if (!(PROVIDER_NAMES as readonly string[]).includes(input.provider)) throw invalid('provider', `unknown provider ${JSON.stringify(input.provider)}`, `Allowed: ${PROVIDER_NAMES.join(', ')}.`);
     const def = getProvider(input.provider);
+    refuseOthersFields(def, input as unknown as Record<string, unknown>);
     const name = checkName(input.name);
     const loc = def.validateLocation({ ...locationInput(def, input as unknown as Record<string, unknown>), endpoint: checkEndpoint(input.endpoint) });
     checkCredentials(input.provider, input.credentials);
@@ -383,6 +403,7 @@ export class ConnectorService {
       throw invalid('provider', 'a connector cannot change provider', 'Create a new connector for the other provider.');
     }
     const def = getProvider(c.provider);
+    refuseOthersFields(def, patch as unknown as Record<string, unknown>);
     const old = JSON.parse(c.config) as LocationConfig;
     const out: Partial<NewConnector> = {};
     const changes = locationInput(def, patch as unknown as Record<string, unknown>);
@@ -429,10 +450,14 @@ export class ConnectorService {
       this.checkPolicy(c.provider, loc, creds);
       out.config = JSON.stringify(loc);
     }
-    const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export'))) && patch.validate !== false;
+    // Leaving FAILED (set by failed checks) takes checks that pass, as test_connector's do: a status
+    // alone does not make the storage answer. validate: false sets it without them, on the caller's word.
+    const revive = c.status === 'FAILED' && (patch.status === 'ACTIVE' || (patch.status === undefined && (locChanged || patch.credentials !== undefined)));
+    const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export')) || revive) && patch.validate !== false;
     if (needsCheck) {
       const checks = await this.runChecks(org, c.provider, loc, creds, scopes, basePath);
-      if (checks.some((x) => x.status === 'failed')) throw failedCheckError(checks, 'connector not updated');
+      if (checks.some((x) => x.status === 'failed')) throw failedCheckError(checks, revive && !locChanged && !patch.credentials ? 'connector stays FAILED' : 'connector not updated');
+      if (revive) Object.assign(out, { status: 'ACTIVE', consecutive_failures: 0, last_error: null });
     }
     out.updated_at = new Date().toISOString();
     const row = await this.store.updateConnector(org, id, out);

@@ -3,7 +3,7 @@ import { gcUnlink, type BlobStore } from '../../store/blobs.js';
 import type { IndexSummary, Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { checkIndexName, requireIndex } from '../domain/index-names.js';
-import { PAGE_TEXT_BUDGET, entryBytes } from '../domain/page-budget.js';
+import { entryBytes, fitPage } from '../domain/page-budget.js';
 import { detect } from '../search/extract/sniff.mjs';
 
 export interface ItemView {
@@ -103,12 +103,7 @@ export class IndexService {
     let more = rows.length > opts.limit;
     if (more) rows.pop();
     // Long keys make a shorter page (the cursor resumes after the last one shown), never a cut entry.
-    let bytes = 0;
-    const fits = rows.findIndex((r, i) => (bytes += entryBytes(r.key, r.duplicate_of, r.content_type)) > PAGE_TEXT_BUDGET && i > 0);
-    if (fits > 0) {
-      rows.length = fits;
-      more = true;
-    }
+    if (fitPage(rows, (r) => entryBytes(r.key, r.duplicate_of, r.content_type))) more = true;
     return {
       items: rows.map((r) => {
         const v: ItemView = { key: r.key, connector_id: r.connector_id, size: r.size, sha256: r.sha256, content_type: r.content_type, imported_at: r.imported_at };

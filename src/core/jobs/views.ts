@@ -1,6 +1,7 @@
 import { invalid, notFound } from '../../shared/errors.js';
 import type { FileCounts, FileState, JobRow, JobState, Store } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { entryBytes, fitPage } from '../domain/page-budget.js';
 import type { JobEngine } from './engine.js';
 import { FINAL_STATES, exportCounts, shownFileState, storeFileState, type JobCounts, type JobKind } from './kinds.js';
 import { withCompacted, parseListingState } from './listing-state.js';
@@ -78,9 +79,9 @@ export class JobViews {
       const cur = decodeCursor<{ after: number }>(opts.cursor, q);
       const status = opts.files_status === 'all' ? undefined : (storeFileState(job.kind, opts.files_status) as FileState);
       const rows = await this.store.listJobFiles(job.id, { status, afterId: cur?.after, limit: opts.limit + 1 });
-      const more = rows.length > opts.limit;
+      let more = rows.length > opts.limit;
       if (more) rows.pop();
-      out.files = rows.map((r) => {
+      const files = rows.map((r) => {
         const f: NonNullable<ImportStatus['files']>[number] = { key: r.key, status: shownFileState(job.kind, r.status) as FileState };
         if (r.size !== null) f.size = r.size;
         const path = exportPathOf(job, r.key, r.sha256 ?? r.version);
@@ -89,7 +90,10 @@ export class JobViews {
         if (r.duplicate_of !== null) f.duplicate_of = r.duplicate_of;
         return f;
       });
-      out.next_cursor = more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null;
+      // Long keys, paths or errors make a shorter page (the cursor resumes after the last one shown), never a cut entry.
+      if (fitPage(files, (f) => entryBytes(f.key, f.error, f.duplicate_of, f.path))) more = true;
+      out.files = files;
+      out.next_cursor = more ? encodeCursor({ after: rows[files.length - 1]!.id }, q) : null;
     }
     return out;
   }
@@ -182,6 +186,12 @@ export class JobViews {
     });
     const more = rows.length > opts.limit;
     if (more) rows.pop();
+    // No job, and the filter names a connector or index that is not there: a misspelled id, not an idle one
+    // (jobs outlive a deleted connector or index, so one with jobs still lists them).
+    if (!rows.length && !cur) {
+      if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
+      if (opts.index && !(await this.store.indexExists(org, opts.index))) throw notFound('index', opts.index, 'index', 'list_indexes shows the indexes.');
+    }
     const progress = await this.store.jobsProgress(rows.map((r) => r.id));
     return {
       imports: rows.map((r) => ({
@@ -212,8 +222,9 @@ export class JobViews {
     const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
     const cur = decodeCursor<{ after: number }>(opts.cursor, q);
     const rows = await this.store.listLogs(org, { connectorId: opts.connector_id, jobId: opts.job_id, afterId: cur?.after, limit: opts.limit + 1 });
-    const more = rows.length > opts.limit;
+    let more = rows.length > opts.limit;
     if (more) rows.pop();
+    if (fitPage(rows, (r) => entryBytes(r.key, r.message, r.job_id, r.time))) more = true;
     return {
       entries: rows.map((r) => ({ time: r.time, level: r.level, job_id: r.job_id, ...(r.key !== null ? { key: r.key } : {}), message: r.message })),
       next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null,

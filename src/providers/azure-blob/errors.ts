@@ -149,7 +149,7 @@ export function mapAzureError(e: unknown, ctx: AzureErrorContext): CloudportErro
   if (status !== undefined && status >= 300 && status < 400) {
     return new CloudportError('unexpected', `the storage endpoint answered a redirect (${status}); cloudport does not follow redirects`, { field: ctx.endpointField, fix: 'Point the endpoint at the storage account itself.' });
   }
-  if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage account answered ${status}${code ? ` (${code})` : ''}`, { temporary: true });
+  if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage account answered ${status}${code ? ` (${code})` : ''}`, { temporary: true, field: ctx.endpointField, fix: 'A fault of the service, usually passing: retry in a minute. If it persists, check the service status and the endpoint.' });
   if (status === 400) return new CloudportError('config_invalid', `the storage account rejected the request (${code || 'bad request'})`, { fix: 'Check container, account and endpoint.' });
   const net = NETWORK.has(code) ? code : NETWORK.has(err.cause?.code ?? '') ? err.cause!.code : /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/.exec(err.message ?? '')?.[1];
   // A send failure (REQUEST_SEND_ERROR) carries the socket's own code in its cause or message.

@@ -72,7 +72,7 @@ export const azureBlobProvider: ProviderDefinition = {
     if (creds.type === 'connection_string' && typeof creds.connection_string === 'string') {
       const cs = parseConnectionString(creds.connection_string);
       if (!cs.accountKey && !cs.sas) throw invalid('credentials.connection_string', 'the connection string has neither AccountKey nor SharedAccessSignature', 'Copy the whole connection string from the storage account\'s "Access keys" page.');
-      if (!cs.blobEndpoint) throw invalid('credentials.connection_string', 'the connection string names no blob endpoint (BlobEndpoint or AccountName)');
+      if (!cs.blobEndpoint) throw invalid('credentials.connection_string', 'the connection string names no blob endpoint (BlobEndpoint or AccountName)', 'Copy the whole connection string from the portal (Access keys): it holds AccountName=…;AccountKey=…;EndpointSuffix=…');
       cleanEndpoint(cs.blobEndpoint, 'credentials.connection_string');
       if (cs.accountKey && !cs.sas && !cs.accountName && !accountFromEndpoint(cs.blobEndpoint)) throw invalid('credentials.connection_string', 'the connection string has an AccountKey but no AccountName');
     }

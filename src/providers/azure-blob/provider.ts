@@ -97,7 +97,7 @@ function target(loc: LocationConfig, creds: ResolvedCredentials, clients: AzureC
       const cs = parseConnectionString(String(creds.connection_string));
       // An explicit endpoint wins (a private endpoint or proxy): signatures do not cover the host.
       const from = loc.endpoint ? { url: loc.endpoint.replace(/\/+$/, ''), field: 'endpoint' } : cs.blobEndpoint ? { url: cleanEndpoint(cs.blobEndpoint, 'credentials.connection_string'), field: 'credentials.connection_string' } : null;
-      if (!from) throw new CloudportError('config_invalid', 'the connection string names no blob endpoint (BlobEndpoint or AccountName)', { field: 'credentials.connection_string' });
+      if (!from) throw new CloudportError('config_invalid', 'the connection string names no blob endpoint (BlobEndpoint or AccountName)', { field: 'credentials.connection_string', fix: 'Copy the whole connection string from the portal (Access keys): it holds AccountName=…;AccountKey=…;EndpointSuffix=…' });
       const base = { endpoint: from.url, endpointField: from.field };
       if (cs.sas) return { container: open(from.url, cs.sas, new AnonymousCredential()), errorCtx: { ...base, auth: 'sas', sas: sasInfo(cs.sas) } };
       const name = cs.accountName ?? accountName(loc, from.url);

@@ -104,7 +104,7 @@ export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
     });
   }
   if (status === 503) return new CloudportError('rate_limited', 'the storage service is unavailable (503)', { temporary: true, ...(retryAfter !== undefined ? { retryAfter } : {}) });
-  if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage service answered ${status}`, { temporary: true });
+  if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage service answered ${status}`, { temporary: true, fix: 'A fault of the service, usually passing: retry in a minute. If it persists, check the service status and the endpoint.' });
   if (status === 400) {
     if (/requester pays|user project/i.test(message)) {
       return new CloudportError('unsupported', `bucket ${JSON.stringify(ctx.bucket)} is a Requester Pays bucket`, { fix: 'Requester Pays buckets are not supported yet; turn it off or copy the data to another bucket.' });

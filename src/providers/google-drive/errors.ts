@@ -105,7 +105,7 @@ export function mapDriveError(e: unknown, ctx: DriveErrorContext): CloudportErro
   }
   if (status === 412 || status === 416) return new CloudportError('conflict', `${what} changed while it was being read`, { temporary: true });
   if (status === 503 || status === 502) return new CloudportError('rate_limited', `Google Drive is unavailable (${status})`, { temporary: true, ...(retryAfter !== undefined ? { retryAfter } : {}) });
-  if (status !== undefined && status >= 500) return new CloudportError('unexpected', `Google Drive answered ${status}`, { temporary: true });
+  if (status !== undefined && status >= 500) return new CloudportError('unexpected', `Google Drive answered ${status}`, { temporary: true, fix: 'A fault of Google Drive, usually passing: retry in a minute. If it persists, check the Google Workspace status page.' });
   if (status === 400) {
     return new CloudportError('config_invalid', `Google Drive rejected the request (${reason || 'bad request'})`, { fix: 'Check root_folder_id and drive_id (ids, not names or URLs).' });
   }

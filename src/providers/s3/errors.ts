@@ -91,7 +91,7 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
     if (status === 403) return new CloudportError('permission_denied', `access denied to ${what}`, { fix: `Grant ${action} on ${arn} to these credentials.` });
     if (status === 429 || status === 503) return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter });
     if (status === 416) return new CloudportError('conflict', `${what} is shorter than expected (it changed while being read)`, { temporary: true });
-    if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage service answered ${status} (${code || 'server error'})`, { temporary: true });
+    if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage service answered ${status} (${code || 'server error'})`, { temporary: true, fix: 'A fault of the service, usually passing: retry in a minute. If it persists, check the service status (or, for an S3-compatible server, its logs) and the endpoint.' });
     if (status === 400) return new CloudportError('config_invalid', `the storage service rejected the request (${code || 'bad request'})`, { fix: 'Check bucket, region and endpoint.' });
   }
   const netCode = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;

@@ -87,7 +87,7 @@ export class ImportService {
     if (input.keys && (input.exclude || input.min_size !== undefined || input.max_size !== undefined || input.modified_after)) {
       throw invalid('keys', 'exclude, min_size, max_size and modified_after filter a listing; they do not apply to explicit keys', 'Drop the filters, or select by prefix/pattern instead of keys.');
     }
-    if (input.min_size !== undefined && input.max_size !== undefined && input.min_size > input.max_size) throw invalid('min_size', 'min_size is larger than max_size');
+    if (input.min_size !== undefined && input.max_size !== undefined && input.min_size > input.max_size) throw invalid('min_size', 'min_size is larger than max_size', 'Give min_size at most max_size (both in bytes), or leave one out.');
     if (input.modified_after !== undefined && Number.isNaN(Date.parse(input.modified_after))) {
       throw invalid('modified_after', `modified_after ${JSON.stringify(input.modified_after)} is not a date`, 'Use ISO 8601, e.g. "2025-01-31" or "2025-01-31T12:00:00Z".');
     }
