@@ -109,7 +109,9 @@ const items: ResourceProvider = {
         next = more.next_offset;
       }
       if (next !== null) text += `\n[the text goes on: read_item {"index": ${JSON.stringify(at.index)}, "key": ${JSON.stringify(at.key)}, "offset": ${next}}]`;
-      return { contents: [{ uri, mimeType: r.text_bytes !== undefined ? 'text/plain' : r.content_type, text }] };
+      // Extracted text, or bytes read as text under a type that does not say so (application/octet-stream, S3's default): text/plain.
+      const textual = r.text_bytes === undefined && /^text\/|[/+](json|xml|yaml|javascript)\b/.test(r.content_type);
+      return { contents: [{ uri, mimeType: textual ? r.content_type : 'text/plain', text }] };
     }
     const item = await app.store.getItem(org, at.index, at.key);
     if (!item || item.size > READ_LIMIT) {
