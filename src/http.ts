@@ -220,7 +220,10 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
    */
   const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<Principal | null> => {
     const addr = req.socket.remoteAddress ?? 'unknown';
-    const header = req.headers.authorization;
+    // Two Authorization headers are refused: Node reads the first, a proxy in front may read the last,
+    // and the two would disagree on who calls.
+    const headers = req.headersDistinct.authorization ?? [];
+    const header = headers.length === 1 ? headers[0] : headers.length ? 'several' : undefined;
     const token = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
     const digest = token ? createHash('sha256').update(token).digest('base64url') : null;
     const wait = failures.peek(addr);

@@ -57,6 +57,9 @@ describe('team server over Streamable HTTP', () => {
     r = await raw(srv.port, { headers: { ...ACCEPT, host: `127.0.0.1:${srv.port}`, authorization: 'Bearer cpk_wrong' }, body: INIT });
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toContain('invalid_token');
+    // Two Authorization headers, a valid key first: refused (a proxy in front may read the other one).
+    r = await raw(srv.port, { headers: { ...ACCEPT, host: `127.0.0.1:${srv.port}`, authorization: [`Bearer ${keyA}`, 'Bearer cpk_other'] }, body: INIT });
+    expect(r.status).toBe(401);
     const revoked = await createKey(dataDir, 'acme');
     const list = fs.readFileSync; // keep the import used
     void list;

@@ -82,7 +82,7 @@ export async function connectHttp(url: string, key: string): Promise<HttpClient>
 /** A raw HTTP request (fetch cannot set Host). */
 export function raw(
   port: number,
-  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer },
+  opts: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: string | Buffer },
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'POST', path: opts.path ?? '/mcp', headers: opts.headers }, (res) => {
