@@ -35,6 +35,7 @@ export const automationOut = z.object({
   last_run_at: z.string().nullable(),
   last_job_id: z.string().nullable(),
   last_status: z.string().nullable().describe('Of the last job.'),
+  last_reason: z.string().nullable().describe("The last job's reason: why it failed, or that nothing matched."),
   last_error: z.string().nullable(),
   runs: z.number(),
   skipped: z.number().describe('Ticks skipped: the previous run was still going.'),
@@ -48,5 +49,6 @@ export const automationRef = seeAlso(automationOut, 'As list_automations returns
 export function automationLine(a: AutomationView): string {
   const state = a.state === 'paused' ? `paused: ${a.paused_reason}` : a.state === 'active' ? `next run ${a.next_run_at}` : 'disabled';
   const when = /^\d+[smhd]$/.test(a.schedule) ? `every ${a.schedule}` : `cron "${brief(a.schedule, 40)}"`;
-  return `${a.id} "${brief(a.name, 50)}" ${a.kind} → ${brief(a.index, 40)} ${when} (${state})`;
+  const last = a.last_status ? `; last run ${a.last_status}${a.last_reason ? `: ${brief(a.last_reason, 100)}` : ''}` : '';
+  return `${a.id} "${brief(a.name, 50)}" ${a.kind} → ${brief(a.index, 40)} ${when} (${state}${last})`;
 }

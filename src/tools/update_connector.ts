@@ -9,7 +9,7 @@ export const updateConnector = defineTool({
   name: 'update_connector',
   title: 'Update connector',
   description:
-    "Change a connector's fields (as in create_connector) or status: ACTIVE, SUSPENDED, ARCHIVED (final). Changed location or credentials are tested first.",
+    "Change a connector's fields (as in create_connector) or status: ACTIVE, SUSPENDED, ARCHIVED (final). Changed location or credentials are tested first, as is ACTIVE on a FAILED connector.",
   terseInputs: true,
   input: z.object({
     connector_id: connectorId,

@@ -69,7 +69,7 @@ describe.skipIf(!CHROMIUM)('console and views: ends and errors', () => {
     const page = await mount('ui://cloudport/job.html', 'start_import', { connector_id: conn, index: 'none', prefix: 'nothing-here/' });
     const f = page.frameLocator('iframe');
     await f.locator('#title').waitFor();
-    await expect.poll(() => f.locator('body').innerText(), { timeout: 5000 }).toMatch(/Not started[\s\S]*not_found: no object matched/);
+    await expect.poll(() => f.locator('body').innerText(), { timeout: 5000 }).toMatch(/No job[\s\S]*not_found: no object matched/);
     await page.close();
   });
 

@@ -85,12 +85,16 @@ describe('agent experience and connector lifecycle edges', () => {
 
   it('an endpoint that is "not a URL" is not echoed back with the secret it holds', async () => {
     // AWS secrets contain "/": put in the URL's userinfo, it makes the URL unparsable.
+    // WHATWG URL takes "https:/", "https:" and "https:\\" for "https://" too.
     const leaked = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzLEAKEDKEY';
-    const r = await cp.call('create_connector', { ...env.connector('ax-misc'), endpoint: `http://AKIAIOSFODNN7EXAMPLE:${leaked}@127.0.0.1:1` });
-    expect(r.isError).toBe(true);
-    expect(r.data.error.field).toBe('endpoint');
-    expect(r.text).not.toContain(leaked);
-    expect(JSON.stringify(r.data)).not.toContain(leaked);
+    for (const scheme of ['http://', 'https:/', 'https:', 'https:\\\\']) {
+      const r = await cp.call('create_connector', { ...env.connector('ax-misc'), endpoint: `${scheme}AKIAIOSFODNN7EXAMPLE:${leaked}@127.0.0.1:1` });
+      expect(r.isError, scheme).toBe(true);
+      expect(r.data.error.field).toBe('endpoint');
+      expect(r.text, scheme).not.toContain(leaked);
+      expect(r.text).toContain('"[redacted]@127.0.0.1:1"');
+      expect(JSON.stringify(r.data)).not.toContain(leaked);
+    }
   });
 
   it('import_status files pages stay compact with long keys, like browse_connector and list_index_items', async () => {

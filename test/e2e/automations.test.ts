@@ -155,6 +155,18 @@ describe('automations (s3)', () => {
     await cp.ok('delete_automation', { automation_id: w.id });
   });
 
+  it('a run over a prefix with nothing in it completes, and list_automations says why it did nothing', async () => {
+    const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'idle', prefix: 'nothing-here/', schedule: '1h' })).automation;
+    const run = await cp.ok('run_automation_now', { automation_id: a.id });
+    expect((await waitForJob(cp, run.job_id)).status).toBe('completed');
+    const listed = await cp.call('list_automations', {});
+    const view = listed.data.automations.find((x: { id: string }) => x.id === a.id);
+    expect(view).toMatchObject({ last_status: 'completed', last_error: null });
+    expect(view.last_reason).toMatch(/no object matched/);
+    expect(listed.text).toMatch(/"last_reason":"[^"]*no object matched/);
+    await cp.ok('delete_automation', { automation_id: a.id });
+  });
+
   it('a run whose idempotency key another start_import took still starts a job of its own', async () => {
     const a = (await cp.ok('create_automation', { kind: 'import', connector_id: conn, index: 'keyed', prefix: 'in/', schedule: '1h' })).automation;
     const foreign = await cp.ok('start_import', { connector_id: conn, index: 'other', prefix: 'in/', idempotency_key: `automation:${a.id}:1` });

@@ -128,6 +128,18 @@ describe('agent workflow over stdio', () => {
     expect(after.text).toMatch(/Nothing of job \w+ is left to retry/);
   });
 
+  it('a job of the caller keyed "retry_of:<job>" is not taken for the retry of that job', async () => {
+    env.proxy.addFault({ match: { op: 'GetObject', keyIncludes: 'f3' }, times: 10, action: { type: 'status', status: 403, code: 'AccessDenied', message: 'denied' } });
+    const job = await cp.ok('start_import', { connector_id: conn, index: 'retry-keyed', prefix: 'a/', pattern: 'f*.txt' });
+    expect((await waitForJob(cp, job.job_id)).counts.failed).toBe(1);
+    env.proxy.clearFaults();
+    const other = await cp.ok('start_import', { connector_id: conn, index: 'retry-keyed', prefix: 'a/', pattern: 'f0.txt', idempotency_key: `retry_of:${job.job_id}` });
+    await waitForJob(cp, other.job_id);
+    const r = await cp.ok('start_import', { retry_of: job.job_id });
+    expect(r).toMatchObject({ accepted: 1, sample: ['a/f3.txt'] });
+    expect(r.job_id).not.toBe(other.job_id);
+  });
+
   it('import_logs lists starts, ends and per-file errors, oldest first, with pagination', async () => {
     const jobs = (await cp.ok('list_imports', { index: 'retry' })).imports;
     const first = jobs[jobs.length - 1].job_id;

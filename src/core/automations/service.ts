@@ -11,6 +11,7 @@ import { compileFilter } from '../domain/filter.js';
 import { checkIndexName } from '../domain/index-names.js';
 import type { ImportService } from '../jobs/import/service.js';
 import type { ExportService } from '../jobs/export/service.js';
+import { jobReason } from '../jobs/listing-state.js';
 import type { StorageProvider } from '../../providers/types.js';
 
 /**
@@ -76,6 +77,8 @@ export interface AutomationView {
   last_job_id: string | null;
   /** The last run's job status (null when it was pruned or there was none). */
   last_status: JobState | null;
+  /** The last job's reason (its error, or that nothing matched), null when it had none. */
+  last_reason: string | null;
   last_error: string | null;
   runs: number;
   skipped: number;
@@ -618,6 +621,7 @@ export class AutomationService {
       last_run_at: a.last_run_at,
       last_job_id: a.last_job_id,
       last_status: (last?.status as JobState | undefined) ?? null,
+      last_reason: last ? jobReason(last) : null,
       last_error: a.last_error,
       runs: a.runs,
       skipped: a.skipped,

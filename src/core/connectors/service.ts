@@ -123,10 +123,11 @@ function checkEndpoint(endpoint: unknown): string | null {
   try {
     url = new URL(endpoint as string);
   } catch {
-    // Echoed without anything between "//" and the last "@": a password there (with a "/" in it, as
-    // AWS secrets have) is what made it unparsable.
-    const shown = brief((endpoint as string).replace(/\/\/.*@/s, '//[redacted]@'), 200);
-    const userinfo = shown !== brief(endpoint as string, 200);
+    // Echoed without anything before the last "@": a password there (with a "/" in it, as AWS
+    // secrets have) is what made it unparsable, whatever the scheme's slashes look like.
+    const raw = endpoint as string;
+    const userinfo = raw.includes('@');
+    const shown = brief(userinfo ? `[redacted]@${raw.slice(raw.lastIndexOf('@') + 1)}` : raw, 200);
     throw invalid(
       'endpoint',
       `endpoint ${JSON.stringify(shown)} is not a URL`,
@@ -444,6 +445,8 @@ export class ConnectorService {
       out.status = patch.status;
       if (patch.status === 'ACTIVE') {
         out.consecutive_failures = 0;
+        // Out of FAILED on the caller's word (validate: false): its failure is no longer the state.
+        if (c.status === 'FAILED') out.last_error = null;
       }
     }
     if (locChanged || patch.credentials) {

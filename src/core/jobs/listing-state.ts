@@ -29,6 +29,11 @@ export function parseListingState(s: string | null): ListingState {
   }
 }
 
+/** Why a job ended as it did: its error, or the listing's note that nothing matched; null when neither. */
+export function jobReason(job: { error: string | null; listing_state: string | null }): string | null {
+  return job.error ?? parseListingState(job.listing_state).none ?? null;
+}
+
 /** Drops the skipped files past the first SKIPPED_ROWS_KEPT of the job, counting them in `state`. */
 export function countSkipped(files: ListedFile[], state: ListingState): ListedFile[] {
   let kept = state.k ?? 0;

@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { entryBytes, fitPage } from '../domain/page-budget.js';
 import type { JobEngine } from './engine.js';
 import { FINAL_STATES, exportCounts, shownFileState, storeFileState, type JobCounts, type JobKind } from './kinds.js';
-import { withCompacted, parseListingState } from './listing-state.js';
+import { jobReason, withCompacted } from './listing-state.js';
 import { exportPathOf } from './export/paths.js';
 
 /**
@@ -67,7 +67,7 @@ export class JobViews {
       bytes_done: progress.bytes_done,
       bytes_total: progress.bytes_total,
       listing_complete: job.listing_complete === 1,
-      reason: job.error ?? parseListingState(job.listing_state).none ?? null,
+      reason: jobReason(job),
       created_at: job.created_at,
       started_at: job.started_at,
       finished_at: job.finished_at,
@@ -91,7 +91,8 @@ export class JobViews {
         return f;
       });
       // Long keys, paths or errors make a shorter page (the cursor resumes after the last one shown), never a cut entry.
-      if (fitPage(files, (f) => entryBytes(f.key, f.error, f.duplicate_of, f.path))) more = true;
+      // Each entry also names its fields ("status", "size", "path"…): about 20 bytes more than a page's row.
+      if (fitPage(files, (f) => entryBytes(f.key, f.error, f.duplicate_of, f.path) + 20)) more = true;
       out.files = files;
       out.next_cursor = more ? encodeCursor({ after: rows[files.length - 1]!.id }, q) : null;
     }
@@ -189,8 +190,11 @@ export class JobViews {
     // No job, and the filter names a connector or index that is not there: a misspelled id, not an idle one
     // (jobs outlive a deleted connector or index, so one with jobs still lists them).
     if (!rows.length && !cur) {
-      if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
-      if (opts.index && !(await this.store.indexExists(org, opts.index))) throw notFound('index', opts.index, 'index', 'list_indexes shows the indexes.');
+      const noJobs = async (f: { connectorId?: string; index?: string }) => !(await this.store.listJobs(org, { ...f, limit: 1 })).length;
+      if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id)) && (await noJobs({ connectorId: opts.connector_id }))) {
+        throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
+      }
+      if (opts.index && !(await this.store.indexExists(org, opts.index)) && (await noJobs({ index: opts.index }))) throw notFound('index', opts.index, 'index', 'list_indexes shows the indexes.');
     }
     const progress = await this.store.jobsProgress(rows.map((r) => r.id));
     return {
@@ -224,7 +228,7 @@ export class JobViews {
     const rows = await this.store.listLogs(org, { connectorId: opts.connector_id, jobId: opts.job_id, afterId: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();
-    if (fitPage(rows, (r) => entryBytes(r.key, r.message, r.job_id, r.time))) more = true;
+    if (fitPage(rows, (r) => entryBytes(r.key, r.message, r.job_id, r.time) + 20)) more = true;
     return {
       entries: rows.map((r) => ({ time: r.time, level: r.level, job_id: r.job_id, ...(r.key !== null ? { key: r.key } : {}), message: r.message })),
       next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null,

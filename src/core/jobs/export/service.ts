@@ -23,8 +23,8 @@ export { OVERWRITE_MODES } from './paths.js';
 /**
  * Exports: index content written back to a bucket under the connector's export_base_path, as
  * durable jobs (kind "export") of the same engine and state model as imports. A file ends in the
- * store state `ready` (shown as "exported"; also when an earlier attempt of the job wrote the object
- * and its answer was lost), `skipped` (the object exists and the overwrite rule keeps it), `failed`
+ * store state `ready` (shown as "exported"; also a file tried again whose target already holds its
+ * exact content), `skipped` (the object exists and the overwrite rule keeps it), `failed`
  * or `canceled`. Target paths are checked before anything is written.
  */
 
@@ -277,8 +277,9 @@ export class ExportService implements JobHandlers {
           throw e;
         });
         if (existing && (params.overwrite === 'never' || existing.sha256 === item.sha256)) {
-          // A file claimed before whose target now holds exactly its content: an earlier attempt of this
-          // job wrote it, and its answer was lost (with its process, say). That is this job's export.
+          // A file claimed before (its process died) whose target now holds exactly its content counts as
+          // exported: most often the earlier attempt wrote it and its answer was lost; either way the
+          // content is where this export puts it.
           const own = file.attempts > 1 && existing.sha256 === item.sha256;
           await this.store.completeFile(file.id, owner, { status: own ? 'ready' : 'skipped', sha256: item.sha256, size: item.size });
           return;

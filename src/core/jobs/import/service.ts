@@ -130,19 +130,24 @@ export class ImportService {
     const earlier = await earlierJob(this.store, org, input.idempotency_key, input.dry_run);
     if (earlier) return this.replay(earlier, hash);
     // Without a key of the caller's, a job is retried once: the key "retry_of:<job>" (unique per org, as
-    // every idempotency key) makes a second call, or two at once, answer the one retry job.
-    const retryKey = input.idempotency_key ? undefined : `retry_of:${old.id}`;
+    // every idempotency key) makes a second call, or two at once, answer the one retry job. A job of the
+    // caller's that took that key for something else is no retry: then no key is used.
+    const isRetry = (j: JobRow) => j.kind === 'import' && (JSON.parse(j.params) as JobParams).retry_of === old.id;
+    let retryKey = input.idempotency_key ? undefined : `retry_of:${old.id}`;
     const index = input.index ? checkIndexName(input.index) : old.index_name;
     const prior = retryKey && !input.dry_run ? await this.store.findJobByIdempotencyKey(org, retryKey) : null;
-    if (prior) return this.priorRetry(prior, old, index);
+    if (prior && isRetry(prior)) return this.priorRetry(prior, old, index);
+    if (prior) retryKey = undefined;
     const c = await this.connectors.get(org, old.connector_id);
     // The same checks as every other start: status (with its fix) and the import scope.
     requireUsable(c, 'import');
+    const opts = { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash };
+    if (!retryKey) return this.create(org, c, index, params, keys, opts);
     return this.create(org, c, index, params, keys, {
-      dryRun: !!input.dry_run,
-      idempotencyKey: input.idempotency_key ?? retryKey,
-      hash,
-      ...(retryKey ? { existing: (job: JobRow) => this.priorRetry(job, old, index) } : {}),
+      ...opts,
+      idempotencyKey: retryKey,
+      // Another call took the key first: its retry job answers (or, were it no retry, this one goes without a key).
+      existing: (job: JobRow) => (isRetry(job) ? this.priorRetry(job, old, index) : this.create(org, c, index, params, keys, opts)),
     });
   }
 
