@@ -19,7 +19,8 @@ export function inactiveReason(c: ConnectorRow): string {
 
 /** Failures that say the connector's credentials or rights are wrong, not this one file. */
 export function isCredentialFailure(e: CloudportError): boolean {
-  return e.kind === 'permission_denied' || (e.field?.startsWith('credentials') ?? false);
+  // A refusal of one object for its own sake (field "key": a Drive file whose owner turned off downloads) is that file's.
+  return (e.kind === 'permission_denied' && e.field !== 'key') || (e.field?.startsWith('credentials') ?? false);
 }
 
 /** Connector rows for the job workers, kept for a second (updates change updated_at, which the provider pool keys on). */

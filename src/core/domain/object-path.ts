@@ -2,7 +2,8 @@
  * The one check of object paths that cloudport writes under a connector's export_base_path: the
  * base path itself, path templates, and each rendered path. A path that passes stays under the
  * base on every store and URL parser (no absolute paths, no "." / ".." segments, plain or
- * percent-encoded, no backslash or encoded separators, no control characters).
+ * percent-encoded, no backslash, encoded separators only inside a name (never leaving an empty, "."
+ * or ".." part once decoded), no control characters).
  */
 
 /** Bidi controls and invisible characters: refused in paths a person or agent writes (a base path, a template). */
@@ -22,14 +23,18 @@ export function pathProblem(rel: string, opts: { written?: boolean } = {}): stri
   for (const seg of rel.split('/')) {
     if (seg === '') return 'the path has an empty segment ("//" or a trailing "/")';
     if (seg === '.' || seg === '..') return `the path has a "${seg}" segment`;
-    // URL parsers resolve percent-encoded dot segments too (%2e%2e), and %2f / %5c are separators in disguise.
+    // URL parsers resolve percent-encoded dot segments too (%2e%2e), and a server that decodes %2f / %5c
+    // sees separators: decoded, no part between them may be empty, "." or "..". (A Drive name with "/"
+    // is a key segment with %2F in it, and stays one file's name.)
     let decoded = seg;
     try {
       decoded = decodeURIComponent(seg);
     } catch {
       /* not an escape sequence: kept as written */
     }
-    if (decoded === '.' || decoded === '..' || /[/\\]/.test(decoded)) return 'the path has an encoded "." / ".." segment or separator';
+    if (decoded !== seg && decoded.split(/[/\\]/).some((part) => part === '' || part === '.' || part === '..')) {
+      return 'the path has an encoded "." / ".." segment, or an encoded separator at an end or doubled';
+    }
   }
   return null;
 }

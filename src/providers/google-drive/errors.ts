@@ -92,6 +92,13 @@ export function mapDriveError(e: unknown, ctx: DriveErrorContext): CloudportErro
         fix: 'Free space in the Drive, or export to a shared drive (a service account has no storage quota of its own).',
       });
     }
+    if (reason === 'cannotDownloadFile' && ctx.key !== undefined) {
+      // The file's owner turned off downloads for viewers: this file's restriction, not the credentials'.
+      return new CloudportError('permission_denied', `${what} cannot be downloaded: its owner turned off downloading for viewers (cannotDownloadFile)`, {
+        field: 'key',
+        fix: "Ask the owner to allow viewers to download it (Share → settings), or give these credentials editor access; other files are not affected.",
+      });
+    }
     const need = reason === 'cannotDownloadFile' || reason === 'cannotCopyFile' ? 'read' : ctx.need;
     return new CloudportError('permission_denied', `access denied to ${what}${reason ? ` (${reason})` : ''}`, { fix: shareFix(ctx, need) });
   }

@@ -25,8 +25,12 @@ const CACHE_ENTRIES = 200_000;
 const MAX_CHILDREN = 200_000;
 /** Exports are buffered (they have no size or ranges); Drive's own limit is 10 MB. */
 const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
-/** Walks deeper than this are refused (a folder tree this deep is almost surely a shortcut loop). */
-const MAX_DEPTH = 64;
+/**
+ * Drive's own limit of nested folders (100 levels). A walk that would go deeper is refused, not cut:
+ * its files would be missing without a word. (Shortcut loops cannot reach it: below a shortcut,
+ * shortcuts are not followed again.)
+ */
+const MAX_DEPTH = 100;
 const IDS = /^[A-Za-z0-9_-]{1,200}$/;
 /** Pages of shortcuts read to tell whether a change outside the root is reached through one; past them, it is. */
 const SHORTCUT_PAGES = 10;
@@ -352,7 +356,13 @@ export class DriveProvider implements StorageProvider {
         if (!sub.startsWith(prefix) && !prefix.startsWith(sub)) continue;
         if (req.delimiter) {
           if (sub.startsWith(prefix)) folders.push(sub);
-        } else if (stack.length < MAX_DEPTH) {
+        } else {
+          if (stack.length >= MAX_DEPTH) {
+            throw new CloudportError('unsupported', `folder ${JSON.stringify(sub)} lies more than ${MAX_DEPTH} folders below where the listing starts, deeper than Drive allows folders to nest`, {
+              field: 'prefix',
+              fix: 'List or import a deeper part of the tree with prefix, or set root_folder_id to a folder further down.',
+            });
+          }
           // Below a shortcut, shortcuts are not followed again, however deep (their listings leave them out: no loops).
           stack.push([e.id, sub, '', e.viaShortcut || top[3] === 1 ? 1 : 0]);
         }
@@ -724,29 +734,44 @@ export class DriveProvider implements StorageProvider {
       return rest('auth failed', 'list');
     }
 
-    let first: ObjectInfo | undefined;
+    let readable: ObjectInfo[] = [];
     try {
       const page = await this.list({ prefix: '', maxKeys: 20, signal: opts.signal });
-      first = page.objects.find((o) => o.size > 0 || o.exported);
+      readable = page.objects.filter((o) => o.size > 0 || o.exported).slice(0, 5);
       const empty = this.rootId === 'root' && !this.driveId && this.principal?.endsWith('.gserviceaccount.com')
         ? 'My Drive of the service account is empty: share a folder with it and set root_folder_id, use a shared drive (drive_id), or act as a user (subject)'
         : 'the folder is empty';
       checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} files` : empty });
     } catch (e) {
       const err = e as CloudportError;
-      checks.push(failed('list', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'list')) : err));
-      return rest('listing failed', 'read');
-    }
-    if (!first) checks.push(skip('read', 'no file to read'));
-    else {
-      try {
-        const r = await this.read(first.key, { ...(first.size > 0 ? { offset: first.size - 1 } : {}), signal: opts.signal });
-        r.body.destroy();
-        checks.push({ name: 'read', status: 'passed', detail: 'read one file' });
-      } catch (e) {
-        const err = e as CloudportError;
-        checks.push(failed('read', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'read')) : err));
+      // A tree deeper than Drive allows is listed all the same down to its limit: the credentials list fine.
+      if (err.kind === 'unsupported' && err.field === 'prefix') checks.push({ name: 'list', status: 'passed', detail: `listed, but ${err.message}: ${err.fix ?? ''}` });
+      else {
+        checks.push(failed('list', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'list')) : err));
+        return rest('listing failed', 'read');
       }
+    }
+    if (!readable.length) checks.push(skip('read', 'no file to read'));
+    else {
+      // A file whose owner turned off downloads (field "key") says nothing of the credentials: the next is tried.
+      let locked = 0;
+      for (const f of readable) {
+        try {
+          const r = await this.read(f.key, { ...(f.size > 0 ? { offset: f.size - 1 } : {}), signal: opts.signal });
+          r.body.destroy();
+          checks.push({ name: 'read', status: 'passed', detail: `read one file${locked ? ` (${locked} before it cannot be downloaded: their owners turned downloading off)` : ''}` });
+          break;
+        } catch (e) {
+          const err = e as CloudportError;
+          if (err.kind === 'permission_denied' && err.field === 'key') {
+            locked++;
+            continue;
+          }
+          checks.push(failed('read', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'read')) : err));
+          break;
+        }
+      }
+      if (locked === readable.length) checks.push(skip('read', `the ${locked} file(s) tried cannot be downloaded: their owners turned downloading off for viewers (those files will fail on import)`));
     }
     if (!opts.write) return [...checks, ...writeSkipped(opts)];
     checks.push(await writeProbeCheck(this, opts, (err) => (err.kind === 'permission_denied' && !err.field ? shareFix(this.errCtx({ principal: user || this.principal }), 'write') : err.fix)));

@@ -59,7 +59,8 @@ function varsFor(key: string, index: string, sha256: string): Record<Placeholder
 export function targetFor(p: Pick<ExportParams, 'base' | 'template'>, key: string, index: string, sha256: string): { path: string } | { error: string } {
   const rel = render(p.template, varsFor(key, index, sha256));
   const problem = pathProblem(rel);
-  if (problem) return { error: `refused: ${problem}, which would leave export_base_path` };
+  // Control characters are refused as unsafe names; the rest could leave export_base_path.
+  if (problem) return { error: `refused: ${problem}${/control/.test(problem) ? ', which no store takes safely' : ', which would leave export_base_path'}` };
   const path = p.base + rel;
   if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) return { error: `refused: the path is longer than ${MAX_PATH_BYTES} bytes` };
   return { path };

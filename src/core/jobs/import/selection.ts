@@ -77,8 +77,9 @@ export function select(objects: ObjectInfo[], filter: KeyFilter, params: JobPara
   const out: ListedFile[] = [];
   for (const o of objects) {
     if (!filter.matches(o.key)) continue;
-    if (params.min_size !== undefined && o.size < params.min_size) continue;
-    if (params.max_size !== undefined && o.size > params.max_size) continue;
+    // A Google file's size is unknown until it is exported (0 here): size filters cannot judge it, so it passes.
+    if (params.min_size !== undefined && !o.exported && o.size < params.min_size) continue;
+    if (params.max_size !== undefined && !o.exported && o.size > params.max_size) continue;
     if (params.modified_after && (!o.last_modified || o.last_modified <= params.modified_after)) continue;
     const f = selectOne(o);
     if (f) out.push(f);
