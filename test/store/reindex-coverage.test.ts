@@ -50,14 +50,20 @@ async function activeFiles(s: Store) {
   return out;
 }
 
-describe.each(backends)('reindex coverage review: $name', (backend) => {
+/** 1,000 items without text and a reindex started over them: its first page queued, its listing not done. */
+async function firstPageQueued(s: Store) {
+  const r = svc(s);
+  await addMany(s, Array.from({ length: 1000 }, (_, i) => ({ key: `a${String(i).padStart(4, '0')}.pdf`, content: `a${i}` })));
+  const first = await r.start('org_a', { index: 'idx' });
+  expect(first).toMatchObject({ queued: 1000, listing_complete: false });
+  return { r, first };
+}
+
+describe.each(backends)('reindex coverage: $name', (backend) => {
   it('more than a page without text: an item past the first page is queued by some job', async () => {
     const s = await backend.open()();
     try {
-      const r = svc(s);
-      await addMany(s, Array.from({ length: 1000 }, (_, i) => ({ key: `a${String(i).padStart(4, '0')}.pdf`, content: `a${i}` })));
-      const first = await r.start('org_a', { index: 'idx' });
-      expect(first).toMatchObject({ queued: 1000, listing_complete: false });
+      const { r, first } = await firstPageQueued(s);
       // The job's listing runs (as the engine would) and finds nothing more: complete.
       const job = await s.claimListing('L', 60_000);
       expect(job?.id).toBe(first.job_id);
@@ -99,10 +105,7 @@ describe.each(backends)('reindex coverage review: $name', (backend) => {
   it('a reindex still listing answers only while what lacks text behind its cursor is pending in it', async () => {
     const s = await backend.open()();
     try {
-      const r = svc(s);
-      await addMany(s, Array.from({ length: 1000 }, (_, i) => ({ key: `a${String(i).padStart(4, '0')}.pdf`, content: `a${i}` })));
-      const first = await r.start('org_a', { index: 'idx' });
-      expect(first).toMatchObject({ queued: 1000, listing_complete: false });
+      const { r, first } = await firstPageQueued(s);
       expect(await r.start('org_a', { index: 'idx' })).toMatchObject({ job_id: first.job_id, already_running: true });
       // An item without text whose key sorts behind the listing's cursor (a0999.pdf): that listing will not see it.
       await addMany(s, [{ key: 'a0500b.pdf', content: 'behind' }]);
