@@ -198,8 +198,13 @@ function countRequests(body: unknown): number {
 /** Keys that authenticated within this time still pass while their remote address is over its failure limit. */
 const RECENT_KEY_MS = 10 * 60_000;
 
+/** How long a shutdown waits for the calls in flight (long polls answer at once) before closing. */
+const SHUTDOWN_DRAIN_MS = 3000;
+
 export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
   const sessions = new Map<string, Session>();
+  let inflight = 0;
+  let drained: (() => void) | null = null;
   const limiter = new RateLimiter(opts.rateLimit);
   const failures = new RateLimiter(opts.authFailureLimit);
   const recentKeys = new RecentKeys(RECENT_KEY_MS, 10_000);
@@ -231,7 +236,15 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       sendJson(res, 429, rpcError(-32000, 'too many failed authentications from this address; retry later'), { 'retry-after': String(wait), connection: 'close' });
       return null;
     }
-    const who = token ? await app.keys.authenticate(token) : null;
+    let who: Principal | null = null;
+    try {
+      who = token ? await app.keys.authenticate(token) : null;
+    } catch (e) {
+      // The key could not be looked up (the database unreachable): the caller is not at fault, and it passes.
+      opts.log.warn('key lookup failed', { error: (e as Error).message });
+      sendJson(res, 503, rpcError(-32000, 'the store is unreachable for now; retry shortly'), { 'retry-after': '5', connection: 'close' });
+      return null;
+    }
     if (!who) {
       if (failures.take(addr)) opts.log.debug('failed authentication over the limit', { remote: addr });
       if (digest) recentKeys.delete(digest); // a revoked key loses its pass at once
@@ -386,6 +399,11 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     }
     if (url.pathname !== '/mcp') return sendJson(res, 404, { error: 'not found' });
     if (!['POST', 'GET', 'DELETE'].includes(req.method ?? '')) return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'POST, GET, DELETE' });
+    // Calls in flight (not the SSE streams): a shutdown lets them answer before the sessions close.
+    if (req.method === 'POST') {
+      inflight++;
+      res.once('close', () => void (--inflight === 0 && drained?.()));
+    }
     handleMcp(req, res).catch((e) => {
       opts.log.error('http request failed', { error: (e as Error).message });
       sendJson(res, 500, rpcError(-32603, 'Internal error'));
@@ -408,16 +426,27 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
   const hostPart = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${hostPart}:${addr.port}/mcp`,
+    /**
+     * Stops taking requests, has the long polls answer now, lets the calls in flight finish (up to
+     * SHUTDOWN_DRAIN_MS), then closes the sessions (which ends their SSE streams) and every
+     * connection. A client's open stream never holds the shutdown up.
+     */
     async close() {
       closing = true;
       clearInterval(sweeper);
       for (const s of sessions.values()) if (s.idleTimer) clearTimeout(s.idleTimer);
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeIdleConnections();
-      });
+      const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      app.jobs.endWaits();
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref();
+        });
+      }
       for (const s of sessions.values()) await s.close().catch(() => undefined);
       httpServer.closeAllConnections();
+      await stopped;
     },
   };
 }

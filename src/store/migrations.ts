@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Compilable } from 'kysely';
 import type { DB } from './schema.js';
 import type { Dialect } from './ops.js';
+import { CloudportError } from '../shared/errors.js';
 
 /**
  * Versioned migrations, written with Kysely's schema builder so that each dialect compiles them
@@ -344,4 +345,16 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * A database migrated by a newer build is refused: this build would read and write it by older rules
+ * (a rolling upgrade's old worker silently losing items, say).
+ */
+export function refuseNewerSchema(current: number, field: '--database-url' | '--data-dir'): void {
+  if (current <= LATEST_VERSION) return;
+  throw new CloudportError('config_invalid', `the database's schema is version ${current}, newer than this build's ${LATEST_VERSION}: a newer cloudport migrated it`, {
+    field,
+    fix: 'Run the same (newer) cloudport version as the processes that migrated it; an older build must not work on it.',
+  });
+}
 export { sql };

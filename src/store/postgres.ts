@@ -11,7 +11,7 @@ import {
 } from 'kysely';
 import { CloudportError } from '../shared/errors.js';
 import type { DB } from './schema.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, refuseNewerSchema } from './migrations.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Lock, type Op, type Tx } from './ops.js';
 import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_TEXT_NS, LOCK_MIGRATE } from './pg-locks.js';
@@ -118,8 +118,12 @@ export class PostgresStore extends KyselyStore {
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
       application_name: 'cloudport',
     });
-    // An idle client's connection error must not crash the process; the next query reports it.
+    // A connection error must not crash the process, whether its client is idle (the pool's listener) or
+    // checked out for a transaction (pg-pool takes its own listener off then, and an 'error' event with
+    // none kills the process): the query in flight rejects, the client is released as broken, and the
+    // next call connects again.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const store = new PostgresStore(pool);
     try {
       await store.migrate(schema);
@@ -159,6 +163,7 @@ export class PostgresStore extends KyselyStore {
         if (schema && !(await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
         await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
         const current = Number((await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
+        refuseNewerSchema(current, '--database-url');
         for (const m of MIGRATIONS) {
           if (m.version <= current) continue;
           // DDL is transactional on PostgreSQL: a migration applies entirely or not at all.

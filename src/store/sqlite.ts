@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, DummyDriver, type Compilable } from 'kysely';
 import type { DB } from './schema.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, refuseNewerSchema } from './migrations.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Op, type Tx } from './ops.js';
 
@@ -138,6 +138,7 @@ export class SqliteStore extends KyselyStore {
     this.tx(() => {
       const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
       const current = row.v ?? 0;
+      refuseNewerSchema(current, '--data-dir');
       for (const m of MIGRATIONS) {
         if (m.version <= current) continue;
         for (const q of m.up(this.qb, 'sqlite')) this.db.exec(q.compile().sql);

@@ -9,6 +9,23 @@ export function isStoreFull(e: unknown): boolean {
   return typeof err.message === 'string' && /database or disk is full/.test(err.message);
 }
 
+/** How a file waiting on the store says why (kept on the file while it waits). */
+export function storeWaitNote(e: unknown, message: string): string {
+  return isStoreFull(e) ? `store full: ${message}; tried again when space is freed` : `store unreachable: ${message}; tried again when it answers`;
+}
+
+/**
+ * True when the store could not be reached: the connection dropped or was refused (a PostgreSQL restart,
+ * a network blip), or the server is shutting down or starting (SQLSTATE class 08, 57P01-57P03).
+ */
+export function isStoreUnreachable(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (/^08/.test(code) || /^57P0[123]$/.test(code) || /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true;
+  return typeof err.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(err.message);
+}
+
 /** Meta row through which every process sharing the store sees that one of them found it full (written when it fits). */
 const META_KEY = 'store_full';
 /** A full store is logged at most this often per process, however many writes it refuses meanwhile. */
@@ -38,19 +55,23 @@ export class StoreHealth {
     readonly retryMs: number,
   ) {}
 
-  /** Records `e` if it says the store is full (and returns true); other errors are left to the caller. */
+  /**
+   * Records `e` if it says the store is full or out of reach (and returns true): neither is a file's
+   * fault, so work waits as for a full store. Other errors are left to the caller.
+   */
   report(e: unknown): boolean {
-    if (!isStoreFull(e)) return false;
+    const full = isStoreFull(e);
+    if (!full && !isStoreUnreachable(e)) return false;
     const now = Date.now();
     if (!this.since || now - this.lastSeen > FORGET_MS) this.since = now;
     this.lastSeen = now;
-    this.reason = String((e as Error).message ?? e).slice(0, 300);
+    this.reason = `${full ? 'store full' : 'store unreachable'}: ${String((e as Error).message ?? e).slice(0, 300)}`;
     if (now - this.lastLog < LOG_EVERY_MS) {
       this.suppressed++;
       return true;
     }
     this.lastLog = now;
-    this.log.warn(`store full: ${this.reason}; import work waits and resumes when space is freed`, {
+    this.log.warn(`${this.reason}; import work waits and resumes when ${full ? 'space is freed' : 'the store answers again'}`, {
       since: new Date(this.since).toISOString(),
       refused_writes_since_last_line: this.suppressed,
     });
@@ -69,7 +90,7 @@ export class StoreHealth {
   /** A write went through: the store has room again. */
   ok(): void {
     if (this.lastSeen) {
-      this.log.info('store has room again; import work resumes', { full_since: new Date(this.since).toISOString() });
+      this.log.info('store takes writes again; import work resumes', { since: new Date(this.since).toISOString() });
       this.since = this.lastSeen = this.lastLog = this.suppressed = 0;
     }
     if (this.metaMaybeSet) {
@@ -93,6 +114,6 @@ export class StoreHealth {
         }
       }
     }
-    return reason ? `store full: ${reason}; the job resumes when space is freed` : null;
+    return reason ? `${reason}; the job resumes when ${reason.startsWith('store full') ? 'space is freed' : 'the store answers again'}` : null;
   }
 }

@@ -124,6 +124,7 @@ export class JobViews {
       const finish = (s: ImportStatus) => {
         if (done) return;
         done = true;
+        this.waits.delete(endNow);
         clearInterval(poll);
         clearTimeout(limit);
         unsubscribe();
@@ -165,7 +166,17 @@ export class JobViews {
       const unsubscribe = this.engine?.onChange((id, final) => id === jobId && final && void check(true)) ?? (() => true);
       const onAbort = () => void check(true);
       signal.addEventListener('abort', onAbort, { once: true });
+      const endNow = () => void check(true);
+      this.waits.add(endNow);
     });
+  }
+
+  /** Long polls waiting now, each answering at once when called (a shutdown ends them so). */
+  private readonly waits = new Set<() => void>();
+
+  /** Has every long poll answer now, with the job's status as it is (a front door shutting down). */
+  endWaits(): void {
+    for (const w of [...this.waits]) w();
   }
 
   async list(

@@ -115,7 +115,8 @@ export class ReindexService implements JobHandlers {
       await this.store.saveText(item.sha256, text, new Date().toISOString(), all);
       await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
     } catch (e) {
-      if (signal.aborted) return;
+      // A store out of reach or full is no item's fault: the file waits for its lease to run out, then goes again.
+      if (signal.aborted || this.engine?.health.report(e)) return;
       const message = `reading the stored content failed: ${asCloudportError(e).message}`;
       await this.store.failFile(file.id, owner, message, null);
       await jobLog(this.store, file.org_id, file.job_id, NO_CONNECTOR, 'error', file.key, message);

@@ -17,6 +17,7 @@ import { exportCounts } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
 import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow, startLine } from '../common.js';
 import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
+import { storeWaitNote } from '../store-health.js';
 
 export { OVERWRITE_MODES } from './paths.js';
 
@@ -327,7 +328,7 @@ export class ExportService implements JobHandlers {
       if (signal.aborted) return;
       if (this.engine?.health.report(e)) {
         // The store is full, not the file at fault: back to pending without counting the attempt (see ImportService.processFile).
-        const note = `store full: ${redact((e as Error).message, file.org_id)}; tried again when space is freed`;
+        const note = storeWaitNote(e, redact((e as Error).message, file.org_id));
         await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine?.health.report(e2));
         return;
       }

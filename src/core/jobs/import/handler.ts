@@ -17,6 +17,7 @@ import { downloadObject, type Downloaded } from './download.js';
 import type { HashWorkers } from './hash-workers.js';
 import type { TextExtractor } from '../../search/extractor.js';
 import { applyMode, select, selectionOf, type JobParams } from './selection.js';
+import { storeWaitNote } from '../store-health.js';
 
 export interface ImportOptions {
   retry?: RetryPolicy;
@@ -279,7 +280,7 @@ export class ImportHandler implements JobHandlers {
       if (this.engine?.health.report(e)) {
         // The store is full, not the file at fault: it goes back to pending (the attempt does not count)
         // and is tried again after a pause; the job says why in import_status, the log once a minute.
-        const note = `store full: ${redact((e as Error).message, file.org_id)}; tried again when space is freed`;
+        const note = storeWaitNote(e, redact((e as Error).message, file.org_id));
         await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine.health.report(e2) || this.opts.log.warn('handing a file back failed; its lease runs out instead', { job_id: file.job_id, error: (e2 as Error).message }));
         return;
       }
