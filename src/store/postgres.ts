@@ -12,6 +12,7 @@ import {
 import { CloudportError } from '../shared/errors.js';
 import type { DB } from './schema.js';
 import { MIGRATIONS, refuseNewerSchema } from './migrations.js';
+import { STORE_UNREACHABLE } from './types.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Lock, type Op, type Tx } from './ops.js';
 import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_TEXT_NS, LOCK_MIGRATE } from './pg-locks.js';
@@ -92,6 +93,19 @@ function mapError(e: unknown): unknown {
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * A lost or refused connection to the database, or a server shutting down or starting: SQLSTATE's
+ * connection exceptions (not 08P01, a protocol violation, which does not pass), 57P01-57P03, socket
+ * errors, and pg's own messages for a connection that ended or could not be made.
+ */
+const CONNECTION_LOSS = new Set(['08000', '08001', '08003', '08004', '08006', '08007', '57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+function isConnectionLoss(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  if (typeof err.code === 'string' && CONNECTION_LOSS.has(err.code)) return true;
+  return typeof err.message === 'string' && /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(err.message);
+}
 
 /**
  * The scale-out store: PostgreSQL through a pg pool. Several processes (on several hosts) share one
@@ -227,6 +241,20 @@ export class PostgresStore extends KyselyStore {
   }
 
   protected async exec<T>(mode: 'tx' | 'auto', body: () => Tx<T>): Promise<T> {
+    try {
+      return await this.execOnce(mode, body);
+    } catch (e) {
+      // The database out of reach is the store's condition, told apart from any other error by its code
+      // (a provider's ECONNRESET never looks like it: only this store's errors carry it).
+      if (!isConnectionLoss(e)) throw e;
+      throw Object.assign(
+        new CloudportError('unexpected', `the database cannot be reached: ${(e as Error).message ?? String(e)}`, { temporary: true, fix: 'Retry shortly; if it persists, the operator checks PostgreSQL and the network to it.' }),
+        { code: STORE_UNREACHABLE, cause: e },
+      );
+    }
+  }
+
+  private async execOnce<T>(mode: 'tx' | 'auto', body: () => Tx<T>): Promise<T> {
     if (mode === 'auto') {
       // Each statement is its own transaction: one that failed first changed nothing, so a deadlock or
       // serialization failure there is retried as a transaction's would be.

@@ -64,7 +64,12 @@ export class SqliteStore extends KyselyStore {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('synchronous = NORMAL');
     this.writeTx = this.db.transaction((gen: Tx<unknown>) => this.drive(gen));
-    this.migrate();
+    try {
+      this.migrate();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     if (opts.maxPageCount) this.db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
   }
 

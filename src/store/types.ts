@@ -16,6 +16,8 @@ export type FileState = (typeof FILE_STATES)[number];
 export const JOB_STATES = ['queued', 'running', 'completed', 'completed_with_errors', 'failed', 'canceled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_JOB_STATES: readonly JobState[] = ['completed', 'completed_with_errors', 'failed', 'canceled'];
+/** The `code` of a store error saying its database could not be reached (the condition passes; no caller is at fault). */
+export const STORE_UNREACHABLE = 'STORE_UNREACHABLE';
 
 export interface FileCounts {
   pending: number;

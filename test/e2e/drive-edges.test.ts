@@ -132,4 +132,32 @@ describe('google_drive edges', () => {
     const max = await cp.ok('start_import', { connector_id: conn, index: uniqueName('sz'), max_size: 10, dry_run: true });
     expect(max.sample).toEqual(['Big doc.docx']);
   });
+  // A job of only such files ends 'failed' ("all 1 files failed"): that verdict does not count against the connector either.
+  it('imports whose only files are download-restricted do not turn the connector FAILED', async () => {
+    const root = drive.addFolder({ name: 'only-locked' });
+    const locked = drive.addFile({ name: 'view-only.pdf', parent: root, data: 'no download' });
+    drive.addFault({ match: { op: 'files.media', fileId: locked }, times: 1e9, action: cannotDownload });
+    const conn = await connector(root); // saved: the read check skips (owners turned downloading off)
+    for (let i = 0; i < 5; i++) {
+      const job = await cp.ok('start_import', { connector_id: conn, index: uniqueName('locked') });
+      await waitForJob(cp, job.job_id);
+    }
+    const c = (await cp.ok('get_connector', { connector_id: conn })).connector;
+    expect({ status: c.status, last_error: c.last_error }).toMatchObject({ status: 'ACTIVE' });
+  });
+
+  // Drive allows 100 levels of nested folders; the walk counts the folder it starts in as one.
+  it('a tree exactly 100 folders deep (as Drive allows) is listed, not refused', async () => {
+    const root = drive.addFolder({ name: 'deep100' });
+    let parent = root;
+    const segs: string[] = [];
+    for (let i = 1; i <= 100; i++) {
+      parent = drive.addFolder({ name: `L${i}`, parent });
+      segs.push(`L${i}`);
+    }
+    drive.addFile({ name: 'bottom.txt', parent, data: 'at depth 100' });
+    const conn = await connector(root);
+    const r = await cp.call('browse_connector', { connector_id: conn, limit: 1000 });
+    expect(r.isError, r.text).toBe(false);
+  });
 });

@@ -73,6 +73,10 @@ export async function recordImportOutcome(store: Store, job: JobRow): Promise<vo
   if (!conn || conn.status !== 'ACTIVE' || conn.last_error?.startsWith(`import ${job.id}: `)) return;
   if (job.error?.startsWith(NO_MATCH)) return;
   const now = new Date().toISOString();
+  // A job failed because all its files did ("all N files failed", the store's own reason) was counted file
+  // by file already: credential failures by recordFileOutcome, and a file's own refusal (a Drive file
+  // whose owner turned downloads off) is no fault of the connector. Only a job's own error counts here.
+  if (job.status === 'failed' && /^all \d+ files failed$/.test(job.error ?? '')) return;
   if (job.status === 'failed') {
     await store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `import ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
   } else if (job.status === 'completed' || job.status === 'completed_with_errors') {

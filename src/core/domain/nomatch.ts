@@ -62,8 +62,9 @@ function filtersThatDropped(sel: Selection, objects: ObjectInfo[]): { field: str
   const excluded = sel.exclude?.length ? picomatch(sel.exclude, { dot: true }) : null;
   const tests: [string, (o: ObjectInfo) => boolean][] = [
     ['exclude', (o) => !!excluded && excluded(rel(o.key))],
-    ['min_size', (o) => sel.min_size !== undefined && o.size < sel.min_size],
-    ['max_size', (o) => sel.max_size !== undefined && o.size > sel.max_size],
+    // A Google file's size is unknown until export: size filters pass it (see select()).
+    ['min_size', (o) => sel.min_size !== undefined && !o.exported && o.size < sel.min_size],
+    ['max_size', (o) => sel.max_size !== undefined && !o.exported && o.size > sel.max_size],
     ['modified_after', (o) => !!sel.modified_after && (!o.last_modified || o.last_modified <= sel.modified_after)],
   ];
   return tests

@@ -26,12 +26,8 @@ export function pathProblem(rel: string, opts: { written?: boolean } = {}): stri
     // URL parsers resolve percent-encoded dot segments too (%2e%2e), and a server that decodes %2f / %5c
     // sees separators: decoded, no part between them may be empty, "." or "..". (A Drive name with "/"
     // is a key segment with %2F in it, and stays one file's name.)
-    let decoded = seg;
-    try {
-      decoded = decodeURIComponent(seg);
-    } catch {
-      /* not an escape sequence: kept as written */
-    }
+    // Only the escapes of ".", "/" and "\\" matter here; decoding them alone needs no valid rest (a stray %zz).
+    const decoded = seg.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
     if (decoded !== seg && decoded.split(/[/\\]/).some((part) => part === '' || part === '.' || part === '..')) {
       return 'the path has an encoded "." / ".." segment, or an encoded separator at an end or doubled';
     }

@@ -1,4 +1,4 @@
-import type { Store } from '../../store/types.js';
+import { STORE_UNREACHABLE, type Store } from '../../store/types.js';
 import type { Logger } from '../../shared/log.js';
 
 /** True when the store refused a write for lack of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100). */
@@ -14,16 +14,9 @@ export function storeWaitNote(e: unknown, message: string): string {
   return isStoreFull(e) ? `store full: ${message}; tried again when space is freed` : `store unreachable: ${message}; tried again when it answers`;
 }
 
-/**
- * True when the store could not be reached: the connection dropped or was refused (a PostgreSQL restart,
- * a network blip), or the server is shutting down or starting (SQLSTATE class 08, 57P01-57P03).
- */
+/** True when the store said it could not reach its database (a PostgreSQL restart, a network blip). */
 export function isStoreUnreachable(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown } | null;
-  if (!err || typeof err !== 'object') return false;
-  const code = typeof err.code === 'string' ? err.code : '';
-  if (/^08/.test(code) || /^57P0[123]$/.test(code) || /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true;
-  return typeof err.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(err.message);
+  return (e as { code?: unknown } | null)?.code === STORE_UNREACHABLE;
 }
 
 /** Meta row through which every process sharing the store sees that one of them found it full (written when it fits). */

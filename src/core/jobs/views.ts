@@ -113,7 +113,7 @@ export class JobViews {
     onProgress?: (s: ImportStatus) => void,
   ): Promise<ImportStatus> {
     const first = await this.status(org, jobId, opts);
-    if (seconds <= 0 || FINAL_STATES.has(first.status) || signal.aborted) return first;
+    if (seconds <= 0 || FINAL_STATES.has(first.status) || signal.aborted || this.ending) return first;
     const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}|${s.warning ?? ''}`;
     let reported = snapshot(first);
     onProgress?.(first);
@@ -174,8 +174,12 @@ export class JobViews {
   /** Long polls waiting now, each answering at once when called (a shutdown ends them so). */
   private readonly waits = new Set<() => void>();
 
-  /** Has every long poll answer now, with the job's status as it is (a front door shutting down). */
+  /** Set by endWaits: a long poll that starts from then on answers at once. */
+  private ending = false;
+
+  /** Has every long poll answer now, and any started later at once, with the job's status as it is (a front door shutting down). */
   endWaits(): void {
+    this.ending = true;
     for (const w of [...this.waits]) w();
   }
 

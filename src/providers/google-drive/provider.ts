@@ -357,7 +357,8 @@ export class DriveProvider implements StorageProvider {
         if (req.delimiter) {
           if (sub.startsWith(prefix)) folders.push(sub);
         } else {
-          if (stack.length >= MAX_DEPTH) {
+          // The stack holds the folder the listing starts in, then one frame per level below it.
+          if (stack.length > MAX_DEPTH) {
             throw new CloudportError('unsupported', `folder ${JSON.stringify(sub)} lies more than ${MAX_DEPTH} folders below where the listing starts, deeper than Drive allows folders to nest`, {
               field: 'prefix',
               fix: 'List or import a deeper part of the tree with prefix, or set root_folder_id to a folder further down.',
@@ -818,7 +819,7 @@ function encodeToken(since: number, stack: Frame[]): string {
 function decodeToken(token: string): { since: number; stack: Frame[] } {
   try {
     const { t, s: v } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { t: unknown; s: unknown };
-    const frames = Array.isArray(v) && v.length >= 1 && v.length <= MAX_DEPTH && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && typeof f[2] === 'string' && (f[3] === 0 || f[3] === 1));
+    const frames = Array.isArray(v) && v.length >= 1 && v.length <= MAX_DEPTH + 1 && v.every((f) => Array.isArray(f) && f.length === 4 && typeof f[0] === 'string' && IDS.test(f[0]) && typeof f[1] === 'string' && typeof f[2] === 'string' && (f[3] === 0 || f[3] === 1));
     if (frames && typeof t === 'number' && Number.isFinite(t)) return { since: t, stack: v as Frame[] };
   } catch {
     // Falls through to the error below.
