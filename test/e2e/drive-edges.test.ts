@@ -23,6 +23,17 @@ describe('google_drive edges', () => {
   const connector = async (root: string, extra: Record<string, unknown> = {}) =>
     (await cp.ok('create_connector', { name: uniqueName(), provider: 'google_drive', root_folder_id: root, endpoint: drive.url, credentials: creds, ...extra })).connector.id as string;
 
+  /** Folders L<from>…L<to>, each in the one before, under `root`: the deepest and their names. */
+  const nest = (root: string, from: number, to: number) => {
+    let parent = root;
+    const segs: string[] = [];
+    for (let i = from; i <= to; i++) {
+      parent = drive.addFolder({ name: `L${i}`, parent });
+      segs.push(`L${i}`);
+    }
+    return { parent, segs };
+  };
+
   beforeAll(async () => {
     drive = await startDriveServer();
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -38,12 +49,7 @@ describe('google_drive edges', () => {
 
   it('files 70 folders down are listed, imported, and found by key; a tree deeper than Drive allows is refused, not cut', async () => {
     const root = drive.addFolder({ name: 'deep' });
-    let parent = root;
-    const segs: string[] = [];
-    for (let i = 1; i <= 70; i++) {
-      parent = drive.addFolder({ name: `L${i}`, parent });
-      segs.push(`L${i}`);
-    }
+    let { parent, segs } = nest(root, 1, 70);
     drive.addFile({ name: 'bottom.txt', parent, data: 'at depth 70' });
     const deepKey = `${segs.join('/')}/bottom.txt`;
     const conn = await connector(root);
@@ -60,7 +66,7 @@ describe('google_drive edges', () => {
     const byKey = await cp.ok('start_import', { connector_id: conn, index: uniqueName('deep'), keys: [deepKey] });
     expect(await waitForJob(cp, byKey.job_id)).toMatchObject({ status: 'completed', counts: { ready: 1 } });
 
-    for (let i = 71; i <= 102; i++) parent = drive.addFolder({ name: `L${i}`, parent });
+    ({ parent } = nest(parent, 71, 102));
     drive.addFile({ name: 'too-deep.txt', parent, data: 'at depth 102' });
     const refused = await cp.call('browse_connector', { connector_id: await connector(root), limit: 1000 });
     expect(refused.data.error).toMatchObject({ kind: 'unsupported', field: 'prefix' });
@@ -149,12 +155,7 @@ describe('google_drive edges', () => {
   // Drive allows 100 levels of nested folders; the walk counts the folder it starts in as one.
   it('a tree exactly 100 folders deep (as Drive allows) is listed, not refused', async () => {
     const root = drive.addFolder({ name: 'deep100' });
-    let parent = root;
-    const segs: string[] = [];
-    for (let i = 1; i <= 100; i++) {
-      parent = drive.addFolder({ name: `L${i}`, parent });
-      segs.push(`L${i}`);
-    }
+    const { parent } = nest(root, 1, 100);
     drive.addFile({ name: 'bottom.txt', parent, data: 'at depth 100' });
     const conn = await connector(root);
     const r = await cp.call('browse_connector', { connector_id: conn, limit: 1000 });

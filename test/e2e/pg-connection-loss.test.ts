@@ -1,7 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import pg from 'pg';
+import { pgSchema } from '../helpers/pg.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnReady, startCloudport, tempDir, waitForJob, waitUntil } from '../helpers/cloudport.js';
 import { INIT, raw, startHttpServer } from '../helpers/http.js';
@@ -40,26 +39,20 @@ async function cuttableProxy(targetPort: number) {
 
 describe('PostgreSQL connection loss', () => {
   let env: S3Env;
-  const schema = `cp_pgcut_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-  const procs: ChildProcess[] = [];
+  const { procs, url } = pgSchema('cp_pgcut');
 
   beforeAll(async () => {
-    await admin.connect();
     env = await startS3Env(['cut']);
     for (let i = 0; i < 300; i++) await env.s3.put('cut', `d/f${i}.txt`, `document ${i}\n`);
   });
   afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await env?.stop();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await admin.end();
   });
 
   it('a worker whose database connections drop mid-import stays up and finishes the job once PostgreSQL is back', async () => {
     const proxy = await cuttableProxy(5432);
-    const direct = `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
-    const viaProxy = `postgres://postgres@127.0.0.1:${proxy.port}/test?schema=${schema}`;
+    const direct = url();
+    const viaProxy = url(proxy.port);
     const dataDir = tempDir();
     const common = ['--blob-store', `${dataDir}/blobs`, '--allow-private-endpoints'];
     const penv = { CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_LEASE_MS: '3000' };
@@ -98,7 +91,7 @@ describe('PostgreSQL connection loss', () => {
 
   it('while PostgreSQL is unreachable the front door answers 503 with Retry-After (a temporary condition), not 500 "Internal error"', async () => {
     const proxy = await cuttableProxy(5432);
-    const viaProxy = `postgres://postgres@127.0.0.1:${proxy.port}/test?schema=${schema}`;
+    const viaProxy = url(proxy.port);
     const dataDir = tempDir();
     const penv = { CLOUDPORT_MASTER_KEY: MASTER_KEY };
     const k = await runCli(['keys', 'create', '--org', 'acme', '--data-dir', dataDir, '--database-url', viaProxy], penv);

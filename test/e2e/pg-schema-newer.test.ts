@@ -1,6 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { pgSchema } from '../helpers/pg.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,18 +17,8 @@ import { LATEST_VERSION } from '../../src/store/migrations.js';
 const MASTER_KEY = randomBytes(32).toString('base64');
 
 describe('schema newer than this build', () => {
-  const schema = `cp_newer_${process.pid}_${Date.now().toString(36)}`;
-  const url = `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
-  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-  const procs: ChildProcess[] = [];
-  beforeAll(async () => {
-    await admin.connect();
-  });
-  afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await admin.end();
-  });
+  const { schema, admin, procs, url: urlOf } = pgSchema('cp_newer');
+  const url = urlOf();
 
   it('a worker refuses to start on a database migrated by a newer build', async () => {
     const args = (dir: string) => ['worker', '--data-dir', dir, '--workers', '1', '--database-url', url, '--blob-store', `${dir}/blobs`];

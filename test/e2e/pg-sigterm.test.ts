@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { pgSchema } from '../helpers/pg.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runCli, sleep, tempDir } from '../helpers/cloudport.js';
 import { connectHttp, startHttpServer, type HttpClient } from '../helpers/http.js';
@@ -15,20 +15,16 @@ const MASTER_KEY = randomBytes(32).toString('base64');
 
 describe('front door SIGTERM with connected clients', () => {
   let env: S3Env;
-  const schema = `cp_sigterm_${process.pid}_${Date.now().toString(36)}`;
-  const url = `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
-  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+  const { schema, admin, url: urlOf } = pgSchema('cp_sigterm');
+  const url = urlOf();
   const penv = { CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_LEASE_MS: '60000' };
 
   beforeAll(async () => {
-    await admin.connect();
     env = await startS3Env(['slow']);
     for (let i = 0; i < 200; i++) await env.s3.put('slow', `d/f${i}.txt`, `file ${i}\n`);
   });
   afterAll(async () => {
     await env?.stop();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await admin.end();
   });
 
   async function started(index: string) {
