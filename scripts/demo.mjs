@@ -123,6 +123,7 @@ async function startStorage(objects) {
     const key = { type: 'service_account', project_id: 'demo', private_key_id: 'demo-1', private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), client_email: email, token_uri: drive.tokenUrl };
     return {
       label: `loopback Google Drive API at ${drive.url}`,
+      where: 'folder demo-media',
       stop: () => drive.stop(),
       fields: { provider: 'google_drive', root_folder_id: root, endpoint: drive.url, credentials: { type: 'service_account', json: { env: 'DEMO_DRIVE_KEY_JSON' } } },
       env: { DEMO_DRIVE_KEY_JSON: JSON.stringify(key) },
@@ -155,7 +156,7 @@ let client;
 try {
   const objects = sampleObjects();
   storage = await startStorage(objects);
-  console.log(color('1', `cloudport demo`) + ` — ${storage.label} with bucket demo-media (${objects.length} objects); data dir ${dataDir}`);
+  console.log(color('1', `cloudport demo`) + ` — ${storage.label}, ${storage.where ?? 'bucket demo-media'} (${objects.length} objects); data dir ${dataDir}`);
 
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -185,7 +186,7 @@ try {
   const { connector } = await call('create_connector', { name: 'demo-media', ...storage.fields, description: `Sample bucket (${provider}) on loopback` });
   await call('test_connector', { connector_id: connector.id });
   await call('browse_connector', { connector_id: connector.id, folders: true });
-  await call('browse_connector', { connector_id: connector.id, pattern: 'contracts/**/*.pdf', page_size: 5 });
+  await call('browse_connector', { connector_id: connector.id, pattern: 'contracts/**/*.pdf', limit: 5 });
   const job = await call('start_import', { connector_id: connector.id, index: 'demo' });
   let status;
   for (;;) {
@@ -215,7 +216,7 @@ try {
     if (['completed', 'completed_with_errors', 'failed', 'canceled'].includes(exported.structuredContent.status)) break;
   }
   show('import_status', { job_id: exp.job_id, wait_seconds: 10 }, exported);
-  await call('browse_connector', { connector_id: connector.id, prefix: 'exports/', page_size: 3 });
+  await call('browse_connector', { connector_id: connector.id, prefix: 'exports/', limit: 3 });
 
   // Automation: keep the index fed with new PDFs every 15 minutes; run it once now.
   const { automation } = await call('create_automation', { kind: 'import', connector_id: connector.id, index: 'demo', prefix: 'contracts/', pattern: '**/*.pdf', schedule: '15m', name: 'new-pdfs' });
