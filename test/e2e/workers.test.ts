@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { pgSchema } from '../helpers/pg.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFiles, CLI, sleep, spawnReady, startCloudport, tempDir, tempFiles, waitForJob, waitUntil, type Running } from '../helpers/cloudport.js';
 import { bytes, sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
@@ -103,19 +102,8 @@ describe('workers: crashes', () => {
   });
 
   describe.skipIf(!hasPostgresStore)('PostgreSQL', () => {
-    const schema = `cp_workers_${process.pid}_${Date.now().toString(36)}`;
-    const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    const url = `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
-    const procs: ChildProcess[] = [];
-
-    beforeAll(async () => {
-      await admin.connect();
-    });
-    afterAll(async () => {
-      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-      await admin.end();
-    });
+    const { schema, admin, procs, url: urlOf } = pgSchema('cp_workers');
+    const url = urlOf();
 
     // The buckets are on loopback: workers apply the tenant policy, so the operator's opt-in is given (stdio stores no policy).
     function worker(dataDir: string, extraEnv: Record<string, string> = {}) {
