@@ -95,11 +95,15 @@ function mapError(e: unknown): unknown {
 type Queryable = pg.Pool | pg.PoolClient;
 
 /**
- * A lost or refused connection to the database, or a server shutting down or starting: SQLSTATE's
- * connection exceptions (not 08P01, a protocol violation, which does not pass), 57P01-57P03, socket
- * errors, and pg's own messages for a connection that ended or could not be made.
+ * A lost or refused connection to the database, or a server shutting down, starting or out of
+ * connection slots: SQLSTATE's connection exceptions (not 08P01, a protocol violation, which does not
+ * pass), 57P01-57P03, 53300, socket and name-lookup errors, and pg's own messages for a connection that
+ * ended or could not be made.
  */
-const CONNECTION_LOSS = new Set(['08000', '08001', '08003', '08004', '08006', '08007', '57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const CONNECTION_LOSS = new Set([
+  ...['08000', '08001', '08003', '08004', '08006', '08007', '57P01', '57P02', '57P03', '53300'],
+  ...['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'],
+]);
 function isConnectionLoss(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown } | null;
   if (!err || typeof err !== 'object') return false;
