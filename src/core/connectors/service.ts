@@ -512,8 +512,11 @@ export class ConnectorService {
     const message = success
       ? `all checks passed${checks.some((x) => x.status === 'skipped') ? ' (some skipped)' : ''}`
       : `${failed.map((x) => x.name).join(', ')} failed: ${failed[0]!.detail ?? ''}`;
-    const row = readOnly ? c : await this.store.recordHealth(org, id, { ok: success, error: message, failAfter: FAIL_AFTER, now: new Date().toISOString() });
-    if (!readOnly) this.cache.set(id, row);
+    // Checks that failed only because the service throttled them say nothing of the connector: nothing
+    // is recorded, so throttling alone never makes it FAILED. (An endpoint out of reach still counts.)
+    const passing = !success && failed.every((x) => x.kind === 'rate_limited');
+    const row = readOnly || passing ? c : await this.store.recordHealth(org, id, { ok: success, error: message, failAfter: FAIL_AFTER, now: new Date().toISOString() });
+    if (!readOnly && !passing) this.cache.set(id, row);
     return { result: { success, message, checks: checks.map(publicCheck) }, connector: toView(row ?? c) };
   }
 }

@@ -4,6 +4,8 @@ export interface RetryPolicy {
   attempts: number;
   baseMs: number;
   maxMs: number;
+  /** Throttled answers (rate_limited) may repeat this many times the attempts (default 1: counted like other errors). Background work gives them THROTTLE_FACTOR; a call an agent waits on does not. */
+  throttleFactor?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 200, maxMs: 20_000 };
@@ -30,16 +32,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Runs `fn`, retrying temporary errors with backoff. The retry layer written once for every provider call. */
+/** Throttled answers may repeat this many times more than other temporary errors before a call gives up (downloads too). */
+export const THROTTLE_FACTOR = 3;
+
+/**
+ * Runs `fn`, retrying temporary errors with backoff. The retry layer written once for every provider
+ * call. Throttling (rate_limited) is the service asking to slow down, not a fault: it has a budget of
+ * its own, `policy.throttleFactor` times the attempts.
+ */
 export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY, signal?: AbortSignal, onRetry?: (e: CloudportError, attempt: number) => void): Promise<T> {
+  let failures = 0;
+  let throttles = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
       const err = asCloudportError(e);
-      if (signal?.aborted || !err.temporary || attempt + 1 >= policy.attempts) throw err;
+      if (signal?.aborted || !err.temporary) throw err;
+      const throttled = err.kind === 'rate_limited';
+      if (throttled ? ++throttles >= policy.attempts * (policy.throttleFactor ?? 1) : ++failures >= policy.attempts) throw err;
       onRetry?.(err, attempt + 1);
-      await sleep(backoffMs(attempt, policy, err.retryAfter), signal);
+      await sleep(backoffMs(Math.min(throttled ? throttles - 1 : failures - 1, 16), policy, err.retryAfter), signal);
     }
   }
 }

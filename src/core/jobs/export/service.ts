@@ -10,7 +10,7 @@ import type { JobEngine, JobHandlers } from '../engine.js';
 import { FAIL_AFTER, requireUsable, type ConnectorService } from '../../connectors/service.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
 import { requireIndex } from '../../domain/index-names.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../domain/retry.js';
+import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.js';
 import { ConnectorCache } from '../../connectors/health.js';
 import { exportCounts } from '../kinds.js';
@@ -70,7 +70,8 @@ export interface ExportOptions {
 
 export class ExportService implements JobHandlers {
   private engine?: JobEngine;
-  private readonly retry: RetryPolicy;
+  /** For a file's calls, in the background: throttling has its larger budget there. */
+  private readonly background: RetryPolicy;
   private readonly cache: ConnectorCache;
 
   constructor(
@@ -80,7 +81,7 @@ export class ExportService implements JobHandlers {
     private readonly connectors: ConnectorService,
     private readonly opts: ExportOptions,
   ) {
-    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.background = { ...(opts.retry ?? DEFAULT_RETRY), throttleFactor: THROTTLE_FACTOR };
     // The connector service's own cache: an update_connector is seen by the next file at once.
     this.cache = connectors.cache;
   }
@@ -273,7 +274,7 @@ export class ExportService implements JobHandlers {
     try {
       const provider = await this.pool.get(c);
       if (params.overwrite !== 'always') {
-        const existing = await withRetry(() => provider.stat(t.path, signal), this.retry, signal).catch((e) => {
+        const existing = await withRetry(() => provider.stat(t.path, signal), this.background, signal).catch((e) => {
           if (asCloudportError(e).kind === 'not_found') return null;
           throw e;
         });
@@ -314,7 +315,7 @@ export class ExportService implements JobHandlers {
               if (!Buffer.isBuffer(body)) body.destroy();
             }
           },
-          this.retry,
+          this.background,
           signal,
           (err, attempt) => this.opts.log.debug('retrying export write', { job_id: file.job_id, attempt, error: err.message }),
         );

@@ -5,7 +5,7 @@ import { finished as streamFinished } from 'node:stream/promises';
 import type { StorageProvider } from '../../../providers/types.js';
 import { inRecreatedDir, type BlobStore } from '../../../store/blobs.js';
 import { CloudportError, asCloudportError } from '../../../shared/errors.js';
-import { backoffMs, sleep, type RetryPolicy } from '../../domain/retry.js';
+import { THROTTLE_FACTOR, backoffMs, sleep, type RetryPolicy } from '../../domain/retry.js';
 import { ChecksumVerifier } from './checksum.js';
 import type { Digests, HashWorkers } from './hash-workers.js';
 
@@ -199,10 +199,36 @@ async function waitThrottle(provider: StorageProvider, signal: AbortSignal): Pro
   if (ms > 0) await sleep(ms, signal);
 }
 
-/** Throttled answers may repeat this many times more than other temporary errors before a file fails. */
-const THROTTLE_FACTOR = 3;
 /** Bytes of an object's start kept for sniffing its format. */
 const HEAD_BYTES = 512;
+
+/**
+ * provider.read, given up when no answer (its headers) comes within the idle timeout, as a body that
+ * stalls is: a server that never starts answering must not hold the file's slot for good. The read's
+ * signal stays linked to the job's, so a cancel still ends the body later.
+ */
+async function readWithin(provider: StorageProvider, key: string, req: { offset: number; ifVersion: string | undefined }, opts: DownloadOptions) {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(opts.signal.reason);
+  if (opts.signal.aborted) onAbort();
+  else opts.signal.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ctl.abort(new CloudportError('unexpected', `no answer to the read of ${JSON.stringify(key)} within ${opts.idleTimeoutMs} ms`, { temporary: true }));
+  }, opts.idleTimeoutMs);
+  try {
+    const r = await provider.read(key, { ...req, signal: ctl.signal });
+    r.body.once('close', () => opts.signal.removeEventListener('abort', onAbort));
+    return r;
+  } catch (e) {
+    opts.signal.removeEventListener('abort', onAbort);
+    if (timedOut && !opts.signal.aborted) throw new CloudportError('unexpected', `no answer to the read of ${JSON.stringify(key)} within ${opts.idleTimeoutMs} ms`, { temporary: true });
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Streams one object into a temp file while hashing it (bounded memory: one chunk at a time with
@@ -242,7 +268,7 @@ export async function downloadObject(provider: StorageProvider, blobs: BlobStore
         if (written > 0 && !resuming) await restart();
         await waitThrottle(provider, opts.signal);
         const asked = performance.now();
-        const r = await provider.read(key, { offset: written, ifVersion: resuming ? version : undefined, signal: opts.signal }).finally(() => (waitMs += performance.now() - asked));
+        const r = await readWithin(provider, key, { offset: written, ifVersion: resuming ? version : undefined }, opts).finally(() => (waitMs += performance.now() - asked));
         if (!resuming) {
           const listed = opts.listed;
           if (provider.capabilities.contentEtag && listed?.etag && r.etag === listed.etag && listed.size !== null && r.size !== listed.size) {

@@ -10,7 +10,7 @@ import type { ProviderPool } from '../../connectors/provider-pool.js';
 import type { ConnectorService } from '../../connectors/service.js';
 import { compileFilter } from '../../domain/filter.js';
 import { explainNoMatch, noMatchText } from '../../domain/nomatch.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../domain/retry.js';
+import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { jobLog } from '../common.js';
 import { countSkipped, parseListingState } from '../listing-state.js';
 import { downloadObject, type Downloaded } from './download.js';
@@ -184,7 +184,7 @@ export class ImportHandler implements JobHandlers {
       if (c.status !== 'ACTIVE') throw new CloudportError('conflict', inactiveReason(c));
       const provider = await this.pool.get(c);
       for (;;) {
-        const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), this.retry, signal);
+        const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000, signal }), { ...this.retry, throttleFactor: THROTTLE_FACTOR }, signal);
         const selected = await applyMode(this.store, select(page.objects, filter, params), params, job.org_id, job.connector_id, job.index_name);
         if (st.m !== undefined) st.m += selected.length;
         const files = countSkipped(selected, st);

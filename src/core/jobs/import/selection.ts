@@ -21,7 +21,12 @@ export interface JobParams {
   retry_of?: string;
 }
 
-const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+/** Storage classes whose bytes cannot be read until restored, and how: S3's Glacier tiers, Azure's Archive tier. */
+const ARCHIVED_CLASSES = new Map([
+  ['GLACIER', 'restore it (aws s3api restore-object)'],
+  ['DEEP_ARCHIVE', 'restore it (aws s3api restore-object)'],
+  ['Archive', 'rehydrate it to the Hot or Cool tier (az storage blob set-tier; up to 15 hours)'],
+]);
 
 /** The parts of a job's parameters that select objects from a listing. */
 export function selectionOf(p: JobParams): Selection {
@@ -65,9 +70,10 @@ export async function statKeys(org: string, provider: StorageProvider, keys: str
 export function selectOne(o: ObjectInfo): ListedFile | null {
   if (isFolderMarker(o.key, o.size)) return null;
   const f: ListedFile = { key: o.key, size: o.size, etag: o.etag, version: o.version };
-  if (o.storage_class && ARCHIVED_CLASSES.has(o.storage_class)) {
+  const restore = o.storage_class ? ARCHIVED_CLASSES.get(o.storage_class) : undefined;
+  if (restore) {
     f.status = 'failed';
-    f.error = `needs restore: the object is in ${o.storage_class}; restore it (aws s3api restore-object) and import again`;
+    f.error = `needs restore: the object is in ${o.storage_class}; ${restore} and import again`;
   }
   return f;
 }

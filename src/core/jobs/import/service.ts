@@ -220,12 +220,22 @@ export class ImportService {
       } else {
         files = [];
         const deadline = Date.now() + FIRST_LISTING_MS;
+        let throttled = false;
         do {
-          const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000 }), this.retry);
+          let page;
+          try {
+            page = await withRetry(() => provider.list({ prefix: filter.listPrefix, token, maxKeys: 1000 }), this.retry);
+          } catch (e) {
+            // Throttled past this call's budget: the job starts anyway, and its listing goes on in the
+            // background, where throttling has a larger budget (a dry run has no background to go on in).
+            if (opts.dryRun || asCloudportError(e).kind !== 'rate_limited') throw e;
+            throttled = true;
+            break;
+          }
           files.push(...select(page.objects, filter, params));
           token = page.nextToken;
         } while (token && Date.now() < deadline && files.length < FIRST_LISTING_FILES);
-        complete = token === null;
+        complete = !throttled && token === null;
       }
       files = await applyMode(this.store, files, params, org, c.id, index);
       if (!keys) {
