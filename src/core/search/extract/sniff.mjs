@@ -8,6 +8,8 @@ export function detect(head, contentType, key) {
   const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
   const type = contentType.toLowerCase().split(';')[0]?.trim() ?? '';
   if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'pdf';
+  // gzip-compressed bytes, whatever the type says (a GCS object stored with Content-Encoding: gzip).
+  if (head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
   if (head.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') {
     if (ext === 'docx' || type.includes('wordprocessingml')) return 'docx';
     if (ext === 'xlsx' || type.includes('spreadsheetml')) return 'xlsx';
@@ -82,5 +84,7 @@ export function declaredCharset(contentType) {
  * @param {Buffer} head @param {string} contentType @param {string} key
  */
 export function plainlyBinary(head, contentType, key) {
-  return detect(head, contentType, key) === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType, key);
+  const format = detect(head, contentType, key);
+  if (format === 'gzip') return true;
+  return format === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType, key);
 }

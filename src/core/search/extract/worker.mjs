@@ -305,6 +305,7 @@ async function extract(job) {
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
+  if (format === 'gzip') return { status: 'unsupported', detail: 'gzip-compressed', text: '', format, derived: false };
   // 8-bit text, when its first bytes are not UTF-8 (a declared charset is weighed below, on the whole body).
   const charset = format === 'other' && !looksUtf8(head) ? legacyCharset(head, job.contentType, job.key) : null;
   if (format === 'other' && !looksUtf8(head) && !charset) {
