@@ -120,6 +120,12 @@ export interface ProviderCapabilities {
    * etag with another size was cut or altered on the way. Drive's "etag" is the file's id.
    */
   contentEtag: boolean;
+  /**
+   * read() resolves when the service's answer begins (its headers), so a read with no answer within the
+   * idle timeout can be given up and tried again (S3, GCS, Azure). Drive's may first page a folder or
+   * gather a whole export, and has no such limit.
+   */
+  readAnswersAtHeaders: boolean;
 }
 
 export interface StorageProvider {

@@ -123,6 +123,7 @@ describe.each([
     const r = await cp.call('start_import', { connector_id: connector.id, index: uniqueName('thr-list'), prefix: 'thr-list/' });
     env.proxy.clearFaults();
     expect(r.isError, r.text).toBe(false);
+    expect(r.data).toMatchObject({ accepted: 0, listing_complete: false, hint: expect.stringMatching(/throttled the listing: it goes on in the background/) });
     expect((await waitForJob(cp, r.data.job_id)).status).toBe('completed');
     const c = (await cp.ok('get_connector', { connector_id: connector.id })).connector;
     expect(c.consecutive_failures).toBe(0);

@@ -49,10 +49,12 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = D
     } catch (e) {
       const err = asCloudportError(e);
       if (signal?.aborted || !err.temporary) throw err;
-      const throttled = err.kind === 'rate_limited';
-      if (throttled ? ++throttles >= policy.attempts * (policy.throttleFactor ?? 1) : ++failures >= policy.attempts) throw err;
+      const factor = policy.throttleFactor ?? 1;
+      // Without a factor every temporary error counts against one budget, as it always did.
+      const throttled = factor > 1 && err.kind === 'rate_limited';
+      if (throttled ? ++throttles >= policy.attempts * factor : ++failures >= policy.attempts) throw err;
       onRetry?.(err, attempt + 1);
-      await sleep(backoffMs(Math.min(throttled ? throttles - 1 : failures - 1, 16), policy, err.retryAfter), signal);
+      await sleep(backoffMs(Math.min(factor > 1 ? (throttled ? throttles : failures) - 1 : attempt, 16), policy, err.retryAfter), signal);
     }
   }
 }

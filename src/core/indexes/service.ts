@@ -165,7 +165,7 @@ export class IndexService {
     if (!info && !raw) {
       const head = offset === 0 && buf.length >= Math.min(8, item.size) ? buf : await this.blobs.read(item.sha256, 0, Math.min(8, item.size));
       const kind = detect(head, item.content_type, item.key);
-      if (kind !== 'other' && kind !== 'zip') {
+      if (kind !== 'other' && kind !== 'zip' && kind !== 'gzip') {
         const rawHint = MARKUP.includes(kind) ? '; raw: true reads its markup' : '';
         return { ...base, offset, next_offset: null, note: `${kind} document, text not extracted yet (imported with extraction off, or before search existed): reindex_index {"index": ${JSON.stringify(index)}} extracts it${rawHint}` };
       }

@@ -74,7 +74,7 @@ const abortError = (signal: AbortSignal) =>
   signal.reason instanceof Error ? signal.reason : new CloudportError('unexpected', 'the request was aborted', { temporary: true });
 
 export class GcsProvider implements StorageProvider {
-  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: true };
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: true, readAnswersAtHeaders: true };
   private readonly storage: Storage;
   private readonly bucket: Bucket;
   private readonly authenticated: boolean;
@@ -173,15 +173,32 @@ export class GcsProvider implements StorageProvider {
     const body = new PassThrough();
     // Consumers see errors through iteration; this listener keeps an unread failure from crashing the process.
     body.on('error', () => undefined);
-    const onAbort = () => stream.destroy(abortError(signal!));
+    let answered = false;
+    let rejectPending: ((e: unknown) => void) | null = null;
+    // Before the answer, destroying the client's stream makes @google-cloud/storage destroy the (shared)
+    // agent when the answer comes, stalling every other download on it: a late answer is drained into
+    // nothing instead.
+    const drain = () => {
+      stream.unpipe(body);
+      stream.on('error', () => undefined);
+      stream.resume();
+    };
+    const onAbort = () => {
+      if (answered) return void stream.destroy(abortError(signal!));
+      drain();
+      body.destroy(abortError(signal!));
+      rejectPending?.(abortError(signal!));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     body.once('close', () => signal?.removeEventListener('abort', onAbort));
     stream.on('error', (e) => body.destroy(e));
     stream.pipe(body);
     try {
       const res = await new Promise<{ statusCode?: number; headers: Record<string, string> }>((resolve, reject) => {
+        rejectPending = reject;
         // Error answers also emit 'response'; their error event follows and rejects.
         stream.once('response', (r: { statusCode?: number; headers: Record<string, string> }) => {
+          answered = true;
           if ((r.statusCode ?? 200) < 300) resolve(r);
         });
         stream.once('error', reject);
@@ -205,7 +222,8 @@ export class GcsProvider implements StorageProvider {
       if (checksums) out.checksums = checksums;
       return out;
     } catch (e) {
-      stream.destroy();
+      if (answered) stream.destroy();
+      else drain();
       body.destroy();
       if (signal?.aborted) throw abortError(signal);
       throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.get }));

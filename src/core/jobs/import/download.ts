@@ -208,6 +208,7 @@ const HEAD_BYTES = 512;
  * signal stays linked to the job's, so a cancel still ends the body later.
  */
 async function readWithin(provider: StorageProvider, key: string, req: { offset: number; ifVersion: string | undefined }, opts: DownloadOptions) {
+  if (!provider.capabilities.readAnswersAtHeaders) return provider.read(key, { ...req, signal: opts.signal });
   const ctl = new AbortController();
   const onAbort = () => ctl.abort(opts.signal.reason);
   if (opts.signal.aborted) onAbort();

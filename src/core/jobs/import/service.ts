@@ -214,13 +214,14 @@ export class ImportService {
     let state: string | null = null;
     let complete = true;
     let token: string | null = null;
+    /** The first listing was throttled past this call's budget: it goes on in the background. */
+    let throttled = false;
     try {
       if (keys) {
         files = await statKeys(org, provider, keys, this.retry);
       } else {
         files = [];
         const deadline = Date.now() + FIRST_LISTING_MS;
-        let throttled = false;
         do {
           let page;
           try {
@@ -269,14 +270,14 @@ export class ImportService {
       sample: accepted.slice(0, 5).map((f) => f.key),
       failed_files: failedSample(files),
       listing_complete: complete,
-      ...(none ? { hint: none } : {}),
+      ...(none ? { hint: none } : throttled ? { hint: 'The service throttled the listing: it goes on in the background, and import_status follows it.' } : {}),
     };
     if (opts.dryRun) return result;
     try {
       await this.store.createJob(
         newJobRow({ id, org, kind: 'import', connectorId: c.id, index, params, listingState: state, complete, now, idempotencyKey: opts.idempotencyKey, hash: opts.hash, automationId: opts.automationId }),
         files,
-        startLine(org, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ' so far (listing continues)'}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`),
+        startLine(org, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ` so far (listing continues${throttled ? ', after the service throttled it' : ''})`}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`),
       );
     } catch (e) {
       // Two calls with one idempotency key raced: the other one created the job.
