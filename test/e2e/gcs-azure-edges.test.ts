@@ -128,6 +128,16 @@ describe.each([
     const c = (await cp.ok('get_connector', { connector_id: connector.id })).connector;
     expect(c.consecutive_failures).toBe(0);
   });
+
+  it('start_import {keys} throttled past its budget answers rate_limited and leaves connector health alone', async () => {
+    await env.put('thr-keys/x.txt', 'x');
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...env.connector() });
+    env.proxy.addFault({ times: 50, action: env.throttle });
+    const r = await cp.call('start_import', { connector_id: connector.id, index: uniqueName('thr-keys'), keys: ['thr-keys/x.txt'] });
+    env.proxy.clearFaults();
+    expect(r.data.error).toMatchObject({ kind: 'rate_limited' });
+    expect((await cp.ok('get_connector', { connector_id: connector.id })).connector).toMatchObject({ status: 'ACTIVE', consecutive_failures: 0 });
+  });
 });
 
 describe('azure Archive tier', () => {

@@ -247,7 +247,8 @@ export class ImportService {
       }
     } catch (e) {
       const err = asCloudportError(e);
-      if (!opts.dryRun) await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
+      // Throttling is the service asking to slow down, not the connector failing: it never counts.
+      if (!opts.dryRun && err.kind !== 'rate_limited') await this.store.recordHealth(org, c.id, { ok: false, error: `import listing failed: ${err.message}`, failAfter: FAIL_AFTER, now });
       throw err;
     }
     // A complete listing that selected nothing is never a silent success: start_import answers not_found
