@@ -856,8 +856,10 @@ async function scaleOut(url, n, connector, { workers: perWorker = 8, cpu = false
   const workers = [];
   let backends = null;
   try {
-    for (let i = 0; i < n; i++) workers.push(await startWorker([...common, '--workers', String(perWorker)], env));
+    // The connector exists before the workers start, as in a deployment: a worker loads the client
+    // libraries its store's connectors use at its start, as the SQLite process did at create_connector.
     const { connector: c } = await call('create_connector', connector);
+    for (let i = 0; i < n; i++) workers.push(await startWorker([...common, '--workers', String(perWorker)], env));
     const pids = [transport.pid, ...workers.map((w) => w.proc.pid)];
     let cpu0 = null;
     if (cpu) {

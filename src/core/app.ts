@@ -7,6 +7,7 @@ import type { Store } from '../store/types.js';
 import { JobEngine } from './jobs/engine.js';
 import { KEY_CHECK_META, SecretBox, loadMasterKey } from './connectors/secrets.js';
 import { ProviderPool } from './connectors/provider-pool.js';
+import { getProvider } from '../providers/index.js';
 import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './connectors/endpoint-policy.js';
 import { ConnectorService, refuseArchived } from './connectors/service.js';
 import { ImportService } from './jobs/import/service.js';
@@ -58,6 +59,11 @@ export interface AppConfig {
    * when its policy differs from the recorded one (they serve the same tenants).
    */
   policyRole?: 'front' | 'worker' | 'stdio';
+  /**
+   * Loads the client libraries of the providers the store's connectors use once started, so a long-lived
+   * process (a worker, an HTTP front door) does not make its first job wait for them.
+   */
+  warmProviders?: boolean;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -220,8 +226,23 @@ export class App {
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private tempTimer: NodeJS.Timeout | null = null;
 
+  private unwatch: (() => void) | null = null;
+
   start(): void {
     this.engine.start();
+    // Processes sharing a PostgreSQL store hear each other's jobs at once: a worker starts a new job, and
+    // a long poll answers for a job that another process finished (the polls remain the fallback).
+    this.unwatch =
+      this.store.watchJobs?.((e) => {
+        if (e.kind === 'final') this.engine.notify(e.jobId, true);
+        else this.engine.wake();
+      }) ?? null;
+    if (this.config.warmProviders) {
+      void this.store
+        .connectorProviders()
+        .then((names) => Promise.all(names.map((n) => getProvider(n).preload())))
+        .catch((e) => this.config.log.debug('provider preload failed', { error: (e as Error).message }));
+    }
     if (this.config.concurrency > 0) this.automations.start();
     // Temp files of processes that died (kill -9) on this host are swept soon after their leases expire.
     const sweepMs = Math.min(60_000, Math.max(2_000, 2 * this.config.leaseMs));
@@ -244,6 +265,7 @@ export class App {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.automations.stop();
     if (this.tempTimer) clearInterval(this.tempTimer);
+    this.unwatch?.();
     await this.engine.stop();
     this.pool.close();
     this.blobs.close?.();

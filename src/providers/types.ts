@@ -219,4 +219,6 @@ export interface ProviderDefinition {
   consent?(o: import('./google-drive/consent.js').ConsentOptions): Promise<{ refreshToken: string; scope: string }>;
   /** Opens a client. Implementations import their SDK here (lazily), so an unused provider costs no start-up time or memory. */
   open(loc: LocationConfig, creds: ResolvedCredentials, ctx: ProviderContext): Promise<StorageProvider>;
+  /** Loads the client library that open() needs (hundreds of ms for a cloud SDK), so a long-lived process's first job does not wait for it. */
+  preload(): Promise<unknown>;
 }

@@ -12,7 +12,7 @@ import {
 import { CloudportError } from '../shared/errors.js';
 import type { DB } from './schema.js';
 import { MIGRATIONS, refuseNewerSchema } from './migrations.js';
-import { STORE_UNREACHABLE } from './types.js';
+import { STORE_UNREACHABLE, type JobEvent, type ListedFile, type NewJob, type JobRow } from './types.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Lock, type Op, type Tx } from './ops.js';
 import { indexLockName, LOCK_BLOBS, LOCK_INDEX_NS, LOCK_TEXT_NS, LOCK_MIGRATE } from './pg-locks.js';
@@ -81,6 +81,9 @@ export function parseDatabaseUrl(url: string): { connectionString: string; schem
   return { connectionString: u.toString(), schema };
 }
 
+/** The NOTIFY channel of job events (one per database; the payload names the schema). */
+const JOB_CHANNEL = 'cloudport_jobs';
+
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 
 /** PostgreSQL's unique violation, reported like SQLite's ("UNIQUE constraint failed"), which callers recognize. */
@@ -121,7 +124,13 @@ export class PostgresStore extends KyselyStore {
   readonly dialect = 'postgres' as const;
   protected readonly qb = postgresQueryBuilder();
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** How the job-event listener connects (its own connection, outside the pool). */
+    private readonly listenConfig: pg.ClientConfig,
+    /** Payload prefix of this store's job events: processes on other schemas of the database ignore them. */
+    private readonly eventTag: string,
+  ) {
     super();
   }
 
@@ -142,7 +151,7 @@ export class PostgresStore extends KyselyStore {
     // next call connects again.
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
-    const store = new PostgresStore(pool);
+    const store = new PostgresStore(pool, { connectionString, application_name: 'cloudport' }, schema ?? '');
     try {
       await store.migrate(schema);
       await store.syncClock();
@@ -295,8 +304,118 @@ export class PostgresStore extends KyselyStore {
     }
   }
 
+  // Job events: a worker hears of a new job, and a long poll of a job finished by another process, as
+  // the transaction commits instead of at the next poll (250 ms and 500 ms). The notification goes out
+  // after the commit, on its own statement: one lost (the database unreachable just then) costs only
+  // that wait, since the polls go on as before.
+
+  override async createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void> {
+    await super.createJob(job, files, started);
+    this.announce('q');
+  }
+
+  override async createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'missing-text', started?: string): Promise<JobRow | null> {
+    const active = await super.createJobUnlessActive(job, files, cover, started);
+    if (!active) this.announce('q');
+    return active;
+  }
+
+  override async finalizeJobs(now: string): Promise<JobRow[]> {
+    const done = await super.finalizeJobs(now);
+    for (const job of done) this.announce(`f:${job.id}`);
+    return done;
+  }
+
+  override async cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null> {
+    const job = await super.cancelJob(org, id, now);
+    if (job?.canceledNow) this.announce(`f:${job.id}`);
+    return job;
+  }
+
+  private announce(event: string): void {
+    if (this.closing) return;
+    this.pool.query('SELECT pg_notify($1, $2)', [JOB_CHANNEL, `${this.eventTag}:${event}`]).catch(() => {});
+  }
+
+  private readonly watchers = new Set<(e: JobEvent) => void>();
+  private listener: pg.Client | null = null;
+  private listenTimer: NodeJS.Timeout | null = null;
+  /** Wait before the next attempt to listen again (doubling to 30 s while attempts fail). */
+  private listenBackoff = 500;
+  private closing = false;
+
+  watchJobs(fn: (e: JobEvent) => void): () => void {
+    this.watchers.add(fn);
+    if (!this.listener && !this.listenTimer) void this.listen(false);
+    return () => {
+      this.watchers.delete(fn);
+      if (this.watchers.size) return;
+      if (this.listenTimer) clearTimeout(this.listenTimer);
+      this.listenTimer = null;
+      const l = this.listener;
+      this.listener = null;
+      void l?.end().catch(() => {});
+    };
+  }
+
+  private async listen(again: boolean): Promise<void> {
+    this.listenTimer = null;
+    if (this.closing || !this.watchers.size) return;
+    const client = new pg.Client(this.listenConfig);
+    this.listener = client;
+    let down = false;
+    // Any failure (refused, dropped, the server restarting) ends this connection and tries again later;
+    // an 'error' event with no listener would end the process.
+    const retry = () => {
+      if (down) return;
+      down = true;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => {});
+      if (this.listener !== client) return;
+      this.listener = null;
+      if (this.closing || !this.watchers.size) return;
+      this.listenTimer = setTimeout(() => void this.listen(true), this.listenBackoff);
+      this.listenTimer.unref();
+      this.listenBackoff = Math.min(this.listenBackoff * 2, 30_000);
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (m) => {
+      const p = m.payload ?? '';
+      if (!p.startsWith(`${this.eventTag}:`)) return;
+      const ev = p.slice(this.eventTag.length + 1);
+      this.emit(ev === 'q' ? { kind: 'queued' } : ev.startsWith('f:') ? { kind: 'final', jobId: ev.slice(2) } : { kind: 'resync' });
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${JOB_CHANNEL}`);
+    } catch {
+      retry();
+      return;
+    }
+    if (down) return;
+    this.listenBackoff = 500;
+    // Events of the time without a listener are lost: whoever hears this looks again.
+    if (again) this.emit({ kind: 'resync' });
+  }
+
+  private emit(e: JobEvent): void {
+    for (const fn of [...this.watchers]) {
+      try {
+        fn(e);
+      } catch {
+        // a watcher's fault is its own; the others still hear the event
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     if (this.clockTimer) clearInterval(this.clockTimer);
+    if (this.listenTimer) clearTimeout(this.listenTimer);
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => {});
     await this.pool.end();
   }
 }

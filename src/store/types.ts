@@ -182,6 +182,8 @@ export interface StoreMeta {
 /** Connectors and their health. */
 export interface StoreConnectors {
   countConnectors(): Promise<number>;
+  /** Provider names of the connectors, of every organization, that are not archived (what a worker may be asked to reach). */
+  connectorProviders(): Promise<string[]>;
   insertConnector(row: NewConnector): Promise<void>;
   getConnector(org: string, id: string): Promise<ConnectorRow | null>;
   findConnectorByName(org: string, name: string): Promise<ConnectorRow | null>;
@@ -374,8 +376,20 @@ export interface StoreTexts {
   itemsToExtract(org: string, index: string, opts: { after?: string; limit: number; all?: boolean }): Promise<{ key: string; sha256: string; content_type: string; size: number }[]>;
 }
 
+/**
+ * What other processes sharing the store did to jobs: created one (`queued`), or ended one (`final`).
+ * `resync`: events may have been missed (the channel was down), so look again.
+ */
+export type JobEvent = { kind: 'queued' } | { kind: 'final'; jobId: string } | { kind: 'resync' };
+
 export interface Store extends StoreMeta, StoreConnectors, StoreQueue, StoreJobs, StoreItems, StoreBlobRefs, StoreKeys, StoreAutomations, StoreTexts {
   /** sqlite: transactions are synchronous (commitFiles can place blobs inside them); postgres: a shared server. */
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Hears job events of every process on the store, its own included, as soon as they commit (PostgreSQL:
+   * LISTEN/NOTIFY). Absent where one process owns the store. A hint only: pollers stay the ground truth.
+   * Returns the unsubscribe.
+   */
+  watchJobs?(fn: (e: JobEvent) => void): () => void;
   close(): Promise<void>;
 }

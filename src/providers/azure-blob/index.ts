@@ -89,6 +89,7 @@ export const azureBlobProvider: ProviderDefinition = {
     return undefined;
   },
   open: async (loc, creds, ctx) => new (await import('./provider.js')).AzureBlobProvider(loc, creds, ctx),
+  preload: () => import('./provider.js'),
 };
 
 /** "SAS sp=rl until 2026-01-01T00:00:00Z": the rights and expiry, never the signature. */

@@ -44,4 +44,5 @@ export const gcsProvider: ProviderDefinition = {
     }
   },
   open: async (loc, creds, ctx) => new (await import('./provider.js')).GcsProvider(loc, creds, ctx),
+  preload: () => import('./provider.js'),
 };

@@ -76,4 +76,5 @@ export const googleDriveProvider: ProviderDefinition = {
   },
   consent: async (o) => (await import('./consent.js')).consent(o),
   open: async (loc, creds, ctx) => new (await import('./provider.js')).DriveProvider(loc, creds, ctx),
+  preload: () => import('./provider.js'),
 };

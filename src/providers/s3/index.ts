@@ -62,4 +62,5 @@ export const s3Provider: ProviderDefinition = {
     return typeof id === 'string' && id.length >= 8 ? `…${id.slice(-4)}` : undefined;
   },
   open: async (loc, creds, ctx) => new (await import('./provider.js')).S3Provider(loc, creds, ctx),
+  preload: () => import('./provider.js'),
 };

@@ -11,6 +11,11 @@ export function withConnectors<B extends Part>(Base: B) {
       return Number(r?.n ?? 0);
     }
 
+    async connectorProviders(): Promise<string[]> {
+      const rows = await this.exec('auto', () => all(this.qb.selectFrom('connectors').select('provider').distinct().where('status', '<>', 'ARCHIVED')));
+      return rows.map((r) => r.provider);
+    }
+
     async insertConnector(row: NewConnector): Promise<void> {
       await this.exec('auto', () => run(this.qb.insertInto('connectors').values(row)));
     }
