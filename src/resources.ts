@@ -57,7 +57,9 @@ function parseItemUri(uri: string): { index: string; key: string } | null {
   const m = /^([^/]+)\/items\/(.+)$/s.exec(uri.slice(ITEMS.length));
   if (!m) return null;
   try {
-    return { index: decodeURIComponent(m[1]!), key: m[2]!.split('/').map(decodeURIComponent).join('/') };
+    const at = { index: decodeURIComponent(m[1]!), key: m[2]!.split('/').map(decodeURIComponent).join('/') };
+    // No index name or key holds a NUL (%00): no such resource, before any store sees it.
+    return at.index.includes('\u0000') || at.key.includes('\u0000') ? null : at;
   } catch {
     return null;
   }
@@ -133,6 +135,7 @@ const items: ResourceProvider = {
       return (await app.store.listIndexes(org, { ...(after ? { after } : {}), limit: COMPLETIONS + 1 })).map((i) => i.name).filter((n) => n.startsWith(value));
     }
     if (argument === 'key' && context.index) {
+      if (value.includes('\u0000') || context.index.includes('\u0000')) return [];
       // One more than a completion shows, so that hasMore tells the truth.
       return (await app.store.listItems(org, context.index, { prefix: value, limit: COMPLETIONS + 1 })).map((r) => r.key);
     }

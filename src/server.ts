@@ -340,6 +340,27 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
   }
 }
 
+/**
+ * The path of the first string of the arguments that holds a NUL character, or null: no store keeps one
+ * (PostgreSQL refuses it in text), so such an argument names nothing, and is refused the same way on
+ * every store instead of failing inside one.
+ */
+function nulField(v: unknown, path = ''): string | null {
+  if (typeof v === 'string') return v.includes('\u0000') ? path : null;
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = nulField(x, `${path}[${i}]`);
+      if (p !== null) return p;
+    }
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const p = k.includes('\u0000') ? (path ? `${path}.${k}` : k) : nulField(x, path ? `${path}.${k}` : k);
+      if (p !== null) return p;
+    }
+  }
+  return null;
+}
+
 function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodType): CloudportError {
   // An unknown field first: a misspelled name (connectorId) is often why a required one is missing.
   const issues = [...all.filter((i) => i.code === 'unrecognized_keys'), ...all.filter((i) => i.code !== 'unrecognized_keys')];
@@ -489,6 +510,10 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
     }
     const parsed = strictInput(tool).safeParse(req.params.arguments ?? {});
     if (!parsed.success) return errorResult(validationError(parsed.error.issues, req.params.arguments, tool.input));
+    const nul = nulField(parsed.data);
+    if (nul !== null) {
+      return errorResult(new CloudportError('config_invalid', `${nul || 'the arguments'} holds a NUL character (U+0000), which no key, name or value holds`, { field: nul || undefined, fix: 'Remove the NUL character (\\u0000).' }));
+    }
     try {
       const token = req.params._meta?.progressToken;
       const progress =

@@ -7,10 +7,17 @@
  * "ZURICH" and "zurich" are one word on both.
  */
 const LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
+/**
+ * Combining diacritical marks, which FTS5 drops inside a word: an accent written as its own code point
+ * (NFD text, as macOS and some PDF producers write it: "Zu\u0308rich") and the dot that lower-casing
+ * leaves after the i of "İ" ("i\u0307stanbul") are no word break.
+ */
+const COMBINING = /[\u0300-\u036f]+/g;
 
 export function foldWords(text: string): string[] {
   return text
     .toLowerCase()
+    .replace(COMBINING, '')
     .replace(LATIN, (c) => c.normalize('NFD').replace(/\p{M}+/gu, ''))
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);

@@ -129,7 +129,11 @@ export interface TextHit {
   index_name: string;
   key: string;
   sha256: string;
-  /** Higher is better. */
+  /**
+   * Relevance relative to the search's best result (1), higher is better. Never the rank function's
+   * own value: on SQLite, BM25 weighs a word by how many passages of the whole store hold it, other
+   * organizations' included, and that figure must not show.
+   */
   score: number;
   /** The best chunk of the item: its offset in the text and its body. */
   off: number;

@@ -244,7 +244,7 @@ export class AutomationService {
 
   async list(org: string, opts: { connector_id?: string; cursor?: string; limit: number }): Promise<{ automations: AutomationView[]; next_cursor: string | null }> {
     const q = { c: opts.connector_id ?? null };
-    const cur = decodeCursor<{ after: string }>(opts.cursor, q);
+    const cur = decodeCursor<{ after: string }>(opts.cursor, q, { after: 'string' });
     const rows = await this.store.listAutomations(org, { connectorId: opts.connector_id, after: cur?.after, limit: opts.limit + 1 });
     const more = rows.length > opts.limit;
     if (more) rows.pop();

@@ -40,7 +40,7 @@ interface BrowseCursor extends Record<string, unknown> {
 export async function browse(provider: StorageProvider, input: BrowseInput, budgetMs: number): Promise<BrowseResult> {
   const filter = compileFilter(input.prefix ?? '', input.pattern);
   const query = { p: input.prefix ?? '', g: input.pattern ?? null, f: !!input.folders };
-  let state = decodeCursor<BrowseCursor>(input.cursor, query) ?? { t: null, s: 0 };
+  let state = decodeCursor<BrowseCursor>(input.cursor, query, { t: 'string?', s: 'count' }) ?? { t: null, s: 0 };
   const deadline = Date.now() + budgetMs;
   const objects: BrowseResult['objects'] = [];
   const folders: string[] = [];

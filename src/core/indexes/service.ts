@@ -34,7 +34,7 @@ export class IndexService {
   }
 
   async list(org: string, opts: { cursor?: string; limit: number }): Promise<{ indexes: IndexSummary[]; next_cursor: string | null }> {
-    const cur = decodeCursor<{ after: string }>(opts.cursor, 'indexes');
+    const cur = decodeCursor<{ after: string }>(opts.cursor, 'indexes', { after: 'string' });
     const rows = await this.store.listIndexes(org, { after: cur?.after, limit: opts.limit + 1 });
     const more = rows.length > opts.limit;
     if (more) rows.pop();
@@ -98,7 +98,7 @@ export class IndexService {
   async listItems(org: string, index: string, opts: { prefix?: string; cursor?: string; limit: number }): Promise<{ items: ItemView[]; next_cursor: string | null }> {
     await this.requireIndex(org, index);
     const q = { i: index, p: opts.prefix ?? '' };
-    const cur = decodeCursor<{ after: string }>(opts.cursor, q);
+    const cur = decodeCursor<{ after: string }>(opts.cursor, q, { after: 'string' });
     const rows = await this.store.listItems(org, index, { prefix: opts.prefix, after: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();

@@ -76,7 +76,7 @@ export class JobViews {
     if (warning) out.warning = warning;
     if (opts.files_status) {
       const q = { j: job.id, s: opts.files_status };
-      const cur = decodeCursor<{ after: number }>(opts.cursor, q);
+      const cur = decodeCursor<{ after: number }>(opts.cursor, q, { after: 'count' });
       const status = opts.files_status === 'all' ? undefined : (storeFileState(job.kind, opts.files_status) as FileState);
       const rows = await this.store.listJobFiles(job.id, { status, afterId: cur?.after, limit: opts.limit + 1 });
       let more = rows.length > opts.limit;
@@ -189,7 +189,7 @@ export class JobViews {
   ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
     const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}), ...(opts.kind ? { k: opts.kind } : {}) };
     // The cursor holds the last row's (created_at, id): list order is creation time, newest first, across imports and exports.
-    const cur = decodeCursor<{ at: string; before: string }>(opts.cursor, q);
+    const cur = decodeCursor<{ at: string; before: string }>(opts.cursor, q, { at: 'string', before: 'string' });
     if (cur && (typeof cur.at !== 'string' || typeof cur.before !== 'string')) throw invalid('cursor', 'cursor is from an older list order', 'Omit the cursor to start over.');
     const rows = await this.store.listJobs(org, {
       connectorId: opts.connector_id,
@@ -239,7 +239,7 @@ export class JobViews {
       if (!any.length) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
     }
     const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
-    const cur = decodeCursor<{ after: number }>(opts.cursor, q);
+    const cur = decodeCursor<{ after: number }>(opts.cursor, q, { after: 'count' });
     const rows = await this.store.listLogs(org, { connectorId: opts.connector_id, jobId: opts.job_id, afterId: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();

@@ -28,11 +28,13 @@ function cutAt(text: string, from: number): number {
     }
     return found;
   };
-  for (const re of [/\n\s*\n/g, /[.!?。！？]["')\]]?\s+/g, /\n/g, /\s+/g]) {
+  // Last, any character that is no part of a word to the tokenizer (a comma, a quote, a brace): minified
+  // JSON and one-line CSV have no space, and a cut inside a word would leave it unfindable in both halves.
+  for (const re of [/\n\s*\n/g, /[.!?。！？]["')\]]?\s+/g, /\n/g, /\s+/g, /[^\p{L}\p{N}\p{M}\p{Co}]+/gu]) {
     const i = best(re);
     if (i > 0) return from + CHUNK_MIN + i;
   }
-  // No boundary at all: cut between UTF-16 code units that are not a surrogate pair.
+  // No boundary at all (one "word" of 2,000+ characters): cut between UTF-16 code units that are not a surrogate pair.
   let end = from + CHUNK_TARGET;
   const code = text.charCodeAt(end - 1);
   if (code >= 0xd800 && code <= 0xdbff) end++;

@@ -67,7 +67,7 @@ export class SearchService {
     }
     const parsed = parseQuery(input.query);
     const q = { q: input.query, i: names ?? null, p: input.prefix ?? '' };
-    const offset = decodeCursor<{ o: number }>(input.cursor, q)?.o ?? 0;
+    const offset = decodeCursor<{ o: number }>(input.cursor, q, { o: 'count' })?.o ?? 0;
     const { hits, total, exact } = await this.store.searchTexts(org, {
       ...searchExpressions(parsed),
       ...(names ? { indexes: names } : {}),

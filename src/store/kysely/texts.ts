@@ -143,12 +143,14 @@ export function withTexts<B extends Part>(Base: B) {
       // Each chunk's body and its text's status in one statement (a chunk's sha256 is its text's).
       const rows = await this.exec('auto', () => all(this.qb.selectFrom('text_chunks as c').leftJoin('texts as t', 't.sha256', 'c.sha256').select(['c.id', 'c.body', 't.status']).where('c.id', 'in', ids)));
       const chunks = new Map(rows.map((x) => [Number(x.id), x]));
+      // The ranking holds the organization's results from the first: scores relative to the best.
+      const best = Number(r.ranked[0]!.c.score);
       return {
         hits: page.map((p) => ({
           index_name: p.index_name,
           key: p.key,
           sha256: p.c.sha256,
-          score: Number(p.c.score),
+          score: best > 0 ? Number(p.c.score) / best : 1,
           off: Number(p.c.off),
           body: chunks.get(Number(p.c.id))?.body ?? '',
           status: (chunks.get(Number(p.c.id))?.status ?? 'extracted') as TextHit['status'],

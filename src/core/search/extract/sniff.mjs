@@ -1,6 +1,7 @@
 // @ts-check
 // What a content is, from its first bytes, its content type and its key: shared by the extraction
 // worker and the import pipeline, which uses it to skip the worker for content that has no text.
+import { unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
 
 /** @param {Buffer} head @param {string} contentType @param {string} key */
@@ -17,7 +18,34 @@ export function detect(head, contentType, key) {
   }
   if (['html', 'htm', 'xhtml'].includes(ext) || type === 'text/html' || type === 'application/xhtml+xml') return 'html';
   if (ext === 'xml' || ext === 'svg' || type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml')) return 'xml';
+  // An HTML page stored without a name or type that says so (a mirrored page, an attachment) is still
+  // HTML: the same bytes get one text whichever key brought them first.
+  const start = head.subarray(0, 1024).toString('latin1').replace(/^\xef\xbb\xbf/, '').trimStart().slice(0, 14).toLowerCase();
+  if (start.startsWith('<!doctype html') || start.startsWith('<html')) return 'html';
   return 'other';
+}
+
+/**
+ * What a zip holds, from its entries rather than its name: 'docx' or 'xlsx', or null when its entries
+ * do not tell (or its directory cannot be read), so the same bytes get one text whichever key brought
+ * them first.
+ * @param {Buffer} data
+ */
+export function zipKind(data) {
+  const names = new Set();
+  try {
+    unzipSync(data, {
+      filter(f) {
+        names.add(f.name);
+        return false;
+      },
+    });
+  } catch {
+    return null;
+  }
+  if (names.has('word/document.xml')) return 'docx';
+  if (names.has('xl/workbook.xml') || [...names].some((n) => /^xl\/worksheets\/[^/]+\.xml$/.test(n))) return 'xlsx';
+  return null;
 }
 
 /** @param {Buffer} head */
@@ -67,6 +95,19 @@ export function legacyCharset(head, contentType, key) {
 }
 
 /**
+ * 'utf-16le' or 'utf-16be' for plain text in UTF-16 (a Windows export): a byte order mark, and a
+ * text/* type or a plain-text extension; else null.
+ * @param {Buffer} head @param {string} contentType @param {string} key
+ */
+export function utf16Text(head, contentType, key) {
+  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
+  if (!contentType.toLowerCase().startsWith('text/') && !TEXT_EXTENSIONS.includes(ext)) return null;
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  return null;
+}
+
+/**
  * The 8-bit charset a content type declares, when iconv-lite knows it, or null. Labels that name no
  * 8-bit text encoding (UTF-8 and UTF-16 under any name, base64, hex) are not; ASCII under any name is
  * windows-1252, as WHATWG decoders read it (the bytes above 0x7F are there).
@@ -86,5 +127,5 @@ export function declaredCharset(contentType) {
 export function plainlyBinary(head, contentType, key) {
   const format = detect(head, contentType, key);
   if (format === 'gzip') return true;
-  return format === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType, key);
+  return format === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType, key) && !utf16Text(head, contentType, key);
 }

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Parser, Tokenizer } from 'htmlparser2';
-import { unzipSync } from 'fflate';
+import { Unzip, UnzipInflate, unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
-import { declaredCharset, detect, legacyCharset, looksUtf8 } from './sniff.mjs';
+import { declaredCharset, detect, legacyCharset, looksUtf8, utf16Text, zipKind } from './sniff.mjs';
 
 /**
  * @typedef {{ maxTextBytes: number, maxPages: number, maxInputBytes: number, maxZipEntries: number,
@@ -70,7 +70,7 @@ function done(text, truncated, why, format, derived) {
 }
 
 /** @param {number} n */
-const mib = (n) => `${Math.round((n / 1048576) * 10) / 10} MiB`;
+const sizeText = (n) => (n >= 1048576 ? `${Math.round((n / 1048576) * 10) / 10} MiB` : n >= 1024 ? `${Math.round((n / 1024) * 10) / 10} KiB` : `${n} bytes`);
 
 /** @param {Buffer} data @param {Limits} limits */
 function checkZip(data, limits) {
@@ -84,7 +84,29 @@ function checkZip(data, limits) {
     },
   });
   if (entries > limits.maxZipEntries) throw new Error(`the zip holds ${entries} entries, more than the limit of ${limits.maxZipEntries}`);
-  if (inflated > limits.maxInflatedBytes) throw new Error(`the zip inflates to ${mib(inflated)}, more than the limit of ${mib(limits.maxInflatedBytes)}`);
+  if (inflated > limits.maxInflatedBytes) throw new Error(`the zip inflates to ${sizeText(inflated)}, more than the limit of ${sizeText(limits.maxInflatedBytes)}`);
+  // The sizes above are what the zip's directory claims; a bomb can claim little and inflate to
+  // gigabytes in the library that reads it. Inflating it once as a stream, counting and dropping the
+  // bytes, stops at the limit with no more memory than a chunk.
+  /** @type {Error | null} */
+  let err = null;
+  let real = 0;
+  const stream = new Unzip((file) => {
+    file.ondata = (e, chunk) => {
+      if (err) return;
+      if (e) err = e;
+      else if ((real += chunk.length) > limits.maxInflatedBytes) {
+        err = new Error(`the zip inflates to more than the limit of ${sizeText(limits.maxInflatedBytes)} (its directory claims ${sizeText(inflated)})`);
+        file.terminate();
+      }
+    };
+    file.start();
+  });
+  stream.register(UnzipInflate);
+  // In slices: a slice inflates at once, and deflate's ratio is at most about 1:1032 (16 KiB: 16 MiB).
+  const SLICE = 16 * 1024;
+  for (let at = 0; at < data.length && !err; at += SLICE) stream.push(data.subarray(at, at + SLICE), at + SLICE >= data.length);
+  if (err) throw err;
 }
 
 /**
@@ -113,7 +135,7 @@ function decodeMarkup(data, contentType) {
 
 /** HTML elements whose content is not visible text. */
 const SKIP_HTML = new Set(['script', 'style', 'noscript', 'template', 'svg', 'math', 'iframe', 'object']);
-const BLOCK = new Set(['p', 'div', 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'article', 'header', 'footer', 'blockquote', 'pre', 'table', 'ul', 'ol', 'dt', 'dd', 'hr', 'title', 'td', 'th', 'main', 'nav', 'aside', 'figure', 'figcaption', 'address']);
+const BLOCK = new Set(['p', 'div', 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'article', 'header', 'footer', 'blockquote', 'pre', 'table', 'ul', 'ol', 'dt', 'dd', 'hr', 'title', 'td', 'th', 'main', 'nav', 'aside', 'figure', 'figcaption', 'address', 'details', 'summary', 'fieldset', 'legend', 'caption', 'dl', 'form', 'dialog', 'menu', 'hgroup', 'search', 'option', 'optgroup', 'button', 'thead', 'tbody', 'tfoot', 'center', 'textarea', 'select']);
 const noop = () => {};
 
 /**
@@ -227,6 +249,9 @@ async function docxText(data, sink) {
   sink.push(r.value.replace(/\n{3,}/g, '\n\n'));
 }
 
+/** An element's name without its namespace prefix: a sheet may be written <x:row> as well as <row>. @param {string} tag */
+const local = (tag) => tag.slice(tag.indexOf(':') + 1);
+
 /** @param {Buffer} data @param {Sink} sink */
 function xlsxText(data, sink) {
   const files = unzipSync(data, { filter: (f) => f.name === 'xl/sharedStrings.xml' || /^xl\/worksheets\/[^/]+\.xml$/.test(f.name) });
@@ -239,11 +264,13 @@ function xlsxText(data, sink) {
     let inT = false;
     const p = new Parser(
       {
-        onopentagname(n) {
+        onopentagname(tag) {
+          const n = local(tag);
           if (n === 'si') cur = '';
           if (n === 't') inT = true;
         },
-        onclosetag(n) {
+        onclosetag(tag) {
+          const n = local(tag);
           if (n === 't') inT = false;
           if (n === 'si') shared.push(cur);
         },
@@ -268,7 +295,8 @@ function xlsxText(data, sink) {
     let inValue = false;
     const p = new Parser(
       {
-        onopentag(n, attrs) {
+        onopentag(tag, attrs) {
+          const n = local(tag);
           if (n === 'row') row = [];
           if (n === 'c') {
             cellType = attrs.t ?? 'n';
@@ -276,7 +304,8 @@ function xlsxText(data, sink) {
           }
           if (n === 'v' || n === 't') inValue = true;
         },
-        onclosetag(n) {
+        onclosetag(tag) {
+          const n = local(tag);
           if (n === 'v' || n === 't') inValue = false;
           if (n === 'c') row.push(cellType === 's' ? (shared[Number(value)] ?? '') : cellType === 'b' ? (value === '1' ? 'TRUE' : 'FALSE') : value);
           if (n === 'row') {
@@ -301,31 +330,39 @@ async function extract(job) {
   const { limits } = job;
   const size = fs.statSync(job.path).size;
   const head = readHead(job.path, Math.min(size, 8192));
-  const format = detect(head, job.contentType, job.key);
+  let format = detect(head, job.contentType, job.key);
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
+  // (A zip too large to look into is not read: whatever it holds, it is over the limit.)
+  if (format === 'zip' && size > limits.maxInputBytes) return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
+  if (derivedFormats.includes(format) && size > limits.maxInputBytes) {
+    return { status: 'failed', detail: `${sizeText(size)} is more than the extraction limit of ${sizeText(limits.maxInputBytes)}`, text: '', format, derived: true };
+  }
+  /** @type {Buffer | null} */
+  let whole = null;
+  if (format === 'zip' || format === 'docx' || format === 'xlsx') {
+    whole = fs.readFileSync(job.path);
+    format = zipKind(whole) ?? format;
+  }
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
   if (format === 'gzip') return { status: 'unsupported', detail: 'gzip-compressed', text: '', format, derived: false };
-  // 8-bit text, when its first bytes are not UTF-8 (a declared charset is weighed below, on the whole body).
-  const charset = format === 'other' && !looksUtf8(head) ? legacyCharset(head, job.contentType, job.key) : null;
+  // 8-bit or UTF-16 text, when its first bytes are not UTF-8 (a declared charset is weighed below, on the whole body).
+  const charset = format === 'other' && !looksUtf8(head) ? (utf16Text(head, job.contentType, job.key) ?? legacyCharset(head, job.contentType, job.key)) : null;
   if (format === 'other' && !looksUtf8(head) && !charset) {
     return { status: 'unsupported', detail: `binary content (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
-  }
-  if (derivedFormats.includes(format) && size > limits.maxInputBytes) {
-    return { status: 'failed', detail: `${mib(size)} is more than the extraction limit of ${mib(limits.maxInputBytes)}`, text: '', format, derived: true };
   }
   if (format === 'other') {
     const data = readHead(job.path, Math.min(size, limits.maxTextBytes + 4));
     const body = data.subarray(0, Math.min(data.length, limits.maxTextBytes));
     const truncated = size > limits.maxTextBytes;
-    const limit = `the first ${mib(limits.maxTextBytes)} of ${mib(size)} (text limit)`;
+    const limit = `the first ${sizeText(limits.maxTextBytes)} of ${sizeText(size)} (text limit)`;
     // Text in an 8-bit encoding: decoded, so its offsets are the decoded text's, which read_item reads.
     /** @param {string} cs @returns {Result} */
     const legacy = (cs) => {
       sink.push(iconv.decode(body, cs));
       // A character above 0x7F takes two or three bytes in UTF-8: the text can pass the limit that the bytes did not.
       const cut = truncated || sink.full;
-      const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${cut ? `; the first ${mib(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
+      const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${cut ? `; the first ${sizeText(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
       return { ...r, status: r.status === 'empty' ? 'empty' : cut ? 'truncated' : /** @type {const} */ ('extracted') };
     };
     if (charset) return legacy(charset);
@@ -350,10 +387,12 @@ async function extract(job) {
       return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
     }
     sink.push(text);
-    const r = done(sink.text(), true, `${bad} byte sequence(s) that are not UTF-8 replaced by U+FFFD${truncated ? `; ${limit}` : ''}`, 'text', true);
-    return { ...r, status: r.status === 'empty' ? 'empty' : truncated ? 'truncated' : 'extracted' };
+    // Each replaced byte takes three in the text: the text can pass the limit that the bytes did not.
+    const cut = truncated || sink.full;
+    const r = done(sink.text(), true, `${bad} byte sequence(s) that are not UTF-8 replaced by U+FFFD${cut ? `; the first ${sizeText(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
+    return { ...r, status: r.status === 'empty' ? 'empty' : cut ? 'truncated' : 'extracted' };
   }
-  const data = fs.readFileSync(job.path);
+  const data = whole ?? fs.readFileSync(job.path);
   let why = null;
   try {
     if (format === 'pdf') why = await pdfText(data, sink, limits);
@@ -368,7 +407,7 @@ async function extract(job) {
     return { status: 'failed', detail: oneLine(e), text: '', format, derived: true };
   }
   const truncated = sink.full || why !== null;
-  return done(sink.text(), truncated, why ?? `the first ${mib(limits.maxTextBytes)} of text (text limit)`, format, true);
+  return done(sink.text(), truncated, why ?? `the first ${sizeText(limits.maxTextBytes)} of text (text limit)`, format, true);
 }
 
 /** @param {unknown} e */
