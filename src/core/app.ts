@@ -7,7 +7,7 @@ import type { Store } from '../store/types.js';
 import { JobEngine } from './jobs/engine.js';
 import { KEY_CHECK_META, SecretBox, loadMasterKey } from './connectors/secrets.js';
 import { ProviderPool } from './connectors/provider-pool.js';
-import { getProvider } from '../providers/index.js';
+import { registeredProviders } from '../providers/index.js';
 import { PERMISSIVE, SecurityPolicy, type PolicyOptions } from './connectors/endpoint-policy.js';
 import { ConnectorService, refuseArchived } from './connectors/service.js';
 import { ImportService } from './jobs/import/service.js';
@@ -240,7 +240,8 @@ export class App {
     if (this.config.warmProviders) {
       void this.store
         .connectorProviders()
-        .then((names) => Promise.all(names.map((n) => getProvider(n).preload())))
+        // (A connector of a provider this build does not know, say of a newer build sharing the store, is left out.)
+        .then((names) => Promise.all(registeredProviders().filter((p) => names.includes(p.name)).map((p) => p.preload())))
         .catch((e) => this.config.log.debug('provider preload failed', { error: (e as Error).message }));
     }
     if (this.config.concurrency > 0) this.automations.start();

@@ -151,7 +151,9 @@ export class PostgresStore extends KyselyStore {
     // next call connects again.
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
-    const store = new PostgresStore(pool, { connectionString, application_name: 'cloudport' }, schema ?? '');
+    // The listener's connection idles for hours: keepalives notice one a NAT or a proxy dropped silently.
+    const listen = { connectionString, application_name: 'cloudport', connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 30_000 };
+    const store = new PostgresStore(pool, listen, schema ?? '');
     try {
       await store.migrate(schema);
       await store.syncClock();
@@ -305,9 +307,10 @@ export class PostgresStore extends KyselyStore {
   }
 
   // Job events: a worker hears of a new job, and a long poll of a job finished by another process, as
-  // the transaction commits instead of at the next poll (250 ms and 500 ms). The notification goes out
-  // after the commit, on its own statement: one lost (the database unreachable just then) costs only
-  // that wait, since the polls go on as before.
+  // it happens instead of at the next poll (250 ms and 500 ms). A notification goes out after the
+  // commit, on its own statement: one lost (the database unreachable just then) costs only that wait,
+  // since the polls go on as before. A job's end is announced by the engine (announceJob), once its
+  // end line and the connector's health are written: a long poll that answers then shows them.
 
   override async createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void> {
     await super.createJob(job, files, started);
@@ -320,16 +323,8 @@ export class PostgresStore extends KyselyStore {
     return active;
   }
 
-  override async finalizeJobs(now: string): Promise<JobRow[]> {
-    const done = await super.finalizeJobs(now);
-    for (const job of done) this.announce(`f:${job.id}`);
-    return done;
-  }
-
-  override async cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null> {
-    const job = await super.cancelJob(org, id, now);
-    if (job?.canceledNow) this.announce(`f:${job.id}`);
-    return job;
+  announceJob(e: JobEvent): void {
+    if (e.kind === 'final') this.announce(`f:${e.jobId}`);
   }
 
   private announce(event: string): void {
@@ -415,7 +410,8 @@ export class PostgresStore extends KyselyStore {
     if (this.listenTimer) clearTimeout(this.listenTimer);
     const l = this.listener;
     this.listener = null;
-    await l?.end().catch(() => {});
+    // A listener still connecting to a server that does not answer would hold end() until its timeout.
+    if (l) await Promise.race([l.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.pool.end();
   }
 }

@@ -395,5 +395,7 @@ export interface Store extends StoreMeta, StoreConnectors, StoreQueue, StoreJobs
    * Returns the unsubscribe.
    */
   watchJobs?(fn: (e: JobEvent) => void): () => void;
+  /** Tells the processes watching (watchJobs) of a job event that the store cannot see itself: a job's end, once its end is written. */
+  announceJob?(e: JobEvent): void;
   close(): Promise<void>;
 }

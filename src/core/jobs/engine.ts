@@ -172,6 +172,8 @@ export class JobEngine {
   async finalized(job: JobRow): Promise<void> {
     this.opts.log.info('job finished', { job_id: job.id, status: job.status });
     await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
+    // Waiters here and in other processes hear of the end once it is written (its log line, the connector's health).
+    this.store.announceJob?.({ kind: 'final', jobId: job.id });
     this.notify(job.id, true);
   }
 
