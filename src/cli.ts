@@ -42,7 +42,7 @@ function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.co
     retentionDays: cfg.retentionDays,
     env: process.env,
     log,
-    ...(role === 'front' || role === 'worker' ? { policy: cfg.policy, policyRole: role, warmProviders: true } : role === 'stdio' ? { policyRole: role } : {}),
+    ...(role === 'front' || role === 'worker' ? { policy: cfg.policy, policyRole: role, warmProviders: true } : role === 'stdio' ? { policyRole: role } : { encryptsNothing: true }),
   };
 }
 

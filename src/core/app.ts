@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { describeStore, openStore } from '../store/index.js';
@@ -64,6 +65,8 @@ export interface AppConfig {
    * process (a worker, an HTTP front door) does not make its first job wait for them.
    */
   warmProviders?: boolean;
+  /** Set for the keys commands: this process touches no credentials, so no master key is read, made or recorded. */
+  encryptsNothing?: boolean;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -146,11 +149,13 @@ export class App {
     const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, Math.max(config.concurrency, config.maxConcurrency ?? 0) + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
     const store = await openStore(storeOpts);
     try {
-      const check = await store.getMeta(KEY_CHECK_META);
-      const hasSecrets = check !== null || (await store.countConnectors()) > 0;
-      const { key } = loadMasterKey(config.dataDir, config.env.CLOUDPORT_MASTER_KEY, !hasSecrets);
+      // A process that encrypts nothing (the keys commands) neither needs the master key nor records one:
+      // recorded, a key generated in an admin's data dir would lock out every server started with the team's.
+      const check = config.encryptsNothing ? null : await store.getMeta(KEY_CHECK_META);
+      const hasSecrets = check !== null || (!config.encryptsNothing && (await store.countConnectors()) > 0);
+      const key = config.encryptsNothing ? randomBytes(32) : loadMasterKey(config.dataDir, config.env.CLOUDPORT_MASTER_KEY, !hasSecrets).key;
       const box = new SecretBox(key);
-      const stored = check ?? (await store.setMetaOnce(KEY_CHECK_META, box.keyCheck()));
+      const stored = config.encryptsNothing ? box.keyCheck() : (check ?? (await store.setMetaOnce(KEY_CHECK_META, box.keyCheck())));
       if (!box.verifyKeyCheck(stored)) {
         throw new CloudportError('config_invalid', `the master key does not match the key that encrypted the credentials in ${config.databaseUrl ? describeStore(storeOpts) : config.dataDir}`, {
           field: 'CLOUDPORT_MASTER_KEY',

@@ -8,11 +8,13 @@
  */
 const LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
 /**
- * Combining diacritical marks, which FTS5 drops inside a word: an accent written as its own code point
- * (NFD text, as macOS and some PDF producers write it: "Zu\u0308rich") and the dot that lower-casing
- * leaves after the i of "İ" ("i\u0307stanbul") are no word break.
+ * The combining marks FTS5 (unicode61, remove_diacritics 2) drops inside a word, those Latin letters
+ * decompose to: an accent written as its own code point (NFD text, as macOS and some PDF producers
+ * write it: "Zu\u0308rich") and the dot that lower-casing leaves after the i of "İ" ("i\u0307stanbul")
+ * are no word break. The other marks of the block (a strikethrough's U+0336, Greek psili U+0313) are
+ * word breaks to FTS5, and so here: a query folds as the index does.
  */
-const COMBINING = /[\u0300-\u036f]+/g;
+const COMBINING = /[\u0300-\u0304\u0306-\u030c\u030f\u0311\u031b\u0323-\u0328\u032d\u032e\u0330\u0331]+/g;
 
 export function foldWords(text: string): string[] {
   return text

@@ -45,7 +45,10 @@ export function chunkText(text: string): Chunk[] {
   const out: Chunk[] = [];
   let off = 0;
   for (let from = 0, seq = 0; from < text.length; seq++) {
-    const end = cutAt(text, from);
+    let end = cutAt(text, from);
+    // Never between the two halves of a character outside the BMP (an emoji): each half alone is U+FFFD.
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++;
     const body = text.slice(from, end);
     out.push({ seq, off, body });
     off += Buffer.byteLength(body, 'utf8');

@@ -111,7 +111,7 @@ export class ImportService {
     const old = await this.views.getJob(org, input.retry_of!, 'retry_of');
     if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
-    if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`);
+    if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`, `Drop connector_id (retry_of retries from ${old.connector_id}), or start a new import without retry_of to use ${input.connector_id}.`);
     const keys: string[] = [];
     for (let after = 0; ; ) {
       const rows = await this.store.listJobFiles(old.id, { status: 'failed', afterId: after, limit: 1000 });

@@ -43,6 +43,8 @@ export function zipKind(data) {
   } catch {
     return null;
   }
+  // An Office document names its parts in [Content_Types].xml: a plain archive holding a word/ folder is none.
+  if (!names.has('[Content_Types].xml')) return null;
   if (names.has('word/document.xml')) return 'docx';
   if (names.has('xl/workbook.xml') || [...names].some((n) => /^xl\/worksheets\/[^/]+\.xml$/.test(n))) return 'xlsx';
   return null;
@@ -102,9 +104,18 @@ export function legacyCharset(head, contentType, key) {
 export function utf16Text(head, contentType, key) {
   const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
   if (!contentType.toLowerCase().startsWith('text/') && !TEXT_EXTENSIONS.includes(ext)) return null;
-  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
-  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
-  return null;
+  const le = head[0] === 0xff && head[1] === 0xfe;
+  if (!le && !(head[0] === 0xfe && head[1] === 0xff)) return null;
+  // Text, not bytes behind a mark: no NUL character and almost no controls once decoded (UTF-32LE's mark,
+  // FF FE 00 00, starts as UTF-16LE's and decodes to NULs).
+  const text = new TextDecoder(le ? 'utf-16le' : 'utf-16be').decode(head.subarray(2, head.length - (head.length % 2)));
+  let controls = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) return null;
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) controls++;
+  }
+  return controls * 100 > text.length ? null : le ? 'utf-16le' : 'utf-16be';
 }
 
 /**

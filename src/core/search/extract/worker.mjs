@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Parser, Tokenizer } from 'htmlparser2';
-import { Unzip, UnzipInflate, unzipSync } from 'fflate';
+import { unzipSync } from 'fflate';
+import JSZip from 'jszip';
 import iconv from 'iconv-lite';
 import { declaredCharset, detect, legacyCharset, looksUtf8, utf16Text, zipKind } from './sniff.mjs';
 
@@ -33,6 +34,8 @@ class Sink {
   /** @param {string} s */
   push(s) {
     if (this.full || !s) return;
+    // A NUL is a space in the text (one byte for one, so offsets hold): PostgreSQL keeps no NUL in text.
+    if (s.includes('\u0000')) s = s.replaceAll('\u0000', ' ');
     const n = Buffer.byteLength(s, 'utf8');
     if (this.bytes + n <= this.max) {
       this.parts.push(s);
@@ -73,7 +76,7 @@ function done(text, truncated, why, format, derived) {
 const sizeText = (n) => (n >= 1048576 ? `${Math.round((n / 1048576) * 10) / 10} MiB` : n >= 1024 ? `${Math.round((n / 1024) * 10) / 10} KiB` : `${n} bytes`);
 
 /** @param {Buffer} data @param {Limits} limits */
-function checkZip(data, limits) {
+async function checkZip(data, limits) {
   let entries = 0;
   let inflated = 0;
   unzipSync(data, {
@@ -86,27 +89,26 @@ function checkZip(data, limits) {
   if (entries > limits.maxZipEntries) throw new Error(`the zip holds ${entries} entries, more than the limit of ${limits.maxZipEntries}`);
   if (inflated > limits.maxInflatedBytes) throw new Error(`the zip inflates to ${sizeText(inflated)}, more than the limit of ${sizeText(limits.maxInflatedBytes)}`);
   // The sizes above are what the zip's directory claims; a bomb can claim little and inflate to
-  // gigabytes in the library that reads it. Inflating it once as a stream, counting and dropping the
-  // bytes, stops at the limit with no more memory than a chunk.
-  /** @type {Error | null} */
-  let err = null;
+  // gigabytes in the library that reads it. The parts the extractors read (its XML) are inflated once
+  // as streams, counted and dropped, stopping at the limit with no more memory than a chunk. (JSZip,
+  // which mammoth reads with, takes each entry's size from the central directory, so entries written
+  // with data descriptors by streaming writers stream as well as any.)
+  const zip = await JSZip.loadAsync(data, { checkCRC32: false });
   let real = 0;
-  const stream = new Unzip((file) => {
-    file.ondata = (e, chunk) => {
-      if (err) return;
-      if (e) err = e;
-      else if ((real += chunk.length) > limits.maxInflatedBytes) {
-        err = new Error(`the zip inflates to more than the limit of ${sizeText(limits.maxInflatedBytes)} (its directory claims ${sizeText(inflated)})`);
-        file.terminate();
-      }
-    };
-    file.start();
-  });
-  stream.register(UnzipInflate);
-  // In slices: a slice inflates at once, and deflate's ratio is at most about 1:1032 (16 KiB: 16 MiB).
-  const SLICE = 16 * 1024;
-  for (let at = 0; at < data.length && !err; at += SLICE) stream.push(data.subarray(at, at + SLICE), at + SLICE >= data.length);
-  if (err) throw err;
+  for (const file of Object.values(zip.files)) {
+    if (file.dir || !/\.(xml|rels)$/i.test(file.name)) continue;
+    await new Promise((resolve, reject) => {
+      const stream = /** @type {import('node:stream').Readable} */ (file.nodeStream('nodebuffer'));
+      stream
+        .on('data', (/** @type {Buffer} */ chunk) => {
+          if ((real += chunk.length) <= limits.maxInflatedBytes) return;
+          stream.destroy();
+          reject(new Error(`the zip inflates to more than the limit of ${sizeText(limits.maxInflatedBytes)} (its directory claims ${sizeText(inflated)})`));
+        })
+        .on('error', reject)
+        .on('end', resolve);
+    });
+  }
 }
 
 /**
@@ -397,10 +399,10 @@ async function extract(job) {
   try {
     if (format === 'pdf') why = await pdfText(data, sink, limits);
     else if (format === 'docx') {
-      checkZip(data, limits);
+      await checkZip(data, limits);
       await docxText(data, sink);
     } else if (format === 'xlsx') {
-      checkZip(data, limits);
+      await checkZip(data, limits);
       xlsxText(data, sink);
     } else markupText(decodeMarkup(data, job.contentType), sink, format === 'xml');
   } catch (e) {
