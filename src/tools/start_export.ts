@@ -39,7 +39,7 @@ export const startExport = defineTool({
     return {
       data: r,
       summary:
-        `${head}: ${r.accepted} item(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : ' so far (listing continues)'}` +
+        `${head}: ${r.accepted} item(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : r.job_id ? ' so far (listing continues)' : ' in the first pages (a job would list the rest)'}` +
         (r.failed_files.length ? `, ${r.failed_files.length} refused (first: ${brief(r.failed_files[0]!.key, 60)}: ${brief(r.failed_files[0]!.error, 80)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((s) => `${brief(s.key, 40)} → ${brief(s.path, 60)}`).join(', ')}` : '') +
         (r.hint ? `. ${r.hint}` : ''),

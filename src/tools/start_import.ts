@@ -45,7 +45,7 @@ export const startImport = defineTool({
     return {
       data: r,
       summary:
-        `${head}: ${r.accepted} file(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : ' so far (listing continues)'}` +
+        `${head}: ${r.accepted} file(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : r.job_id ? ' so far (listing continues)' : ' in the first pages (a job would list the rest)'}` +
         (r.skipped ? `, ${r.skipped} skipped (unchanged)` : '') +
         (r.failed_files.length ? `, ${r.failed_files.length} failed (first: ${brief(r.failed_files[0]!.key, 60)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((k) => brief(k, 50)).join(', ')}` : '') +

@@ -64,22 +64,25 @@ export class ConnectorCache {
 }
 
 /**
- * A finished import's verdict on its connector. Credential failures of its files were counted as they
- * happened and are not counted again; a job that ends while its connector is not ACTIVE does not revive
- * it; a selection that matched nothing says nothing about the connector.
+ * A finished job's verdict on its connector (an import's or an export's). Credential failures of its
+ * files were counted as they happened and are not counted again; a job that ends while its connector is
+ * not ACTIVE does not revive it; a selection that matched nothing says nothing about the connector.
  */
-export async function recordImportOutcome(store: Store, job: JobRow): Promise<void> {
+export async function recordJobOutcome(store: Store, job: JobRow): Promise<void> {
+  const what = job.kind === 'export' ? 'export' : 'import';
   const conn = await store.getConnector(job.org_id, job.connector_id);
-  if (!conn || conn.status !== 'ACTIVE' || conn.last_error?.startsWith(`import ${job.id}: `)) return;
+  if (!conn || conn.status !== 'ACTIVE' || conn.last_error?.startsWith(`${what} ${job.id}: `)) return;
   if (job.error?.startsWith(NO_MATCH)) return;
   const now = new Date().toISOString();
   // A job failed because all its files did ("all N files failed", the store's own reason) was counted file
   // by file already: credential failures by recordFileOutcome, and a file's own refusal (a Drive file
-  // whose owner turned downloads off) is no fault of the connector. Only a job's own error counts here.
+  // whose owner turned downloads off, an export path refused before any request) is no fault of the
+  // connector. Only a job's own error counts here.
   if (job.status === 'failed' && /^all \d+ files failed$/.test(job.error ?? '')) return;
   if (job.status === 'failed') {
-    await store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `import ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
+    await store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `${what} ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
   } else if (job.status === 'completed' || job.status === 'completed_with_errors') {
-    await store.recordHealth(job.org_id, job.connector_id, { ok: true, synced: true, failAfter: FAIL_AFTER, now });
+    // Only an import syncs: last_sync_at is when the index last took the bucket's content.
+    await store.recordHealth(job.org_id, job.connector_id, { ok: true, ...(what === 'import' ? { synced: true } : {}), failAfter: FAIL_AFTER, now });
   }
 }

@@ -68,7 +68,9 @@ export class S3Provider implements StorageProvider {
     // One pair of agents for the SDK client, STS and the fast GET path (the endpoint policy lives in them).
     const agents = ctx.agents ?? { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) };
     this.ownsAgents = !ctx.agents;
-    const requestHandler = () => new NodeHttpHandler({ connectionTimeout: ctx.connectTimeoutMs, httpAgent: agents.http, httpsAgent: agents.https });
+    // socketTimeout is an idle timeout (no byte either way for that long), as the fast GET path's: a PUT or
+    // HEAD the server never answers is given up and retried, while a slow upload that moves goes on.
+    const requestHandler = () => new NodeHttpHandler({ connectionTimeout: ctx.connectTimeoutMs, socketTimeout: ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, httpAgent: agents.http, httpsAgent: agents.https });
     this.identity = s3Identity(creds, loc, requestHandler, ctx.holdSecrets);
     this.client = new S3Client({
       region: loc.region ?? 'us-east-1',

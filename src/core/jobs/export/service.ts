@@ -7,12 +7,12 @@ import { redact } from '../../../shared/redact.js';
 import type { BlobStore } from '../../../store/blobs.js';
 import type { ClaimedFile, ItemRow, JobRow, JobState, ListedFile, Store } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
-import { FAIL_AFTER, requireUsable, type ConnectorService } from '../../connectors/service.js';
+import { requireUsable, type ConnectorService } from '../../connectors/service.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
 import { requireIndex } from '../../domain/index-names.js';
 import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.js';
-import { ConnectorCache } from '../../connectors/health.js';
+import { ConnectorCache, inactiveReason, isCredentialFailure, recordJobOutcome } from '../../connectors/health.js';
 import { exportCounts } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
 import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow, startLine } from '../common.js';
@@ -60,7 +60,6 @@ export interface StartExportResult {
 
 
 /** Thrown inside the retried write when a create-only write finds the object already there. */
-class Exists extends Error {}
 
 export interface ExportOptions {
   retry?: RetryPolicy;
@@ -263,8 +262,12 @@ export class ExportService implements JobHandlers {
       await this.store.failFile(file.id, owner, message, null);
       await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
     };
-    const c = await this.cache.get(file.org_id, file.connector_id);
+    let c = await this.cache.get(file.org_id, file.connector_id);
+    // Before failing work on a cached status, make sure it still holds (a fixed connector is ACTIVE again).
+    if (c && c.status !== 'ACTIVE') c = await this.cache.fresh(file.org_id, file.connector_id);
     if (!c) return fail('the connector was deleted');
+    // A FAILED / SUSPENDED / ARCHIVED connector's pending files end at once, without a request (as an import's).
+    if (c.status !== 'ACTIVE') return fail(inactiveReason(c));
     const item = await this.store.getItem(file.org_id, file.index_name, file.key);
     if (!item) return fail(`the item is no longer in index ${file.index_name}`);
     const t = targetFor(params, item.key, file.index_name, item.sha256);
@@ -291,40 +294,40 @@ export class ExportService implements JobHandlers {
       const whole = small ? await this.blobs.read(item.sha256, 0, item.size) : null;
       // The content is checked against its SHA-256 before it leaves (and its MD5 computed for the provider's check).
       const md5 = whole ? this.digest([whole], item.sha256) : await this.digestStream(this.blobs.stream(item.sha256), item.sha256);
-      try {
-        await withRetry(
-          async () => {
-            if (signal.aborted) throw signal.reason;
-            // A stream's errors have a listener before any provider reads it, and each attempt's
-            // stream is released when the attempt ends (a failed write may leave it unread).
-            const body = whole ?? this.blobs.stream(item.sha256).on('error', () => undefined);
-            try {
-              await provider.write(t.path, body, {
-                contentType: item.content_type,
-                size: item.size,
-                sha256: item.sha256,
-                md5,
-                ifAbsent: params.overwrite === 'never',
-                signal,
-              });
-            } catch (e) {
-              const err = asCloudportError(e);
-              if (params.overwrite === 'never' && err.kind === 'conflict' && !err.temporary) throw new Exists();
-              throw e;
-            } finally {
-              if (!Buffer.isBuffer(body)) body.destroy();
-            }
-          },
-          this.background,
-          signal,
-          (err, attempt) => this.opts.log.debug('retrying export write', { job_id: file.job_id, attempt, error: err.message }),
-        );
-      } catch (e) {
-        if (!(e instanceof Exists)) throw e;
-        await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: item.sha256, size: item.size });
-        return;
-      }
-      await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
+      // A create-only write that finds the object there (written since the stat) ends the file skipped: an
+      // answer of the callback, not an error thrown through withRetry, which would make it "unexpected".
+      const outcome = await withRetry(
+        async () => {
+          if (signal.aborted) throw signal.reason;
+          // A stream's errors have a listener before any provider reads it, and each attempt's
+          // stream is released when the attempt ends (a failed write may leave it unread).
+          const body = whole ?? this.blobs.stream(item.sha256).on('error', () => undefined);
+          try {
+            await provider.write(t.path, body, {
+              contentType: item.content_type,
+              size: item.size,
+              sha256: item.sha256,
+              md5,
+              ifAbsent: params.overwrite === 'never',
+              signal,
+            });
+            return 'written' as const;
+          } catch (e) {
+            const err = asCloudportError(e);
+            if (params.overwrite === 'never' && err.kind === 'conflict' && !err.temporary) return 'exists' as const;
+            throw e;
+          } finally {
+            if (!Buffer.isBuffer(body)) body.destroy();
+          }
+        },
+        this.background,
+        signal,
+        (err, attempt) => this.opts.log.debug('retrying export write', { job_id: file.job_id, attempt, error: err.message }),
+      );
+      await this.store.completeFile(file.id, owner, { status: outcome === 'exists' ? 'skipped' : 'ready', sha256: item.sha256, size: item.size });
+      if (outcome === 'exists') return;
+      // A success ends a run of credential failures (it does not revive a FAILED connector).
+      if (c.consecutive_failures > 0) await this.cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: true });
     } catch (e) {
       if (signal.aborted) return;
       if (this.engine?.health.report(e)) {
@@ -333,7 +336,16 @@ export class ExportService implements JobHandlers {
         await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine?.health.report(e2));
         return;
       }
-      await fail(redact(asCloudportError(e).message, file.org_id));
+      const err = asCloudportError(e);
+      const message = redact(err.message, file.org_id);
+      await fail(message);
+      // Refused for the credentials' or rights' sake: counted as it happens, so five in a row make the
+      // connector FAILED and the rest of the export ends without writing (as an import's reads do).
+      if (!isCredentialFailure(err)) return;
+      const failed = await this.cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: false, error: `export ${file.job_id}: ${message}` });
+      if (failed) {
+        await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', null, `connector ${failed.id} is FAILED after ${failed.consecutive_failures} consecutive failures; its pending files fail: ${failed.last_error ?? ''}`);
+      }
     }
   }
 
@@ -360,9 +372,9 @@ export class ExportService implements JobHandlers {
   }
 
   async onFinalized(job: JobRow): Promise<void> {
-    const now = new Date().toISOString();
     const c = exportCounts((await this.store.jobProgress(job.id)).counts);
-    await jobLog(this.store, 
+    await jobLog(
+      this.store,
       job.org_id,
       job.id,
       job.connector_id,
@@ -370,10 +382,6 @@ export class ExportService implements JobHandlers {
       null,
       `export ${job.status}: ${c.exported} exported, ${c.skipped} skipped, ${c.failed} failed${c.canceled ? `, ${c.canceled} canceled` : ''}${job.error ? ` (${job.error})` : ''}`,
     );
-    if (job.status === 'failed') {
-      await this.store.recordHealth(job.org_id, job.connector_id, { ok: false, error: `export ${job.id} failed: ${job.error ?? 'no file succeeded'}`, failAfter: FAIL_AFTER, now });
-    } else if (job.status === 'completed' || job.status === 'completed_with_errors') {
-      await this.store.recordHealth(job.org_id, job.connector_id, { ok: true, failAfter: FAIL_AFTER, now });
-    }
+    await recordJobOutcome(this.store, job);
   }
 }

@@ -5,7 +5,7 @@ import { Batcher } from '../../../shared/batch.js';
 import { gcUnlink, type BlobStore } from '../../../store/blobs.js';
 import type { ClaimedFile, CommitFile, JobRow, Store, TextPayload } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
-import { ConnectorCache, inactiveReason, isCredentialFailure, recordImportOutcome } from '../../connectors/health.js';
+import { ConnectorCache, inactiveReason, isCredentialFailure, recordJobOutcome } from '../../connectors/health.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
 import type { ConnectorService } from '../../connectors/service.js';
 import { compileFilter } from '../../domain/filter.js';
@@ -307,6 +307,6 @@ export class ImportHandler implements JobHandlers {
       null,
       `import ${job.status}: ${c.ready} ready, ${c.deduped} deduped, ${c.skipped} skipped, ${c.failed} failed${c.canceled ? `, ${c.canceled} canceled` : ''}${job.error ? ` (${job.error})` : ''}`,
     );
-    await recordImportOutcome(this.store, job);
+    await recordJobOutcome(this.store, job);
   }
 }
