@@ -342,6 +342,14 @@ export const MIGRATIONS: Migration[] = [
     // over 7,500 chunks). PostgreSQL reads the sha256 from the row it matched anyway.
     up: (db, dialect) => (dialect === 'postgres' ? [] : [db.schema.createIndex('text_chunks_id_sha').on('text_chunks').columns(['id', 'sha256'])]),
   },
+  {
+    version: 14,
+    name: 'job end written',
+    // 0 while a finalized job's end (its log line, its connector's health) is not written yet: long polls
+    // wait for it, and a process that died before writing it leaves the job's lease to another, which
+    // writes it. Jobs finalized before keep 1.
+    up: (db) => [db.schema.alterTable('jobs').addColumn('ended', 'integer', (c) => c.notNull().defaultTo(1))],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -46,6 +46,8 @@ export interface DB {
     idempotency_key: string | null;
     idempotency_hash: string | null;
     automation_id: string | null;
+    /** 0 while a final job's end (log line, connector health) is being written (see StoreJobs.finalizeJobs). */
+    ended: Generated<number>;
   };
   job_files: {
     id: Generated<number>;

@@ -259,8 +259,14 @@ export interface StoreJobs {
   listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]>;
   /** The job as canceled now (`canceledNow`), or as it was when already final; null when it is not the org's. */
   cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null>;
-  /** Moves jobs whose work is done to their final state; returns the jobs it finalized. */
-  finalizeJobs(now: string): Promise<JobRow[]>;
+  /**
+   * Moves jobs whose work is done to their final state; returns the jobs it finalized. With `end`, each
+   * is leased to `end.owner` with ended = 0 until markJobEnded (its end line and connector health
+   * written), and final jobs whose end lease lapsed unwritten are leased and returned too.
+   */
+  finalizeJobs(now: string, end?: { owner: string; leaseMs: number }): Promise<JobRow[]>;
+  /** The job's end is written: long polls may answer, and no process writes it again. */
+  markJobEnded(id: string): Promise<void>;
   /** Marks queued jobs that have work as running. */
   startJobs(now: string): Promise<void>;
   addLog(entry: { org_id: string; job_id: string; connector_id: string; level: string; key?: string | null; message: string; time: string }): Promise<void>;

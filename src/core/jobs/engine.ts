@@ -171,7 +171,14 @@ export class JobEngine {
   /** A job became final (its last file, or a cancel): its handler writes the end, and waiters hear of it. */
   async finalized(job: JobRow): Promise<void> {
     this.opts.log.info('job finished', { job_id: job.id, status: job.status });
-    await this.handlers.onFinalized(job).catch((e) => this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message }));
+    try {
+      await this.handlers.onFinalized(job);
+      if (job.ended === 0) await this.store.markJobEnded(job.id);
+    } catch (e) {
+      // Left unended: the job's lease lapses and a tick (this process's or another's) writes its end again.
+      if (!this.health.report(e)) this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message });
+      return;
+    }
     // Waiters here and in other processes hear of the end once it is written (its log line, the connector's health).
     this.store.announceJob?.({ kind: 'final', jobId: job.id });
     this.notify(job.id, true);
@@ -183,7 +190,7 @@ export class JobEngine {
     // its last file of a job; otherwise skip the query (one store transaction less per file).
     if (full || this.finalizeSoon) {
       this.finalizeSoon = false;
-      for (const job of await this.store.finalizeJobs(now)) await this.finalized(job);
+      for (const job of await this.store.finalizeJobs(now, { owner: this.owner, leaseMs: this.opts.leaseMs })) await this.finalized(job);
     }
     if (full && this.listings.size < 2) {
       const job = await this.store.claimListing(this.owner, this.opts.leaseMs);

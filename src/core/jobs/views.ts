@@ -113,7 +113,7 @@ export class JobViews {
     onProgress?: (s: ImportStatus) => void,
   ): Promise<ImportStatus> {
     const first = await this.status(org, jobId, opts);
-    if (seconds <= 0 || FINAL_STATES.has(first.status) || signal.aborted || this.ending) return first;
+    if (seconds <= 0 || (FINAL_STATES.has(first.status) && (await this.endWritten(org, jobId))) || signal.aborted || this.ending) return first;
     const snapshot = (s: ImportStatus) => `${s.status}|${JSON.stringify(s.counts)}|${s.listing_complete}|${s.warning ?? ''}`;
     let reported = snapshot(first);
     onProgress?.(first);
@@ -143,7 +143,8 @@ export class JobViews {
         checking = true;
         try {
           const s = (last = await this.status(org, jobId, opts));
-          if (force || FINAL_STATES.has(s.status)) finish(s);
+          // Final, and its end written (its log line, the connector's health): what the agent reads next shows them.
+          if (force || (FINAL_STATES.has(s.status) && (await this.endWritten(org, jobId)))) finish(s);
           else if (snapshot(s) !== reported) {
             reported = snapshot(s);
             onProgress?.(s);
@@ -169,6 +170,12 @@ export class JobViews {
       const endNow = () => void check(true);
       this.waits.add(endNow);
     });
+  }
+
+  /** Whether a final job's end is written (a job that is gone has nothing more to wait for). */
+  private async endWritten(org: string, jobId: string): Promise<boolean> {
+    const row = await this.store.getJob(org, jobId);
+    return !row || row.ended !== 0;
   }
 
   /** Long polls waiting now, each answering at once when called (a shutdown ends them so). */

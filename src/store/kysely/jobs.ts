@@ -112,11 +112,27 @@ export function withJobs<B extends Part>(Base: B) {
       return { ...job, status: 'canceled', finished_at: now, canceledNow: true };
     }
 
-    async finalizeJobs(now: string): Promise<JobRow[]> {
-      return this.exec('tx', () => this.finalizeJobsTx(now));
+    async finalizeJobs(now: string, end?: { owner: string; leaseMs: number }): Promise<JobRow[]> {
+      return this.exec('tx', () => this.finalizeJobsTx(now, end));
     }
 
-    private *finalizeJobsTx(now: string): Tx<JobRow[]> {
+    async markJobEnded(id: string): Promise<void> {
+      await this.exec('auto', () => run(this.qb.updateTable('jobs').set({ ended: 1, lease_owner: null, lease_expires: 0 }).where('id', '=', id)));
+    }
+
+    private *finalizeJobsTx(now: string, end?: { owner: string; leaseMs: number }): Tx<JobRow[]> {
+      const t = this.clock();
+      // A final job whose end its finalizer did not write goes to this one once the lease lapses (the
+      // finalizer died), or again to the finalizer itself (its writes failed: the database was out of reach).
+      // An engine's ticks run one after another, so a job of its own here is not being ended meanwhile.
+      let lapsed = this.qb
+        .selectFrom('jobs')
+        .selectAll()
+        .where('ended', '=', 0)
+        .where((eb) => eb.or([eb('lease_expires', '<', t), ...(end ? [eb('lease_owner', '=', end.owner)] : [])]));
+      if (this.pg) lapsed = lapsed.forUpdate().skipLocked();
+      const orphans = end ? yield* all(lapsed.limit(16)) : [];
+      for (const job of orphans) yield* run(this.qb.updateTable('jobs').set({ lease_owner: end!.owner, lease_expires: t + end!.leaseMs }).where('id', '=', job.id));
       let q = this.qb
         .selectFrom('jobs')
         .selectAll()
@@ -143,15 +159,17 @@ export function withJobs<B extends Part>(Base: B) {
         const failed = n('failed');
         const status = job.error ? 'failed' : failed > 0 && ok === 0 ? 'failed' : failed > 0 ? 'completed_with_errors' : 'completed';
         const error = job.error ?? (status === 'failed' ? `all ${failed} files failed` : null);
+        // The end (log line, connector health) is written next, under this lease: until then long polls wait.
+        const lease = end ? { ended: 0, lease_owner: end.owner, lease_expires: t + end.leaseMs } : { lease_owner: null, lease_expires: 0 };
         yield* run(
           this.qb
             .updateTable('jobs')
-            .set({ status, finished_at: now, error, started_at: job.started_at ?? now, lease_owner: null, lease_expires: 0 })
+            .set({ status, finished_at: now, error, started_at: job.started_at ?? now, ...lease })
             .where('id', '=', job.id),
         );
-        out.push({ ...job, status, finished_at: now, error });
+        out.push({ ...job, status, finished_at: now, error, ...lease });
       }
-      return out;
+      return [...orphans, ...out];
     }
 
     async startJobs(now: string): Promise<void> {
