@@ -348,7 +348,8 @@ export const MIGRATIONS: Migration[] = [
     // 0 while a finalized job's end (its log line, its connector's health) is not written yet: long polls
     // wait for it, and a process that died before writing it leaves the job's lease to another, which
     // writes it. Jobs finalized before keep 1.
-    up: (db) => [db.schema.alterTable('jobs').addColumn('ended', 'integer', (c) => c.notNull().defaultTo(1))],
+    // Every engine tick looks for unended jobs: the partial index holds only those (a few at a time).
+    up: (db) => [db.schema.alterTable('jobs').addColumn('ended', 'integer', (c) => c.notNull().defaultTo(1)), db.schema.createIndex('jobs_unended').on('jobs').column('lease_expires').where(sql.ref('ended'), '=', 0)],
   },
 ];
 
