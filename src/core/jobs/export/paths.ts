@@ -38,7 +38,7 @@ export function checkTemplate(template: string): string {
   }
   if (/[{}]/.test(template.replace(FIELD, ''))) throw invalid('path_template', 'path_template has an unmatched "{" or "}"');
   if (!used.has('key') && !used.has('name') && !used.has('sha256')) {
-    throw invalid('path_template', 'path_template must contain {key}, {name} or {sha256}, so that each item gets its own path', 'E.g. "{key}", "{index}/{key}" or "{sha256}{ext}".');
+    throw invalid('path_template', 'path_template must contain {key}, {name} or {sha256}, so that items are named apart', 'E.g. "{key}", "{index}/{key}" or "{sha256}{ext}".');
   }
   const problem = pathProblem(render(template, { key: 'k', name: 'k', ext: '', index: 'i', sha256: '0'.repeat(64) }), { written: true });
   if (problem) throw invalid('path_template', `path_template would write outside export_base_path: ${problem}`, 'Use a relative template such as "{key}" or "{index}/{key}", without "..", "//" or a leading "/".');

@@ -136,6 +136,7 @@ export class ExportService implements JobHandlers {
         }
       }
     }
+    this.refuseSharedPaths(params, index, files);
     // A prefix that selects no item is answered as start_import answers an empty selection: not_found with
     // hints and no job; a dry run says so in `hint`; an automation's run is a job that ends with the reason.
     // (A listing that continues in the background has found 1000 items already: it never ends empty.)
@@ -200,6 +201,26 @@ export class ExportService implements JobHandlers {
   }
 
   /** An index item as a job file; its path is checked now, so a refused path fails before any write. */
+  /**
+   * With a template that names items by {name} alone (no {key}, no {sha256}), two items can render one
+   * path (a/x.txt and b/x.txt as "flat/x.txt"): within a listing page the second fails, saying so, rather
+   * than both counting as exported while the bucket keeps one. (Across pages, overwrite "never", the
+   * default, skips the later one.)
+   */
+  private refuseSharedPaths(params: ExportParams, index: string, files: ListedFile[]): ListedFile[] {
+    if (params.template.includes('{key}') || params.template.includes('{sha256}')) return files;
+    const seen = new Map<string, string>();
+    for (const f of files) {
+      if (f.status) continue;
+      const t = targetFor(params, f.key, index, f.version!);
+      if ('error' in t) continue;
+      const other = seen.get(t.path);
+      if (other === undefined) seen.set(t.path, f.key);
+      else Object.assign(f, { status: 'failed', error: `its path ${t.path} is also ${other}'s in this export: put {key} in path_template to keep them apart` });
+    }
+    return files;
+  }
+
   private listed(params: ExportParams, index: string, item: ItemRow): ListedFile {
     const t = targetFor(params, item.key, index, item.sha256);
     const f: ListedFile = { key: item.key, size: item.size, etag: null, version: item.sha256 };
@@ -241,7 +262,8 @@ export class ExportService implements JobHandlers {
         const rows = await this.store.listItems(job.org_id, job.index_name, { prefix: params.prefix || undefined, ...(after !== null ? { after } : {}), limit: 1000 });
         after = rows.length ? rows[rows.length - 1]!.key : after;
         const done = rows.length < 1000;
-        const kept = await this.store.appendListing(job.id, owner, rows.map((r) => this.listed(params, job.index_name, r)), JSON.stringify({ after }), done, this.opts.leaseMs);
+        const page = this.refuseSharedPaths(params, job.index_name, rows.map((r) => this.listed(params, job.index_name, r)));
+        const kept = await this.store.appendListing(job.id, owner, page, JSON.stringify({ after }), done, this.opts.leaseMs);
         this.engine?.wake();
         if (!kept || done || signal.aborted) return;
       }

@@ -1,0 +1,42 @@
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFiles, startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { startS3Env, type S3Env } from '../helpers/s3env.js';
+
+/**
+ * path_template "flat/{name}" names two items in different folders with the same last segment alike: the
+ * dry run and the job refuse the second (saying its path is the first's and to use {key}), so two items
+ * never both count as "exported" to one target path while the bucket holds one of the two contents.
+ */
+let env: S3Env;
+let cp: Running;
+let dst: string;
+
+beforeAll(async () => {
+  env = await startS3Env(['src', 'dst']);
+  await env.s3.put('src', 'a/x.txt', 'content of a', { contentType: 'text/plain' });
+  await env.s3.put('src', 'b/x.txt', 'content of b', { contentType: 'text/plain' });
+  cp = await startCloudport({ dataDir: tempDir() });
+  const src = (await cp.ok('create_connector', env.connector('src'))).connector.id;
+  dst = (await cp.ok('create_connector', { ...env.connector('dst'), scopes: ['export'], export_base_path: 'out' })).connector.id;
+  await waitForJob(cp, (await cp.ok('start_import', { connector_id: src, index: 'i' })).job_id);
+});
+afterAll(async () => {
+  await cp?.close();
+  await env?.stop();
+});
+
+describe('export path collisions', () => {
+  it('two items never both count as "exported" to one target path', async () => {
+    const dry = await cp.ok('start_export', { index: 'i', connector_id: dst, path_template: 'flat/{name}', dry_run: true });
+    expect(dry.sample).toEqual([{ key: 'a/x.txt', path: 'out/flat/x.txt' }]);
+    expect(dry.failed_files).toEqual([{ key: 'b/x.txt', error: expect.stringContaining('{key}') }]);
+    const r = await cp.ok('start_export', { index: 'i', connector_id: dst, path_template: 'flat/{name}', overwrite: 'always' });
+    await waitForJob(cp, r.job_id);
+    const s3 = (env.s3 as unknown as { client(): S3Client }).client();
+    const held = await (await s3.send(new GetObjectCommand({ Bucket: 'dst', Key: 'out/flat/x.txt' }))).Body!.transformToString();
+    expect(held).toBe('content of a');
+    const exported = (await allFiles(cp, r.job_id)).filter((f) => f.status === 'exported') as unknown as { key: string; path: string }[];
+    expect(new Set(exported.map((f) => f.path)).size).toBe(exported.length);
+  });
+});
