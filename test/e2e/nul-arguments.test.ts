@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
-import { pgSchema } from '../helpers/pg.js';
-import { startS3Env, type S3Env } from '../helpers/s3env.js';
+import { describe, expect, it } from 'vitest';
+import type { Running } from '../helpers/cloudport.js';
+import { bothStores } from '../helpers/two-stores.js';
 
 /**
  * No key, name or value of either store holds a NUL character (PostgreSQL refuses it in text): a NUL in
@@ -9,26 +8,9 @@ import { startS3Env, type S3Env } from '../helpers/s3env.js';
  * item URI with %00 is "resource not found", and a completion with one completes nothing, never an
  * internal error carrying the driver's message.
  */
-const pgs = pgSchema('qa_review_nul');
-const MASTER = { CLOUDPORT_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') };
 
 describe('NUL in prefixes, keys and URIs, on SQLite and PostgreSQL', () => {
-  let env: S3Env;
-  const cps: Record<string, Running> = {};
-  beforeAll(async () => {
-    env = await startS3Env(['docs']);
-    await env.s3.put('docs', 'a/one.txt', 'hello world', { contentType: 'text/plain' });
-    for (const [name, args] of [['sqlite', []], ['pg', ['--database-url', pgs.url()]]] as const) {
-      const cp = await startCloudport({ dataDir: tempDir(), args: [...args], env: MASTER });
-      const cid = (await cp.ok('create_connector', env.connector('docs'))).connector.id;
-      await waitForJob(cp, (await cp.ok('start_import', { connector_id: cid, index: 'docs' })).job_id);
-      cps[name] = cp;
-    }
-  }, 120_000);
-  afterAll(async () => {
-    for (const c of Object.values(cps)) await c.close();
-    await env?.stop();
-  });
+  const cps: Record<string, Running> = bothStores('cp_nul', { 'a/one.txt': 'hello world' });
 
   const outcome = async (cp: Running, tool: string, args: Record<string, unknown>) => {
     const r = await cp.call(tool, args);

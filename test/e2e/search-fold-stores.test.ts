@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
-import { pgSchema } from '../helpers/pg.js';
-import { startS3Env, type S3Env } from '../helpers/s3env.js';
+import { describe, expect, it } from 'vitest';
+import type { Running } from '../helpers/cloudport.js';
+import { bothStores } from '../helpers/two-stores.js';
 
 /**
  * README "Search": the query language is the same on SQLite and PostgreSQL. The same documents are
@@ -9,8 +8,6 @@ import { startS3Env, type S3Env } from '../helpers/s3env.js';
  * accents written as combining marks (NFD) and for the Turkish dotted capital İ. (PostgreSQL's own
  * limits, words over 2,047 bytes and positions past 256 per word in a passage, are in the README.)
  */
-const pgs = pgSchema('qa_review_fold');
-const MASTER = { CLOUDPORT_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') };
 const DOCS: Record<string, string> = {
   // Decomposed (NFD) accents, as macOS and many PDF producers write them.
   'nfd.txt': 'Office in Zu\u0308rich and Mu\u0308nchen.',
@@ -30,33 +27,12 @@ const DOCS: Record<string, string> = {
   'cjk-long.txt': '前書き。日本語' + 'の'.repeat(700) + '。終わり',
 };
 
-async function setup(args: string[], env: S3Env): Promise<Running> {
-  const cp = await startCloudport({ dataDir: tempDir(), args, env: MASTER });
-  const cid = (await cp.ok('create_connector', env.connector('docs'))).connector.id;
-  const job = await cp.ok('start_import', { connector_id: cid, index: 'docs' });
-  const done = await waitForJob(cp, job.job_id);
-  expect(done.counts.failed).toBe(0);
-  return cp;
-}
 
 describe('search finds the same keys on SQLite and PostgreSQL', () => {
-  let env: S3Env;
-  let lite: Running;
-  let pgr: Running;
-  beforeAll(async () => {
-    env = await startS3Env(['docs']);
-    for (const [k, v] of Object.entries(DOCS)) await env.s3.put('docs', k, v, { contentType: 'text/plain' });
-    lite = await setup([], env);
-    pgr = await setup(['--database-url', pgs.url()], env);
-  }, 120_000);
-  afterAll(async () => {
-    await lite?.close();
-    await pgr?.close();
-    await env?.stop();
-  });
+  const cps = bothStores('cp_fold_stores', DOCS);
 
   const keys = async (cp: Running, query: string) => ((await cp.ok('search_index', { query, limit: 50 })).results as { key: string }[]).map((r) => r.key).sort();
-  const both = async (query: string) => ({ sqlite: await keys(lite, query), pg: await keys(pgr, query) });
+  const both = async (query: string) => ({ sqlite: await keys(cps.sqlite, query), pg: await keys(cps.pg, query) });
 
   it('decomposed accents (NFD) inside a word: zurich / Zürich / munchen find the NFD document on PostgreSQL too', async () => {
     expect(await both('zurich')).toEqual({ sqlite: ['nfc.txt', 'nfd.txt'], pg: ['nfc.txt', 'nfd.txt'] });
