@@ -21,7 +21,10 @@ export interface JobHandlers {
    * of its slot the file waited for the service's first byte (what adaptive concurrency weighs).
    */
   processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: (waitMs?: number) => void): Promise<void>;
-  /** Called exactly once (across all processes) when a job reaches a final state. */
+  /**
+   * Called once a job reaches a final state (its end: log line, connector health), by one process at a
+   * time; again only when the store failed under it (the end is then written once more, later).
+   */
   onFinalized(job: JobRow): Promise<void>;
 }
 
@@ -173,11 +176,20 @@ export class JobEngine {
     this.opts.log.info('job finished', { job_id: job.id, status: job.status });
     try {
       await this.handlers.onFinalized(job);
-      if (job.ended === 0) await this.store.markJobEnded(job.id);
     } catch (e) {
-      // Left unended: the job's lease lapses and a tick (this process's or another's) writes its end again.
-      if (!this.health.report(e)) this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message });
-      return;
+      // The store out of reach (or full): left unended, the end is written again at a later tick, by this
+      // process or, once the lease lapses, another. Any other failure would fail again: it is logged once
+      // and the end counts as written, so no tick repeats it.
+      if (this.health.report(e)) return;
+      this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message });
+    }
+    if (job.ended === 0) {
+      try {
+        await this.store.markJobEnded(job.id);
+      } catch (e) {
+        if (!this.health.report(e)) this.opts.log.error('marking the job ended failed', { job_id: job.id, error: (e as Error).message });
+        return;
+      }
     }
     // Waiters here and in other processes hear of the end once it is written (its log line, the connector's health).
     this.store.announceJob?.({ kind: 'final', jobId: job.id });

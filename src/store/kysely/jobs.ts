@@ -3,6 +3,9 @@ import { all, one, run, type Tx } from '../ops.js';
 import type { FileState, JobFileRow, JobProgress, JobRow, LogEntry, StoreJobs } from '../types.js';
 import { ACTIVE_JOB, deleteJobs, type Part } from './base.js';
 
+/** How long a canceled job's end waits for the canceling call before a worker's tick writes it instead. */
+const CANCEL_END_MS = 5_000;
+
 /** Adds one (status, count, bytes) group to a job's progress. Bytes count for files that are or will be stored. */
 function addProgress(p: JobProgress, status: FileState, n: number, bytes: number): void {
   p.counts[status] = n;
@@ -107,9 +110,12 @@ export function withJobs<B extends Part>(Base: B) {
       if (this.pg) q = q.forUpdate();
       const job = yield* one(q);
       if (!job || !ACTIVE_JOB.includes(job.status as never)) return job;
-      yield* run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, lease_owner: null, lease_expires: 0, listing_complete: 1 }).where('id', '=', id));
+      // The canceling call writes the end (its log line) next; should it fail, a worker's tick writes it
+      // once CANCEL_END_MS has passed. Until then long polls wait for it.
+      const end = { ended: 0, lease_owner: null, lease_expires: this.clock() + CANCEL_END_MS };
+      yield* run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, listing_complete: 1, ...end }).where('id', '=', id));
       yield* run(this.qb.updateTable('job_files').set({ status: 'canceled', lease_owner: null, lease_expires: 0 }).where('job_id', '=', id).where('status', '=', 'pending'));
-      return { ...job, status: 'canceled', finished_at: now, canceledNow: true };
+      return { ...job, status: 'canceled', finished_at: now, canceledNow: true, ...end };
     }
 
     async finalizeJobs(now: string, end?: { owner: string; leaseMs: number }): Promise<JobRow[]> {

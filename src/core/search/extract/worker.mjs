@@ -89,14 +89,15 @@ async function checkZip(data, limits) {
   if (entries > limits.maxZipEntries) throw new Error(`the zip holds ${entries} entries, more than the limit of ${limits.maxZipEntries}`);
   if (inflated > limits.maxInflatedBytes) throw new Error(`the zip inflates to ${sizeText(inflated)}, more than the limit of ${sizeText(limits.maxInflatedBytes)}`);
   // The sizes above are what the zip's directory claims; a bomb can claim little and inflate to
-  // gigabytes in the library that reads it. The parts the extractors read (its XML) are inflated once
-  // as streams, counted and dropped, stopping at the limit with no more memory than a chunk. (JSZip,
+  // gigabytes in the library that reads it. Every entry is inflated once as a stream, counted and
+  // dropped, stopping at the limit with no more memory than a chunk: any of them may be the part the
+  // document's relationships name (mammoth opens its main part by that name, whatever it is). JSZip,
   // which mammoth reads with, takes each entry's size from the central directory, so entries written
-  // with data descriptors by streaming writers stream as well as any.)
+  // with data descriptors by streaming writers stream as well as any.
   const zip = await JSZip.loadAsync(data, { checkCRC32: false });
   let real = 0;
   for (const file of Object.values(zip.files)) {
-    if (file.dir || !/\.(xml|rels)$/i.test(file.name)) continue;
+    if (file.dir) continue;
     await new Promise((resolve, reject) => {
       const stream = /** @type {import('node:stream').Readable} */ (file.nodeStream('nodebuffer'));
       stream
