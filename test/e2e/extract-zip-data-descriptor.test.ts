@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_EXTRACT_LIMITS, ExtractPool } from '../../src/core/search/extract/pool.js';
+import { handZip } from '../helpers/documents.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-rv-zipdd-'));
 const pool = new ExtractPool(DEFAULT_EXTRACT_LIMITS, 1);
@@ -28,50 +28,7 @@ function noise(n: number, seed = 'seed'): Buffer {
 }
 
 /** A zip whose deflated entries all use a data descriptor (bit 3), as java.util.zip.ZipOutputStream writes them. */
-function zipWithDataDescriptors(files: Record<string, Buffer>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, content] of Object.entries(files)) {
-    const nameB = Buffer.from(name);
-    const data = zlib.deflateRawSync(content);
-    const crc = zlib.crc32(content) >>> 0;
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0x0808, 6);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt16LE(nameB.length, 26);
-    const dd = Buffer.alloc(16);
-    dd.writeUInt32LE(0x08074b50, 0);
-    dd.writeUInt32LE(crc, 4);
-    dd.writeUInt32LE(data.length, 8);
-    dd.writeUInt32LE(content.length, 12);
-    const local = Buffer.concat([lh, nameB, data, dd]);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(0x0808, 8);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(data.length, 20);
-    ch.writeUInt32LE(content.length, 24);
-    ch.writeUInt16LE(nameB.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    centrals.push(Buffer.concat([ch, nameB]));
-    locals.push(local);
-    offset += local.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(centrals.length, 8);
-  end.writeUInt16LE(centrals.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
+const zipWithDataDescriptors = (files: Record<string, Buffer>) => handZip(Object.entries(files).map(([name, content]) => ({ name, content, descriptor: true })));
 
 const CT = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`;
 const RELS = `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`;

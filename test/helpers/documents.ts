@@ -61,12 +61,79 @@ export function makeXlsx(rows: string[][], prefix = ''): Buffer {
 }
 
 
+/** An entry of handZip: its bytes (deflated here) or data deflated already, with its CRC and true size. */
+export interface HandZipEntry {
+  name: string;
+  content?: Buffer;
+  raw?: { data: Buffer; crc: number; size: number };
+  /** The size the headers claim (default: the true size). */
+  claimed?: number;
+  /** Sizes and CRC after the data (bit 3), as streaming writers such as java.util.zip.ZipOutputStream write them. */
+  descriptor?: boolean;
+}
+
 /**
- * A DOCX whose word/document.xml really inflates to `inflated` bytes while its local header and
- * central directory claim only `claimed` bytes: a zip bomb that lies about its size.
+ * A zip written by hand, deflated entries only, for what zip libraries do not write: headers that lie
+ * about sizes, data descriptors.
  */
-export function lyingDocxBomb(inflated: number, claimed = 1000): Buffer {
-  const head = Buffer.from('<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>');
+export function handZip(entries: HandZipEntry[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name);
+    const data = e.raw ? e.raw.data : zlib.deflateRawSync(e.content!, { level: 9 });
+    const crc = e.raw ? e.raw.crc : zlib.crc32(e.content!) >>> 0;
+    const size = e.claimed ?? (e.raw ? e.raw.size : e.content!.length);
+    const flags = e.descriptor ? 0x0808 : 0;
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt16LE(flags, 6);
+    lh.writeUInt16LE(8, 8);
+    if (!e.descriptor) {
+      lh.writeUInt32LE(crc, 14);
+      lh.writeUInt32LE(data.length, 18);
+      lh.writeUInt32LE(size, 22);
+    }
+    lh.writeUInt16LE(name.length, 26);
+    let dd = Buffer.alloc(0);
+    if (e.descriptor) {
+      dd = Buffer.alloc(16);
+      dd.writeUInt32LE(0x08074b50, 0);
+      dd.writeUInt32LE(crc, 4);
+      dd.writeUInt32LE(data.length, 8);
+      dd.writeUInt32LE(size, 12);
+    }
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(flags, 8);
+    ch.writeUInt16LE(8, 10);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(data.length, 20);
+    ch.writeUInt32LE(size, 24);
+    ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE(offset, 42);
+    const local = Buffer.concat([lh, name, data, dd]);
+    locals.push(local);
+    centrals.push(Buffer.concat([ch, name]));
+    offset += local.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(centrals.length, 8);
+  end.writeUInt16LE(centrals.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/** `inflated` bytes of a document part ("A"s after its head), deflated cheaply: 1 MiB blocks flushed and repeated. */
+export function bombPart(inflated: number, word = ''): { data: Buffer; crc: number; size: number } {
+  const head = Buffer.from(`<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>${word}`);
   const tail = Buffer.from('</w:t></w:r></w:p></w:body></w:document>');
   const fill = Buffer.alloc(1 << 20, 0x41);
   let crc = zlib.crc32(head);
@@ -82,34 +149,13 @@ export function lyingDocxBomb(inflated: number, claimed = 1000): Buffer {
   }
   crc = zlib.crc32(tail, crc);
   parts.push(zlib.deflateRawSync(tail));
-  const data = Buffer.concat(parts);
-  const name = Buffer.from('word/document.xml');
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(0, 6);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc >>> 0, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(claimed, 22);
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc >>> 0, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(claimed, 24);
-  central.writeUInt16LE(name.length, 28);
-  central.writeUInt32LE(0, 42);
-  const body = Buffer.concat([local, name, data]);
-  const cd = Buffer.concat([central, name]);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(body.length, 16);
-  return Buffer.concat([body, cd, end]);
+  return { data: Buffer.concat(parts), crc: crc >>> 0, size: Math.max(inflated, head.length + tail.length) };
+}
+
+/**
+ * A DOCX whose word/document.xml really inflates to `inflated` bytes while its local header and
+ * central directory claim only `claimed` bytes: a zip bomb that lies about its size.
+ */
+export function lyingDocxBomb(inflated: number, claimed = 1000): Buffer {
+  return handZip([{ name: 'word/document.xml', raw: bombPart(inflated), claimed }]);
 }
