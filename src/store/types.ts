@@ -258,7 +258,12 @@ export interface StoreJobs {
   /** Jobs newest first (created_at, then id, both descending), optionally filtered; `before` is the last row of the previous page. */
   listJobs(org: string, opts: { connectorId?: string; index?: string; status?: string; automationId?: string; kind?: string; before?: { createdAt: string; id: string }; limit: number }): Promise<JobRow[]>;
   /** The job as canceled now (`canceledNow`), or as it was when already final; null when it is not the org's. */
-  cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null>;
+  /**
+   * Leaves a job canceled now unended, leased to `end.owner` (the canceling process's engine, which
+   * writes its end and keeps the lease alive meanwhile) for `end.leaseMs` (default: no owner, 30 s); once
+   * the lease lapses a worker's tick writes the end.
+   */
+  cancelJob(org: string, id: string, now: string, end?: { owner: string; leaseMs: number }): Promise<(JobRow & { canceledNow?: true }) | null>;
   /**
    * Moves jobs whose work is done to their final state; returns the jobs it finalized. With `end`, each
    * is leased to `end.owner` with ended = 0 until markJobEnded (its end line and connector health

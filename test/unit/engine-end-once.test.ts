@@ -1,7 +1,8 @@
 /**
- * A finalizer whose onFinalized throws for a reason that is not the store's (a bug, a TypeError) logs it
- * once and the job counts as ended: no tick hands the job back to run onFinalized again and again, and
- * long polls on the job answer. (A store out of reach leaves the end to be written again.)
+ * A finalizer whose onFinalized throws for a reason that is not the store's health (a lock held too long,
+ * or a bug such as a TypeError) tries the end again at its next ticks, five times in all; then it logs
+ * the error once and the job counts as ended: no tick runs onFinalized again and again, and long polls on
+ * the job answer.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,10 +17,11 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-rv-poison-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('onFinalized that throws a non-store error', () => {
-  it('is not called again on every tick (one end attempt per job, not a loop)', async () => {
+  it('is tried a few times, then logged once and no more (not a loop on every tick)', async () => {
     const store = new SqliteStore(path.join(dir, 'cloudport.db'));
     const errors: string[] = [];
-    const log = { info() {}, warn() {}, debug() {}, error: (m: string) => errors.push(m) } as never;
+    const warnings: string[] = [];
+    const log = { info() {}, warn: (m: string) => warnings.push(m), debug() {}, error: (m: string) => errors.push(m) } as never;
     let calls = 0;
     let ticks = 0;
     const finalizeJobs = store.finalizeJobs.bind(store);
@@ -44,11 +46,14 @@ describe('onFinalized that throws a non-store error', () => {
     engine.start();
     try {
       await until('the job final', async () => (await store.getJob('default', 'imp_poison'))?.status === 'completed');
-      await until('20 more ticks', async () => ticks >= 25);
+      await until('the job ended', async () => (await store.getJob('default', 'imp_poison'))?.ended === 1);
+      const after = ticks;
+      await until('20 more ticks', async () => ticks >= after + 20);
     } finally {
       await engine.stop();
       await store.close();
     }
-    expect({ onFinalizedCalls: calls, errorLines: errors.length }).toEqual({ onFinalizedCalls: 1, errorLines: 1 });
+    // Tried again a few times (a lock held too long passes), then logged once and counted as written.
+    expect({ onFinalizedCalls: calls, retries: warnings.length, errorLines: errors.length }).toEqual({ onFinalizedCalls: 5, retries: 4, errorLines: 1 });
   });
 });

@@ -5,6 +5,9 @@ import type { Logger } from '../../shared/log.js';
 import { AdaptiveConcurrency } from './concurrency.js';
 import { StoreHealth } from './store-health.js';
 
+/** Attempts at writing a job's end that failed for reasons other than the store's health, before it counts as written. */
+const END_TRIES = 5;
+
 /**
  * The durable job engine. All state lives in the store; this process only holds leases.
  * Work units (a job's listing, one file) are claimed with a lease, kept alive by a heartbeat,
@@ -59,6 +62,10 @@ const keepsToBase = (f: ClaimedFile) => f.kind !== 'import' || !(f.size !== null
 
 export class JobEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** Failed attempts at writing a job's end for reasons the store's health does not name (see finalized). */
+  private readonly endFailures = new Map<string, number>();
+  /** Jobs whose end this process is writing now (a tick's, or a cancel's): their leases are kept alive, and no tick starts them again. */
+  private readonly ending = new Set<string>();
   /** Files this process holds, from their start until processFile ends; `slot`: not yet released. */
   private readonly files = new Map<number, { job: string; connector: string; ctl: AbortController; slot: boolean; started: number; kept: boolean }>();
   /**
@@ -121,6 +128,11 @@ export class JobEngine {
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
   }
 
+  /** How long a job's work stays with this process without a heartbeat (also a canceled job's end, see cancelJob). */
+  get leaseMs(): number {
+    return this.opts.leaseMs;
+  }
+
   /** Look for work now instead of at the next poll. */
   wake(full = true): void {
     this.dirty = true;
@@ -173,14 +185,33 @@ export class JobEngine {
 
   /** A job became final (its last file, or a cancel): its handler writes the end, and waiters hear of it. */
   async finalized(job: JobRow): Promise<void> {
+    if (this.ending.has(job.id)) return;
+    this.ending.add(job.id);
+    try {
+      await this.writeEnd(job);
+    } finally {
+      this.ending.delete(job.id);
+    }
+  }
+
+  private async writeEnd(job: JobRow): Promise<void> {
     this.opts.log.info('job finished', { job_id: job.id, status: job.status });
     try {
       await this.handlers.onFinalized(job);
+      this.endFailures.delete(job.id);
     } catch (e) {
-      // The store out of reach (or full): left unended, the end is written again at a later tick, by this
-      // process or, once the lease lapses, another. Any other failure would fail again: it is logged once
-      // and the end counts as written, so no tick repeats it.
+      // Left unended, the end is written again at a later tick, by this process or, once the lease lapses,
+      // another: always when the store is out of reach (or full), up to END_TRIES times for any other
+      // error (a lock held too long, or a fault of ours that would fail every time: then it is logged
+      // and the end counts as written, so no tick repeats it for ever).
       if (this.health.report(e)) return;
+      const tries = (this.endFailures.get(job.id) ?? 0) + 1;
+      if (tries < END_TRIES) {
+        this.endFailures.set(job.id, tries);
+        this.opts.log.warn('writing the job end failed; trying again', { job_id: job.id, attempt: tries, error: (e as Error).message });
+        return;
+      }
+      this.endFailures.delete(job.id);
       this.opts.log.error('onFinalized failed', { job_id: job.id, error: (e as Error).message });
     }
     if (job.ended === 0) {
@@ -347,10 +378,10 @@ export class JobEngine {
   }
 
   private async heartbeat(): Promise<void> {
-    if (!this.files.size && !this.listings.size && !this.queue.length) return;
+    if (!this.files.size && !this.listings.size && !this.queue.length && !this.ending.size) return;
     try {
       const ids = [...this.files.keys(), ...this.queue.map((f) => f.id)];
-      const { lostFiles } = await this.store.heartbeat(this.owner, ids, [...this.listings.keys()], this.opts.leaseMs);
+      const { lostFiles } = await this.store.heartbeat(this.owner, ids, [...this.listings.keys(), ...this.ending], this.opts.leaseMs);
       const lost = new Set(lostFiles);
       this.queue = this.queue.filter((f) => !lost.has(f.id));
       for (const id of lostFiles) this.files.get(id)?.ctl.abort(new Error('lease lost'));

@@ -259,7 +259,7 @@ export class JobViews {
 
   async cancel(org: string, jobId: string): Promise<ImportStatus> {
     await this.getJob(org, jobId);
-    const job = await this.store.cancelJob(org, jobId, new Date().toISOString());
+    const job = await this.store.cancelJob(org, jobId, new Date().toISOString(), this.engine ? { owner: this.engine.owner, leaseMs: this.engine.leaseMs } : undefined);
     this.engine?.abortJob(jobId);
     // The call that canceled it writes the job's end (its log line), as the engine does for other ends.
     if (job?.canceledNow) await this.engine?.finalized(job);

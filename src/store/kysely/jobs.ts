@@ -3,8 +3,8 @@ import { all, one, run, type Tx } from '../ops.js';
 import type { FileState, JobFileRow, JobProgress, JobRow, LogEntry, StoreJobs } from '../types.js';
 import { ACTIVE_JOB, deleteJobs, type Part } from './base.js';
 
-/** How long a canceled job's end waits for the canceling call before a worker's tick writes it instead. */
-const CANCEL_END_MS = 5_000;
+/** How long a canceled job's end waits for a canceling call that has no engine to lease it to. */
+const CANCEL_END_MS = 30_000;
 
 /** Adds one (status, count, bytes) group to a job's progress. Bytes count for files that are or will be stored. */
 function addProgress(p: JobProgress, status: FileState, n: number, bytes: number): void {
@@ -101,18 +101,18 @@ export function withJobs<B extends Part>(Base: B) {
       return this.exec('auto', () => all(q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit)));
     }
 
-    async cancelJob(org: string, id: string, now: string): Promise<(JobRow & { canceledNow?: true }) | null> {
-      return this.exec('tx', () => this.cancelJobTx(org, id, now));
+    async cancelJob(org: string, id: string, now: string, end?: { owner: string; leaseMs: number }): Promise<(JobRow & { canceledNow?: true }) | null> {
+      return this.exec('tx', () => this.cancelJobTx(org, id, now, end));
     }
 
-    private *cancelJobTx(org: string, id: string, now: string): Tx<(JobRow & { canceledNow?: true }) | null> {
+    private *cancelJobTx(org: string, id: string, now: string, endLease?: { owner: string; leaseMs: number }): Tx<(JobRow & { canceledNow?: true }) | null> {
       let q = this.qb.selectFrom('jobs').selectAll().where('org_id', '=', org).where('id', '=', id);
       if (this.pg) q = q.forUpdate();
       const job = yield* one(q);
       if (!job || !ACTIVE_JOB.includes(job.status as never)) return job;
-      // The canceling call writes the end (its log line) next; should it fail, a worker's tick writes it
-      // once CANCEL_END_MS has passed. Until then long polls wait for it.
-      const end = { ended: 0, lease_owner: null, lease_expires: this.clock() + CANCEL_END_MS };
+      // The canceling call writes the end (its log line) next, under this lease; should it fail, a worker's
+      // tick writes it once the lease lapses. Until then long polls wait for it.
+      const end = { ended: 0, lease_owner: endLease?.owner ?? null, lease_expires: this.clock() + (endLease?.leaseMs ?? CANCEL_END_MS) };
       yield* run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, listing_complete: 1, ...end }).where('id', '=', id));
       yield* run(this.qb.updateTable('job_files').set({ status: 'canceled', lease_owner: null, lease_expires: 0 }).where('job_id', '=', id).where('status', '=', 'pending'));
       return { ...job, status: 'canceled', finished_at: now, canceledNow: true, ...end };
