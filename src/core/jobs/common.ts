@@ -1,5 +1,7 @@
+import type { CloudportError } from '../../shared/errors.js';
 import { redact } from '../../shared/redact.js';
-import type { ListedFile, NewJob, Store } from '../../store/types.js';
+import type { ClaimedFile, ConnectorRow, ListedFile, NewJob, Store } from '../../store/types.js';
+import { inactiveReason, isCredentialFailure, type ConnectorCache } from '../connectors/health.js';
 import type { JobKind } from './kinds.js';
 
 /** A job's first log line as Store.createJob writes it, scrubbed of the organization's secrets. */
@@ -8,6 +10,36 @@ export const startLine = (org: string, message: string) => redact(message, org);
 /** A line of a job's log (import_logs), scrubbed of the organization's secrets. */
 export async function jobLog(store: Store, org: string, jobId: string, connectorId: string, level: string, key: string | null, message: string): Promise<void> {
   await store.addLog({ org_id: org, job_id: jobId, connector_id: connectorId, level, key, message: redact(message, org), time: new Date().toISOString() });
+}
+
+/**
+ * The connector a job's file works through, or why it cannot: deleted, or not ACTIVE (a FAILED,
+ * SUSPENDED or ARCHIVED connector's pending files end at once, without a request). A cached status
+ * other than ACTIVE is read again before it fails work: a fixed connector is ACTIVE again.
+ */
+export async function fileConnector(cache: ConnectorCache, file: ClaimedFile): Promise<{ c: ConnectorRow } | { refused: string }> {
+  let c = await cache.get(file.org_id, file.connector_id);
+  if (c && c.status !== 'ACTIVE') c = await cache.fresh(file.org_id, file.connector_id);
+  if (!c) return { refused: 'the connector was deleted' };
+  return c.status === 'ACTIVE' ? { c } : { refused: inactiveReason(c) };
+}
+
+/**
+ * A file's outcome for its connector's health (`c` is the row the file worked with): a success ends a
+ * run of credential failures (it does not revive a FAILED connector); a refusal for the credentials'
+ * or rights' sake counts as it happens, so five in a row make the connector FAILED and the job's
+ * other files end without a request. Other failures are the file's own and do not count.
+ */
+export async function countFileOutcome(store: Store, cache: ConnectorCache, file: ClaimedFile, c: ConnectorRow, outcome: { ok: true } | { ok: false; err: CloudportError; message: string }): Promise<void> {
+  if (outcome.ok) {
+    if (c.consecutive_failures > 0) await cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: true });
+    return;
+  }
+  if (!isCredentialFailure(outcome.err)) return;
+  const failed = await cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: false, error: `${file.kind} ${file.job_id}: ${outcome.message}` });
+  if (failed) {
+    await jobLog(store, file.org_id, file.job_id, file.connector_id, 'error', null, `connector ${failed.id} is FAILED after ${failed.consecutive_failures} consecutive failures; its pending files fail: ${failed.last_error ?? ''}`);
+  }
 }
 
 /** How long a start call lists before it answers (the rest of the listing continues in the background). */

@@ -12,10 +12,10 @@ import type { ProviderPool } from '../../connectors/provider-pool.js';
 import { requireIndex } from '../../domain/index-names.js';
 import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.js';
-import { ConnectorCache, inactiveReason, isCredentialFailure, recordJobOutcome } from '../../connectors/health.js';
+import { ConnectorCache, recordJobOutcome } from '../../connectors/health.js';
 import { exportCounts } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
-import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow, startLine } from '../common.js';
+import { FIRST_LISTING_FILES, FIRST_LISTING_MS, countFileOutcome, failedSample, fileConnector, jobLog, newJobRow, startLine } from '../common.js';
 import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
 import { storeWaitNote } from '../store-health.js';
 
@@ -284,12 +284,9 @@ export class ExportService implements JobHandlers {
       await this.store.failFile(file.id, owner, message, null);
       await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
     };
-    let c = await this.cache.get(file.org_id, file.connector_id);
-    // Before failing work on a cached status, make sure it still holds (a fixed connector is ACTIVE again).
-    if (c && c.status !== 'ACTIVE') c = await this.cache.fresh(file.org_id, file.connector_id);
-    if (!c) return fail('the connector was deleted');
-    // A FAILED / SUSPENDED / ARCHIVED connector's pending files end at once, without a request (as an import's).
-    if (c.status !== 'ACTIVE') return fail(inactiveReason(c));
+    const usable = await fileConnector(this.cache, file);
+    if ('refused' in usable) return fail(usable.refused);
+    const { c } = usable;
     const item = await this.store.getItem(file.org_id, file.index_name, file.key);
     if (!item) return fail(`the item is no longer in index ${file.index_name}`);
     const t = targetFor(params, item.key, file.index_name, item.sha256);
@@ -348,8 +345,7 @@ export class ExportService implements JobHandlers {
       );
       await this.store.completeFile(file.id, owner, { status: outcome === 'exists' ? 'skipped' : 'ready', sha256: item.sha256, size: item.size });
       if (outcome === 'exists') return;
-      // A success ends a run of credential failures (it does not revive a FAILED connector).
-      if (c.consecutive_failures > 0) await this.cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: true });
+      await countFileOutcome(this.store, this.cache, file, c, { ok: true });
     } catch (e) {
       if (signal.aborted) return;
       if (this.engine?.health.report(e)) {
@@ -361,13 +357,7 @@ export class ExportService implements JobHandlers {
       const err = asCloudportError(e);
       const message = redact(err.message, file.org_id);
       await fail(message);
-      // Refused for the credentials' or rights' sake: counted as it happens, so five in a row make the
-      // connector FAILED and the rest of the export ends without writing (as an import's reads do).
-      if (!isCredentialFailure(err)) return;
-      const failed = await this.cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: false, error: `export ${file.job_id}: ${message}` });
-      if (failed) {
-        await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', null, `connector ${failed.id} is FAILED after ${failed.consecutive_failures} consecutive failures; its pending files fail: ${failed.last_error ?? ''}`);
-      }
+      await countFileOutcome(this.store, this.cache, file, c, { ok: false, err, message });
     }
   }
 

@@ -5,13 +5,13 @@ import { Batcher } from '../../../shared/batch.js';
 import { gcUnlink, type BlobStore } from '../../../store/blobs.js';
 import type { ClaimedFile, CommitFile, JobRow, Store, TextPayload } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
-import { ConnectorCache, inactiveReason, isCredentialFailure, recordJobOutcome } from '../../connectors/health.js';
+import { ConnectorCache, inactiveReason, recordJobOutcome } from '../../connectors/health.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
 import type { ConnectorService } from '../../connectors/service.js';
 import { compileFilter } from '../../domain/filter.js';
 import { explainNoMatch, noMatchText } from '../../domain/nomatch.js';
 import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
-import { jobLog } from '../common.js';
+import { countFileOutcome, fileConnector, jobLog } from '../common.js';
 import { countSkipped, parseListingState } from '../listing-state.js';
 import { downloadObject, type Downloaded } from './download.js';
 import type { HashWorkers } from './hash-workers.js';
@@ -219,18 +219,12 @@ export class ImportHandler implements JobHandlers {
 
   async processFile(file: ClaimedFile, owner: string, signal: AbortSignal, release: (waitMs?: number) => void = () => undefined): Promise<void> {
     const params = JSON.parse(file.params) as JobParams;
-    let c = await this.cache.get(file.org_id, file.connector_id);
-    // Before failing work on a cached status, make sure it still holds (a fixed connector is ACTIVE again).
-    if (c && c.status !== 'ACTIVE') c = await this.cache.fresh(file.org_id, file.connector_id);
-    if (!c) {
-      await this.store.failFile(file.id, owner, 'the connector was deleted', null);
+    const usable = await fileConnector(this.cache, file);
+    if ('refused' in usable) {
+      await this.store.failFile(file.id, owner, usable.refused, null);
       return;
     }
-    // A FAILED / SUSPENDED / ARCHIVED connector's pending files end at once, without a request.
-    if (c.status !== 'ACTIVE') {
-      await this.store.failFile(file.id, owner, inactiveReason(c), null);
-      return;
-    }
+    const { c } = usable;
     let temp: string | null = null;
     try {
       const provider = await this.pool.get(c);
@@ -272,8 +266,7 @@ export class ImportHandler implements JobHandlers {
       const res = landed.committed;
       if (res) this.engine?.health.ok();
       if (!res) await this.store.gcBlobs([d.sha256], gcUnlink(this.blobs));
-      // A success ends a run of credential failures (it does not revive a FAILED connector).
-      else if (c.consecutive_failures > 0) await this.cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: true });
+      else await countFileOutcome(this.store, this.cache, file, c, { ok: true });
     } catch (e) {
       if (temp) await this.blobs.discard(temp).catch(() => undefined);
       if (signal.aborted) return;
@@ -288,11 +281,7 @@ export class ImportHandler implements JobHandlers {
       const message = redact(err.message, file.org_id);
       await this.store.failFile(file.id, owner, message, null);
       await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', file.key, message);
-      if (!isCredentialFailure(err)) return;
-      const failed = await this.cache.recordFileOutcome(file.org_id, file.connector_id, c, { ok: false, error: `import ${file.job_id}: ${message}` });
-      if (failed) {
-        await jobLog(this.store, file.org_id, file.job_id, file.connector_id, 'error', null, `connector ${failed.id} is FAILED after ${failed.consecutive_failures} consecutive failures; its pending files fail: ${failed.last_error ?? ''}`);
-      }
+      await countFileOutcome(this.store, this.cache, file, c, { ok: false, err, message });
     }
   }
 
