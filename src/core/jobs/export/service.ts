@@ -200,16 +200,19 @@ export class ExportService implements JobHandlers {
     return result;
   }
 
-  /** An index item as a job file; its path is checked now, so a refused path fails before any write. */
+  /** Whether a template can name two items alike: one that names them by {name} alone (no {key}, no {sha256}). */
+  private static sharesPaths(params: ExportParams): boolean {
+    return !params.template.includes('{key}') && !params.template.includes('{sha256}');
+  }
+
   /**
-   * With a template that names items by {name} alone (no {key}, no {sha256}), two items can render one
-   * path (a/x.txt and b/x.txt as "flat/x.txt"): within a listing page the second fails, saying so, rather
-   * than both counting as exported while the bucket keeps one. (Across pages, overwrite "never", the
-   * default, skips the later one.)
+   * With a template that names items by {name} alone, two items can render one path (a/x.txt and b/x.txt
+   * as "flat/x.txt"): the later one in key order fails, saying so, rather than both counting as exported
+   * while the bucket keeps one. `seen` maps the paths of the export's files listed so far to their keys,
+   * across listing pages.
    */
-  private refuseSharedPaths(params: ExportParams, index: string, files: ListedFile[]): ListedFile[] {
-    if (params.template.includes('{key}') || params.template.includes('{sha256}')) return files;
-    const seen = new Map<string, string>();
+  private refuseSharedPaths(params: ExportParams, index: string, files: ListedFile[], seen = new Map<string, string>()): ListedFile[] {
+    if (!ExportService.sharesPaths(params)) return files;
     for (const f of files) {
       if (f.status) continue;
       const t = targetFor(params, f.key, index, f.version!);
@@ -219,6 +222,26 @@ export class ExportService implements JobHandlers {
       else Object.assign(f, { status: 'failed', error: `its path ${t.path} is also ${other}'s in this export: put {key} in path_template to keep them apart` });
     }
     return files;
+  }
+
+  /**
+   * The paths of a job's files listed before this listing call (by start_export, or by a listing call
+   * that stopped: a restart, a lost lease), for refuseSharedPaths. Files refused at listing (never
+   * claimed) hold no path.
+   */
+  private async listedPaths(job: JobRow, params: ExportParams): Promise<Map<string, string>> {
+    const seen = new Map<string, string>();
+    if (!ExportService.sharesPaths(params)) return seen;
+    for (let afterId: number | undefined; ; ) {
+      const rows = await this.store.listJobFiles(job.id, { ...(afterId !== undefined ? { afterId } : {}), limit: 1000 });
+      for (const f of rows) {
+        if ((f.status === 'failed' && f.attempts === 0) || !f.version) continue;
+        const t = targetFor(params, f.key, job.index_name, f.version);
+        if ('path' in t && !seen.has(t.path)) seen.set(t.path, f.key);
+      }
+      if (rows.length < 1000) return seen;
+      afterId = rows[rows.length - 1]!.id;
+    }
   }
 
   private listed(params: ExportParams, index: string, item: ItemRow): ListedFile {
@@ -258,11 +281,12 @@ export class ExportService implements JobHandlers {
     const params = JSON.parse(job.params) as ExportParams;
     let after = (JSON.parse(job.listing_state ?? '{"after":null}') as { after: string | null }).after;
     try {
+      const seen = await this.listedPaths(job, params);
       for (;;) {
         const rows = await this.store.listItems(job.org_id, job.index_name, { prefix: params.prefix || undefined, ...(after !== null ? { after } : {}), limit: 1000 });
         after = rows.length ? rows[rows.length - 1]!.key : after;
         const done = rows.length < 1000;
-        const page = this.refuseSharedPaths(params, job.index_name, rows.map((r) => this.listed(params, job.index_name, r)));
+        const page = this.refuseSharedPaths(params, job.index_name, rows.map((r) => this.listed(params, job.index_name, r)), seen);
         const kept = await this.store.appendListing(job.id, owner, page, JSON.stringify({ after }), done, this.opts.leaseMs);
         this.engine?.wake();
         if (!kept || done || signal.aborted) return;
