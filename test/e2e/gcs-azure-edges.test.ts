@@ -12,7 +12,7 @@ import { FIXTURE_SA } from '../providers/gcs.fixture.js';
 /**
  * GCS and Azure edges through the built server over stdio, each provider behind our fault proxy (all
  * traffic on 127.0.0.1): a read whose answer never starts is given up after the idle timeout and tried
- * again; throttling never makes a connector FAILED, and a throttled first listing still starts the job;
+ * again, and so is an export write whose answer never comes; throttling never makes a connector FAILED, and a throttled first listing still starts the job;
  * Azure Archive-tier blobs fail up front with "needs restore", without a GET.
  */
 
@@ -99,6 +99,22 @@ describe.each([
     const s = await waitForJob(cp, j.job_id, 30_000);
     expect(s).toMatchObject({ status: 'completed', counts: { ready: 1 } });
     expect(env.proxy.counts.GetObject).toBe(2);
+  });
+
+  it('an export write whose answer never comes is given up after CLOUDPORT_IDLE_TIMEOUT_MS and tried again, as s3 does', async () => {
+    await env.put('wstall/a.txt', 'to be written back');
+    const { connector } = await cp.ok('create_connector', { name: uniqueName(), ...env.connector(), scopes: ['import', 'export'], export_base_path: 'wstall-out' });
+    const index = uniqueName('wstall');
+    await waitForJob(cp, (await cp.ok('start_import', { connector_id: connector.id, index, prefix: 'wstall/' })).job_id);
+    env.proxy.resetCounts();
+    // The first write's answer is held back for 10 minutes; once it was sent, writes are answered at once.
+    env.proxy.setDelays({ PutObject: 600_000 });
+    const e = await cp.ok('start_export', { index, connector_id: connector.id, overwrite: 'always' });
+    await until('the first write', async () => env.proxy.counts.PutObject >= 1);
+    env.proxy.setDelays({});
+    const s = await waitForJob(cp, e.job_id, 30_000);
+    expect(s).toMatchObject({ status: 'completed', counts: { exported: 1 } });
+    expect(env.proxy.counts.PutObject).toBeGreaterThanOrEqual(2);
   });
 
   it('throttled test_connector calls do not make the connector FAILED (throttling is not a connector fault)', async () => {

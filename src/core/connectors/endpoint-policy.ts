@@ -5,6 +5,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { withIdleTimeout } from '../../providers/idle-agents.js';
 import { CloudportError } from '../../shared/errors.js';
 
 /**
@@ -232,9 +233,10 @@ export class SecurityPolicy {
 
   /**
    * HTTP(S) agents for providers: names are checked on resolution (lookup) and literal addresses
-   * when the socket is created, so a redirect to http://169.254.169.254/ is refused as well.
+   * when the socket is created, so a redirect to http://169.254.169.254/ is refused as well; with
+   * `idleTimeoutMs`, a socket without a byte either way for that long is closed (withIdleTimeout).
    */
-  agents(maxSockets: number): { http: http.Agent; https: https.Agent } {
+  agents(maxSockets: number, idleTimeoutMs?: number): { http: http.Agent; https: https.Agent } {
     const refusal = (options: { host?: string | null; hostname?: string | null }): Error | null => {
       const host = String(options.hostname ?? options.host ?? '').replace(/^\[|\]$/g, '');
       const why = net.isIP(host) ? this.addressRefusal(host) : null;
@@ -253,7 +255,7 @@ export class SecurityPolicy {
         }
         return inner(options, cb);
       };
-      return agent;
+      return idleTimeoutMs ? withIdleTimeout(agent, idleTimeoutMs) : agent;
     };
     return { http: guardAgent(new http.Agent(opts)), https: guardAgent(new https.Agent(opts)) };
   }

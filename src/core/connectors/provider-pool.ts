@@ -5,6 +5,7 @@ import type { ConnectorRow } from '../../store/types.js';
 import type { SecretBox } from './secrets.js';
 import { resolveAll } from './secrets.js';
 import type { LocationConfig } from '../../providers/types.js';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../../providers/idle-agents.js';
 import type { SecurityPolicy } from './endpoint-policy.js';
 
 /**
@@ -47,7 +48,7 @@ export class ProviderPool {
       connectTimeoutMs: 10_000,
       holdSecrets: secrets.hold,
       ...(this.idleTimeoutMs ? { idleTimeoutMs: this.idleTimeoutMs } : {}),
-      ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup, agents: (this.agents ??= this.policy.agents(this.maxSockets)) }),
+      ...(this.policy.options.privateEndpoints ? {} : { lookup: this.policy.lookup, agents: (this.agents ??= this.policy.agents(this.maxSockets, this.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)) }),
     });
   }
 

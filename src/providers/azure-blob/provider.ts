@@ -19,6 +19,7 @@ import { CloudportError, isUnreachable } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 import { mapAzureError, type AzureErrorContext, type SasRight } from './errors.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, idleAgents } from '../idle-agents.js';
 import { accountFromEndpoint, cleanEndpoint, parseConnectionString, sasInfo, splitSasUrl } from './locate.js';
 
 const MAX_PAGE = 5000;
@@ -62,13 +63,12 @@ class AzureClients {
   pipeline(credential: Credential): Pipeline {
     const options = { retryOptions: { maxTries: 1 }, redirectOptions: { maxRetries: 0 } };
     const pipeline = newPipeline(credential, options as StoragePipelineOptions);
-    if (this.ctx.agents || this.ctx.lookup) {
+    {
+      // The SDK's own client has no idle timeout (its per-request timeout is absolute, unsafe for a large
+      // block): the agents close a socket idle for idleTimeoutMs, so a stalled request fails and is retried.
       const agents =
         this.ctx.agents ??
-        (this.ownAgents ??= {
-          http: new http.Agent({ keepAlive: true, maxSockets: this.ctx.maxSockets, lookup: this.ctx.lookup }),
-          https: new https.Agent({ keepAlive: true, maxSockets: this.ctx.maxSockets, lookup: this.ctx.lookup }),
-        });
+        (this.ownAgents ??= idleAgents({ maxSockets: this.ctx.maxSockets, idleTimeoutMs: this.ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, ...(this.ctx.lookup ? { lookup: this.ctx.lookup } : {}) }));
       const inner = createDefaultHttpClient();
       const client: HttpClient = {
         sendRequest: (request: PipelineRequest) => {

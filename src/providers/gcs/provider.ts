@@ -7,6 +7,7 @@ import { CloudportError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { grantFix, mapGcsError } from './errors.js';
 import { parseServiceAccount } from '../google-service-account.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, idleAgents } from '../idle-agents.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 
 interface GcsMeta {
@@ -43,10 +44,12 @@ export function sendsCredentials(endpoint: string | null | undefined): boolean {
 
 /**
  * @google-cloud/storage 7 sends its requests through teeny-request, which takes agents from a
- * module-level pool. When the endpoint policy supplies agents (HTTP mode, one policy per process),
- * the pool is seeded with them, so GCS sockets get the same connect-time checks.
+ * module-level pool. It is seeded with the endpoint policy's agents (HTTP mode, one policy per process),
+ * so GCS sockets get the same connect-time checks, or else with this process's idle-timeout agents.
  */
 let seeded: ProviderContext['agents'] | null = null;
+/** This process's agents for GCS clients given none by the endpoint policy. */
+let ownAgents: NonNullable<ProviderContext['agents']> | undefined;
 function seedAgentPool(agents: NonNullable<ProviderContext['agents']>): void {
   if (seeded === agents) return;
   // Resolved from @google-cloud/storage's own location, so it is the very module instance the client uses.
@@ -84,7 +87,10 @@ export class GcsProvider implements StorageProvider {
     creds: ResolvedCredentials,
     ctx: ProviderContext,
   ) {
-    if (ctx.agents) seedAgentPool(ctx.agents);
+    // The client's requests have no idle timeout of their own: without the endpoint policy's agents, agents
+    // that close a socket idle for idleTimeoutMs (one pair per process: teeny-request's pool is the module's).
+    const agents = ctx.agents ?? (ownAgents ??= idleAgents({ maxSockets: ctx.maxSockets, idleTimeoutMs: ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS }));
+    seedAgentPool(agents);
     // Throws config_invalid naming credentials.json when the text is not a service account key.
     const sa = creds.type === 'service_account' ? parseServiceAccount(typeof creds.json === 'string' ? creds.json : '') : null;
     const projectId = (loc.project_id as string | undefined) ?? sa?.project_id;
@@ -98,10 +104,10 @@ export class GcsProvider implements StorageProvider {
       // cloudport's own retry layer retries (with backoff, Retry-After and ranged resume).
       retryOptions: { autoRetry: false, maxRetries: 0 },
     });
-    if (ctx.agents) {
+    {
       // Resumable uploads go through the auth library's gaxios, which ignores teeny-request's pool but
-      // takes the request interceptors' output as its options: give it the same guarded agents.
-      const { http: httpAgent, https: httpsAgent } = ctx.agents;
+      // takes the request interceptors' output as its options: give it the same agents.
+      const { http: httpAgent, https: httpsAgent } = agents;
       this.storage.interceptors.push(interceptor((o) => (o.agent = (u: URL) => (u.protocol === 'http:' ? httpAgent : httpsAgent))));
     }
     this.bucket = this.storage.bucket(loc.bucket);

@@ -32,13 +32,13 @@ import type {
 import { mapS3Error } from './errors.js';
 import { s3Identity, type S3Identity } from './credentials.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../idle-agents.js';
 import { FastGet, type FastGetResult } from './fast-get.js';
 
 const unquote = (etag: string | undefined | null) => (etag ? etag.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 /** S3's change marker: ETag plus size (a multipart ETag is not an MD5, but it still changes with content). */
 const versionOf = (etag: string | null, size: number) => `${etag ?? ''}:${size}`;
 /** The fast path's response-head and body timeout when the server gives none (the server's own default idle timeout). */
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** Multipart part size for large writes (S3's minimum is 5 MiB). */
 const PART_SIZE = 8 * 1024 * 1024;
 /**
