@@ -157,5 +157,9 @@ export function bombPart(inflated: number, word = ''): { data: Buffer; crc: numb
  * central directory claim only `claimed` bytes: a zip bomb that lies about its size.
  */
 export function lyingDocxBomb(inflated: number, claimed = 1000): Buffer {
-  return handZip([{ name: 'word/document.xml', raw: bombPart(inflated), claimed }]);
+  // [Content_Types].xml makes it a DOCX by its entries, whatever its key (zipKind).
+  return handZip([
+    { name: '[Content_Types].xml', content: Buffer.from('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>') },
+    { name: 'word/document.xml', raw: bombPart(inflated), claimed },
+  ]);
 }

@@ -163,8 +163,10 @@ export class IndexService {
     // A document not extracted yet (extraction off, or imported before it existed) is not shown as
     // its stored bytes, which would pass for its text (a PDF's syntax, HTML's markup).
     if (!info && !raw) {
-      const head = offset === 0 && buf.length >= Math.min(8, item.size) ? buf : await this.blobs.read(item.sha256, 0, Math.min(8, item.size));
-      const kind = detect(head, item.content_type, item.key);
+      const head = offset === 0 && buf.length >= Math.min(1024, item.size) ? buf : await this.blobs.read(item.sha256, 0, Math.min(1024, item.size));
+      // A zip's entries decide at extraction; for this hint its name or type says which document it is.
+      const office = /\.docx$/i.test(item.key) || item.content_type.includes('wordprocessingml') ? 'docx' : /\.xlsx$/i.test(item.key) || item.content_type.includes('spreadsheetml') ? 'xlsx' : 'zip';
+      const kind = detect(head) === 'zip' ? office : detect(head);
       if (kind !== 'other' && kind !== 'zip' && kind !== 'gzip') {
         const rawHint = MARKUP.includes(kind) ? '; raw: true reads its markup' : '';
         return { ...base, offset, next_offset: null, note: `${kind} document, text not extracted yet (imported with extraction off, or before search existed): reindex_index {"index": ${JSON.stringify(index)}} extracts it${rawHint}` };

@@ -4,7 +4,7 @@ import { chunkText } from './chunks.js';
 import type { Extracted, ExtractPool } from './extract/pool.js';
 import { detect, plainlyBinary } from './extract/sniff.mjs';
 
-function unsupported(contentType: string, detail = `binary content (${contentType || 'unknown type'})`): TextPayload {
+function unsupported(detail = 'binary content'): TextPayload {
   return { status: 'unsupported', detail, format: 'binary', derived: false, bytes: 0, chunks: [] };
 }
 
@@ -27,7 +27,7 @@ export class TextExtractor {
 
   async forFile(sha256: string, path: string, contentType: string, key: string, head?: Buffer): Promise<TextPayload | undefined> {
     // Binary content that is no document needs neither the store nor a worker: the commit records it.
-    if (head && plainlyBinary(head, contentType, key)) return unsupported(contentType, detect(head, contentType, key) === 'gzip' ? 'gzip-compressed' : undefined);
+    if (head && plainlyBinary(head, contentType)) return unsupported(detect(head) === 'gzip' ? 'gzip-compressed' : undefined);
     try {
       // Asked of the store each time: a text goes with the last item that holds its content.
       if ((await this.store.textsKnown([sha256])).has(sha256)) return undefined;

@@ -1,27 +1,28 @@
 // @ts-check
-// What a content is, from its first bytes, its content type and its key: shared by the extraction
-// worker and the import pipeline, which uses it to skip the worker for content that has no text.
+// What a content is, from its bytes alone: shared by the extraction worker and the import pipeline,
+// which uses it to skip the worker for content that has no text. Neither the key nor the content type
+// decides: a text is kept once per content (by SHA-256) for every organization holding it, so identical
+// bytes must get one text whoever imported them first and under whatever name (only a charset the
+// content type declares is weighed, for 8-bit text that is not UTF-8).
 import { unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
 
-/** @param {Buffer} head @param {string} contentType @param {string} key */
-export function detect(head, contentType, key) {
-  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
-  const type = contentType.toLowerCase().split(';')[0]?.trim() ?? '';
+/**
+ * Tags whose start makes a content HTML, as the WHATWG MIME sniffing standard lists them (each followed
+ * by a space or ">"), after leading whitespace.
+ */
+const HTML_STARTS = ['<!doctype html', '<html', '<head', '<script', '<iframe', '<h1', '<div', '<font', '<table', '<a', '<style', '<title', '<b', '<body', '<br', '<p', '<!--'];
+
+/** @param {Buffer} head */
+export function detect(head) {
   if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'pdf';
   // gzip-compressed bytes, whatever the type says (a GCS object stored with Content-Encoding: gzip).
   if (head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
-  if (head.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') {
-    if (ext === 'docx' || type.includes('wordprocessingml')) return 'docx';
-    if (ext === 'xlsx' || type.includes('spreadsheetml')) return 'xlsx';
-    return 'zip';
-  }
-  if (['html', 'htm', 'xhtml'].includes(ext) || type === 'text/html' || type === 'application/xhtml+xml') return 'html';
-  if (ext === 'xml' || ext === 'svg' || type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml')) return 'xml';
-  // An HTML page stored without a name or type that says so (a mirrored page, an attachment) is still
-  // HTML: the same bytes get one text whichever key brought them first.
-  const start = head.subarray(0, 1024).toString('latin1').replace(/^\xef\xbb\xbf/, '').trimStart().slice(0, 14).toLowerCase();
-  if (start.startsWith('<!doctype html') || start.startsWith('<html')) return 'html';
+  // A zip's entries tell an Office document from an archive (zipKind).
+  if (head.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') return 'zip';
+  const start = head.subarray(0, 1024).toString('latin1').replace(/^\xef\xbb\xbf/, '').replace(/^[\t\n\f\r ]+/, '').slice(0, 15).toLowerCase();
+  if (start.startsWith('<?xml')) return /<!doctype html|<html[\s>]/i.test(head.subarray(0, 1024).toString('latin1')) ? 'html' : 'xml';
+  if (HTML_STARTS.some((t) => start.startsWith(t) && (start.length === t.length || start[t.length] === ' ' || start[t.length] === '>'))) return 'html';
   return 'other';
 }
 
@@ -71,22 +72,16 @@ export function looksUtf8(head) {
   }
 }
 
-/** Extensions of plain-text files, for content stored without a text/* type. */
-const TEXT_EXTENSIONS = ['txt', 'text', 'csv', 'tsv', 'tab', 'md', 'markdown', 'log', 'ini', 'cfg', 'conf', 'json', 'yaml', 'yml', 'sql', 'srt', 'vtt', 'rst', 'tex'];
-
 /**
  * The encoding of text that is not UTF-8 but an 8-bit one (a Latin-1 CSV export, a Windows-1252
  * note), or null: the content type's charset when it names one iconv-lite knows, else windows-1252
- * (a superset of Latin-1's printable characters), for content whose type is text/* or whose key has
- * a plain-text extension, and whose first bytes have no NUL and almost no control characters.
- * iconv-lite decodes it: Node's TextDecoder reads windows-1252 as Latin-1 (0x93 becomes U+0093, not
- * a quotation mark) in the Node versions cloudport supports.
- * @param {Buffer} head @param {string} contentType @param {string} key
+ * (a superset of Latin-1's printable characters), for content whose first bytes have no NUL and almost
+ * no control characters (binary formats have many). iconv-lite decodes it: Node's TextDecoder reads
+ * windows-1252 as Latin-1 (0x93 becomes U+0093, not a quotation mark) in the Node versions cloudport
+ * supports.
+ * @param {Buffer} head @param {string} contentType
  */
-export function legacyCharset(head, contentType, key) {
-  const type = contentType.toLowerCase();
-  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
-  if (!type.startsWith('text/') && !TEXT_EXTENSIONS.includes(ext)) return null;
+export function legacyCharset(head, contentType) {
   let controls = 0;
   for (const b of head) {
     if (b === 0) return null;
@@ -97,13 +92,11 @@ export function legacyCharset(head, contentType, key) {
 }
 
 /**
- * 'utf-16le' or 'utf-16be' for plain text in UTF-16 (a Windows export): a byte order mark, and a
- * text/* type or a plain-text extension; else null.
- * @param {Buffer} head @param {string} contentType @param {string} key
+ * 'utf-16le' or 'utf-16be' for plain text in UTF-16 (a Windows export): a byte order mark, then no NUL
+ * and almost no control characters once decoded; else null.
+ * @param {Buffer} head
  */
-export function utf16Text(head, contentType, key) {
-  const ext = (/\.([a-z0-9]{1,8})$/i.exec(key)?.[1] ?? '').toLowerCase();
-  if (!contentType.toLowerCase().startsWith('text/') && !TEXT_EXTENSIONS.includes(ext)) return null;
+export function utf16Text(head) {
   const le = head[0] === 0xff && head[1] === 0xfe;
   if (!le && !(head[0] === 0xfe && head[1] === 0xff)) return null;
   // Text, not bytes behind a mark: no NUL character and almost no controls once decoded (UTF-32LE's mark,
@@ -133,10 +126,10 @@ export function declaredCharset(contentType) {
 /**
  * True when the first bytes already say there is no text to extract (binary content that is no
  * document format): the import records "unsupported" without a worker.
- * @param {Buffer} head @param {string} contentType @param {string} key
+ * @param {Buffer} head @param {string} contentType
  */
-export function plainlyBinary(head, contentType, key) {
-  const format = detect(head, contentType, key);
+export function plainlyBinary(head, contentType) {
+  const format = detect(head);
   if (format === 'gzip') return true;
-  return format === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType, key) && !utf16Text(head, contentType, key);
+  return format === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType) && !utf16Text(head);
 }

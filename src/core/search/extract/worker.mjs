@@ -333,7 +333,7 @@ async function extract(job) {
   const { limits } = job;
   const size = fs.statSync(job.path).size;
   const head = readHead(job.path, Math.min(size, 8192));
-  let format = detect(head, job.contentType, job.key);
+  let format = detect(head);
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
   // (A zip too large to look into is not read: whatever it holds, it is over the limit.)
@@ -350,9 +350,9 @@ async function extract(job) {
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
   if (format === 'gzip') return { status: 'unsupported', detail: 'gzip-compressed', text: '', format, derived: false };
   // 8-bit or UTF-16 text, when its first bytes are not UTF-8 (a declared charset is weighed below, on the whole body).
-  const charset = format === 'other' && !looksUtf8(head) ? (utf16Text(head, job.contentType, job.key) ?? legacyCharset(head, job.contentType, job.key)) : null;
+  const charset = format === 'other' && !looksUtf8(head) ? (utf16Text(head) ?? legacyCharset(head, job.contentType)) : null;
   if (format === 'other' && !looksUtf8(head) && !charset) {
-    return { status: 'unsupported', detail: `binary content (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+    return { status: 'unsupported', detail: 'binary content', text: '', format: 'binary', derived: false };
   }
   if (format === 'other') {
     const data = readHead(job.path, Math.min(size, limits.maxTextBytes + 4));
@@ -377,7 +377,7 @@ async function extract(job) {
     // Not UTF-8 past an ASCII start: a declared 8-bit charset decides (only here: UTF-8 labelled
     // iso-8859-1 or us-ascii is common, and stays UTF-8 above).
     if (declaredCharset(job.contentType)) {
-      const cs = legacyCharset(body.subarray(0, 8192), job.contentType, job.key);
+      const cs = legacyCharset(body.subarray(0, 8192), job.contentType);
       if (cs) return legacy(cs);
     }
     // Text with a few bad bytes (its start looked like UTF-8) keeps its words: the bad bytes become
@@ -385,9 +385,9 @@ async function extract(job) {
     const text = body.toString('utf8');
     const bad = (text.match(/\uFFFD/g) ?? []).length;
     if (bad * 1000 > text.length) {
-      const cs = legacyCharset(body.subarray(0, 8192), job.contentType, job.key);
+      const cs = legacyCharset(body.subarray(0, 8192), job.contentType);
       if (cs) return legacy(cs);
-      return { status: 'unsupported', detail: `not UTF-8 text (${job.contentType || 'unknown type'})`, text: '', format: 'binary', derived: false };
+      return { status: 'unsupported', detail: 'not UTF-8 text', text: '', format: 'binary', derived: false };
     }
     sink.push(text);
     // Each replaced byte takes three in the text: the text can pass the limit that the bytes did not.
