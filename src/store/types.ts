@@ -314,6 +314,8 @@ export interface StoreBlobRefs {
   markHashedMany(files: { fileId: number; sha256: string }[], owner: string): Promise<boolean[]>;
   /** True when some item still references this blob. */
   blobReferenced(sha256: string): Promise<boolean>;
+  /** The contents among `shas` that some item of the organization holds. */
+  contentsHeld(org: string, shas: string[]): Promise<Set<string>>;
   /**
    * Calls `unlink` for each candidate blob that no item and no in-flight file references, under a
    * lock that markHashed respects, so no import can record a reference to a blob while it is removed.

@@ -7,7 +7,7 @@ export const deleteItem = defineTool({
   title: 'Delete item',
   description: 'Delete one item (a later new_only import brings it back).',
   input: z.object({ index: z.string().min(1).max(100), key: z.string().min(1).max(4096) }),
-  output: z.object({ index: z.string(), key: z.string(), blob_removed: z.boolean() }),
+  output: z.object({ index: z.string(), key: z.string(), blob_removed: z.boolean().describe('No item of your organization holds this content any more.') }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handler(args, { app, org }) {
     const r = await app.indexes.deleteItem(org, args.index, args.key);

@@ -62,15 +62,27 @@ export class IndexService {
     await this.refuseWhileImporting(org, index);
     await this.requireIndex(org, index);
     const before = (await this.store.listIndexes(org, { after: undefined, limit: 100000 })).find((i) => i.name === index)?.items ?? 0;
-    const shas = (await this.store.deleteIndex(org, index)) ?? [];
-    return { index, items_deleted: before, blobs_removed: await this.gc(shas) };
+    const shas = [...new Set((await this.store.deleteIndex(org, index)) ?? [])];
+    await this.gc(shas);
+    return { index, items_deleted: before, blobs_removed: await this.released(org, shas) };
   }
 
   async deleteItem(org: string, index: string, key: string): Promise<{ index: string; key: string; blob_removed: boolean }> {
     await this.requireIndex(org, index);
     const sha = await this.store.deleteItem(org, index, key);
     if (sha === null) throw notFound('item', key, 'key', 'list_index_items shows the keys in this index.');
-    return { index, key, blob_removed: (await this.gc([sha])) > 0 };
+    await this.gc([sha]);
+    return { index, key, blob_removed: (await this.released(org, [sha])) > 0 };
+  }
+
+  /**
+   * How many of these contents the organization holds no more (the store removes a content once no
+   * organization holds it): counted from the caller's side alone, so the answer never tells whether
+   * another organization holds the same bytes.
+   */
+  private async released(org: string, shas: string[]): Promise<number> {
+    const held = await this.store.contentsHeld(org, shas);
+    return shas.filter((s) => !held.has(s)).length;
   }
 
   /**

@@ -123,6 +123,18 @@ export function withBlobRefs<B extends Part>(Base: B) {
       return !!(await this.exec('auto', () => one(this.qb.selectFrom('items').select('key').where('sha256', '=', sha256).limit(1))));
     }
 
+    async contentsHeld(org: string, shas: string[]): Promise<Set<string>> {
+      const unique = [...new Set(shas)];
+      const held = new Set<string>();
+      // items_by_sha (sha256, org_id): one seek per content.
+      for (let i = 0; i < unique.length; i += 500) {
+        const part = unique.slice(i, i + 500);
+        const rows = await this.exec('auto', () => all(this.qb.selectFrom('items').select('sha256').distinct().where('sha256', 'in', part).where('org_id', '=', org)));
+        for (const r of rows) held.add(r.sha256);
+      }
+      return held;
+    }
+
     /** Candidates that no item and no pending file (hashed, not yet committed) references. */
     private *unusedBlobs(batch: string[]): Tx<string[]> {
       const used = new Set([
