@@ -1,35 +1,38 @@
 /**
  * Escapes control, bidi and other invisible characters so that a hostile object key cannot
  * forge lines or reorder text in a one-line summary. structuredContent keeps the exact bytes.
+ * Beyond the BMP: the tag characters (U+E0000–E007F, invisible, and read by models as letters: a way
+ * to smuggle instructions past a human reader) and the variation selectors supplement.
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/gu;
+
+/** One unsafe character as an escape a reader sees: \xNN, \uNNNN, or \u{NNNNN} beyond the BMP. */
+function escapeOne(c: string): string {
+  const code = c.codePointAt(0)!;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
 
 export function escapeText(s: string): string {
-  return s.replace(UNSAFE, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return s.replace(UNSAFE, escapeOne);
 }
 
 /** Characters JSON.stringify leaves as they are but that must not reach a reader raw (DEL, C1, bidi, invisible). */
-const JSON_UNSAFE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+const JSON_UNSAFE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/gu;
 
 /**
  * Compact JSON for a tool result's text: what an agent reads when it gets the text alone. Control
- * characters are escaped by JSON itself; bidi and invisible ones are escaped too (still valid JSON),
- * so a hostile key cannot reorder or hide what the reader sees.
+ * characters are escaped by JSON itself; bidi and invisible ones are escaped too (still valid JSON: a
+ * character beyond the BMP as its two UTF-16 escapes), so a hostile key cannot reorder or hide what the
+ * reader sees.
  */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(JSON_UNSAFE, (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
 }
 
 /** Escapes a document's text for reading: newlines and tabs stay real, every other unsafe character is escaped. */
 export function escapeContent(s: string): string {
-  return s.replace(UNSAFE, (c) => {
-    if (c === '\n' || c === '\t') return c;
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return s.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : escapeOne(c)));
 }
 
 /** UTF-8 bytes a string takes once JSON-escaped, for page budgets. */
@@ -37,10 +40,20 @@ export function jsonBytes(s: string): number {
   return Buffer.byteLength(JSON.stringify(s));
 }
 
-/** Shortens a string for a summary line, keeping it on one line and escaped. */
+/**
+ * Shortens a string for a summary line, keeping it on one line and escaped. The cut falls between
+ * characters, never inside a surrogate pair or an escape.
+ */
 export function brief(s: string, max = 80): string {
   const e = escapeText(s);
-  return e.length > max ? e.slice(0, max - 1) + '…' : e;
+  if (e.length <= max) return e;
+  let out = '';
+  for (const c of s) {
+    const piece = c.replace(UNSAFE, escapeOne);
+    if (out.length + piece.length > max - 1) break;
+    out += piece;
+  }
+  return out + '…';
 }
 
 export function formatBytes(n: number): string {
