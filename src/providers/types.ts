@@ -78,7 +78,7 @@ export interface WriteOptions {
   sha256?: string;
   /** Base64 MD5 of the whole body: a checksum the service verifies before it keeps the object (GCS md5Hash, Azure Content-MD5). */
   md5?: string;
-  /** Create only: fail with a `conflict` when the object already exists. */
+  /** Create only: fail with an ObjectExistsError (kind `conflict`) when the object already exists, and with no other error for it. */
   ifAbsent?: boolean;
   signal?: AbortSignal;
 }

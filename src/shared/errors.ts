@@ -64,6 +64,20 @@ export class CloudportError extends Error {
   }
 }
 
+/**
+ * A create-only write (`WriteOptions.ifAbsent`) that finds its target already there. Every provider
+ * throws this one error for it, so an export with overwrite "never" can count exactly this case as
+ * skipped: other conflicts of a write (a file where a folder of the path should be, a folder or a
+ * shortcut at the path) mean nothing was written and nothing is there to keep, and fail the file.
+ */
+export class ObjectExistsError extends CloudportError {
+  constructor(what: string) {
+    super('conflict', `${what} already exists`, { temporary: false });
+  }
+}
+
+export const isObjectExists = (e: unknown): e is ObjectExistsError => e instanceof ObjectExistsError;
+
 /** `field` names the input that held the id (connector_id, job_id, index, key, automation_id, retry_of…): every not_found says which. */
 export const notFound = (what: string, id: string, field: string, fix?: string) =>
   new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found`, { field, fix });

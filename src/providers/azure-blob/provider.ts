@@ -15,7 +15,7 @@ import {
 import { DefaultAzureCredential } from '@azure/identity';
 import { createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import { CloudportError, isUnreachable } from '../../shared/errors.js';
+import { CloudportError, ObjectExistsError, isUnreachable } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 import { mapAzureError, type AzureErrorContext, type SasRight } from './errors.js';
@@ -248,7 +248,7 @@ export class AzureBlobProvider implements StorageProvider {
       }
     } catch (e) {
       const status = (e as { statusCode?: number }).statusCode;
-      if (opts.ifAbsent && (status === 409 || status === 412)) throw new CloudportError('conflict', `blob ${JSON.stringify(key)} already exists`, { temporary: false });
+      if (opts.ifAbsent && (status === 409 || status === 412)) throw new ObjectExistsError(`blob ${JSON.stringify(key)}`);
       throw mapAzureError(e, this.ctx({ key, right: 'w' }));
     }
   }

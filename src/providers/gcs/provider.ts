@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, ObjectExistsError } from '../../shared/errors.js';
 import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, ObjectInfo, ProviderContext, ReadRequest, ReadResult, ResolvedCredentials, StorageProvider, WriteOptions } from '../types.js';
 import { grantFix, mapGcsError } from './errors.js';
 import { parseServiceAccount } from '../google-service-account.js';
@@ -256,7 +256,7 @@ export class GcsProvider implements StorageProvider {
         await pipeline(body, file.createWriteStream({ resumable: true, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       }
     } catch (e) {
-      if (opts.ifAbsent && (e as { code?: unknown }).code === 412) throw new CloudportError('conflict', `object ${JSON.stringify(key)} already exists`, { temporary: false });
+      if (opts.ifAbsent && (e as { code?: unknown }).code === 412) throw new ObjectExistsError(`object ${JSON.stringify(key)}`);
       throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.create }));
     }
   }

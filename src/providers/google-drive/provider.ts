@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { drive as driveClient, type drive_v3 } from '@googleapis/drive';
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, ObjectExistsError } from '../../shared/errors.js';
 import { carriesSecrets } from '../../shared/secure-url.js';
 import { writeProbeCheck, writeSkipped } from '../checks.js';
 import { parseServiceAccount } from '../google-service-account.js';
@@ -654,7 +654,7 @@ export class DriveProvider implements StorageProvider {
     const existing = (await this.fetchChildren(parent, false, opts.signal)).bySeg.get(canonicalSegment(seg));
     if (existing?.viaShortcut) throw new CloudportError('conflict', `${JSON.stringify(key)} is a shortcut; cloudport does not write through shortcuts`, { field: 'key' });
     if (existing?.folder) throw new CloudportError('conflict', `${JSON.stringify(key)} is a folder`, { field: 'key' });
-    if (existing && opts.ifAbsent) throw new CloudportError('conflict', `file ${JSON.stringify(key)} already exists`, { temporary: false });
+    if (existing && opts.ifAbsent) throw new ObjectExistsError(`file ${JSON.stringify(key)}`);
     if (existing && isNative(existing.file.mimeType)) throw new CloudportError('conflict', `${JSON.stringify(key)} is a Google ${existing.file.mimeType!.split('.').pop()} file; cloudport does not overwrite those`, { field: 'key' });
     const contentType = opts.contentType ?? 'application/octet-stream';
     const appProperties = opts.sha256 ? { sha256: opts.sha256 } : undefined;

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { CloudportError, isUnreachable } from '../../shared/errors.js';
+import { CloudportError, ObjectExistsError, isUnreachable } from '../../shared/errors.js';
 import type {
   Check,
   CheckOptions,
@@ -242,7 +242,7 @@ export class S3Provider implements StorageProvider {
       }
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (opts.ifAbsent && (status === 412 || status === 409)) throw new CloudportError('conflict', `object ${JSON.stringify(key)} already exists`, { temporary: false });
+      if (opts.ifAbsent && (status === 412 || status === 409)) throw new ObjectExistsError(`object ${JSON.stringify(key)}`);
       throw mapS3Error(e, this.ctx({ key, action: 's3:PutObject' }));
     }
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CloudportError, asCloudportError, invalid } from '../../../shared/errors.js';
+import { CloudportError, asCloudportError, invalid, isObjectExists } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/log.js';
 import { redact } from '../../../shared/redact.js';
@@ -58,8 +58,6 @@ export interface StartExportResult {
   hint?: string;
 }
 
-
-/** Thrown inside the retried write when a create-only write finds the object already there. */
 
 export interface ExportOptions {
   retry?: RetryPolicy;
@@ -356,8 +354,9 @@ export class ExportService implements JobHandlers {
             });
             return 'written' as const;
           } catch (e) {
-            const err = asCloudportError(e);
-            if (params.overwrite === 'never' && err.kind === 'conflict' && !err.temporary) return 'exists' as const;
+            // Only the provider's "already exists" means there is an object to keep; any other conflict
+            // (a file where a folder of the path should be, a folder or a shortcut at the path) fails the file.
+            if (params.overwrite === 'never' && isObjectExists(e)) return 'exists' as const;
             throw e;
           } finally {
             if (!Buffer.isBuffer(body)) body.destroy();
