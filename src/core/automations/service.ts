@@ -431,8 +431,10 @@ export class AutomationService {
     const claim = now + this.opts.claimMs;
     if (!(await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: claim }))) return; // another process won this tick
     const feed = a.kind === 'import' ? await this.readFeed(a, c) : null;
-    // Nothing changed since a run that left nothing behind: this tick costs one feed request, no listing.
-    if (feed?.changed === false && prev?.status === 'completed') {
+    // Nothing changed since a run that left nothing behind: this tick costs one feed request and one
+    // store look-up, no listing. The feed only knows the connector's side: an index deleted since
+    // (delete_index) is filled again by this tick's run, whatever the feed says.
+    if (feed?.changed === false && prev?.status === 'completed' && (await this.store.indexExists(a.org_id, a.index_name))) {
       const at = iso(Date.now());
       if (await this.store.casAutomation(a.id, claim, { next_run_at: next, change_token: feed.token, skipped: a.skipped + 1, updated_at: at })) {
         this.opts.log.debug('automation tick skipped: no change', { automation_id: a.id, next_run_at: iso(next) });
