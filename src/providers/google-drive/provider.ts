@@ -169,8 +169,15 @@ export class DriveProvider implements StorageProvider {
     }
   }
 
-  private corpus() {
-    return this.driveId
+  /**
+   * The corpora a folder's children are asked for in. A shared drive's own folders are listed in that
+   * drive alone (corpora=drive, Google's advice for efficiency). A folder reached through a shortcut may
+   * lie outside it, in My Drive or another shared drive, where corpora=drive finds nothing: it is listed
+   * across every corpus the credentials see (allDrives: the user's files and each shared drive they are a
+   * member of), as every folder of a connector without drive_id is.
+   */
+  private corpus(viaShortcut = false) {
+    return this.driveId && !viaShortcut
       ? { corpora: 'drive', driveId: this.driveId, includeItemsFromAllDrives: true, supportsAllDrives: true }
       : { corpora: 'allDrives', includeItemsFromAllDrives: true, supportsAllDrives: true };
   }
@@ -187,7 +194,7 @@ export class DriveProvider implements StorageProvider {
     do {
       const data: drive_v3.Schema$FileList = await this.call(
         'list',
-        (o) => this.api.files.list({ q: `'${folderId}' in parents and trashed = false`, pageSize: 1000, fields: LIST_FIELDS, ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
+        (o) => this.api.files.list({ q: `'${folderId}' in parents and trashed = false`, pageSize: 1000, fields: LIST_FIELDS, ...(pageToken ? { pageToken } : {}), ...this.corpus(viaShortcut) }, o),
         {},
         signal,
       );
