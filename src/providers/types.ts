@@ -131,6 +131,10 @@ export interface ProviderCapabilities {
 export interface StorageProvider {
   readonly capabilities: ProviderCapabilities;
   list(req: ListRequest): Promise<ListPage>;
+  /**
+   * The object's info, its `key` as list() names it: a provider that also takes another spelling of a
+   * key (google_drive takes a name unescaped) answers the listed one, so an import stores one key per object.
+   */
   stat(key: string, signal?: AbortSignal): Promise<ObjectInfo>;
   read(key: string, req?: ReadRequest): Promise<ReadResult>;
   write(key: string, body: Buffer | Readable, opts?: WriteOptions): Promise<void>;

@@ -46,6 +46,9 @@ export function nameOfSegment(segment: string): string {
 /** The segment under which a key segment's file lists ("50% off.txt" lists as "50%25 off.txt"). */
 export const canonicalSegment = (segment: string): string => escapeName(nameOfSegment(segment));
 
+/** The key under which a key's file lists: one file has one key, however its names were spelled. */
+export const canonicalKey = (key: string): string => key.split('/').map(canonicalSegment).join('/');
+
 /** The segment a child gets before duplicates are told apart: its escaped name, plus the export extension of a native file. */
 function baseSegment(c: DriveChild): string {
   return escapeName(c.name) + (NATIVE_EXPORTS[c.mimeType]?.ext ?? '');

@@ -10,7 +10,7 @@ import type { Check, CheckOptions, ListPage, ListRequest, LocationConfig, Object
 import { DRIVE_SCOPES, refreshTokens, serviceAccountTokens, type TokenSource } from './auth.js';
 import { mapDriveError, shareFix, type DriveErrorContext } from './errors.js';
 import { resumableUpload } from './upload.js';
-import { FOLDER_MIME, NATIVE_EXPORTS, SHORTCUT_MIME, canonicalSegment, nameChildren, nameOfSegment, type DriveChild } from './keys.js';
+import { FOLDER_MIME, NATIVE_EXPORTS, SHORTCUT_MIME, canonicalKey, canonicalSegment, nameChildren, nameOfSegment, type DriveChild } from './keys.js';
 
 /** The fields of a file cloudport reads (partial responses keep listings small). */
 const FILE_FIELDS = 'id,name,mimeType,createdTime,modifiedTime,size,md5Checksum,sha256Checksum,appProperties,trashed,shortcutDetails(targetId,targetMimeType)';
@@ -419,8 +419,9 @@ export class DriveProvider implements StorageProvider {
     }
   }
 
+  /** Answers under the key the listing gives the file ("50% off.txt" is stat'ed as "50%25 off.txt"). */
   async stat(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
-    return this.toInfo(key, (await this.current(key, signal)).f);
+    return this.toInfo(canonicalKey(key), (await this.current(key, signal)).f);
   }
 
   /** The file's metadata now (a trashed file is not found: callers look its key up again, see current()). */

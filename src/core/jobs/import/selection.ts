@@ -63,7 +63,11 @@ export async function statKeys(org: string, provider: StorageProvider, keys: str
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, unique.length) }, worker));
-  return out;
+  // A file is kept under the key stat() answers, the listing's (see StorageProvider.stat): two spellings
+  // of one key ("50% off.txt", "50%25 off.txt" on google_drive) are one file of the job.
+  const byKey = new Map<string, ListedFile>();
+  for (const f of out) if (!byKey.has(f.key)) byKey.set(f.key, f);
+  return [...byKey.values()];
 }
 
 /** A listed object as a file of the job: folder markers are left out, archived objects fail with the fix. */
