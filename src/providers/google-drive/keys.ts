@@ -2,8 +2,10 @@
  * Google Drive has folders and file ids, not keys: a file's key is the path of names from the
  * connector's root folder (`Reports/2026/q3.pdf`). Names are not unique in a folder, so where several
  * children of one folder would get one key, the oldest (createdTime, then id) keeps the plain name and
- * each other gets its id before the extension (`q3 (1a2B…).pdf`): a key never changes when a later
- * duplicate appears. "/" and "%" in names are percent-escaped, so keys split on "/" and unescape exactly.
+ * each other gets its id before the extension (`q3 (1a2B…).pdf`): a key does not change when a newer
+ * duplicate appears. Names come from each listing alone (no memory of earlier ones), so an older file
+ * that appears (restored from the trash, moved in) takes the plain name from the file that held it.
+ * "/" and "%" in names are percent-escaped, so keys split on "/" and unescape exactly.
  * Native Google files are exported on import, and their keys carry the export's extension.
  */
 
