@@ -25,6 +25,7 @@ import { DEFAULT_EXTRACT_LIMITS, ExtractPool, type ExtractLimits } from './searc
 import { TextExtractor } from './search/extractor.js';
 import { SearchService } from './search/service.js';
 import { ReindexService } from './search/reindex.js';
+import { useCursorKey } from './domain/cursor.js';
 
 export interface AppConfig {
   dataDir: string;
@@ -162,6 +163,7 @@ export class App {
           fix: 'Start cloudport with the original CLOUDPORT_MASTER_KEY (or restore master.key). Nothing was changed.',
         });
       }
+      useCursorKey(key);
       if (config.policyRole) await agreePolicy(store, config);
       const blobs = await openBlobStore(config.blobStore, config.dataDir, config.env, config.log);
       await blobs.cleanTemp();
