@@ -41,6 +41,10 @@ export function selectionOf(p: JobParams): Selection {
 }
 
 /** Explicit keys: one HEAD each (bounded concurrency) for size and version; missing keys fail at once. */
+/** Files of statKeys whose key the bucket does not hold (not_found), apart from those refused. */
+const MISSING = new WeakSet<ListedFile>();
+export const isMissing = (f: ListedFile) => MISSING.has(f);
+
 export async function statKeys(org: string, provider: StorageProvider, keys: string[], retry: RetryPolicy): Promise<ListedFile[]> {
   const unique = [...new Set(keys)];
   keys.forEach((k, i) => {
@@ -59,6 +63,7 @@ export async function statKeys(org: string, provider: StorageProvider, keys: str
         const err = asCloudportError(e);
         if (err.kind !== 'not_found' && err.kind !== 'permission_denied') throw err;
         out[i] = { key, size: null, etag: null, version: null, status: 'failed', error: redact(err.message, org) };
+        if (err.kind === 'not_found') MISSING.add(out[i]!);
       }
     }
   };

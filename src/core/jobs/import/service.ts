@@ -13,7 +13,7 @@ import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
 import { FIRST_LISTING_FILES, FIRST_LISTING_MS, failedSample, jobLog, newJobRow, startLine } from '../common.js';
 import { countSkipped, withCompacted, type ListingState } from '../listing-state.js';
 import type { JobViews } from '../views.js';
-import { applyMode, select, selectionOf, statKeys, type JobParams } from './selection.js';
+import { applyMode, isMissing, select, selectionOf, statKeys, type JobParams } from './selection.js';
 
 /**
  * start_import: checks the arguments, lists the first page(s) and creates the job (or answers a dry
@@ -219,6 +219,14 @@ export class ImportService {
     try {
       if (keys) {
         files = await statKeys(org, provider, keys, this.retry);
+        // Not one of the keys is in the bucket: no job, as for a listing that selects nothing (a job
+        // announced as queued would only end failed). An automation's run still records its job.
+        if (!opts.dryRun && !opts.automationId && files.length > 0 && files.every(isMissing)) {
+          throw new CloudportError('not_found', `none of the ${files.length} key(s) is in the bucket: ${files[0]!.key}: ${files[0]!.error}`, {
+            field: 'keys',
+            fix: 'Keys are exact and case-sensitive, without a leading /: browse_connector {prefix} shows them (start_import {dry_run: true} checks a list first).',
+          });
+        }
       } else {
         files = [];
         const deadline = Date.now() + FIRST_LISTING_MS;
