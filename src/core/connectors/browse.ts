@@ -6,6 +6,8 @@ import { PAGE_TEXT_BUDGET, entryBytes } from '../domain/page-budget.js';
 import { explainNoMatch, noMatchText } from '../domain/nomatch.js';
 
 export interface BrowseInput {
+  /** The connector browsed: part of the cursor's query, so another connector's cursor is refused rather than read as a position in this listing. */
+  connector_id: string;
   prefix?: string;
   pattern?: string;
   folders?: boolean;
@@ -39,7 +41,7 @@ interface BrowseCursor extends Record<string, unknown> {
  */
 export async function browse(provider: StorageProvider, input: BrowseInput, budgetMs: number): Promise<BrowseResult> {
   const filter = compileFilter(input.prefix ?? '', input.pattern);
-  const query = { p: input.prefix ?? '', g: input.pattern ?? null, f: !!input.folders };
+  const query = { c: input.connector_id, p: input.prefix ?? '', g: input.pattern ?? null, f: !!input.folders };
   let state = decodeCursor<BrowseCursor>(input.cursor, query, { t: 'string?', s: 'count' }) ?? { t: null, s: 0 };
   const deadline = Date.now() + budgetMs;
   const objects: BrowseResult['objects'] = [];
