@@ -61,8 +61,11 @@ export class SearchService {
 
   /** The output, and for its text where the page starts and whether the total was counted. */
   async search(org: string, input: SearchInput): Promise<SearchOutput & { position: { first: number; exact: boolean } }> {
-    const names = input.index === undefined ? undefined : [...new Set(Array.isArray(input.index) ? input.index : [input.index])];
-    for (const [i, name] of (names ?? []).entries()) {
+    const given = input.index === undefined ? [] : Array.isArray(input.index) ? input.index : [input.index];
+    const names = input.index === undefined ? undefined : [...new Set(given)];
+    // Each name is checked once, at its first place in the caller's array: the field points at what the caller sent, not at the deduplicated list.
+    for (const [i, name] of given.entries()) {
+      if (given.indexOf(name) !== i) continue;
       await requireIndex(this.store, org, name, Array.isArray(input.index) ? `index[${i}]` : 'index', 'list_indexes shows the indexes; omit index to search them all.');
     }
     const parsed = parseQuery(input.query);
