@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { brief, formatBytes } from '../shared/text.js';
 import type { ImportStatus } from '../core/jobs/views.js';
+import { SKIPPED_ROWS_KEPT } from '../core/jobs/listing-state.js';
 import { READ, defineTool } from './define.js';
 import { counts, cursor, fileState, jobKind, jobStatus, limit } from './schemas.js';
 
@@ -35,6 +36,7 @@ export const importStatus = defineTool({
     files: z
       .array(z.object({ key: z.string(), status: fileState, size: z.number().optional(), error: z.string().optional(), duplicate_of: z.string().optional(), path: z.string().optional() }))
       .optional(),
+    files_unlisted: z.number().optional().describe('Skipped files not listed.'),
     next_cursor: z.string().nullable().optional(),
   }),
   annotations: READ,
@@ -66,7 +68,9 @@ export const importStatus = defineTool({
               .map((f) => `${brief(f.key, 50)}${f.path ? ` → ${brief(f.path, 50)}` : ''}${f.duplicate_of ? ` = ${brief(f.duplicate_of, 50)}` : ''}${f.error ? ` (${brief(f.error, 60)})` : ''}`)
               .join(', ') +
             (r.files.length > 3 ? ', …' : '')
-          : ''),
+          : '') +
+        // Said on every page: a job keeps rows for its first skipped files only, so no cursor reaches the rest.
+        (r.files_unlisted ? `; ${r.files_unlisted} more skipped file(s) counted, not listed (a job lists its first ${SKIPPED_ROWS_KEPT} skipped files at most)` : ''),
     };
   },
 });

@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { entryBytes, fitPage } from '../domain/page-budget.js';
 import type { JobEngine } from './engine.js';
 import { FINAL_STATES, exportCounts, shownFileState, storeFileState, type JobCounts, type JobKind } from './kinds.js';
-import { jobReason, withCompacted } from './listing-state.js';
+import { jobReason, parseListingState, withCompacted } from './listing-state.js';
 import { exportPathOf } from './export/paths.js';
 
 /**
@@ -35,6 +35,11 @@ export interface ImportStatus extends ImportSummary {
   warning?: string;
   started_at: string | null;
   files?: { key: string; status: FileState | 'exported'; size?: number; error?: string; duplicate_of?: string; path?: string }[];
+  /**
+   * Skipped files the job counts but keeps no row for (past the first SKIPPED_ROWS_KEPT, or an automation's
+   * compacted run): no page lists them, so files_status "skipped" or "all" says how many its pages leave out.
+   */
+  files_unlisted?: number;
   next_cursor?: string | null;
 }
 
@@ -95,6 +100,8 @@ export class JobViews {
       if (fitPage(files, (f) => entryBytes(f.key, f.error, f.duplicate_of, f.path) + 20)) more = true;
       out.files = files;
       out.next_cursor = more ? encodeCursor({ after: rows[files.length - 1]!.id }, q) : null;
+      const unlisted = opts.files_status === 'skipped' || opts.files_status === 'all' ? Number(parseListingState(job.listing_state).compacted ?? 0) : 0;
+      if (unlisted > 0) out.files_unlisted = unlisted;
     }
     return out;
   }
