@@ -104,6 +104,13 @@ export const MIN_INTERVAL_MS = 60_000;
 const INTERVAL = /^(\d{1,6})(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const FINAL: ReadonlySet<string> = new Set(FINAL_JOB_STATES);
+const NAME_FIX = 'Give a name of 1-100 characters that is not only spaces, e.g. "nightly contracts".';
+/** An automation name another automation of the organization holds: one error for create and update. */
+const nameTaken = (name: string) =>
+  new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, {
+    field: 'name',
+    fix: 'Give another name, or change the existing one with update_automation (list_automations shows it).',
+  });
 const SCHEDULE_FIX = 'Use an interval such as "15m", "1h", "1d", or a cron expression (UTC) such as "*/15 * * * *" (minute hour day-of-month month day-of-week).';
 
 export interface Schedule {
@@ -205,12 +212,9 @@ export class AutomationService {
     const params = this.checkParams(kind, input);
     const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
     const name = (input.name ?? `${kind} ${c.name} → ${index}`.slice(0, 100)).trim();
-    if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters');
+    if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
     if (await this.store.findAutomationByName(org, name)) {
-      throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, {
-        field: 'name',
-        fix: 'Give another name, or change the existing one with update_automation (list_automations shows it).',
-      });
+      throw nameTaken(name);
     }
     const now = Date.now();
     const row: NewAutomation = {
@@ -281,9 +285,9 @@ export class AutomationService {
     }
     if (patch.name !== undefined) {
       const name = patch.name.trim();
-      if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters');
+      if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
       const other = await this.store.findAutomationByName(org, name);
-      if (other && other.id !== id) throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      if (other && other.id !== id) throw nameTaken(name);
       out.name = name;
     }
     const now = Date.now();
@@ -574,8 +578,9 @@ export class AutomationService {
 
   private checkParams(kind: AutomationKind, input: AutomationParams): AutomationParams {
     if (kind === 'export') {
-      if (input.pattern) throw invalid('pattern', 'pattern applies to import automations only');
-      if (input.import_mode) throw invalid('import_mode', 'import_mode applies to import automations only');
+      // An export run writes every item under prefix: the index's items have no glob or mode to pick them by.
+      if (input.pattern) throw invalid('pattern', 'pattern applies to import automations only', 'Drop pattern; an export automation writes the items under prefix (give prefix to narrow it).');
+      if (input.import_mode) throw invalid('import_mode', 'import_mode applies to import automations only', 'Drop import_mode; each export run writes the items that are new or changed since the last run (overwrite "if_changed").');
       return input.prefix ? { prefix: input.prefix } : {};
     }
     compileFilter(input.prefix ?? '', input.pattern || undefined);

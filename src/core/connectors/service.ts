@@ -183,9 +183,13 @@ export function normalizeBasePath(p: string | undefined): string {
 function checkName(name: string): string {
   const n = name.trim();
   if (n.length < 1 || n.length > 100) throw invalid('name', 'name must be 1-100 characters', 'Choose a short, unique name such as "media-bucket".');
-  if (/[\u0000-\u001f\u007f]/.test(n)) throw invalid('name', 'name must not contain control characters');
+  if (/[\u0000-\u001f\u007f]/.test(n)) throw invalid('name', 'name must not contain control characters', 'Remove tabs, line breaks and other control characters; a short name such as "media-bucket" fits.');
   return n;
 }
+
+/** A connector name another connector of the organization holds: one error for create, update and a lost insert race. */
+const nameTaken = (name: string) =>
+  new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name', fix: 'Choose another name, or update the existing connector.' });
 
 function checkScopes(scopes: string[] | undefined): string[] {
   const s = [...new Set(scopes && scopes.length ? scopes : ['import'])];
@@ -349,7 +353,7 @@ export class ConnectorService {
     const metadata = checkMetadata(input.metadata);
     this.checkPolicy(input.provider, loc, input.credentials);
     if (await this.store.findConnectorByName(org, name)) {
-      throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name', fix: 'Choose another name, or update the existing connector.' });
+      throw nameTaken(name);
     }
     if (input.validate !== false) {
       if (loc.region === null) loc.region = await this.detectRegion(org, input.provider, loc, input.credentials);
@@ -384,7 +388,7 @@ export class ConnectorService {
     try {
       await this.store.insertConnector(row);
     } catch (e) {
-      if (String((e as Error).message).includes('UNIQUE')) throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      if (String((e as Error).message).includes('UNIQUE')) throw nameTaken(name);
       throw e;
     }
     return toView((await this.store.getConnector(org, id))!);
@@ -427,7 +431,7 @@ export class ConnectorService {
     if (patch.name !== undefined) {
       const name = checkName(patch.name);
       const other = await this.store.findConnectorByName(org, name);
-      if (other && other.id !== id) throw new CloudportError('conflict', `a connector named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      if (other && other.id !== id) throw nameTaken(name);
       out.name = name;
     }
     const scopes = patch.scopes !== undefined ? checkScopes(patch.scopes) : (JSON.parse(c.scopes) as string[]);

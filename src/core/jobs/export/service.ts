@@ -99,7 +99,7 @@ export class ExportService implements JobHandlers {
     if (!provider.capabilities.write) throw new CloudportError('unsupported', `provider ${c.provider} cannot write`, { field: 'connector_id' });
     const index = input.index;
     await requireIndex(this.store, org, index, 'index', 'list_indexes shows the indexes that exist.');
-    if (input.keys && input.prefix) throw invalid('keys', 'give either keys or prefix, not both');
+    if (input.keys && input.prefix) throw invalid('keys', 'give either keys or prefix, not both', 'Drop prefix to export exactly these keys, or drop keys to export every item under the prefix.');
     const params: ExportParams = {
       kind: 'export',
       prefix: input.prefix ?? '',

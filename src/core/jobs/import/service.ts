@@ -107,7 +107,13 @@ export class ImportService {
 
   /** retry_of: a new job over the failed files of an earlier one (same connector and index unless given). */
   private async retryFailed(org: string, input: StartImportInput): Promise<StartImportResult> {
-    if (input.keys || input.prefix || input.pattern) throw invalid('retry_of', 'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it');
+    if (input.keys || input.prefix || input.pattern) {
+      throw invalid(
+        'retry_of',
+        'retry_of takes the failed files of that job; do not give keys, prefix or pattern with it',
+        `Send start_import {retry_of: ${JSON.stringify(input.retry_of)}} alone to retry that job's failed files, or drop retry_of to import by keys, prefix or pattern.`,
+      );
+    }
     const old = await this.views.getJob(org, input.retry_of!, 'retry_of');
     if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
