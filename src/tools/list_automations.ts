@@ -1,7 +1,12 @@
 import { z } from 'zod';
+import type { AutomationView } from '../core/automations/service.js';
+import { escapeText, jsonText } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { connectorId, cursor, limit } from './schemas.js';
 import { automationLine, automationOut } from './automation_schemas.js';
+
+/** The page's columns: every field but enabled (state says "disabled") and updated_at. */
+const COLUMNS = ['id', 'name', 'kind', 'connector_id', 'index', 'prefix', 'pattern', 'import_mode', 'schedule', 'state', 'paused_reason', 'next_run_at', 'last_run_at', 'last_job_id', 'last_status', 'last_reason', 'last_error', 'runs', 'skipped'] as const satisfies readonly (keyof AutomationView)[];
 
 export const listAutomations = defineTool({
   name: 'list_automations',
@@ -13,6 +18,9 @@ export const listAutomations = defineTool({
   async handler(args, { app, org }) {
     const r = await app.automations.list(org, args);
     const rows = r.automations.slice(0, 3).map(automationLine);
-    return { data: r, summary: `${r.automations.length} automation(s)${rows.length ? ': ' + rows.join('; ') : ''}${r.automations.length > 3 ? '; …' : ''}${r.next_cursor ? '; more with next_cursor' : ''}` };
+    const summary = `${r.automations.length} automation(s)${rows.length ? ': ' + rows.join('; ') : ''}${r.automations.length > 3 ? '; …' : ''}${r.next_cursor ? '; more with next_cursor' : ''}`;
+    // The page as columns, as list_index_items gives its items: every automation of the page and the cursor, in few bytes.
+    const page = { columns: COLUMNS, automations: r.automations.map((a) => COLUMNS.map((c) => a[c])), next_cursor: r.next_cursor };
+    return { data: r, summary, text: `${escapeText(summary)}\n${jsonText(page)}` };
   },
 });

@@ -9,6 +9,7 @@ import { FINAL_JOB_STATES } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { compileFilter } from '../domain/filter.js';
 import { checkIndexName } from '../domain/index-names.js';
+import { entryBytes, fitPage } from '../domain/page-budget.js';
 import type { ImportService } from '../jobs/import/service.js';
 import type { ExportService } from '../jobs/export/service.js';
 import { jobReason } from '../jobs/listing-state.js';
@@ -250,7 +251,7 @@ export class AutomationService {
     const q = { c: opts.connector_id ?? null };
     const cur = decodeCursor<{ after: string }>(opts.cursor, q, { after: 'string' });
     const rows = await this.store.listAutomations(org, { connectorId: opts.connector_id, after: cur?.after, limit: opts.limit + 1 });
-    const more = rows.length > opts.limit;
+    let more = rows.length > opts.limit;
     if (more) rows.pop();
     const connectors = new Map<string, ConnectorRow | null>();
     const out: AutomationView[] = [];
@@ -258,7 +259,11 @@ export class AutomationService {
       if (!connectors.has(r.connector_id)) connectors.set(r.connector_id, await this.store.getConnector(org, r.connector_id));
       out.push(await this.view(r, connectors.get(r.connector_id) ?? null));
     }
-    return { automations: out, next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null };
+    // Long names, reasons or errors make a shorter page (the cursor resumes after the last one shown), never a cut row.
+    // Each row also shows its kind, mode, state, counts and the nulls of its empty fields: about 60 bytes besides its strings
+    // and ENTRY_OVERHEAD, and the summary line shows three rows in full, so the estimate errs long.
+    if (fitPage(out, (a) => entryBytes(a.id, a.name, a.connector_id, a.index, a.prefix, a.pattern, a.schedule, a.paused_reason, a.next_run_at, a.last_run_at, a.last_job_id, a.last_status, a.last_reason, a.last_error) + 60)) more = true;
+    return { automations: out, next_cursor: more ? encodeCursor({ after: out[out.length - 1]!.id }, q) : null };
   }
 
   async get(org: string, id: string): Promise<AutomationView> {

@@ -214,7 +214,7 @@ export class JobViews {
       ...(cur ? { before: { createdAt: cur.at, id: cur.before } } : {}),
       limit: opts.limit + 1,
     });
-    const more = rows.length > opts.limit;
+    let more = rows.length > opts.limit;
     if (more) rows.pop();
     // No job, and the filter names a connector or index that is not there: a misspelled id, not an idle one
     // (jobs outlive a deleted connector or index, so one with jobs still lists them).
@@ -225,6 +225,9 @@ export class JobViews {
       }
       if (opts.index && !(await this.store.indexExists(org, opts.index)) && (await noJobs({ index: opts.index }))) throw notFound('index', opts.index, 'index', 'list_indexes shows the indexes.');
     }
+    // Long ids or index names make a shorter page (the cursor resumes after the last one shown), never a cut row.
+    // Each row also shows its kind, status and seven counts: about 20 bytes besides its strings and ENTRY_OVERHEAD.
+    if (fitPage(rows, (r) => entryBytes(r.id, r.connector_id, r.index_name, r.automation_id, r.created_at, r.finished_at, r.kind, r.status) + 20)) more = true;
     const progress = await this.store.jobsProgress(rows.map((r) => r.id));
     return {
       imports: rows.map((r) => ({
