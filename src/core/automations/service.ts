@@ -240,7 +240,7 @@ export class AutomationService {
     try {
       await this.store.insertAutomation(row);
     } catch (e) {
-      if (await this.store.findAutomationByName(org, name)) throw new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, { field: 'name' });
+      if (await this.store.findAutomationByName(org, name)) throw nameTaken(name);
       throw e;
     }
     this.wake();
