@@ -66,8 +66,8 @@ describe('list_automations and list_imports pages', () => {
   });
 
   it('list_imports: 100 jobs page within the budget and reach all 100, counts in columns', async () => {
-    // Explicit keys of a missing object: each call makes a job at once (it fails without a download).
-    for (let i = 0; i < 100; i++) await cp.ok('start_import', { connector_id: conn, index: `ix${i}`, keys: ['missing.md'] });
+    // Explicit keys: each call makes a job at once, of one small file.
+    for (let i = 0; i < 100; i++) await cp.ok('start_import', { connector_id: conn, index: `ix${i}`, keys: ['a.md'] });
     const { rows, pages: n } = await pages(cp, 'list_imports', {}, 'imports');
     expect(n).toBeGreaterThan(1);
     expect(new Set(rows.map((j) => j.job_id)).size).toBe(100);
