@@ -11,6 +11,7 @@ import { TOOLS, toolEnabled, toolsetsOf } from './tools/index.js';
 import type { Toolset } from './tools/toolsets.js';
 import { VIEW_URIS, type ToolDef } from './tools/define.js';
 import { onRequest } from './requests.js';
+import { isStoreFull } from './core/jobs/store-health.js';
 import { registerResources } from './resources.js';
 
 export const SERVER_NAME = 'cloudport';
@@ -527,7 +528,12 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
       return { content: [{ type: 'text', text: text ?? `${escapeText(summary)}\n${jsonText(data)}` }], structuredContent: data as Record<string, unknown> };
     } catch (e) {
-      const err = asCloudportError(e);
+      const err = isStoreFull(e)
+        ? new CloudportError('unexpected', `the store is full: ${(e as Error).message}`, {
+            temporary: true,
+            fix: 'Free space where the store keeps its data (the data dir\'s disk, or the PostgreSQL server) and retry; jobs already running wait and go on by themselves.',
+          })
+        : asCloudportError(e);
       if (err.kind === 'unexpected' && !err.temporary) {
         opts.log.error('tool failed', { tool: tool.name, error: err.message });
         opts.log.debug('tool failed: stack', { tool: tool.name, stack: (e as Error).stack });

@@ -121,6 +121,9 @@ describe('a store that runs out of space mid-import (SQLite, SQLITE_FULL)', () =
     expect(s.counts.failed).toBe(0);
     expect(s.counts.pending).toBeGreaterThan(0);
     expect(s.warning).toMatch(/^store full/);
+    // A call that must write answers a temporary error with what to do, not a bare "unexpected".
+    const refused = await full.call('start_import', { connector_id: conn, index: 'full-too' });
+    expect(refused.data.error).toMatchObject({ kind: 'unexpected', temporary: true, message: expect.stringMatching(/^the store is full/), fix: expect.stringContaining('Free space') });
     // The files handed back say so too (and stay pending).
     const waiting = (await full.ok('import_status', { job_id: job.job_id, files_status: 'pending', limit: 100 })).files;
     expect(waiting.some((f: { error?: string }) => /^store full: database or disk is full; tried again when space is freed/.test(f.error ?? ''))).toBe(true);
