@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { counts, jobKindOut, jobStatusOut } from './schemas.js';
+import { counts, countsText, jobKindOut, jobStatusOut } from './schemas.js';
 
 export const cancelImport = defineTool({
   name: 'cancel_import',
@@ -11,7 +11,8 @@ export const cancelImport = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { app, org }) {
     const r = await app.jobs.cancel(org, args.job_id);
-    const done = r.kind === 'export' ? `${r.counts.exported} exported` : `${r.counts.ready} ready`;
-    return { data: { job_id: r.job_id, kind: r.kind, status: r.status as never, counts: r.counts }, summary: `${r.job_id} ${r.status}: ${done}, ${r.counts.canceled} canceled` };
+    // A job that ended before the call (completed, failed) keeps its end: nothing of it is canceled.
+    const already = r.status !== 'canceled' ? `already ${r.status}, nothing canceled: ` : '';
+    return { data: { job_id: r.job_id, kind: r.kind, status: r.status as never, counts: r.counts }, summary: `${r.job_id} ${r.status}: ${already}${countsText(r.kind, r.counts)}` };
   },
 });

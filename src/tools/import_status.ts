@@ -3,7 +3,7 @@ import { brief, formatBytes } from '../shared/text.js';
 import type { ImportStatus } from '../core/jobs/views.js';
 import { SKIPPED_ROWS_KEPT } from '../core/jobs/listing-state.js';
 import { READ, defineTool } from './define.js';
-import { counts, cursor, fileState, jobKind, jobStatus, limit } from './schemas.js';
+import { counts, countsText, cursor, fileState, jobKind, jobStatus, limit } from './schemas.js';
 
 export const importStatus = defineTool({
   name: 'import_status',
@@ -51,12 +51,10 @@ export const importStatus = defineTool({
       ? await app.jobs.waitForChange(org, args.job_id, args.wait_seconds, args, signal, report || undefined)
       : await app.jobs.status(org, args.job_id, args);
     const c = r.counts;
-    const done = r.kind === 'export' ? `${c.exported} exported` : `${c.ready} ready, ${c.deduped} deduped`;
     return {
       data: r,
       summary:
-        `${r.job_id} ${r.status}: ${done}, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending` +
-        (c.canceled ? `, ${c.canceled} canceled` : '') +
+        `${r.job_id} ${r.status}: ${countsText(r.kind, c)}` +
         `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
         (r.warning ? `; ${r.warning}` : '') +
         (r.reason ? `; reason: ${brief(r.reason, 600)}` : '') +

@@ -225,6 +225,12 @@ export const jobStatusOut = advertise(jobStatus, { type: 'string' });
 export const fileState = z.enum([...FILE_STATES, 'exported']);
 export const jobKind = z.enum(JOB_KINDS);
 export const jobKindOut = advertise(jobKind, { type: 'string' });
+/** A job's counts as one line of text: what import_status and cancel_import say of a job. */
+export function countsText(kind: string, c: z.infer<typeof counts>): string {
+  const done = kind === 'export' ? `${c.exported ?? 0} exported` : `${c.ready ?? 0} ready, ${c.deduped ?? 0} deduped`;
+  return `${done}, ${c.skipped} skipped, ${c.failed} failed, ${c.pending} pending${c.canceled ? `, ${c.canceled} canceled` : ''}`;
+}
+
 /** Imports count ready and deduped files, exports count exported ones. */
 export const counts = z.object({
   pending: z.number(),

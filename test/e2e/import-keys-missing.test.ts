@@ -5,7 +5,7 @@ import { startS3Env, type S3Env } from '../helpers/s3env.js';
 /**
  * start_import {keys} where not one key is in the bucket answers not_found on keys, with a fix, and
  * creates no job (a job announced as queued would only end failed); with one key there the job starts
- * and the missing ones fail in it.
+ * and the missing ones fail in it; canceling it once ended says so, with every count.
  */
 let env: S3Env;
 let cp: Running;
@@ -35,5 +35,8 @@ describe('start_import with keys the bucket does not hold', () => {
     const r = await cp.ok('start_import', { connector_id: id, index: 'keys-missing', keys: ['here.txt', 'gone.txt'] });
     const s = await waitForJob(cp, r.job_id);
     expect(s.counts).toMatchObject({ ready: 1, failed: 1 });
+    // Canceling a job that has ended says so, with every count.
+    const c = await cp.call('cancel_import', { job_id: r.job_id });
+    expect(c.text.split('\n')[0]).toBe(`${r.job_id} completed_with_errors: already completed_with_errors, nothing canceled: 1 ready, 0 deduped, 0 skipped, 1 failed, 0 pending`);
   });
 });
