@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { automation, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
+import { driveServiceAccount } from '../helpers/drive.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer } from '../support/drive-server.mjs';
 
@@ -15,10 +15,7 @@ describe('google_drive automation after its index is deleted', () => {
   let conn: string;
   beforeAll(async () => {
     drive = await startDriveServer();
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const email = 'scheduler@test.iam.gserviceaccount.com';
-    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
-    const json = JSON.stringify({ type: 'service_account', client_email: email, private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: drive.tokenUrl });
+    const json = driveServiceAccount(drive, 'scheduler@test.iam.gserviceaccount.com');
     const root = drive.addFolder({ name: 'team' });
     drive.addFile({ name: 'a.txt', parent: root, data: 'hello' });
     cp = await startCloudport({ dataDir: tempDir(), env: { CLOUDPORT_MIN_INTERVAL_MS: '300' } });

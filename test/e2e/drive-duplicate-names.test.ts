@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { driveServiceAccount } from '../helpers/drive.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer } from '../support/drive-server.mjs';
 
@@ -20,10 +20,7 @@ describe('google_drive: keys of same-named files in one folder', () => {
   let newer: string;
   beforeAll(async () => {
     drive = await startDriveServer();
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const email = 'importer@test.iam.gserviceaccount.com';
-    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
-    const json = JSON.stringify({ type: 'service_account', client_email: email, private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: drive.tokenUrl });
+    const json = driveServiceAccount(drive, 'importer@test.iam.gserviceaccount.com');
     root = drive.addFolder({ name: 'dups' });
     older = drive.addFile({ name: 'report.txt', parent: root, data: 'OLD DRAFT', createdTime: '2020-01-01T00:00:00.000Z' });
     drive.trash(older);

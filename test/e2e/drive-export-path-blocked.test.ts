@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { driveServiceAccount } from '../helpers/drive.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer } from '../support/drive-server.mjs';
 
@@ -16,10 +16,7 @@ describe('google_drive export onto a path Drive cannot take', () => {
   let dst: string;
   beforeAll(async () => {
     drive = await startDriveServer();
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const email = 'exporter@test.iam.gserviceaccount.com';
-    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
-    const json = JSON.stringify({ type: 'service_account', client_email: email, private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: drive.tokenUrl });
+    const json = driveServiceAccount(drive, 'exporter@test.iam.gserviceaccount.com');
     const srcRoot = drive.addFolder({ name: 'src' });
     drive.addFile({ name: 'q3.pdf', parent: drive.addFolder({ name: 'Reports', parent: srcRoot }), data: 'q3 numbers' });
     drive.addFile({ name: 'notes.txt', parent: srcRoot, data: 'kept notes' });

@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, allFiles, type Running } from '../helpers/cloudport.js';
+import { driveServiceAccount } from '../helpers/drive.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer } from '../support/drive-server.mjs';
 
@@ -16,10 +16,7 @@ describe('google_drive: explicit keys with a literal "%"', () => {
   let conn: string;
   beforeAll(async () => {
     drive = await startDriveServer();
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const email = 'importer@test.iam.gserviceaccount.com';
-    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
-    const json = JSON.stringify({ type: 'service_account', client_email: email, private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: drive.tokenUrl });
+    const json = driveServiceAccount(drive, 'importer@test.iam.gserviceaccount.com');
     const root = drive.addFolder({ name: 'pct' });
     drive.addFile({ name: '50% off.txt', parent: root, data: 'sale' });
     cp = await startCloudport({ dataDir: tempDir() });

@@ -1,6 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { driveServiceAccount } from '../helpers/drive.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer } from '../support/drive-server.mjs';
 
@@ -16,10 +16,7 @@ describe('google_drive: shared drive (drive_id) follows shortcuts to folders out
   let conn: string;
   beforeAll(async () => {
     drive = await startDriveServer();
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const email = 'member@test.iam.gserviceaccount.com';
-    drive.addServiceAccount({ email, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
-    const json = JSON.stringify({ type: 'service_account', client_email: email, private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: drive.tokenUrl });
+    const json = driveServiceAccount(drive, 'member@test.iam.gserviceaccount.com');
     const sd = drive.addSharedDrive({ name: 'Team' });
     drive.addFile({ name: 'own.txt', parent: sd, data: 'in the shared drive' });
     const mine = drive.addFolder({ name: 'mine' }); // in My Drive
