@@ -44,6 +44,9 @@ describe('export path collisions', () => {
     expect(held).toBe('content of a');
     const exported = (await allFiles(cp, r.job_id)).filter((f) => f.status === 'exported') as unknown as { key: string; path: string }[];
     expect(new Set(exported.map((f) => f.path)).size).toBe(exported.length);
+    // An import's file states are refused on an export, with the states it has.
+    const wrong = await cp.call('import_status', { job_id: r.job_id, files_status: 'deduped' });
+    expect(wrong.data.error).toMatchObject({ kind: 'config_invalid', field: 'files_status', fix: expect.stringContaining('"exported"') });
   });
 
   it('the later of two items more than a listing page apart fails too', async () => {

@@ -80,6 +80,11 @@ export class JobViews {
     const warning = FINAL_STATES.has(job.status) ? null : await this.engine?.health.warning();
     if (warning) out.warning = warning;
     if (opts.files_status) {
+      // An export's files are exported, skipped, failed, pending or canceled; an import's are never exported.
+      const foreign = job.kind === 'export' ? ['ready', 'deduped'] : ['exported'];
+      if (foreign.includes(opts.files_status)) {
+        throw invalid('files_status', `${job.kind} ${job.id} has no ${opts.files_status} files: that state is ${job.kind === 'export' ? "an import's" : "an export's"}`, `Use ${job.kind === 'export' ? '"exported"' : '"ready" or "deduped"'}, "skipped", "failed", "pending", "canceled" or "all".`);
+      }
       const q = { j: job.id, s: opts.files_status };
       const cur = decodeCursor<{ after: number }>(opts.cursor, q, { after: 'count' });
       const status = opts.files_status === 'all' ? undefined : (storeFileState(job.kind, opts.files_status) as FileState);
