@@ -164,6 +164,14 @@ export class ImportHandler implements JobHandlers {
     return out;
   }
 
+  /** Removes those of `shas` that nothing references any more; a failure is logged and left to the sweep. */
+  private async collect(shas: string[], jobId: string): Promise<void> {
+    if (!shas.length) return;
+    await this.store.gcBlobs(shas, gcUnlink(this.blobs)).catch((e) => {
+      if (!this.engine?.health.report(e)) this.opts.log.warn('removing unreferenced content failed; the sweep removes it later', { job_id: jobId, error: (e as Error).message });
+    });
+  }
+
   async closeHashers(): Promise<void> {
     await this.opts.hashers?.close();
   }
@@ -262,7 +270,13 @@ export class ImportHandler implements JobHandlers {
         throw new CloudportError('unexpected', `storing the content failed: ${err.message}`, { field: 'blob_store', fix: err.fix ?? 'Check the blob store (--blob-store) and import again (start_import retry_of).' });
       }
       temp = null;
-      if ('commitError' in landed) throw landed.commitError;
+      if ('commitError' in landed) {
+        // Local blobs are renamed into place inside the commit, so a commit that failed (a full store) may
+        // leave its blob with no item: GC decides, as for a commit that wrote nothing. Its own failure
+        // leaves the blob to the sweep; the commit's error is what the file's fate depends on.
+        await this.collect([d.sha256], file.job_id);
+        throw landed.commitError;
+      }
       const res = landed.committed;
       if (res) this.engine?.health.ok();
       if (!res) await this.store.gcBlobs([d.sha256], gcUnlink(this.blobs));
