@@ -12,7 +12,7 @@ import { compileFilter } from '../../domain/filter.js';
 import { explainNoMatch, noMatchText } from '../../domain/nomatch.js';
 import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { countFileOutcome, fileConnector, jobLog } from '../common.js';
-import { countSkipped, parseListingState } from '../listing-state.js';
+import { countSkipped, parseListingState, withCompacted } from '../listing-state.js';
 import { downloadObject, type Downloaded } from './download.js';
 import type { HashWorkers } from './hash-workers.js';
 import type { TextExtractor } from '../../search/extractor.js';
@@ -300,7 +300,8 @@ export class ImportHandler implements JobHandlers {
   }
 
   async onFinalized(job: JobRow): Promise<void> {
-    const c = (await this.store.jobProgress(job.id)).counts;
+    // The counts import_status shows: skipped files kept as a number (countSkipped) included.
+    const c = withCompacted(job, (await this.store.jobProgress(job.id)).counts);
     await jobLog(
       this.store,
       job.org_id,
