@@ -107,10 +107,19 @@ export async function inRecreatedDir<T>(file: string, create: () => Promise<T>):
   }
 }
 
+/** The tags in the temp file names of this process's TempFiles: the pid alone does not tell it from an earlier process with the same pid. */
+const TAGS_OF_THIS_PROCESS = new Set<string>();
+
+function tagOfThisProcess(): string {
+  const tag = randomBytes(4).toString('hex');
+  TAGS_OF_THIS_PROCESS.add(tag);
+  return tag;
+}
+
 /**
  * Local temp files for downloads: `<pid>-<random>.<host>.part` in `<data-dir>/incoming/0` … `f`,
- * taken in turn. Files of processes that are gone (same host, pid not alive) are removed at start-up
- * and by the periodic sweep. The sweep also empties `<data-dir>/tmp`, where earlier versions kept
+ * taken in turn. Files of processes that are gone (same host, and a pid not alive, or our pid without
+ * one of our tags) are removed at start-up and by the periodic sweep. The sweep also empties `<data-dir>/tmp`, where earlier versions kept
  * temp files in one directory. The new ones are not subdirectories of it: those versions' sweep
  * removes every entry of tmp/ as a file, and a directory there would stop their start-up (a rollback,
  * or an older process sharing the data dir). A directory removed while running is made again by the
@@ -134,7 +143,7 @@ export class TempFiles {
   }
 
   /** A random prefix per instance and a counter: unique without a random draw per file (files open with `wx` anyway). */
-  private readonly tag = randomBytes(4).toString('hex');
+  private readonly tag = tagOfThisProcess();
   private seq = 0;
 
   tempPath(): string {
@@ -184,10 +193,11 @@ export class TempFiles {
       if (host && host !== HOST_TAG) {
         const st = await fsp.stat(file).catch(() => null);
         if (!st || Date.now() - st.mtimeMs < FOREIGN_TEMP_MAX_AGE_MS) continue;
-      } else {
-        if (pid === process.pid) continue;
-        if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
-      }
+      } else if (pid === process.pid) {
+        // Our pid is ours only with one of this process's tags: a process restarted with its
+        // predecessor's pid (pid 1 in a container) removes what the predecessor left.
+        if (TAGS_OF_THIS_PROCESS.has(name.slice(name.indexOf('-') + 1, name.indexOf('-') + 9))) continue;
+      } else if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
       // Anything else by that name (a directory) stays: the sweep never stops the start-up.
       if (await fsp.rm(file, { force: true }).then(() => true, () => false)) n++;
     }

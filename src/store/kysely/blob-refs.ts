@@ -15,11 +15,14 @@ import { sharedBlobLock } from '../pg-locks.js';
 const GC_GATE = 'blob_gc_gate';
 const GC_GATE_MS = 10 * 60_000;
 
+/** The gates this process has set and not yet cleared: a gate with our pid set by an earlier process with that pid (pid 1 in a container) is not live. */
+const GATES_OF_THIS_PROCESS = new Set<string>();
+
 function gateLive(value: string): boolean {
   const [pid, , until] = value.split(' ');
   if (!(Number(until) > Date.now())) return false;
   const p = Number(pid);
-  if (p === process.pid) return true;
+  if (p === process.pid) return GATES_OF_THIS_PROCESS.has(value);
   try {
     process.kill(p, 0);
     return true;
@@ -177,16 +180,21 @@ export function withBlobRefs<B extends Part>(Base: B) {
       const token = `${process.pid} ${randomBytes(6).toString('hex')} ${Date.now() + GC_GATE_MS}`;
       const pending: Promise<unknown>[] = [];
       const errors: unknown[] = [];
-      const n = await this.exec('tx', () => this.gcBatchSqliteTx(batch, unlink, token, pending, errors));
-      if (pending.length) {
-        try {
-          for (const r of await Promise.allSettled(pending)) if (r.status === 'rejected') errors.push(r.reason);
-        } finally {
-          await this.exec('tx', () => run(this.qb.deleteFrom('meta').where('key', '=', GC_GATE).where('value', '=', token)));
+      GATES_OF_THIS_PROCESS.add(token);
+      try {
+        const n = await this.exec('tx', () => this.gcBatchSqliteTx(batch, unlink, token, pending, errors));
+        if (pending.length) {
+          try {
+            for (const r of await Promise.allSettled(pending)) if (r.status === 'rejected') errors.push(r.reason);
+          } finally {
+            await this.exec('tx', () => run(this.qb.deleteFrom('meta').where('key', '=', GC_GATE).where('value', '=', token)));
+          }
         }
+        if (errors.length) throw errors[0];
+        return n;
+      } finally {
+        GATES_OF_THIS_PROCESS.delete(token);
       }
-      if (errors.length) throw errors[0];
-      return n;
     }
 
     private *gcBatchSqliteTx(batch: string[], unlink: (sha256: string) => void | Promise<void>, token: string, pending: Promise<unknown>[], errors: unknown[]): Tx<number> {
