@@ -280,10 +280,18 @@ export interface StoreJobs {
   pruneJobs(before: string): Promise<number>;
 }
 
+/** How a file's commit ended. */
+export interface CommitResult {
+  status: 'ready' | 'deduped';
+  duplicate_of: string | null;
+  /** The content the key held before this commit gave it new content: nothing may reference it any more (blob GC decides). */
+  replaced?: string;
+}
+
 /** Indexes and their items, and the commit that writes an imported file's item. */
 export interface StoreItems {
   /** Stores an imported file's item (dedupe decided inside the transaction); null if the lease was lost. */
-  commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null>;
+  commitFile(c: CommitFile): Promise<CommitResult | null>;
   /**
    * commitFile for several files: on SQLite in order, in one transaction (when one of them fails,
    * each is committed alone, so one file's error never takes the others with it); on PostgreSQL
@@ -295,7 +303,7 @@ export interface StoreItems {
    * write transaction too, so it can never see the blob without its item; when `place` throws, that
    * file's entry is the error and it gets no rows.
    */
-  commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]>;
+  commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<(CommitResult | null | Error)[]>;
   listIndexes(org: string, opts: { after?: string; limit: number }): Promise<IndexSummary[]>;
   /** Deletes an index with its items; returns the blob ids its items referenced. */
   deleteIndex(org: string, index: string): Promise<string[] | null>;

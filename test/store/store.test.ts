@@ -637,7 +637,7 @@ describe.each(backends)('store contract: $name', (b) => {
       await s.createJob(job('imp_2'), [{ key: 'f00000', size: 1, etag: null, version: null }, { key: 'f00002', size: 1, etag: null, version: null }]);
       const g = await s.claimFiles('A', 10, 60_000, NOW);
       expect(await commit(s, g[0]!, 'A', 'same')).toEqual({ status: 'deduped', duplicate_of: 'f00000' });
-      expect(await commit(s, g[1]!, 'A', 'new content')).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await commit(s, g[1]!, 'A', 'new content')).toEqual({ status: 'ready', duplicate_of: null, replaced: sha('same') });
       expect((await s.getItem('org_a', 'idx', 'f00002'))?.sha256).toBe(sha('new content'));
       expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['f00000', 'f00001', 'nope'])).toEqual(new Map([['f00000', 'v'], ['f00001', 'v']]));
       expect(await s.jobProgress('imp_1')).toEqual({ counts: { pending: 0, ready: 3, deduped: 2, skipped: 0, failed: 0, canceled: 0 }, bytes_done: 20, bytes_total: 20 });
@@ -691,7 +691,7 @@ describe.each(backends)('store contract: $name', (b) => {
       const g = new Map((await s.claimFiles('B', 20, 60_000, NOW)).map((x) => [x.key, x]));
       const again = (key: string, content: string) => commit(s, g.get(key)!, 'B', content);
       expect(await again('same/3', 'same')).toEqual({ status: 'deduped', duplicate_of: 'same/2' });
-      expect(await again('same/2', 'changed')).toEqual({ status: 'ready', duplicate_of: null });
+      expect(await again('same/2', 'changed')).toEqual({ status: 'ready', duplicate_of: null, replaced: sha('same') });
       expect((await s.getItem('org_a', 'idx', 'same/3'))?.duplicate_of).toBeNull();
       expect(await again('empty/2', '')).toEqual({ status: 'deduped', duplicate_of: 'empty/1' });
       expect(await again('new', 'same')).toEqual({ status: 'deduped', duplicate_of: 'own' });
@@ -755,7 +755,7 @@ describe.each(backends)('store contract: $name', (b) => {
       const g = await s.claimFiles('B', 10, 60_000, NOW);
       const d = (i: number, content: string) => ({ ...c(0, content), fileId: g[i]!.id, owner: 'B', key: g[i]!.key });
       const second = await s.commitFiles([d(0, 'one'), d(1, 'two, changed'), d(2, 'one'), d(3, 'zed'), d(4, 'zed')]);
-      expect(second.slice(0, 3)).toEqual([{ status: 'deduped', duplicate_of: 'f00000' }, { status: 'ready', duplicate_of: null }, { status: 'deduped', duplicate_of: 'f00000' }]);
+      expect(second.slice(0, 3)).toEqual([{ status: 'deduped', duplicate_of: 'f00000' }, { status: 'ready', duplicate_of: null, replaced: sha('two') }, { status: 'deduped', duplicate_of: 'f00000' }]);
       expect(second.slice(3)).toEqual([{ status: 'ready', duplicate_of: null }, { status: 'deduped', duplicate_of: 'z1' }]);
       expect((await s.getItem('org_a', 'idx', 'f00002'))?.sha256).toBe(sha('two, changed'));
       await s.createJob(job('imp_3'), [
@@ -774,7 +774,7 @@ describe.each(backends)('store contract: $name', (b) => {
       await s.createJob(job('imp_5'), [{ key: 'k', size: 1, etag: null, version: null }]);
       const k = await s.claimFiles('D', 10, 60_000, NOW);
       const fourth = await s.commitFiles(k.map((x, i) => ({ ...c(0, `k${i}`), fileId: x.id, owner: 'D', key: 'k', version: `v${i}` })));
-      expect(fourth).toEqual([{ status: 'ready', duplicate_of: null }, { status: 'ready', duplicate_of: null }]);
+      expect(fourth).toEqual([{ status: 'ready', duplicate_of: null }, { status: 'ready', duplicate_of: null, replaced: sha('k0') }]);
       expect((await s.getItem('org_a', 'idx', 'k'))?.sha256).toBe(sha('k1'));
       expect(await s.seenVersions('org_a', 'conn_1', 'idx', ['k'])).toEqual(new Map([['k', 'v1']]));
     });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { all, lock, one, run, type Tx } from '../ops.js';
-import type { CommitFile, IndexSummary, ItemRow, StoreItems, TextPayload } from '../types.js';
+import type { CommitFile, CommitResult, IndexSummary, ItemRow, StoreItems, TextPayload } from '../types.js';
 import type { Part } from './base.js';
 import { statement, StatementMismatch } from './statements.js';
 import { indexLockName, LOCK_INDEX_NS, sharedBlobLock } from '../pg-locks.js';
@@ -132,8 +132,6 @@ function isBug(e: unknown): boolean {
   return e instanceof StatementMismatch || String((e as { code?: unknown })?.code ?? '').startsWith('42');
 }
 
-type CommitResult = { status: 'ready' | 'deduped'; duplicate_of: string | null };
-
 /** A batch's writes (PostgreSQL), one array per column. */
 interface BatchWrites {
   items: { keys: string[]; connectors: string[]; sizes: number[]; shas: string[]; types: string[]; etags: (string | null)[]; times: string[]; duplicateOf: (string | null)[] };
@@ -205,13 +203,13 @@ function batchArrays(w: BatchWrites): unknown[] {
 /** Indexes and their items: the commit of an imported file (dedupe decided under the index lock), listing and deletion. */
 export function withItems<B extends Part>(Base: B) {
   abstract class ItemsPart extends Base implements StoreItems {
-    async commitFile(c: CommitFile): Promise<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null> {
+    async commitFile(c: CommitFile): Promise<CommitResult | null> {
       const r = await this.exec('tx', () => this.commitFileTx(c));
       if (r instanceof Error) throw r;
       return r;
     }
 
-    async commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[]> {
+    async commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<(CommitResult | null | Error)[]> {
       const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
       const one = (c: CommitFile) => this.exec('tx', () => this.commitFileTx(c, place)).catch(asError);
       if (cs.length < 2) return Promise.all(cs.map(one));
@@ -220,7 +218,7 @@ export function withItems<B extends Part>(Base: B) {
         // as the contract says (the first of two with the same content is the one that becomes "ready");
         // indexes run side by side, each transaction holding one index lock (and the blob lock, shared),
         // so they cannot deadlock with each other.
-        const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = new Array(cs.length);
+        const out: (CommitResult | null | Error)[] = new Array(cs.length);
         const groups = new Map<string, number[]>();
         cs.forEach((c, i) => groups.set(`${c.orgId}\0${c.index}`, [...(groups.get(`${c.orgId}\0${c.index}`) ?? []), i]));
         await Promise.all(
@@ -246,7 +244,7 @@ export function withItems<B extends Part>(Base: B) {
         return await this.exec(
           'tx',
           function* (this: ItemsPart) {
-            const out: ({ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error)[] = [];
+            const out: (CommitResult | null | Error)[] = [];
             const touched = new Set<string>();
             for (const c of cs) out.push(yield* this.commitFileTx(c, place, touched));
             return out;
@@ -315,6 +313,7 @@ export function withItems<B extends Part>(Base: B) {
         else {
           const twin = c.dedupe ? twins.get(c.sha256) : undefined;
           if (twin !== undefined) r = { status: 'deduped', duplicate_of: twin };
+          if (e) r.replaced = e.sha256;
           const i = w.items;
           i.keys.push(c.key), i.connectors.push(c.connectorId), i.sizes.push(c.size), i.shas.push(c.sha256);
           i.types.push(c.contentType), i.etags.push(c.etag), i.times.push(c.now), i.duplicateOf.push(r.duplicate_of);
@@ -371,7 +370,7 @@ export function withItems<B extends Part>(Base: B) {
       place?: (c: CommitFile) => void,
       touched?: Set<string>,
       files?: Map<number, { status: string; lease_owner: string | null }>,
-    ): Tx<{ status: 'ready' | 'deduped'; duplicate_of: string | null } | null | Error> {
+    ): Tx<CommitResult | null | Error> {
       const f = files ? files.get(c.fileId) : yield* one(this.prepared(COMMIT_FILE, c.fileId));
       if (!f || f.status !== 'pending' || f.lease_owner !== c.owner) return null;
       if (place) {
@@ -416,7 +415,7 @@ export function withItems<B extends Part>(Base: B) {
       if (c.text) yield* writeText(this.qb, this.pg, this.prepared.bind(this) as Prepare, c.sha256, c.text, c.now);
       yield* run(this.prepared(COMMIT_DONE, status, duplicateOf, c.sha256, c.size, c.etag, c.version, c.fileId));
       yield* run(this.prepared(COMMIT_SEEN, c.orgId, c.connectorId, c.index, c.key, c.version, c.now));
-      return { status, duplicate_of: duplicateOf };
+      return { status, duplicate_of: duplicateOf, ...(existing && existing.sha256 !== c.sha256 ? { replaced: existing.sha256 } : {}) };
     }
 
     /**

@@ -3,7 +3,7 @@ import type { Logger } from '../../../shared/log.js';
 import { redact } from '../../../shared/redact.js';
 import { Batcher } from '../../../shared/batch.js';
 import { gcUnlink, type BlobStore } from '../../../store/blobs.js';
-import type { ClaimedFile, CommitFile, JobRow, Store, TextPayload } from '../../../store/types.js';
+import type { ClaimedFile, CommitFile, CommitResult, JobRow, Store, TextPayload } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
 import { ConnectorCache, inactiveReason, recordJobOutcome } from '../../connectors/health.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
@@ -128,6 +128,7 @@ export class ImportHandler implements JobHandlers {
           }
         }),
       );
+      await this.collectReplaced(results);
       return out;
     }
     const marked: boolean[] = new Array(batch.length).fill(false);
@@ -161,15 +162,24 @@ export class ImportHandler implements JobHandlers {
       const r = results[j];
       out[i] = r instanceof Error ? { commitError: r } : { committed: r ?? null };
     });
+    await this.collectReplaced(results);
     return out;
   }
 
   /** Removes those of `shas` that nothing references any more; a failure is logged and left to the sweep. */
-  private async collect(shas: string[], jobId: string): Promise<void> {
+  private async collect(shas: string[]): Promise<void> {
     if (!shas.length) return;
     await this.store.gcBlobs(shas, gcUnlink(this.blobs)).catch((e) => {
-      if (!this.engine?.health.report(e)) this.opts.log.warn('removing unreferenced content failed; the sweep removes it later', { job_id: jobId, error: (e as Error).message });
+      if (!this.engine?.health.report(e)) this.opts.log.warn('removing unreferenced content failed; the sweep removes it later', { error: (e as Error).message });
     });
+  }
+
+  /**
+   * The contents that a batch's commits replaced under their keys: removed at once when no item (of any
+   * index) and no file in flight references them any more, as delete_item does.
+   */
+  private collectReplaced(results: (CommitResult | null | Error)[]): Promise<void> {
+    return this.collect(results.flatMap((r) => (r && !(r instanceof Error) && r.replaced ? [r.replaced] : [])));
   }
 
   async closeHashers(): Promise<void> {
@@ -274,7 +284,7 @@ export class ImportHandler implements JobHandlers {
         // Local blobs are renamed into place inside the commit, so a commit that failed (a full store) may
         // leave its blob with no item: GC decides, as for a commit that wrote nothing. Its own failure
         // leaves the blob to the sweep; the commit's error is what the file's fate depends on.
-        await this.collect([d.sha256], file.job_id);
+        await this.collect([d.sha256]);
         throw landed.commitError;
       }
       const res = landed.committed;
