@@ -323,10 +323,11 @@ export class ExportService implements JobHandlers {
           throw e;
         });
         if (existing && (params.overwrite === 'never' || existing.sha256 === item.sha256)) {
-          // A file claimed before (its process died) whose target now holds exactly its content counts as
-          // exported: most often the earlier attempt wrote it and its answer was lost; either way the
-          // content is where this export puts it.
-          const own = file.attempts > 1 && existing.sha256 === item.sha256;
+          // A file tried before whose target now holds exactly its content counts as exported: most often
+          // the earlier attempt wrote it and its answer was lost; either way the content is where this
+          // export puts it. Tried before: its process died (the attempt counts), or an earlier attempt
+          // recorded this content's hash on the file, which a clean stop that refunds the attempt keeps.
+          const own = (file.attempts > 1 || file.sha256 === item.sha256) && existing.sha256 === item.sha256;
           await this.store.completeFile(file.id, owner, { status: own ? 'ready' : 'skipped', sha256: item.sha256, size: item.size });
           return;
         }
