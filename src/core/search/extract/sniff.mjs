@@ -8,10 +8,18 @@ import { unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
 
 /**
- * Tags whose start makes a content HTML, as the WHATWG MIME sniffing standard lists them (each followed
- * by a space or ">"), after leading whitespace.
+ * A content is HTML when it starts as a page does (`<!doctype html`, `<html`, `<head`, `<body`, after
+ * whitespace): browsers sniff more tags (`<p`, `<div`, `<!--`) only for content that came without a
+ * type, and Markdown and other text often start with those (a README's `<p align="center">`), whose
+ * words an HTML parser would lose (`List<String>`).
  */
-const HTML_STARTS = ['<!doctype html', '<html', '<head', '<script', '<iframe', '<h1', '<div', '<font', '<table', '<a', '<style', '<title', '<b', '<body', '<br', '<p', '<!--'];
+const HTML_STARTS = ['<!doctype html', '<html', '<head', '<body'];
+
+/**
+ * XML without a declaration: a first element that is a known XML document's root (SVG, RSS, Atom,
+ * RDF) or that declares a namespace.
+ */
+const XML_ROOT = /^<(?:!doctype svg|(?:svg|rss|feed|rdf:rdf)[\s>/]|[a-z][\w.:-]*\s[^>]*\bxmlns(?::[\w.-]+)?\s*=)/i;
 
 /** @param {Buffer} head */
 export function detect(head) {
@@ -20,9 +28,11 @@ export function detect(head) {
   if (head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
   // A zip's entries tell an Office document from an archive (zipKind).
   if (head.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') return 'zip';
-  const start = head.subarray(0, 1024).toString('latin1').replace(/^\xef\xbb\xbf/, '').replace(/^[\t\n\f\r ]+/, '').slice(0, 15).toLowerCase();
-  if (start.startsWith('<?xml')) return /<!doctype html|<html[\s>]/i.test(head.subarray(0, 1024).toString('latin1')) ? 'html' : 'xml';
-  if (HTML_STARTS.some((t) => start.startsWith(t) && (start.length === t.length || start[t.length] === ' ' || start[t.length] === '>'))) return 'html';
+  const text = head.subarray(0, 1024).toString('latin1').replace(/^\xef\xbb\xbf/, '').replace(/^[\t\n\f\r ]+/, '');
+  const start = text.slice(0, 15).toLowerCase();
+  if (start.startsWith('<?xml')) return /<!doctype html|<html[\s>]/i.test(text) ? 'html' : 'xml';
+  if (HTML_STARTS.some((t) => start.startsWith(t) && (start.length === t.length || /[\s>]/.test(start[t.length] ?? '')))) return 'html';
+  if (XML_ROOT.test(text)) return 'xml';
   return 'other';
 }
 
@@ -72,23 +82,35 @@ export function looksUtf8(head) {
   }
 }
 
+/** Bytes windows-1252 leaves undefined: text in it never holds them. */
+const CP1252_UNDEFINED = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+
 /**
  * The encoding of text that is not UTF-8 but an 8-bit one (a Latin-1 CSV export, a Windows-1252
  * note), or null: the content type's charset when it names one iconv-lite knows, else windows-1252
- * (a superset of Latin-1's printable characters), for content whose first bytes have no NUL and almost
- * no control characters (binary formats have many). iconv-lite decodes it: Node's TextDecoder reads
- * windows-1252 as Latin-1 (0x93 becomes U+0093, not a quotation mark) in the Node versions cloudport
- * supports.
- * @param {Buffer} head @param {string} contentType
+ * (a superset of Latin-1's printable characters). The bytes must read as text: no NUL, almost no
+ * control characters, and, without a declared charset, no byte windows-1252 leaves undefined and at
+ * most a quarter of the bytes above 0x7F (text in a Latin alphabet has a few; binary content about
+ * half). Give it every byte that is to be decoded: an ASCII start says nothing of what follows.
+ * iconv-lite decodes it: Node's TextDecoder reads windows-1252 as Latin-1 (0x93 becomes U+0093, not a
+ * quotation mark) in the Node versions cloudport supports.
+ * @param {Buffer} bytes @param {string} contentType
  */
-export function legacyCharset(head, contentType) {
+export function legacyCharset(bytes, contentType) {
+  const declared = declaredCharset(contentType);
   let controls = 0;
-  for (const b of head) {
+  let high = 0;
+  for (const b of bytes) {
     if (b === 0) return null;
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) controls++;
+    else if (b >= 0x80) {
+      if (!declared && CP1252_UNDEFINED.has(b)) return null;
+      high++;
+    }
   }
-  if (controls * 100 > head.length) return null;
-  return declaredCharset(contentType) ?? 'windows-1252';
+  if (controls * 100 > bytes.length) return null;
+  if (!declared && high * 4 > bytes.length) return null;
+  return declared ?? 'windows-1252';
 }
 
 /**

@@ -368,7 +368,12 @@ async function extract(job) {
       const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${cut ? `; the first ${sizeText(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
       return { ...r, status: r.status === 'empty' ? 'empty' : cut ? 'truncated' : /** @type {const} */ ('extracted') };
     };
-    if (charset) return legacy(charset);
+    if (charset) {
+      // Its first bytes read as 8-bit text; every byte to be decoded must (a script ahead of a binary payload).
+      const cs = charset.startsWith('utf-16') ? charset : legacyCharset(body, job.contentType);
+      if (cs) return legacy(cs);
+      return { status: 'unsupported', detail: 'binary content', text: '', format: 'binary', derived: false };
+    }
     // Text as stored: its offsets are the item's own, so read_item reads the item itself.
     if (looksUtf8(body)) {
       sink.push(data.toString('utf8'));
@@ -377,7 +382,7 @@ async function extract(job) {
     // Not UTF-8 past an ASCII start: a declared 8-bit charset decides (only here: UTF-8 labelled
     // iso-8859-1 or us-ascii is common, and stays UTF-8 above).
     if (declaredCharset(job.contentType)) {
-      const cs = legacyCharset(body.subarray(0, 8192), job.contentType);
+      const cs = legacyCharset(body, job.contentType);
       if (cs) return legacy(cs);
     }
     // Text with a few bad bytes (its start looked like UTF-8) keeps its words: the bad bytes become
@@ -385,7 +390,7 @@ async function extract(job) {
     const text = body.toString('utf8');
     const bad = (text.match(/\uFFFD/g) ?? []).length;
     if (bad * 1000 > text.length) {
-      const cs = legacyCharset(body.subarray(0, 8192), job.contentType);
+      const cs = legacyCharset(body, job.contentType);
       if (cs) return legacy(cs);
       return { status: 'unsupported', detail: 'not UTF-8 text', text: '', format: 'binary', derived: false };
     }
