@@ -528,12 +528,15 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
       return { content: [{ type: 'text', text: text ?? `${escapeText(summary)}\n${jsonText(data)}` }], structuredContent: data as Record<string, unknown> };
     } catch (e) {
-      const err = isStoreFull(e)
-        ? new CloudportError('unexpected', `the store is full: ${(e as Error).message}`, {
-            temporary: true,
-            fix: 'Free space where the store keeps its data (the data dir\'s disk, or the PostgreSQL server) and retry; jobs already running wait and go on by themselves.',
-          })
-        : asCloudportError(e);
+      let err = asCloudportError(e);
+      if (isStoreFull(e)) {
+        // The driver's own words can name the database server's files: they go to the log, not to the caller.
+        opts.log.warn('tool refused: the store is full', { tool: tool.name, error: err.message });
+        err = new CloudportError('unexpected', 'the store is full: it has no space left for this write', {
+          temporary: true,
+          fix: "Free space where the store keeps its data (the data dir's disk, or the PostgreSQL server) and retry; jobs already running wait and go on by themselves.",
+        });
+      }
       if (err.kind === 'unexpected' && !err.temporary) {
         opts.log.error('tool failed', { tool: tool.name, error: err.message });
         opts.log.debug('tool failed: stack', { tool: tool.name, stack: (e as Error).stack });
