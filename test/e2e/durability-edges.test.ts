@@ -74,26 +74,29 @@ describe('durable job edges', () => {
     }
   });
 
-  it('an export killed after its PUT reached the bucket but before the answer counts those files as exported after restart, not skipped', async () => {
+  // SIGKILL, or a clean stop (SIGTERM: a deploy, `systemctl restart`), which hands the files back
+  // without counting the attempt: either way the next process counts what this export wrote as exported.
+  it.each(['SIGKILL', 'SIGTERM'] as const)('an export stopped (%s) after its PUT reached the bucket but before the answer counts those files as exported after restart, not skipped', async (signal) => {
     for (let i = 0; i < 20; i++) await env.s3.put('edge-src', `e/${i}.txt`, `export me ${i}`, { contentType: 'text/plain' });
     const dataDir = tempDir();
     const leaseEnv = { CLOUDPORT_LEASE_MS: '3000', CLOUDPORT_EXTRACT: 'off' };
+    const base = `out-${signal}/`;
     let cp = await startCloudport({ dataDir, args: ['--workers', '4'], env: leaseEnv });
     const src = (await cp.ok('create_connector', env.connector('edge-src'))).connector.id;
-    const dst = (await cp.ok('create_connector', env.connector('edge-dst', { scopes: ['import', 'export'], export_base_path: 'out/' }))).connector.id;
+    const dst = (await cp.ok('create_connector', env.connector('edge-dst', { scopes: ['import', 'export'], export_base_path: base }))).connector.id;
     await waitForJob(cp, (await cp.ok('start_import', { connector_id: src, index: 'exp', prefix: 'e/' })).job_id);
     // For three files the object lands in the bucket exactly as cloudport writes it (same bytes, its
-    // sha256 metadata), and the answer never comes back: then the process is killed.
+    // sha256 metadata), and the answer never comes back: then the process is stopped.
     const landed: number[] = [];
     for (const i of [3, 7, 11]) {
       const body = `export me ${i}`;
       env.proxy.addFault({
-        match: { op: 'PutObject', keyIncludes: `out/e/${i}.txt` },
+        match: { op: 'PutObject', keyIncludes: `${base}e/${i}.txt` },
         times: 1,
         action: {
           type: 'before',
           run: async () => {
-            await env.s3.put('edge-dst', `out/e/${i}.txt`, body, { contentType: 'text/plain', metadata: { sha256: sha256(body) } } as never);
+            await env.s3.put('edge-dst', `${base}e/${i}.txt`, body, { contentType: 'text/plain', metadata: { sha256: sha256(body) } } as never);
             landed.push(i);
             await new Promise(() => {});
           },
@@ -103,12 +106,16 @@ describe('durable job edges', () => {
     const ex = await cp.ok('start_export', { index: 'exp', connector_id: dst });
     for (let i = 0; i < 600 && landed.length < 3; i++) await sleep(50);
     expect(landed).toHaveLength(3);
-    process.kill(cp.pid!, 'SIGKILL');
+    const exited = new Promise<void>((r) => (cp.client.transport!.onclose = () => r()));
+    process.kill(cp.pid!, signal);
+    if (signal === 'SIGTERM') await exited;
     await cp.close().catch(() => {});
     env.proxy.clearFaults();
     cp = await startCloudport({ dataDir, args: ['--workers', '4'], env: leaseEnv });
     cps.push(cp);
     const s = await waitForJob(cp, ex.job_id);
+    const skipped = (await allFiles(cp, ex.job_id)).filter((f) => f.status === 'skipped').map((f) => f.key);
+    expect(skipped, 'files this export wrote itself, counted as already there').toEqual([]);
     expect(s.counts).toEqual({ pending: 0, exported: 20, skipped: 0, failed: 0, canceled: 0 });
   });
 });

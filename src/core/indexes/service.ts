@@ -176,9 +176,10 @@ export class IndexService {
     // its stored bytes, which would pass for its text (a PDF's syntax, HTML's markup).
     if (!info && !raw) {
       const head = offset === 0 && buf.length >= Math.min(1024, item.size) ? buf : await this.blobs.read(item.sha256, 0, Math.min(1024, item.size));
+      const sniffed = detect(head);
       // A zip's entries decide at extraction; for this hint its name or type says which document it is.
       const office = /\.docx$/i.test(item.key) || item.content_type.includes('wordprocessingml') ? 'docx' : /\.xlsx$/i.test(item.key) || item.content_type.includes('spreadsheetml') ? 'xlsx' : 'zip';
-      const kind = detect(head) === 'zip' ? office : detect(head);
+      const kind = sniffed === 'zip' ? office : sniffed;
       if (kind !== 'other' && kind !== 'zip' && kind !== 'gzip') {
         const rawHint = MARKUP.includes(kind) ? '; raw: true reads its markup' : '';
         return { ...base, offset, next_offset: null, note: `${kind} document, text not extracted yet (imported with extraction off, or before search existed): reindex_index {"index": ${JSON.stringify(index)}} extracts it${rawHint}` };
