@@ -351,6 +351,14 @@ export const MIGRATIONS: Migration[] = [
     // Every engine tick looks for unended jobs: the partial index holds only those (a few at a time).
     up: (db) => [db.schema.alterTable('jobs').addColumn('ended', 'integer', (c) => c.notNull().defaultTo(1)), db.schema.createIndex('jobs_unended').on('jobs').column('lease_expires').where(sql.ref('ended'), '=', 0)],
   },
+  {
+    version: 15,
+    name: 'file run alone',
+    // 1 once the worker holding a file started it with nothing else in flight (its last holder died while
+    // working on it, maybe of another file): a lease that lapses then is the file's own doing and counts
+    // as an attempt; one that lapses beside other files does not (see claimFiles).
+    up: (db) => [db.schema.alterTable('job_files').addColumn('alone', 'integer', (c) => c.notNull().defaultTo(0))],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

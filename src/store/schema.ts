@@ -64,6 +64,8 @@ export interface DB {
     attempts: number;
     lease_owner: string | null;
     lease_expires: number;
+    /** 1 while its holder runs it with nothing else in flight (its lease lapsed before, beside other files). */
+    alone: Generated<number>;
   };
   indexes: { org_id: string; name: string; created_at: string; updated_at: string };
   items: {

@@ -45,6 +45,16 @@ export interface ListedFile {
   error?: string | null;
 }
 
+/** The last error of a file whose worker stopped (crashed, killed) or stalled past its lease while working on it. */
+export const LEASE_LAPSED = 'its worker stopped or stalled while working on it (the lease ran out)';
+
+/**
+ * Whether a file's last holder stopped while working on it: it may have died of this file (an object whose
+ * download or extraction takes the process down), so the file runs with nothing else in flight
+ * (Store.markAlone). The claim that takes it over records LEASE_LAPSED as its error.
+ */
+export const lapsedBefore = (f: { error: string | null }): boolean => f.error === LEASE_LAPSED;
+
 export interface ClaimedFile extends JobFileRow {
   connector_id: string;
   index_name: string;
@@ -226,13 +236,24 @@ export interface StoreQueue {
    * Leases up to `limit` pending files (oldest first), leaving out files of `excludeConnectors` (a worker's
    * per-connector limit). Each claim counts an attempt; a file already claimed `maxAttempts` times fails
    * instead, with "gave up after N attempts: <last error>" (also in its job's log). A file whose lease ran
-   * out (its worker died) records that as its last error and waits a growing backoff from its second try on.
+   * out (its worker died) records that as its last error (LEASE_LAPSED). If it ran alone (markAlone), the
+   * death was its own: the attempt counts, and from its second try on it waits a growing backoff. If other
+   * files were in flight beside it, any of them may have caused the death: its attempt is refunded, so a
+   * file that kills its process does not use up its neighbours' attempts, and it runs alone next.
    */
   claimFiles(owner: string, limit: number, leaseMs: number, now: string, opts?: ClaimOptions): Promise<ClaimedFile[]>;
   /** Extends the leases `owner` holds; returns ids of files no longer pending (canceled meanwhile). */
   heartbeat(owner: string, fileIds: number[], jobIds: string[], leaseMs: number): Promise<{ lostFiles: number[] }>;
-  /** Hands back every lease `owner` holds (a clean stop); the files' claims do not count as attempts. */
-  releaseLeases(owner: string): Promise<void>;
+  /**
+   * Hands back every lease `owner` holds (a clean stop), or only those of `fileIds` (files claimed but not
+   * started); the files' claims do not count as attempts.
+   */
+  releaseLeases(owner: string, fileIds?: number[]): Promise<void>;
+  /**
+   * Records that `owner` starts the file with nothing else in flight, so that its lease lapsing counts
+   * as the file's own attempt (see claimFiles); false if `owner` no longer holds it.
+   */
+  markAlone(fileId: number, owner: string): Promise<boolean>;
   /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
   completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
   /**

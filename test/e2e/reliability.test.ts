@@ -2,80 +2,94 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startCloudport, tempDir, until, waitForJob, type Running } from '../helpers/cloudport.js';
+import { pgSchema } from '../helpers/pg.js';
 import { sha256, startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
  * Reliability of the import job path: a file whose download kills the server each time (the attempt
- * cap), and a store that runs out of space mid-import. S3 (fauxqs) behind our fault proxy, the built
+ * cap, and its neighbours' attempts kept), and a store that runs out of space mid-import. S3 (fauxqs) behind our fault proxy, the built
  * server over stdio; loopback only.
  */
 
 const FINAL = ['completed', 'completed_with_errors', 'failed', 'canceled'];
 
-describe('a file whose download kills the server each time', () => {
+describe('a file whose download kills the server each time, among files that do not', () => {
   let env: S3Env;
   beforeAll(async () => {
     env = await startS3Env(['poison']);
   });
   afterAll(async () => env?.stop());
+  const { url } = pgSchema('cp_poison');
 
-  it('is tried CLOUDPORT_MAX_ATTEMPTS (5) times, then fails with "gave up after 5 attempts"; the job completes with the other files', async () => {
-    const ok = ['a.txt', 'b.txt', 'c.txt'];
-    for (const k of ok) await env.s3.put('poison', k, `content of ${k}`);
-    await env.s3.put('poison', 'z-poison.bin', 'this download takes the server down');
-    const dataDir = tempDir();
-    // A short lease: a killed server's file is taken over soon after the restart.
-    const start = () => startCloudport({ dataDir, args: ['--workers', '1'], env: { CLOUDPORT_LEASE_MS: '1000' } });
-    let cp: Running = await start();
-    let kills = 0;
-    let killed = false;
-    // The poisoned key's GET kills the server working on it (SIGKILL: no clean stop, no lease handed back).
-    env.proxy.addFault({
-      match: { op: 'GetObject', keyIncludes: 'z-poison.bin' },
-      times: 1000,
-      action: {
-        type: 'before',
-        run: async () => {
-          // A restarted server may fetch it before the test holds its handle: wait for that, then kill it.
-          while (killed) await sleep(20);
-          killed = true;
-          kills++;
-          process.kill(cp.pid!, 'SIGKILL');
-          throw new Error('server killed');
+  it.each([
+    ['SQLite', [] as string[]],
+    ['PostgreSQL', ['--database-url', url()]],
+  ])(
+    '%s, --workers 4: it dies once beside other files (charged to none of them), then runs alone and is tried CLOUDPORT_MAX_ATTEMPTS (5) times before "gave up after 5 attempts"; every other file is imported',
+    async (_store, storeArgs) => {
+      const prefix = `${_store}/`;
+      const ok = Array.from({ length: 40 }, (_, i) => `${prefix}f${String(i).padStart(2, '0')}.txt`);
+      for (const k of ok) await env.s3.put('poison', k, `content of ${k}`);
+      // Listed among the others (keys sort around it), so the first death takes three other transfers with it.
+      const poison = `${prefix}f05-poison.bin`;
+      await env.s3.put('poison', poison, 'this download takes the server down');
+      const dataDir = tempDir();
+      // A short lease: a killed server's files are taken over soon after the restart.
+      const start = () => startCloudport({ dataDir, args: ['--workers', '4', ...storeArgs], env: { CLOUDPORT_LEASE_MS: '1000' } });
+      let cp: Running = await start();
+      let kills = 0;
+      let killed = false;
+      const poisonGets = () => env.proxy.gets.filter((k) => k === poison).length;
+      const before = poisonGets();
+      // The poisoned key's GET kills the server working on it (SIGKILL: no clean stop, no lease handed back).
+      env.proxy.addFault({
+        match: { op: 'GetObject', keyIncludes: poison },
+        times: 1000,
+        action: {
+          type: 'before',
+          run: async () => {
+            // A restarted server may fetch it before the test holds its handle: wait for that, then kill it.
+            while (killed) await sleep(20);
+            killed = true;
+            kills++;
+            process.kill(cp.pid!, 'SIGKILL');
+            throw new Error('server killed');
+          },
         },
-      },
-    });
-    const conn = (await cp.ok('create_connector', env.connector('poison'))).connector.id;
-    const job = await cp.ok('start_import', { connector_id: conn, index: 'poison' });
-    expect(job.accepted).toBe(4);
-    let s: Record<string, any> = {};
-    // Restart the server after each kill, until the job is final (today's code would restart forever: bounded here).
-    for (let polls = 0; kills <= 8 && polls < 2000; polls++) {
-      if (killed) {
-        await cp.close().catch(() => undefined);
-        cp = await start();
-        killed = false;
-        continue;
+      });
+      const conn = (await cp.ok('create_connector', env.connector('poison'))).connector.id;
+      const job = await cp.ok('start_import', { connector_id: conn, index: `poison-${_store}`, prefix });
+      expect(job.accepted).toBe(41);
+      let s: Record<string, any> = {};
+      // Restart the server after each kill, until the job is final (bounded, should it restart for ever).
+      for (let polls = 0; kills <= 10 && polls < 3000; polls++) {
+        if (killed) {
+          await cp.close().catch(() => undefined);
+          cp = await start();
+          killed = false;
+          continue;
+        }
+        const r = await cp.call('import_status', { job_id: job.job_id }).catch(() => null);
+        if (r && !r.isError) {
+          s = r.data;
+          if (FINAL.includes(s.status)) break;
+        }
+        await sleep(100);
       }
-      const r = await cp.call('import_status', { job_id: job.job_id }).catch(() => null);
-      if (r && !r.isError) {
-        s = r.data;
-        if (FINAL.includes(s.status)) break;
-      }
-      await sleep(100);
-    }
-    expect(kills).toBe(5);
-    expect(s).toMatchObject({ status: 'completed_with_errors', counts: { ready: 3, failed: 1, pending: 0 } });
-    const failed = (await cp.ok('import_status', { job_id: job.job_id, files_status: 'failed' })).files;
-    expect(failed).toEqual([expect.objectContaining({ key: 'z-poison.bin', error: expect.stringMatching(/^gave up after 5 attempts: its worker stopped or stalled/) })]);
-    const logs = (await cp.ok('import_logs', { job_id: job.job_id })).entries.map((e: { message: string }) => e.message);
-    expect(logs.filter((m: string) => m.startsWith('gave up after 5 attempts'))).toHaveLength(1);
-    const items = (await cp.ok('list_index_items', { index: 'poison' })).items;
-    expect(items.map((i: { key: string; sha256: string }) => [i.key, i.sha256])).toEqual(ok.map((k) => [k, sha256(`content of ${k}`)]));
-    expect(env.proxy.gets.filter((k) => k === 'z-poison.bin')).toHaveLength(5);
-    env.proxy.clearFaults();
-    await cp.close();
-  });
+      expect(s).toMatchObject({ status: 'completed_with_errors', counts: { ready: 40, failed: 1, pending: 0 } });
+      // One death beside other files (refunded), then five alone: each counted.
+      expect(kills).toBe(6);
+      const failed = (await cp.ok('import_status', { job_id: job.job_id, files_status: 'failed' })).files;
+      expect(failed).toEqual([expect.objectContaining({ key: poison, error: expect.stringMatching(/^gave up after 5 attempts: its worker stopped or stalled/) })]);
+      const logs = (await cp.ok('import_logs', { job_id: job.job_id })).entries.map((e: { message: string }) => e.message);
+      expect(logs.filter((m: string) => m.startsWith('gave up after 5 attempts'))).toHaveLength(1);
+      const items = (await cp.ok('list_index_items', { index: `poison-${_store}`, limit: 100 })).items;
+      expect(items.map((i: { key: string; sha256: string }) => [i.key, i.sha256])).toEqual(ok.map((k) => [k, sha256(`content of ${k}`)]));
+      expect(poisonGets() - before).toBe(6);
+      env.proxy.clearFaults();
+      await cp.close();
+    },
+  );
 });
 
 describe('a store that runs out of space mid-import (SQLite, SQLITE_FULL)', () => {

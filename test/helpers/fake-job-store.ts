@@ -21,8 +21,13 @@ export function fakeJobStore() {
     claimDelayMs: 0,
     /** Files over 8 MiB handed out so far. */
     claimedLarge: 0,
-    add(n: number, f: { size: number | null; kind?: string; connector?: string }) {
-      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: `j-${f.connector ?? 'c1'}`, connector_id: f.connector ?? 'c1', kind: f.kind ?? 'import', key: `k${id}`, params: '{}', attempts: 1, size: f.size } as unknown as ClaimedFile);
+    /** Files marked to run alone (markAlone), in order. */
+    alone: [] as number[],
+    /** Files handed back (releaseLeases with ids), in order. */
+    handedBack: [] as number[],
+    /** `error`: LEASE_LAPSED for a file whose last holder died (it runs alone). */
+    add(n: number, f: { size: number | null; kind?: string; connector?: string; error?: string }) {
+      for (let i = 0; i < n; i++) pending.push({ id: ++id, job_id: `j-${f.connector ?? 'c1'}`, connector_id: f.connector ?? 'c1', kind: f.kind ?? 'import', key: `k${id}`, params: '{}', attempts: 1, size: f.size, error: f.error ?? null } as unknown as ClaimedFile);
     },
     async finalizeJobs() {
       return [];
@@ -40,12 +45,29 @@ export function fakeJobStore() {
         else got.push(pending.splice(i, 1)[0]!);
       }
       s.claimedLarge += got.filter((f) => (f.size ?? 0) > 8 * 1024 * 1024).length;
+      for (const f of got) s.held.set(f.id, f);
       return got;
     },
     async heartbeat() {
       return { lostFiles: [] };
     },
-    async releaseLeases() {},
+    /** With ids, those files go back to pending (in id order); without, nothing (a stop). */
+    async releaseLeases(_o: string, ids?: number[]) {
+      if (!ids) return;
+      s.handedBack.push(...ids);
+      // (The engine hands back only files it claimed: the test keeps them to put back.)
+      for (const id of ids) {
+        const f = s.held.get(id);
+        if (f && !pending.includes(f)) pending.push(f);
+      }
+      pending.sort((a, b) => a.id - b.id);
+    },
+    async markAlone(fileId: number) {
+      s.alone.push(fileId);
+      return true;
+    },
+    /** Every file handed out so far. */
+    held: new Map<number, ClaimedFile>(),
     async setMeta() {},
     async deleteMeta() {},
   };

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL claims (one statement, CLAIM_ONE_TRIP, with the transaction for files that need a decision)
- * under concurrency: several claimers whose workers all die (leases of 1 ms) walk every file through
- * attempt 1, the lapsed attempt 2, a backoff, attempt 3 and the give-up. Each (file, attempt) is claimed
+ * under concurrency: several claimers whose workers all die running each file alone (leases of 1 ms)
+ * walk every file through attempt 1, the lapsed attempt 2, a backoff, attempt 3 and the give-up. Each (file, attempt) is claimed
  * exactly once, and every file ends failed with "gave up after 3 attempts". Also: a claim whose every
  * picked file is held back.
  */
@@ -51,7 +51,10 @@ it('PG: concurrent claimers over dying workers: each (file, attempt) claimed onc
     await Promise.all(
       stores.map(async (s, i) => {
         for (let round = 0; round < 4000; round++) {
-          const got = await s.claimFiles(`w${i}_${round}`, 7, 1, new Date().toISOString(), opts);
+          const got = await s.claimFiles(`w${i}_${round}`, 7, 60_000, new Date().toISOString(), opts);
+          // Each runs alone (its lease lapsing is its own attempt), then its worker dies: its lease lapses at once.
+          for (const f of got) expect(await s.markAlone(f.id, `w${i}_${round}`)).toBe(true);
+          await s.heartbeat(`w${i}_${round}`, got.map((f) => f.id), [], 1);
           for (const f of got) {
             const k = `${f.id}:${f.attempts}`;
             claims.set(k, (claims.get(k) ?? 0) + 1);
@@ -84,7 +87,9 @@ it('PG: a claim whose every picked file needs a decision decides them and claims
     await s.createJob(job('imp_1'), files(5));
     const opts = { maxAttempts: 5, backoffMs: 60_000 };
     for (let n = 1; n <= 2; n++) {
-      expect((await s.claimFiles(`dead${n}`, 2, 1, new Date().toISOString(), opts)).map((f) => [f.key, f.attempts])).toEqual([['f00000', n], ['f00001', n]]);
+      const got = await s.claimFiles(`dead${n}`, 2, 1, new Date().toISOString(), opts);
+      expect(got.map((f) => [f.key, f.attempts])).toEqual([['f00000', n], ['f00001', n]]);
+      for (const f of got) await s.markAlone(f.id, `dead${n}`);
       await sleep(5);
     }
     expect(await s.claimFiles('A', 2, 60_000, new Date().toISOString(), opts)).toEqual([]);

@@ -524,7 +524,8 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(a).toHaveLength(3);
       await sleep(10);
       const bfiles = await t.claimFiles('B', 1, 60_000, NOW);
-      expect(bfiles).toMatchObject([{ id: a[0]!.id, lease_owner: 'B', attempts: 2 }]);
+      // (A held it beside two others: the lapse is not charged to it; it is marked to run alone.)
+      expect(bfiles).toMatchObject([{ id: a[0]!.id, lease_owner: 'B', attempts: 1, error: LEASE_LAPSED }]);
       expect(await commit(s, a[0]!, 'A', 'x')).toBeNull();
       expect(await s.markHashed(a[0]!.id, 'A', sha('x'))).toBe(false);
       const hb = await s.heartbeat('A', a.map((f) => f.id), [], 60_000);
@@ -566,13 +567,15 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(await s.getMeta('k')).toBe('two');
       await s.deleteMeta('k');
       expect(await s.getMeta('k')).toBeNull();
-      // f00000: each worker dies holding it (its lease runs out); f00001: handed back with an error and a retry time.
+      // f00000: each worker dies holding it alone (its lease runs out); f00001: handed back with an error and a retry time.
       let seen = 0;
       for (let round = 0; seen < 3 && round < 200; round++) {
         const got = await (round % 2 ? t : s).claimFiles(`w${round}`, 2, 1, NOW, opts);
         for (const f of got) {
-          if (f.key === 'f00000') expect(f.attempts).toBe(++seen);
-          else await (round % 2 ? t : s).failFile(f.id, `w${round}`, `timeout talking to S3 (try ${f.attempts})`, 0);
+          if (f.key === 'f00000') {
+            expect(f.attempts).toBe(++seen);
+            expect(await (round % 2 ? t : s).markAlone(f.id, `w${round}`)).toBe(true);
+          } else await (round % 2 ? t : s).failFile(f.id, `w${round}`, `timeout talking to S3 (try ${f.attempts})`, 0);
         }
         await sleep(5);
       }
@@ -606,9 +609,11 @@ describe.each(backends)('store contract: $name', (b) => {
     await withStores(b.fresh(), 1, async (s) => {
       await s.createJob(job('imp_1'), files(4));
       const opts = { maxAttempts: 5, backoffMs: 60_000 };
-      // f00000's worker dies twice holding it: its next claim must wait a backoff.
+      // f00000's worker dies twice holding it alone: its next claim must wait a backoff.
       for (let n = 1; n <= 2; n++) {
-        expect(await s.claimFiles(`dead${n}`, 1, 1, NOW, opts)).toMatchObject([{ key: 'f00000', attempts: n }]);
+        const [f] = await s.claimFiles(`dead${n}`, 1, 1, NOW, opts);
+        expect(f).toMatchObject({ key: 'f00000', attempts: n });
+        expect(await s.markAlone(f!.id, `dead${n}`)).toBe(true);
         await sleep(5);
       }
       const got = await s.claimFiles('A', 3, 60_000, NOW, opts);
@@ -619,6 +624,37 @@ describe.each(backends)('store contract: $name', (b) => {
       expect((await s.listJobFiles('imp_1', { limit: 1 }))[0]).toMatchObject({ key: 'f00000', status: 'pending', attempts: 2, lease_owner: null, error: LEASE_LAPSED });
       expect((await s.claimFiles('B', 3, 60_000, NOW, opts)).map((f) => f.key)).toEqual(['f00003']);
       expect(await s.claimFiles('C', 3, 60_000, NOW, opts)).toEqual([]);
+    });
+  });
+
+  it('a lease that lapses beside other files is not charged and is marked to run alone; one that lapses alone is; releaseLeases(owner, ids) hands back only those', async () => {
+    await withStores(b.fresh(), 2, async (s, t) => {
+      await s.createJob(job('imp_1'), files(3));
+      const opts = { maxAttempts: 2, backoffMs: 1 };
+      // Workers die holding all three, many times: no attempt is used up, however often.
+      for (let round = 0; round < 4; round++) {
+        const got = await (round % 2 ? t : s).claimFiles(`w${round}`, 3, 1, NOW, opts);
+        expect(got.map((f) => [f.key, f.attempts, f.error])).toEqual(files(3).map((f) => [f.key, 1, round ? LEASE_LAPSED : null]));
+        await sleep(5);
+      }
+      // The holder starts f00000 alone and dies: that counts, and with maxAttempts 2 it fails at the next claim.
+      const [f0, ...rest] = await s.claimFiles('solo', 3, 1, NOW, opts);
+      expect(f0).toMatchObject({ key: 'f00000', attempts: 1, alone: 0 });
+      // Marking needs the lease: another owner cannot, nor a file handed back.
+      expect(await t.markAlone(f0!.id, 'other')).toBe(false);
+      expect(await s.markAlone(f0!.id, 'solo')).toBe(true);
+      await s.releaseLeases('solo', rest.map((f) => f.id));
+      expect(await s.markAlone(rest[0]!.id, 'solo')).toBe(false);
+      await sleep(5);
+      const next = await t.claimFiles('B', 3, 60_000, NOW, opts);
+      expect(next.map((f) => [f.key, f.attempts, f.alone])).toEqual([['f00000', 2, 0], ['f00001', 1, 0], ['f00002', 1, 0]]);
+      expect(await t.markAlone(next[0]!.id, 'B')).toBe(true);
+      // B's lease on f00000 lapses too (alone): its third claim gives up after 2 attempts.
+      await t.heartbeat('B', [next[0]!.id], [], 1);
+      await sleep(5);
+      for (const f of next.slice(1)) await t.failFile(f.id, 'B', 'boom', null);
+      expect(await s.claimFiles('C', 3, 60_000, NOW, opts)).toEqual([]);
+      expect((await s.listJobFiles('imp_1', { limit: 1 }))[0]).toMatchObject({ status: 'failed', error: `gave up after 2 attempts: ${LEASE_LAPSED}` });
     });
   });
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { ClaimedFile, JobRow, Store } from '../../store/types.js';
+import { lapsedBefore, type ClaimedFile, type JobRow, type Store } from '../../store/types.js';
 import type { Logger } from '../../shared/log.js';
 import { AdaptiveConcurrency } from './concurrency.js';
 import { StoreHealth } from './store-health.js';
@@ -83,6 +83,12 @@ export class JobEngine {
   private readonly perConnector = new Map<string, number>();
   /** Files claimed ahead (leased, heartbeated), so claims happen once per batch rather than once per file. */
   private queue: ClaimedFile[] = [];
+  /**
+   * The file this process runs alone (from marking it until processFile ends): its last holder died while
+   * working on it, maybe of it. Nothing else starts and nothing is claimed meanwhile, so if it kills this
+   * process too, the death is its own and no other file is charged for it (Store.claimFiles).
+   */
+  private alone: number | null = null;
   private readonly listings = new Map<string, AbortController>();
   private running = false;
   private wakeUp: (() => void) | null = null;
@@ -263,9 +269,12 @@ export class JobEngine {
     // a few rounds of files (a store transaction every 10–20 small files, not one per file).
     // While the store is full, claims wait a little: each claimed file would be downloaded only to be handed back.
     const storeFull = this.health.pausedUntil() > Date.now();
+    // A file waiting to run alone (or running alone) stops claims: what is held drains, then it runs by
+    // itself, and no file claimed meanwhile is held by a process it may kill.
+    const suspect = this.alone !== null || this.queue.some(lapsedBefore);
     // (With ready ≤ --workers and slots ≤ --workers, a claim brings at least one round.)
     const { claim, want } = this.adaptive ? this.adaptiveClaim(limit, cap) : { claim: ready <= limit || this.slots + ready < limit, want: 3 * limit - this.slots - ready };
-    if (!storeFull && claim) {
+    if (!storeFull && !suspect && claim) {
       const exclude = cap < limit ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
         const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
@@ -278,64 +287,101 @@ export class JobEngine {
         if (!this.running) return;
         // A late heartbeat can let one of our own leases lapse; re-claiming it renewed the lease, but it must not run twice here.
         const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
-        this.queue.push(...claimed.filter((f) => !mine.has(f.id)));
+        const fresh = claimed.filter((f) => !mine.has(f.id));
+        // One file to run alone at a time here: the others go back at once, for other processes to run
+        // alone meanwhile (or this one, later), rather than wait here one after another.
+        const suspects = fresh.filter(lapsedBefore).slice(1);
+        if (suspects.length) await this.store.releaseLeases(this.owner, suspects.map((f) => f.id));
+        const back = new Set(suspects);
+        this.queue.push(...fresh.filter((f) => !back.has(f)));
         if (claimed.length) this.claimsFindOthers = claimed.some((f) => !keepsToBase(f));
       }
     }
     this.fill();
   }
 
-  /** Starts queued files while slots are free. */
+  /** Starts queued files while slots are free; a file to run alone once nothing else is in flight. */
   private fill(): void {
-    if (!this.running) return; // after stop(): a released file must not start another
+    // After stop(): a released file must not start another. While a file runs alone, nothing else starts.
+    if (!this.running || this.alone !== null) return;
     const cap = this.cap();
     const limit = this.limit();
     for (let i = 0; i < this.queue.length && this.slots < limit && this.files.size < 2 * limit; ) {
       const file = this.queue[i]!;
       const busy = this.perConnector.get(file.connector_id) ?? 0;
       const large = keepsToBase(file);
-      if (busy >= cap || (large && (this.baseSlots >= this.opts.concurrency || this.keptHeld >= 2 * this.opts.concurrency))) {
+      if (lapsedBefore(file) || busy >= cap || (large && (this.baseSlots >= this.opts.concurrency || this.keptHeld >= 2 * this.opts.concurrency))) {
         i++;
         continue;
       }
       this.queue.splice(i, 1);
-      const ctl = new AbortController();
-      const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true, started: performance.now(), kept: large };
-      this.files.set(file.id, held);
-      this.slots++;
-      if (large) this.baseSlots++;
-      if (large) this.keptHeld++;
-      this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
-      this.perConnector.set(file.connector_id, busy + 1);
-      const release = (waitMs?: number) => {
-        if (!held.slot) return;
-        held.slot = false;
-        // Files kept to --workers are not what the limit is for: they say nothing about it.
-        if (waitMs !== undefined && !large) this.adaptive?.sample(held.started, performance.now() - held.started, waitMs);
-        this.slots--;
-        if (large) this.baseSlots--;
-        this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
-        const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
-        if (n > 0) this.perConnector.set(file.connector_id, n);
-        else this.perConnector.delete(file.connector_id);
-      };
-      void this.handlers
-        .processFile(file, this.owner, ctl.signal, (waitMs) => {
-          release(waitMs);
-          // The next queued file starts at once; a tick (a claim) only when the queue runs low.
-          this.fill();
-          if (this.queue.length <= this.limit()) this.wake(false);
-        })
-        .catch((e) => this.health.report(e) || this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
-        .finally(() => {
-          release();
-          this.files.delete(file.id);
-          if (large) this.keptHeld--;
-          if (!this.holdsJob(file.job_id)) this.finalizeSoon = true;
-          this.notify(file.job_id);
-          this.wake(false);
-        });
+      this.startFile(file);
     }
+    const next = this.files.size === 0 ? this.queue.findIndex(lapsedBefore) : -1;
+    if (next >= 0) this.startAlone(this.queue.splice(next, 1)[0]!);
+  }
+
+  /** Records in the store that `file` runs alone (its lease lapsing is then its own attempt), then starts it. */
+  private startAlone(file: ClaimedFile): void {
+    this.alone = file.id;
+    const done = () => {
+      this.alone = null;
+      this.wake(false);
+    };
+    this.store.markAlone(file.id, this.owner).then(
+      (held) => {
+        // Not held any more (canceled, or its lease lost): it is dropped, as a heartbeat would drop it.
+        if (!held || !this.running) return done();
+        this.startFile(file);
+      },
+      (e) => {
+        if (!this.health.report(e)) this.opts.log.warn('marking a file to run alone failed', { job_id: file.job_id, error: (e as Error).message });
+        this.queue.unshift(file);
+        done();
+      },
+    );
+  }
+
+  private startFile(file: ClaimedFile): void {
+    const busy = this.perConnector.get(file.connector_id) ?? 0;
+    const large = keepsToBase(file);
+    const ctl = new AbortController();
+    const held = { job: file.job_id, connector: file.connector_id, ctl, slot: true, started: performance.now(), kept: large };
+    this.files.set(file.id, held);
+    this.slots++;
+    if (large) this.baseSlots++;
+    if (large) this.keptHeld++;
+    this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
+    this.perConnector.set(file.connector_id, busy + 1);
+    const release = (waitMs?: number) => {
+      if (!held.slot) return;
+      held.slot = false;
+      // Files kept to --workers are not what the limit is for: they say nothing about it.
+      if (waitMs !== undefined && !large) this.adaptive?.sample(held.started, performance.now() - held.started, waitMs);
+      this.slots--;
+      if (large) this.baseSlots--;
+      this.adaptive?.occupancy(this.slots - this.baseSlots, this.baseSlots);
+      const n = (this.perConnector.get(file.connector_id) ?? 1) - 1;
+      if (n > 0) this.perConnector.set(file.connector_id, n);
+      else this.perConnector.delete(file.connector_id);
+    };
+    void this.handlers
+      .processFile(file, this.owner, ctl.signal, (waitMs) => {
+        release(waitMs);
+        // The next queued file starts at once; a tick (a claim) only when the queue runs low.
+        this.fill();
+        if (this.queue.length <= this.limit()) this.wake(false);
+      })
+      .catch((e) => this.health.report(e) || this.opts.log.error('file processing failed', { job_id: file.job_id, error: (e as Error).message }))
+      .finally(() => {
+        release();
+        this.files.delete(file.id);
+        if (this.alone === file.id) this.alone = null;
+        if (large) this.keptHeld--;
+        if (!this.holdsJob(file.job_id)) this.finalizeSoon = true;
+        this.notify(file.job_id);
+        this.wake(false);
+      });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { all, lock, one, run, type Tx } from '../ops.js';
-import type { ClaimOptions, ClaimedFile, JobRow, ListedFile, NewJob, StoreQueue } from '../types.js';
+import { LEASE_LAPSED, type ClaimOptions, type ClaimedFile, type JobRow, type ListedFile, type NewJob, type StoreQueue } from '../types.js';
 import { ACTIVE_JOB, type Part } from './base.js';
 import { family, statement } from './statements.js';
 
@@ -9,8 +9,7 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 /** First wait before a file whose worker died holding it twice is claimed again; it doubles with each attempt. */
 export const DEFAULT_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 10 * 60_000;
-/** The last error of a file whose worker stopped (crashed, killed) or stalled past its lease while working on it. */
-export const LEASE_LAPSED = 'its worker stopped or stalled while working on it (the lease ran out)';
+export { LEASE_LAPSED };
 
 const FILE_COLUMNS = ['org_id', 'job_id', 'key', 'size', 'etag', 'version', 'status', 'error', 'attempts', 'lease_expires'] as const;
 
@@ -32,12 +31,20 @@ const INSERT_FILES = family((n) =>
 );
 
 /**
+ * A claim's charge: a file whose lease lapsed while other files ran beside it (not `alone`) gets its
+ * last attempt back for this one, since any of them may have killed the process; every other claim
+ * counts one attempt.
+ */
+const CHARGE = sql<number>`CASE WHEN ${sql.ref('lease_owner')} IS NOT NULL AND ${sql.ref('alone')} = 0 THEN 0 ELSE 1 END`;
+
+/**
  * PostgreSQL: a claim in one statement (one round trip, autocommit) instead of a transaction of five.
  * It takes the first `limit` claimable files, as claimFilesTx reads them, and leases those that need no
- * decision: files that have attempts left and are not a lapsed lease's second or later attempt. The
- * others (they wait a backoff, or fail with their last error) stay as they are, and `held_back` counts
- * them (on every row, and on a row of nulls when nothing was leased), so that claimFilesTx decides
- * them. Jobs still queued become running in the same statement.
+ * decision: a lapsed lease that was not alone, and files that have attempts left and are not a lapsed
+ * alone lease's second or later attempt. The others (they wait a backoff, or fail with their last
+ * error) stay as they are, and `held_back` counts them (on every row, and on a row of nulls when
+ * nothing was leased), so that claimFilesTx decides them. Jobs still queued become running in the same
+ * statement.
  */
 const CLAIM_ONE_TRIP = statement({
   name: 'claim.one_trip',
@@ -45,13 +52,13 @@ const CLAIM_ONE_TRIP = statement({
   build: (qb, _pg, [t, exclude, limit, maxAttempts, owner, until, lapsed, now]) => {
     const q = sql<ClaimedFile & { held_back: number }>`
       WITH picked AS (
-        SELECT f.id, (f.attempts < ${maxAttempts} AND (f.lease_owner IS NULL OR f.attempts < 2)) AS plain
+        SELECT f.id, ((f.lease_owner IS NOT NULL AND f.alone = 0 AND f.attempts <= ${maxAttempts}) OR (f.attempts < ${maxAttempts} AND (f.lease_owner IS NULL OR f.attempts < 2))) AS plain
         FROM job_files f JOIN jobs j ON j.id = f.job_id
         WHERE f.status = 'pending' AND f.lease_expires < ${t} AND j.status IN ('queued', 'running') AND j.connector_id <> ALL(${exclude}::text[])
         ORDER BY f.id LIMIT ${limit}
         FOR UPDATE OF f SKIP LOCKED
       ), claimed AS (
-        UPDATE job_files f SET lease_owner = ${owner}, lease_expires = ${until}, attempts = f.attempts + 1,
+        UPDATE job_files f SET lease_owner = ${owner}, lease_expires = ${until}, attempts = f.attempts + ${CHARGE}, alone = 0,
           error = CASE WHEN f.lease_owner IS NOT NULL THEN ${lapsed} ELSE f.error END
         FROM picked p WHERE f.id = p.id AND p.plain
         RETURNING f.id, f.org_id, f.job_id, f.key, f.size, f.etag, f.version, f.status, f.error, f.duplicate_of, f.sha256, f.attempts, f.lease_owner, f.lease_expires
@@ -64,7 +71,7 @@ const CLAIM_ONE_TRIP = statement({
       ORDER BY c.id`;
     return { compile: () => q.compile(qb) };
   },
-  params: (t: number, exclude: string[], limit: number, maxAttempts: number, owner: string, until: number, lapsed: string, now: string) => [maxAttempts, t, exclude, limit, owner, until, lapsed, now],
+  params: (t: number, exclude: string[], limit: number, maxAttempts: number, owner: string, until: number, lapsed: string, now: string) => [maxAttempts, maxAttempts, t, exclude, limit, owner, until, lapsed, now],
 });
 
 /** The versions seen of `n` keys (org, connector, index, then the keys). */
@@ -243,16 +250,17 @@ export function withQueue<B extends Part>(Base: B) {
 
     /**
      * Each claim counts an attempt (a worker that dies holding a file cannot count it later). A file whose
-     * previous lease ran out (its worker died or stalled) records that as its last error and, from its
-     * second such attempt on, waits a backoff that doubles with each attempt before it is claimed again;
-     * a file with maxAttempts behind it fails here, in the claim, with its last error.
+     * previous lease ran out (its worker died or stalled) records that as its last error. If it ran alone,
+     * from its second such attempt on it waits a backoff that doubles with each attempt before it is
+     * claimed again; if not, its last attempt is refunded (CHARGE). A file with maxAttempts behind it
+     * fails here, in the claim, with its last error.
      */
     private *claimFilesTx(owner: string, limit: number, leaseMs: number, now: string, exclude: string[], maxAttempts: number, backoffMs: number): Tx<ClaimedFile[]> {
       const t = this.clock();
       let q = this.qb
         .selectFrom('job_files as f')
         .innerJoin('jobs as j', 'j.id', 'f.job_id')
-        .select(['f.id', 'f.attempts', 'f.lease_owner', 'f.error'])
+        .select(['f.id', 'f.attempts', 'f.lease_owner', 'f.error', 'f.alone'])
         .where('f.status', '=', 'pending')
         .where('f.lease_expires', '<', t)
         .where('j.status', 'in', ACTIVE_JOB);
@@ -265,7 +273,10 @@ export function withQueue<B extends Part>(Base: B) {
       const ids: number[] = [];
       for (const r of rows) {
         const lapsed = r.lease_owner !== null;
-        if (r.attempts >= maxAttempts) yield* this.giveUp(r.id, r.attempts, lapsed ? LEASE_LAPSED : (r.error ?? 'no error was recorded'), now);
+        // (Its last attempt refunded, a lapse beside other files leaves its count as it was.)
+        const spent = lapsed && !r.alone ? r.attempts - 1 : r.attempts;
+        if (spent >= maxAttempts) yield* this.giveUp(r.id, spent, lapsed ? LEASE_LAPSED : (r.error ?? 'no error was recorded'), now);
+        else if (lapsed && !r.alone) ids.push(r.id);
         else if (lapsed && r.attempts >= 2) {
           const wait = Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (r.attempts - 2));
           yield* run(this.qb.updateTable('job_files').set({ lease_owner: null, lease_expires: t + wait, error: LEASE_LAPSED }).where('id', '=', r.id));
@@ -278,7 +289,8 @@ export function withQueue<B extends Part>(Base: B) {
           .set((eb) => ({
             lease_owner: owner,
             lease_expires: t + leaseMs,
-            attempts: eb('attempts', '+', 1),
+            attempts: eb('attempts', '+', CHARGE),
+            alone: 0,
             error: sql<string | null>`case when ${sql.ref('lease_owner')} is not null then ${LEASE_LAPSED} else ${sql.ref('error')} end`,
           }))
           .where('id', 'in', ids)
@@ -333,20 +345,26 @@ export function withQueue<B extends Part>(Base: B) {
       return { lostFiles: lost };
     }
 
-    async releaseLeases(owner: string): Promise<void> {
-      await this.exec('tx', () => this.releaseLeasesTx(owner));
+    async releaseLeases(owner: string, fileIds?: number[]): Promise<void> {
+      if (fileIds && !fileIds.length) return;
+      await this.exec('tx', () => this.releaseLeasesTx(owner, fileIds));
     }
 
-    private *releaseLeasesTx(owner: string): Tx<void> {
-      // Work handed back on a clean stop was not tried to its end: its claim does not count as an attempt.
-      yield* run(
-        this.qb
-          .updateTable('job_files')
-          .set({ lease_owner: null, lease_expires: 0, attempts: sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end` })
-          .where('lease_owner', '=', owner)
-          .where('status', '=', 'pending'),
-      );
-      yield* run(this.qb.updateTable('jobs').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner));
+    private *releaseLeasesTx(owner: string, fileIds?: number[]): Tx<void> {
+      // Work handed back was not tried to its end: its claim does not count as an attempt.
+      let q = this.qb
+        .updateTable('job_files')
+        .set({ lease_owner: null, lease_expires: 0, alone: 0, attempts: sql<number>`case when ${sql.ref('attempts')} > 0 then ${sql.ref('attempts')} - 1 else 0 end` })
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending');
+      if (fileIds) q = q.where('id', 'in', fileIds);
+      yield* run(q);
+      if (!fileIds) yield* run(this.qb.updateTable('jobs').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner));
+    }
+
+    async markAlone(fileId: number, owner: string): Promise<boolean> {
+      const n = await this.exec('auto', () => run(this.qb.updateTable('job_files').set({ alone: 1 }).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')));
+      return n > 0;
     }
 
     async deferFile(fileId: number, owner: string, retryAt: number, note: string): Promise<void> {

@@ -5,7 +5,7 @@ import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/log.js';
 import { redact } from '../../../shared/redact.js';
 import type { BlobStore } from '../../../store/blobs.js';
-import type { ClaimedFile, ItemRow, JobRow, JobState, ListedFile, Store } from '../../../store/types.js';
+import { lapsedBefore, type ClaimedFile, type ItemRow, type JobRow, type JobState, type ListedFile, type Store } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
 import { requireUsable, type ConnectorService } from '../../connectors/service.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
@@ -325,9 +325,10 @@ export class ExportService implements JobHandlers {
         if (existing && (params.overwrite === 'never' || existing.sha256 === item.sha256)) {
           // A file tried before whose target now holds exactly its content counts as exported: most often
           // the earlier attempt wrote it and its answer was lost; either way the content is where this
-          // export puts it. Tried before: its process died (the attempt counts), or an earlier attempt
-          // recorded this content's hash on the file, which a clean stop that refunds the attempt keeps.
-          const own = (file.attempts > 1 || file.sha256 === item.sha256) && existing.sha256 === item.sha256;
+          // export puts it. Tried before: an earlier attempt failed or its process died (lapsedBefore, which
+          // also covers a death whose attempt was refunded), or an earlier attempt recorded this content's
+          // hash on the file, which a clean stop that refunds the attempt keeps.
+          const own = (file.attempts > 1 || lapsedBefore(file) || file.sha256 === item.sha256) && existing.sha256 === item.sha256;
           await this.store.completeFile(file.id, owner, { status: own ? 'ready' : 'skipped', sha256: item.sha256, size: item.size });
           return;
         }

@@ -258,10 +258,9 @@ export class ImportHandler implements JobHandlers {
       temp = d.tempPath;
       // The temp file is the content's only local copy until it lands: its text is read from it now.
       const text = await this.opts.extractor?.forFile(d.sha256, d.tempPath, d.content_type, file.key, d.head);
-      // Its bytes are on disk: the next file's transfer starts while this one waits for its batch. Not on a
-      // retry: a file whose last holder died may have died of the file started next to it (a poison object
-      // that kills the process); it lands alone, so a crash it did not cause does not use up its attempts.
-      if (file.attempts <= 1) release(d.waitMs);
+      // Its bytes are on disk: the next file's transfer starts while this one waits for its batch (unless it
+      // runs alone: the engine starts nothing beside it until it has landed).
+      release(d.waitMs);
       const landed = await this.landings.push({ file, owner, d, dedupe: params.dedupe, ...(text ? { text } : {}) });
       if ('lost' in landed) {
         temp = null;
