@@ -442,8 +442,10 @@ export class AutomationService {
     const feed = a.kind === 'import' ? await this.readFeed(a, c) : null;
     // Nothing changed since a run that left nothing behind: this tick costs one feed request and one
     // store look-up, no listing. The feed only knows the connector's side: an index deleted since
-    // (delete_index) is filled again by this tick's run, whatever the feed says.
-    if (feed?.changed === false && prev?.status === 'completed' && (await this.store.indexExists(a.org_id, a.index_name))) {
+    // (delete_index), or changed since that run ended (delete_item, another job's import), is brought
+    // up to date by this tick's run, whatever the feed says.
+    const indexChanged = feed?.changed === false && prev?.status === 'completed' ? await this.store.indexChangedAt(a.org_id, a.index_name) : null;
+    if (feed && indexChanged !== null && prev?.finished_at && indexChanged <= prev.finished_at) {
       const at = iso(Date.now());
       if (await this.store.casAutomation(a.id, claim, { next_run_at: next, change_token: feed.token, skipped: a.skipped + 1, updated_at: at })) {
         this.opts.log.debug('automation tick skipped: no change', { automation_id: a.id, next_run_at: iso(next) });

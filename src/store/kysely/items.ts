@@ -489,6 +489,11 @@ export function withItems<B extends Part>(Base: B) {
     async indexExists(org: string, index: string): Promise<boolean> {
       return !!(await this.exec('auto', () => one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index))));
     }
+
+    async indexChangedAt(org: string, index: string): Promise<string | null> {
+      const row = await this.exec('auto', () => one(this.qb.selectFrom('indexes').select('updated_at').where('org_id', '=', org).where('name', '=', index)));
+      return row?.updated_at ?? null;
+    }
   }
   return ItemsPart;
 }
