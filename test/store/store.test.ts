@@ -570,11 +570,13 @@ describe.each(backends)('store contract: $name', (b) => {
       // f00000: each worker dies holding it alone (its lease runs out); f00001: handed back with an error and a retry time.
       let seen = 0;
       for (let round = 0; seen < 3 && round < 200; round++) {
-        const got = await (round % 2 ? t : s).claimFiles(`w${round}`, 2, 1, NOW, opts);
+        const got = await (round % 2 ? t : s).claimFiles(`w${round}`, 2, 60_000, NOW, opts);
         for (const f of got) {
           if (f.key === 'f00000') {
             expect(f.attempts).toBe(++seen);
             expect(await (round % 2 ? t : s).markAlone(f.id, `w${round}`)).toBe(true);
+            // Its worker dies: the lease runs out at once.
+            await (round % 2 ? t : s).heartbeat(`w${round}`, [f.id], [], 1);
           } else await (round % 2 ? t : s).failFile(f.id, `w${round}`, `timeout talking to S3 (try ${f.attempts})`, 0);
         }
         await sleep(5);

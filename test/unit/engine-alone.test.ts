@@ -63,3 +63,55 @@ it('a file whose last holder died runs with nothing beside it, marked first; a c
   // The first claim brought files 5–7: it kept 5 and handed 6 and 7 back.
   expect(store.handedBack.slice(0, 2)).toEqual([6, 7]);
 });
+
+it('a mark the store refuses (SQLite rejects at once) is tried again at a later tick, not in a loop that keeps the event loop from turning', async () => {
+  const store = fakeJobStore();
+  store.add(1, { size: 1000, error: LEASE_LAPSED });
+  let marks = 0;
+  let marksBeforeATimerRan = -1;
+  store.markAlone = (() => {
+    marks++;
+    if (marks > 20_000) return Promise.resolve(false);
+    return Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+  }) as never;
+  const handlers: JobHandlers = { async listNext() {}, async onFinalized() {}, async processFile() {} };
+  engine = new JobEngine(store as unknown as Store, handlers, { concurrency: 4, leaseMs: 30_000, pollMs: 200, log: quietLog });
+  setTimeout(() => (marksBeforeATimerRan = marks), 0);
+  engine.start();
+  await sleep(500);
+  expect(marksBeforeATimerRan).toBeGreaterThanOrEqual(0);
+  expect(marksBeforeATimerRan).toBeLessThan(10);
+  expect(marks).toBeLessThan(10);
+});
+
+it('when handing back the extra files to run alone fails, the claim\'s files all stay queued and run (those to run alone, alone)', async () => {
+  const store = fakeJobStore();
+  store.add(2, { size: 1000, error: LEASE_LAPSED });
+  store.add(3, { size: 1000 });
+  let fails = 1;
+  const release = store.releaseLeases.bind(store);
+  store.releaseLeases = async (o: string, ids?: number[]) => {
+    if (ids && fails-- > 0) throw new Error('connection reset');
+    return release(o, ids);
+  };
+  const runs: number[] = [];
+  const inFlight = new Set<number>();
+  const beside: string[] = [];
+  const handlers: JobHandlers = {
+    async listNext() {},
+    async onFinalized() {},
+    async processFile(f) {
+      runs.push(f.id);
+      if (f.error === LEASE_LAPSED && inFlight.size) beside.push(`${f.id} beside ${[...inFlight]}`);
+      inFlight.add(f.id);
+      await sleep(3);
+      inFlight.delete(f.id);
+    },
+  };
+  engine = new JobEngine(store as unknown as Store, handlers, { concurrency: 4, leaseMs: 30_000, pollMs: 20, log: quietLog });
+  engine.start();
+  await until(() => runs.length >= 5, 'five files run');
+  expect([...runs].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+  expect(beside).toEqual([]);
+  expect(store.alone.sort()).toEqual([1, 2]);
+});

@@ -89,6 +89,8 @@ export class JobEngine {
    * process too, the death is its own and no other file is charged for it (Store.claimFiles).
    */
   private alone: number | null = null;
+  /** After marking a file to run alone failed (the store refused the write): not before this time (epoch ms). */
+  private aloneRetryAt = 0;
   private readonly listings = new Map<string, AbortController>();
   private running = false;
   private wakeUp: (() => void) | null = null;
@@ -289,12 +291,19 @@ export class JobEngine {
         const mine = new Set([...this.files.keys(), ...this.queue.map((f) => f.id)]);
         const fresh = claimed.filter((f) => !mine.has(f.id));
         // One file to run alone at a time here: the others go back at once, for other processes to run
-        // alone meanwhile (or this one, later), rather than wait here one after another.
+        // alone meanwhile (or this one, later), rather than wait here one after another. Should handing
+        // them back fail, they stay queued here (leased and heartbeated as the rest).
         const suspects = fresh.filter(lapsedBefore).slice(1);
-        if (suspects.length) await this.store.releaseLeases(this.owner, suspects.map((f) => f.id));
         const back = new Set(suspects);
         this.queue.push(...fresh.filter((f) => !back.has(f)));
         if (claimed.length) this.claimsFindOthers = claimed.some((f) => !keepsToBase(f));
+        if (suspects.length) {
+          const handedBack = await this.store.releaseLeases(this.owner, suspects.map((f) => f.id)).then(
+            () => true,
+            (e) => this.health.report(e) || this.opts.log.warn('handing back files to run alone failed; they wait here', { error: (e as Error).message }),
+          );
+          if (handedBack !== true) this.queue.push(...suspects);
+        }
       }
     }
     this.fill();
@@ -317,27 +326,30 @@ export class JobEngine {
       this.queue.splice(i, 1);
       this.startFile(file);
     }
-    const next = this.files.size === 0 ? this.queue.findIndex(lapsedBefore) : -1;
+    const next = this.files.size === 0 && Date.now() >= this.aloneRetryAt ? this.queue.findIndex(lapsedBefore) : -1;
     if (next >= 0) this.startAlone(this.queue.splice(next, 1)[0]!);
   }
 
   /** Records in the store that `file` runs alone (its lease lapsing is then its own attempt), then starts it. */
   private startAlone(file: ClaimedFile): void {
     this.alone = file.id;
-    const done = () => {
-      this.alone = null;
-      this.wake(false);
-    };
     this.store.markAlone(file.id, this.owner).then(
       (held) => {
+        if (held && this.running) return this.startFile(file);
+        this.alone = null;
         // Not held any more (canceled, or its lease lost): it is dropped, as a heartbeat would drop it.
-        if (!held || !this.running) return done();
-        this.startFile(file);
+        if (!this.holdsJob(file.job_id)) this.finalizeSoon = true;
+        this.notify(file.job_id);
+        this.wake(false);
       },
       (e) => {
-        if (!this.health.report(e)) this.opts.log.warn('marking a file to run alone failed', { job_id: file.job_id, error: (e as Error).message });
+        // The store refused the write (full, busy, out of reach): the file waits in the queue, and the
+        // next try comes with a later tick (a store that fails at once would otherwise be asked again
+        // and again without the event loop ever turning).
+        if (!this.health.report(e)) this.opts.log.warn('marking a file to run alone failed; trying again later', { job_id: file.job_id, error: (e as Error).message });
         this.queue.unshift(file);
-        done();
+        this.aloneRetryAt = Math.max(Date.now() + this.opts.pollMs, this.health.pausedUntil());
+        this.alone = null;
       },
     );
   }

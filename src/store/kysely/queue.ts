@@ -61,7 +61,7 @@ const CLAIM_ONE_TRIP = statement({
         UPDATE job_files f SET lease_owner = ${owner}, lease_expires = ${until}, attempts = f.attempts + ${CHARGE}, alone = 0,
           error = CASE WHEN f.lease_owner IS NOT NULL THEN ${lapsed} ELSE f.error END
         FROM picked p WHERE f.id = p.id AND p.plain
-        RETURNING f.id, f.org_id, f.job_id, f.key, f.size, f.etag, f.version, f.status, f.error, f.duplicate_of, f.sha256, f.attempts, f.lease_owner, f.lease_expires
+        RETURNING f.id, f.org_id, f.job_id, f.key, f.size, f.etag, f.version, f.status, f.error, f.duplicate_of, f.sha256, f.attempts, f.lease_owner, f.lease_expires, f.alone
       ), started AS (
         UPDATE jobs SET status = 'running', started_at = ${now} WHERE id IN (SELECT job_id FROM claimed) AND status = 'queued'
       )
