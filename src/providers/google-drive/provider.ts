@@ -504,16 +504,50 @@ export class DriveProvider implements StorageProvider {
     return { body: Readable.from([buf.subarray(offset)]), length: buf.length - offset, size: buf.length, version, etag: e.id, content_type: mimeType };
   }
 
+  /**
+   * A shared drive's feed (drive_id) holds its own changes only, while a shortcut in it may lead to a
+   * folder outside it (My Drive, another shared drive) whose changes only the user's feed holds: the
+   * token then places both feeds, "<drive's> <user's>", and the user's is read whenever such a shortcut
+   * is under the root. Without drive_id the user's feed holds every corpus.
+   */
   async changes(token: string | null, signal?: AbortSignal): Promise<{ token: string; changed: boolean | null }> {
-    const where = this.driveId ? { driveId: this.driveId, supportsAllDrives: true } : { supportsAllDrives: true };
-    if (!token) {
-      const r = await this.call('list', (o) => this.api.changes.getStartPageToken(where, o), {}, signal);
-      if (!r.startPageToken) throw new CloudportError('unexpected', 'Google Drive answered no start page token', { temporary: true });
-      return { token: r.startPageToken, changed: null };
+    const user = { supportsAllDrives: true, includeItemsFromAllDrives: true };
+    if (!this.driveId) {
+      if (!token) return { token: await this.startToken(user, signal), changed: null };
+      return this.readFeed(token, user, null, signal);
     }
-    // With no root folder the connector reaches the whole drive: any change in the feed is its own.
-    const whole = typeof this.loc.root_folder_id !== 'string';
-    const memo = new Map<string, boolean>([[this.rootId, true]]);
+    const drive = { driveId: this.driveId, supportsAllDrives: true, includeItemsFromAllDrives: true };
+    const [own, theirs] = token?.split(' ') ?? [];
+    // (A token of one feed only was written before the user's was read: the next run reads everything.)
+    if (!own || !theirs) {
+      const [d, u] = await Promise.all([this.startToken(drive, signal), this.startToken(user, signal)]);
+      return { token: `${d} ${u}`, changed: null };
+    }
+    const inDrive = await this.readFeed(own, drive, null, signal);
+    const targets = inDrive.changed ? new Set<string>() : await this.targetsOutside(signal);
+    // Nothing to watch there (or a run coming anyway): the user's feed starts afresh.
+    if (targets === null) return { token: `${inDrive.token} ${await this.startToken(user, signal)}`, changed: true };
+    if (!targets.size) return { token: `${inDrive.token} ${await this.startToken(user, signal)}`, changed: inDrive.changed };
+    const outside = await this.readFeed(theirs, user, targets, signal);
+    return { token: `${inDrive.token} ${outside.token}`, changed: outside.changed };
+  }
+
+  private async startToken(where: { driveId?: string; supportsAllDrives: boolean }, signal?: AbortSignal): Promise<string> {
+    const r = await this.call('list', (o) => this.api.changes.getStartPageToken({ ...(where.driveId ? { driveId: where.driveId } : {}), supportsAllDrives: true }, o), {}, signal);
+    if (!r.startPageToken) throw new CloudportError('unexpected', 'Google Drive answered no start page token', { temporary: true });
+    return r.startPageToken;
+  }
+
+  /**
+   * Whether anything changed under the root since `token`, and the feed's next token. `through`: the
+   * folders outside a shared drive that its shortcuts lead to (the user's feed read for them alone);
+   * null reads the connector's own feed, where a change outside the root counts when a shortcut under
+   * the root leads to it.
+   */
+  private async readFeed(token: string, where: object, through: Set<string> | null, signal?: AbortSignal): Promise<{ token: string; changed: boolean }> {
+    // With no root folder the connector reaches the whole drive: any change in its own feed is its own.
+    const whole = through === null && typeof this.loc.root_folder_id !== 'string';
+    const memo = new Map<string, boolean>(through ? [...through].map((t): [string, boolean] => [t, true]) : [[this.rootId, true]]);
     const budget = { lookups: CHANGE_LOOKUPS };
     let changed = false;
     const outside: { id: string; parents: string[] }[] = [];
@@ -521,11 +555,7 @@ export class DriveProvider implements StorageProvider {
     for (;;) {
       const r = await this.call(
         'list',
-        (o) =>
-          this.api.changes.list(
-            { pageToken, pageSize: 1000, includeRemoved: true, includeItemsFromAllDrives: true, fields: 'nextPageToken,newStartPageToken,changes(fileId,removed,file(parents))', ...where },
-            o,
-          ),
+        (o) => this.api.changes.list({ pageToken, pageSize: 1000, includeRemoved: true, fields: 'nextPageToken,newStartPageToken,changes(fileId,removed,file(parents))', ...where }, o),
         {},
         signal,
       );
@@ -533,6 +563,7 @@ export class DriveProvider implements StorageProvider {
         if (changed) break;
         // A removed file no longer says where it was: it may have been under the root.
         if (whole || ch.removed || !ch.file?.parents?.length) changed = true;
+        else if (ch.fileId && through?.has(ch.fileId)) changed = true;
         else {
           for (const p of ch.file.parents) if (!changed && (await this.under(p, memo, budget, signal))) changed = true;
           if (!changed && ch.fileId) outside.push({ id: ch.fileId, parents: ch.file.parents });
@@ -540,12 +571,50 @@ export class DriveProvider implements StorageProvider {
       }
       if (r.newStartPageToken) {
         // Changes outside the root still count when a shortcut under the root leads to them.
-        if (!changed && outside.length) changed = await this.reachedByShortcut(outside, memo, budget, signal);
+        if (!changed && !through && outside.length) changed = await this.reachedByShortcut(outside, memo, budget, signal);
         return { token: r.newStartPageToken, changed };
       }
       if (!r.nextPageToken) return { token: pageToken, changed: true };
       pageToken = r.nextPageToken;
     }
+  }
+
+  /**
+   * The folders outside the connector's shared drive that shortcuts under its root lead to (empty when
+   * none), or null when there are too many shortcuts to tell.
+   */
+  private async targetsOutside(signal?: AbortSignal): Promise<Set<string> | null> {
+    const memo = new Map<string, boolean>([[this.rootId, true]]);
+    const budget = { lookups: CHANGE_LOOKUPS };
+    const targets = new Set<string>();
+    let pageToken: string | undefined;
+    for (let pages = 0; ; pages++) {
+      if (pages >= SHORTCUT_PAGES) return null;
+      const r: drive_v3.Schema$FileList = await this.call(
+        'list',
+        (o) =>
+          this.api.files.list(
+            { q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,files(id,parents,shortcutDetails(targetId,targetMimeType))', ...(pageToken ? { pageToken } : {}), ...this.corpus() },
+            o,
+          ),
+        {},
+        signal,
+      );
+      for (const f of r.files ?? []) {
+        const target = f.shortcutDetails?.targetId;
+        if (!target || !IDS.test(target) || f.shortcutDetails?.targetMimeType !== FOLDER_MIME || !f.parents?.length) continue;
+        for (const p of f.parents) if (await this.under(p, memo, budget, signal)) targets.add(target);
+      }
+      pageToken = r.nextPageToken ?? undefined;
+      if (!pageToken) break;
+    }
+    const outside = new Set<string>();
+    for (const t of targets) {
+      const f = await this.call('list', (o) => this.api.files.get({ fileId: t, fields: 'id,driveId', supportsAllDrives: true }, o), {}, signal).catch(() => null);
+      // A target the credentials cannot see any more: the listing leaves it out, and so does the feed.
+      if (f && f.driveId !== this.driveId) outside.add(t);
+    }
+    return outside;
   }
 
   /** Whether any of these files (outside the root) is, or lies below, the target of a shortcut under the root. */
