@@ -7,13 +7,15 @@ import { startDriveServer } from '../support/drive-server.mjs';
 /**
  * A connector on a shared drive (drive_id) follows shortcuts once, also to folders outside that drive:
  * the shared drive's own folders are listed in that drive alone, and a folder reached through a
- * shortcut (in My Drive, or in another shared drive) across every corpus the credentials see. Its
- * files browse, import by key and import by listing like any other.
+ * shortcut (in My Drive, or in another shared drive) across every corpus the credentials see, and again
+ * in its own drive when that search says it left some drives out. Its files browse, import by key and
+ * import by listing like any other.
  */
 describe('google_drive: shared drive (drive_id) follows shortcuts to folders outside it', () => {
   let drive: any;
   let cp: Running;
   let conn: string;
+  let otherDrive: string;
   beforeAll(async () => {
     drive = await startDriveServer();
     const json = driveServiceAccount(drive, 'member@test.iam.gserviceaccount.com');
@@ -22,7 +24,8 @@ describe('google_drive: shared drive (drive_id) follows shortcuts to folders out
     const mine = drive.addFolder({ name: 'mine' }); // in My Drive
     drive.addFile({ name: 'mine.txt', parent: mine, data: 'reached through a shortcut' });
     drive.addShortcut({ name: 'to-mine', parent: sd, targetId: mine });
-    const other = drive.addFolder({ name: 'other', parent: drive.addSharedDrive({ name: 'Other' }) });
+    otherDrive = drive.addSharedDrive({ name: 'Other' });
+    const other = drive.addFolder({ name: 'other', parent: otherDrive });
     drive.addFile({ name: 'other.txt', parent: other, data: 'in another shared drive' });
     drive.addShortcut({ name: 'to-other', parent: sd, targetId: other });
     cp = await startCloudport({ dataDir: tempDir() });
@@ -48,5 +51,13 @@ describe('google_drive: shared drive (drive_id) follows shortcuts to folders out
     const listed = await cp.ok('start_import', { connector_id: conn, index: 'team' });
     expect(await waitForJob(cp, listed.job_id)).toMatchObject({ status: 'completed', counts: { ready: 3 } });
     expect((await cp.call('read_item', { index: 'team', key: 'to-other/other.txt' })).text).toContain('in another shared drive');
+  });
+
+  it('a search across all drives that leaves the other shared drive out (incompleteSearch) lists that folder again in its own drive: nothing is missed', async () => {
+    drive.leaveOutOfAllDrives(otherDrive);
+    const all = await cp.ok('browse_connector', { connector_id: conn });
+    expect(all.objects.map((o: { key: string }) => o.key)).toEqual(['own.txt', 'to-mine/mine.txt', 'to-other/other.txt']);
+    const listed = await cp.ok('start_import', { connector_id: conn, index: 'incomplete' });
+    expect(await waitForJob(cp, listed.job_id)).toMatchObject({ status: 'completed', counts: { ready: 3 } });
   });
 });

@@ -343,6 +343,8 @@ export async function startDriveServer(opts = {}) {
   const defaultUser = { email: opts.user?.email ?? 'owner@example.test', displayName: opts.user?.displayName ?? 'Test Owner' };
   const files = new Map();
   const drives = new Map();
+  /** Shared drives whose files searches across all drives leave out (see leaveOutOfAllDrives). */
+  const leftOutOfAllDrives = new Set();
   const changes = []; // { id, fileId, time, removed, driveId }
   const tokens = new Map(); // access token -> { scopes: Set, email, expires }
   const serviceAccounts = new Map();
@@ -763,6 +765,10 @@ export async function startDriveServer(opts = {}) {
       let all = [...files.values()].filter(
         (f) => !f.isRoot && (corpora === 'drive' ? f.driveId === driveId : corpora === 'allDrives' ? true : !f.driveId) && visible(ctx, f) && pred(render(f)),
       );
+      // A search across all drives may leave some shared drives out, and then says so (incompleteSearch).
+      const before = all.length;
+      if (corpora === 'allDrives') all = all.filter((f) => !leftOutOfAllDrives.has(f.driveId));
+      const incompleteSearch = all.length < before;
       all.sort(cmp);
       const tokenText = url.searchParams.get('pageToken');
       if (tokenText) {
@@ -770,7 +776,7 @@ export async function startDriveServer(opts = {}) {
         all = all.filter((f) => cmp(f, t.last) > 0);
       }
       const page = all.slice(0, size);
-      const out = { kind: 'drive#fileList', incompleteSearch: false, files: page.map(render) };
+      const out = { kind: 'drive#fileList', incompleteSearch, files: page.map(render) };
       if (all.length > size) {
         const last = page[page.length - 1];
         const keys = { name: last.name, createdTime: last.createdTime, modifiedTime: last.modifiedTime, mimeType: last.mimeType, seq: last.seq, data: last.data ? { length: last.data.length } : undefined };
@@ -1217,6 +1223,10 @@ export async function startDriveServer(opts = {}) {
     /** Makes an access token invalid from now on (as if expired or revoked). */
     revokeToken(token) {
       tokens.delete(token);
+    },
+    /** From now on, searches with corpora=allDrives leave this shared drive's files out and answer incompleteSearch: true. */
+    leaveOutOfAllDrives(driveId) {
+      leftOutOfAllDrives.add(driveId);
     },
     /** Creates a shared drive; its id is also its root folder's id. */
     addSharedDrive({ name }) {

@@ -186,24 +186,40 @@ export class DriveProvider implements StorageProvider {
     return this.call('read', (o) => this.api.files.get({ fileId: id, fields: FILE_FIELDS, supportsAllDrives: true }, o), key !== undefined ? { key } : {}, signal);
   }
 
-  /** Every child of a folder, named as keys name them (see keys.ts), sorted as keys sort. */
-  private async fetchChildren(folderId: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Listing> {
-    const started = clock();
-    const raw: DriveFile[] = [];
+  /** A folder's children as Drive lists them in `corpus`, and whether Drive said the search was incomplete. */
+  private async listFolder(folderId: string, corpus: object, signal?: AbortSignal): Promise<{ files: DriveFile[]; incomplete: boolean }> {
+    const files: DriveFile[] = [];
+    let incomplete = false;
     let pageToken: string | undefined;
     do {
       const data: drive_v3.Schema$FileList = await this.call(
         'list',
-        (o) => this.api.files.list({ q: `'${folderId}' in parents and trashed = false`, pageSize: 1000, fields: LIST_FIELDS, ...(pageToken ? { pageToken } : {}), ...this.corpus(viaShortcut) }, o),
+        (o) => this.api.files.list({ q: `'${folderId}' in parents and trashed = false`, pageSize: 1000, fields: LIST_FIELDS, ...(pageToken ? { pageToken } : {}), ...corpus }, o),
         {},
         signal,
       );
-      raw.push(...(data.files ?? []));
+      files.push(...(data.files ?? []));
+      if (data.incompleteSearch) incomplete = true;
       pageToken = data.nextPageToken ?? undefined;
-      if (raw.length > MAX_CHILDREN) {
+      if (files.length > MAX_CHILDREN) {
         throw new CloudportError('unsupported', `a folder holds more than ${MAX_CHILDREN} children`, { fix: 'Point root_folder_id at a smaller folder.' });
       }
     } while (pageToken);
+    return { files, incomplete };
+  }
+
+  /** Every child of a folder, named as keys name them (see keys.ts), sorted as keys sort. */
+  private async fetchChildren(folderId: string, viaShortcut: boolean, signal?: AbortSignal): Promise<Listing> {
+    const started = clock();
+    let { files: raw, incomplete } = await this.listFolder(folderId, this.corpus(viaShortcut), signal);
+    if (incomplete) {
+      // Drive may leave some shared drives out of a search across all of them (incompleteSearch): the
+      // folder is listed again in its own corpus (its shared drive, or the user's), as Google advises.
+      const folder = await this.call('list', (o) => this.api.files.get({ fileId: folderId, fields: 'id,driveId', supportsAllDrives: true }, o), {}, signal);
+      const own = folder.driveId ? { corpora: 'drive', driveId: folder.driveId, includeItemsFromAllDrives: true, supportsAllDrives: true } : { corpora: 'user', includeItemsFromAllDrives: true, supportsAllDrives: true };
+      ({ files: raw, incomplete } = await this.listFolder(folderId, own, signal));
+      if (incomplete) throw new CloudportError('unexpected', 'Google Drive could not list every child of a folder (incompleteSearch)', { temporary: true, fix: 'Try again later.' });
+    }
     // Shortcuts are followed once: to a folder (whose shortcuts are then skipped) or to a file, whose
     // content and type they stand for under the shortcut's own name.
     const targets = new Map<string, DriveFile>();
@@ -594,12 +610,13 @@ export class DriveProvider implements StorageProvider {
         'list',
         (o) =>
           this.api.files.list(
-            { q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,files(id,parents,shortcutDetails(targetId,targetMimeType))', ...(pageToken ? { pageToken } : {}), ...this.corpus() },
+            { q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,incompleteSearch,files(id,parents,shortcutDetails(targetId,targetMimeType))', ...(pageToken ? { pageToken } : {}), ...this.corpus() },
             o,
           ),
         {},
         signal,
       );
+      if (r.incompleteSearch) return null;
       for (const f of r.files ?? []) {
         const target = f.shortcutDetails?.targetId;
         if (!target || !IDS.test(target) || f.shortcutDetails?.targetMimeType !== FOLDER_MIME || !f.parents?.length) continue;
@@ -625,10 +642,12 @@ export class DriveProvider implements StorageProvider {
       if (pages >= SHORTCUT_PAGES) return true;
       const r: drive_v3.Schema$FileList = await this.call(
         'list',
-        (o) => this.api.files.list({ q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,files(id,parents,shortcutDetails(targetId))', ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
+        (o) => this.api.files.list({ q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,incompleteSearch,files(id,parents,shortcutDetails(targetId))', ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
         {},
         signal,
       );
+      // Some shortcuts may be missing from an incomplete search: a change it cannot rule out counts.
+      if (r.incompleteSearch) return true;
       for (const f of r.files ?? []) {
         const target = f.shortcutDetails?.targetId;
         if (!target || !f.parents?.length) continue;
