@@ -541,7 +541,8 @@ export class DriveProvider implements StorageProvider {
     }
     const inDrive = await this.readFeed(own, drive, null, signal);
     const targets = inDrive.changed ? new Set<string>() : await this.targetsOutside(signal);
-    // Nothing to watch there (or a run coming anyway): the user's feed starts afresh.
+    // Shortcuts that cannot all be seen (too many, an incomplete search): a run, as for any doubt. Then,
+    // as when nothing outside is watched (or a run comes anyway), the user's feed starts afresh.
     if (targets === null) return { token: `${inDrive.token} ${await this.startToken(user, signal)}`, changed: true };
     if (!targets.size) return { token: `${inDrive.token} ${await this.startToken(user, signal)}`, changed: inDrive.changed };
     const outside = await this.readFeed(theirs, user, targets, signal);
@@ -596,35 +597,38 @@ export class DriveProvider implements StorageProvider {
   }
 
   /**
-   * The folders outside the connector's shared drive that shortcuts under its root lead to (empty when
-   * none), or null when there are too many shortcuts to tell.
+   * What shortcuts under the root lead to (folders and files), or null when that cannot be told: too
+   * many shortcuts, or a search Drive calls incomplete (some may be missing).
    */
-  private async targetsOutside(signal?: AbortSignal): Promise<Set<string> | null> {
-    const memo = new Map<string, boolean>([[this.rootId, true]]);
-    const budget = { lookups: CHANGE_LOOKUPS };
+  private async shortcutTargets(memo: Map<string, boolean>, budget: { lookups: number }, signal?: AbortSignal): Promise<Set<string> | null> {
     const targets = new Set<string>();
     let pageToken: string | undefined;
     for (let pages = 0; ; pages++) {
       if (pages >= SHORTCUT_PAGES) return null;
       const r: drive_v3.Schema$FileList = await this.call(
         'list',
-        (o) =>
-          this.api.files.list(
-            { q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,incompleteSearch,files(id,parents,shortcutDetails(targetId,targetMimeType))', ...(pageToken ? { pageToken } : {}), ...this.corpus() },
-            o,
-          ),
+        (o) => this.api.files.list({ q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,incompleteSearch,files(id,parents,shortcutDetails(targetId))', ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
         {},
         signal,
       );
       if (r.incompleteSearch) return null;
       for (const f of r.files ?? []) {
         const target = f.shortcutDetails?.targetId;
-        if (!target || !IDS.test(target) || f.shortcutDetails?.targetMimeType !== FOLDER_MIME || !f.parents?.length) continue;
+        if (!target || !IDS.test(target) || !f.parents?.length) continue;
         for (const p of f.parents) if (await this.under(p, memo, budget, signal)) targets.add(target);
       }
       pageToken = r.nextPageToken ?? undefined;
-      if (!pageToken) break;
+      if (!pageToken) return targets;
     }
+  }
+
+  /**
+   * What shortcuts under the root lead to outside the connector's shared drive (empty when nothing), or
+   * null when that cannot be told.
+   */
+  private async targetsOutside(signal?: AbortSignal): Promise<Set<string> | null> {
+    const targets = await this.shortcutTargets(new Map([[this.rootId, true]]), { lookups: CHANGE_LOOKUPS }, signal);
+    if (!targets) return null;
     const outside = new Set<string>();
     for (const t of targets) {
       const f = await this.call('list', (o) => this.api.files.get({ fileId: t, fields: 'id,driveId', supportsAllDrives: true }, o), {}, signal).catch(() => null);
@@ -636,26 +640,9 @@ export class DriveProvider implements StorageProvider {
 
   /** Whether any of these files (outside the root) is, or lies below, the target of a shortcut under the root. */
   private async reachedByShortcut(files: { id: string; parents: string[] }[], memo: Map<string, boolean>, budget: { lookups: number }, signal?: AbortSignal): Promise<boolean> {
-    const targets = new Set<string>();
-    let pageToken: string | undefined;
-    for (let pages = 0; ; pages++) {
-      if (pages >= SHORTCUT_PAGES) return true;
-      const r: drive_v3.Schema$FileList = await this.call(
-        'list',
-        (o) => this.api.files.list({ q: `mimeType = '${SHORTCUT_MIME}' and trashed = false`, pageSize: 1000, fields: 'nextPageToken,incompleteSearch,files(id,parents,shortcutDetails(targetId))', ...(pageToken ? { pageToken } : {}), ...this.corpus() }, o),
-        {},
-        signal,
-      );
-      // Some shortcuts may be missing from an incomplete search: a change it cannot rule out counts.
-      if (r.incompleteSearch) return true;
-      for (const f of r.files ?? []) {
-        const target = f.shortcutDetails?.targetId;
-        if (!target || !f.parents?.length) continue;
-        for (const p of f.parents) if (await this.under(p, memo, budget, signal)) targets.add(target);
-      }
-      pageToken = r.nextPageToken ?? undefined;
-      if (!pageToken) break;
-    }
+    // Shortcuts that cannot all be seen: a change they may lead to counts.
+    const targets = await this.shortcutTargets(memo, budget, signal);
+    if (!targets) return true;
     if (!targets.size) return false;
     const through = new Map<string, boolean>([[this.rootId, true], ...[...targets].map((t): [string, boolean] => [t, true])]);
     for (const f of files) {
