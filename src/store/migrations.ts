@@ -359,6 +359,13 @@ export const MIGRATIONS: Migration[] = [
     // as an attempt; one that lapses beside other files does not (see claimFiles).
     up: (db) => [db.schema.alterTable('job_files').addColumn('alone', 'integer', (c) => c.notNull().defaultTo(0))],
   },
+  {
+    version: 16,
+    name: 'index item deleted',
+    // When an item was last deleted from the index (delete_item): a scheduled import whose change feed
+    // is quiet still runs when it happened after its previous run began, which may have committed it.
+    up: (db) => [db.schema.alterTable('indexes').addColumn('item_deleted_at', 'text')],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

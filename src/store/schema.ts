@@ -67,7 +67,14 @@ export interface DB {
     /** 1 while its holder runs it with nothing else in flight (its lease lapsed before, beside other files). */
     alone: Generated<number>;
   };
-  indexes: { org_id: string; name: string; created_at: string; updated_at: string };
+  indexes: {
+    org_id: string;
+    name: string;
+    created_at: string;
+    updated_at: string;
+    /** When delete_item last removed an item from it (null: never). */
+    item_deleted_at: string | null;
+  };
   items: {
     org_id: string;
     index_name: string;

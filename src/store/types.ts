@@ -333,8 +333,8 @@ export interface StoreItems {
   listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]>;
   getItem(org: string, index: string, key: string): Promise<ItemRow | null>;
   indexExists(org: string, index: string): Promise<boolean>;
-  /** When the index last changed (an import's commit, delete_item), or null when there is no such index. */
-  indexChangedAt(org: string, index: string): Promise<string | null>;
+  /** When delete_item last removed an item from the index (null: never), or null when there is no such index. */
+  indexDeletions(org: string, index: string): Promise<{ itemDeletedAt: string | null } | null>;
 }
 
 /** References to blobs from items and in-flight files, and the GC that removes unreferenced blobs. */

@@ -55,6 +55,9 @@ describe('google_drive automation after its index or an item is deleted', () => 
     });
     expect(await waitForJob(cp, back)).toMatchObject({ status: 'completed', counts: { ready: 1 } });
     expect((await cp.ok('list_index_items', { index: 'feed' })).items.map((i: { key: string }) => i.key)).toEqual(['a.txt']);
+    // (A tick within a couple of seconds of the deletion runs again: another host's clock may differ.)
+    const rerunDone = await automation(cp, a.id);
+    await until('a quiet tick', async () => (await automation(cp, a.id)).skipped > rerunDone.skipped);
     const restored = await automation(cp, a.id);
     await until('two more quiet ticks', async () => (await automation(cp, a.id)).skipped >= restored.skipped + 2);
     await cp.ok('update_automation', { automation_id: a.id, enabled: false });

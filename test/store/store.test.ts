@@ -1011,13 +1011,12 @@ describe.each(backends)('store contract: $name', (b) => {
       expect((await s.listItems('org_a', 'idx', { prefix: 'z/ü', limit: 10 })).map((i) => i.key)).toEqual(['z/ü']);
       expect(await s.getItem('org_a', 'idx', 'a/1')).toMatchObject({ size: 14, sha256: sha('content of a/1'), connector_id: 'conn_1', content_type: 'text/plain' });
       expect(await s.getItem('org_b', 'idx', 'b')).toBeNull();
-      const changed = await s.indexChangedAt('org_a', 'idx');
-      expect(changed).toEqual(expect.any(String));
-      expect(await s.indexChangedAt('org_a', 'nope')).toBeNull();
-      await sleep(2);
+      expect(await s.indexDeletions('org_a', 'idx')).toEqual({ itemDeletedAt: null });
+      expect(await s.indexDeletions('org_a', 'nope')).toBeNull();
+      const before = new Date().toISOString();
       expect(await s.deleteItem('org_a', 'idx', 'b')).toBe(sha('content of b'));
-      // delete_item moves the index's change time (a quiet automation tick then runs: see the automations service).
-      expect((await s.indexChangedAt('org_a', 'idx'))! > changed!).toBe(true);
+      // delete_item dates the deletion (a quiet automation tick then runs: see the automations service).
+      expect((await s.indexDeletions('org_a', 'idx'))!.itemDeletedAt! >= before).toBe(true);
       expect(await s.deleteItem('org_a', 'idx', 'b')).toBeNull();
       expect((await s.seenVersions('org_a', 'conn_1', 'idx', ['b', 'B'])).has('b')).toBe(false);
       const shas = await s.deleteIndex('org_a', 'idx');

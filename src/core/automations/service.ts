@@ -105,6 +105,8 @@ export const MIN_INTERVAL_MS = 60_000;
 const INTERVAL = /^(\d{1,6})(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const FINAL: ReadonlySet<string> = new Set(FINAL_JOB_STATES);
+/** How far apart the clocks of two hosts may be when a deletion is weighed against a run's creation. */
+const DELETE_SKEW_MS = 2000;
 const NAME_FIX = 'Give a name of 1-100 characters that is not only spaces, e.g. "nightly contracts".';
 /** An automation name another automation of the organization holds: one error for create and update. */
 const nameTaken = (name: string) =>
@@ -442,10 +444,12 @@ export class AutomationService {
     const feed = a.kind === 'import' ? await this.readFeed(a, c) : null;
     // Nothing changed since a run that left nothing behind: this tick costs one feed request and one
     // store look-up, no listing. The feed only knows the connector's side: an index deleted since
-    // (delete_index), or changed since that run ended (delete_item, another job's import), is brought
-    // up to date by this tick's run, whatever the feed says.
-    const indexChanged = feed?.changed === false && prev?.status === 'completed' ? await this.store.indexChangedAt(a.org_id, a.index_name) : null;
-    if (feed && indexChanged !== null && prev?.finished_at && indexChanged <= prev.finished_at) {
+    // (delete_index), or one that lost an item (delete_item) since that run was created (the run may
+    // have committed the key before it was deleted), is brought up to date by this tick's run, whatever
+    // the feed says. (A deletion up to DELETE_SKEW_MS before counts too: another host's clock may differ.)
+    const index = feed?.changed === false && prev?.status === 'completed' ? await this.store.indexDeletions(a.org_id, a.index_name) : null;
+    const deletedSince = (at: string | null) => at !== null && Date.parse(at) >= Date.parse(prev!.created_at) - DELETE_SKEW_MS;
+    if (feed && index && !deletedSince(index.itemDeletedAt)) {
       const at = iso(Date.now());
       if (await this.store.casAutomation(a.id, claim, { next_run_at: next, change_token: feed.token, skipped: a.skipped + 1, updated_at: at })) {
         this.opts.log.debug('automation tick skipped: no change', { automation_id: a.id, next_run_at: iso(next) });

@@ -470,7 +470,8 @@ export function withItems<B extends Part>(Base: B) {
       yield* run(this.qb.deleteFrom('items').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
       if (item.duplicate_of === null) yield* this.promoteDuplicates(org, index, key);
       yield* run(this.qb.deleteFrom('import_seen').where('org_id', '=', org).where('index_name', '=', index).where('key', '=', key));
-      yield* run(this.qb.updateTable('indexes').set({ updated_at: new Date().toISOString() }).where('org_id', '=', org).where('name', '=', index));
+      const now = new Date().toISOString();
+      yield* run(this.qb.updateTable('indexes').set({ updated_at: now, item_deleted_at: now }).where('org_id', '=', org).where('name', '=', index));
       return item.sha256;
     }
 
@@ -490,9 +491,9 @@ export function withItems<B extends Part>(Base: B) {
       return !!(await this.exec('auto', () => one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index))));
     }
 
-    async indexChangedAt(org: string, index: string): Promise<string | null> {
-      const row = await this.exec('auto', () => one(this.qb.selectFrom('indexes').select('updated_at').where('org_id', '=', org).where('name', '=', index)));
-      return row?.updated_at ?? null;
+    async indexDeletions(org: string, index: string): Promise<{ itemDeletedAt: string | null } | null> {
+      const row = await this.exec('auto', () => one(this.qb.selectFrom('indexes').select('item_deleted_at').where('org_id', '=', org).where('name', '=', index)));
+      return row ? { itemDeletedAt: row.item_deleted_at } : null;
     }
   }
   return ItemsPart;
