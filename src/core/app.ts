@@ -211,7 +211,7 @@ export class App {
   async browse(org: string, connectorId: string, input: Omit<BrowseInput, 'connector_id'>) {
     const c = await this.connectors.get(org, connectorId);
     refuseArchived(c, 'be browsed');
-    return browse(await this.pool.get(c), { ...input, connector_id: c.id }, this.config.browseBudgetMs);
+    return browse(await this.pool.get(c), org, { ...input, connector_id: c.id }, this.config.browseBudgetMs);
   }
 
   /**

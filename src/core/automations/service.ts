@@ -251,7 +251,7 @@ export class AutomationService {
 
   async list(org: string, opts: { connector_id?: string; cursor?: string; limit: number }): Promise<{ automations: AutomationView[]; next_cursor: string | null }> {
     const q = { c: opts.connector_id ?? null };
-    const cur = decodeCursor<{ after: string }>(opts.cursor, q, { after: 'string' });
+    const cur = decodeCursor<{ after: string }>(org, opts.cursor, q, { after: 'string' });
     const rows = await this.store.listAutomations(org, { connectorId: opts.connector_id, after: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();
@@ -265,7 +265,7 @@ export class AutomationService {
     // Each row also shows its kind, mode, state, counts and the nulls of its empty fields: about 60 bytes besides its strings
     // and ENTRY_OVERHEAD, and the summary line shows three rows in full, so the estimate errs long.
     if (fitPage(out, (a) => entryBytes(a.id, a.name, a.connector_id, a.index, a.prefix, a.pattern, a.schedule, a.paused_reason, a.next_run_at, a.last_run_at, a.last_job_id, a.last_status, a.last_reason, a.last_error) + 60)) more = true;
-    return { automations: out, next_cursor: more ? encodeCursor({ after: out[out.length - 1]!.id }, q) : null };
+    return { automations: out, next_cursor: more ? encodeCursor(org, { after: out[out.length - 1]!.id }, q) : null };
   }
 
   async get(org: string, id: string): Promise<AutomationView> {

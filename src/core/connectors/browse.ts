@@ -39,10 +39,10 @@ interface BrowseCursor extends Record<string, unknown> {
  * ends, or the time budget is spent; the cursor resumes inside a provider page, so no entry is
  * skipped or repeated and nothing beyond one provider page is held in memory.
  */
-export async function browse(provider: StorageProvider, input: BrowseInput, budgetMs: number): Promise<BrowseResult> {
+export async function browse(provider: StorageProvider, org: string, input: BrowseInput, budgetMs: number): Promise<BrowseResult> {
   const filter = compileFilter(input.prefix ?? '', input.pattern);
   const query = { c: input.connector_id, p: input.prefix ?? '', g: input.pattern ?? null, f: !!input.folders };
-  let state = decodeCursor<BrowseCursor>(input.cursor, query, { t: 'string?', s: 'count' }) ?? { t: null, s: 0 };
+  let state = decodeCursor<BrowseCursor>(org, input.cursor, query, { t: 'string?', s: 'count' }) ?? { t: null, s: 0 };
   const deadline = Date.now() + budgetMs;
   const objects: BrowseResult['objects'] = [];
   const folders: string[] = [];
@@ -62,7 +62,7 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
       if (isFolderMarker(o.key, o.size) || !filter.matches(o.key)) continue;
       // A page of long keys ends early at the text budget; the cursor resumes at this entry.
       const bytes = entryBytes(o.key);
-      if (objects.length > 0 && textBytes + bytes > PAGE_TEXT_BUDGET) return finish(encodeCursor({ t: state.t, s: i }, query));
+      if (objects.length > 0 && textBytes + bytes > PAGE_TEXT_BUDGET) return finish(encodeCursor(org, { t: state.t, s: i }, query));
       textBytes += bytes;
       const out: BrowseResult['objects'][number] = { key: o.key, size: o.size, last_modified: o.last_modified, etag: o.etag };
       if (o.storage_class) out.storage_class = o.storage_class;
@@ -71,7 +71,7 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
       if (objects.length >= input.page_size) {
         const more = i + 1 < entries.length || page.nextToken !== null;
         const next = i + 1 < entries.length ? { t: state.t, s: i + 1 } : { t: page.nextToken, s: 0 };
-        return finish(more ? encodeCursor(next, query) : null);
+        return finish(more ? encodeCursor(org, next, query) : null);
       }
     }
     if (page.nextToken === null) {
@@ -81,7 +81,7 @@ export async function browse(provider: StorageProvider, input: BrowseInput, budg
       return r;
     }
     state = { t: page.nextToken, s: 0 };
-    if (Date.now() >= deadline) return finish(encodeCursor(state, query), 'time_budget');
+    if (Date.now() >= deadline) return finish(encodeCursor(org, state, query), 'time_budget');
   }
 
   function finish(next: string | null, stopped?: 'time_budget'): BrowseResult {

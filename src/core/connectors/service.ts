@@ -396,9 +396,9 @@ export class ConnectorService {
 
   async list(org: string, opts: { status?: string; cursor?: string; limit: number }): Promise<{ connectors: ConnectorView[]; next_cursor: string | null }> {
     const q = { status: opts.status ?? null };
-    const cur = decodeCursor<{ after: string }>(opts.cursor, q, { after: 'string' });
+    const cur = decodeCursor<{ after: string }>(org, opts.cursor, q, { after: 'string' });
     const page = await this.store.listConnectors(org, { status: opts.status, after: cur?.after, limit: opts.limit });
-    return { connectors: page.rows.map(toView), next_cursor: page.next ? encodeCursor({ after: page.next }, q) : null };
+    return { connectors: page.rows.map(toView), next_cursor: page.next ? encodeCursor(org, { after: page.next }, q) : null };
   }
 
   async update(org: string, id: string, patch: ConnectorPatch): Promise<ConnectorView> {

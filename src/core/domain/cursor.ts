@@ -20,10 +20,11 @@ export function useCursorKey(masterKey: Buffer): void {
 const IV = 12;
 const TAG = 16;
 
-export function encodeCursor(data: Record<string, unknown>, query: unknown = null): string {
+/** A cursor for `org`'s next page of `query`: another organization's call, or another query, refuses it. */
+export function encodeCursor(org: string, data: Record<string, unknown>, query: unknown = null): string {
   const iv = randomBytes(IV);
   const c = createCipheriv('aes-256-gcm', cursorKey, iv);
-  const body = Buffer.concat([c.update(JSON.stringify({ ...data, q: queryTag(query) }), 'utf8'), c.final()]);
+  const body = Buffer.concat([c.update(JSON.stringify({ ...data, q: queryTag(org, query) }), 'utf8'), c.final()]);
   return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url');
 }
 
@@ -53,11 +54,11 @@ const FIELD_OK: Record<CursorField, (v: unknown) => boolean> = {
  * The cursor's data, checked against the query it was made for and against `fields` (a cursor sealed
  * under a key that leaked, or a bug, still never reaches the store with an offset of -5, 2.5 or 1e300).
  */
-export function decodeCursor<T extends Record<string, unknown>>(cursor: string | undefined | null, query: unknown, fields: { [K in keyof T]-?: CursorField }): T | null {
+export function decodeCursor<T extends Record<string, unknown>>(org: string, cursor: string | undefined | null, query: unknown, fields: { [K in keyof T]-?: CursorField }): T | null {
   if (!cursor) return null;
   const data = unseal(cursor);
   if (!data || typeof data !== 'object') throw invalid('cursor', 'cursor is not valid', 'Pass next_cursor from the previous result unchanged, or omit it to start over.');
-  if ((data as { q?: string }).q !== queryTag(query)) {
+  if ((data as { q?: string }).q !== queryTag(org, query)) {
     throw invalid('cursor', 'cursor belongs to a different query', 'Repeat the same arguments with the cursor, or omit the cursor to start over.');
   }
   for (const [name, kind] of Object.entries(fields) as [string, CursorField][]) {
@@ -66,6 +67,6 @@ export function decodeCursor<T extends Record<string, unknown>>(cursor: string |
   return data as T;
 }
 
-function queryTag(query: unknown): string {
-  return createHash('sha256').update(JSON.stringify(query ?? null)).digest('base64url').slice(0, 10);
+function queryTag(org: string, query: unknown): string {
+  return createHash('sha256').update(JSON.stringify([org, query ?? null])).digest('base64url').slice(0, 10);
 }

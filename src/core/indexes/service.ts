@@ -34,11 +34,11 @@ export class IndexService {
   }
 
   async list(org: string, opts: { cursor?: string; limit: number }): Promise<{ indexes: IndexSummary[]; next_cursor: string | null }> {
-    const cur = decodeCursor<{ after: string }>(opts.cursor, 'indexes', { after: 'string' });
+    const cur = decodeCursor<{ after: string }>(org, opts.cursor, 'indexes', { after: 'string' });
     const rows = await this.store.listIndexes(org, { after: cur?.after, limit: opts.limit + 1 });
     const more = rows.length > opts.limit;
     if (more) rows.pop();
-    return { indexes: rows, next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.name }, 'indexes') : null };
+    return { indexes: rows, next_cursor: more ? encodeCursor(org, { after: rows[rows.length - 1]!.name }, 'indexes') : null };
   }
 
   private async refuseWhileImporting(org: string, index: string) {
@@ -110,7 +110,7 @@ export class IndexService {
   async listItems(org: string, index: string, opts: { prefix?: string; cursor?: string; limit: number }): Promise<{ items: ItemView[]; next_cursor: string | null }> {
     await this.requireIndex(org, index);
     const q = { i: index, p: opts.prefix ?? '' };
-    const cur = decodeCursor<{ after: string }>(opts.cursor, q, { after: 'string' });
+    const cur = decodeCursor<{ after: string }>(org, opts.cursor, q, { after: 'string' });
     const rows = await this.store.listItems(org, index, { prefix: opts.prefix, after: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();
@@ -122,7 +122,7 @@ export class IndexService {
         if (r.duplicate_of !== null) v.duplicate_of = r.duplicate_of;
         return v;
       }),
-      next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.key }, q) : null,
+      next_cursor: more ? encodeCursor(org, { after: rows[rows.length - 1]!.key }, q) : null,
     };
   }
 

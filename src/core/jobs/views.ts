@@ -86,7 +86,7 @@ export class JobViews {
         throw invalid('files_status', `${job.kind} ${job.id} has no ${opts.files_status} files: that state is ${job.kind === 'export' ? "an import's" : "an export's"}`, `Use ${job.kind === 'export' ? '"exported"' : '"ready" or "deduped"'}, "skipped", "failed", "pending", "canceled" or "all".`);
       }
       const q = { j: job.id, s: opts.files_status };
-      const cur = decodeCursor<{ after: number }>(opts.cursor, q, { after: 'count' });
+      const cur = decodeCursor<{ after: number }>(org, opts.cursor, q, { after: 'count' });
       const status = opts.files_status === 'all' ? undefined : (storeFileState(job.kind, opts.files_status) as FileState);
       const rows = await this.store.listJobFiles(job.id, { status, afterId: cur?.after, limit: opts.limit + 1 });
       let more = rows.length > opts.limit;
@@ -104,7 +104,7 @@ export class JobViews {
       // Each entry also names its fields ("status", "size", "path"…): about 20 bytes more than a page's row.
       if (fitPage(files, (f) => entryBytes(f.key, f.error, f.duplicate_of, f.path) + 20)) more = true;
       out.files = files;
-      out.next_cursor = more ? encodeCursor({ after: rows[files.length - 1]!.id }, q) : null;
+      out.next_cursor = more ? encodeCursor(org, { after: rows[files.length - 1]!.id }, q) : null;
       const unlisted = opts.files_status === 'skipped' || opts.files_status === 'all' ? Number(parseListingState(job.listing_state).compacted ?? 0) : 0;
       if (unlisted > 0) out.files_unlisted = unlisted;
     }
@@ -208,7 +208,7 @@ export class JobViews {
   ): Promise<{ imports: ImportSummary[]; next_cursor: string | null }> {
     const q = { c: opts.connector_id ?? null, i: opts.index ?? null, s: opts.status ?? null, ...(opts.automation_id ? { a: opts.automation_id } : {}), ...(opts.kind ? { k: opts.kind } : {}) };
     // The cursor holds the last row's (created_at, id): list order is creation time, newest first, across imports and exports.
-    const cur = decodeCursor<{ at: string; before: string }>(opts.cursor, q, { at: 'string', before: 'string' });
+    const cur = decodeCursor<{ at: string; before: string }>(org, opts.cursor, q, { at: 'string', before: 'string' });
     if (cur && (typeof cur.at !== 'string' || typeof cur.before !== 'string')) throw invalid('cursor', 'cursor is from an older list order', 'Omit the cursor to start over.');
     const rows = await this.store.listJobs(org, {
       connectorId: opts.connector_id,
@@ -246,7 +246,7 @@ export class JobViews {
         created_at: r.created_at,
         finished_at: r.finished_at,
       })),
-      next_cursor: more ? encodeCursor({ at: rows[rows.length - 1]!.created_at, before: rows[rows.length - 1]!.id }, q) : null,
+      next_cursor: more ? encodeCursor(org, { at: rows[rows.length - 1]!.created_at, before: rows[rows.length - 1]!.id }, q) : null,
     };
   }
 
@@ -261,14 +261,14 @@ export class JobViews {
       if (!any.length) throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
     }
     const q = { c: opts.connector_id ?? null, j: opts.job_id ?? null };
-    const cur = decodeCursor<{ after: number }>(opts.cursor, q, { after: 'count' });
+    const cur = decodeCursor<{ after: number }>(org, opts.cursor, q, { after: 'count' });
     const rows = await this.store.listLogs(org, { connectorId: opts.connector_id, jobId: opts.job_id, afterId: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();
     if (fitPage(rows, (r) => entryBytes(r.key, r.message, r.job_id, r.time) + 20)) more = true;
     return {
       entries: rows.map((r) => ({ time: r.time, level: r.level, job_id: r.job_id, ...(r.key !== null ? { key: r.key } : {}), message: r.message })),
-      next_cursor: more ? encodeCursor({ after: rows[rows.length - 1]!.id }, q) : null,
+      next_cursor: more ? encodeCursor(org, { after: rows[rows.length - 1]!.id }, q) : null,
     };
   }
 

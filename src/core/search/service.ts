@@ -70,7 +70,7 @@ export class SearchService {
     }
     const parsed = parseQuery(input.query);
     const q = { q: input.query, i: names ?? null, p: input.prefix ?? '' };
-    const offset = decodeCursor<{ o: number }>(input.cursor, q, { o: 'count' })?.o ?? 0;
+    const offset = decodeCursor<{ o: number }>(org, input.cursor, q, { o: 'count' })?.o ?? 0;
     const { hits, total, exact } = await this.store.searchTexts(org, {
       ...searchExpressions(parsed),
       ...(names ? { indexes: names } : {}),
@@ -83,7 +83,7 @@ export class SearchService {
       const s = snippets.of(h.body);
       return { index: h.index_name, key: h.key, score: round(h.score), snippet: s.text, offset: h.off + s.offset, text_status: h.status };
     });
-    const next = offset + hits.length < total ? encodeCursor({ o: offset + hits.length }, q) : null;
+    const next = offset + hits.length < total ? encodeCursor(org, { o: offset + hits.length }, q) : null;
     // Never fewer than the items shown up to this page; a page past the end (the store changed since the
     // previous one) reports the total as it is now.
     const out: SearchOutput = { results, next_cursor: next, total_estimate: hits.length ? Math.max(total, offset + hits.length) : total };
