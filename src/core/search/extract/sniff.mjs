@@ -82,6 +82,42 @@ export function looksUtf8(head) {
   }
 }
 
+/**
+ * UTF-8 text with a few stray bytes (a Latin-1 no-break space pasted into a UTF-8 export): not UTF-8 as
+ * looksUtf8 reads it, but its characters above 0x7F are mostly well-formed UTF-8 sequences, at least
+ * twice as many as the bytes that are not, and those are at most 1 in 100 bytes. Text in an 8-bit
+ * encoding has almost no such sequences (an accented letter followed by ASCII is not one), and binary
+ * content has many more bad bytes than good sequences.
+ * @param {Buffer} bytes
+ */
+export function mostlyUtf8(bytes) {
+  if (bytes.includes(0)) return false;
+  let good = 0;
+  let bad = 0;
+  const n = bytes.length;
+  for (let i = 0; i < n; ) {
+    const b = /** @type {number} */ (bytes[i]);
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    // The second byte's range: E0 and F0 exclude overlong forms, ED surrogates, F4 code points past U+10FFFF.
+    const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    let ok = len > 0 && i + len <= n;
+    for (let k = 1; ok && k < len; k++) {
+      const c = /** @type {number} */ (bytes[i + k]);
+      ok = k === 1 ? c >= lo && c <= hi : (c & 0xc0) === 0x80;
+    }
+    // A sequence cut at the end of the sample is neither.
+    if (!ok && len > 0 && i + len > n) break;
+    if (ok) good++, (i += len);
+    else bad++, i++;
+  }
+  return bad > 0 && good >= 2 * bad && bad * 100 <= n;
+}
+
 /** Bytes windows-1252 leaves undefined: text in it never holds them. */
 const CP1252_UNDEFINED = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
 
@@ -153,5 +189,5 @@ export function declaredCharset(contentType) {
 export function plainlyBinary(head, contentType) {
   const format = detect(head);
   if (format === 'gzip') return true;
-  return format === 'other' && !looksUtf8(head) && !legacyCharset(head, contentType) && !utf16Text(head);
+  return format === 'other' && !looksUtf8(head) && !mostlyUtf8(head) && !legacyCharset(head, contentType) && !utf16Text(head);
 }

@@ -9,7 +9,7 @@ import { Parser, Tokenizer } from 'htmlparser2';
 import { unzipSync } from 'fflate';
 import JSZip from 'jszip';
 import iconv from 'iconv-lite';
-import { declaredCharset, detect, legacyCharset, looksUtf8, utf16Text, zipKind } from './sniff.mjs';
+import { declaredCharset, detect, legacyCharset, looksUtf8, mostlyUtf8, utf16Text, zipKind } from './sniff.mjs';
 
 /**
  * @typedef {{ maxTextBytes: number, maxPages: number, maxInputBytes: number, maxZipEntries: number,
@@ -349,9 +349,11 @@ async function extract(job) {
   }
   if (format === 'zip') return { status: 'unsupported', detail: 'zip archive', text: '', format, derived: false };
   if (format === 'gzip') return { status: 'unsupported', detail: 'gzip-compressed', text: '', format, derived: false };
-  // 8-bit or UTF-16 text, when its first bytes are not UTF-8 (a declared charset is weighed below, on the whole body).
-  const charset = format === 'other' && !looksUtf8(head) ? (utf16Text(head) ?? legacyCharset(head, job.contentType)) : null;
-  if (format === 'other' && !looksUtf8(head) && !charset) {
+  // 8-bit or UTF-16 text, when its first bytes are not UTF-8, nor UTF-8 with a few stray bytes (a declared
+  // charset is weighed below, on the whole body).
+  const utf8 = looksUtf8(head) || mostlyUtf8(head);
+  const charset = format === 'other' && !utf8 ? (utf16Text(head) ?? legacyCharset(head, job.contentType)) : null;
+  if (format === 'other' && !utf8 && !charset) {
     return { status: 'unsupported', detail: 'binary content', text: '', format: 'binary', derived: false };
   }
   if (format === 'other') {
@@ -380,8 +382,9 @@ async function extract(job) {
       return done(sink.text(), truncated, limit, 'text', false);
     }
     // Not UTF-8 past an ASCII start: a declared 8-bit charset decides (only here: UTF-8 labelled
-    // iso-8859-1 or us-ascii is common, and stays UTF-8 above).
-    if (declaredCharset(job.contentType)) {
+    // iso-8859-1 or us-ascii is common, and stays UTF-8 above, as does UTF-8 with a few stray bytes).
+    const fewBad = mostlyUtf8(body);
+    if (!fewBad && declaredCharset(job.contentType)) {
       const cs = legacyCharset(body, job.contentType);
       if (cs) return legacy(cs);
     }
@@ -389,7 +392,7 @@ async function extract(job) {
     // U+FFFD, and since that shifts offsets, read_item reads this text rather than the bytes.
     const text = body.toString('utf8');
     const bad = (text.match(/\uFFFD/g) ?? []).length;
-    if (bad * 1000 > text.length) {
+    if (!fewBad && bad * 1000 > text.length) {
       const cs = legacyCharset(body, job.contentType);
       if (cs) return legacy(cs);
       return { status: 'unsupported', detail: 'not UTF-8 text', text: '', format: 'binary', derived: false };
