@@ -14,7 +14,8 @@ const LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
  * are no word break. The other marks of the block (a strikethrough's U+0336, Greek psili U+0313) are
  * word breaks to FTS5, and so here: a query folds as the index does.
  */
-const COMBINING = /[\u0300-\u0304\u0306-\u030c\u030f\u0311\u031b\u0323-\u0328\u032d\u032e\u0330\u0331]+/g;
+export const COMBINING_MARKS = '\\u0300-\\u0304\\u0306-\\u030c\\u030f\\u0311\\u031b\\u0323-\\u0328\\u032d\\u032e\\u0330\\u0331';
+const COMBINING = new RegExp(`[${COMBINING_MARKS}]+`, 'g');
 
 export function foldWords(text: string): string[] {
   return text
