@@ -30,9 +30,12 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value).replace(JSON_UNSAFE, (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
 }
 
-/** Escapes a document's text for reading: newlines and tabs stay real, every other unsafe character is escaped. */
+/**
+ * Escapes a document's text for reading: newlines and tabs stay real, a Windows line end (CR LF) reads as
+ * a newline, and every other unsafe character is escaped (a lone CR too: it could overwrite a line).
+ */
 export function escapeContent(s: string): string {
-  return s.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : escapeOne(c)));
+  return s.replace(/\r\n/g, '\n').replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : escapeOne(c)));
 }
 
 /** UTF-8 bytes a string takes once JSON-escaped, for page budgets. */
