@@ -224,8 +224,11 @@ function valueAt(args: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-/** The schema of the input field at `path` (through optional, default, nullable and arrays), if the walk finds one. */
-function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
+/**
+ * The schema of the input field at `path` (through optional, default, nullable and arrays), if the walk
+ * finds one; `wrapped`: as the object declares it (its optional or default kept).
+ */
+function schemaAt(root: z.ZodType, path: PropertyKey[], wrapped = false): z.ZodType | undefined {
   let cur: z.ZodType | undefined = root;
   const unwrap = (t: z.ZodType | undefined): z.ZodType | undefined => {
     for (let i = 0; t && i < 10; i++) {
@@ -249,7 +252,7 @@ function schemaAt(root: z.ZodType, path: PropertyKey[]): z.ZodType | undefined {
     else if (def?.type === 'array' && typeof p === 'number') cur = def.element;
     else return undefined;
   }
-  return unwrap(cur);
+  return wrapped ? cur : unwrap(cur);
 }
 
 /**
@@ -289,7 +292,7 @@ const FINDERS: Record<string, string> = {
 const quoteAll = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
 
 /** What to give instead, from the failed zod issue and the field's own schema: every validation error says how to put it right. */
-function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType | undefined, missing: boolean): string {
+function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType | undefined, missing: boolean, nullForOptional = false): string {
   const name = field.replace(/\[\d+\]$/, '');
   const leaf = name.slice(name.lastIndexOf('.') + 1);
   const where = FINDERS[leaf] ? ` (${FINDERS[leaf]})` : '';
@@ -325,6 +328,11 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
     case 'invalid_type': {
       const expected = i.expected === 'int' ? 'a whole number' : i.expected === 'array' ? 'an array' : i.expected === 'object' ? 'an object' : `a ${i.expected ?? 'value'}`;
       if (missing) return `Give ${leaf}: ${expected}${where}.${desc}`.trim();
+      // null for an optional field (a result's null next_cursor passed back): it is left out, not nulled.
+      if (nullForOptional) {
+        const end = leaf === 'cursor' ? ': a null next_cursor means there is no next page' : leaf === 'offset' ? ': a null next_offset means the text ends there' : '';
+        return `Leave ${leaf} out rather than null${end}.`;
+      }
       if (i.expected === 'int') return `Give a whole number${num ? ` ${range(num.minValue, num.maxValue, '')}` : ''}.`;
       return `Give ${leaf} as ${expected}${i.expected === 'number' ? ' (a JSON number, not a string)' : ''}.`;
     }
@@ -396,7 +404,8 @@ function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodTy
   }
   // A schema's own check may say how to put it right (params.fix, e.g. metadata's depth limit).
   const own = issue.code === 'custom' ? (issue as { params?: { fix?: unknown } }).params?.fix : undefined;
-  const derived = typeof own === 'string' ? own : validationFix(issue, field, input ? schemaAt(input, issue.path) : undefined, missing);
+  const nullForOptional = issue.path.length > 0 && valueAt(args, issue.path) === null && !!input && schemaAt(input, issue.path, true)?.safeParse(undefined).success === true;
+  const derived = typeof own === 'string' ? own : validationFix(issue, field, input ? schemaAt(input, issue.path) : undefined, missing, nullForOptional);
   const fix = [derived, more].filter(Boolean).join(' ') || undefined;
   return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
 }
