@@ -9,6 +9,7 @@ import {
   type ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
+import { decodeCursor, encodeCursor } from './core/domain/cursor.js';
 import { asCloudportError } from './shared/errors.js';
 import { onRequest, rpcError } from './requests.js';
 import { views } from './views.js';
@@ -74,10 +75,14 @@ const items: ResourceProvider = {
   },
 
   async list(app, org, cursor) {
-    // Position: an index, and the last key listed in it (null: none yet).
-    let pos = cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i: string; k: string | null }) : null;
-    if (cursor && (!pos || typeof pos.i !== 'string' || (pos.k !== null && typeof pos.k !== 'string'))) throw new SyntaxError('cursor');
-    const encode = (p: { i: string; k: string | null }) => Buffer.from(JSON.stringify(p)).toString('base64url');
+    // Position: an index, and the last key listed in it (null: none yet); sealed and the organization's, as tools' cursors are.
+    let pos: { i: string; k: string | null } | null;
+    try {
+      pos = decodeCursor<{ i: string; k: string | null }>(org, cursor, 'resources', { i: 'string', k: 'string?' });
+    } catch {
+      throw new SyntaxError('cursor');
+    }
+    const encode = (p: { i: string; k: string | null }) => encodeCursor(org, p, 'resources');
     const resources: Resource[] = [];
     if (!pos) {
       const first = (await app.store.listIndexes(org, { limit: 1 }))[0];

@@ -27,7 +27,9 @@ function html(file: string): string {
 }
 
 export const views: ResourceProvider = {
-  async list() {
+  async list(_app, _org, cursor) {
+    // One page, whole: a cursor for it is one nobody made.
+    if (cursor) throw new SyntaxError('cursor');
     return { resources: Object.values(VIEWS).map((v) => ({ uri: v.uri, name: v.name, title: v.title, description: v.description, mimeType: VIEW_MIME })) };
   },
   async read(_app, _org, uri) {

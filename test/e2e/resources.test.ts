@@ -113,6 +113,11 @@ describe('resources and search over HTTP, per organization', () => {
     expect((err as Error).message.length).toBeLessThan(400);
     await expect(a.client.readResource({ uri: 'cloudport://indexes/docs/items/nope.txt' })).rejects.toThrow(/^MCP error -32002: item "nope.txt" not found/);
     await expect(a.client.listResources({ cursor: 'garbage' })).rejects.toThrow(/cursor/);
+    // A provider's cursor is one this server made for this organization: made up, or another's, it is refused.
+    await expect(a.client.listResources({ cursor: '1:garbage' })).rejects.toThrow(/cursor is not valid/);
+    await expect(a.client.listResources({ cursor: `0:${Buffer.from(JSON.stringify({ i: 'docs', k: null })).toString('base64url')}` })).rejects.toThrow(/cursor is not valid/);
+    const mine = (await a.client.listResources()).nextCursor;
+    if (mine?.startsWith('0:')) await expect(b.client.listResources({ cursor: mine })).rejects.toThrow(/cursor is not valid/);
   });
 });
 
