@@ -1,10 +1,10 @@
 /**
- * Words as full-text search sees them, the same on both stores, as SQLite's FTS5 tokenizer
- * (unicode61, remove_diacritics 2) sees them: lower case; diacritics removed from Latin letters only
- * (é → e, ü → u; Cyrillic й and Greek ά keep theirs, ø and ß are letters of their own); no other
- * normalization (ﬁ, ² and full-width letters stay as they are); anything that is not a letter or a
- * digit a separator. PostgreSQL's 'simple' configuration indexes text folded here, so "Zürich",
- * "ZURICH" and "zurich" are one word on both.
+ * Words as full-text search sees them, the same on both stores: each indexes text folded here
+ * (PostgreSQL's 'simple' configuration, SQLite's FTS5 ascii tokenizer through cp_fold), with rules
+ * taken from FTS5's unicode61 tokenizer with remove_diacritics 2: lower case; diacritics removed from
+ * Latin letters only (é → e, ü → u; Cyrillic й and Greek ά keep theirs, ø and ß are letters of their
+ * own); no other normalization (ﬁ, ² and full-width letters stay as they are); anything that is not a
+ * letter or a digit a separator. So "Zürich", "ZURICH" and "zurich" are one word on both.
  */
 const LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
 /**

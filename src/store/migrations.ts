@@ -366,6 +366,30 @@ export const MIGRATIONS: Migration[] = [
     // is quiet still runs when it happened after its previous run began, which may have committed it.
     up: (db) => [db.schema.alterTable('indexes').addColumn('item_deleted_at', 'text')],
   },
+  {
+    version: 17,
+    name: 'full-text index of folded text (SQLite)',
+    // SQLite's index holds each chunk's words as foldText (shared/search-words.ts) folds them, split by
+    // FTS5's ascii tokenizer (spaces only, once folded), as PostgreSQL's tsv does: both stores then cut
+    // and fold words alike by construction. unicode61 did it by Unicode 6.1's tables: it kept
+    // private-use characters (a PDF's symbol-font bullet) inside words and did not fold letters newer
+    // than 6.1 (Georgian Mtavruli, lower-case Cherokee), which PostgreSQL did. cp_fold is foldText,
+    // registered on every connection (sqlite.ts); it is deterministic, so a deleted chunk's words are
+    // the ones its insertion indexed.
+    up: (db, dialect) => {
+      if (dialect === 'postgres') return [];
+      const raw = (text: string): Compilable => ({ compile: () => sql.raw(text).compile(db) });
+      return [
+        raw('DROP TRIGGER IF EXISTS text_chunks_ai'),
+        raw('DROP TRIGGER IF EXISTS text_chunks_ad'),
+        raw('DROP TABLE IF EXISTS text_fts'),
+        raw(`CREATE VIRTUAL TABLE text_fts USING fts5(body, content='text_chunks', content_rowid='id', tokenize='ascii', prefix='2 3')`),
+        raw(`CREATE TRIGGER text_chunks_ai AFTER INSERT ON text_chunks BEGIN INSERT INTO text_fts(rowid, body) VALUES (new.id, cp_fold(new.body)); END`),
+        raw(`CREATE TRIGGER text_chunks_ad AFTER DELETE ON text_chunks BEGIN INSERT INTO text_fts(text_fts, rowid, body) VALUES ('delete', old.id, cp_fold(old.body)); END`),
+        raw(`INSERT INTO text_fts(rowid, body) SELECT id, cp_fold(body) FROM text_chunks`),
+      ];
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -5,6 +5,7 @@ import type { DB } from './schema.js';
 import { MIGRATIONS, refuseNewerSchema } from './migrations.js';
 import { KyselyStore } from './kysely-store.js';
 import { params, type Op, type Tx } from './ops.js';
+import { foldText } from '../shared/search-words.js';
 
 /** Builds (never runs) SQLite queries. */
 export function sqliteQueryBuilder(): Kysely<DB> {
@@ -64,6 +65,8 @@ export class SqliteStore extends KyselyStore {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('synchronous = NORMAL');
     this.writeTx = this.db.transaction((gen: Tx<unknown>) => this.drive(gen));
+    // The full-text index's words (migration 17): every connection that writes chunks needs it.
+    this.db.function('cp_fold', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? foldText(s) : s));
     try {
       this.migrate();
     } catch (e) {
