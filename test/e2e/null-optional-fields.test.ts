@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { importAll, startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
 import { startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -13,8 +13,7 @@ beforeAll(async () => {
   env = await startS3Env(['docs']);
   await env.s3.put('docs', 'a.txt', 'hello world', { contentType: 'text/plain' });
   cp = await startCloudport({ dataDir: tempDir() });
-  const cid = (await cp.ok('create_connector', env.connector('docs'))).connector.id;
-  await waitForJob(cp, (await cp.ok('start_import', { connector_id: cid, index: 'docs' })).job_id);
+  await importAll(cp, env.connector('docs'), 'docs');
 }, 120_000);
 afterAll(async () => {
   await cp?.close();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { importAll, startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
 import { startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -14,8 +14,7 @@ beforeAll(async () => {
   const csv = ['id,name', ...Array.from({ length: 50 }, (_, i) => `${i},name${i}`)].join('\r\n') + '\r\n';
   await env.s3.put('docs', 'rows.csv', csv, { contentType: 'text/csv' });
   cp = await startCloudport({ dataDir: tempDir() });
-  const cid = (await cp.ok('create_connector', env.connector('docs'))).connector.id;
-  await waitForJob(cp, (await cp.ok('start_import', { connector_id: cid, index: 'docs' })).job_id);
+  await importAll(cp, env.connector('docs'), 'docs');
 }, 120_000);
 afterAll(async () => {
   await cp?.close();
