@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,31 @@ describe('secrets', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cp-big-')), 'huge');
     fs.writeFileSync(file, Buffer.alloc(300 * 1024, 'a'));
     expect(() => resolveSecret({ file }, 'credentials.json', {}, undefined, 65536)).toThrow(/more than a secret or key file/);
+  });
+  it('refuses an {env} name that is no variable name, or looks like a key, without repeating it', () => {
+    for (const name of ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY', 'wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1', '1ABC', 'A B']) {
+      let err: unknown;
+      try {
+        resolveSecret({ env: name }, 'credentials.k', { [name]: 'v' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).toMatchObject({ kind: 'config_invalid', field: 'credentials.k' });
+      expect(JSON.stringify(err) + String((err as Error).message) + String((err as { fix?: string }).fix), name).not.toContain(name);
+    }
+    // Names as shells and MCP clients write them, mixed case and all.
+    for (const name of ['AWS_SECRET_ACCESS_KEY', 'my_secret', '_X', 'AKIAIOSFODNN7EXAMPLE']) expect(resolveSecret({ env: name }, 'credentials.k', { [name]: 'v' })).toBe('v');
+  });
+  it('reads a {file} reference only when it is a regular file, without waiting on a pipe', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-ref-'));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Opened for reading without O_NONBLOCK, a FIFO with no writer would block this thread here for good.
+    expect(() => resolveSecret({ file: fifo }, 'credentials.k', {})).toThrow(/credentials.k: .*fifo is not a regular file/);
+    expect(() => resolveSecret({ file: '/dev/zero' }, 'credentials.k', {})).toThrow(/is not a regular file/);
+    expect(() => resolveSecret({ file: dir }, 'credentials.k', {})).toThrow(/is not a regular file/);
+    fs.writeFileSync(path.join(dir, 'key'), 'from-a-file\n');
+    expect(resolveSecret({ file: path.join(dir, 'key') }, 'credentials.k', {})).toBe('from-a-file');
   });
   it('escapes control and bidi characters for one-line summaries', () => {
     expect(escapeText('a\nb\tc\u001b[31m\u202ed\u0000')).toBe('a\\x0ab\\x09c\\x1b[31m\\u202ed\\x00');

@@ -115,8 +115,52 @@ export function resolveSecret(value: SecretInput, field: string, env: NodeJS.Pro
   return v;
 }
 
+/** An environment variable's name as shells, .env files and MCP clients' "env" settings write it. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Refuses an {env} reference whose name cannot be a variable's, or that looks like a key (20 or more
+ * characters mixing upper case, lower case and digits, with no underscore): most likely the secret itself,
+ * pasted where the name goes. The name is not repeated, since it may be that secret; accepted, it would
+ * be quoted by later errors and kept in plain text among the connector's references.
+ */
+export function checkEnvName(name: string, field: string): void {
+  const keyLike = name.length >= 20 && !name.includes('_') && /[a-z]/.test(name) && /[A-Z]/.test(name) && /[0-9]/.test(name);
+  if (ENV_NAME.test(name) && !keyLike) return;
+  throw new CloudportError('config_invalid', `${field}: {"env": …} takes the name of an environment variable (letters, digits and _, not starting with a digit); the value given ${keyLike ? 'looks like a key rather than a name' : 'is not one'}, and is not repeated here in case it is the secret itself`, {
+    field,
+    fix: 'Give the secret itself as a string, or {"env": "NAME"} naming a variable set where cloudport runs (e.g. {"env": "AWS_SECRET_ACCESS_KEY"}).',
+  });
+}
+
+/**
+ * Opens a {file} reference without blocking on it (O_NONBLOCK: a FIFO would wait for a writer) and
+ * reads it only when it is a regular file of at most MAX_SECRET_FILE_BYTES: a pipe, device or
+ * /dev/stdin would stall the server's event loop, or read without end.
+ */
+function readSecretFile(file: string, field: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      throw new CloudportError('config_invalid', `${field}: ${file} is not a regular file (a pipe, device, socket or directory)`, {
+        field,
+        fix: 'Point the reference at a regular file holding the secret, e.g. {"file": "/run/secrets/key"}.',
+      });
+    }
+    // A file far larger than any key file is refused before it is read into memory.
+    if (st.size > MAX_SECRET_FILE_BYTES) {
+      throw new CloudportError('config_invalid', `${field}: file ${file} holds ${st.size} bytes, more than a secret or key file (${MAX_SECRET_FILE_BYTES} at most)`, { field });
+    }
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function readSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, policy?: RefPolicy): string {
   if (typeof value === 'string') return value;
+  if ('env' in value) checkEnvName(value.env, field);
   if ('env' in value) policy?.checkEnvRef(value.env, field);
   else policy?.checkFileRef(value.file, field);
   if ('env' in value) {
@@ -131,12 +175,7 @@ function readSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, p
   }
   let text: string;
   try {
-    // A file far larger than any key file is refused before it is read into memory.
-    const size = fs.statSync(value.file).size;
-    if (size > MAX_SECRET_FILE_BYTES) {
-      throw new CloudportError('config_invalid', `${field}: file ${value.file} holds ${size} bytes, more than a secret or key file (${MAX_SECRET_FILE_BYTES} at most)`, { field });
-    }
-    text = fs.readFileSync(value.file, 'utf8');
+    text = readSecretFile(value.file, field);
   } catch (e) {
     if (e instanceof CloudportError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'error';

@@ -8,7 +8,7 @@ import { getProvider, PROVIDER_NAMES } from '../../providers/index.js';
 import type { Check, LocationConfig, ProviderDefinition } from '../../providers/types.js';
 import type { ConnectorRow, Store, NewConnector } from '../../store/types.js';
 import type { SecretBox, SecretInput } from './secrets.js';
-import { secretRefs } from './secrets.js';
+import { checkEnvName, secretRefs } from './secrets.js';
 import type { ProviderPool } from './provider-pool.js';
 import type { SecurityPolicy } from './endpoint-policy.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
@@ -280,7 +280,10 @@ export class ConnectorService {
     Object.assign(loc, def.credentialEndpoints?.(creds) ?? {});
     this.policy.checkLocation(loc);
     for (const ref of secretRefs(creds)) {
-      if (ref.env !== undefined) this.policy.checkEnvRef(ref.env, ref.field);
+      if (ref.env !== undefined) {
+        checkEnvName(ref.env, ref.field);
+        this.policy.checkEnvRef(ref.env, ref.field);
+      }
       if (ref.file !== undefined) this.policy.checkFileRef(ref.file, ref.field);
     }
     if (def.usesAmbientIdentity?.(creds)) this.policy.checkAmbient('credentials.type');
