@@ -49,14 +49,18 @@ export function compileFilter(prefix = '', pattern?: string, exclude: string[] =
   let scan: ReturnType<typeof picomatch.scan>;
   let isMatch: (s: string) => boolean;
   try {
-    scan = picomatch.scan(pattern, { unescape: true });
+    scan = picomatch.scan(pattern);
     isMatch = matcher(pattern, { dot: true, strictBrackets: true });
   } catch (e) {
     throw invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
   }
-  const head = scan.isGlob ? (scan.base ? scan.base + '/' : '') : pattern;
+  // The listing narrows to the pattern's literal head, and stops at a backslash: an escape makes the next
+  // character literal (`star\*.txt` is the key `star*.txt`), so the raw text from there on is not the key's.
+  // A negated pattern (`!x/*.txt`) matches keys outside its head: the whole prefix is listed.
+  const head = scan.negated ? '' : scan.isGlob ? (scan.base ? scan.base + '/' : '') : pattern;
+  const escape = head.indexOf('\\');
   return {
-    listPrefix: prefix + head,
+    listPrefix: prefix + (escape < 0 ? head : head.slice(0, escape)),
     matches: (key) => {
       const rel = key.slice(prefix.length);
       return isMatch(rel) && !(excluded && excluded(rel));
