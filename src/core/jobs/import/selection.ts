@@ -78,6 +78,18 @@ export async function statKeys(org: string, provider: StorageProvider, keys: str
 /** A listed object as a file of the job: folder markers are left out, archived objects fail with the fix. */
 export function selectOne(o: ObjectInfo): ListedFile | null {
   if (isFolderMarker(o.key, o.size)) return null;
+  // GCS allows NUL in a name; no key in cloudport holds one (every tool refuses it, and PostgreSQL text
+  // cannot store it). The file fails under its name with NUL written out as \u0000, so the job says which.
+  if (o.key.includes('\0')) {
+    return {
+      key: o.key.replaceAll('\0', '\\u0000'),
+      size: o.size,
+      etag: o.etag,
+      version: o.version,
+      status: 'failed',
+      error: 'the object\'s name holds a NUL character (U+0000, written here as \\u0000), which no key in cloudport may hold: rename the object in the bucket to import it',
+    };
+  }
   const f: ListedFile = { key: o.key, size: o.size, etag: o.etag, version: o.version };
   const restore = o.storage_class ? ARCHIVED_CLASSES.get(o.storage_class) : undefined;
   if (restore) {
