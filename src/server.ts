@@ -533,7 +533,7 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
                 .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p, ...(total !== undefined ? { total } : {}), message } })
                 .catch(() => undefined)
           : undefined;
-      const { data, summary, text } = await tool.handler(parsed.data, { app: await app, org: opts.org, readOnly: opts.readOnly, signal: extra.signal, progress });
+      const { data, summary, text } = await tool.handler(parsed.data, { app: await app, org: opts.org, readOnly: opts.readOnly, toolsets, signal: extra.signal, progress });
       opts.log.debug('tool call', { tool: tool.name, ms: Date.now() - started });
       return { content: [{ type: 'text', text: text ?? `${escapeText(summary)}\n${jsonText(data)}` }], structuredContent: data as Record<string, unknown> };
     } catch (e) {

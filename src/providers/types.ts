@@ -217,6 +217,12 @@ export interface ProviderDefinition {
   /** A short non-secret hint that identifies the credentials (e.g. the key id's last 4 characters). */
   credentialHint(creds: Record<string, unknown>): string | undefined;
   /**
+   * The one spelling of a path's object where the provider reads several spellings as one (Drive:
+   * "50% off.txt" and "50%25 off.txt" name one file); absent where every path is an object of its own.
+   * Exports refuse the second of two items whose paths are one object.
+   */
+  samePath?(path: string): string;
+  /**
    * The user-consent flow of providers whose credentials can be a user's grant (OAuth): answers the
    * refresh token to keep (the CLI's `cloudport auth <provider>`). Loaded lazily, like `open`.
    */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUTOMATION_KINDS } from '../core/automations/service.js';
-import { defineTool } from './define.js';
+import { defineTool, requireExports } from './define.js';
 import { connectorId } from './schemas.js';
 import { automationFields, automationLine, automationRef } from './automation_schemas.js';
 
@@ -12,7 +12,9 @@ export const createAutomation = defineTool({
   input: z.object({ kind: z.enum(AUTOMATION_KINDS), connector_id: connectorId, ...automationFields }),
   output: z.object({ automation: automationRef }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async handler(args, { app, org }) {
+  async handler(args, ctx) {
+    const { app, org } = ctx;
+    requireExports(args.kind, ctx, 'kind');
     const automation = await app.automations.create(org, args);
     return { data: { automation }, summary: `created automation ${automationLine(automation)}` };
   },

@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import type { App } from '../core/app.js';
+import { CloudportError } from '../shared/errors.js';
+import type { Toolset } from './toolsets.js';
 
 export interface ToolContext {
   app: App;
   org: string;
   readOnly: boolean;
+  /** The toolsets this server exposes (--toolsets); null: all. */
+  toolsets: readonly Toolset[] | null;
   /** Aborted when the client cancels the request (notifications/cancelled) or goes away. */
   signal: AbortSignal;
   /** Sends notifications/progress when the client asked for them with a progressToken. */
@@ -53,3 +57,15 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
 }
 
 export const READ: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
+
+/**
+ * Export automations write to buckets as start_export does: a server whose --toolsets leave exports out
+ * refuses to create or run them, so an agent cannot export by a route the operator closed.
+ */
+export function requireExports(kind: string, ctx: ToolContext, field: string): void {
+  if (kind !== 'export' || !ctx.toolsets || ctx.toolsets.includes('exports')) return;
+  throw new CloudportError('unsupported', `this server exposes no exports (--toolsets ${ctx.toolsets.join(',')}), so export automations are refused too`, {
+    field,
+    fix: 'Use kind "import", or ask the operator to add exports to --toolsets.',
+  });
+}

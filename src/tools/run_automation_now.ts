@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool } from './define.js';
+import { defineTool, requireExports } from './define.js';
 import { automationId, automationRef } from './automation_schemas.js';
 
 export const runAutomationNow = defineTool({
@@ -9,7 +9,9 @@ export const runAutomationNow = defineTool({
   input: z.object({ automation_id: automationId }),
   output: z.object({ job_id: z.string(), automation: automationRef }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler(args, { app, org }) {
+  async handler(args, ctx) {
+    const { app, org } = ctx;
+    requireExports((await app.automations.get(org, args.automation_id)).kind, ctx, 'automation_id');
     const r = await app.automations.runNow(org, args.automation_id);
     return { data: r, summary: `automation ${r.automation.id} started job ${r.job_id}; follow it with import_status` };
   },

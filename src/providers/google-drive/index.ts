@@ -3,6 +3,7 @@ import { CloudportError, invalid } from '../../shared/errors.js';
 import { secretKeyFile, secretValue } from '../fields.js';
 import { parseServiceAccount, serviceAccountEndpoints } from '../google-service-account.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
+import { canonicalKey } from './keys.js';
 
 const serviceAccount = z
   .object({ type: z.literal('service_account'), json: secretKeyFile, subject: z.string().min(3).max(320).optional() })
@@ -31,6 +32,7 @@ export const googleDriveProvider: ProviderDefinition = {
   },
   credentialSchemas: [serviceAccount, oauth, adc],
   credentialTypes: ['service_account', 'oauth', 'default'],
+  samePath: canonicalKey,
   validateLocation(input): LocationConfig {
     if (typeof input.bucket === 'string' && input.bucket) {
       throw invalid('bucket', 'google_drive has no buckets', 'Give root_folder_id (a folder id) and, for a shared drive, drive_id; leave bucket out.');

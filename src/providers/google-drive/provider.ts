@@ -784,6 +784,24 @@ export class DriveProvider implements StorageProvider {
       if (!existing && done.id) await this.call('write', (o) => this.api.files.delete({ fileId: done.id!, supportsAllDrives: true }, o), {}).catch(() => undefined);
       throw new CloudportError('unexpected', `the bytes sent for ${JSON.stringify(key)} were corrupted on the way (checksum mismatch)`, { temporary: true });
     }
+    if (!existing && done.id) await this.keepOldest(parent, nameOfSegment(seg), done.id, key, opts);
+  }
+
+  /**
+   * Drive does not refuse a second file of one name in a folder, so another writer (an overlapping export,
+   * another process) may have created the same file at once: the oldest (createdTime, then id) is the one,
+   * as for folders (createFolder). A newer file this write created is removed; a create-only write then
+   * found the file there, and any other is tried again (it then updates the oldest).
+   */
+  private async keepOldest(parent: string, name: string, made: string, key: string, opts: WriteOptions): Promise<void> {
+    const listing = await this.fetchChildren(parent, false, opts.signal);
+    const same = listing.entries.filter((x) => !x.folder && !x.viaShortcut && !isNative(x.file.mimeType) && x.file.name === name);
+    same.sort((a, b) => cmp(`${a.file.createdTime}${a.id}`, `${b.file.createdTime}${b.id}`));
+    if ((same[0]?.id ?? made) === made) return;
+    await this.call('write', (o) => this.api.files.delete({ fileId: made, supportsAllDrives: true }, o), {}, opts.signal).catch(() => undefined);
+    this.forget(parent);
+    if (opts.ifAbsent) throw new ObjectExistsError(`file ${JSON.stringify(key)}`);
+    throw new CloudportError('unexpected', `another writer created ${JSON.stringify(key)} at the same time; writing again`, { temporary: true });
   }
 
   async delete(key: string): Promise<void> {

@@ -7,6 +7,8 @@ import { redact } from '../../../shared/redact.js';
 import type { BlobStore } from '../../../store/blobs.js';
 import { lapsedBefore, type ClaimedFile, type ItemRow, type JobRow, type JobState, type ListedFile, type Store } from '../../../store/types.js';
 import type { JobEngine, JobHandlers } from '../engine.js';
+import { getProvider } from '../../../providers/index.js';
+import type { ObjectInfo, StorageProvider } from '../../../providers/types.js';
 import { requireUsable, type ConnectorService } from '../../connectors/service.js';
 import type { ProviderPool } from '../../connectors/provider-pool.js';
 import { requireIndex } from '../../domain/index-names.js';
@@ -134,7 +136,7 @@ export class ExportService implements JobHandlers {
         }
       }
     }
-    this.refuseSharedPaths(params, index, files);
+    this.refuseSharedPaths(params, index, files, getProvider(c.provider).samePath);
     // A prefix that selects no item is answered as start_import answers an empty selection: not_found with
     // hints and no job; a dry run says so in `hint`; an automation's run is a job that ends with the reason.
     // (A listing that continues in the background has found 1000 items already: it never ends empty.)
@@ -198,26 +200,30 @@ export class ExportService implements JobHandlers {
     return result;
   }
 
-  /** Whether a template can name two items alike: one that names them by {name} alone (no {key}, no {sha256}). */
-  private static sharesPaths(params: ExportParams): boolean {
+  /** A template that names items by {name} alone (no {key}, no {sha256}) can name two items alike. */
+  private static byName(params: ExportParams): boolean {
     return !params.template.includes('{key}') && !params.template.includes('{sha256}');
   }
 
   /**
-   * With a template that names items by {name} alone, two items can render one path (a/x.txt and b/x.txt
-   * as "flat/x.txt"): the later one in key order fails, saying so, rather than both counting as exported
-   * while the bucket keeps one. `seen` maps the paths of the export's files listed so far to their keys,
-   * across listing pages.
+   * Two items can render one object: by a template that names them by {name} alone (a/x.txt and b/x.txt
+   * as "flat/x.txt"), or by two paths the provider reads as one (`samePath`: Drive's "50% off.txt" and
+   * "50%25 off.txt"). The later one in key order fails, saying so, rather than both counting as exported
+   * while the bucket keeps one. `seen` maps the objects of the export's files listed so far to their
+   * keys, across listing pages.
    */
-  private refuseSharedPaths(params: ExportParams, index: string, files: ListedFile[], seen = new Map<string, string>()): ListedFile[] {
-    if (!ExportService.sharesPaths(params)) return files;
+  private refuseSharedPaths(params: ExportParams, index: string, files: ListedFile[], samePath: ((p: string) => string) | undefined, seen = new Map<string, string>()): ListedFile[] {
+    const byName = ExportService.byName(params);
+    if (!byName && !samePath) return files;
     for (const f of files) {
       if (f.status) continue;
       const t = targetFor(params, f.key, index, f.version!);
       if ('error' in t) continue;
-      const other = seen.get(t.path);
-      if (other === undefined) seen.set(t.path, f.key);
-      else Object.assign(f, { status: 'failed', error: `its path ${t.path} is also ${other}'s in this export: put {key} in path_template to keep them apart` });
+      const object = samePath ? samePath(t.path) : t.path;
+      const other = seen.get(object);
+      if (other === undefined) seen.set(object, f.key);
+      else if (byName) Object.assign(f, { status: 'failed', error: `its path ${t.path} is also ${other}'s in this export: put {key} in path_template to keep them apart` });
+      else Object.assign(f, { status: 'failed', error: `its path ${t.path} names the same file as ${other}'s in this export (the provider reads both names as one; on google_drive "%25" in a key stands for "%"): put {sha256} in path_template, or export one of them alone` });
     }
     return files;
   }
@@ -227,15 +233,16 @@ export class ExportService implements JobHandlers {
    * that stopped: a restart, a lost lease), for refuseSharedPaths. Files refused at listing (never
    * claimed) hold no path.
    */
-  private async listedPaths(job: JobRow, params: ExportParams): Promise<Map<string, string>> {
+  private async listedPaths(job: JobRow, params: ExportParams, samePath: ((p: string) => string) | undefined): Promise<Map<string, string>> {
     const seen = new Map<string, string>();
-    if (!ExportService.sharesPaths(params)) return seen;
+    if (!ExportService.byName(params) && !samePath) return seen;
     for (let afterId: number | undefined; ; ) {
       const rows = await this.store.listJobFiles(job.id, { ...(afterId !== undefined ? { afterId } : {}), limit: 1000 });
       for (const f of rows) {
         if ((f.status === 'failed' && f.attempts === 0) || !f.version) continue;
         const t = targetFor(params, f.key, job.index_name, f.version);
-        if ('path' in t && !seen.has(t.path)) seen.set(t.path, f.key);
+        const object = 'path' in t ? (samePath ? samePath(t.path) : t.path) : null;
+        if (object !== null && !seen.has(object)) seen.set(object, f.key);
       }
       if (rows.length < 1000) return seen;
       afterId = rows[rows.length - 1]!.id;
@@ -279,12 +286,14 @@ export class ExportService implements JobHandlers {
     const params = JSON.parse(job.params) as ExportParams;
     let after = (JSON.parse(job.listing_state ?? '{"after":null}') as { after: string | null }).after;
     try {
-      const seen = await this.listedPaths(job, params);
+      const connector = await this.store.getConnector(job.org_id, job.connector_id);
+      const samePath = connector ? getProvider(connector.provider).samePath : undefined;
+      const seen = await this.listedPaths(job, params, samePath);
       for (;;) {
         const rows = await this.store.listItems(job.org_id, job.index_name, { prefix: params.prefix || undefined, ...(after !== null ? { after } : {}), limit: 1000 });
         after = rows.length ? rows[rows.length - 1]!.key : after;
         const done = rows.length < 1000;
-        const page = this.refuseSharedPaths(params, job.index_name, rows.map((r) => this.listed(params, job.index_name, r)), seen);
+        const page = this.refuseSharedPaths(params, job.index_name, rows.map((r) => this.listed(params, job.index_name, r)), samePath, seen);
         const kept = await this.store.appendListing(job.id, owner, page, JSON.stringify({ after }), done, this.opts.leaseMs);
         this.engine?.wake();
         if (!kept || done || signal.aborted) return;
@@ -318,10 +327,7 @@ export class ExportService implements JobHandlers {
     try {
       const provider = await this.pool.get(c);
       if (params.overwrite !== 'always') {
-        const existing = await withRetry(() => provider.stat(t.path, signal), this.background, signal).catch((e) => {
-          if (asCloudportError(e).kind === 'not_found') return null;
-          throw e;
-        });
+        const existing = await this.statTarget(provider, t.path, signal);
         if (existing && (params.overwrite === 'never' || existing.sha256 === item.sha256)) {
           // A file tried before whose target now holds exactly its content counts as exported: most often
           // the earlier attempt wrote it and its answer was lost; either way the content is where this
@@ -339,9 +345,12 @@ export class ExportService implements JobHandlers {
       const md5 = whole ? this.digest([whole], item.sha256) : await this.digestStream(this.blobs.stream(item.sha256), item.sha256);
       // A create-only write that finds the object there (written since the stat) ends the file skipped: an
       // answer of the callback, not an error thrown through withRetry, which would make it "unexpected".
+      // Found by a write tried again, the object may be the earlier try's, whose answer was lost: `retried`.
+      let tries = 0;
       const outcome = await withRetry(
         async () => {
           if (signal.aborted) throw signal.reason;
+          tries++;
           // A stream's errors have a listener before any provider reads it, and each attempt's
           // stream is released when the attempt ends (a failed write may leave it unread).
           const body = whole ?? this.blobs.stream(item.sha256).on('error', () => undefined);
@@ -358,7 +367,7 @@ export class ExportService implements JobHandlers {
           } catch (e) {
             // Only the provider's "already exists" means there is an object to keep; any other conflict
             // (a file where a folder of the path should be, a folder or a shortcut at the path) fails the file.
-            if (params.overwrite === 'never' && isObjectExists(e)) return 'exists' as const;
+            if (params.overwrite === 'never' && isObjectExists(e)) return tries > 1 ? ('retried' as const) : ('exists' as const);
             throw e;
           } finally {
             if (!Buffer.isBuffer(body)) body.destroy();
@@ -368,8 +377,13 @@ export class ExportService implements JobHandlers {
         signal,
         (err, attempt) => this.opts.log.debug('retrying export write', { job_id: file.job_id, attempt, error: err.message }),
       );
-      await this.store.completeFile(file.id, owner, { status: outcome === 'exists' ? 'skipped' : 'ready', sha256: item.sha256, size: item.size });
-      if (outcome === 'exists') return;
+      // An object found by a write tried again counts as exported when it holds exactly the item's content
+      // (as the stat before the write judges a file tried before).
+      const ours =
+        outcome === 'written' ||
+        (outcome === 'retried' && (await this.statTarget(provider, t.path, signal))?.sha256 === item.sha256);
+      await this.store.completeFile(file.id, owner, { status: ours ? 'ready' : 'skipped', sha256: item.sha256, size: item.size });
+      if (!ours) return;
       await countFileOutcome(this.store, this.cache, file, c, { ok: true });
     } catch (e) {
       if (signal.aborted) return;
@@ -384,6 +398,14 @@ export class ExportService implements JobHandlers {
       await fail(message);
       await countFileOutcome(this.store, this.cache, file, c, { ok: false, err, message });
     }
+  }
+
+  /** The object at an export's target, or null when there is none. */
+  private statTarget(provider: StorageProvider, path: string, signal: AbortSignal): Promise<ObjectInfo | null> {
+    return withRetry(() => provider.stat(path, signal), this.background, signal).catch((e) => {
+      if (asCloudportError(e).kind === 'not_found') return null;
+      throw e;
+    });
   }
 
   private digest(chunks: Buffer[], sha256: string): string {
