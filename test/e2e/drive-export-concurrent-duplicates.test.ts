@@ -1,7 +1,7 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
 import { driveServiceAccount } from '../helpers/drive.js';
+import { delayProxy } from '../helpers/gcs-fixtures.js';
 import { startS3Env, type S3Env } from '../helpers/s3env.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer } from '../support/drive-server.mjs';
@@ -15,38 +15,19 @@ import { startDriveServer } from '../support/drive-server.mjs';
  * one and a newer one is removed. A loopback proxy in front of the Drive server holds each file creation
  * for 500 ms (a distant service), so both jobs look for each file before either has created it.
  */
-function slowCreates(upstream: string): Promise<{ url: string; close(): void }> {
-  const up = new URL(upstream);
-  const server = http.createServer((req, res) => {
-    const go = () => {
-      const p = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode!, r.headers);
-        r.pipe(res);
-      });
-      p.on('error', () => res.destroy());
-      req.pipe(p);
-    };
-    if (req.method === 'POST' && req.url!.startsWith('/upload/drive/v3/files')) {
-      req.pause();
-      setTimeout(go, 500);
-    } else go();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() })));
-}
-
 describe('google_drive: concurrent exports with overwrite "never"', () => {
   let drive: any;
   let env: S3Env;
   let cp: Running;
-  let proxy: { url: string; close(): void };
+  let proxy: Awaited<ReturnType<typeof delayProxy>>;
   beforeAll(async () => {
     drive = await startDriveServer();
     env = await startS3Env(['src']);
-    proxy = await slowCreates(drive.url);
+    proxy = await delayProxy(drive.url, { delay: 500, when: (req) => req.method === 'POST' && req.url!.startsWith('/upload/drive/v3/files') });
   });
   afterAll(async () => {
     await cp?.close();
-    proxy?.close();
+    await proxy?.stop();
     await drive?.stop();
     await env?.stop();
   });
@@ -58,7 +39,7 @@ describe('google_drive: concurrent exports with overwrite "never"', () => {
     await waitForJob(cp, (await cp.ok('start_import', { connector_id: src, index: 'i' })).job_id);
     const json = driveServiceAccount(drive, 'exporter@test.iam.gserviceaccount.com');
     const root = drive.addFolder({ name: 'dst' });
-    const dst = (await cp.ok('create_connector', { name: 'dst', provider: 'google_drive', root_folder_id: root, endpoint: proxy.url, credentials: { type: 'service_account', json }, scopes: ['export'] })).connector.id;
+    const dst = (await cp.ok('create_connector', { name: 'dst', provider: 'google_drive', root_folder_id: root, endpoint: proxy.endpoint, credentials: { type: 'service_account', json }, scopes: ['export'] })).connector.id;
 
     const [a, b] = await Promise.all([cp.ok('start_export', { index: 'i', connector_id: dst }), cp.ok('start_export', { index: 'i', connector_id: dst })]);
     const fa = await waitForJob(cp, a.job_id);

@@ -4,8 +4,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { tempDir } from './cloudport.js';
 
-/** Loopback proxy that delays GCS media GETs by `opts.delay` ms (so a job stays running long enough to observe). */
-export async function delayProxy(target: string, opts: { delay: number }) {
+/**
+ * Loopback proxy that delays the requests `opts.when` picks (GCS media GETs unless given) by `opts.delay`
+ * ms: a job stays running long enough to observe, or two writers race as a distant service lets them.
+ */
+export async function delayProxy(target: string, opts: { delay: number; when?: (req: http.IncomingMessage) => boolean }) {
+  const when = opts.when ?? ((req: http.IncomingMessage) => req.method === 'GET' && req.url!.includes('alt=media'));
   const t = new URL(target);
   const srv = http.createServer((req, res) => {
     const go = () => {
@@ -16,7 +20,7 @@ export async function delayProxy(target: string, opts: { delay: number }) {
       p.on('error', () => res.destroy());
       req.pipe(p);
     };
-    if (opts.delay && req.method === 'GET' && req.url!.includes('alt=media')) setTimeout(go, opts.delay);
+    if (opts.delay && when(req)) setTimeout(go, opts.delay);
     else go();
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
