@@ -161,6 +161,10 @@ describe('agent-facing errors over stdio against S3 (fauxqs)', () => {
       ['list_index_items', { index: 'no-such-index' }, 'index'],
       ['read_item', { index: 'nm', key: 'no/such/key' }, 'key'],
       ['delete_automation', { automation_id: 'auto_missing' }, 'automation_id'],
+      // A filter naming what is not there is a misspelled id, not an empty list.
+      ['list_imports', { automation_id: 'auto_missing' }, 'automation_id'],
+      ['list_imports', { connector_id: 'conn_missing' }, 'connector_id'],
+      ['list_automations', { connector_id: 'conn_missing' }, 'connector_id'],
       ['start_export', { connector_id: conn, index: 'no-such-index' }, 'index'],
     ];
     for (const [tool, args, field] of cases) {

@@ -255,6 +255,10 @@ export class AutomationService {
     const rows = await this.store.listAutomations(org, { connectorId: opts.connector_id, after: cur?.after, limit: opts.limit + 1 });
     let more = rows.length > opts.limit;
     if (more) rows.pop();
+    // None, for a connector that is not there: a misspelled id, not a connector without automations.
+    if (!rows.length && !cur && opts.connector_id && !(await this.store.getConnector(org, opts.connector_id))) {
+      throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
+    }
     const connectors = new Map<string, ConnectorRow | null>();
     const out: AutomationView[] = [];
     for (const r of rows) {

@@ -224,11 +224,14 @@ export class JobViews {
     // No job, and the filter names a connector or index that is not there: a misspelled id, not an idle one
     // (jobs outlive a deleted connector or index, so one with jobs still lists them).
     if (!rows.length && !cur) {
-      const noJobs = async (f: { connectorId?: string; index?: string }) => !(await this.store.listJobs(org, { ...f, limit: 1 })).length;
+      const noJobs = async (f: { connectorId?: string; index?: string; automationId?: string }) => !(await this.store.listJobs(org, { ...f, limit: 1 })).length;
       if (opts.connector_id && !(await this.store.getConnector(org, opts.connector_id)) && (await noJobs({ connectorId: opts.connector_id }))) {
         throw notFound('connector', opts.connector_id, 'connector_id', 'list_connectors shows the connectors that exist.');
       }
       if (opts.index && !(await this.store.indexExists(org, opts.index)) && (await noJobs({ index: opts.index }))) throw notFound('index', opts.index, 'index', 'list_indexes shows the indexes.');
+      if (opts.automation_id && !(await this.store.getAutomation(org, opts.automation_id)) && (await noJobs({ automationId: opts.automation_id }))) {
+        throw notFound('automation', opts.automation_id, 'automation_id', 'list_automations shows the automations that exist.');
+      }
     }
     // Long ids or index names make a shorter page (the cursor resumes after the last one shown), never a cut row.
     // Each row also shows its kind, status and seven counts: about 20 bytes besides its strings and ENTRY_OVERHEAD.
