@@ -295,6 +295,8 @@ const quoteAll = (values: readonly unknown[]) => values.map((v) => JSON.stringif
 function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType | undefined, missing: boolean, nullForOptional = false): string {
   const name = field.replace(/\[\d+\]$/, '');
   const leaf = name.slice(name.lastIndexOf('.') + 1);
+  // An array's item ("keys[0]") is fixed item by item: "Give keys as a string" would contradict the array.
+  const subject = name !== field ? `each item of ${leaf}` : leaf;
   const where = FINDERS[leaf] ? ` (${FINDERS[leaf]})` : '';
   const desc = schema?.description ? ` ${schema.description}` : '';
   const num = schema as unknown as { minValue?: number | null; maxValue?: number | null; minLength?: number | null; maxLength?: number | null } | undefined;
@@ -334,7 +336,8 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
         return `Leave ${leaf} out rather than null${end}.`;
       }
       if (i.expected === 'int') return `Give a whole number${num ? ` ${range(num.minValue, num.maxValue, '')}` : ''}.`;
-      return `Give ${leaf} as ${expected}${i.expected === 'number' ? ' (a JSON number, not a string)' : ''}.`;
+      const received = /received (\w+)/.exec(i.message)?.[1];
+      return `Give ${subject} as ${expected}${i.expected === 'number' ? ` (a JSON number${received && received !== 'number' ? `, not a ${received}` : ''})` : ''}.`;
     }
     case 'invalid_format':
       return `Give ${leaf} in the ${i.format ?? 'expected'} format.${desc}`.trim();
@@ -441,7 +444,9 @@ function unknownTool(name: unknown, known: string[]): CloudportError {
     .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
     .slice(0, 3)
     .map(({ k }) => k);
+  // The field is the call's `name` (params.name of tools/call), the one thing to change.
   return new CloudportError('config_invalid', `unknown tool ${JSON.stringify(asked.slice(0, 100))}`, {
+    field: 'name',
     fix: closest.length ? `Did you mean ${closest.join(' or ')}? tools/list shows every tool.` : `Call one of: ${known.join(', ')}.`,
   });
 }

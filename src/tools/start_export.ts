@@ -25,6 +25,7 @@ export const startExport = defineTool({
     accepted: z.number(),
     bytes: z.number(),
     sample: z.array(z.object({ key: z.string(), path: z.string() })),
+    failed: z.number().int(),
     failed_files: z.array(z.object({ key: z.string(), error: z.string() })),
     listing_complete: z.boolean(),
     replayed: z.boolean().optional(),
@@ -40,7 +41,7 @@ export const startExport = defineTool({
       data: r,
       summary:
         `${head}: ${r.accepted} item(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : r.job_id ? ' so far (listing continues)' : ' in the first pages (a job would list the rest)'}` +
-        (r.failed_files.length ? `, ${r.failed_files.length} refused (first: ${brief(r.failed_files[0]!.key, 60)}: ${brief(r.failed_files[0]!.error, 80)})` : '') +
+        (r.failed_files.length ? `, ${r.failed} refused (first: ${brief(r.failed_files[0]!.key, 60)}: ${brief(r.failed_files[0]!.error, 80)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((s) => `${brief(s.key, 40)} → ${brief(s.path, 60)}`).join(', ')}` : '') +
         (r.hint ? `. ${r.hint}` : ''),
     };

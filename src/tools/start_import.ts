@@ -32,6 +32,7 @@ export const startImport = defineTool({
     bytes: z.number(),
     skipped: z.number().int(),
     sample: z.array(z.string()),
+    failed: z.number().int(),
     failed_files: z.array(z.object({ key: z.string(), error: z.string() })),
     listing_complete: z.boolean(),
     replayed: z.boolean().optional(),
@@ -47,7 +48,7 @@ export const startImport = defineTool({
       summary:
         `${head}: ${r.accepted} file(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : r.job_id ? ' so far (listing continues)' : ' in the first pages (a job would list the rest)'}` +
         (r.skipped ? `, ${r.skipped} skipped (unchanged)` : '') +
-        (r.failed_files.length ? `, ${r.failed_files.length} failed (first: ${brief(r.failed_files[0]!.key, 60)})` : '') +
+        (r.failed_files.length ? `, ${r.failed} failed (first: ${brief(r.failed_files[0]!.key, 60)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((k) => brief(k, 50)).join(', ')}` : '') +
         (r.hint ? `. ${r.hint}` : ''),
     };

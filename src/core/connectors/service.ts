@@ -483,6 +483,7 @@ export class ConnectorService {
       const jobs = (await Promise.all(['running', 'queued'].map((status) => this.store.listJobs(org, { connectorId: id, status, limit: 5 })))).flat().slice(0, 5);
       const ids = jobs.map((j) => j.id).join(', ');
       throw new CloudportError('conflict', `connector ${id} has ${active} job(s) still queued or running${ids ? ` (${ids}${active > jobs.length ? ', …' : ''})` : ''}`, {
+        field: 'connector_id',
         fix: `Wait for them to finish (import_status {job_id, wait_seconds: 30}) or cancel them with cancel_import {job_id${jobs[0] ? `: "${jobs[0].id}"` : ''}}, then delete.`,
       });
     }

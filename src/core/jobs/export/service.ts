@@ -53,6 +53,8 @@ export interface StartExportResult {
   accepted: number;
   bytes: number;
   sample: { key: string; path: string }[];
+  /** Files refused or failed (at listing, or since for an existing job): all counted, the first 20 in failed_files. */
+  failed: number;
   failed_files: { key: string; error: string }[];
   listing_complete: boolean;
   replayed?: boolean;
@@ -166,6 +168,7 @@ export class ExportService implements JobHandlers {
       accepted: accepted.length,
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       sample: accepted.slice(0, 5).map((f) => ({ key: f.key, path: (targetFor(params, f.key, index, f.version!) as { path: string }).path })),
+      failed: files.filter((f) => f.status === 'failed').length,
       failed_files: failedSample(files),
       listing_complete: complete,
       ...(none ? { hint: none } : {}),
@@ -273,6 +276,7 @@ export class ExportService implements JobHandlers {
       accepted: c.pending + c.ready + c.skipped + c.failed + c.canceled - refused,
       bytes: p.bytes_total,
       sample: sample.filter((f) => f.status !== 'failed').map((f) => ({ key: f.key, path: exportPathOf(job, f.key, f.sha256 ?? f.version) ?? '' })),
+      failed: c.failed,
       failed_files: failed.slice(0, 20).map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: job.listing_complete === 1,
       replayed: true,

@@ -47,6 +47,8 @@ export interface StartImportResult {
   bytes: number;
   skipped: number;
   sample: string[];
+  /** Files that failed (at listing, or since for an existing job): all of them counted, the first 20 in failed_files. */
+  failed: number;
   failed_files: { key: string; error: string }[];
   listing_complete: boolean;
   /** True when an earlier call with the same idempotency_key created this job. */
@@ -115,7 +117,15 @@ export class ImportService {
       );
     }
     const old = await this.views.getJob(org, input.retry_of!, 'retry_of');
-    if (old.kind !== 'import') throw invalid('retry_of', `job ${old.id} is an ${old.kind}, not an import`, 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).');
+    if (old.kind !== 'import') {
+      throw invalid(
+        'retry_of',
+        `job ${old.id} is ${old.kind === 'export' ? 'an export' : `a ${old.kind}`}, not an import`,
+        old.kind === 'export'
+          ? 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).'
+          : `Run reindex_index {index: ${JSON.stringify(old.index_name)}} again: it extracts what is still missing.`,
+      );
+    }
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
     if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`, `Drop connector_id (retry_of retries from ${old.connector_id}), or start a new import without retry_of to use ${input.connector_id}.`);
     const keys: string[] = [];
@@ -196,6 +206,7 @@ export class ImportService {
       bytes: p.bytes_total,
       skipped: c.skipped,
       sample: sample.filter((f) => f.status !== 'skipped').map((f) => f.key),
+      failed: c.failed,
       failed_files: failed.map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: job.listing_complete === 1,
       replayed: true,
@@ -283,6 +294,7 @@ export class ImportService {
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       skipped: (listed ?? files).filter((f) => f.status === 'skipped').length,
       sample: accepted.slice(0, 5).map((f) => f.key),
+      failed: files.filter((f) => f.status === 'failed').length,
       failed_files: failedSample(files),
       listing_complete: complete,
       ...(none ? { hint: none } : throttled ? { hint: 'The service throttled the listing: it goes on in the background, and import_status follows it.' } : {}),
