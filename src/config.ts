@@ -197,26 +197,44 @@ function parseBlobStore(spec: string | undefined, endpoint: string | undefined, 
 }
 
 /** Only the scheme is checked here (the PostgreSQL driver loads when the store opens); the URL itself never appears in an error. */
-function parseDatabaseUrl(v: string | undefined): string | null {
+function parseDatabaseUrl(v: string | undefined, name = '--database-url'): string | null {
   if (v === undefined || v === '') return null;
   if (!/^postgres(ql)?:\/\/[^/]/i.test(v)) {
-    throw new CloudportError('config_invalid', '--database-url must be a postgres:// URL', { field: '--database-url', fix: 'E.g. postgres://cloudport@db.internal:5432/cloudport (password in PGPASSWORD or the URL).' });
+    throw new CloudportError('config_invalid', `${name} must be a postgres:// URL`, { field: name, fix: 'E.g. postgres://cloudport@db.internal:5432/cloudport (password in PGPASSWORD or the URL).' });
   }
   return v;
 }
 
 /** --toolsets: known names only, so a typo is a startup error rather than a server that quietly lacks tools. */
-function parseToolsets(v: string | undefined): Toolset[] | null {
+function parseToolsets(v: string | undefined, name = '--toolsets'): Toolset[] | null {
   if (v === undefined) return null;
   const names = [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))];
   const valid = `Valid toolsets: ${TOOLSET_NAMES.join(', ')} (comma-separated; leave the setting out for all).`;
-  if (!names.length) throw new CloudportError('config_invalid', '--toolsets names no toolset', { field: '--toolsets', fix: valid });
+  if (!names.length) throw new CloudportError('config_invalid', `${name} names no toolset`, { field: name, fix: valid });
   const unknown = names.filter((n) => !(TOOLSET_NAMES as readonly string[]).includes(n));
-  if (unknown.length) throw new CloudportError('config_invalid', `--toolsets: unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, { field: '--toolsets', fix: valid });
+  if (unknown.length) throw new CloudportError('config_invalid', `${name}: unknown toolset${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, { field: name, fix: valid });
   return names as Toolset[];
 }
 
-const truthy = (v: string | undefined) => v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+/**
+ * A boolean environment variable: unset or empty is false; anything but 1/0, true/false, yes/no, on/off
+ * is a startup error, so that a typo in CLOUDPORT_READ_ONLY cannot quietly expose every write tool.
+ */
+function truthy(name: string, v: string | undefined): boolean {
+  if (v === undefined || v === '') return false;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new CloudportError('config_invalid', `${name} must be true or false`, { field: name, fix: `Set ${name} to 1, true, yes or on (or 0, false, no, off), or leave it unset.` });
+}
+
+/** An integer setting, reported under the name it came from. */
+const intSetting = (s: { v: string | undefined; name: string }, def: number, min: number, max: number) => int(s.name, s.v, def, min, max);
+
+/** A setting's value and the name to report it under: the flag when given, else the environment variable. */
+function setting<T>(flag: string, fromFlag: T | undefined, envName: string, fromEnv: string | undefined): { v: T | string | undefined; name: string } {
+  return fromFlag !== undefined ? { v: fromFlag, name: `--${flag}` } : { v: fromEnv, name: envName };
+}
 
 /** The flags every mode takes (the server's settings); subcommands take them too, before or after their name. */
 const GLOBAL_OPTIONS = {
@@ -351,15 +369,19 @@ function parseExtract(env: NodeJS.ProcessEnv): ExtractConfig {
 function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
   const rawDir = values['data-dir'] ?? env.CLOUDPORT_DATA_DIR ?? path.join(os.homedir(), '.cloudport');
   const dataDir = path.resolve(rawDir.startsWith('~/') ? path.join(os.homedir(), rawDir.slice(2)) : rawDir);
-  const logLevel = (values['log-level'] ?? env.CLOUDPORT_LOG_LEVEL ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new CloudportError('config_invalid', `--log-level must be one of ${LOG_LEVELS.join(', ')}`, { field: '--log-level' });
+  const level = setting('log-level', values['log-level'], 'CLOUDPORT_LOG_LEVEL', env.CLOUDPORT_LOG_LEVEL);
+  const logLevel = (level.v ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new CloudportError('config_invalid', `${level.name} must be one of ${LOG_LEVELS.join(', ')}`, { field: level.name });
+  const dbUrl = setting('database-url', values['database-url'], 'CLOUDPORT_DATABASE_URL', env.CLOUDPORT_DATABASE_URL);
+  const toolsets = setting('toolsets', values.toolsets, 'CLOUDPORT_TOOLSETS', env.CLOUDPORT_TOOLSETS || undefined);
+  const port = setting('port', values.port, 'CLOUDPORT_PORT', env.CLOUDPORT_PORT);
   const workers = parseWorkers(values.workers, values.concurrency, env);
   const connectorConcurrency = values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY;
   return {
     dataDir,
-    databaseUrl: parseDatabaseUrl(values['database-url'] ?? env.CLOUDPORT_DATABASE_URL),
-    readOnly: values['read-only'] ?? truthy(env.CLOUDPORT_READ_ONLY),
-    toolsets: parseToolsets(values.toolsets ?? (env.CLOUDPORT_TOOLSETS || undefined)),
+    databaseUrl: parseDatabaseUrl(dbUrl.v, dbUrl.name),
+    readOnly: values['read-only'] ?? truthy('CLOUDPORT_READ_ONLY', env.CLOUDPORT_READ_ONLY),
+    toolsets: parseToolsets(toolsets.v, toolsets.name),
     logLevel,
     concurrency: workers.n,
     maxConcurrency: workers.auto ? MAX_AUTO_WORKERS : workers.n,
@@ -374,17 +396,17 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
     retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),
     http:
-      (values.http ?? truthy(env.CLOUDPORT_HTTP))
+      (values.http ?? truthy('CLOUDPORT_HTTP', env.CLOUDPORT_HTTP))
         ? {
             host: values.host ?? env.CLOUDPORT_HOST ?? '127.0.0.1',
-            port: int('--port', values.port ?? env.CLOUDPORT_PORT, 8787, 0, 65535),
-            stateless: values.stateless ?? truthy(env.CLOUDPORT_STATELESS),
+            port: int(port.name, port.v, 8787, 0, 65535),
+            stateless: values.stateless ?? truthy('CLOUDPORT_STATELESS', env.CLOUDPORT_STATELESS),
             allowedHosts: list(values['allowed-hosts'] ?? env.CLOUDPORT_ALLOWED_HOSTS),
             allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),
-            maxBodyBytes: int('--max-body-bytes', values['max-body-bytes'] ?? env.CLOUDPORT_MAX_BODY_BYTES, 1024 * 1024, 1024, 64 * 1024 * 1024),
-            rateLimit: int('--rate-limit', values['rate-limit'] ?? env.CLOUDPORT_RATE_LIMIT, 600, 1, 1_000_000),
-            authFailureLimit: int('--auth-failure-limit', values['auth-failure-limit'] ?? env.CLOUDPORT_AUTH_FAILURE_LIMIT, 20, 1, 1_000_000),
-            maxSessionsPerKey: int('--max-sessions-per-key', values['max-sessions-per-key'] ?? env.CLOUDPORT_MAX_SESSIONS_PER_KEY, 100, 1, 100_000),
+            maxBodyBytes: intSetting(setting('max-body-bytes', values['max-body-bytes'], 'CLOUDPORT_MAX_BODY_BYTES', env.CLOUDPORT_MAX_BODY_BYTES), 1024 * 1024, 1024, 64 * 1024 * 1024),
+            rateLimit: intSetting(setting('rate-limit', values['rate-limit'], 'CLOUDPORT_RATE_LIMIT', env.CLOUDPORT_RATE_LIMIT), 600, 1, 1_000_000),
+            authFailureLimit: intSetting(setting('auth-failure-limit', values['auth-failure-limit'], 'CLOUDPORT_AUTH_FAILURE_LIMIT', env.CLOUDPORT_AUTH_FAILURE_LIMIT), 20, 1, 1_000_000),
+            maxSessionsPerKey: intSetting(setting('max-sessions-per-key', values['max-sessions-per-key'], 'CLOUDPORT_MAX_SESSIONS_PER_KEY', env.CLOUDPORT_MAX_SESSIONS_PER_KEY), 100, 1, 100_000),
             bodyTimeoutMs: int('CLOUDPORT_BODY_TIMEOUT_MS', env.CLOUDPORT_BODY_TIMEOUT_MS, 30_000, 100, 3_600_000),
             sessionIdleMs: int('CLOUDPORT_SESSION_IDLE_MS', env.CLOUDPORT_SESSION_IDLE_MS, 30 * 60_000, 100, 7 * 24 * 3600_000),
           }
@@ -392,8 +414,8 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     policy: {
       envRefs: list(values['allow-env-refs'] ?? env.CLOUDPORT_ALLOW_ENV_REFS) ?? [],
       fileRefs: list(values['allow-file-refs'] ?? env.CLOUDPORT_ALLOW_FILE_REFS) ?? [],
-      ambientCredentials: values['allow-ambient-credentials'] ?? truthy(env.CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS),
-      privateEndpoints: values['allow-private-endpoints'] ?? truthy(env.CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS),
+      ambientCredentials: values['allow-ambient-credentials'] ?? truthy('CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS', env.CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS),
+      privateEndpoints: values['allow-private-endpoints'] ?? truthy('CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS', env.CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS),
       endpointCidrs: checkCidrs(list(values['allow-endpoint-cidr'] ?? env.CLOUDPORT_ALLOW_ENDPOINT_CIDR) ?? []),
     },
     help: values.help ?? false,

@@ -142,7 +142,8 @@ export class PostgresStore extends KyselyStore {
       max: opts.max ?? 10,
       connectionTimeoutMillis: 10_000,
       types,
-      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      // Quoted, as CREATE SCHEMA quotes it: unquoted, PostgreSQL folds the name to lower case.
+      ...(schema ? { options: `-c search_path="${schema}"` } : {}),
       application_name: 'cloudport',
     });
     // A connection error must not crash the process, whether its client is idle (the pool's listener) or
