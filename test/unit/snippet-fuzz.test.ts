@@ -171,3 +171,11 @@ describe('snippets against the word-by-word reference', () => {
     }
   });
 });
+
+describe('the text\'s own guillemets', () => {
+  it('are written as \\u00ab and \\u00bb, so the marks are the only « » of a snippet', () => {
+    const m = markedWords(parseQuery('harbour'));
+    expect(snippetOf('Il écrit « le port de harbour est fermé.', m).text).toBe('Il écrit \\u00ab le port de «harbour» est fermé.');
+    expect(snippetOf('Le rapport « annuel » du port.', markedWords(parseQuery('absent'))).text).toBe('Le rapport \\u00ab annuel \\u00bb du port.');
+  });
+});

@@ -62,13 +62,15 @@ export function snippetOf(body: string, marked: Marked): { text: string; offset:
   }
   let first = best;
   while (first > 0 && words[best]!.start - words[first - 1]!.start < 60) first--;
-  if (!words.length) return { text: body.slice(0, budget).replace(/\s+/g, ' ').trim(), offset: 0 };
+  // The text's own guillemets are written as escapes, so the marks are the only ones.
+  const own = (s: string) => s.replaceAll('«', '\\u00ab').replaceAll('»', '\\u00bb');
+  if (!words.length) return { text: own(body.slice(0, budget).replace(/\s+/g, ' ').trim()), offset: 0 };
   const start = words[first]!.start;
   let out = '';
   let cursor = start;
   for (let k = first; k < words.length; k++) {
     const w = words[k]!;
-    const piece = body.slice(cursor, w.start).replace(/\s+/g, ' ') + (w.hit ? OPEN + body.slice(w.start, w.end) + CLOSE : body.slice(w.start, w.end));
+    const piece = own(body.slice(cursor, w.start)).replace(/\s+/g, ' ') + (w.hit ? OPEN + own(body.slice(w.start, w.end)) + CLOSE : own(body.slice(w.start, w.end)));
     if (out.length + piece.length > SNIPPET_MAX - 2) break;
     out += piece;
     cursor = w.end;
@@ -76,8 +78,8 @@ export function snippetOf(body: string, marked: Marked): { text: string; offset:
   // Punctuation after the last word belongs to it; an ellipsis only says that words follow.
   const rest = body.slice(cursor);
   const tail = /^[^\p{L}\p{N}\s]{0,3}/u.exec(rest)![0];
-  if (out.length + tail.length <= SNIPPET_MAX - 2) {
-    out += tail;
+  if (out.length + own(tail).length <= SNIPPET_MAX - 2) {
+    out += own(tail);
     cursor += tail.length;
   }
   const more = /[\p{L}\p{N}]/u.test(body.slice(cursor));

@@ -160,7 +160,7 @@ export class Snippets {
       }
     }
     const anchor = best >= 0 ? hits[best]!.start : b.wordAt(0)?.start;
-    if (anchor === undefined) return { text: body.slice(0, BUDGET).replace(/\s+/g, ' ').trim(), offset: 0 };
+    if (anchor === undefined) return { text: ownMarks(body.slice(0, BUDGET).replace(/\s+/g, ' ').trim()), offset: 0 };
     // Some words of context before the hit: the first word that starts less than 60 characters before it.
     const start = b.wordAt(Math.max(0, anchor - 59))!.start;
     let out = '';
@@ -168,8 +168,8 @@ export class Snippets {
     let h = 0;
     for (let w = b.wordAt(start); w; w = b.wordAt(w.end)) {
       while (h < hits.length && hits[h]!.start < w.start) h++;
-      const word = body.slice(w.start, w.end);
-      const gap = body.slice(cursor, w.start);
+      const word = ownMarks(body.slice(w.start, w.end));
+      const gap = ownMarks(body.slice(cursor, w.start));
       const piece = (gap === ' ' ? gap : gap.replace(/\s+/g, ' ')) + (hits[h]?.start === w.start ? OPEN + word + CLOSE : word);
       if (out.length + piece.length > SNIPPET_MAX - 2) break;
       out += piece;
@@ -178,8 +178,8 @@ export class Snippets {
     // Punctuation after the last word belongs to it; an ellipsis only says that words follow.
     const rest = body.slice(cursor);
     const tail = /^[^\p{L}\p{N}\s]{0,3}/u.exec(rest)![0];
-    if (out.length + tail.length <= SNIPPET_MAX - 2) {
-      out += tail;
+    if (out.length + ownMarks(tail).length <= SNIPPET_MAX - 2) {
+      out += ownMarks(tail);
       cursor += tail.length;
     }
     const more = /[\p{L}\p{N}]/u.test(body.slice(cursor));
@@ -187,6 +187,12 @@ export class Snippets {
     return { text: text.slice(0, SNIPPET_MAX), offset: Buffer.byteLength(body.slice(0, start), 'utf8') };
   }
 }
+
+/**
+ * The text's own « and » written as \u00ab and \u00bb (as control characters are escaped), so the
+ * snippet's marks are the only guillemets in it: French quotes would otherwise read as marks.
+ */
+const ownMarks = (s: string) => (s.includes(OPEN) || s.includes(CLOSE) ? s.replace(/[«»]/g, (c) => (c === OPEN ? '\\u00ab' : '\\u00bb')) : s);
 
 /** One snippet (tests and single uses; a page of results shares one Snippets). */
 export function snippetOf(body: string, marked: Marked): { text: string; offset: number } {
