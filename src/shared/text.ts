@@ -38,9 +38,9 @@ export function escapeContent(s: string): string {
   return s.replace(/\r\n/g, '\n').replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : escapeOne(c)));
 }
 
-/** UTF-8 bytes a string takes once JSON-escaped, for page budgets. */
+/** UTF-8 bytes a string takes in a result's text (jsonText's escaping), for page budgets. */
 export function jsonBytes(s: string): number {
-  return Buffer.byteLength(JSON.stringify(s));
+  return Buffer.byteLength(jsonText(s));
 }
 
 /**

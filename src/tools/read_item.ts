@@ -3,6 +3,12 @@ import { DEFAULT_READ, MAX_READ } from '../core/indexes/service.js';
 import { brief, escapeContent, formatBytes } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 
+/**
+ * Bytes the text of a read may take when the caller gave no length: escapes (an invisible tag character
+ * is written as 9 characters) can make a default read's text several times its bytes, past 64 KiB.
+ */
+const DEFAULT_TEXT_BUDGET = 48 * 1024;
+
 export const readItem = defineTool({
   name: 'read_item',
   title: 'Read item',
@@ -28,7 +34,14 @@ export const readItem = defineTool({
   }),
   annotations: { ...READ, openWorldHint: false },
   async handler(args, { app, org }) {
-    const r = await app.indexes.readItem(org, args.index, args.key, args.offset, args.length, args.raw);
+    let r = await app.indexes.readItem(org, args.index, args.key, args.offset, args.length, args.raw);
+    let content = r.text === undefined ? '' : escapeContent(r.text);
+    if (args.length === undefined && Buffer.byteLength(content) > DEFAULT_TEXT_BUDGET) {
+      // Read again, shorter in proportion: next_offset then continues from where this text ends.
+      const length = Math.max(64, Math.floor((DEFAULT_READ * DEFAULT_TEXT_BUDGET) / Buffer.byteLength(content)));
+      r = await app.indexes.readItem(org, args.index, args.key, args.offset, length, args.raw);
+      content = r.text === undefined ? '' : escapeContent(r.text);
+    }
     const key = brief(r.key, 200);
     if (r.text === undefined) {
       const summary = `${key}: ${r.note}, ${formatBytes(r.size)}, text_status ${r.text_status}`;
@@ -40,6 +53,6 @@ export const readItem = defineTool({
     const of = r.text_bytes !== undefined ? `${r.text_bytes} of extracted text (${r.text_status})` : `${r.size}`;
     const summary = `${key}: bytes ${r.offset}-${end} of ${of} (${brief(r.content_type, 100)}); ${where}`;
     // The header line, then the text itself with real newlines: an agent reads the content directly.
-    return { data: r, summary, text: `${summary}\n\n${escapeContent(r.text)}` };
+    return { data: r, summary, text: `${summary}\n\n${content}` };
   },
 });

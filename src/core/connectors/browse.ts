@@ -62,7 +62,10 @@ export async function browse(provider: StorageProvider, org: string, input: Brow
       if (isFolderMarker(o.key, o.size) || !filter.matches(o.key)) continue;
       // A page of long keys ends early at the text budget; the cursor resumes at this entry.
       const bytes = entryBytes(o.key);
-      if (objects.length > 0 && textBytes + bytes > PAGE_TEXT_BUDGET) return finish(encodeCursor(org, { t: state.t, s: i }, query));
+      if (objects.length > 0 && textBytes + bytes > PAGE_TEXT_BUDGET) {
+        scanned--; // the next page scans it again
+        return finish(encodeCursor(org, { t: state.t, s: i }, query));
+      }
       textBytes += bytes;
       const out: BrowseResult['objects'][number] = { key: o.key, size: o.size, last_modified: o.last_modified, etag: o.etag };
       if (o.storage_class) out.storage_class = o.storage_class;

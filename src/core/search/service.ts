@@ -1,5 +1,6 @@
 import type { Store, TextInfo } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { entryBytes } from '../domain/page-budget.js';
 import { requireIndex } from '../domain/index-names.js';
 import { MAX_TERMS, markedWords, parseQuery, searchExpressions, type ParsedQuery, type Term } from './query.js';
 import { Snippets } from './snippet.js';
@@ -30,6 +31,13 @@ export interface SearchOutput {
   /** Set when nothing matched: what to try. */
   hint?: string;
 }
+
+/**
+ * Bytes of text a page of results may take (keys and snippets, JSON-escaped): 50 results with long keys
+ * and snippets of CJK text would pass 64 KiB. Past it the page is shorter and its cursor resumes after
+ * the last result shown; a result is never cut.
+ */
+export const SEARCH_PAGE_BUDGET = 48 * 1024;
 
 /** Scores are BM25 (SQLite) or ts_rank (PostgreSQL): only their order means something, so a few digits suffice. */
 const round = (n: number) => Number(n.toPrecision(4));
@@ -79,14 +87,20 @@ export class SearchService {
       limit: input.limit,
     });
     const snippets = new Snippets(markedWords(parsed));
-    const results = hits.map((h) => {
+    const results: SearchResult[] = [];
+    let bytes = 0;
+    for (const h of hits) {
       const s = snippets.of(h.body);
-      return { index: h.index_name, key: h.key, score: round(h.score), snippet: s.text, offset: h.off + s.offset, text_status: h.status };
-    });
-    const next = offset + hits.length < total ? encodeCursor(org, { o: offset + hits.length }, q) : null;
+      const r = { index: h.index_name, key: h.key, score: round(h.score), snippet: s.text, offset: h.off + s.offset, text_status: h.status };
+      bytes += entryBytes(r.index, r.key, r.snippet, r.text_status);
+      if (bytes > SEARCH_PAGE_BUDGET && results.length) break;
+      results.push(r);
+    }
+    const shown = results.length;
+    const next = offset + shown < total ? encodeCursor(org, { o: offset + shown }, q) : null;
     // Never fewer than the items shown up to this page; a page past the end (the store changed since the
     // previous one) reports the total as it is now.
-    const out: SearchOutput = { results, next_cursor: next, total_estimate: hits.length ? Math.max(total, offset + hits.length) : total };
+    const out: SearchOutput = { results, next_cursor: next, total_estimate: shown ? Math.max(total, offset + shown) : total };
     if (!results.length && offset === 0) out.hint = await this.hint(org, names, parsed, input.prefix, input.query.includes('"'));
     return { ...out, position: { first: offset + 1, exact: exact || !next } };
   }
