@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve)); // the SDK sends each answer a few microtasks later
     await server.close();
     await app.close();
-  });
+  }, ready);
   process.stdin.on('end', () => void shutdown('stdin closed'));
   await server.connect(new StdioServerTransport());
   const app = await openApp(appConfig(cfg, log, 'stdio')).catch((e) => {
@@ -207,13 +207,21 @@ function guardRejections(log: Logger): void {
   });
 }
 
-/** Installs SIGTERM / SIGINT handlers that run `stop` once and exit 0 (forced after 10 s); returns the trigger. */
-function onShutdown(log: Logger, stop: () => Promise<void>): (why: string) => Promise<void> {
+/**
+ * Installs SIGTERM / SIGINT handlers that run `stop` once and exit 0 (forced after 10 s); returns the
+ * trigger. The 10 s count from `opened` settling: a store still connecting (PostgreSQL gives up after
+ * 10 s) ends in its own startup error and exit 1, not in a forced exit 0 that says nothing of it.
+ */
+function onShutdown(log: Logger, stop: () => Promise<void>, opened?: Promise<unknown>): (why: string) => Promise<void> {
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;
     closing = true;
     log.info('shutting down', { reason: why });
+    await opened?.then(
+      () => undefined,
+      () => undefined,
+    );
     const force = setTimeout(() => process.exit(0), 10_000);
     force.unref();
     try {
