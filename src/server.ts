@@ -342,6 +342,7 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
     case 'invalid_format':
       return `Give ${leaf} in the ${i.format ?? 'expected'} format.${desc}`.trim();
     case 'invalid_union': {
+      if (nullForOptional) return `Leave ${leaf} out rather than null.`;
       const shapes = unionShapes(schema);
       return shapes ? `Give ${leaf} as ${shapes}.${desc}`.trim() : `Give ${leaf} in one of the shapes tools/list shows for it.${desc}`.trim();
     }

@@ -154,7 +154,7 @@ export class App {
       // recorded, a key generated in an admin's data dir would lock out every server started with the team's.
       const check = config.encryptsNothing ? null : await store.getMeta(KEY_CHECK_META);
       const hasSecrets = check !== null || (!config.encryptsNothing && (await store.countConnectors()) > 0);
-      const key = config.encryptsNothing ? randomBytes(32) : loadMasterKey(config.dataDir, config.env.CLOUDPORT_MASTER_KEY, !hasSecrets).key;
+      const key = config.encryptsNothing ? randomBytes(32) : loadMasterKey(config.dataDir, config.env.CLOUDPORT_MASTER_KEY, !hasSecrets, config.databaseUrl ? `the database ${describeStore(storeOpts)}` : 'this data dir').key;
       const box = new SecretBox(key);
       const stored = config.encryptsNothing ? box.keyCheck() : (check ?? (await store.setMetaOnce(KEY_CHECK_META, box.keyCheck())));
       if (!box.verifyKeyCheck(stored)) {

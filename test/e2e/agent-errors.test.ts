@@ -147,6 +147,8 @@ describe('agent-facing errors over stdio against S3 (fauxqs)', () => {
     expect(missing.data.error.fix).toMatch(/^Give job_id: a string \(list_imports shows the jobs\)/);
     const type = await cp.call('list_imports', { limit: '10' });
     expect(type.data.error).toMatchObject({ field: 'limit', fix: 'Give limit as a number (a JSON number, not a string).' });
+    expect((await cp.call('list_imports', { limit: true })).data.error.fix).toBe('Give limit as a number (a JSON number, not a boolean).');
+    expect((await cp.call('search_index', { index: null, query: 'x' })).data.error).toMatchObject({ field: 'index', fix: 'Leave index out rather than null.' });
     const emptyKeys = await cp.call('start_import', { connector_id: conn, index: 'x', keys: [] });
     expect(emptyKeys.data.error).toMatchObject({ field: 'keys' });
     expect(emptyKeys.data.error.fix).toBe('Give at least 1 item(s), or leave keys out.');

@@ -69,14 +69,14 @@ function decodeKey(text: string, source: string): Buffer {
  * The master key: CLOUDPORT_MASTER_KEY, else <data-dir>/master.key, else a new key written there
  * with mode 0600 — but only while the store holds nothing encrypted (`mayGenerate`).
  */
-export function loadMasterKey(dataDir: string, envValue: string | undefined, mayGenerate: boolean): { key: Buffer; source: 'env' | 'file' | 'generated' } {
+export function loadMasterKey(dataDir: string, envValue: string | undefined, mayGenerate: boolean, store = 'this data dir'): { key: Buffer; source: 'env' | 'file' | 'generated' } {
   if (envValue) return { key: decodeKey(envValue, 'CLOUDPORT_MASTER_KEY'), source: 'env' };
   const file = path.join(dataDir, 'master.key');
   if (fs.existsSync(file)) return { key: decodeKey(fs.readFileSync(file, 'utf8'), file), source: 'file' };
   if (!mayGenerate) {
-    throw new CloudportError('config_invalid', `no master key: ${file} is missing and CLOUDPORT_MASTER_KEY is not set, but this data dir holds encrypted credentials`, {
+    throw new CloudportError('config_invalid', `no master key: ${file} is missing and CLOUDPORT_MASTER_KEY is not set, but ${store} holds encrypted credentials`, {
       field: 'CLOUDPORT_MASTER_KEY',
-      fix: 'Restore master.key or set CLOUDPORT_MASTER_KEY to the key that encrypted this data dir.',
+      fix: `Restore master.key or set CLOUDPORT_MASTER_KEY to the key that encrypted ${store}.`,
     });
   }
   const key = randomBytes(32);
