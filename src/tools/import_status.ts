@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { invalid } from '../shared/errors.js';
 import { brief, formatBytes } from '../shared/text.js';
 import type { ImportStatus } from '../core/jobs/views.js';
 import { SKIPPED_ROWS_KEPT } from '../core/jobs/listing-state.js';
@@ -47,6 +48,8 @@ export const importStatus = defineTool({
       const done = (c.ready ?? 0) + (c.deduped ?? 0) + (c.exported ?? 0) + c.skipped + c.failed + c.canceled;
       progress(done, done + c.pending, `${s.status}: ${done} of ${done + c.pending} files done`);
     });
+    // A files cursor pages a files_status list: without one it would page nothing, silently.
+    if (args.cursor && !args.files_status) throw invalid('cursor', 'cursor pages the files that files_status lists; files_status is missing', 'Send the files_status of the call that gave this cursor with it, or leave cursor out.');
     const r = args.wait_seconds
       ? await app.jobs.waitForChange(org, args.job_id, args.wait_seconds, args, signal, report || undefined)
       : await app.jobs.status(org, args.job_id, args);

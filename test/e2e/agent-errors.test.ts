@@ -149,6 +149,7 @@ describe('agent-facing errors over stdio against S3 (fauxqs)', () => {
     expect(type.data.error).toMatchObject({ field: 'limit', fix: 'Give limit as a number (a JSON number, not a string).' });
     expect((await cp.call('list_imports', { limit: true })).data.error.fix).toBe('Give limit as a number (a JSON number, not a boolean).');
     expect((await cp.call('search_index', { index: null, query: 'x' })).data.error).toMatchObject({ field: 'index', fix: 'Leave index out rather than null.' });
+    expect((await cp.call('import_status', { job_id: 'imp_x', cursor: 'c' })).data.error).toMatchObject({ kind: 'config_invalid', field: 'cursor' });
     const emptyKeys = await cp.call('start_import', { connector_id: conn, index: 'x', keys: [] });
     expect(emptyKeys.data.error).toMatchObject({ field: 'keys' });
     expect(emptyKeys.data.error.fix).toBe('Give at least 1 item(s), or leave keys out.');
