@@ -133,6 +133,9 @@ async function workerCommand(cfg: CliConfig): Promise<void> {
   if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
   if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more, or auto (the default).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
+  // Said, not refused: a deployment often gives its front door and its workers one environment.
+  const mcpOnly = [cfg.readOnly && '--read-only', cfg.toolsets && '--toolsets'].filter(Boolean);
+  if (mcpOnly.length) log.warn(`${mcpOnly.join(' and ')} apply to MCP servers; cloudport worker serves no MCP and ignores them`);
   guardRejections(log);
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));

@@ -380,14 +380,17 @@ function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodTy
   const issue = issues[0]!;
   const field = fieldPath(issue.path);
   let message = issue.message;
-  // The others, named (up to three), so that one call can put every one right.
-  const rest = issues.slice(1);
-  const more = rest.length
-    ? `Also: ${rest
-        .slice(0, 3)
-        .map((i) => (i.code === 'unrecognized_keys' ? `unknown ${(i as { keys: string[] }).keys.map((k) => fieldPath([...i.path, k])).join(', ')}` : `${fieldPath(i.path) || 'arguments'} ${i.path.length > 0 && valueAt(args, i.path) === undefined ? 'required' : 'invalid'}`))
-        .join('; ')}${rest.length > 3 ? `; and ${rest.length - 3} more` : ''}.`
-    : undefined;
+  // The others, named (up to three), so that one call can put every one right; a field is named once
+  // (zod may report several issues of one field, the first one's included).
+  const rest = [
+    ...new Set(
+      issues
+        .slice(1)
+        .filter((i) => i.code === 'unrecognized_keys' || fieldPath(i.path) !== field)
+        .map((i) => (i.code === 'unrecognized_keys' ? `unknown ${(i as { keys: string[] }).keys.map((k) => fieldPath([...i.path, k])).join(', ')}` : `${fieldPath(i.path) || 'arguments'} ${i.path.length > 0 && valueAt(args, i.path) === undefined ? 'required' : 'invalid'}`)),
+    ),
+  ];
+  const more = rest.length ? `Also: ${rest.slice(0, 3).join('; ')}${rest.length > 3 ? `; and ${rest.length - 3} more` : ''}.` : undefined;
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
     const where = field ? `${field}.` : '';

@@ -150,6 +150,9 @@ describe('agent-facing errors over stdio against S3 (fauxqs)', () => {
     expect((await cp.call('list_imports', { limit: true })).data.error.fix).toBe('Give limit as a number (a JSON number, not a boolean).');
     expect((await cp.call('search_index', { index: null, query: 'x' })).data.error).toMatchObject({ field: 'index', fix: 'Leave index out rather than null.' });
     expect((await cp.call('import_status', { job_id: 'imp_x', cursor: 'c' })).data.error).toMatchObject({ kind: 'config_invalid', field: 'cursor' });
+    // Each other field at fault is named once, however many issues zod reports for it.
+    const also = await cp.call('create_connector', { name: 'x', provider: 's3', bucket: 'bbbb', scopes: 'import', import_mode: 3 });
+    expect(also.data.error.fix).toMatch(/Also: scopes invalid; import_mode invalid\.$/);
     const emptyKeys = await cp.call('start_import', { connector_id: conn, index: 'x', keys: [] });
     expect(emptyKeys.data.error).toMatchObject({ field: 'keys' });
     expect(emptyKeys.data.error.fix).toBe('Give at least 1 item(s), or leave keys out.');

@@ -160,9 +160,10 @@ function readSecretFile(file: string, field: string): string {
 
 function readSecret(value: SecretInput, field: string, env: NodeJS.ProcessEnv, policy?: RefPolicy): string {
   if (typeof value === 'string') return value;
-  if ('env' in value) checkEnvName(value.env, field);
-  if ('env' in value) policy?.checkEnvRef(value.env, field);
-  else policy?.checkFileRef(value.file, field);
+  if ('env' in value) {
+    checkEnvName(value.env, field);
+    policy?.checkEnvRef(value.env, field);
+  } else policy?.checkFileRef(value.file, field);
   if ('env' in value) {
     const v = env[value.env];
     if (v === undefined || v === '') {
