@@ -399,7 +399,7 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
       (values.http ?? truthy('CLOUDPORT_HTTP', env.CLOUDPORT_HTTP))
         ? {
             host: values.host ?? env.CLOUDPORT_HOST ?? '127.0.0.1',
-            port: int(port.name, port.v, 8787, 0, 65535),
+            port: intSetting(port, 8787, 0, 65535),
             stateless: values.stateless ?? truthy('CLOUDPORT_STATELESS', env.CLOUDPORT_STATELESS),
             allowedHosts: list(values['allowed-hosts'] ?? env.CLOUDPORT_ALLOWED_HOSTS),
             allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),

@@ -70,6 +70,10 @@ interface Listing {
 type Frame = [id: string, prefix: string, after: string, viaShortcut: 0 | 1];
 
 const isNative = (mime: string | null | undefined) => !!mime && mime.startsWith('application/vnd.google-apps.');
+
+/** Of several children of one name, the one that stays when writers race: the oldest (createdTime, then id). */
+const oldestId = (same: readonly { id: string; file: { createdTime?: string | null } }[]): string | undefined =>
+  [...same].sort((a, b) => cmp(`${a.file.createdTime}${a.id}`, `${b.file.createdTime}${b.id}`))[0]?.id;
 const hexToB64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
 
@@ -706,9 +710,7 @@ export class DriveProvider implements StorageProvider {
     // Another process may have made the same folder at once: the oldest of the same name wins, and
     // the newer (still empty) one is removed, so every writer ends up in one folder.
     const listing = await this.fetchChildren(parent, false, signal);
-    const same = listing.entries.filter((x) => x.folder && !x.viaShortcut && x.file.name === name);
-    same.sort((a, b) => cmp(`${a.file.createdTime}${a.id}`, `${b.file.createdTime}${b.id}`));
-    const winner = same[0]?.id ?? made.id!;
+    const winner = oldestId(listing.entries.filter((x) => x.folder && !x.viaShortcut && x.file.name === name)) ?? made.id!;
     if (winner !== made.id) {
       await this.call('write', (o) => this.api.files.delete({ fileId: made.id!, supportsAllDrives: true }, o), {}, signal).catch(() => undefined);
       this.forget(parent);
@@ -795,9 +797,7 @@ export class DriveProvider implements StorageProvider {
    */
   private async keepOldest(parent: string, name: string, made: string, key: string, opts: WriteOptions): Promise<void> {
     const listing = await this.fetchChildren(parent, false, opts.signal);
-    const same = listing.entries.filter((x) => !x.folder && !x.viaShortcut && !isNative(x.file.mimeType) && x.file.name === name);
-    same.sort((a, b) => cmp(`${a.file.createdTime}${a.id}`, `${b.file.createdTime}${b.id}`));
-    if ((same[0]?.id ?? made) === made) return;
+    if ((oldestId(listing.entries.filter((x) => !x.folder && !x.viaShortcut && !isNative(x.file.mimeType) && x.file.name === name)) ?? made) === made) return;
     await this.call('write', (o) => this.api.files.delete({ fileId: made, supportsAllDrives: true }, o), {}, opts.signal).catch(() => undefined);
     this.forget(parent);
     if (opts.ifAbsent) throw new ObjectExistsError(`file ${JSON.stringify(key)}`);
