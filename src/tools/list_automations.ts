@@ -11,7 +11,7 @@ const COLUMNS = ['id', 'name', 'kind', 'connector_id', 'index', 'prefix', 'patte
 export const listAutomations = defineTool({
   name: 'list_automations',
   title: 'List automations',
-  description: 'List automations: state (active; paused, with paused_reason, while the connector is not ACTIVE; disabled), next and last run.',
+  description: "List automations: state (active; paused, with paused_reason, while the connector is not ACTIVE or an export automation's index is missing; disabled), next and last run.",
   input: z.object({ connector_id: connectorId.optional(), cursor, limit }),
   output: z.object({ automations: z.array(automationOut), next_cursor: z.string().nullable() }),
   annotations: { ...READ, openWorldHint: false },

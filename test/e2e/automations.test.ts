@@ -195,6 +195,18 @@ describe('automations (s3)', () => {
     await waitForJob(cp, (await cp.ok('start_import', { connector_id: c, index: 'exsrc', prefix: 'ex/', import_mode: 'new_only' })).job_id);
     const later = await until('an export run with the new item', async () => (await jobsOf(cp, a.id)).find((j) => j.counts.exported === 1 && FINAL.includes(j.status)));
     expect(later.counts).toMatchObject({ exported: 1, skipped: 2, failed: 0 });
+    // Its index deleted, the automation is paused saying why and how it resumes; no run fails meanwhile.
+    await cp.ok('delete_index', { index: 'exsrc' });
+    const listed = await cp.call('list_automations', {});
+    const paused = (listed.data.automations as Record<string, any>[]).find((x) => x.id === a.id)!;
+    expect(paused).toMatchObject({ state: 'paused', paused_reason: expect.stringContaining('index exsrc does not exist') });
+    expect(listed.text).toContain('index exsrc does not exist');
+    const now = await cp.call('run_automation_now', { automation_id: a.id });
+    expect(now.data.error).toMatchObject({ kind: 'conflict', field: 'automation_id', fix: expect.stringContaining('Import into exsrc') });
+    const runs = (await jobsOf(cp, a.id)).length;
+    await waitForJob(cp, (await cp.ok('start_import', { connector_id: c, index: 'exsrc', prefix: 'ex/' })).job_id);
+    expect((await cp.ok('list_automations', {})).automations.find((x: { id: string }) => x.id === a.id)).toMatchObject({ state: 'active', last_error: null });
+    await until('a run after the index is back', async () => (await jobsOf(cp, a.id)).length > runs);
     await cp.ok('delete_automation', { automation_id: a.id });
   });
 

@@ -190,7 +190,7 @@ export class AutomationService {
    * that an import automation of the organization fills. Else every run would fail with not_found.
    */
   private async requireExportSource(org: string, index: string): Promise<void> {
-    if ((await this.store.indexExists(org, index)) || (await this.store.countActiveJobsForIndex(org, index)) > 0) return;
+    if (await this.exportSourceNow(org, index)) return;
     for (let after: string | undefined; ; ) {
       const rows = await this.store.listAutomations(org, { ...(after ? { after } : {}), limit: 500 });
       if (rows.some((r) => r.kind === 'import' && r.index_name === index)) return;
@@ -332,8 +332,8 @@ export class AutomationService {
   async runNow(org: string, id: string): Promise<{ job_id: string; automation: AutomationView }> {
     const a = await this.row(org, id);
     const c = await this.connector(org, a.connector_id);
-    const reason = this.pauseReason(a, c);
-    if (reason) throw new CloudportError('conflict', `automation ${a.id} is paused: ${reason}`, { field: 'automation_id', fix: this.resumeFix(c) });
+    const reason = await this.pauseReason(a, c);
+    if (reason) throw new CloudportError('conflict', `automation ${a.id} is paused: ${reason}`, { field: 'automation_id', fix: this.resumeFix(a, c) });
     const prev = a.last_job_id ? await this.store.getJob(org, a.last_job_id) : null;
     if (prev && !FINAL.has(prev.status)) {
       throw new CloudportError('conflict', `automation ${a.id}'s previous run ${prev.id} is still ${prev.status}`, {
@@ -438,7 +438,7 @@ export class AutomationService {
       await this.store.deleteAutomation(a.org_id, a.id);
       return;
     }
-    const reason = this.pauseReason(a, c);
+    const reason = await this.pauseReason(a, c);
     if (reason) {
       if (await this.store.casAutomation(a.id, a.next_run_at, { next_run_at: next })) this.opts.log.debug('automation paused', { automation_id: a.id, reason });
       return;
@@ -606,14 +606,24 @@ export class AutomationService {
     };
   }
 
-  private pauseReason(a: AutomationRow, c: ConnectorRow | null): string | null {
+  private async pauseReason(a: AutomationRow, c: ConnectorRow | null): Promise<string | null> {
     if (!c) return 'its connector was deleted';
     if (c.status !== 'ACTIVE') return `connector ${c.id} is ${c.status}`;
     if (!(JSON.parse(c.scopes) as string[]).includes(a.kind)) return `connector ${c.id} lacks the ${a.kind} scope`;
+    // An export run of an index that is gone (delete_index) would only fail: the automation waits for it.
+    if (a.kind === 'export' && !(await this.exportSourceNow(a.org_id, a.index_name))) return `its index ${a.index_name} does not exist (deleted, or nothing imported yet); it resumes once an import fills it`;
     return null;
   }
 
-  private resumeFix(c: ConnectorRow): string {
+  /** The index exists, or a queued or running job is creating it. */
+  private async exportSourceNow(org: string, index: string): Promise<boolean> {
+    return (await this.store.indexExists(org, index)) || (await this.store.countActiveJobsForIndex(org, index)) > 0;
+  }
+
+  private resumeFix(a: AutomationRow, c: ConnectorRow): string {
+    if (c.status === 'ACTIVE' && a.kind === 'export' && (JSON.parse(c.scopes) as string[]).includes('export')) {
+      return `Import into ${a.index_name} (start_import, or an import automation into it) and this automation resumes; or delete it (delete_automation).`;
+    }
     if (c.status === 'SUSPENDED') return 'Resume the connector with update_connector {status: "ACTIVE"}; the automation resumes with it.';
     if (c.status === 'FAILED') return `Fix the cause (${c.last_error ?? 'see last_error'}) and run test_connector; a passing test makes it ACTIVE and the automation resumes.`;
     if (c.status === 'ARCHIVED') return 'ARCHIVED is final: delete this automation and create one on an ACTIVE connector.';
@@ -623,7 +633,7 @@ export class AutomationService {
   private async view(row: AutomationRow, c: ConnectorRow | null): Promise<AutomationView> {
     const a = norm(row);
     const p = JSON.parse(a.params) as AutomationParams;
-    const reason = this.pauseReason(a, c);
+    const reason = await this.pauseReason(a, c);
     const enabled = a.enabled === 1;
     const last = a.last_job_id ? await this.store.getJob(a.org_id, a.last_job_id) : null;
     return {
