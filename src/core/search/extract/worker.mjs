@@ -138,6 +138,8 @@ function decodeMarkup(data, contentType) {
 
 /** HTML elements whose content is not visible text. */
 const SKIP_HTML = new Set(['script', 'style', 'noscript', 'template', 'svg', 'math', 'iframe', 'object']);
+/** SVG elements whose content is not visible text (an SVG is read as XML). */
+const SKIP_SVG = new Set(['script', 'style']);
 const BLOCK = new Set(['p', 'div', 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'article', 'header', 'footer', 'blockquote', 'pre', 'table', 'ul', 'ol', 'dt', 'dd', 'hr', 'title', 'td', 'th', 'main', 'nav', 'aside', 'figure', 'figcaption', 'address', 'details', 'summary', 'fieldset', 'legend', 'caption', 'dl', 'form', 'dialog', 'menu', 'hgroup', 'search', 'option', 'optgroup', 'button', 'thead', 'tbody', 'tfoot', 'center', 'textarea', 'select']);
 const noop = () => {};
 
@@ -152,6 +154,10 @@ function markupText(source, sink, xml) {
   let skip = 0;
   let afterDeclaration = false;
   let lastOpen = '';
+  /** XML's root element: an SVG's style sheets and scripts are markup, as HTML's are. */
+  let root = '';
+  /** @param {string} n */
+  const skipped = (n) => (xml ? root === 'svg' && SKIP_SVG.has(n.slice(n.indexOf(':') + 1)) : SKIP_HTML.has(n));
   let line = '';
   const flush = () => {
     const t = line.replace(/[ \t\r\n\f\u00a0]+/g, ' ').trim();
@@ -160,7 +166,8 @@ function markupText(source, sink, xml) {
   };
   /** @param {string} name @param {boolean} opening */
   const tag = (name, opening) => {
-    if (!xml && SKIP_HTML.has(name)) skip = opening ? skip + 1 : Math.max(0, skip - 1);
+    if (xml && opening && !root) root = name.slice(name.indexOf(':') + 1);
+    if (skipped(name)) skip = opening ? skip + 1 : Math.max(0, skip - 1);
     if (xml || BLOCK.has(name)) flush();
   };
   const name = (/** @type {number} */ start, /** @type {number} */ end) => source.slice(start, end).toLowerCase();
@@ -172,7 +179,7 @@ function markupText(source, sink, xml) {
         tag(lastOpen, true);
       },
       onselfclosingtag() {
-        if (!xml && SKIP_HTML.has(lastOpen)) skip = Math.max(0, skip - 1);
+        if (skipped(lastOpen)) skip = Math.max(0, skip - 1);
       },
       onclosetag(start, end) {
         tag(name(start, end), false);
@@ -265,20 +272,24 @@ function xlsxText(data, sink) {
   if (ss) {
     let cur = '';
     let inT = false;
+    // A phonetic guide (<rPh>, the furigana Japanese Excel stores) is not part of what the cell shows.
+    let phonetic = 0;
     const p = new Parser(
       {
         onopentagname(tag) {
           const n = local(tag);
           if (n === 'si') cur = '';
           if (n === 't') inT = true;
+          if (n === 'rPh') phonetic++;
         },
         onclosetag(tag) {
           const n = local(tag);
           if (n === 't') inT = false;
+          if (n === 'rPh') phonetic = Math.max(0, phonetic - 1);
           if (n === 'si') shared.push(cur);
         },
         ontext(t) {
-          if (inT) cur += t;
+          if (inT && !phonetic) cur += t;
         },
       },
       { xmlMode: true, decodeEntities: true },
@@ -296,6 +307,7 @@ function xlsxText(data, sink) {
     let cellType = '';
     let value = '';
     let inValue = false;
+    let phonetic = 0;
     const p = new Parser(
       {
         onopentag(tag, attrs) {
@@ -305,10 +317,12 @@ function xlsxText(data, sink) {
             cellType = attrs.t ?? 'n';
             value = '';
           }
-          if (n === 'v' || n === 't') inValue = true;
+          if (n === 'rPh') phonetic++;
+          if ((n === 'v' || n === 't') && !phonetic) inValue = true;
         },
         onclosetag(tag) {
           const n = local(tag);
+          if (n === 'rPh') phonetic = Math.max(0, phonetic - 1);
           if (n === 'v' || n === 't') inValue = false;
           if (n === 'c') row.push(cellType === 's' ? (shared[Number(value)] ?? '') : cellType === 'b' ? (value === '1' ? 'TRUE' : 'FALSE') : value);
           if (n === 'row') {
