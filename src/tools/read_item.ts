@@ -49,8 +49,9 @@ export const readItem = defineTool({
     }
     // Up to where the next call continues (the text's own length can differ: a byte that is not UTF-8 reads as U+FFFD).
     const end = r.next_offset ?? r.text_bytes ?? r.size;
-    const where = r.next_offset !== null ? `more from next_offset ${r.next_offset}` : `end of text, next_offset null${r.note ? `; ${r.note}` : ''}`;
-    const of = r.text_bytes !== undefined ? `${r.text_bytes} of extracted text (${r.text_status})` : `${r.size}`;
+    const where = (r.next_offset !== null ? `more from next_offset ${r.next_offset}` : 'end of text, next_offset null') + (r.note ? `; ${r.note}` : '');
+    // A text read as stored names its text_status too when search does not cover all of it.
+    const of = r.text_bytes !== undefined ? `${r.text_bytes} of extracted text (${r.text_status})` : `${r.size}${r.text_status === 'extracted' ? '' : `, text_status ${r.text_status}`}`;
     const summary = `${key}: bytes ${r.offset}-${end} of ${of} (${brief(r.content_type, 100)}); ${where}`;
     // The header line, then the text itself with real newlines: an agent reads the content directly.
     return { data: r, summary, text: `${summary}\n\n${content}` };

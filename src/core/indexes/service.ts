@@ -191,7 +191,15 @@ export class IndexService {
     if (offset > 0) while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
     const looksText = info ? info.format === 'text' || (info.status !== 'unsupported' && TEXT_TYPES.test(item.content_type)) : TEXT_TYPES.test(item.content_type) || isUtf8Text(buf.subarray(start));
     if (!looksText) return { ...base, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
-    return { ...base, ...window(buf, offset, length, item.size) };
+    // What search covers of this text, said on every window: its words past a limit, or all of them
+    // before extraction, are not found by search_index.
+    const searched =
+      !raw && base.text_status === 'truncated'
+        ? { note: `search covers the first ${info!.bytes} bytes of this text (${info!.detail ?? 'extraction limit'}); words after them are not found by search_index: ${moreText(info!, index)}` }
+        : !raw && base.text_status === 'pending'
+          ? { note: `not searchable yet (imported with extraction off, or before search existed): reindex_index {"index": ${JSON.stringify(index)}} indexes it` }
+          : {};
+    return { ...base, ...window(buf, offset, length, item.size), ...searched };
   }
 }
 
