@@ -32,12 +32,12 @@ describe('read_item: the note at the end of a text cut at a limit', () => {
     expect((await svc.readItem('org_a', 'docs', 'p.html', 0, 32768, true)).note).toBeUndefined();
     const full = service(html, 'text/html', { ...cutHtml, status: 'extracted', detail: null }, words.slice(0, 1024));
     expect((await full.readItem('org_a', 'docs', 'p.html')).note).toBeUndefined();
-    // Plain UTF-8 text cut for search is read from its stored bytes, in full: no note.
+    // Plain UTF-8 text cut for search is read from its stored bytes, in full; the note says what search covers.
     const txt = Buffer.from(words + 'tailword');
     const plain = service(txt, 'text/plain', { status: 'truncated', detail: 'the first 1 KiB of 2 KiB (text limit)', format: 'text', derived: false, bytes: 1024 }, '');
     const r = await plain.readItem('org_a', 'docs', 'a.txt');
     expect(r.text).toContain('tailword');
-    expect(r.note).toBeUndefined();
+    expect(r.note).toMatch(/^search covers the first 1024 bytes of this text/);
   });
 
   it('HTML/XML (and decoded 8-bit text) cut at the text limit: the note says raw: true reads the rest now', async () => {

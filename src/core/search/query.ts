@@ -6,7 +6,7 @@ import type { TextSearch } from '../../store/types.js';
  * cloudport's query language, the same on both stores:
  *   plain words        all of them (AND)
  *   "a quoted phrase"  these words in this order
- *   word*              words starting with it
+ *   word*              words starting with it ("a phrase"* or "a phrase*": its last word)
  *   x OR y             either (binds tighter than the AND between terms)
  *   -word, -"phrase"   excluded
  * Words are folded as the index folds them (shared/search-words.ts), so punctuation inside a word
@@ -49,7 +49,9 @@ function tokenize(query: string): Token[] {
       if (words.length) out.push({ kind: 'term', term: { words, prefix }, negated });
     } else {
       const words = foldWords(m[2] ?? '');
-      if (words.length) out.push({ kind: 'term', term: { words, prefix: m[3] === '*' }, negated: m[1] === '-' });
+      // "governing la*" means what "governing la"* does: the star typed inside the quotes is not lost.
+      const prefix = m[3] === '*' || /\*\s*$/.test(m[2] ?? '');
+      if (words.length) out.push({ kind: 'term', term: { words, prefix }, negated: m[1] === '-' });
     }
   }
   return out;
