@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve)); // the SDK sends each answer a few microtasks later
     await server.close();
     await app.close();
-  }, ready);
+  }, ready, () => void ready.then((app) => app.jobs.endWaits(), () => undefined));
   process.stdin.on('end', () => void shutdown('stdin closed'));
   await server.connect(new StdioServerTransport());
   const app = await openApp(appConfig(cfg, log, 'stdio')).catch((e) => {
@@ -215,7 +215,7 @@ function guardRejections(log: Logger): void {
  * trigger. The 10 s count from `opened` settling: a store still connecting (PostgreSQL gives up after
  * 10 s) ends in its own startup error and exit 1, not in a forced exit 0 that says nothing of it.
  */
-function onShutdown(log: Logger, stop: () => Promise<void>, opened?: Promise<unknown>): (why: string) => Promise<void> {
+function onShutdown(log: Logger, stop: () => Promise<void>, opened?: Promise<unknown>, hurry?: () => void): (why: string) => Promise<void> {
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;
@@ -233,8 +233,14 @@ function onShutdown(log: Logger, stop: () => Promise<void>, opened?: Promise<unk
       process.exit(0);
     }
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A signal asks to stop now: long polls answer at once (also when input ended first and the shutdown
+  // is waiting for them), so the calls in flight end and the leases go back before a SIGKILL follows.
+  const signal = (why: string) => {
+    hurry?.();
+    void shutdown(why);
+  };
+  process.on('SIGTERM', () => signal('SIGTERM'));
+  process.on('SIGINT', () => signal('SIGINT'));
   return shutdown;
 }
 
