@@ -42,6 +42,8 @@ function appConfig(cfg: CliConfig, log: Logger, role: Role, concurrency = cfg.co
     retentionDays: cfg.retentionDays,
     env: process.env,
     log,
+    // A worker serves no tools and ignores --toolsets; an MCP server without exports runs no export automation.
+    ...(role !== 'worker' && cfg.toolsets && !cfg.toolsets.includes('exports') ? { exportAutomations: false } : {}),
     ...(role === 'front' || role === 'worker' ? { policy: cfg.policy, policyRole: role, warmProviders: true } : role === 'stdio' ? { policyRole: role } : { encryptsNothing: true }),
   };
 }

@@ -68,6 +68,8 @@ export interface AppConfig {
   warmProviders?: boolean;
   /** Set for the keys commands: this process touches no credentials, so no master key is read, made or recorded. */
   encryptsNothing?: boolean;
+  /** False where --toolsets leave out exports: export automations start no run here (default true). */
+  exportAutomations?: boolean;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -199,6 +201,7 @@ export class App {
         pollMs: 5000,
         log: config.log,
         providers: pool,
+        exportsEnabled: config.exportAutomations !== false,
       });
       app.automations.attachExports(() => app.exports);
       return app;

@@ -49,6 +49,11 @@ export const automationRef = seeAlso(automationOut, 'As list_automations returns
 export function automationLine(a: AutomationView): string {
   const state = a.state === 'paused' ? `paused: ${a.paused_reason}` : a.state === 'active' ? `next run ${a.next_run_at}` : 'disabled';
   const when = /^\d+[smhd]$/.test(a.schedule) ? `every ${a.schedule}` : `cron "${brief(a.schedule, 40)}"`;
-  const last = a.last_status ? `; last run ${a.last_status}${a.last_reason ? `: ${brief(a.last_reason, 100)}` : ''}` : '';
+  // last_error is cleared by every run that starts: while set, the latest attempt is that error, not last_job_id's job.
+  const last = a.last_error
+    ? `; last run could not start: ${brief(a.last_error, 160)}`
+    : a.last_status
+      ? `; last run ${a.last_status}${a.last_reason ? `: ${brief(a.last_reason, 100)}` : ''}`
+      : '';
   return `${a.id} "${brief(a.name, 50)}" ${a.kind} → ${brief(a.index, 40)} ${when} (${state}${last})`;
 }

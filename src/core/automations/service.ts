@@ -99,6 +99,8 @@ export interface AutomationOptions {
   log: Logger;
   /** Opens a connector's provider: scheduled imports over one with a change feed skip ticks with no change. */
   providers?: { get(c: ConnectorRow): Promise<StorageProvider> };
+  /** False on a server whose --toolsets leave out exports: its export automations start no run (default true). */
+  exportsEnabled?: boolean;
 }
 
 export const MIN_INTERVAL_MS = 60_000;
@@ -608,8 +610,12 @@ export class AutomationService {
 
   private async pauseReason(a: AutomationRow, c: ConnectorRow | null): Promise<string | null> {
     if (!c) return 'its connector was deleted';
-    if (c.status !== 'ACTIVE') return `connector ${c.id} is ${c.status}`;
+    // The reason says what brings it back, since list_automations is where an agent sees it.
+    if (c.status === 'ARCHIVED') return `connector ${c.id} is ARCHIVED, which is final: delete this automation (delete_automation) and create one on an ACTIVE connector`;
+    if (c.status === 'FAILED') return `connector ${c.id} is FAILED${c.last_error ? ` (${c.last_error.slice(0, 200)})` : ''}; a passing test_connector makes it ACTIVE and the automation resumes`;
+    if (c.status !== 'ACTIVE') return `connector ${c.id} is ${c.status}; update_connector {status: "ACTIVE"} resumes it`;
     if (!(JSON.parse(c.scopes) as string[]).includes(a.kind)) return `connector ${c.id} lacks the ${a.kind} scope`;
+    if (a.kind === 'export' && this.opts.exportsEnabled === false) return 'this server runs without exports (--toolsets); a server with exports in --toolsets runs it';
     // An export run of an index that is gone (delete_index) would only fail: the automation waits for it.
     if (a.kind === 'export' && !(await this.exportSourceNow(a.org_id, a.index_name))) return `its index ${a.index_name} does not exist (deleted, or nothing imported yet); it resumes once an import fills it`;
     return null;
