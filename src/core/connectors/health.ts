@@ -13,7 +13,8 @@ export const FAIL_AFTER = 5;
 
 /** Why a connector that is not ACTIVE does no more job work: "connector FAILED: <last_error>". */
 export function inactiveReason(c: ConnectorRow): string {
-  const why = c.last_error ?? (c.status === 'SUSPENDED' ? 'suspended with update_connector' : c.status === 'ARCHIVED' ? 'archived' : 'see get_connector');
+  // SUSPENDED and ARCHIVED are a caller's choice: an earlier last_error is not why the work stopped.
+  const why = c.status === 'SUSPENDED' ? 'suspended with update_connector' : c.status === 'ARCHIVED' ? 'archived' : (c.last_error ?? 'see get_connector');
   return `connector ${c.status}: ${why}`.slice(0, 1000);
 }
 

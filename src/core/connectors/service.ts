@@ -462,11 +462,15 @@ export class ConnectorService {
     }
     // Leaving FAILED (set by failed checks) takes checks that pass, as test_connector's do: a status
     // alone does not make the storage answer. validate: false sets it without them, on the caller's word.
-    const revive = c.status === 'FAILED' && (patch.status === 'ACTIVE' || (patch.status === undefined && (locChanged || patch.credentials !== undefined)));
-    const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export')) || revive) && patch.validate !== false;
+    // A connector suspended while failing (FAILED, then SUSPENDED) takes the same checks to become ACTIVE.
+    const failing = c.status === 'FAILED' || (c.status === 'SUSPENDED' && c.consecutive_failures > 0 && patch.status === 'ACTIVE');
+    const revive = failing && (patch.status === 'ACTIVE' || (patch.status === undefined && (locChanged || patch.credentials !== undefined)));
+    // A new export base path takes the write probe there, as create_connector's does.
+    const newBase = patch.export_base_path !== undefined && basePath !== c.export_base_path && scopes.includes('export');
+    const needsCheck = (locChanged || patch.credentials !== undefined || (patch.scopes !== undefined && scopes.includes('export')) || newBase || revive) && patch.validate !== false;
     if (needsCheck) {
       const checks = await this.runChecks(org, c.provider, loc, creds, scopes, basePath);
-      if (checks.some((x) => x.status === 'failed')) throw failedCheckError(checks, revive && !locChanged && !patch.credentials ? 'connector stays FAILED' : 'connector not updated');
+      if (checks.some((x) => x.status === 'failed')) throw failedCheckError(checks, revive && !locChanged && !patch.credentials ? `connector stays ${c.status}` : 'connector not updated');
       if (revive) Object.assign(out, { status: 'ACTIVE', consecutive_failures: 0, last_error: null });
     }
     out.updated_at = new Date().toISOString();
