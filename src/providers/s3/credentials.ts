@@ -2,7 +2,7 @@ import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
-import { CloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, unreachable } from '../../shared/errors.js';
 import type { LocationConfig, ResolvedCredentials } from '../types.js';
 
 /**
@@ -31,8 +31,15 @@ function stsClient(loc: LocationConfig, credentials: AwsCredentialIdentity | Aws
   return new STSClient({ region: loc.region ?? 'us-east-1', credentials, maxAttempts: 3, requestHandler: handler(), ...(endpoint ? { endpoint } : {}) });
 }
 
-function assumeRoleError(e: unknown, roleArn: string, externalId: string | undefined): CloudportError {
-  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+function assumeRoleError(e: unknown, roleArn: string, externalId: string | undefined, loc: LocationConfig): CloudportError {
+  const err = e as { name?: string; message?: string; code?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } };
+  // STS itself cannot be reached: a setting to check, on the field that names it when one does.
+  const net = err.code ?? err.cause?.code;
+  const sts = typeof loc.sts_endpoint === 'string' && loc.sts_endpoint ? loc.sts_endpoint : null;
+  if ((net && UNREACHABLE_CODES.has(net)) || (err.name === 'TimeoutError' && /establishing a connection/i.test(err.message ?? ''))) {
+    const e2 = unreachable(sts ?? `STS (${loc.region ?? 'us-east-1'})`, net ?? 'connect timeout', sts ? 'sts_endpoint' : 'credentials', sts ? 'Check that sts_endpoint is right and the STS server is up.' : 'Check network access to AWS STS, or give sts_endpoint.');
+    return new CloudportError(e2.kind, `role assumption: ${e2.message.replace('storage endpoint', 'STS endpoint')}`, { field: e2.field, temporary: true, fix: e2.fix });
+  }
   if (err.name === 'AccessDenied' || err.$metadata?.httpStatusCode === 403) {
     return new CloudportError('permission_denied', `assuming role ${roleArn} was denied`, {
       field: 'credentials.role_arn',
@@ -51,7 +58,7 @@ function assumeRoleError(e: unknown, roleArn: string, externalId: string | undef
     });
   }
   const status = err.$metadata?.httpStatusCode;
-  return new CloudportError('unexpected', `role assumption failed: ${err.name ?? 'error'}`, { temporary: status === undefined || status >= 500 });
+  return new CloudportError('unexpected', `role assumption failed: ${err.name ?? 'error'}${net ? ` (${net})` : ''}${err.message && err.message !== err.name ? `: ${err.message.slice(0, 200)}` : ''}`, { temporary: status === undefined || status >= 500 });
 }
 
 export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, handler: HandlerFactory, hold: (...values: (string | undefined)[]) => void = () => undefined): S3Identity {
@@ -95,7 +102,7 @@ export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, hand
           hold(c.SecretAccessKey, c.SessionToken);
           return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
         } catch (e) {
-          throw e instanceof CloudportError ? e : assumeRoleError(e, roleArn, externalId);
+          throw e instanceof CloudportError ? e : assumeRoleError(e, roleArn, externalId, loc);
         }
       };
       return {

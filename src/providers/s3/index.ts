@@ -51,6 +51,18 @@ export const s3Provider: ProviderDefinition = {
   },
   usesAmbientIdentity: (creds) => creds.type === 'default' || (creds.type === 'assume_role' && !creds.base),
   validateCredentials(creds) {
+    // Keys go into request headers: a pasted line break or space would fail every request as "unexpected".
+    for (const [path, value] of [
+      ['access_key_id', creds.access_key_id],
+      ['secret_access_key', creds.secret_access_key],
+      ['session_token', creds.session_token],
+      ['external_id', creds.external_id],
+      ...Object.entries((creds.base as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [`base.${k}`, v] as const),
+    ] as const) {
+      if (typeof value === 'string' && /[^\x21-\x7e]/.test(value)) {
+        throw invalid(`credentials.${path}`, `credentials.${path} holds a character that cannot be sent in a request header (a line break, a space or a non-ASCII character)`, `Give the ${path.replace('base.', '')} again exactly as AWS issued it, on one line with no spaces.`);
+      }
+    }
     if (creds.type === 'assume_role' && typeof creds.role_arn === 'string' && !ROLE_ARN.test(creds.role_arn)) {
       throw invalid('credentials.role_arn', `role_arn ${JSON.stringify(creds.role_arn)} is not an IAM role ARN`, 'Use arn:aws:iam::<12-digit account>:role/<name>.');
     }
