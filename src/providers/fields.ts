@@ -1,3 +1,4 @@
+import { CloudportError } from '../shared/errors.js';
 import { z } from 'zod';
 
 /**
@@ -39,6 +40,13 @@ export function secretFields(schemas: readonly z.ZodType[]): Map<string, number>
 }
 
 /** Location fields shared by the object stores; a provider may add its own (e.g. container, project_id). */
+/** Refuses a region given to a provider whose storage has none to set (it would be dropped, not kept). */
+export function refuseRegion(input: Record<string, unknown>, provider: string): void {
+  if (typeof input.region === 'string' && input.region !== '') {
+    throw new CloudportError('config_invalid', `${provider} connectors take no region (the ${provider === 'gcs' ? "bucket's location is its own" : "account's location is its own"})`, { field: 'region', fix: 'Leave region out.' });
+  }
+}
+
 export const commonLocationFields = {
   bucket: z.string().min(1).max(255).describe('Bucket name (s3, gcs).'),
   region: z.string().max(40).optional().describe('s3: detected if omitted.'),

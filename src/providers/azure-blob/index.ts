@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
-import { commonLocationFields, secretValue } from '../fields.js';
+import { commonLocationFields, secretValue, refuseRegion } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
 import { accountFromEndpoint, cleanEndpoint, parseConnectionString, sasInfo, sasTextOf, splitSasUrl } from './locate.js';
 
@@ -40,6 +40,7 @@ export const azureBlobProvider: ProviderDefinition = {
   credentialSchemas: [accountKey, connectionString, sas, defaultCredential],
   credentialTypes: ['account_key', 'connection_string', 'sas', 'default'],
   validateLocation(input): LocationConfig {
+    refuseRegion(input, 'azure_blob');
     const container = typeof input.container === 'string' ? input.container : typeof input.bucket === 'string' ? input.bucket : '';
     if (!container) throw invalid('container', 'container is required for provider azure_blob', 'Give the container name in `container`, e.g. "media" (azure_blob does not use `bucket`).');
     if (!CONTAINER.test(container)) throw invalid('container', `container ${JSON.stringify(container)} is not a valid container name`, '3-63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit.');

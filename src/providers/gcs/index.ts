@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalid } from '../../shared/errors.js';
-import { commonLocationFields, secretKeyFile } from '../fields.js';
+import { commonLocationFields, refuseRegion, secretKeyFile } from '../fields.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
 import { parseServiceAccount, serviceAccountEndpoints } from '../google-service-account.js';
 
@@ -18,6 +18,7 @@ export const gcsProvider: ProviderDefinition = {
   credentialSchemas: [serviceAccount, adc],
   credentialTypes: ['service_account', 'default'],
   validateLocation(input): LocationConfig {
+    refuseRegion(input, 'gcs');
     const bucket = typeof input.bucket === 'string' ? input.bucket : '';
     if (!bucket) throw invalid('bucket', 'bucket is required for provider gcs', 'Give the bucket name without gs://.');
     if (bucket.startsWith('gs://')) throw invalid('bucket', 'bucket must be a bare name, not a URL', `Use "${bucket.slice(5).split('/')[0]}" and put any path in prefix.`);
