@@ -479,7 +479,8 @@ export class ConnectorService {
     return toView(row!);
   }
 
-  async delete(org: string, id: string): Promise<void> {
+  /** Deletes a connector with its automations; answers the automations' ids (the first 100) and count. */
+  async delete(org: string, id: string): Promise<{ automations: string[]; automations_deleted: number }> {
     await this.get(org, id);
     const active = await this.store.countActiveJobs(org, id);
     if (active > 0) {
@@ -491,9 +492,17 @@ export class ConnectorService {
         fix: `Wait for them to finish (import_status {job_id, wait_seconds: 30}) or cancel them with cancel_import {job_id${jobs[0] ? `: "${jobs[0].id}"` : ''}}, then delete.`,
       });
     }
-    // Its automations go with it, in the same transaction (their jobs stay).
+    // Its automations go with it, in the same transaction (their jobs stay); listed first to say which.
+    const autos: string[] = [];
+    for (let after: string | undefined; ; ) {
+      const rows = await this.store.listAutomations(org, { connectorId: id, ...(after ? { after } : {}), limit: 500 });
+      autos.push(...rows.map((r) => r.id));
+      if (rows.length < 500) break;
+      after = rows[rows.length - 1]!.id;
+    }
     await this.store.deleteConnector(org, id);
     this.cache.set(id, null);
+    return { automations: autos.slice(0, 100), automations_deleted: autos.length };
   }
 
   /**
