@@ -276,7 +276,8 @@ export class ConnectorService {
    */
   private checkPolicy(provider: string, loc: LocationConfig, creds: CredentialsInput): void {
     const def = getProvider(provider);
-    for (const k of Object.keys(loc)) if (k !== 'endpoint' && k.endsWith('_uri')) delete loc[k];
+    // Endpoints the previous credentials carried go with them (a replaced connection string's BlobEndpoint).
+    for (const k of def.credentialEndpointKeys ?? []) delete loc[k];
     Object.assign(loc, def.credentialEndpoints?.(creds) ?? {});
     this.policy.checkLocation(loc);
     for (const ref of secretRefs(creds)) {

@@ -55,6 +55,7 @@ export const azureBlobProvider: ProviderDefinition = {
     return { bucket: container, region: null, endpoint, container, ...(account ? { account_name: account } : {}) };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
+  credentialEndpointKeys: ['blob_endpoint'],
   credentialEndpoints(creds): Record<string, string> {
     const e = embeddedEndpoint(creds);
     return e ? { blob_endpoint: e } : {};

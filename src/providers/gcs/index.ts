@@ -31,6 +31,7 @@ export const gcsProvider: ProviderDefinition = {
     };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
+  credentialEndpointKeys: ['token_uri'],
   credentialEndpoints: serviceAccountEndpoints,
   validateCredentials(creds) {
     if (creds.type === 'service_account' && typeof creds.json === 'string') parseServiceAccount(creds.json);

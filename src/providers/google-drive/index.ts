@@ -49,6 +49,7 @@ export const googleDriveProvider: ProviderDefinition = {
     };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
+  credentialEndpointKeys: ['token_uri'],
   credentialEndpoints: serviceAccountEndpoints,
   validateCredentials(creds) {
     if (creds.type === 'service_account' && typeof creds.subject === 'string' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(creds.subject)) {
