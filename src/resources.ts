@@ -10,7 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
 import { decodeCursor, encodeCursor } from './core/domain/cursor.js';
-import { asCloudportError } from './shared/errors.js';
+import { CloudportError, asCloudportError } from './shared/errors.js';
 import { onRequest, rpcError } from './requests.js';
 import { views } from './views.js';
 
@@ -53,12 +53,12 @@ export function itemUri(index: string, key: string): string {
 const MAX_URI = ITEMS.length + 3 * 100 + 7 + 9 * 4096;
 
 
-function parseItemUri(uri: string): { index: string; key: string } | null {
+function parseItemUri(uri: string): { index: string; key: string; raw: string } | null {
   if (!uri.startsWith(ITEMS)) return null;
   const m = /^([^/]+)\/items\/(.+)$/s.exec(uri.slice(ITEMS.length));
   if (!m) return null;
   try {
-    const at = { index: decodeURIComponent(m[1]!), key: m[2]!.split('/').map(decodeURIComponent).join('/') };
+    const at = { index: decodeURIComponent(m[1]!), key: m[2]!.split('/').map(decodeURIComponent).join('/'), raw: m[2]! };
     // No index name or key holds a NUL (%00): no such resource, before any store sees it.
     return at.index.includes('\u0000') || at.key.includes('\u0000') ? null : at;
   } catch {
@@ -105,28 +105,48 @@ const items: ResourceProvider = {
   async read(app, org, uri) {
     const at = parseItemUri(uri);
     if (!at) return null;
-    const r = await app.indexes.readItem(org, at.index, at.key, 0, Math.min(READ_LIMIT, 256 * 1024));
+    let r: Awaited<ReturnType<typeof app.indexes.readItem>>;
+    try {
+      r = await app.indexes.readItem(org, at.index, at.key, 0, Math.min(READ_LIMIT, 256 * 1024));
+    } catch (e) {
+      // {+key} expanded as RFC 6570 says passes a key's own %XX through: a key holding "%2F" (Drive's
+      // keys do) arrives as written. Taken as written when the decoded key names no item.
+      const err = asCloudportError(e);
+      if (err.kind !== 'not_found' || err.field !== 'key' || at.raw === at.key || !/%[0-9A-Fa-f]{2}/.test(at.raw)) throw e;
+      at.key = at.raw;
+      r = await app.indexes.readItem(org, at.index, at.key, 0, Math.min(READ_LIMIT, 256 * 1024));
+    }
     if (r.text !== undefined) {
       let text = r.text;
       let next = r.next_offset;
-      // The first window is read_item's largest; the rest of the text up to READ_LIMIT comes in more windows.
-      while (next !== null && Buffer.byteLength(text) < READ_LIMIT) {
-        const more = await app.indexes.readItem(org, at.index, at.key, next, 256 * 1024);
+      let note = r.note;
+      let bytes = Buffer.byteLength(text);
+      // The first window is read_item's largest; the rest of the text up to READ_LIMIT comes in more
+      // windows, the last one only as long as what is left of it.
+      while (next !== null && bytes < READ_LIMIT - 3) {
+        const more = await app.indexes.readItem(org, at.index, at.key, next, Math.min(256 * 1024, READ_LIMIT - bytes));
         text += more.text ?? '';
+        bytes += Buffer.byteLength(more.text ?? '');
         next = more.next_offset;
+        note = more.note;
       }
       if (next !== null) text += `\n[the text goes on: read_item {"index": ${JSON.stringify(at.index)}, "key": ${JSON.stringify(at.key)}, "offset": ${next}}]`;
+      // What read_item says at the end (a text cut at an extraction limit, how to get more) is said here too.
+      else if (note) text += `\n[${note}]`;
       // Extracted text, or bytes read as text under a type that does not say so (application/octet-stream, S3's default): text/plain.
       const textual = r.text_bytes === undefined && /^text\/|[/+](json|xml|yaml|javascript)\b/.test(r.content_type);
       return { contents: [{ uri, mimeType: textual ? r.content_type : 'text/plain', text }] };
     }
     const item = await app.store.getItem(org, at.index, at.key);
-    if (!item || item.size > READ_LIMIT) {
+    if (!item) throw new CloudportError('not_found', `item ${JSON.stringify(at.key)} not found (deleted a moment ago)`, { field: 'key' });
+    if (item.size > READ_LIMIT) {
       return {
         contents: [{ uri, mimeType: 'text/plain', text: `${at.key}: ${r.note ?? 'binary content'}, ${r.size} bytes; larger than ${READ_LIMIT} bytes, the most a resource sends as a blob: start_export copies it to a bucket` }],
       };
     }
-    const bytes = await app.blobs.read(item.sha256, 0, item.size);
+    const bytes = await app.blobs.read(item.sha256, 0, item.size).catch(() => {
+      throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(at.key)} is missing`, { fix: 'Import the item again.' });
+    });
     return { contents: [{ uri, mimeType: item.content_type, blob: bytes.toString('base64') }] };
   },
 
@@ -193,7 +213,9 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
       } catch (e) {
         const err = asCloudportError(e);
         // -32002: the spec's "resource not found".
-        throw rpcError(err.kind === 'not_found' ? -32002 : ErrorCode.InvalidParams, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri: uri.slice(0, 300) });
+        // -32602 only for what the caller sent; the server's own failures are -32603.
+        const code = err.kind === 'not_found' ? -32002 : err.kind === 'unexpected' || err.temporary ? ErrorCode.InternalError : ErrorCode.InvalidParams;
+        throw rpcError(code, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri: uri.slice(0, 300) });
       }
     }
     throw rpcError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: uri.slice(0, 300) });
