@@ -36,6 +36,7 @@ export interface DB {
     params: string;
     status: string;
     listing_state: string | null;
+    /** 0: listing goes on; 1: listed to the end; 2: listing stopped short of its end (failed, canceled). */
     listing_complete: number;
     lease_owner: string | null;
     lease_expires: number;

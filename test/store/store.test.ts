@@ -475,11 +475,11 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(j).toMatchObject({ listing_complete: 1, lease_owner: null, lease_expires: 0 });
       expect(await s.jobProgress('imp_1')).toEqual({ counts: { pending: 6, ready: 0, deduped: 0, skipped: 1, failed: 0, canceled: 0 }, bytes_done: 0, bytes_total: 60 });
       expect(await s.claimListing('A', 60_000)).toBeNull();
-      // A failed listing ends the listing and records the error.
+      // A failed listing ends the listing short of its end (2) and records the error.
       await s.createJob(job('imp_2', { listing_complete: 0 }), []);
       expect((await s.claimListing('A', 60_000))?.id).toBe('imp_2');
       await s.failListing('imp_2', 'A', 'access denied', NOW);
-      expect(await s.getJob('org_a', 'imp_2')).toMatchObject({ error: 'access denied', listing_complete: 1 });
+      expect(await s.getJob('org_a', 'imp_2')).toMatchObject({ error: 'access denied', listing_complete: 2 });
       expect(await s.countActiveJobs('org_a', 'conn_1')).toBe(2);
       expect(await s.countActiveJobsForIndex('org_a', 'idx')).toBe(2);
       const listed = await s.listJobFiles('imp_1', { limit: 3 });

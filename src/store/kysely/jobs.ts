@@ -113,7 +113,8 @@ export function withJobs<B extends Part>(Base: B) {
       // The canceling call writes the end (its log line) next, under this lease; should it fail, a worker's
       // tick writes it once the lease lapses. Until then long polls wait for it.
       const end = { ended: 0, lease_owner: endLease?.owner ?? null, lease_expires: this.clock() + (endLease?.leaseMs ?? CANCEL_END_MS) };
-      yield* run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, listing_complete: 1, ...end }).where('id', '=', id));
+      // A listing still going stops here short of its end: 2 (listing_complete reads false).
+      yield* run(this.qb.updateTable('jobs').set({ status: 'canceled', finished_at: now, listing_complete: sql<number>`CASE WHEN listing_complete = 0 THEN 2 ELSE listing_complete END`, ...end }).where('id', '=', id));
       yield* run(this.qb.updateTable('job_files').set({ status: 'canceled', lease_owner: null, lease_expires: 0 }).where('job_id', '=', id).where('status', '=', 'pending'));
       return { ...job, status: 'canceled', finished_at: now, canceledNow: true, ...end };
     }
@@ -143,7 +144,7 @@ export function withJobs<B extends Part>(Base: B) {
         .selectFrom('jobs')
         .selectAll()
         .where('status', 'in', ACTIVE_JOB)
-        .where('listing_complete', '=', 1)
+        .where('listing_complete', '<>', 0)
         .where(({ not, exists, selectFrom }) =>
           not(exists(selectFrom('job_files').select(sql`1`.as('x')).whereRef('job_files.job_id', '=', 'jobs.id').where('job_files.status', '=', 'pending'))),
         );

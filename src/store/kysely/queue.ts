@@ -225,7 +225,8 @@ export function withQueue<B extends Part>(Base: B) {
         run(
           this.qb
             .updateTable('jobs')
-            .set({ error: error.slice(0, 1000), listing_complete: 1, lease_owner: null, lease_expires: 0 })
+            // 2: no more listing, and the listing did not reach its end (listing_complete reads false).
+            .set({ error: error.slice(0, 1000), listing_complete: 2, lease_owner: null, lease_expires: 0 })
             .where('id', '=', jobId)
             .where('lease_owner', '=', owner),
         ),
