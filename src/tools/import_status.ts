@@ -3,6 +3,7 @@ import { invalid } from '../shared/errors.js';
 import { brief, formatBytes } from '../shared/text.js';
 import type { ImportStatus } from '../core/jobs/views.js';
 import { SKIPPED_ROWS_KEPT } from '../core/jobs/listing-state.js';
+import { FINAL_STATES } from '../core/jobs/kinds.js';
 import { READ, defineTool } from './define.js';
 import { counts, countsText, cursor, fileState, jobKind, jobStatus, limit } from './schemas.js';
 
@@ -58,7 +59,9 @@ export const importStatus = defineTool({
       data: r,
       summary:
         `${r.job_id} ${r.status}: ${countsText(r.kind, c)}` +
-        `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}` +
+        // A finished job's bytes are what it moved: its canceled or failed files count in neither figure,
+        // so "X of X" would read as a whole transfer.
+        (FINAL_STATES.has(r.status) ? `; ${formatBytes(r.bytes_done)} in all${c.canceled || c.failed ? ' (canceled and failed files not counted)' : ''}` : `; ${formatBytes(r.bytes_done)} of ${formatBytes(r.bytes_total)}`) +
         (r.warning ? `; ${r.warning}` : '') +
         (r.reason ? `; reason: ${brief(r.reason, 600)}` : '') +
         (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : '') +

@@ -67,8 +67,9 @@ describe('security: tenants over HTTP', () => {
     expect(huge.isError).toBe(true);
     expect(huge.data.error.kind).toBe('config_invalid');
     expect(huge.data.error.field).toBe('credentials.secret_access_key');
-    // Org A's access key id is "not found"; its provider stays open (and its secrets held) after test_connector.
-    const { connector: odd } = await a.ok('create_connector', connector({ credentials: { type: 'access_key', access_key_id: 'not found', secret_access_key: SECRET } }));
+    // Org A's access key id is "doesnotexist0000000000" (a header-safe value that a not_found message
+    // holds); its provider stays open (and its secrets held) after test_connector.
+    const { connector: odd } = await a.ok('create_connector', connector({ credentials: { type: 'access_key', access_key_id: 'doesnotexist0000000000', secret_access_key: SECRET } }));
     await a.ok('test_connector', { connector_id: odd.id });
     const theirs = await b.call('get_connector', { connector_id: 'conn_doesnotexist0000000000' });
     expect(theirs.isError).toBe(true);
