@@ -123,7 +123,9 @@ export class ImportService {
         `job ${old.id} is ${old.kind === 'export' ? 'an export' : `a ${old.kind}`}, not an import`,
         old.kind === 'export'
           ? 'Retry an export\'s failed files with start_export {keys: [...]} (import_status files_status "failed" lists them).'
-          : `Run reindex_index {index: ${JSON.stringify(old.index_name)}} again: it extracts what is still missing.`,
+          : (JSON.parse(old.params) as { all?: boolean }).all
+            ? `Run reindex_index {index: ${JSON.stringify(old.index_name)}, all: true} again: it extracts every item again.`
+            : `Run reindex_index {index: ${JSON.stringify(old.index_name)}} again: it extracts what is still missing.`,
       );
     }
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
@@ -138,7 +140,7 @@ export class ImportService {
     if (!keys.length) {
       throw new CloudportError('conflict', `job ${old.id} has no failed files to retry${old.status === 'canceled' ? ' (it was canceled: its files not yet worked were never tried)' : ''}`, {
         field: 'retry_of',
-        fix: 'start_import over the same selection with import_mode "new_only" imports whatever the index still lacks.',
+        fix: `${sameSelection(old)} imports whatever the index still lacks of that job's selection.`,
       });
     }
     const params = { ...(JSON.parse(old.params) as JobParams), explicit: true, retry_of: old.id };
@@ -315,4 +317,22 @@ export class ImportService {
     this.engine?.wake();
     return result;
   }
+}
+
+/** The start_import call that selects what a job selected, new_only, written out: no tool shows a job's selection. */
+function sameSelection(job: JobRow): string {
+  const p = JSON.parse(job.params) as JobParams;
+  if (p.explicit) return `start_import {connector_id: ${JSON.stringify(job.connector_id)}, index: ${JSON.stringify(job.index_name)}, keys: [the same keys], import_mode: "new_only"}`;
+  const args = {
+    connector_id: job.connector_id,
+    index: job.index_name,
+    ...(p.prefix ? { prefix: p.prefix } : {}),
+    ...(p.pattern ? { pattern: p.pattern } : {}),
+    ...(p.exclude?.length ? { exclude: p.exclude } : {}),
+    ...(p.min_size !== undefined ? { min_size: p.min_size } : {}),
+    ...(p.max_size !== undefined ? { max_size: p.max_size } : {}),
+    ...(p.modified_after ? { modified_after: p.modified_after } : {}),
+    import_mode: 'new_only',
+  };
+  return `start_import ${JSON.stringify(args)}`;
 }
