@@ -136,6 +136,11 @@ export class JobEngine {
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
   }
 
+  /** False with --workers 0: this process claims no job work (workers on the same store do). */
+  get runsWork(): boolean {
+    return this.opts.concurrency > 0;
+  }
+
   /** How long a job's work stays with this process without a heartbeat (also a canceled job's end, see cancelJob). */
   get leaseMs(): number {
     return this.opts.leaseMs;

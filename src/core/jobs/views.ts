@@ -58,6 +58,15 @@ export class JobViews {
     this.engine = engine;
   }
 
+  /**
+   * A job waiting for a worker on a server that runs none (--workers 0): said, since nothing else tells
+   * it from a job about to start. Another process on the store may still take it.
+   */
+  private idleWarning(job: JobRow): string | null {
+    if (!this.engine || this.engine.runsWork || job.status !== 'queued') return null;
+    return 'this server runs no job work (--workers 0): the job starts when a cloudport worker on the same store (or a server without --workers 0) takes it; if none runs, start one';
+  }
+
   async status(org: string, jobId: string, opts: { files_status?: string; cursor?: string; limit: number }): Promise<ImportStatus> {
     const job = await this.getJob(org, jobId);
     const progress = await this.store.jobProgress(job.id);
@@ -77,7 +86,7 @@ export class JobViews {
       started_at: job.started_at,
       finished_at: job.finished_at,
     };
-    const warning = FINAL_STATES.has(job.status) ? null : await this.engine?.health.warning();
+    const warning = FINAL_STATES.has(job.status) ? null : ((await this.engine?.health.warning()) ?? this.idleWarning(job));
     if (warning) out.warning = warning;
     if (opts.files_status) {
       // An export's files are exported, skipped, failed, pending or canceled; an import's are never exported.

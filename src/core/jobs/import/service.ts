@@ -302,6 +302,7 @@ export class ImportService {
       ...(none ? { hint: none } : throttled ? { hint: 'The service throttled the listing: it goes on in the background, and import_status follows it.' } : {}),
     };
     if (opts.dryRun) return result;
+    if (this.engine && !this.engine.runsWork && !none) result.hint = `${result.hint ? `${result.hint} ` : ''}This server runs no job work (--workers 0): a cloudport worker on the same store takes the job; if none runs, start one.`;
     try {
       await this.store.createJob(
         newJobRow({ id, org, kind: 'import', connectorId: c.id, index, params, listingState: state, complete, now, idempotencyKey: opts.idempotencyKey, hash: opts.hash, automationId: opts.automationId }),
