@@ -56,6 +56,7 @@ const BLOCKED_V6: [string, number, string][] = [
   ['::1', 128, 'loopback'],
   ['fc00::', 7, 'unique-local'],
   ['fe80::', 10, 'link-local'],
+  ['fec0::', 10, 'site-local (deprecated private)'],
   ['ff00::', 8, 'multicast'],
 ];
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];

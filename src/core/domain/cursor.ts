@@ -20,21 +20,25 @@ export function useCursorKey(masterKey: Buffer): void {
 const IV = 12;
 const TAG = 16;
 
-/** A cursor for `org`'s next page of `query`: another organization's call, or another query, refuses it. */
+/** A cursor for `org`'s next page of `query`: another organization's call refuses it as not valid, another query as a different query. */
 export function encodeCursor(org: string, data: Record<string, unknown>, query: unknown = null): string {
   const iv = randomBytes(IV);
   const c = createCipheriv('aes-256-gcm', cursorKey, iv);
+  // The organization is authenticated data: under another one the cursor does not open, and reads as
+  // made up (no answer tells an organization that a string is a cursor of this deployment).
+  c.setAAD(Buffer.from(org, 'utf8'));
   const body = Buffer.concat([c.update(JSON.stringify({ ...data, q: queryTag(org, query) }), 'utf8'), c.final()]);
   return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url');
 }
 
 /** The cursor's JSON, or null when it is not one this deployment sealed (edited, cut, made up). */
-function unseal(cursor: string): unknown {
+function unseal(cursor: string, org: string): unknown {
   const raw = Buffer.from(cursor, 'base64url');
   if (raw.length <= IV + TAG) return null;
   try {
     const d = createDecipheriv('aes-256-gcm', cursorKey, raw.subarray(0, IV));
     d.setAuthTag(raw.subarray(IV, IV + TAG));
+    d.setAAD(Buffer.from(org, 'utf8'));
     return JSON.parse(Buffer.concat([d.update(raw.subarray(IV + TAG)), d.final()]).toString('utf8'));
   } catch {
     return null;
@@ -56,7 +60,7 @@ const FIELD_OK: Record<CursorField, (v: unknown) => boolean> = {
  */
 export function decodeCursor<T extends Record<string, unknown>>(org: string, cursor: string | undefined | null, query: unknown, fields: { [K in keyof T]-?: CursorField }): T | null {
   if (!cursor) return null;
-  const data = unseal(cursor);
+  const data = unseal(cursor, org);
   if (!data || typeof data !== 'object') throw invalid('cursor', 'cursor is not valid', 'Pass next_cursor from the previous result unchanged, or omit it to start over.');
   if ((data as { q?: string }).q !== queryTag(org, query)) {
     throw invalid('cursor', 'cursor belongs to a different query', 'Repeat the same arguments with the cursor, or omit the cursor to start over.');
