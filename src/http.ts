@@ -123,6 +123,12 @@ class RateLimiter {
     return this.secondsUntil(b.tokens, n);
   }
 
+  /** Gives back n tokens taken for a request that was then refused whole (a batch over the limit). */
+  refund(key: string, n = 1): void {
+    const b = this.refill(key);
+    b.tokens = Math.min(this.perMinute, b.tokens + n);
+  }
+
   /** Like take, without spending: 0 when a token is there. Keeps no bucket for a key that has none. */
   peek(key: string): number {
     if (!this.buckets.has(key)) return 0;
@@ -327,13 +333,22 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       // spends a token, all or none: a batch never buys more calls than the same requests sent one by one.
       const n = countRequests(body);
       if (n > opts.rateLimit) {
+        limiter.refund(who.keyId); // refused whole: the first token, spent before the body was read, goes back
         return sendJson(res, 429, rpcError(-32000, `batch of ${n} requests exceeds the rate limit of ${opts.rateLimit} per minute; send at most ${opts.rateLimit} at once`));
       }
       const more = n > 1 ? limiter.take(who.keyId, n - 1) : 0;
-      if (more) return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: too few requests left for a batch of ${n}`), { 'retry-after': String(more) });
+      if (more) {
+        limiter.refund(who.keyId);
+        return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: too few requests left for a batch of ${n}`), { 'retry-after': String(more) });
+      }
     }
 
     if (opts.stateless) {
+      // No session: no stream for a GET to open (it would stay open, holding a server, until the client
+      // leaves) and nothing for a DELETE to end. The SDK's stateless example answers them 405 too.
+      if (req.method !== 'POST') {
+        return sendJson(res, 405, rpcError(-32000, `${req.method} /mcp is not available on a stateless server: every request is a POST of its own`), { allow: 'POST' });
+      }
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       const server = newServer(who);
       res.on('close', () => {

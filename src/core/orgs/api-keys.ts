@@ -23,6 +23,10 @@ export class KeyService {
   /** A key for the organization, which is created first when no organization has that name (`new_org`). */
   async create(orgName: string, opts: { readOnly?: boolean; name?: string } = {}): Promise<{ id: string; key: string; org: string; read_only: boolean; new_org: boolean }> {
     if (!ORG_NAME.test(orgName)) throw invalid('--org', `organization name ${JSON.stringify(orgName)} is not valid`, '1-100 characters: letters, digits, ".", "_", "-".');
+    // keys list prints one line per key: a name is a label, on one line, with no control characters.
+    if (opts.name !== undefined && !/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{0,100}$/u.test(opts.name)) {
+      throw invalid('--name', 'a key name is at most 100 characters, with no tabs, line breaks or other control characters', 'Give a short label on one line, e.g. --name "ci bot".');
+    }
     const now = new Date().toISOString();
     const orgId = newId('org');
     const org = await this.store.ensureOrg(orgName, orgId, now);
