@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
 import type { Principal } from './core/orgs/api-keys.js';
 import { createServer } from './server.js';
@@ -329,6 +329,11 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       } catch {
         return sendJson(res, 400, rpcError(-32700, 'Parse error'));
       }
+      // JSON that is no JSON-RPC message is an Invalid Request (-32600), not a parse error as the SDK would say.
+      const messages = Array.isArray(body) ? body : [body];
+      if (!messages.length || !messages.every((m) => JSONRPCMessageSchema.safeParse(m).success)) {
+        return sendJson(res, 400, rpcError(-32600, 'Invalid Request: each message needs jsonrpc "2.0" and a method (with an id that is a string or a number for a request), or is a response to a request of ours'));
+      }
       // Batches are accepted (clients on protocol 2025-03-26 may send them), but every request in one
       // spends a token, all or none: a batch never buys more calls than the same requests sent one by one.
       const n = countRequests(body);
@@ -392,7 +397,10 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     // DNS rebinding protection: a browser tricked into calling us carries a foreign Host or Origin.
     const host = (req.headers.host ?? '').toLowerCase();
     const origin = req.headers.origin?.toLowerCase();
-    if (!allowedHosts.has(host) || (origin !== undefined && !allowedOrigins.has(origin))) {
+    // A keyless /healthz answers {ok} alone: load balancers and probes address the instance by its IP,
+    // and nothing in that answer is worth a rebinding page's while.
+    const probe = url.pathname === '/healthz' && req.method === 'GET' && req.headers.authorization === undefined;
+    if (!probe && (!allowedHosts.has(host) || (origin !== undefined && !allowedOrigins.has(origin)))) {
       return sendJson(res, 403, { error: 'forbidden host or origin' });
     }
     if (closing) return sendJson(res, 503, { error: 'shutting down' }, { connection: 'close' });
