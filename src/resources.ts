@@ -13,6 +13,7 @@ import { decodeCursor, encodeCursor } from './core/domain/cursor.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { onRequest, rpcError } from './requests.js';
 import { views } from './views.js';
+import { blobReadError } from './core/indexes/service.js';
 
 /**
  * MCP resources: one registry of URI schemes, each a provider that lists, reads and completes its own
@@ -144,8 +145,8 @@ const items: ResourceProvider = {
         contents: [{ uri, mimeType: 'text/plain', text: `${at.key}: ${r.note ?? 'binary content'}, ${r.size} bytes; larger than ${READ_LIMIT} bytes, the most a resource sends as a blob: start_export copies it to a bucket` }],
       };
     }
-    const bytes = await app.blobs.read(item.sha256, 0, item.size).catch(() => {
-      throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(at.key)} is missing`, { fix: 'Import the item again.' });
+    const bytes = await app.blobs.read(item.sha256, 0, item.size).catch((e: unknown) => {
+      throw blobReadError(e, at.key);
     });
     return { contents: [{ uri, mimeType: item.content_type, blob: bytes.toString('base64') }] };
   },

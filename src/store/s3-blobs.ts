@@ -177,7 +177,7 @@ export class S3BlobStore implements BlobStore {
       return { body: out.Body as Readable, total: Number.isFinite(total) ? total : null };
     } catch (e) {
       if (httpStatus(e) === 416 || errName(e) === 'InvalidRange') return { body: null, total: null };
-      throw this.fail(isMissing(e) ? 'read (no such blob)' : 'read', e);
+      throw this.fail(errName(e) === 'NoSuchBucket' ? 'read (its bucket does not exist)' : isMissing(e) ? 'read (no such blob)' : 'read', e);
     }
   }
 

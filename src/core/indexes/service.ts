@@ -169,8 +169,8 @@ export class IndexService {
     try {
       // Three bytes more than asked: enough to find the next character boundary after the window.
       buf = await this.blobs.read(item.sha256, offset, Math.min(length + 3, item.size - offset));
-    } catch {
-      throw new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing`, { fix: 'Import the item again.' });
+    } catch (e) {
+      throw blobReadError(e, key);
     }
     // A document not extracted yet (extraction off, or imported before it existed) is not shown as
     // its stored bytes, which would pass for its text (a PDF's syntax, HTML's markup).
@@ -256,4 +256,21 @@ function isUtf8Text(buf: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why an item's stored content could not be read: gone from the blob store (its own fault: import it
+ * again, or a process of the deployment writing to another blob store), or the blob store failing
+ * (its error, naming it, temporary where it is: an outage is no reason to import again).
+ */
+export function blobReadError(e: unknown, key: string): CloudportError {
+  const missing = (e as NodeJS.ErrnoException)?.code === 'ENOENT' || (e instanceof CloudportError && e.message.includes('(no such blob)'));
+  if (missing) {
+    return new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing from the blob store`, {
+      fix: 'Import the item again. If the processes of this deployment were started with different --blob-store (or --data-dir without one), give them all the same blob store first.',
+    });
+  }
+  if (e instanceof CloudportError) return e;
+  // A file system error: its code, not its message (which holds the data directory's path).
+  return new CloudportError('unexpected', `the blob store could not read the stored content of ${JSON.stringify(key)} (${(e as NodeJS.ErrnoException)?.code ?? 'error'})`, { temporary: true });
 }
