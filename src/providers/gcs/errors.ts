@@ -121,8 +121,11 @@ export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
   if (unreachableCode) {
     return unreachable(ctx.endpoint, unreachableCode, ctx.endpoint ? 'endpoint' : undefined, ctx.endpoint ? 'Check that the endpoint URL is right and the server is up.' : 'Check network access to storage.googleapis.com.');
   }
-  if ((code && NETWORK.has(code)) || /ECONNRESET|socket hang up/.test(message)) {
-    return new CloudportError('unexpected', `cannot reach the storage endpoint${ctx.endpoint ? ` ${ctx.endpoint}` : ''}${code ? ` (${code})` : ''}`, {
+  // The resumable upload's client (gaxios) reports a cut connection only in its message: "… reason: write EPIPE".
+  const netInMessage = /\b(ECONNRESET|EPIPE|ECONNABORTED)\b|socket hang up|premature close/i.exec(message)?.[0];
+  if ((code && NETWORK.has(code)) || netInMessage) {
+    const shown = code && NETWORK.has(code) ? code : netInMessage;
+    return new CloudportError('unexpected', `cannot reach the storage endpoint${ctx.endpoint ? ` ${ctx.endpoint}` : ''}${shown ? ` (${shown}: the connection was cut)` : ''}`, {
       field: ctx.endpoint ? 'endpoint' : undefined,
       temporary: true,
       fix: ctx.endpoint ? 'Check that the endpoint URL is right and the server is up.' : 'Check network access to storage.googleapis.com.',

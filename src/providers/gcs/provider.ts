@@ -81,6 +81,7 @@ export class GcsProvider implements StorageProvider {
   private readonly storage: Storage;
   private readonly bucket: Bucket;
   private readonly authenticated: boolean;
+  private readonly idleTimeoutMs: number;
 
   constructor(
     private readonly loc: LocationConfig,
@@ -89,7 +90,8 @@ export class GcsProvider implements StorageProvider {
   ) {
     // The client's requests have no idle timeout of their own: without the endpoint policy's agents, agents
     // that close a socket idle for idleTimeoutMs (one pair per process: teeny-request's pool is the module's).
-    const agents = ctx.agents ?? (ownAgents ??= idleAgents({ maxSockets: ctx.maxSockets, idleTimeoutMs: ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS }));
+    this.idleTimeoutMs = ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    const agents = ctx.agents ?? (ownAgents ??= idleAgents({ maxSockets: ctx.maxSockets, idleTimeoutMs: this.idleTimeoutMs }));
     seedAgentPool(agents);
     // Throws config_invalid naming credentials.json when the text is not a service account key.
     const sa = creds.type === 'service_account' ? parseServiceAccount(typeof creds.json === 'string' ? creds.json : '') : null;
@@ -243,21 +245,37 @@ export class GcsProvider implements StorageProvider {
     // sha256 is kept as custom metadata; ifGenerationMatch: 0 makes "create only" atomic.
     const metadata = { contentType, ...(opts.md5 ? { md5Hash: opts.md5 } : {}), ...(opts.sha256 ? { metadata: { sha256: opts.sha256 } } : {}) };
     const preconditionOpts = opts.ifAbsent ? { preconditionOpts: { ifGenerationMatch: 0 } } : {};
+    // A write that moves no byte and gets no answer for idleTimeoutMs is aborted as temporary. A
+    // connection closed after the answer's headers leaves the client's upload stream neither ended nor
+    // failed, and a closed socket never goes idle: without this the write would wait for ever.
+    const watch = new AbortController();
+    const stop = () => watch.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => watch.abort(new CloudportError('unexpected', `no answer to the write of ${JSON.stringify(key)} within ${this.idleTimeoutMs} ms (the connection closed or went silent)`, { temporary: true })), this.idleTimeoutMs);
+    };
+    const moving = new PassThrough({
+      transform(chunk, _enc, done) {
+        arm();
+        done(null, chunk);
+      },
+    });
     try {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      if (Buffer.isBuffer(body) && !opts.signal) {
-        // The client also checks the crc32c the service reports against the bytes it sent.
-        await file.save(body, { resumable: body.length >= RESUMABLE_FROM, contentType, metadata, validation: 'crc32c', ...preconditionOpts });
-      } else if (Buffer.isBuffer(body)) {
-        // The same upload as a stream, so that the signal can abort it.
-        const resumable = body.length >= RESUMABLE_FROM;
-        await pipeline(Readable.from([body]), file.createWriteStream({ resumable, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), { signal: opts.signal! });
-      } else {
-        await pipeline(body, file.createWriteStream({ resumable: true, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), ...(opts.signal ? [{ signal: opts.signal }] : []));
-      }
+      arm();
+      // The client checks the crc32c the service reports against the bytes it sent.
+      const resumable = Buffer.isBuffer(body) ? body.length >= RESUMABLE_FROM : true;
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, moving, file.createWriteStream({ resumable, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), { signal: watch.signal });
     } catch (e) {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      if (watch.signal.reason instanceof CloudportError) throw watch.signal.reason;
       if (opts.ifAbsent && (e as { code?: unknown }).code === 412) throw new ObjectExistsError(`object ${JSON.stringify(key)}`);
       throw mapGcsError(e, this.ctx({ key, permission: PERMISSIONS.create }));
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', stop);
     }
   }
 
