@@ -32,6 +32,32 @@ interface BrowseCursor extends Record<string, unknown> {
   t: string | null;
   /** Entries of that page already consumed. */
   s: number;
+  /** The last key consumed in that page (null: none): the page is read again, and may have changed. */
+  k: string | null;
+}
+
+/**
+ * Where to resume in a provider page read again: after the last key consumed. The page may have
+ * changed since (an object deleted or added before the cursor), so a count of entries would skip or
+ * repeat one. Found: the entry after it. Gone, in a page whose keys are in order (S3, GCS and Azure
+ * list so): the first key after it. Else the count.
+ */
+function resumeAt(entries: ObjectInfo[], state: BrowseCursor): number {
+  if (state.k === null || state.s === 0) return state.s;
+  const k = state.k;
+  const near = Math.min(state.s - 1, entries.length - 1);
+  // Near where it was first: the usual case costs a few comparisons, not a scan of the page.
+  for (let d = 0; d <= entries.length; d++) {
+    if (near - d >= 0 && entries[near - d]!.key === k) return near - d + 1;
+    if (near + d < entries.length && entries[near + d]!.key === k) return near + d + 1;
+    if (near - d < 0 && near + d >= entries.length) break;
+  }
+  const sorted = entries.every((e, i) => i === 0 || Buffer.compare(Buffer.from(entries[i - 1]!.key), Buffer.from(e.key)) < 0);
+  if (sorted) {
+    const after = entries.findIndex((e) => Buffer.compare(Buffer.from(e.key), Buffer.from(k)) > 0);
+    return after === -1 ? entries.length : after;
+  }
+  return state.s;
 }
 
 /**
@@ -42,7 +68,7 @@ interface BrowseCursor extends Record<string, unknown> {
 export async function browse(provider: StorageProvider, org: string, input: BrowseInput, budgetMs: number): Promise<BrowseResult> {
   const filter = compileFilter(input.prefix ?? '', input.pattern);
   const query = { c: input.connector_id, p: input.prefix ?? '', g: input.pattern ?? null, f: !!input.folders };
-  let state = decodeCursor<BrowseCursor>(org, input.cursor, query, { t: 'string?', s: 'count' }) ?? { t: null, s: 0 };
+  let state = decodeCursor<BrowseCursor>(org, input.cursor, query, { t: 'string?', s: 'count', k: 'string?' }) ?? { t: null, s: 0, k: null };
   const deadline = Date.now() + budgetMs;
   const objects: BrowseResult['objects'] = [];
   const folders: string[] = [];
@@ -56,7 +82,7 @@ export async function browse(provider: StorageProvider, org: string, input: Brow
     const page = await withRetry(() => provider.list({ prefix: filter.listPrefix, delimiter: useDelimiter ? '/' : undefined, token, maxKeys: pageSize }));
     if (state.s === 0 && useDelimiter) folders.push(...page.folders);
     const entries: ObjectInfo[] = page.objects;
-    for (let i = state.s; i < entries.length; i++) {
+    for (let i = resumeAt(entries, state); i < entries.length; i++) {
       const o = entries[i]!;
       scanned++;
       if (isFolderMarker(o.key, o.size) || !filter.matches(o.key)) continue;
@@ -64,7 +90,7 @@ export async function browse(provider: StorageProvider, org: string, input: Brow
       const bytes = entryBytes(o.key);
       if (objects.length > 0 && textBytes + bytes > PAGE_TEXT_BUDGET) {
         scanned--; // the next page scans it again
-        return finish(encodeCursor(org, { t: state.t, s: i }, query));
+        return finish(encodeCursor(org, { t: state.t, s: i, k: i > 0 ? entries[i - 1]!.key : null }, query));
       }
       textBytes += bytes;
       const out: BrowseResult['objects'][number] = { key: o.key, size: o.size, last_modified: o.last_modified, etag: o.etag };
@@ -73,7 +99,7 @@ export async function browse(provider: StorageProvider, org: string, input: Brow
       objects.push(out);
       if (objects.length >= input.page_size) {
         const more = i + 1 < entries.length || page.nextToken !== null;
-        const next = i + 1 < entries.length ? { t: state.t, s: i + 1 } : { t: page.nextToken, s: 0 };
+        const next = i + 1 < entries.length ? { t: state.t, s: i + 1, k: o.key } : { t: page.nextToken, s: 0, k: null };
         return finish(more ? encodeCursor(org, next, query) : null);
       }
     }
@@ -83,7 +109,7 @@ export async function browse(provider: StorageProvider, org: string, input: Brow
       if (!input.cursor && !objects.length && !folders.length) r.hint = noMatchText(await explainNoMatch(provider, { prefix: input.prefix ?? '', pattern: input.pattern ?? null }));
       return r;
     }
-    state = { t: page.nextToken, s: 0 };
+    state = { t: page.nextToken, s: 0, k: null };
     if (Date.now() >= deadline) return finish(encodeCursor(org, state, query), 'time_budget');
   }
 
