@@ -4,6 +4,7 @@ import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { describeStore, openStore } from '../store/index.js';
 import { openBlobStore, type BlobStore, type BlobStoreSpec } from '../store/blobs.js';
+import { MARKER_NAME } from '../store/blob-store.js';
 import type { Store } from '../store/types.js';
 import { JobEngine } from './jobs/engine.js';
 import { KEY_CHECK_META, SecretBox, loadMasterKey } from './connectors/secrets.js';
@@ -115,6 +116,32 @@ async function agreePolicy(store: Store, config: AppConfig): Promise<void> {
   }
 }
 
+/** The store key under which the id of the blob store holding the deployment's content is recorded. */
+export const BLOB_STORE_META = 'blob_store_id';
+
+/**
+ * Every process of a store reads and writes content in one blob store: the store records the id that
+ * blob store's marker holds, and a process whose blob store holds another one, or none while the store
+ * has one recorded (a worker given its own --data-dir and no --blob-store), refuses to start. Else its
+ * imports would land where the front door never reads them, and reads would call the content lost.
+ */
+async function agreeBlobStore(store: Store, blobs: BlobStore): Promise<void> {
+  let recorded = await store.getMeta(BLOB_STORE_META);
+  let marker = await blobs.readMarker();
+  if (recorded === null) {
+    if (marker === null) {
+      await blobs.writeMarker(`bs_${randomBytes(12).toString('hex')}`);
+      marker = await blobs.readMarker();
+    }
+    recorded = await store.setMetaOnce(BLOB_STORE_META, marker!);
+  }
+  if (marker === recorded) return;
+  throw new CloudportError('config_invalid', `the blob store ${blobs.location} is not the one that holds this store's content: ${marker === null ? 'it has no marker' : `its marker says ${marker}`}, the store's content is in the blob store marked ${recorded}`, {
+    field: '--blob-store',
+    fix: `Give every process of the deployment the same --blob-store (the one the other processes use; without it each uses <data dir>/blobs of its own --data-dir). If this is that blob store restored without its marker, write "${recorded}" into ${MARKER_NAME} at its top.`,
+  });
+}
+
 /** The organization every stdio call belongs to (HTTP mode maps API keys to organizations). */
 export { DEFAULT_ORG } from './domain/org.js';
 
@@ -168,6 +195,7 @@ export class App {
       useCursorKey(key);
       if (config.policyRole) await agreePolicy(store, config);
       const blobs = await openBlobStore(config.blobStore, config.dataDir, config.env, config.log);
+      if (!config.encryptsNothing) await agreeBlobStore(store, blobs);
       await blobs.cleanTemp();
       const policy = new SecurityPolicy({ ...(config.policy ?? PERMISSIVE(config.dataDir)), dataDir: config.dataDir });
       const pool = new ProviderPool(box, config.env, policy, Math.max(16, Math.max(config.concurrency, config.maxConcurrency ?? 0) * 2), undefined, config.idleTimeoutMs);

@@ -40,6 +40,12 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Deletes temp files left by processes that are gone. */
   cleanTemp(): Promise<number>;
+  /**
+   * The id of the deployment whose content this blob store holds (a small marker object beside the
+   * blobs), or null when it has none. writeMarker creates it only where none is: the id already there wins.
+   */
+  readMarker(): Promise<string | null>;
+  writeMarker(id: string): Promise<void>;
   /** Fails with a clear error when the blob store cannot be used (checked at start-up). */
   check?(): Promise<void>;
   close?(): void;
@@ -214,3 +220,6 @@ function isAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The marker's name beside the blobs (it is no blob id, so listings and GC sweeps pass it by). */
+export const MARKER_NAME = '.cloudport-content-id';

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../shared/log.js';
 
-import { BLOB_ID, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
+import { BLOB_ID, MARKER_NAME, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
 
 // The contract and its helpers live in blob-store.ts, shared with the S3 blob store (loaded lazily, so no cycle).
 export { BLOB_ID, TempFiles, checkBlobId, gcUnlink, inRecreatedDir, type BlobStore } from './blob-store.js';
@@ -152,6 +152,21 @@ export class LocalBlobStore implements BlobStore {
 
   cleanTemp(): Promise<number> {
     return this.temp.cleanTemp();
+  }
+
+  async readMarker(): Promise<string | null> {
+    try {
+      return (await fsp.readFile(path.join(this.blobs, MARKER_NAME), 'utf8')).trim() || null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async writeMarker(id: string): Promise<void> {
+    await fsp.writeFile(path.join(this.blobs, MARKER_NAME), `${id}\n`, { flag: 'wx', mode: 0o600 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
   }
 }
 

@@ -17,7 +17,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CloudportError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { redact, registerSecret } from '../shared/redact.js';
-import { BLOB_ID, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
+import { BLOB_ID, MARKER_NAME, TempFiles, checkBlobId, type BlobStore } from './blob-store.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -236,6 +236,26 @@ export class S3BlobStore implements BlobStore {
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  async readMarker(): Promise<string | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER_NAME}` }));
+      return (await out.Body!.transformToString()).trim() || null;
+    } catch (e) {
+      if (isMissing(e)) return null;
+      throw this.fail('reading its marker', e);
+    }
+  }
+
+  async writeMarker(id: string): Promise<void> {
+    try {
+      // Create-only where the service honours If-None-Match: the first process's id stays.
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER_NAME}`, Body: `${id}\n`, IfNoneMatch: '*', ContentType: 'text/plain' }));
+    } catch (e) {
+      if (httpStatus(e) === 412 || errName(e) === 'PreconditionFailed') return;
+      throw this.fail('writing its marker', e);
+    }
   }
 
   close(): void {

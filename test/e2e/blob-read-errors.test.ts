@@ -13,6 +13,8 @@ import { startProxy } from '../support/s3-proxy.mjs';
  * away is reported as the blob store's problem, naming s3://bucket/prefix, not as a lost item to re-import.
  */
 const pg = pgSchema('qa_pgb_blobread');
+// The second case's store of its own: a store's content lives in one blob store (its marker recorded).
+const pgGone = pgSchema('qa_pgb_blobgone');
 const BLOB_ENV = { CLOUDPORT_BLOB_STORE_ACCESS_KEY_ID: 'AKIABLOB000000000000', CLOUDPORT_BLOB_STORE_SECRET_ACCESS_KEY: 'blob-qa-secret-value-77', CLOUDPORT_MASTER_KEY: Buffer.alloc(32, 5).toString('base64') };
 
 describe('read_item when the S3 blob store fails (PostgreSQL store)', () => {
@@ -50,7 +52,7 @@ describe('read_item when the S3 blob store fails (PostgreSQL store)', () => {
   });
 
   it('a blob bucket that went away is named in read_item\'s error, not reported as a lost item to import again', async () => {
-    const cp = await startCloudport({ dataDir: tempDir(), args: ['--database-url', pg.url(), '--blob-store', 's3://rb-gone/q', '--blob-store-endpoint', env.s3.endpoint], env: BLOB_ENV });
+    const cp = await startCloudport({ dataDir: tempDir(), args: ['--database-url', pgGone.url(), '--blob-store', 's3://rb-gone/q', '--blob-store-endpoint', env.s3.endpoint], env: BLOB_ENV });
     try {
       const cid = (await cp.ok('create_connector', env.connector('rb-src'))).connector.id;
       await waitForJob(cp, (await cp.ok('start_import', { connector_id: cid, index: 'y' })).job_id);

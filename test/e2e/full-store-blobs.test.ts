@@ -14,7 +14,8 @@ import { startS3Env, type S3Env } from '../helpers/s3env.js';
 function localBlobs(dataDir: string): string[] {
   const root = path.join(dataDir, 'blobs');
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root).flatMap((shard) => fs.readdirSync(path.join(root, shard)));
+  // The blob store's marker (.cloudport-content-id) is no blob.
+  return fs.readdirSync(root).filter((n) => !n.startsWith('.')).flatMap((shard) => fs.readdirSync(path.join(root, shard)));
 }
 
 describe('a job canceled while the SQLite store is full', () => {

@@ -40,6 +40,7 @@ async function cuttableProxy(targetPort: number) {
 describe('PostgreSQL connection loss', () => {
   let env: S3Env;
   const { procs, url } = pgSchema('cp_pgcut');
+  const firstDataDir = tempDir();
 
   beforeAll(async () => {
     env = await startS3Env(['cut']);
@@ -53,7 +54,7 @@ describe('PostgreSQL connection loss', () => {
     const proxy = await cuttableProxy(5432);
     const direct = url();
     const viaProxy = url(proxy.port);
-    const dataDir = tempDir();
+    const dataDir = firstDataDir;
     const common = ['--blob-store', `${dataDir}/blobs`, '--allow-private-endpoints'];
     const penv = { CLOUDPORT_MASTER_KEY: MASTER_KEY, CLOUDPORT_LEASE_MS: '3000' };
     const mcp = await startCloudport({ dataDir, args: ['--workers', '0', '--database-url', direct, ...common], env: penv });
@@ -92,7 +93,7 @@ describe('PostgreSQL connection loss', () => {
   it('while PostgreSQL is unreachable the front door answers 503 with Retry-After (a temporary condition), not 500 "Internal error"', async () => {
     const proxy = await cuttableProxy(5432);
     const viaProxy = url(proxy.port);
-    const dataDir = tempDir();
+    const dataDir = firstDataDir; // the schema's content lives in the first test's blob store
     const penv = { CLOUDPORT_MASTER_KEY: MASTER_KEY };
     const k = await runCli(['keys', 'create', '--org', 'acme', '--data-dir', dataDir, '--database-url', viaProxy], penv);
     expect(k.code, k.stderr).toBe(0);

@@ -27,8 +27,9 @@ describe('front door SIGTERM with connected clients', () => {
     await env?.stop();
   });
 
+  // One data dir for every server of the schema: their content (blobs) lives there.
+  const dataDir = tempDir();
   async function started(index: string) {
-    const dataDir = tempDir();
     const k = await runCli(['keys', 'create', '--org', 'acme', '--data-dir', dataDir, '--database-url', url], penv);
     expect(k.code, k.stderr).toBe(0);
     const key = k.stdout.trim().split('\n').pop()!;

@@ -34,7 +34,8 @@ async function allItems(cp: Running, index: string): Promise<{ key: string; sha2
 function localBlobs(dataDir: string): string[] {
   const root = path.join(dataDir, 'blobs');
   if (!fs.existsSync(root)) return [];
-  return fs.readdirSync(root).flatMap((shard) => fs.readdirSync(path.join(root, shard)));
+  // The blob store's marker (.cloudport-content-id) is no blob.
+  return fs.readdirSync(root).filter((n) => !n.startsWith('.')).flatMap((shard) => fs.readdirSync(path.join(root, shard)));
 }
 
 /** Checks the end state shared by both crash tests: one final state per object, one item per key with the right content, GETs per key. */
@@ -144,7 +145,7 @@ describe('workers: crashes', () => {
         let token: string | undefined;
         do {
           const page = await c.send(new ListObjectsV2Command({ Bucket: 'cas', Prefix: 'blobs/', ContinuationToken: token }));
-          stored.push(...(page.Contents ?? []).map((o: { Key: string }) => o.Key.split('/').pop()!));
+          stored.push(...(page.Contents ?? []).map((o: { Key: string }) => o.Key.split('/').pop()!).filter((k: string) => !k.startsWith('.')));
           token = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (token);
         expect(stored.sort()).toEqual([...new Set(items.map((i) => i.sha256))].sort());

@@ -1219,6 +1219,8 @@ describe('PostgreSQL store selection and master key', () => {
     const config = (dataDir: string, key: string) => ({
       dataDir,
       databaseUrl: db.url,
+      // The hosts share one blob store, as a deployment's processes must.
+      blobStore: { kind: 'local' as const, dir: path.join(tmpRoot, 'shared-blobs') },
       readOnly: false,
       concurrency: 0,
       leaseMs: 30_000,
