@@ -16,7 +16,9 @@ export async function writeProbeCheck(
     await provider.write(probe, Buffer.from('cloudport write probe\n'), { contentType: 'text/plain' });
   } catch (e) {
     const err = e as CloudportError;
-    return { name: 'write', status: 'failed', detail: err.message, fix: fixFor(err, 'write'), kind: err.kind, ...(err.field ? { field: err.field } : {}), ...(err.temporary ? { temporary: true } : {}) };
+    // The probe's own path comes from export_base_path: a refusal of that path (field "key") points there.
+    const field = err.field === 'key' ? 'export_base_path' : err.field;
+    return { name: 'write', status: 'failed', detail: err.message, fix: fixFor(err, 'write') ?? err.fix, kind: err.kind, ...(field ? { field } : {}), ...(err.temporary ? { temporary: true } : {}) };
   }
   try {
     await provider.delete(probe);

@@ -96,6 +96,8 @@ export interface Check {
   field?: string;
   /** The failure may pass later without a change (internal: an unreachable endpoint, throttling). */
   temporary?: boolean;
+  /** A passed check the caller should hear of all the same (Drive: the service account's My Drive is empty), with what to do. */
+  warning?: string;
 }
 
 export interface CheckOptions {
@@ -149,6 +151,8 @@ export interface StorageProvider {
   changes?(token: string | null, signal?: AbortSignal): Promise<{ token: string; changed: boolean | null }>;
   /** Where the provider can tell a bucket's region itself: used when a connector gives none. */
   detectRegion?(): Promise<string | null>;
+  /** Why the whole location may list nothing, where the provider can say more than "no objects" (Drive). */
+  emptyHint?(): string;
   close(): void;
 }
 

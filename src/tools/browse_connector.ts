@@ -24,7 +24,16 @@ export const browseConnector = defineTool({
     }
   }),
   output: z.object({
-    objects: z.array(z.object({ key: z.string(), size: z.number(), last_modified: z.string().nullable(), etag: z.string().nullable(), storage_class: z.string().optional(), exported: z.string().optional() })),
+    objects: z.array(
+      z.object({
+        key: z.string(),
+        size: z.number().nullable().describe('null: a Google file (sized on export).'),
+        last_modified: z.string().nullable(),
+        etag: z.string().nullable(),
+        storage_class: z.string().optional(),
+        exported: z.string().optional(),
+      }),
+    ),
     folders: z.array(z.string()).optional(),
     next_cursor: z.string().nullable(),
     scanned: z.number(),
@@ -39,6 +48,7 @@ export const browseConnector = defineTool({
     const r = await app.browse(org, args.connector_id, { ...rest, page_size: limit ?? page_size ?? 100 });
     const keys = r.objects.slice(0, 3).map((o) => brief(o.key, 60));
     const classed = r.objects.filter((o) => o.storage_class).length;
+    const exported = r.objects.some((o) => o.exported);
     const summary =
       `${r.matched} object(s) matched of ${r.scanned} scanned` +
       (r.folders?.length ? `, ${r.folders.length} folder(s)` : '') +
@@ -49,15 +59,17 @@ export const browseConnector = defineTool({
       (classed ? `. ${classed} in another storage class (column class; GLACIER, DEEP_ARCHIVE and Archive need a restore before import)` : '');
     // The page as columns (key, size, modified, and class when some object is not in the standard
     // class): every entry and the cursor, in few bytes.
+    // (and exported, the format a Google file is exported to, when the page holds one)
     const page = {
-      columns: classed ? ['key', 'size', 'modified', 'class'] : ['key', 'size', 'modified'],
-      objects: r.objects.map((o) => (classed ? [o.key, o.exported ? null : o.size, o.last_modified, o.storage_class ?? null] : [o.key, o.exported ? null : o.size, o.last_modified])),
+      columns: ['key', 'size', 'modified', ...(classed ? ['class'] : []), ...(exported ? ['exported'] : [])],
+      objects: r.objects.map((o) => [o.key, o.exported ? null : o.size, o.last_modified, ...(classed ? [o.storage_class ?? null] : []), ...(exported ? [o.exported ?? null] : [])]),
       ...(r.folders ? { folders: r.folders } : {}),
       next_cursor: r.next_cursor,
       matched: r.matched,
       scanned: r.scanned,
       ...(r.stopped ? { stopped: r.stopped } : {}),
     };
-    return { data: r, summary, text: `${escapeText(summary)}\n${jsonText(page)}` };
+    const data = exported ? { ...r, objects: r.objects.map((o) => (o.exported ? { ...o, size: null } : o)) } : r;
+    return { data, summary, text: `${escapeText(summary)}\n${jsonText(page)}` };
   },
 });

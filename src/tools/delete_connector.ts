@@ -10,8 +10,8 @@ export const deleteConnector = defineTool({
   output: z.object({
     deleted: z.boolean(),
     connector_id: z.string(),
-    automations_deleted: z.number().describe('Automations of the connector, deleted with it.'),
-    automations: z.array(z.string()).describe('Their ids (the first 100).'),
+    automations_deleted: z.number(),
+    automations: z.array(z.string()).describe('Their ids (first 100).'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handler(args, { app, org }) {

@@ -146,7 +146,7 @@ optionalLocation.bucket = advertise(locationFields.bucket!, {
   minLength: 3,
   maxLength: 255,
   pattern: S3_BUCKET.source,
-  description: 's3, gcs (lowercase, at most 222); azure_blob: container.',
+  description: 's3, gcs; azure_blob: container.',
 }).optional();
 
 export const connectorId = z.string().min(1).max(100);
@@ -174,7 +174,7 @@ export const connectorFields = {
   export_base_path: z.string().max(1024).optional().describe('Export prefix.'),
   description: z.string().max(500).optional(),
   metadata: metadataInput.optional(),
-  validate: z.boolean().optional().describe('Test first; default true.'),
+  validate: z.boolean().optional().describe('Test first (default).'),
 };
 
 export const connectorOut = z.object({

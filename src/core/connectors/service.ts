@@ -230,8 +230,10 @@ function checkCredentials(provider: string, creds: CredentialsInput): void {
  * The input a failed check points at when its error named none: a refused auth check is the
  * credentials; a missing bucket is the bucket; a right the credentials lack is the credentials.
  */
-function checkField(c: Check): string {
+function checkField(c: Check): string | undefined {
   if (c.field) return c.field;
+  // Throttling is the service's state, not an input's fault.
+  if (c.kind === 'rate_limited') return undefined;
   if (c.kind === 'not_found') return 'bucket';
   if (c.name === 'write' && c.kind !== 'permission_denied') return 'export_base_path';
   return 'credentials';
@@ -344,7 +346,7 @@ export class ConnectorService {
     });
   }
 
-  async create(org: string, input: ConnectorInput): Promise<ConnectorView> {
+  async create(org: string, input: ConnectorInput): Promise<ConnectorView & { warning?: string }> {
     if (!(PROVIDER_NAMES as readonly string[]).includes(input.provider)) throw invalid('provider', `unknown provider ${JSON.stringify(input.provider)}`, `Allowed: ${PROVIDER_NAMES.join(', ')}.`);
     const def = getProvider(input.provider);
     refuseOthersFields(def, input as unknown as Record<string, unknown>);
@@ -359,10 +361,12 @@ export class ConnectorService {
     if (await this.store.findConnectorByName(org, name)) {
       throw nameTaken(name);
     }
+    let warning: string | undefined;
     if (input.validate !== false) {
       if (loc.region === null) loc.region = await this.detectRegion(org, input.provider, loc, input.credentials);
       const checks = await this.runChecks(org, input.provider, loc, input.credentials, scopes, basePath);
       if (checks.some((c) => c.status === 'failed')) throw failedCheckError(checks, 'connector not saved');
+      warning = checks.map((c) => c.warning).filter(Boolean).join('; ') || undefined;
     }
     const id = newId('conn');
     const now = new Date().toISOString();
@@ -395,7 +399,8 @@ export class ConnectorService {
       if (String((e as Error).message).includes('UNIQUE')) throw nameTaken(name);
       throw e;
     }
-    return toView((await this.store.getConnector(org, id))!);
+    const view = toView((await this.store.getConnector(org, id))!);
+    return warning ? { ...view, warning } : view;
   }
 
   async list(org: string, opts: { status?: string; cursor?: string; limit: number }): Promise<{ connectors: ConnectorView[]; next_cursor: string | null }> {

@@ -88,7 +88,7 @@ export async function explainNoMatch(provider: StorageProvider, sel: Selection, 
     const objects = objectsOf(page.objects);
     const count = `${objects.length}${page.nextToken !== null ? '+' : ''}`;
     if (!objects.length) {
-      if (!prefix) return { field: 'connector_id', message, hints: ["The connector's bucket holds no objects."] };
+      if (!prefix) return { field: provider.emptyHint ? 'root_folder_id' : 'connector_id', message, hints: [provider.emptyHint ? `${provider.emptyHint()}.` : "The connector's bucket holds no objects."] };
       const trimmed = prefix.replace(/^\/+/, '');
       if (trimmed !== prefix) {
         const t = await list(trimmed);

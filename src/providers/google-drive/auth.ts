@@ -120,7 +120,12 @@ async function postToken(url: string, form: Record<string, string>, agents: Agen
 function tokenError(status: number, body: Record<string, unknown>, what: 'service_account' | 'oauth', subject?: string): CloudportError {
   const code = String(body.error ?? `HTTP ${status}`);
   const said = String(body.error_description ?? '').slice(0, 300);
-  if (status === 429 || status >= 500) return new CloudportError(status === 429 ? 'rate_limited' : 'unexpected', `the token endpoint answered ${status}${said ? `: ${said}` : ''}`, { temporary: true });
+  if (status === 429 || status >= 500) {
+    return new CloudportError(status === 429 ? 'rate_limited' : 'unexpected', `the token endpoint answered ${status}${said ? `: ${said}` : ''}`, {
+      temporary: true,
+      fix: status === 429 ? 'Google is throttling token requests: retry in a minute; nothing is wrong with the credentials.' : 'A fault of Google\'s token service, usually passing: retry in a minute.',
+    });
+  }
   if (what === 'service_account' && code === 'unauthorized_client' && subject) {
     return new CloudportError('permission_denied', `the service account may not act as ${subject} (${said || code})`, {
       field: 'credentials.subject',

@@ -78,7 +78,8 @@ export function mapDriveError(e: unknown, ctx: DriveErrorContext): CloudportErro
     }
     if (reason === 'exportSizeLimitExceeded') {
       return new CloudportError('unsupported', `${what} is too large for Google to export (its limit is 10 MB per exported file)`, {
-        fix: 'Split the document, or download it from Drive by hand (File → Download); this file is skipped.',
+        field: 'key',
+        fix: 'Split the document, or download it from Drive by hand (File → Download); this file fails, the others go on.',
       });
     }
     if (reason === 'accessNotConfigured' || reason === 'SERVICE_DISABLED') {

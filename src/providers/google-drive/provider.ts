@@ -426,11 +426,26 @@ export class DriveProvider implements StorageProvider {
     }
   }
 
+  /** Why the connector's location lists nothing, and what to do when that is the service account's own My Drive. */
+  emptyHint(): string {
+    if (this.rootId === 'root' && !this.driveId && this.principal?.endsWith('.gserviceaccount.com')) {
+      return `My Drive of the service account ${this.principal} is empty: share a folder with that email and set root_folder_id to the folder's id (update_connector), use a shared drive (drive_id), or act as a user (subject)`;
+    }
+    return `${this.errCtx().root} holds no files`;
+  }
+
   /** The connector's root exists, is visible and is a folder (else an error naming its field). */
   private async checkRoot(signal?: AbortSignal): Promise<void> {
     try {
-      const f = await this.call('list', (o) => this.api.files.get({ fileId: this.rootId, fields: 'id,mimeType,trashed', supportsAllDrives: true }, o), {}, signal);
+      const f = await this.call('list', (o) => this.api.files.get({ fileId: this.rootId, fields: 'id,mimeType,trashed,driveId', supportsAllDrives: true }, o), {}, signal);
       const ctx = this.errCtx();
+      // Listing with drive_id reads that shared drive only: a root elsewhere would list as empty.
+      if (this.driveId && this.rootId !== this.driveId && f.driveId !== this.driveId) {
+        throw new CloudportError('config_invalid', `${ctx.root} is not in shared drive ${this.driveId} (it is in ${f.driveId ? `shared drive ${f.driveId}` : 'a My Drive'})`, {
+          field: 'root_folder_id',
+          fix: f.driveId ? `Set drive_id to ${f.driveId}, or give a folder of shared drive ${this.driveId}.` : 'Drop drive_id (a folder of a My Drive shared with the credentials is read without it), or give a folder of that shared drive.',
+        });
+      }
       if (f.mimeType !== FOLDER_MIME) throw new CloudportError('config_invalid', `${ctx.root} is a file, not a folder`, { ...(ctx.rootField ? { field: ctx.rootField } : {}), fix: 'Give the id of the folder that holds the files.' });
       if (f.trashed) throw new CloudportError('not_found', `${ctx.root} is in the trash`, { ...(ctx.rootField ? { field: ctx.rootField } : {}), fix: 'Restore it from the trash, or give another folder.' });
     } catch (e) {
@@ -690,7 +705,7 @@ export class DriveProvider implements StorageProvider {
         parent = found.id;
         continue;
       }
-      if (found) throw new CloudportError('conflict', `${JSON.stringify(seg)} is a file, not a folder`, { field: 'key' });
+      if (found) throw new CloudportError('conflict', `${JSON.stringify(seg)} is a file, not a folder`, { field: 'key', fix: 'Export under a path whose folders are not files (another export_base_path or path_template), or rename that file in Drive.' });
       const lockKey = `${parent}/${seg}`;
       let pending = this.creating.get(lockKey);
       if (!pending) {
@@ -840,10 +855,8 @@ export class DriveProvider implements StorageProvider {
     try {
       const page = await this.list({ prefix: '', maxKeys: 20, signal: opts.signal });
       readable = page.objects.filter((o) => o.size > 0 || o.exported).slice(0, 5);
-      const empty = this.rootId === 'root' && !this.driveId && this.principal?.endsWith('.gserviceaccount.com')
-        ? 'My Drive of the service account is empty: share a folder with it and set root_folder_id, use a shared drive (drive_id), or act as a user (subject)'
-        : 'the folder is empty';
-      checks.push({ name: 'list', status: 'passed', detail: page.objects.length ? `listed ${page.objects.length}${page.nextToken ? '+' : ''} files` : empty });
+      const empty = this.emptyHint();
+      checks.push({ name: 'list', status: 'passed', ...(page.objects.length ? { detail: `listed ${page.objects.length}${page.nextToken ? '+' : ''} files` } : { detail: empty, warning: empty }) });
     } catch (e) {
       const err = e as CloudportError;
       // A tree deeper than Drive allows is listed all the same down to its limit: the credentials list fine.
@@ -855,13 +868,15 @@ export class DriveProvider implements StorageProvider {
     }
     if (!readable.length) checks.push(skip('read', 'no file to read'));
     else {
-      // A file whose owner turned off downloads (field "key") says nothing of the credentials: the next is tried.
+      // A file that cannot be read for its own sake (field "key": its owner turned off downloads, a Google
+      // Doc too large to export) says nothing of the credentials: the next is tried.
       let locked = 0;
+      let tooLarge = 0;
       for (const f of readable) {
         try {
           const r = await this.read(f.key, { ...(f.size > 0 ? { offset: f.size - 1 } : {}), signal: opts.signal });
           r.body.destroy();
-          checks.push({ name: 'read', status: 'passed', detail: `read one file${locked ? ` (${locked} before it cannot be downloaded: their owners turned downloading off)` : ''}` });
+          checks.push({ name: 'read', status: 'passed', detail: `read one file${locked ? ` (${locked} before it cannot be downloaded: their owners turned downloading off)` : ''}${tooLarge ? ` (${tooLarge} before it too large for Google to export)` : ''}` });
           break;
         } catch (e) {
           const err = e as CloudportError;
@@ -869,11 +884,18 @@ export class DriveProvider implements StorageProvider {
             locked++;
             continue;
           }
+          if (err.kind === 'unsupported' && err.field === 'key') {
+            tooLarge++;
+            continue;
+          }
           checks.push(failed('read', err.kind === 'permission_denied' && !err.field ? withFix(err, shareFix(this.errCtx({ principal: user || this.principal }), 'read')) : err));
           break;
         }
       }
-      if (locked === readable.length) checks.push(skip('read', `the ${locked} file(s) tried cannot be downloaded: their owners turned downloading off for viewers (those files will fail on import)`));
+      if (locked + tooLarge === readable.length) {
+        const why = [locked && `${locked} cannot be downloaded (their owners turned downloading off for viewers)`, tooLarge && `${tooLarge} too large for Google to export`].filter(Boolean).join(', ');
+        checks.push(skip('read', `of the ${readable.length} file(s) tried, ${why}: those files will fail on import`));
+      }
     }
     if (!opts.write) return [...checks, ...writeSkipped(opts)];
     checks.push(await writeProbeCheck(this, opts, (err) => (err.kind === 'permission_denied' && !err.field ? shareFix(this.errCtx({ principal: user || this.principal }), 'write') : err.fix)));
