@@ -26,6 +26,7 @@ export const startExport = defineTool({
     bytes: z.number(),
     sample: z.array(z.object({ key: z.string(), path: z.string() })),
     failed: z.number().int(),
+    skipped: z.number().int().optional(),
     failed_files: z.array(z.object({ key: z.string(), error: z.string() })),
     listing_complete: z.boolean(),
     replayed: z.boolean().optional(),
@@ -41,6 +42,7 @@ export const startExport = defineTool({
       data: r,
       summary:
         `${head}: ${r.accepted} item(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : r.job_id ? ' so far (listing continues)' : ' in the first pages (a job would list the rest)'}` +
+        (r.skipped ? `, ${r.skipped} skipped (same content as another key, one object: import_status files_status "skipped" names them)` : '') +
         (r.failed_files.length ? `, ${r.failed} refused (first: ${brief(r.failed_files[0]!.key, 60)}: ${brief(r.failed_files[0]!.error, 80)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((s) => `${brief(s.key, 40)} → ${brief(s.path, 60)}`).join(', ')}` : '') +
         (r.hint ? `. ${r.hint}` : ''),

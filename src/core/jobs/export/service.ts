@@ -55,6 +55,8 @@ export interface StartExportResult {
   sample: { key: string; path: string }[];
   /** Files refused or failed (at listing, or since for an existing job): all counted, the first 20 in failed_files. */
   failed: number;
+  /** Items left out at listing: same content as an earlier key under a {sha256} path, which one object holds. */
+  skipped?: number;
   failed_files: { key: string; error: string }[];
   listing_complete: boolean;
   replayed?: boolean;
@@ -169,6 +171,7 @@ export class ExportService implements JobHandlers {
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       sample: accepted.slice(0, 5).map((f) => ({ key: f.key, path: (targetFor(params, f.key, index, f.version!) as { path: string }).path })),
       failed: files.filter((f) => f.status === 'failed').length,
+      ...(files.some((f) => f.status === 'skipped') ? { skipped: files.filter((f) => f.status === 'skipped').length } : {}),
       failed_files: failedSample(files),
       listing_complete: complete,
       ...(none ? { hint: none } : {}),
@@ -208,6 +211,11 @@ export class ExportService implements JobHandlers {
     return !params.template.includes('{key}') && !params.template.includes('{sha256}');
   }
 
+  /** A template that names items by {sha256} (no {key}) names two items of one content alike: one object holds both. */
+  private static byContent(params: ExportParams): boolean {
+    return !params.template.includes('{key}') && params.template.includes('{sha256}');
+  }
+
   /**
    * Two items can render one object: by a template that names them by {name} alone (a/x.txt and b/x.txt
    * as "flat/x.txt"), or by two paths the provider reads as one (`samePath`: Drive's "50% off.txt" and
@@ -217,7 +225,8 @@ export class ExportService implements JobHandlers {
    */
   private refuseSharedPaths(params: ExportParams, index: string, files: ListedFile[], samePath: ((p: string) => string) | undefined, seen = new Map<string, string>()): ListedFile[] {
     const byName = ExportService.byName(params);
-    if (!byName && !samePath) return files;
+    const byContent = ExportService.byContent(params);
+    if (!byName && !byContent && !samePath) return files;
     for (const f of files) {
       if (f.status) continue;
       const t = targetFor(params, f.key, index, f.version!);
@@ -225,6 +234,8 @@ export class ExportService implements JobHandlers {
       const object = samePath ? samePath(t.path) : t.path;
       const other = seen.get(object);
       if (other === undefined) seen.set(object, f.key);
+      // The same path by {sha256}: the same bytes, which the other key's write puts there; one object, one export.
+      else if (byContent) Object.assign(f, { status: 'skipped', error: `same content as ${other}, which this export writes to ${t.path}` });
       else if (byName) Object.assign(f, { status: 'failed', error: `its path ${t.path} is also ${other}'s in this export: put {key} in path_template to keep them apart` });
       else Object.assign(f, { status: 'failed', error: `its path ${t.path} names the same file as ${other}'s in this export (the provider reads both names as one; on google_drive "%25" in a key stands for "%"): put {sha256} in path_template, or export one of them alone` });
     }
@@ -238,7 +249,7 @@ export class ExportService implements JobHandlers {
    */
   private async listedPaths(job: JobRow, params: ExportParams, samePath: ((p: string) => string) | undefined): Promise<Map<string, string>> {
     const seen = new Map<string, string>();
-    if (!ExportService.byName(params) && !samePath) return seen;
+    if (!ExportService.byName(params) && !ExportService.byContent(params) && !samePath) return seen;
     for (let afterId: number | undefined; ; ) {
       const rows = await this.store.listJobFiles(job.id, { ...(afterId !== undefined ? { afterId } : {}), limit: 1000 });
       for (const f of rows) {
