@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App, AppConfig } from './core/app.js';
 import { DEFAULT_ORG } from './core/domain/org.js';
-import { authHelpText, helpText, keysHelpText, parseCommandLine, type CliConfig, type CommandLine } from './config.js';
+import { authHelpText, helpText, keysHelpText, parseCommandLine, shownArgument, type CliConfig, type CommandLine } from './config.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { carriesSecrets } from './shared/secure-url.js';
@@ -58,7 +58,7 @@ async function keysCommand({ args, keys: flags, config: cfg }: CommandLine): Pro
   if (action === 'create' && !flags.org) throw new CloudportError('config_invalid', 'keys create needs --org NAME', { field: '--org', fix: 'E.g. cloudport keys create --org acme.' });
   if (action === 'revoke' && id === undefined) throw new CloudportError('config_invalid', 'keys revoke needs a key id (see keys list)', { field: 'ID' });
   const surplus = action === 'revoke' ? extra[0] : (id ?? extra[0]);
-  if (surplus !== undefined) throw new CloudportError('config_invalid', `unexpected argument ${JSON.stringify(surplus)} for keys ${action}`, { fix: usage });
+  if (surplus !== undefined) throw new CloudportError('config_invalid', `unexpected argument ${shownArgument(surplus)} for keys ${action}`, { fix: usage });
   const app = await openApp(appConfig(cfg, createLogger('warn'), 'admin', 0));
   try {
     if (action === 'create') {
@@ -90,7 +90,7 @@ async function keysCommand({ args, keys: flags, config: cfg }: CommandLine): Pro
 async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<void> {
   if (cfg.help) return void process.stdout.write(authHelpText(VERSION));
   const usage = 'Use cloudport auth google-drive --client-id ID --client-secret SECRET (see cloudport auth --help).';
-  if (args[0] !== 'google-drive' || args.length > 1) throw new CloudportError('config_invalid', args[0] === undefined ? 'auth needs a provider: google-drive' : `unexpected argument ${JSON.stringify(args[0] === 'google-drive' ? args[1] : args[0])}`, { fix: usage });
+  if (args[0] !== 'google-drive' || args.length > 1) throw new CloudportError('config_invalid', args[0] === undefined ? 'auth needs a provider: google-drive' : `unexpected argument ${shownArgument((args[0] === 'google-drive' ? args[1] : args[0])!)}`, { fix: usage });
   if (!auth.clientId) throw new CloudportError('config_invalid', 'auth google-drive needs --client-id', { field: '--client-id', fix: 'Create an OAuth client of type "Desktop app" (Google Cloud console → APIs & Services → Credentials) and give its id.' });
   if (!auth.clientSecret) throw new CloudportError('config_invalid', 'auth google-drive needs --client-secret', { field: '--client-secret', fix: 'Give the OAuth client\'s secret (or set GOOGLE_CLIENT_SECRET).' });
   for (const [flag, uri] of [['--auth-uri', auth.authUri], ['--token-uri', auth.tokenUri]] as const) {

@@ -287,8 +287,18 @@ function parseFlags<T>(parse: () => T): T {
     return parse();
   } catch (e) {
     if (e instanceof CloudportError) throw e;
-    throw new CloudportError('config_invalid', (e as Error).message, { fix: 'See cloudport --help.' });
+    // Node's parser quotes a stray argument, which may be a secret given without its flag.
+    const message = (e as Error).message.replace(/Unexpected argument '(.*?)'\./s, (_, a: string) => `unexpected argument ${shownArgument(a)}.`);
+    throw new CloudportError('config_invalid', message, { fix: 'See cloudport --help.' });
   }
+}
+
+/**
+ * A stray argument as an error may quote it: a word (a misspelled subcommand) is shown; anything else is
+ * not, since it may be a secret whose flag was left out (`--client-id X S3cret`).
+ */
+export function shownArgument(a: string): string {
+  return /^[A-Za-z][A-Za-z0-9_-]{0,23}$/.test(a) && !(/[A-Z]/.test(a) && /[0-9]/.test(a)) ? JSON.stringify(a) : `(${a.length} characters, not shown: it may be a secret given without its flag)`;
 }
 
 export const COMMANDS = ['keys', 'worker', 'auth'] as const;
@@ -316,7 +326,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
     throw new CloudportError('config_invalid', `unknown command ${JSON.stringify(first)}`, { fix: 'Commands: keys, worker, auth; with none, cloudport serves MCP. See cloudport --help.' });
   }
   const command = (first ?? 'serve') as CommandLine['command'];
-  if (command !== 'keys' && command !== 'auth' && args.length) throw new CloudportError('config_invalid', `unexpected argument ${JSON.stringify(args[0])}`, { fix: 'See cloudport --help.' });
+  if (command !== 'keys' && command !== 'auth' && args.length) throw new CloudportError('config_invalid', `unexpected argument ${shownArgument(args[0]!)}`, { fix: 'See cloudport --help.' });
   for (const [own, options] of [['keys', KEYS_OPTIONS], ['auth', AUTH_OPTIONS]] as const) {
     if (command === own) continue;
     for (const f of Object.keys(options)) if (f in values) throw new CloudportError('config_invalid', `--${f} applies to cloudport ${own === 'keys' ? 'keys create' : 'auth google-drive'} only`, { field: `--${f}` });
