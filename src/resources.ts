@@ -169,13 +169,15 @@ const items: ResourceProvider = {
   },
 };
 
-export const RESOURCE_PROVIDERS: ResourceProvider[] = [items, views];
+export const ALL_PROVIDERS: ResourceProvider[] = [items, views];
 
 /** Values in one completion (the MCP specification's maximum). */
 const COMPLETIONS = 100;
 
 /** Resources, templates, reads and completions on a server, for the caller's organization. */
-export function registerResources(server: Server, app: App | Promise<App>, org: string): void {
+export function registerResources(server: Server, app: App | Promise<App>, org: string, itemsReadable = true): void {
+  // Items are what read_item reads: a server whose --toolsets leave read_item out lists and reads none.
+  const RESOURCE_PROVIDERS = itemsReadable ? ALL_PROVIDERS : ALL_PROVIDERS.filter((p) => p !== items);
   onRequest(server, ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: RESOURCE_PROVIDERS.flatMap((p) => (p.template ? [p.template] : [])) }));
 
   onRequest(server, ListResourcesRequestSchema, async (req) => {

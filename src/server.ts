@@ -490,7 +490,7 @@ export function createServer(app: App | Promise<App>, opts: ServerOptions): Serv
   const definitions = toolDefinitions(opts.readOnly, toolsets);
 
   onRequest(server, ListToolsRequestSchema, async () => ({ tools: definitions }));
-  registerResources(server, app, opts.org);
+  registerResources(server, app, opts.org, toolEnabled('read_item', opts.toolsets ?? null));
 
   onRequest(server, CallToolRequestSchema, (req, extra) => {
     // Whatever goes wrong inside a call (even outside the tool's own try) is answered as a tool error.
