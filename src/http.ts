@@ -368,7 +368,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     if (typeof sid === 'string') {
       const s = sessions.get(sid);
       // A session is bound to the key that opened it: another key sees "not found", like an unknown id.
-      if (!s || s.keyId !== who.keyId) return sendJson(res, 404, rpcError(-32001, 'Session not found'));
+      if (!s || s.keyId !== who.keyId) return sendJson(res, 404, rpcError(-32001, 'Session not found: it expired, was closed, or belongs to another key; send initialize again without an Mcp-Session-Id header to start a new one'));
       track(sid, s, res);
       return s.transport.handleRequest(req, res, body);
     }
