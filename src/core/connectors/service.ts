@@ -176,7 +176,7 @@ export function normalizeBasePath(p: string | undefined): string {
   // One trailing "/" is allowed (it is added anyway); everything else is checked as export paths are.
   const rel = p.endsWith('/') ? p.slice(0, -1) : p;
   const problem = pathProblem(rel, { written: true });
-  if (problem) throw invalid('export_base_path', `export_base_path is refused: ${problem}`, 'Use a relative folder such as "exports/cloudport/".');
+  if (problem) throw invalid('export_base_path', `export_base_path is refused: ${problem}`, `Use a relative folder such as "exports/cloudport/"${/^\/+$/.test(p) ? ', or "" for the top of the bucket' : ''}.`);
   return rel + '/';
 }
 
