@@ -126,14 +126,19 @@ export const BLOB_STORE_META = 'blob_store_id';
  * imports would land where the front door never reads them, and reads would call the content lost.
  */
 async function agreeBlobStore(store: Store, blobs: BlobStore): Promise<void> {
-  let recorded = await store.getMeta(BLOB_STORE_META);
   let marker = await blobs.readMarker();
-  if (recorded === null) {
-    if (marker === null) {
-      await blobs.writeMarker(`bs_${randomBytes(12).toString('hex')}`);
-      marker = await blobs.readMarker();
-    }
-    recorded = await store.setMetaOnce(BLOB_STORE_META, marker!);
+  // The store decides which id holds: the blob store's own, or a new one when it has none.
+  const candidate = marker ?? `bs_${randomBytes(12).toString('hex')}`;
+  const recorded = (await store.getMeta(BLOB_STORE_META)) ?? (await store.setMetaOnce(BLOB_STORE_META, candidate));
+  if (marker === null && recorded === candidate) {
+    // This process recorded a new id: its blob store takes the marker (another one there first wins).
+    await blobs.writeMarker(recorded);
+    marker = await blobs.readMarker();
+  }
+  // A process that starts beside the one writing the marker may find it missing for a moment.
+  for (let i = 0; marker === null && i < 25; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    marker = await blobs.readMarker();
   }
   if (marker === recorded) return;
   throw new CloudportError('config_invalid', `the blob store ${blobs.location} is not the one that holds this store's content: ${marker === null ? 'it has no marker' : `its marker says ${marker}`}, the store's content is in the blob store marked ${recorded}`, {

@@ -164,9 +164,19 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async writeMarker(id: string): Promise<void> {
-    await fsp.writeFile(path.join(this.blobs, MARKER_NAME), `${id}\n`, { flag: 'wx', mode: 0o600 }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
+    // Written aside, then linked into place: the marker is whole or absent, and one already there stays
+    // (an empty one, left by a crash of an older write, is replaced).
+    const marker = path.join(this.blobs, MARKER_NAME);
+    const temp = `${marker}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await fsp.writeFile(temp, `${id}\n`, { mode: 0o600 });
+    try {
+      await fsp.link(temp, marker);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((await this.readMarker()) === null) await fsp.rename(temp, marker);
+    } finally {
+      await fsp.rm(temp, { force: true });
+    }
   }
 }
 

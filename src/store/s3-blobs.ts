@@ -253,7 +253,8 @@ export class S3BlobStore implements BlobStore {
       // Create-only where the service honours If-None-Match: the first process's id stays.
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${MARKER_NAME}`, Body: `${id}\n`, IfNoneMatch: '*', ContentType: 'text/plain' }));
     } catch (e) {
-      if (httpStatus(e) === 412 || errName(e) === 'PreconditionFailed') return;
+      // 412: a marker is there; 409: another conditional write of it is in flight. Either way the caller reads it.
+      if (httpStatus(e) === 412 || httpStatus(e) === 409 || errName(e) === 'PreconditionFailed' || errName(e) === 'ConditionalRequestConflict') return;
       throw this.fail('writing its marker', e);
     }
   }

@@ -377,10 +377,10 @@ export interface StoreAutomations {
   deleteAutomation(org: string, id: string): Promise<boolean>;
   /** Deletes a connector's automations (when the connector is deleted); returns how many. */
   deleteConnectorAutomations(org: string, connectorId: string): Promise<number>;
-  /** The earliest next_run_at of any enabled automation (every organization), or null. */
-  nextAutomationRun(): Promise<number | null>;
-  /** Enabled automations (every organization) whose next_run_at is at or before `now` (epoch ms), earliest first. */
-  dueAutomations(now: number, limit: number): Promise<AutomationRow[]>;
+  /** The earliest next_run_at of any enabled automation (every organization; of `kinds` only, when given), or null. */
+  nextAutomationRun(kinds?: readonly string[]): Promise<number | null>;
+  /** Enabled automations (every organization; of `kinds` only, when given) whose next_run_at is at or before `now` (epoch ms), earliest first. */
+  dueAutomations(now: number, limit: number, kinds?: readonly string[]): Promise<AutomationRow[]>;
   /**
    * Compare-and-set: applies `patch` only if the automation's next_run_at still equals `expected`
    * (one UPDATE … WHERE next_run_at = ?), so among processes sharing a store exactly one wins a run.

@@ -1062,6 +1062,10 @@ describe.each(backends)('store contract: $name', (b) => {
       expect(await s.nextAutomationRun()).toBe(1000);
       expect((await s.dueAutomations(999, 10)).map((a) => a.id)).toEqual([]);
       expect((await s.dueAutomations(1000, 10)).map((a) => a.id)).toEqual(['aut_1']);
+      // A process that runs no export automation asks for the import ones only.
+      expect((await s.dueAutomations(1000, 10, ['export'])).map((a) => a.id)).toEqual([]);
+      expect((await s.dueAutomations(1000, 10, ['import'])).map((a) => a.id)).toEqual(['aut_1']);
+      expect(await s.nextAutomationRun(['export'])).toBeNull();
       expect((await s.findAutomationByName('org_a', 'off'))?.id).toBe('aut_2');
       expect((await s.listAutomations('org_a', { limit: 10, connectorId: 'conn_1' })).map((a) => a.id)).toEqual(['aut_1', 'aut_2']);
       const wins = await Promise.all(stores.flatMap((x) => [x.casAutomation('aut_1', 1000, { next_run_at: 2000, runs: 1 }), x.casAutomation('aut_1', 1000, { next_run_at: 2000, runs: 1 })]));

@@ -383,7 +383,7 @@ export class AutomationService {
       try {
         await this.tick();
         // Cheap: one indexed MIN(next_run_at); sleep until then, but look again at least every pollMs.
-        const next = await this.store.nextAutomationRun();
+        const next = await this.store.nextAutomationRun(this.kindsRun());
         if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
       } catch (e) {
         this.opts.log.error('automation scheduler tick failed', { error: (e as Error).message });
@@ -401,10 +401,18 @@ export class AutomationService {
     }
   }
 
+  /**
+   * The kinds this process runs: without exports (--toolsets) not export automations, which it leaves
+   * untouched (their ticks are another process's: a cloudport worker on the store runs them).
+   */
+  private kindsRun(): readonly string[] | undefined {
+    return this.opts.exportsEnabled === false ? ['import'] : undefined;
+  }
+
   /** Due automations, a few at a time (starting a run lists the bucket for up to a couple of seconds). */
   private async tick(): Promise<void> {
     const now = Date.now();
-    const due = (await this.store.dueAutomations(now, 50)).map(norm);
+    const due = (await this.store.dueAutomations(now, 50, this.kindsRun())).map(norm);
     let next = 0;
     const worker = async () => {
       while (this.running && next < due.length) {
@@ -615,7 +623,7 @@ export class AutomationService {
     if (c.status === 'FAILED') return `connector ${c.id} is FAILED${c.last_error ? ` (${c.last_error.slice(0, 200)})` : ''}; a passing test_connector makes it ACTIVE and the automation resumes`;
     if (c.status !== 'ACTIVE') return `connector ${c.id} is ${c.status}; update_connector {status: "ACTIVE"} resumes it`;
     if (!(JSON.parse(c.scopes) as string[]).includes(a.kind)) return `connector ${c.id} lacks the ${a.kind} scope`;
-    if (a.kind === 'export' && this.opts.exportsEnabled === false) return 'this server runs without exports (--toolsets); a server with exports in --toolsets runs it';
+    if (a.kind === 'export' && this.opts.exportsEnabled === false) return 'this server runs no export automation (--toolsets without exports): a process of the store with exports (a cloudport worker) runs it, else it waits';
     // An export run of an index that is gone (delete_index) would only fail: the automation waits for it.
     if (a.kind === 'export' && !(await this.exportSourceNow(a.org_id, a.index_name))) return `its index ${a.index_name} does not exist (deleted, or nothing imported yet); it resumes once an import fills it`;
     return null;
@@ -627,6 +635,7 @@ export class AutomationService {
   }
 
   private resumeFix(a: AutomationRow, c: ConnectorRow): string {
+    if (a.kind === 'export' && this.opts.exportsEnabled === false) return 'Run a server with exports in --toolsets, or a cloudport worker, on this store.';
     if (c.status === 'ACTIVE' && a.kind === 'export' && (JSON.parse(c.scopes) as string[]).includes('export')) {
       return `Import into ${a.index_name} (start_import, or an import automation into it) and this automation resumes; or delete it (delete_automation).`;
     }

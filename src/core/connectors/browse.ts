@@ -43,7 +43,7 @@ interface BrowseCursor extends Record<string, unknown> {
  * list so): the first key after it. Else the count.
  */
 function resumeAt(entries: ObjectInfo[], state: BrowseCursor): number {
-  if (state.k === null || state.s === 0) return state.s;
+  if (state.k === null || state.s === 0 || !entries.length) return state.s;
   const k = state.k;
   const near = Math.min(state.s - 1, entries.length - 1);
   // Near where it was first: the usual case costs a few comparisons, not a scan of the page.

@@ -22,6 +22,14 @@ interface GcsMeta {
 
 /** Below this a Buffer goes up in one multipart request; from it on, a resumable upload. */
 const RESUMABLE_FROM = 8 * 1024 * 1024;
+/** A buffered write goes to the upload in pieces of this size: its write watchdog sees each one move. */
+const WATCH_PIECE = 256 * 1024;
+
+/** The buffer's bytes in views of at most `size` bytes (no copies). */
+function* pieces(buf: Buffer, size: number): Generator<Buffer> {
+  for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, Math.min(buf.length, at + size));
+  if (buf.length === 0) yield buf;
+}
 /** Storage classes that are GCS's standard tier (the legacy names included): not reported. */
 const STANDARD_CLASSES = new Set(['STANDARD', 'MULTI_REGIONAL', 'REGIONAL', 'DURABLE_REDUCED_AVAILABILITY']);
 const PERMISSIONS = { list: 'storage.objects.list', get: 'storage.objects.get', create: 'storage.objects.create', delete: 'storage.objects.delete' } as const;
@@ -251,11 +259,8 @@ export class GcsProvider implements StorageProvider {
     const watch = new AbortController();
     const stop = () => watch.abort(opts.signal?.reason);
     opts.signal?.addEventListener('abort', stop, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => watch.abort(new CloudportError('unexpected', `no answer to the write of ${JSON.stringify(key)} within ${this.idleTimeoutMs} ms (the connection closed or went silent)`, { temporary: true })), this.idleTimeoutMs);
-    };
+    const timer = setTimeout(() => watch.abort(new CloudportError('unexpected', `no byte of the write of ${JSON.stringify(key)} moved and no answer came for ${this.idleTimeoutMs} ms (the connection closed or went silent)`, { temporary: true })), this.idleTimeoutMs);
+    const arm = () => void timer.refresh();
     const moving = new PassThrough({
       transform(chunk, _enc, done) {
         arm();
@@ -264,10 +269,10 @@ export class GcsProvider implements StorageProvider {
     });
     try {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      arm();
       // The client checks the crc32c the service reports against the bytes it sent.
       const resumable = Buffer.isBuffer(body) ? body.length >= RESUMABLE_FROM : true;
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, moving, file.createWriteStream({ resumable, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), { signal: watch.signal });
+      // A buffer goes in pieces, so the watchdog sees its bytes move as the upload takes them.
+      await pipeline(Buffer.isBuffer(body) ? Readable.from(pieces(body, WATCH_PIECE)) : body, moving, file.createWriteStream({ resumable, contentType, metadata, validation: 'crc32c', ...preconditionOpts }), { signal: watch.signal });
     } catch (e) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
       if (watch.signal.reason instanceof CloudportError) throw watch.signal.reason;

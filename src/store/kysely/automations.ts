@@ -42,15 +42,17 @@ export function withAutomations<B extends Part>(Base: B) {
       return this.exec('auto', () => run(this.qb.deleteFrom('automations').where('org_id', '=', org).where('connector_id', '=', connectorId)));
     }
 
-    async nextAutomationRun(): Promise<number | null> {
-      const r = await this.exec('auto', () => one(this.qb.selectFrom('automations').select((eb) => eb.fn.min<number>('next_run_at').as('t')).where('enabled', '=', 1)));
+    async nextAutomationRun(kinds?: readonly string[]): Promise<number | null> {
+      let q = this.qb.selectFrom('automations').select((eb) => eb.fn.min<number>('next_run_at').as('t')).where('enabled', '=', 1);
+      if (kinds) q = q.where('kind', 'in', [...kinds]);
+      const r = await this.exec('auto', () => one(q));
       return r?.t === null || r?.t === undefined ? null : Number(r.t);
     }
 
-    async dueAutomations(now: number, limit: number): Promise<AutomationRow[]> {
-      return this.exec('auto', () =>
-        all(this.qb.selectFrom('automations').selectAll().where('enabled', '=', 1).where('next_run_at', '<=', now).orderBy('next_run_at').limit(limit)),
-      );
+    async dueAutomations(now: number, limit: number, kinds?: readonly string[]): Promise<AutomationRow[]> {
+      let q = this.qb.selectFrom('automations').selectAll().where('enabled', '=', 1).where('next_run_at', '<=', now);
+      if (kinds) q = q.where('kind', 'in', [...kinds]);
+      return this.exec('auto', () => all(q.orderBy('next_run_at').limit(limit)));
     }
 
     /** One UPDATE … WHERE next_run_at = expected: on PostgreSQL a concurrent second UPDATE re-checks the row after the first commits, so exactly one wins. */
