@@ -123,12 +123,6 @@ class RateLimiter {
     return this.secondsUntil(b.tokens, n);
   }
 
-  /** Gives back n tokens taken for a request that was then refused whole (a batch over the limit). */
-  refund(key: string, n = 1): void {
-    const b = this.refill(key);
-    b.tokens = Math.min(this.perMinute, b.tokens + n);
-  }
-
   /** Like take, without spending: 0 when a token is there. Keeps no bucket for a key that has none. */
   peek(key: string): number {
     if (!this.buckets.has(key)) return 0;
@@ -337,15 +331,13 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       // Batches are accepted (clients on protocol 2025-03-26 may send them), but every request in one
       // spends a token, all or none: a batch never buys more calls than the same requests sent one by one.
       const n = countRequests(body);
+      // A refused batch keeps the one token taken before its body was read: refunded, a key could have
+      // bodies read and parsed without end by sending batches too large to pass.
       if (n > opts.rateLimit) {
-        limiter.refund(who.keyId); // refused whole: the first token, spent before the body was read, goes back
         return sendJson(res, 429, rpcError(-32000, `batch of ${n} requests exceeds the rate limit of ${opts.rateLimit} per minute; send at most ${opts.rateLimit} at once`));
       }
       const more = n > 1 ? limiter.take(who.keyId, n - 1) : 0;
-      if (more) {
-        limiter.refund(who.keyId);
-        return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: too few requests left for a batch of ${n}`), { 'retry-after': String(more) });
-      }
+      if (more) return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: too few requests left for a batch of ${n}`), { 'retry-after': String(more) });
     }
 
     if (opts.stateless) {
