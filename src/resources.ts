@@ -146,7 +146,7 @@ const items: ResourceProvider = {
       };
     }
     const bytes = await app.blobs.read(item.sha256, 0, item.size).catch((e: unknown) => {
-      throw blobReadError(e, at.key);
+      throw blobReadError(e, at.key, app.config.policyRole === 'front' ? app.config.log : undefined);
     });
     return { contents: [{ uri, mimeType: item.content_type, blob: bytes.toString('base64') }] };
   },

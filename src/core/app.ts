@@ -221,7 +221,7 @@ export class App {
       reindex.attach(engine);
       jobs.attach(engine);
       exportService.attach(engine);
-      const app = new App(config, store, blobs, connectors, imports, jobs, new IndexService(store, blobs), engine, pool);
+      const app = new App(config, store, blobs, connectors, imports, jobs, new IndexService(store, blobs, config.policyRole === 'front' ? config.log : undefined), engine, pool);
       app.exports = exportService;
       app.hashers = hashers;
       app.extractor = extractor;

@@ -1,3 +1,4 @@
+import type { Logger } from '../../shared/log.js';
 import { CloudportError, invalid, notFound } from '../../shared/errors.js';
 import { gcUnlink, type BlobStore } from '../../store/blobs.js';
 import type { IndexSummary, Store, TextInfo } from '../../store/types.js';
@@ -27,6 +28,8 @@ export class IndexService {
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
+    /** Set for a front door serving tenants: a blob store failure is logged here, and tenants hear it without the operator's bucket. */
+    private readonly operatorLog?: Logger,
   ) {}
 
   private async requireIndex(org: string, index: string) {
@@ -170,7 +173,7 @@ export class IndexService {
       // Three bytes more than asked: enough to find the next character boundary after the window.
       buf = await this.blobs.read(item.sha256, offset, Math.min(length + 3, item.size - offset));
     } catch (e) {
-      throw blobReadError(e, key);
+      throw blobReadError(e, key, this.operatorLog);
     }
     // A document not extracted yet (extraction off, or imported before it existed) is not shown as
     // its stored bytes, which would pass for its text (a PDF's syntax, HTML's markup).
@@ -263,14 +266,19 @@ function isUtf8Text(buf: Buffer): boolean {
  * again, or a process of the deployment writing to another blob store), or the blob store failing
  * (its error, naming it, temporary where it is: an outage is no reason to import again).
  */
-export function blobReadError(e: unknown, key: string): CloudportError {
+export function blobReadError(e: unknown, key: string, operatorLog?: Logger): CloudportError {
   const missing = (e as NodeJS.ErrnoException)?.code === 'ENOENT' || (e instanceof CloudportError && e.message.includes('(no such blob)'));
   if (missing) {
     return new CloudportError('unexpected', `the stored content of ${JSON.stringify(key)} is missing from the blob store`, {
       fix: 'Import the item again. If the processes of this deployment were started with different --blob-store (or --data-dir without one), give them all the same blob store first.',
     });
   }
-  if (e instanceof CloudportError) return e;
+  if (e instanceof CloudportError) {
+    if (!operatorLog) return e;
+    // Tenants do not see where the operator keeps content (a bucket, its rights): the log does.
+    operatorLog.error('blob store read failed', { error: e.message, kind: e.kind });
+    return new CloudportError('unexpected', `the server's content store could not read the stored content of ${JSON.stringify(key)}${e.temporary ? ' (a passing fault: try again shortly)' : ' (the server\'s operator has the details in its log)'}`, { temporary: !!e.temporary });
+  }
   // A file system error: its code, not its message (which holds the data directory's path).
   return new CloudportError('unexpected', `the blob store could not read the stored content of ${JSON.stringify(key)} (${(e as NodeJS.ErrnoException)?.code ?? 'error'})`, { temporary: true });
 }
