@@ -37,6 +37,7 @@ export const startImport = defineTool({
     listing_complete: z.boolean(),
     replayed: z.boolean().optional(),
     hint: z.string().optional(),
+    skipped_why: z.string().optional(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   view: 'job',
@@ -47,7 +48,7 @@ export const startImport = defineTool({
       data: r,
       summary:
         `${head}: ${r.accepted} file(s), ${formatBytes(r.bytes)} accepted${r.listing_complete ? '' : r.job_id ? ' so far (listing continues)' : ' in the first pages (a job would list the rest)'}` +
-        (r.skipped ? `, ${r.skipped} skipped (unchanged)` : '') +
+        (r.skipped ? `, ${r.skipped} skipped (${r.skipped_why ?? 'unchanged'})` : '') +
         (r.failed_files.length ? `, ${r.failed} failed (first: ${brief(r.failed_files[0]!.key, 60)})` : '') +
         (r.sample.length ? `; e.g. ${r.sample.slice(0, 3).map((k) => brief(k, 50)).join(', ')}` : '') +
         (r.hint ? `. ${r.hint}` : ''),

@@ -38,10 +38,39 @@ function matcher(pattern: string, opts: picomatch.PicomatchOptions): (s: string)
   };
 }
 
+/**
+ * Parentheses and "|" are literal: keys such as "Copy (1).pdf" are common, and picomatch would read them
+ * as a group ("(1)" matching "1") or an extglob. Only * ? [ ] { } and a leading ! are glob syntax; a
+ * backslash escapes as before.
+ */
+export function literalGroups(glob: string): string {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '\\') {
+      out += ch + (glob[i + 1] ?? '');
+      i++;
+    } else out += ch === '(' || ch === ')' || ch === '|' ? `\\${ch}` : ch;
+  }
+  return out;
+}
+
+/** Whether a key (after the prefix) is one the exclude globs leave out (null: no excludes). */
+export function excludeMatcher(exclude: string[] = []): ((rel: string) => boolean) | null {
+  if (!exclude.length) return null;
+  const excludes = exclude.map((p) => {
+    try {
+      return matcher(literalGroups(p), { dot: true, strictBrackets: true });
+    } catch (e) {
+      throw invalid('exclude', `exclude ${JSON.stringify(p.slice(0, 200))} is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.tmp" or "**/drafts/**"; a literal [ or { is written \\[ or \\{.');
+    }
+  });
+  return (rel) => excludes.some((m) => m(rel));
+}
+
 export function compileFilter(prefix = '', pattern?: string, exclude: string[] = []): KeyFilter {
   if (prefix.length > 1024) throw invalid('prefix', 'prefix is longer than 1024 characters');
-  const excludes = exclude.map((p) => matcher(p, { dot: true }));
-  const excluded = excludes.length ? (rel: string) => excludes.some((m) => m(rel)) : null;
+  const excluded = excludeMatcher(exclude);
   if (!pattern) {
     return { listPrefix: prefix, matches: (key) => !(excluded && excluded(key.slice(prefix.length))) };
   }
@@ -50,7 +79,7 @@ export function compileFilter(prefix = '', pattern?: string, exclude: string[] =
   let isMatch: (s: string) => boolean;
   try {
     scan = picomatch.scan(pattern);
-    isMatch = matcher(pattern, { dot: true, strictBrackets: true });
+    isMatch = matcher(literalGroups(pattern), { dot: true, strictBrackets: true });
   } catch (e) {
     throw invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
   }

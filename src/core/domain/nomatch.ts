@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import type { ObjectInfo, StorageProvider } from '../../providers/types.js';
 import type { ItemRow, Store } from '../../store/types.js';
 import { CloudportError } from '../../shared/errors.js';
-import { isFolderMarker } from './filter.js';
+import { excludeMatcher, isFolderMarker, literalGroups } from './filter.js';
 import { withRetry } from './retry.js';
 
 /**
@@ -59,13 +59,13 @@ function describe(sel: Selection): string {
 /** Which of the non-glob filters left `objects` out, the one that left out most first. */
 function filtersThatDropped(sel: Selection, objects: ObjectInfo[]): { field: string; count: number }[] {
   const rel = (k: string) => k.slice(sel.prefix.length);
-  const excluded = sel.exclude?.length ? picomatch(sel.exclude, { dot: true }) : null;
+  const excluded = excludeMatcher(sel.exclude);
   const tests: [string, (o: ObjectInfo) => boolean][] = [
     ['exclude', (o) => !!excluded && excluded(rel(o.key))],
     // A Google file's size is unknown until export: size filters pass it (see select()).
     ['min_size', (o) => sel.min_size !== undefined && !o.exported && o.size < sel.min_size],
     ['max_size', (o) => sel.max_size !== undefined && !o.exported && o.size > sel.max_size],
-    ['modified_after', (o) => !!sel.modified_after && (!o.last_modified || o.last_modified <= sel.modified_after)],
+    ['modified_after', (o) => !!sel.modified_after && (!o.last_modified || !(Date.parse(o.last_modified) > Date.parse(sel.modified_after)))],
   ];
   return tests
     .map(([field, drops]) => ({ field, count: objects.filter(drops).length }))
@@ -122,7 +122,7 @@ export async function explainNoMatch(provider: StorageProvider, sel: Selection, 
     const rel = (k: string) => k.slice(prefix.length);
     let field = pattern ? 'pattern' : 'prefix';
     if (pattern) {
-      const isMatch = picomatch(pattern, { dot: true });
+      const isMatch = picomatch(literalGroups(pattern), { dot: true });
       const byPattern = objects.filter((o) => isMatch(rel(o.key)));
       if (byPattern.length) {
         const dropped = filtersThatDropped(sel, byPattern);
@@ -138,11 +138,11 @@ export async function explainNoMatch(provider: StorageProvider, sel: Selection, 
           if (whole.length) hints.push(`The pattern is matched against the key after the prefix ${q(prefix)}, not the whole key: as whole keys ${some(whole.map((o) => o.key))} would match.`);
         }
         if (pattern.startsWith('/')) hints.push(`Keys do not start with "/": use pattern ${q(pattern.replace(/^\/+/, ''))}.`);
-        const nocase = picomatch(pattern, { dot: true, nocase: true });
+        const nocase = picomatch(literalGroups(pattern), { dot: true, nocase: true });
         const cased = objects.filter((o) => nocase(rel(o.key)));
         if (cased.length) hints.push(`Matching is case-sensitive: ${plural(cased.length, 'key')} ${cased.length === 1 ? 'matches' : 'match'} if case is ignored, e.g. ${some(cased.map((o) => o.key))}.`);
         if (pattern.includes('*') && !pattern.includes('**') && !pattern.startsWith('/')) {
-          const deep = picomatch(`**/${pattern}`, { dot: true });
+          const deep = picomatch(`**/${literalGroups(pattern)}`, { dot: true });
           const nested = objects.filter((o) => deep(rel(o.key)));
           if (nested.length) hints.push(`"*" does not cross "/": ${plural(nested.length, 'key')} in subfolders ${nested.length === 1 ? 'matches' : 'match'} pattern ${q(`**/${pattern}`)}, e.g. ${some(nested.map((o) => o.key))}.`);
         }

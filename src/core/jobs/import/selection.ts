@@ -58,7 +58,8 @@ export async function statKeys(org: string, provider: StorageProvider, keys: str
       const key = unique[i]!;
       try {
         const o = await withRetry(() => provider.stat(key), retry);
-        out[i] = selectOne(o) ?? { key, size: 0, etag: null, version: null, status: 'skipped' };
+        // selectOne leaves out only folder markers: named by key, one is skipped saying why.
+        out[i] = selectOne(o) ?? { key, size: 0, etag: null, version: null, status: 'skipped', error: 'a folder marker (a zero-byte key ending in "/"), not a file: never imported' };
       } catch (e) {
         const err = asCloudportError(e);
         if (err.kind !== 'not_found' && err.kind !== 'permission_denied') throw err;
@@ -102,12 +103,14 @@ export function selectOne(o: ObjectInfo): ListedFile | null {
 /** The objects of a listing page that the job's filters select. */
 export function select(objects: ObjectInfo[], filter: KeyFilter, params: JobParams): ListedFile[] {
   const out: ListedFile[] = [];
+  // Dates compare as instants: as text, "+010000-01-01…" (the year 10000) sorts before "2026-…".
+  const after = params.modified_after ? Date.parse(params.modified_after) : null;
   for (const o of objects) {
     if (!filter.matches(o.key)) continue;
     // A Google file's size is unknown until it is exported (0 here): size filters cannot judge it, so it passes.
     if (params.min_size !== undefined && !o.exported && o.size < params.min_size) continue;
     if (params.max_size !== undefined && !o.exported && o.size > params.max_size) continue;
-    if (params.modified_after && (!o.last_modified || o.last_modified <= params.modified_after)) continue;
+    if (after !== null && (!o.last_modified || !(Date.parse(o.last_modified) > after))) continue;
     const f = selectOne(o);
     if (f) out.push(f);
   }

@@ -55,6 +55,8 @@ export interface StartImportResult {
   replayed?: boolean;
   /** Set when nothing matched (a dry run, or an automation's run): why, with hints from the listing. */
   hint?: string;
+  /** What the skipped files are when not all are unchanged ones (folder markers named in keys). */
+  skipped_why?: string;
 }
 
 export class ImportService {
@@ -90,7 +92,7 @@ export class ImportService {
       throw invalid('keys', 'exclude, min_size, max_size and modified_after filter a listing; they do not apply to explicit keys', 'Drop the filters, or select by prefix/pattern instead of keys.');
     }
     if (input.min_size !== undefined && input.max_size !== undefined && input.min_size > input.max_size) throw invalid('min_size', 'min_size is larger than max_size', 'Give min_size at most max_size (both in bytes), or leave one out.');
-    if (input.modified_after !== undefined && Number.isNaN(Date.parse(input.modified_after))) {
+    if (input.modified_after !== undefined && !isCalendarDate(input.modified_after)) {
       throw invalid('modified_after', `modified_after ${JSON.stringify(input.modified_after)} is not a date`, 'Use ISO 8601, e.g. "2025-01-31" or "2025-01-31T12:00:00Z".');
     }
     const params: JobParams = {
@@ -198,18 +200,20 @@ export class ImportService {
   private async replay(job: JobRow, hash: string | null): Promise<StartImportResult> {
     if (hash !== null) checkReplay(job, hash, 'import');
     const p = await this.store.jobProgress(job.id);
-    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 20 });
-    const sample = await this.store.listJobFiles(job.id, { limit: 5 });
+    const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 1000 });
+    const sample = await this.store.listJobFiles(job.id, { limit: 25 });
     const c = withCompacted(job, p.counts);
+    // As the first answer counted: files refused at listing (failed, never claimed) were not accepted.
+    const refused = (f: { status: string; attempts: number }) => f.status === 'failed' && f.attempts === 0;
     return {
       job_id: job.id,
       status: job.status as JobState,
-      accepted: c.pending + c.ready + c.deduped + c.failed + c.canceled,
+      accepted: c.pending + c.ready + c.deduped + c.failed + c.canceled - failed.filter(refused).length,
       bytes: p.bytes_total,
       skipped: c.skipped,
-      sample: sample.filter((f) => f.status !== 'skipped').map((f) => f.key),
+      sample: sample.filter((f) => f.status !== 'skipped' && !refused(f)).slice(0, 5).map((f) => f.key),
       failed: c.failed,
-      failed_files: failed.map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
+      failed_files: failed.slice(0, 20).map((f) => ({ key: f.key, error: f.error ?? 'failed' })),
       listing_complete: job.listing_complete === 1,
       replayed: true,
     };
@@ -295,6 +299,7 @@ export class ImportService {
       accepted: accepted.length,
       bytes: accepted.reduce((n, f) => n + (f.size ?? 0), 0),
       skipped: (listed ?? files).filter((f) => f.status === 'skipped').length,
+      ...(files.some((f) => f.status === 'skipped' && f.error) ? { skipped_why: files.some((f) => f.status === 'skipped' && !f.error) ? 'unchanged, or folder markers' : 'folder markers' } : {}),
       sample: accepted.slice(0, 5).map((f) => f.key),
       failed: files.filter((f) => f.status === 'failed').length,
       failed_files: failedSample(files),
@@ -336,4 +341,16 @@ function sameSelection(job: JobRow): string {
     import_mode: 'new_only',
   };
   return `start_import ${JSON.stringify(args)}`;
+}
+
+/**
+ * An ISO 8601 date or date-time whose day exists: Date.parse alone takes "2025-02-30" as March 2 and
+ * "1" as the year 2001.
+ */
+function isCalendarDate(v: string): boolean {
+  const m = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i.exec(v.trim());
+  if (!m || Number.isNaN(Date.parse(v))) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && (m[4] === undefined || (Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6] ?? 0) < 60));
 }
