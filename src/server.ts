@@ -210,7 +210,8 @@ export function errorResult(e: unknown, org?: string): CallToolResult {
   info.message = redact(info.message, org);
   const details = err.details ? (redactValue(err.details, org) as Record<string, unknown>) : null;
   // The error line, then any details (e.g. the checks that failed) as compact JSON.
-  const text = `${info.kind}: ${escapeText(info.message)}${info.field ? ` [${info.field}]` : ''}${info.fix ? ` Fix: ${escapeText(info.fix)}` : ''}${details ? `\n${jsonText(details)}` : ''}`;
+  // The field too: an unknown field's name is the caller's text (a line break in it would forge a line).
+  const text = `${info.kind}: ${escapeText(info.message)}${info.field ? ` [${escapeText(info.field)}]` : ''}${info.fix ? ` Fix: ${escapeText(info.fix)}` : ''}${details ? `\n${jsonText(details)}` : ''}`;
   return {
     isError: true,
     content: [{ type: 'text', text }],
@@ -273,10 +274,34 @@ function unionShapes(schema: z.ZodType | undefined): string | null {
     else if (d.type === 'literal' && d.values) values.push(...d.values);
     else if (d.type === 'string' || d.type === 'number' || d.type === 'boolean') shapes.push(`a ${d.type}`);
     else if (d.type === 'object' && d.shape) shapes.push(`{${Object.keys(d.shape).map((k) => `${JSON.stringify(k)}: …`).join(', ')}}`);
-    else return null;
+    else if (d.type === 'array') {
+      const el = (d as { element?: z.ZodType }).element;
+      const t = el ? defOf(el).type : '';
+      shapes.push(t === 'string' || t === 'number' || t === 'boolean' ? `an array of ${t}s` : 'an array');
+    } else return null;
   }
   if (!shapes.length) return `one of: ${quoteAll(values)}`;
   return [...shapes, ...(values.length ? [`one of ${quoteAll(values)}`] : [])].join('; or ');
+}
+
+/**
+ * The values a field takes across the options of the union of objects that holds it (credentials.type:
+ * "access_key", "assume_role", …), or undefined: a missing or misspelled discriminator names them all.
+ */
+function fieldValues(root: z.ZodType, path: PropertyKey[]): string | undefined {
+  const leaf = path[path.length - 1];
+  if (typeof leaf !== 'string') return undefined;
+  type Def = { type: string; options?: z.ZodType[]; shape?: Record<string, z.ZodType>; values?: unknown[]; innerType?: z.ZodType };
+  const defOf = (t: z.ZodType) => (t as unknown as { _zod: { def: Def } })._zod.def;
+  let parent = path.length > 1 ? schemaAt(root, path.slice(0, -1), true) : root;
+  while (parent && defOf(parent).innerType && defOf(parent).type !== 'union') parent = defOf(parent).innerType;
+  const def = parent ? defOf(parent) : undefined;
+  if (def?.type !== 'union' || !def.options) return undefined;
+  const values = def.options.flatMap((o) => {
+    const f = defOf(o).shape?.[leaf];
+    return f && defOf(f).type === 'literal' ? (defOf(f).values ?? []) : [];
+  });
+  return values.length ? quoteAll([...new Set(values)]) : undefined;
 }
 
 /** Where an agent finds a valid value for the id fields most tools take. */
@@ -292,7 +317,7 @@ const FINDERS: Record<string, string> = {
 const quoteAll = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
 
 /** What to give instead, from the failed zod issue and the field's own schema: every validation error says how to put it right. */
-function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType | undefined, missing: boolean, nullForOptional = false): string {
+function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType | undefined, missing: boolean, nullForOptional = false, alternatives?: string): string {
   const name = field.replace(/\[\d+\]$/, '');
   const leaf = name.slice(name.lastIndexOf('.') + 1);
   // An array's item ("keys[0]") is fixed item by item: "Give keys as a string" would contradict the array.
@@ -343,7 +368,7 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
       return `Give ${leaf} in the ${i.format ?? 'expected'} format.${desc}`.trim();
     case 'invalid_union': {
       if (nullForOptional) return `Leave ${leaf} out rather than null.`;
-      const shapes = unionShapes(schema);
+      const shapes = unionShapes(schema) ?? (alternatives ? `one of: ${alternatives}` : null);
       return shapes ? `Give ${leaf} as ${shapes}.${desc}`.trim() : `Give ${leaf} in one of the shapes tools/list shows for it.${desc}`.trim();
     }
     case 'not_multiple_of':
@@ -412,7 +437,8 @@ function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodTy
   // A schema's own check may say how to put it right (params.fix, e.g. metadata's depth limit).
   const own = issue.code === 'custom' ? (issue as { params?: { fix?: unknown } }).params?.fix : undefined;
   const nullForOptional = issue.path.length > 0 && valueAt(args, issue.path) === null && !!input && schemaAt(input, issue.path, true)?.safeParse(undefined).success === true;
-  const derived = typeof own === 'string' ? own : validationFix(issue, field, input ? schemaAt(input, issue.path) : undefined, missing, nullForOptional);
+  const alternatives = input ? fieldValues(input, issue.path) : undefined;
+  const derived = typeof own === 'string' ? own : validationFix(issue, field, input ? schemaAt(input, issue.path) : undefined, missing, nullForOptional, alternatives);
   const fix = [derived, more].filter(Boolean).join(' ') || undefined;
   return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
 }

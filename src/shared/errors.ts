@@ -79,8 +79,25 @@ export class ObjectExistsError extends CloudportError {
 export const isObjectExists = (e: unknown): e is ObjectExistsError => e instanceof ObjectExistsError;
 
 /** `field` names the input that held the id (connector_id, job_id, index, key, automation_id, retry_of…): every not_found says which. */
-export const notFound = (what: string, id: string, field: string, fix?: string) =>
-  new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found`, { field, fix });
+export const notFound = (what: string, id: string, field: string, fix?: string) => {
+  // An id of another kind (a job id given as connector_id): its prefix says which, and which tool takes it.
+  // Said from the id's text alone, so it tells nothing of what exists.
+  const other = /^(conn|imp|exp|rdx|auto)_[0-9a-z]{20,}$/.exec(id)?.[1] as keyof typeof ID_KINDS | undefined;
+  const kind = other ? ID_KINDS[other] : undefined;
+  if (kind && kind.what !== what && !(what === 'job' && kind.what.endsWith('job'))) {
+    return new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found: that is ${kind.a} id, not ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} id`, { field, fix: kind.use });
+  }
+  return new CloudportError('not_found', `${what} ${JSON.stringify(id)} not found`, { field, fix });
+};
+
+/** What an id's prefix names, and the tools that take it. */
+const ID_KINDS = {
+  conn: { what: 'connector', a: 'a connector', use: 'Connector ids go in connector_id (get_connector, start_import, browse_connector …).' },
+  imp: { what: 'import job', a: 'an import job', use: 'Job ids go in job_id (import_status, import_logs, cancel_import) or retry_of.' },
+  exp: { what: 'export job', a: 'an export job', use: 'Job ids go in job_id (import_status, import_logs, cancel_import).' },
+  rdx: { what: 'reindex job', a: 'a reindex job', use: 'Job ids go in job_id (import_status, import_logs, cancel_import).' },
+  auto: { what: 'automation', a: 'an automation', use: 'Automation ids go in automation_id (update_automation, run_automation_now, delete_automation, list_imports {automation_id} for its runs).' },
+} as const;
 
 /** Error codes that say the endpoint cannot be reached at all (no connection was made), not that a transfer broke. */
 export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);

@@ -296,7 +296,9 @@ export class JobViews {
 
   async getJob(org: string, jobId: string, field = 'job_id'): Promise<JobRow> {
     const job = await this.store.getJob(org, jobId);
-    if (!job) throw notFound('job', jobId, field, 'Check the job_id returned by start_import or start_export (list_imports finds jobs).');
+    if (!job) {
+      throw notFound('job', jobId, field, 'Check the job_id returned by start_import or start_export (list_imports finds jobs). A finished job is pruned after CLOUDPORT_RETENTION_DAYS, and an automation run that found nothing to do when the next run starts (list_imports {automation_id} lists the runs kept).');
+    }
     return job;
   }
 }

@@ -132,6 +132,13 @@ export class ImportService {
     }
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
     if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`, `Drop connector_id (retry_of retries from ${old.connector_id}), or start a new import without retry_of to use ${input.connector_id}.`);
+    // A retry reads from the job's connector: one deleted since cannot serve it, whatever is left to retry.
+    if (!(await this.store.getConnector(org, old.connector_id))) {
+      throw new CloudportError('conflict', `job ${old.id}'s connector ${old.connector_id} was deleted`, {
+        field: 'retry_of',
+        fix: `Connect the bucket again (create_connector), then give its new connector_id to start_import with the job's selection, ${selectionArgs(old, false)}, to import what the index lacks.`,
+      });
+    }
     const keys: string[] = [];
     for (let after = 0; ; ) {
       const rows = await this.store.listJobFiles(old.id, { status: 'failed', afterId: after, limit: 1000 });
@@ -327,10 +334,15 @@ export class ImportService {
 
 /** The start_import call that selects what a job selected, new_only, written out: no tool shows a job's selection. */
 function sameSelection(job: JobRow): string {
+  return `start_import ${selectionArgs(job, true)}`;
+}
+
+/** A job's selection as start_import arguments (new_only), with or without its connector. */
+function selectionArgs(job: JobRow, withConnector: boolean): string {
   const p = JSON.parse(job.params) as JobParams;
-  if (p.explicit) return `start_import {connector_id: ${JSON.stringify(job.connector_id)}, index: ${JSON.stringify(job.index_name)}, keys: [the same keys], import_mode: "new_only"}`;
+  if (p.explicit) return `{${withConnector ? `connector_id: ${JSON.stringify(job.connector_id)}, ` : ''}index: ${JSON.stringify(job.index_name)}, keys: [the same keys], import_mode: "new_only"}`;
   const args = {
-    connector_id: job.connector_id,
+    ...(withConnector ? { connector_id: job.connector_id } : {}),
     index: job.index_name,
     ...(p.prefix ? { prefix: p.prefix } : {}),
     ...(p.pattern ? { pattern: p.pattern } : {}),
@@ -340,7 +352,7 @@ function sameSelection(job: JobRow): string {
     ...(p.modified_after ? { modified_after: p.modified_after } : {}),
     import_mode: 'new_only',
   };
-  return `start_import ${JSON.stringify(args)}`;
+  return JSON.stringify(args);
 }
 
 /**
