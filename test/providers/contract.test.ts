@@ -160,10 +160,12 @@ describe.each(fixtures)('provider contract: %s', (_name, make) => {
     expect(t.checks.find((c: { name: string }) => c.name === 'read').status).toBe('skipped');
     const b = await cp.ok('browse_connector', { connector_id: connector.id });
     expect(b.objects).toEqual([]);
-    expect(b.hint).toContain("The connector's bucket holds no objects.");
+    // Drive says more: which folder (or the service account's own My Drive) holds nothing, and root_folder_id.
+    const emptyHint = fx.provider === 'google_drive' ? expect.stringMatching(/(holds no files|is empty: share a folder).*\.$/) : "The connector's bucket holds no objects.";
+    expect(b.hint).toEqual(fx.provider === 'google_drive' ? expect.stringMatching(/holds no files|is empty: share a folder/) : expect.stringContaining("The connector's bucket holds no objects."));
     const before = (await cp.ok('list_imports', { connector_id: connector.id })).imports.length;
     const j = await cp.call('start_import', { connector_id: connector.id, index: 'empty' });
-    expect(j.data.error).toMatchObject({ kind: 'not_found', field: 'connector_id', fix: "The connector's bucket holds no objects." });
+    expect(j.data.error).toMatchObject({ kind: 'not_found', field: fx.provider === 'google_drive' ? 'root_folder_id' : 'connector_id', fix: emptyHint });
     expect((await cp.ok('list_imports', { connector_id: connector.id })).imports.length).toBe(before);
   });
 
