@@ -273,6 +273,7 @@ async function serveHttpMode(cfg: CliConfig, log: Logger, app: App): Promise<voi
     log,
   });
   stopFrontDoor = served.close;
+  await app.recordFrontDoorPolicy();
   app.start();
   log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, transport: 'http', url: served.url, stateless: h.stateless, read_only: cfg.readOnly, toolsets: cfg.toolsets ?? 'all' });
 }

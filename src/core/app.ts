@@ -104,8 +104,8 @@ async function agreePolicy(store: Store, config: AppConfig): Promise<void> {
   }
   const mine = policyText(config.policy!);
   if (config.policyRole === 'front') {
+    // Recorded by recordFrontDoorPolicy once the front door listens: one that never started serves no tenant.
     if (stored !== null && stored !== mine) config.log.warn('the tenant policy differs from the one recorded by an earlier front door; workers started with the old --allow-* flags will refuse to restart until they match', { recorded: JSON.parse(stored), now: JSON.parse(mine) });
-    if (stored !== mine) await store.setMeta(POLICY_META, mine);
     return;
   }
   if (stored !== null && stored !== mine) {
@@ -168,6 +168,17 @@ export class App {
   }
 
   readonly keys: KeyService;
+
+  /**
+   * Records this front door's tenant policy in the store (workers compare theirs with it, and a stdio
+   * server then runs no import work there): called once it listens, so a front door that failed to start
+   * (its port taken) leaves no mark on the data dir.
+   */
+  async recordFrontDoorPolicy(): Promise<void> {
+    if (this.config.policyRole !== 'front' || !this.config.policy) return;
+    const mine = policyText(this.config.policy);
+    if ((await this.store.getMeta(POLICY_META)) !== mine) await this.store.setMeta(POLICY_META, mine);
+  }
   /** Scheduled imports and exports; their scheduler runs wherever the job engine runs. */
   automations!: AutomationService;
   /** Exports from indexes to buckets: jobs of kind "export" in the same engine. */
