@@ -191,8 +191,12 @@ async function main(): Promise<void> {
   }, ready, () => void ready.then((app) => app.jobs.endWaits(), () => undefined));
   process.stdin.on('end', () => void shutdown('stdin closed'));
   await server.connect(new StdioServerTransport());
-  const app = await openApp(appConfig(cfg, log, 'stdio')).catch((e) => {
+  const app = await openApp(appConfig(cfg, log, 'stdio')).catch(async (e) => {
+    // The calls waiting for the core answer with its error (an agent reads no stderr), then the process ends.
     rejectApp(e);
+    await Promise.allSettled([...calls]);
+    await new Promise((resolve) => setImmediate(resolve)); // the SDK sends each answer a few microtasks later
+    await new Promise((resolve) => process.stdout.write('', resolve));
     throw e;
   });
   resolveApp(app);
