@@ -289,6 +289,12 @@ function parseFlags<T>(parse: () => T): T {
     if (e instanceof CloudportError) throw e;
     // Node's parser quotes a stray argument, which may be a secret given without its flag.
     const message = (e as Error).message.replace(/Unexpected argument '(.*?)'\./s, (_, a: string) => `unexpected argument ${shownArgument(a)}.`);
+    // An unknown flag: its name and the closest known one (Node's advice about positional arguments does not apply).
+    const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(message)?.[1];
+    if (unknown) {
+      const meant = closestFlag(unknown);
+      throw new CloudportError('config_invalid', `unknown flag ${unknown}`, { field: unknown, fix: meant ? `Did you mean ${meant}? See cloudport --help.` : 'See cloudport --help for the flags.' });
+    }
     throw new CloudportError('config_invalid', message, { fix: 'See cloudport --help.' });
   }
 }
@@ -299,6 +305,35 @@ function parseFlags<T>(parse: () => T): T {
  */
 export function shownArgument(a: string): string {
   return /^[A-Za-z][A-Za-z0-9_-]{0,23}$/.test(a) && !(/[A-Z]/.test(a) && /[0-9]/.test(a)) ? JSON.stringify(a) : `(${a.length} characters, not shown: it may be a secret given without its flag)`;
+}
+
+/** The known flag nearest a misspelled one: the same without dashes, or within two edits. */
+function closestFlag(given: string): string | null {
+  const norm = (s: string) => s.replace(/^-+/, '').replace(/[-_]/g, '').toLowerCase();
+  const names = Object.keys({ ...GLOBAL_OPTIONS, ...KEYS_OPTIONS, ...AUTH_OPTIONS });
+  const g = norm(given);
+  const same = names.find((n) => norm(n) === g);
+  if (same) return `--${same}`;
+  let best: { n: string; d: number } | null = null;
+  for (const n of names) {
+    const d = editDistance(g, norm(n));
+    if (d <= 2 && (!best || d < best.d)) best = { n, d };
+  }
+  return best ? `--${best.n}` : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
 }
 
 export const COMMANDS = ['keys', 'worker', 'auth'] as const;
@@ -319,7 +354,8 @@ export interface CommandLine {
  * The whole command line: the subcommand is the first word that is not a flag or a flag's value, so
  * global flags work before or after it (`cloudport --data-dir D keys list`, `cloudport keys list --data-dir D`).
  */
-export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CommandLine {
+export function parseCommandLine(argv: string[], rawEnv: NodeJS.ProcessEnv): CommandLine {
+  const env = withoutEmpty(rawEnv);
   const { values, positionals } = parseFlags(() => parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...KEYS_OPTIONS, ...AUTH_OPTIONS }, strict: true, allowPositionals: true }));
   const [first, ...args] = positionals;
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
@@ -337,12 +373,27 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
     args,
     keys: { org, name, readOnly: values['read-only'] === true },
     auth: { clientId: clientId ?? env.GOOGLE_CLIENT_ID, clientSecret: clientSecret ?? env.GOOGLE_CLIENT_SECRET, write: write === true, out, authUri, tokenUri },
-    config: configFrom(global, env),
+    // --help and --version answer whatever the environment holds: help is where a user finds the valid values.
+    config: values.help || values.version ? configOrDefaults(global, env) : configFrom(global, env),
   };
 }
 
+function configOrDefaults(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
+  try {
+    return configFrom(values, env);
+  } catch {
+    return configFrom({ help: values.help, version: values.version } as GlobalValues, {});
+  }
+}
+
+/** CLOUDPORT_* variables set to "" count as unset (a client config's empty "env" entry), as for flags left out. */
+function withoutEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => !(k.startsWith('CLOUDPORT_') && v === '')));
+}
+
 /** The server's settings from flags (no subcommand) and the environment. */
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+export function parseConfig(argv: string[], rawEnv: NodeJS.ProcessEnv): CliConfig {
+  const env = withoutEmpty(rawEnv);
   const { values } = parseFlags(() => parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: true, allowPositionals: false }));
   return configFrom(values, env);
 }
@@ -360,12 +411,9 @@ export interface ExtractConfig {
 }
 
 function parseExtract(env: NodeJS.ProcessEnv): ExtractConfig {
-  const on = env.CLOUDPORT_EXTRACT;
-  if (on !== undefined && !['on', 'off', 'true', 'false', '1', '0'].includes(on)) {
-    throw new CloudportError('config_invalid', 'CLOUDPORT_EXTRACT must be on or off', { field: 'CLOUDPORT_EXTRACT' });
-  }
   return {
-    onImport: !(on === 'off' || on === 'false' || on === '0'),
+    // A boolean like the others (1/0, true/false, yes/no, on/off); unset: on.
+    onImport: env.CLOUDPORT_EXTRACT === undefined || truthy('CLOUDPORT_EXTRACT', env.CLOUDPORT_EXTRACT),
     threads: int('CLOUDPORT_EXTRACT_THREADS', env.CLOUDPORT_EXTRACT_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 1, 16),
     maxTextBytes: int('CLOUDPORT_EXTRACT_MAX_TEXT_BYTES', env.CLOUDPORT_EXTRACT_MAX_TEXT_BYTES, 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     maxPages: int('CLOUDPORT_EXTRACT_MAX_PAGES', env.CLOUDPORT_EXTRACT_MAX_PAGES, 2000, 1, 1_000_000),
