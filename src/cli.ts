@@ -99,6 +99,16 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
       throw new CloudportError('config_invalid', `${flag} must be an https URL (or http on 127.0.0.1)`, { field: flag });
     }
   }
+  // The file is opened (made private) before the consent: a path that cannot be written must not lose the token given.
+  let outFd: number | undefined;
+  if (auth.out) {
+    try {
+      outFd = fs.openSync(auth.out, 'w', 0o600);
+      fs.fchmodSync(outFd, 0o600);
+    } catch (e) {
+      throw new CloudportError('config_invalid', `--out ${auth.out} cannot be written (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { field: '--out', fix: 'Give a file in a folder that exists and that this user may write to, or leave --out out to have the token printed.' });
+    }
+  }
   const { runConsent } = await import('./core/connectors/consent.js');
   const got = await runConsent('google_drive', {
     clientId: auth.clientId,
@@ -109,14 +119,12 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
     onUrl: (url) => process.stderr.write(`Open this URL in a browser and choose Allow (waiting up to 5 minutes):\n\n  ${url}\n\n`),
   });
   const credentials = (ref: string) => `{"type": "oauth", "client_id": ${JSON.stringify(auth.clientId)}, "client_secret": {"env": "GOOGLE_CLIENT_SECRET"}, "refresh_token": ${ref}}`;
-  if (auth.out) {
-    // The file is made private before the token is written into it (an existing file keeps its mode on open).
-    const fd = fs.openSync(auth.out, 'w', 0o600);
+  if (auth.out && outFd !== undefined) {
+    // The file was made private before the token is written into it (an existing file keeps its mode on open).
     try {
-      fs.fchmodSync(fd, 0o600);
-      fs.writeSync(fd, got.refreshToken + '\n');
+      fs.writeSync(outFd, got.refreshToken + '\n');
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(outFd);
     }
     process.stderr.write(`Consent given (scope ${got.scope}). The refresh token is in ${auth.out}. Connector credentials:\n  ${credentials(JSON.stringify({ file: auth.out }))}\n`);
     return;

@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { JSONRPCMessageSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from './core/app.js';
+import { CloudportError } from './shared/errors.js';
 import type { Principal } from './core/orgs/api-keys.js';
 import { createServer } from './server.js';
 import type { Toolset } from './tools/toolsets.js';
@@ -431,7 +432,12 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
   httpServer.headersTimeout = 30_000;
 
   await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
+    httpServer.once('error', (e: NodeJS.ErrnoException) => {
+      // The operator's settings, named: a port in use, a host this machine is not or cannot resolve.
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES') reject(new CloudportError('config_invalid', `cannot listen on port ${opts.port} (${e.code === 'EADDRINUSE' ? 'another process uses it' : 'not allowed'})`, { field: '--port', fix: 'Give --port a free port (or stop the process that holds it).' }));
+      else if (e.code === 'ENOTFOUND' || e.code === 'EADDRNOTAVAIL' || e.code === 'EAI_AGAIN') reject(new CloudportError('config_invalid', `cannot listen on host ${opts.host} (${e.code})`, { field: '--host', fix: 'Give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.' }));
+      else reject(e);
+    });
     httpServer.listen(opts.port, opts.host, () => resolve());
   });
   const addr = httpServer.address() as { port: number; address: string };

@@ -191,7 +191,12 @@ export class App {
   reindex!: ReindexService;
 
   static async open(config: AppConfig): Promise<App> {
-    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    try {
+      fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new CloudportError('config_invalid', `the data dir ${config.dataDir} cannot be made or used (${code}${code === 'EEXIST' || code === 'ENOTDIR' ? ': a file is in the way' : ''})`, { field: '--data-dir', fix: 'Give --data-dir (or CLOUDPORT_DATA_DIR) a directory this user may write to.' });
+    }
     const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, Math.max(config.concurrency, config.maxConcurrency ?? 0) + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
     const store = await openStore(storeOpts);
     try {

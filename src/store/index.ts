@@ -1,3 +1,4 @@
+import { CloudportError } from '../shared/errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Store } from './types.js';
@@ -23,7 +24,20 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   }
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const { SqliteStore } = await import('./sqlite.js');
-  return new SqliteStore(path.join(opts.dataDir, 'cloudport.db'), { maxPageCount: opts.sqliteMaxPageCount });
+  const file = path.join(opts.dataDir, 'cloudport.db');
+  try {
+    return new SqliteStore(file, { maxPageCount: opts.sqliteMaxPageCount });
+  } catch (e) {
+    // A file that is no database, or a damaged one: the operator's to look at, named with the way out.
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new CloudportError('config_invalid', `${file} is ${code === 'SQLITE_NOTADB' ? 'not a SQLite database' : 'a damaged SQLite database'}`, {
+        field: '--data-dir',
+        fix: `Restore it from a backup, or move it away (cloudport then starts a new, empty store there), or give another --data-dir.`,
+      });
+    }
+    throw e;
+  }
 }
 
 /** Where the store lives, for messages (never the URL's password). */
