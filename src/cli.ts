@@ -140,8 +140,8 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
  */
 async function workerCommand(cfg: CliConfig): Promise<void> {
   if (cfg.help) return void process.stdout.write(helpText(VERSION));
-  if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http.' });
-  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 would do nothing', { field: '--workers', fix: 'Give --workers 1 or more, or auto (the default).' });
+  if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http (or CLOUDPORT_HTTP) does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http / unset CLOUDPORT_HTTP for the worker.' });
+  if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 (or CLOUDPORT_WORKERS=0) would do nothing', { field: '--workers', fix: 'Give --workers (or CLOUDPORT_WORKERS) 1 or more, or auto (the default).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
   // Said, not refused: a deployment often gives its front door and its workers one environment.
   const mcpOnly = [cfg.readOnly && '--read-only', cfg.toolsets && '--toolsets'].filter(Boolean);

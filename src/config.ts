@@ -131,6 +131,22 @@ function num(name: string, value: string | undefined, def: number, min: number, 
   return n;
 }
 
+/**
+ * Runs a check written in terms of its flags (`--blob-store`, `--blob-store-endpoint` …) and reports an
+ * error under the environment variable each value came from when the flag was not given.
+ */
+function underSource<T>(sources: [flag: string, env: string, fromFlag: unknown][], check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (!(e instanceof CloudportError)) throw e;
+    const src = sources.find(([flag]) => e.field === flag);
+    if (!src || src[2] !== undefined) throw e;
+    const [flag, envName] = src;
+    throw new CloudportError(e.kind, e.message.split(flag).join(envName), { field: envName, ...(e.fix ? { fix: e.fix.split(flag).join(envName) } : {}) });
+  }
+}
+
 function checkCidrs(cidrs: string[]): string[] {
   for (const c of cidrs) {
     const [addr, bits] = c.split('/');
@@ -443,8 +459,14 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     logLevel,
     concurrency: workers.n,
     maxConcurrency: workers.auto ? MAX_AUTO_WORKERS : workers.n,
-    ...(connectorConcurrency !== undefined && connectorConcurrency !== '' ? { connectorConcurrency: int('--connector-concurrency', connectorConcurrency, 1, 1, 256) } : {}),
-    blobStore: parseBlobStore(values['blob-store'] ?? env.CLOUDPORT_BLOB_STORE, values['blob-store-endpoint'] ?? env.CLOUDPORT_BLOB_STORE_ENDPOINT, values['blob-store-region'] ?? env.CLOUDPORT_BLOB_STORE_REGION),
+    ...(connectorConcurrency !== undefined && connectorConcurrency !== '' ? { connectorConcurrency: int(values['connector-concurrency'] !== undefined ? '--connector-concurrency' : 'CLOUDPORT_CONNECTOR_CONCURRENCY', connectorConcurrency, 1, 1, 256) } : {}),
+    blobStore: underSource(
+      [
+        ['--blob-store', 'CLOUDPORT_BLOB_STORE', values['blob-store']],
+        ['--blob-store-endpoint', 'CLOUDPORT_BLOB_STORE_ENDPOINT', values['blob-store-endpoint']],
+      ],
+      () => parseBlobStore(values['blob-store'] ?? env.CLOUDPORT_BLOB_STORE, values['blob-store-endpoint'] ?? env.CLOUDPORT_BLOB_STORE_ENDPOINT, values['blob-store-region'] ?? env.CLOUDPORT_BLOB_STORE_REGION),
+    ),
     hashThreads: int('CLOUDPORT_HASH_THREADS', env.CLOUDPORT_HASH_THREADS, Math.max(1, Math.min(4, os.availableParallelism() - 1)), 0, 16),
     leaseMs: int('CLOUDPORT_LEASE_MS', env.CLOUDPORT_LEASE_MS, 30_000, 500, 3_600_000),
     maxAttempts: int('CLOUDPORT_MAX_ATTEMPTS', env.CLOUDPORT_MAX_ATTEMPTS, 5, 1, 100),
@@ -474,7 +496,7 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
       fileRefs: list(values['allow-file-refs'] ?? env.CLOUDPORT_ALLOW_FILE_REFS) ?? [],
       ambientCredentials: values['allow-ambient-credentials'] ?? truthy('CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS', env.CLOUDPORT_ALLOW_AMBIENT_CREDENTIALS),
       privateEndpoints: values['allow-private-endpoints'] ?? truthy('CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS', env.CLOUDPORT_ALLOW_PRIVATE_ENDPOINTS),
-      endpointCidrs: checkCidrs(list(values['allow-endpoint-cidr'] ?? env.CLOUDPORT_ALLOW_ENDPOINT_CIDR) ?? []),
+      endpointCidrs: underSource([['--allow-endpoint-cidr', 'CLOUDPORT_ALLOW_ENDPOINT_CIDR', values['allow-endpoint-cidr']]], () => checkCidrs(list(values['allow-endpoint-cidr'] ?? env.CLOUDPORT_ALLOW_ENDPOINT_CIDR) ?? [])),
     },
     help: values.help ?? false,
     version: values.version ?? false,
