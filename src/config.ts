@@ -451,6 +451,19 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
   const port = setting('port', values.port, 'CLOUDPORT_PORT', env.CLOUDPORT_PORT);
   const workers = parseWorkers(values.workers, values.concurrency, env);
   const connectorConcurrency = values['connector-concurrency'] ?? env.CLOUDPORT_CONNECTOR_CONCURRENCY;
+  const httpSettings: HttpConfig = {
+    host: values.host ?? env.CLOUDPORT_HOST ?? '127.0.0.1',
+    port: intSetting(port, 8787, 0, 65535),
+    stateless: values.stateless ?? truthy('CLOUDPORT_STATELESS', env.CLOUDPORT_STATELESS),
+    allowedHosts: list(values['allowed-hosts'] ?? env.CLOUDPORT_ALLOWED_HOSTS),
+    allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),
+    maxBodyBytes: intSetting(setting('max-body-bytes', values['max-body-bytes'], 'CLOUDPORT_MAX_BODY_BYTES', env.CLOUDPORT_MAX_BODY_BYTES), 1024 * 1024, 1024, 64 * 1024 * 1024),
+    rateLimit: intSetting(setting('rate-limit', values['rate-limit'], 'CLOUDPORT_RATE_LIMIT', env.CLOUDPORT_RATE_LIMIT), 600, 1, 1_000_000),
+    authFailureLimit: intSetting(setting('auth-failure-limit', values['auth-failure-limit'], 'CLOUDPORT_AUTH_FAILURE_LIMIT', env.CLOUDPORT_AUTH_FAILURE_LIMIT), 20, 1, 1_000_000),
+    maxSessionsPerKey: intSetting(setting('max-sessions-per-key', values['max-sessions-per-key'], 'CLOUDPORT_MAX_SESSIONS_PER_KEY', env.CLOUDPORT_MAX_SESSIONS_PER_KEY), 100, 1, 100_000),
+    bodyTimeoutMs: int('CLOUDPORT_BODY_TIMEOUT_MS', env.CLOUDPORT_BODY_TIMEOUT_MS, 30_000, 100, 3_600_000),
+    sessionIdleMs: int('CLOUDPORT_SESSION_IDLE_MS', env.CLOUDPORT_SESSION_IDLE_MS, 30 * 60_000, 100, 7 * 24 * 3600_000),
+  };
   return {
     dataDir,
     databaseUrl: parseDatabaseUrl(dbUrl.v, dbUrl.name),
@@ -475,22 +488,8 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
     retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),
-    http:
-      (values.http ?? truthy('CLOUDPORT_HTTP', env.CLOUDPORT_HTTP))
-        ? {
-            host: values.host ?? env.CLOUDPORT_HOST ?? '127.0.0.1',
-            port: intSetting(port, 8787, 0, 65535),
-            stateless: values.stateless ?? truthy('CLOUDPORT_STATELESS', env.CLOUDPORT_STATELESS),
-            allowedHosts: list(values['allowed-hosts'] ?? env.CLOUDPORT_ALLOWED_HOSTS),
-            allowedOrigins: list(values['allowed-origins'] ?? env.CLOUDPORT_ALLOWED_ORIGINS),
-            maxBodyBytes: intSetting(setting('max-body-bytes', values['max-body-bytes'], 'CLOUDPORT_MAX_BODY_BYTES', env.CLOUDPORT_MAX_BODY_BYTES), 1024 * 1024, 1024, 64 * 1024 * 1024),
-            rateLimit: intSetting(setting('rate-limit', values['rate-limit'], 'CLOUDPORT_RATE_LIMIT', env.CLOUDPORT_RATE_LIMIT), 600, 1, 1_000_000),
-            authFailureLimit: intSetting(setting('auth-failure-limit', values['auth-failure-limit'], 'CLOUDPORT_AUTH_FAILURE_LIMIT', env.CLOUDPORT_AUTH_FAILURE_LIMIT), 20, 1, 1_000_000),
-            maxSessionsPerKey: intSetting(setting('max-sessions-per-key', values['max-sessions-per-key'], 'CLOUDPORT_MAX_SESSIONS_PER_KEY', env.CLOUDPORT_MAX_SESSIONS_PER_KEY), 100, 1, 100_000),
-            bodyTimeoutMs: int('CLOUDPORT_BODY_TIMEOUT_MS', env.CLOUDPORT_BODY_TIMEOUT_MS, 30_000, 100, 3_600_000),
-            sessionIdleMs: int('CLOUDPORT_SESSION_IDLE_MS', env.CLOUDPORT_SESSION_IDLE_MS, 30 * 60_000, 100, 7 * 24 * 3600_000),
-          }
-        : null,
+    // Checked without --http too: a bad value stops startup whatever the mode.
+    http: (values.http ?? truthy('CLOUDPORT_HTTP', env.CLOUDPORT_HTTP)) ? httpSettings : null,
     policy: {
       envRefs: list(values['allow-env-refs'] ?? env.CLOUDPORT_ALLOW_ENV_REFS) ?? [],
       fileRefs: list(values['allow-file-refs'] ?? env.CLOUDPORT_ALLOW_FILE_REFS) ?? [],

@@ -59,7 +59,7 @@ describe('command line', () => {
       [['keys', 'frobnicate', '--data-dir', dataDir], /unknown keys command "frobnicate"/],
       [['--no-such-flag'], /no-such-flag/],
       [['serve-please'], /unknown command "serve-please"/],
-      [['worker', '--workers', '0', '--data-dir', dataDir], /--workers 0 would do nothing/],
+      [['worker', '--workers', '0', '--data-dir', dataDir], /--workers 0 \(or CLOUDPORT_WORKERS=0\) would do nothing/],
     ];
     for (const [args, re] of cases) {
       for (const level of ['info', 'silent']) {
