@@ -200,8 +200,10 @@ async function main(): Promise<void> {
   process.stdin.on('end', () => void shutdown('stdin closed'));
   await server.connect(new StdioServerTransport());
   const app = await openApp(appConfig(cfg, log, 'stdio')).catch(async (e) => {
-    // The calls waiting for the core answer with its error (an agent reads no stderr), then the process ends.
+    // Calls answer with the core's error (an agent reads no stderr), then the process ends: those waiting
+    // now, and those a client sends next (a core can fail before its first call arrives), for a moment.
     rejectApp(e);
+    await Promise.race([new Promise((resolve) => process.stdin.once('end', resolve)), new Promise((resolve) => setTimeout(resolve, STARTUP_ERROR_GRACE_MS))]);
     await Promise.allSettled([...calls]);
     await new Promise((resolve) => setImmediate(resolve)); // the SDK sends each answer a few microtasks later
     await new Promise((resolve) => process.stdout.write('', resolve));
@@ -289,6 +291,9 @@ async function serveHttpMode(cfg: CliConfig, log: Logger, app: App): Promise<voi
   app.start();
   log.info('cloudport ready', { version: VERSION, data_dir: cfg.dataDir, transport: 'http', url: served.url, stateless: h.stateless, read_only: cfg.readOnly, toolsets: cfg.toolsets ?? 'all' });
 }
+
+/** How long a stdio server whose core failed to open keeps answering calls with that error before it exits 1. */
+const STARTUP_ERROR_GRACE_MS = 3000;
 
 /** The log level of a server mode once its settings are read; null for the command-line tools (keys) and flag errors. */
 let serverLogLevel: LogLevel | null = null;
