@@ -1,4 +1,5 @@
 import { ConnectorCache, FAIL_AFTER } from './health.js';
+import { busyError } from '../domain/busy.js';
 import { CloudportError, invalid, notFound } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { nestedDeeperThan } from '../../shared/depth.js';
@@ -490,13 +491,7 @@ export class ConnectorService {
     await this.get(org, id);
     const active = await this.store.countActiveJobs(org, id);
     if (active > 0) {
-      // Their ids, so that the agent can cancel or follow them without a list_imports first.
-      const jobs = (await Promise.all(['running', 'queued'].map((status) => this.store.listJobs(org, { connectorId: id, status, limit: 5 })))).flat().slice(0, 5);
-      const ids = jobs.map((j) => j.id).join(', ');
-      throw new CloudportError('conflict', `connector ${id} has ${active} job(s) still queued or running${ids ? ` (${ids}${active > jobs.length ? ', …' : ''})` : ''}`, {
-        field: 'connector_id',
-        fix: `Wait for them to finish (import_status {job_id, wait_seconds: 30}) or cancel them with cancel_import {job_id${jobs[0] ? `: "${jobs[0].id}"` : ''}}, then delete.`,
-      });
+      throw await busyError(this.store, org, { connectorId: id }, active, `connector ${id} has ${active} job(s) still`, 'connector_id');
     }
     // Its automations go with it, in the same transaction (their jobs stay); listed first to say which.
     const autos: string[] = [];

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/log.js';
+import { busyError } from '../domain/busy.js';
 import { CloudportError, invalid, notFound } from '../../shared/errors.js';
 import { gcUnlink, type BlobStore } from '../../store/blobs.js';
 import type { IndexSummary, Store, TextInfo } from '../../store/types.js';
@@ -47,13 +48,7 @@ export class IndexService {
   private async refuseWhileImporting(org: string, index: string) {
     const active = await this.store.countActiveJobsForIndex(org, index);
     if (active > 0) {
-      // Their ids, so that the agent can cancel or follow them without a list_imports first (as delete_connector says).
-      const jobs = (await Promise.all(['running', 'queued'].map((status) => this.store.listJobs(org, { index, status, limit: 5 })))).flat().slice(0, 5);
-      const ids = jobs.map((j) => j.id).join(', ');
-      throw new CloudportError('conflict', `index ${JSON.stringify(index)} has ${active} job(s) (import, export or reindex) queued or running${ids ? ` (${ids}${active > jobs.length ? ', …' : ''})` : ''}`, {
-        field: 'index',
-        fix: `Wait for them to finish (import_status {job_id, wait_seconds: 30}) or cancel them with cancel_import {job_id${jobs[0] ? `: "${jobs[0].id}"` : ''}}, then delete.`,
-      });
+      throw await busyError(this.store, org, { index }, active, `index ${JSON.stringify(index)} has ${active} job(s) (import, export or reindex)`, 'index');
     }
   }
 
