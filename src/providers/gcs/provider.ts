@@ -30,6 +30,7 @@ function* pieces(buf: Buffer, size: number): Generator<Buffer> {
   for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, Math.min(buf.length, at + size));
   if (buf.length === 0) yield buf;
 }
+
 /** Storage classes that are GCS's standard tier (the legacy names included): not reported. */
 const STANDARD_CLASSES = new Set(['STANDARD', 'MULTI_REGIONAL', 'REGIONAL', 'DURABLE_REDUCED_AVAILABILITY']);
 const PERMISSIONS = { list: 'storage.objects.list', get: 'storage.objects.get', create: 'storage.objects.create', delete: 'storage.objects.delete' } as const;
