@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App, AppConfig } from './core/app.js';
 import { DEFAULT_ORG } from './core/domain/org.js';
-import { authHelpText, helpText, keysHelpText, parseCommandLine, shownArgument, type CliConfig, type CommandLine } from './config.js';
+import { authHelpText, helpText, keysHelpText, workerHelpText, parseCommandLine, shownArgument, type CliConfig, type CommandLine } from './config.js';
 import { createServer } from './server.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { carriesSecrets } from './shared/secure-url.js';
@@ -139,13 +139,13 @@ async function authCommand({ args, auth, config: cfg }: CommandLine): Promise<vo
  * SIGTERM / SIGINT hand the leases back at once and exit 0.
  */
 async function workerCommand(cfg: CliConfig): Promise<void> {
-  if (cfg.help) return void process.stdout.write(helpText(VERSION));
+  if (cfg.help) return void process.stdout.write(workerHelpText(VERSION));
   if (cfg.http) throw new CloudportError('config_invalid', 'cloudport worker serves no MCP; --http (or CLOUDPORT_HTTP) does not apply', { field: '--http', fix: 'Run cloudport --http for a front door (it runs workers too), or drop --http / unset CLOUDPORT_HTTP for the worker.' });
   if (cfg.concurrency <= 0) throw new CloudportError('config_invalid', 'cloudport worker with --workers 0 (or CLOUDPORT_WORKERS=0) would do nothing', { field: '--workers', fix: 'Give --workers (or CLOUDPORT_WORKERS) 1 or more, or auto (the default).' });
   const log = createLogger(cfg.logLevel, { pid: process.pid, role: 'worker' });
   // Said, not refused: a deployment often gives its front door and its workers one environment.
   const mcpOnly = [cfg.readOnly && '--read-only', cfg.toolsets && '--toolsets'].filter(Boolean);
-  if (mcpOnly.length) log.warn(`${mcpOnly.join(' and ')} apply to MCP servers; cloudport worker serves no MCP and ignores them`);
+  if (mcpOnly.length) log.warn(`${mcpOnly.join(' and ')} ${mcpOnly.length > 1 ? 'apply' : 'applies'} to MCP servers; cloudport worker serves no MCP and ignores them`);
   guardRejections(log);
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.debug('process warning', { name: w.name, warning: w.message.split('\n')[0] }));

@@ -514,6 +514,22 @@ export function helpText(version: string): string {
   );
 }
 
+/** Settings a `cloudport worker` reads: not the MCP ones (transport, tool exposure, browse pages). */
+const MCP_ONLY = new Set(['--http', '--read-only', '--toolsets', 'CLOUDPORT_BROWSE_BUDGET_MS']);
+
+export function workerHelpText(version: string): string {
+  const rows = SETTINGS.filter((s) => !MCP_ONLY.has(s.flag) && !MCP_ONLY.has(s.env) && !s.help.startsWith('HTTP:')).map(
+    (s) => `  ${s.flag.padEnd(24)} ${s.env.padEnd(32)} ${s.help.replace(/^HTTP and worker: (.)/, (_, c: string) => c.toUpperCase())} (default: ${s.default})`,
+  );
+  return (
+    `cloudport ${version}: a worker: import and export work only (the job engine, automations and maintenance), no MCP.\n\n` +
+    `Usage:\n  cloudport worker [flags]\n\n` +
+    `Workers share a store with MCP servers (which run jobs too unless --workers 0) and divide the work with leases;\n` +
+    `on several hosts give them one --database-url and one --blob-store. SIGTERM or SIGINT hands leased work back and exits 0.\n\n` +
+    `${rows.join('\n')}\n`
+  );
+}
+
 export function keysHelpText(version: string): string {
   return (
     `cloudport ${version}: API keys for the HTTP front door (cloudport --http).\n\n` +

@@ -43,6 +43,17 @@ describe('command line', () => {
     }
   });
 
+  it('worker --help prints the worker usage: no MCP-only settings, and it runs jobs and automations', async () => {
+    for (const args of [['worker', '--help'], ['--help', 'worker']]) {
+      const r = await runCli(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain('cloudport worker [flags]');
+      expect(r.stdout).toContain('--database-url');
+      expect(r.stdout).toContain('--allow-env-refs');
+      for (const mcpOnly of ['--http ', '--read-only', '--toolsets', '--port', '--rate-limit', 'CLOUDPORT_BROWSE_BUDGET_MS']) expect(r.stdout).not.toContain(mcpOnly);
+    }
+  });
+
   it('--help gives the worker defaults the README table gives: --workers auto, --connector-concurrency every slot', async () => {
     const r = await runCli(['--help']);
     expect(r.code, r.stderr).toBe(0);
