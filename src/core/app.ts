@@ -208,7 +208,11 @@ export class App {
       const box = new SecretBox(key);
       const stored = config.encryptsNothing ? box.keyCheck() : (check ?? (await store.setMetaOnce(KEY_CHECK_META, box.keyCheck())));
       if (!box.verifyKeyCheck(stored)) {
-        throw new CloudportError('config_invalid', `the master key does not match the key that encrypted the credentials in ${config.databaseUrl ? describeStore(storeOpts) : config.dataDir}`, {
+        const where = config.databaseUrl ? describeStore(storeOpts) : config.dataDir;
+        // With no connector yet the check is only what the store's first start recorded: refused all the
+        // same, since processes sharing a store must seal credentials and cursors with one key.
+        const what = (await store.countConnectors()) > 0 ? `the key that encrypted the credentials in ${where}` : `the key ${where} recorded at its first start (it holds no credentials yet, but every process of a store must use one key)`;
+        throw new CloudportError('config_invalid', `the master key does not match ${what}`, {
           field: 'CLOUDPORT_MASTER_KEY',
           fix: 'Start cloudport with the original CLOUDPORT_MASTER_KEY (or restore master.key). Nothing was changed.',
         });

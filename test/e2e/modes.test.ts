@@ -36,6 +36,17 @@ describe('server modes and startup', () => {
     await ro.close();
   });
 
+  it('a wrong master key on a store without connectors says the key was recorded at the first start, not that credentials exist', async () => {
+    const dataDir = tempDir();
+    const cp = await startCloudport({ dataDir, env: { CLOUDPORT_MASTER_KEY: randomBytes(32).toString('base64') } });
+    await cp.ok('list_connectors', {});
+    await cp.close();
+    const wrong = await runCli(['--data-dir', dataDir], { CLOUDPORT_MASTER_KEY: randomBytes(32).toString('base64') });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/master key does not match the key .* recorded at its first start \(it holds no credentials yet/);
+    expect(wrong.stderr).not.toContain('encrypted the credentials');
+  });
+
   it('a wrong or missing master key is a clear startup error and changes nothing', async () => {
     const dataDir = tempDir();
     const key = randomBytes(32).toString('base64');
