@@ -351,6 +351,8 @@ function validationFix(issue: z.core.$ZodIssue, field: string, schema: z.ZodType
       return i.code === 'too_big' ? `Give at most ${bound}.` : `Give at least ${bound}.`;
     }
     case 'invalid_value':
+      // null for an optional filter means "no filter": leaving it out says so, picking a value would not.
+      if (nullForOptional) return `Leave ${leaf} out rather than null.`;
       return `Use one of: ${quoteAll(i.values ?? [])}.`;
     case 'invalid_type': {
       const expected = i.expected === 'int' ? 'a whole number' : i.expected === 'array' ? 'an array' : i.expected === 'object' ? 'an object' : `a ${i.expected ?? 'value'}`;
@@ -443,10 +445,18 @@ function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodTy
   return new CloudportError('config_invalid', `${field || 'arguments'}: ${message}`, { field: field || undefined, fix });
 }
 
-/** The accepted field an unknown one most likely meant: the same in snake_case, or within two edits. */
+/**
+ * The accepted field an unknown one most likely meant: the same in snake_case; a word of it the name
+ * shortens or lengthens (connector → connector_id, wait → wait_seconds, key_prefix → prefix,
+ * index_name → index) when only one field fits; or within two edits.
+ */
 function closestField(asked: string, known: string[]): string | null {
   const snake = asked.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
   if (known.includes(snake)) return snake;
+  for (const fits of [(k: string) => k.startsWith(snake + '_'), (k: string) => snake.startsWith(k + '_') || snake.endsWith('_' + k)]) {
+    const found = snake.length >= 3 ? known.filter(fits) : [];
+    if (found.length === 1) return found[0]!;
+  }
   const best = known.map((k) => ({ k, d: distance(snake, k) })).sort((x, y) => x.d - y.d)[0];
   return best && best.d <= Math.min(2, Math.floor(snake.length / 3)) ? best.k : null;
 }

@@ -99,6 +99,9 @@ const ID_KINDS = {
   auto: { what: 'automation', a: 'an automation', use: 'Automation ids go in automation_id (update_automation, run_automation_now, delete_automation, list_imports {automation_id} for its runs).' },
 } as const;
 
+/** The fix of a throttled request: no tool takes a concurrency, the server's settings hold it. */
+export const THROTTLED_FIX = 'Retry the call in a minute (imports and exports retry by themselves). If it persists, start the server with a lower --connector-concurrency (CLOUDPORT_CONNECTOR_CONCURRENCY), so one connector reads fewer files at once.';
+
 /** Error codes that say the endpoint cannot be reached at all (no connection was made), not that a transfer broke. */
 export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 

@@ -66,12 +66,13 @@ export const importStatus = defineTool({
         (r.reason ? `; reason: ${brief(r.reason, 600)}` : '') +
         (c.failed && !args.files_status ? '; files_status "failed" lists the errors' : '') +
         (r.files?.length
-          ? `; ${r.files.length} ${args.files_status} file(s): ` +
+          ? `; ${r.files.length} ${args.files_status === 'all' ? '' : `${args.files_status} `}file(s)${r.next_cursor ? ' on this page' : ''}: ` +
             r.files
               .slice(0, 3)
               .map((f) => `${brief(f.key, 50)}${f.path ? ` → ${brief(f.path, 50)}` : ''}${f.duplicate_of ? ` = ${brief(f.duplicate_of, 50)}` : ''}${f.error ? ` (${brief(f.error, 60)})` : ''}`)
               .join(', ') +
-            (r.files.length > 3 ? ', …' : '')
+            (r.files.length > 3 ? ', …' : '') +
+            (r.next_cursor ? '; more with next_cursor' : '')
           : '') +
         // Said on every page: a job keeps rows for its first skipped files only, so no cursor reaches the rest.
         (r.files_unlisted ? `; ${r.files_unlisted} more skipped file(s) counted, not listed (a job lists its first ${SKIPPED_ROWS_KEPT} skipped files at most)` : ''),

@@ -157,7 +157,7 @@ export function requireUsable(c: ConnectorRow, scope: 'import' | 'export'): void
         ? 'Resume it with update_connector {status: "ACTIVE"}.'
         : c.status === 'FAILED'
           ? `Fix the cause (${c.last_error ?? 'see last_error'}), then run test_connector; a passing test makes it ACTIVE again.`
-          : 'ARCHIVED is final: create a new connector.';
+          : 'ARCHIVED is final: connect the bucket again with create_connector.';
     throw new CloudportError('conflict', `connector ${c.id} is ${c.status} and cannot start ${scope}s`, { field: 'connector_id', fix });
   }
   if (!(JSON.parse(c.scopes) as string[]).includes(scope)) {
@@ -413,7 +413,7 @@ export class ConnectorService {
 
   async update(org: string, id: string, patch: ConnectorPatch): Promise<ConnectorView> {
     const c = await this.get(org, id);
-    if (c.status === 'ARCHIVED') throw new CloudportError('conflict', `connector ${id} is ARCHIVED, which is final`, { field: 'status', fix: 'Create a new connector instead.' });
+    if (c.status === 'ARCHIVED') throw new CloudportError('conflict', `connector ${id} is ARCHIVED, which is final`, { field: 'status', fix: 'Connect the bucket again with create_connector (a new connector); delete_connector removes this one.' });
     if (patch.provider !== undefined && patch.provider !== c.provider) {
       throw invalid('provider', 'a connector cannot change provider', 'Create a new connector for the other provider.');
     }

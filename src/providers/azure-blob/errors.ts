@@ -1,4 +1,4 @@
-import { CloudportError, UNREACHABLE_CODES, unreachable, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, unreachable, THROTTLED_FIX, unwrapCloudportError } from '../../shared/errors.js';
 
 export type SasRight = 'l' | 'r' | 'w' | 'd';
 
@@ -67,7 +67,7 @@ export function mapAzureError(e: unknown, ctx: AzureErrorContext): CloudportErro
   const what = ctx.key !== undefined ? `blob ${JSON.stringify(ctx.key)} in container ${JSON.stringify(ctx.container)}` : `container ${JSON.stringify(ctx.container)}`;
   const retryAfter = retryAfterOf(err);
   const throttled = () =>
-    new CloudportError('rate_limited', 'the storage account is throttling requests', { temporary: true, fix: 'Retry later or lower the import concurrency.', ...(retryAfter !== undefined ? { retryAfter } : {}) });
+    new CloudportError('rate_limited', 'the storage account is throttling requests', { temporary: true, fix: THROTTLED_FIX, ...(retryAfter !== undefined ? { retryAfter } : {}) });
 
   if (err.name && IDENTITY_ERRORS.has(err.name)) {
     return new CloudportError('permission_denied', 'DefaultAzureCredential could not get a token for this host', {

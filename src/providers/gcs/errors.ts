@@ -1,4 +1,4 @@
-import { CloudportError, UNREACHABLE_CODES, headerValue as header, parseRetryAfter, unreachable, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, headerValue as header, parseRetryAfter, unreachable, THROTTLED_FIX, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface GcsErrorContext {
   bucket: string;
@@ -99,11 +99,11 @@ export function mapGcsError(e: unknown, ctx: GcsErrorContext): CloudportError {
   if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded') {
     return new CloudportError('rate_limited', 'the storage service is throttling requests', {
       temporary: true,
-      fix: 'Retry later or lower the import concurrency.',
+      fix: THROTTLED_FIX,
       ...(retryAfter !== undefined ? { retryAfter } : {}),
     });
   }
-  if (status === 503) return new CloudportError('rate_limited', 'the storage service is unavailable (503)', { temporary: true, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+  if (status === 503) return new CloudportError('rate_limited', 'the storage service is unavailable (503)', { temporary: true, fix: THROTTLED_FIX, ...(retryAfter !== undefined ? { retryAfter } : {}) });
   if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage service answered ${status}`, { temporary: true, fix: 'A fault of the service, usually passing: retry in a minute. If it persists, check the service status and the endpoint.' });
   if (status === 400) {
     if (/requester pays|user project/i.test(message)) {

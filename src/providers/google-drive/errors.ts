@@ -1,4 +1,4 @@
-import { CloudportError, UNREACHABLE_CODES, headerValue as header, parseRetryAfter, unreachable, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, headerValue as header, parseRetryAfter, unreachable, THROTTLED_FIX, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface DriveErrorContext {
   /** The file's key, when the request was about one file. */
@@ -59,7 +59,7 @@ export function mapDriveError(e: unknown, ctx: DriveErrorContext): CloudportErro
   if (status === 429 || (status === 403 && RATE_REASONS.has(reason))) {
     return new CloudportError('rate_limited', `Google Drive is throttling requests (${reason || status})`, {
       temporary: true,
-      fix: 'Retry later or lower the import concurrency (Drive allows about 12,000 queries per minute per user).',
+      fix: `${THROTTLED_FIX} (Drive allows about 12,000 queries per minute per user.)`,
       ...(retryAfter !== undefined ? { retryAfter } : {}),
     });
   }

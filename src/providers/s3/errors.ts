@@ -1,5 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { CloudportError, UNREACHABLE_CODES, unreachable, unwrapCloudportError } from '../../shared/errors.js';
+import { CloudportError, UNREACHABLE_CODES, unreachable, THROTTLED_FIX, unwrapCloudportError } from '../../shared/errors.js';
 
 export interface S3ErrorContext {
   bucket: string;
@@ -75,7 +75,7 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
       case 'ThrottlingException':
       case 'TooManyRequestsException':
       case 'RequestLimitExceeded':
-        return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter, fix: 'Retry later or lower the import concurrency.' });
+        return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter, fix: THROTTLED_FIX });
       case 'BadDigest':
       case 'XAmzContentSHA256Mismatch':
         // A write's checksum did not match what arrived: bytes damaged on the way; sending again helps.
@@ -89,7 +89,7 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
     }
     if (status === 404) return new CloudportError('not_found', `${what} not found`, { field: ctx.key !== undefined ? 'key' : 'bucket', fix: 'Check the bucket and key.' });
     if (status === 403) return new CloudportError('permission_denied', `access denied to ${what}`, { fix: `Grant ${action} on ${arn} to these credentials.` });
-    if (status === 429 || status === 503) return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter });
+    if (status === 429 || status === 503) return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter, fix: THROTTLED_FIX });
     if (status === 416) return new CloudportError('conflict', `${what} is shorter than expected (it changed while being read)`, { temporary: true });
     if (status !== undefined && status >= 500) return new CloudportError('unexpected', `the storage service answered ${status} (${code || 'server error'})`, { temporary: true, fix: 'A fault of the service, usually passing: retry in a minute. If it persists, check the service status (or, for an S3-compatible server, its logs) and the endpoint.' });
     if (status === 400) return new CloudportError('config_invalid', `the storage service rejected the request (${code || 'bad request'})`, { fix: 'Check bucket, region and endpoint.' });
@@ -104,6 +104,14 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
       field: ctx.endpoint ? 'endpoint' : undefined,
       temporary: true,
       fix: ctx.endpoint ? 'Check that the endpoint URL is right and the server is up.' : 'Check network access to the storage service.',
+    });
+  }
+  // undici's body timeout: the answer began, then nothing came for the idle timeout (a listing page; a
+  // download has its own watchdog). The request is repeated, so it is temporary.
+  if (netCode === 'UND_ERR_BODY_TIMEOUT') {
+    return new CloudportError('unexpected', 'the storage endpoint stopped sending in the middle of an answer', {
+      temporary: true,
+      fix: 'A passing fault is retried; if it persists, check the endpoint and the network in between (CLOUDPORT_IDLE_TIMEOUT_MS sets how long a silence may last).',
     });
   }
   if (code === 'AbortError' || code === 'TimeoutError' || code === 'RequestTimeout') {

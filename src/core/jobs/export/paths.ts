@@ -37,7 +37,7 @@ export function checkTemplate(template: string): string {
     used.add(m[1]!);
   }
   if (/[{}]/.test(template.replace(FIELD, ''))) {
-    throw invalid('path_template', 'path_template has an unmatched "{" or "}"', `Close every placeholder, e.g. "{key}" or "{index}/{name}{ext}"; braces are for ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} only.`);
+    throw invalid('path_template', 'path_template has an unmatched "{" or "}"', `Close every placeholder, e.g. "{key}" or "{index}/{name}"; braces are for ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} only.`);
   }
   if (!used.has('key') && !used.has('name') && !used.has('sha256')) {
     throw invalid('path_template', 'path_template must contain {key}, {name} or {sha256}, so that items are named apart', 'E.g. "{key}", "{index}/{key}" or "{sha256}{ext}".');

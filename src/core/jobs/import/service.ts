@@ -133,8 +133,9 @@ export class ImportService {
     if (!FINAL_STATES.has(old.status)) throw new CloudportError('conflict', `job ${old.id} is still ${old.status}`, { field: 'retry_of', fix: 'Wait until it is final (import_status), then retry its failed files.' });
     if (input.connector_id && input.connector_id !== old.connector_id) throw invalid('connector_id', `job ${old.id} imported from ${old.connector_id}; retry_of uses the same connector`, `Drop connector_id (retry_of retries from ${old.connector_id}), or start a new import without retry_of to use ${input.connector_id}.`);
     // A retry reads from the job's connector: one deleted since cannot serve it, whatever is left to retry.
-    if (!(await this.store.getConnector(org, old.connector_id))) {
-      throw new CloudportError('conflict', `job ${old.id}'s connector ${old.connector_id} was deleted`, {
+    const source = await this.store.getConnector(org, old.connector_id);
+    if (!source || source.status === 'ARCHIVED') {
+      throw new CloudportError('conflict', `job ${old.id}'s connector ${old.connector_id} ${source ? 'is ARCHIVED (final)' : 'was deleted'}`, {
         field: 'retry_of',
         fix: `Connect the bucket again (create_connector), then give its new connector_id to start_import with the job's selection, ${selectionArgs(old, false)}, to import what the index lacks.`,
       });
@@ -252,9 +253,12 @@ export class ImportService {
         // Not one of the keys is in the bucket: no job, as for a listing that selects nothing (a job
         // announced as queued would only end failed). An automation's run still records its job.
         if (!opts.dryRun && !opts.automationId && files.length > 0 && files.every(isMissing)) {
-          throw new CloudportError('not_found', `none of the ${files.length} key(s) is in the bucket: ${files[0]!.key}: ${files[0]!.error}`, {
-            field: 'keys',
-            fix: 'Keys are exact and case-sensitive, without a leading /: browse_connector {prefix} shows them (start_import {dry_run: true} checks a list first).',
+          const retried = params.retry_of;
+          throw new CloudportError('not_found', `none of the ${files.length} key(s) ${retried ? `that failed in job ${retried} ` : ''}is in the bucket: ${files[0]!.key}: ${files[0]!.error}`, {
+            field: retried ? 'retry_of' : 'keys',
+            fix: retried
+              ? 'Nothing can be retried: those keys are not in the bucket (now or at the first try). browse_connector {prefix} shows what the bucket holds now; start_import {keys} imports other keys.'
+              : 'Keys are exact and case-sensitive, without a leading /: browse_connector {prefix} shows them (start_import {dry_run: true} checks a list first).',
           });
         }
       } else {
