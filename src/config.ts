@@ -31,7 +31,7 @@ export const SETTINGS = [
   { flag: '--host', env: 'CLOUDPORT_HOST', default: '127.0.0.1', help: 'HTTP: address to bind.' },
   { flag: '--port', env: 'CLOUDPORT_PORT', default: '8787', help: 'HTTP: port (0 picks a free one).' },
   { flag: '--stateless', env: 'CLOUDPORT_STATELESS', default: 'off', help: 'HTTP: no MCP sessions (every request stands alone).' },
-  { flag: '--allowed-hosts', env: 'CLOUDPORT_ALLOWED_HOSTS', default: 'bound host, localhost forms', help: 'HTTP: Host headers accepted (comma-separated host:port); others get 403.' },
+  { flag: '--allowed-hosts', env: 'CLOUDPORT_ALLOWED_HOSTS', default: 'bound host, localhost forms', help: 'HTTP: Host headers accepted (comma-separated name or name:port; a bare name also admits :80 and :443); others get 403.' },
   { flag: '--allowed-origins', env: 'CLOUDPORT_ALLOWED_ORIGINS', default: 'the same, as http(s) origins', help: 'HTTP: Origin headers accepted; others get 403.' },
   { flag: '--allow-env-refs', env: 'CLOUDPORT_ALLOW_ENV_REFS', default: 'none (HTTP, worker)', help: 'HTTP and worker: environment variables {env} references may name (comma-separated, * wildcards).' },
   { flag: '--allow-file-refs', env: 'CLOUDPORT_ALLOW_FILE_REFS', default: 'none (HTTP, worker)', help: 'HTTP and worker: directories {file} references may read (comma-separated).' },
@@ -90,6 +90,7 @@ export interface CliConfig {
   idleTimeoutMs: number;
   browseBudgetMs: number;
   retentionDays: number;
+  minIntervalMs: number;
   http: HttpConfig | null;
   /** What tenants may make the server do; applied by the HTTP front door and by workers (stdio is permissive). */
   policy: TenantPolicyConfig;
@@ -488,6 +489,8 @@ function configFrom(values: GlobalValues, env: NodeJS.ProcessEnv): CliConfig {
     idleTimeoutMs: int('CLOUDPORT_IDLE_TIMEOUT_MS', env.CLOUDPORT_IDLE_TIMEOUT_MS, 30_000, 100, 3_600_000),
     browseBudgetMs: int('CLOUDPORT_BROWSE_BUDGET_MS', env.CLOUDPORT_BROWSE_BUDGET_MS, 10_000, 1, 600_000),
     retentionDays: num('CLOUDPORT_RETENTION_DAYS', env.CLOUDPORT_RETENTION_DAYS, 30, 0, 36500),
+    // Checked here so a bad value stops startup; the core reads the variable itself (App.open's env).
+    minIntervalMs: int('CLOUDPORT_MIN_INTERVAL_MS', env.CLOUDPORT_MIN_INTERVAL_MS, 60_000, 1, 86_400_000),
     // Checked without --http too: a bad value stops startup whatever the mode.
     http: (values.http ?? truthy('CLOUDPORT_HTTP', env.CLOUDPORT_HTTP)) ? httpSettings : null,
     policy: {

@@ -209,8 +209,9 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
   const limiter = new RateLimiter(opts.rateLimit);
   const failures = new RateLimiter(opts.authFailureLimit);
   const recentKeys = new RecentKeys(RECENT_KEY_MS, 10_000);
-  const allowedHosts = new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
-  const allowedOrigins = new Set((opts.allowedOrigins ?? []).map((o) => o.toLowerCase()));
+  const allowedHosts = new Set((opts.allowedHosts ?? []).flatMap((h) => hostForms(h.toLowerCase())));
+  // Without --allowed-origins, the origins are those of the allowed hosts (a browser page served there).
+  const allowedOrigins = new Set(opts.allowedOrigins ? opts.allowedOrigins.map((o) => o.toLowerCase()) : [...allowedHosts].flatMap((h) => [`http://${h}`, `https://${h}`]));
   let closing = false;
   const sweeper = setInterval(() => {
     limiter.sweep();
@@ -443,7 +444,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
   const addr = httpServer.address() as { port: number; address: string };
   const defaults = defaultAllowed(opts.host, addr.port);
   if (!opts.allowedHosts) for (const h of defaults.hosts) allowedHosts.add(h.toLowerCase());
-  if (!opts.allowedOrigins) for (const o of defaults.origins) allowedOrigins.add(o.toLowerCase());
+  if (!opts.allowedOrigins && !opts.allowedHosts) for (const o of defaults.origins) allowedOrigins.add(o.toLowerCase());
   const hostPart = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${hostPart}:${addr.port}/mcp`,
@@ -473,6 +474,18 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
 }
 
 /** Default Host / Origin allow-lists: the bound address and the localhost forms, with the port. */
+/**
+ * A Host value and the forms a client may send for the same place: behind TLS a proxy passes
+ * "name" or "name:443" alike, so a name given bare also admits its default ports, and the reverse.
+ */
+function hostForms(h: string): string[] {
+  const m = /^(\[[^\]]*\]|[^:]+)(?::(\d+))?$/.exec(h);
+  if (!m) return [h];
+  const [, name, port] = m;
+  if (!port) return [h, `${name}:80`, `${name}:443`];
+  return port === '80' || port === '443' ? [h, name!] : [h];
+}
+
 export function defaultAllowed(host: string, port: number): { hosts: string[]; origins: string[] } {
   const names = new Set([host, 'localhost', '127.0.0.1', '[::1]']);
   const hosts = [...names].map((h) => `${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`);

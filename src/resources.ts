@@ -12,7 +12,7 @@ import type { App } from './core/app.js';
 import { decodeCursor, encodeCursor } from './core/domain/cursor.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { onRequest, rpcError } from './requests.js';
-import { views } from './views.js';
+import { VIEWS, views } from './views.js';
 import { blobReadError } from './core/indexes/service.js';
 
 /**
@@ -221,7 +221,13 @@ export function registerResources(server: Server, app: App | Promise<App>, org: 
         throw rpcError(code, `${err.message}${err.fix ? ` (${err.fix})` : ''}`, { uri: uri.slice(0, 300) });
       }
     }
-    throw rpcError(-32002, `no resource ${uri.slice(0, 300)}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: uri.slice(0, 300) });
+    const shown = uri.slice(0, 300);
+    if (uri.startsWith('ui://')) throw rpcError(-32002, `no resource ${shown}: the views are ${Object.values(VIEWS).map((v) => v.uri).join(' and ')}`, { uri: shown });
+    // Refused as the tools are: the reason is the server's --toolsets, not the URI.
+    if (!itemsReadable && uri.startsWith(ITEMS)) {
+      throw rpcError(-32002, `item resources are not available: this server runs with --toolsets that leave out indexes (read_item); the URI is not the problem. Its operator adds indexes to --toolsets (CLOUDPORT_TOOLSETS) to serve them`, { uri: shown });
+    }
+    throw rpcError(-32002, `no resource ${shown}: item URIs look like ${ITEMS}{index}/items/{key}, the key percent-encoded except its / (% is %25)`, { uri: shown });
   });
 
   onRequest(server, CompleteRequestSchema, async (req) => {
