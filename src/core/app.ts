@@ -116,6 +116,24 @@ async function agreePolicy(store: Store, config: AppConfig): Promise<void> {
   }
 }
 
+/**
+ * For a stdio server that runs work: whether it may take more. agreePolicy refuses one started on a store
+ * a front door already serves; a front door that starts later records its policy while this one runs, and
+ * from then on its tenants' jobs would run here without that policy. So each claim looks first (one small
+ * read), and once the policy is there this process takes no more work and starts no automation run.
+ */
+function stdioWorkGuard(store: Store, config: AppConfig): (() => Promise<boolean>) | undefined {
+  if (config.policyRole !== 'stdio' || config.concurrency <= 0) return undefined;
+  let stopped = false;
+  return async () => {
+    if (stopped) return false;
+    if ((await store.getMeta(POLICY_META)) === null) return true;
+    stopped = true;
+    config.log.warn('an HTTP front door now serves this store: this stdio server takes no more import, export or automation work (its permissive policy must not apply to tenants\' jobs); restart it with --workers 0, and run work with cloudport worker');
+    return false;
+  };
+}
+
 /** The store key under which the id of the blob store holding the deployment's content is recorded. */
 export const BLOB_STORE_META = 'blob_store_id';
 
@@ -235,7 +253,8 @@ export class App {
       const importHandler = new ImportHandler(store, blobs, pool, connectors, { idleTimeoutMs: config.idleTimeoutMs, leaseMs: config.leaseMs, log: config.log, hashers, ...(onImport ? { extractor } : {}) });
       const reindex = new ReindexService(store, blobs, extractor.pool, config.leaseMs);
       const exportService = new ExportService(store, blobs, pool, connectors, { leaseMs: config.leaseMs, log: config.log });
-      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService, reindex }, importHandler), { concurrency: config.concurrency, ...(config.maxConcurrency ? { maxConcurrency: config.maxConcurrency } : {}), ...(config.connectorConcurrency ? { connectorConcurrency: config.connectorConcurrency } : {}), leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
+      const guard = stdioWorkGuard(store, config);
+      const engine = new JobEngine(store, new JobRouter({ import: importHandler, export: exportService, reindex }, importHandler), { ...(guard ? { mayClaim: guard } : {}), concurrency: config.concurrency, ...(config.maxConcurrency ? { maxConcurrency: config.maxConcurrency } : {}), ...(config.connectorConcurrency ? { connectorConcurrency: config.connectorConcurrency } : {}), leaseMs: config.leaseMs, pollMs: config.pollMs, maxAttempts: config.maxAttempts, log: config.log });
       imports.attach(engine);
       importHandler.attach(engine);
       reindex.attach(engine);
@@ -255,6 +274,7 @@ export class App {
         log: config.log,
         providers: pool,
         exportsEnabled: config.exportAutomations !== false,
+        ...(guard ? { mayRun: guard } : {}),
       });
       app.automations.attachExports(() => app.exports);
       return app;

@@ -101,6 +101,8 @@ export interface AutomationOptions {
   providers?: { get(c: ConnectorRow): Promise<StorageProvider> };
   /** False on a server whose --toolsets leave out exports: its export automations start no run (default true). */
   exportsEnabled?: boolean;
+  /** Asked before each look at due automations: false starts no run here (see EngineOptions.mayClaim). */
+  mayRun?: () => Promise<boolean>;
 }
 
 export const MIN_INTERVAL_MS = 60_000;
@@ -411,6 +413,7 @@ export class AutomationService {
 
   /** Due automations, a few at a time (starting a run lists the bucket for up to a couple of seconds). */
   private async tick(): Promise<void> {
+    if (this.opts.mayRun && !(await this.opts.mayRun())) return;
     const now = Date.now();
     const due = (await this.store.dueAutomations(now, 50, this.kindsRun())).map(norm);
     let next = 0;

@@ -46,6 +46,8 @@ export interface EngineOptions {
   /** Claims of one file before it fails for good (default 5). */
   maxAttempts?: number;
   log: Logger;
+  /** Asked before each claim: false stops this process from taking new work (a stdio server on a store a front door now serves). */
+  mayClaim?: () => Promise<boolean>;
 }
 
 /**
@@ -248,6 +250,7 @@ export class JobEngine {
       this.finalizeSoon = false;
       for (const job of await this.store.finalizeJobs(now, { owner: this.owner, leaseMs: this.opts.leaseMs })) await this.finalized(job);
     }
+    if (this.opts.mayClaim && !(await this.opts.mayClaim())) return;
     if (full && this.listings.size < 2) {
       const job = await this.store.claimListing(this.owner, this.opts.leaseMs);
       if (job) {
