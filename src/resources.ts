@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor } from './core/domain/cursor.js';
 import { CloudportError, asCloudportError } from './shared/errors.js';
 import { onRequest, rpcError } from './requests.js';
 import { VIEWS, views } from './views.js';
-import { blobReadError } from './core/indexes/service.js';
+import { blobReadError } from './core/domain/blob-read.js';
 
 /**
  * MCP resources: one registry of URI schemes, each a provider that lists, reads and completes its own

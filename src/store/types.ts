@@ -254,8 +254,8 @@ export interface StoreQueue {
    * as the file's own attempt (see claimFiles); false if `owner` no longer holds it.
    */
   markAlone(fileId: number, owner: string): Promise<boolean>;
-  /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size; false if the lease was lost. */
-  completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean>;
+  /** Ends a file that needs no item (an export) in `ready` or `skipped`, recording its hash and size (and, skipped, why: `note`, shown as its error); false if the lease was lost. */
+  completeFile(fileId: number, owner: string, outcome: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null; note?: string }): Promise<boolean>;
   /**
    * Hands a claimed file back to pending until `retryAt` (store clock, epoch ms) with `note` as its error,
    * without counting the claim as an attempt: the trouble was not the file's (e.g. the store was full).

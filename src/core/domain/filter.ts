@@ -68,7 +68,13 @@ export function excludeMatcher(exclude: string[] = []): ((rel: string) => boolea
   return (rel) => excludes.some((m) => m(rel));
 }
 
-export function compileFilter(prefix = '', pattern?: string, exclude: string[] = []): KeyFilter {
+export function compileFilter(prefix = '', pattern?: string, exclude: string[] = [], skipPrefix?: string): KeyFilter {
+  const f = keyFilter(prefix, pattern, exclude);
+  // Keys under skipPrefix are left out whatever else matches (an import's own connector's exports).
+  return skipPrefix ? { listPrefix: f.listPrefix, matches: (key) => !key.startsWith(skipPrefix) && f.matches(key) } : f;
+}
+
+function keyFilter(prefix: string, pattern: string | undefined, exclude: string[]): KeyFilter {
   if (prefix.length > 1024) throw invalid('prefix', 'prefix is longer than 1024 characters');
   const excluded = excludeMatcher(exclude);
   if (!pattern) {

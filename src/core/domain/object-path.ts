@@ -23,6 +23,8 @@ export function pathProblem(rel: string, opts: { written?: boolean } = {}): stri
   for (const seg of rel.split('/')) {
     if (seg === '') return 'the path has an empty segment ("//" or a trailing "/")';
     if (seg === '.' || seg === '..') return `the path has a "${seg}" segment`;
+    // Typed by someone: a space at a name's edge is a slip (stores keep it, and a folder " out" reads as "out").
+    if (opts.written && /^\s|\s$/.test(seg)) return `the path has a segment that begins or ends with a space (${JSON.stringify(seg)})`;
     // URL parsers resolve percent-encoded dot segments too (%2e%2e), and a server that decodes %2f / %5c
     // sees separators: decoded, no part between them may be empty, "." or "..". (A Drive name with "/"
     // is a key segment with %2F in it, and stays one file's name.)

@@ -18,10 +18,15 @@ export async function jobLog(store: Store, org: string, jobId: string, connector
  * other than ACTIVE is read again before it fails work: a fixed connector is ACTIVE again.
  */
 export async function fileConnector(cache: ConnectorCache, file: ClaimedFile): Promise<{ c: ConnectorRow } | { refused: string }> {
+  // The scope the job's kind needs: one removed since the job started ends its pending files too.
+  const scope = file.kind === 'import' || file.kind === 'export' ? file.kind : null;
+  const lacks = (row: ConnectorRow) => scope !== null && !(JSON.parse(row.scopes) as string[]).includes(scope);
   let c = await cache.get(file.org_id, file.connector_id);
-  if (c && c.status !== 'ACTIVE') c = await cache.fresh(file.org_id, file.connector_id);
+  if (c && (c.status !== 'ACTIVE' || lacks(c))) c = await cache.fresh(file.org_id, file.connector_id);
   if (!c) return { refused: 'the connector was deleted' };
-  return c.status === 'ACTIVE' ? { c } : { refused: inactiveReason(c) };
+  if (c.status !== 'ACTIVE') return { refused: inactiveReason(c) };
+  if (lacks(c)) return { refused: `the connector no longer has the ${scope} scope (add it back with update_connector {scopes}, then retry)` };
+  return { c };
 }
 
 /**

@@ -392,8 +392,8 @@ export function withQueue<B extends Part>(Base: B) {
       );
     }
 
-    async completeFile(fileId: number, owner: string, o: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null }): Promise<boolean> {
-      const set = { status: o.status, sha256: o.sha256, size: o.size, error: null, lease_owner: null, lease_expires: 0 };
+    async completeFile(fileId: number, owner: string, o: { status: 'ready' | 'skipped'; sha256: string | null; size: number | null; note?: string }): Promise<boolean> {
+      const set = { status: o.status, sha256: o.sha256, size: o.size, error: o.status === 'skipped' ? (o.note ?? null) : null, lease_owner: null, lease_expires: 0 };
       return (await this.exec('auto', () => run(this.qb.updateTable('job_files').set(set).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')))) > 0;
     }
 

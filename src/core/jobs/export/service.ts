@@ -14,11 +14,13 @@ import type { ProviderPool } from '../../connectors/provider-pool.js';
 import { requireIndex } from '../../domain/index-names.js';
 import { DEFAULT_RETRY, THROTTLE_FACTOR, withRetry, type RetryPolicy } from '../../domain/retry.js';
 import { explainNoItems, noMatchError, noMatchText } from '../../domain/nomatch.js';
+import { blobReadError } from '../../domain/blob-read.js';
 import { ConnectorCache, recordJobOutcome } from '../../connectors/health.js';
 import { exportCounts } from '../kinds.js';
 import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
 import { FIRST_LISTING_FILES, FIRST_LISTING_MS, countFileOutcome, failedSample, fileConnector, jobLog, newJobRow, startLine } from '../common.js';
 import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
+import { parseListingState } from '../listing-state.js';
 import { storeWaitNote } from '../store-health.js';
 
 export { OVERWRITE_MODES } from './paths.js';
@@ -279,12 +281,21 @@ export class ExportService implements JobHandlers {
     const failed = await this.store.listJobFiles(job.id, { status: 'failed', limit: 1000 });
     const sample = await this.store.listJobFiles(job.id, { limit: 5 });
     const c = p.counts;
-    // Files refused at listing (never claimed) were not accepted; files that failed later were.
+    // Files refused or left out at listing (never claimed) were not accepted; files that failed or were
+    // skipped later were (the first answer counted those left out as `skipped`).
     const refused = failed.filter((f) => f.attempts === 0).length;
+    let leftOut = Number(parseListingState(job.listing_state).compacted ?? 0);
+    for (let after: number | undefined; ; ) {
+      const rows = await this.store.listJobFiles(job.id, { status: 'skipped', ...(after !== undefined ? { afterId: after } : {}), limit: 1000 });
+      leftOut += rows.filter((f) => f.attempts === 0).length;
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1]!.id;
+    }
     return {
       job_id: job.id,
       status: job.status as JobState,
-      accepted: c.pending + c.ready + c.skipped + c.failed + c.canceled - refused,
+      accepted: c.pending + c.ready + c.skipped + c.failed + c.canceled - refused - leftOut,
+      ...(leftOut ? { skipped: leftOut } : {}),
       bytes: p.bytes_total,
       sample: sample.filter((f) => f.status !== 'failed').map((f) => ({ key: f.key, path: exportPathOf(job, f.key, f.sha256 ?? f.version) ?? '' })),
       failed: c.failed,
@@ -350,14 +361,24 @@ export class ExportService implements JobHandlers {
           // also covers a death whose attempt was refunded), or an earlier attempt recorded this content's
           // hash on the file, which a clean stop that refunds the attempt keeps.
           const own = (file.attempts > 1 || lapsedBefore(file) || file.sha256 === item.sha256) && existing.sha256 === item.sha256;
-          await this.store.completeFile(file.id, owner, { status: own ? 'ready' : 'skipped', sha256: item.sha256, size: item.size });
+          await this.store.completeFile(file.id, owner, { status: own ? 'ready' : 'skipped', sha256: item.sha256, size: item.size, note: skippedNote(params.overwrite, existing.sha256 === item.sha256) });
           return;
         }
       }
       const small = item.size <= SINGLE_WRITE_MAX;
-      const whole = small ? await this.blobs.read(item.sha256, 0, item.size) : null;
-      // The content is checked against its SHA-256 before it leaves (and its MD5 computed for the provider's check).
-      const md5 = whole ? this.digest([whole], item.sha256) : await this.digestStream(this.blobs.stream(item.sha256), item.sha256);
+      let whole: Buffer | null;
+      let md5: string;
+      try {
+        whole = small ? await this.blobs.read(item.sha256, 0, item.size) : null;
+        // The content is checked against its SHA-256 before it leaves (and its MD5 computed for the provider's check).
+        md5 = whole ? this.digest([whole], item.sha256) : await this.digestStream(this.blobs.stream(item.sha256), item.sha256);
+      } catch (e) {
+        if (signal.aborted) return;
+        // Local content that is missing or unreadable is no fault of the connector (its health is not
+        // charged), and is said as read_item says it: no data directory path, no blob store details.
+        const err = e instanceof CloudportError && e.message.includes('(local corruption)') ? e : blobReadError(e, item.key, this.opts.log);
+        return fail(redact(err.message, file.org_id) + (err.fix ? ` (${err.fix})` : ''));
+      }
       // A create-only write that finds the object there (written since the stat) ends the file skipped: an
       // answer of the callback, not an error thrown through withRetry, which would make it "unexpected".
       // Found by a write tried again, the object may be the earlier try's, whose answer was lost: `retried`.
@@ -397,7 +418,7 @@ export class ExportService implements JobHandlers {
       const ours =
         outcome === 'written' ||
         (outcome === 'retried' && (await this.statTarget(provider, t.path, signal))?.sha256 === item.sha256);
-      await this.store.completeFile(file.id, owner, { status: ours ? 'ready' : 'skipped', sha256: item.sha256, size: item.size });
+      await this.store.completeFile(file.id, owner, { status: ours ? 'ready' : 'skipped', sha256: item.sha256, size: item.size, note: skippedNote(params.overwrite, false) });
       if (!ours) return;
       await countFileOutcome(this.store, this.cache, file, c, { ok: true });
     } catch (e) {
@@ -458,4 +479,10 @@ export class ExportService implements JobHandlers {
     );
     await recordJobOutcome(this.store, job);
   }
+}
+
+/** Why an export left a target as it was: said on the skipped file, with the overwrite mode that would write it. */
+function skippedNote(overwrite: OverwriteMode, same: boolean): string {
+  if (same) return 'the target already holds this content';
+  return overwrite === 'never' ? 'the target exists (overwrite "never"); overwrite "if_changed" or "always" replaces it' : 'the target exists';
 }

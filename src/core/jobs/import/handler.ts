@@ -194,7 +194,7 @@ export class ImportHandler implements JobHandlers {
 
   async listNext(job: JobRow, owner: string, signal: AbortSignal): Promise<void> {
     const params = JSON.parse(job.params) as JobParams;
-    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
+    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude, params.skip_prefix);
     const st = parseListingState(job.listing_state);
     let token = st.t;
     try {

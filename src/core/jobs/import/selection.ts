@@ -19,6 +19,8 @@ export interface JobParams {
   max_size?: number;
   modified_after?: string;
   retry_of?: string;
+  /** The connector's export_base_path when it also exports: cloudport's own exports are not imported back. */
+  skip_prefix?: string;
 }
 
 /** Storage classes whose bytes cannot be read until restored, and how: S3's Glacier tiers, Azure's Archive tier. */

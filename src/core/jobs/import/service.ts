@@ -106,6 +106,13 @@ export class ImportService {
       ...(input.max_size !== undefined ? { max_size: input.max_size } : {}),
       ...(input.modified_after ? { modified_after: new Date(input.modified_after).toISOString() } : {}),
     };
+    // A connector that also receives exports holds cloudport's copies under its export_base_path: an import
+    // of the bucket leaves them out (else each import-then-export round nests another copy), unless the
+    // selection itself starts inside that path.
+    const base = c.export_base_path;
+    if (!input.keys && base && (JSON.parse(c.scopes) as string[]).includes('export') && !compileFilter(params.prefix, params.pattern ?? undefined, params.exclude).listPrefix.startsWith(base)) {
+      params.skip_prefix = base;
+    }
     return this.create(org, c, index, params, input.keys, { dryRun: !!input.dry_run, idempotencyKey: input.idempotency_key, hash, automationId: input.automation_id });
   }
 
@@ -235,7 +242,7 @@ export class ImportService {
     keys: string[] | undefined,
     opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string; existing?: (job: JobRow) => Promise<StartImportResult> },
   ): Promise<StartImportResult> {
-    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude);
+    const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude, params.skip_prefix);
     const provider = await this.pool.get(c);
     const id = newId('imp');
     const now = new Date().toISOString();
@@ -247,6 +254,8 @@ export class ImportService {
     let token: string | null = null;
     /** The first listing was throttled past this call's budget: it goes on in the background. */
     let throttled = false;
+    /** Objects of the first pages under the connector's export_base_path (params.skip_prefix), left out. */
+    let leftOut = 0;
     try {
       if (keys) {
         files = await statKeys(org, provider, keys, this.retry);
@@ -276,6 +285,7 @@ export class ImportService {
             break;
           }
           files.push(...select(page.objects, filter, params));
+          if (params.skip_prefix) leftOut += page.objects.filter((o) => o.key.startsWith(params.skip_prefix!)).length;
           token = page.nextToken;
         } while (token && Date.now() < deadline && files.length < FIRST_LISTING_FILES);
         complete = !throttled && token === null;
@@ -297,6 +307,12 @@ export class ImportService {
     // with hints and creates no job; a dry run says so in `hint`; an automation's run is a job that ends
     // with the reason (a watched folder that is empty now is not an error of the automation).
     let none: string | null = null;
+    if (listed && listed.length === 0 && complete && leftOut && !opts.dryRun && !opts.automationId) {
+      throw new CloudportError('not_found', `every object the selection lists (${leftOut}) is under the connector's export_base_path ${JSON.stringify(params.skip_prefix)}, where cloudport exports, and imports leave those out`, {
+        field: 'prefix',
+        fix: `start_import {prefix: ${JSON.stringify(params.skip_prefix)}} imports them (a selection that starts inside export_base_path keeps them).`,
+      });
+    }
     if (listed && listed.length === 0 && complete) {
       const why = await explainNoMatch(provider, selectionOf(params));
       if (!opts.dryRun && !opts.automationId) throw noMatchError(why);
@@ -317,6 +333,10 @@ export class ImportService {
       listing_complete: complete,
       ...(none ? { hint: none } : throttled ? { hint: 'The service throttled the listing: it goes on in the background, and import_status follows it.' } : {}),
     };
+    if (leftOut) {
+      const said = `${leftOut}${complete ? '' : '+'} object(s) under the connector's export_base_path ${JSON.stringify(params.skip_prefix)} (where cloudport exports) are left out; start_import {prefix: ${JSON.stringify(params.skip_prefix)}} imports them.`;
+      result.hint = result.hint ? `${result.hint} ${said}` : said;
+    }
     if (opts.dryRun) return result;
     if (this.engine && !this.engine.runsWork && !none) result.hint = `${result.hint ? `${result.hint} ` : ''}This server runs no job work (--workers 0): a cloudport worker on the same store takes the job; if none runs, start one.`;
     try {
