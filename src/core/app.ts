@@ -215,7 +215,7 @@ export class App {
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       throw new CloudportError('config_invalid', `the data dir ${config.dataDir} cannot be made or used (${code}${code === 'EEXIST' || code === 'ENOTDIR' ? ': a file is in the way' : ''})`, { field: '--data-dir', fix: 'Give --data-dir (or CLOUDPORT_DATA_DIR) a directory this user may write to.' });
     }
-    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, Math.max(config.concurrency, config.maxConcurrency ?? 0) + 4), sqliteMaxPageCount: config.sqliteMaxPageCount };
+    const storeOpts = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolMax: Math.max(10, Math.max(config.concurrency, config.maxConcurrency ?? 0) + 4), idleInTransactionMs: Math.max(10_000, 2 * config.leaseMs), sqliteMaxPageCount: config.sqliteMaxPageCount };
     const store = await openStore(storeOpts);
     try {
       // A process that encrypts nothing (the keys commands) neither needs the master key nor records one:

@@ -12,6 +12,8 @@ export interface StoreOptions {
   databaseUrl?: string | null;
   /** PostgreSQL pool size (default 10). */
   poolMax?: number;
+  /** PostgreSQL: a session idle inside a transaction this long is ended by the server (default 60 s). */
+  idleInTransactionMs?: number;
   /** Tests only (CLOUDPORT_SQLITE_MAX_PAGE_COUNT): the SQLite store may not grow past this many pages. */
   sqliteMaxPageCount?: number;
 }
@@ -20,7 +22,7 @@ export interface StoreOptions {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.databaseUrl) {
     const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(opts.databaseUrl, { max: opts.poolMax });
+    return PostgresStore.open(opts.databaseUrl, { max: opts.poolMax, ...(opts.idleInTransactionMs ? { idleInTransactionMs: opts.idleInTransactionMs } : {}) });
   }
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const { SqliteStore } = await import('./sqlite.js');

@@ -60,6 +60,8 @@ const types = {
 export interface PostgresOptions {
   /** Pool size (default 10). */
   max?: number;
+  /** idle_in_transaction_session_timeout of the pool's sessions (default 60 s). */
+  idleInTransactionMs?: number;
 }
 
 /** Splits our own `schema` parameter off a postgres:// URL. */
@@ -143,8 +145,15 @@ export class PostgresStore extends KyselyStore {
       connectionTimeoutMillis: 10_000,
       types,
       // Quoted, as CREATE SCHEMA quotes it: unquoted, PostgreSQL folds the name to lower case.
-      ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+      // A process frozen inside a transaction (stopped, a paused VM, a partition that keeps the TCP
+      // connection) holds its row and advisory locks: every other process's commits to that index and
+      // every cancel would wait on it for as long. The server ends such a session after a few leases,
+      // which no transaction of ours comes near (they are a few statements, sent back to back).
+      options: `${schema ? `-c search_path="${schema}" ` : ''}-c idle_in_transaction_session_timeout=${Math.round(opts.idleInTransactionMs ?? 60_000)}`,
       application_name: 'cloudport',
+      // A peer that vanished without a FIN (a NAT or a proxy dropped it) is noticed by keepalives.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 30_000,
     });
     // A connection error must not crash the process, whether its client is idle (the pool's listener) or
     // checked out for a transaction (pg-pool takes its own listener off then, and an 'error' event with
