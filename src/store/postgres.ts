@@ -322,9 +322,10 @@ export class PostgresStore extends KyselyStore {
   // since the polls go on as before. A job's end is announced by the engine (announceJob), once its
   // end line and the connector's health are written: a long poll that answers then shows them.
 
-  override async createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void> {
-    await super.createJob(job, files, started);
-    this.announce('q');
+  override async createJob(job: NewJob, files: ListedFile[], started?: string, opts?: { indexMustExist?: boolean }): Promise<boolean> {
+    const created = await super.createJob(job, files, started, opts);
+    if (created) this.announce('q');
+    return created;
   }
 
   override async createJobUnlessActive(job: NewJob, files: ListedFile[], cover: 'any' | 'missing-text', started?: string): Promise<JobRow | null> {

@@ -217,9 +217,11 @@ export interface StoreConnectors {
 export interface StoreQueue {
   /**
    * Creates a job with its first listed files in one transaction, `started` (if given) the first line
-   * of its log, before the errors of files listed as failed.
+   * of its log, before the errors of files listed as failed. `indexMustExist`: the files were judged
+   * against the index as it was (new_only's skipped files); if it was deleted since, nothing is created
+   * and the answer is false (call again to judge against what is there now).
    */
-  createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void>;
+  createJob(job: NewJob, files: ListedFile[], started?: string, opts?: { indexMustExist?: boolean }): Promise<boolean>;
   /**
    * Creates the job unless the organization's index has an active job of its kind that covers it, and
    * returns that job instead (a running one first): one still listing, or one with files pending and,

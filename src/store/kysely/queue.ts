@@ -108,8 +108,19 @@ export function withQueue<B extends Part>(Base: B) {
       }
     }
 
-    async createJob(job: NewJob, files: ListedFile[], started?: string): Promise<void> {
-      await this.exec('tx', () => this.createJobTx(job, files, started));
+    async createJob(job: NewJob, files: ListedFile[], started?: string, opts: { indexMustExist?: boolean } = {}): Promise<boolean> {
+      return this.exec('tx', () => this.createJobCheckedTx(job, files, started, !!opts.indexMustExist));
+    }
+
+    private *createJobCheckedTx(job: NewJob, files: ListedFile[], started: string | undefined, indexMustExist: boolean): Tx<boolean> {
+      if (indexMustExist) {
+        // Under the index's lock, as delete_index takes it: a deletion either ends before (seen here) or
+        // waits and then finds this job active (and refuses).
+        yield* lock({ kind: 'index', org: job.org_id, index: job.index_name });
+        if (!(yield* one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', job.org_id).where('name', '=', job.index_name)))) return false;
+      }
+      yield* this.createJobTx(job, files, started);
+      return true;
     }
 
     private *createJobTx(job: NewJob, files: ListedFile[], started?: string): Tx<void> {

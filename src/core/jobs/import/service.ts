@@ -240,7 +240,7 @@ export class ImportService {
     index: string,
     params: JobParams,
     keys: string[] | undefined,
-    opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string; existing?: (job: JobRow) => Promise<StartImportResult> },
+    opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string; existing?: (job: JobRow) => Promise<StartImportResult>; rejudged?: boolean },
   ): Promise<StartImportResult> {
     const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude, params.skip_prefix);
     const provider = await this.pool.get(c);
@@ -256,6 +256,8 @@ export class ImportService {
     let throttled = false;
     /** Objects of the first pages under the connector's export_base_path (params.skip_prefix), left out. */
     let leftOut = 0;
+    /** new_only skipped files as imported before: judged against the index as it is now. */
+    let seenSkips = false;
     try {
       if (keys) {
         files = await statKeys(org, provider, keys, this.retry);
@@ -291,6 +293,7 @@ export class ImportService {
         complete = !throttled && token === null;
       }
       files = await applyMode(this.store, files, params, org, c.id, index);
+      seenSkips = files.some((f) => f.status === 'skipped' && !f.error);
       if (!keys) {
         const st: ListingState = { t: token, m: files.length };
         listed = files;
@@ -340,11 +343,14 @@ export class ImportService {
     if (opts.dryRun) return result;
     if (this.engine && !this.engine.runsWork && !none) result.hint = `${result.hint ? `${result.hint} ` : ''}This server runs no job work (--workers 0): a cloudport worker on the same store takes the job; if none runs, start one.`;
     try {
-      await this.store.createJob(
+      const created = await this.store.createJob(
         newJobRow({ id, org, kind: 'import', connectorId: c.id, index, params, listingState: state, complete, now, idempotencyKey: opts.idempotencyKey, hash: opts.hash, automationId: opts.automationId }),
         files,
         startLine(org, `import started into index ${index}: ${accepted.length} files queued${complete ? '' : ` so far (listing continues${throttled ? ', after the service throttled it' : ''})`}${params.retry_of ? ` (retry of ${params.retry_of})` : ''}${opts.automationId ? ` by automation ${opts.automationId}` : ''}${none ? `; ${none}` : ''}`),
+        { indexMustExist: seenSkips && !opts.rejudged },
       );
+      // The index was deleted after new_only judged files unchanged against it: judged again, they are new.
+      if (!created) return this.create(org, c, index, params, keys, { ...opts, rejudged: true });
     } catch (e) {
       // Two calls with one idempotency key raced: the other one created the job.
       const earlier = opts.idempotencyKey ? await this.store.findJobByIdempotencyKey(org, opts.idempotencyKey) : null;
