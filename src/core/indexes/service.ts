@@ -150,9 +150,9 @@ export class IndexService {
             ? info.detail
               ? `no text found in ${info.detail}; ${moreText(info, index)}`
               : 'no text found in it'
-            : `${info.status}${info.detail ? `: ${info.detail}` : ''}`;
+            : `${info.status}${info.detail ? `: ${info.detail}` : ''}${failedAtLimit(info, index)}`;
         // Markup is text when read raw; a PDF or an Office file is not, so raw would show nothing more.
-        return { ...base, offset, next_offset: null, note: `${info.format} document, ${why}${MARKUP.includes(info.format) ? '; raw: true reads its markup' : ''}` };
+        return { ...base, offset, next_offset: null, note: `${info.format === 'document' ? 'a' : info.format} document, ${why}${MARKUP.includes(info.format) ? '; raw: true reads its markup' : ''}` };
       }
       if (offset > info.bytes) throw invalid('offset', `offset ${offset} is past the end of the text (${info.bytes} bytes)`, `Give an offset from 0 to ${info.bytes}.`);
       const chunks = await this.store.readText(item.sha256, offset, length + 3);
@@ -203,6 +203,22 @@ export class IndexService {
           : {};
     return { ...base, ...window(buf, offset, length, item.size), ...searched };
   }
+}
+
+/** A failure at one of the extraction limits: which setting lifts it, then a reindex (else nothing). */
+function failedAtLimit(info: TextInfo, index: string): string {
+  if (info.status !== 'failed' || !info.detail) return '';
+  const d = info.detail;
+  const setting = /^extraction took longer than/.test(d)
+    ? 'CLOUDPORT_EXTRACT_TIMEOUT_MS'
+    : /more than the extraction limit/.test(d)
+      ? 'CLOUDPORT_EXTRACT_MAX_INPUT_BYTES'
+      : /entries, more than the limit/.test(d)
+        ? 'CLOUDPORT_EXTRACT_MAX_ZIP_ENTRIES'
+        : /inflates to .*more than the limit/.test(d)
+          ? 'CLOUDPORT_EXTRACT_MAX_INFLATED_BYTES'
+          : null;
+  return setting ? `; the server's operator can raise ${setting} and restart it, then reindex_index {"index": ${JSON.stringify(index)}, "all": true} extracts it` : '';
 }
 
 /** Document formats whose stored bytes are text (markup). */

@@ -33,6 +33,11 @@ export interface ReindexResult {
  */
 export class ReindexService implements JobHandlers {
   private engine?: JobEngine;
+  /**
+   * Per job that extracts every item again (`all`), the contents this process has extracted (or is
+   * extracting) for it: identical content is extracted once, as on import. Dropped when the job ends.
+   */
+  private readonly extracted = new Map<string, Map<string, Promise<boolean>>>();
 
   constructor(
     private readonly store: Store,
@@ -108,13 +113,29 @@ export class ReindexService implements JobHandlers {
       await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: item.sha256, size: item.size });
       return;
     }
+    let done: Map<string, Promise<boolean>> | undefined;
+    if (all) {
+      done = this.extracted.get(file.job_id) ?? new Map();
+      this.extracted.set(file.job_id, done);
+      const earlier = done.get(item.sha256);
+      if (earlier && (await earlier)) {
+        await this.store.completeFile(file.id, owner, { status: 'skipped', sha256: item.sha256, size: item.size, note: 'same content as an item this reindex extracted' });
+        return;
+      }
+    }
+    let settle!: (ok: boolean) => void;
+    done?.set(item.sha256, new Promise<boolean>((resolve) => (settle = resolve)));
     const temp = await this.blobs.createTemp();
     try {
       await pipeline(this.blobs.stream(item.sha256), temp.stream, { signal });
       const text = toPayload(await this.pool.extract({ path: temp.path, contentType: item.content_type, key: item.key }));
       await this.store.saveText(item.sha256, text, new Date().toISOString(), all);
       await this.store.completeFile(file.id, owner, { status: 'ready', sha256: item.sha256, size: item.size });
+      settle?.(true);
     } catch (e) {
+      // Not extracted here: a later file of the same content tries again.
+      done?.delete(item.sha256);
+      settle?.(false);
       // A store out of reach or full is no item's fault: the file waits for its lease to run out, then goes again.
       if (signal.aborted || this.engine?.health.report(e)) return;
       const message = `reading the stored content failed: ${asCloudportError(e).message}`;
@@ -127,6 +148,7 @@ export class ReindexService implements JobHandlers {
   }
 
   async onFinalized(job: JobRow): Promise<void> {
+    this.extracted.delete(job.id);
     const c = (await this.store.jobProgress(job.id)).counts;
     await jobLog(this.store, job.org_id, job.id, NO_CONNECTOR, job.status === 'failed' ? 'error' : 'info', null, `reindex ${job.status}: ${c.ready} extracted, ${c.skipped} skipped, ${c.failed} failed`);
   }

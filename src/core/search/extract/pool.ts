@@ -47,6 +47,8 @@ export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
 
 /** A worker's heap (MiB): PDF.js and mammoth hold a document's structure in it. */
 const HEAP_MB = 192;
+/** What a new worker may take to start, on a loaded machine, before an item's own time runs. */
+const STARTUP_MS = 30_000;
 /** An idle worker stops after this long (a worker holds tens of MB). */
 const IDLE_MS = 30_000;
 
@@ -61,6 +63,8 @@ interface Pending {
 class ExtractWorker {
   readonly worker: Worker;
   current: Pending | null = null;
+  /** The current item's format, once the worker has detected it. */
+  private format: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   dead = false;
 
@@ -74,9 +78,15 @@ class ExtractWorker {
     this.worker.stdout.resume();
     this.worker.stderr.on('data', (b: Buffer) => this.log?.debug('extraction worker output', { text: b.toString('utf8').slice(0, 500) }));
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; result: Extracted }) => {
+    this.worker.on('message', (m: { id: number; result: Extracted } | { id: number; started: true; format: string }) => {
       const p = this.current;
       if (!p || p.id !== m.id) return;
+      if ('started' in m) {
+        // The item's own time runs from here (the worker's start and a library's first load are not its doing).
+        this.format = m.format;
+        this.arm(this.limits.timeoutMs);
+        return;
+      }
       this.settle(m.result);
     });
     this.worker.on('error', (e) => this.die(e.message.includes('out of memory') || (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? `the document needs more than ${HEAP_MB} MB to extract` : e.message));
@@ -85,12 +95,19 @@ class ExtractWorker {
 
   run(p: Pending): void {
     this.current = p;
+    this.format = null;
+    // Until the worker says the item started: its time, plus what a new worker takes to load.
+    this.arm(this.limits.timeoutMs + STARTUP_MS);
+    const { timeoutMs: _t, ...limits } = this.limits;
+    this.worker.postMessage({ id: p.id, ...p.input, limits });
+  }
+
+  private arm(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.die(`extraction took longer than ${this.limits.timeoutMs / 1000} s`);
       void this.worker.terminate();
-    }, this.limits.timeoutMs);
-    const { timeoutMs: _t, ...limits } = this.limits;
-    this.worker.postMessage({ id: p.id, ...p.input, limits });
+    }, ms);
   }
 
   private settle(r: Extracted): void {
@@ -105,8 +122,9 @@ class ExtractWorker {
   private die(reason: string): void {
     if (this.dead) return;
     this.dead = true;
-    // Only documents take long or need much memory: read_item says so rather than showing raw bytes.
-    if (this.current) this.settle({ status: 'failed', detail: reason.slice(0, 300), text: '', format: 'document', derived: true });
+    // A document's failure is said by read_item rather than its raw bytes shown; plain text stays readable as stored.
+    const text = this.format === 'other';
+    if (this.current) this.settle({ status: 'failed', detail: reason.slice(0, 300), text: '', format: text ? 'text' : (this.format ?? 'document'), derived: !text });
     this.onFree(this);
   }
 }

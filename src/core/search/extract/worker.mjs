@@ -5,11 +5,11 @@
 // from src/ and dist/ alike.
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { Parser, Tokenizer } from 'htmlparser2';
+import { Tokenizer } from 'htmlparser2';
 import { unzipSync } from 'fflate';
 import JSZip from 'jszip';
 import iconv from 'iconv-lite';
-import { declaredCharset, detect, legacyCharset, looksUtf8, mostlyUtf8, utf16Text, zipKind } from './sniff.mjs';
+import { detect, legacyCharset, looksUtf8, mostlyUtf8, utf16Text, zipKind } from './sniff.mjs';
 
 /**
  * @typedef {{ maxTextBytes: number, maxPages: number, maxInputBytes: number, maxZipEntries: number,
@@ -133,7 +133,12 @@ function decodeMarkup(data, contentType) {
       // An unknown label: read it as UTF-8.
     }
   }
-  return data.toString('utf8');
+  // Undeclared: UTF-8 when it is (or mostly is), else windows-1252, as browsers read such a page.
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return mostlyUtf8(data) || !legacyCharset(data, '') ? data.toString('utf8') : iconv.decode(data, 'windows-1252');
+  }
 }
 
 /** HTML elements whose content is not visible text. */
@@ -222,6 +227,7 @@ async function pdfText(data, sink, limits) {
   // The minified build: the same code, about 6 MB less memory once loaded.
   /** @type {typeof import('pdfjs-dist/legacy/build/pdf.mjs')} */
   const pdfjs = await import(PDFJS);
+  started('pdf');
   const task = pdfjs.getDocument({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), isEvalSupported: false, disableFontFace: true, useSystemFonts: false, verbosity: 0, stopAtErrors: false });
   /** @type {import('pdfjs-dist/legacy/build/pdf.mjs').PDFDocumentProxy} */
   let doc;
@@ -255,8 +261,71 @@ async function pdfText(data, sink, limits) {
 /** @param {Buffer} data @param {Sink} sink */
 async function docxText(data, sink) {
   const mammoth = (await import('mammoth')).default;
+  started('docx');
   const r = await mammoth.extractRawText({ buffer: data });
   sink.push(r.value.replace(/\n{3,}/g, '\n\n'));
+}
+
+/**
+ * XML elements, attributes and text from htmlparser2's tokenizer, for the sheets of an XLSX: its Parser
+ * keeps a stack of open elements that costs O(depth) per element (see markupText), which a small file
+ * of deep nesting turns into minutes.
+ * @param {string} source
+ * @param {{ open(name: string, attrs: Record<string, string>): void; close(name: string): void; text(t: string): void }} on
+ */
+function xmlEvents(source, on) {
+  let tagName = '';
+  /** @type {Record<string, string>} */
+  let attrs = {};
+  let attrName = '';
+  let attrValue = '';
+  const tokenizer = new Tokenizer(
+    { xmlMode: true, decodeEntities: true },
+    {
+      onopentagname(start, end) {
+        tagName = source.slice(start, end);
+        attrs = {};
+      },
+      onattribname(start, end) {
+        attrName = source.slice(start, end);
+        attrValue = '';
+      },
+      onattribdata(start, end) {
+        attrValue += source.slice(start, end);
+      },
+      onattribentity(codepoint) {
+        attrValue += String.fromCodePoint(codepoint);
+      },
+      onattribend() {
+        attrs[attrName] = attrValue;
+      },
+      onopentagend() {
+        on.open(tagName, attrs);
+      },
+      onselfclosingtag() {
+        on.open(tagName, attrs);
+        on.close(tagName);
+      },
+      onclosetag(start, end) {
+        on.close(source.slice(start, end));
+      },
+      ontext(start, end) {
+        on.text(source.slice(start, end));
+      },
+      ontextentity(codepoint) {
+        on.text(String.fromCodePoint(codepoint));
+      },
+      oncdata(start, end, endOffset) {
+        on.text(source.slice(start, end - endOffset));
+      },
+      oncomment: noop,
+      ondeclaration: noop,
+      onend: noop,
+      onprocessinginstruction: noop,
+    },
+  );
+  tokenizer.write(source);
+  tokenizer.end();
 }
 
 /** An element's name without its namespace prefix: a sheet may be written <x:row> as well as <row>. @param {string} tag */
@@ -274,28 +343,23 @@ function xlsxText(data, sink) {
     let inT = false;
     // A phonetic guide (<rPh>, the furigana Japanese Excel stores) is not part of what the cell shows.
     let phonetic = 0;
-    const p = new Parser(
-      {
-        onopentagname(tag) {
-          const n = local(tag);
-          if (n === 'si') cur = '';
-          if (n === 't') inT = true;
-          if (n === 'rPh') phonetic++;
-        },
-        onclosetag(tag) {
-          const n = local(tag);
-          if (n === 't') inT = false;
-          if (n === 'rPh') phonetic = Math.max(0, phonetic - 1);
-          if (n === 'si') shared.push(cur);
-        },
-        ontext(t) {
-          if (inT && !phonetic) cur += t;
-        },
+    xmlEvents(dec.decode(ss), {
+      open(tag) {
+        const n = local(tag);
+        if (n === 'si') cur = '';
+        if (n === 't') inT = true;
+        if (n === 'rPh') phonetic++;
       },
-      { xmlMode: true, decodeEntities: true },
-    );
-    p.write(dec.decode(ss));
-    p.end();
+      close(tag) {
+        const n = local(tag);
+        if (n === 't') inT = false;
+        if (n === 'rPh') phonetic = Math.max(0, phonetic - 1);
+        if (n === 'si') shared.push(cur);
+      },
+      text(t) {
+        if (inT && !phonetic) cur += t;
+      },
+    });
   }
   const sheets = Object.keys(files)
     .filter((n) => n.startsWith('xl/worksheets/'))
@@ -308,36 +372,31 @@ function xlsxText(data, sink) {
     let value = '';
     let inValue = false;
     let phonetic = 0;
-    const p = new Parser(
-      {
-        onopentag(tag, attrs) {
-          const n = local(tag);
-          if (n === 'row') row = [];
-          if (n === 'c') {
-            cellType = attrs.t ?? 'n';
-            value = '';
-          }
-          if (n === 'rPh') phonetic++;
-          if ((n === 'v' || n === 't') && !phonetic) inValue = true;
-        },
-        onclosetag(tag) {
-          const n = local(tag);
-          if (n === 'rPh') phonetic = Math.max(0, phonetic - 1);
-          if (n === 'v' || n === 't') inValue = false;
-          if (n === 'c') row.push(cellType === 's' ? (shared[Number(value)] ?? '') : cellType === 'b' ? (value === '1' ? 'TRUE' : 'FALSE') : value);
-          if (n === 'row') {
-            const line = row.join('\t').replace(/\t+$/, '');
-            if (line) sink.push(line + '\n');
-          }
-        },
-        ontext(t) {
-          if (inValue) value += t;
-        },
+    xmlEvents(dec.decode(/** @type {Uint8Array} */ (files[name])), {
+      open(tag, attrs) {
+        const n = local(tag);
+        if (n === 'row') row = [];
+        if (n === 'c') {
+          cellType = attrs.t ?? 'n';
+          value = '';
+        }
+        if (n === 'rPh') phonetic++;
+        if ((n === 'v' || n === 't') && !phonetic) inValue = true;
       },
-      { xmlMode: true, decodeEntities: true },
-    );
-    p.write(dec.decode(/** @type {Uint8Array} */ (files[name])));
-    p.end();
+      close(tag) {
+        const n = local(tag);
+        if (n === 'rPh') phonetic = Math.max(0, phonetic - 1);
+        if (n === 'v' || n === 't') inValue = false;
+        if (n === 'c') row.push(cellType === 's' ? (shared[Number(value)] ?? '') : cellType === 'b' ? (value === '1' ? 'TRUE' : 'FALSE') : value);
+        if (n === 'row') {
+          const line = row.join('\t').replace(/\t+$/, '');
+          if (line) sink.push(line + '\n');
+        }
+      },
+      text(t) {
+        if (inValue) value += t;
+      },
+    });
     sink.push('\n');
   }
 }
@@ -348,6 +407,7 @@ async function extract(job) {
   const size = fs.statSync(job.path).size;
   const head = readHead(job.path, Math.min(size, 8192));
   let format = detect(head);
+  started(format);
   const sink = new Sink(limits.maxTextBytes);
   const derivedFormats = ['pdf', 'docx', 'xlsx', 'html', 'xml'];
   // (A zip too large to look into is not read: whatever it holds, it is over the limit.)
@@ -371,9 +431,12 @@ async function extract(job) {
     return { status: 'unsupported', detail: 'binary content', text: '', format: 'binary', derived: false };
   }
   if (format === 'other') {
-    const data = readHead(job.path, Math.min(size, limits.maxTextBytes + 4));
-    const body = data.subarray(0, Math.min(data.length, limits.maxTextBytes));
-    const truncated = size > limits.maxTextBytes;
+    // The limit is on bytes of text: UTF-16 takes two bytes for what UTF-8 takes one to three, so its
+    // input is read up to twice the limit (the sink stops the text at the limit itself).
+    const input = charset?.startsWith('utf-16') ? 2 * limits.maxTextBytes : limits.maxTextBytes;
+    const data = readHead(job.path, Math.min(size, input + 4));
+    const body = data.subarray(0, Math.min(data.length, input));
+    const truncated = size > input;
     const limit = `the first ${sizeText(limits.maxTextBytes)} of ${sizeText(size)} (text limit)`;
     // Text in an 8-bit encoding: decoded, so its offsets are the decoded text's, which read_item reads.
     /** @param {string} cs @returns {Result} */
@@ -397,8 +460,10 @@ async function extract(job) {
     }
     // Not UTF-8 past an ASCII start: a declared 8-bit charset decides (only here: UTF-8 labelled
     // iso-8859-1 or us-ascii is common, and stays UTF-8 above, as does UTF-8 with a few stray bytes).
+    // Not mostly UTF-8 (a few stray bytes among UTF-8 sequences): an 8-bit charset, the declared one or
+    // windows-1252, when every byte reads as text in it (a Latin-1 CSV whose accents begin late).
     const fewBad = mostlyUtf8(body);
-    if (!fewBad && declaredCharset(job.contentType)) {
+    if (!fewBad) {
       const cs = legacyCharset(body, job.contentType);
       if (cs) return legacy(cs);
     }
@@ -440,7 +505,19 @@ function oneLine(e) {
   return String(/** @type {Error} */ (e)?.message ?? e).split('\n')[0]?.slice(0, 300) || 'failed';
 }
 
+/** The item being extracted: its time limit counts from started(), not from the worker's own start. */
+let current = 0;
+/**
+ * Tells the pool the item's work begins now (again after a library loads: loading is not the
+ * document's doing), and its format, which a timeout's verdict keeps.
+ * @param {string} format
+ */
+function started(format) {
+  port.postMessage({ id: current, started: true, format });
+}
+
 port.on('message', (/** @type {Job} */ job) => {
+  current = job.id;
   extract(job).then(
     (r) => port.postMessage({ id: job.id, result: r }),
     (e) => port.postMessage({ id: job.id, result: { status: 'failed', detail: oneLine(e), text: '', format: 'unknown', derived: false } }),
