@@ -121,7 +121,7 @@ describe.skipIf(!CHROMIUM)('web console in Chromium', () => {
   it('a read-only key sees no write buttons; another organization sees none of it', async () => {
     const ro = await signIn(keyRO);
     await expect.poll(() => ro.locator('tr', { hasText: 'team-docs' }).count()).toBe(1);
-    expect(await ro.locator('#who').textContent()).toBe('read-only key');
+    expect(await ro.locator('#who').textContent()).toBe('read-only access');
     expect(await ro.getByRole('button', { name: 'Import…' }).count()).toBe(0);
     const job = (await a.ok('list_imports', { index: 'notes' })).imports[0].job_id;
     await ro.evaluate((id) => (location.hash = `job=${id}`), job);
