@@ -106,11 +106,12 @@ async function postToken(url: string, form: Record<string, string>, agents: Agen
   } catch (e) {
     if (e instanceof CloudportError || signal?.aborted) throw e;
     const code = (e as { code?: string }).code;
+    // A setting to check that may also pass later (config_invalid and temporary, as for every endpoint).
     return Promise.reject(
-      new CloudportError('unexpected', `cannot reach the token endpoint ${url}${code && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`, {
+      new CloudportError('config_invalid', `cannot reach the token endpoint ${url}${code && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`, {
         field,
         temporary: true,
-        fix: 'Check network access to the token endpoint (token_uri), then retry.',
+        fix: field.endsWith('.json') || field.includes('token_uri') ? "Check the key's token_uri and network access to it, then retry." : 'Check network access to the token endpoint, then retry.',
       }),
     );
   }

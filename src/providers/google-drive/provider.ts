@@ -307,9 +307,16 @@ export class DriveProvider implements StorageProvider {
   private async resolveFile(key: string, signal?: AbortSignal): Promise<Entry & { throughShortcut: boolean }> {
     const segments = key.split('/');
     const name = segments.pop()!;
-    const folder = segments.length > MAX_DEPTH ? undefined : await this.folderOf(segments, signal);
+    // A listing goes MAX_DEPTH folders below its prefix, and shortcuts add their own depth: a key it
+    // lists may be deeper than MAX_DEPTH from the root. The bound only stops keys no tree could hold.
+    const folder = segments.length > 4 * MAX_DEPTH ? undefined : await this.folderOf(segments, signal);
     const e = folder && name ? await this.lookup(folder.id, name, folder.viaShortcut, signal) : undefined;
-    if (!e || e.folder) throw new CloudportError('not_found', `file ${JSON.stringify(key)} not found`, { field: 'key', fix: 'Check the key; browse_connector lists what exists.' });
+    if (!e || e.folder) {
+      throw new CloudportError('not_found', `file ${JSON.stringify(key)} not found`, {
+        field: 'key',
+        fix: 'Check the key; browse_connector lists what exists. A "/" inside a Drive name is written %2F in keys (a folder named "Q3/Q4" is "Q3%2FQ4/"), and "%" is %25.',
+      });
+    }
     return { ...e, throughShortcut: folder!.viaShortcut || !!e.viaShortcut };
   }
 
@@ -437,13 +444,21 @@ export class DriveProvider implements StorageProvider {
   /** The connector's root exists, is visible and is a folder (else an error naming its field). */
   private async checkRoot(signal?: AbortSignal): Promise<void> {
     try {
-      const f = await this.call('list', (o) => this.api.files.get({ fileId: this.rootId, fields: 'id,mimeType,trashed,driveId', supportsAllDrives: true }, o), {}, signal);
+      const f = await this.call('list', (o) => this.api.files.get({ fileId: this.rootId, fields: 'id,mimeType,trashed,driveId,shortcutDetails', supportsAllDrives: true }, o), {}, signal);
       const ctx = this.errCtx();
       // Listing with drive_id reads that shared drive only: a root elsewhere would list as empty.
       if (this.driveId && this.rootId !== this.driveId && f.driveId !== this.driveId) {
         throw new CloudportError('config_invalid', `${ctx.root} is not in shared drive ${this.driveId} (it is in ${f.driveId ? `shared drive ${f.driveId}` : 'a My Drive'})`, {
           field: 'root_folder_id',
           fix: f.driveId ? `Set drive_id to ${f.driveId}, or give a folder of shared drive ${this.driveId}.` : 'Drop drive_id (a folder of a My Drive shared with the credentials is read without it), or give a folder of that shared drive.',
+        });
+      }
+      // A shortcut's id is not its folder's: the fix names the folder it points to.
+      const target = f.mimeType === 'application/vnd.google-apps.shortcut' ? f.shortcutDetails : undefined;
+      if (target?.targetId) {
+        throw new CloudportError('config_invalid', `${ctx.root} is a shortcut${target.targetMimeType === FOLDER_MIME ? ` to folder ${target.targetId}` : ' to a file'}, not a folder`, {
+          ...(ctx.rootField ? { field: ctx.rootField } : {}),
+          fix: target.targetMimeType === FOLDER_MIME ? `Give root_folder_id ${target.targetId} (the folder the shortcut points to).` : 'Give the id of the folder that holds the files.',
         });
       }
       if (f.mimeType !== FOLDER_MIME) throw new CloudportError('config_invalid', `${ctx.root} is a file, not a folder`, { ...(ctx.rootField ? { field: ctx.rootField } : {}), fix: 'Give the id of the folder that holds the files.' });
@@ -754,8 +769,8 @@ export class DriveProvider implements StorageProvider {
     const existing = (await this.fetchChildren(parent, false, opts.signal)).bySeg.get(canonicalSegment(seg));
     if (existing?.viaShortcut) throw new CloudportError('conflict', `${JSON.stringify(key)} is a shortcut; cloudport does not write through shortcuts`, { field: 'key' });
     if (existing?.folder) throw new CloudportError('conflict', `${JSON.stringify(key)} is a folder`, { field: 'key' });
+    if (existing && isNative(existing.file.mimeType)) throw new CloudportError('conflict', `${JSON.stringify(key)} is a Google ${existing.file.mimeType!.split('.').pop()} file; cloudport does not overwrite those`, { field: 'key', fix: 'Export under another path_template or export_base_path.' });
     if (existing && opts.ifAbsent) throw new ObjectExistsError(`file ${JSON.stringify(key)}`);
-    if (existing && isNative(existing.file.mimeType)) throw new CloudportError('conflict', `${JSON.stringify(key)} is a Google ${existing.file.mimeType!.split('.').pop()} file; cloudport does not overwrite those`, { field: 'key' });
     const contentType = opts.contentType ?? 'application/octet-stream';
     const appProperties = opts.sha256 ? { sha256: opts.sha256 } : undefined;
     const fields = 'id,md5Checksum,size';

@@ -354,6 +354,8 @@ export class ExportService implements JobHandlers {
       const provider = await this.pool.get(c);
       if (params.overwrite !== 'always') {
         const existing = await this.statTarget(provider, t.path, signal);
+        // A document the store converts when read (a Google Doc) is never written over, whatever the mode.
+        if (existing?.exported) return fail(`${t.path} is a Google document, which the store converts when read (to ${existing.exported}); cloudport does not overwrite those: give another path_template or export_base_path`);
         if (existing && (params.overwrite === 'never' || existing.sha256 === item.sha256)) {
           // A file tried before whose target now holds exactly its content counts as exported: most often
           // the earlier attempt wrote it and its answer was lost; either way the content is where this
