@@ -111,8 +111,10 @@ export interface TextInfo {
 export interface TextSearch {
   /** An FTS5 MATCH expression. */
   fts5: string;
-  /** A to_tsquery('simple', …) expression over folded words. */
+  /** A tsquery over folded words, cast as it is (PostgreSQL's parser would split words anew). */
   tsquery: string;
+  /** The tsquery that ranks, when it is not `tsquery`: its excluded terms left out (ts_rank scores a negation as nothing). */
+  tsqueryRank?: string;
   /**
    * Set when a chunk alone cannot decide (several clauses, or excluded terms) in a store that holds
    * texts of several chunks: the chunks are then ranked by `fts5Any` or `tsqueryAny`, and an item
@@ -121,6 +123,7 @@ export interface TextSearch {
   item?: {
     fts5Any: string;
     tsqueryAny: string;
+    tsqueryAnyRank?: string;
     /** Each must match some chunk of the text. */
     fts5All: string[];
     tsqueryAll: string[];

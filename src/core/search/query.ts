@@ -127,7 +127,7 @@ function tsClause(c: Term[]): string {
   return c.length === 1 ? tsTerm(c[0]!) : `(${c.map(tsTerm).join(' | ')})`;
 }
 
-/** The query as a to_tsquery('simple', …) expression. */
+/** The query as a tsquery (its lexemes already folded words: cast, not parsed again). */
 export function toTsquery(q: ParsedQuery): string {
   const parts = q.all.map(tsClause);
   for (const t of q.none) parts.push(`!${tsTerm(t)}`);
@@ -142,8 +142,9 @@ export function toTsquery(q: ParsedQuery): string {
  * whole query when they hold every clause: the same phrases are scored), and an item counts when its
  * text as a whole passes the test: every clause in some chunk, no excluded term in any.
  */
-export function searchExpressions(q: ParsedQuery): Pick<TextSearch, 'fts5' | 'tsquery' | 'item'> {
-  const whole = { fts5: toFts5(q), tsquery: toTsquery(q) };
+export function searchExpressions(q: ParsedQuery): Pick<TextSearch, 'fts5' | 'tsquery' | 'tsqueryRank' | 'item'> {
+  // ts_rank scores a query with a negation as 1e-20 whatever the text: it ranks by the positive clauses.
+  const whole = { fts5: toFts5(q), tsquery: toTsquery(q), ...(q.none.length ? { tsqueryRank: toTsquery({ all: q.all, none: [] }) } : {}) };
   if (q.all.length < 2 && !q.none.length) return whole;
   const any: ParsedQuery = { all: [q.all.flat()], none: q.none };
   return {
@@ -151,6 +152,7 @@ export function searchExpressions(q: ParsedQuery): Pick<TextSearch, 'fts5' | 'ts
     item: {
       fts5Any: toFts5(any),
       tsqueryAny: toTsquery(any),
+      ...(q.none.length ? { tsqueryAnyRank: toTsquery({ all: any.all, none: [] }) } : {}),
       fts5All: q.all.map(fts5Clause),
       tsqueryAll: q.all.map(tsClause),
       fts5None: q.none.length ? fts5Clause(q.none) : null,

@@ -123,6 +123,14 @@ export class SearchService {
         return `${outside.exact ? `${outside.total} item(s)` : 'items'} match outside prefix ${JSON.stringify(prefix)}: a prefix is the exact start of keys (case matters, no leading /, no wildcards such as *); search_index without prefix lists them.`;
       }
     }
+    // The exclusions may be what removed every match: said with how many match without them.
+    if (parsed.none.length) {
+      const without = await count({ all: parsed.all, none: [] }, prefix);
+      if (without.total) {
+        const words = parsed.none.map((t) => `-${t.words.length > 1 ? `"${t.words.join(' ')}"` : t.words[0]}${t.prefix ? '*' : ''}`).join(' ');
+        return `${without.exact ? `${without.total} item(s)` : 'items'} match without ${words}, and each of them holds ${parsed.none.length > 1 ? 'an excluded term' : 'the excluded term'}: drop ${words} to see them.`;
+      }
+    }
     // Only for quotes the caller typed (punctuation inside a word makes a phrase too: e-mail).
     const loose = quoted ? unquoted(parsed) : null;
     if (loose && (await count(loose, prefix)).total) {

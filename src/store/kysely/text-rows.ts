@@ -1,5 +1,5 @@
 import { sql, type Compilable, type Kysely } from 'kysely';
-import { foldText } from '../../shared/search-words.js';
+import { foldWords } from '../../shared/search-words.js';
 import { all, lock, run, type Tx } from '../ops.js';
 import type { DB } from '../schema.js';
 import type { TextPayload } from '../types.js';
@@ -46,10 +46,27 @@ export function* writeChunks(qb: Kysely<DB>, pg: boolean, sha256: string, chunks
   for (let i = 0; i < chunks.length; i += ROWS_PER_INSERT) {
     const rows = chunks.slice(i, i + ROWS_PER_INSERT).map((c) => {
       const r = { sha256, seq: c.seq, off: c.off, body: c.body };
-      return pg ? { ...r, tsv: sql`to_tsvector('simple', ${foldText(c.body)})` } : r;
+      return pg ? { ...r, tsv: sql`cast(${tsvectorOf(c.body)} AS tsvector)` } : r;
     });
     yield* run(qb.insertInto('text_chunks').values(rows as never));
   }
+}
+
+/**
+ * A chunk's folded words as a tsvector literal with their positions: the words FTS5 indexes, as they
+ * are. to_tsvector would run PostgreSQL's parser over them again, which splits some (a hex id such as
+ * 4e2b1c reads as the number 4e2 and the word b1c) and does not know letters newer than its C library.
+ * Words longer than a lexeme may be (2 KB) are left out, as to_tsvector leaves them out.
+ */
+function tsvectorOf(body: string): string {
+  const out: string[] = [];
+  const words = foldWords(body);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.length > 680 && Buffer.byteLength(w) >= 2048) continue;
+    out.push(`'${w}':${Math.min(i + 1, 16383)}`);
+  }
+  return out.join(' ');
 }
 
 /** Removes the texts of contents (their blobs are gone, or reindex replaces them). */

@@ -168,7 +168,7 @@ export function withTexts<B extends Part>(Base: B) {
     private async itemLevel(q: TextSearch): Promise<TextSearch> {
       if (!q.item) return q;
       if (!(await this.someTextHasSeveralChunks())) return { ...q, item: undefined };
-      return { ...q, fts5: q.item.fts5Any, tsquery: q.item.tsqueryAny };
+      return { ...q, fts5: q.item.fts5Any, tsquery: q.item.tsqueryAny, tsqueryRank: q.item.tsqueryAnyRank };
     }
 
     /**
@@ -330,7 +330,7 @@ export function withTexts<B extends Part>(Base: B) {
         const only = pass ? sql` AND c.sha256 IN (${pass})` : sql``;
         // OFFSET 0 keeps the scores' subquery apart, so that the sort holds four columns: otherwise it held
         // each match's tsvector too (about 2.7 KB a row), and spilled to disk past work_mem.
-        return sql`SELECT r.id, r.sha256, r.off, r.score FROM (SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, x.q) AS score FROM text_chunks c, to_tsquery('simple', ${q.tsquery}) x(q) WHERE c.tsv @@ x.q${only} OFFSET 0) r ORDER BY r.score DESC, r.id LIMIT ${k} OFFSET ${from}`;
+        return sql`SELECT r.id, r.sha256, r.off, r.score FROM (SELECT c.id, c.sha256, c.off, ts_rank(c.tsv, ${q.tsqueryRank !== undefined ? sql`cast(${q.tsqueryRank} AS tsquery)` : sql`x.q`}) AS score FROM text_chunks c, cast(${q.tsquery} AS tsquery) x(q) WHERE c.tsv @@ x.q${only} OFFSET 0) r ORDER BY r.score DESC, r.id LIMIT ${k} OFFSET ${from}`;
       }
       // `+rowid`: a filter on FTS5's ranked rows, not a constraint FTS5 takes (it would evaluate the whole
       // expression once per row id of the list).
@@ -346,7 +346,7 @@ export function withTexts<B extends Part>(Base: B) {
     private passing(q: TextSearch): RawBuilder<unknown> | null {
       const t = q.item;
       if (!t) return null;
-      const matching = (e: string) => (this.pg ? sql`SELECT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${e})` : sql`SELECT ${this.chunkTexts(e)}`);
+      const matching = (e: string) => (this.pg ? sql`SELECT c.sha256 FROM text_chunks c WHERE c.tsv @@ cast(${e} AS tsquery)` : sql`SELECT ${this.chunkTexts(e)}`);
       const all = sql.join((this.pg ? t.tsqueryAll : t.fts5All).map(matching), sql` INTERSECT `);
       const none = this.pg ? t.tsqueryNone : t.fts5None;
       return none === null ? all : sql`${all} EXCEPT ${matching(none)}`;
@@ -381,7 +381,7 @@ export function withTexts<B extends Part>(Base: B) {
       const span = await this.exec('auto', () => all(this.rawQuery<{ lo: string | null; hi: string | null }>(sql`SELECT (SELECT MIN(org_id) FROM items) AS lo, (SELECT MAX(org_id) FROM items) AS hi`)));
       if (span[0]?.lo !== org || span[0]?.hi !== org) return { n: await this.countMatches(org, q, pass), exact: true };
       const chunks = this.pg
-        ? sql`SELECT COUNT(*) AS n FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
+        ? sql`SELECT COUNT(*) AS n FROM text_chunks c WHERE c.tsv @@ cast(${q.tsquery} AS tsquery)`
         : sql`SELECT COUNT(*) AS n FROM text_fts WHERE text_fts MATCH ${q.fts5}`;
       const rows = await this.exec('auto', () => all(this.rawQuery<{ n: number }>(chunks)));
       const m = Number(rows[0]?.n ?? 0);
@@ -445,7 +445,7 @@ export function withTexts<B extends Part>(Base: B) {
       const hits =
         pass ??
         (this.pg
-          ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ to_tsquery('simple', ${q.tsquery})`
+          ? sql`SELECT DISTINCT c.sha256 FROM text_chunks c WHERE c.tsv @@ cast(${q.tsquery} AS tsquery)`
           : sql`SELECT DISTINCT ${this.chunkTexts(q.fts5)}`);
       // The matching contents as a set (IN): without statistics both planners joined them the wrong way
       // round, scanning the organization's items once per match (SQLite, by its covering index) or the
