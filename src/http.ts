@@ -198,6 +198,8 @@ function countRequests(body: unknown): number {
 
 /** Keys that authenticated within this time still pass while their remote address is over its failure limit. */
 const RECENT_KEY_MS = 10 * 60_000;
+/** How often the keys of open sessions and requests are looked up again (a revocation ends them within this). */
+const REVOCATION_CHECK_MS = 2_000;
 
 /** How long a shutdown waits for the calls in flight (long polls answer at once) before closing. */
 const SHUTDOWN_DRAIN_MS = 3000;
@@ -218,6 +220,34 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     failures.sweep();
   }, 60_000);
   sweeper.unref();
+  /** Requests open now (long polls, SSE streams), by key: a key revoked meanwhile ends them. */
+  const openByKey = new Map<string, Set<http.ServerResponse>>();
+  /**
+   * `keys revoke` runs in another process, and a key is checked when a request arrives: a long poll or a
+   * stream already open would outlive the revocation. Every few seconds, the keys with open sessions or
+   * requests are looked up; a revoked one's sessions close and its open requests end (401 when nothing
+   * was sent yet).
+   */
+  let checkingKeys = false;
+  const revocations = setInterval(() => {
+    const ids = new Set([...openByKey.keys(), ...[...sessions.values()].map((x) => x.keyId)]);
+    if (!ids.size || checkingKeys) return;
+    checkingKeys = true;
+    void app.keys
+      .revokedAmong([...ids])
+      .then((gone) => {
+        for (const keyId of gone) {
+          for (const [id, x] of sessions) if (x.keyId === keyId) closeSession(id, 'key revoked');
+          for (const r of openByKey.get(keyId) ?? []) {
+            if (!r.headersSent) sendJson(r, 401, { error: 'invalid or revoked key' }, { connection: 'close' });
+            else r.destroy();
+          }
+        }
+      })
+      .catch((e) => opts.log.debug('key revocation check failed', { error: (e as Error).message }))
+      .finally(() => (checkingKeys = false));
+  }, REVOCATION_CHECK_MS);
+  revocations.unref();
 
   /**
    * Authenticates on the headers alone, before any byte of the body is read. Answers 401, or 429 for an
@@ -304,6 +334,12 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
   const handleMcp = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const who = await authenticate(req, res);
     if (!who) return;
+    const mine = openByKey.get(who.keyId) ?? new Set();
+    openByKey.set(who.keyId, mine.add(res));
+    res.once('close', () => {
+      mine.delete(res);
+      if (!mine.size && openByKey.get(who.keyId) === mine) openByKey.delete(who.keyId);
+    });
     // The first token is spent before the body is read: a key over its limit costs no body read.
     const wait = limiter.take(who.keyId);
     if (wait) return sendJson(res, 429, rpcError(-32000, 'rate limit exceeded'), { 'retry-after': String(wait), connection: 'close' });
@@ -456,6 +492,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     async close() {
       closing = true;
       clearInterval(sweeper);
+      clearInterval(revocations);
       for (const s of sessions.values()) if (s.idleTimer) clearTimeout(s.idleTimer);
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();

@@ -53,6 +53,13 @@ export class KeyService {
     return { keyId: row.id, orgId: row.org_id, orgName: row.org_name, readOnly: row.read_only === 1 };
   }
 
+  /** Which of these keys are revoked (or gone) now: a front door ends their sessions and calls in flight. */
+  async revokedAmong(ids: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    const active = new Set((await this.store.listApiKeys()).filter((k) => !k.revoked_at).map((k) => k.id));
+    return ids.filter((id) => !active.has(id));
+  }
+
   async list() {
     return (await this.store.listApiKeys()).map((k) => ({
       id: k.id,

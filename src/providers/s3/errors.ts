@@ -87,6 +87,7 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
           fix: 'Restore the object (aws s3api restore-object) and import it again.',
         });
     }
+    if (status !== undefined && status >= 300 && status < 400) return redirected(status, err.$response?.headers ?? {}, ctx);
     if (status === 404) return new CloudportError('not_found', `${what} not found`, { field: ctx.key !== undefined ? 'key' : 'bucket', fix: 'Check the bucket and key.' });
     if (status === 403) return new CloudportError('permission_denied', `access denied to ${what}`, { fix: `Grant ${action} on ${arn} to these credentials.` });
     if (status === 429 || status === 503) return new CloudportError('rate_limited', 'the storage service is throttling requests', { temporary: true, retryAfter, fix: THROTTLED_FIX });
@@ -118,4 +119,24 @@ export function mapS3Error(e: unknown, ctx: S3ErrorContext): CloudportError {
     return new CloudportError('unexpected', 'the request to the storage service timed out', { temporary: true });
   }
   return new CloudportError('unexpected', `storage request failed: ${code || err.message || 'unknown error'}`, { temporary: false });
+}
+
+/**
+ * A redirect (an http:// endpoint moved to https://, a bucket in another region): never followed (its
+ * target would escape the endpoint policy), so the setting to change is named, with where it points
+ * (its origin only: a URL's path or query may carry a signature).
+ */
+function redirected(status: number, headers: Record<string, string>, ctx: S3ErrorContext): CloudportError {
+  const h = (name: string) => Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+  let to = '';
+  try {
+    to = new URL(h('location') ?? '').origin;
+  } catch {
+    // No Location, or not a URL: the status alone is said.
+  }
+  const region = h('x-amz-bucket-region');
+  return new CloudportError('config_invalid', `the storage endpoint answered ${status}, a redirect${to && to !== 'null' ? ` to ${to}` : ''}; cloudport does not follow redirects`, {
+    field: region ? 'region' : ctx.endpoint ? 'endpoint' : 'region',
+    fix: region ? `Set region to ${region}, the bucket's region.` : ctx.endpoint ? `Set endpoint to the URL it redirects to${to && to !== 'null' ? ` (${to})` : ''}: often https:// rather than http://.` : "Set region to the bucket's region.",
+  });
 }
