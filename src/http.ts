@@ -342,7 +342,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
     });
     // The first token is spent before the body is read: a key over its limit costs no body read.
     const wait = limiter.take(who.keyId);
-    if (wait) return sendJson(res, 429, rpcError(-32000, 'rate limit exceeded'), { 'retry-after': String(wait), connection: 'close' });
+    if (wait) return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: this key may send ${opts.rateLimit} requests per minute; retry in ${wait} s`), { 'retry-after': String(wait), connection: 'close' });
 
     let body: unknown;
     if (req.method === 'POST') {

@@ -68,6 +68,9 @@ function readHead(path, max) {
 
 /** @param {string} text @param {boolean} truncated @param {string | null} why @param {string} format @param {boolean} derived @returns {Result} */
 function done(text, truncated, why, format, derived) {
+  // A soft hyphen is an invisible hint where a line may break (typeset HTML, PDFs, Word): in a word it
+  // would split it in two for search. Text read as stored keeps it, since its offsets are the item's bytes.
+  if (derived && text.includes('\u00ad')) text = text.replace(/\u00ad/g, '');
   if (!text.trim()) return { status: 'empty', detail: truncated ? why : null, text: '', format, derived };
   return { status: truncated ? 'truncated' : 'extracted', detail: truncated ? why : null, text, format, derived };
 }
