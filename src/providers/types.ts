@@ -216,6 +216,8 @@ export interface ProviderDefinition {
   credentialEndpoints?(creds: Record<string, unknown>): Record<string, string>;
   /** The location keys credentialEndpoints may set: dropped before new credentials set them again. */
   credentialEndpointKeys?: readonly string[];
+  /** Refuses a location that these credentials contradict or never use (after credentialEndpoints merged theirs). */
+  checkLocationWith?(loc: LocationConfig, creds: Record<string, unknown>): void;
   /** True when these credentials use the server host's own identity (default chains, roles without base keys). */
   usesAmbientIdentity?(creds: Record<string, unknown>): boolean;
   /** Semantic checks of credentials beyond their schema (e.g. an ARN's form); throws config_invalid naming the field. */

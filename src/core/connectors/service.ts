@@ -182,9 +182,13 @@ export function normalizeBasePath(p: string | undefined): string {
 }
 
 function checkName(name: string): string {
-  const n = name.trim();
-  if (n.length < 1 || n.length > 100) throw invalid('name', 'name must be 1-100 characters', 'Choose a short, unique name such as "media-bucket".');
+  // One spelling per name (NFC): "café" typed composed or decomposed names one connector, not two.
+  const n = name.trim().normalize('NFC');
+  const chars = [...n].length;
+  if (chars < 1 || chars > 100) throw invalid('name', 'name must be 1-100 characters', 'Choose a short, unique name such as "media-bucket".');
   if (/[\u0000-\u001f\u007f]/.test(n)) throw invalid('name', 'name must not contain control characters', 'Remove tabs, line breaks and other control characters; a short name such as "media-bucket" fits.');
+  // Invisible characters make two names that read the same.
+  if (/[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(n)) throw invalid('name', 'name must not contain invisible or bidi characters', 'Type the name with visible characters only, e.g. "media-bucket".');
   return n;
 }
 
@@ -282,6 +286,7 @@ export class ConnectorService {
     // Endpoints the previous credentials carried go with them (a replaced connection string's BlobEndpoint).
     for (const k of def.credentialEndpointKeys ?? []) delete loc[k];
     Object.assign(loc, def.credentialEndpoints?.(creds) ?? {});
+    def.checkLocationWith?.(loc, creds);
     this.policy.checkLocation(loc);
     for (const ref of secretRefs(creds)) {
       if (ref.env !== undefined) {
@@ -459,13 +464,23 @@ export class ConnectorService {
       out.status = patch.status;
       if (patch.status === 'ACTIVE') {
         out.consecutive_failures = 0;
-        // Out of FAILED on the caller's word (validate: false): its failure is no longer the state.
-        if (c.status === 'FAILED') out.last_error = null;
+        // Out of FAILED (or a SUSPENDED that was failing) on the caller's word (validate: false): its
+        // failure is no longer the state.
+        if (c.status === 'FAILED' || (c.status === 'SUSPENDED' && c.consecutive_failures > 0)) out.last_error = null;
       }
     }
     if (locChanged || patch.credentials) {
       this.checkPolicy(c.provider, loc, creds);
       out.config = JSON.stringify(loc);
+    }
+    // Another bucket without a region given: its region is asked again (as create_connector does), the
+    // old bucket's kept only when the new one does not tell. After the policy check: this contacts it.
+    if (locChanged && changes.bucket !== undefined && loc.bucket !== old.bucket && patch.region === undefined && loc.region !== null && patch.validate !== false) {
+      const detected = await this.detectRegion(org, c.provider, { ...loc, region: null }, creds);
+      if (detected && detected !== loc.region) {
+        loc.region = detected;
+        out.config = JSON.stringify(loc);
+      }
     }
     // Leaving FAILED (set by failed checks) takes checks that pass, as test_connector's do: a status
     // alone does not make the storage answer. validate: false sets it without them, on the caller's word.

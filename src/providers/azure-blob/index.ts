@@ -56,6 +56,13 @@ export const azureBlobProvider: ProviderDefinition = {
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
   credentialEndpointKeys: ['blob_endpoint'],
+  checkLocationWith(loc) {
+    // Both given and different: one would be used and the other silently ignored.
+    const norm = (u: unknown) => (typeof u === 'string' ? u.replace(/\/+$/, '').toLowerCase() : null);
+    if (loc.endpoint && loc.blob_endpoint && norm(loc.endpoint) !== norm(loc.blob_endpoint)) {
+      throw invalid('endpoint', `endpoint ${String(loc.endpoint)} differs from the credentials' blob endpoint ${String(loc.blob_endpoint)}`, 'Leave endpoint out (the credentials carry it), or make the two agree.');
+    }
+  },
   credentialEndpoints(creds): Record<string, string> {
     const e = embeddedEndpoint(creds);
     return e ? { blob_endpoint: e } : {};

@@ -12,6 +12,17 @@ const adc = z.object({ type: z.literal('default') }).strict();
 /** https://cloud.google.com/storage/docs/buckets#naming */
 export const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
+/** Why a name breaks Google's bucket naming rules (no such bucket can exist), or null. */
+function bucketProblem(bucket: string): string | null {
+  if (!BUCKET.test(bucket)) return 'it must be 3-222 characters of lowercase letters, digits, ".", "-" and "_", starting and ending with a letter or digit';
+  if (!bucket.includes('.') && bucket.length > 63) return 'a name without dots is at most 63 characters';
+  if (bucket.split('.').some((part) => part.length > 63)) return 'each part between dots is at most 63 characters';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(bucket)) return 'it is written as an IP address';
+  if (bucket.startsWith('goog')) return 'it starts with "goog"';
+  if (bucket.includes('google')) return 'it holds "google"';
+  return null;
+}
+
 export const gcsProvider: ProviderDefinition = {
   name: 'gcs',
   locationFields: { ...commonLocationFields, project_id: z.string().min(1).max(100).optional().describe('gcs.') },
@@ -22,7 +33,8 @@ export const gcsProvider: ProviderDefinition = {
     const bucket = typeof input.bucket === 'string' ? input.bucket : '';
     if (!bucket) throw invalid('bucket', 'bucket is required for provider gcs', 'Give the bucket name without gs://.');
     if (bucket.startsWith('gs://')) throw invalid('bucket', 'bucket must be a bare name, not a URL', `Use "${bucket.slice(5).split('/')[0]}" and put any path in prefix.`);
-    if (!BUCKET.test(bucket)) throw invalid('bucket', `bucket ${JSON.stringify(bucket)} is not a valid GCS bucket name`, '3-222 characters: lowercase letters, digits, ".", "-", "_".');
+    const problem = bucketProblem(bucket);
+    if (problem) throw invalid('bucket', `bucket ${JSON.stringify(bucket)} is not a valid GCS bucket name: ${problem}`, 'Lowercase letters, digits, ".", "-", "_"; 3-63 characters (up to 222 with dots, 63 between them); not an IP address; not starting with "goog" nor holding "google".');
     return {
       bucket,
       region: null,

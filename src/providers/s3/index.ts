@@ -50,6 +50,12 @@ export const s3Provider: ProviderDefinition = {
     return { ...loc, ...(sts ? { sts_endpoint: sts } : {}) };
   },
   usesAmbientIdentity: (creds) => creds.type === 'default' || (creds.type === 'assume_role' && !creds.base),
+  checkLocationWith(loc, creds) {
+    // STS serves role assumption: assume_role, and the default chain (a profile's role_arn, web identity).
+    if (loc.sts_endpoint && creds.type === 'access_key') {
+      throw invalid('sts_endpoint', 'sts_endpoint is used only by assume_role and default credentials, not access_key', 'Leave sts_endpoint out (update_connector: give sts_endpoint "" to drop it), or use credentials {type: "assume_role", ...}.');
+    }
+  },
   validateCredentials(creds) {
     // Keys go into request headers: a pasted line break or space would fail every request as "unexpected".
     for (const [path, value] of [
