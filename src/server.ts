@@ -423,9 +423,11 @@ function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodTy
     const where = field ? `${field}.` : '';
     const known = Object.keys((input && (schemaAt(input, issue.path) as unknown as { shape?: Record<string, unknown> } | undefined)?.shape) ?? {});
     const meant = keys.map((k) => closestField(k, known)).filter((k): k is string => k !== null);
+    // A time zone has no field: schedules are UTC, and dropping it silently would move every run.
+    const zone = known.includes('schedule') && keys.some((k) => /^(time_?zone|tz)$/i.test(k)) ? 'Schedules are in UTC: drop the time zone and give the cron hours in UTC (09:00 in Paris is "0 8 * * *" in winter, "0 7 * * *" in summer).' : null;
     return new CloudportError('config_invalid', `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => where + k).join(', ')}`, {
       field: where + keys[0],
-      fix: [meant.length ? `Did you mean ${meant.map((k) => where + k).join(', ')}?` : 'Remove it; tools/list shows the accepted fields.', more].filter(Boolean).join(' '),
+      fix: [zone, meant.length ? `Did you mean ${meant.map((k) => where + k).join(', ')}?` : zone ? null : 'Remove it; tools/list shows the accepted fields.', more].filter(Boolean).join(' '),
     });
   }
   const missing = issue.path.length > 0 && valueAt(args, issue.path) === undefined;
@@ -453,6 +455,8 @@ function validationError(all: z.core.$ZodIssue[], args: unknown, input?: z.ZodTy
 function closestField(asked: string, known: string[]): string | null {
   const snake = asked.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
   if (known.includes(snake)) return snake;
+  const alias = ALIASES[snake];
+  if (alias && known.includes(alias)) return alias;
   for (const fits of [(k: string) => k.startsWith(snake + '_'), (k: string) => snake.startsWith(k + '_') || snake.endsWith('_' + k)]) {
     const found = snake.length >= 3 ? known.filter(fits) : [];
     if (found.length === 1) return found[0]!;
@@ -460,6 +464,9 @@ function closestField(asked: string, known: string[]): string | null {
   const best = known.map((k) => ({ k, d: distance(snake, k) })).sort((x, y) => x.d - y.d)[0];
   return best && best.d <= Math.min(2, Math.floor(snake.length / 3)) ? best.k : null;
 }
+
+/** Names agents give fields that no edit distance finds. */
+const ALIASES: Record<string, string> = { interval: 'schedule', cron: 'schedule', frequency: 'schedule', every: 'schedule', query_string: 'query', q: 'query', max_results: 'limit', page_size: 'limit' };
 
 /** Edit distance (insertions, deletions, substitutions) between two short names. */
 function distance(a: string, b: string): number {

@@ -47,7 +47,7 @@ export const automationRef = seeAlso(automationOut, 'As list_automations returns
 
 /** One line about an automation for a summary. */
 export function automationLine(a: AutomationView): string {
-  const state = a.state === 'paused' ? `paused: ${a.paused_reason}` : a.state === 'active' ? `next run ${a.next_run_at}` : 'disabled';
+  const state = a.state === 'paused' ? `paused: ${a.paused_reason}` : a.state === 'active' ? (a.next_run_at ? `next run ${a.next_run_at}` : 'no run ahead: its cron has no later match') : 'disabled';
   const when = /^\d+[smhd]$/.test(a.schedule) ? `every ${a.schedule}` : `cron "${brief(a.schedule, 40)}"`;
   // last_error is cleared by every run that starts: while set, the latest attempt is that error, not last_job_id's job.
   const last = a.last_error

@@ -118,6 +118,9 @@ const nameTaken = (name: string) =>
     field: 'name',
     fix: 'Give another name, or change the existing one with update_automation (list_automations shows it).',
   });
+/** Cron fields in order (croner's names), and what each takes. */
+const CRON_FIELDS = ['second', 'minute', 'hour', 'day', 'month', 'weekday'];
+const RANGES: Record<string, string> = { second: '0-59', minute: '0-59', hour: '0-23', day: 'days 1-31 of the month', month: 'months 1-12 or JAN-DEC', weekday: '0-7 or SUN-SAT' };
 const SCHEDULE_FIX = 'Use an interval such as "15m", "1h", "1d", or a cron expression (UTC) such as "*/15 * * * *" (minute hour day-of-month month day-of-week).';
 
 export interface Schedule {
@@ -126,7 +129,7 @@ export interface Schedule {
 }
 
 /** Parses an interval ("90s", "15m", "1h", "1d") or a cron expression (croner, UTC); `schedule` errors name the field. */
-export function parseSchedule(text: string, minMs = MIN_INTERVAL_MS): Schedule {
+export function parseSchedule(text: string, minMs = MIN_INTERVAL_MS, opts: { ended?: boolean } = {}): Schedule {
   const s = text.trim();
   const human = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} minute(s)` : `${ms / 1000} second(s)`);
   const m = INTERVAL.exec(s);
@@ -140,10 +143,16 @@ export function parseSchedule(text: string, minMs = MIN_INTERVAL_MS): Schedule {
   try {
     cron = new Cron(s, { timezone: 'UTC' });
   } catch (e) {
-    throw invalid('schedule', `schedule ${JSON.stringify(text)} is neither an interval nor a valid cron expression (${(e as Error).message})`, SCHEDULE_FIX);
+    // croner names a value out of range by its own shifted number ("month: 12" for 13): the field is named instead.
+    const field = /Invalid value for (\w+)/.exec((e as Error).message)?.[1];
+    const parts = s.split(/\s+/);
+    const at = field ? CRON_FIELDS.indexOf(field) - (parts.length >= 6 ? 0 : 1) : -1;
+    const why = field && RANGES[field] ? `its ${field} field${parts[at] !== undefined ? ` "${parts[at]}"` : ''} is out of range: ${RANGES[field]}` : (e as Error).message;
+    throw invalid('schedule', `schedule ${JSON.stringify(text)} is neither an interval nor a valid cron expression (${why})`, SCHEDULE_FIX);
   }
   const runs = cron.nextRuns(4);
-  if (runs.length === 0) throw invalid('schedule', `cron expression ${JSON.stringify(text)} never runs`, SCHEDULE_FIX);
+  // A stored schedule at its last match (a year field) still runs that one: `ended` lets it pass.
+  if (runs.length === 0 && !opts.ended) throw invalid('schedule', `cron expression ${JSON.stringify(text)} never runs`, SCHEDULE_FIX);
   for (let i = 1; i < runs.length; i++) {
     if (runs[i]!.getTime() - runs[i - 1]!.getTime() < minMs) {
       throw invalid('schedule', `cron expression ${JSON.stringify(text)} runs more often than the minimum interval of ${human(minMs)}`, SCHEDULE_FIX);
@@ -152,11 +161,26 @@ export function parseSchedule(text: string, minMs = MIN_INTERVAL_MS): Schedule {
   return {
     next: (from) => {
       const d = cron.nextRun(new Date(from));
-      // A cron that ends (e.g. a year field in the past) runs no more: park it a year ahead.
-      return d ? Math.max(d.getTime(), from + 1) : from + 366 * UNIT_MS.d;
+      // A cron that ends (a year field) runs no more.
+      return d ? Math.max(d.getTime(), from + 1) : NO_NEXT_RUN;
     },
   };
 }
+
+/**
+ * "<kind> <connector> → <index>" within 100 characters: the connector's name is shortened (by whole
+ * characters, with "…") so that the index, which tells two automations of a connector apart, stays whole.
+ */
+function defaultName(kind: string, connector: string, index: string): string {
+  const tail = ` → ${index}`;
+  const room = 100 - kind.length - 1 - [...tail].length;
+  const chars = [...connector];
+  const head = chars.length <= room ? connector : `${chars.slice(0, Math.max(1, room - 1)).join('')}…`;
+  return [...`${kind} ${head}${tail}`].slice(0, 100).join('');
+}
+
+/** next_run_at of a cron whose matches have all passed (a year field): never due, shown as no next run. */
+export const NO_NEXT_RUN = Number.MAX_SAFE_INTEGER;
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -218,8 +242,8 @@ export class AutomationService {
     if (kind === 'export') await this.requireExportSource(org, index);
     const params = this.checkParams(kind, input);
     const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
-    const name = (input.name ?? `${kind} ${c.name} → ${index}`.slice(0, 100)).trim();
-    if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
+    const name = (input.name ?? defaultName(kind, c.name, index)).trim();
+    if (!name || [...name].length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
     if (await this.store.findAutomationByName(org, name)) {
       throw nameTaken(name);
     }
@@ -300,7 +324,7 @@ export class AutomationService {
     }
     if (patch.name !== undefined) {
       const name = patch.name.trim();
-      if (!name || name.length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
+      if (!name || [...name].length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
       const other = await this.store.findAutomationByName(org, name);
       if (other && other.id !== id) throw nameTaken(name);
       out.name = name;
@@ -318,6 +342,8 @@ export class AutomationService {
     }
     // A new schedule (or re-enabling) starts counting from now: no burst of runs for the time it was off.
     if (reschedule) out.next_run_at = parseSchedule(out.schedule ?? a.schedule, this.opts.minIntervalMs).next(now);
+    // The schedule that could not start (the error the scheduler disabled it with) is gone: so is its error.
+    if (out.schedule !== undefined && out.schedule !== a.schedule && a.last_error?.includes(JSON.stringify(a.schedule))) out.last_error = null;
     out.updated_at = iso(now);
     const row = await this.store.updateAutomation(org, id, out);
     if (!row) throw notFound('automation', id, 'automation_id', 'list_automations shows the automations that exist.');
@@ -430,7 +456,7 @@ export class AutomationService {
   private async fire(a: AutomationRow, now: number): Promise<void> {
     let next: number;
     try {
-      next = parseSchedule(a.schedule, this.opts.minIntervalMs).next(now);
+      next = parseSchedule(a.schedule, this.opts.minIntervalMs, { ended: true }).next(now);
     } catch (e) {
       // The schedule no longer passes (e.g. the minimum interval was raised): disable rather than spin.
       await this.store.casAutomation(a.id, a.next_run_at, { enabled: 0, last_error: asCloudportError(e).message, updated_at: iso(now) });
@@ -625,7 +651,7 @@ export class AutomationService {
     if (c.status === 'ARCHIVED') return `connector ${c.id} is ARCHIVED, which is final: delete this automation (delete_automation) and create one on an ACTIVE connector`;
     if (c.status === 'FAILED') return `connector ${c.id} is FAILED${c.last_error ? ` (${c.last_error.slice(0, 200)})` : ''}; a passing test_connector makes it ACTIVE and the automation resumes`;
     if (c.status !== 'ACTIVE') return `connector ${c.id} is ${c.status}; update_connector {status: "ACTIVE"} resumes it`;
-    if (!(JSON.parse(c.scopes) as string[]).includes(a.kind)) return `connector ${c.id} lacks the ${a.kind} scope`;
+    if (!(JSON.parse(c.scopes) as string[]).includes(a.kind)) return `connector ${c.id} lacks the ${a.kind} scope; update_connector {scopes: [..., "${a.kind}"]} resumes it`;
     if (a.kind === 'export' && this.opts.exportsEnabled === false) return 'this server runs no export automation (--toolsets without exports): a process of the store with exports (a cloudport worker) runs it, else it waits';
     // An export run of an index that is gone (delete_index) would only fail: the automation waits for it.
     if (a.kind === 'export' && !(await this.exportSourceNow(a.org_id, a.index_name))) return `its index ${a.index_name} does not exist (deleted, or nothing imported yet); it resumes once an import fills it`;
@@ -645,7 +671,7 @@ export class AutomationService {
     if (c.status === 'SUSPENDED') return 'Resume the connector with update_connector {status: "ACTIVE"}; the automation resumes with it.';
     if (c.status === 'FAILED') return `Fix the cause (${c.last_error ?? 'see last_error'}) and run test_connector; a passing test makes it ACTIVE and the automation resumes.`;
     if (c.status === 'ARCHIVED') return 'ARCHIVED is final: delete this automation and create one on an ACTIVE connector.';
-    return 'Add the scope with update_connector.';
+    return `Add the ${a.kind} scope: update_connector {connector_id: ${JSON.stringify(c.id)}, scopes: [..., "${a.kind}"]}; the automation resumes with it.`;
   }
 
   private async view(row: AutomationRow, c: ConnectorRow | null): Promise<AutomationView> {
@@ -667,7 +693,7 @@ export class AutomationService {
       enabled,
       state: !enabled ? 'disabled' : reason ? 'paused' : 'active',
       paused_reason: enabled ? reason : null,
-      next_run_at: enabled ? iso(a.next_run_at) : null,
+      next_run_at: enabled && a.next_run_at < NO_NEXT_RUN ? iso(a.next_run_at) : null,
       last_run_at: a.last_run_at,
       last_job_id: a.last_job_id,
       last_status: (last?.status as JobState | undefined) ?? null,
