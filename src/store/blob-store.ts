@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../shared/log.js';
+import { processAlive } from '../shared/process.js';
 
 /**
  * Content-addressed storage for imported bytes. Object keys never become paths: a blob's name is
@@ -203,7 +204,7 @@ export class TempFiles {
         // Our pid is ours only with one of this process's tags: a process restarted with its
         // predecessor's pid (pid 1 in a container) removes what the predecessor left.
         if (TAGS_OF_THIS_PROCESS.has(name.slice(name.indexOf('-') + 1, name.indexOf('-') + 9))) continue;
-      } else if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      } else if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
       // Anything else by that name (a directory) stays: the sweep never stops the start-up.
       if (await fsp.rm(file, { force: true }).then(() => true, () => false)) n++;
     }
@@ -211,15 +212,6 @@ export class TempFiles {
   }
 }
 
-/** Whether a process of this host still runs (its temp files are then left alone). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The marker's name beside the blobs (it is no blob id, so listings and GC sweeps pass it by). */
 export const MARKER_NAME = '.cloudport-content-id';

@@ -75,6 +75,12 @@ export class LocalBlobStore implements BlobStore {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && fs.existsSync(dest) && !fs.existsSync(tempPath)) return;
+      // The shard folder went away since it was made (removed under the running server): made again, once.
+      if (code === 'ENOENT' && fs.existsSync(tempPath) && !fs.existsSync(dir)) {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.renameSync(tempPath, dest);
+        return;
+      }
       // Two mounts of one file system (same device, still no rename across them): copy from now on.
       if (code === 'EXDEV') this.commitSync = undefined;
       throw e;

@@ -254,6 +254,13 @@ export interface StoreQueue {
    * started); the files' claims do not count as attempts.
    */
   releaseLeases(owner: string, fileIds?: number[]): Promise<void>;
+  /** The owners that hold leases now (of files or of listings), at most `limit`. */
+  leaseOwners(limit: number): Promise<string[]>;
+  /**
+   * Lets the leases of `owners` (processes known to be gone) run out now, as if their time had passed:
+   * what a lapse counts (an attempt of a file run alone) counts the same.
+   */
+  expireLeases(owners: string[]): Promise<void>;
   /**
    * Records that `owner` starts the file with nothing else in flight, so that its lease lapsing counts
    * as the file's own attempt (see claimFiles); false if `owner` no longer holds it.

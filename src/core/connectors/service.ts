@@ -286,8 +286,9 @@ export class ConnectorService {
     // Endpoints the previous credentials carried go with them (a replaced connection string's BlobEndpoint).
     for (const k of def.credentialEndpointKeys ?? []) delete loc[k];
     Object.assign(loc, def.credentialEndpoints?.(creds) ?? {});
-    def.checkLocationWith?.(loc, creds);
+    // The policy first: an endpoint it refuses is refused as such, whatever else is wrong with it.
     this.policy.checkLocation(loc);
+    def.checkLocationWith?.(loc, creds);
     for (const ref of secretRefs(creds)) {
       if (ref.env !== undefined) {
         checkEnvName(ref.env, ref.field);

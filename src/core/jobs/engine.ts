@@ -4,6 +4,7 @@ import { lapsedBefore, type ClaimedFile, type JobRow, type Store } from '../../s
 import type { Logger } from '../../shared/log.js';
 import { AdaptiveConcurrency } from './concurrency.js';
 import { StoreHealth } from './store-health.js';
+import { processAlive } from '../../shared/process.js';
 
 /** Attempts at writing a job's end that failed for reasons other than the store's health, before it counts as written. */
 const END_TRIES = 5;
@@ -134,8 +135,28 @@ export class JobEngine {
   start(): void {
     if (this.running || this.opts.concurrency <= 0) return;
     this.running = true;
+    void this.takeOverStopped().catch((e) => this.opts.log.debug('looking for leases of stopped processes failed', { error: (e as Error).message }));
     this.loop = this.run();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
+  }
+
+  /**
+   * Leases held by processes of this host that are gone (killed, crashed; an owner is host:pid:tag) run
+   * out now rather than at their time: a server restarted after kill -9 takes its work over at once, and
+   * what a lapse counts (an attempt of a file that ran alone) counts the same. A pid that is this
+   * process's with another tag is a predecessor's (pid 1 in a container, restarted).
+   */
+  private async takeOverStopped(): Promise<void> {
+    const host = `${os.hostname()}:`;
+    const gone = (await this.store.leaseOwners(1000)).filter((o) => {
+      if (!o.startsWith(host) || o === this.owner) return false;
+      const pid = Number(o.slice(host.length).split(':')[0]);
+      return Number.isInteger(pid) && pid > 0 && (pid === process.pid || !processAlive(pid));
+    });
+    if (!gone.length) return;
+    await this.store.expireLeases(gone);
+    this.opts.log.info('took over the work of stopped processes of this host', { processes: gone.length });
+    this.wake();
   }
 
   /** False with --workers 0: this process claims no job work (workers on the same store do). */
@@ -287,7 +308,9 @@ export class JobEngine {
     if (!storeFull && !suspect && claim) {
       const exclude = cap < limit ? [...new Set([...queued.keys(), ...this.perConnector.keys()])].filter((c) => (queued.get(c) ?? 0) + (this.perConnector.get(c) ?? 0) >= 2 * cap) : [];
       if (want > 0) {
-        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, now, {
+        // The time of the claim itself: the tick's `now` is older than a job created while it ran, and a
+        // file's first claim is its job's started_at.
+        const claimed = await this.store.claimFiles(this.owner, want, this.opts.leaseMs, new Date().toISOString(), {
           ...(exclude.length ? { excludeConnectors: exclude } : {}),
           maxAttempts: this.opts.maxAttempts,
           // A file whose worker died holding it waits about a lease (doubling per attempt) before its next try.

@@ -75,6 +75,18 @@ export class StoreHealth {
     return true;
   }
 
+  /**
+   * A file's work failed on `e`: when the store is full or out of reach (report), the file goes back to
+   * pending for a later try without counting the attempt, its note saying why (as import_status shows
+   * it), and true is returned; any other error is the caller's to fail the file with.
+   */
+  async defer(file: { id: number; org_id: string }, owner: string, e: unknown, scrub: (message: string) => string): Promise<boolean> {
+    if (!this.report(e)) return false;
+    const note = storeWaitNote(e, scrub((e as Error).message));
+    await this.store.deferFile(file.id, owner, Date.now() + this.retryMs, note).catch((e2) => this.report(e2) || this.log.warn('handing a file back failed; its lease runs out instead', { error: (e2 as Error).message }));
+    return true;
+  }
+
   /** Claims wait until then while the store is full. */
   pausedUntil(): number {
     return this.lastSeen ? this.lastSeen + this.retryMs : 0;

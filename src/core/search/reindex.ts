@@ -136,8 +136,8 @@ export class ReindexService implements JobHandlers {
       // Not extracted here: a later file of the same content tries again.
       done?.delete(item.sha256);
       settle?.(false);
-      // A store out of reach or full is no item's fault: the file waits for its lease to run out, then goes again.
-      if (signal.aborted || this.engine?.health.report(e)) return;
+      // A store out of reach or full is no item's fault: the file goes back to pending, its attempt not counted.
+      if (signal.aborted || (this.engine && (await this.engine.health.defer(file, owner, e, (m) => m)))) return;
       const message = `reading the stored content failed: ${asCloudportError(e).message}`;
       await this.store.failFile(file.id, owner, message, null);
       await jobLog(this.store, file.org_id, file.job_id, NO_CONNECTOR, 'error', file.key, message);

@@ -7,6 +7,7 @@ import type { Part } from './base.js';
 import { dropTexts } from './text-rows.js';
 import { statement, type Slot } from './statements.js';
 import { sharedBlobLock } from '../pg-locks.js';
+import { processAlive } from '../../shared/process.js';
 
 /**
  * SQLite only: the meta row that tells markHashed to wait while blob GC removes blobs outside a
@@ -23,12 +24,7 @@ function gateLive(value: string): boolean {
   if (!(Number(until) > Date.now())) return false;
   const p = Number(pid);
   if (p === process.pid) return GATES_OF_THIS_PROCESS.has(value);
-  try {
-    process.kill(p, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(p);
 }
 
 /** Records a pending file's hash while `owner` still holds it. */

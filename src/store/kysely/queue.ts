@@ -374,6 +374,23 @@ export function withQueue<B extends Part>(Base: B) {
       if (!fileIds) yield* run(this.qb.updateTable('jobs').set({ lease_owner: null, lease_expires: 0 }).where('lease_owner', '=', owner));
     }
 
+    async leaseOwners(limit: number): Promise<string[]> {
+      const files = await this.exec('auto', () => all(this.qb.selectFrom('job_files').select('lease_owner').distinct().where('lease_owner', 'is not', null).where('status', '=', 'pending').limit(limit)));
+      const jobs = await this.exec('auto', () => all(this.qb.selectFrom('jobs').select('lease_owner').distinct().where('lease_owner', 'is not', null).limit(limit)));
+      return [...new Set([...files, ...jobs].map((r) => r.lease_owner!))].slice(0, limit);
+    }
+
+    async expireLeases(owners: string[]): Promise<void> {
+      if (!owners.length) return;
+      await this.exec('tx', () => this.expireLeasesTx(owners));
+    }
+
+    private *expireLeasesTx(owners: string[]): Tx<void> {
+      // 1 ms after the epoch: lapsed for every reader, and not 0, which means "never leased".
+      yield* run(this.qb.updateTable('job_files').set({ lease_expires: 1 }).where('lease_owner', 'in', owners).where('status', '=', 'pending'));
+      yield* run(this.qb.updateTable('jobs').set({ lease_expires: 1 }).where('lease_owner', 'in', owners));
+    }
+
     async markAlone(fileId: number, owner: string): Promise<boolean> {
       const n = await this.exec('auto', () => run(this.qb.updateTable('job_files').set({ alone: 1 }).where('id', '=', fileId).where('lease_owner', '=', owner).where('status', '=', 'pending')));
       return n > 0;

@@ -21,7 +21,6 @@ import { checkReplay, earlierJob, idempotencyHash } from '../idempotency.js';
 import { FIRST_LISTING_FILES, FIRST_LISTING_MS, countFileOutcome, failedSample, fileConnector, jobLog, newJobRow, startLine } from '../common.js';
 import { DEFAULT_TEMPLATE, checkTemplate, exportPathOf, targetFor, type ExportParams, type OverwriteMode } from './paths.js';
 import { parseListingState } from '../listing-state.js';
-import { storeWaitNote } from '../store-health.js';
 
 export { OVERWRITE_MODES } from './paths.js';
 
@@ -425,12 +424,8 @@ export class ExportService implements JobHandlers {
       await countFileOutcome(this.store, this.cache, file, c, { ok: true });
     } catch (e) {
       if (signal.aborted) return;
-      if (this.engine?.health.report(e)) {
-        // The store is full, not the file at fault: back to pending without counting the attempt (see ImportService.processFile).
-        const note = storeWaitNote(e, redact((e as Error).message, file.org_id));
-        await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine?.health.report(e2));
-        return;
-      }
+      // The store full or out of reach, not the file at fault: back to pending without counting the attempt.
+      if (this.engine && (await this.engine.health.defer(file, owner, e, (m) => redact(m, file.org_id)))) return;
       const err = asCloudportError(e);
       const message = redact(err.message, file.org_id);
       await fail(message);

@@ -63,7 +63,8 @@ export function diskError(e: unknown, file: string): CloudportError {
         ? 'EDQUOT: disk quota exceeded'
         : err.code === 'EROFS'
           ? 'EROFS: read-only file system'
-          : `${err.code ?? 'error'}: ${err.message}`;
+          : // Node's message starts with the code already ("EACCES: permission denied, open '…'").
+            err.code && !err.message.startsWith(`${err.code}:`) ? `${err.code}: ${err.message}` : err.message;
   return new CloudportError('unexpected', `cannot write the download to the data dir (${dir}): ${cause}`, {
     temporary: false,
     cause: e,

@@ -17,7 +17,6 @@ import { downloadObject, type Downloaded } from './download.js';
 import type { HashWorkers } from './hash-workers.js';
 import type { TextExtractor } from '../../search/extractor.js';
 import { applyMode, select, selectionOf, type JobParams } from './selection.js';
-import { storeWaitNote } from '../store-health.js';
 
 export interface ImportOptions {
   retry?: RetryPolicy;
@@ -293,13 +292,9 @@ export class ImportHandler implements JobHandlers {
     } catch (e) {
       if (temp) await this.blobs.discard(temp).catch(() => undefined);
       if (signal.aborted) return;
-      if (this.engine?.health.report(e)) {
-        // The store is full, not the file at fault: it goes back to pending (the attempt does not count)
-        // and is tried again after a pause; the job says why in import_status, the log once a minute.
-        const note = storeWaitNote(e, redact((e as Error).message, file.org_id));
-        await this.store.deferFile(file.id, owner, Date.now() + this.engine.health.retryMs, note).catch((e2) => this.engine.health.report(e2) || this.opts.log.warn('handing a file back failed; its lease runs out instead', { job_id: file.job_id, error: (e2 as Error).message }));
-        return;
-      }
+      // The store full or out of reach, not the file at fault: it goes back to pending (the attempt does
+      // not count) and is tried again after a pause; the job says why in import_status, the log once a minute.
+      if (this.engine && (await this.engine.health.defer(file, owner, e, (m) => redact(m, file.org_id)))) return;
       const err = asCloudportError(e);
       const message = redact(err.message, file.org_id);
       await this.store.failFile(file.id, owner, message, null);
