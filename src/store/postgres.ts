@@ -147,8 +147,9 @@ export class PostgresStore extends KyselyStore {
       // Quoted, as CREATE SCHEMA quotes it: unquoted, PostgreSQL folds the name to lower case.
       // A process frozen inside a transaction (stopped, a paused VM, a partition that keeps the TCP
       // connection) holds its row and advisory locks: every other process's commits to that index and
-      // every cancel would wait on it for as long. The server ends such a session after a few leases,
-      // which no transaction of ours comes near (they are a few statements, sent back to back).
+      // every cancel would wait on it for as long. The server ends such a session after two leases; our
+      // transactions send their statements back to back, and the one that waits on other work between
+      // them (blob GC's unlinks) lifts the limit for itself.
       options: `${schema ? `-c search_path="${schema}" ` : ''}-c idle_in_transaction_session_timeout=${Math.round(opts.idleInTransactionMs ?? 60_000)}`,
       application_name: 'cloudport',
       // A peer that vanished without a FIN (a NAT or a proxy dropped it) is noticed by keepalives.

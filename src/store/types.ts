@@ -338,8 +338,12 @@ export interface StoreItems {
    */
   commitFiles(cs: CommitFile[], place?: (c: CommitFile) => void): Promise<(CommitResult | null | Error)[]>;
   listIndexes(org: string, opts: { after?: string; limit: number }): Promise<IndexSummary[]>;
-  /** Deletes an index with its items; returns the blob ids its items referenced. */
-  deleteIndex(org: string, index: string): Promise<string[] | null>;
+  /**
+   * Deletes an index with its items; returns the blob ids its items referenced, or null for no such
+   * index. With `unlessActive`, 'busy' instead when a job of the index is queued or running (checked
+   * under the index's lock, which a job judged against the index takes to be created: the two never cross).
+   */
+  deleteIndex(org: string, index: string, opts?: { unlessActive?: boolean }): Promise<string[] | null | 'busy'>;
   /** Deletes one item; returns its blob id, or null when there was no such item. */
   deleteItem(org: string, index: string, key: string): Promise<string | null>;
   listItems(org: string, index: string, opts: { prefix?: string; after?: string; limit: number }): Promise<ItemRow[]>;
@@ -375,6 +379,8 @@ export interface StoreKeys {
   /** The key with this hash (revoked or not), with its organization's name. */
   findApiKey(hash: string): Promise<ApiKeyRow | null>;
   listApiKeys(): Promise<ApiKeyRow[]>;
+  /** Which of these keys exist and are not revoked. */
+  activeApiKeyIds(ids: string[]): Promise<string[]>;
   revokeApiKey(id: string, now: string): Promise<boolean>;
 }
 

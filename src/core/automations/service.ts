@@ -183,7 +183,8 @@ function defaultName(kind: string, connector: string, index: string): string {
 export const NO_NEXT_RUN = Number.MAX_SAFE_INTEGER;
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  // (NO_NEXT_RUN is past the last date a Date holds.)
+  return ms >= NO_NEXT_RUN ? 'none (its cron has no later match)' : new Date(ms).toISOString();
 }
 
 /** Numbers as numbers whatever the driver returns for BIGINT (PostgreSQL gives strings). */

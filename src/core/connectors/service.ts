@@ -188,7 +188,8 @@ function checkName(name: string): string {
   if (chars < 1 || chars > 100) throw invalid('name', 'name must be 1-100 characters', 'Choose a short, unique name such as "media-bucket".');
   if (/[\u0000-\u001f\u007f]/.test(n)) throw invalid('name', 'name must not contain control characters', 'Remove tabs, line breaks and other control characters; a short name such as "media-bucket" fits.');
   // Invisible characters make two names that read the same.
-  if (/[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(n)) throw invalid('name', 'name must not contain invisible or bidi characters', 'Type the name with visible characters only, e.g. "media-bucket".');
+  // (ZWNJ and ZWJ stay: Persian spelling and emoji sequences need them.)
+  if (/[\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(n)) throw invalid('name', 'name must not contain invisible or bidi characters', 'Type the name with visible characters only, e.g. "media-bucket".');
   return n;
 }
 

@@ -64,7 +64,13 @@ export class IndexService {
     await this.refuseWhileImporting(org, index);
     await this.requireIndex(org, index);
     const before = (await this.store.listIndexes(org, { after: undefined, limit: 100000 })).find((i) => i.name === index)?.items ?? 0;
-    const shas = [...new Set((await this.store.deleteIndex(org, index)) ?? [])];
+    const deleted = await this.store.deleteIndex(org, index, { unlessActive: true });
+    // A job created since the check above (it holds the index's lock to be created): refused as above.
+    if (deleted === 'busy') {
+      await this.refuseWhileImporting(org, index);
+      throw new CloudportError('conflict', `index ${index} has a job starting`, { field: 'index', temporary: true, fix: 'list_imports {index} shows it; wait until it ends (import_status), then delete the index.' });
+    }
+    const shas = [...new Set(deleted ?? [])];
     await this.gc(shas);
     return { index, items_deleted: before, blobs_removed: await this.released(org, shas) };
   }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { lapsedBefore, type ClaimedFile, type JobRow, type Store } from '../../store/types.js';
@@ -63,8 +64,24 @@ const LARGE_FILE = 8 * 1024 * 1024;
 /** Whether a file keeps to the configured number of slots whatever the adaptive limit (see LARGE_FILE). */
 const keepsToBase = (f: ClaimedFile) => f.kind !== 'import' || !(f.size !== null && f.size > 0 && f.size <= LARGE_FILE);
 
+/**
+ * The process table a lease owner's pid belongs to: the host's name, then (where Linux tells) the boot
+ * and the pid namespace. Two processes that share it see each other's pids; none other does.
+ */
+const PROCESS_TABLE = (() => {
+  try {
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+    const ns = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1];
+    return boot && ns ? `${os.hostname()}/${boot}.${ns}` : os.hostname();
+  } catch {
+    return os.hostname();
+  }
+})();
+/** Owners of the engines of this process (an embedder may run several): never taken over as stopped. */
+const ENGINE_OWNERS = new Set<string>();
+
 export class JobEngine {
-  readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  readonly owner = `${PROCESS_TABLE}:${process.pid}:${randomBytes(4).toString('hex')}`;
   /** Failed attempts at writing a job's end for reasons the store's health does not name (see finalized). */
   private readonly endFailures = new Map<string, number>();
   /** Jobs whose end this process is writing now (a tick's, or a cancel's): their leases are kept alive, and no tick starts them again. */
@@ -135,6 +152,7 @@ export class JobEngine {
   start(): void {
     if (this.running || this.opts.concurrency <= 0) return;
     this.running = true;
+    ENGINE_OWNERS.add(this.owner);
     void this.takeOverStopped().catch((e) => this.opts.log.debug('looking for leases of stopped processes failed', { error: (e as Error).message }));
     this.loop = this.run();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3)));
@@ -147,9 +165,12 @@ export class JobEngine {
    * process's with another tag is a predecessor's (pid 1 in a container, restarted).
    */
   private async takeOverStopped(): Promise<void> {
-    const host = `${os.hostname()}:`;
+    // Only owners of this very process table: a hostname alone is shared by containers with their own
+    // pid namespaces (host networking) and by cloned VMs, whose live workers must keep their leases.
+    if (!PROCESS_TABLE.includes('/')) return;
+    const host = `${PROCESS_TABLE}:`;
     const gone = (await this.store.leaseOwners(1000)).filter((o) => {
-      if (!o.startsWith(host) || o === this.owner) return false;
+      if (!o.startsWith(host) || ENGINE_OWNERS.has(o)) return false;
       const pid = Number(o.slice(host.length).split(':')[0]);
       return Number.isInteger(pid) && pid > 0 && (pid === process.pid || !processAlive(pid));
     });

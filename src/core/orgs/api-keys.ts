@@ -56,7 +56,7 @@ export class KeyService {
   /** Which of these keys are revoked (or gone) now: a front door ends their sessions and calls in flight. */
   async revokedAmong(ids: string[]): Promise<string[]> {
     if (!ids.length) return [];
-    const active = new Set((await this.store.listApiKeys()).filter((k) => !k.revoked_at).map((k) => k.id));
+    const active = new Set(await this.store.activeApiKeyIds(ids));
     return ids.filter((id) => !active.has(id));
   }
 

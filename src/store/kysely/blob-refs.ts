@@ -163,6 +163,9 @@ export function withBlobRefs<B extends Part>(Base: B) {
     }
 
     private *gcBatchPg(batch: string[], unlink: (sha256: string) => void | Promise<void>): Tx<number> {
+      // The unlinks run inside the transaction (an S3 blob store may take a while): the session's idle
+      // timeout, set for processes frozen mid-transaction (postgres.ts), is lifted for this one.
+      yield* run({ compile: () => sql`SET LOCAL idle_in_transaction_session_timeout = 0`.compile(this.qb) });
       yield* lock({ kind: 'blobs', mode: 'exclusive' });
       const unused = yield* this.unusedBlobs(batch);
       yield* dropTexts(this.qb, unused);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { all, lock, one, run, type Tx } from '../ops.js';
 import type { CommitFile, CommitResult, IndexSummary, ItemRow, StoreItems, TextPayload } from '../types.js';
-import type { Part } from './base.js';
+import { ACTIVE_JOB, type Part } from './base.js';
 import { statement, StatementMismatch } from './statements.js';
 import { indexLockName, LOCK_INDEX_NS, sharedBlobLock } from '../pg-locks.js';
 import { writeChunks, writeText, type Prepare } from './text-rows.js';
@@ -443,12 +443,13 @@ export function withItems<B extends Part>(Base: B) {
       return rows.map((r) => ({ name: r.name, items: Number(r.items), bytes: Number(r.bytes), updated_at: r.updated_at }));
     }
 
-    async deleteIndex(org: string, index: string): Promise<string[] | null> {
-      return this.exec('tx', () => this.deleteIndexTx(org, index));
+    async deleteIndex(org: string, index: string, opts: { unlessActive?: boolean } = {}): Promise<string[] | null | 'busy'> {
+      return this.exec('tx', () => this.deleteIndexTx(org, index, !!opts.unlessActive));
     }
 
-    private *deleteIndexTx(org: string, index: string): Tx<string[] | null> {
+    private *deleteIndexTx(org: string, index: string, unlessActive: boolean): Tx<string[] | null | 'busy'> {
       yield* lock({ kind: 'index', org, index });
+      if (unlessActive && (yield* one(this.qb.selectFrom('jobs').select('id').where('org_id', '=', org).where('index_name', '=', index).where('status', 'in', [...ACTIVE_JOB]).limit(1)))) return 'busy';
       const exists = yield* one(this.qb.selectFrom('indexes').select('name').where('org_id', '=', org).where('name', '=', index));
       if (!exists) return null;
       const shas = (yield* all(this.qb.selectFrom('items').select('sha256').distinct().where('org_id', '=', org).where('index_name', '=', index))).map((r) => r.sha256);

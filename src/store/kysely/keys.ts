@@ -32,6 +32,11 @@ export function withKeys<B extends Part>(Base: B) {
       return this.exec('auto', () => all(this.keysQuery().orderBy('k.created_at')));
     }
 
+    async activeApiKeyIds(ids: string[]): Promise<string[]> {
+      if (!ids.length) return [];
+      return (await this.exec('auto', () => all(this.qb.selectFrom('api_keys').select('id').where('id', 'in', ids).where('revoked_at', 'is', null)))).map((r) => r.id);
+    }
+
     async revokeApiKey(id: string, now: string): Promise<boolean> {
       return (await this.exec('auto', () => run(this.qb.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null)))) > 0;
     }

@@ -243,6 +243,8 @@ export class ImportService {
     opts: { dryRun: boolean; idempotencyKey?: string; hash: string; automationId?: string; existing?: (job: JobRow) => Promise<StartImportResult>; rejudged?: boolean },
   ): Promise<StartImportResult> {
     const filter = compileFilter(params.prefix, params.pattern ?? undefined, params.exclude, params.skip_prefix);
+    /** What the selection takes without leaving out export_base_path: the objects it left out are counted by it. */
+    const unskipped = params.skip_prefix ? compileFilter(params.prefix, params.pattern ?? undefined, params.exclude) : null;
     const provider = await this.pool.get(c);
     const id = newId('imp');
     const now = new Date().toISOString();
@@ -287,7 +289,7 @@ export class ImportService {
             break;
           }
           files.push(...select(page.objects, filter, params));
-          if (params.skip_prefix) leftOut += page.objects.filter((o) => o.key.startsWith(params.skip_prefix!)).length;
+          if (params.skip_prefix) leftOut += page.objects.filter((o) => o.key.startsWith(params.skip_prefix!) && unskipped!.matches(o.key)).length;
           token = page.nextToken;
         } while (token && Date.now() < deadline && files.length < FIRST_LISTING_FILES);
         complete = !throttled && token === null;

@@ -444,7 +444,8 @@ async function extract(job) {
     // Text in an 8-bit encoding: decoded, so its offsets are the decoded text's, which read_item reads.
     /** @param {string} cs @returns {Result} */
     const legacy = (cs) => {
-      sink.push(iconv.decode(body, cs));
+      // Well-formed: an unpaired surrogate of UTF-16 is one U+FFFD, as the stores would write it differently.
+      sink.push(iconv.decode(body, cs).toWellFormed());
       // A character above 0x7F takes two or three bytes in UTF-8: the text can pass the limit that the bytes did not.
       const cut = truncated || sink.full;
       const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${cut ? `; the first ${sizeText(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
