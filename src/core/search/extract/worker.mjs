@@ -445,7 +445,7 @@ async function extract(job) {
     /** @param {string} cs @returns {Result} */
     const legacy = (cs) => {
       // Well-formed: an unpaired surrogate of UTF-16 is one U+FFFD, as the stores would write it differently.
-      sink.push(iconv.decode(body, cs).toWellFormed());
+      sink.push(iconv.decode(body, cs).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
       // A character above 0x7F takes two or three bytes in UTF-8: the text can pass the limit that the bytes did not.
       const cut = truncated || sink.full;
       const r = done(sink.text(), true, `decoded from ${cs} (not UTF-8)${cut ? `; the first ${sizeText(sink.bytes)} of its text (text limit)` : ''}`, 'text', true);
