@@ -40,8 +40,9 @@ describe('a revoked key loses its in-flight long poll', () => {
     let revoked = false;
     const afterRevoke: unknown[] = [];
     const poll = c.client
+      // The revoked key's stream is closed under the client, which then waits for its own timeout.
       .callTool({ name: 'import_status', arguments: { job_id: job.job_id, wait_seconds: 25 } }, undefined, {
-        timeout: 90_000,
+        timeout: 15_000,
         onprogress: (p) => {
           if (revoked) afterRevoke.push(p);
         },
