@@ -56,7 +56,8 @@ export const backends: Backend[] = [
     name: 'sqlite',
     open() {
       const dir = path.join(tmpRoot, `db${++seq}`);
-      fs.mkdirSync(dir);
+      // recursive: a file that ran cleanup() before, in the same worker, removed the root.
+      fs.mkdirSync(dir, { recursive: true });
       lastDb.sqlite = path.join(dir, 'cloudport.db');
       return async () => new SqliteStore(path.join(dir, 'cloudport.db'));
     },
@@ -76,7 +77,7 @@ export async function cleanup(): Promise<void> {
   const admin = new pg.Client({ connectionString: PG_BASE });
   await admin.connect();
   try {
-    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+    for (const s of schemas.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
   } finally {
     await admin.end();
   }

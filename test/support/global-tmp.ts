@@ -8,7 +8,14 @@ import path from 'node:path';
  * TMPDIR is inherited by the test workers (os.tmpdir() follows it).
  */
 export default function setup(): () => void {
+  // Each vitest project runs its global setup: the second one keeps the first one's root (a root
+  // nested in a root made Chromium's socket path too long).
+  if (process.env.CLOUDPORT_TEST_RUN_ROOT) return () => {};
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-run-'));
   process.env.TMPDIR = root;
-  return () => fs.rmSync(root, { recursive: true, force: true });
+  process.env.CLOUDPORT_TEST_RUN_ROOT = root;
+  return () => {
+    delete process.env.CLOUDPORT_TEST_RUN_ROOT;
+    fs.rmSync(root, { recursive: true, force: true });
+  };
 }

@@ -1,0 +1,13 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import fs from 'node:fs';
+import { startS3 } from '../test/support/fauxqs.mjs';
+const s3 = await startS3({ buckets: ['bkt'] });
+await s3.put('bkt', 'a.txt', 'alpha');
+const dir = fs.mkdtempSync('/tmp/cold-');
+const t = new StdioClientTransport({ command: 'strace', args: ['-f', '-e', 'trace=openat', '-o', '/tmp/st2.txt', process.execPath, '/work/main/dist/cli.js', '--data-dir', dir], env: { PATH: process.env.PATH, HOME: dir, AWS_EC2_METADATA_DISABLED: 'true' }, stderr: 'ignore' });
+const c = new Client({ name: 'ab', version: '1' });
+await c.connect(t); await c.listTools();
+fs.appendFileSync('/tmp/st2.txt', 'MARK-CREATE\n');
+const r = await c.callTool({ name: 'create_connector', arguments: { name: 'x', provider: 's3', bucket: 'bkt', endpoint: s3.endpoint, credentials: { type: 'access_key', access_key_id: 'AKIAIOSFODNN7EXAMPLE', secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY' } } });
+await c.close(); await s3.stop();
