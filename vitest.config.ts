@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Files that drive spawned servers: their own state lives in those processes, not in modules. */
@@ -5,22 +6,20 @@ const SERVER_FILES = ['test/e2e/**/*.test.ts'];
 
 /**
  * CI runs the suite on Node 20 and again on Node 24 (CLOUDPORT_SECOND_NODE=1) within 30 minutes of
- * 2 cores. The second run leaves out what the Node that runs the tests does not change: the pages
- * (Chromium renders the views and the console; their server side runs in every other end-to-end file)
- * and the files that orchestrate several server processes on one store (leases, takeovers, locks between
- * processes; each process's own work runs on Node 24 in the single-process files and the store suite).
+ * 2 cores, where a whole suite takes 16. The second run keeps every in-process file (units, the store
+ * suite on SQLite and PostgreSQL, the provider contract suite through each real client) and the
+ * end-to-end files that walk the product's paths (test/e2e/<one word>.test.ts: imports, exports, search,
+ * HTTP, CLI, durability, faults, automations ...), which take Node's HTTP, streams, worker threads, child
+ * processes, signals and file system through every feature. It leaves out the edge files (one behaviour
+ * of our own code each: a text, a limit, an error), the pages (Chromium renders them) and the files that
+ * orchestrate several server processes on one store.
  */
-const SECOND_NODE_SKIPS = [
-  'test/browser/**',
-  'test/e2e/workers.test.ts',
-  'test/e2e/worker-policy.test.ts',
-  'test/e2e/automations-processes.test.ts',
-  'test/e2e/pg-new-only-delete-index-race.test.ts',
-  'test/e2e/pg-frozen-worker-locks.test.ts',
-  'test/e2e/pg-connection-loss.test.ts',
-  'test/e2e/pg-worker-blob-store-mismatch.test.ts',
-];
-const skips = process.env.CLOUDPORT_SECOND_NODE === '1' ? SECOND_NODE_SKIPS : [];
+const SECOND_NODE = process.env.CLOUDPORT_SECOND_NODE === '1';
+const MULTI_PROCESS = ['test/e2e/workers.test.ts'];
+const serverFiles = SECOND_NODE
+  ? fs.readdirSync(new URL('./test/e2e', import.meta.url)).filter((f) => /^[a-z0-9]+\.test\.ts$/.test(f)).map((f) => `test/e2e/${f}`).filter((f) => !MULTI_PROCESS.includes(f))
+  : SERVER_FILES;
+const skips = SECOND_NODE ? ['test/browser/**'] : [];
 
 export default defineConfig({
   test: {
@@ -46,7 +45,7 @@ export default defineConfig({
         // The in-process files (store, unit, providers) keep a module graph each, as they set module
         // state (tuning knobs, mocks, temp roots) that must not reach the next file, and so do the page
         // files, each with its own Chromium.
-        test: { name: 'servers', include: SERVER_FILES, exclude: [...configDefaults.exclude, ...skips], isolate: false },
+        test: { name: 'servers', include: serverFiles, isolate: false },
       },
       {
         extends: true,
