@@ -41,7 +41,7 @@ export default defineConfig({
       {
         extends: true,
         // The server-driving files share their worker's module cache (fauxqs, the AWS SDK, the MCP
-        // client are loaded once per worker, not once per file): 9% of the suite's time on 2 cores.
+        // client are loaded once per worker, not once per file): 8% of their CPU on 2 cores.
         // The in-process files (store, unit, providers) keep a module graph each, as they set module
         // state (tuning knobs, mocks, temp roots) that must not reach the next file, and so do the page
         // files, each with its own Chromium.
