@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { build, type Message } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cloudport.js';
 
@@ -52,16 +53,19 @@ describe('npm package', () => {
     expect(js.filter((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
 
-  it('every relative import of a shipped file is shipped too', () => {
-    const missing: string[] = [];
-    for (const f of files.filter((x) => x.endsWith('.js'))) {
-      const text = fs.readFileSync(path.join(ROOT, f), 'utf8');
-      for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
-        const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), m[1]!));
-        if (!files.includes(target)) missing.push(`${f} → ${m[1]}`);
-      }
+  it('every relative import of a shipped file is shipped too', async () => {
+    // esbuild resolves each shipped file's imports (static ones and dynamic ones with a literal path) as
+    // Node would, in a copy holding the shipped files only; text that merely looks like an import (in a
+    // bundled library's comments) is not one.
+    const copy = tempDir();
+    const code = files.filter((f) => /\.m?js$/.test(f));
+    for (const f of code) {
+      fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, f), path.join(copy, f));
     }
-    expect(missing).toEqual([]);
+    const result = await build({ entryPoints: code.map((f) => path.join(copy, f)), outdir: path.join(copy, 'out'), bundle: true, write: false, packages: 'external', platform: 'node', format: 'esm', logLevel: 'silent' })
+      .then(() => ({ errors: [] as Message[] }), (e: { errors?: Message[] }) => ({ errors: e.errors ?? [] }));
+    expect(result.errors.map((e) => `${e.location ? path.relative(copy, e.location.file) : '?'}: ${e.text}`)).toEqual([]);
   });
 
   it('the bin entry is a shipped node script that runs from the packed files alone', () => {
