@@ -1,32 +1,49 @@
 /**
  * Words as full-text search sees them, the same on both stores: each indexes text folded here
- * (PostgreSQL's 'simple' configuration, SQLite's FTS5 ascii tokenizer through cp_fold), with rules
- * taken from FTS5's unicode61 tokenizer with remove_diacritics 2: lower case; diacritics removed from
- * Latin letters only (é → e, ü → u; Cyrillic й and Greek ά keep theirs, ø and ß are letters of their
- * own); no other normalization (ﬁ, ² and full-width letters stay as they are); anything that is not a
- * letter or a digit a separator. So "Zürich", "ZURICH" and "zurich" are one word on both.
+ * (PostgreSQL's tsvector of these words, SQLite's FTS5 ascii tokenizer over cp_fold), and queries fold
+ * alike. The rules:
+ * - Unicode NFC first, so text written decomposed (NFD, as macOS and some PDF producers write it) is
+ *   the same word as text written composed: "Zu\u0308rich" is "Zürich", Cyrillic "и\u0306" is "й".
+ * - Lower case; Greek final sigma ς is σ (a query typed in capitals or mid-sentence finds the word).
+ * - Latin and Greek letters lose their diacritics (é → e, ü → u, ά → α, ῷ → ω); other scripts keep
+ *   theirs (Cyrillic й, ё); ø, ß and æ are letters of their own. The combining marks of the generic
+ *   blocks (U+0300–036F and the like: a strikethrough's overlay, the dot lower-casing leaves after the i
+ *   of "İ"), Arabic harakat and Hebrew points are dropped wherever they stand: vocalized and plain
+ *   spellings are one word.
+ * - Every other combining mark belongs to its word: Indic vowel signs and viramas, Thai vowels and tone
+ *   marks ("हिन्दी" is one word, not four pieces).
+ * - Characters that join letters without showing (soft hyphen, zero-width joiner and non-joiner, word
+ *   joiner, byte order mark) and Arabic's tatweel (a stretch of the line) are removed: "exam\u00adple" is
+ *   "example".
+ * - A word starts with a letter or a digit; anything else is a separator. No other normalization (ﬁ, ²
+ *   and full-width letters stay as they are).
+ * Changing these rules changes every index's words: a migration refolds the stored chunks
+ * (store/migrations.ts, "search words folded again").
  */
-const LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
-/**
- * The combining marks FTS5 (unicode61, remove_diacritics 2) drops inside a word, those Latin letters
- * decompose to: an accent written as its own code point (NFD text, as macOS and some PDF producers
- * write it: "Zu\u0308rich") and the dot that lower-casing leaves after the i of "İ" ("i\u0307stanbul")
- * are no word break. The other marks of the block (a strikethrough's U+0336, Greek psili U+0313) are
- * word breaks to FTS5, and so here: a query folds as the index does.
- */
-export const COMBINING_MARKS = '\\u0300-\\u0304\\u0306-\\u030c\\u030f\\u0311\\u031b\\u0323-\\u0328\\u032d\\u032e\\u0330\\u0331';
-const COMBINING = new RegExp(`[${COMBINING_MARKS}]+`, 'g');
+const INVISIBLE = /[\u00ad\u200c\u200d\u2060\ufeff\u0640]/g;
+/** Latin and Greek letters, precomposed: their marks fold away. */
+const DIACRITIC_SCRIPTS = /[\u00c0-\u024f\u1e00-\u1eff\u0370-\u03ff\u1f00-\u1fff]/g;
+/** Marks dropped wherever they stand (as a regular-expression class body). */
+export const DROPPED_MARKS = '\\u0300-\\u036f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f\\u0591-\\u05bd\\u05bf\\u05c1\\u05c2\\u05c4\\u05c5\\u05c7\\u0610-\\u061a\\u064b-\\u065f\\u0670';
+const DROPPED = new RegExp(`[${DROPPED_MARKS}]+`, 'g');
+/** Characters a word may hold after its first one, in text before folding (snippets find words by it). */
+export const WORD_TAIL = '\\p{L}\\p{N}\\p{M}\\u00ad\\u200c\\u200d\\u2060\\ufeff';
+const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
+/** Text that NFC leaves as it is and that holds nothing but ASCII and Latin-1 letters. */
+const PLAIN = /^[\u0000-\u02ff]*$/;
 
 export function foldWords(text: string): string[] {
-  return text
+  const composed = PLAIN.test(text) ? text : text.normalize('NFC');
+  const folded = composed
     .toLowerCase()
-    .replace(COMBINING, '')
-    .replace(LATIN, (c) => c.normalize('NFD').replace(/\p{M}+/gu, ''))
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
+    .replace(INVISIBLE, '')
+    .replace(/ς/g, 'σ')
+    .replace(DIACRITIC_SCRIPTS, (c) => c.normalize('NFD').replace(/\p{M}+/gu, ''))
+    .replace(DROPPED, '');
+  return folded.match(WORD) ?? [];
 }
 
-/** Text folded for PostgreSQL's to_tsvector('simple', …): its words joined by spaces. */
+/** Text folded for the full-text indexes: its words joined by spaces. */
 export function foldText(text: string): string {
   return foldWords(text).join(' ');
 }

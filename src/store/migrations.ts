@@ -2,6 +2,7 @@ import { sql, type Kysely, type Compilable } from 'kysely';
 import type { DB } from './schema.js';
 import type { Dialect } from './ops.js';
 import { CloudportError } from '../shared/errors.js';
+import { tsvectorOf } from './kysely/text-rows.js';
 
 /**
  * Versioned migrations, written with Kysely's schema builder so that each dialect compiles them
@@ -16,6 +17,43 @@ export interface Migration {
   version: number;
   name: string;
   up(db: Kysely<DB>, dialect: Dialect): Compilable[];
+  /**
+   * PostgreSQL only, after `up` in the same transaction: rewrites rows whose new values only our code can
+   * compute (SQLite's migrations call such code as SQL functions registered on the connection).
+   */
+  rewritePostgres?(query: PgQuery): Promise<void>;
+}
+
+/** One statement with $1-style parameters on the migration's connection, answering its rows. */
+export type PgQuery = (text: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** Chunks refolded per statement by a migration that changes the search words. */
+const REFOLD_BATCH = 500;
+
+/** SQLite: the full-text index made again from every chunk, folded by cp_fold (foldText) as it is now. */
+function refoldSqlite(db: Kysely<DB>): Compilable[] {
+  const raw = (text: string): Compilable => ({ compile: () => sql.raw(text).compile(db) });
+  return [
+    raw('DROP TRIGGER IF EXISTS text_chunks_ai'),
+    raw('DROP TRIGGER IF EXISTS text_chunks_ad'),
+    raw('DROP TABLE IF EXISTS text_fts'),
+    raw(`CREATE VIRTUAL TABLE text_fts USING fts5(body, content='text_chunks', content_rowid='id', tokenize='ascii', prefix='2 3')`),
+    raw(`CREATE TRIGGER text_chunks_ai AFTER INSERT ON text_chunks BEGIN INSERT INTO text_fts(rowid, body) VALUES (new.id, cp_fold(new.body)); END`),
+    raw(`CREATE TRIGGER text_chunks_ad AFTER DELETE ON text_chunks BEGIN INSERT INTO text_fts(text_fts, rowid, body) VALUES ('delete', old.id, cp_fold(old.body)); END`),
+    raw(`INSERT INTO text_fts(rowid, body) SELECT id, cp_fold(body) FROM text_chunks`),
+  ];
+}
+
+/** PostgreSQL: every chunk's tsvector computed again from its body, in batches by id. */
+async function refoldPostgres(query: PgQuery): Promise<void> {
+  for (let after = 0; ; ) {
+    const rows = await query('SELECT id, body FROM text_chunks WHERE id > $1 ORDER BY id LIMIT $2', [after, REFOLD_BATCH]);
+    if (!rows.length) return;
+    const ids = rows.map((r) => String(r.id));
+    const tsvs = rows.map((r) => tsvectorOf(String(r.body)));
+    await query('UPDATE text_chunks AS c SET tsv = v.tsv::tsvector FROM unnest($1::bigint[], $2::text[]) AS v(id, tsv) WHERE c.id = v.id', [ids, tsvs]);
+    after = Number(rows[rows.length - 1]!.id);
+  }
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -376,19 +414,18 @@ export const MIGRATIONS: Migration[] = [
     // than 6.1 (Georgian Mtavruli, lower-case Cherokee), which PostgreSQL did. cp_fold is foldText,
     // registered on every connection (sqlite.ts); it is deterministic, so a deleted chunk's words are
     // the ones its insertion indexed.
-    up: (db, dialect) => {
-      if (dialect === 'postgres') return [];
-      const raw = (text: string): Compilable => ({ compile: () => sql.raw(text).compile(db) });
-      return [
-        raw('DROP TRIGGER IF EXISTS text_chunks_ai'),
-        raw('DROP TRIGGER IF EXISTS text_chunks_ad'),
-        raw('DROP TABLE IF EXISTS text_fts'),
-        raw(`CREATE VIRTUAL TABLE text_fts USING fts5(body, content='text_chunks', content_rowid='id', tokenize='ascii', prefix='2 3')`),
-        raw(`CREATE TRIGGER text_chunks_ai AFTER INSERT ON text_chunks BEGIN INSERT INTO text_fts(rowid, body) VALUES (new.id, cp_fold(new.body)); END`),
-        raw(`CREATE TRIGGER text_chunks_ad AFTER DELETE ON text_chunks BEGIN INSERT INTO text_fts(text_fts, rowid, body) VALUES ('delete', old.id, cp_fold(old.body)); END`),
-        raw(`INSERT INTO text_fts(rowid, body) SELECT id, cp_fold(body) FROM text_chunks`),
-      ];
-    },
+    up: (db, dialect) => (dialect === 'postgres' ? [] : refoldSqlite(db)),
+  },
+  {
+    version: 18,
+    name: 'search words folded again',
+    // shared/search-words.ts folds by new rules: NFC first, Greek final sigma and diacritics, Arabic
+    // harakat and Hebrew points dropped, Indic and Thai marks kept inside their words, soft hyphens and
+    // zero-width joiners removed. Every chunk's words are computed again, or a query folded the new way
+    // would miss words indexed the old way (and SQLite's delete trigger would remove words the chunk's
+    // insertion never indexed).
+    up: (db, dialect) => (dialect === 'postgres' ? [] : refoldSqlite(db)),
+    rewritePostgres: refoldPostgres,
   },
 ];
 

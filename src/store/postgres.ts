@@ -213,6 +213,7 @@ export class PostgresStore extends KyselyStore {
               const c = q.compile();
               await client.query(c.sql, params(c.parameters));
             }
+            await m.rewritePostgres?.(async (text, values) => (await client.query(text, values)).rows as Record<string, unknown>[]);
             await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
             await client.query('COMMIT');
           } catch (e) {

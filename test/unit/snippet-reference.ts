@@ -3,7 +3,7 @@
  * chosen. src/core/search/snippet.ts finds the marked words by regular expressions and reads words only
  * around the window; it must answer exactly what this does (test/unit/snippet-fuzz.test.ts).
  */
-import { COMBINING_MARKS, foldWords } from '../../src/shared/search-words.js';
+import { WORD_TAIL, foldWords } from '../../src/shared/search-words.js';
 import type { Marked } from '../../src/core/search/query.js';
 
 /** Characters of a snippet, marks and ellipses included. */
@@ -12,8 +12,8 @@ const OPEN = '«';
 const CLOSE = '»';
 
 const ASCII = /^[\x00-\x7f]*$/;
-/** Letters and digits, and within a word the combining marks the stores drop (an NFD accent is no word break). */
-const WORD = new RegExp(`[\\p{L}\\p{N}][\\p{L}\\p{N}${COMBINING_MARKS}]*`, 'gu');
+/** A letter or digit, then letters, digits, marks and the invisible joiners the stores remove. */
+const WORD = new RegExp(`[\\p{L}\\p{N}][${WORD_TAIL}]*`, 'gu');
 const ASCII_WORD = /[A-Za-z0-9]+/g;
 
 /** One word (letters and digits only) as foldWords folds it; ASCII, most words, needs only lower case. */

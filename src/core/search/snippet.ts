@@ -1,4 +1,4 @@
-import { COMBINING_MARKS, foldWords } from '../../shared/search-words.js';
+import { WORD_TAIL, foldWords } from '../../shared/search-words.js';
 import type { Marked, Term } from './query.js';
 
 /** Characters of a snippet, marks and ellipses included. */
@@ -9,8 +9,8 @@ const CLOSE = '»';
 const BUDGET = SNIPPET_MAX - 40;
 
 const ASCII = /^[\x00-\x7f]*$/;
-/** A word as the stores cut it: letters and digits, and within it the combining marks they drop (NFD accents). */
-const WORD = new RegExp(`[\\p{L}\\p{N}][\\p{L}\\p{N}${COMBINING_MARKS}]*`, 'gu');
+/** A word as the stores cut it: a letter or digit, then letters, digits, marks and the invisible joiners folding removes. */
+const WORD = new RegExp(`[\\p{L}\\p{N}][${WORD_TAIL}]*`, 'gu');
 const ASCII_FOLDED = /^[a-z0-9]+$/;
 
 /** A word's place in a body (UTF-16 offsets, end excluded). */

@@ -58,7 +58,7 @@ export function* writeChunks(qb: Kysely<DB>, pg: boolean, sha256: string, chunks
  * 4e2b1c reads as the number 4e2 and the word b1c) and does not know letters newer than its C library.
  * Words longer than a lexeme may be (2 KB) are left out, as to_tsvector leaves them out.
  */
-function tsvectorOf(body: string): string {
+export function tsvectorOf(body: string): string {
   const out: string[] = [];
   const words = foldWords(body);
   for (let i = 0; i < words.length; i++) {
