@@ -11,7 +11,8 @@
 //   `import.meta.url` is replaced by the URL the module has in tsc's layout (dist/<path>.js), so those
 //   paths stay what they are unbundled. The script fails if an output lands anywhere else.
 // - Packages stay external where bundling would move files they read from their own folder (Azure's
-//   CRC64 WebAssembly, `open`'s xdg-open), are native (better-sqlite3), or only run in a worker thread.
+//   CRC64 WebAssembly; the Google clients) or are native (better-sqlite3). What only the worker threads
+//   import (pdfjs-dist, mammoth, jszip) is not reached from here.
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -24,15 +25,11 @@ const external = [
   'better-sqlite3', // native addon
   'pg-native', // pg's optional native binding, not installed
   '@azure/*', // @azure/storage-common reads crc64.wasm from its own folder
+  // The Google clients: @google-cloud/storage is opened from its own folder (providers/gcs), and these
+  // packages stay whole beside it (their dependencies include one that runs a script of its folder).
   '@google-cloud/*',
   '@googleapis/*',
   'google-auth-library',
-  'googleapis-common',
-  'gaxios',
-  'open', // runs the xdg-open script in its folder
-  'pdfjs-dist', // the extraction worker's (not bundled)
-  'mammoth',
-  'jszip',
 ];
 
 /** Keeps `import.meta.url` of our own modules at their tsc location (see above). */

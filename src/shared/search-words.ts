@@ -24,12 +24,12 @@ const INVISIBLE = /[\u00ad\u200c\u200d\u2060\ufeff\u0640]/g;
 /** Latin and Greek letters, precomposed: their marks fold away. */
 const DIACRITIC_SCRIPTS = /[\u00c0-\u024f\u1e00-\u1eff\u0370-\u03ff\u1f00-\u1fff]/g;
 /** Marks dropped wherever they stand (as a regular-expression class body). */
-export const DROPPED_MARKS = '\\u0300-\\u036f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f\\u0591-\\u05bd\\u05bf\\u05c1\\u05c2\\u05c4\\u05c5\\u05c7\\u0610-\\u061a\\u064b-\\u065f\\u0670';
+const DROPPED_MARKS = '\\u0300-\\u036f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f\\u0591-\\u05bd\\u05bf\\u05c1\\u05c2\\u05c4\\u05c5\\u05c7\\u0610-\\u061a\\u064b-\\u065f\\u0670';
 const DROPPED = new RegExp(`[${DROPPED_MARKS}]+`, 'g');
 /** Characters a word may hold after its first one, in text before folding (snippets find words by it). */
 export const WORD_TAIL = '\\p{L}\\p{N}\\p{M}\\u00ad\\u200c\\u200d\\u2060\\ufeff';
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
-/** Text that NFC leaves as it is and that holds nothing but ASCII and Latin-1 letters. */
+/** Text with nothing past U+02FF (ASCII, Latin letters, IPA, spacing modifiers), which NFC leaves as it is. */
 const PLAIN = /^[\u0000-\u02ff]*$/;
 
 export function foldWords(text: string): string[] {
