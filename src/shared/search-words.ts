@@ -8,7 +8,7 @@
  * - Latin and Greek letters lose their diacritics (é → e, ü → u, ά → α, ῷ → ω); other scripts keep
  *   theirs (Cyrillic й, ё); ø, ß and æ are letters of their own. The combining marks of the generic
  *   blocks (U+0300–036F and the like: a strikethrough's overlay, the dot lower-casing leaves after the i
- *   of "İ"), Arabic harakat and Hebrew points are dropped wherever they stand: vocalized and plain
+ *   of "İ"), variation selectors, Arabic harakat and Hebrew points are dropped wherever they stand: vocalized and plain
  *   spellings are one word.
  * - Every other combining mark belongs to its word: Indic vowel signs and viramas, Thai vowels and tone
  *   marks ("हिन्दी" is one word, not four pieces).
@@ -24,7 +24,7 @@ const INVISIBLE = /[\u00ad\u200c\u200d\u2060\ufeff\u0640]/g;
 /** Latin and Greek letters, precomposed: their marks fold away. */
 const DIACRITIC_SCRIPTS = /[\u00c0-\u024f\u1e00-\u1eff\u0370-\u03ff\u1f00-\u1fff]/g;
 /** Marks dropped wherever they stand (as a regular-expression class body). */
-const DROPPED_MARKS = '\\u0300-\\u036f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f\\u0591-\\u05bd\\u05bf\\u05c1\\u05c2\\u05c4\\u05c5\\u05c7\\u0610-\\u061a\\u064b-\\u065f\\u0670';
+const DROPPED_MARKS = '\\u0300-\\u036f\\ufe00-\\ufe0f\\u1ab0-\\u1aff\\u1dc0-\\u1dff\\u20d0-\\u20ff\\ufe20-\\ufe2f\\u0591-\\u05bd\\u05bf\\u05c1\\u05c2\\u05c4\\u05c5\\u05c7\\u0610-\\u061a\\u064b-\\u065f\\u0670';
 const DROPPED = new RegExp(`[${DROPPED_MARKS}]+`, 'g');
 /** Characters a word may hold after its first one, in text before folding (snippets find words by it). */
 export const WORD_TAIL = '\\p{L}\\p{N}\\p{M}\\u00ad\\u200c\\u200d\\u2060\\ufeff';
