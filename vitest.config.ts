@@ -7,7 +7,7 @@ const SERVER_FILES = ['test/e2e/**/*.test.ts'];
  * CI runs the suite on Node 20 and again on Node 24 (CLOUDPORT_SECOND_NODE=1) within 30 minutes of
  * 2 cores. The second run is every file but the pages (test/browser: Chromium renders them; the servers
  * they talk to are the same built server the end-to-end files drive on Node 24), which keeps it within
- * the budget: a whole suite takes 9–11 minutes there since the server runs from a bundle.
+ * the budget: since the server runs from a bundle, a suite takes 8–10 minutes on each Node there.
  */
 const SECOND_NODE = process.env.CLOUDPORT_SECOND_NODE === '1';
 const skips = SECOND_NODE ? ['test/browser/**'] : [];

@@ -29,6 +29,8 @@ const DROPPED = new RegExp(`[${DROPPED_MARKS}]+`, 'g');
 /** Characters a word may hold after its first one, in text before folding (snippets find words by it). */
 export const WORD_TAIL = '\\p{L}\\p{N}\\p{M}\\u00ad\\u200c\\u200d\\u2060\\ufeff';
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
+const FINAL_SIGMA = /ς/g;
+const MARKS = /\p{M}+/gu;
 /** Text with nothing past U+02FF (ASCII, Latin letters, IPA, spacing modifiers), which NFC leaves as it is. */
 const PLAIN = /^[\u0000-\u02ff]*$/;
 
@@ -37,8 +39,8 @@ export function foldWords(text: string): string[] {
   const folded = composed
     .toLowerCase()
     .replace(INVISIBLE, '')
-    .replace(/ς/g, 'σ')
-    .replace(DIACRITIC_SCRIPTS, (c) => c.normalize('NFD').replace(/\p{M}+/gu, ''))
+    .replace(FINAL_SIGMA, 'σ')
+    .replace(DIACRITIC_SCRIPTS, (c) => c.normalize('NFD').replace(MARKS, ''))
     .replace(DROPPED, '');
   return folded.match(WORD) ?? [];
 }
