@@ -4,8 +4,17 @@
 // decides: a text is kept once per content (by SHA-256) for every organization holding it, so identical
 // bytes must get one text whoever imported them first and under whatever name (only a charset the
 // content type declares is weighed, for 8-bit text that is not UTF-8).
+import { createRequire } from 'node:module';
 import { unzipSync } from 'fflate';
-import iconv from 'iconv-lite';
+
+/**
+ * iconv-lite, loaded the first time a content type declares a charset: the import pipeline's main
+ * thread runs this module for every file, and iconv-lite's tables are half a megabyte of code it
+ * otherwise never needs.
+ * @type {typeof import('iconv-lite') | undefined}
+ */
+let iconvLib;
+const iconv = () => (iconvLib ??= /** @type {typeof import('iconv-lite')} */ (createRequire(import.meta.url)('iconv-lite')));
 
 /**
  * A content is HTML when it starts as a page does (`<!doctype html`, `<html`, `<head`, `<body`, after
@@ -177,7 +186,7 @@ export function utf16Text(head) {
  */
 export function declaredCharset(contentType) {
   const label = /charset\s*=\s*["']?([\w.:-]+)/i.exec(contentType)?.[1]?.toLowerCase();
-  if (!label || /^(utf|ucs|unicode|cesu|base64|hex|binary)/.test(label) || !iconv.encodingExists(label)) return null;
+  if (!label || /^(utf|ucs|unicode|cesu|base64|hex|binary)/.test(label) || !iconv().encodingExists(label)) return null;
   return /^(us-?ascii|ascii|ansi_x3\.4-1968|iso646-us|cp367|us)$/.test(label) ? 'windows-1252' : label;
 }
 
