@@ -128,6 +128,14 @@ export interface ProviderCapabilities {
    * gather a whole export, and has no such limit.
    */
   readAnswersAtHeaders: boolean;
+  /**
+   * read() enforces the idle timeout itself: a read whose answer does not begin, or whose body sends no
+   * byte while it is being read, within the idle timeout the provider was opened with fails as a
+   * temporary error (S3: undici's head and body timeouts on the fast path, the SDK's socket timeout
+   * otherwise). The download then keeps no timers of its own per read. GCS's bodies are a PassThrough
+   * that has been seen to stop with nothing buffered on either side, so the download watches them.
+   */
+  readTimesOut: boolean;
 }
 
 export interface StorageProvider {

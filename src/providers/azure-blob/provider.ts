@@ -140,7 +140,7 @@ function target(loc: LocationConfig, creds: ResolvedCredentials, clients: AzureC
 }
 
 export class AzureBlobProvider implements StorageProvider {
-  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: MAX_PAGE, contentEtag: true, readAnswersAtHeaders: true };
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: MAX_PAGE, contentEtag: true, readAnswersAtHeaders: true, readTimesOut: false };
   private readonly container: ContainerClient;
   private readonly errorCtx: Target['errorCtx'];
   private readonly clients: AzureClients;

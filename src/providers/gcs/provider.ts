@@ -86,7 +86,7 @@ const abortError = (signal: AbortSignal) =>
   signal.reason instanceof Error ? signal.reason : new CloudportError('unexpected', 'the request was aborted', { temporary: true });
 
 export class GcsProvider implements StorageProvider {
-  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: true, readAnswersAtHeaders: true };
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: true, readAnswersAtHeaders: true, readTimesOut: false };
   private readonly storage: Storage;
   private readonly bucket: Bucket;
   private readonly authenticated: boolean;

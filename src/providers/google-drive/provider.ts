@@ -78,7 +78,7 @@ const hexToB64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
 
 export class DriveProvider implements StorageProvider {
-  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: false, readAnswersAtHeaders: false };
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: false, readAnswersAtHeaders: false, readTimesOut: false };
   private readonly api: drive_v3.Drive;
   private readonly rootUrl: string;
   private readonly rootId: string;

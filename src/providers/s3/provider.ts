@@ -50,7 +50,7 @@ const md5OfEtag = (etag: string | null, sse: string | undefined, sseC: string | 
   etag && /^[0-9a-f]{32}$/i.test(etag) && !sseC && !(sse ?? '').startsWith('aws:kms') && !(sse && customEndpoint) ? Buffer.from(etag, 'hex').toString('base64') : undefined;
 
 export class S3Provider implements StorageProvider {
-  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: true, readAnswersAtHeaders: true };
+  readonly capabilities = { delimiter: true, rangedRead: true, write: true, maxPageSize: 1000, contentEtag: true, readAnswersAtHeaders: true, readTimesOut: true };
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly identity: S3Identity;
