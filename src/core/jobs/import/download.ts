@@ -207,8 +207,8 @@ const HEAD_BYTES = 512;
  * provider.read, given up when no answer (its headers) comes within the idle timeout, as a body that
  * stalls is: a server that never starts answering must not hold the file's slot for good. The read's
  * signal stays linked to the job's, so a cancel still ends the body later. A provider whose reads
- * time out by themselves is called as it is: a controller, a listener and a timer per read were a few
- * percent of the main thread's time for small files.
+ * time out by themselves is called as it is: a controller, a listener and a timer per read cost a few
+ * percent of the main thread's time on small files.
  */
 async function readWithin(provider: StorageProvider, key: string, req: { offset: number; ifVersion: string | undefined }, opts: DownloadOptions) {
   const c = provider.capabilities;
