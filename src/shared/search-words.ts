@@ -8,8 +8,8 @@
  * - Latin and Greek letters lose their diacritics (é → e, ü → u, ά → α, ῷ → ω); other scripts keep
  *   theirs (Cyrillic й, ё); ø, ß and æ are letters of their own. The combining marks of the generic
  *   blocks (U+0300–036F and the like: a strikethrough's overlay, the dot lower-casing leaves after the i
- *   of "İ"), variation selectors, Arabic harakat and Hebrew points are dropped wherever they stand: vocalized and plain
- *   spellings are one word.
+ *   of "İ"), variation selectors, Arabic harakat and Hebrew points are dropped wherever they stand:
+ *   vocalized and plain spellings are one word.
  * - Every other combining mark belongs to its word: Indic vowel signs and viramas, Thai vowels and tone
  *   marks ("हिन्दी" is one word, not four pieces).
  * - Characters that join letters without showing (soft hyphen, zero-width joiner and non-joiner, word

@@ -1,6 +1,6 @@
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudport, tempDir, waitForJob, type Running } from '../helpers/cloudport.js';
+import { importAll, startCloudport, tempDir, type Running } from '../helpers/cloudport.js';
 import { startS3Env, type S3Env } from '../helpers/s3env.js';
 
 /**
@@ -20,8 +20,7 @@ describe('8-bit text whose content type declares its charset', () => {
     await env.s3.put('koi', 'declared.txt', note('Привет, мир. Отчёт о продажах за декабрь: выручка выросла.\n'), { contentType: 'text/plain; charset=KOI8-R' });
     await env.s3.put('koi', 'undeclared.txt', note('Привет, мир. Отчёт о продажах за ноябрь: выручка упала.\n'), { contentType: 'text/plain' });
     cp = await startCloudport({ dataDir: tempDir() });
-    const id = (await cp.ok('create_connector', env.connector('koi'))).connector.id;
-    await waitForJob(cp, (await cp.ok('start_import', { connector_id: id, index: 'koi' })).job_id);
+    await importAll(cp, env.connector('koi'), 'koi');
   }, 120_000);
   afterAll(async () => {
     await cp?.close();

@@ -84,13 +84,13 @@ export async function waitForJob(cp: Running, jobId: string, limitMs = 60_000): 
   }
 }
 
-/** Runs the CLI to completion (for startup failures) and returns its exit code and output. */
 /** Creates a connector from `connector` (create_connector's arguments) and imports all of it into `index`: the job's final status. */
 export async function importAll(cp: Running, connector: Record<string, unknown>, index: string): Promise<Record<string, any>> {
   const id = (await cp.ok('create_connector', connector)).connector.id;
   return waitForJob(cp, (await cp.ok('start_import', { connector_id: id, index })).job_id);
 }
 
+/** Runs the CLI to completion (for startup failures) and returns its exit code and output. */
 export async function runCli(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
