@@ -2,9 +2,11 @@
 //
 //   node bench/ab.mjs small|large ROUNDS path/to/a/dist/cli.js path/to/b/dist/cli.js [...]
 //   node bench/ab.mjs --database-url postgres://postgres@127.0.0.1:5432/test small ROUNDS a.js b.js
+//   node bench/ab.mjs --latency small ROUNDS a.js b.js
 //
 // With --database-url every import runs on PostgreSQL (a fresh schema each, dropped after), and the CPU
 // of the postgres backends serving the server's connections (found by their client ports, bench/proc-cpu.mjs) is added.
+// With --latency the servers reach S3 through scenario 10's proxy (GET and HEAD held 20 ms, listing pages 30 ms).
 // One loopback S3 server (fauxqs, in this process) is seeded once (2,000 × 64 KiB, or 4 × 256 MiB);
 // then every round imports it once with each build, in turn (the order reversed every other round), each
 // into a fresh data dir, driven
@@ -21,11 +23,14 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { startS3 } from '../test/support/fauxqs.mjs';
+import { startProxy } from '../test/support/s3-proxy.mjs';
 import { backendCpu } from './proc-cpu.mjs';
 
 const argv = process.argv.slice(2);
 const dbAt = argv.indexOf('--database-url');
 const DATABASE_URL = dbAt >= 0 ? argv.splice(dbAt, 2)[1] : null;
+const latAt = argv.indexOf('--latency');
+const LATENCY = latAt >= 0 && argv.splice(latAt, 1).length > 0;
 const [scenario, roundsArg, ...clis] = argv;
 if (!['small', 'large'].includes(scenario) || !Number(roundsArg) || !clis.length) {
   process.stderr.write('usage: node bench/ab.mjs small|large ROUNDS cliA.js [cliB.js ...]\n');
@@ -33,6 +38,8 @@ if (!['small', 'large'].includes(scenario) || !Number(roundsArg) || !clis.length
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudport-ab-'));
 const s3 = await startS3({ buckets: ['ab-bench'] });
+const proxy = LATENCY ? await startProxy({ upstream: s3.endpoint, delays: { GetObject: 20, HeadObject: 20, ListObjects: 30 } }) : null;
+const endpoint = proxy?.endpoint ?? s3.endpoint;
 if (scenario === 'small') {
   const client = s3.client();
   const puts = [];
@@ -93,7 +100,7 @@ for (let r = 0; r < Number(roundsArg); r++) {
       name: `ab-${r}-${Math.random().toString(36).slice(2, 8)}`,
       provider: 's3',
       bucket: 'ab-bench',
-      endpoint: s3.endpoint,
+      endpoint,
       credentials: { type: 'access_key', access_key_id: 'AKIAABBENCH000000000', secret_access_key: 'ab-bench-secret' },
     });
     const pid = transport.pid;
@@ -120,6 +127,7 @@ for (const [cli, rows] of results) {
   console.log(`${cli}: median ${median(rows.map((x) => x.ms))} ms [${rows.map((x) => x.ms).join(' ')}], CPU ${median(rows.map((x) => x.user + x.sys))} ms${admin ? `, postgres backends ${median(rows.map((x) => x.db))} ms, both ${median(rows.map((x) => x.user + x.sys + x.db))} ms` : ''}, peak ${median(rows.map((x) => x.peak))} MB`);
 }
 await admin?.end();
+await proxy?.stop();
 await s3.stop?.();
 fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(0);
