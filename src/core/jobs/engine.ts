@@ -52,6 +52,9 @@ export interface EngineOptions {
   mayClaim?: () => Promise<boolean>;
 }
 
+/** An idle engine polls at most this many poll intervals apart (1 s at the default 250 ms). */
+const IDLE_POLLS_MAX = 4;
+
 /**
  * Imports larger than this keep to the configured number of slots, as do imports of unknown or zero
  * listed size (a Google Drive document, exported whole in memory, is listed with size 0), exports and
@@ -120,6 +123,8 @@ export class JobEngine {
   private full = true;
   /** Set when this process finished its last file of a job: the next tick checks for finished jobs. */
   private finalizeSoon = true;
+  /** Poll intervals to wait before the next periodic tick: doubles while ticks find nothing to do (see run()). */
+  private idlePolls = 1;
   private loop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(jobId: string, final: boolean) => void>();
@@ -193,6 +198,7 @@ export class JobEngine {
   /** Look for work now instead of at the next poll. */
   wake(full = true): void {
     this.dirty = true;
+    this.idlePolls = 1;
     if (full) this.full = true;
     this.wakeUp?.();
   }
@@ -226,11 +232,19 @@ export class JobEngine {
       }
       if (!this.running) break;
       if (this.dirty) continue;
+      // A periodic tick that left nothing in hand here (no file, listing or job end) was an idle one:
+      // each one doubles the wait before the next, up to IDLE_POLLS_MAX intervals, so an idle server
+      // stays quiet (a tick is a few store transactions). Work this process is given (a new job, a job
+      // event another process sends on PostgreSQL) wakes it at once, whatever the wait; only work that
+      // only polls discover (a retry coming due, another process's job on SQLite) waits up to that.
+      const idle = full && !this.files.size && !this.listings.size && !this.queue.length && !this.ending.size;
+      const waitMs = this.opts.pollMs * (idle ? this.idlePolls : 1);
+      this.idlePolls = idle ? Math.min(IDLE_POLLS_MAX, this.idlePolls * 2) : 1;
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           this.full = true;
           resolve();
-        }, this.opts.pollMs);
+        }, waitMs);
         this.wakeUp = () => {
           clearTimeout(t);
           resolve();
