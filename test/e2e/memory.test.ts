@@ -42,7 +42,7 @@ describe('bounded memory', () => {
     // Bounded, not proportional to the object: the bytes in flight (2 MiB) and dead socket chunks. The
     // worker fills its young generation every 4 MiB so that V8 scavenges them (core/hash-workers.ts); the
     // main thread, without a runtime gc, keeps more of them until V8's own scavenge. Measured 24-38 MB
-    // (Node 20 and 24) against 21-24 MB with the old GET client and runtime gc: docs/benchmarks.md.
+    // (Node 20 and 24) against 21-24 MB with the old GET client and runtime gc: docs/decisions/performance-history.md.
     expect(riseMb).toBeLessThan(64);
     await cp.close();
   });
