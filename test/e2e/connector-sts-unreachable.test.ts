@@ -10,7 +10,9 @@ import { startS3Env, SECRET, KEY_ID, type S3Env } from '../helpers/s3env.js';
  * connect timeout) is config_invalid with temporary: true"): kind config_invalid on the field
  * sts_endpoint, temporary, with a message that names the STS endpoint and the cause and a fix —
  * not `unexpected: role assumption failed: Error` with no field and no fix. The same holds for
- * test_connector and browse_connector of a saved connector whose STS endpoint went away.
+ * test_connector and browse_connector of a saved connector whose STS endpoint went away. An endpoint
+ * that answers but is no STS (here the S3 server itself: "Unknown action") is config_invalid on
+ * sts_endpoint too, with a fix, not `unexpected`.
  */
 
 let env: S3Env;
@@ -67,5 +69,15 @@ describe('assume_role with an unreachable STS endpoint', () => {
     expect(b.isError).toBe(true);
     expect(b.data.error.kind).toBe('config_invalid');
     expect(b.data.error.field).toBe('sts_endpoint');
+  });
+
+  it('an sts_endpoint that is no STS service: config_invalid on sts_endpoint with a fix', async () => {
+    const r = await cp.call('create_connector', { ...env.connector('sts-bucket'), name: 'not-sts', sts_endpoint: env.s3.endpoint, credentials: roleCreds });
+    expect(r.isError).toBe(true);
+    const e = r.data.error;
+    expect(e.kind).toBe('config_invalid');
+    expect(e.field).toBe('sts_endpoint');
+    expect(e.fix).toContain('sts_endpoint');
+    expect(r.text).toContain('Fix:');
   });
 });

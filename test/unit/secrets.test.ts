@@ -89,6 +89,8 @@ describe('secrets', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cp-big-')), 'huge');
     fs.writeFileSync(file, Buffer.alloc(300 * 1024, 'a'));
     expect(() => resolveSecret({ file }, 'credentials.json', {}, undefined, 65536)).toThrow(/more than a secret or key file/);
+    // With the field at fault and a way out, as every refused reference.
+    expect(() => resolveSecret({ file }, 'credentials.json', {}, undefined, 65536)).toThrow(expect.objectContaining({ field: 'credentials.json', fix: expect.stringContaining('file that holds just the secret') }));
   });
   it('refuses an {env} name that is no variable name, or looks like a key, without repeating it', () => {
     for (const name of ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY', 'wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1', '1ABC', 'A B']) {

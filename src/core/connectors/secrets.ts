@@ -150,7 +150,10 @@ function readSecretFile(file: string, field: string): string {
     }
     // A file far larger than any key file is refused before it is read into memory.
     if (st.size > MAX_SECRET_FILE_BYTES) {
-      throw new CloudportError('config_invalid', `${field}: file ${file} holds ${st.size} bytes, more than a secret or key file (${MAX_SECRET_FILE_BYTES} at most)`, { field });
+      throw new CloudportError('config_invalid', `${field}: file ${file} holds ${st.size} bytes, more than a secret or key file (${MAX_SECRET_FILE_BYTES} at most)`, {
+        field,
+        fix: 'Point the reference at the file that holds just the secret or key (a service-account JSON, a PEM key, an access key), not at a larger file.',
+      });
     }
     return fs.readFileSync(fd, 'utf8');
   } finally {

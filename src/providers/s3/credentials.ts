@@ -49,7 +49,16 @@ function assumeRoleError(e: unknown, roleArn: string, externalId: string | undef
     });
   }
   if (err.name === 'ValidationError' || err.name === 'MalformedPolicyDocument') {
-    return new CloudportError('config_invalid', `STS rejected the role assumption: ${err.message ?? err.name}`, { field: 'credentials' });
+    return new CloudportError('config_invalid', `STS rejected the role assumption: ${err.message ?? err.name}`, {
+      field: 'credentials.role_arn',
+      fix: 'Check role_arn (arn:aws:iam::<account>:role/<name>) and external_id as STS quotes them above.',
+    });
+  }
+  if (err.name === 'InvalidClientTokenId' || err.name === 'SignatureDoesNotMatch' || err.name === 'ExpiredToken' || err.name === 'UnrecognizedClientException') {
+    return new CloudportError('permission_denied', `STS refused the base credentials of the role assumption: ${err.name}`, {
+      field: 'credentials.base',
+      fix: 'Check the base access key id and secret (and session token, if they are temporary).',
+    });
   }
   if (err.name === 'CredentialsProviderError') {
     return new CloudportError('permission_denied', 'no base credentials found for role assumption (default chain is empty)', {
@@ -58,7 +67,22 @@ function assumeRoleError(e: unknown, roleArn: string, externalId: string | undef
     });
   }
   const status = err.$metadata?.httpStatusCode;
-  return new CloudportError('unexpected', `role assumption failed: ${err.name ?? 'error'}${net ? ` (${net})` : ''}${err.message && err.message !== err.name ? `: ${err.message.slice(0, 200)}` : ''}`, { temporary: status === undefined || status >= 500 });
+  const what = `role assumption failed: ${err.name ?? 'error'}${net ? ` (${net})` : ''}${err.message && err.message !== err.name ? `: ${err.message.slice(0, 200)}` : ''}`;
+  // Any other refusal (4xx) is a setting to fix: an endpoint that is no STS answers "Unknown action"
+  // and the like, and the setting most likely at fault is the endpoint when one is given.
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new CloudportError('config_invalid', what, {
+      field: sts ? 'sts_endpoint' : 'credentials.role_arn',
+      fix: sts
+        ? `Check that sts_endpoint (${sts}) is an STS service (AWS STS or one compatible with AssumeRole); leave it out to use AWS STS.`
+        : 'Check role_arn, external_id and the base credentials against the STS answer quoted above.',
+    });
+  }
+  return new CloudportError('unexpected', what, {
+    field: sts ? 'sts_endpoint' : 'credentials',
+    temporary: status === undefined || status >= 500,
+    fix: 'STS failed to answer the role assumption; try again, and if it persists check the STS service' + (sts ? ` at ${sts}.` : '.'),
+  });
 }
 
 export function s3Identity(creds: ResolvedCredentials, loc: LocationConfig, handler: HandlerFactory, hold: (...values: (string | undefined)[]) => void = () => undefined): S3Identity {
