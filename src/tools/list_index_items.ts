@@ -26,7 +26,7 @@ export const listIndexItems = defineTool({
   async handler(args, { app, org }) {
     const r = await app.indexes.listItems(org, args.index, args);
     const keys = r.items.slice(0, 3).map((i) => brief(i.key, 60));
-    const summary = `${r.items.length} item(s) in index ${brief(args.index)}${keys.length ? `: ${keys.join(', ')}${r.items.length > 3 ? ', …' : ''}` : ''}${r.next_cursor ? '; more with next_cursor' : ''}`;
+    const summary = `${r.items.length} item(s) ${r.next_cursor || args.cursor ? 'on this page of' : 'in'} index ${brief(args.index)}${keys.length ? `: ${keys.join(', ')}${r.items.length > 3 ? ', …' : ''}` : ''}${r.next_cursor ? '; more with next_cursor' : ''}`;
     // The page as columns: every item and the cursor; read_item reads any of them, duplicates included.
     const page = {
       columns: ['key', 'size', 'content_type', 'duplicate_of'],
