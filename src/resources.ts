@@ -14,6 +14,7 @@ import { CloudportError, asCloudportError } from './shared/errors.js';
 import { onRequest, rpcError } from './requests.js';
 import { VIEWS, views } from './views.js';
 import { blobReadError } from './core/domain/blob-read.js';
+import { binaryType, GENERIC_TYPE } from './core/search/extract/binary-type.js';
 
 /**
  * MCP resources: one registry of URI schemes, each a provider that lists, reads and completes its own
@@ -148,7 +149,9 @@ const items: ResourceProvider = {
     const bytes = await app.blobs.read(item.sha256, 0, item.size).catch((e: unknown) => {
       throw blobReadError(e, at.key, app.config.policyRole === 'front' ? app.config.log : undefined);
     });
-    return { contents: [{ uri, mimeType: item.content_type, blob: bytes.toString('base64') }] };
+    // A type that says nothing (S3's default) gives way to the one the bytes say, so a client can show the blob.
+    const mimeType = GENERIC_TYPE.test(item.content_type) ? ((await binaryType(bytes)) ?? item.content_type) : item.content_type;
+    return { contents: [{ uri, mimeType, blob: bytes.toString('base64') }] };
   },
 
   async complete(app, org, argument, value, context) {

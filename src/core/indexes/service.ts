@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { checkIndexName, requireIndex } from '../domain/index-names.js';
 import { entryBytes, fitPage } from '../domain/page-budget.js';
 import { detect } from '../search/extract/sniff.mjs';
+import { binaryType, SNIFF_BYTES } from '../search/extract/binary-type.js';
 
 export interface ItemView {
   key: string;
@@ -198,7 +199,13 @@ export class IndexService {
     let start = 0;
     if (offset > 0) while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
     const looksText = info ? info.format === 'text' || (info.status !== 'unsupported' && TEXT_TYPES.test(item.content_type)) : TEXT_TYPES.test(item.content_type) || isUtf8Text(buf.subarray(start));
-    if (!looksText) return { ...base, offset, next_offset: null, note: `binary content (${item.content_type}); not shown as text` };
+    if (!looksText) {
+      // The type its bytes say, when the stored one says otherwise (S3's default application/octet-stream, a wrong label).
+      const head = offset === 0 && (buf.length >= SNIFF_BYTES || buf.length === item.size) ? buf : await this.blobs.read(item.sha256, 0, Math.min(SNIFF_BYTES, item.size)).catch(() => null);
+      const found = head ? await binaryType(head) : null;
+      const type = found && found !== item.content_type.split(';')[0]!.trim().toLowerCase() ? `${found} by its bytes, stored as ${item.content_type}` : item.content_type;
+      return { ...base, offset, next_offset: null, note: `binary content (${type}); not shown as text` };
+    }
     // What search covers of this text, said on every window: its words past a limit, or all of them
     // before extraction, are not found by search_index.
     const searched =
