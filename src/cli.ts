@@ -198,7 +198,9 @@ async function main(): Promise<void> {
     await app.close();
   }, ready, () => void ready.then((app) => app.jobs.endWaits(), () => undefined));
   process.stdin.on('end', () => void shutdown('stdin closed'));
-  await server.connect(new StdioServerTransport());
+  const stdio = new StdioServerTransport();
+  await server.connect(stdio);
+  answerMalformedLines(stdio);
   const app = await openApp(appConfig(cfg, log, 'stdio')).catch(async (e) => {
     // Calls answer with the core's error (an agent reads no stderr), then the process ends: those waiting
     // now, and those a client sends next (a core can fail before its first call arrives), for a moment.
@@ -224,6 +226,24 @@ function guardRejections(log: Logger): void {
     // Stacks go only to the debug log.
     if (reason instanceof Error) log.debug('unhandled rejection: stack', { stack: reason.stack });
   });
+}
+
+/**
+ * A line on stdin that is no JSON-RPC message gets JSON-RPC's answer (-32700 for no JSON, -32600 for
+ * JSON that is no message, `id` null as it cannot be read), where the SDK only reports it to the
+ * server: a client that sent a broken line learns of it instead of waiting. The line is not echoed.
+ */
+function answerMalformedLines(transport: StdioServerTransport): void {
+  // After connect: the server's own onerror (which logs) still runs, after the answer.
+  const reported = transport.onerror;
+  transport.onerror = (e: Error) => {
+    const code = e instanceof SyntaxError ? -32700 : e.name === 'ZodError' || Array.isArray((e as { issues?: unknown }).issues) ? -32600 : null;
+    if (code !== null) {
+      const message = code === -32700 ? 'Parse error: a line that is not JSON (each message is one line of JSON)' : 'Invalid Request: a line of JSON that is no JSON-RPC 2.0 request, notification or response';
+      void transport.send({ jsonrpc: '2.0', id: null, error: { code, message } } as never).catch(() => undefined);
+    }
+    reported?.(e);
+  };
 }
 
 /**

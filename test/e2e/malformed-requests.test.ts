@@ -1,7 +1,8 @@
 /**
  * Requests whose params do not fit the method's schema, sent as raw JSON-RPC over stdio (an SDK client
  * would not send them): each answers -32602 (Invalid params) naming the field, in one line where the
- * handler is ours, and the server goes on answering.
+ * handler is ours, and the server goes on answering. A line that is no JSON answers -32700, JSON that is
+ * no JSON-RPC message -32600 (id null, as JSON-RPC 2.0 says), and the server goes on answering too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { CLI, safeEnv, tempDir } from '../helpers/cloudport.js';
 describe('malformed request params', () => {
   let proc: ChildProcess;
   const answers = new Map<number, (m: { result?: unknown; error?: { code: number; message: string } }) => void>();
+  const unaddressed: { id: null; error: { code: number; message: string } }[] = [];
   let next = 1;
   const request = (method: string, params: unknown) =>
     new Promise<{ result?: unknown; error?: { code: number; message: string } }>((resolve) => {
@@ -27,6 +29,7 @@ describe('malformed request params', () => {
         const m = JSON.parse(buf.slice(0, i));
         buf = buf.slice(i + 1);
         if (typeof m.id === 'number') answers.get(m.id)?.(m);
+        else if (m.id === null) unaddressed.push(m);
       }
     });
     await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
@@ -52,5 +55,15 @@ describe('malformed request params', () => {
     }
     const ok = await request('tools/call', { name: 'list_connectors', arguments: {} });
     expect(ok.error).toBeUndefined();
+  });
+
+  it('answers a line that is no JSON, or no JSON-RPC message, with id null, and keeps serving', async () => {
+    proc.stdin!.write('this is not json\n');
+    proc.stdin!.write('{"hello": "world"}\n');
+    const ok = await request('tools/call', { name: 'list_connectors', arguments: {} });
+    expect(ok.error).toBeUndefined();
+    expect(unaddressed.map((m) => m.error.code)).toEqual([-32700, -32600]);
+    expect(unaddressed[0]!.error.message).toMatch(/^Parse error: /);
+    expect(unaddressed[1]!.error.message).toMatch(/^Invalid Request: /);
   });
 });
