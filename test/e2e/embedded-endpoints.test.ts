@@ -41,6 +41,22 @@ describe('endpoints hidden inside credentials', () => {
     expect(JSON.stringify(g.connector)).not.toContain('secret-key-material');
   });
 
+  it('shows them, and refuses a location that disagrees, when the credentials are a reference', async () => {
+    const ref = await startCloudport({ dataDir: tempDir(), env: { AZ_CS: az.connectionString } });
+    try {
+      const creds = { type: 'connection_string', connection_string: { env: 'AZ_CS' } };
+      const { connector } = await ref.ok('create_connector', { name: 'cs-ref', provider: 'azure_blob', container: 'embedded', credentials: creds });
+      expect(connector.location).toMatchObject({ container: 'embedded', blob_endpoint: az.endpoint });
+      expect((await ref.ok('get_connector', { connector_id: connector.id })).connector.location).toMatchObject({ blob_endpoint: az.endpoint });
+      const r = await ref.call('create_connector', { name: 'cs-ref-2', provider: 'azure_blob', container: 'embedded', endpoint: 'http://127.0.0.1:9/devstoreaccount1', credentials: creds });
+      expect(r.isError, r.text).toBe(true);
+      expect(r.data.error).toMatchObject({ kind: 'config_invalid', field: 'endpoint' });
+      expect(r.text).not.toContain(az.accountKey);
+    } finally {
+      await ref.close();
+    }
+  });
+
   it('applies the endpoint policy to them in HTTP mode', async () => {
     http = await startHttpServer(dataDir, []);
     const c = await connectHttp(http.url, await createKey(dataDir, 'acme'));

@@ -32,6 +32,8 @@ export class ProviderPool {
   /**
    * Opens a provider from decrypted, resolved credentials without caching (validation before save).
    * `secrets` holds the resolved secrets (and any the provider obtains later) for redaction; its owner releases it.
+   * Endpoints that referenced credentials carry (a connection string in an env variable) are added to
+   * `loc` (as they are now), so a connector validated before its save shows them as literal ones do.
    */
   async openFresh(provider: string, loc: LocationConfig, credentials: Record<string, unknown>, secrets: SecretHolder): Promise<StorageProvider> {
     const def = getProvider(provider);
@@ -41,8 +43,12 @@ export class ProviderPool {
     const found: string[] = [];
     const resolved = resolveAll(credentials, this.env, this.policy, secretFields(def.credentialSchemas), found);
     secrets.hold(...found);
-    // Endpoints inside credentials (read from a file or env var) are checked once resolved.
-    this.policy.checkLocation(def.credentialEndpoints?.(resolved) ?? {});
+    // Endpoints inside credentials (read from a file or env var) are checked once resolved: by the
+    // policy, and against the location's own (one of the two would be ignored).
+    const embedded = def.credentialEndpoints?.(resolved) ?? {};
+    this.policy.checkLocation(embedded);
+    Object.assign(loc, embedded);
+    def.checkLocationWith?.(loc, resolved);
     return def.open(loc, resolved, {
       maxSockets: this.maxSockets,
       connectTimeoutMs: 10_000,
