@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { brief, escapeText, jsonText } from '../shared/text.js';
 import { READ, defineTool } from './define.js';
 import { advertise, connectorId, cursor } from './schemas.js';
+import { needsRestore } from '../core/jobs/import/selection.js';
 
 export const browseConnector = defineTool({
   name: 'browse_connector',
@@ -48,6 +49,7 @@ export const browseConnector = defineTool({
     const r = await app.browse(org, args.connector_id, { ...rest, page_size: limit ?? page_size ?? 100 });
     const keys = r.objects.slice(0, 3).map((o) => brief(o.key, 60));
     const classed = r.objects.filter((o) => o.storage_class).length;
+    const restore = r.objects.filter((o) => needsRestore(o.storage_class)).length;
     const exported = r.objects.some((o) => o.exported);
     const summary =
       `${r.matched} object(s) matched of ${r.scanned} scanned` +
@@ -56,7 +58,7 @@ export const browseConnector = defineTool({
       (r.stopped ? '; stopped at the time budget, continue with next_cursor' : r.next_cursor ? '; more with next_cursor' : '') +
       (r.hint ? `. ${r.hint}` : '') +
       (r.objects.some((o) => o.exported) ? '. Size null: a Google file, exported on import (its size is known then)' : '') +
-      (classed ? `. ${classed} in another storage class (column class; GLACIER, DEEP_ARCHIVE and Archive need a restore before import)` : '');
+      (classed ? `. ${classed} in another storage class (column class)${restore ? `; ${restore} of them (S3's GLACIER and DEEP_ARCHIVE, Azure's Archive tier) need a restore before import` : ''}` : '');
     // The page as columns (key, size, modified, and class when some object is not in the standard
     // class): every entry and the cursor, in few bytes.
     // (and exported, the format a Google file is exported to, when the page holds one)

@@ -10,7 +10,8 @@ import { FIXTURE_SA } from '../providers/gcs.fixture.js';
  * (not their text) and refuses what is no ISO date, exclude globs are checked like pattern, parentheses
  * in a glob are literal characters of a key, the no-match hint counts what exclude left out, a replay of
  * an idempotency_key answers the counts the first call gave, and a folder marker named in keys is not
- * reported as "unchanged".
+ * reported as "unchanged". GCS's ARCHIVE class is shown by browse but, unlike S3's Glacier tiers, not
+ * said to need a restore (its bytes read at once), and it imports.
  */
 describe('start_import selection (gcs)', () => {
   let s: any;
@@ -23,6 +24,7 @@ describe('start_import selection (gcs)', () => {
     for (const k of ['p/report (1).txt', 'p/report 1.txt', 'p/sub(2)/f.txt', 'p/x.txt']) await s.put('qa-sel', k, `content of ${k}`);
     await s.put('qa-sel', 'm/dir/', '');
     await s.put('qa-sel', 'm/file.txt', 'file');
+    await s.put('qa-sel', 'cold/a.txt', 'archived words', 'text/plain', { storageClass: 'ARCHIVE' });
     cp = await startCloudport({ dataDir: tempDir() });
     conn = (await cp.ok('create_connector', { name: uniqueName(), provider: 'gcs', bucket: 'qa-sel', endpoint: s.endpoint, credentials: { type: 'service_account', json: FIXTURE_SA } })).connector.id;
   });
@@ -87,5 +89,15 @@ describe('start_import selection (gcs)', () => {
     const r = await cp.call('start_import', { connector_id: conn, index: 'sel-marker', keys: ['m/dir/', 'm/file.txt'], import_mode: 'all' });
     expect(r.isError, r.text).toBe(false);
     expect(r.text).not.toMatch(/unchanged/);
+  });
+
+  it('an object of GCS\'s ARCHIVE class is shown with its class, not said to need a restore, and imports', async () => {
+    const b = await cp.call('browse_connector', { connector_id: conn, prefix: 'cold/' });
+    expect(b.text).toMatch(/1 in another storage class \(column class\)/);
+    expect(b.text).not.toMatch(/restore/);
+    expect(b.text).toMatch(/"ARCHIVE"\]/);
+    const { job_id } = await cp.ok('start_import', { connector_id: conn, index: 'sel-cold', prefix: 'cold/' });
+    const st = await waitForJob(cp, job_id);
+    expect(st.status, JSON.stringify(st)).toBe('completed');
   });
 });

@@ -30,6 +30,9 @@ const ARCHIVED_CLASSES = new Map([
   ['Archive', 'rehydrate it to the Hot or Cool tier (az storage blob set-tier; up to 15 hours)'],
 ]);
 
+/** Whether an object of this storage class must be restored before its bytes can be read (GCS's ARCHIVE class need not). */
+export const needsRestore = (storageClass: string | undefined): boolean => storageClass !== undefined && ARCHIVED_CLASSES.has(storageClass);
+
 /** The parts of a job's parameters that select objects from a listing. */
 export function selectionOf(p: JobParams): Selection {
   return {
