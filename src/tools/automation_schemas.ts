@@ -38,7 +38,7 @@ export const automationOut = z.object({
   last_reason: z.string().nullable().describe("The last job's reason: why it failed, or that nothing matched."),
   last_error: z.string().nullable(),
   runs: z.number(),
-  skipped: z.number().describe('Ticks without a run (one going; Drive: no change).'),
+  skipped: z.number().describe('Ticks that started no run: the previous run was still going, or (Google Drive) nothing changed.'),
   updated_at: z.string(),
 });
 

@@ -5,7 +5,7 @@ import { counts, countsText, jobKindOut, jobStatusOut } from './schemas.js';
 export const cancelImport = defineTool({
   name: 'cancel_import',
   title: 'Cancel import',
-  description: 'Cancel a queued or running job (import, export, reindex). Files already done stay; pending files become canceled.',
+  description: 'Cancel a queued or running job (import, export, reindex). Files done stay; pending files become canceled.',
   input: z.object({ job_id: z.string().min(1).max(100) }),
   output: z.object({ job_id: z.string(), kind: jobKindOut, status: jobStatusOut, counts }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

@@ -170,7 +170,7 @@ export const connectorFields = {
   ...(optionalLocation as { bucket: z.ZodOptional<z.ZodString>; region: z.ZodOptional<z.ZodString>; endpoint: z.ZodOptional<z.ZodString> }),
   credentials: credentialsInput,
   scopes: z.array(z.enum(SCOPES)).min(1).max(2).optional().describe('Default import.'),
-  import_mode: z.enum(IMPORT_MODES).optional().describe('new_only skips keys imported unchanged; default all.'),
+  import_mode: z.enum(IMPORT_MODES).optional().describe('new_only skips unchanged keys; default all.'),
   export_base_path: z.string().max(1024).optional().describe('Export prefix.'),
   description: z.string().max(500).optional(),
   metadata: metadataInput.optional(),

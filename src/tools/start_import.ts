@@ -23,7 +23,7 @@ export const startImport = defineTool({
     dedupe: z.boolean().optional().describe('Link content another key holds as duplicate_of; default true.'),
     idempotency_key: z.string().min(1).max(200).optional().describe('Same key, same arguments: same job.'),
     dry_run: z.boolean().optional().describe('Count only; no job.'),
-    retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files (once; a second call answers that retry job)."),
+    retry_of: z.string().min(1).max(100).optional().describe("A finished job_id: import only its failed files (once; a second call answers that retry)."),
   }),
   output: z.object({
     job_id: z.string().nullable(),

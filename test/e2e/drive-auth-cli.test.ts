@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getProvider } from '../../src/providers/index.js';
-import { tempDir } from '../helpers/cloudport.js';
+import { startCloudport, tempDir } from '../helpers/cloudport.js';
 // @ts-expect-error plain JS test support
 import { startDriveServer, SCOPES } from '../support/drive-server.mjs';
 
@@ -48,16 +47,21 @@ describe('cloudport auth google-drive (loopback consent flow)', () => {
     expect(r.stderr).not.toContain(token);
     expect(drive.consents.at(-1)).toMatchObject({ scopes: [SCOPES.readonly], accessType: 'offline', prompt: 'consent' });
 
-    // The refresh token posts to Google's own token URL by default; the connector's endpoint is the server.
-    const def = getProvider('google_drive');
-    const loc = def.validateLocation({ endpoint: drive.url });
-    const creds = { type: 'oauth', client_id: 'desktop-client.apps.example', client_secret: 'client-secret-1', refresh_token: token, token_uri: drive.tokenUrl };
-    const p = await def.open(loc, creds, { maxSockets: 4, connectTimeoutMs: 5000 });
+    // The refresh token posts to Google's own token URL unless token_uri names the one that issued it
+    // (as --token-uri did): a connector made as the CLI's output says, over stdio, reads the folder.
+    const cp = await startCloudport({ dataDir: tempDir(), env: { GDRIVE_REFRESH_TOKEN: token } });
     try {
-      const page = await p.list({ prefix: '' });
-      expect(page.objects.map((o) => o.key)).toEqual(['hello.txt']);
+      const creds = { type: 'oauth', client_id: 'desktop-client.apps.example', client_secret: 'client-secret-1', refresh_token: { env: 'GDRIVE_REFRESH_TOKEN' }, token_uri: drive.tokenUrl };
+      const { connector } = await cp.ok('create_connector', { name: 'my-drive', provider: 'google_drive', endpoint: drive.url, credentials: creds });
+      expect(connector.location).toMatchObject({ token_uri: drive.tokenUrl });
+      const b = await cp.ok('browse_connector', { connector_id: connector.id });
+      expect(b.objects.map((o: { key: string }) => o.key)).toEqual(['hello.txt']);
+      // Plain http elsewhere than on this machine would carry the client secret and the token in clear.
+      const r = await cp.call('create_connector', { name: 'clear', provider: 'google_drive', endpoint: drive.url, validate: false, credentials: { ...creds, token_uri: 'http://example.test/token' } });
+      expect(r.isError).toBe(true);
+      expect(r.data.error).toMatchObject({ kind: 'config_invalid', field: 'credentials.token_uri' });
     } finally {
-      p.close();
+      await cp.close();
     }
   });
 

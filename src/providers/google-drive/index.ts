@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { CloudportError, invalid } from '../../shared/errors.js';
 import { secretKeyFile, secretValue } from '../fields.js';
-import { parseServiceAccount, serviceAccountEndpoints } from '../google-service-account.js';
+import { GOOGLE_TOKEN_URI, parseServiceAccount, serviceAccountEndpoints } from '../google-service-account.js';
+import { carriesSecrets } from '../../shared/secure-url.js';
 import type { LocationConfig, ProviderDefinition } from '../types.js';
 import { canonicalKey } from './keys.js';
 
 const serviceAccount = z
   .object({ type: z.literal('service_account'), json: secretKeyFile, subject: z.string().min(3).max(320).optional() })
   .strict();
-const oauth = z.object({ type: z.literal('oauth'), client_id: z.string().min(1).max(300), client_secret: secretValue, refresh_token: secretValue }).strict();
+const oauth = z.object({ type: z.literal('oauth'), client_id: z.string().min(1).max(300), client_secret: secretValue, refresh_token: secretValue, token_uri: z.string().max(2048).optional() }).strict();
 const adc = z.object({ type: z.literal('default') }).strict();
 
 /** Drive file, folder and shared-drive ids: letters, digits, "-" and "_". */
@@ -50,8 +51,14 @@ export const googleDriveProvider: ProviderDefinition = {
   },
   usesAmbientIdentity: (creds) => creds.type === 'default',
   credentialEndpointKeys: ['token_uri'],
-  credentialEndpoints: serviceAccountEndpoints,
+  // The token endpoint of a key file, or the one an oauth client's refresh token is for (one issued by
+  // `cloudport auth google-drive --token-uri`): its client secret and refresh token travel there.
+  credentialEndpoints: (creds) =>
+    creds.type === 'oauth' ? (typeof creds.token_uri === 'string' && creds.token_uri !== GOOGLE_TOKEN_URI ? { token_uri: creds.token_uri } : {}) : serviceAccountEndpoints(creds),
   validateCredentials(creds) {
+    if (creds.type === 'oauth' && typeof creds.token_uri === 'string' && !carriesSecrets(creds.token_uri)) {
+      throw invalid('credentials.token_uri', 'token_uri must be an https URL (or http on 127.0.0.1): the client secret and refresh token are sent to it', `Leave it out for Google's (${GOOGLE_TOKEN_URI}), or give the https URL the refresh token was issued by.`);
+    }
     if (creds.type === 'service_account' && typeof creds.subject === 'string' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(creds.subject)) {
       throw invalid('credentials.subject', 'subject must be the email address of the user to act as', 'Give the Workspace user\'s address, e.g. "reports@example.com", or leave subject out.');
     }
