@@ -70,6 +70,9 @@ describe('endpoints hidden inside credentials', () => {
     expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'blob_endpoint' });
     r = await c.call('create_connector', { name: 'x2', provider: 'gcs', bucket: 'some-bucket', validate: false, credentials: { type: 'service_account', json: SA('http://10.0.0.7/token') } });
     expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'token_uri' });
+    // A Drive oauth client's token endpoint receives its secret and refresh token: the same policy.
+    r = await c.call('create_connector', { name: 'x2o', provider: 'google_drive', validate: false, credentials: { type: 'oauth', client_id: 'c', client_secret: 's', refresh_token: 't', token_uri: 'http://127.0.0.1:9/token' } });
+    expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'token_uri' });
     r = await c.call('create_connector', { name: 'x3', provider: 'azure_blob', container: 'embedded', validate: false, credentials: { type: 'sas', sas_url: 'http://[::1]:10000/a/embedded?sv=2024&sp=rl&sig=abc' } });
     expect(r.data.error).toMatchObject({ kind: 'permission_denied', field: 'blob_endpoint' });
     expect(JSON.stringify(r.data)).not.toContain('sig=abc');
