@@ -19,6 +19,8 @@ describe('agent experience and connector lifecycle edges', () => {
     await env.s3.put('ax-health', 'in/a.txt', 'a\n');
     for (let i = 0; i < 120; i++) await env.s3.put('ax-long', `d/${String(i).padStart(4, '0')}${'x'.repeat(1000)}`, `v${i}`);
     await env.s3.put('ax-misc', 'in/a.txt', 'a\n');
+    // A key that almost matches a many-star glob: picomatch's regex took minutes on it (the whole server with it).
+    await env.s3.put('ax-misc', `r/${'a'.repeat(1000)}`, 'a');
     cp = await startCloudport({ dataDir: tempDir() });
   });
   afterAll(async () => {
@@ -164,5 +166,16 @@ describe('agent experience and connector lifecycle edges', () => {
     expect(unknown.data.error).toMatchObject({ kind: 'not_found', field: 'connector_id' });
     const noIndex = await cp.call('list_imports', { index: 'no-such-index' });
     expect(noIndex.data.error).toMatchObject({ kind: 'not_found', field: 'index' });
+  });
+
+  it('a glob with many stars over a long key that almost matches answers at once (browse, import dry run, exclude)', async () => {
+    const id = (await cp.ok('create_connector', { ...env.connector('ax-misc'), name: uniqueName() })).connector.id;
+    const b = await cp.call('browse_connector', { connector_id: id, prefix: 'r/', pattern: '*a*a*a*a*a*b' });
+    expect(b.isError, b.text).toBe(false);
+    expect(b.data.objects).toEqual([]);
+    expect(b.text).toContain('no object matched');
+    const d = await cp.ok('start_import', { connector_id: id, index: 'redos', prefix: 'r/', pattern: '*a*a*a*a*a*a', exclude: ['*a*a*a*a*b'], dry_run: true });
+    expect(d.accepted).toBe(1);
+    expect((await cp.ok('get_connector', { connector_id: id })).connector.status).toBe('ACTIVE');
   });
 });

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { invalid } from '../../shared/errors.js';
+import { GlobUnsupported, linearMatcher, wildcardCount } from './glob.js';
 
 /**
  * prefix + glob → what to list and how to match. The pattern is matched against the key after
@@ -27,7 +28,7 @@ function plainSegments(path: string): string {
  * A picomatch matcher that also matches keys with dot segments as described above. A negated pattern
  * (!…) must hold both ways: raw, it is true exactly where ** cannot cross the dot segment.
  */
-function matcher(pattern: string, opts: picomatch.PicomatchOptions): (s: string) => boolean {
+function picomatcher(pattern: string, opts: picomatch.PicomatchOptions): (s: string) => boolean {
   const raw = picomatch(pattern, opts);
   const mapped = picomatch(plainSegments(pattern), opts);
   const negated = picomatch.scan(pattern).negated;
@@ -36,6 +37,24 @@ function matcher(pattern: string, opts: picomatch.PicomatchOptions): (s: string)
     const m = mapped(plainSegments(s));
     return negated ? raw(s) && m : raw(s) || m;
   };
+}
+
+/**
+ * A glob's matcher: picomatch's, checked for syntax in any case; with several wildcards, the linear one
+ * of glob.ts, as picomatch's regex can backtrack for minutes over a long key (a GlobUnsupported error
+ * names a construct it does not take there).
+ */
+export function globMatcher(pattern: string, opts: { nocase?: boolean; strictBrackets?: boolean } = {}): (s: string) => boolean {
+  const pm = picomatcher(pattern, { dot: true, ...opts });
+  return wildcardCount(pattern) < 2 ? pm : linearMatcher(pattern, { nocase: !!opts.nocase });
+}
+
+/** The error for a glob that does not compile (field: pattern or exclude). */
+function globError(field: string, glob: string, e: unknown) {
+  if (e instanceof GlobUnsupported) {
+    return invalid(field, `${field} ${JSON.stringify(glob.slice(0, 200))} has several wildcards and ${e.message}, which only a glob with one wildcard may use`, 'Move the fixed part into prefix, or split the glob (exclude takes a list); ranges such as {1..3} can be written out as {1,2,3}.');
+  }
+  return null;
 }
 
 /**
@@ -60,9 +79,9 @@ export function excludeMatcher(exclude: string[] = []): ((rel: string) => boolea
   if (!exclude.length) return null;
   const excludes = exclude.map((p) => {
     try {
-      return matcher(literalGroups(p), { dot: true, strictBrackets: true });
+      return globMatcher(literalGroups(p), { strictBrackets: true });
     } catch (e) {
-      throw invalid('exclude', `exclude ${JSON.stringify(p.slice(0, 200))} is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.tmp" or "**/drafts/**"; a literal [ or { is written \\[ or \\{.');
+      throw globError('exclude', p, e) ?? invalid('exclude', `exclude ${JSON.stringify(p.slice(0, 200))} is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.tmp" or "**/drafts/**"; a literal [ or { is written \\[ or \\{.');
     }
   });
   return (rel) => excludes.some((m) => m(rel));
@@ -85,9 +104,9 @@ function keyFilter(prefix: string, pattern: string | undefined, exclude: string[
   let isMatch: (s: string) => boolean;
   try {
     scan = picomatch.scan(pattern);
-    isMatch = matcher(literalGroups(pattern), { dot: true, strictBrackets: true });
+    isMatch = globMatcher(literalGroups(pattern), { strictBrackets: true });
   } catch (e) {
-    throw invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
+    throw globError('pattern', pattern, e) ?? invalid('pattern', `pattern is not a valid glob: ${(e as Error).message}`, 'Use globs such as "*.pdf", "reports/**/*.csv" or "{a,b}/*".');
   }
   // The listing narrows to the pattern's literal head, and stops at a backslash: an escape makes the next
   // character literal (`star\*.txt` is the key `star*.txt`), so the raw text from there on is not the key's.

@@ -1,8 +1,7 @@
-import picomatch from 'picomatch';
 import type { ObjectInfo, StorageProvider } from '../../providers/types.js';
 import type { ItemRow, Store } from '../../store/types.js';
 import { CloudportError } from '../../shared/errors.js';
-import { excludeMatcher, isFolderMarker, literalGroups } from './filter.js';
+import { excludeMatcher, globMatcher, isFolderMarker, literalGroups } from './filter.js';
 import { withRetry } from './retry.js';
 
 /**
@@ -122,7 +121,7 @@ export async function explainNoMatch(provider: StorageProvider, sel: Selection, 
     const rel = (k: string) => k.slice(prefix.length);
     let field = pattern ? 'pattern' : 'prefix';
     if (pattern) {
-      const isMatch = picomatch(literalGroups(pattern), { dot: true });
+      const isMatch = globMatcher(literalGroups(pattern));
       const byPattern = objects.filter((o) => isMatch(rel(o.key)));
       if (byPattern.length) {
         const dropped = filtersThatDropped(sel, byPattern);
@@ -138,11 +137,11 @@ export async function explainNoMatch(provider: StorageProvider, sel: Selection, 
           if (whole.length) hints.push(`The pattern is matched against the key after the prefix ${q(prefix)}, not the whole key: as whole keys ${some(whole.map((o) => o.key))} would match.`);
         }
         if (pattern.startsWith('/')) hints.push(`Keys do not start with "/": use pattern ${q(pattern.replace(/^\/+/, ''))}.`);
-        const nocase = picomatch(literalGroups(pattern), { dot: true, nocase: true });
+        const nocase = globMatcher(literalGroups(pattern), { nocase: true });
         const cased = objects.filter((o) => nocase(rel(o.key)));
         if (cased.length) hints.push(`Matching is case-sensitive: ${plural(cased.length, 'key')} ${cased.length === 1 ? 'matches' : 'match'} if case is ignored, e.g. ${some(cased.map((o) => o.key))}.`);
         if (pattern.includes('*') && !pattern.includes('**') && !pattern.startsWith('/')) {
-          const deep = picomatch(`**/${literalGroups(pattern)}`, { dot: true });
+          const deep = globMatcher(`**/${literalGroups(pattern)}`);
           const nested = objects.filter((o) => deep(rel(o.key)));
           if (nested.length) hints.push(`"*" does not cross "/": ${plural(nested.length, 'key')} in subfolders ${nested.length === 1 ? 'matches' : 'match'} pattern ${q(`**/${pattern}`)}, e.g. ${some(nested.map((o) => o.key))}.`);
         }
