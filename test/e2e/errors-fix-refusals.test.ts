@@ -38,6 +38,7 @@ describe('refusals carry a fix', () => {
     ['create_automation export with import_mode', 'create_automation', () => ({ kind: 'export', connector_id: conn, index: 'fx', schedule: '1d', import_mode: 'all' }), 'import_mode', /Drop import_mode/],
     ['create_automation with a name of spaces', 'create_automation', () => ({ kind: 'import', connector_id: conn, index: 'fx', schedule: '1d', name: '   ' }), 'name', /not only spaces/],
     ['update_automation to a taken name', 'update_automation', () => ({ automation_id: other, name: 'taken' }), 'name', /Give another name/],
+    ['create_automation with a bidi character in its name', 'create_automation', () => ({ kind: 'import', connector_id: conn, index: 'fx', schedule: '1d', name: '\u202eotua' }), 'name', /visible characters only/],
     ['create_connector with a control character in its name', 'create_connector', () => env.connector('errors-fix', { name: 'a\tb' }), 'name', /Remove tabs/],
   ];
   for (const [what, tool, args, field, fix] of cases) {

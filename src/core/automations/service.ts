@@ -9,6 +9,7 @@ import { FINAL_JOB_STATES } from '../../store/types.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import { compileFilter } from '../domain/filter.js';
 import { checkIndexName } from '../domain/index-names.js';
+import { checkName } from '../domain/names.js';
 import { entryBytes, fitPage } from '../domain/page-budget.js';
 import type { ImportService } from '../jobs/import/service.js';
 import type { ExportService } from '../jobs/export/service.js';
@@ -111,7 +112,6 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const FINAL: ReadonlySet<string> = new Set(FINAL_JOB_STATES);
 /** How far apart the clocks of two hosts may be when a deletion is weighed against a run's creation. */
 const DELETE_SKEW_MS = 2000;
-const NAME_FIX = 'Give a name of 1-100 characters that is not only spaces, e.g. "nightly contracts".';
 /** An automation name another automation of the organization holds: one error for create and update. */
 const nameTaken = (name: string) =>
   new CloudportError('conflict', `an automation named ${JSON.stringify(name)} already exists`, {
@@ -243,8 +243,7 @@ export class AutomationService {
     if (kind === 'export') await this.requireExportSource(org, index);
     const params = this.checkParams(kind, input);
     const schedule = parseSchedule(input.schedule, this.opts.minIntervalMs);
-    const name = (input.name ?? defaultName(kind, c.name, index)).trim();
-    if (!name || [...name].length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
+    const name = checkName(input.name ?? defaultName(kind, c.name, index), 'nightly contracts');
     if (await this.store.findAutomationByName(org, name)) {
       throw nameTaken(name);
     }
@@ -324,8 +323,7 @@ export class AutomationService {
       out.change_token = null;
     }
     if (patch.name !== undefined) {
-      const name = patch.name.trim();
-      if (!name || [...name].length > 100) throw invalid('name', 'name must be 1-100 characters', NAME_FIX);
+      const name = checkName(patch.name, 'nightly contracts');
       const other = await this.store.findAutomationByName(org, name);
       if (other && other.id !== id) throw nameTaken(name);
       out.name = name;

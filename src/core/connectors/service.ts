@@ -13,6 +13,7 @@ import { checkEnvName, secretRefs } from './secrets.js';
 import type { ProviderPool } from './provider-pool.js';
 import type { SecurityPolicy } from './endpoint-policy.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { checkName as checkSharedName } from '../domain/names.js';
 import { pathProblem } from '../domain/object-path.js';
 
 export const CONNECTOR_STATUSES = ['ACTIVE', 'SUSPENDED', 'FAILED', 'ARCHIVED'] as const;
@@ -181,17 +182,7 @@ export function normalizeBasePath(p: string | undefined): string {
   return rel + '/';
 }
 
-function checkName(name: string): string {
-  // One spelling per name (NFC): "café" typed composed or decomposed names one connector, not two.
-  const n = name.trim().normalize('NFC');
-  const chars = [...n].length;
-  if (chars < 1 || chars > 100) throw invalid('name', 'name must be 1-100 characters', 'Choose a short, unique name such as "media-bucket".');
-  if (/[\u0000-\u001f\u007f]/.test(n)) throw invalid('name', 'name must not contain control characters', 'Remove tabs, line breaks and other control characters; a short name such as "media-bucket" fits.');
-  // Invisible characters make two names that read the same.
-  // (ZWNJ and ZWJ stay: Persian spelling and emoji sequences need them.)
-  if (/[\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(n)) throw invalid('name', 'name must not contain invisible or bidi characters', 'Type the name with visible characters only, e.g. "media-bucket".');
-  return n;
-}
+const checkName = (name: string) => checkSharedName(name, 'media-bucket');
 
 /** A connector name another connector of the organization holds: one error for create, update and a lost insert race. */
 const nameTaken = (name: string) =>
