@@ -71,7 +71,7 @@ async function keysCommand({ args, keys: flags, config: cfg }: CommandLine): Pro
       if (!all.length) process.stdout.write('no API keys; create one with: cloudport keys create --org NAME\n');
       else process.stdout.write('id\torganization\tkey prefix\taccess\tcreated\tstatus\tname\n');
       for (const k of all) {
-        process.stdout.write(`${k.id}\t${k.org}\t${k.prefix}…\t${k.read_only ? 'read-only' : 'read-write'}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}${k.name ? `\t${k.name}` : ''}\n`);
+        process.stdout.write(`${k.id}\t${k.org}\t${k.prefix}…\t${k.read_only ? 'read-only' : 'read-write'}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : 'active'}\t${k.name ?? ''}\n`);
       }
     } else {
       await app.keys.revoke(id!);
