@@ -222,6 +222,8 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
   sweeper.unref();
   /** Requests open now (long polls, SSE streams), by key: a key revoked meanwhile ends them. */
   const openByKey = new Map<string, Set<http.ServerResponse>>();
+  /** The ids of the requests a POST carried (answered on its response). */
+  const requestIds = new WeakMap<http.ServerResponse, (string | number)[]>();
   /**
    * `keys revoke` runs in another process, and a key is checked when a request arrives: a long poll or a
    * stream already open would outlive the revocation. Every few seconds, the keys with open sessions or
@@ -237,9 +239,18 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       .revokedAmong([...ids])
       .then((gone) => {
         for (const keyId of gone) {
+          // A request whose answer streams (its progress sent already) gets a JSON-RPC error on its stream
+          // before the session closes: the client learns why instead of waiting for its own timeout.
+          // (A JSON answer is written whole, so a POST's response with its head sent and not ended is a stream.)
+          const streams = [...(openByKey.get(keyId) ?? [])].filter((r) => r.headersSent && !r.writableEnded && requestIds.get(r)?.length);
+          for (const r of streams) {
+            r.on('error', () => undefined);
+            for (const id of requestIds.get(r) ?? []) r.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'the API key was revoked: this request ends unanswered; use a valid key' } })}\n\n`);
+          }
           for (const [id, x] of sessions) if (x.keyId === keyId) closeSession(id, 'key revoked');
           for (const r of openByKey.get(keyId) ?? []) {
             if (!r.headersSent) sendJson(r, 401, { error: 'invalid or revoked key' }, { connection: 'close' });
+            else if (streams.includes(r)) setImmediate(() => r.writableEnded || r.end());
             else r.destroy();
           }
         }
@@ -376,6 +387,7 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       }
       const more = n > 1 ? limiter.take(who.keyId, n - 1) : 0;
       if (more) return sendJson(res, 429, rpcError(-32000, `rate limit exceeded: too few requests left for a batch of ${n}`), { 'retry-after': String(more) });
+      requestIds.set(res, messages.flatMap((m) => ('method' in m && 'id' in m && (typeof m.id === 'string' || typeof m.id === 'number') ? [m.id] : [])));
     }
 
     if (opts.stateless) {

@@ -1,8 +1,9 @@
 /**
  * Revoking an API key (`cloudport keys revoke ID`) takes effect at once, also for a request of that key
  * already in flight: an `import_status {wait_seconds}` long poll of the revoked key stops handing out the
- * job's status and progress. It ends with a refusal (an error result, a JSON-RPC error or a closed
- * stream), never with the job's counts and bytes delivered to a key that no longer exists.
+ * job's status and progress. It ends with a JSON-RPC error that says the key was revoked (written on the
+ * request's stream before the session closes, so the client does not wait for its own timeout), never
+ * with the job's counts and bytes delivered to a key that no longer exists.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cloudport.js';
@@ -40,7 +41,6 @@ describe('a revoked key loses its in-flight long poll', () => {
     let revoked = false;
     const afterRevoke: unknown[] = [];
     const poll = c.client
-      // The revoked key's stream is closed under the client, which then waits for its own timeout.
       .callTool({ name: 'import_status', arguments: { job_id: job.job_id, wait_seconds: 25 } }, undefined, {
         timeout: 15_000,
         onprogress: (p) => {
@@ -62,6 +62,9 @@ describe('a revoked key loses its in-flight long poll', () => {
 
     const out = await poll;
     env.proxy.clearFaults();
+    // Answered with the reason, not left to the client's 15 s timeout.
+    expect(out.ok).toBe(false);
+    expect(String((out as { e?: unknown }).e)).toMatch(/API key was revoked/);
     if (out.ok) {
       const text = (out.r.content as { text: string }[]).map((x) => x.text).join('\n');
       // An answer, if any, is a refusal: not the job's status.
