@@ -414,7 +414,10 @@ export async function serveHttp(app: App, opts: HttpOptions): Promise<{ url: str
       track(sid, s, res);
       return s.transport.handleRequest(req, res, body);
     }
-    if (req.method !== 'POST' || !isInitializeRequest(body)) return sendJson(res, 400, rpcError(-32000, 'Bad Request: no valid session ID provided'));
+    if (req.method === 'POST' && Array.isArray(body) && body.some((m) => isInitializeRequest(m))) {
+      return sendJson(res, 400, rpcError(-32600, 'Invalid Request: initialize must be sent alone, not in a batch; send it as one message, then the rest with the Mcp-Session-Id header it answers with'));
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(body)) return sendJson(res, 400, rpcError(-32000, 'Bad Request: no valid session ID provided; start a session with an initialize request sent alone (without an Mcp-Session-Id header)'));
     const server = newServer(who);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),

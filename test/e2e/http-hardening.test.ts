@@ -107,6 +107,14 @@ describe('HTTP front door hardening', () => {
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(JSON.parse(refused.body).error.code).toBe(-32000);
     });
+
+    it('an initialize inside a batch is refused with what to do instead', async () => {
+      const keyC = await createKey(dataDir, 'acme');
+      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'batch', version: '1' } } };
+      const r = await raw(s.port, { headers: headers(s, keyC), body: JSON.stringify([init, { jsonrpc: '2.0', method: 'notifications/initialized' }]) });
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body).error).toMatchObject({ code: -32600, message: expect.stringMatching(/initialize must be sent alone/) });
+    });
   });
 
   describe('slow bodies, failed authentications, idle and surplus sessions', () => {
