@@ -13,8 +13,8 @@ import picomatch from 'picomatch';
  * regex for that token, and braces are expanded to the alternatives picomatch reads them as, so the
  * answers are picomatch's (a fuzz test compares them). A pattern with at most one wildcard cannot
  * backtrack badly and stays with picomatch; one with several wildcards and a construct this does not
- * cover (a brace range, a bracket expression that holds "/", more than MAX_ALTERNATIVES alternatives)
- * is refused.
+ * cover (a brace range, a brace alternative that is empty or holds "/", more than MAX_ALTERNATIVES
+ * alternatives, a bracket expression that holds "/") is refused.
  */
 
 /** Alternatives braces may expand to. */
