@@ -37,12 +37,9 @@ export class GlobUnsupported extends Error {}
 export function wildcardCount(pattern: string): number {
   let n = 0;
   for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '\\') i++;
-    else if (ch === '[') {
-      const end = bracketEnd(pattern, i);
-      if (end > i) i = end;
-    } else if (ch === '*') {
+    const end = quotedEnd(pattern, i);
+    if (end > i) i = end;
+    else if (pattern[i] === '*') {
       n++;
       while (pattern[i + 1] === '*') i++;
     }
@@ -67,6 +64,16 @@ function bracketEnd(p: string, i: number): number {
 }
 
 /**
+ * The index of the last character of the quoted text starting at `i`: an escape (`\\x`) or a closed
+ * bracket expression, which every scan of a pattern passes over whole; `i` itself for any other character.
+ */
+function quotedEnd(p: string, i: number): number {
+  if (p[i] === '\\') return i + 1;
+  if (p[i] === '[') return Math.max(i, bracketEnd(p, i));
+  return i;
+}
+
+/**
  * Star runs as picomatch reads them before braces: exactly `**` as a whole segment of the pattern as
  * written is a globstar (`{a,}**` is `{a,}*`, `***` a star), so an alternative cannot make one.
  */
@@ -74,16 +81,10 @@ function normalizeStars(p: string): string {
   let out = '';
   for (let i = 0; i < p.length; i++) {
     const ch = p[i]!;
-    if (ch === '\\') {
-      out += ch + (p[i + 1] ?? '');
-      i++;
-    } else if (ch === '[') {
-      const end = bracketEnd(p, i);
-      if (end < 0) out += ch;
-      else {
-        out += p.slice(i, end + 1);
-        i = end;
-      }
+    const end = quotedEnd(p, i);
+    if (end > i) {
+      out += p.slice(i, end + 1);
+      i = end;
     } else if (ch === '*') {
       let j = i;
       while (p[j + 1] === '*') j++;
@@ -99,17 +100,12 @@ function normalizeStars(p: string): string {
 /** The alternatives of the pattern's braces, as picomatch reads them (`{a}` is literal). */
 export function expandBraces(p: string): string[] {
   for (let i = 0; i < p.length; i++) {
-    const ch = p[i]!;
-    if (ch === '\\') {
-      i++;
+    const end = quotedEnd(p, i);
+    if (end > i) {
+      i = end;
       continue;
     }
-    if (ch === '[') {
-      const end = bracketEnd(p, i);
-      if (end > i) i = end;
-      continue;
-    }
-    if (ch !== '{') continue;
+    if (p[i] !== '{') continue;
     // The matching "}" and the top-level commas inside.
     let depth = 0;
     const commas: number[] = [];
@@ -187,18 +183,12 @@ function segments(p: string, opts: GlobOptions): Segment[] {
   let cur = '';
   for (let i = 0; i < p.length; i++) {
     const ch = p[i]!;
-    if (ch === '\\') {
-      cur += ch + (p[i + 1] ?? '');
-      i++;
-    } else if (ch === '[') {
-      const end = bracketEnd(p, i);
-      if (end < 0) cur += ch;
-      else {
-        const bracket = p.slice(i, end + 1);
-        if (bracket.includes('/')) throw new GlobUnsupported('a bracket expression holding "/"');
-        cur += bracket;
-        i = end;
-      }
+    const end = quotedEnd(p, i);
+    if (end > i) {
+      const quoted = p.slice(i, end + 1);
+      if (ch === '[' && quoted.includes('/')) throw new GlobUnsupported('a bracket expression holding "/"');
+      cur += quoted;
+      i = end;
     } else if (ch === '/') {
       out.push(cur === '**' ? { globstar: true } : { globstar: false, tokens: tokenize(cur, opts) });
       cur = '';
